@@ -1,0 +1,165 @@
+/**
+ * The flow model: connection-level L3/L4 flow records, L7 events and endpoints in Hubble's vocabulary
+ * (cilium api/v1/flow/flow.proto field meanings), as zod schemas so the same definition validates the
+ * wire and types the code. Times are epoch milliseconds (fractions allowed) on the wire.
+ */
+import { z } from 'zod';
+
+export const VERDICTS = [
+  'VERDICT_UNKNOWN',
+  'FORWARDED',
+  'DROPPED',
+  'ERROR',
+  'AUDIT',
+  'REDIRECTED',
+  'TRACED',
+  'TRANSLATED',
+] as const;
+export const Verdict = z.enum(VERDICTS);
+export type Verdict = z.infer<typeof Verdict>;
+
+export const TRAFFIC_DIRECTIONS = ['TRAFFIC_DIRECTION_UNKNOWN', 'INGRESS', 'EGRESS'] as const;
+export const TrafficDirection = z.enum(TRAFFIC_DIRECTIONS);
+export type TrafficDirection = z.infer<typeof TrafficDirection>;
+
+export const L4_PROTOCOLS = ['TCP', 'UDP', 'ICMPv4', 'ICMPv6'] as const;
+export const L4Protocol = z.enum(L4_PROTOCOLS);
+export type L4Protocol = z.infer<typeof L4Protocol>;
+
+/** TCP flags in Hubble's order; stored as a bitmask (bit i = TCP_FLAGS[i]). */
+export const TCP_FLAGS = ['SYN', 'ACK', 'FIN', 'RST', 'PSH', 'URG', 'ECE', 'CWR', 'NS'] as const;
+export const TcpFlag = z.enum(TCP_FLAGS);
+export type TcpFlag = z.infer<typeof TcpFlag>;
+
+/** How a TCP connection ended (UDP flows use NONE). */
+export const CLOSE_REASONS = ['NONE', 'OPEN', 'CLOSED', 'RESET', 'REFUSED', 'TIMEOUT'] as const;
+export const CloseReason = z.enum(CLOSE_REASONS);
+export type CloseReason = z.infer<typeof CloseReason>;
+
+export const WorkloadKind = z.enum(['Pod', 'Deployment', 'DaemonSet', 'StatefulSet', 'Job', 'Container', 'SystemdUnit', 'Process', 'Host', 'External', 'World']);
+
+const label = z.string().max(256);
+const name = z.string().max(253);
+const ip = z.union([z.ipv4(), z.ipv6()]);
+const port = z.number().int().min(0).max(65535);
+const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const epochMs = z.number().min(0).max(8.64e15);
+
+/** One side of a flow: network address plus whatever identity the collector could resolve. */
+export const Endpoint = z.object({
+  ip,
+  port: port.optional(),
+  /** Service (or workload) name used for the service map and filters. */
+  service: name.optional(),
+  namespace: name.optional(),
+  podName: name.optional(),
+  workloads: z.array(z.object({ name, kind: WorkloadKind })).max(8).optional(),
+  labels: z.array(label).max(64).optional(),
+  /** DNS names this IP was resolved from (observed DNS answers), like Hubble's source_names. */
+  names: z.array(name).max(16).optional(),
+  process: z
+    .object({ pid: z.number().int().min(0), name: z.string().max(64), exe: z.string().max(4096).optional() })
+    .optional(),
+  cgroupId: z.string().regex(/^\d{1,20}$/).optional(),
+  cgroupPath: z.string().max(4096).optional(),
+  containerId: z.string().max(128).optional(),
+  hostName: name.optional(),
+});
+export type Endpoint = z.infer<typeof Endpoint>;
+
+/** A connection-level L3/L4 flow record. Counters are from the source's point of view. */
+export const Flow = z.object({
+  id: z.uuid(),
+  time: epochMs,
+  endTime: epochMs.optional(),
+  /** false for interim reports of a long-lived connection; the last report of a connection is final. */
+  final: z.boolean().default(true),
+  nodeName: name,
+  verdict: Verdict,
+  dropReason: z.string().max(128).optional(),
+  l4Protocol: L4Protocol,
+  ipVersion: z.union([z.literal(4), z.literal(6)]),
+  source: Endpoint,
+  destination: Endpoint,
+  tcpFlags: z.array(TcpFlag).max(TCP_FLAGS.length).default([]),
+  trafficDirection: TrafficDirection.default('TRAFFIC_DIRECTION_UNKNOWN'),
+  isReply: z.boolean().default(false),
+  bytesSent: counter.default(0),
+  bytesReceived: counter.default(0),
+  packetsSent: counter.default(0),
+  packetsReceived: counter.default(0),
+  retransmits: counter.default(0),
+  srttUs: counter.optional(),
+  connectLatencyNs: counter.optional(),
+  closeReason: CloseReason.default('NONE'),
+});
+export type Flow = z.infer<typeof Flow>;
+export type FlowInput = z.input<typeof Flow>;
+
+export const L7_TYPES = ['REQUEST', 'RESPONSE', 'SAMPLE'] as const;
+export const L7Type = z.enum(L7_TYPES);
+export const L7_PROTOCOLS = ['http', 'dns', 'kafka'] as const;
+export const L7Protocol = z.enum(L7_PROTOCOLS);
+export type L7Protocol = z.infer<typeof L7Protocol>;
+
+const header = z.object({ key: z.string().max(256), value: z.string().max(8192) });
+
+export const HttpInfo = z.object({
+  method: z.string().max(32),
+  /** Full URL as seen (query string already redacted by the collector when configured). */
+  url: z.string().max(8192),
+  path: z.string().max(8192),
+  /** Path with ids/uuids/hashes replaced by placeholders, for aggregation. */
+  pathTemplate: z.string().max(1024).optional(),
+  host: z.string().max(253).optional(),
+  protocol: z.string().max(16).default('HTTP/1.1'),
+  /** Response status; absent when no response was seen. */
+  code: z.number().int().min(0).max(999).optional(),
+  headers: z.array(header).max(64).default([]),
+  requestBytes: counter.optional(),
+  responseBytes: counter.optional(),
+});
+
+export const DnsInfo = z.object({
+  query: z.string().max(253),
+  id: z.number().int().min(0).max(65535).optional(),
+  qtypes: z.array(z.string().max(16)).max(8).default([]),
+  rcode: z.number().int().min(0).max(4095).optional(),
+  ips: z.array(ip).max(64).default([]),
+  ttl: z.number().int().min(0).optional(),
+  cnames: z.array(name).max(16).default([]),
+  rrtypes: z.array(z.string().max(16)).max(64).default([]),
+  transport: z.enum(['udp', 'tcp']).default('udp'),
+});
+
+export const KafkaInfo = z.object({
+  apiKey: z.string().max(64),
+  apiVersion: z.number().int().min(0).max(1000),
+  correlationId: z.number().int(),
+  clientId: z.string().max(256).optional(),
+  topic: z.string().max(249).optional(),
+  errorCode: z.number().int().min(-1).max(32767).optional(),
+});
+
+/** An L7 exchange (request paired with its response when seen), linked to its connection flow. */
+export const L7Event = z
+  .object({
+    id: z.uuid(),
+    /** The connection flow (Flow.id) this exchange travelled on: the L4 ↔ L7 join. */
+    flowId: z.uuid(),
+    time: epochMs,
+    nodeName: name,
+    type: L7Type.default('RESPONSE'),
+    protocol: L7Protocol,
+    latencyNs: counter.optional(),
+    source: Endpoint,
+    destination: Endpoint,
+    http: HttpInfo.optional(),
+    dns: DnsInfo.optional(),
+    kafka: KafkaInfo.optional(),
+  })
+  .superRefine((e, ctx) => {
+    if (!e[e.protocol]) ctx.addIssue({ code: 'custom', path: [e.protocol], message: `${e.protocol} details are required for a ${e.protocol} event` });
+  });
+export type L7Event = z.infer<typeof L7Event>;
+export type L7EventInput = z.input<typeof L7Event>;

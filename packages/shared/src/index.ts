@@ -1,0 +1,5 @@
+export * from './flow';
+export * from './status';
+export * from './wire';
+export * from './filter';
+export * from './histogram';
