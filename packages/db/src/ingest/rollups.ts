@@ -1,0 +1,191 @@
+/**
+ * Edge rollups: a batch is folded in memory into one row per (time bucket, source service, destination
+ * service, protocol, status class), then upserted, so the service map and dashboards never scan raw rows.
+ * Kernel latency histograms go to latency_minute the same way.
+ */
+import type { Flow, HistogramSample, L7Event, StatusClass } from '@sextant/shared';
+import {
+  endpointServiceName,
+  flowStatusClass,
+  isErrorClass,
+  l7StatusClass,
+  mergeInto,
+  recordValue,
+  toSparse,
+  type Histogram,
+} from '@sextant/shared';
+import type pg from 'pg';
+
+export interface EdgeRollup {
+  bucket: number;
+  srcNamespace: string;
+  srcService: string;
+  dstNamespace: string;
+  dstService: string;
+  protocol: string;
+  statusClass: StatusClass;
+  requests: number;
+  errors: number;
+  bytesSent: number;
+  bytesReceived: number;
+  retransmits: number;
+  latencySumNs: number;
+  hist: Histogram;
+}
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+
+function bucketOf(t: number, size: number): number {
+  return Math.floor(t / size) * size;
+}
+
+/** Folds final flows and L7 events into edge rows for buckets of `bucketMs`. */
+export function foldEdges(flows: readonly Flow[], events: readonly L7Event[], bucketMs: number): EdgeRollup[] {
+  const rows = new Map<string, EdgeRollup>();
+  const row = (t: number, f: Pick<Flow, 'source' | 'destination'>, protocol: string, statusClass: StatusClass) => {
+    const bucket = bucketOf(t, bucketMs);
+    const srcNamespace = f.source.namespace ?? '';
+    const srcService = endpointServiceName(f.source);
+    const dstNamespace = f.destination.namespace ?? '';
+    const dstService = endpointServiceName(f.destination);
+    const key = `${bucket}|${srcNamespace}|${srcService}|${dstNamespace}|${dstService}|${protocol}|${statusClass}`;
+    let r = rows.get(key);
+    if (!r) {
+      r = { bucket, srcNamespace, srcService, dstNamespace, dstService, protocol, statusClass, requests: 0, errors: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, latencySumNs: 0, hist: new Map() };
+      rows.set(key, r);
+    }
+    return r;
+  };
+  for (const f of flows) {
+    // Interim reports of long-lived connections carry cumulative counters: count each connection once.
+    if (!f.final) continue;
+    const cls = flowStatusClass(f);
+    const r = row(f.time, f, f.l4Protocol.toLowerCase(), cls);
+    r.requests += 1;
+    if (isErrorClass(cls)) r.errors += 1;
+    r.bytesSent += f.bytesSent;
+    r.bytesReceived += f.bytesReceived;
+    r.retransmits += f.retransmits;
+    if (f.connectLatencyNs !== undefined) {
+      r.latencySumNs += f.connectLatencyNs;
+      recordValue(r.hist, f.connectLatencyNs);
+    }
+  }
+  for (const e of events) {
+    const cls = l7StatusClass(e);
+    const r = row(e.time, e, e.protocol, cls);
+    r.requests += 1;
+    if (isErrorClass(cls)) r.errors += 1;
+    r.bytesSent += e.http?.requestBytes ?? 0;
+    r.bytesReceived += e.http?.responseBytes ?? 0;
+    if (e.latencyNs !== undefined) {
+      r.latencySumNs += e.latencyNs;
+      recordValue(r.hist, e.latencyNs);
+    }
+  }
+  return sortByKey([...rows.values()]);
+}
+
+// Concurrent batches upsert rows in one global key order, so they cannot deadlock on each other.
+function sortByKey<T extends { bucket: number }>(rows: T[]): T[] {
+  const key = (r: T) => JSON.stringify(Object.values(r).filter((v) => typeof v === 'string'));
+  return rows.sort((a, b) => a.bucket - b.bucket || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+const EDGE_UPSERT = (table: 'edge_minute' | 'edge_hour') => `
+  INSERT INTO ${table} AS t (bucket, src_namespace, src_service, dst_namespace, dst_service, protocol, status_class,
+                             requests, errors, bytes_sent, bytes_received, retransmits, latency_sum_ns, hist_idx, hist_cnt)
+  SELECT to_timestamp(r.bucket / 1000.0), r.src_namespace, r.src_service, r.dst_namespace, r.dst_service, r.protocol,
+         r.status_class, r.requests, r.errors, r.bytes_sent, r.bytes_received, r.retransmits, r.latency_sum_ns,
+         r.hist_idx, r.hist_cnt
+    FROM jsonb_to_recordset($1::jsonb) AS r(bucket bigint, src_namespace text, src_service text, dst_namespace text,
+         dst_service text, protocol text, status_class text, requests bigint, errors bigint, bytes_sent bigint,
+         bytes_received bigint, retransmits bigint, latency_sum_ns double precision, hist_idx smallint[], hist_cnt bigint[])
+  ON CONFLICT (bucket, src_namespace, src_service, dst_namespace, dst_service, protocol, status_class) DO UPDATE SET
+    requests = t.requests + EXCLUDED.requests,
+    errors = t.errors + EXCLUDED.errors,
+    bytes_sent = t.bytes_sent + EXCLUDED.bytes_sent,
+    bytes_received = t.bytes_received + EXCLUDED.bytes_received,
+    retransmits = t.retransmits + EXCLUDED.retransmits,
+    latency_sum_ns = t.latency_sum_ns + EXCLUDED.latency_sum_ns,
+    (hist_idx, hist_cnt) = (SELECT m.idx, m.cnt FROM sextant_hist_merge(t.hist_idx, t.hist_cnt, EXCLUDED.hist_idx, EXCLUDED.hist_cnt) m)`;
+
+export async function upsertEdges(client: pg.PoolClient, table: 'edge_minute' | 'edge_hour', rows: EdgeRollup[]): Promise<void> {
+  if (rows.length === 0) return;
+  const payload = rows.map((r) => {
+    const { idx, cnt } = toSparse(r.hist);
+    return {
+      bucket: r.bucket, src_namespace: r.srcNamespace, src_service: r.srcService, dst_namespace: r.dstNamespace,
+      dst_service: r.dstService, protocol: r.protocol, status_class: r.statusClass, requests: r.requests,
+      errors: r.errors, bytes_sent: r.bytesSent, bytes_received: r.bytesReceived, retransmits: r.retransmits,
+      latency_sum_ns: r.latencySumNs, hist_idx: idx, hist_cnt: cnt,
+    };
+  });
+  await client.query(EDGE_UPSERT(table), [JSON.stringify(payload)]);
+}
+
+export interface LatencyRollup {
+  bucket: number;
+  kind: string;
+  nodeName: string;
+  srcNamespace: string;
+  srcService: string;
+  dstNamespace: string;
+  dstService: string;
+  hist: Histogram;
+}
+
+export function foldLatency(samples: readonly HistogramSample[]): LatencyRollup[] {
+  const rows = new Map<string, LatencyRollup>();
+  for (const s of samples) {
+    const bucket = bucketOf(s.windowStart, MINUTE_MS);
+    const key = `${bucket}|${s.kind}|${s.nodeName}|${s.sourceNamespace}|${s.sourceService}|${s.destinationNamespace}|${s.destinationService}`;
+    let r = rows.get(key);
+    if (!r) {
+      r = { bucket, kind: s.kind, nodeName: s.nodeName, srcNamespace: s.sourceNamespace, srcService: s.sourceService, dstNamespace: s.destinationNamespace, dstService: s.destinationService, hist: new Map() };
+      rows.set(key, r);
+    }
+    mergeInto(r.hist, s.idx.map((i, k) => [i, s.cnt[k] ?? 0] as [number, number]));
+  }
+  return sortByKey([...rows.values()]);
+}
+
+export async function upsertLatency(client: pg.PoolClient, rows: LatencyRollup[]): Promise<void> {
+  if (rows.length === 0) return;
+  const payload = rows.map((r) => {
+    const { idx, cnt } = toSparse(r.hist);
+    return { bucket: r.bucket, kind: r.kind, node_name: r.nodeName, src_namespace: r.srcNamespace, src_service: r.srcService, dst_namespace: r.dstNamespace, dst_service: r.dstService, samples: cnt.reduce((a, b) => a + b, 0), hist_idx: idx, hist_cnt: cnt };
+  });
+  await client.query(
+    `INSERT INTO latency_minute AS t (bucket, kind, node_name, src_namespace, src_service, dst_namespace, dst_service, samples, hist_idx, hist_cnt)
+     SELECT to_timestamp(r.bucket / 1000.0), r.kind, r.node_name, r.src_namespace, r.src_service, r.dst_namespace, r.dst_service, r.samples, r.hist_idx, r.hist_cnt
+       FROM jsonb_to_recordset($1::jsonb) AS r(bucket bigint, kind text, node_name text, src_namespace text, src_service text,
+            dst_namespace text, dst_service text, samples bigint, hist_idx smallint[], hist_cnt bigint[])
+     ON CONFLICT (bucket, kind, node_name, src_namespace, src_service, dst_namespace, dst_service) DO UPDATE SET
+       samples = t.samples + EXCLUDED.samples,
+       (hist_idx, hist_cnt) = (SELECT m.idx, m.cnt FROM sextant_hist_merge(t.hist_idx, t.hist_cnt, EXCLUDED.hist_idx, EXCLUDED.hist_cnt) m)`,
+    [JSON.stringify(payload)],
+  );
+}
+
+/** Records the service names seen in this batch (map nodes, filter autocomplete). */
+export async function upsertServices(client: pg.PoolClient, rows: readonly EdgeRollup[]): Promise<void> {
+  const seen = new Map<string, { namespace: string; name: string; lastSeen: number }>();
+  for (const r of rows) {
+    for (const [namespace, name] of [[r.srcNamespace, r.srcService], [r.dstNamespace, r.dstService]] as const) {
+      const k = `${namespace}|${name}`;
+      const prev = seen.get(k);
+      if (!prev || prev.lastSeen < r.bucket) seen.set(k, { namespace, name, lastSeen: r.bucket });
+    }
+  }
+  if (seen.size === 0) return;
+  const list = [...seen.values()].sort((a, b) => (a.namespace + a.name < b.namespace + b.name ? -1 : 1));
+  await client.query(
+    `INSERT INTO services AS s (namespace, name, kind, first_seen, last_seen)
+     SELECT r.namespace, r.name, CASE WHEN r.name = 'world' THEN 'world' ELSE 'service' END, to_timestamp(r.t / 1000.0), to_timestamp(r.t / 1000.0)
+       FROM jsonb_to_recordset($1::jsonb) AS r(namespace text, name text, t bigint)
+     ON CONFLICT (namespace, name) DO UPDATE SET last_seen = greatest(s.last_seen, EXCLUDED.last_seen)`,
+    [JSON.stringify(list.map((s) => ({ namespace: s.namespace, name: s.name, t: s.lastSeen })))],
+  );
+}

@@ -1,0 +1,98 @@
+/**
+ * Stores one ingest batch in one transaction: the receipt (idempotency key), COPY of flows and L7 events,
+ * edge and latency rollups, service names and the collector's health. A batch id already stored is
+ * acknowledged without writing anything again.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { IngestBatch, IngestResult } from '@sextant/shared';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { dayOf, ensurePartitions, PARTITIONED_TABLES } from '../maintenance/partitions';
+import { type CopyValue, copyRow } from './copy-text';
+import { foldEdges, foldLatency, HOUR_MS, MINUTE_MS, upsertEdges, upsertLatency, upsertServices } from './rollups';
+import { FLOW_COLUMNS, flowRow, L7_COLUMNS, l7Row, type RowContext } from './rows';
+
+const CHUNK_CHARS = 256 * 1024;
+
+function* copyChunks<T>(items: readonly T[], toRow: (item: T) => CopyValue[]): Generator<string> {
+  let chunk = '';
+  for (const item of items) {
+    chunk += copyRow(toRow(item));
+    if (chunk.length >= CHUNK_CHARS) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+/** COPY rows into a table through the given client (inside the caller's transaction). */
+export async function copyInto<T>(
+  client: pg.PoolClient,
+  table: string,
+  columns: readonly string[],
+  items: readonly T[],
+  toRow: (item: T) => CopyValue[],
+): Promise<void> {
+  if (items.length === 0) return;
+  const sink = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  await pipeline(Readable.from(copyChunks(items, toRow)), sink);
+}
+
+function batchDays(batch: IngestBatch): Set<number> {
+  const days = new Set<number>();
+  for (const f of batch.flows) days.add(dayOf(f.time));
+  for (const e of batch.l7) days.add(dayOf(e.time));
+  for (const h of batch.histograms) days.add(dayOf(h.windowStart));
+  return days;
+}
+
+export async function storeBatch(pool: pg.Pool, collectorId: string, batch: IngestBatch): Promise<IngestResult> {
+  const result = { batchId: batch.batchId, flows: batch.flows.length, l7: batch.l7.length, histograms: batch.histograms.length };
+  const days = batchDays(batch);
+  if (days.size) await ensurePartitions(pool, PARTITIONED_TABLES, days);
+  const ctx: RowContext = { collectorId, batchId: batch.batchId };
+
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const receipt = await client.query(
+      `INSERT INTO ingest_receipts (batch_id, collector_id, flows, l7_events, histograms)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id`,
+      [batch.batchId, collectorId, result.flows, result.l7, result.histograms],
+    );
+    if (receipt.rowCount === 0) {
+      await client.query('ROLLBACK');
+      return { ...result, stored: false };
+    }
+    await copyInto(client, 'flows', FLOW_COLUMNS, batch.flows, (f) => flowRow(f, ctx));
+    await copyInto(client, 'l7_events', L7_COLUMNS, batch.l7, (e) => l7Row(e, ctx));
+    const minute = foldEdges(batch.flows, batch.l7, MINUTE_MS);
+    await upsertEdges(client, 'edge_minute', minute);
+    await upsertEdges(client, 'edge_hour', foldEdges(batch.flows, batch.l7, HOUR_MS));
+    await upsertLatency(client, foldLatency(batch.histograms));
+    await upsertServices(client, minute);
+    if (batch.health) {
+      const h = batch.health;
+      await client.query(
+        `INSERT INTO collector_health (collector_id, time, events_per_second, lost_events, unparsed_bytes, parsed_bytes, spool_bytes, report)
+         VALUES ($1, to_timestamp($2 / 1000.0), $3, $4, $5, $6, $7, $8)`,
+        [collectorId, h.time, h.eventsPerSecond, h.lostEvents, h.unparsedBytes, h.parsedBytes, h.spoolBytes, JSON.stringify(h)],
+      );
+      await client.query(
+        `UPDATE collectors SET last_seen_at = now(), last_health = $2, hostname = $3, version = $4, kernel = $5 WHERE id = $1`,
+        [collectorId, JSON.stringify(h), h.hostname, h.version, h.kernel],
+      );
+    } else {
+      await client.query(`UPDATE collectors SET last_seen_at = now() WHERE id = $1`, [collectorId]);
+    }
+    await client.query('COMMIT');
+    return { ...result, stored: true };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Turns flows / l7_events rows back into the wire model (packages/shared), so every reader (UI, CLI,
+ * exports) sees the same shapes the collector sent.
+ */
+import type { Endpoint, Flow, L7Event } from '@sextant/shared';
+import { tcpFlagsFromMask } from '../ingest/rows';
+
+export type Row = Record<string, unknown>;
+
+const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
+const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+
+/** Epoch milliseconds (with microsecond fraction) from an epoch-microseconds column. */
+export function msFromUs(us: unknown): number {
+  return Number(us) / 1000;
+}
+
+function endpoint(r: Row, side: 'src' | 'dst'): Endpoint {
+  const extra = (r[`${side}_extra`] ?? {}) as Record<string, unknown>;
+  const { exe, ...rest } = extra as { exe?: string } & Record<string, unknown>;
+  const e: Endpoint = { ...(rest as Partial<Endpoint>), ip: String(r[`${side}_ip`]) };
+  const set = <K extends keyof Endpoint>(k: K, v: Endpoint[K] | undefined) => {
+    if (v !== undefined) e[k] = v;
+  };
+  set('port', num(r[`${side}_port`]));
+  set('service', str(r[`${side}_service`]));
+  set('namespace', str(r[`${side}_namespace`]));
+  set('podName', str(r[`${side}_pod`]));
+  const names = r[`${side}_names`] as string[] | null;
+  if (names?.length) e.names = names;
+  const pname = str(r[`${side}_process`]);
+  const pid = num(r[`${side}_pid`]);
+  if (pname !== undefined || pid !== undefined) e.process = { pid: pid ?? 0, name: pname ?? '', ...(exe ? { exe } : {}) };
+  return e;
+}
+
+export function flowFromRow(r: Row): Flow {
+  const f: Flow = {
+    id: String(r.flow_id),
+    time: msFromUs(r.t_us),
+    final: Boolean(r.final),
+    nodeName: String(r.node_name),
+    verdict: r.verdict as Flow['verdict'],
+    l4Protocol: r.l4_protocol as Flow['l4Protocol'],
+    ipVersion: Number(r.ip_version) === 6 ? 6 : 4,
+    source: endpoint(r, 'src'),
+    destination: endpoint(r, 'dst'),
+    tcpFlags: tcpFlagsFromMask(Number(r.tcp_flags)),
+    trafficDirection: r.traffic_direction as Flow['trafficDirection'],
+    isReply: Boolean(r.is_reply),
+    bytesSent: Number(r.bytes_sent),
+    bytesReceived: Number(r.bytes_received),
+    packetsSent: Number(r.packets_sent),
+    packetsReceived: Number(r.packets_received),
+    retransmits: Number(r.retransmits),
+    closeReason: r.close_reason as Flow['closeReason'],
+  };
+  if (r.end_us !== null && r.end_us !== undefined) f.endTime = msFromUs(r.end_us);
+  if (r.drop_reason) f.dropReason = String(r.drop_reason);
+  if (r.srtt_us !== null && r.srtt_us !== undefined) f.srttUs = Number(r.srtt_us);
+  if (r.connect_latency_ns !== null && r.connect_latency_ns !== undefined) f.connectLatencyNs = Number(r.connect_latency_ns);
+  return f;
+}
+
+export function l7FromRow(r: Row): L7Event {
+  const e = {
+    id: String(r.event_id),
+    flowId: String(r.flow_id),
+    time: msFromUs(r.t_us),
+    nodeName: String(r.node_name),
+    type: r.type as L7Event['type'],
+    protocol: r.protocol as L7Event['protocol'],
+    source: endpoint(r, 'src'),
+    destination: endpoint(r, 'dst'),
+    [String(r.protocol)]: r.detail,
+  } as L7Event;
+  if (r.latency_ns !== null && r.latency_ns !== undefined) e.latencyNs = Number(r.latency_ns);
+  return e;
+}
