@@ -1,0 +1,5 @@
+export { appRouter, type AppRouter } from './root';
+export { createContext, SESSION_COOKIE, type Context, type ServerDeps } from './context';
+export { createCallerFactory } from './trpc';
+export { checkHealth, type Health } from './health';
+export { SEXTANT_VERSION } from './version';

@@ -1,0 +1,18 @@
+import { authRouter } from './routers/auth';
+import { collectorsRouter } from './routers/collectors';
+import { dashboardsRouter } from './routers/dashboards';
+import { flowsRouter } from './routers/flows';
+import { ingestRouter } from './routers/ingest';
+import { servicemapRouter } from './routers/servicemap';
+import { router } from './trpc';
+
+export const appRouter = router({
+  auth: authRouter,
+  collectors: collectorsRouter,
+  dashboards: dashboardsRouter,
+  flows: flowsRouter,
+  ingest: ingestRouter,
+  servicemap: servicemapRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,39 @@
+/** Collectors: health listing for users, token creation and revocation for admins. */
+import { createCollectorToken, listCollectors, revokeCollector, type CollectorSummary } from '@sextant/db';
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { adminProcedure, router, userProcedure } from '../trpc';
+
+function view(c: CollectorSummary) {
+  return {
+    id: c.id,
+    name: c.name,
+    tokenPrefix: c.tokenPrefix,
+    createdAt: c.createdAt.getTime(),
+    revokedAt: c.revokedAt?.getTime() ?? null,
+    hostname: c.hostname,
+    version: c.version,
+    kernel: c.kernel,
+    lastSeenAt: c.lastSeenAt?.getTime() ?? null,
+    health: c.lastHealth as Record<string, unknown> | null,
+  };
+}
+
+export const collectorsRouter = router({
+  list: userProcedure.query(async ({ ctx }) => (await listCollectors(ctx.db.prisma)).map(view)),
+
+  create: adminProcedure
+    .input(z.object({ name: z.string().min(1).max(100).regex(/^[\w.-]+$/, 'letters, digits, dot, dash and underscore only') }))
+    .mutation(async ({ ctx, input }) => {
+      const exists = await ctx.db.prisma.collector.findUnique({ where: { name: input.name } });
+      if (exists) throw new TRPCError({ code: 'CONFLICT', message: `a collector named ${input.name} exists` });
+      const { collector, token } = await createCollectorToken(ctx.db.prisma, input.name, ctx.user.id);
+      // The token is shown once; only its hash is stored.
+      return { collector: view(collector), token };
+    }),
+
+  revoke: adminProcedure.input(z.object({ id: z.uuid() })).mutation(async ({ ctx, input }) => {
+    await revokeCollector(ctx.db.prisma, input.id);
+    return { ok: true as const };
+  }),
+});

@@ -1,0 +1,2 @@
+export * from './testing';
+export * from './fixtures/generate-traffic';
