@@ -3,3 +3,4 @@ export * from './status';
 export * from './wire';
 export * from './filter';
 export * from './histogram';
+export * from './identity';
