@@ -16,3 +16,4 @@ export * from './auth/secrets';
 export * from './auth/collectors';
 export * from './auth/users';
 export type { PrismaClient, Role } from './generated/prisma/client';
+export * from './maintenance/hour-rollups';

@@ -84,13 +84,14 @@ export function foldEdges(flows: readonly Flow[], events: readonly L7Event[], bu
       recordValue(r.hist, e.latencyNs);
     }
   }
-  return sortByKey([...rows.values()]);
+  return sortByKey([...rows.values()], (r) => `${r.srcNamespace}|${r.srcService}|${r.dstNamespace}|${r.dstService}|${r.protocol}|${r.statusClass}`);
 }
 
 // Concurrent batches upsert rows in one global key order, so they cannot deadlock on each other.
-function sortByKey<T extends { bucket: number }>(rows: T[]): T[] {
-  const key = (r: T) => JSON.stringify(Object.values(r).filter((v) => typeof v === 'string'));
-  return rows.sort((a, b) => a.bucket - b.bucket || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+function sortByKey<T extends { bucket: number }>(rows: T[], key: (r: T) => string): T[] {
+  const keyed = rows.map((r) => ({ r, k: `${String(r.bucket).padStart(15, '0')}|${key(r)}` }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((x) => x.r);
 }
 
 const EDGE_UPSERT = (table: 'edge_minute' | 'edge_hour') => `
@@ -148,7 +149,7 @@ export function foldLatency(samples: readonly HistogramSample[]): LatencyRollup[
     }
     mergeInto(r.hist, s.idx.map((i, k) => [i, s.cnt[k] ?? 0] as [number, number]));
   }
-  return sortByKey([...rows.values()]);
+  return sortByKey([...rows.values()], (r) => `${r.kind}|${r.nodeName}|${r.srcNamespace}|${r.srcService}|${r.dstNamespace}|${r.dstService}`);
 }
 
 export async function upsertLatency(client: pg.PoolClient, rows: LatencyRollup[]): Promise<void> {
@@ -166,6 +167,16 @@ export async function upsertLatency(client: pg.PoolClient, rows: LatencyRollup[]
        samples = t.samples + EXCLUDED.samples,
        (hist_idx, hist_cnt) = (SELECT m.idx, m.cnt FROM sextant_hist_merge(t.hist_idx, t.hist_cnt, EXCLUDED.hist_idx, EXCLUDED.hist_cnt) m)`,
     [JSON.stringify(payload)],
+  );
+}
+
+/** Marks the hours these minute rows fall in, for the maintenance job to (re)build their hour rollups. */
+export async function markDirtyHours(client: pg.PoolClient, rows: readonly EdgeRollup[]): Promise<void> {
+  const hours = [...new Set(rows.map((r) => bucketOf(r.bucket, HOUR_MS)))].sort((a, b) => a - b);
+  if (hours.length === 0) return;
+  await client.query(
+    `INSERT INTO rollup_dirty_hours (hour) SELECT to_timestamp(h / 1000.0) FROM unnest($1::bigint[]) AS h ON CONFLICT (hour) DO NOTHING`,
+    [hours],
   );
 }
 

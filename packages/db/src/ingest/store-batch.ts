@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { dayOf, ensurePartitions, PARTITIONED_TABLES } from '../maintenance/partitions';
 import { type CopyValue, copyRow } from './copy-text';
-import { foldEdges, foldLatency, HOUR_MS, MINUTE_MS, upsertEdges, upsertLatency, upsertServices } from './rollups';
+import { foldEdges, foldLatency, markDirtyHours, MINUTE_MS, upsertEdges, upsertLatency, upsertServices } from './rollups';
 import { FLOW_COLUMNS, flowRow, L7_COLUMNS, l7Row, type RowContext } from './rows';
 
 const CHUNK_CHARS = 256 * 1024;
@@ -70,7 +70,7 @@ export async function storeBatch(pool: pg.Pool, collectorId: string, batch: Inge
     await copyInto(client, 'l7_events', L7_COLUMNS, batch.l7, (e) => l7Row(e, ctx));
     const minute = foldEdges(batch.flows, batch.l7, MINUTE_MS);
     await upsertEdges(client, 'edge_minute', minute);
-    await upsertEdges(client, 'edge_hour', foldEdges(batch.flows, batch.l7, HOUR_MS));
+    await markDirtyHours(client, minute);
     await upsertLatency(client, foldLatency(batch.histograms));
     await upsertServices(client, minute);
     if (batch.health) {

@@ -3,6 +3,7 @@
  * tables (receipts, collector health, expired sessions) with the same horizons.
  */
 import type pg from 'pg';
+import { rebuildDirtyHours } from './hour-rollups';
 import { dayOf, dropExpiredPartitions, ensurePartitions, PARTITIONED_TABLES, type RetentionPolicy } from './partitions';
 
 export interface MaintenanceOptions extends RetentionPolicy {
@@ -12,6 +13,8 @@ export interface MaintenanceOptions extends RetentionPolicy {
 
 export interface MaintenanceReport {
   created: number;
+  /** Closed hours whose hour rollups were (re)built from minute rollups. */
+  hoursRolledUp: number;
   dropped: string[];
   prunedRows: number;
 }
@@ -21,13 +24,14 @@ export async function runMaintenance(pool: pg.Pool, opts: MaintenanceOptions, no
   const days: number[] = [];
   for (let d = today - 1; d <= today + opts.daysAhead; d++) days.push(d);
   const created = await ensurePartitions(pool, PARTITIONED_TABLES, days);
+  const hoursRolledUp = await rebuildDirtyHours(pool, now);
   const dropped = await dropExpiredPartitions(pool, opts, now);
   const horizon = new Date(now - opts.rawDays * 86_400_000);
   let prunedRows = 0;
   prunedRows += (await pool.query('DELETE FROM ingest_receipts WHERE received_at < $1', [horizon])).rowCount ?? 0;
   prunedRows += (await pool.query('DELETE FROM collector_health WHERE time < $1', [horizon])).rowCount ?? 0;
   prunedRows += (await pool.query('DELETE FROM sessions WHERE expires_at < now()')).rowCount ?? 0;
-  return { created, dropped, prunedRows };
+  return { created, hoursRolledUp, dropped, prunedRows };
 }
 
 /** Runs maintenance now and then every intervalMs; returns a stop function. Errors are reported, not thrown. */

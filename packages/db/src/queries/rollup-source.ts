@@ -1,22 +1,49 @@
 /**
- * Picks the rollup table for a time window: per-minute rows for short windows, per-hour rows for long
- * ones (a 24 h map reads 24 rows per edge instead of 1440). Hour rows cover whole hours, so a long window
- * is widened to the hours it touches; the returned bounds say what was actually read.
+ * Where a window's edge rollups come from. Short windows read per-minute rows. Long windows read per-hour
+ * rows (a 24 h map reads 24 rows per edge instead of 1440) for closed hours the maintenance job has built,
+ * and minute rows for the current hour and any hour still marked dirty (late data not yet folded in).
+ * Hour reads are widened to whole hours; the returned bounds say what was actually read.
  */
+import type { Params } from './filter-sql';
+
 export const HOUR_TABLE_THRESHOLD_MS = 6 * 3_600_000;
 
 export interface RollupSource {
-  table: 'edge_minute' | 'edge_hour';
+  /** A parenthesised subquery with edge_minute's columns. */
+  sql: string;
   bucketMs: number;
   since: number;
   until: number;
 }
 
-export function rollupSource(since: number, until: number): RollupSource {
-  if (until - since > HOUR_TABLE_THRESHOLD_MS) {
-    const h = 3_600_000;
-    return { table: 'edge_hour', bucketMs: h, since: Math.floor(since / h) * h, until: Math.ceil(until / h) * h };
+export function rollupSource(since: number, until: number, p: Params, now = Date.now()): RollupSource {
+  if (until - since <= HOUR_TABLE_THRESHOLD_MS) {
+    const m = 60_000;
+    const s = Math.floor(since / m) * m;
+    const u = Math.ceil(until / m) * m;
+    return {
+      sql: `(SELECT * FROM edge_minute WHERE bucket >= to_timestamp(${p.add(s / 1000)}) AND bucket < to_timestamp(${p.add(u / 1000)}))`,
+      bucketMs: m,
+      since: s,
+      until: u,
+    };
   }
-  const m = 60_000;
-  return { table: 'edge_minute', bucketMs: m, since: Math.floor(since / m) * m, until: Math.ceil(until / m) * m };
+  const h = 3_600_000;
+  const s = Math.floor(since / h) * h;
+  const u = Math.ceil(until / h) * h;
+  const sp = p.add(s / 1000);
+  const up = p.add(u / 1000);
+  const cur = p.add((Math.floor(now / h) * h) / 1000);
+  return {
+    sql: `(SELECT * FROM edge_hour
+            WHERE bucket >= to_timestamp(${sp}) AND bucket < to_timestamp(${up}) AND bucket < to_timestamp(${cur})
+              AND bucket NOT IN (SELECT hour FROM rollup_dirty_hours)
+           UNION ALL
+           SELECT * FROM edge_minute
+            WHERE bucket >= to_timestamp(${sp}) AND bucket < to_timestamp(${up})
+              AND (bucket >= to_timestamp(${cur}) OR date_trunc('hour', bucket, 'UTC') IN (SELECT hour FROM rollup_dirty_hours)))`,
+    bucketMs: h,
+    since: s,
+    until: u,
+  };
 }

@@ -46,7 +46,8 @@ export interface ServiceMapNode {
 export interface ServiceMap {
   since: number;
   until: number;
-  table: string;
+  /** Rollup resolution the map was computed from (60 or 3600). */
+  resolutionSeconds: number;
   nodes: ServiceMapNode[];
   edges: ServiceMapEdge[];
 }
@@ -54,9 +55,9 @@ export interface ServiceMap {
 export const nodeId = (namespace: string, service: string) => (namespace ? `${namespace}/${service}` : service);
 
 export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise<ServiceMap> {
-  const src = rollupSource(input.since, input.until);
   const p = new Params();
-  const where = [`bucket >= to_timestamp(${p.add(src.since / 1000)})`, `bucket < to_timestamp(${p.add(src.until / 1000)})`];
+  const src = rollupSource(input.since, input.until, p);
+  const where = ['TRUE'];
   if (input.namespaces?.length) {
     const ns = p.add(input.namespaces);
     where.push(`(src_namespace = ANY(${ns}::text[]) OR dst_namespace = ANY(${ns}::text[]))`);
@@ -64,7 +65,7 @@ export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise
   if (input.protocols?.length) where.push(`protocol = ANY(${p.add(input.protocols)}::text[])`);
   const keys = 'src_namespace, src_service, dst_namespace, dst_service, protocol';
   const sql = `
-    WITH e AS (SELECT * FROM ${src.table} WHERE ${where.join(' AND ')}),
+    WITH e AS (SELECT * FROM ${src.sql} r WHERE ${where.join(' AND ')}),
     totals AS (
       SELECT ${keys}, sum(requests) AS requests, sum(errors) AS errors, sum(bytes_sent) AS bytes_sent,
              sum(bytes_received) AS bytes_received, sum(retransmits) AS retransmits
@@ -113,6 +114,6 @@ export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise
     });
   }
   edges.sort((a, b) => b.requests - a.requests || a.id.localeCompare(b.id));
-  return { since: src.since, until: src.until, table: src.table, nodes: [...nodes.values()], edges };
+  return { since: src.since, until: src.until, resolutionSeconds: src.bucketMs / 1000, nodes: [...nodes.values()], edges };
 }
 

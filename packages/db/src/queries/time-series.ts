@@ -32,12 +32,12 @@ export interface TimeSeriesPoint {
 }
 
 export async function timeSeries(pool: pg.Pool, input: TimeSeriesInput): Promise<{ stepSeconds: number; points: TimeSeriesPoint[] }> {
-  const src = rollupSource(input.since, input.until);
+  const p = new Params();
+  const src = rollupSource(input.since, input.until, p);
   const minStep = src.bucketMs / 1000;
   const wanted = input.stepSeconds ?? (input.until - input.since) / 1000 / 120;
   const step = Math.max(minStep, Math.ceil(wanted / minStep) * minStep);
-  const p = new Params();
-  const where = [`bucket >= to_timestamp(${p.add(src.since / 1000)})`, `bucket < to_timestamp(${p.add(src.until / 1000)})`];
+  const where = ['TRUE'];
   if (input.service) {
     const svc = p.add(input.service);
     const ns = p.add(input.namespace ?? '');
@@ -50,7 +50,7 @@ export async function timeSeries(pool: pg.Pool, input: TimeSeriesInput): Promise
   const originParam = p.add(src.since / 1000);
   const binned = `date_bin(make_interval(secs => ${stepParam}), bucket, to_timestamp(${originParam}))`;
   const sql = `
-    WITH e AS (SELECT ${binned} AS step, * FROM ${src.table} WHERE ${where.join(' AND ')}),
+    WITH e AS (SELECT ${binned} AS step, * FROM ${src.sql} r WHERE ${where.join(' AND ')}),
     totals AS (SELECT step, sum(requests) AS requests, sum(errors) AS errors, sum(bytes_sent + bytes_received) AS bytes FROM e GROUP BY step),
     hist AS (
       SELECT step, array_agg(i ORDER BY i) AS idx, array_agg(c ORDER BY i) AS cnt

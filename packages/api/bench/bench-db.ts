@@ -1,0 +1,49 @@
+/** Benchmark plumbing: a throwaway embedded PostgreSQL (or DATABASE_URL) with migrated databases. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { databaseUrl, migrateDatabase, startEmbeddedPostgres } from '@sextant/db';
+
+export interface BenchPostgres {
+  serverUrl: string;
+  createDatabase(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchPostgres(): Promise<BenchPostgres> {
+  let serverUrl = process.env.DATABASE_URL;
+  let stop = async () => {};
+  if (!serverUrl) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-bench-'));
+    fs.chmodSync(dir, 0o777);
+    const h = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false });
+    serverUrl = h.url;
+    stop = async () => {
+      await h.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  const url = serverUrl;
+  return {
+    serverUrl: url,
+    async createDatabase(name) {
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const dbUrl = databaseUrl(url, name);
+      await migrateDatabase(dbUrl, { quiet: true });
+      return dbUrl;
+    },
+    stop,
+  };
+}
+
+export function percentile(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.max(0, Math.ceil(q * s.length) - 1)] ?? NaN;
+}
+
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

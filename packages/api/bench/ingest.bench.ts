@@ -1,0 +1,93 @@
+/**
+ * bench:ingest — realistic flows + L7 events through the real tRPC ingest path (separate server process,
+ * several concurrent senders), and in the same run raw COPY of the same rows into a scratch database with
+ * the same schema (same indexes, same partitions), with the same concurrency. Prints rows/s and the ratio.
+ */
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect, copyInto, createCollectorToken, ensurePartitions, dayOf, FLOW_COLUMNS, flowRow, L7_COLUMNS, l7Row, PARTITIONED_TABLES } from '@sextant/db';
+import { generateTraffic } from '@sextant/db/testing';
+import type { IngestBatchInput } from '@sextant/shared';
+import { trpcClient } from '../src/test-helpers';
+import { fmt, startBenchPostgres } from './bench-db';
+
+const BATCHES = Number(process.env.BENCH_BATCHES ?? 60);
+const CONNECTIONS_PER_BATCH = Number(process.env.BENCH_BATCH_FLOWS ?? 2000);
+const SENDERS = Number(process.env.BENCH_SENDERS ?? 4);
+
+const now = Date.now();
+console.log(`bench:ingest — ${BATCHES} batches of ${CONNECTIONS_PER_BATCH} flows (+ their HTTP events), ${SENDERS} concurrent senders`);
+const batches: IngestBatchInput[] = [];
+// Like a collector: each batch holds a few seconds of traffic (batches are flushed by size or time).
+for (let i = 0; i < BATCHES; i++) {
+  const start = now - 10 * 60_000 + i * 5_000;
+  const t = generateTraffic({ seed: 1000 + i, connections: CONNECTIONS_PER_BATCH, start, end: start + 5_000, services: 500, namespaces: 20, requestsPerConnection: 1, l7Share: 0.7 });
+  batches.push({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows, l7: t.l7 });
+}
+const rowsPerRun = batches.reduce((a, b) => a + (b.flows?.length ?? 0) + (b.l7?.length ?? 0), 0);
+console.log(`rows per run: ${fmt(rowsPerRun)}`);
+
+async function inParallel<T>(items: T[], workers: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  }));
+}
+
+const pgh = await startBenchPostgres();
+try {
+  // Raw COPY baseline: same rows, same schema, same concurrency, no HTTP, no validation, no rollups.
+  const scratchUrl = await pgh.createDatabase('bench_scratch');
+  const scratch = connect(scratchUrl, { poolSize: SENDERS + 2 });
+  await ensurePartitions(scratch.pool, PARTITIONED_TABLES, [dayOf(now - 10 * 60_000), dayOf(now)]);
+  const ctx = { collectorId: crypto.randomUUID(), batchId: crypto.randomUUID() };
+  const t0 = performance.now();
+  await inParallel(batches, SENDERS, async (b) => {
+    const client = await scratch.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await copyInto(client, 'flows', FLOW_COLUMNS, b.flows as never[], (f) => flowRow(f, ctx));
+      await copyInto(client, 'l7_events', L7_COLUMNS, b.l7 as never[], (e) => l7Row(e, ctx));
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+  });
+  const rawSeconds = (performance.now() - t0) / 1000;
+  await scratch.close();
+
+  // End to end: collectors → tRPC (HTTP, JSON, zod) → COPY + rollups + receipts, in one transaction per batch.
+  const url = await pgh.createDatabase('bench_ingest');
+  const db = connect(url, { poolSize: 2 });
+  const { token } = await createCollectorToken(db.prisma, 'bench');
+  await ensurePartitions(db.pool, PARTITIONED_TABLES, [dayOf(now - 10 * 60_000), dayOf(now)]);
+  const server = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'ingest-server.ts'), {
+    env: { ...process.env, DATABASE_URL: url },
+    execArgv: ['--import', 'tsx', '--max-semi-space-size=64', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/cpuprof'] : [])],
+  });
+  const serverUrl = await new Promise<string>((resolve) => server.on('message', (m: { url: string }) => resolve(m.url)));
+  const client = trpcClient(serverUrl, token);
+  const t1 = performance.now();
+  await inParallel(batches, SENDERS, async (b) => {
+    const res = await client.ingest.push.mutate(b);
+    if (!res.stored) throw new Error('batch not stored');
+  });
+  const e2eSeconds = (performance.now() - t1) / 1000;
+  const cpu = new Promise<number>((resolve) => server.on('message', (m: { cpuSeconds?: number }) => m.cpuSeconds !== undefined && resolve(m.cpuSeconds)));
+  const cpuBefore = await new Promise<number>((resolve) => { server.once('message', (m: { cpuSeconds: number }) => resolve(m.cpuSeconds)); server.send('cpu'); });
+  void cpu;
+  server.kill('SIGTERM');
+  const stored = Number((await db.pool.query('SELECT (SELECT count(*) FROM flows) + (SELECT count(*) FROM l7_events) AS n')).rows[0].n);
+  await db.close();
+  if (stored !== rowsPerRun) throw new Error(`stored ${stored} rows, expected ${rowsPerRun}`);
+
+  const raw = rowsPerRun / rawSeconds;
+  const e2e = rowsPerRun / e2eSeconds;
+  console.log(`raw COPY (scratch db)     ${fmt(raw)} rows/s  (${fmt(rawSeconds, 2)} s)`);
+  console.log(`tRPC ingest end to end    ${fmt(e2e)} rows/s  (${fmt(e2eSeconds, 2)} s, incl. rollups + receipts)`);
+  console.log(`server process CPU         ${fmt(cpuBefore, 2)} s (${fmt((cpuBefore / e2eSeconds) * 100)} % of one core during the run, incl. startup)`);
+  console.log(`ratio ingest / raw COPY   ${fmt(e2e / raw, 2)}  (target >= 0.60)`);
+} finally {
+  await pgh.stop();
+}

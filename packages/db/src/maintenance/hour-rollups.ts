@@ -1,0 +1,54 @@
+/**
+ * Builds edge_hour from edge_minute for closed hours that ingest marked dirty: each such hour is
+ * recomputed whole (replace, not add), so running twice or after late data is always correct. Readers use
+ * edge_hour only for closed hours that are not dirty, and minute rows for the rest (see rollup-source.ts).
+ */
+import type pg from 'pg';
+import { HOUR_MS } from '../ingest/rollups';
+import { dayOf, ensurePartitions } from './partitions';
+
+const KEYS = 'src_namespace, src_service, dst_namespace, dst_service, protocol, status_class';
+
+export async function rebuildDirtyHours(pool: pg.Pool, now = Date.now()): Promise<number> {
+  const currentHour = Math.floor(now / HOUR_MS) * HOUR_MS;
+  const dirty = await pool.query<{ h: string }>(
+    `SELECT (extract(epoch FROM hour) * 1000)::bigint AS h FROM rollup_dirty_hours WHERE hour < to_timestamp($1 / 1000.0) ORDER BY hour`,
+    [currentHour],
+  );
+  const hours = dirty.rows.map((r) => Number(r.h));
+  if (hours.length) await ensurePartitions(pool, ['edge_hour'], hours.map(dayOf));
+  for (const hour of hours) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const h = [hour / 1000];
+      // Taking the mark first: ingest that marks this hour again meanwhile waits, then re-marks it.
+      await client.query('DELETE FROM rollup_dirty_hours WHERE hour = to_timestamp($1)', h);
+      await client.query('DELETE FROM edge_hour WHERE bucket = to_timestamp($1)', h);
+      await client.query(
+        `WITH e AS (SELECT * FROM edge_minute WHERE bucket >= to_timestamp($1) AND bucket < to_timestamp($1) + interval '1 hour'),
+         totals AS (
+           SELECT ${KEYS}, sum(requests) AS requests, sum(errors) AS errors, sum(bytes_sent) AS bytes_sent,
+                  sum(bytes_received) AS bytes_received, sum(retransmits) AS retransmits, sum(latency_sum_ns) AS latency_sum_ns
+             FROM e GROUP BY ${KEYS}),
+         hist AS (
+           SELECT ${KEYS}, array_agg(i ORDER BY i) AS idx, array_agg(c ORDER BY i) AS cnt
+             FROM (SELECT ${KEYS}, u.i, sum(u.c)::bigint AS c FROM e, unnest(e.hist_idx, e.hist_cnt) AS u(i, c) GROUP BY ${KEYS}, u.i) b
+            GROUP BY ${KEYS})
+         INSERT INTO edge_hour (bucket, ${KEYS}, requests, errors, bytes_sent, bytes_received, retransmits, latency_sum_ns, hist_idx, hist_cnt)
+         SELECT to_timestamp($1), t.src_namespace, t.src_service, t.dst_namespace, t.dst_service, t.protocol, t.status_class,
+                t.requests, t.errors, t.bytes_sent, t.bytes_received, t.retransmits, t.latency_sum_ns,
+                coalesce(h.idx, '{}'), coalesce(h.cnt, '{}')
+           FROM totals t LEFT JOIN hist h USING (${KEYS})`,
+        h,
+      );
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+  return hours.length;
+}
