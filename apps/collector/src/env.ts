@@ -1,0 +1,75 @@
+/**
+ * The collector's configuration: command-line flags override environment variables, everything validated
+ * by one zod object (a comment per setting, coerced defaults). Read once at start.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+export const CollectorConfig = z.object({
+  /** Base URL of the Sextant server, e.g. http://sextant.internal:3000 (flag --server, env SEXTANT_SERVER). */
+  server: z.url({ protocol: /^https?$/ }),
+  /** Collector token created by an admin in the UI (flag --token, env SEXTANT_TOKEN). */
+  token: z.string().regex(/^sxc_[\w-]{20,}$/, 'expected a collector token (sxc_…)'),
+  /** Name of this host in flows (flag --node-name, env SEXTANT_NODE_NAME); defaults to the hostname. */
+  nodeName: z.string().min(1).max(253).default(os.hostname()),
+  /** Flush a batch when it holds this many flows + L7 events (env SEXTANT_BATCH_MAX_RECORDS). */
+  batchMaxRecords: z.coerce.number().int().min(1).max(20_000).default(2_000),
+  /** Flush a batch at least this often (env SEXTANT_FLUSH_INTERVAL_MS). */
+  flushIntervalMs: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  /** Directory of the on-disk spool used while the server is unreachable (env SEXTANT_SPOOL_DIR). */
+  spoolDir: z.string().min(1).default('/var/lib/sextant/spool'),
+  /** Upper bound of the spool; the oldest batches are dropped (and counted as lost) beyond it (env SEXTANT_SPOOL_MAX_BYTES). */
+  spoolMaxBytes: z.coerce.number().int().min(1 << 20).default(512 * 1024 * 1024),
+  /** How often kernel histograms and UDP aggregates are read and reset (env SEXTANT_HISTOGRAM_INTERVAL_MS). */
+  histogramIntervalMs: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
+  /** How often a health report is sent (env SEXTANT_HEALTH_INTERVAL_MS). */
+  healthIntervalMs: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
+  /** JSON file of service naming rules (env SEXTANT_RULES). */
+  rulesFile: z.string().optional(),
+  /** Observe the collector's own traffic to the server too (env SEXTANT_OBSERVE_SELF=1). */
+  observeSelf: z.coerce.boolean().default(false),
+});
+export type CollectorConfig = z.infer<typeof CollectorConfig>;
+
+const FLAGS = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+  'node-name': { type: 'string' },
+  'spool-dir': { type: 'string' },
+  rules: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const USAGE = `usage: sextant-collector --server URL --token TOKEN [--node-name NAME] [--spool-dir DIR] [--rules FILE]
+  (each flag also reads from the environment: SEXTANT_SERVER, SEXTANT_TOKEN, SEXTANT_NODE_NAME, SEXTANT_SPOOL_DIR, SEXTANT_RULES)`;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfig {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) throw new ConfigError(USAGE);
+  const parsed = CollectorConfig.safeParse({
+    server: values.server ?? env.SEXTANT_SERVER,
+    token: values.token ?? env.SEXTANT_TOKEN,
+    nodeName: values['node-name'] ?? env.SEXTANT_NODE_NAME,
+    batchMaxRecords: env.SEXTANT_BATCH_MAX_RECORDS,
+    flushIntervalMs: env.SEXTANT_FLUSH_INTERVAL_MS,
+    spoolDir: values['spool-dir'] ?? env.SEXTANT_SPOOL_DIR,
+    spoolMaxBytes: env.SEXTANT_SPOOL_MAX_BYTES,
+    histogramIntervalMs: env.SEXTANT_HISTOGRAM_INTERVAL_MS,
+    healthIntervalMs: env.SEXTANT_HEALTH_INTERVAL_MS,
+    rulesFile: values.rules ?? env.SEXTANT_RULES,
+    observeSelf: env.SEXTANT_OBSERVE_SELF === '1' || env.SEXTANT_OBSERVE_SELF === 'true',
+  });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`).join('\n');
+    throw new ConfigError(`invalid collector configuration:\n${problems}\n${USAGE}`);
+  }
+  return parsed.data;
+}

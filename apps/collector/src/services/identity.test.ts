@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { IdentityResolver } from './identity';
+import { RuleSet } from './naming-rules';
+
+describe('IdentityResolver', () => {
+  it('names this very process from /proc and its cgroup from the cgroup v2 tree', () => {
+    const r = new IdentityResolver({ nodeName: 'n1' });
+    const facts = r.process(process.pid);
+    expect(facts.name).toBe(fs.readFileSync('/proc/self/comm', 'utf8').trim());
+    expect(facts.exe).toBe(fs.realpathSync(process.execPath));
+    const e = r.localEndpoint({ ip: '127.0.0.1', port: 1234, pid: process.pid });
+    expect(e.process?.pid).toBe(process.pid);
+    expect(e.hostName).toBe('n1');
+    if (r.cgroupRoot && facts.cgroupPath) {
+      const ino = fs.statSync(path.join(r.cgroupRoot, facts.cgroupPath), { bigint: true }).ino.toString();
+      expect(r.cgroupPath(ino)).toBe(facts.cgroupPath === '/' ? '/' : facts.cgroupPath);
+    }
+  });
+
+  it('applies naming rules before any fallback', () => {
+    const rules = new RuleSet([
+      { service: 'by-port', match: { port: 8443 } },
+      { service: 'node-app', namespace: 'apps', match: { process: '^node|MainThread$' } },
+    ]);
+    const r = new IdentityResolver({ nodeName: 'n1', rules });
+    expect(r.localEndpoint({ ip: '127.0.0.1', port: 8443, pid: process.pid }).service).toBe('by-port');
+    const e = r.localEndpoint({ ip: '127.0.0.1', port: 1, pid: process.pid });
+    expect(e.service).toBe('node-app');
+    expect(e.namespace).toBe('apps');
+  });
+
+  it('names Kubernetes pods from kubelet pod log directories', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pods-'));
+    const uid = '3f1c2b8e-1d2a-4c5b-9e8f-0a1b2c3d4e5f';
+    fs.mkdirSync(path.join(dir, `shop_payments-api-7d9f8b6c4d-x2k9p_${uid}`));
+    const procRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'proc-'));
+    fs.mkdirSync(path.join(procRoot, '42'));
+    fs.writeFileSync(path.join(procRoot, '42', 'comm'), 'java\n');
+    fs.writeFileSync(path.join(procRoot, '42', 'cgroup'), `0::/kubepods/burstable/pod${uid}/${'b'.repeat(64)}\n`);
+    const r = new IdentityResolver({ nodeName: 'n1', podLogDir: dir, procRoot, cgroupRoot: '/nonexistent' });
+    const e = r.localEndpoint({ ip: '10.0.0.5', port: 8080, pid: 42 });
+    expect(e).toMatchObject({ service: 'payments-api', namespace: 'shop', podName: 'payments-api-7d9f8b6c4d-x2k9p', containerId: 'b'.repeat(64), workloads: [{ name: 'payments-api', kind: 'Deployment' }] });
+  });
+
+  it('names remote IPs from DNS answers until their TTL passes', () => {
+    const r = new IdentityResolver({ nodeName: 'n1' });
+    r.learnDns('api.example.com', ['93.184.216.34'], 300);
+    expect(r.remoteEndpoint('93.184.216.34', 443).names).toEqual(['api.example.com']);
+    expect(r.remoteEndpoint('1.1.1.1', 443).names).toBeUndefined();
+  });
+
+  it('rejects a rules file with a bad regex, naming the rule', () => {
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rules-')), 'rules.json');
+    fs.writeFileSync(f, JSON.stringify([{ service: 'x', match: { process: '(' } }]));
+    expect(() => RuleSet.fromFile(f)).toThrow(/0\.match\.process: invalid regular expression/);
+  });
+});

@@ -1,0 +1,184 @@
+/**
+ * Resolves who is behind a socket on this host: pid → process name and executable; cgroup id → cgroup path
+ * → container, systemd unit, Kubernetes pod (names from kubelet's /var/log/pods/<ns>_<pod>_<uid>); a
+ * naming-rules file first; observed DNS answers name remote IPs. Everything is cached: kernel events
+ * arrive far faster than /proc can be read.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Endpoint } from '@sextant/shared';
+import { parseCgroupPath, workloadFromPodName } from './cgroup-path';
+import type { RuleSet } from './naming-rules';
+
+export interface ProcessFacts {
+  pid: number;
+  name: string;
+  exe?: string;
+  cgroupPath?: string;
+}
+
+export interface IdentityOptions {
+  nodeName: string;
+  rules?: RuleSet;
+  cgroupRoot?: string;
+  procRoot?: string;
+  podLogDir?: string;
+}
+
+export function findCgroup2Root(): string | null {
+  try {
+    for (const line of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
+      const [, mountPoint, type] = line.split(' ');
+      if (type === 'cgroup2' && mountPoint) return mountPoint;
+    }
+  } catch {
+    // not Linux
+  }
+  return null;
+}
+
+export class IdentityResolver {
+  private readonly cgroupById = new Map<string, string>();
+  private cgroupScanAt = 0;
+  private readonly procs = new Map<number, { facts: ProcessFacts; at: number }>();
+  private readonly pods = new Map<string, { namespace: string; name: string }>();
+  private podScanAt = 0;
+  private readonly dns = new Map<string, { names: string[]; expires: number }>();
+  readonly cgroupRoot: string | null;
+  private readonly procRoot: string;
+
+  constructor(private readonly opts: IdentityOptions) {
+    this.cgroupRoot = opts.cgroupRoot ?? findCgroup2Root();
+    this.procRoot = opts.procRoot ?? '/proc';
+  }
+
+  /** cgroup v2 path (relative to the root, starting with /) of a cgroup id, or undefined. */
+  cgroupPath(cgroupId: string): string | undefined {
+    const hit = this.cgroupById.get(cgroupId);
+    if (hit !== undefined || !this.cgroupRoot) return hit;
+    if (Date.now() - this.cgroupScanAt < 2_000) return undefined;
+    this.scanCgroups();
+    return this.cgroupById.get(cgroupId);
+  }
+
+  private scanCgroups(): void {
+    this.cgroupScanAt = Date.now();
+    const root = this.cgroupRoot;
+    if (!root) return;
+    const walk = (dir: string, depth: number) => {
+      let st: fs.BigIntStats;
+      try {
+        st = fs.statSync(dir, { bigint: true });
+      } catch {
+        return;
+      }
+      this.cgroupById.set(st.ino.toString(), `/${path.relative(root, dir)}`);
+      if (depth > 12) return;
+      let entries: fs.Dirent[];
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name), depth + 1);
+    };
+    walk(root, 0);
+  }
+
+  /** What /proc says about a pid (cached 10 s); falls back to the kernel's comm when the process is gone. */
+  process(pid: number, comm?: string): ProcessFacts {
+    const cached = this.procs.get(pid);
+    if (cached && Date.now() - cached.at < 10_000) return cached.facts;
+    const base = path.join(this.procRoot, String(pid));
+    const facts: ProcessFacts = { pid, name: comm ?? '' };
+    try {
+      facts.name = fs.readFileSync(path.join(base, 'comm'), 'utf8').trim();
+      facts.exe = fs.readlinkSync(path.join(base, 'exe'));
+    } catch {
+      // exited, or a kernel thread
+    }
+    try {
+      const line = fs.readFileSync(path.join(base, 'cgroup'), 'utf8').split('\n').find((l) => l.startsWith('0::'));
+      if (line) facts.cgroupPath = line.slice(3);
+    } catch {
+      // exited
+    }
+    if (this.procs.size > 50_000) this.procs.clear();
+    this.procs.set(pid, { facts, at: Date.now() });
+    return facts;
+  }
+
+  private pod(uid: string): { namespace: string; name: string } | undefined {
+    const hit = this.pods.get(uid);
+    if (hit || Date.now() - this.podScanAt < 10_000) return hit;
+    this.podScanAt = Date.now();
+    try {
+      for (const d of fs.readdirSync(this.opts.podLogDir ?? '/var/log/pods')) {
+        const m = /^([^_]+)_([^_]+)_([0-9a-f-]{36})$/.exec(d);
+        if (m?.[1] && m[2] && m[3]) this.pods.set(m[3], { namespace: m[1], name: m[2] });
+      }
+    } catch {
+      // not a Kubernetes node
+    }
+    return this.pods.get(uid);
+  }
+
+  /** Remembers DNS answers (from observed DNS traffic) to name remote IPs. */
+  learnDns(name: string, ips: readonly string[], ttlSeconds: number): void {
+    const expires = Date.now() + Math.max(30, ttlSeconds) * 1000;
+    for (const ip of ips) {
+      const prev = this.dns.get(ip);
+      const names = prev && prev.expires > Date.now() ? [...new Set([name, ...prev.names])].slice(0, 8) : [name];
+      this.dns.set(ip, { names, expires });
+    }
+    if (this.dns.size > 200_000) this.dns.clear();
+  }
+
+  dnsNames(ip: string): string[] | undefined {
+    const hit = this.dns.get(ip);
+    return hit && hit.expires > Date.now() ? hit.names : undefined;
+  }
+
+  /** The endpoint of a local socket: network address plus process, cgroup and workload identity. */
+  localEndpoint(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }): Endpoint {
+    const e: Endpoint = { ip: a.ip, port: a.port, hostName: this.opts.nodeName };
+    const proc = a.pid ? this.process(a.pid, a.comm) : undefined;
+    if (proc && a.pid) e.process = { pid: a.pid, name: proc.name || a.comm || '', ...(proc.exe ? { exe: proc.exe } : {}) };
+    else if (a.comm) e.process = { pid: a.pid ?? 0, name: a.comm };
+    const cgroupPath = (a.cgroupId && a.cgroupId !== '0' ? this.cgroupPath(a.cgroupId) : undefined) ?? proc?.cgroupPath;
+    if (a.cgroupId && a.cgroupId !== '0') e.cgroupId = a.cgroupId;
+    if (cgroupPath) e.cgroupPath = cgroupPath;
+    const cg = cgroupPath ? parseCgroupPath(cgroupPath) : {};
+    if (cg.containerId) e.containerId = cg.containerId;
+    const rule = this.opts.rules?.match({ cgroupPath, process: e.process?.name, exe: e.process?.exe, localPort: a.port });
+    const pod = cg.podUid ? this.pod(cg.podUid) : undefined;
+    if (pod) {
+      const w = workloadFromPodName(pod.name);
+      e.podName = pod.name;
+      e.namespace = pod.namespace;
+      e.workloads = [{ name: w.name, kind: w.kind }];
+    }
+    if (rule) {
+      e.service = rule.service;
+      if (rule.namespace) e.namespace = rule.namespace;
+    } else if (pod) {
+      e.service = e.workloads?.[0]?.name ?? pod.name;
+    } else if (cg.systemdUnit) {
+      e.service = cg.systemdUnit.replace(/\.service$/, '');
+      e.workloads = [{ name: cg.systemdUnit, kind: 'SystemdUnit' }];
+    } else if (cg.containerId) {
+      e.service = `container-${cg.containerId.slice(0, 12)}`;
+    } else if (e.process?.name) {
+      e.service = e.process.name;
+    }
+    return e;
+  }
+
+  /** The endpoint of a remote peer: address, and the DNS names it was reached by. */
+  remoteEndpoint(ip: string, port: number): Endpoint {
+    const e: Endpoint = { ip, port };
+    const names = this.dnsNames(ip);
+    if (names) e.names = names;
+    return e;
+  }
+}

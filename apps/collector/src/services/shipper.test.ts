@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
+import { createCollectorToken } from '@sextant/db';
+import { createTestDatabase, generateTraffic, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Shipper } from './shipper';
+import { Spool } from './spool';
+import { trpcTransport } from './transport';
+
+let db: TestDatabase;
+let token: string;
+let server: StandaloneServer | undefined;
+const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-'));
+
+beforeAll(async () => {
+  db = await createTestDatabase(testServerUrl());
+  token = (await createCollectorToken(db.prisma, 'shipper-test')).token;
+});
+afterAll(async () => {
+  await server?.close();
+  await db?.close();
+  fs.rmSync(spoolDir, { recursive: true, force: true });
+});
+
+const flowCount = async () => Number((await db.pool.query('SELECT count(*) AS n FROM flows')).rows[0].n);
+const distinctFlows = async () => Number((await db.pool.query('SELECT count(DISTINCT flow_id) AS n FROM flows')).rows[0].n);
+
+async function waitFor(cond: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('timed out waiting');
+}
+
+describe('shipper', () => {
+  it('delivers every flow exactly once across a server outage, via the spool', async () => {
+    server = await startStandaloneServer({ db, version: 'test' });
+    const port = Number(new URL(server.url).port);
+    const spool = new Spool(spoolDir, 64 * 1024 * 1024);
+    const shipper = new Shipper(trpcTransport(server.url, token, 2_000), spool, { batchMaxRecords: 100, flushIntervalMs: 50, minBackoffMs: 50, maxBackoffMs: 200 });
+    shipper.start();
+    const now = Date.now();
+    const t = generateTraffic({ seed: 3, connections: 900, start: now - 60_000, end: now, requestsPerConnection: 0, l7Share: 0 });
+    const parts = [t.flows.slice(0, 300), t.flows.slice(300, 600), t.flows.slice(600)];
+    shipper.addFlows(parts[0] ?? []);
+    await waitFor(async () => (await flowCount()) === 300, 10_000);
+    await server.close(); // the server goes away mid-stream
+    shipper.addFlows(parts[1] ?? []);
+    await waitFor(async () => spool.stats().files > 0, 10_000);
+    expect(await flowCount()).toBe(300);
+    server = await startStandaloneServer({ db, version: 'test' }, { port });
+    shipper.addFlows(parts[2] ?? []);
+    await waitFor(async () => (await flowCount()) >= 900 && spool.stats().files === 0, 20_000);
+    await shipper.stop();
+    expect(await flowCount()).toBe(900);
+    expect(await distinctFlows()).toBe(900);
+    expect(shipper.stats.failedAttempts).toBeGreaterThan(0);
+  });
+
+  it('re-sends batches left in the spool by a previous run without duplicating them', async () => {
+    const before = await flowCount();
+    const spool = new Spool(spoolDir, 64 * 1024 * 1024);
+    const now = Date.now();
+    const t = generateTraffic({ seed: 4, connections: 50, start: now - 1000, end: now, l7Share: 0 });
+    const batch = { schemaVersion: 1 as const, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows };
+    spool.put(batch);
+    spool.put(batch); // e.g. spooled twice around a crash
+    const shipper = new Shipper(trpcTransport(server?.url ?? '', token), new Spool(spoolDir, 64 * 1024 * 1024), { batchMaxRecords: 100, flushIntervalMs: 50 });
+    shipper.start();
+    await waitFor(async () => new Spool(spoolDir, 1 << 30).stats().files === 0, 10_000);
+    await shipper.stop();
+    expect((await flowCount()) - before).toBe(50);
+    expect(shipper.stats.duplicateBatches).toBe(1);
+  });
+
+  it('bounds the spool by dropping the oldest batches and counting them', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-bound-'));
+    const spool = new Spool(dir, 64 * 1024);
+    const now = Date.now();
+    const t = generateTraffic({ seed: 5, connections: 400, start: now - 1000, end: now, l7Share: 0 });
+    for (let i = 0; i < 10; i++) spool.put({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(i * 40, (i + 1) * 40) });
+    const s = spool.stats();
+    expect(s.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(s.droppedBatches).toBeGreaterThan(5);
+    expect(s.files + s.droppedBatches).toBe(10);
+    expect(s.droppedRecords).toBe(s.droppedBatches * 40);
+    // What is left are the newest batches.
+    expect(spool.peek()?.batch.flows?.[0]?.id).toBe(t.flows[(10 - s.files) * 40]?.id);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * Ships records to the server in batches: cut by size or time, each with a random batch id chosen once and
+ * kept across retries (the server stores a batch id at most once, so a retry never duplicates). When the
+ * server or its database is down, batches go to the bounded on-disk spool and are re-sent oldest first with
+ * exponential backoff; when the server is slow, the in-memory queue is bounded and spills to the spool, so
+ * the kernel reader is never blocked.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CollectorHealthReport, Flow, HistogramSample, IngestBatchInput, L7Event } from '@sextant/shared';
+import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
+import type { Spool } from './spool';
+import { errorCode, isRetriable, type Transport } from './transport';
+
+export interface ShipperOptions {
+  batchMaxRecords: number;
+  flushIntervalMs: number;
+  /** Batches held in memory before spilling to the spool. */
+  maxQueuedBatches?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface ShipperStats {
+  sentBatches: number;
+  sentRecords: number;
+  duplicateBatches: number;
+  rejectedBatches: number;
+  rejectedRecords: number;
+  failedAttempts: number;
+  queuedBatches: number;
+  lastError: string | null;
+}
+
+export class Shipper {
+  private flows: Flow[] = [];
+  private l7: L7Event[] = [];
+  private histograms: HistogramSample[] = [];
+  private health: CollectorHealthReport | undefined;
+  private queue: IngestBatchInput[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private backoffMs = 0;
+  readonly stats: ShipperStats = { sentBatches: 0, sentRecords: 0, duplicateBatches: 0, rejectedBatches: 0, rejectedRecords: 0, failedAttempts: 0, queuedBatches: 0, lastError: null };
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly spool: Spool,
+    private readonly opts: ShipperOptions,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.timer = setInterval(() => this.cut(), this.opts.flushIntervalMs);
+    this.loop = this.sendLoop();
+  }
+
+  addFlows(flows: readonly Flow[]): void {
+    for (const f of flows) this.flows.push(f);
+    this.cutIfFull();
+  }
+
+  addL7(events: readonly L7Event[]): void {
+    for (const e of events) this.l7.push(e);
+    this.cutIfFull();
+  }
+
+  addHistograms(samples: readonly HistogramSample[]): void {
+    for (const s of samples) this.histograms.push(s);
+  }
+
+  /** The health report rides on the next batch. */
+  setHealth(report: CollectorHealthReport): void {
+    this.health = report;
+  }
+
+  private cutIfFull(): void {
+    if (this.flows.length + this.l7.length >= this.opts.batchMaxRecords) this.cut();
+  }
+
+  /** Closes the current buffer into a batch (if it holds anything). */
+  cut(): void {
+    if (!this.flows.length && !this.l7.length && !this.histograms.length && !this.health) return;
+    const max = this.opts.batchMaxRecords;
+    // Split oversized buffers so no batch exceeds the server's limits.
+    while (this.flows.length || this.l7.length || this.histograms.length || this.health) {
+      const flows = this.flows.splice(0, max);
+      const l7 = this.l7.splice(0, Math.max(0, max - flows.length));
+      const histograms = this.histograms.splice(0, 2_000);
+      const batch: IngestBatchInput = { schemaVersion: WIRE_SCHEMA_VERSION, batchId: randomUUID(), sentAt: Date.now(), flows, l7, histograms };
+      if (this.health) batch.health = this.health;
+      this.health = undefined;
+      if (this.queue.length >= (this.opts.maxQueuedBatches ?? 16)) this.spool.put(batch);
+      else this.queue.push(batch);
+    }
+    this.stats.queuedBatches = this.queue.length;
+    this.wake?.();
+  }
+
+  private stopWake: (() => void) | undefined;
+
+  /** Sleeps ms; new data wakes a wakeable sleep, stop() wakes any. */
+  private async sleep(ms: number, wakeable: boolean): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.stopWake = done;
+      if (wakeable) this.wake = done;
+    });
+    this.wake = undefined;
+    this.stopWake = undefined;
+  }
+
+  private async sendLoop(): Promise<void> {
+    while (this.running) {
+      if (this.backoffMs > 0) {
+        // New data must not cut the backoff short while the server is failing.
+        await this.sleep(this.backoffMs, false);
+        if (!this.running) break;
+      }
+      // The spool holds older data: drain it first, then memory.
+      const spooled = this.spool.peek();
+      if (spooled) {
+        if (await this.send(spooled.batch)) this.spool.remove(spooled.name);
+        continue;
+      }
+      const next = this.queue.shift();
+      this.stats.queuedBatches = this.queue.length;
+      if (!next) {
+        await this.sleep(this.opts.flushIntervalMs, true);
+        continue;
+      }
+      if (!(await this.send(next))) this.spool.put(next);
+    }
+  }
+
+  /** true when the batch is done with (stored, duplicate, or rejected as malformed); false to retry later. */
+  private async send(batch: IngestBatchInput): Promise<boolean> {
+    const records = (batch.flows?.length ?? 0) + (batch.l7?.length ?? 0);
+    try {
+      const res = await this.transport.push(batch);
+      if (res.stored) {
+        this.stats.sentBatches++;
+        this.stats.sentRecords += records;
+      } else {
+        this.stats.duplicateBatches++;
+      }
+      this.backoffMs = 0;
+      return true;
+    } catch (err) {
+      this.stats.failedAttempts++;
+      this.stats.lastError = errorCode(err);
+      if (!isRetriable(err)) {
+        // A batch the server rejects as malformed will never be accepted: drop it, loudly.
+        this.stats.rejectedBatches++;
+        this.stats.rejectedRecords += records;
+        this.opts.log?.(`server rejected batch ${batch.batchId} (${records} records): ${errorCode(err)}`);
+        return true;
+      }
+      const min = this.opts.minBackoffMs ?? 250;
+      const max = this.opts.maxBackoffMs ?? 30_000;
+      this.backoffMs = Math.min(max, this.backoffMs ? this.backoffMs * 2 : min) * (0.8 + Math.random() * 0.4);
+      if (this.stats.failedAttempts % 10 === 1) this.opts.log?.(`server unavailable (${errorCode(err)}); spooling to ${this.spool.dir}`);
+      return false;
+    }
+  }
+
+  /** Flushes what is buffered and tries to deliver it for up to timeoutMs; the rest stays in the spool. */
+  async stop(timeoutMs = 5_000): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.cut();
+    const deadline = Date.now() + timeoutMs;
+    while ((this.queue.length || this.spool.stats().files) && Date.now() < deadline && this.backoffMs === 0) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.running = false;
+    this.stopWake?.();
+    await this.loop;
+    for (const b of this.queue.splice(0)) this.spool.put(b);
+  }
+
+  /** Records accepted but not yet confirmed by the server (memory queue + buffers). */
+  pendingRecords(): number {
+    return this.flows.length + this.l7.length + this.queue.reduce((a, b) => a + (b.flows?.length ?? 0) + (b.l7?.length ?? 0), 0);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The on-disk spool: batches the server could not take yet, one JSON file each, named so that a directory
+ * listing is oldest-first. Bounded in bytes: when full, the oldest batches are dropped and counted, so a long
+ * outage costs the oldest data, never the collector's memory or the host's disk.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { IngestBatchInput } from '@sextant/shared';
+
+export interface SpoolStats {
+  files: number;
+  bytes: number;
+  droppedBatches: number;
+  droppedRecords: number;
+}
+
+export class Spool {
+  private seq = 0;
+  private bytes = 0;
+  private files = 0;
+  private droppedBatches = 0;
+  private droppedRecords = 0;
+
+  constructor(
+    readonly dir: string,
+    private readonly maxBytes: number,
+  ) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const f of this.list()) {
+      this.bytes += fs.statSync(path.join(dir, f)).size;
+      this.files++;
+    }
+    const last = this.list().at(-1);
+    this.seq = last ? Number(last.split('-')[0]) + 1 : 0;
+    // Leftover temp files from a crash mid-write hold nothing acknowledged; drop them.
+    for (const f of fs.readdirSync(dir)) if (f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });
+  }
+
+  private list(): string[] {
+    return fs.readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort();
+  }
+
+  stats(): SpoolStats {
+    return { files: this.files, bytes: this.bytes, droppedBatches: this.droppedBatches, droppedRecords: this.droppedRecords };
+  }
+
+  /** Writes a batch durably (temp file + rename), then trims the oldest batches beyond the byte bound. */
+  put(batch: IngestBatchInput): void {
+    const body = JSON.stringify(batch);
+    const name = `${String(this.seq++).padStart(12, '0')}-${batch.batchId}.json`;
+    const tmp = path.join(this.dir, `${name}.tmp`);
+    fs.writeFileSync(tmp, body);
+    fs.renameSync(tmp, path.join(this.dir, name));
+    this.bytes += Buffer.byteLength(body);
+    this.files++;
+    while (this.bytes > this.maxBytes && this.files > 1) {
+      const oldest = this.list()[0];
+      if (!oldest) break;
+      const b = this.read(oldest);
+      this.remove(oldest);
+      this.droppedBatches++;
+      this.droppedRecords += (b?.flows?.length ?? 0) + (b?.l7?.length ?? 0);
+    }
+  }
+
+  /** The oldest spooled batch, or null. */
+  peek(): { name: string; batch: IngestBatchInput } | null {
+    for (const name of this.list()) {
+      const batch = this.read(name);
+      if (batch) return { name, batch };
+      this.remove(name); // unreadable (truncated by a crash before rename cannot happen; disk errors can)
+    }
+    return null;
+  }
+
+  remove(name: string): void {
+    const p = path.join(this.dir, name);
+    try {
+      const size = fs.statSync(p).size;
+      fs.rmSync(p);
+      this.bytes -= size;
+      this.files--;
+    } catch {
+      // already gone
+    }
+  }
+
+  private read(name: string): IngestBatchInput | null {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(this.dir, name), 'utf8')) as IngestBatchInput;
+    } catch {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    globalSetup: ['../../packages/db/vitest.global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Kernel-level tests observe the whole host: never run two collector test files at once.
+    fileParallelism: false,
+  },
+});
