@@ -5,6 +5,7 @@
 import { generateTraffic } from '@sextant/db/testing';
 import type { Flow, FlowQueryFilterInput, L7Event } from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
+import type { AppRouter } from './root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './test-helpers';
 
@@ -103,7 +104,7 @@ describe('flow search', () => {
     ]) {
       const err = await ui.flows.search.query({ filter, window }).then(() => null, (e: unknown) => e);
       expect(err).toBeInstanceOf(TRPCClientError);
-      expect((err as TRPCClientError<never>).data?.code).toBe('BAD_REQUEST');
+      expect((err as TRPCClientError<AppRouter>).data?.code).toBe('BAD_REQUEST');
     }
     const still = Number((await h.db.pool.query('SELECT count(*) AS n FROM flows')).rows[0].n);
     expect(still).toBe(traffic.flows.length);
@@ -111,9 +112,9 @@ describe('flow search', () => {
 
   it('requires a signed-in user', async () => {
     const err = await h.client(null).flows.search.query({ window }).then(() => null, (e: unknown) => e);
-    expect((err as TRPCClientError<never>).data?.code).toBe('UNAUTHORIZED');
+    expect((err as TRPCClientError<AppRouter>).data?.code).toBe('UNAUTHORIZED');
     const asCollector = await h.client(h.collectorToken).flows.search.query({ window }).then(() => null, (e: unknown) => e);
-    expect((asCollector as TRPCClientError<never>).data?.code).toBe('UNAUTHORIZED');
+    expect((asCollector as TRPCClientError<AppRouter>).data?.code).toBe('UNAUTHORIZED');
   });
 });
 

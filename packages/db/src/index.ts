@@ -17,3 +17,4 @@ export * from './auth/collectors';
 export * from './auth/users';
 export type { PrismaClient, Role } from './generated/prisma/client';
 export * from './maintenance/hour-rollups';
+export * from './queries/hist-agg';

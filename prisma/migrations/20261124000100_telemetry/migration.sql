@@ -46,11 +46,13 @@ CREATE TABLE flows (
   dst_extra          jsonb
 ) PARTITION BY RANGE (time);
 
+-- Every search index ends in (time DESC, id DESC) so a filtered, newest-first page is an index range scan
+-- that stops after one page, with no sort of all matching rows.
 CREATE INDEX flows_time_idx ON flows (time DESC, flow_id DESC);
-CREATE INDEX flows_src_service_idx ON flows (src_service, time DESC);
-CREATE INDEX flows_dst_service_idx ON flows (dst_service, time DESC);
-CREATE INDEX flows_src_ip_idx ON flows (src_ip, time DESC);
-CREATE INDEX flows_dst_ip_idx ON flows (dst_ip, time DESC);
+CREATE INDEX flows_src_service_idx ON flows (src_service, time DESC, flow_id DESC);
+CREATE INDEX flows_dst_service_idx ON flows (dst_service, time DESC, flow_id DESC);
+CREATE INDEX flows_src_ip_idx ON flows (src_ip, time DESC, flow_id DESC);
+CREATE INDEX flows_dst_ip_idx ON flows (dst_ip, time DESC, flow_id DESC);
 CREATE INDEX flows_flow_id_idx ON flows (flow_id);
 
 -- L7 exchanges (HTTP, DNS, Kafka), each linked to its connection flow by flow_id.
@@ -93,11 +95,11 @@ CREATE TABLE l7_events (
 ) PARTITION BY RANGE (time);
 
 CREATE INDEX l7_events_time_idx ON l7_events (time DESC, event_id DESC);
-CREATE INDEX l7_events_src_service_idx ON l7_events (src_service, time DESC);
-CREATE INDEX l7_events_dst_service_idx ON l7_events (dst_service, time DESC);
-CREATE INDEX l7_events_http_code_idx ON l7_events (http_code, time DESC) WHERE http_code IS NOT NULL;
-CREATE INDEX l7_events_src_ip_idx ON l7_events (src_ip, time DESC);
-CREATE INDEX l7_events_dst_ip_idx ON l7_events (dst_ip, time DESC);
+CREATE INDEX l7_events_src_service_idx ON l7_events (src_service, time DESC, event_id DESC);
+CREATE INDEX l7_events_dst_service_idx ON l7_events (dst_service, time DESC, event_id DESC);
+CREATE INDEX l7_events_http_code_idx ON l7_events (http_code, time DESC, event_id DESC) WHERE http_code IS NOT NULL;
+CREATE INDEX l7_events_src_ip_idx ON l7_events (src_ip, time DESC, event_id DESC);
+CREATE INDEX l7_events_dst_ip_idx ON l7_events (dst_ip, time DESC, event_id DESC);
 CREATE INDEX l7_events_flow_id_idx ON l7_events (flow_id);
 
 -- Per-minute and per-hour edge rollups: source → destination service, protocol, status class. The

@@ -43,14 +43,23 @@ const EPOCH_US = (param: string) => `('epoch'::timestamptz + ${param}::bigint * 
 
 function sideSelect(table: EventTable, input: SearchFlowsInput, cursor: Cursor | undefined, p: Params): string {
   const id = table === 'flows' ? 'flow_id' : 'event_id';
-  const where = [
-    `time >= ${EPOCH_US(p.add(Math.floor(input.since * 1000)))}`,
-    `time < ${EPOCH_US(p.add(Math.ceil(input.until * 1000)))}`,
-    queryClause(input.filter, table, p),
-  ];
-  if (cursor) where.push(`(time, ${id}) < (${EPOCH_US(p.add(cursor.us))}, ${p.add(cursor.id)}::uuid)`);
-  return `(SELECT '${table}' AS src_table, ${id} AS rid, (extract(epoch FROM time) * 1000000)::bigint AS t_us, * FROM ${table}
-           WHERE ${where.join(' AND ')} ORDER BY time DESC, ${id} DESC LIMIT ${input.limit + 1})`;
+  const page = input.limit + 1;
+  // An allow list of several filters (e.g. either-side flags) is an OR no single index can serve in time
+  // order: read one ordered, limited stream per filter and merge them instead of sorting every match.
+  const { allow, deny } = input.filter;
+  const queries = allow.length > 1 ? allow.map((f) => ({ allow: [f], deny })) : [input.filter];
+  const subs = queries.map((q) => {
+    const where = [
+      `time >= ${EPOCH_US(p.add(Math.floor(input.since * 1000)))}`,
+      `time < ${EPOCH_US(p.add(Math.ceil(input.until * 1000)))}`,
+      queryClause(q, table, p),
+    ];
+    if (cursor) where.push(`(time, ${id}) < (${EPOCH_US(p.add(cursor.us))}, ${p.add(cursor.id)}::uuid)`);
+    return `(SELECT '${table}' AS src_table, ${id} AS rid, (extract(epoch FROM time) * 1000000)::bigint AS t_us, * FROM ${table}
+             WHERE ${where.join(' AND ')} ORDER BY time DESC, ${id} DESC LIMIT ${page})`;
+  });
+  if (subs.length === 1) return subs[0] as string;
+  return `(SELECT DISTINCT ON (t_us, rid) * FROM (${subs.join(' UNION ALL ')}) u ORDER BY t_us DESC, rid DESC LIMIT ${page})`;
 }
 
 export async function searchFlows(pool: pg.Pool, input: SearchFlowsInput): Promise<SearchFlowsResult> {

@@ -3,9 +3,10 @@
  * and error counts, bytes and p50/p95/p99 latency from merged histograms; nodes are the services at either
  * end with their in/out totals. Reads rollups only.
  */
-import { fromSparse, quantile, type Histogram } from '@sextant/shared';
+import { quantile } from '@sextant/shared';
 import type pg from 'pg';
 import { Params } from './filter-sql';
+import { HIST_AGG_SQL, parseHistAgg } from './hist-agg';
 import { rollupSource } from './rollup-source';
 
 export interface ServiceMapInput {
@@ -63,18 +64,12 @@ export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise
     where.push(`(src_namespace = ANY(${ns}::text[]) OR dst_namespace = ANY(${ns}::text[]))`);
   }
   if (input.protocols?.length) where.push(`protocol = ANY(${p.add(input.protocols)}::text[])`);
-  const keys = 'src_namespace, src_service, dst_namespace, dst_service, protocol';
   const sql = `
-    WITH e AS (SELECT * FROM ${src.sql} r WHERE ${where.join(' AND ')}),
-    totals AS (
-      SELECT ${keys}, sum(requests) AS requests, sum(errors) AS errors, sum(bytes_sent) AS bytes_sent,
-             sum(bytes_received) AS bytes_received, sum(retransmits) AS retransmits
-        FROM e GROUP BY ${keys}),
-    hist AS (
-      SELECT ${keys}, array_agg(i ORDER BY i) AS idx, array_agg(c ORDER BY i) AS cnt
-        FROM (SELECT ${keys}, u.i, sum(u.c) AS c FROM e, unnest(e.hist_idx, e.hist_cnt) AS u(i, c) GROUP BY ${keys}, u.i) b
-       GROUP BY ${keys})
-    SELECT t.*, h.idx, h.cnt FROM totals t LEFT JOIN hist h USING (${keys})`;
+    SELECT src_namespace, src_service, dst_namespace, dst_service, protocol, sum(requests) AS requests,
+           sum(errors) AS errors, sum(bytes_sent) AS bytes_sent, sum(bytes_received) AS bytes_received,
+           sum(retransmits) AS retransmits, ${HIST_AGG_SQL} AS hist
+      FROM ${src.sql} e WHERE ${where.join(' AND ')}
+     GROUP BY src_namespace, src_service, dst_namespace, dst_service, protocol`;
   const rows = (await pool.query(sql, p.values)).rows as Record<string, unknown>[];
   const seconds = Math.max(1, (input.until - input.since) / 1000);
   const nodes = new Map<string, ServiceMapNode>();
@@ -95,7 +90,7 @@ export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise
     s.errorsOut += errors;
     d.requestsIn += requests;
     d.errorsIn += errors;
-    const h: Histogram = r.idx ? fromSparse({ idx: r.idx as number[], cnt: (r.cnt as (string | number)[]).map(Number) }) : new Map();
+    const h = parseHistAgg(r.hist as string | null);
     edges.push({
       id: `${s.id}->${d.id}:${String(r.protocol)}`,
       source: s.id,

@@ -2,9 +2,10 @@
  * Dashboard time series from rollups: per step, requests and errors (and their rates), error ratio, bytes,
  * and p50/p95/p99 from the histograms merged within the step.
  */
-import { fromSparse, quantile } from '@sextant/shared';
+import { quantile } from '@sextant/shared';
 import type pg from 'pg';
 import { Params } from './filter-sql';
+import { HIST_AGG_SQL, parseHistAgg } from './hist-agg';
 import { rollupSource } from './rollup-source';
 
 export interface TimeSeriesInput {
@@ -50,16 +51,13 @@ export async function timeSeries(pool: pg.Pool, input: TimeSeriesInput): Promise
   const originParam = p.add(src.since / 1000);
   const binned = `date_bin(make_interval(secs => ${stepParam}), bucket, to_timestamp(${originParam}))`;
   const sql = `
-    WITH e AS (SELECT ${binned} AS step, * FROM ${src.sql} r WHERE ${where.join(' AND ')}),
-    totals AS (SELECT step, sum(requests) AS requests, sum(errors) AS errors, sum(bytes_sent + bytes_received) AS bytes FROM e GROUP BY step),
-    hist AS (
-      SELECT step, array_agg(i ORDER BY i) AS idx, array_agg(c ORDER BY i) AS cnt
-        FROM (SELECT step, u.i, sum(u.c) AS c FROM e, unnest(e.hist_idx, e.hist_cnt) AS u(i, c) GROUP BY step, u.i) b GROUP BY step)
-    SELECT (extract(epoch FROM t.step) * 1000)::bigint AS time_ms, t.requests, t.errors, t.bytes, h.idx, h.cnt
-      FROM totals t LEFT JOIN hist h USING (step) ORDER BY t.step`;
+    SELECT (extract(epoch FROM ${binned}) * 1000)::bigint AS time_ms, sum(requests) AS requests, sum(errors) AS errors,
+           sum(bytes_sent + bytes_received) AS bytes, ${HIST_AGG_SQL} AS hist
+      FROM ${src.sql} r WHERE ${where.join(' AND ')}
+     GROUP BY 1 ORDER BY 1`;
   const rows = (await pool.query(sql, p.values)).rows as Record<string, unknown>[];
   const points = rows.map((r) => {
-    const h = r.idx ? fromSparse({ idx: r.idx as number[], cnt: (r.cnt as unknown[]).map(Number) }) : new Map<number, number>();
+    const h = parseHistAgg(r.hist as string | null);
     const requests = Number(r.requests);
     const errors = Number(r.errors);
     return {

@@ -1,0 +1,101 @@
+/**
+ * bench:query — loads BENCH_FLOWS (default 10 million) connection flows over 24 h, with HTTP events on 30 %
+ * of them, ~500 services with Zipf-skewed traffic, plus their minute and hour rollups; then prints p50/p95 of
+ * typical flow searches (first page of 100, newest first) and of the 24 h service map query, measured
+ * through the same query functions the tRPC procedures call.
+ */
+import { connect, copyInto, dayOf, ensurePartitions, FLOW_COLUMNS, flowRow, foldEdges, L7_COLUMNS, l7Row, markDirtyHours, MINUTE_MS, PARTITIONED_TABLES, rebuildDirtyHours, searchFlows, serviceMap, upsertEdges, upsertServices } from '@sextant/db';
+import { generateTraffic, makeServices, mulberry32 } from '@sextant/db/testing';
+import type { FlowQueryFilterInput } from '@sextant/shared';
+import { FlowQueryFilter } from '@sextant/shared';
+import { fmt, percentile, startBenchPostgres } from './bench-db';
+
+const TOTAL = Number(process.env.BENCH_FLOWS ?? 10_000_000);
+const CHUNK = 100_000;
+const SERVICES = 500;
+const DAY = 86_400_000;
+const now = Date.now();
+const start = now - DAY;
+
+const pgh = await startBenchPostgres();
+try {
+  const db = connect(await pgh.createDatabase('bench_query'), { poolSize: 4 });
+  await ensurePartitions(db.pool, PARTITIONED_TABLES, [dayOf(start), dayOf(now)]);
+  console.log(`bench:query — loading ${fmt(TOTAL)} flows over 24 h (${SERVICES} services, Zipf-skewed, HTTP on 30 %)`);
+  const t0 = performance.now();
+  const chunks = Math.ceil(TOTAL / CHUNK);
+  let l7Total = 0;
+  let next = 0;
+  const ctx = { collectorId: crypto.randomUUID(), batchId: crypto.randomUUID() };
+  await Promise.all(Array.from({ length: 2 }, async () => {
+    while (next < chunks) {
+      const i = next++;
+      const span = DAY / chunks;
+      const t = generateTraffic({ seed: 5000 + i, connections: Math.min(CHUNK, TOTAL - i * CHUNK), start: start + i * span, end: start + (i + 1) * span, services: SERVICES, namespaces: 20, requestsPerConnection: 1, l7Share: 0.3 });
+      l7Total += t.l7.length;
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await copyInto(client, 'flows', FLOW_COLUMNS, t.flows, (f) => flowRow(f, ctx));
+        await copyInto(client, 'l7_events', L7_COLUMNS, t.l7, (e) => l7Row(e, ctx));
+        const minute = foldEdges(t.flows, t.l7, MINUTE_MS);
+        await upsertEdges(client, 'edge_minute', minute);
+        await markDirtyHours(client, minute);
+        await upsertServices(client, minute);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      if (i % 10 === 9) process.stdout.write(`  ${fmt(((i + 1) * CHUNK) / 1e6, 1)} M flows loaded (${fmt((performance.now() - t0) / 1000)} s)\n`);
+    }
+  }));
+  await rebuildDirtyHours(db.pool, now);
+  await db.pool.query('VACUUM ANALYZE');
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const sizes = (await db.pool.query(`SELECT (SELECT count(*) FROM flows) AS flows, (SELECT count(*) FROM l7_events) AS l7, (SELECT count(*) FROM edge_minute) AS em, (SELECT count(*) FROM edge_hour) AS eh, pg_database_size(current_database()) AS bytes`)).rows[0];
+  console.log(`loaded ${fmt(sizes.flows)} flows + ${fmt(sizes.l7)} L7 events (${fmt(l7Total)} generated), ${fmt(sizes.em)} minute / ${fmt(sizes.eh)} hour rollup rows, ${fmt(sizes.bytes / 2 ** 30, 1)} GiB, in ${fmt(loadSeconds)} s (${fmt((Number(sizes.flows) + Number(sizes.l7)) / loadSeconds)} rows/s)`);
+
+  const services = makeServices(SERVICES, 20);
+  const rand = mulberry32(99);
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)] as T;
+  const RUNS = Number(process.env.BENCH_RUNS ?? 40);
+  const scenarios: [string, () => FlowQueryFilterInput, number][] = [
+    ['to service (1 h)', () => ({ allow: [{ destinationService: [pick(services).name] }] }), 3_600_000],
+    ['to service (24 h)', () => ({ allow: [{ destinationService: [pick(services).name] }] }), DAY],
+    ['either side service (24 h)', () => { const s = pick(services).name; return { allow: [{ sourceService: [s] }, { destinationService: [s] }] }; }, DAY],
+    ['http status 5+ (1 h)', () => ({ allow: [{ httpStatusCode: ['5+'] }] }), 3_600_000],
+    ['http status 503 (24 h)', () => ({ allow: [{ httpStatusCode: ['503'] }] }), DAY],
+    ['source ip (24 h)', () => ({ allow: [{ sourceIp: [pick(pick(services).ips)] }] }), DAY],
+    ['combined: to service + 5+ + GET (24 h)', () => ({ allow: [{ destinationService: [pick(services.slice(0, 50)).name], httpStatusCode: ['5+'], httpMethod: ['GET'] }] }), DAY],
+  ];
+  console.log(`\nflow searches, first page of 100, ${RUNS} runs each (target p95 < 150 ms):`);
+  const allTimes: number[] = [];
+  for (const [name, make, window] of scenarios) {
+    const times: number[] = [];
+    let rows = 0;
+    for (let r = 0; r < RUNS; r++) {
+      const filter = FlowQueryFilter.parse(make());
+      const s = performance.now();
+      const res = await searchFlows(db.pool, { filter, since: now - window, until: now, limit: 100 });
+      times.push(performance.now() - s);
+      rows += res.items.length;
+    }
+    allTimes.push(...times);
+    console.log(`  ${name.padEnd(40)} p50 ${fmt(percentile(times, 0.5), 1).padStart(7)} ms   p95 ${fmt(percentile(times, 0.95), 1).padStart(7)} ms   (avg ${fmt(rows / RUNS)} rows)`);
+  }
+  console.log(`  ${'all searches'.padEnd(40)} p50 ${fmt(percentile(allTimes, 0.5), 1).padStart(7)} ms   p95 ${fmt(percentile(allTimes, 0.95), 1).padStart(7)} ms`);
+  const mapTimes: number[] = [];
+  let edges = 0;
+  let nodes = 0;
+  for (let r = 0; r < 10; r++) {
+    const s = performance.now();
+    const m = await serviceMap(db.pool, { since: now - DAY, until: now });
+    mapTimes.push(performance.now() - s);
+    edges = m.edges.length;
+    nodes = m.nodes.length;
+  }
+  console.log(`\nservice map, 24 h (${fmt(nodes)} nodes, ${fmt(edges)} edges): p50 ${fmt(percentile(mapTimes, 0.5))} ms, p95 ${fmt(percentile(mapTimes, 0.95))} ms (target < 1000 ms)`);
+  await db.close();
+} finally {
+  await pgh.stop();
+}
