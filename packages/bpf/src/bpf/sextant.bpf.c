@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Sextant's kernel programs (tracepoints and cgroup_skb only: no kprobes on our hosts):
+ *  - TCP lifecycle from sock/inet_sock_set_state, with per-socket state; stats read from tcp_sock at close
+ *    and on periodic updates of long-lived connections (from sock/sock_{send,recv}_length);
+ *  - resets and retransmits (tcp/tcp_send_reset, tcp_receive_reset, tcp_retransmit_skb);
+ *  - TCP connect latency and sRTT histograms in the shared bucket scheme;
+ *  - UDP flows aggregated per (local, remote) address from cgroup_skb on the cgroup v2 root;
+ *  - drops from skb/kfree_skb aggregated per (reason, 5-tuple). */
+#include "sextant.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Load-time knobs. */
+const volatile __u32 self_tgid = 0;           /* the collector's own pid: not observed unless 0 */
+const volatile __u64 update_interval_ns = 30000000000ULL; /* interim reports of long-lived connections */
+
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_FIN_WAIT1 4
+#define TCP_FIN_WAIT2 5
+#define TCP_TIME_WAIT 6
+#define TCP_CLOSE 7
+#define TCP_CLOSE_WAIT 8
+#define TCP_LAST_ACK 9
+#define TCP_LISTEN 10
+#define TCP_CLOSING 11
+
+struct sx_sock_state {
+	__u64 start_ns;
+	__u64 syn_ns;
+	__u64 connect_ns;
+	__u64 last_report_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 retransmits;
+	__u16 tcp_flags;
+	__u8 direction;
+	__u8 established;
+	__u8 rst_sent;
+	__u8 rst_recv;
+	__u8 pad[2];
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);
+	__type(key, __u64);
+	__type(value, struct sx_sock_state);
+} sx_socks SEC(".maps");
+
+/* Listening sockets by (family << 16 | port): who accepts on that port. */
+struct sx_listener {
+	__u32 pid;
+	__u32 pad;
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct sx_listener);
+} sx_listeners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024);
+} sx_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sx_udp_key);
+	__type(value, struct sx_udp_value);
+} sx_udp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sx_drop_key);
+	__type(value, struct sx_drop_value);
+} sx_drops SEC(".maps");
+
+static __always_inline int sx_is_self(void)
+{
+	return self_tgid != 0 && (bpf_get_current_pid_tgid() >> 32) == self_tgid;
+}
+
+static __always_inline __u64 sx_sock_cgroup(struct sock *sk)
+{
+	struct cgroup *cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	if (!cg)
+		return 0;
+	return BPF_CORE_READ(cg, kn, id);
+}
+
+static __always_inline void sx_fill_tcp_event(struct sx_tcp_event *e, struct trace_event_raw_inet_sock_set_state *ctx,
+					      struct sx_sock_state *st, struct sock *sk, __u64 now)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	e->sock_id = (__u64)sk;
+	e->start_ns = st->start_ns;
+	e->end_ns = now;
+	e->connect_ns = st->connect_ns;
+	e->cgroup_id = st->cgroup_id;
+	e->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
+	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	e->pid = st->pid;
+	e->segs_out = BPF_CORE_READ(tp, segs_out);
+	e->segs_in = BPF_CORE_READ(tp, segs_in);
+	e->total_retrans = BPF_CORE_READ(tp, total_retrans);
+	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	e->retransmits = st->retransmits;
+	e->tcp_flags = st->tcp_flags;
+	e->direction = st->direction;
+	e->rst_sent = st->rst_sent;
+	e->rst_recv = st->rst_recv;
+	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
+	if (ctx) {
+		e->family = ctx->family == AF_INET6 ? 6 : 4;
+		e->sport = ctx->sport;
+		e->dport = ctx->dport;
+		if (ctx->family == AF_INET6) {
+			bpf_probe_read_kernel(e->saddr, 16, &ctx->saddr_v6);
+			bpf_probe_read_kernel(e->daddr, 16, &ctx->daddr_v6);
+		} else {
+			bpf_probe_read_kernel(e->saddr, 4, &ctx->saddr);
+			bpf_probe_read_kernel(e->daddr, 4, &ctx->daddr);
+		}
+	} else {
+		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		e->family = family == AF_INET6 ? 6 : 4;
+		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		if (family == AF_INET6) {
+			BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+			BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		} else {
+			BPF_CORE_READ_INTO((__u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
+			BPF_CORE_READ_INTO((__u32 *)e->daddr, sk, __sk_common.skc_daddr);
+		}
+	}
+}
+
+static __always_inline void sx_hist_for(struct sx_sock_state *st, struct trace_event_raw_inet_sock_set_state *ctx,
+					__u8 kind, __u64 ns)
+{
+	struct sx_hist_key key = {};
+	key.cgroup_id = st->cgroup_id;
+	key.kind = kind;
+	key.family = ctx->family == AF_INET6 ? 6 : 4;
+	key.rport = ctx->dport;
+	if (ctx->family == AF_INET6)
+		bpf_probe_read_kernel(key.raddr, 16, &ctx->daddr_v6);
+	else
+		bpf_probe_read_kernel(key.raddr, 4, &ctx->daddr);
+	sx_hist_record(&key, ns);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	__u64 key = (__u64)sk;
+	__u64 now = bpf_ktime_get_ns();
+	int oldstate = ctx->oldstate, newstate = ctx->newstate;
+
+	if (newstate == TCP_LISTEN) {
+		/* listen() runs in the listening process: remember who accepts on this port. */
+		struct sx_listener l = {};
+		__u32 lkey = ((__u32)ctx->family << 16) | ctx->sport;
+		l.pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(&l.comm, sizeof(l.comm));
+		bpf_map_update_elem(&sx_listeners, &lkey, &l, BPF_ANY);
+		return 0;
+	}
+	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
+		__u32 lkey = ((__u32)ctx->family << 16) | ctx->sport;
+		bpf_map_delete_elem(&sx_listeners, &lkey);
+		return 0;
+	}
+	if (newstate == TCP_SYN_SENT) {
+		/* connect() runs in the connecting process: pid, comm and cgroup are the client's. */
+		if (sx_is_self())
+			return 0;
+		struct sx_sock_state st = {};
+		st.start_ns = now;
+		st.syn_ns = now;
+		st.last_report_ns = now;
+		st.direction = SX_DIR_CLIENT;
+		st.tcp_flags = SX_TCP_SYN;
+		st.pid = bpf_get_current_pid_tgid() >> 32;
+		st.cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(&st.comm, sizeof(st.comm));
+		if (bpf_map_update_elem(&sx_socks, &key, &st, BPF_ANY))
+			sx_count(SX_COUNTER_SOCK_MAP_FULL);
+		return 0;
+	}
+	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
+	if (newstate == TCP_ESTABLISHED) {
+		if (oldstate == TCP_SYN_SENT && st) {
+			st->connect_ns = now - st->syn_ns;
+			st->established = 1;
+			st->tcp_flags |= SX_TCP_ACK;
+			sx_hist_for(st, ctx, SX_HIST_TCP_CONNECT, st->connect_ns);
+		} else if (oldstate == TCP_SYN_RECV) {
+			/* Softirq context: the current task is unrelated. Identity comes from the socket's cgroup
+			 * (inherited from the listener) and from the process that listens on the port. */
+			struct sx_sock_state ns = {};
+			struct sx_listener *l;
+			__u32 lkey = ((__u32)ctx->family << 16) | ctx->sport;
+			ns.start_ns = now;
+			ns.last_report_ns = now;
+			ns.direction = SX_DIR_SERVER;
+			ns.established = 1;
+			ns.tcp_flags = SX_TCP_SYN | SX_TCP_ACK;
+			ns.cgroup_id = sx_sock_cgroup(sk);
+			l = bpf_map_lookup_elem(&sx_listeners, &lkey);
+			if (l) {
+				ns.pid = l->pid;
+				__builtin_memcpy(ns.comm, l->comm, sizeof(ns.comm));
+			}
+			if (bpf_map_update_elem(&sx_socks, &key, &ns, BPF_ANY))
+				sx_count(SX_COUNTER_SOCK_MAP_FULL);
+		}
+		return 0;
+	}
+	if (!st)
+		return 0;
+	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_CLOSE_WAIT || newstate == TCP_LAST_ACK || newstate == TCP_CLOSING)
+		st->tcp_flags |= SX_TCP_FIN;
+	if (newstate != TCP_CLOSE)
+		return 0;
+
+	struct sx_tcp_event *e = bpf_ringbuf_reserve(&sx_events, sizeof(*e), 0);
+	if (!e) {
+		sx_count(SX_COUNTER_RINGBUF_FULL);
+		bpf_map_delete_elem(&sx_socks, &key);
+		return 0;
+	}
+	sx_fill_tcp_event(e, ctx, st, sk, now);
+	e->kind = SX_EVENT_TCP_CLOSE;
+	e->final = 1;
+	if (!st->established)
+		e->close_reason = st->rst_recv ? SX_CLOSE_REFUSED : SX_CLOSE_TIMEOUT;
+	else
+		e->close_reason = (st->rst_sent || st->rst_recv) ? SX_CLOSE_RESET : SX_CLOSE_CLOSED;
+	if (st->direction == SX_DIR_CLIENT && st->established && e->srtt_us)
+		sx_hist_for(st, ctx, SX_HIST_TCP_SRTT, (__u64)e->srtt_us * 1000);
+	bpf_ringbuf_submit(e, 0);
+	sx_count(SX_COUNTER_EVENTS);
+	bpf_map_delete_elem(&sx_socks, &key);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int sx_tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	__u64 key = (__u64)ctx->skaddr;
+	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
+	sx_count(SX_COUNTER_RETRANSMITS);
+	if (st)
+		__sync_fetch_and_add(&st->retransmits, 1);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int sx_tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	__u64 key = (__u64)ctx->skaddr;
+	struct sx_sock_state *st = key ? bpf_map_lookup_elem(&sx_socks, &key) : NULL;
+	if (st) {
+		st->rst_sent = 1;
+		st->tcp_flags |= SX_TCP_RST;
+	}
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int sx_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	__u64 key = (__u64)ctx->skaddr;
+	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
+	if (st) {
+		st->rst_recv = 1;
+		st->tcp_flags |= SX_TCP_RST;
+	}
+	return 0;
+}
+
+/* Interim reports for long-lived connections, at most once per update_interval_ns per socket. */
+static __always_inline int sx_maybe_update(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
+	if (!st || !st->established)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	if (now - st->last_report_ns < update_interval_ns)
+		return 0;
+	st->last_report_ns = now;
+	struct sx_tcp_event *e = bpf_ringbuf_reserve(&sx_events, sizeof(*e), 0);
+	if (!e) {
+		sx_count(SX_COUNTER_RINGBUF_FULL);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	sx_fill_tcp_event(e, NULL, st, sk, now);
+	e->kind = SX_EVENT_TCP_UPDATE;
+	e->final = 0;
+	e->close_reason = SX_CLOSE_OPEN;
+	bpf_ringbuf_submit(e, 0);
+	sx_count(SX_COUNTER_EVENTS);
+	return 0;
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int sx_sock_send_length(struct trace_event_raw_sock_msg_length *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->sk;
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	return sx_maybe_update(sk);
+}
+
+SEC("tracepoint/sock/sock_recv_length")
+int sx_sock_recv_length(struct trace_event_raw_sock_msg_length *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->sk;
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	return sx_maybe_update(sk);
+}
+
+/* UDP flows from packets, on the cgroup v2 root (sees every process's traffic). */
+static __always_inline void sx_udp_account(struct __sk_buff *skb, int egress)
+{
+	struct sx_udp_key key = {};
+	__u8 proto;
+	__u32 l4off;
+	if (skb->protocol == __builtin_bswap16(0x0800)) {
+		struct iphdr ip;
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+			return;
+		if (ip.protocol != IPPROTO_UDP)
+			return;
+		l4off = ip.ihl * 4;
+		key.family = 4;
+		if (egress) {
+			__builtin_memcpy(key.laddr, &ip.saddr, 4);
+			__builtin_memcpy(key.raddr, &ip.daddr, 4);
+		} else {
+			__builtin_memcpy(key.laddr, &ip.daddr, 4);
+			__builtin_memcpy(key.raddr, &ip.saddr, 4);
+		}
+	} else if (skb->protocol == __builtin_bswap16(0x86DD)) {
+		struct ipv6hdr ip6;
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return;
+		if (ip6.nexthdr != IPPROTO_UDP)
+			return;
+		l4off = sizeof(ip6);
+		key.family = 6;
+		if (egress) {
+			__builtin_memcpy(key.laddr, &ip6.saddr, 16);
+			__builtin_memcpy(key.raddr, &ip6.daddr, 16);
+		} else {
+			__builtin_memcpy(key.laddr, &ip6.daddr, 16);
+			__builtin_memcpy(key.raddr, &ip6.saddr, 16);
+		}
+	} else {
+		return;
+	}
+	struct udphdr udp;
+	if (bpf_skb_load_bytes(skb, l4off, &udp, sizeof(udp)))
+		return;
+	__u16 sport = __builtin_bswap16(udp.source), dport = __builtin_bswap16(udp.dest);
+	key.lport = egress ? sport : dport;
+	key.rport = egress ? dport : sport;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 bytes = __builtin_bswap16(udp.len) > 8 ? __builtin_bswap16(udp.len) - 8 : 0;
+	struct sx_udp_value *v = bpf_map_lookup_elem(&sx_udp, &key);
+	if (!v) {
+		struct sx_udp_value nv = {};
+		nv.first_ns = now;
+		nv.cgroup_id = bpf_skb_cgroup_id(skb);
+		nv.cookie = bpf_get_socket_cookie(skb);
+		if (egress) {
+			nv.pid = bpf_get_current_pid_tgid() >> 32;
+			bpf_get_current_comm(&nv.comm, sizeof(nv.comm));
+		}
+		if (bpf_map_update_elem(&sx_udp, &key, &nv, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_udp, &key)) {
+			sx_count(SX_COUNTER_UDP_MAP_FULL);
+			return;
+		}
+		v = bpf_map_lookup_elem(&sx_udp, &key);
+		if (!v)
+			return;
+	}
+	if (egress) {
+		__sync_fetch_and_add(&v->bytes_out, bytes);
+		__sync_fetch_and_add(&v->packets_out, 1);
+	} else {
+		__sync_fetch_and_add(&v->bytes_in, bytes);
+		__sync_fetch_and_add(&v->packets_in, 1);
+	}
+	v->last_ns = now;
+}
+
+SEC("cgroup_skb/egress")
+int sx_cgroup_egress(struct __sk_buff *skb)
+{
+	if (!sx_is_self())
+		sx_udp_account(skb, 1);
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int sx_cgroup_ingress(struct __sk_buff *skb)
+{
+	sx_udp_account(skb, 0);
+	return 1;
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int sx_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
+{
+	__u32 reason = ctx->reason;
+	if (reason <= 1) /* SKB_NOT_DROPPED_YET, SKB_CONSUMED */
+		return 0;
+	struct sk_buff *skb = (struct sk_buff *)ctx->skbaddr;
+	struct sx_drop_key key = {};
+	key.reason = reason;
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u16 proto = BPF_CORE_READ(skb, protocol);
+	if (nh != (__u16)~0U && proto == __builtin_bswap16(0x0800)) {
+		struct iphdr ip;
+		if (!bpf_probe_read_kernel(&ip, sizeof(ip), head + nh)) {
+			key.family = 4;
+			key.protocol = ip.protocol;
+			__builtin_memcpy(key.saddr, &ip.saddr, 4);
+			__builtin_memcpy(key.daddr, &ip.daddr, 4);
+			if (th == (__u16)~0U || th == nh)
+				th = nh + ip.ihl * 4;
+		}
+	} else if (nh != (__u16)~0U && proto == __builtin_bswap16(0x86DD)) {
+		struct ipv6hdr ip6;
+		if (!bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh)) {
+			key.family = 6;
+			key.protocol = ip6.nexthdr;
+			__builtin_memcpy(key.saddr, &ip6.saddr, 16);
+			__builtin_memcpy(key.daddr, &ip6.daddr, 16);
+			if (th == (__u16)~0U || th == nh)
+				th = nh + sizeof(ip6);
+		}
+	}
+	if (key.family && (key.protocol == IPPROTO_TCP || key.protocol == IPPROTO_UDP) && th != (__u16)~0U) {
+		__u16 ports[2];
+		if (!bpf_probe_read_kernel(ports, sizeof(ports), head + th)) {
+			key.sport = __builtin_bswap16(ports[0]);
+			key.dport = __builtin_bswap16(ports[1]);
+		}
+	}
+	__u64 now = bpf_ktime_get_ns();
+	struct sx_drop_value *v = bpf_map_lookup_elem(&sx_drops, &key);
+	if (!v) {
+		struct sx_drop_value nv = {};
+		struct sock *sk = BPF_CORE_READ(skb, sk);
+		nv.first_ns = now;
+		if (sk)
+			nv.cgroup_id = sx_sock_cgroup(sk);
+		if (bpf_map_update_elem(&sx_drops, &key, &nv, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_drops, &key)) {
+			sx_count(SX_COUNTER_DROP_MAP_FULL);
+			return 0;
+		}
+		v = bpf_map_lookup_elem(&sx_drops, &key);
+		if (!v)
+			return 0;
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	v->last_ns = now;
+	return 0;
+}

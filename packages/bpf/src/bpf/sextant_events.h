@@ -1,0 +1,132 @@
+/* Sextant kernel → user records: the ONLY definition of each struct shared by the BPF programs and the
+ * collector. Fixed-width fields, ordered for natural alignment, sizes asserted. The TypeScript decoder
+ * (src/generated/events.ts) is generated from this file by scripts/gen-decoder.mjs; keep one field per line
+ * in the form "<type> <name>[<n>];" so the generator can read it. */
+#ifndef SEXTANT_EVENTS_H
+#define SEXTANT_EVENTS_H
+
+#define SX_EVENT_TCP_CLOSE 1
+#define SX_EVENT_TCP_UPDATE 2
+
+#define SX_DIR_UNKNOWN 0
+#define SX_DIR_CLIENT 1
+#define SX_DIR_SERVER 2
+
+#define SX_CLOSE_NONE 0
+#define SX_CLOSE_OPEN 1
+#define SX_CLOSE_CLOSED 2
+#define SX_CLOSE_RESET 3
+#define SX_CLOSE_REFUSED 4
+#define SX_CLOSE_TIMEOUT 5
+
+/* TCP flags seen, in the order of the shared model's TCP_FLAGS. */
+#define SX_TCP_SYN (1 << 0)
+#define SX_TCP_ACK (1 << 1)
+#define SX_TCP_FIN (1 << 2)
+#define SX_TCP_RST (1 << 3)
+
+#define SX_HIST_TCP_CONNECT 1
+#define SX_HIST_TCP_SRTT 2
+
+#define SX_COUNTER_RINGBUF_FULL 0
+#define SX_COUNTER_SOCK_MAP_FULL 1
+#define SX_COUNTER_UDP_MAP_FULL 2
+#define SX_COUNTER_HIST_MAP_FULL 3
+#define SX_COUNTER_DROP_MAP_FULL 4
+#define SX_COUNTER_EVENTS 5
+#define SX_COUNTER_RETRANSMITS 6
+#define SX_COUNTER_MAX 8
+
+/* One TCP connection as seen by one socket: emitted at close (final) and periodically while open. */
+struct sx_tcp_event {
+	__u64 sock_id;
+	__u64 start_ns;
+	__u64 end_ns;
+	__u64 connect_ns;
+	__u64 cgroup_id;
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u32 pid;
+	__u32 segs_out;
+	__u32 segs_in;
+	__u32 total_retrans;
+	__u32 srtt_us;
+	__u32 retransmits;
+	__u16 sport;
+	__u16 dport;
+	__u16 tcp_flags;
+	__u16 pad0;
+	__u8 kind;
+	__u8 family;
+	__u8 direction;
+	__u8 close_reason;
+	__u8 rst_sent;
+	__u8 rst_recv;
+	__u8 final;
+	__u8 pad1;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	char comm[16];
+};
+_Static_assert(sizeof(struct sx_tcp_event) == 144, "sx_tcp_event size");
+
+/* UDP flow aggregate key: one local socket address talking to one remote address. */
+struct sx_udp_key {
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u8 family;
+	__u8 pad0;
+	__u16 pad1;
+};
+_Static_assert(sizeof(struct sx_udp_key) == 40, "sx_udp_key size");
+
+struct sx_udp_value {
+	__u64 bytes_out;
+	__u64 packets_out;
+	__u64 bytes_in;
+	__u64 packets_in;
+	__u64 first_ns;
+	__u64 last_ns;
+	__u64 cgroup_id;
+	__u64 cookie;
+	__u32 pid;
+	__u32 pad0;
+	char comm[16];
+};
+_Static_assert(sizeof(struct sx_udp_value) == 88, "sx_udp_value size");
+
+/* Dropped packets aggregated by kernel drop reason and 5-tuple. */
+struct sx_drop_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 reason;
+	__u16 sport;
+	__u16 dport;
+	__u8 family;
+	__u8 protocol;
+	__u16 pad0;
+};
+_Static_assert(sizeof(struct sx_drop_key) == 44, "sx_drop_key size");
+
+struct sx_drop_value {
+	__u64 count;
+	__u64 first_ns;
+	__u64 last_ns;
+	__u64 cgroup_id;
+};
+_Static_assert(sizeof(struct sx_drop_value) == 32, "sx_drop_value size");
+
+/* Latency histogram key: per (cgroup, remote endpoint, kind); the value is SX_HIST_BUCKETS counters. */
+struct sx_hist_key {
+	__u64 cgroup_id;
+	__u8 raddr[16];
+	__u16 rport;
+	__u8 family;
+	__u8 kind;
+	__u32 pad0;
+};
+_Static_assert(sizeof(struct sx_hist_key) == 32, "sx_hist_key size");
+
+#endif

@@ -1,0 +1,313 @@
+// Thin N-API binding over libbpf for Sextant: unpacks arguments, calls libbpf, returns -errno on failure.
+// Objects are owned through integer handles; ring buffers are polled on a native thread and batches are
+// handed to JS through a ThreadSafeFunction with a bounded queue (batches that do not fit are counted).
+#include <napi.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Batch {
+  std::vector<uint8_t> data;
+  uint32_t records = 0;
+};
+
+struct RingPoller {
+  ring_buffer *rb = nullptr;
+  std::thread thread;
+  std::atomic<bool> running{false};
+  Napi::ThreadSafeFunction tsfn;
+  std::unique_ptr<Batch> current;
+  size_t maxBatchBytes = 1 << 20;
+  std::atomic<uint64_t> delivered{0};
+  std::atomic<uint64_t> droppedBatches{0};
+  std::atomic<uint64_t> droppedRecords{0};
+};
+
+struct Object {
+  bpf_object *obj = nullptr;
+  std::vector<bpf_link *> links;
+  std::vector<int> cgroupFds;
+  std::unique_ptr<RingPoller> poller;
+};
+
+std::vector<std::unique_ptr<Object>> objects;
+
+Object *get(const Napi::CallbackInfo &info, size_t i = 0) {
+  uint32_t h = info[i].As<Napi::Number>().Uint32Value();
+  if (h >= objects.size() || !objects[h]) {
+    throw Napi::Error::New(info.Env(), "invalid BPF object handle");
+  }
+  return objects[h].get();
+}
+
+Napi::Value Errno(Napi::Env env, int err) { return Napi::Number::New(env, err < 0 ? err : -err); }
+
+Napi::Value Open(const Napi::CallbackInfo &info) {
+  std::string path = info[0].As<Napi::String>();
+  bpf_object *obj = bpf_object__open_file(path.c_str(), nullptr);
+  long err = libbpf_get_error(obj);
+  if (err) return Errno(info.Env(), (int)err);
+  objects.push_back(std::make_unique<Object>());
+  objects.back()->obj = obj;
+  return Napi::Number::New(info.Env(), objects.size() - 1);
+}
+
+// Sets a `const volatile` global in .rodata before load, located through the object's BTF.
+Napi::Value SetGlobal(const Napi::CallbackInfo &info) {
+  Object *o = get(info);
+  std::string name = info[1].As<Napi::String>();
+  Napi::Buffer<uint8_t> value = info[2].As<Napi::Buffer<uint8_t>>();
+  bpf_map *rodata = nullptr;
+  bpf_map *m;
+  bpf_object__for_each_map(m, o->obj) {
+    const char *n = bpf_map__name(m);
+    if (n && strstr(n, ".rodata")) { rodata = m; break; }
+  }
+  if (!rodata) return Errno(info.Env(), ENOENT);
+  btf *b = bpf_object__btf(o->obj);
+  if (!b) return Errno(info.Env(), ENODATA);
+  int sec = btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC);
+  if (sec < 0) return Errno(info.Env(), sec);
+  const btf_type *t = btf__type_by_id(b, sec);
+  const btf_var_secinfo *vs = btf_var_secinfos(t);
+  for (int i = 0; i < btf_vlen(t); i++, vs++) {
+    const btf_type *var = btf__type_by_id(b, vs->type);
+    if (name != btf__name_by_offset(b, var->name_off)) continue;
+    if (value.Length() != vs->size) return Errno(info.Env(), EINVAL);
+    size_t size = 0;
+    uint8_t *data = (uint8_t *)bpf_map__initial_value(rodata, &size);
+    if (!data || vs->offset + vs->size > size) return Errno(info.Env(), EINVAL);
+    memcpy(data + vs->offset, value.Data(), vs->size);
+    return Napi::Number::New(info.Env(), 0);
+  }
+  return Errno(info.Env(), ENOENT);
+}
+
+Napi::Value Load(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), bpf_object__load(get(info)->obj));
+}
+
+// Attaches every program libbpf can auto-attach from its section name (tracepoints); cgroup programs
+// are attached separately with AttachCgroup. Returns the number attached.
+Napi::Value AttachTracepoints(const Napi::CallbackInfo &info) {
+  Object *o = get(info);
+  bpf_program *p;
+  int n = 0;
+  bpf_object__for_each_program(p, o->obj) {
+    if (bpf_program__type(p) != BPF_PROG_TYPE_TRACEPOINT) continue;
+    bpf_link *l = bpf_program__attach(p);
+    long err = libbpf_get_error(l);
+    if (err) return Errno(info.Env(), (int)err);
+    o->links.push_back(l);
+    n++;
+  }
+  return Napi::Number::New(info.Env(), n);
+}
+
+Napi::Value AttachCgroup(const Napi::CallbackInfo &info) {
+  Object *o = get(info);
+  std::string prog = info[1].As<Napi::String>();
+  std::string path = info[2].As<Napi::String>();
+  bpf_program *p = bpf_object__find_program_by_name(o->obj, prog.c_str());
+  if (!p) return Errno(info.Env(), ENOENT);
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return Errno(info.Env(), errno);
+  bpf_link *l = bpf_program__attach_cgroup(p, fd);
+  long err = libbpf_get_error(l);
+  if (err) {
+    close(fd);
+    return Errno(info.Env(), (int)err);
+  }
+  o->links.push_back(l);
+  o->cgroupFds.push_back(fd);
+  return Napi::Number::New(info.Env(), 0);
+}
+
+Napi::Value MapInfo(const Napi::CallbackInfo &info) {
+  Object *o = get(info);
+  std::string name = info[1].As<Napi::String>();
+  bpf_map *m = bpf_object__find_map_by_name(o->obj, name.c_str());
+  if (!m) return Errno(info.Env(), ENOENT);
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("fd", bpf_map__fd(m));
+  r.Set("keySize", bpf_map__key_size(m));
+  r.Set("valueSize", bpf_map__value_size(m));
+  r.Set("type", (int)bpf_map__type(m));
+  r.Set("maxEntries", bpf_map__max_entries(m));
+  return r;
+}
+
+Napi::Value NumPossibleCpus(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), libbpf_num_possible_cpus());
+}
+
+// Map operations on a raw fd; valueSize must already account for per-CPU values.
+Napi::Value MapLookup(const Napi::CallbackInfo &info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  auto key = info[1].As<Napi::Buffer<uint8_t>>();
+  uint32_t vsize = info[2].As<Napi::Number>().Uint32Value();
+  bool del = info.Length() > 3 && info[3].As<Napi::Boolean>().Value();
+  auto out = Napi::Buffer<uint8_t>::New(info.Env(), vsize);
+  int r = del ? bpf_map_lookup_and_delete_elem(fd, key.Data(), out.Data()) : bpf_map_lookup_elem(fd, key.Data(), out.Data());
+  if (r) return errno == ENOENT ? info.Env().Null() : Errno(info.Env(), errno);
+  return out;
+}
+
+Napi::Value MapNextKey(const Napi::CallbackInfo &info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  uint32_t ksize = info[2].As<Napi::Number>().Uint32Value();
+  auto out = Napi::Buffer<uint8_t>::New(info.Env(), ksize);
+  const void *prev = info[1].IsNull() ? nullptr : info[1].As<Napi::Buffer<uint8_t>>().Data();
+  if (bpf_map_get_next_key(fd, prev, out.Data())) return errno == ENOENT ? info.Env().Null() : Errno(info.Env(), errno);
+  return out;
+}
+
+Napi::Value MapUpdate(const Napi::CallbackInfo &info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  auto key = info[1].As<Napi::Buffer<uint8_t>>();
+  auto value = info[2].As<Napi::Buffer<uint8_t>>();
+  uint64_t flags = info.Length() > 3 ? info[3].As<Napi::Number>().Int64Value() : BPF_ANY;
+  return Napi::Number::New(info.Env(), bpf_map_update_elem(fd, key.Data(), value.Data(), flags) ? -errno : 0);
+}
+
+Napi::Value MapDelete(const Napi::CallbackInfo &info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  auto key = info[1].As<Napi::Buffer<uint8_t>>();
+  return Napi::Number::New(info.Env(), bpf_map_delete_elem(fd, key.Data()) ? -errno : 0);
+}
+
+int OnRecord(void *ctx, void *data, size_t size) {
+  RingPoller *p = static_cast<RingPoller *>(ctx);
+  if (!p->current) p->current = std::make_unique<Batch>();
+  uint32_t len = (uint32_t)size;
+  auto &v = p->current->data;
+  const uint8_t *lp = reinterpret_cast<const uint8_t *>(&len);
+  v.insert(v.end(), lp, lp + 4);
+  v.insert(v.end(), (uint8_t *)data, (uint8_t *)data + size);
+  p->current->records++;
+  return 0;
+}
+
+void Flush(RingPoller *p) {
+  if (!p->current || p->current->records == 0) return;
+  Batch *b = p->current.release();
+  uint32_t records = b->records;
+  napi_status s = p->tsfn.NonBlockingCall(b, [](Napi::Env env, Napi::Function cb, Batch *batch) {
+    auto buf = Napi::Buffer<uint8_t>::Copy(env, batch->data.data(), batch->data.size());
+    uint32_t n = batch->records;
+    delete batch;
+    cb.Call({buf, Napi::Number::New(env, n)});
+  });
+  if (s != napi_ok) {
+    delete b;
+    p->droppedBatches++;
+    p->droppedRecords += records;
+  } else {
+    p->delivered += records;
+  }
+}
+
+Napi::Value RingbufStart(const Napi::CallbackInfo &info) {
+  Object *o = get(info);
+  std::string name = info[1].As<Napi::String>();
+  Napi::Function cb = info[2].As<Napi::Function>();
+  uint32_t maxQueue = info.Length() > 3 ? info[3].As<Napi::Number>().Uint32Value() : 256;
+  if (o->poller) return Errno(info.Env(), EBUSY);
+  bpf_map *m = bpf_object__find_map_by_name(o->obj, name.c_str());
+  if (!m) return Errno(info.Env(), ENOENT);
+  auto p = std::make_unique<RingPoller>();
+  p->rb = ring_buffer__new(bpf_map__fd(m), OnRecord, p.get(), nullptr);
+  long err = libbpf_get_error(p->rb);
+  if (!p->rb || err) return Errno(info.Env(), err ? (int)err : errno);
+  p->tsfn = Napi::ThreadSafeFunction::New(info.Env(), cb, "sextant-ringbuf", maxQueue, 1);
+  p->running = true;
+  RingPoller *raw = p.get();
+  p->thread = std::thread([raw]() {
+    while (raw->running) {
+      int n = ring_buffer__poll(raw->rb, 50);
+      if (n < 0 && n != -EINTR) break;
+      // Deliver in chunks: flush when the batch is big or the ring went quiet.
+      if (raw->current && (n == 0 || raw->current->data.size() >= raw->maxBatchBytes)) Flush(raw);
+    }
+    Flush(raw);
+  });
+  o->poller = std::move(p);
+  return Napi::Number::New(info.Env(), 0);
+}
+
+Napi::Value RingbufStats(const Napi::CallbackInfo &info) {
+  Object *o = get(info);
+  Napi::Object r = Napi::Object::New(info.Env());
+  RingPoller *p = o->poller.get();
+  r.Set("delivered", Napi::Number::New(info.Env(), p ? (double)p->delivered : 0));
+  r.Set("droppedBatches", Napi::Number::New(info.Env(), p ? (double)p->droppedBatches : 0));
+  r.Set("droppedRecords", Napi::Number::New(info.Env(), p ? (double)p->droppedRecords : 0));
+  return r;
+}
+
+void StopPoller(Object *o) {
+  if (!o->poller) return;
+  o->poller->running = false;
+  if (o->poller->thread.joinable()) o->poller->thread.join();
+  ring_buffer__free(o->poller->rb);
+  o->poller->tsfn.Release();
+  o->poller.reset();
+}
+
+Napi::Value Close(const Napi::CallbackInfo &info) {
+  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+  if (h >= objects.size() || !objects[h]) return Napi::Number::New(info.Env(), 0);
+  Object *o = objects[h].get();
+  StopPoller(o);
+  for (bpf_link *l : o->links) bpf_link__destroy(l);
+  for (int fd : o->cgroupFds) close(fd);
+  bpf_object__close(o->obj);
+  objects[h].reset();
+  return Napi::Number::New(info.Env(), 0);
+}
+
+void Cleanup(void *) {
+  for (auto &o : objects) {
+    if (!o) continue;
+    StopPoller(o.get());
+    for (bpf_link *l : o->links) bpf_link__destroy(l);
+    for (int fd : o->cgroupFds) close(fd);
+    bpf_object__close(o->obj);
+    o.reset();
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+  napi_add_env_cleanup_hook(env, Cleanup, nullptr);
+  exports.Set("open", Napi::Function::New(env, Open));
+  exports.Set("setGlobal", Napi::Function::New(env, SetGlobal));
+  exports.Set("load", Napi::Function::New(env, Load));
+  exports.Set("attachTracepoints", Napi::Function::New(env, AttachTracepoints));
+  exports.Set("attachCgroup", Napi::Function::New(env, AttachCgroup));
+  exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
+  exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
+  exports.Set("mapLookup", Napi::Function::New(env, MapLookup));
+  exports.Set("mapNextKey", Napi::Function::New(env, MapNextKey));
+  exports.Set("mapUpdate", Napi::Function::New(env, MapUpdate));
+  exports.Set("mapDelete", Napi::Function::New(env, MapDelete));
+  exports.Set("ringbufStart", Napi::Function::New(env, RingbufStart));
+  exports.Set("ringbufStats", Napi::Function::New(env, RingbufStats));
+  exports.Set("close", Napi::Function::New(env, Close));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(sextant_bpf, Init)

@@ -1,0 +1,243 @@
+/**
+ * SextantProbes: loads Sextant's BPF object, attaches its tracepoints (and cgroup_skb on the cgroup v2
+ * root for UDP), delivers TCP connection events in batches from the ring buffer, and reads/resets the
+ * aggregation maps (UDP flows, drops, latency histograms) and counters. close() detaches everything.
+ */
+import { formatIp } from './addresses';
+import { dropReasonName } from './drop-reasons';
+import {
+  decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxTcpEvent, decodeSxUdpKey, decodeSxUdpValue,
+  SX_COUNTER_DROP_MAP_FULL, SX_COUNTER_EVENTS, SX_COUNTER_HIST_MAP_FULL, SX_COUNTER_MAX, SX_COUNTER_RETRANSMITS,
+  SX_COUNTER_RINGBUF_FULL, SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_TCP_EVENT_SIZE, type SxTcpEvent,
+} from './generated/events';
+import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from './native';
+
+export interface ProbeOptions {
+  /** The collector's own pid: its connections are not observed. */
+  selfPid?: number;
+  /** Interim reports of long-lived TCP connections at most this often. */
+  updateIntervalMs?: number;
+  /** cgroup v2 mount point to attach cgroup_skb programs to (UDP flows); null skips them. */
+  cgroupRoot?: string | null;
+  /** Ring buffer batches queued towards JS before batches are dropped (and counted). */
+  maxQueuedBatches?: number;
+}
+
+export interface TcpConnEvent extends Omit<SxTcpEvent, 'saddr' | 'daddr'> {
+  saddr: string;
+  daddr: string;
+}
+
+export interface UdpFlowRecord {
+  family: 4 | 6;
+  localIp: string;
+  localPort: number;
+  remoteIp: string;
+  remotePort: number;
+  bytesOut: number;
+  packetsOut: number;
+  bytesIn: number;
+  packetsIn: number;
+  firstNs: bigint;
+  lastNs: bigint;
+  cgroupId: bigint;
+  pid: number;
+  comm: string;
+}
+
+export interface DropRecord {
+  reason: number;
+  reasonName: string;
+  family: number;
+  protocol: number;
+  srcIp: string | null;
+  dstIp: string | null;
+  srcPort: number;
+  dstPort: number;
+  count: number;
+  firstNs: bigint;
+  lastNs: bigint;
+  cgroupId: bigint;
+}
+
+export interface HistogramRecord {
+  cgroupId: bigint;
+  remoteIp: string;
+  remotePort: number;
+  kind: number;
+  /** Sparse buckets of the shared scheme. */
+  idx: number[];
+  cnt: number[];
+}
+
+export interface ProbeCounters {
+  ringbufFull: number;
+  sockMapFull: number;
+  udpMapFull: number;
+  histMapFull: number;
+  dropMapFull: number;
+  events: number;
+  retransmits: number;
+  /** Batches the native poller could not queue towards JS. */
+  queueDroppedRecords: number;
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+function u64(n: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(n);
+  return b;
+}
+
+export class SextantProbes {
+  private closed = false;
+  private readonly maps = new Map<string, MapInfo>();
+  private readonly cpus: number;
+
+  private constructor(
+    private readonly addon: NativeAddon,
+    private readonly handle: number,
+  ) {
+    this.cpus = addon.numPossibleCpus();
+  }
+
+  static open(opts: ProbeOptions = {}): SextantProbes {
+    const addon = loadAddon();
+    if (!addon) throw new Error('the libbpf addon is not available; see preflight()');
+    const handle = check('bpf_object__open_file', addon.open(OBJECT_PATH));
+    const probes = new SextantProbes(addon, handle);
+    try {
+      check('set self_tgid', addon.setGlobal(handle, 'self_tgid', u32(opts.selfPid ?? 0)));
+      check('set update_interval_ns', addon.setGlobal(handle, 'update_interval_ns', u64(BigInt(opts.updateIntervalMs ?? 30_000) * 1_000_000n)));
+      check('bpf_object__load', addon.load(handle));
+      check('attach tracepoints', addon.attachTracepoints(handle));
+      if (opts.cgroupRoot) {
+        check('attach cgroup_skb egress', addon.attachCgroup(handle, 'sx_cgroup_egress', opts.cgroupRoot));
+        check('attach cgroup_skb ingress', addon.attachCgroup(handle, 'sx_cgroup_ingress', opts.cgroupRoot));
+      }
+    } catch (err) {
+      probes.close();
+      throw err;
+    }
+    return probes;
+  }
+
+  private map(name: string): MapInfo {
+    let m = this.maps.get(name);
+    if (!m) {
+      m = check(`map ${name}`, this.addon.mapInfo(this.handle, name));
+      this.maps.set(name, m);
+    }
+    return m;
+  }
+
+  /** Starts delivering TCP connection events (close and interim updates) in batches. */
+  onTcpEvents(cb: (events: TcpConnEvent[]) => void, maxQueuedBatches = 256): void {
+    check('ring_buffer__new', this.addon.ringbufStart(this.handle, 'sx_events', (buf, count) => {
+      const events: TcpConnEvent[] = [];
+      let off = 0;
+      for (let i = 0; i < count && off + 4 <= buf.length; i++) {
+        const len = buf.readUInt32LE(off);
+        if (len >= SX_TCP_EVENT_SIZE) {
+          const e = decodeSxTcpEvent(buf, off + 4);
+          events.push({ ...e, saddr: formatIp(e.saddr, e.family), daddr: formatIp(e.daddr, e.family) });
+        }
+        off += 4 + len;
+      }
+      cb(events);
+    }, maxQueuedBatches));
+  }
+
+  /** All keys of a hash map, then each entry looked up and deleted atomically. */
+  private drain(name: string, valueSize?: number): [Buffer, Buffer][] {
+    const m = this.map(name);
+    const keys: Buffer[] = [];
+    let key: Buffer | null = null;
+    for (let i = 0; i < m.maxEntries + 1; i++) {
+      const next: Buffer | null = check<Buffer | null>(`next key ${name}`, this.addon.mapNextKey(m.fd, key, m.keySize));
+      if (!next) break;
+      keys.push(next);
+      key = next;
+    }
+    const out: [Buffer, Buffer][] = [];
+    for (const k of keys) {
+      const v = check(`lookup_and_delete ${name}`, this.addon.mapLookup(m.fd, k, valueSize ?? m.valueSize, true));
+      if (v) out.push([k, v]);
+    }
+    return out;
+  }
+
+  drainUdpFlows(): UdpFlowRecord[] {
+    return this.drain('sx_udp').map(([k, v]) => {
+      const key = decodeSxUdpKey(k);
+      const val = decodeSxUdpValue(v);
+      const family = key.family === 6 ? 6 : 4;
+      return {
+        family, localIp: formatIp(key.laddr, family), localPort: key.lport, remoteIp: formatIp(key.raddr, family), remotePort: key.rport,
+        bytesOut: Number(val.bytesOut), packetsOut: Number(val.packetsOut), bytesIn: Number(val.bytesIn), packetsIn: Number(val.packetsIn),
+        firstNs: val.firstNs, lastNs: val.lastNs, cgroupId: val.cgroupId, pid: val.pid, comm: val.comm,
+      };
+    });
+  }
+
+  drainDrops(): DropRecord[] {
+    return this.drain('sx_drops').map(([k, v]) => {
+      const key = decodeSxDropKey(k);
+      const val = decodeSxDropValue(v);
+      return {
+        reason: key.reason, reasonName: dropReasonName(key.reason), family: key.family, protocol: key.protocol,
+        srcIp: key.family ? formatIp(key.saddr, key.family) : null, dstIp: key.family ? formatIp(key.daddr, key.family) : null,
+        srcPort: key.sport, dstPort: key.dport, count: Number(val.count), firstNs: val.firstNs, lastNs: val.lastNs, cgroupId: val.cgroupId,
+      };
+    });
+  }
+
+  /** Reads and resets the latency histograms (shared bucket scheme), sparse. */
+  readAndResetHistograms(): HistogramRecord[] {
+    return this.drain('sx_hist').map(([k, v]) => {
+      const key = decodeSxHistKey(k);
+      const idx: number[] = [];
+      const cnt: number[] = [];
+      for (let i = 0; i * 8 < v.length; i++) {
+        const c = Number(v.readBigUInt64LE(i * 8));
+        if (c > 0) {
+          idx.push(i);
+          cnt.push(c);
+        }
+      }
+      return { cgroupId: key.cgroupId, remoteIp: formatIp(key.raddr, key.family === 6 ? 6 : 4), remotePort: key.rport, kind: key.kind, idx, cnt };
+    });
+  }
+
+  /** Counters summed over CPUs (monotonic since load). */
+  readCounters(): ProbeCounters {
+    const m = this.map('sx_counters');
+    const stride = Math.ceil(m.valueSize / 8) * 8;
+    const sums: number[] = [];
+    for (let i = 0; i < SX_COUNTER_MAX; i++) {
+      const v = check('counters', this.addon.mapLookup(m.fd, u32(i), stride * this.cpus));
+      let s = 0;
+      for (let c = 0; v && c < this.cpus; c++) s += Number(v.readBigUInt64LE(c * stride));
+      sums.push(s);
+    }
+    const q = this.addon.ringbufStats(this.handle);
+    return {
+      ringbufFull: sums[SX_COUNTER_RINGBUF_FULL] ?? 0, sockMapFull: sums[SX_COUNTER_SOCK_MAP_FULL] ?? 0,
+      udpMapFull: sums[SX_COUNTER_UDP_MAP_FULL] ?? 0, histMapFull: sums[SX_COUNTER_HIST_MAP_FULL] ?? 0,
+      dropMapFull: sums[SX_COUNTER_DROP_MAP_FULL] ?? 0, events: sums[SX_COUNTER_EVENTS] ?? 0,
+      retransmits: sums[SX_COUNTER_RETRANSMITS] ?? 0, queueDroppedRecords: q.droppedRecords,
+    };
+  }
+
+  /** Detaches every program and frees the object (idempotent). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.addon.close(this.handle);
+  }
+}
