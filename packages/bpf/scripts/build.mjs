@@ -34,7 +34,10 @@ try {
   gyp = process.env.npm_config_node_gyp;
 }
 if (!gyp) fail('node-gyp not found');
-const r = spawnSync(process.execPath, [gyp, 'rebuild'], { cwd: root, stdio: 'inherit' });
+// Build against the local Node headers (no download): npm passes nodedir to lifecycle scripts; when run
+// by hand, use the distribution's headers if present.
+const nodedir = process.env.npm_config_nodedir ?? (fs.existsSync('/usr/include/node/node_api.h') ? '/usr' : undefined);
+const r = spawnSync(process.execPath, [gyp, 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])], { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) fail(`the N-API addon failed to compile (node-gyp exit ${r.status})`);
 
 const arch = { x64: 'x86', arm64: 'arm64' }[process.arch];

@@ -235,6 +235,12 @@ int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		st->tcp_flags |= SX_TCP_FIN;
 	if (newstate != TCP_CLOSE)
 		return 0;
+	/* Straight from an open state to CLOSE, with no FIN exchange, is an abort: tcp_disconnect() and
+	 * linger-0 close() set CLOSE before sending their RST, so the reset tracepoint would come too late. */
+	if (st->established && !st->rst_recv && (oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT)) {
+		st->rst_sent = 1;
+		st->tcp_flags |= SX_TCP_RST;
+	}
 
 	struct sx_tcp_event *e = bpf_ringbuf_reserve(&sx_events, sizeof(*e), 0);
 	if (!e) {

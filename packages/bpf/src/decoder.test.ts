@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bucketIndex } from '@sextant/shared';
+import { describe, expect, it } from 'vitest';
+import { generate, parseHeader } from '../scripts/gen-decoder.mjs';
+import * as events from './generated/events';
+import { OBJECT_PATH, PACKAGE_ROOT } from './native';
+
+const header = fs.readFileSync(path.join(PACKAGE_ROOT, 'src', 'bpf', 'sextant_events.h'), 'utf8');
+const hasClang = (() => {
+  try {
+    execFileSync('sh', ['-c', 'command -v clang && command -v bpftool'], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('generated decoder', () => {
+  it('is fresh: regenerating from the header gives the committed file', () => {
+    const committed = fs.readFileSync(path.join(PACKAGE_ROOT, 'src', 'generated', 'events.ts'), 'utf8');
+    expect(generate(header)).toBe(committed);
+  });
+
+  it.skipIf(!hasClang || !fs.existsSync(OBJECT_PATH))('matches the compiled object BTF: every offset and size', () => {
+    const btf = JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', OBJECT_PATH], { maxBuffer: 64 << 20 }).toString()) as {
+      types: { id: number; kind: string; name: string; size?: number; members?: { name: string; bits_offset: number }[] }[];
+    };
+    const { structs } = parseHeader(header) as { structs: { name: string; size: number; fields: { name: string; offset: number }[] }[] };
+    let checked = 0;
+    for (const s of structs) {
+      const t = btf.types.find((x) => x.kind === 'STRUCT' && x.name === s.name);
+      if (!t) continue; // a struct only user space reads as map key/value may be absent from a program's BTF
+      expect(t.size, s.name).toBe(s.size);
+      for (const f of s.fields) {
+        const m = t.members?.find((x) => x.name === f.name);
+        expect(m?.bits_offset, `${s.name}.${f.name}`).toBe(f.offset * 8);
+      }
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(4);
+  });
+
+  it('decodes a record written at the generated offsets', () => {
+    const b = Buffer.alloc(events.SX_TCP_EVENT_SIZE);
+    const L = events.SX_TCP_EVENT_LAYOUT;
+    b.writeBigUInt64LE(123n, L.sock_id?.offset);
+    b.writeUInt32LE(4242, L.pid?.offset);
+    b.writeUInt16LE(8080, L.dport?.offset);
+    b.write('nginx', L.comm?.offset ?? 0, 'latin1');
+    const e = events.decodeSxTcpEvent(b);
+    expect(e).toMatchObject({ sockId: 123n, pid: 4242, dport: 8080, comm: 'nginx' });
+  });
+});
+
+describe('histogram bucket scheme in C equals the TypeScript one', () => {
+  it.skipIf(!hasClang)('for 20k values including every power-of-two edge', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sx-hist-'));
+    const values: bigint[] = [0n, 1n, 7n, 15n, 16n, 17n];
+    for (let b = 1n; b < 50n; b++) for (const d of [-1n, 0n, 1n]) if ((1n << b) + d >= 0n) values.push((1n << b) + d);
+    let x = 0x9e3779b97f4a7c15n;
+    while (values.length < 20_000) {
+      x ^= x << 13n; x &= (1n << 64n) - 1n; x ^= x >> 7n; x ^= x << 17n; x &= (1n << 64n) - 1n;
+      values.push(x >> (x % 50n + 14n));
+    }
+    const src = path.join(dir, 'h.c');
+    fs.writeFileSync(src, `#include <stdio.h>\n#include "sextant_hist.h"\nint main(void){unsigned long long v;while(scanf("%llu",&v)==1)printf("%u\\n",sextant_hist_bucket(v));return 0;}\n`);
+    execFileSync('cc', ['-O2', '-I', path.join(PACKAGE_ROOT, 'src', 'bpf'), src, '-o', path.join(dir, 'h')]);
+    const out = execFileSync(path.join(dir, 'h'), { input: values.join('\n') }).toString().trim().split('\n').map(Number);
+    const mismatches = values.filter((v, i) => out[i] !== bucketIndex(Number(v)) && v < 2n ** 53n);
+    expect(mismatches).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
