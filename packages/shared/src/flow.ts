@@ -92,6 +92,11 @@ export const Flow = z.object({
   srttUs: counter.optional(),
   connectLatencyNs: counter.optional(),
   closeReason: CloseReason.default('NONE'),
+  /**
+   * The other end of this connection is on the same node and is reported too (both sockets seen). Rollups
+   * count such a connection once, from its client (EGRESS) side.
+   */
+  localPeer: z.boolean().default(false),
 });
 export type Flow = z.infer<typeof Flow>;
 export type FlowInput = z.input<typeof Flow>;

@@ -220,6 +220,8 @@ int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 			ns.tcp_flags = SX_TCP_SYN | SX_TCP_ACK;
 			ns.cgroup_id = sx_sock_cgroup(sk);
 			l = bpf_map_lookup_elem(&sx_listeners, &lkey);
+			if (l && self_tgid != 0 && l->pid == self_tgid)
+				return 0; /* connections accepted by the collector itself */
 			if (l) {
 				ns.pid = l->pid;
 				__builtin_memcpy(ns.comm, l->comm, sizeof(ns.comm));

@@ -60,6 +60,8 @@ export function foldEdges(flows: readonly Flow[], events: readonly L7Event[], bu
   for (const f of flows) {
     // Interim reports of long-lived connections carry cumulative counters: count each connection once.
     if (!f.final) continue;
+    // A connection between two sockets of this node is reported from both ends: count its client side.
+    if (f.localPeer && f.trafficDirection === 'INGRESS') continue;
     const cls = flowStatusClass(f);
     const r = row(f.time, f, f.l4Protocol.toLowerCase(), cls);
     r.requests += 1;

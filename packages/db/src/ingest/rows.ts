@@ -13,7 +13,7 @@ export const FLOW_COLUMNS = [
   'connect_latency_ns', 'close_reason',
   'src_service', 'src_namespace', 'src_pod', 'src_process', 'src_pid', 'src_names',
   'dst_service', 'dst_namespace', 'dst_pod', 'dst_process', 'dst_pid', 'dst_names',
-  'src_extra', 'dst_extra',
+  'src_extra', 'dst_extra', 'local_peer',
 ] as const;
 
 export const L7_COLUMNS = [
@@ -62,7 +62,7 @@ export function flowRow(f: Flow, ctx: RowContext): CopyValue[] {
     f.packetsReceived, f.retransmits, f.srttUs, f.connectLatencyNs, f.closeReason,
     s.service, s.namespace, s.podName, s.process?.name, s.process?.pid, s.names,
     d.service, d.namespace, d.podName, d.process?.name, d.process?.pid, d.names,
-    endpointExtra(s), endpointExtra(d),
+    endpointExtra(s), endpointExtra(d), f.localPeer,
   ];
 }
 

@@ -54,6 +54,7 @@ export function flowFromRow(r: Row): Flow {
     packetsReceived: Number(r.packets_received),
     retransmits: Number(r.retransmits),
     closeReason: r.close_reason as Flow['closeReason'],
+    localPeer: Boolean(r.local_peer),
   };
   if (r.end_us !== null && r.end_us !== undefined) f.endTime = msFromUs(r.end_us);
   if (r.drop_reason) f.dropReason = String(r.drop_reason);

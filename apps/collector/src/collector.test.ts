@@ -1,0 +1,169 @@
+/**
+ * The whole path on the real kernel: real clients (curl, node) against a real server process, observed by
+ * the collector, shipped over tRPC to the real API and PostgreSQL; asserted against what the test did.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
+import { preflight } from '@sextant/bpf';
+import { createCollectorToken, serviceMap } from '@sextant/db';
+import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Collector } from './collector';
+import { CollectorConfig } from './env';
+
+const run = promisify(execFile);
+const pf = preflight();
+if (!pf.ok) console.warn(`[skip] collector kernel tests: ${pf.reason}`);
+
+let db: TestDatabase;
+let api: StandaloneServer;
+let token: string;
+let web: ChildProcess;
+let webPort: number;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-collector-'));
+
+async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  let v = await fn();
+  while (!ok(v) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 200));
+    v = await fn();
+  }
+  return v;
+}
+
+beforeAll(async () => {
+  if (!pf.ok) return;
+  db = await createTestDatabase(testServerUrl());
+  api = await startStandaloneServer({ db, version: 'test' });
+  token = (await createCollectorToken(db.prisma, 'kernel-test')).token;
+  // A real HTTP server in its own process: 200 on /ok, 503 on /fail.
+  web = spawn(process.execPath, ['-e', `
+    const http = require('http');
+    const s = http.createServer((q, r) => { r.writeHead(q.url === '/fail' ? 503 : 200); r.end('body'); });
+    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  webPort = await new Promise<number>((resolve) => web.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+});
+
+afterAll(async () => {
+  web?.kill();
+  await api?.close();
+  await db?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function config(extra: Partial<CollectorConfig> = {}): CollectorConfig {
+  fs.writeFileSync(path.join(tmp, 'rules.json'), JSON.stringify([{ service: 'web-api', namespace: 'shop', match: { port: webPort } }]));
+  return CollectorConfig.parse({
+    server: api.url, token, nodeName: 'kernel-test-node', spoolDir: path.join(tmp, 'spool'), rulesFile: path.join(tmp, 'rules.json'),
+    flushIntervalMs: 200, histogramIntervalMs: 1_000, healthIntervalMs: 1_000, ...extra,
+  });
+}
+
+const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query(sql, params)).rows[0].n);
+
+describe.skipIf(!pf.ok)('collector on the real kernel', () => {
+  it('stores exactly the connections curl made, with pids, names, bytes and a refused connect', async () => {
+    const collector = new Collector(config(), () => {});
+    await collector.start();
+    const N = 12;
+    const pids: number[] = [];
+    for (let i = 0; i < N; i++) {
+      const child = execFile('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${webPort}/${i % 4 === 0 ? 'fail' : 'ok'}`]);
+      if (child.pid) pids.push(child.pid);
+      await new Promise((r) => child.on('exit', r));
+    }
+    const closed = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    await run('curl', ['-s', `http://127.0.0.1:${closed}/`]).catch(() => {});
+    await waitFor(() => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1`, [webPort]), (n) => n >= 2 * N);
+    await waitFor(() => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1`, [closed]), (n) => n >= 1);
+    await collector.stop();
+
+    const clientSide = (await db.pool.query(`SELECT * FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS' ORDER BY time`, [webPort])).rows;
+    expect(clientSide).toHaveLength(N);
+    for (const f of clientSide) {
+      expect(f.src_process).toBe('curl');
+      expect(f.src_service).toBe('curl');
+      expect(f.dst_service).toBe('web-api');
+      expect(f.dst_namespace).toBe('shop');
+      expect(f.close_reason).toBe('CLOSED');
+      expect(f.verdict).toBe('FORWARDED');
+      expect(f.local_peer).toBe(true);
+      expect(Number(f.bytes_sent)).toBeGreaterThan(70); // an HTTP GET request line and headers
+      expect(Number(f.bytes_received)).toBeGreaterThan(60);
+    }
+    expect(new Set(clientSide.map((f) => f.src_pid))).toEqual(new Set(pids));
+    const serverSide = await count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'INGRESS' AND dst_service = 'web-api' AND dst_process = 'node'`, [webPort]);
+    expect(serverSide).toBe(N);
+    // The refused connect is a connection flow, and its SYN is also a kernel drop (no socket on that port).
+    const refused = (await db.pool.query(`SELECT * FROM flows WHERE dst_port = $1 AND verdict = 'FORWARDED'`, [closed])).rows;
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ close_reason: 'REFUSED', src_process: 'curl' });
+    const dropped = (await db.pool.query(`SELECT * FROM flows WHERE dst_port = $1 AND verdict = 'DROPPED'`, [closed])).rows;
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]).toMatchObject({ drop_reason: 'NO_SOCKET', l4_protocol: 'TCP', packets_sent: 1 });
+
+    // The map counts each same-host connection once, from its client side, with connect latency percentiles.
+    const map = await serviceMap(db.pool, { since: Date.now() - 600_000, until: Date.now() + 60_000 });
+    const edge = map.edges.find((e) => e.source === 'curl' && e.destination === 'shop/web-api' && e.protocol === 'tcp');
+    expect(edge?.requests).toBe(N);
+    expect(edge?.p95Ns).toBeGreaterThan(0);
+    const hist = await count(`SELECT coalesce(sum(samples), 0) AS n FROM latency_minute WHERE kind = 'tcp_connect' AND dst_service = 'web-api'`);
+    expect(hist).toBe(N);
+    const health = (await db.pool.query(`SELECT last_health FROM collectors WHERE name = 'kernel-test'`)).rows[0].last_health;
+    expect(health).toMatchObject({ hostname: 'kernel-test-node', lostEvents: 0, ebpf: { available: true } });
+  });
+
+  it('leaves no attached programs when the collector process is killed, and restarts cleanly', async () => {
+    const progs = async () => ((await run('bpftool', ['prog', 'show'])).stdout.match(/name sx_inet_sock_se/g) ?? []).length;
+    const before = await progs();
+    const cli = path.resolve(__dirname, '..', 'bin', 'sextant-collector.mjs');
+    const env = { ...process.env, SEXTANT_SERVER: api.url, SEXTANT_TOKEN: token, SEXTANT_SPOOL_DIR: path.join(tmp, 'spool2') };
+    const start = () => spawn(process.execPath, [cli], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = start();
+    let out = '';
+    first.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(async () => out, (o) => o.includes('observing'), 30_000);
+    expect(await progs()).toBe(before + 1);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.on('exit', r));
+    expect(await waitFor(progs, (n) => n === before, 5_000)).toBe(before);
+    const second = start();
+    let out2 = '';
+    second.stdout?.on('data', (d: Buffer) => (out2 += d.toString()));
+    await waitFor(async () => out2, (o) => o.includes('observing'), 30_000);
+    expect(await progs()).toBe(before + 1);
+    second.kill('SIGTERM');
+    const code = await new Promise((r) => second.on('exit', r));
+    expect(code).toBe(0);
+    expect(await progs()).toBe(before);
+  });
+
+  it('exits non-zero with a clear reason when not privileged', async () => {
+    const cli = path.resolve(__dirname, '..', 'bin', 'sextant-collector.mjs');
+    const res = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, cli, '--server', api.url, '--token', token], {
+      env: { ...process.env, SEXTANT_SPOOL_DIR: path.join(tmp, 'spool-nobody') },
+    }).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(res?.code).toBe(1);
+    expect(res?.stderr).toContain('eBPF is not available on this host: not privileged');
+  });
+
+  it('rejects bad flags with usage and exit code 2', async () => {
+    const cli = path.resolve(__dirname, '..', 'bin', 'sextant-collector.mjs');
+    const res = await run(process.execPath, [cli, '--server', 'not a url', '--token', 'x']).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(res?.code).toBe(2);
+    expect(res?.stderr).toContain('server');
+    expect(res?.stderr).toContain('token');
+    expect(res?.stderr).toContain('usage: sextant-collector');
+  });
+});

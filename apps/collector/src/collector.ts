@@ -1,0 +1,104 @@
+/**
+ * The collector: one per host. Loads the probes, turns kernel records into flows and histograms, ships
+ * them, reports health, and on stop detaches every program and leaves unsent batches in the spool.
+ */
+import { preflight, SextantProbes, type ProbeCounters } from '@sextant/bpf';
+import type { CollectorConfig } from './env';
+import { Clock, FlowAssembler } from './services/flow-assembler';
+import { COLLECTOR_VERSION, HealthTracker } from './services/health';
+import { IdentityResolver } from './services/identity';
+import { ListenerTable } from './services/listeners';
+import { RuleSet } from './services/naming-rules';
+import { Shipper } from './services/shipper';
+import { Spool } from './services/spool';
+import { trpcTransport, type Transport } from './services/transport';
+import os from 'node:os';
+
+export class Collector {
+  private probes: SextantProbes | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly shipper: Shipper;
+  private readonly spool: Spool;
+  private readonly transport: Transport;
+  private readonly assembler: FlowAssembler;
+  private readonly identity: IdentityResolver;
+  private readonly clock = new Clock();
+  private events = 0;
+  private health: HealthTracker | null = null;
+  private windowStart = Date.now();
+
+  constructor(
+    private readonly config: CollectorConfig,
+    private readonly log: (msg: string) => void = (m) => console.log(`[collector] ${m}`),
+  ) {
+    this.transport = trpcTransport(config.server, config.token);
+    this.spool = new Spool(config.spoolDir, config.spoolMaxBytes);
+    this.shipper = new Shipper(this.transport, this.spool, { batchMaxRecords: config.batchMaxRecords, flushIntervalMs: config.flushIntervalMs, log: this.log });
+    this.identity = new IdentityResolver({ nodeName: config.nodeName, rules: config.rulesFile ? RuleSet.fromFile(config.rulesFile) : undefined });
+    this.assembler = new FlowAssembler(config.nodeName, this.identity, new ListenerTable(), this.clock);
+  }
+
+  /** Starts observing; throws with a clear reason when eBPF cannot run here. */
+  async start(): Promise<void> {
+    const pf = preflight();
+    if (!pf.ok) throw new Error(`eBPF is not available on this host: ${pf.reason}`);
+    this.probes = SextantProbes.open({
+      selfPid: this.config.observeSelf ? 0 : process.pid,
+      cgroupRoot: this.identity.cgroupRoot,
+    });
+    this.health = new HealthTracker(this.config.nodeName, { available: true });
+    this.probes.onTcpEvents((batch) => {
+      this.events += batch.length;
+      this.shipper.addFlows(batch.map((e) => this.assembler.tcp(e)));
+    });
+    this.shipper.start();
+    try {
+      const reg = await this.transport.register({ hostname: this.config.nodeName, version: COLLECTOR_VERSION, kernel: os.release() });
+      this.log(`registered as "${reg.name}" with ${this.config.server} (server ${reg.serverVersion})`);
+    } catch (err) {
+      // Not fatal: batches spool until the server answers.
+      this.log(`server not reachable yet (${(err as Error).message}); spooling until it is`);
+    }
+    this.timers.push(setInterval(() => this.drainMaps(), this.config.histogramIntervalMs));
+    this.timers.push(setInterval(() => this.reportHealth(), this.config.healthIntervalMs));
+    this.timers.push(setInterval(() => this.clock.calibrate(), 60_000));
+    this.reportHealth();
+  }
+
+  /** UDP aggregates, drops and histograms are read and reset from their maps on a timer. */
+  drainMaps(): void {
+    if (!this.probes) return;
+    const now = Date.now();
+    const udp = this.probes.drainUdpFlows();
+    const drops = this.probes.drainDrops();
+    const hists = this.probes.readAndResetHistograms();
+    this.events += udp.length + drops.length;
+    this.shipper.addFlows([...udp.map((u) => this.assembler.udp(u)), ...drops.map((d) => this.assembler.drop(d)).filter((f) => f !== null)]);
+    const seconds = Math.max(1, (now - this.windowStart) / 1000);
+    this.shipper.addHistograms(hists.filter((h) => h.idx.length > 0).map((h) => this.assembler.histogram(h, this.windowStart, Math.min(3600, seconds))));
+    this.windowStart = now;
+  }
+
+  private reportHealth(): void {
+    if (!this.health) return;
+    const counters: ProbeCounters | null = this.probes ? this.probes.readCounters() : null;
+    this.shipper.setHealth(this.health.report(counters, this.shipper.stats, this.spool.stats(), this.events));
+    this.shipper.cut();
+  }
+
+  counters(): ProbeCounters | null {
+    return this.probes?.readCounters() ?? null;
+  }
+
+  /** Detaches the probes first (nothing new arrives), then flushes what is buffered. */
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    if (this.probes) {
+      this.drainMaps();
+      this.probes.close();
+      this.probes = null;
+    }
+    this.reportHealth();
+    await this.shipper.stop();
+  }
+}

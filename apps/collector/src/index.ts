@@ -1,0 +1,44 @@
+/**
+ * sextant-collector: `npm run collector -- --server URL --token TOKEN`. One process per host; SIGINT/SIGTERM
+ * detach every BPF program and leave unsent batches in the spool for the next start.
+ */
+import { preflight } from '@sextant/bpf';
+import { Collector } from './collector';
+import { ConfigError, loadConfig } from './env';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : String(err));
+    process.exit(2);
+  }
+  // Say why eBPF cannot run before touching anything else (spool, server).
+  const pf = preflight();
+  if (!pf.ok) {
+    console.error(`[collector] eBPF is not available on this host: ${pf.reason}`);
+    process.exit(1);
+  }
+  const collector = new Collector(config);
+  try {
+    await collector.start();
+  } catch (err) {
+    console.error(`[collector] ${(err as Error).message}`);
+    await collector.stop().catch(() => {});
+    process.exit(1);
+  }
+  console.log(`[collector] observing ${config.nodeName}; shipping to ${config.server}`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('[collector] stopping: detaching programs, flushing batches');
+    await collector.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+void main();

@@ -1,0 +1,204 @@
+/**
+ * Turns kernel records into the wire model: TCP connection events, UDP aggregates and drop aggregates into
+ * Flows (Hubble vocabulary, counters from the source's point of view), kernel histograms into
+ * HistogramSamples. Identity comes from the resolver; a peer on this very host is named from its listener.
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { DropRecord, HistogramRecord, TcpConnEvent, UdpFlowRecord } from '@sextant/bpf';
+import { SX_CLOSE_CLOSED, SX_CLOSE_OPEN, SX_CLOSE_REFUSED, SX_CLOSE_RESET, SX_CLOSE_TIMEOUT, SX_DIR_SERVER, SX_HIST_TCP_CONNECT, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN } from '@sextant/bpf';
+import type { Endpoint, Flow, HistogramSample } from '@sextant/shared';
+import { endpointServiceName } from '@sextant/shared';
+import type { IdentityResolver } from './identity';
+import type { ListenerTable } from './listeners';
+
+/** Converts CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns) to epoch milliseconds. */
+export class Clock {
+  private offsetMs = 0;
+  constructor() {
+    this.calibrate();
+  }
+  calibrate(): void {
+    this.offsetMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
+  }
+  toEpochMs(monoNs: bigint): number {
+    return Number(monoNs) / 1e6 + this.offsetMs;
+  }
+}
+
+export function localAddresses(): Set<string> {
+  const out = new Set<string>(['127.0.0.1', '::1']);
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) out.add(a.address);
+  return out;
+}
+
+const CLOSE: Record<number, Flow['closeReason']> = {
+  [SX_CLOSE_OPEN]: 'OPEN', [SX_CLOSE_CLOSED]: 'CLOSED', [SX_CLOSE_RESET]: 'RESET', [SX_CLOSE_REFUSED]: 'REFUSED', [SX_CLOSE_TIMEOUT]: 'TIMEOUT',
+};
+
+function tcpFlags(mask: number): Flow['tcpFlags'] {
+  const out: Flow['tcpFlags'] = [];
+  if (mask & SX_TCP_SYN) out.push('SYN');
+  if (mask & SX_TCP_ACK) out.push('ACK');
+  if (mask & SX_TCP_FIN) out.push('FIN');
+  if (mask & SX_TCP_RST) out.push('RST');
+  return out;
+}
+
+export class FlowAssembler {
+  private readonly local = localAddresses();
+  // Stable flow ids per kernel socket so interim reports and the close share one id.
+  private readonly ids = new Map<bigint, string>();
+  // Service names of client flows by cgroup, so kernel histograms (keyed by cgroup) name their source the
+  // same way the flows do.
+  private readonly cgroupService = new Map<string, Endpoint>();
+
+  constructor(
+    private readonly nodeName: string,
+    private readonly identity: IdentityResolver,
+    private readonly listeners: ListenerTable,
+    private readonly clock: Clock,
+  ) {}
+
+  isLocal(ip: string): boolean {
+    return this.local.has(ip);
+  }
+
+  /** The far end: a process of this host when something here listens on that address, else a remote peer. */
+  private peer(ip: string, port: number, serverSide: boolean): Endpoint {
+    if (!serverSide && this.isLocal(ip)) {
+      const l = this.listeners.lookup(port);
+      if (l) return this.identity.localEndpoint({ ip, port, pid: l.pid });
+    }
+    return this.identity.remoteEndpoint(ip, port);
+  }
+
+  tcp(e: TcpConnEvent): Flow {
+    const server = e.direction === SX_DIR_SERVER;
+    let pid = e.pid;
+    // A listener opened before the probes were loaded is unknown to the kernel side: ask /proc.
+    if (server && !pid) pid = this.listeners.lookup(e.sport)?.pid ?? 0;
+    else if (server) this.listeners.learn(e.sport, pid);
+    const me = this.identity.localEndpoint({ ip: e.saddr, port: e.sport, pid: pid || undefined, comm: e.comm || undefined, cgroupId: e.cgroupId.toString() });
+    const other = this.peer(e.daddr, e.dport, server);
+    if (!server && e.cgroupId > 0n) {
+      if (this.cgroupService.size > 100_000) this.cgroupService.clear();
+      this.cgroupService.set(e.cgroupId.toString(), me);
+    }
+    let id = this.ids.get(e.sockId);
+    if (!id) {
+      id = randomUUID();
+      if (!e.final) this.ids.set(e.sockId, id);
+    } else if (e.final) this.ids.delete(e.sockId);
+    const start = e.startNs > 0n ? this.clock.toEpochMs(e.startNs) : this.clock.toEpochMs(e.endNs);
+    const flow: Flow = {
+      id,
+      time: start,
+      endTime: this.clock.toEpochMs(e.endNs),
+      final: e.final === 1,
+      nodeName: this.nodeName,
+      verdict: 'FORWARDED',
+      l4Protocol: 'TCP',
+      ipVersion: e.family === 6 ? 6 : 4,
+      // Hubble's orientation: source is the client. The server's socket sees the client as its peer.
+      source: server ? other : me,
+      destination: server ? me : other,
+      tcpFlags: tcpFlags(e.tcpFlags),
+      trafficDirection: server ? 'INGRESS' : 'EGRESS',
+      isReply: false,
+      // Kernel sequence-space accounting (bytes_acked / bytes_received): payload plus SYN/FIN, at most 2 more.
+      bytesSent: Number(server ? e.bytesReceived : e.bytesAcked),
+      bytesReceived: Number(server ? e.bytesAcked : e.bytesReceived),
+      packetsSent: server ? e.segsIn : e.segsOut,
+      packetsReceived: server ? e.segsOut : e.segsIn,
+      retransmits: e.totalRetrans,
+      closeReason: CLOSE[e.closeReason] ?? 'NONE',
+      localPeer: this.isLocal(e.daddr),
+    };
+    if (e.srttUs) flow.srttUs = e.srttUs;
+    if (e.connectNs > 0n) flow.connectLatencyNs = Number(e.connectNs);
+    return flow;
+  }
+
+  udp(u: UdpFlowRecord): Flow {
+    // Without a handshake, the side with the higher (ephemeral) port is taken as the client.
+    const client = u.localPort >= u.remotePort;
+    const me = this.identity.localEndpoint({ ip: u.localIp, port: u.localPort, pid: u.pid || undefined, comm: u.comm || undefined, cgroupId: u.cgroupId.toString() });
+    const other = this.peer(u.remoteIp, u.remotePort, !client);
+    return {
+      id: randomUUID(),
+      time: this.clock.toEpochMs(u.firstNs),
+      endTime: this.clock.toEpochMs(u.lastNs),
+      final: true,
+      nodeName: this.nodeName,
+      verdict: 'FORWARDED',
+      l4Protocol: 'UDP',
+      ipVersion: u.family,
+      source: client ? me : other,
+      destination: client ? other : me,
+      tcpFlags: [],
+      trafficDirection: client ? 'EGRESS' : 'INGRESS',
+      isReply: false,
+      bytesSent: client ? u.bytesOut : u.bytesIn,
+      bytesReceived: client ? u.bytesIn : u.bytesOut,
+      packetsSent: client ? u.packetsOut : u.packetsIn,
+      packetsReceived: client ? u.packetsIn : u.packetsOut,
+      retransmits: 0,
+      closeReason: 'NONE',
+      localPeer: this.isLocal(u.remoteIp),
+    };
+  }
+
+  /** A drop aggregate as one DROPPED flow (packets = dropped count); null when it has no IP addresses. */
+  drop(d: DropRecord): Flow | null {
+    if (!d.srcIp || !d.dstIp) return null;
+    const proto = d.protocol === 6 ? 'TCP' : d.protocol === 17 ? 'UDP' : d.family === 6 ? 'ICMPv6' : 'ICMPv4';
+    const localDst = this.isLocal(d.dstIp);
+    const dst: Endpoint = localDst ? { ip: d.dstIp, port: d.dstPort, hostName: this.nodeName } : this.identity.remoteEndpoint(d.dstIp, d.dstPort);
+    const src: Endpoint = this.isLocal(d.srcIp) && d.cgroupId > 0n
+      ? this.identity.localEndpoint({ ip: d.srcIp, port: d.srcPort, cgroupId: d.cgroupId.toString() })
+      : this.identity.remoteEndpoint(d.srcIp, d.srcPort);
+    return {
+      id: randomUUID(),
+      time: this.clock.toEpochMs(d.firstNs),
+      endTime: this.clock.toEpochMs(d.lastNs),
+      final: true,
+      nodeName: this.nodeName,
+      verdict: 'DROPPED',
+      dropReason: d.reasonName,
+      l4Protocol: proto,
+      ipVersion: d.family === 6 ? 6 : 4,
+      source: proto === 'TCP' || proto === 'UDP' ? src : { ip: d.srcIp },
+      destination: proto === 'TCP' || proto === 'UDP' ? dst : { ip: d.dstIp },
+      tcpFlags: [],
+      trafficDirection: localDst ? 'INGRESS' : 'EGRESS',
+      isReply: false,
+      bytesSent: 0,
+      bytesReceived: 0,
+      packetsSent: d.count,
+      packetsReceived: 0,
+      retransmits: 0,
+      closeReason: 'NONE',
+      localPeer: false,
+    };
+  }
+
+  histogram(h: HistogramRecord, windowStart: number, windowSeconds: number): HistogramSample {
+    const src = this.cgroupService.get(h.cgroupId.toString()) ?? this.identity.localEndpoint({ ip: '0.0.0.0', port: 0, cgroupId: h.cgroupId.toString() });
+    const dst = this.peer(h.remoteIp, h.remotePort, false);
+    return {
+      kind: h.kind === SX_HIST_TCP_CONNECT ? 'tcp_connect' : 'tcp_srtt',
+      windowStart,
+      windowSeconds,
+      nodeName: this.nodeName,
+      sourceService: endpointServiceName(src),
+      sourceNamespace: src.namespace ?? '',
+      destinationService: endpointServiceName(dst),
+      destinationNamespace: dst.namespace ?? '',
+      destinationIp: h.remoteIp,
+      destinationPort: h.remotePort,
+      idx: h.idx,
+      cnt: h.cnt,
+    };
+  }
+}
