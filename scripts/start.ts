@@ -14,6 +14,8 @@ import { ensureFirstAdmin, ensureLocalCollectorToken } from './start-accounts';
 import { webBuildIsStale } from './start-build';
 
 const STATE_DIR = path.join(REPO_ROOT, '.sextant');
+const NEXT_BIN = path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
+const COLLECTOR_BIN = path.join(REPO_ROOT, 'apps', 'collector', 'bin', 'sextant-collector.mjs');
 const PORT = Number(process.env.PORT ?? 3000);
 const log = (msg: string) => console.log(`[sextant] ${msg}`);
 
@@ -34,11 +36,11 @@ async function ensureDatabase(): Promise<{ url: string; stop: () => Promise<void
   return { url: databaseUrl(pgh.url, 'sextant'), stop: pgh.stop };
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = REPO_ROOT): ChildProcess {
+function run(cmd: string, args: string[], env: Record<string, string>, cwd = REPO_ROOT): ChildProcess {
   return spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: 'inherit' });
 }
 
-async function runToEnd(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = REPO_ROOT): Promise<void> {
+async function runToEnd(cmd: string, args: string[], env: Record<string, string>, cwd = REPO_ROOT): Promise<void> {
   const child = run(cmd, args, env, cwd);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}`);
@@ -61,6 +63,8 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  // Never leave a server or a collector (with its BPF programs) behind.
+  process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
 
   log('applying migrations');
   await migrateDatabase(database.url, { quiet: true });
@@ -70,11 +74,15 @@ async function main() {
   const webDir = path.join(REPO_ROOT, 'apps', 'web');
   if (webBuildIsStale(webDir)) {
     log('building the web app (first start or sources changed; takes a minute or two)');
-    await runToEnd('npx', ['next', 'build'], webEnv, webDir);
+    await runToEnd(process.execPath, [NEXT_BIN, 'build'], webEnv, webDir);
   }
-  const web = run('npx', ['next', 'start', '-p', String(PORT), '-H', process.env.HOST ?? '0.0.0.0'], webEnv, webDir);
+  // Children are started as direct node processes (not through npx) so that signals reach them.
+  const web = run(process.execPath, [NEXT_BIN, 'start', '-p', String(PORT), '-H', process.env.HOST ?? '0.0.0.0'], webEnv, webDir);
   children.push(web);
-  web.on('exit', (code) => void shutdown(code ?? 1));
+  web.on('exit', (code) => {
+    if (!stopping) log(`the web server exited (${code}); is port ${PORT} already in use? Set PORT to another port.`);
+    void shutdown(code ?? 1);
+  });
   await waitForHealth(`http://127.0.0.1:${PORT}/api/health`);
   log(`Sextant is up: http://localhost:${PORT}  (health: /api/health, API: /api/trpc)`);
 
@@ -85,7 +93,10 @@ async function main() {
     log('no collector in this checkout (apps/collector/src/index.ts missing); connect one from another host');
   } else {
     const token = await ensureLocalCollectorToken(db.prisma, STATE_DIR, `local-${os.hostname()}`);
-    const collector = run('npx', ['tsx', collectorEntry, '--server', `http://127.0.0.1:${PORT}`], { SEXTANT_TOKEN: token });
+    const collector = run(process.execPath, [COLLECTOR_BIN, '--server', `http://127.0.0.1:${PORT}`], {
+      SEXTANT_TOKEN: token,
+      SEXTANT_SPOOL_DIR: process.env.SEXTANT_SPOOL_DIR ?? path.join(STATE_DIR, 'spool'),
+    });
     children.push(collector);
     collector.on('exit', (code) => {
       if (!stopping) log(`local collector exited (${code}); the UI keeps running. See the collector's message above.`);

@@ -14,6 +14,8 @@ import { Spool } from './services/spool';
 import { trpcTransport, type Transport } from './services/transport';
 import os from 'node:os';
 
+const HOUSEKEEPING_DROPS = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE']);
+
 export class Collector {
   private probes: SextantProbes | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -70,7 +72,8 @@ export class Collector {
     if (!this.probes) return;
     const now = Date.now();
     const udp = this.probes.drainUdpFlows();
-    const drops = this.probes.drainDrops();
+    // Socket housekeeping frees (queues purged at close) are not network drops.
+    const drops = this.probes.drainDrops().filter((d) => !HOUSEKEEPING_DROPS.has(d.reasonName));
     const hists = this.probes.readAndResetHistograms();
     this.events += udp.length + drops.length;
     this.shipper.addFlows([...udp.map((u) => this.assembler.udp(u)), ...drops.map((d) => this.assembler.drop(d)).filter((f) => f !== null)]);

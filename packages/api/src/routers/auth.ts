@@ -7,7 +7,8 @@ import { publicProcedure, router, userProcedure } from '../trpc';
 
 export const authRouter = router({
   login: publicProcedure
-    .input(z.object({ email: z.email().max(254), password: z.string().min(1).max(1024) }))
+    // Not z.email(): local accounts such as admin@localhost are valid sign-in names.
+    .input(z.object({ email: z.string().trim().min(3).max(254), password: z.string().min(1).max(1024) }))
     .mutation(async ({ ctx, input }) => {
       const s = await login(ctx.db.prisma, input.email, input.password);
       if (!s) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'wrong email or password' });

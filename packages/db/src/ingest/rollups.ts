@@ -62,6 +62,13 @@ export function foldEdges(flows: readonly Flow[], events: readonly L7Event[], bu
     if (!f.final) continue;
     // A connection between two sockets of this node is reported from both ends: count its client side.
     if (f.localPeer && f.trafficDirection === 'INGRESS') continue;
+    if (f.verdict === 'DROPPED') {
+      // A drop record aggregates dropped packets, not a connection: its own edge kind, all errors.
+      const d = row(f.time, f, 'drop', 'error');
+      d.requests += f.packetsSent;
+      d.errors += f.packetsSent;
+      continue;
+    }
     const cls = flowStatusClass(f);
     const r = row(f.time, f, f.l4Protocol.toLowerCase(), cls);
     r.requests += 1;

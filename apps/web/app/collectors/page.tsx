@@ -1,0 +1,78 @@
+'use client';
+import { useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api } from '../../src/client/trpc';
+import { useAuthedQuery } from '../../src/client/use-authed-query';
+
+function ago(ms: number | null): string {
+  if (!ms) return 'never';
+  const s = Math.round((Date.now() - ms) / 1000);
+  return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+}
+
+export default function CollectorsPage() {
+  const qc = useQueryClient();
+  const me = useAuthedQuery({ queryKey: ['me'], queryFn: () => api.auth.me.query() });
+  const list = useAuthedQuery({ queryKey: ['collectors'], queryFn: () => api.collectors.list.query(), refetchInterval: 10_000 });
+  const [name, setName] = useState('');
+  const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const origin = typeof window === 'undefined' ? 'http://SEXTANT_HOST:3000' : window.location.origin;
+  return (
+    <>
+      <div className="panel">
+        <strong>Collectors</strong>
+        {list.error && <div className="error">{list.error.message}</div>}
+        {list.data && list.data.length === 0 && <div className="empty">No collector yet. Create a token below and run one on each host.</div>}
+        {list.data && list.data.length > 0 && (
+          <table>
+            <thead><tr><th>name</th><th>host</th><th>last seen</th><th>version</th><th>kernel</th><th>events/s</th><th>lost events</th><th>spool</th><th>eBPF</th><th /></tr></thead>
+            <tbody>
+              {list.data.map((c) => {
+                const h = (c.health ?? {}) as { eventsPerSecond?: number; lostEvents?: number; spoolBytes?: number; ebpf?: { available: boolean; reason?: string } };
+                const stale = !c.lastSeenAt || Date.now() - c.lastSeenAt > 60_000;
+                return (
+                  <tr key={c.id}>
+                    <td>{c.name}{c.revokedAt ? <span className="muted"> (revoked)</span> : null}</td><td>{c.hostname ?? '–'}</td>
+                    <td className={stale ? 'warn' : 'ok'}>{ago(c.lastSeenAt)}</td><td>{c.version ?? '–'}</td><td>{c.kernel ?? '–'}</td>
+                    <td>{h.eventsPerSecond ?? '–'}</td><td className={h.lostEvents ? 'bad' : ''}>{h.lostEvents ?? '–'}</td>
+                    <td>{h.spoolBytes ? `${(h.spoolBytes / 1024).toFixed(0)} KiB` : '0'}</td>
+                    <td>{h.ebpf ? (h.ebpf.available ? 'yes' : `no: ${h.ebpf.reason ?? ''}`) : '–'}</td>
+                    <td>{me.data?.role === 'admin' && !c.revokedAt && (
+                      <button className="secondary" onClick={async () => { await api.collectors.revoke.mutate({ id: c.id }); await qc.invalidateQueries({ queryKey: ['collectors'] }); }}>revoke</button>
+                    )}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      </div>
+      {me.data?.role === 'admin' && (
+        <form className="panel row" onSubmit={async (e) => {
+          e.preventDefault();
+          setError(null);
+          try {
+            const r = await api.collectors.create.mutate({ name });
+            setCreated({ name, token: r.token });
+            setName('');
+            await qc.invalidateQueries({ queryKey: ['collectors'] });
+          } catch (err) {
+            setError((err as Error).message);
+          }
+        }}>
+          <strong>New collector token</strong>
+          <input aria-label="collector name" placeholder="host name" value={name} onChange={(e) => setName(e.target.value)} />
+          <button type="submit" disabled={!name}>Create token</button>
+          {error && <span className="error">{error}</span>}
+        </form>
+      )}
+      {created && (
+        <div className="panel">
+          <p>Token for <strong>{created.name}</strong> (shown once):</p>
+          <pre>{`npm run collector -- --server ${origin} --token ${created.token}`}</pre>
+        </div>
+      )}
+    </>
+  );
+}
