@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import {
+  bucketIndex, bucketLowerBound, bucketUpperBound, emptyHistogram, fromSparse, HIST_NUM_BUCKETS, mergeInto, quantile,
+  recordValue, toSparse, totalCount, type Histogram,
+} from './histogram';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function exact(sorted: number[], q: number): number {
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+}
+
+const DISTRIBUTIONS: [string, (r: () => number) => number][] = [
+  ['uniform 1 µs – 10 ms', (r) => 1_000 + r() * 10_000_000],
+  ['log-normal around 2 ms', (r) => 2e6 * Math.exp(0.8 * Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r()))],
+  ['bimodal 50 µs / 80 ms', (r) => (r() < 0.9 ? 50_000 * (0.8 + 0.4 * r()) : 80_000_000 * (0.8 + 0.4 * r()))],
+];
+
+describe('bucket scheme', () => {
+  it('puts every value in a bucket whose bounds contain it, at most 12.5 % wide', () => {
+    const r = rng(1);
+    const values = [0, 1, 15, 16, 17, 255, 256, 2 ** 30, 2 ** 30 - 1, 2 ** 43, 2 ** 44 - 1];
+    for (let i = 0; i < 50_000; i++) values.push(Math.floor(2 ** (r() * 43.9)));
+    for (const v of values) {
+      const i = bucketIndex(v);
+      expect(i).toBeGreaterThanOrEqual(0);
+      expect(i).toBeLessThan(HIST_NUM_BUCKETS);
+      expect(bucketLowerBound(i)).toBeLessThanOrEqual(v);
+      expect(bucketUpperBound(i)).toBeGreaterThan(v);
+      if (v >= 16 && i < HIST_NUM_BUCKETS - 1) expect((bucketUpperBound(i) - bucketLowerBound(i)) / bucketLowerBound(i)).toBeLessThanOrEqual(0.125);
+    }
+  });
+
+  it('clamps huge values into the last bucket and non-positive ones into the first', () => {
+    expect(bucketIndex(2 ** 50)).toBe(HIST_NUM_BUCKETS - 1);
+    expect(bucketIndex(-5)).toBe(0);
+    expect(bucketIndex(Number.NaN)).toBe(0);
+  });
+});
+
+describe('percentiles from merged histograms', () => {
+  for (const [name, sample] of DISTRIBUTIONS) {
+    it(`are within 7 % of the exact percentiles (${name}, 100k samples in 4 merged parts)`, () => {
+      const r = rng(name.length);
+      const parts: Histogram[] = [emptyHistogram(), emptyHistogram(), emptyHistogram(), emptyHistogram()];
+      const raw: number[] = [];
+      for (let i = 0; i < 100_000; i++) {
+        const v = sample(r);
+        raw.push(v);
+        recordValue(parts[i % 4] as Histogram, v);
+      }
+      const merged = parts.reduce((acc, p) => mergeInto(acc, p), emptyHistogram());
+      expect(totalCount(merged)).toBe(100_000);
+      raw.sort((a, b) => a - b);
+      for (const q of [0.5, 0.9, 0.95, 0.99]) {
+        const est = quantile(merged, q) ?? NaN;
+        const truth = exact(raw, q);
+        expect(Math.abs(est - truth) / truth, `q${q}`).toBeLessThan(0.07);
+      }
+    });
+  }
+
+  it('merges associatively and commutatively', () => {
+    const r = rng(9);
+    const hs = [0, 1, 2].map(() => {
+      const h = emptyHistogram();
+      for (let i = 0; i < 1000; i++) recordValue(h, r() * 1e7);
+      return h;
+    });
+    const [a, b, c] = hs as [Histogram, Histogram, Histogram];
+    const left = mergeInto(mergeInto(new Map(a), b), c);
+    const right = mergeInto(new Map(c), mergeInto(new Map(b), a));
+    expect(toSparse(left)).toEqual(toSparse(right));
+  });
+
+  it('round-trips the sparse wire form and says null for empty', () => {
+    const h = emptyHistogram();
+    [5, 5, 1_000, 2_000_000].forEach((v) => recordValue(h, v));
+    expect(fromSparse(toSparse(h))).toEqual(h);
+    expect(toSparse(h).idx).toEqual([...toSparse(h).idx].sort((x, y) => x - y));
+    expect(quantile(emptyHistogram(), 0.5)).toBeNull();
+  });
+});
