@@ -46,7 +46,7 @@ export class Collector {
     if (!pf.ok) throw new Error(`eBPF is not available on this host: ${pf.reason}`);
     this.probes = SextantProbes.open({
       selfPid: this.config.observeSelf ? 0 : process.pid,
-      cgroupRoot: this.identity.cgroupRoot,
+      cgroupRoot: this.config.udpFlows ? this.identity.cgroupRoot : null,
     });
     this.health = new HealthTracker(this.config.nodeName, { available: true });
     this.probes.onTcpEvents((batch) => {

@@ -27,6 +27,8 @@ export const CollectorConfig = z.object({
   healthIntervalMs: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
   /** JSON file of service naming rules (env SEXTANT_RULES). */
   rulesFile: z.string().optional(),
+  /** UDP flows from per-packet cgroup_skb programs; 0 turns them off where packet rates are extreme (env SEXTANT_UDP_FLOWS). */
+  udpFlows: z.boolean().default(true),
   /** Observe the collector's own traffic to the server too (env SEXTANT_OBSERVE_SELF=1). */
   observeSelf: z.coerce.boolean().default(false),
 });
@@ -66,6 +68,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     healthIntervalMs: env.SEXTANT_HEALTH_INTERVAL_MS,
     rulesFile: values.rules ?? env.SEXTANT_RULES,
     observeSelf: env.SEXTANT_OBSERVE_SELF === '1' || env.SEXTANT_OBSERVE_SELF === 'true',
+    udpFlows: env.SEXTANT_UDP_FLOWS !== '0' && env.SEXTANT_UDP_FLOWS !== 'false',
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`).join('\n');
