@@ -3,7 +3,7 @@
  * truth computed from the generated traffic itself.
  */
 import { generateTraffic } from '@sextant/db/testing';
-import type { Flow, FlowQueryFilterInput, L7Event } from '@sextant/shared';
+import { FlowQueryFilter, matchesQuery, type FilterRecord, type Flow, type FlowQueryFilterInput, type L7Event } from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from './root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,24 @@ describe('flow search', () => {
       deny: [{ httpPath: ['^/healthz'] }],
     });
     expect(got.sort()).toEqual(expected);
+  });
+
+  it('agrees with the pure matcher on every filter shape', async () => {
+    const ip = traffic.flows[5]?.destination.ip ?? '';
+    const filters: FlowQueryFilterInput[] = [
+      { allow: [{ destinationPort: [String(traffic.flows[0]?.destination.port)] }] },
+      { allow: [{ httpStatusCode: ['4+'], httpMethod: ['DELETE', 'put'] }] },
+      { allow: [{ sourceNamespace: ['ns-1'] }], deny: [{ protocol: ['http'] }] },
+      { allow: [{ destinationIp: [`${ip.split('.').slice(0, 2).join('.')}.0.0/16`], eventType: ['L3_L4'] }] },
+      { allow: [{ httpPath: ['^/api/(orders|users)/'] }, { tcpFlags: ['RST'] }] },
+      { allow: [{ sourcePod: [`${traffic.flows[9]?.source.namespace}/${traffic.flows[9]?.source.podName}`] }], deny: [{ httpStatusCode: ['2+'] }] },
+    ];
+    const all: FilterRecord[] = [...traffic.flows.map((flow) => ({ kind: 'flow' as const, flow })), ...traffic.l7.map((event) => ({ kind: 'l7' as const, event }))];
+    for (const f of filters) {
+      const expected = all.filter((r) => matchesQuery(r, FlowQueryFilter.parse(f))).map((r) => (r.kind === 'flow' ? r.flow.id : r.event.id)).sort();
+      expect(expected.length, JSON.stringify(f)).toBeGreaterThan(0);
+      expect((await searchAll(f)).sort(), JSON.stringify(f)).toEqual(expected);
+    }
   });
 
   it('keeps hostile filter values out of SQL', async () => {

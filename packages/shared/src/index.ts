@@ -4,3 +4,4 @@ export * from './wire';
 export * from './filter';
 export * from './histogram';
 export * from './identity';
+export * from './matcher';
