@@ -16,6 +16,8 @@ export interface ShipperOptions {
   flushIntervalMs: number;
   /** Batches held in memory before spilling to the spool. */
   maxQueuedBatches?: number;
+  /** Batches sent at the same time. */
+  concurrency?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
   log?: (msg: string) => void;
@@ -39,9 +41,9 @@ export class Shipper {
   private health: CollectorHealthReport | undefined;
   private queue: IngestBatchInput[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
+  private readonly draining = new Set<string>();
   private backoffMs = 0;
   readonly stats: ShipperStats = { sentBatches: 0, sentRecords: 0, duplicateBatches: 0, rejectedBatches: 0, rejectedRecords: 0, failedAttempts: 0, queuedBatches: 0, lastError: null };
 
@@ -54,7 +56,7 @@ export class Shipper {
   start(): void {
     this.running = true;
     this.timer = setInterval(() => this.cut(), this.opts.flushIntervalMs);
-    this.loop = this.sendLoop();
+    this.loop = Promise.all(Array.from({ length: this.opts.concurrency ?? 3 }, () => this.sendLoop())).then(() => {});
   }
 
   addFlows(flows: readonly Flow[]): void {
@@ -92,28 +94,29 @@ export class Shipper {
       const batch: IngestBatchInput = { schemaVersion: WIRE_SCHEMA_VERSION, batchId: randomUUID(), sentAt: Date.now(), flows, l7, histograms };
       if (this.health) batch.health = this.health;
       this.health = undefined;
-      if (this.queue.length >= (this.opts.maxQueuedBatches ?? 16)) this.spool.put(batch);
+      if (this.queue.length >= (this.opts.maxQueuedBatches ?? 32)) this.spool.put(batch);
       else this.queue.push(batch);
     }
     this.stats.queuedBatches = this.queue.length;
-    this.wake?.();
+    for (const w of [...this.dataWakers]) w();
   }
 
-  private stopWake: (() => void) | undefined;
+  // Sleeping senders: new data wakes the wakeable ones, stop() wakes all.
+  private readonly dataWakers = new Set<() => void>();
+  private readonly allWakers = new Set<() => void>();
 
-  /** Sleeps ms; new data wakes a wakeable sleep, stop() wakes any. */
   private async sleep(ms: number, wakeable: boolean): Promise<void> {
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(t);
+        this.dataWakers.delete(done);
+        this.allWakers.delete(done);
         resolve();
       };
       const t = setTimeout(done, ms);
-      this.stopWake = done;
-      if (wakeable) this.wake = done;
+      this.allWakers.add(done);
+      if (wakeable) this.dataWakers.add(done);
     });
-    this.wake = undefined;
-    this.stopWake = undefined;
   }
 
   private async sendLoop(): Promise<void> {
@@ -123,19 +126,21 @@ export class Shipper {
         await this.sleep(this.backoffMs, false);
         if (!this.running) break;
       }
-      // The spool holds older data: drain it first, then memory.
-      const spooled = this.spool.peek();
-      if (spooled) {
-        if (await this.send(spooled.batch)) this.spool.remove(spooled.name);
-        continue;
-      }
       const next = this.queue.shift();
       this.stats.queuedBatches = this.queue.length;
-      if (!next) {
-        await this.sleep(this.opts.flushIntervalMs, true);
+      if (next) {
+        if (!(await this.send(next))) this.spool.put(next);
         continue;
       }
-      if (!(await this.send(next))) this.spool.put(next);
+      // Memory is empty: drain older spooled batches (each held by one sender at a time).
+      const spooled = this.spool.peek(this.draining);
+      if (spooled) {
+        this.draining.add(spooled.name);
+        if (await this.send(spooled.batch)) this.spool.remove(spooled.name);
+        this.draining.delete(spooled.name);
+        continue;
+      }
+      await this.sleep(this.opts.flushIntervalMs, true);
     }
   }
 
@@ -179,7 +184,7 @@ export class Shipper {
       await new Promise((r) => setTimeout(r, 20));
     }
     this.running = false;
-    this.stopWake?.();
+    for (const w of [...this.allWakers]) w();
     await this.loop;
     for (const b of this.queue.splice(0)) this.spool.put(b);
   }

@@ -20,13 +20,16 @@ export class Spool {
   private files = 0;
   private droppedBatches = 0;
   private droppedRecords = 0;
+  /** Spooled file names, oldest first (kept in memory: listing the directory per send is too slow). */
+  private names: string[] = [];
 
   constructor(
     readonly dir: string,
     private readonly maxBytes: number,
   ) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const f of this.list()) {
+    this.names = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    for (const f of this.names) {
       this.bytes += fs.statSync(path.join(dir, f)).size;
       this.files++;
     }
@@ -37,7 +40,7 @@ export class Spool {
   }
 
   private list(): string[] {
-    return fs.readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort();
+    return this.names;
   }
 
   stats(): SpoolStats {
@@ -51,6 +54,7 @@ export class Spool {
     const tmp = path.join(this.dir, `${name}.tmp`);
     fs.writeFileSync(tmp, body);
     fs.renameSync(tmp, path.join(this.dir, name));
+    this.names.push(name);
     this.bytes += Buffer.byteLength(body);
     this.files++;
     while (this.bytes > this.maxBytes && this.files > 1) {
@@ -63,9 +67,10 @@ export class Spool {
     }
   }
 
-  /** The oldest spooled batch, or null. */
-  peek(): { name: string; batch: IngestBatchInput } | null {
-    for (const name of this.list()) {
+  /** The oldest spooled batch not in `skip` (batches other senders hold), or null. */
+  peek(skip: ReadonlySet<string> = new Set()): { name: string; batch: IngestBatchInput } | null {
+    for (const name of [...this.list()]) {
+      if (skip.has(name)) continue;
       const batch = this.read(name);
       if (batch) return { name, batch };
       this.remove(name); // unreadable (truncated by a crash before rename cannot happen; disk errors can)
@@ -75,6 +80,8 @@ export class Spool {
 
   remove(name: string): void {
     const p = path.join(this.dir, name);
+    const i = this.names.indexOf(name);
+    if (i >= 0) this.names.splice(i, 1);
     try {
       const size = fs.statSync(p).size;
       fs.rmSync(p);

@@ -13,6 +13,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Load-time knobs. */
 const volatile __u32 self_tgid = 0;           /* the collector's own pid: not observed unless 0 */
 const volatile __u64 update_interval_ns = 30000000000ULL; /* interim reports of long-lived connections */
+const volatile __u64 wakeup_bytes = 262144; /* wake the reader only when this much is pending */
 
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
@@ -82,6 +83,13 @@ struct {
 	__type(key, struct sx_drop_key);
 	__type(value, struct sx_drop_value);
 } sx_drops SEC(".maps");
+
+/* Waking the user-space reader for every record costs an interrupt per event on busy hosts: wake it only
+ * when a good amount is pending; the reader also drains on a short timer (see addon.cc). */
+static __always_inline __u64 sx_wakeup_flags(void)
+{
+	return bpf_ringbuf_query(&sx_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline int sx_is_self(void)
 {
@@ -259,7 +267,7 @@ int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		e->close_reason = (st->rst_sent || st->rst_recv) ? SX_CLOSE_RESET : SX_CLOSE_CLOSED;
 	if (st->direction == SX_DIR_CLIENT && st->established && e->srtt_us)
 		sx_hist_for(st, ctx, SX_HIST_TCP_SRTT, (__u64)e->srtt_us * 1000);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, sx_wakeup_flags());
 	sx_count(SX_COUNTER_EVENTS);
 	bpf_map_delete_elem(&sx_socks, &key);
 	return 0;
@@ -321,7 +329,7 @@ static __always_inline int sx_maybe_update(struct sock *sk)
 	e->kind = SX_EVENT_TCP_UPDATE;
 	e->final = 0;
 	e->close_reason = SX_CLOSE_OPEN;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, sx_wakeup_flags());
 	sx_count(SX_COUNTER_EVENTS);
 	return 0;
 }

@@ -235,7 +235,9 @@ Napi::Value RingbufStart(const Napi::CallbackInfo &info) {
   RingPoller *raw = p.get();
   p->thread = std::thread([raw]() {
     while (raw->running) {
+      // The programs wake us only when much is pending; drain whatever is there every 50 ms regardless.
       int n = ring_buffer__poll(raw->rb, 50);
+      if (n == 0) n = ring_buffer__consume(raw->rb);
       if (n < 0 && n != -EINTR) break;
       // Deliver in chunks: flush when the batch is big or the ring went quiet.
       if (raw->current && (n == 0 || raw->current->data.size() >= raw->maxBatchBytes)) Flush(raw);
