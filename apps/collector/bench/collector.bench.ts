@@ -82,7 +82,7 @@ function peakRssMb(pid: number): number {
 }
 
 async function startCollector(): Promise<ChildProcess> {
-  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/cprof'] : [];
+  const prof = [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
   const c = spawn(process.execPath, [...prof, path.join(here, '..', 'bin', 'sextant-collector.mjs')], {
     env: { ...process.env, SEXTANT_SERVER: sinkUrl, SEXTANT_TOKEN: `sxc_${'b'.repeat(43)}`, SEXTANT_SPOOL_DIR: path.join(tmp, 'spool'), SEXTANT_HEALTH_INTERVAL_MS: '2000' },
     stdio: ['ignore', 'pipe', 'inherit'],

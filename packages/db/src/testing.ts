@@ -4,13 +4,10 @@
  * cloned from the template with {@link createTestDatabase}. Nothing is mocked.
  */
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
-import path from 'node:path';
-import fs from 'node:fs';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { connect, type Db } from './client';
-import { databaseUrl, startEmbeddedPostgres } from './embedded';
+import { databaseUrl, serverForTests } from './embedded';
 import { forgetKnownPartitions } from './maintenance/partitions';
 import { migrateDatabase } from './migrate';
 
@@ -29,18 +26,9 @@ export function testServerUrl(): string {
 
 /** Vitest globalSetup: returns the teardown. */
 export async function setupTestPostgres(provide: (key: 'pgServerUrl', value: string) => void): Promise<() => Promise<void>> {
-  let serverUrl = process.env.DATABASE_URL;
-  let stop = async () => {};
-  if (!serverUrl) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-pg-'));
-    fs.chmodSync(dataDir, 0o777);
-    const pgh = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'data'), persistent: false });
-    serverUrl = pgh.url;
-    stop = async () => {
-      await pgh.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    };
-  }
+  const server = await serverForTests('sextant-pg-');
+  const serverUrl = server.url;
+  const stop = server.stop;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);

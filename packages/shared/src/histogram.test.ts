@@ -3,17 +3,9 @@ import {
   bucketIndex, bucketLowerBound, bucketUpperBound, emptyHistogram, fromSparse, HIST_NUM_BUCKETS, mergeInto, quantile,
   recordValue, toSparse, totalCount, type Histogram,
 } from './histogram';
+import { mulberry32 } from './random';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function exact(sorted: number[], q: number): number {
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? NaN;

@@ -5,3 +5,4 @@ export * from './filter';
 export * from './histogram';
 export * from './identity';
 export * from './matcher';
+export * from './random';

@@ -4,6 +4,7 @@
  * edge_hour only for closed hours that are not dirty, and minute rows for the rest (see rollup-source.ts).
  */
 import type pg from 'pg';
+import { inTransaction } from '../client';
 import { HOUR_MS } from '../ingest/rollups';
 import { dayOf, ensurePartitions } from './partitions';
 
@@ -18,9 +19,7 @@ export async function rebuildDirtyHours(pool: pg.Pool, now = Date.now()): Promis
   const hours = dirty.rows.map((r) => Number(r.h));
   if (hours.length) await ensurePartitions(pool, ['edge_hour'], hours.map(dayOf));
   for (const hour of hours) {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(pool, async (client) => {
       const h = [hour / 1000];
       // Taking the mark first: ingest that marks this hour again meanwhile waits, then re-marks it.
       await client.query('DELETE FROM rollup_dirty_hours WHERE hour = to_timestamp($1)', h);
@@ -42,13 +41,7 @@ export async function rebuildDirtyHours(pool: pg.Pool, now = Date.now()): Promis
            FROM totals t LEFT JOIN hist h USING (${KEYS})`,
         h,
       );
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
   return hours.length;
 }

@@ -3,6 +3,7 @@
  * demand by ingest (a batch carrying an unusual day never fails), dropped whole when they pass retention.
  */
 import type pg from 'pg';
+import { inTransaction } from '../client';
 
 export const RAW_TABLES = ['flows', 'l7_events'] as const;
 export const ROLLUP_TABLES = ['edge_minute', 'edge_hour', 'latency_minute'] as const;
@@ -48,10 +49,8 @@ export async function ensurePartitions(
     }
   }
   if (missing.length === 0) return 0;
-  const client = await pool.connect();
   let created = 0;
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     // Serialise partition DDL across server replicas and concurrent ingest transactions.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['sextant.partitions']);
     for (const { table, day, name } of missing) {
@@ -67,13 +66,7 @@ export async function ensurePartitions(
         created++;
       }
     }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
   for (const { name } of missing) known.add(`${pool.options.connectionString}|${name}`);
   return created;
 }
