@@ -124,6 +124,56 @@ describe.skipIf(!pf.ok)('collector on the real kernel', () => {
     expect(health).toMatchObject({ hostname: 'kernel-test-node', lostEvents: 0, ebpf: { available: true } });
   });
 
+  it('delivers every connection exactly once when the server goes away during traffic', async () => {
+    const before = await count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort]);
+    const port = Number(new URL(api.url).port);
+    const collector = new Collector(config({ spoolDir: path.join(tmp, 'spool-outage') }), () => {});
+    await collector.start();
+    const curlN = async (n: number) => {
+      for (let i = 0; i < n; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${webPort}/ok`]);
+    };
+    await curlN(5);
+    await waitFor(() => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort]), (n) => n >= before + 5);
+    await api.close(); // the server disappears mid-stream
+    await curlN(7);
+    await new Promise((r) => setTimeout(r, 1_500)); // batches fail and go to the spool
+    api = await startStandaloneServer({ db, version: 'test' }, { port });
+    await curlN(3);
+    const total = await waitFor(() => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort]), (n) => n >= before + 15, 30_000);
+    await collector.stop();
+    expect(total).toBe(before + 15);
+    expect(await count(`SELECT count(DISTINCT flow_id) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort])).toBe(before + 15);
+  });
+
+  it('sees curl against nginx with the nginx worker as the server process', async () => {
+    const which = await run('sh', ['-c', 'command -v nginx']).then(() => true, () => false);
+    if (!which) {
+      console.warn('[skip] nginx is not installed');
+      return;
+    }
+    const dir = path.join(tmp, 'nginx');
+    fs.mkdirSync(dir, { recursive: true });
+    const port = 19000 + Math.floor(Math.random() * 1000);
+    fs.writeFileSync(path.join(dir, 'nginx.conf'), `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+events { worker_connections 256; }
+http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
+  server { listen 127.0.0.1:${port}; location / { return 200 "hello"; } } }`);
+    const nginx = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+    await waitFor(async () => run('curl', ['-s', `http://127.0.0.1:${port}/`]).then(() => true, () => false), (ok) => ok, 10_000);
+    const collector = new Collector(config({ spoolDir: path.join(tmp, 'spool-nginx') }), () => {});
+    await collector.start();
+    const N = 8;
+    for (let i = 0; i < N; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/`]);
+    const q = `SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = $2`;
+    await waitFor(() => count(q, [port, 'INGRESS']), (n) => n >= N);
+    await collector.stop();
+    nginx.kill('SIGQUIT');
+    expect(await count(q, [port, 'EGRESS'])).toBe(N);
+    expect(await count(q, [port, 'INGRESS'])).toBe(N);
+    const server = (await db.pool.query(`SELECT DISTINCT dst_process, dst_service FROM flows WHERE dst_port = $1 AND traffic_direction = 'INGRESS'`, [port])).rows;
+    expect(server).toEqual([{ dst_process: 'nginx', dst_service: 'nginx' }]);
+  });
+
   it('leaves no attached programs when the collector process is killed, and restarts cleanly', async () => {
     const progs = async () => ((await run('bpftool', ['prog', 'show'])).stdout.match(/name sx_inet_sock_se/g) ?? []).length;
     const before = await progs();
