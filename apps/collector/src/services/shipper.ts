@@ -94,7 +94,7 @@ export class Shipper {
       const batch: IngestBatchInput = { schemaVersion: WIRE_SCHEMA_VERSION, batchId: randomUUID(), sentAt: Date.now(), flows, l7, histograms };
       if (this.health) batch.health = this.health;
       this.health = undefined;
-      if (this.queue.length >= (this.opts.maxQueuedBatches ?? 32)) this.spool.put(batch);
+      if (this.queue.length >= (this.opts.maxQueuedBatches ?? 8)) this.spool.put(batch);
       else this.queue.push(batch);
     }
     this.stats.queuedBatches = this.queue.length;
