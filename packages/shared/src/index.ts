@@ -6,3 +6,4 @@ export * from './histogram';
 export * from './identity';
 export * from './matcher';
 export * from './random';
+export * from './observe-args';

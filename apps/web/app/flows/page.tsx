@@ -1,6 +1,6 @@
 'use client';
 import type { FlowRecord } from '@sextant/db';
-import type { FlowFilter } from '@sextant/shared';
+import { parseFilterText, type FlowFilter } from '@sextant/shared';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { Suspense, useState } from 'react';
@@ -16,8 +16,10 @@ const FIELDS = [
   ['protocol', 'protocol'],
 ] as const;
 
-/** Filter state lives in the URL; each field maps to Hubble observe semantics (either-side for ip). */
+/** Filter state lives in the URL: `q` holds hubble observe flags; the fields map to the same semantics. */
 function filterFromParams(p: URLSearchParams): { allow: FlowFilter[]; deny: FlowFilter[] } {
+  const text = p.get('q')?.trim();
+  if (text) return parseFilterText(text).filter;
   const base: FlowFilter = {};
   const list = (k: string) => p.get(k)?.split(',').map((s) => s.trim()).filter(Boolean);
   const from = list('from');
@@ -60,9 +62,17 @@ function FlowsView() {
   const range = parseRange(params);
   const [draft, setDraft] = useState(() => Object.fromEntries(FIELDS.map(([k]) => [k, params.get(k) ?? ''])));
   const [detail, setDetail] = useState<FlowRecord | null>(null);
-  const filter = filterFromParams(params);
+  let filter: { allow: FlowFilter[]; deny: FlowFilter[] } = { allow: [], deny: [] };
+  let filterError: string | null = null;
+  try {
+    filter = filterFromParams(params);
+  } catch (err) {
+    filterError = (err as Error).message;
+  }
+  const [text, setText] = useState(params.get('q') ?? '');
   const q = useInfiniteQuery({
     queryKey: ['flows', params.toString()],
+    enabled: filterError === null,
     queryFn: ({ pageParam }) => api.flows.search.query({ filter, window: { since: range.since, until: range.until }, limit: 200, cursor: pageParam }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
@@ -94,6 +104,17 @@ function FlowsView() {
         <button type="button" className="secondary" onClick={exportJson} disabled={!rows.length}>Export JSON</button>
         <span className="muted">{range.label}</span>
       </form>
+      <form className="panel row" onSubmit={(e) => {
+        e.preventDefault();
+        const next = new URLSearchParams(params.toString());
+        if (text.trim()) next.set('q', text.trim());
+        else next.delete('q');
+        router.push(`${pathname}?${next.toString()}`);
+      }}>
+        <input aria-label="hubble observe flags" placeholder="hubble observe flags, e.g. --to-service payments --http-status 5+ --not --verdict FORWARDED" value={text} onChange={(e) => setText(e.target.value)} style={{ flex: 1, fontFamily: 'monospace' }} />
+        <button type="submit">Apply</button>
+      </form>
+      {filterError && <div className="panel error">{filterError}</div>}
       {q.error && <div className="panel error">{q.error.message}</div>}
       <div className="panel" style={{ minHeight: 400 }}>
         {q.isLoading ? <div className="empty">loading…</div> : rows.length === 0 ? <div className="empty">No flows match in this window.</div> : (
