@@ -1,0 +1,64 @@
+/**
+ * The real stack for browser tests: PostgreSQL (embedded or DATABASE_URL) with migrations, the production
+ * Next.js build served by `next start`, a real collector process observing real curl traffic, and Debian's
+ * Chromium driven by playwright-core.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createCollectorToken, createUser, databaseUrl, freePort, migrateDatabase, serverForTests, connect, type Db } from '@sextant/db';
+import pg from 'pg';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ARTIFACTS = path.join(ROOT, 'e2e', 'test-results');
+
+export interface Stack {
+  url: string;
+  db: Db;
+  collectorToken: string;
+  stop(): Promise<void>;
+}
+
+async function waitFor(fn: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export async function startStack(): Promise<Stack> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const server = await serverForTests('sextant-e2e-');
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  await admin.query('DROP DATABASE IF EXISTS sextant_e2e WITH (FORCE)');
+  await admin.query('CREATE DATABASE sextant_e2e');
+  await admin.end();
+  const dbUrl = databaseUrl(server.url, 'sextant_e2e');
+  await migrateDatabase(dbUrl, { quiet: true });
+  const db = connect(dbUrl, { poolSize: 4 });
+  await createUser(db.prisma, 'admin@example.com', 'admin password 1', 'admin');
+  await createUser(db.prisma, 'viewer@example.com', 'viewer password 1', 'viewer');
+  const { token } = await createCollectorToken(db.prisma, 'e2e-host');
+  const webDir = path.join(ROOT, 'apps', 'web');
+  const next = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
+  const env = { ...process.env, DATABASE_URL: dbUrl, NEXT_TELEMETRY_DISABLED: '1' };
+  execFileSync(process.execPath, [next, 'build'], { cwd: webDir, env, stdio: 'pipe' });
+  const port = await freePort();
+  const web: ChildProcess = spawn(process.execPath, [next, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: webDir, env, stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/api/health`)).ok, 60_000, 'the web server');
+  return {
+    url,
+    db,
+    collectorToken: token,
+    async stop() {
+      web.kill('SIGTERM');
+      await db.close();
+      await server.stop();
+    },
+  };
+}
