@@ -79,6 +79,9 @@ function podClause(side: Side, values: string[], p: Params): string {
 }
 
 function anyOf(col: string, values: readonly unknown[], p: Params, cast = 'text'): string {
+  // A single value as plain equality: the planner can then walk a (col, time DESC, id DESC) index in
+  // order and stop after one page, which it does not do for `= ANY(array)`.
+  if (values.length === 1) return `${col} = ${p.add(values[0])}::${cast}`;
   return `${col} = ANY(${p.add(values)}::${cast}[])`;
 }
 
