@@ -6,7 +6,7 @@
 import { quantile } from '@sextant/shared';
 import type pg from 'pg';
 import { Params } from './filter-sql';
-import { HIST_AGG_SQL, parseHistAgg } from './hist-agg';
+import { denseToHistogram, HIST_AGG_SQL, parseHistAggDense } from './hist-agg';
 import { rollupSource } from './rollup-source';
 
 export interface ServiceMapInput {
@@ -90,7 +90,7 @@ export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise
     s.errorsOut += errors;
     d.requestsIn += requests;
     d.errorsIn += errors;
-    const h = parseHistAgg(r.hist as string | null);
+    const h = denseToHistogram(parseHistAggDense(r.hist as string | null));
     edges.push({
       id: `${s.id}->${d.id}:${String(r.protocol)}`,
       source: s.id,
