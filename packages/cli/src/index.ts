@@ -1,0 +1,3 @@
+// Placeholder entry: replaced by the CLI implementation.
+console.error('sextant: not implemented yet');
+process.exit(1);
