@@ -18,3 +18,6 @@ export * from './auth/users';
 export type { PrismaClient, Role } from './generated/prisma/client';
 export * from './maintenance/hour-rollups';
 export * from './queries/hist-agg';
+export * from './queries/flow-live';
+export * from './queries/panels';
+export * from './auth/api-tokens';
