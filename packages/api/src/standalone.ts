@@ -1,7 +1,7 @@
 /**
  * The API on a plain Node HTTP server (tRPC's standalone adapter): used by tests and benchmarks to drive
  * the real tRPC path without Next.js, and by anyone who wants the API alone. Serves /api/trpc/* and
- * /api/health, with the same body limit as the web app.
+ * /api/health and /api/metrics, with the same body limit as the web app.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +9,8 @@ import { BATCH_LIMITS } from '@sextant/shared';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { createContext, type ServerDeps } from './context';
 import { checkHealth } from './health';
+import { metricsResponse } from './metrics/http';
+import { processMetrics } from './metrics/process-metrics';
 import { appRouter } from './root';
 
 export interface StandaloneServer {
@@ -39,6 +41,13 @@ export async function startStandaloneServer(deps: ServerDeps, opts: { port?: num
       void checkHealth(deps.db, deps.version).then((h) => {
         res.writeHead(h.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
         res.end(JSON.stringify(h));
+      });
+      return;
+    }
+    if (req.url === '/api/metrics' && req.method === 'GET') {
+      void metricsResponse(deps.db, processMetrics, req.headers.authorization ?? null).then((m) => {
+        res.writeHead(m.status, m.headers);
+        res.end(m.body);
       });
       return;
     }

@@ -2,6 +2,7 @@
 import { registerCollector, storeBatch } from '@sextant/db';
 import { BATCH_LIMITS, CollectorHealthReport, IngestBatch, RegisterInput } from '@sextant/shared';
 import { TRPCError } from '@trpc/server';
+import { recordStoredBatch } from '../metrics/process-metrics';
 import { collectorProcedure, router } from '../trpc';
 
 /** Rejects oversized batches before they are parsed, with PAYLOAD_TOO_LARGE naming the limit. */
@@ -34,6 +35,8 @@ export const ingestRouter = router({
   push: batchSizeGuard.input(IngestBatch).mutation(async ({ ctx, input }) => {
     const result = await storeBatch(ctx.db.pool, ctx.collector.id, input);
     if (result.stored) ctx.onIngest?.({ collectorId: ctx.collector.id, flows: result.flows, l7: result.l7 });
+    // Metrics count each stored batch exactly once: a replayed batch id (stored: false) adds nothing.
+    if (result.stored) recordStoredBatch(ctx.collector.name, input);
     return result;
   }),
 });

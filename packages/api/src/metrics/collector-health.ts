@@ -1,0 +1,34 @@
+/**
+ * Collector health as metric values, computed from each collector's last report: last seen, events/s,
+ * kernel events lost (cumulative since the collector started), unparsed share of L7 bytes, spool size.
+ */
+import { CollectorHealthReport } from '@sextant/shared';
+
+export interface CollectorRow {
+  name: string;
+  lastSeenAt: Date | null;
+  lastHealth: unknown;
+}
+
+export interface CollectorHealthValues {
+  collector: string;
+  lastSeenSeconds: number | null;
+  eventsPerSecond: number | null;
+  lostEvents: number | null;
+  unparsedRatio: number | null;
+  spoolBytes: number | null;
+}
+
+export function collectorHealthValues(row: CollectorRow): CollectorHealthValues {
+  const parsed = CollectorHealthReport.safeParse(row.lastHealth);
+  const h = parsed.success ? parsed.data : null;
+  const l7Bytes = h ? h.parsedBytes + h.unparsedBytes : 0;
+  return {
+    collector: row.name,
+    lastSeenSeconds: row.lastSeenAt ? row.lastSeenAt.getTime() / 1000 : null,
+    eventsPerSecond: h ? h.eventsPerSecond : null,
+    lostEvents: h ? h.lostEvents : null,
+    unparsedRatio: h ? (l7Bytes > 0 ? h.unparsedBytes / l7Bytes : 0) : null,
+    spoolBytes: h ? h.spoolBytes : null,
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The metrics registry of one server process: Hubble's metrics fed from stored batches (bounded by a
+ * series cap and expired by TTL), collector health refreshed from the database at scrape time, and
+ * Sextant's own ingest and bookkeeping counters. Rendered in Prometheus text format by prom-client.
+ */
+import type { IngestBatch } from '@sextant/shared';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { type CollectorRow, collectorHealthValues } from './collector-health';
+import { contextLabelNames, type MetricsConfig } from './config';
+import { HUBBLE_METRICS, type HubbleMetricName, hubbleSamples } from './hubble-samples';
+import { SeriesTracker } from './series-tracker';
+
+/** prometheus/client_golang's default buckets, which Hubble's duration histograms use. */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+type HubbleMetric = Counter<string> | Histogram<string>;
+
+export class SextantMetrics {
+  readonly registry = new Registry();
+  private readonly hubble = new Map<HubbleMetricName, HubbleMetric>();
+  private readonly tracker: SeriesTracker;
+  private readonly overflow: Counter<'metric'>;
+  private readonly expired: Counter<'metric'>;
+  private readonly seriesGauge: Gauge<'metric'>;
+  private readonly batches: Counter<'collector'>;
+  private readonly rows: Counter<'collector' | 'kind'>;
+  private readonly lostEvents: Counter<'source' | 'collector'>;
+  private readonly health: Record<'lastSeen' | 'eventsPerSecond' | 'unparsedRatio' | 'spoolBytes', Gauge<'collector'>>;
+
+  constructor(readonly config: MetricsConfig, opts: { processMetrics?: boolean } = {}) {
+    this.tracker = new SeriesTracker(config.maxSeriesPerMetric, config.seriesTtlMs);
+    const registers = [this.registry];
+    const ctx = contextLabelNames(config.context);
+    for (const [name, def] of Object.entries(HUBBLE_METRICS) as [HubbleMetricName, (typeof HUBBLE_METRICS)[HubbleMetricName]][]) {
+      const labelNames = [...def.labels, ...ctx];
+      this.hubble.set(name, def.histogram
+        ? new Histogram({ name, help: def.help, labelNames, buckets: DURATION_BUCKETS, registers })
+        : new Counter({ name, help: def.help, labelNames, registers }));
+    }
+    this.lostEvents = new Counter({ name: 'hubble_lost_events_total', help: 'Number of lost events (kernel events a collector could not deliver, as last reported by it)', labelNames: ['source', 'collector'], registers });
+    this.overflow = new Counter({ name: 'sextant_metrics_series_overflow_total', help: 'Samples dropped because their metric reached SEXTANT_METRICS_MAX_SERIES label sets', labelNames: ['metric'], registers });
+    this.expired = new Counter({ name: 'sextant_metrics_series_expired_total', help: 'Series removed after SEXTANT_METRICS_SERIES_TTL_SECONDS without updates', labelNames: ['metric'], registers });
+    this.seriesGauge = new Gauge({ name: 'sextant_metrics_series', help: 'Label sets currently exported per Hubble metric', labelNames: ['metric'], registers });
+    this.batches = new Counter({ name: 'sextant_ingest_batches_total', help: 'Ingest batches stored (idempotent replays not counted)', labelNames: ['collector'], registers });
+    this.rows = new Counter({ name: 'sextant_ingest_rows_total', help: 'Rows stored by ingest, by kind (flows, l7, histograms)', labelNames: ['collector', 'kind'], registers });
+    const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['collector'], registers });
+    this.health = {
+      lastSeen: gauge('sextant_collector_last_seen_timestamp_seconds', 'When the collector last reported (Unix seconds)'),
+      eventsPerSecond: gauge('sextant_collector_events_per_second', 'Kernel events per second, as last reported by the collector'),
+      unparsedRatio: gauge('sextant_collector_unparsed_ratio', 'Share of L7 payload bytes no protocol parser understood (0..1)'),
+      spoolBytes: gauge('sextant_collector_spool_bytes', 'Bytes waiting in the collector spool (server unreachable or slow)'),
+    };
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'sextant_' });
+  }
+
+  /** Feeds a stored batch into the metrics. Call once per stored batch id, never for a replay. */
+  recordBatch(collector: string, batch: Pick<IngestBatch, 'flows' | 'l7' | 'histograms'>, now = Date.now()): void {
+    this.batches.inc({ collector });
+    this.rows.inc({ collector, kind: 'flows' }, batch.flows.length);
+    this.rows.inc({ collector, kind: 'l7' }, batch.l7.length);
+    this.rows.inc({ collector, kind: 'histograms' }, batch.histograms.length);
+    for (const s of hubbleSamples(batch, this.config.context)) {
+      if (!this.tracker.touch(s.metric, s.labels, now)) {
+        this.overflow.inc({ metric: s.metric });
+        continue;
+      }
+      const m = this.hubble.get(s.metric);
+      if (m instanceof Histogram) m.observe(s.labels, s.value);
+      else m?.inc(s.labels, s.value);
+    }
+  }
+
+  /** Replaces the collector health series with the collectors' last reports. */
+  setCollectors(rows: readonly CollectorRow[]): void {
+    for (const g of Object.values(this.health)) g.reset();
+    this.lostEvents.reset();
+    for (const row of rows) {
+      const v = collectorHealthValues(row);
+      const labels = { collector: v.collector };
+      if (v.lastSeenSeconds !== null) this.health.lastSeen.set(labels, v.lastSeenSeconds);
+      if (v.eventsPerSecond !== null) this.health.eventsPerSecond.set(labels, v.eventsPerSecond);
+      if (v.unparsedRatio !== null) this.health.unparsedRatio.set(labels, v.unparsedRatio);
+      if (v.spoolBytes !== null) this.health.spoolBytes.set(labels, v.spoolBytes);
+      if (v.lostEvents !== null) this.lostEvents.inc({ source: 'sextant_collector', collector: v.collector }, v.lostEvents);
+    }
+  }
+
+  /** Removes series of label sets idle beyond the TTL (vanished workloads). */
+  expire(now = Date.now()): number {
+    const gone = this.tracker.expire(now);
+    for (const g of gone) {
+      this.hubble.get(g.metric as HubbleMetricName)?.remove(g.labels);
+      this.expired.inc({ metric: g.metric });
+    }
+    return gone.length;
+  }
+
+  /** The exposition text, after expiring idle series. */
+  async render(now = Date.now()): Promise<string> {
+    this.expire(now);
+    this.seriesGauge.reset();
+    for (const name of this.hubble.keys()) this.seriesGauge.set({ metric: name }, this.tracker.count(name));
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
