@@ -46,7 +46,9 @@ export interface NativeAddon {
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): number;
   mapDelete(fd: number, key: Buffer): number;
   ringbufStart(handle: number, map: string, cb: (records: Buffer, count: number) => void, maxQueue?: number): number;
-  ringbufStats(handle: number): { delivered: number; droppedBatches: number; droppedRecords: number };
+  ringbufStats(handle: number, map?: string): { delivered: number; droppedBatches: number; droppedRecords: number };
+  setAutoload(handle: number, program: string, on: boolean): number;
+  programNames(handle: number): string[];
   close(handle: number): number;
 }
 

@@ -6,9 +6,11 @@
 import { formatIp } from './addresses';
 import { dropReasonName } from './drop-reasons';
 import {
-  decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxTcpEvent, decodeSxUdpKey, decodeSxUdpValue,
-  SX_COUNTER_DROP_MAP_FULL, SX_COUNTER_EVENTS, SX_COUNTER_HIST_MAP_FULL, SX_COUNTER_MAX, SX_COUNTER_RETRANSMITS,
-  SX_COUNTER_RINGBUF_FULL, SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_TCP_EVENT_SIZE, type SxTcpEvent,
+  decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxL7Header, decodeSxTcpEvent, decodeSxUdpKey, decodeSxUdpValue,
+  SX_COUNTER_DROP_MAP_FULL, SX_COUNTER_EVENTS, SX_COUNTER_HIST_MAP_FULL, SX_COUNTER_L7_ARGS_MAP_FULL, SX_COUNTER_L7_EVENTS,
+  SX_COUNTER_L7_RINGBUF_FULL, SX_COUNTER_L7_SOCK_MAP_FULL, SX_COUNTER_MAX, SX_COUNTER_RETRANSMITS, SX_COUNTER_RINGBUF_FULL,
+  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_SIZE,
+  type SxL7Header, type SxTcpEvent,
 } from './generated/events';
 import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from './native';
 
@@ -21,6 +23,20 @@ export interface ProbeOptions {
   cgroupRoot?: string | null;
   /** Ring buffer batches queued towards JS before batches are dropped (and counted). */
   maxQueuedBatches?: number;
+  /** L7 capture from the send/receive syscalls (default on); off loads none of those programs. */
+  l7?: boolean;
+  /** Bytes captured per send/receive syscall (1..SX_L7_MAX_CAPTURE, default 1024). */
+  captureBytes?: number;
+}
+
+/** Programs of the L7 capture (syscall tracepoints), loaded only when L7 capture is on. */
+const L7_PROGRAM = /^sx_(enter|exit)_/;
+
+/** One captured send/receive syscall: its header, and the first captured bytes of its data. */
+export interface L7DataEvent extends Omit<SxL7Header, 'saddr' | 'daddr'> {
+  saddr: string;
+  daddr: string;
+  data: Buffer;
 }
 
 export interface TcpConnEvent extends Omit<SxTcpEvent, 'saddr' | 'daddr'> {
@@ -78,6 +94,11 @@ export interface ProbeCounters {
   dropMapFull: number;
   events: number;
   retransmits: number;
+  /** L7 syscall records lost because their ring buffer was full. */
+  l7RingbufFull: number;
+  l7Events: number;
+  l7SockMapFull: number;
+  l7ArgsMapFull: number;
   /** Batches the native poller could not queue towards JS. */
   queueDroppedRecords: number;
 }
@@ -114,6 +135,12 @@ export class SextantProbes {
     try {
       check('set self_tgid', addon.setGlobal(handle, 'self_tgid', u32(opts.selfPid ?? 0)));
       check('set update_interval_ns', addon.setGlobal(handle, 'update_interval_ns', u64(BigInt(opts.updateIntervalMs ?? 30_000) * 1_000_000n)));
+      const capture = opts.captureBytes ?? 1024;
+      if (!Number.isInteger(capture) || capture < 1 || capture > SX_L7_MAX_CAPTURE) throw new RangeError(`captureBytes must be 1..${SX_L7_MAX_CAPTURE}, got ${capture}`);
+      check('set capture_bytes', addon.setGlobal(handle, 'capture_bytes', u32(capture)));
+      if (opts.l7 === false) {
+        for (const name of addon.programNames(handle)) if (L7_PROGRAM.test(name)) check(`autoload ${name}`, addon.setAutoload(handle, name, false));
+      }
       check('bpf_object__load', addon.load(handle));
       check('attach tracepoints', addon.attachTracepoints(handle));
       if (opts.cgroupRoot) {
@@ -146,6 +173,26 @@ export class SextantProbes {
         if (len >= SX_TCP_EVENT_SIZE) {
           const e = decodeSxTcpEvent(buf, off + 4);
           events.push({ ...e, saddr: formatIp(e.saddr, e.family), daddr: formatIp(e.daddr, e.family) });
+        }
+        off += 4 + len;
+      }
+      cb(events);
+    }, maxQueuedBatches));
+  }
+
+  /** Starts delivering captured send/receive syscalls (L7) in batches. */
+  onL7Events(cb: (events: L7DataEvent[]) => void, maxQueuedBatches = 256): void {
+    check('ring_buffer__new', this.addon.ringbufStart(this.handle, 'sx_l7_events', (buf, count) => {
+      const events: L7DataEvent[] = [];
+      let off = 0;
+      for (let i = 0; i < count && off + 4 <= buf.length; i++) {
+        const len = buf.readUInt32LE(off);
+        if (len >= SX_L7_HEADER_SIZE) {
+          const h = decodeSxL7Header(buf, off + 4);
+          const start = off + 4 + SX_L7_HEADER_SIZE;
+          // The data is copied out so that the batch buffer is not kept alive by long-lived connection state.
+          const data = Buffer.from(buf.subarray(start, start + Math.min(h.capturedLen, len - SX_L7_HEADER_SIZE)));
+          events.push({ ...h, saddr: formatIp(h.saddr, h.family), daddr: formatIp(h.daddr, h.family), data });
         }
         off += 4 + len;
       }
@@ -230,7 +277,9 @@ export class SextantProbes {
       ringbufFull: sums[SX_COUNTER_RINGBUF_FULL] ?? 0, sockMapFull: sums[SX_COUNTER_SOCK_MAP_FULL] ?? 0,
       udpMapFull: sums[SX_COUNTER_UDP_MAP_FULL] ?? 0, histMapFull: sums[SX_COUNTER_HIST_MAP_FULL] ?? 0,
       dropMapFull: sums[SX_COUNTER_DROP_MAP_FULL] ?? 0, events: sums[SX_COUNTER_EVENTS] ?? 0,
-      retransmits: sums[SX_COUNTER_RETRANSMITS] ?? 0, queueDroppedRecords: q.droppedRecords,
+      retransmits: sums[SX_COUNTER_RETRANSMITS] ?? 0, l7RingbufFull: sums[SX_COUNTER_L7_RINGBUF_FULL] ?? 0,
+      l7Events: sums[SX_COUNTER_L7_EVENTS] ?? 0, l7SockMapFull: sums[SX_COUNTER_L7_SOCK_MAP_FULL] ?? 0,
+      l7ArgsMapFull: sums[SX_COUNTER_L7_ARGS_MAP_FULL] ?? 0, queueDroppedRecords: q.droppedRecords,
     };
   }
 

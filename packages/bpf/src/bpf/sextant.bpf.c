@@ -5,7 +5,8 @@
  *  - resets and retransmits (tcp/tcp_send_reset, tcp_receive_reset, tcp_retransmit_skb);
  *  - TCP connect latency and sRTT histograms in the shared bucket scheme;
  *  - UDP flows aggregated per (local, remote) address from cgroup_skb on the cgroup v2 root;
- *  - drops from skb/kfree_skb aggregated per (reason, 5-tuple). */
+ *  - drops from skb/kfree_skb aggregated per (reason, 5-tuple);
+ *  - L7 capture from the send/receive syscall family (sextant_l7.bpf.h). */
 #include "sextant.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -95,6 +96,8 @@ static __always_inline int sx_is_self(void)
 {
 	return self_tgid != 0 && (bpf_get_current_pid_tgid() >> 32) == self_tgid;
 }
+
+#include "sextant_l7.bpf.h"
 
 static __always_inline __u64 sx_sock_cgroup(struct sock *sk)
 {
@@ -270,6 +273,7 @@ int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	bpf_ringbuf_submit(e, sx_wakeup_flags());
 	sx_count(SX_COUNTER_EVENTS);
 	bpf_map_delete_elem(&sx_socks, &key);
+	bpf_map_delete_elem(&sx_l7_socks, &key);
 	return 0;
 }
 

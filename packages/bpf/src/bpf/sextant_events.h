@@ -27,6 +27,10 @@
 
 #define SX_HIST_TCP_CONNECT 1
 #define SX_HIST_TCP_SRTT 2
+/* Request sent → first response bytes, measured in the kernel on the client's socket (not pipelined). */
+#define SX_HIST_HTTP 3
+#define SX_HIST_DNS 4
+#define SX_HIST_KAFKA 5
 
 #define SX_COUNTER_RINGBUF_FULL 0
 #define SX_COUNTER_SOCK_MAP_FULL 1
@@ -35,7 +39,24 @@
 #define SX_COUNTER_DROP_MAP_FULL 4
 #define SX_COUNTER_EVENTS 5
 #define SX_COUNTER_RETRANSMITS 6
-#define SX_COUNTER_MAX 8
+#define SX_COUNTER_L7_RINGBUF_FULL 7
+#define SX_COUNTER_L7_EVENTS 8
+#define SX_COUNTER_L7_SOCK_MAP_FULL 9
+#define SX_COUNTER_L7_ARGS_MAP_FULL 10
+#define SX_COUNTER_MAX 12
+
+/* L7 capture: protocols inferred in the kernel from a connection's first bytes. */
+#define SX_PROTO_UNKNOWN 0
+#define SX_PROTO_HTTP 1
+#define SX_PROTO_DNS 2
+#define SX_PROTO_KAFKA 3
+#define SX_PROTO_NONE 15
+
+#define SX_L7_EGRESS 1
+#define SX_L7_INGRESS 2
+
+/* Upper bound of the bytes captured per syscall (the load-time knob capture_bytes is at most this). */
+#define SX_L7_MAX_CAPTURE 4096
 
 /* One TCP connection as seen by one socket: emitted at close (final) and periodically while open. */
 struct sx_tcp_event {
@@ -128,5 +149,30 @@ struct sx_hist_key {
 	__u32 pad0;
 };
 _Static_assert(sizeof(struct sx_hist_key) == 32, "sx_hist_key size");
+
+/* One send/receive syscall on a socket: this header, then captured_len bytes of its data. sock_id is the
+ * kernel socket (as in sx_tcp_event); sock_ino tells a reused socket address from the earlier socket. */
+struct sx_l7_header {
+	__u64 sock_id;
+	__u64 sock_ino;
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 total_len;
+	__u32 captured_len;
+	__u16 sport;
+	__u16 dport;
+	__u8 family;
+	__u8 transport;
+	__u8 direction;
+	__u8 protocol;
+	__u8 syscall;
+	__u8 pad0;
+	__u16 pad1;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	char comm[16];
+};
+_Static_assert(sizeof(struct sx_l7_header) == 104, "sx_l7_header size");
 
 #endif

@@ -18,6 +18,9 @@ export const SX_TCP_FIN = (1 << 2);
 export const SX_TCP_RST = (1 << 3);
 export const SX_HIST_TCP_CONNECT = 1;
 export const SX_HIST_TCP_SRTT = 2;
+export const SX_HIST_HTTP = 3;
+export const SX_HIST_DNS = 4;
+export const SX_HIST_KAFKA = 5;
 export const SX_COUNTER_RINGBUF_FULL = 0;
 export const SX_COUNTER_SOCK_MAP_FULL = 1;
 export const SX_COUNTER_UDP_MAP_FULL = 2;
@@ -25,7 +28,19 @@ export const SX_COUNTER_HIST_MAP_FULL = 3;
 export const SX_COUNTER_DROP_MAP_FULL = 4;
 export const SX_COUNTER_EVENTS = 5;
 export const SX_COUNTER_RETRANSMITS = 6;
-export const SX_COUNTER_MAX = 8;
+export const SX_COUNTER_L7_RINGBUF_FULL = 7;
+export const SX_COUNTER_L7_EVENTS = 8;
+export const SX_COUNTER_L7_SOCK_MAP_FULL = 9;
+export const SX_COUNTER_L7_ARGS_MAP_FULL = 10;
+export const SX_COUNTER_MAX = 12;
+export const SX_PROTO_UNKNOWN = 0;
+export const SX_PROTO_HTTP = 1;
+export const SX_PROTO_DNS = 2;
+export const SX_PROTO_KAFKA = 3;
+export const SX_PROTO_NONE = 15;
+export const SX_L7_EGRESS = 1;
+export const SX_L7_INGRESS = 2;
+export const SX_L7_MAX_CAPTURE = 4096;
 
 function cString(buf: Buffer, off: number, len: number): string {
   const end = buf.indexOf(0, off);
@@ -269,5 +284,68 @@ export function decodeSxHistKey(buf: Buffer, off = 0): SxHistKey {
     rport: buf.readUInt16LE(off + 24),
     family: buf.readUInt8(off + 26),
     kind: buf.readUInt8(off + 27),
+  };
+}
+
+export const SX_L7_HEADER_SIZE = 104;
+export const SX_L7_HEADER_LAYOUT: Record<string, FieldLayout> = {
+  sock_id: { offset: 0, size: 8, type: '__u64', count: 1 },
+  sock_ino: { offset: 8, size: 8, type: '__u64', count: 1 },
+  ts_ns: { offset: 16, size: 8, type: '__u64', count: 1 },
+  cgroup_id: { offset: 24, size: 8, type: '__u64', count: 1 },
+  pid: { offset: 32, size: 4, type: '__u32', count: 1 },
+  total_len: { offset: 36, size: 4, type: '__u32', count: 1 },
+  captured_len: { offset: 40, size: 4, type: '__u32', count: 1 },
+  sport: { offset: 44, size: 2, type: '__u16', count: 1 },
+  dport: { offset: 46, size: 2, type: '__u16', count: 1 },
+  family: { offset: 48, size: 1, type: '__u8', count: 1 },
+  transport: { offset: 49, size: 1, type: '__u8', count: 1 },
+  direction: { offset: 50, size: 1, type: '__u8', count: 1 },
+  protocol: { offset: 51, size: 1, type: '__u8', count: 1 },
+  syscall: { offset: 52, size: 1, type: '__u8', count: 1 },
+  pad0: { offset: 53, size: 1, type: '__u8', count: 1 },
+  pad1: { offset: 54, size: 2, type: '__u16', count: 1 },
+  saddr: { offset: 56, size: 16, type: '__u8', count: 16 },
+  daddr: { offset: 72, size: 16, type: '__u8', count: 16 },
+  comm: { offset: 88, size: 16, type: 'char', count: 16 },
+};
+export interface SxL7Header {
+  sockId: bigint;
+  sockIno: bigint;
+  tsNs: bigint;
+  cgroupId: bigint;
+  pid: number;
+  totalLen: number;
+  capturedLen: number;
+  sport: number;
+  dport: number;
+  family: number;
+  transport: number;
+  direction: number;
+  protocol: number;
+  syscall: number;
+  saddr: Uint8Array;
+  daddr: Uint8Array;
+  comm: string;
+}
+export function decodeSxL7Header(buf: Buffer, off = 0): SxL7Header {
+  return {
+    sockId: buf.readBigUInt64LE(off + 0),
+    sockIno: buf.readBigUInt64LE(off + 8),
+    tsNs: buf.readBigUInt64LE(off + 16),
+    cgroupId: buf.readBigUInt64LE(off + 24),
+    pid: buf.readUInt32LE(off + 32),
+    totalLen: buf.readUInt32LE(off + 36),
+    capturedLen: buf.readUInt32LE(off + 40),
+    sport: buf.readUInt16LE(off + 44),
+    dport: buf.readUInt16LE(off + 46),
+    family: buf.readUInt8(off + 48),
+    transport: buf.readUInt8(off + 49),
+    direction: buf.readUInt8(off + 50),
+    protocol: buf.readUInt8(off + 51),
+    syscall: buf.readUInt8(off + 52),
+    saddr: buf.subarray(off + 56, off + 56 + 16),
+    daddr: buf.subarray(off + 72, off + 72 + 16),
+    comm: cString(buf, off + 88, 16),
   };
 }

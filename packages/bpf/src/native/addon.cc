@@ -23,6 +23,7 @@ struct Batch {
 };
 
 struct RingPoller {
+  std::string map;
   ring_buffer *rb = nullptr;
   std::thread thread;
   std::atomic<bool> running{false};
@@ -38,7 +39,7 @@ struct Object {
   bpf_object *obj = nullptr;
   std::vector<bpf_link *> links;
   std::vector<int> cgroupFds;
-  std::unique_ptr<RingPoller> poller;
+  std::vector<std::unique_ptr<RingPoller>> pollers;
 };
 
 std::vector<std::unique_ptr<Object>> objects;
@@ -105,7 +106,7 @@ Napi::Value AttachTracepoints(const Napi::CallbackInfo &info) {
   bpf_program *p;
   int n = 0;
   bpf_object__for_each_program(p, o->obj) {
-    if (bpf_program__type(p) != BPF_PROG_TYPE_TRACEPOINT) continue;
+    if (bpf_program__type(p) != BPF_PROG_TYPE_TRACEPOINT || !bpf_program__autoload(p)) continue;
     bpf_link *l = bpf_program__attach(p);
     long err = libbpf_get_error(l);
     if (err) return Errno(info.Env(), (int)err);
@@ -223,10 +224,12 @@ Napi::Value RingbufStart(const Napi::CallbackInfo &info) {
   std::string name = info[1].As<Napi::String>();
   Napi::Function cb = info[2].As<Napi::Function>();
   uint32_t maxQueue = info.Length() > 3 ? info[3].As<Napi::Number>().Uint32Value() : 256;
-  if (o->poller) return Errno(info.Env(), EBUSY);
+  for (auto &existing : o->pollers)
+    if (existing->map == name) return Errno(info.Env(), EBUSY);
   bpf_map *m = bpf_object__find_map_by_name(o->obj, name.c_str());
   if (!m) return Errno(info.Env(), ENOENT);
   auto p = std::make_unique<RingPoller>();
+  p->map = name;
   p->rb = ring_buffer__new(bpf_map__fd(m), OnRecord, p.get(), nullptr);
   long err = libbpf_get_error(p->rb);
   if (!p->rb || err) return Errno(info.Env(), err ? (int)err : errno);
@@ -244,27 +247,56 @@ Napi::Value RingbufStart(const Napi::CallbackInfo &info) {
     }
     Flush(raw);
   });
-  o->poller = std::move(p);
+  o->pollers.push_back(std::move(p));
   return Napi::Number::New(info.Env(), 0);
 }
 
+// Delivery counters of one ring buffer's poller (by map name), or summed over all of them.
 Napi::Value RingbufStats(const Napi::CallbackInfo &info) {
   Object *o = get(info);
+  std::string only = info.Length() > 1 && info[1].IsString() ? std::string(info[1].As<Napi::String>()) : std::string();
+  double delivered = 0, droppedBatches = 0, droppedRecords = 0;
+  for (auto &p : o->pollers) {
+    if (!only.empty() && p->map != only) continue;
+    delivered += (double)p->delivered;
+    droppedBatches += (double)p->droppedBatches;
+    droppedRecords += (double)p->droppedRecords;
+  }
   Napi::Object r = Napi::Object::New(info.Env());
-  RingPoller *p = o->poller.get();
-  r.Set("delivered", Napi::Number::New(info.Env(), p ? (double)p->delivered : 0));
-  r.Set("droppedBatches", Napi::Number::New(info.Env(), p ? (double)p->droppedBatches : 0));
-  r.Set("droppedRecords", Napi::Number::New(info.Env(), p ? (double)p->droppedRecords : 0));
+  r.Set("delivered", Napi::Number::New(info.Env(), delivered));
+  r.Set("droppedBatches", Napi::Number::New(info.Env(), droppedBatches));
+  r.Set("droppedRecords", Napi::Number::New(info.Env(), droppedRecords));
   return r;
 }
 
 void StopPoller(Object *o) {
-  if (!o->poller) return;
-  o->poller->running = false;
-  if (o->poller->thread.joinable()) o->poller->thread.join();
-  ring_buffer__free(o->poller->rb);
-  o->poller->tsfn.Release();
-  o->poller.reset();
+  for (auto &p : o->pollers) {
+    p->running = false;
+    if (p->thread.joinable()) p->thread.join();
+    ring_buffer__free(p->rb);
+    p->tsfn.Release();
+  }
+  o->pollers.clear();
+}
+
+// Before load: whether a program is loaded (and so attached) at all, e.g. to turn L7 capture off.
+Napi::Value SetAutoload(const Napi::CallbackInfo &info) {
+  Object *o = get(info);
+  std::string prog = info[1].As<Napi::String>();
+  bool on = info[2].As<Napi::Boolean>().Value();
+  bpf_program *p = bpf_object__find_program_by_name(o->obj, prog.c_str());
+  if (!p) return Errno(info.Env(), ENOENT);
+  return Napi::Number::New(info.Env(), bpf_program__set_autoload(p, on));
+}
+
+// Names of the object's programs (to pick which to autoload).
+Napi::Value ProgramNames(const Napi::CallbackInfo &info) {
+  Object *o = get(info);
+  Napi::Array out = Napi::Array::New(info.Env());
+  bpf_program *p;
+  uint32_t i = 0;
+  bpf_object__for_each_program(p, o->obj) out.Set(i++, Napi::String::New(info.Env(), bpf_program__name(p)));
+  return out;
 }
 
 Napi::Value Close(const Napi::CallbackInfo &info) {
@@ -306,6 +338,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapDelete", Napi::Function::New(env, MapDelete));
   exports.Set("ringbufStart", Napi::Function::New(env, RingbufStart));
   exports.Set("ringbufStats", Napi::Function::New(env, RingbufStats));
+  exports.Set("setAutoload", Napi::Function::New(env, SetAutoload));
+  exports.Set("programNames", Napi::Function::New(env, ProgramNames));
   exports.Set("close", Napi::Function::New(env, Close));
   return exports;
 }

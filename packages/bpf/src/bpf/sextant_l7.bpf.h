@@ -1,0 +1,439 @@
+/* L7 capture from syscall tracepoints (no kprobes here): the whole send/receive family on socket fds.
+ * enter: fd → file → socket → sock; skip sockets already classified as "not ours"; remember the buffer.
+ * exit:  copy the first capture_bytes of what the call moved into the sx_l7_events ring (header + data),
+ *        classify the connection from its first bytes (HTTP / DNS / Kafka, else NONE: no further cost beyond a
+ *        map lookup), and time request → first response bytes on client sockets into latency histograms.
+ * Included by sextant.bpf.c (one object, one set of maps). */
+#ifndef SEXTANT_L7_BPF_H
+#define SEXTANT_L7_BPF_H
+
+const volatile __u32 capture_bytes = 1024;  /* bytes captured per syscall, ≤ SX_L7_MAX_CAPTURE */
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+
+#define SX_SYS_READ 1
+#define SX_SYS_WRITE 2
+#define SX_SYS_READV 3
+#define SX_SYS_WRITEV 4
+#define SX_SYS_RECVFROM 5
+#define SX_SYS_SENDTO 6
+#define SX_SYS_RECVMSG 7
+#define SX_SYS_SENDMSG 8
+
+#define SX_ARGS_BUF 0
+#define SX_ARGS_IOV 1
+
+#define SX_L7_MAX_IOV 8
+/* How many first chunks may be too short to classify before a socket is given up. */
+#define SX_L7_CLASSIFY_TRIES 4
+
+/* A syscall in flight on one thread, from enter to exit. */
+struct sx_l7_args {
+	__u64 sk;
+	__u64 ino;
+	__u64 buf;     /* data pointer (BUF) or iovec array (IOV) */
+	__u64 ts_ns;
+	__u32 iovcnt;
+	__u8 kind;
+	__u8 direction;
+	__u8 syscall;
+	__u8 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sx_l7_args);
+} sx_l7_args_map SEC(".maps");
+
+/* Per-socket L7 state: inferred protocol, and the client-side request timer for the histograms. */
+struct sx_l7_sock {
+	__u64 ino;      /* the socket inode: a socket reusing a freed struct sock starts afresh */
+	__u64 req_ns;
+	__u8 protocol;
+	__u8 tries;
+	__u8 role;      /* SX_DIR_CLIENT when the first bytes were sent, SX_DIR_SERVER when received */
+	__u8 awaiting;  /* a request was sent, its response has not started */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sx_l7_sock);
+} sx_l7_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} sx_l7_events SEC(".maps");
+
+/* Scratch record: header + room for masked offset (< MAX) + masked length (< 2 MAX), so the verifier can
+ * prove every copy in bounds. */
+struct sx_l7_record {
+	struct sx_l7_header h;
+	__u8 data[3 * SX_L7_MAX_CAPTURE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sx_l7_record);
+} sx_l7_scratch SEC(".maps");
+
+/* A no-op after the clamps above, done in asm so the compiler keeps it: a bound the verifier can see. */
+#define sx_bound(v) asm volatile("%0 &= 0x1fff" : "+r"(v))
+
+static __always_inline struct sock *sx_fd_sock(int fd, __u64 *ino)
+{
+	if (fd < 0)
+		return NULL;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt)
+		return NULL;
+	if ((unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	*ino = BPF_CORE_READ(f, f_inode, i_ino);
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	if (!sock)
+		return NULL;
+	return BPF_CORE_READ(sock, sk);
+}
+
+static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kind, __u8 direction, __u8 syscall)
+{
+	if (sx_is_self())
+		return 0;
+	__u64 ino = 0;
+	struct sock *sk = sx_fd_sock(fd, &ino);
+	if (!sk)
+		return 0;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return 0;
+	__u64 skey = (__u64)sk;
+	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
+	if (ls && ls->ino == ino && ls->protocol == SX_PROTO_NONE)
+		return 0;
+	struct sx_l7_args a = {};
+	a.sk = skey;
+	a.ino = ino;
+	a.buf = buf;
+	a.iovcnt = iovcnt;
+	a.kind = kind;
+	a.direction = direction;
+	a.syscall = syscall;
+	a.ts_ns = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (bpf_map_update_elem(&sx_l7_args_map, &id, &a, BPF_ANY))
+		sx_count(SX_COUNTER_L7_ARGS_MAP_FULL);
+	return 0;
+}
+
+static __always_inline int sx_is_http_start(const __u8 *d)
+{
+	/* Request methods and the status line's "HTTP/1." */
+	if (d[0] == 'G' && d[1] == 'E' && d[2] == 'T' && d[3] == ' ')
+		return 1;
+	if (d[0] == 'P' && d[1] == 'O' && d[2] == 'S' && d[3] == 'T')
+		return 1;
+	if (d[0] == 'P' && d[1] == 'U' && d[2] == 'T' && d[3] == ' ')
+		return 1;
+	if (d[0] == 'H' && d[1] == 'E' && d[2] == 'A' && d[3] == 'D')
+		return 1;
+	if (d[0] == 'D' && d[1] == 'E' && d[2] == 'L' && d[3] == 'E')
+		return 1;
+	if (d[0] == 'P' && d[1] == 'A' && d[2] == 'T' && d[3] == 'C')
+		return 1;
+	if (d[0] == 'O' && d[1] == 'P' && d[2] == 'T' && d[3] == 'I')
+		return 1;
+	if (d[0] == 'H' && d[1] == 'T' && d[2] == 'T' && d[3] == 'P' && d[4] == '/' && d[5] == '1')
+		return 1;
+	return 0;
+}
+
+/* A DNS header at d: one question, standard query opcode, sane counts. */
+static __always_inline int sx_is_dns_header(const __u8 *d, __u32 len)
+{
+	if (len < 17)
+		return 0;
+	__u8 opcode = (d[2] >> 3) & 0xf;
+	__u16 qd = ((__u16)d[4] << 8) | d[5];
+	__u16 an = ((__u16)d[6] << 8) | d[7];
+	__u16 ns = ((__u16)d[8] << 8) | d[9];
+	__u16 ar = ((__u16)d[10] << 8) | d[11];
+	int qr = d[2] >> 7;
+	if (opcode != 0 || qd != 1 || (d[3] & 0x40))
+		return 0;
+	if (!qr && (an != 0 || ns != 0 || ar > 2))
+		return 0;
+	return an < 256 && ns < 256 && ar < 256;
+}
+
+/* A Kafka request frame: int32 size, int16 api key, int16 version, int32 correlation id. */
+static __always_inline int sx_is_kafka_request(const __u8 *d, __u32 len)
+{
+	if (len < 12)
+		return 0;
+	__u32 size = ((__u32)d[0] << 24) | ((__u32)d[1] << 16) | ((__u32)d[2] << 8) | d[3];
+	__u16 key = ((__u16)d[4] << 8) | d[5];
+	__u16 ver = ((__u16)d[6] << 8) | d[7];
+	if (size < 8 || size > (64 << 20) || d[8] & 0x80)
+		return 0;
+	return key <= 90 && ver <= 20;
+}
+
+/* Protocol of a connection from the first bytes it carried; UNKNOWN when too short to tell. */
+static __always_inline __u8 sx_classify(const __u8 *d, __u32 len, __u16 l4, __u16 sport, __u16 dport)
+{
+	if (len < 8)
+		return SX_PROTO_UNKNOWN;
+	if (l4 == IPPROTO_UDP)
+		return sx_is_dns_header(d, len) || sport == 53 || dport == 53 ? SX_PROTO_DNS : SX_PROTO_NONE;
+	if (sx_is_http_start(d))
+		return SX_PROTO_HTTP;
+	if ((sport == 53 || dport == 53) || (len >= 19 && (((__u32)d[0] << 8) | d[1]) + 2 >= len && sx_is_dns_header(d + 2, len - 2)))
+		return SX_PROTO_DNS;
+	if (sx_is_kafka_request(d, len))
+		return SX_PROTO_KAFKA;
+	return len < 12 ? SX_PROTO_UNKNOWN : SX_PROTO_NONE;
+}
+
+static __always_inline __u8 sx_hist_kind(__u8 protocol)
+{
+	return protocol == SX_PROTO_HTTP ? SX_HIST_HTTP : protocol == SX_PROTO_DNS ? SX_HIST_DNS : SX_HIST_KAFKA;
+}
+
+static __always_inline int sx_l7_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sx_l7_args *ap = bpf_map_lookup_elem(&sx_l7_args_map, &id);
+	if (!ap)
+		return 0;
+	struct sx_l7_args a = *ap;
+	bpf_map_delete_elem(&sx_l7_args_map, &id);
+	if (ret <= 0)
+		return 0;
+	__u32 zero = 0;
+	struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);
+	if (!r)
+		return 0;
+	__u32 cap = capture_bytes;
+	if (cap > SX_L7_MAX_CAPTURE)
+		cap = SX_L7_MAX_CAPTURE;
+	__u32 want = ret < cap ? (__u32)ret : cap;
+	__u32 off = 0;
+	if (a.kind == SX_ARGS_BUF) {
+		__u32 n = want;
+		if (n > SX_L7_MAX_CAPTURE)
+			n = SX_L7_MAX_CAPTURE;
+		sx_bound(n);
+		if (bpf_probe_read_user(r->data, n, (void *)a.buf))
+			return 0;
+		off = n;
+	} else {
+		struct iovec *iov = (struct iovec *)a.buf;
+		for (int i = 0; i < SX_L7_MAX_IOV; i++) {
+			if (i >= a.iovcnt || off >= want)
+				break;
+			struct iovec v = {};
+			if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+				break;
+			if (!v.iov_len)
+				continue;
+			__u32 n = v.iov_len < want - off ? (__u32)v.iov_len : want - off;
+			if (n > SX_L7_MAX_CAPTURE)
+				n = SX_L7_MAX_CAPTURE;
+			sx_bound(n);
+			__u32 o = off & (SX_L7_MAX_CAPTURE - 1);
+			if (bpf_probe_read_user(&r->data[o], n, v.iov_base))
+				break;
+			off += n;
+		}
+	}
+	__u32 captured = off > SX_L7_MAX_CAPTURE ? SX_L7_MAX_CAPTURE : off;
+
+	struct sock *sk = (struct sock *)a.sk;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 l4 = BPF_CORE_READ(sk, sk_protocol);
+	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+
+	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &a.sk);
+	if (ls && ls->ino != a.ino) {
+		bpf_map_delete_elem(&sx_l7_socks, &a.sk);
+		ls = NULL;
+	}
+	if (!ls) {
+		struct sx_l7_sock ns = {};
+		ns.ino = a.ino;
+		ns.role = a.direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
+		if (bpf_map_update_elem(&sx_l7_socks, &a.sk, &ns, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_l7_socks, &a.sk)) {
+			sx_count(SX_COUNTER_L7_SOCK_MAP_FULL);
+			return 0;
+		}
+		ls = bpf_map_lookup_elem(&sx_l7_socks, &a.sk);
+		if (!ls)
+			return 0;
+	}
+	if (ls->protocol == SX_PROTO_UNKNOWN) {
+		__u8 p = sx_classify(r->data, captured, l4, sport, dport);
+		if (p == SX_PROTO_UNKNOWN && ++ls->tries >= SX_L7_CLASSIFY_TRIES)
+			p = SX_PROTO_NONE;
+		ls->protocol = p;
+		if (p == SX_PROTO_NONE)
+			return 0;
+		if (p != SX_PROTO_UNKNOWN)
+			ls->role = a.direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
+	}
+
+	__u64 now = bpf_ktime_get_ns();
+	/* Client sockets: request sent → first response bytes, exact when requests are not pipelined. */
+	if (ls->protocol != SX_PROTO_UNKNOWN && ls->role == SX_DIR_CLIENT) {
+		if (a.direction == SX_L7_EGRESS && !ls->awaiting) {
+			ls->req_ns = a.ts_ns;
+			ls->awaiting = 1;
+		} else if (a.direction == SX_L7_INGRESS && ls->awaiting) {
+			ls->awaiting = 0;
+			if (dport) {
+				struct sx_hist_key key = {};
+				key.cgroup_id = bpf_get_current_cgroup_id();
+				key.kind = sx_hist_kind(ls->protocol);
+				key.family = family == AF_INET6 ? 6 : 4;
+				key.rport = dport;
+				if (family == AF_INET6)
+					BPF_CORE_READ_INTO(&key.raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+				else
+					BPF_CORE_READ_INTO((__u32 *)key.raddr, sk, __sk_common.skc_daddr);
+				sx_hist_record(&key, now - ls->req_ns);
+			}
+		}
+	}
+
+	struct sx_l7_header *h = &r->h;
+	h->sock_id = a.sk;
+	h->sock_ino = a.ino;
+	/* Writes are timed when issued, reads when their data arrived (exit). */
+	h->ts_ns = a.direction == SX_L7_EGRESS ? a.ts_ns : now;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->pid = id >> 32;
+	h->total_len = (__u32)ret;
+	h->captured_len = captured;
+	h->sport = sport;
+	h->dport = dport;
+	h->family = family == AF_INET6 ? 6 : 4;
+	h->transport = (__u8)l4;
+	h->direction = a.direction;
+	h->protocol = ls->protocol;
+	h->syscall = a.syscall;
+	__builtin_memset(h->saddr, 0, sizeof(h->saddr));
+	__builtin_memset(h->daddr, 0, sizeof(h->daddr));
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&h->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&h->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)h->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)h->daddr, sk, __sk_common.skc_daddr);
+	}
+	bpf_get_current_comm(&h->comm, sizeof(h->comm));
+	sx_bound(captured);
+	__u64 size = sizeof(struct sx_l7_header) + captured;
+	__u64 flags = bpf_ringbuf_query(&sx_l7_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&sx_l7_events, r, size, flags))
+		sx_count(SX_COUNTER_L7_RINGBUF_FULL);
+	else
+		sx_count(SX_COUNTER_L7_EVENTS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int sx_enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return sx_l7_enter((int)ctx->args[0], ctx->args[1], 0, SX_ARGS_BUF, SX_L7_EGRESS, SX_SYS_WRITE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int sx_enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return sx_l7_enter((int)ctx->args[0], ctx->args[1], 0, SX_ARGS_BUF, SX_L7_INGRESS, SX_SYS_READ);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int sx_enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return sx_l7_enter((int)ctx->args[0], ctx->args[1], (__u32)ctx->args[2], SX_ARGS_IOV, SX_L7_EGRESS, SX_SYS_WRITEV);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int sx_enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return sx_l7_enter((int)ctx->args[0], ctx->args[1], (__u32)ctx->args[2], SX_ARGS_IOV, SX_L7_INGRESS, SX_SYS_READV);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int sx_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return sx_l7_enter((int)ctx->args[0], ctx->args[1], 0, SX_ARGS_BUF, SX_L7_EGRESS, SX_SYS_SENDTO);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int sx_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return sx_l7_enter((int)ctx->args[0], ctx->args[1], 0, SX_ARGS_BUF, SX_L7_INGRESS, SX_SYS_RECVFROM);
+}
+
+static __always_inline int sx_enter_msg(struct trace_event_raw_sys_enter *ctx, __u8 direction, __u8 syscall)
+{
+	struct user_msghdr msg = {};
+	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->args[1]))
+		return 0;
+	return sx_l7_enter((int)ctx->args[0], (__u64)msg.msg_iov, (__u32)msg.msg_iovlen, SX_ARGS_IOV, direction, syscall);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int sx_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return sx_enter_msg(ctx, SX_L7_EGRESS, SX_SYS_SENDMSG);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int sx_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return sx_enter_msg(ctx, SX_L7_INGRESS, SX_SYS_RECVMSG);
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int sx_exit_write(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_read")
+int sx_exit_read(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_writev")
+int sx_exit_writev(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_readv")
+int sx_exit_readv(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int sx_exit_sendto(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int sx_exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int sx_exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int sx_exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
+
+#endif
