@@ -1,0 +1,220 @@
+/**
+ * Pairs the requests and responses of one HTTP/1.x connection. Responses come back in request order
+ * (pipelining included), so pending requests are a FIFO queue. When a direction loses sync some messages are
+ * unknown; the pairing then uses time (a response cannot start before its request) to stay honest.
+ */
+import { templatePath } from './http-path';
+import { HttpStream, type BodyFraming, type HttpHead, type HttpStreamSink } from './http';
+import type { ByteCounters } from './reassembly';
+import { redactHeaderValue, type QueryRedactor } from './redact';
+import type { HttpDetails, L7Exchange } from './types';
+
+export interface HttpPairingOptions {
+  redactor: QueryRedactor;
+  keepHeaders: ReadonlySet<string>;
+  maxHeadBytes: number;
+  maxPending: number;
+}
+
+interface PendingRequest {
+  lost: false;
+  startTs: bigint;
+  method: string;
+  target: string;
+  version: string;
+  host?: string;
+  headers: { key: string; value: string }[];
+  bytes?: number;
+}
+/** Stands for requests that were sent while the request direction was out of sync (count unknown). */
+interface LostRequests {
+  lost: true;
+}
+type Pending = PendingRequest | LostRequests;
+
+interface CurrentResponse {
+  request?: PendingRequest;
+  startTs: bigint;
+  code: number;
+  headers: { key: string; value: string }[];
+}
+
+export interface HttpPairingCounters {
+  unanswered: number;
+  orphanResponses: number;
+}
+
+const MAX_HEADERS = 64;
+
+export class HttpConnection {
+  readonly requests: HttpStream;
+  readonly responses: HttpStream;
+  private readonly pending: Pending[] = [];
+  private current: PendingRequest | null = null;
+  private response: CurrentResponse | null = null;
+  private responsesLost = false;
+  private out: L7Exchange[] = [];
+
+  constructor(
+    private readonly connId: bigint,
+    private readonly role: 'client' | 'server',
+    private readonly opts: HttpPairingOptions,
+    counters: ByteCounters,
+    private readonly stats: HttpPairingCounters,
+  ) {
+    const requestSink: HttpStreamSink = {
+      onHead: (head, ts) => this.onRequestHead(head, ts),
+      onMessageEnd: (bytes) => {
+        if (this.current) this.current.bytes = bytes;
+        this.current = null;
+      },
+      onDesync: () => {
+        this.current = null;
+        if (!this.pending[this.pending.length - 1]?.lost) this.enqueue({ lost: true });
+      },
+    };
+    const responseSink: HttpStreamSink = {
+      onHead: (head, ts) => this.onResponseHead(head, ts),
+      onMessageEnd: (bytes) => this.finishResponse(bytes),
+      onDesync: (midMessage) => {
+        if (midMessage) this.finishResponse(undefined);
+        this.responsesLost = true;
+      },
+    };
+    this.requests = new HttpStream('request', opts.maxHeadBytes, counters, requestSink);
+    this.responses = new HttpStream('response', opts.maxHeadBytes, counters, responseSink);
+  }
+
+  feed(which: 'request' | 'response', data: Buffer, ts: bigint, gap: number, out: L7Exchange[]): void {
+    this.out = out;
+    const stream = which === 'request' ? this.requests : this.responses;
+    if (data.length > 0) stream.feed(data, ts);
+    if (gap > 0) stream.gap(gap);
+  }
+
+  /** Connection closed: a close-delimited response ends; requests still waiting become unanswered exchanges. */
+  close(out: L7Exchange[]): void {
+    this.out = out;
+    this.requests.close();
+    this.responses.close();
+    if (this.response) this.finishResponse(undefined);
+    for (const p of this.pending.splice(0)) {
+      if (p.lost) continue;
+      this.stats.unanswered++;
+      out.push(this.exchange(p, undefined, undefined));
+    }
+  }
+
+  private enqueue(p: Pending): void {
+    this.pending.push(p);
+    while (this.pending.length > this.opts.maxPending) {
+      if (!this.pending.shift()!.lost) this.stats.unanswered++;
+    }
+  }
+
+  private onRequestHead(head: HttpHead, ts: bigint): BodyFraming {
+    const headers: { key: string; value: string }[] = [];
+    let host: string | undefined;
+    for (const [name, value] of head.headers) {
+      if (name === 'host' && host === undefined) host = value;
+      if (this.opts.keepHeaders.has(name) && headers.length < MAX_HEADERS) headers.push(keptHeader(name, value));
+    }
+    const req: PendingRequest = { lost: false, startTs: ts, method: head.method!, target: head.target!, version: head.version, host, headers };
+    this.enqueue(req);
+    this.current = req;
+    if (head.chunked) return { kind: 'chunked' };
+    if (head.otherEncoding) return { kind: 'opaque' }; // cannot be delimited: stop parsing this connection
+    return { kind: 'length', length: head.contentLength ?? 0 };
+  }
+
+  /** The request a response answers, honouring lost messages on either side. */
+  private takeRequest(ts: bigint): PendingRequest | undefined {
+    if (this.responsesLost) {
+      // Responses were lost: answer the newest request sent before this response (first of its write).
+      this.responsesLost = false;
+      let pick = -1;
+      for (let i = 0; i < this.pending.length; i++) {
+        const p = this.pending[i]!;
+        if (p.lost || p.startTs > ts) continue;
+        const prev = pick >= 0 ? (this.pending[pick] as PendingRequest) : undefined;
+        if (!prev || p.startTs > prev.startTs) pick = i;
+      }
+      if (pick < 0) return undefined;
+      for (const dropped of this.pending.splice(0, pick)) if (!dropped.lost) this.stats.unanswered++;
+    }
+    const head = this.pending[0];
+    if (!head) return undefined;
+    if (!head.lost) return this.pending.shift() as PendingRequest;
+    // Requests were lost: this response answers one of them unless a known request was already sent.
+    const next = this.pending[1];
+    if (next && !next.lost && next.startTs <= ts) {
+      this.pending.shift();
+      return this.pending.shift() as PendingRequest;
+    }
+    return undefined;
+  }
+
+  private onResponseHead(head: HttpHead, ts: bigint): BodyFraming {
+    const code = head.code!;
+    if (code >= 100 && code < 200 && code !== 101) return { kind: 'none' }; // interim: the final one follows
+    const request = this.takeRequest(ts);
+    if (!request) this.stats.orphanResponses++;
+    const headers: { key: string; value: string }[] = [];
+    for (const [name, value] of head.headers) {
+      if (this.opts.keepHeaders.has(name) && headers.length < MAX_HEADERS) headers.push(keptHeader(name, value));
+    }
+    this.response = { request, startTs: ts, code, headers };
+    const method = request?.method;
+    if (code === 101 || (method === 'CONNECT' && code >= 200 && code < 300)) {
+      this.requests.becomeOpaque();
+      return { kind: 'opaque' };
+    }
+    if (method === 'HEAD' || code === 204 || code === 304) return { kind: 'none' };
+    if (head.chunked) return { kind: 'chunked' };
+    if (head.otherEncoding) return { kind: 'close' };
+    if (head.contentLength !== undefined) return { kind: 'length', length: head.contentLength };
+    return { kind: 'close' };
+  }
+
+  private finishResponse(bytes: number | undefined): void {
+    const res = this.response;
+    this.response = null;
+    if (!res?.request) return;
+    this.out.push(this.exchange(res.request, res, bytes));
+  }
+
+  private exchange(req: PendingRequest, res: CurrentResponse | undefined, responseBytes: number | undefined): L7Exchange {
+    const url = this.opts.redactor.redactTarget(req.target);
+    let path = req.target;
+    let host = req.host;
+    const abs = /^https?:\/\/([^/?#]*)/i.exec(path);
+    if (abs) {
+      host ??= abs[1];
+      path = path.slice(abs[0].length) || '/';
+    }
+    const q = path.search(/[?#]/);
+    if (q >= 0) path = path.slice(0, q);
+    const http: HttpDetails = {
+      method: req.method,
+      url: url.slice(0, 8192),
+      path: path.slice(0, 8192),
+      pathTemplate: templatePath(path),
+      protocol: req.version,
+      headers: res ? [...req.headers, ...res.headers].slice(0, MAX_HEADERS) : req.headers,
+    };
+    if (host) http.host = host.slice(0, 253);
+    if (req.bytes !== undefined) http.requestBytes = req.bytes;
+    if (res) http.code = res.code;
+    if (responseBytes !== undefined) http.responseBytes = responseBytes;
+    const ex: L7Exchange = { connId: this.connId, protocol: 'http', role: this.role, requestTimeNs: req.startTs, http };
+    if (res) {
+      ex.responseTimeNs = res.startTs;
+      if (res.startTs >= req.startTs) ex.latencyNs = res.startTs - req.startTs;
+    }
+    return ex;
+  }
+}
+
+function keptHeader(name: string, value: string): { key: string; value: string } {
+  return { key: name.slice(0, 256), value: redactHeaderValue(name, value).slice(0, 8192) };
+}

@@ -1,0 +1,288 @@
+/**
+ * HTTP/1.0 and 1.1 framing for one direction of a connection: message heads are parsed, bodies are skipped
+ * by Content-Length, by chunk sizes (extensions and trailers included) or until close, without buffering
+ * them. Gaps (bytes the kernel did not capture) are skipped exactly when they fall inside a body; a gap in
+ * a head loses sync until a chunk starts with a request or status line. Pairing lives in http-pairing.ts.
+ */
+import { Carry, type ByteCounters } from './reassembly';
+
+export interface HttpHead {
+  /** Request: method, target, version. Response: version, code. */
+  method?: string;
+  target?: string;
+  code?: number;
+  version: string;
+  /** Header names lower-cased, values trimmed, in order. */
+  headers: [string, string][];
+  contentLength?: number;
+  chunked: boolean;
+  /** A Transfer-Encoding other than chunked: the body length is unknown. */
+  otherEncoding: boolean;
+  headBytes: number;
+}
+
+/** How the body after a head is delimited; decided by the pairing (a response's depends on its request). */
+export type BodyFraming = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'close' } | { kind: 'opaque' };
+
+export interface HttpStreamSink {
+  onHead(head: HttpHead, startTs: bigint): BodyFraming;
+  /** The message that started with the last head ended; `bytes` = head + body (gap bytes included). */
+  onMessageEnd(bytes: number): void;
+  /** Sync was lost; `midMessage` when a head had been parsed and its body was not finished. */
+  onDesync(midMessage: boolean): void;
+}
+
+const METHOD = /^[A-Z][A-Z_-]{0,19}$/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const MAX_LINE = 4096;
+const CRLF2 = Buffer.from('\r\n\r\n');
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];
+const METHOD_PREFIXES = HTTP_METHODS.map((m) => Buffer.from(`${m} `));
+const STATUS_PREFIX = Buffer.from('HTTP/1.');
+
+/** Cheap check that a chunk starts with a request line of a common method. */
+export function startsWithRequestLine(data: Buffer): boolean {
+  if (data.length < 4) return false;
+  const c = data[0]!;
+  if (c < 65 || c > 90) return false;
+  for (const p of METHOD_PREFIXES) if (data.length >= p.length && data.compare(p, 0, p.length, 0, p.length) === 0) return true;
+  return false;
+}
+
+/** Cheap check that a chunk starts with an HTTP/1.x status line. */
+export function startsWithStatusLine(data: Buffer): boolean {
+  return data.length >= 12 && data.compare(STATUS_PREFIX, 0, 7, 0, 7) === 0 && data[8] === 32;
+}
+
+/** Parses a head (start line + header lines, without the final empty line); null when it is not HTTP/1.x. */
+export function parseHead(text: string, kind: 'request' | 'response'): HttpHead | null {
+  const lines = text.split('\r\n');
+  const start = lines[0] ?? '';
+  const head: HttpHead = { version: '', headers: [], chunked: false, otherEncoding: false, headBytes: 0 };
+  if (kind === 'request') {
+    const sp1 = start.indexOf(' ');
+    const sp2 = start.lastIndexOf(' ');
+    if (sp1 <= 0 || sp2 <= sp1 + 1) return null;
+    const method = start.slice(0, sp1);
+    const version = start.slice(sp2 + 1);
+    const target = start.slice(sp1 + 1, sp2);
+    if (!METHOD.test(method) || !/^HTTP\/1\.[01]$/.test(version) || target.includes(' ')) return null;
+    Object.assign(head, { method, target, version });
+  } else {
+    const m = /^(HTTP\/1\.[01]) (\d{3})(?: |$)/.exec(start);
+    if (!m) return null;
+    head.version = m[1]!;
+    head.code = Number(m[2]);
+  }
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue; // obs-fold or junk: tolerated, as most servers do
+    const name = line.slice(0, colon).toLowerCase();
+    if (!TOKEN.test(name)) continue;
+    const value = line.slice(colon + 1).trim();
+    head.headers.push([name, value]);
+    if (name === 'content-length') {
+      if (!/^\d{1,15}$/.test(value)) return null;
+      const n = Number(value);
+      if (head.contentLength !== undefined && head.contentLength !== n) return null;
+      head.contentLength = n;
+    } else if (name === 'transfer-encoding') {
+      const codings = value.toLowerCase().split(',').map((s) => s.trim());
+      head.chunked = codings[codings.length - 1] === 'chunked';
+      head.otherEncoding = !head.chunked;
+    }
+  }
+  return head;
+}
+
+type State = 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'trailers' | 'close' | 'desync' | 'opaque';
+
+/** One direction of an HTTP/1.x connection. */
+export class HttpStream {
+  private state: State = 'head';
+  private readonly carry = new Carry();
+  private remaining = 0;
+  private messageBytes = 0;
+
+  constructor(
+    private readonly kind: 'request' | 'response',
+    private readonly maxHeadBytes: number,
+    private readonly counters: ByteCounters,
+    private readonly sink: HttpStreamSink,
+  ) {}
+
+  get inSync(): boolean {
+    return this.state !== 'desync';
+  }
+
+  /** From now on the bytes are not HTTP (after 101 Switching Protocols or a CONNECT tunnel). */
+  becomeOpaque(): void {
+    this.counters.unparsed += this.carry.clear();
+    this.state = 'opaque';
+  }
+
+  feed(data: Buffer, ts: bigint): void {
+    if (this.state === 'opaque') {
+      this.counters.unparsed += data.length;
+      return;
+    }
+    if (this.state === 'desync') {
+      const ok = this.kind === 'request' ? startsWithRequestLine(data) : startsWithStatusLine(data);
+      if (!ok) {
+        this.counters.unparsed += data.length;
+        return;
+      }
+      this.state = 'head';
+    }
+    const { buf, firstTs, carried } = this.carry.join(data, ts);
+    let pos = 0;
+    while (pos < buf.length) {
+      switch (this.state) {
+        case 'head': {
+          // Empty lines between messages are allowed (RFC 9112 §2.2).
+          while (pos + 1 < buf.length && buf[pos] === 13 && buf[pos + 1] === 10) {
+            pos += 2;
+            this.counters.parsed += 2;
+          }
+          if (pos >= buf.length) return;
+          const end = buf.indexOf(CRLF2, pos);
+          if (end < 0) {
+            if (buf.length - pos > this.maxHeadBytes) return this.loseSync(buf.length - pos);
+            this.carry.keep(buf.subarray(pos), pos < carried ? firstTs : ts);
+            return;
+          }
+          const headBytes = end + 4 - pos;
+          if (headBytes > this.maxHeadBytes) return this.loseSync(buf.length - pos);
+          const head = parseHead(buf.toString('latin1', pos, end), this.kind);
+          if (!head) return this.loseSync(buf.length - pos);
+          head.headBytes = headBytes;
+          const startTs = pos < carried ? firstTs : ts;
+          pos += headBytes;
+          this.counters.parsed += headBytes;
+          this.messageBytes = headBytes;
+          this.startBody(this.sink.onHead(head, startTs));
+          if ((this.state as State) === 'opaque') {
+            this.counters.unparsed += buf.length - pos;
+            return;
+          }
+          break;
+        }
+        case 'body':
+        case 'chunk-data': {
+          const n = Math.min(this.remaining, buf.length - pos);
+          pos += n;
+          this.skipped(n);
+          break;
+        }
+        case 'chunk-size':
+        case 'trailers': {
+          const nl = buf.indexOf(10, pos);
+          if (nl < 0) {
+            if (buf.length - pos > MAX_LINE) return this.loseSync(buf.length - pos);
+            this.carry.keep(buf.subarray(pos), pos < carried ? firstTs : ts);
+            return;
+          }
+          const line = buf.toString('latin1', pos, nl).replace(/\r$/, '');
+          const n = nl + 1 - pos;
+          pos += n;
+          this.counters.parsed += n;
+          this.messageBytes += n;
+          if (this.state === 'trailers') {
+            if (line === '') this.endMessage();
+            break;
+          }
+          const sizeText = line.split(';', 1)[0]!.trim();
+          if (!/^[0-9a-fA-F]{1,12}$/.test(sizeText)) return this.loseSync(buf.length - pos, true);
+          const size = parseInt(sizeText, 16);
+          if (size === 0) this.state = 'trailers';
+          else {
+            this.state = 'chunk-data';
+            this.remaining = size + 2; // data + CRLF
+          }
+          break;
+        }
+        case 'close':
+          this.counters.parsed += buf.length - pos;
+          this.messageBytes += buf.length - pos;
+          return;
+        default:
+          this.counters.unparsed += buf.length - pos;
+          return;
+      }
+    }
+  }
+
+  /** `n` bytes moved by the syscall past the captured ones. */
+  gap(n: number): void {
+    if (n <= 0) return;
+    switch (this.state) {
+      case 'body':
+      case 'chunk-data': {
+        const k = Math.min(n, this.remaining);
+        this.skipped(k);
+        if (k < n) this.loseSync(n - k); // the next head (or chunk-size line) began inside the gap
+        return;
+      }
+      case 'close':
+        this.counters.parsed += n;
+        this.messageBytes += n;
+        return;
+      case 'head': // the next head (or the rest of this one) was not captured
+        return this.loseSync(n);
+      case 'chunk-size':
+      case 'trailers':
+        return this.loseSync(n, true);
+      default:
+        this.counters.unparsed += n;
+    }
+  }
+
+  /** The connection closed: a close-delimited body ends here; anything incomplete is unparsed. */
+  close(): void {
+    if (this.state === 'close') this.endMessage();
+    this.counters.unparsed += this.carry.clear();
+  }
+
+  private startBody(framing: BodyFraming): void {
+    switch (framing.kind) {
+      case 'none':
+        this.endMessage();
+        return;
+      case 'length':
+        if (framing.length === 0) return this.endMessage();
+        this.state = 'body';
+        this.remaining = framing.length;
+        return;
+      case 'chunked':
+        this.state = 'chunk-size';
+        return;
+      case 'close':
+        this.state = 'close';
+        return;
+      case 'opaque':
+        this.sink.onMessageEnd(this.messageBytes);
+        this.state = 'opaque';
+    }
+  }
+
+  private skipped(n: number): void {
+    this.counters.parsed += n;
+    this.messageBytes += n;
+    this.remaining -= n;
+    if (this.remaining > 0) return;
+    if (this.state === 'body') this.endMessage();
+    else this.state = 'chunk-size';
+  }
+
+  private endMessage(): void {
+    this.state = 'head';
+    this.sink.onMessageEnd(this.messageBytes);
+  }
+
+  private loseSync(unparsed: number, midMessage = this.state !== 'head'): void {
+    this.counters.unparsed += unparsed + this.carry.clear();
+    this.state = 'desync';
+    this.sink.onDesync(midMessage);
+  }
+}
