@@ -65,4 +65,12 @@ export interface L7Stats {
   unanswered: number;
   evictedConnections: number;
   byProtocol: Record<L7Protocol, number>;
+  /** Responses that matched no waiting request (capture started mid-connection, requests lost in a gap). */
+  orphanResponses: number;
+  /** Chunks rejected because they did not have the L7Chunk shape. */
+  invalidChunks: number;
+  /** Parser bugs caught by the engine (the connection's bytes are then counted unparsed). */
+  internalErrors: number;
+  /** Connections tracked now. */
+  connections: number;
 }
