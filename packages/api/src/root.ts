@@ -4,6 +4,7 @@ import { dashboardsRouter } from './routers/dashboards';
 import { flowsRouter } from './routers/flows';
 import { ingestRouter } from './routers/ingest';
 import { servicemapRouter } from './routers/servicemap';
+import { tokensRouter } from './routers/tokens';
 import { router } from './trpc';
 
 export const appRouter = router({
@@ -13,6 +14,7 @@ export const appRouter = router({
   flows: flowsRouter,
   ingest: ingestRouter,
   servicemap: servicemapRouter,
+  tokens: tokensRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,8 +1,9 @@
 /**
  * tRPC setup and one procedure builder per kind of caller: public, collector (token), user and admin
- * (session cookie, or a session token as Bearer for the CLI). Validation errors name the zod path.
+ * (session cookie, or a session token or personal API token `sxu_…` as Bearer for the CLI). Validation
+ * errors name the zod path.
  */
-import { authenticateCollector, FilterError, sessionUser } from '@sextant/db';
+import { apiTokenUser, authenticateCollector, FilterError, sessionUser } from '@sextant/db';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { Context } from './context';
@@ -51,8 +52,9 @@ export const collectorProcedure = publicProcedure.use(async ({ ctx, next }) => {
 
 export const userProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const token = ctx.sessionToken ?? (ctx.bearer?.startsWith('sxs_') ? ctx.bearer : null);
-  const user = token ? await sessionUser(ctx.db.prisma, token) : null;
-  if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+  const apiToken = !token && ctx.bearer?.startsWith('sxu_') ? ctx.bearer : null;
+  const user = token ? await sessionUser(ctx.db.prisma, token) : apiToken ? await apiTokenUser(ctx.db.prisma, apiToken) : null;
+  if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: apiToken ? 'API token unknown or revoked' : 'sign in first' });
   return next({ ctx: { ...ctx, user, sessionToken: token } });
 });
 

@@ -7,3 +7,4 @@ export * from './identity';
 export * from './matcher';
 export * from './random';
 export * from './observe-args';
+export * from './hubble';
