@@ -1,0 +1,459 @@
+/**
+ * TEST FIXTURE ONLY — a single-node Kafka-protocol broker on 127.0.0.1 with an in-memory log, so that real
+ * Kafka clients (kafkajs, kcat/librdkafka) can produce and consume in tests. No Kafka broker is packaged in
+ * Debian or npm, and the L7 parsers need real client traffic to be checked against.
+ *
+ * It speaks: ApiVersions 0–3, Metadata 0–12, Produce 3–7 (record batches v2 stored opaquely, base offsets
+ * rewritten), ListOffsets 1–5, Fetch 4–11 (returns stored batches), and for a consumer group with ONE
+ * member at a time: FindCoordinator 0–2, JoinGroup 0–4, SyncGroup 0–2, Heartbeat 0–2, OffsetFetch 1–4,
+ * OffsetCommit 2–5, LeaveGroup 0–2. No replication, transactions, compression handling, ACLs or SASL.
+ * Unknown topics get UNKNOWN_TOPIC_OR_PARTITION (3) unless autoCreateTopics is on.
+ */
+import net from 'node:net';
+import { isFlexible, responseHeaderVersion } from '../kafka-apis';
+
+const SUPPORTED: Record<number, [number, number]> = {
+  18: [0, 3], // ApiVersions
+  3: [0, 12], // Metadata
+  0: [3, 7], // Produce
+  2: [1, 5], // ListOffsets
+  1: [4, 11], // Fetch
+  10: [0, 2], // FindCoordinator
+  11: [0, 4], // JoinGroup
+  14: [0, 2], // SyncGroup
+  12: [0, 2], // Heartbeat
+  9: [1, 4], // OffsetFetch
+  8: [2, 5], // OffsetCommit
+  13: [0, 2], // LeaveGroup
+};
+
+const ERR = { NONE: 0, OFFSET_OUT_OF_RANGE: 1, UNKNOWN_TOPIC_OR_PARTITION: 3, ILLEGAL_GENERATION: 22, UNKNOWN_MEMBER_ID: 25, UNSUPPORTED_VERSION: 35 };
+const NODE_ID = 1;
+
+class In {
+  pos = 0;
+  constructor(
+    private readonly b: Buffer,
+    public flex = false,
+  ) {}
+  i8 = () => this.b.readInt8(this.pos++);
+  i16 = () => ((this.pos += 2), this.b.readInt16BE(this.pos - 2));
+  i32 = () => ((this.pos += 4), this.b.readInt32BE(this.pos - 4));
+  i64 = () => ((this.pos += 8), this.b.readBigInt64BE(this.pos - 8));
+  uvar(): number {
+    let v = 0;
+    for (let s = 0; ; s += 7) {
+      const x = this.b[this.pos++]!;
+      v += (x & 0x7f) * 2 ** s;
+      if (!(x & 0x80) || s > 28) return v;
+    }
+  }
+  len = (classic: () => number) => (this.flex ? this.uvar() - 1 : classic());
+  str(): string | null {
+    const n = this.len(this.i16);
+    if (n < 0) return null;
+    this.pos += n;
+    return this.b.toString('utf8', this.pos - n, this.pos);
+  }
+  bytes(): Buffer | null {
+    const n = this.len(this.i32);
+    if (n < 0) return null;
+    this.pos += n;
+    return this.b.subarray(this.pos - n, this.pos);
+  }
+  arr<T>(fn: () => T): T[] | null {
+    const n = this.len(this.i32);
+    if (n < 0) return null;
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push(fn());
+      this.tags();
+    }
+    return out;
+  }
+  tags(): void {
+    if (!this.flex) return;
+    for (let n = this.uvar(); n > 0; n--) {
+      this.uvar();
+      this.pos += this.uvar();
+    }
+  }
+}
+
+class Out {
+  private parts: Buffer[] = [];
+  constructor(public flex = false) {}
+  private push(size: number, write: (b: Buffer) => void): this {
+    const b = Buffer.alloc(size);
+    write(b);
+    this.parts.push(b);
+    return this;
+  }
+  i8 = (v: number) => this.push(1, (b) => b.writeInt8(v));
+  i16 = (v: number) => this.push(2, (b) => b.writeInt16BE(v));
+  i32 = (v: number) => this.push(4, (b) => b.writeInt32BE(v));
+  i64 = (v: bigint | number) => this.push(8, (b) => b.writeBigInt64BE(BigInt(v)));
+  uvar(v: number): this {
+    const bytes: number[] = [];
+    do {
+      bytes.push((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+      v = Math.floor(v / 128);
+    } while (v > 0);
+    this.parts.push(Buffer.from(bytes));
+    return this;
+  }
+  private len(n: number, classic: (n: number) => this): this {
+    return this.flex ? this.uvar(n + 1) : classic(n);
+  }
+  str(s: string | null): this {
+    if (s === null) return this.len(-1, this.i16);
+    const b = Buffer.from(s);
+    this.len(b.length, this.i16);
+    this.parts.push(b);
+    return this;
+  }
+  bytes(b: Buffer | null): this {
+    if (b === null) return this.len(-1, this.i32);
+    this.len(b.length, this.i32);
+    this.parts.push(b);
+    return this;
+  }
+  arr<T>(items: T[] | null, fn: (x: T) => void): this {
+    if (items === null) return this.len(-1, this.i32);
+    this.len(items.length, this.i32);
+    for (const x of items) {
+      fn(x);
+      this.tags();
+    }
+    return this;
+  }
+  /** An array of int32 (no tagged fields per element, unlike struct arrays). */
+  ints(items: number[]): this {
+    this.len(items.length, this.i32);
+    for (const x of items) this.i32(x);
+    return this;
+  }
+  uuid = () => this.push(16, () => undefined);
+  tags = () => (this.flex ? this.uvar(0) : this);
+  done = () => Buffer.concat(this.parts);
+}
+
+interface Batch {
+  baseOffset: bigint;
+  nextOffset: bigint;
+  maxTimestamp: bigint;
+  data: Buffer;
+}
+
+export interface KafkaTestBrokerOptions {
+  /** Create unknown topics (1 partition) when Metadata asks with auto-creation allowed. Default off. */
+  autoCreateTopics?: boolean;
+  /** Topics that exist from the start, with their partition counts. */
+  topics?: Record<string, number>;
+}
+
+/** The test fixture broker. `advertisedPort` may be pointed at a tee in front of it. */
+export class KafkaTestBroker {
+  readonly logs = new Map<string, Batch[][]>();
+  readonly committed = new Map<string, bigint>(); // `${group}/${topic}/${partition}` → offset
+  /** Every (apiKey, apiVersion) served, for tests to assert on. */
+  readonly served: { apiKey: number; apiVersion: number }[] = [];
+  port = 0;
+  advertisedPort = 0;
+  private server = net.createServer((s) => this.serve(s));
+  private sockets = new Set<net.Socket>();
+  private groups = new Map<string, { generation: number; members: Map<string, Buffer>; protocol: string; assignments: Map<string, Buffer> }>();
+  private nextMember = 1;
+
+  constructor(private readonly options: KafkaTestBrokerOptions = {}) {
+    for (const [topic, partitions] of Object.entries(options.topics ?? {})) this.createTopic(topic, partitions);
+  }
+
+  createTopic(topic: string, partitions = 1): void {
+    if (!this.logs.has(topic)) this.logs.set(topic, Array.from({ length: partitions }, () => []));
+  }
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as net.AddressInfo).port;
+    this.advertisedPort ||= this.port;
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private serve(socket: net.Socket): void {
+    this.sockets.add(socket);
+    let pending = Buffer.alloc(0);
+    let chain = Promise.resolve();
+    socket.on('close', () => this.sockets.delete(socket)).on('error', () => socket.destroy());
+    socket.on('data', (d) => {
+      pending = Buffer.concat([pending, d]);
+      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+        const frame = pending.subarray(4, 4 + pending.readInt32BE(0));
+        pending = pending.subarray(4 + frame.length);
+        chain = chain.then(async () => {
+          try {
+            const reply = await this.handle(frame);
+            if (reply && !socket.destroyed) socket.write(Buffer.concat([int32(reply.length), reply]));
+          } catch {
+            socket.destroy(); // a request this fixture cannot decode: drop the connection like a broker would
+          }
+        });
+      }
+    });
+  }
+
+  private async handle(frame: Buffer): Promise<Buffer | undefined> {
+    const r = new In(frame);
+    const apiKey = r.i16();
+    const v = r.i16();
+    const correlationId = r.i32();
+    r.str(); // client id
+    const range = SUPPORTED[apiKey];
+    if (!range) throw new Error(`unsupported api key ${apiKey}`);
+    r.flex = isFlexible(apiKey, v);
+    r.tags();
+    this.served.push({ apiKey, apiVersion: v });
+    const w = new Out(false).i32(correlationId);
+    if (responseHeaderVersion(apiKey, v) === 1) w.uvar(0);
+    w.flex = r.flex;
+    if (apiKey === 18) {
+      if (v > range[1]) w.flex = false; // unsupported ApiVersions version: answer in v0 with the error
+      return this.apiVersions(w, v > range[1] ? 0 : v, v > range[1] ? ERR.UNSUPPORTED_VERSION : ERR.NONE).done();
+    }
+    if (v < range[0] || v > range[1]) throw new Error(`unsupported version ${v} of api ${apiKey}`);
+    switch (apiKey) {
+      case 3:
+        return this.metadata(r, w, v).done();
+      case 0:
+        return this.produce(r, w, v)?.done();
+      case 2:
+        return this.listOffsets(r, w, v).done();
+      case 1:
+        return (await this.fetch(r, w, v)).done();
+      default:
+        return this.group(apiKey, r, w, v).done();
+    }
+  }
+
+  private apiVersions(w: Out, v: number, error: number): Out {
+    w.i16(error).arr(Object.entries(SUPPORTED), ([key, [min, max]]) => w.i16(Number(key)).i16(min).i16(max));
+    if (v >= 1) w.i32(0);
+    return w.tags();
+  }
+
+  private metadata(r: In, w: Out, v: number): Out {
+    const requested = r.arr(() => {
+      if (v >= 10) r.pos += 16;
+      return r.str();
+    });
+    const allowCreate = v >= 4 ? r.i8() === 1 : true;
+    const names = requested === null || (v === 0 && requested.length === 0) ? [...this.logs.keys()] : requested.filter((n) => n !== null);
+    if (allowCreate && this.options.autoCreateTopics) for (const n of names) this.createTopic(n);
+    if (v >= 3) w.i32(0);
+    w.arr([NODE_ID], (id) => {
+      w.i32(id).str('127.0.0.1').i32(this.advertisedPort);
+      if (v >= 1) w.str(null);
+    });
+    if (v >= 2) w.str('sextant-test-fixture');
+    if (v >= 1) w.i32(NODE_ID);
+    w.arr(names, (name) => {
+      const log = this.logs.get(name);
+      w.i16(log ? ERR.NONE : ERR.UNKNOWN_TOPIC_OR_PARTITION).str(name);
+      if (v >= 10) w.uuid();
+      if (v >= 1) w.i8(0);
+      w.arr(log ? log.map((_, i) => i) : [], (p) => {
+        w.i16(0).i32(p).i32(NODE_ID);
+        if (v >= 7) w.i32(0);
+        w.ints([NODE_ID]).ints([NODE_ID]);
+        if (v >= 5) w.ints([]);
+      });
+      if (v >= 8) w.i32(-2147483648);
+    });
+    if (v >= 8 && v <= 10) w.i32(-2147483648);
+    return w.tags();
+  }
+
+  private produce(r: In, w: Out, v: number): Out | undefined {
+    r.str(); // transactional id
+    const acks = r.i16();
+    r.i32(); // timeout
+    const topics = r.arr(() => ({ name: r.str() ?? '', parts: r.arr(() => ({ index: r.i32(), records: r.bytes() })) ?? [] })) ?? [];
+    const results = topics.map((t) => ({
+      name: t.name,
+      parts: t.parts.map((p) => ({ index: p.index, ...this.append(t.name, p.index, p.records) })),
+    }));
+    if (acks === 0) return undefined;
+    w.arr(results, (t) =>
+      w.str(t.name).arr(t.parts, (p) => {
+        w.i32(p.index).i16(p.error).i64(p.baseOffset).i64(-1);
+        if (v >= 5) w.i64(0);
+      }),
+    );
+    return w.i32(0);
+  }
+
+  /** Appends the v2 record batches of one partition's records, rewriting their base offsets. */
+  private append(topic: string, partition: number, records: Buffer | null): { error: number; baseOffset: bigint } {
+    const log = this.logs.get(topic)?.[partition];
+    if (!log) return { error: ERR.UNKNOWN_TOPIC_OR_PARTITION, baseOffset: -1n };
+    const first = end(log);
+    for (let pos = 0; records && pos + 61 <= records.length; ) {
+      const size = 12 + records.readInt32BE(pos + 8);
+      const data = Buffer.from(records.subarray(pos, pos + size));
+      const base = end(log);
+      data.writeBigInt64BE(base, 0); // the CRC starts after the base offset, so it stays valid
+      log.push({ baseOffset: base, nextOffset: base + BigInt(data.readInt32BE(23)) + 1n, maxTimestamp: data.readBigInt64BE(35), data });
+      pos += size;
+    }
+    return { error: ERR.NONE, baseOffset: first };
+  }
+
+  private listOffsets(r: In, w: Out, v: number): Out {
+    r.i32(); // replica id
+    if (v >= 2) r.i8();
+    const topics = r.arr(() => ({
+      name: r.str() ?? '',
+      parts: r.arr(() => {
+        const index = r.i32();
+        if (v >= 4) r.i32();
+        return { index, timestamp: r.i64() };
+      }) ?? [],
+    })) ?? [];
+    if (v >= 2) w.i32(0);
+    w.arr(topics, (t) =>
+      w.str(t.name).arr(t.parts, (p) => {
+        const log = this.logs.get(t.name)?.[p.index];
+        const offset = !log ? -1n : p.timestamp === -2n ? 0n : p.timestamp === -1n ? end(log) : (log.find((b) => b.maxTimestamp >= p.timestamp)?.baseOffset ?? end(log));
+        w.i32(p.index).i16(log ? ERR.NONE : ERR.UNKNOWN_TOPIC_OR_PARTITION).i64(-1).i64(offset);
+        if (v >= 4) w.i32(0);
+      }),
+    );
+    return w;
+  }
+
+  private async fetch(r: In, w: Out, v: number): Promise<Out> {
+    r.i32(); // replica id
+    const maxWaitMs = r.i32();
+    r.i32(); // min bytes
+    r.i32(); // max bytes
+    r.i8(); // isolation level
+    if (v >= 7) r.pos += 8; // session id, epoch
+    const topics = r.arr(() => ({
+      name: r.str() ?? '',
+      parts: r.arr(() => {
+        const index = r.i32();
+        if (v >= 9) r.i32();
+        const offset = r.i64();
+        if (v >= 5) r.i64();
+        return { index, offset, maxBytes: r.i32() };
+      }) ?? [],
+    })) ?? [];
+    const collect = () =>
+      topics.map((t) => ({
+        name: t.name,
+        parts: t.parts.map((p) => {
+          const log = this.logs.get(t.name)?.[p.index];
+          if (!log) return { ...p, error: ERR.UNKNOWN_TOPIC_OR_PARTITION, hw: -1n, data: [] as Buffer[] };
+          if (p.offset > end(log)) return { ...p, error: ERR.OFFSET_OUT_OF_RANGE, hw: end(log), data: [] };
+          const data: Buffer[] = [];
+          let bytes = 0;
+          for (const b of log) {
+            if (b.nextOffset <= p.offset || (bytes > 0 && bytes + b.data.length > p.maxBytes)) continue;
+            data.push(b.data);
+            bytes += b.data.length;
+          }
+          return { ...p, error: ERR.NONE, hw: end(log), data };
+        }),
+      }));
+    let result = collect();
+    // Like a broker's long poll (capped): wait a little for data instead of letting consumers spin.
+    for (const until = Date.now() + Math.min(maxWaitMs, 250); result.every((t) => t.parts.every((p) => p.data.length === 0)) && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      result = collect();
+    }
+    w.i32(0);
+    if (v >= 7) w.i16(ERR.NONE).i32(0);
+    w.arr(result, (t) =>
+      w.str(t.name).arr(t.parts, (p) => {
+        w.i32(p.index).i16(p.error).i64(p.hw).i64(p.hw);
+        if (v >= 5) w.i64(0);
+        w.arr([], () => undefined);
+        if (v >= 11) w.i32(-1);
+        w.bytes(Buffer.concat(p.data));
+      }),
+    );
+    return w;
+  }
+
+  private group(apiKey: number, r: In, w: Out, v: number): Out {
+    if (apiKey === 10) {
+      r.str(); // key
+      if (v >= 1) w.i32(0).i16(ERR.NONE).str(null);
+      else w.i16(ERR.NONE);
+      return w.i32(NODE_ID).str('127.0.0.1').i32(this.advertisedPort);
+    }
+    const groupId = r.str() ?? '';
+    const group = this.groups.get(groupId) ?? { generation: 0, members: new Map<string, Buffer>(), protocol: '', assignments: new Map<string, Buffer>() };
+    this.groups.set(groupId, group);
+    if (apiKey === 11) {
+      r.i32(); // session timeout
+      if (v >= 1) r.i32(); // rebalance timeout
+      const memberId = r.str() || `member-${this.nextMember++}`;
+      r.str(); // protocol type
+      const protocols = r.arr(() => ({ name: r.str() ?? '', metadata: r.bytes() ?? Buffer.alloc(0) })) ?? [];
+      // One member at a time: every join starts a new generation with just this member, its own leader.
+      group.generation++;
+      group.members = new Map([[memberId, protocols[0]?.metadata ?? Buffer.alloc(0)]]);
+      group.protocol = protocols[0]?.name ?? '';
+      if (v >= 2) w.i32(0);
+      w.i16(ERR.NONE).i32(group.generation).str(group.protocol).str(memberId).str(memberId);
+      return w.arr([...group.members], ([id, metadata]) => w.str(id).bytes(metadata));
+    }
+    if (apiKey === 14) {
+      const generation = r.i32();
+      const memberId = r.str() ?? '';
+      for (const a of r.arr(() => ({ id: r.str() ?? '', assignment: r.bytes() ?? Buffer.alloc(0) })) ?? []) group.assignments.set(a.id, a.assignment);
+      if (v >= 1) w.i32(0);
+      const error = !group.members.has(memberId) ? ERR.UNKNOWN_MEMBER_ID : generation !== group.generation ? ERR.ILLEGAL_GENERATION : ERR.NONE;
+      return w.i16(error).bytes(group.assignments.get(memberId) ?? Buffer.alloc(0));
+    }
+    if (apiKey === 12 || apiKey === 13) {
+      if (apiKey === 12) r.i32(); // generation
+      const memberId = r.str() ?? '';
+      if (v >= 1) w.i32(0);
+      if (apiKey === 13) group.members.delete(memberId);
+      return w.i16(apiKey === 12 && !group.members.has(memberId) ? ERR.UNKNOWN_MEMBER_ID : ERR.NONE);
+    }
+    if (apiKey === 9) {
+      const topics = r.arr(() => ({ name: r.str() ?? '', parts: r.arr(r.i32) ?? [] }));
+      if (v >= 3) w.i32(0);
+      w.arr(topics ?? [], (t) =>
+        w.str(t.name).arr(t.parts, (p) => w.i32(p).i64(this.committed.get(`${groupId}/${t.name}/${p}`) ?? -1n).str('').i16(ERR.NONE)),
+      );
+      return v >= 2 ? w.i16(ERR.NONE) : w;
+    }
+    // OffsetCommit 2–5
+    r.i32(); // generation
+    r.str(); // member id
+    if (v <= 4) r.i64(); // retention time
+    const topics = r.arr(() => ({ name: r.str() ?? '', parts: r.arr(() => ({ index: r.i32(), offset: r.i64(), metadata: r.str() })) ?? [] })) ?? [];
+    for (const t of topics) for (const p of t.parts) this.committed.set(`${groupId}/${t.name}/${p.index}`, p.offset);
+    if (v >= 3) w.i32(0);
+    return w.arr(topics, (t) => w.str(t.name).arr(t.parts, (p) => w.i32(p.index).i16(ERR.NONE)));
+  }
+}
+
+function end(log: Batch[]): bigint {
+  return log.at(-1)?.nextOffset ?? 0n;
+}
+
+function int32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+}
