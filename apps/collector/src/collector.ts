@@ -7,6 +7,7 @@ import type { CollectorConfig } from './env';
 import { Clock, FlowAssembler } from './services/flow-assembler';
 import { COLLECTOR_VERSION, HealthTracker } from './services/health';
 import { IdentityResolver } from './services/identity';
+import { L7Assembler } from './services/l7-assembler';
 import { ListenerTable } from './services/listeners';
 import { RuleSet } from './services/naming-rules';
 import { Shipper } from './services/shipper';
@@ -24,6 +25,7 @@ export class Collector {
   private readonly transport: Transport;
   private readonly assembler: FlowAssembler;
   private readonly identity: IdentityResolver;
+  private readonly l7: L7Assembler;
   private readonly clock = new Clock();
   private events = 0;
   private health: HealthTracker | null = null;
@@ -38,6 +40,7 @@ export class Collector {
     this.shipper = new Shipper(this.transport, this.spool, { batchMaxRecords: config.batchMaxRecords, flushIntervalMs: config.flushIntervalMs, log: this.log });
     this.identity = new IdentityResolver({ nodeName: config.nodeName, rules: config.rulesFile ? RuleSet.fromFile(config.rulesFile) : undefined });
     this.assembler = new FlowAssembler(config.nodeName, this.identity, new ListenerTable(), this.clock);
+    this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
   }
 
   /** Starts observing; throws with a clear reason when eBPF cannot run here. */
@@ -47,12 +50,24 @@ export class Collector {
     this.probes = SextantProbes.open({
       selfPid: this.config.observeSelf ? 0 : process.pid,
       cgroupRoot: this.config.udpFlows ? this.identity.cgroupRoot : null,
+      l7: this.config.l7,
+      captureBytes: this.config.l7CaptureBytes,
     });
     this.health = new HealthTracker(this.config.nodeName, { available: true });
     this.probes.onTcpEvents((batch) => {
       this.events += batch.length;
-      this.shipper.addFlows(batch.map((e) => this.assembler.tcp(e)));
+      this.shipper.addFlows(batch.map((e) => {
+        if (e.final) this.l7.connectionClosed(e.sockId);
+        return this.assembler.tcp(e);
+      }));
     });
+    if (this.config.l7) {
+      this.probes.onL7Events((batch) => {
+        this.events += batch.length;
+        this.shipper.addL7(this.l7.push(batch));
+      });
+      this.timers.push(setInterval(() => this.shipper.addL7(this.l7.tick()), 1_000));
+    }
     this.shipper.start();
     try {
       const reg = await this.transport.register({ hostname: this.config.nodeName, version: COLLECTOR_VERSION, kernel: os.release() });
@@ -80,12 +95,13 @@ export class Collector {
     const seconds = Math.max(1, (now - this.windowStart) / 1000);
     this.shipper.addHistograms(hists.filter((h) => h.idx.length > 0).map((h) => this.assembler.histogram(h, this.windowStart, Math.min(3600, seconds))));
     this.windowStart = now;
+    this.assembler.expireIds(now);
   }
 
   private reportHealth(): void {
     if (!this.health) return;
     const counters: ProbeCounters | null = this.probes ? this.probes.readCounters() : null;
-    this.shipper.setHealth(this.health.report(counters, this.shipper.stats, this.spool.stats(), this.events));
+    this.shipper.setHealth(this.health.report(counters, this.shipper.stats, this.spool.stats(), this.events, this.config.l7 ? this.l7.stats() : null));
     this.shipper.cut();
   }
 
@@ -100,6 +116,8 @@ export class Collector {
       this.drainMaps();
       this.probes.close();
       this.probes = null;
+      // Whatever is still waiting for a response is reported as an unanswered request.
+      this.shipper.addL7(this.l7.tick(Number.POSITIVE_INFINITY));
     }
     this.reportHealth();
     await this.shipper.stop();

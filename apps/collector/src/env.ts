@@ -29,6 +29,12 @@ export const CollectorConfig = z.object({
   rulesFile: z.string().optional(),
   /** UDP flows from per-packet cgroup_skb programs; 0 turns them off where packet rates are extreme (env SEXTANT_UDP_FLOWS). */
   udpFlows: z.boolean().default(true),
+  /** L7 capture (HTTP, DNS, Kafka) from send/receive syscalls; 0 turns it off (env SEXTANT_L7). */
+  l7: z.boolean().default(true),
+  /** Bytes captured from each send/receive syscall, 64..4096 (env SEXTANT_L7_CAPTURE_BYTES). */
+  l7CaptureBytes: z.coerce.number().int().min(64).max(4096).default(1024),
+  /** Query parameters whose values are redacted in captured URLs, comma-separated; * = all (env SEXTANT_REDACT_QUERY). */
+  redactQueryParams: z.array(z.string().min(1).max(128)).max(256).optional(),
   /** Observe the collector's own traffic to the server too (env SEXTANT_OBSERVE_SELF=1). */
   observeSelf: z.coerce.boolean().default(false),
 });
@@ -69,6 +75,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     rulesFile: values.rules ?? env.SEXTANT_RULES,
     observeSelf: env.SEXTANT_OBSERVE_SELF === '1' || env.SEXTANT_OBSERVE_SELF === 'true',
     udpFlows: env.SEXTANT_UDP_FLOWS !== '0' && env.SEXTANT_UDP_FLOWS !== 'false',
+    l7: env.SEXTANT_L7 !== '0' && env.SEXTANT_L7 !== 'false',
+    l7CaptureBytes: env.SEXTANT_L7_CAPTURE_BYTES,
+    redactQueryParams: env.SEXTANT_REDACT_QUERY ? env.SEXTANT_REDACT_QUERY.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`).join('\n');

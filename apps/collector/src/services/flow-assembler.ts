@@ -6,8 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { DropRecord, HistogramRecord, TcpConnEvent, UdpFlowRecord } from '@sextant/bpf';
-import { SX_CLOSE_CLOSED, SX_CLOSE_OPEN, SX_CLOSE_REFUSED, SX_CLOSE_RESET, SX_CLOSE_TIMEOUT, SX_DIR_SERVER, SX_HIST_TCP_CONNECT, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN } from '@sextant/bpf';
-import type { Endpoint, Flow, HistogramSample } from '@sextant/shared';
+import {
+  SX_CLOSE_CLOSED, SX_CLOSE_OPEN, SX_CLOSE_REFUSED, SX_CLOSE_RESET, SX_CLOSE_TIMEOUT, SX_DIR_SERVER, SX_HIST_DNS, SX_HIST_HTTP,
+  SX_HIST_KAFKA, SX_HIST_TCP_CONNECT, SX_HIST_TCP_SRTT, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN,
+} from '@sextant/bpf';
+import type { Endpoint, Flow, HistogramKind, HistogramSample } from '@sextant/shared';
 import { endpointServiceName } from '@sextant/shared';
 import type { IdentityResolver } from './identity';
 import type { ListenerTable } from './listeners';
@@ -32,6 +35,15 @@ export function localAddresses(): Set<string> {
   return out;
 }
 
+const HIST_KIND: Record<number, HistogramKind> = {
+  [SX_HIST_TCP_CONNECT]: 'tcp_connect', [SX_HIST_TCP_SRTT]: 'tcp_srtt', [SX_HIST_HTTP]: 'http', [SX_HIST_DNS]: 'dns', [SX_HIST_KAFKA]: 'kafka',
+};
+
+/** How long a closed connection's flow id stays findable (for L7 data delivered after the close). */
+const CLOSED_ID_TTL_MS = 60_000;
+/** How long a UDP conversation keeps its flow id after it was last seen. */
+const UDP_ID_TTL_MS = 300_000;
+
 const CLOSE: Record<number, Flow['closeReason']> = {
   [SX_CLOSE_OPEN]: 'OPEN', [SX_CLOSE_CLOSED]: 'CLOSED', [SX_CLOSE_RESET]: 'RESET', [SX_CLOSE_REFUSED]: 'REFUSED', [SX_CLOSE_TIMEOUT]: 'TIMEOUT',
 };
@@ -47,8 +59,12 @@ function tcpFlags(mask: number): Flow['tcpFlags'] {
 
 export class FlowAssembler {
   private readonly local = localAddresses();
-  // Stable flow ids per kernel socket so interim reports and the close share one id.
+  // Stable flow ids per kernel socket so interim reports, the close and L7 events share one id.
   private readonly ids = new Map<bigint, string>();
+  // Closed sockets: their id for L7 data that arrives after the close, up to the close time (a later
+  // connection reusing the socket address gets a new id).
+  private readonly closedIds = new Map<bigint, { id: string; endNs: bigint; at: number }>();
+  private readonly udpIds = new Map<string, { id: string; at: number }>();
   // Service names of client flows by cgroup, so kernel histograms (keyed by cgroup) name their source the
   // same way the flows do.
   private readonly cgroupService = new Map<string, Endpoint>();
@@ -62,6 +78,46 @@ export class FlowAssembler {
 
   isLocal(ip: string): boolean {
     return this.local.has(ip);
+  }
+
+  toEpochMs(monoNs: bigint): number {
+    return this.clock.toEpochMs(monoNs);
+  }
+
+  /** The flow id of a TCP connection by kernel socket, for L7 data seen at `tsNs` (monotonic). */
+  flowIdFor(sockId: bigint, tsNs: bigint): string {
+    const open = this.ids.get(sockId);
+    if (open) return open;
+    const closed = this.closedIds.get(sockId);
+    if (closed && tsNs <= closed.endNs) return closed.id;
+    const id = randomUUID();
+    this.ids.set(sockId, id);
+    return id;
+  }
+
+  /** One flow id per UDP conversation (local, remote) while it is active, shared by its flows and L7 events. */
+  udpFlowIdFor(localIp: string, localPort: number, remoteIp: string, remotePort: number): string {
+    const key = `${localIp}|${localPort}|${remoteIp}|${remotePort}`;
+    const now = Date.now();
+    const hit = this.udpIds.get(key);
+    if (hit && now - hit.at < UDP_ID_TTL_MS) {
+      hit.at = now;
+      return hit.id;
+    }
+    const id = randomUUID();
+    this.udpIds.set(key, { id, at: now });
+    return id;
+  }
+
+  /** Forgets closed connections and idle UDP conversations past their TTLs. */
+  expireIds(now = Date.now()): void {
+    for (const [k, v] of this.closedIds) if (now - v.at > CLOSED_ID_TTL_MS) this.closedIds.delete(k);
+    for (const [k, v] of this.udpIds) if (now - v.at > UDP_ID_TTL_MS) this.udpIds.delete(k);
+  }
+
+  /** The far end, named the way flows name it. */
+  peerEndpoint(ip: string, port: number, serverSide: boolean): Endpoint {
+    return this.peer(ip, port, serverSide);
   }
 
   /** The far end: a process of this host when something here listens on that address, else a remote peer. */
@@ -90,6 +146,7 @@ export class FlowAssembler {
       id = randomUUID();
       if (!e.final) this.ids.set(e.sockId, id);
     } else if (e.final) this.ids.delete(e.sockId);
+    if (e.final) this.closedIds.set(e.sockId, { id, endNs: e.endNs, at: Date.now() });
     const start = e.startNs > 0n ? this.clock.toEpochMs(e.startNs) : this.clock.toEpochMs(e.endNs);
     const flow: Flow = {
       id,
@@ -126,7 +183,7 @@ export class FlowAssembler {
     const me = this.identity.localEndpoint({ ip: u.localIp, port: u.localPort, pid: u.pid || undefined, comm: u.comm || undefined, cgroupId: u.cgroupId.toString() });
     const other = this.peer(u.remoteIp, u.remotePort, !client);
     return {
-      id: randomUUID(),
+      id: this.udpFlowIdFor(u.localIp, u.localPort, u.remoteIp, u.remotePort),
       time: this.clock.toEpochMs(u.firstNs),
       endTime: this.clock.toEpochMs(u.lastNs),
       final: true,
@@ -187,7 +244,7 @@ export class FlowAssembler {
     const src = this.cgroupService.get(h.cgroupId.toString()) ?? this.identity.localEndpoint({ ip: '0.0.0.0', port: 0, cgroupId: h.cgroupId.toString() });
     const dst = this.peer(h.remoteIp, h.remotePort, false);
     return {
-      kind: h.kind === SX_HIST_TCP_CONNECT ? 'tcp_connect' : 'tcp_srtt',
+      kind: HIST_KIND[h.kind] ?? 'tcp_srtt',
       windowStart,
       windowSeconds,
       nodeName: this.nodeName,

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import type { ProbeCounters } from '@sextant/bpf';
 import type { CollectorHealthReport } from '@sextant/shared';
+import type { L7Stats } from '../l7/types';
 import type { ShipperStats } from './shipper';
 import type { SpoolStats } from './spool';
 
@@ -16,12 +17,15 @@ export class HealthTracker {
     private readonly ebpf: { available: boolean; reason?: string },
   ) {}
 
-  report(counters: ProbeCounters | null, shipper: ShipperStats, spool: SpoolStats, eventsTotal: number): CollectorHealthReport {
+  report(counters: ProbeCounters | null, shipper: ShipperStats, spool: SpoolStats, eventsTotal: number, l7: L7Stats | null = null): CollectorHealthReport {
     const now = Date.now();
     const rate = ((eventsTotal - this.lastEvents) * 1000) / Math.max(1, now - this.lastAt);
     this.lastEvents = eventsTotal;
     this.lastAt = now;
-    const lostKernel = counters ? counters.ringbufFull + counters.queueDroppedRecords + counters.sockMapFull + counters.udpMapFull + counters.dropMapFull + counters.histMapFull : 0;
+    const lostKernel = counters
+      ? counters.ringbufFull + counters.queueDroppedRecords + counters.sockMapFull + counters.udpMapFull + counters.dropMapFull + counters.histMapFull
+        + counters.l7RingbufFull + counters.l7SockMapFull + counters.l7ArgsMapFull
+      : 0;
     return {
       time: now,
       version: COLLECTOR_VERSION,
@@ -29,8 +33,8 @@ export class HealthTracker {
       hostname: this.nodeName,
       eventsPerSecond: Math.round(rate * 10) / 10,
       lostEvents: lostKernel + spool.droppedRecords + shipper.rejectedRecords,
-      parsedBytes: 0,
-      unparsedBytes: 0,
+      parsedBytes: l7?.parsedBytes ?? 0,
+      unparsedBytes: l7?.unparsedBytes ?? 0,
       spoolBytes: spool.bytes,
       ebpf: this.ebpf,
       details: {
@@ -42,6 +46,10 @@ export class HealthTracker {
         sentRecords: shipper.sentRecords,
         failedAttempts: shipper.failedAttempts,
         spoolFiles: spool.files,
+        l7RingbufFull: counters?.l7RingbufFull ?? 0,
+        l7Exchanges: l7?.exchanges ?? 0,
+        l7Unanswered: l7?.unanswered ?? 0,
+        l7EvictedConnections: l7?.evictedConnections ?? 0,
       },
     };
   }

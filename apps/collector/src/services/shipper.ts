@@ -6,7 +6,7 @@
  * the kernel reader is never blocked.
  */
 import { randomUUID } from 'node:crypto';
-import type { CollectorHealthReport, Flow, HistogramSample, IngestBatchInput, L7Event } from '@sextant/shared';
+import type { CollectorHealthReport, Flow, HistogramSample, IngestBatchInput, L7EventInput } from '@sextant/shared';
 import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
 import type { Spool } from './spool';
 import { errorCode, isRetriable, type Transport } from './transport';
@@ -36,7 +36,7 @@ export interface ShipperStats {
 
 export class Shipper {
   private flows: Flow[] = [];
-  private l7: L7Event[] = [];
+  private l7: L7EventInput[] = [];
   private histograms: HistogramSample[] = [];
   private health: CollectorHealthReport | undefined;
   private queue: IngestBatchInput[] = [];
@@ -64,7 +64,7 @@ export class Shipper {
     this.cutIfFull();
   }
 
-  addL7(events: readonly L7Event[]): void {
+  addL7(events: readonly L7EventInput[]): void {
     for (const e of events) this.l7.push(e);
     this.cutIfFull();
   }

@@ -23,8 +23,14 @@ const volatile __u32 capture_bytes = 1024;  /* bytes captured per syscall, ≤ S
 #define SX_SYS_RECVMSG 7
 #define SX_SYS_SENDMSG 8
 
+#define SX_SYS_RECVMMSG 9
+#define SX_SYS_SENDMMSG 10
+
 #define SX_ARGS_BUF 0
 #define SX_ARGS_IOV 1
+#define SX_ARGS_MMSG 2
+/* Messages of one sendmmsg/recvmmsg captured (a resolver sends its A and AAAA queries in one call). */
+#define SX_L7_MAX_MMSG 2
 
 #define SX_L7_MAX_IOV 8
 /* How many first chunks may be too short to classify before a socket is given up. */
@@ -221,77 +227,74 @@ static __always_inline __u8 sx_hist_kind(__u8 protocol)
 	return protocol == SX_PROTO_HTTP ? SX_HIST_HTTP : protocol == SX_PROTO_DNS ? SX_HIST_DNS : SX_HIST_KAFKA;
 }
 
-static __always_inline int sx_l7_exit(long ret)
+/* Copies the first bytes of one message (a plain buffer, or an iovec array) into the scratch record. */
+static __always_inline __u32 sx_l7_copy(struct sx_l7_record *r, __u64 buf, __u32 iovcnt, __u8 kind, __u32 want)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct sx_l7_args *ap = bpf_map_lookup_elem(&sx_l7_args_map, &id);
-	if (!ap)
-		return 0;
-	struct sx_l7_args a = *ap;
-	bpf_map_delete_elem(&sx_l7_args_map, &id);
-	if (ret <= 0)
-		return 0;
-	__u32 zero = 0;
-	struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);
-	if (!r)
-		return 0;
-	__u32 cap = capture_bytes;
-	if (cap > SX_L7_MAX_CAPTURE)
-		cap = SX_L7_MAX_CAPTURE;
-	__u32 want = ret < cap ? (__u32)ret : cap;
 	__u32 off = 0;
-	if (a.kind == SX_ARGS_BUF) {
+	if (kind == SX_ARGS_BUF) {
 		__u32 n = want;
 		if (n > SX_L7_MAX_CAPTURE)
 			n = SX_L7_MAX_CAPTURE;
 		sx_bound(n);
-		if (bpf_probe_read_user(r->data, n, (void *)a.buf))
+		if (bpf_probe_read_user(r->data, n, (void *)buf))
 			return 0;
-		off = n;
-	} else {
-		struct iovec *iov = (struct iovec *)a.buf;
-		for (int i = 0; i < SX_L7_MAX_IOV; i++) {
-			if (i >= a.iovcnt || off >= want)
-				break;
-			struct iovec v = {};
-			if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
-				break;
-			if (!v.iov_len)
-				continue;
-			__u32 n = v.iov_len < want - off ? (__u32)v.iov_len : want - off;
-			if (n > SX_L7_MAX_CAPTURE)
-				n = SX_L7_MAX_CAPTURE;
-			sx_bound(n);
-			__u32 o = off & (SX_L7_MAX_CAPTURE - 1);
-			if (bpf_probe_read_user(&r->data[o], n, v.iov_base))
-				break;
-			off += n;
-		}
+		return n;
 	}
-	__u32 captured = off > SX_L7_MAX_CAPTURE ? SX_L7_MAX_CAPTURE : off;
+	struct iovec *iov = (struct iovec *)buf;
+	for (int i = 0; i < SX_L7_MAX_IOV; i++) {
+		if (i >= iovcnt || off >= want)
+			break;
+		struct iovec v = {};
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+			break;
+		if (!v.iov_len)
+			continue;
+		__u32 n = v.iov_len < want - off ? (__u32)v.iov_len : want - off;
+		if (n > SX_L7_MAX_CAPTURE)
+			n = SX_L7_MAX_CAPTURE;
+		sx_bound(n);
+		__u32 o = off & (SX_L7_MAX_CAPTURE - 1);
+		if (bpf_probe_read_user(&r->data[o], n, v.iov_base))
+			break;
+		off += n;
+	}
+	return off > SX_L7_MAX_CAPTURE ? SX_L7_MAX_CAPTURE : off;
+}
 
-	struct sock *sk = (struct sock *)a.sk;
+/* One message of `len` bytes moved by the syscall: classify, time, and emit header + first bytes. */
+static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len, __u64 id)
+{
+	__u32 zero = 0;
+	struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);
+	if (!r)
+		return;
+	__u32 cap = capture_bytes;
+	if (cap > SX_L7_MAX_CAPTURE)
+		cap = SX_L7_MAX_CAPTURE;
+	__u32 captured = sx_l7_copy(r, buf, iovcnt, kind, len < cap ? len : cap);
+
+	struct sock *sk = (struct sock *)a->sk;
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	__u16 l4 = BPF_CORE_READ(sk, sk_protocol);
 	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	__u16 dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
 
-	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &a.sk);
-	if (ls && ls->ino != a.ino) {
-		bpf_map_delete_elem(&sx_l7_socks, &a.sk);
+	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &a->sk);
+	if (ls && ls->ino != a->ino) {
+		bpf_map_delete_elem(&sx_l7_socks, &a->sk);
 		ls = NULL;
 	}
 	if (!ls) {
 		struct sx_l7_sock ns = {};
-		ns.ino = a.ino;
-		ns.role = a.direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
-		if (bpf_map_update_elem(&sx_l7_socks, &a.sk, &ns, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_l7_socks, &a.sk)) {
+		ns.ino = a->ino;
+		ns.role = a->direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
+		if (bpf_map_update_elem(&sx_l7_socks, &a->sk, &ns, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_l7_socks, &a->sk)) {
 			sx_count(SX_COUNTER_L7_SOCK_MAP_FULL);
-			return 0;
+			return;
 		}
-		ls = bpf_map_lookup_elem(&sx_l7_socks, &a.sk);
+		ls = bpf_map_lookup_elem(&sx_l7_socks, &a->sk);
 		if (!ls)
-			return 0;
+			return;
 	}
 	if (ls->protocol == SX_PROTO_UNKNOWN) {
 		__u8 p = sx_classify(r->data, captured, l4, sport, dport);
@@ -299,18 +302,18 @@ static __always_inline int sx_l7_exit(long ret)
 			p = SX_PROTO_NONE;
 		ls->protocol = p;
 		if (p == SX_PROTO_NONE)
-			return 0;
+			return;
 		if (p != SX_PROTO_UNKNOWN)
-			ls->role = a.direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
+			ls->role = a->direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
 	}
 
 	__u64 now = bpf_ktime_get_ns();
 	/* Client sockets: request sent → first response bytes, exact when requests are not pipelined. */
 	if (ls->protocol != SX_PROTO_UNKNOWN && ls->role == SX_DIR_CLIENT) {
-		if (a.direction == SX_L7_EGRESS && !ls->awaiting) {
-			ls->req_ns = a.ts_ns;
+		if (a->direction == SX_L7_EGRESS && !ls->awaiting) {
+			ls->req_ns = a->ts_ns;
 			ls->awaiting = 1;
-		} else if (a.direction == SX_L7_INGRESS && ls->awaiting) {
+		} else if (a->direction == SX_L7_INGRESS && ls->awaiting) {
 			ls->awaiting = 0;
 			if (dport) {
 				struct sx_hist_key key = {};
@@ -328,21 +331,21 @@ static __always_inline int sx_l7_exit(long ret)
 	}
 
 	struct sx_l7_header *h = &r->h;
-	h->sock_id = a.sk;
-	h->sock_ino = a.ino;
+	h->sock_id = a->sk;
+	h->sock_ino = a->ino;
 	/* Writes are timed when issued, reads when their data arrived (exit). */
-	h->ts_ns = a.direction == SX_L7_EGRESS ? a.ts_ns : now;
+	h->ts_ns = a->direction == SX_L7_EGRESS ? a->ts_ns : now;
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->pid = id >> 32;
-	h->total_len = (__u32)ret;
+	h->total_len = len;
 	h->captured_len = captured;
 	h->sport = sport;
 	h->dport = dport;
 	h->family = family == AF_INET6 ? 6 : 4;
 	h->transport = (__u8)l4;
-	h->direction = a.direction;
+	h->direction = a->direction;
 	h->protocol = ls->protocol;
-	h->syscall = a.syscall;
+	h->syscall = a->syscall;
 	__builtin_memset(h->saddr, 0, sizeof(h->saddr));
 	__builtin_memset(h->daddr, 0, sizeof(h->daddr));
 	if (family == AF_INET6) {
@@ -360,6 +363,33 @@ static __always_inline int sx_l7_exit(long ret)
 		sx_count(SX_COUNTER_L7_RINGBUF_FULL);
 	else
 		sx_count(SX_COUNTER_L7_EVENTS);
+}
+
+static __always_inline int sx_l7_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sx_l7_args *ap = bpf_map_lookup_elem(&sx_l7_args_map, &id);
+	if (!ap)
+		return 0;
+	struct sx_l7_args a = *ap;
+	bpf_map_delete_elem(&sx_l7_args_map, &id);
+	if (ret <= 0)
+		return 0;
+	if (a.kind != SX_ARGS_MMSG) {
+		sx_l7_emit(&a, a.buf, a.iovcnt, a.kind, (__u32)ret, id);
+		return 0;
+	}
+	/* sendmmsg/recvmmsg: ret messages, each with its own iovecs and byte count (msg_len). */
+	struct mmsghdr *vec = (struct mmsghdr *)a.buf;
+	for (int i = 0; i < SX_L7_MAX_MMSG; i++) {
+		if (i >= ret)
+			break;
+		struct mmsghdr m = {};
+		if (bpf_probe_read_user(&m, sizeof(m), &vec[i]))
+			break;
+		if (m.msg_len)
+			sx_l7_emit(&a, (__u64)m.msg_hdr.msg_iov, (__u32)m.msg_hdr.msg_iovlen, SX_ARGS_IOV, m.msg_len, id);
+	}
 	return 0;
 }
 
@@ -419,6 +449,22 @@ int sx_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 	return sx_enter_msg(ctx, SX_L7_INGRESS, SX_SYS_RECVMSG);
 }
 
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int sx_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return sx_l7_enter((int)ctx->args[0], ctx->args[1], (__u32)ctx->args[2], SX_ARGS_MMSG, SX_L7_EGRESS, SX_SYS_SENDMMSG);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmmsg")
+int sx_enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return sx_l7_enter((int)ctx->args[0], ctx->args[1], (__u32)ctx->args[2], SX_ARGS_MMSG, SX_L7_INGRESS, SX_SYS_RECVMMSG);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int sx_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_recvmmsg")
+int sx_exit_recvmmsg(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
 SEC("tracepoint/syscalls/sys_exit_write")
 int sx_exit_write(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
 SEC("tracepoint/syscalls/sys_exit_read")
