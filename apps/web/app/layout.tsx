@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
+import { THEME_BOOT } from '../src/client/theme';
 import './globals.css';
 import { Providers } from './providers';
 import { TopBar } from './top-bar';
@@ -8,7 +9,10 @@ export const metadata: Metadata = { title: 'Sextant', description: 'eBPF network
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
-    <html lang="en" data-theme="dark">
+    <html lang="en" suppressHydrationWarning>
+      <head>
+        <script dangerouslySetInnerHTML={{ __html: THEME_BOOT }} />
+      </head>
       <body>
         <Providers>
           <TopBar />

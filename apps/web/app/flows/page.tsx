@@ -1,58 +1,73 @@
 'use client';
 import type { FlowRecord } from '@sextant/db';
-import { parseFilterText, type FlowFilter } from '@sextant/shared';
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { parseFilterText, type FlowQueryFilter } from '@sextant/shared';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
-import { Suspense, useState } from 'react';
-import { formatNs, parseRange } from '../../src/client/time-range';
-import { api } from '../../src/client/trpc';
+import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { recordOf, toCsv, toNdjson } from '../../src/client/flow-rows';
+import { parseRange } from '../../src/client/time-range';
+import { api, isUnauthorized } from '../../src/client/trpc';
+import { readFlowsState, writeFlowsState, type FlowsState } from '../../src/client/url-state';
+import { FlowDrawer } from './drawer';
+import { FilterBar } from './filter-bar';
+import { FlowTable } from './flow-table';
 
-const FIELDS = [
-  ['from', 'from service'],
-  ['to', 'to service'],
-  ['ip', 'ip (either side)'],
-  ['status', 'http status (503, 5+)'],
-  ['verdict', 'verdict'],
-  ['protocol', 'protocol'],
-] as const;
+const PAGE = 500;
+const LIVE_CAP = 100_000;
 
-/** Filter state lives in the URL: `q` holds hubble observe flags; the fields map to the same semantics. */
-function filterFromParams(p: URLSearchParams): { allow: FlowFilter[]; deny: FlowFilter[] } {
-  const text = p.get('q')?.trim();
-  if (text) return parseFilterText(text).filter;
-  const base: FlowFilter = {};
-  const list = (k: string) => p.get(k)?.split(',').map((s) => s.trim()).filter(Boolean);
-  const from = list('from');
-  const to = list('to');
-  const status = list('status');
-  const verdict = list('verdict');
-  const protocol = list('protocol');
-  if (from?.length) base.sourceService = from;
-  if (to?.length) base.destinationService = to;
-  if (status?.length) base.httpStatusCode = status;
-  if (verdict?.length) base.verdict = verdict.map((v) => v.toUpperCase()) as FlowFilter['verdict'];
-  if (protocol?.length) base.protocol = protocol as FlowFilter['protocol'];
-  const ip = list('ip');
-  const allow = ip?.length ? [{ ...base, sourceIp: ip }, { ...base, destinationIp: ip }] : Object.keys(base).length ? [base] : [];
-  return { allow, deny: [] };
+function download(name: string, body: string, type: string) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([body], { type }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
-function summary(r: FlowRecord): { time: number; src: string; dst: string; proto: string; l7: string; verdict: string; latency: string } {
-  if (r.kind === 'flow') {
-    const f = r.flow;
-    return {
-      time: f.time,
-      src: `${f.source.service ?? f.source.ip}${f.source.port ? `:${f.source.port}` : ''}`,
-      dst: `${f.destination.service ?? f.destination.names?.[0] ?? f.destination.ip}:${f.destination.port ?? ''}`,
-      proto: f.l4Protocol,
-      l7: f.closeReason !== 'NONE' ? f.closeReason.toLowerCase() : '',
-      verdict: f.verdict === 'DROPPED' ? `DROPPED ${f.dropReason ?? ''}` : f.verdict,
-      latency: formatNs(f.connectLatencyNs),
+/** Live tail: records pushed by the server, newest first, batched into React state a few times a second. */
+function useLiveTail(enabled: boolean, filter: FlowQueryFilter | null) {
+  const [rows, setRows] = useState<FlowRecord[]>([]);
+  const [status, setStatus] = useState<'off' | 'connecting' | 'live' | 'error'>('off');
+  const [error, setError] = useState<string | null>(null);
+  const key = JSON.stringify(filter);
+  useEffect(() => {
+    if (!enabled || !filter) {
+      setStatus('off');
+      return;
+    }
+    setRows([]);
+    setStatus('connecting');
+    setError(null);
+    const pending: FlowRecord[] = [];
+    const seen = new Set<string>();
+    const flush = setInterval(() => {
+      if (!pending.length) return;
+      const batch = pending.splice(0).reverse();
+      setRows((cur) => [...batch, ...cur].slice(0, LIVE_CAP));
+    }, 250);
+    const sub = api.flows.tail.subscribe(
+      { filter, since: Date.now() - 5_000 },
+      {
+        onStarted: () => setStatus('live'),
+        onData: (d) => {
+          const id = recordOf(d.data).id;
+          if (seen.has(id)) return;
+          seen.add(id);
+          pending.push(d.data);
+        },
+        onError: (err) => {
+          setStatus('error');
+          setError(err.message);
+        },
+        onConnectionStateChange: (s) => setStatus(s.state === 'pending' ? 'live' : s.state === 'connecting' ? 'connecting' : 'off'),
+      },
+    );
+    return () => {
+      clearInterval(flush);
+      sub.unsubscribe();
     };
-  }
-  const e = r.event;
-  const l7 = e.http ? `${e.http.method} ${e.http.path} → ${e.http.code ?? '…'}` : e.dns ? `${e.dns.query} rcode ${e.dns.rcode ?? '…'}` : e.kafka ? `${e.kafka.apiKey} ${e.kafka.topic ?? ''}` : '';
-  return { time: e.time, src: e.source.service ?? e.source.ip, dst: `${e.destination.service ?? e.destination.ip}:${e.destination.port ?? ''}`, proto: e.protocol.toUpperCase(), l7, verdict: 'FORWARDED', latency: formatNs(e.latencyNs) };
+    // the filter is compared by value
+  }, [enabled, key]);
+  return { rows, status, error };
 }
 
 function FlowsView() {
@@ -60,88 +75,86 @@ function FlowsView() {
   const router = useRouter();
   const pathname = usePathname();
   const range = parseRange(params);
-  const [draft, setDraft] = useState(() => Object.fromEntries(FIELDS.map(([k]) => [k, params.get(k) ?? ''])));
-  const [detail, setDetail] = useState<FlowRecord | null>(null);
-  let filter: { allow: FlowFilter[]; deny: FlowFilter[] } = { allow: [], deny: [] };
+  const state = readFlowsState(params);
+  const set = useCallback((patch: Partial<FlowsState>, replace = false) => {
+    const url = `${pathname}?${writeFlowsState(new URLSearchParams(window.location.search), patch).toString()}`;
+    if (replace) router.replace(url, { scroll: false });
+    else router.push(url, { scroll: false });
+  }, [pathname, router]);
+
+  let filter: FlowQueryFilter | null = { allow: [], deny: [] };
   let filterError: string | null = null;
   try {
-    filter = filterFromParams(params);
+    if (state.q) filter = parseFilterText(state.q).filter;
   } catch (err) {
+    filter = null;
     filterError = (err as Error).message;
   }
-  const [text, setText] = useState(params.get('q') ?? '');
+  const services = useQuery({ queryKey: ['services'], queryFn: () => api.dashboards.services.query({ limit: 500 }), staleTime: 60_000 });
   const q = useInfiniteQuery({
-    queryKey: ['flows', params.toString()],
-    enabled: filterError === null,
-    queryFn: ({ pageParam }) => api.flows.search.query({ filter, window: { since: range.since, until: range.until }, limit: 200, cursor: pageParam }),
+    queryKey: ['flows', state.q, range.since, range.until, params.get('range')],
+    enabled: filter !== null && !state.live,
+    queryFn: ({ pageParam }) => api.flows.search.query({ filter: filter ?? { allow: [], deny: [] }, window: { since: range.since, until: range.until }, limit: PAGE, cursor: pageParam }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
-  const rows = q.data?.pages.flatMap((p) => p.items) ?? [];
-  const exportJson = () => {
-    const blob = new Blob([rows.map((r) => JSON.stringify(r.kind === 'flow' ? r.flow : r.event)).join('\n')], { type: 'application/x-ndjson' });
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = 'sextant-flows.jsonl';
-    a.click();
+  useEffect(() => {
+    if (q.error && isUnauthorized(q.error)) router.replace('/login');
+  }, [q.error, router]);
+  const live = useLiveTail(state.live, filter);
+  const pages = q.data?.pages;
+  const searched = useMemo(() => pages?.flatMap((p) => p.items) ?? [], [pages]);
+  const rows = state.live ? live.rows : searched;
+  const selectedId = state.selected ? (state.selected.eventId ?? state.selected.flowId) : null;
+  const endReached = useCallback(() => {
+    if (!state.live && q.hasNextPage && !q.isFetchingNextPage) void q.fetchNextPage();
+  }, [state.live, q]);
+  const select = (r: FlowRecord) => {
+    const rec = recordOf(r);
+    set({ selected: r.kind === 'flow' ? { flowId: r.flow.id, time: r.flow.time, eventId: null } : { flowId: r.event.flowId, time: rec.time, eventId: r.event.id } }, true);
   };
+  const lastEsc = useRef(0);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && state.selected && Date.now() - lastEsc.current > 50) {
+        lastEsc.current = Date.now();
+        set({ selected: null }, true);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [state.selected, set]);
+
+  const footer = state.live
+    ? `${rows.length.toLocaleString()} records since the tail started · ${live.status}`
+    : q.isFetchingNextPage
+      ? `${rows.length.toLocaleString()} rows · loading more…`
+      : `${rows.length.toLocaleString()} rows${q.hasNextPage ? ' · scroll for more' : ' · end of results'} · ${range.label}`;
   return (
-    <>
-      <form className="panel row" onSubmit={(e) => {
-        e.preventDefault();
-        const next = new URLSearchParams(params.toString());
-        for (const [k] of FIELDS) {
-          const v = draft[k]?.trim();
-          if (v) next.set(k, v);
-          else next.delete(k);
-        }
-        router.push(`${pathname}?${next.toString()}`);
-      }}>
-        {FIELDS.map(([k, label]) => (
-          <input key={k} aria-label={label} placeholder={label} value={draft[k] ?? ''} onChange={(e) => setDraft({ ...draft, [k]: e.target.value })} style={{ width: 150 }} />
-        ))}
-        <button type="submit">Search</button>
-        <button type="button" className="secondary" onClick={exportJson} disabled={!rows.length}>Export JSON</button>
-        <span className="muted">{range.label}</span>
-      </form>
-      <form className="panel row" onSubmit={(e) => {
-        e.preventDefault();
-        const next = new URLSearchParams(params.toString());
-        if (text.trim()) next.set('q', text.trim());
-        else next.delete('q');
-        router.push(`${pathname}?${next.toString()}`);
-      }}>
-        <input aria-label="hubble observe flags" placeholder="hubble observe flags, e.g. --to-service payments --http-status 5+ --not --verdict FORWARDED" value={text} onChange={(e) => setText(e.target.value)} style={{ flex: 1, fontFamily: 'monospace' }} />
-        <button type="submit">Apply</button>
-      </form>
-      {filterError && <div className="panel error">{filterError}</div>}
-      {q.error && <div className="panel error">{q.error.message}</div>}
-      <div className="panel" style={{ minHeight: 400 }}>
-        {q.isLoading ? <div className="empty">loading…</div> : rows.length === 0 ? <div className="empty">No flows match in this window.</div> : (
-          <table>
-            <thead><tr><th>time</th><th>source</th><th>destination</th><th>proto</th><th>L7 / outcome</th><th>verdict</th><th>latency</th></tr></thead>
-            <tbody>
-              {rows.map((r) => {
-                const s = summary(r);
-                return (
-                  <tr key={r.kind === 'flow' ? r.flow.id : r.event.id} className="clickable" onClick={() => setDetail(r)}>
-                    <td>{new Date(s.time).toLocaleTimeString()}</td><td>{s.src}</td><td>{s.dst}</td><td>{s.proto}</td>
-                    <td className={/→ 5|reset|refused|timeout/.test(s.l7) ? 'bad' : ''}>{s.l7}</td><td className={s.verdict.startsWith('DROPPED') ? 'bad' : ''}>{s.verdict}</td><td>{s.latency}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        )}
-        {q.hasNextPage && <button className="secondary" onClick={() => void q.fetchNextPage()} disabled={q.isFetchingNextPage}>Load more</button>}
+    <div className={state.selected ? 'with-drawer' : ''}>
+      <FilterBar value={state.q} onApply={(text) => set({ q: text })} services={services.data ?? []}>
+        <button type="button" className={state.live ? 'live on' : 'secondary live'} aria-pressed={state.live} onClick={() => set({ live: !state.live })}>
+          {state.live ? '● Live' : '○ Live tail'}
+        </button>
+        <button type="button" className="secondary" onClick={() => download('sextant-flows.jsonl', toNdjson(rows), 'application/x-ndjson')} disabled={!rows.length}>Export JSON</button>
+        <button type="button" className="secondary" onClick={() => download('sextant-flows.csv', toCsv(rows), 'text/csv')} disabled={!rows.length}>Export CSV</button>
+      </FilterBar>
+      <div className="status-line">
+        {filterError && <span className="error">{filterError}</span>}
+        {q.error && !isUnauthorized(q.error) && <span className="error">{q.error.message}</span>}
+        {live.error && <span className="error">live tail: {live.error}</span>}
       </div>
-      {detail && (
-        <div className="panel">
-          <div className="row"><strong>Record</strong><span className="spacer" /><button className="secondary" onClick={() => setDetail(null)}>close</button></div>
-          <pre>{JSON.stringify(detail.kind === 'flow' ? detail.flow : detail.event, null, 2)}</pre>
-        </div>
-      )}
-    </>
+      <div className="panel flush">
+        {!state.live && q.isLoading ? (
+          <div className="empty tall">loading…</div>
+        ) : rows.length === 0 && !filterError ? (
+          <div className="empty tall">{state.live ? `Waiting for new records matching this filter (${live.status})…` : `No flows match in ${range.label}. Widen the time range or loosen the filter.`}</div>
+        ) : (
+          <FlowTable rows={rows} selectedId={selectedId} onSelect={select} onEndReached={endReached} footer={footer} />
+        )}
+      </div>
+      {state.selected && <FlowDrawer flowId={state.selected.flowId} time={state.selected.time} eventId={state.selected.eventId} onClose={() => set({ selected: null }, true)} />}
+    </div>
   );
 }
 

@@ -18,3 +18,16 @@ describe('time range in the URL', () => {
     expect(formatNs(null)).toBe('–');
   });
 });
+
+describe('range edits', () => {
+  it('brushing sets an absolute range and drops the relative one; picking relative drops absolute', async () => {
+    const { withAbsoluteRange, withRelativeRange, toLocalInput, fromLocalInput } = await import('./time-range');
+    const p = withAbsoluteRange(new URLSearchParams('range=1h&q=x'), 5000.4, 2000);
+    expect(p.toString()).toBe('q=x&since=2000&until=5000');
+    expect(parseRange(p)).toMatchObject({ since: 2000, until: 5000, absolute: true });
+    expect(withRelativeRange(p, '6h').toString()).toBe('q=x&range=6h');
+    const t = new Date(2026, 10, 25, 13, 5).getTime();
+    expect(fromLocalInput(toLocalInput(t))).toBe(t);
+    expect(fromLocalInput('yesterday')).toBeNull();
+  });
+});
