@@ -2,6 +2,8 @@ import { authRouter } from './routers/auth';
 import { collectorsRouter } from './routers/collectors';
 import { dashboardsRouter } from './routers/dashboards';
 import { flowsRouter } from './routers/flows';
+import { grafanaRouter } from './routers/grafana';
+import { hubbleRouter } from './routers/hubble';
 import { ingestRouter } from './routers/ingest';
 import { servicemapRouter } from './routers/servicemap';
 import { tokensRouter } from './routers/tokens';
@@ -12,6 +14,8 @@ export const appRouter = router({
   collectors: collectorsRouter,
   dashboards: dashboardsRouter,
   flows: flowsRouter,
+  grafana: grafanaRouter,
+  hubble: hubbleRouter,
   ingest: ingestRouter,
   servicemap: servicemapRouter,
   tokens: tokensRouter,
