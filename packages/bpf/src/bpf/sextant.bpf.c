@@ -185,7 +185,7 @@ int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		struct sx_listener l = {};
 		__u32 lkey = ((__u32)ctx->family << 16) | ctx->sport;
 		l.pid = bpf_get_current_pid_tgid() >> 32;
-		bpf_get_current_comm(&l.comm, sizeof(l.comm));
+		sx_process_comm(l.comm);
 		bpf_map_update_elem(&sx_listeners, &lkey, &l, BPF_ANY);
 		return 0;
 	}
@@ -206,7 +206,7 @@ int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		st.tcp_flags = SX_TCP_SYN;
 		st.pid = bpf_get_current_pid_tgid() >> 32;
 		st.cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(&st.comm, sizeof(st.comm));
+		sx_process_comm(st.comm);
 		if (bpf_map_update_elem(&sx_socks, &key, &st, BPF_ANY))
 			sx_count(SX_COUNTER_SOCK_MAP_FULL);
 		return 0;
@@ -411,7 +411,7 @@ static __always_inline void sx_udp_account(struct __sk_buff *skb, int egress)
 		nv.cookie = bpf_get_socket_cookie(skb);
 		if (egress) {
 			nv.pid = bpf_get_current_pid_tgid() >> 32;
-			bpf_get_current_comm(&nv.comm, sizeof(nv.comm));
+			sx_process_comm(nv.comm);
 		}
 		if (bpf_map_update_elem(&sx_udp, &key, &nv, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_udp, &key)) {
 			sx_count(SX_COUNTER_UDP_MAP_FULL);

@@ -27,6 +27,15 @@ static __always_inline void sx_count(__u32 which)
 		*v += 1;
 }
 
+/* The process's name (its main thread's comm): worker threads carry names like "isc-net-0000". */
+static __always_inline void sx_process_comm(char *dst)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	if (!leader || bpf_probe_read_kernel(dst, 16, __builtin_preserve_access_index(&leader->comm)))
+		bpf_get_current_comm(dst, 16);
+}
+
 struct sx_hist_value {
 	__u64 counts[SX_HIST_BUCKETS];
 };

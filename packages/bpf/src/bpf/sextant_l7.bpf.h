@@ -355,7 +355,7 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 		BPF_CORE_READ_INTO((__u32 *)h->saddr, sk, __sk_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO((__u32 *)h->daddr, sk, __sk_common.skc_daddr);
 	}
-	bpf_get_current_comm(&h->comm, sizeof(h->comm));
+	sx_process_comm(h->comm);
 	sx_bound(captured);
 	__u64 size = sizeof(struct sx_l7_header) + captured;
 	__u64 flags = bpf_ringbuf_query(&sx_l7_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
