@@ -50,6 +50,15 @@ describe('matcher', () => {
     expect(matchFlow(flow, { httpStatusCode: ['5+'] })).toBe(false);
   });
 
+  it('matches status prefixes as numeric ranges, like the SQL compiler', () => {
+    const withCode = (code: number) => L7Event.parse({ ...http503, http: { ...http503.http, code } });
+    const match = (code: number, pattern: string) => matchL7(withCode(code), { httpStatusCode: [pattern] });
+    expect([match(503, '5+'), match(599, '5+'), match(600, '5+'), match(499, '5+')]).toEqual([true, true, false, false]);
+    // A string prefix would take these for 5xx / 50x.
+    expect([match(5, '5+'), match(50, '5+'), match(50, '50+'), match(5, '50+')]).toEqual([false, false, false, false]);
+    expect([match(503, '50+'), match(510, '50+'), match(404, '404')]).toEqual([true, false, true]);
+  });
+
   it('matches labels, pods, fqdns, ports, flags, verdicts and event types', () => {
     expect(ids({ allow: [{ sourceLabel: ['app=checkout'], sourcePod: ['shop/checkout-abc'] }] })).toEqual(['flow', 'http', 'dns']);
     expect(ids({ allow: [{ sourceLabel: ['tier'] }] })).toHaveLength(3);

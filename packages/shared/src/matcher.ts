@@ -77,7 +77,11 @@ function sideMatches(f: FlowFilter, side: 'source' | 'destination', e: Endpoint)
 function statusMatches(code: number | undefined, pattern: string): boolean {
   if (code === undefined) return false;
   if (!pattern.endsWith('+')) return code === Number(pattern);
-  return String(code).startsWith(pattern.slice(0, -1));
+  // "5+" is 500–599 and "50+" is 500–509, numerically like the SQL compiler (not a string prefix: 5 is not 5xx).
+  const prefix = pattern.slice(0, -1);
+  const width = 10 ** (3 - prefix.length);
+  const lo = Number(prefix) * width;
+  return code >= lo && code < lo + width;
 }
 
 function regexTest(pattern: string, value: string | undefined): boolean {

@@ -17,6 +17,25 @@ describe('hubble observe flags', () => {
     ]);
   });
 
+  it('puts all either-side flags on the source in one filter and on the destination in the other, like hubble', () => {
+    const q = parseObserveArgs(['--namespace', 'shop', '--port', '8080', '--verdict', 'DROPPED'], NOW);
+    expect(q.filter.allow).toEqual([
+      { sourceNamespace: ['shop'], sourcePort: ['8080'], verdict: ['DROPPED'] },
+      { destinationNamespace: ['shop'], destinationPort: ['8080'], verdict: ['DROPPED'] },
+    ]);
+    const denied = parseObserveArgs(['--not', '--ip', '10.0.0.1', '--not', '--port', '53'], NOW);
+    expect(denied.filter).toEqual({ allow: [], deny: [{ sourceIp: ['10.0.0.1'], sourcePort: ['53'] }, { destinationIp: ['10.0.0.1'], destinationPort: ['53'] }] });
+    // Combined with a one-sided flag of the same kind, the values OR on that side.
+    expect(parseObserveArgs(['--from-pod', 'a', '--pod', 'b'], NOW).filter.allow).toEqual([{ sourcePod: ['a', 'b'] }, { sourcePod: ['a'], destinationPod: ['b'] }]);
+  });
+
+  it('reads --is-reply as a boolean flag', () => {
+    expect(parseObserveArgs(['--is-reply'], NOW).filter.allow).toEqual([{ reply: true }]);
+    expect(parseObserveArgs(['--is-reply=true'], NOW).filter.allow).toEqual([{ reply: true }]);
+    expect(parseObserveArgs(['--is-reply=false'], NOW).filter.allow).toEqual([{ reply: false }]);
+    expect(() => parseObserveArgs(['--is-reply=maybe'], NOW)).toThrow(/--is-reply: expected true or false/);
+  });
+
   it('moves the filter after --not to the deny list', () => {
     const q = parseObserveArgs(['--from-namespace', 'shop', '--not', '--http-path', '^/healthz', '--type', 'l7'], NOW);
     expect(q.filter).toEqual({ allow: [{ sourceNamespace: ['shop'], eventType: ['L7'] }], deny: [{ httpPath: ['^/healthz'] }] });

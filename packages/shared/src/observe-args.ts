@@ -99,7 +99,12 @@ export function parseObserveArgs(argv: string[], now = Date.now()): ObserveQuery
       if (!Number.isInteger(v) || v <= 0) throw new ObserveArgsError(`--${name}: expected a positive integer`);
       q[name] = v;
     } else if (name === 'ipv4' || name === 'ipv6') (flags.ipVersion ??= []).push(name === 'ipv4' ? 4 : 6);
-    else if (name === 'is-reply') flags.reply = true;
+    else if (name === 'is-reply') {
+      // A boolean flag like hubble's: --is-reply, --is-reply=true or --is-reply=false.
+      const v = (inline ?? 'true').toLowerCase();
+      if (v !== 'true' && v !== 'false') throw new ObserveArgsError(`--is-reply: expected true or false, got "${inline}"`);
+      flags.reply = v === 'true';
+    }
     else if (name.startsWith('from-') || name.startsWith('to-')) {
       const [dir, base] = name.startsWith('from-') ? [0, name.slice(5)] : [1, name.slice(3)];
       const sided = SIDED[base];
@@ -119,11 +124,18 @@ export function parseObserveArgs(argv: string[], now = Date.now()): ObserveQuery
     } else throw new ObserveArgsError(`unknown flag --${name}`);
     if (name !== 'not') negate = false;
   }
+  // Like hubble: every either-side flag applies to the source in one filter and to the destination in the
+  // other (`--namespace shop --port 8080` = source in shop on 8080, or destination in shop on 8080), never
+  // crosswise; the other flags are in both.
   const build = (values: Partial<Record<Key, unknown[]>>, sided: [Key, Key, string[]][], extra: object): FlowFilter[] => {
     const base = { ...values, ...extra } as FlowFilter;
-    let filters: FlowFilter[] = [base];
-    for (const [s, d, vals] of sided) filters = filters.flatMap((f) => [{ ...f, [s]: vals }, { ...f, [d]: vals }]);
-    return Object.keys(base).length || sided.length ? filters : [];
+    if (!sided.length) return Object.keys(base).length ? [base] : [];
+    const side = (pick: 0 | 1) => {
+      const f: Record<string, unknown[]> = { ...(base as Record<string, unknown[]>) };
+      for (const entry of sided) f[entry[pick]] = [...(f[entry[pick]] ?? []), ...entry[2]];
+      return f as FlowFilter;
+    };
+    return [side(0), side(1)];
   };
   const parsed = FlowQueryFilterSchema.safeParse({ allow: build(allow, sidedAllow, flags), deny: build(deny, sidedDeny, {}).filter((f) => Object.keys(f).length) });
   if (!parsed.success) {
