@@ -1,0 +1,344 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { KafkaInfo } from '@sextant/shared';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { L7ParseError } from './errors';
+import { kafkaDetails, looksLikeKafkaRequest, parseKafkaRequest, parseKafkaResponse, type KafkaRequest, type KafkaResponse } from './kafka';
+import { kafkaApiName, requestHeaderVersion, responseHeaderVersion } from './kafka-apis';
+import { KafkaTestBroker } from './testing/kafka-broker';
+import { splitFrames, startTcpTee, type TcpTee } from './testing/udp-tee';
+
+const run = promisify(execFile);
+
+/** A tiny encoder for hand-built frames: classic or compact (flexible) lengths. */
+class Frame {
+  private parts: Buffer[] = [];
+  constructor(private readonly flex: boolean) {}
+  raw(...bytes: number[]) {
+    this.parts.push(Buffer.from(bytes));
+    return this;
+  }
+  i16(v: number) {
+    const b = Buffer.alloc(2);
+    b.writeInt16BE(v);
+    this.parts.push(b);
+    return this;
+  }
+  i32(v: number) {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(v);
+    this.parts.push(b);
+    return this;
+  }
+  i64(v: number) {
+    return this.i32(0).i32(v);
+  }
+  len(n: number, classic: 2 | 4) {
+    if (this.flex) return this.raw(n + 1); // all test lengths < 127: one varint byte
+    return classic === 2 ? this.i16(n) : this.i32(n);
+  }
+  str(s: string | null) {
+    if (s === null) return this.len(-1, 2);
+    this.len(Buffer.byteLength(s), 2);
+    this.parts.push(Buffer.from(s));
+    return this;
+  }
+  /** The header's client id is a classic string even in flexible requests. */
+  clientId(s: string) {
+    this.i16(s.length);
+    this.parts.push(Buffer.from(s));
+    return this;
+  }
+  uuid(fill: number) {
+    this.parts.push(Buffer.alloc(16, fill));
+    return this;
+  }
+  tags() {
+    return this.flex ? this.raw(0) : this;
+  }
+  done() {
+    return Buffer.concat(this.parts);
+  }
+}
+
+function header(apiKey: number, version: number, correlationId: number, flex: boolean) {
+  const f = new Frame(flex).i16(apiKey).i16(version).i32(correlationId).clientId('cli');
+  return flex ? f.raw(0) : f;
+}
+
+describe('parseKafkaRequest / parseKafkaResponse on hand-built frames', () => {
+  it('reads a flexible Metadata v12 request and response (compact strings, tagged fields, topic ids)', () => {
+    const req = header(3, 12, 7, true).len(2, 4).uuid(0).str('orders').tags().uuid(0).str(null).tags().raw(1, 0).tags().done();
+    const parsed = parseKafkaRequest(req);
+    expect(parsed).toEqual({ apiKey: 3, apiKeyName: 'Metadata', apiVersion: 12, correlationId: 7, clientId: 'cli', topics: ['orders', 'AAAAAAAAAAAAAAAAAAAAAA'] });
+    const res = new Frame(true).i32(7).tags().i32(0); // correlation id, header tags, throttle
+    res.len(1, 4).i32(1).str('127.0.0.1').i32(9092).str(null).tags(); // brokers
+    res.str('cluster').i32(1); // cluster id, controller
+    res.len(2, 4).i16(0).str('orders').uuid(1).raw(0).len(1, 4).i16(0).i32(0).i32(1).i32(0).len(1, 4).i32(1).len(1, 4).i32(1).len(0, 4).tags().i32(0).tags();
+    res.i16(3).str('missing').uuid(0).raw(0).len(0, 4).i32(0).tags().tags();
+    expect(parseKafkaResponse(res.done(), parsed)).toEqual({ correlationId: 7, errorCode: 3, topics: ['orders', 'missing'] });
+  });
+
+  it('reads Fetch v13 topic ids and Produce v9 (flexible) topics, and v0 Produce responses', () => {
+    const fetch = header(1, 13, 9, true).i32(-1).i32(500).i32(1).i32(1 << 20).raw(0).i32(0).i32(-1);
+    fetch.len(1, 4).uuid(0xab).len(1, 4).i32(0).i32(0).i64(5).i32(-1).i64(0).i32(1 << 20).tags().tags();
+    const req = parseKafkaRequest(fetch.done());
+    expect(req.topics).toEqual([Buffer.alloc(16, 0xab).toString('base64url')]);
+    const fetchRes = new Frame(true).i32(9).tags().i32(0).i16(0).i32(0).len(1, 4).uuid(0xab).len(1, 4).i32(0).i16(1).done();
+    expect(parseKafkaResponse(fetchRes, req)).toEqual({ correlationId: 9, errorCode: 1, topics: [req.topics[0]] }); // ends mid-partition: a prefix
+    const produce = header(0, 9, 11, true).str(null).i16(-1).i32(30000).len(1, 4).str('events').len(1, 4).i32(0).len(3, 4).raw(1, 2, 3).tags().tags().done();
+    expect(parseKafkaRequest(produce)).toMatchObject({ apiKeyName: 'Produce', topics: ['events'], correlationId: 11 });
+    const v0 = parseKafkaRequest(header(0, 2, 1, false).i16(1).i32(1000).len(1, 4).str('legacy').len(1, 4).i32(0).len(0, 4).done());
+    const v0Res = new Frame(false).i32(1).len(1, 4).str('legacy').len(2, 4).i32(0).i16(0).i64(0).i64(-1).i32(1).i16(6).i64(-1).i64(-1).i32(0).done();
+    expect(parseKafkaResponse(v0Res, v0)).toEqual({ correlationId: 1, errorCode: 6, topics: ['legacy'] });
+  });
+
+  it('returns what a truncated capture holds and rejects impossible bytes with L7ParseError', () => {
+    const full = header(0, 7, 3, false).str(null).i16(1).i32(1000).len(2, 4).str('first').len(1, 4).i32(0).len(100, 4).raw(...Array(100).fill(0)).str('second').done();
+    const prefix = full.subarray(0, 60); // the capture ends inside the first topic's records
+    expect(parseKafkaRequest(prefix)).toMatchObject({ apiKeyName: 'Produce', apiVersion: 7, correlationId: 3, clientId: 'cli', topics: ['first'] });
+    expect(parseKafkaRequest(full.subarray(0, 8))).toEqual({ apiKey: 0, apiKeyName: 'Produce', apiVersion: 7, correlationId: 3, topics: [] });
+    expect(() => parseKafkaRequest(full.subarray(0, 7))).toThrow(L7ParseError);
+    expect(() => parseKafkaRequest(header(500, 1, 1, false).done())).toThrow(/unknown api key 500/);
+    expect(() => parseKafkaRequest(header(3, 1, 1, false).i32(-7).done())).toThrow(/negative array length/);
+    expect(() => parseKafkaResponse(Buffer.alloc(3), parseKafkaRequest(prefix))).toThrow(L7ParseError);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(full.length);
+    expect(looksLikeKafkaRequest(Buffer.concat([size, full]))).toBe(true);
+    expect(looksLikeKafkaRequest(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))).toBe(false);
+    expect(looksLikeKafkaRequest(Buffer.concat([size, full.subarray(0, 4)]))).toBe(false);
+  });
+
+  it('picks header versions and names by api key', () => {
+    expect([kafkaApiName(0), kafkaApiName(1), kafkaApiName(2), kafkaApiName(3), kafkaApiName(18), kafkaApiName(75), kafkaApiName(999)]).toEqual(['Produce', 'Fetch', 'ListOffsets', 'Metadata', 'ApiVersions', 'DescribeTopicPartitions', 'ApiKey999']);
+    expect([requestHeaderVersion(3, 8), requestHeaderVersion(3, 9), requestHeaderVersion(7, 0), requestHeaderVersion(17, 1)]).toEqual([1, 2, 0, 1]);
+    expect([responseHeaderVersion(18, 3), responseHeaderVersion(1, 12), responseHeaderVersion(1, 11)]).toEqual([0, 1, 0]);
+  });
+});
+
+interface Pair {
+  req: KafkaRequest;
+  res?: KafkaResponse;
+  reqBytes: number;
+}
+/** Every connection's request frames parsed and paired in order with its response frames. */
+function parsePairs(tee: TcpTee, fromConn = 0): Pair[] {
+  const pairs: Pair[] = [];
+  for (let c = fromConn; c < tee.connections(); c++) {
+    const requests = splitFrames(tee.stream(c, 'toServer'), 4);
+    const responses = splitFrames(tee.stream(c, 'toClient'), 4);
+    // Responses come back in request order on a connection; pair them by position, then check the ids agree.
+    requests.forEach((frame, i) => {
+      const req = parseKafkaRequest(frame);
+      const resFrame = responses[i];
+      pairs.push({ req, res: resFrame && parseKafkaResponse(resFrame, req), reqBytes: frame.length + 4 });
+    });
+  }
+  return pairs;
+}
+
+/** Real frames seen in the client tests, reused as fuzz seeds. */
+const capturedRequests: Buffer[] = [];
+const capturedResponses: { frame: Buffer; req: KafkaRequest }[] = [];
+function keepForFuzz(tee: TcpTee) {
+  for (let c = 0; c < tee.connections(); c++) {
+    const requests = splitFrames(tee.stream(c, 'toServer'), 4);
+    const responses = splitFrames(tee.stream(c, 'toClient'), 4);
+    requests.forEach((f, i) => {
+      capturedRequests.push(f);
+      if (responses[i]) capturedResponses.push({ frame: responses[i], req: parseKafkaRequest(f) });
+    });
+  }
+}
+
+describe('kcat (librdkafka) against the test broker through a tee', () => {
+  let broker: KafkaTestBroker;
+  let tee: TcpTee;
+  beforeAll(async () => {
+    broker = new KafkaTestBroker({ topics: { orders: 2 } });
+    await broker.start();
+    tee = await startTcpTee(broker.port);
+    broker.advertisedPort = tee.port;
+  });
+  afterAll(async () => {
+    keepForFuzz(tee);
+    await tee.close();
+    await broker.stop();
+  });
+
+  /** librdkafka's own protocol log: the ground truth of what it sent and received. */
+  async function kcat(args: string[], input?: string) {
+    const from = tee.connections();
+    const p = run('kcat', ['-b', `127.0.0.1:${tee.port}`, '-d', 'protocol', ...args], { timeout: 30_000 });
+    p.child.stdin!.end(input ?? '');
+    // A failed delivery makes kcat exit non-zero; its output is what the test checks.
+    const { stdout, stderr } = await p.catch((e: { stdout: string; stderr: string }) => e);
+    const truth = [...stderr.matchAll(/Sent (\w+)Request \(v(\d+), (\d+) bytes @ 0, CorrId (\d+)\)/g)].map((m) => ({ name: m[1]!, version: Number(m[2]), bytes: Number(m[3]), correlationId: Number(m[4]) }));
+    const received = [...stderr.matchAll(/Received (\w+)Response \(v(\d+), \d+ bytes, CorrId (\d+)/g)].map((m) => Number(m[3]));
+    await new Promise((r) => setTimeout(r, 50)); // let the tee record the last bytes
+    return { stdout, truth, received, pairs: parsePairs(tee, from) };
+  }
+  const librdkafkaName = (n: string) => ({ ApiVersion: 'ApiVersions', Offset: 'ListOffsets', Offsets: 'ListOffsets' })[n] ?? n;
+
+  function expectMatchesTruth(pairs: Pair[], truth: Awaited<ReturnType<typeof kcat>>['truth']) {
+    const seen = pairs.map((p) => `${p.req.apiKeyName} v${p.req.apiVersion} #${p.req.correlationId} ${p.reqBytes}B`).toSorted();
+    expect(seen).toEqual(truth.map((t) => `${librdkafkaName(t.name)} v${t.version} #${t.correlationId} ${t.bytes}B`).toSorted());
+    for (const p of pairs) if (p.res) expect(p.res.correlationId).toBe(p.req.correlationId);
+    for (const p of pairs) expect(p.req.clientId).toBe('rdkafka');
+  }
+
+  it('-L: ApiVersions (flexible v3) and Metadata for all topics', async () => {
+    const { stdout, truth, pairs } = await kcat(['-L']);
+    expect(stdout).toContain('topic "orders" with 2 partitions');
+    expectMatchesTruth(pairs, truth);
+    expect(pairs.map((p) => p.req.apiKeyName)).toContain('ApiVersions');
+    const apiVersions = pairs.find((p) => p.req.apiKeyName === 'ApiVersions')!;
+    expect(apiVersions.req.apiVersion).toBe(3);
+    expect(apiVersions.res?.errorCode).toBe(0);
+    const metadata = pairs.filter((p) => p.req.apiKeyName === 'Metadata');
+    expect(metadata.some((p) => p.res?.topics.includes('orders'))).toBe(true);
+  });
+
+  it('-P and -C: Produce and Fetch topics, then produce to a missing topic gives 3', async () => {
+    const produced = await kcat(['-P', '-t', 'orders', '-p', '1'], 'one\ntwo\nthree\n');
+    expectMatchesTruth(produced.pairs, produced.truth);
+    const produce = produced.pairs.filter((p) => p.req.apiKeyName === 'Produce');
+    expect(produce).toHaveLength(1);
+    expect(kafkaDetails(produce[0]!.req, produce[0]!.res)).toEqual({ apiKey: 'Produce', apiVersion: 7, correlationId: produce[0]!.req.correlationId, clientId: 'rdkafka', topic: 'orders', errorCode: 0 });
+
+    const consumed = await kcat(['-C', '-t', 'orders', '-p', '1', '-o', 'beginning', '-c', '3', '-e']);
+    expect(consumed.stdout.trim().split('\n')).toEqual(['one', 'two', 'three']);
+    expectMatchesTruth(consumed.pairs, consumed.truth);
+    // The last Fetch is still waiting for data when kcat exits after 3 messages: only answered ones have an error code.
+    const fetches = consumed.pairs.filter((p) => p.req.apiKeyName === 'Fetch' && p.res);
+    expect(fetches.length).toBeGreaterThanOrEqual(1);
+    for (const f of fetches) expect(kafkaDetails(f.req, f.res)).toMatchObject({ apiVersion: 11, topic: 'orders', errorCode: 0 });
+    expect(consumed.pairs.some((p) => p.req.apiKeyName === 'ListOffsets' && p.res?.errorCode === 0)).toBe(true);
+
+    const m = await kcat(['-P', '-t', 'missing', '-X', 'message.timeout.ms=1500'], 'x\n');
+    expectMatchesTruth(m.pairs, m.truth);
+    const metadataMissing = m.pairs.filter((p) => p.req.apiKeyName === 'Metadata' && p.req.topics.includes('missing'));
+    expect(metadataMissing.length).toBeGreaterThan(0);
+    for (const p of metadataMissing) expect(kafkaDetails(p.req, p.res)).toMatchObject({ topic: 'missing', errorCode: 3 });
+  });
+});
+
+describe('kafkajs producer and consumer against the test broker through a tee', () => {
+  it('reports the same api keys, versions, correlation ids, topics and error codes kafkajs saw', async () => {
+    const broker = new KafkaTestBroker({ topics: { payments: 1 } });
+    await broker.start();
+    const tee = await startTcpTee(broker.port);
+    broker.advertisedPort = tee.port;
+    const kafka = new Kafka({ clientId: 'sextant-test', brokers: [`127.0.0.1:${tee.port}`], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50 } });
+    const truth: string[] = [];
+    const record = (e: { payload: { apiKey: number; apiVersion: number; correlationId: number } }) => truth.push(`${kafkaApiName(e.payload.apiKey)} v${e.payload.apiVersion} #${e.payload.correlationId}`);
+    try {
+      const producer = kafka.producer();
+      producer.on(producer.events.REQUEST, record);
+      await producer.connect();
+      await producer.send({ topic: 'payments', messages: [{ key: 'a', value: '100' }, { key: 'b', value: '250' }] });
+      const err = await producer.send({ topic: 'nope', messages: [{ value: 'x' }] }).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(Error);
+      await producer.disconnect();
+
+      const consumer = kafka.consumer({ groupId: 'billing', heartbeatInterval: 300 });
+      consumer.on(consumer.events.REQUEST, record);
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'payments', fromBeginning: true });
+      const values: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`consumer got only ${values.join(',')}`)), 30_000);
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            values.push(message.value!.toString());
+            if (values.length === 2) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        });
+      });
+      await new Promise((r) => setTimeout(r, 1000)); // a few more fetch loops, so heartbeats go out too
+      await consumer.disconnect();
+      expect(values).toEqual(['100', '250']);
+      await new Promise((r) => setTimeout(r, 50));
+
+      const pairs = parsePairs(tee);
+      // kafkajs emits REQUEST when a response arrives: every parsed request that got a response is one of them.
+      const answered = pairs.filter((p) => p.res).map((p) => `${p.req.apiKeyName} v${p.req.apiVersion} #${p.req.correlationId}`);
+      expect(answered.toSorted()).toEqual(truth.toSorted());
+      for (const p of pairs) {
+        expect(p.req.clientId).toBe('sextant-test');
+        if (p.res) expect(p.res.correlationId).toBe(p.req.correlationId);
+      }
+      const by = (name: string) => pairs.filter((p) => p.req.apiKeyName === name).map((p) => kafkaDetails(p.req, p.res));
+      expect(by('Produce')).toEqual([{ apiKey: 'Produce', apiVersion: 7, correlationId: expect.any(Number), clientId: 'sextant-test', topic: 'payments', errorCode: 0 }]);
+      expect(by('Metadata').map((d) => `${d.topic}:${d.errorCode}`)).toContain('nope:3');
+      expect(by('Fetch').length).toBeGreaterThan(0);
+      for (const d of by('Fetch')) expect(d).toMatchObject({ apiVersion: 11, topic: 'payments', errorCode: 0 });
+      for (const name of ['FindCoordinator', 'JoinGroup', 'SyncGroup', 'Heartbeat', 'LeaveGroup', 'ApiVersions', 'OffsetFetch', 'OffsetCommit', 'ListOffsets']) {
+        expect(by(name).length, name).toBeGreaterThan(0);
+        // Error codes are read for the group APIs with a top-level one; offsets APIs report none.
+        for (const d of by(name)) expect(d.errorCode, name).toBe(name.startsWith('Offset') || name === 'ListOffsets' ? undefined : 0);
+      }
+      for (const d of [...by('Produce'), ...by('Fetch'), ...by('Metadata')]) expect(KafkaInfo.parse(d)).toEqual(d);
+      keepForFuzz(tee);
+    } finally {
+      await tee.close();
+      await broker.stop();
+    }
+  });
+});
+
+function xorshift(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 0x100000000;
+  };
+}
+
+describe('fuzz', () => {
+  it('only L7ParseError escapes the Kafka parsers for 110k random and mutated real frames each', () => {
+    expect(capturedRequests.length).toBeGreaterThan(20);
+    const rand = xorshift(9);
+    const mutate = (seed: Buffer): Buffer => {
+      const b = Buffer.from(seed);
+      const flips = 1 + Math.floor(rand() * 4);
+      for (let f = 0; f < flips && b.length > 0; f++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
+      return rand() < 0.4 ? b.subarray(0, Math.floor(rand() * b.length)) : b;
+    };
+    const randomBytes = (): Buffer => {
+      const b = Buffer.alloc(Math.floor(rand() * 64));
+      for (let j = 0; j < b.length; j++) b[j] = Math.floor(rand() * 256);
+      if (b.length >= 4 && rand() < 0.5) b.writeInt16BE(Math.floor(rand() * 20), 0); // a known api key
+      return b;
+    };
+    const outcomes = { request: [0, 0], response: [0, 0] };
+    const attempt = (kind: 'request' | 'response', fn: () => unknown, input: Buffer) => {
+      try {
+        fn();
+        outcomes[kind][0]!++;
+      } catch (e) {
+        if (!(e instanceof L7ParseError)) throw new Error(`${kind}: non-L7ParseError on ${input.toString('hex')}: ${String(e)}`);
+        outcomes[kind][1]!++;
+      }
+    };
+    for (let i = 0; i < 110_000; i++) {
+      const reqInput = i % 4 === 0 ? randomBytes() : mutate(capturedRequests[i % capturedRequests.length]!);
+      attempt('request', () => (looksLikeKafkaRequest(reqInput), parseKafkaRequest(reqInput)), reqInput);
+      const seed = capturedResponses[i % capturedResponses.length]!;
+      const resInput = i % 4 === 0 ? randomBytes() : mutate(seed.frame);
+      attempt('response', () => parseKafkaResponse(resInput, seed.req), resInput);
+    }
+    expect(outcomes.request[0]! + outcomes.request[1]!).toBe(110_000);
+    expect(outcomes.response[0]! + outcomes.response[1]!).toBe(110_000);
+    expect(outcomes.request[0]).toBeGreaterThan(10_000);
+    expect(outcomes.request[1]).toBeGreaterThan(1_000);
+  });
+});
