@@ -24,12 +24,14 @@ let target: ChildProcess;
 let collector: ChildProcess;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-e2e-'));
 const REQUESTS = 9;
+let targetPort = 0;
 
 beforeAll(async () => {
   if (!canRun) return;
   stack = await startStack();
   target = spawn(process.execPath, ['-e', `require('http').createServer((q, r) => { r.writeHead(q.url === '/fail' ? 503 : 200); r.end('x'); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) => target.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  targetPort = port;
   fs.writeFileSync(path.join(tmp, 'rules.json'), JSON.stringify([{ service: 'web-api', namespace: 'shop', match: { port } }]));
   collector = spawn(process.execPath, [path.join(ROOT, 'apps', 'collector', 'bin', 'sextant-collector.mjs')], {
     env: { ...process.env, SEXTANT_SERVER: stack.url, SEXTANT_TOKEN: stack.collectorToken, SEXTANT_RULES: path.join(tmp, 'rules.json'), SEXTANT_SPOOL_DIR: path.join(tmp, 'spool'), SEXTANT_FLUSH_INTERVAL_MS: '200' },
@@ -52,6 +54,9 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+/** The flow table's data rows (virtualized: only rows in view are in the DOM; all fit here). */
+const rows = (page: Page) => page.locator('[data-testid="flow-scroller"] [role="row"]');
+
 async function signIn(email: string, password: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
   await page.goto(`${stack.url}/map`);
@@ -72,15 +77,15 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     await expect(row.locator('td').nth(2).textContent()).resolves.toBe(String(REQUESTS));
     await row.click();
     await page.waitForURL('**/flows?**');
-    await page.locator('tbody tr').first().waitFor();
+    await rows(page).first().waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'flows.png') });
-    expect(await page.locator('tbody tr').count()).toBe(REQUESTS);
+    expect(await rows(page).count()).toBe(REQUESTS);
 
     await page.getByLabel('hubble observe flags').fill('--to-service web-api --from-process curl --not --verdict DROPPED');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await page.waitForURL('**q=**');
-    await page.locator('tbody tr').first().waitFor();
-    expect(await page.locator('tbody tr').count()).toBe(REQUESTS);
+    await page.waitForURL('**q=*from-process*');
+    await rows(page).first().waitFor();
+    await expect.poll(() => rows(page).count()).toBe(REQUESTS);
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export JSON' }).click();
     const file = await (await download).path();
@@ -110,6 +115,130 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
       return res.status;
     });
     expect(status).toBe(403);
+    await page.close();
+  });
+
+  it('the live tail shows new requests within a few seconds, exactly those', async () => {
+    const page = await signIn('admin@example.com', 'admin password 1');
+    await page.goto(`${stack.url}/flows?q=${encodeURIComponent('--to-service web-api')}&live=1`);
+    await page.getByText(/\(live\)|· live$/).first().waitFor({ timeout: 15_000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = new Set(await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))));
+    const mark = Date.now();
+    for (let i = 0; i < 3; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${targetPort}/live-${i}`]);
+    await expect.poll(() => rows(page).count(), { timeout: 10_000, interval: 200 }).toBe(before.size + 3);
+    const seenAfter = Date.now() - mark;
+    const shown = (await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).filter((id) => !before.has(id));
+    const truth = (await stack.db.pool.query(`SELECT flow_id::text AS id FROM flows WHERE dst_service = 'web-api' AND time >= to_timestamp($1 / 1000.0) - interval '1 second'`, [mark])).rows.map((r: { id: string }) => r.id);
+    expect(shown.sort()).toEqual(truth.sort());
+    console.log(`[e2e] live tail: 3 new requests visible ${seenAfter} ms after the first curl`);
+    expect(seenAfter).toBeLessThan(8000);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'flows-live.png') });
+    await page.close();
+  });
+
+  it('a --http-status 5+ filter shows exactly the generated errors; the drawer shows the exchange; CSV export', async () => {
+    // Known L7 HTTP exchanges, sent through the real ingest endpoint with the collector token.
+    const now = Date.now();
+    const flowId = crypto.randomUUID();
+    const codes = [200, 503, 500, 404, 502, 200, 201];
+    const ep = (service: string, ip: string, port?: number) => ({ ip, service, namespace: 'shop', ...(port ? { port } : {}) });
+    const l7 = codes.map((code, i) => ({
+      id: crypto.randomUUID(), flowId, time: now - 60_000 + i * 1000, nodeName: 'e2e-seed', type: 'RESPONSE', protocol: 'http', latencyNs: 1_000_000 * (i + 1),
+      source: ep('checkout', '10.9.0.1'), destination: ep('payments', '10.9.0.2', 8443),
+      http: { method: 'POST', path: `/charge/${i}`, code, protocol: 'HTTP/1.1', headers: [] },
+    }));
+    const flow = { id: flowId, time: now - 61_000, endTime: now - 50_000, final: true, nodeName: 'e2e-seed', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, source: ep('checkout', '10.9.0.1'), destination: ep('payments', '10.9.0.2', 8443), closeReason: 'CLOSED', bytesSent: 4000, bytesReceived: 9000, packetsSent: 12, packetsReceived: 14, retransmits: 1, srttUs: 250 };
+    const res = await fetch(`${stack.url}/api/trpc/ingest.push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.collectorToken}` },
+      body: JSON.stringify({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: [flow], l7 }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const errors = l7.filter((e) => e.http.code >= 500).map((e) => e.id).sort();
+    expect(errors).toHaveLength(3);
+
+    const page = await signIn('admin@example.com', 'admin password 1');
+    await page.goto(`${stack.url}/flows?range=15m&q=${encodeURIComponent('--to-service payments --http-status 5+')}`);
+    await rows(page).first().waitFor();
+    await expect.poll(() => rows(page).count()).toBe(3);
+    expect((await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).sort()).toEqual(errors);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'flows-5xx.png') });
+
+    // The drawer: L4 record, the connection's 7 exchanges, its TCP stats; Esc closes it and the URL follows.
+    await rows(page).first().click();
+    await page.waitForURL('**sel=**');
+    const drawer = page.getByRole('dialog', { name: 'connection detail' });
+    await drawer.getByText('L7 exchanges (7)').waitFor();
+    await drawer.getByText('TCP statistics').waitFor();
+    expect(await drawer.locator('table.compact tbody tr').count()).toBe(7);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'flows-drawer.png') });
+    await page.keyboard.press('Escape');
+    await drawer.waitFor({ state: 'detached' });
+    expect(page.url()).not.toContain('sel=');
+
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const csv = fs.readFileSync(await (await download).path(), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(4);
+    expect(csv.slice(1).map((l) => l.split(',')[2]).sort()).toEqual(errors);
+
+    // Keyboard: / focuses the filter; g m goes to the map.
+    await page.locator('body').click({ position: { x: 5, y: 300 } });
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('hubble observe flags');
+    await page.keyboard.press('Escape');
+    await page.locator('body').click({ position: { x: 5, y: 300 } });
+    await page.keyboard.press('g');
+    await page.keyboard.press('m');
+    await page.waitForURL('**/map**');
+    await page.close();
+  });
+
+  it('map panels, grouping, dashboards brush, light theme: screenshots of every page', async () => {
+    const page = await signIn('admin@example.com', 'admin password 1');
+    await page.goto(`${stack.url}/map?group=namespace&node=${encodeURIComponent('shop/web-api')}`);
+    await page.getByText('requests in / s').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'map-node.png') });
+    await page.goto(`${stack.url}/dashboards?service=web-api&namespace=shop&range=1h`);
+    const chart = page.getByRole('img', { name: 'Requests / s' });
+    await chart.waitFor();
+    await page.getByText('Top talkers (bytes)').waitFor();
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboards-service.png'), fullPage: true });
+    const box = await chart.boundingBox();
+    if (!box) throw new Error('no chart box');
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForURL('**since=**');
+    const u = new URL(page.url());
+    expect(Number(u.searchParams.get('until')) - Number(u.searchParams.get('since'))).toBeGreaterThan(60_000);
+    expect(u.searchParams.get('range')).toBeNull();
+    await page.goto(`${stack.url}/flows?q=${encodeURIComponent('--to-service web-api')}`);
+    await rows(page).first().waitFor();
+    await page.keyboard.press('t');
+    await page.waitForTimeout(200);
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'flows-light.png') });
+    await page.goto(`${stack.url}/map`);
+    await page.getByRole('img', { name: 'service map' }).waitFor();
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'map-light.png') });
+    await page.keyboard.press('t');
+    await page.goto(`${stack.url}/admin`);
+    await page.getByRole('button', { name: 'Create token' }).waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'admin.png') });
+    await page.close();
+  });
+
+  it('a viewer cannot reach the admin page', async () => {
+    const page = await signIn('viewer@example.com', 'viewer password 1');
+    await page.goto(`${stack.url}/admin`);
+    await page.getByText('Admin role required').waitFor();
+    expect(await page.getByRole('button', { name: 'Create token' }).count()).toBe(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'admin-viewer.png') });
     await page.close();
   });
 });

@@ -46,7 +46,9 @@ export async function startStack(): Promise<Stack> {
   const webDir = path.join(ROOT, 'apps', 'web');
   const next = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
   const env = { ...process.env, DATABASE_URL: dbUrl, NEXT_TELEMETRY_DISABLED: '1' };
-  execFileSync(process.execPath, [next, 'build'], { cwd: webDir, env, stdio: 'pipe' });
+  // SEXTANT_E2E_REUSE_BUILD=1 serves an existing production build (iterating on tests only).
+  const reuse = process.env.SEXTANT_E2E_REUSE_BUILD === '1' && fs.existsSync(path.join(webDir, '.next', 'BUILD_ID'));
+  if (!reuse) execFileSync(process.execPath, [next, 'build'], { cwd: webDir, env, stdio: 'pipe' });
   const port = await freePort();
   const web: ChildProcess = spawn(process.execPath, [next, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: webDir, env, stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;

@@ -62,6 +62,7 @@ export default function CollectorsPage() {
           }
         }}>
           <strong>New collector token</strong>
+          <a href="/admin">all tokens →</a>
           <input aria-label="collector name" placeholder="host name" value={name} onChange={(e) => setName(e.target.value)} />
           <button type="submit" disabled={!name}>Create token</button>
           {error && <span className="error">{error}</span>}

@@ -1,43 +1,108 @@
 'use client';
-import { useSearchParams } from 'next/navigation';
+import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import Link from 'next/link';
 import { Suspense } from 'react';
-import { formatNs, parseRange } from '../../src/client/time-range';
+import { formatBytes, formatCount, formatNs, parseRange, withAbsoluteRange } from '../../src/client/time-range';
 import { api } from '../../src/client/trpc';
 import { useAuthedQuery } from '../../src/client/use-authed-query';
-import { LineChart } from './chart';
+import { flowsLink, serviceFlags } from '../../src/client/url-state';
+import { ChartPanel, LineChart, PALETTE, type Series } from './chart';
+
+type Keyed = { key: string; total: number; points: { time: number; value: number }[] };
+
+const keyed = (series: Keyed[], perSecond: number): Series[] =>
+  series.map((s, i) => ({ label: `${s.key} (${formatCount(s.total)})`, colour: PALETTE[i % PALETTE.length] as string, points: s.points.map((p) => ({ t: p.time, v: p.value / perSecond })) }));
 
 function DashboardView() {
   const params = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
   const range = parseRange(params);
   const service = params.get('service') ?? undefined;
   const namespace = params.get('namespace') ?? undefined;
-  const q = useAuthedQuery({
+  const svcId = service ? (namespace ? `${namespace}/${service}` : service) : null;
+  const win = { since: range.since, until: range.until };
+  const ts = useAuthedQuery({
     queryKey: ['ts', params.toString()],
-    queryFn: () => api.dashboards.timeSeries.query({ window: { since: range.since, until: range.until }, service, namespace, direction: 'inbound' }),
+    queryFn: () => api.dashboards.timeSeries.query({ window: win, service, namespace, direction: 'inbound' }),
     refetchInterval: 30_000,
   });
-  const pts = q.data?.points ?? [];
+  const panels = useAuthedQuery({
+    queryKey: ['panels', params.toString()],
+    queryFn: () => api.dashboards.panels.query({ window: win, service, namespace }),
+    refetchInterval: 30_000,
+  });
+  const services = useAuthedQuery({ queryKey: ['services'], queryFn: () => api.dashboards.services.query({ limit: 500 }), staleTime: 60_000 });
+  const brush = (s: number, u: number) => router.push(`${pathname}?${withAbsoluteRange(params, s, u).toString()}`, { scroll: false });
+  const pts = ts.data?.points ?? [];
+  const base = svcId ? serviceFlags('to', svcId) : '';
+  const link = (extra: string) => flowsLink([base, extra].filter(Boolean).join(' '), params);
+  const common = { since: range.since, until: range.until, onBrush: brush };
+  const p = panels.data;
   return (
     <>
       <div className="panel row">
-        <strong>{service ? `Service ${namespace ? `${namespace}/` : ''}${service}` : 'Overview'}</strong>
-        <span className="muted">{range.label}{q.data ? ` · step ${q.data.stepSeconds} s` : ''}</span>
+        <strong>{svcId ? `Service ${svcId}` : 'Overview'}</strong>
+        <select
+          aria-label="service"
+          value={svcId ?? ''}
+          onChange={(e) => {
+            const next = new URLSearchParams(params.toString());
+            const s = services.data?.find((x) => (x.namespace ? `${x.namespace}/${x.name}` : x.name) === e.target.value);
+            if (s) {
+              next.set('service', s.name);
+              next.set('namespace', s.namespace);
+            } else {
+              next.delete('service');
+              next.delete('namespace');
+            }
+            router.push(`${pathname}?${next.toString()}`);
+          }}
+        >
+          <option value="">overview (all services)</option>
+          {svcId && !services.data?.some((x) => (x.namespace ? `${x.namespace}/${x.name}` : x.name) === svcId) && <option value={svcId}>{svcId}</option>}
+          {services.data?.map((s) => {
+            const id = s.namespace ? `${s.namespace}/${s.name}` : s.name;
+            return <option key={id} value={id}>{id}</option>;
+          })}
+        </select>
+        <span className="muted">{range.label}{ts.data ? ` · step ${ts.data.stepSeconds} s` : ''} · drag across a chart to zoom</span>
+        <span className="spacer" />
+        {svcId && <Link href={`/map?find=${encodeURIComponent(svcId)}&node=${encodeURIComponent(svcId)}`}>on the map →</Link>}
       </div>
-      {q.error && <div className="panel error">{q.error.message}</div>}
-      {q.isLoading && <div className="panel empty">loading…</div>}
-      {q.data && pts.length === 0 && <div className="panel empty">No traffic in this window.</div>}
-      {pts.length > 0 && (
-        <div className="grid2">
-          <LineChart title="Requests / s" format={(v) => v.toFixed(v < 10 ? 1 : 0)} series={[{ label: 'requests', colour: 'var(--accent)', points: pts.map((p) => ({ t: p.time, v: p.requestsPerSecond })) }]} />
-          <LineChart title="Error ratio" format={(v) => `${(v * 100).toFixed(1)} %`} series={[{ label: 'errors', colour: 'var(--bad)', points: pts.map((p) => ({ t: p.time, v: p.errorRatio })) }]} />
-          <LineChart title="Latency" format={(v) => formatNs(v)} series={[
-            { label: 'p50', colour: 'var(--ok)', points: pts.map((p) => ({ t: p.time, v: p.p50Ns })) },
-            { label: 'p95', colour: 'var(--warn)', points: pts.map((p) => ({ t: p.time, v: p.p95Ns })) },
-            { label: 'p99', colour: 'var(--bad)', points: pts.map((p) => ({ t: p.time, v: p.p99Ns })) },
-          ]} />
-          <LineChart title="Bytes" format={(v) => `${(v / 1024).toFixed(0)} KiB`} series={[{ label: 'bytes', colour: 'var(--accent)', points: pts.map((p) => ({ t: p.time, v: p.bytes })) }]} />
-        </div>
-      )}
+      {(ts.error || panels.error) && <div className="panel error">{(ts.error ?? panels.error)?.message}</div>}
+      <div className="grid2">
+        <LineChart {...common} title="Requests / s" drill={link('')} format={(v) => v.toFixed(v < 10 ? 1 : 0)} series={[{ label: 'requests', colour: 'var(--accent)', points: pts.map((x) => ({ t: x.time, v: x.requestsPerSecond })) }]} />
+        <LineChart {...common} title="Error ratio" drill={link('--http-status 5+')} format={(v) => `${(v * 100).toFixed(1)} %`} series={[{ label: 'errors', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.errorRatio })) }]} />
+        <LineChart {...common} title="Latency" drill={link('--type l7')} format={(v) => formatNs(v)} series={[
+          { label: 'p50', colour: 'var(--ok)', points: pts.map((x) => ({ t: x.time, v: x.p50Ns })) },
+          { label: 'p95', colour: 'var(--warn)', points: pts.map((x) => ({ t: x.time, v: x.p95Ns })) },
+          { label: 'p99', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.p99Ns })) },
+        ]} />
+        <LineChart {...common} title="TCP retransmits, resets, failed connects" drill={link('--protocol tcp')} format={(v) => formatCount(v)} series={p ? keyed(p.tcp.series, 1).map((s, i) => ({ ...s, colour: ['var(--warn)', 'var(--bad)', '#a371f7'][i] ?? s.colour })) : []} />
+        <LineChart {...common} title="DNS queries by rcode" drill={link('--protocol dns')} format={(v) => formatCount(v)} series={p ? keyed(p.dns.series, 1) : []} />
+        <LineChart {...common} title="Kafka requests by topic" drill={link('--protocol kafka')} format={(v) => formatCount(v)} series={p ? keyed(p.kafka.series, 1) : []} />
+        <LineChart {...common} title="Drops by reason (packets)" drill={link('--verdict DROPPED')} format={(v) => formatCount(v)} series={p ? keyed(p.drops.series, 1) : []} />
+        <ChartPanel title="Top talkers (bytes)" drill={link('')}>
+          <div style={{ height: 180, overflow: 'auto' }}>
+            {p && p.talkers.length === 0 && <div className="empty">no traffic in this window</div>}
+            {!p && <div className="empty">loading…</div>}
+            {p && p.talkers.length > 0 && (
+              <table className="compact">
+                <thead><tr><th>source → destination</th><th>proto</th><th>bytes</th><th>requests</th></tr></thead>
+                <tbody>
+                  {p.talkers.map((t) => (
+                    <tr key={`${t.source}>${t.destination}>${t.protocol}`} className="clickable">
+                      <td><Link href={flowsLink(`${serviceFlags('from', t.source)} ${serviceFlags('to', t.destination)} --protocol ${t.protocol}`, params)} style={{ color: 'inherit' }}>{t.source} → {t.destination}</Link></td>
+                      <td>{t.protocol}</td><td>{formatBytes(t.bytes)}</td><td>{formatCount(t.requests)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </div>
+        </ChartPanel>
+      </div>
     </>
   );
 }

@@ -30,6 +30,19 @@ export interface CanvasEdge {
 
 const LEVELS = ['ok', 'warn', 'bad'] as const;
 
+/** Draw timings for the UI benchmark: first frame with data (ms since navigation) and recent frame costs. */
+type DrawStats = { first: number | null; count: number; recent: number[] };
+function recordDraw(t0: number, hasData: boolean) {
+  const w = window as unknown as { __sextantMapDraws?: DrawStats };
+  const s = (w.__sextantMapDraws ??= { first: null, count: 0, recent: [] });
+  if (!hasData) return;
+  const end = performance.now();
+  s.first ??= end;
+  s.count++;
+  s.recent.push(end - t0);
+  if (s.recent.length > 2000) s.recent.splice(0, 1000);
+}
+
 function cssColours(el: HTMLElement) {
   const s = getComputedStyle(el);
   const v = (n: string) => s.getPropertyValue(n).trim() || '#888';
@@ -69,6 +82,14 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
   const draw = () => {
     cancelAnimationFrame(frame.current);
     frame.current = requestAnimationFrame(() => {
+      const t0 = performance.now();
+      paint();
+      recordDraw(t0, scene.current.nodes.length > 0);
+    });
+  };
+
+  const paint = () => {
+    {
       const c = canvas.current;
       const w = wrap.current;
       if (!c || !w) return;
@@ -231,7 +252,7 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
         }
         ctx.textAlign = 'start';
       }
-    });
+    }
   };
 
   // Zoom / pan with d3-zoom; the transform lives in a ref and only triggers a redraw.

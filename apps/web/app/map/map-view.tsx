@@ -6,6 +6,7 @@
  */
 import type { ServiceMap } from '@sextant/db';
 import Link from 'next/link';
+import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef } from 'react';
 import { healthLevel, layoutWith, type Positions } from '../../src/client/map-layout';
 import { formatBytes, formatCount, formatNs, formatRate } from '../../src/client/time-range';
@@ -33,6 +34,7 @@ export function MapView({ data, state, set, rangeParams }: {
   set: (patch: Partial<MapState>) => void;
   rangeParams: URLSearchParams;
 }) {
+  const router = useRouter();
   const previous = useRef<Positions>(new Map());
   const { nodes, edges } = useMemo(() => {
     let edges = data.edges;
@@ -121,7 +123,7 @@ export function MapView({ data, state, set, rangeParams }: {
               <thead><tr><th>source → destination</th><th>proto</th><th>requests</th><th>err %</th><th>p95</th></tr></thead>
               <tbody>
                 {[...edges].sort((a, b) => b.requests - a.requests).slice(0, 200).map((e) => (
-                  <tr key={e.id} className="clickable">
+                  <tr key={e.id} className="clickable" onClick={() => router.push(flowsLink(edgeQuery(e), rangeParams))}>
                     <td><Link href={flowsLink(edgeQuery(e), rangeParams)} style={{ color: 'inherit' }}>{e.source} → {e.destination}</Link></td>
                     <td>{e.protocol}</td><td>{e.requests}</td><td className={e.errorRatio > 0 ? 'bad' : ''}>{(e.errorRatio * 100).toFixed(1)}</td><td>{formatNs(e.p95Ns)}</td>
                   </tr>
