@@ -198,11 +198,12 @@ export class L7Engine {
   }
 
   private closeHandler(conn: Connection, out: L7Exchange[]): void {
-    if (!conn.handler) return;
     const c = conn.counters;
     const unparsed = c.unparsed;
+    for (const h of Object.values(conn.held ?? {})) c.unparsed += h.data.length;
+    conn.held = undefined;
     try {
-      conn.handler.close(out);
+      conn.handler?.close(out);
     } catch {
       this.totals.internalErrors++;
     }

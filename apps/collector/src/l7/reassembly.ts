@@ -154,9 +154,9 @@ export class LengthPrefixedFramer {
     this.loseSync(n);
   }
 
-  /** Bytes still held (an incomplete prefix or frame) that will never be parsed, e.g. at close. */
+  /** At close: an incomplete size prefix is unparsed (an incomplete payload was framed, so it stays parsed). */
   discard(): void {
-    this.counters.unparsed += this.carry.clear() + (this.state === 'payload' ? this.collected : 0);
+    this.counters.unparsed += this.carry.clear();
     this.parts = [];
     this.state = 'size';
   }
