@@ -80,7 +80,7 @@ export async function importFile(conn: Connection, api: ApiClient, file: string,
       throw err;
     }
   });
-  const total = { flows: 0, l7: 0, skipped: 0, batches: 0, already: 0 };
+  const total = { flows: 0, l7: 0, skipped: 0, batches: 0, already: 0, duplicates: 0 };
   for (let start = 0; start < lines.length; start += IMPORT_BATCH_LINES) {
     const chunk = lines.slice(start, start + IMPORT_BATCH_LINES);
     if (!chunk.some((l) => l.trim())) continue;
@@ -90,11 +90,13 @@ export async function importFile(conn: Connection, api: ApiClient, file: string,
     if (r.stored) {
       total.flows += r.flows;
       total.l7 += r.l7;
+      total.duplicates += r.duplicates;
     } else total.already++;
   }
   io.write(
     `imported ${total.flows} flows and ${total.l7} L7 events from ${name} (${records} records in ${total.batches} batches` +
-      `${total.already ? `, ${total.already} already imported` : ''}${total.skipped ? `, ${total.skipped} lines skipped` : ''})\n`,
+      `${total.already ? `, ${total.already} already imported` : ''}${total.duplicates ? `, ${total.duplicates} records already stored` : ''}` +
+      `${total.skipped ? `, ${total.skipped} lines skipped` : ''})\n`,
   );
 }
 

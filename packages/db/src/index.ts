@@ -21,3 +21,4 @@ export * from './queries/hist-agg';
 export * from './queries/flow-live';
 export * from './queries/panels';
 export * from './auth/api-tokens';
+export * from './queries/existing-records';

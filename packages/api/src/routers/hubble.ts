@@ -2,10 +2,11 @@
  * Hubble interop and the CLI's status: import of `hubble observe -o jsonpb` lines (admin only), export of
  * flows as such lines, and `hubble status`-like figures. Imported batches are stored under one collector
  * named `hubble-import` (its token is never shown), with batch ids derived from the lines' content so a
- * re-import of the same file stores nothing twice.
+ * re-import of the same file stores nothing twice; records whose id is already stored are left out, so an
+ * overlapping or appended capture adds only what is new.
  */
 import { createHash } from 'node:crypto';
-import { createCollectorToken, searchFlows, storeBatch } from '@sextant/db';
+import { createCollectorToken, existingRecordIds, searchFlows, storeBatch } from '@sextant/db';
 import { BATCH_LIMITS, fromHubbleJson, HubbleParseError, toHubbleJsonLine, WIRE_SCHEMA_VERSION, type Flow, type L7Event } from '@sextant/shared';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
@@ -66,9 +67,17 @@ export const hubbleRouter = router({
     }
     const batchId = importBatchId(input.lines);
     const collectorId = await importCollectorId(ctx, ctx.user.id);
-    const result = await storeBatch(ctx.db.pool, collectorId, { schemaVersion: WIRE_SCHEMA_VERSION, batchId, sentAt: Date.now(), flows, l7, histograms: [] });
+    const known = await existingRecordIds(ctx.db.pool, { flows: flows.map((f) => ({ id: f.id, time: f.time })), l7: l7.map((e) => ({ id: e.id, time: e.time })) });
+    const fresh = <T extends { id: string }>(items: T[], stored: Set<string>) => {
+      const seen = new Set<string>();
+      return items.filter((r) => !stored.has(r.id) && !seen.has(r.id) && seen.add(r.id));
+    };
+    const newFlows = fresh(flows, known.flows);
+    const newL7 = fresh(l7, known.l7);
+    const duplicates = flows.length + l7.length - newFlows.length - newL7.length;
+    const result = await storeBatch(ctx.db.pool, collectorId, { schemaVersion: WIRE_SCHEMA_VERSION, batchId, sentAt: Date.now(), flows: newFlows, l7: newL7, histograms: [] });
     if (result.stored) ctx.onIngest?.({ collectorId, flows: result.flows, l7: result.l7 });
-    return { batchId, stored: result.stored, flows: flows.length, l7: l7.length, skipped };
+    return { batchId, stored: result.stored, flows: newFlows.length, l7: newL7.length, duplicates: result.stored ? duplicates : 0, skipped };
   }),
 
   /** Flows matching a search as `hubble observe -o jsonpb` lines, newest first, paged like flows.search. */
