@@ -71,19 +71,25 @@ scrape_configs:
     await new Promise((r) => setTimeout(r, 200));
   }
 
+  const waitFor = async (promql: string, ok: (r: PromSample[]) => boolean, timeoutMs = 20_000): Promise<PromSample[]> => {
+    const end = Date.now() + timeoutMs;
+    let last: PromSample[] = [];
+    while (Date.now() < end) {
+      last = await query(promql);
+      if (ok(last)) return last;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return last;
+  };
+  // Prometheus applies new targets a few seconds after start: wait for the first successful scrape, so
+  // traffic sent afterwards is seen growing across scrapes.
+  const up = await waitFor('up{job="sextant"}', (r) => r.length === 1 && r[0]?.value[1] === '1');
+  if (up.length !== 1 || up[0]?.value[1] !== '1') throw new Error(`prometheus did not scrape ${target.hostPort}${target.path}: ${JSON.stringify(up)} ${stderr}`);
+
   return {
     url,
     query,
-    async waitFor(promql, ok, timeoutMs = 20_000) {
-      const end = Date.now() + timeoutMs;
-      let last: PromSample[] = [];
-      while (Date.now() < end) {
-        last = await query(promql);
-        if (ok(last)) return last;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      return last;
-    },
+    waitFor,
     async close() {
       if (proc.exitCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
