@@ -122,7 +122,8 @@ beforeAll(async () => {
   viewerToken = (await createApiToken(db.prisma, viewer.id, 'viewer-cli')).token;
   collectorToken = (await createCollectorToken(db.prisma, 'node-a')).token;
   const collector = apiClient({ server: server.url, token: collectorToken });
-  await collector.ingest.push.mutate({ schemaVersion: 1, batchId: id(), sentAt: Date.now(), flows: FLOWS, l7: EVENTS });
+  const health = { time: Date.now(), version: '0.1.0', kernel: '6.1.0', hostname: 'host-a', eventsPerSecond: 12.5, lostEvents: 7 };
+  await collector.ingest.push.mutate({ schemaVersion: 1, batchId: id(), sentAt: Date.now(), flows: FLOWS, l7: EVENTS, health });
   tmp = await mkdtemp(path.join(tmpdir(), 'sextant-cli-'));
 });
 
@@ -283,15 +284,17 @@ describe('sextant status, collectors, tokens and errors', () => {
   it('reports status and lists collectors', async () => {
     const s = await sextant(['status']);
     expect(s.stderr).toBe('');
-    // The collector's batches of the last minute: 9 records at setup, plus the follow test's one.
     expect(s.lines.slice(0, 3)).toEqual([`Healthcheck (via ${server.url}): Ok`, 'Server version: 0.1.0', 'Collectors: 1/1 connected']);
+    // Records the collector sent in the last minute (imports do not count): 9 at setup, 1 in the follow test.
     expect(s.lines[3]).toMatch(/^Flows\/s: \d+\.\d\d \(last 60 s\)$/);
-    expect(s.lines[4]).toBe('Lost events: 0');
+    expect(Number(s.lines[3]?.split(' ')[1])).toBeGreaterThan(0);
+    expect(Number(s.lines[3]?.split(' ')[1])).toBeLessThanOrEqual(0.17);
+    expect(s.lines[4]).toBe('Lost events: 7');
     const l = await sextant(['list', 'collectors'], { token: viewerToken });
     expect(l.lines.map((x) => x.split(/ {3,}/))).toEqual([
       ['NAME', 'STATUS', 'LAST SEEN', 'EVENTS/S', 'LOST', 'HOST', 'VERSION'],
       ['hubble-import', 'Import', expect.stringMatching(/^\d+s ago$/), '-', '-', '-', '-'],
-      ['node-a', 'Connected', expect.stringMatching(/^\d+s ago$/), '-', '-', '-', '-'],
+      ['node-a', 'Connected', expect.stringMatching(/^\d+s ago$/), '12.5', '7', 'host-a', '0.1.0'],
     ]);
   });
 
