@@ -22,6 +22,8 @@ export interface KafkaResponse {
   correlationId: number;
   errorCode: number;
   topics: string[];
+  /** The topic the (per-topic or per-partition) error code belongs to, when it is not top-level. */
+  errorTopic?: string;
 }
 
 /** Versions above this are not in any Kafka release (Fetch, the highest, is at 17): likely not Kafka. */
@@ -234,8 +236,10 @@ export function parseKafkaResponse(frame: Buffer, req: KafkaRequest): KafkaRespo
   const v = req.apiVersion;
   const r = new Reader(frame, isFlexible(req.apiKey, v));
   r.pos = 4;
-  const noteError = (code: number) => {
-    if (res.errorCode === 0 && code !== 0) res.errorCode = code;
+  const noteError = (code: number, topic?: string) => {
+    if (res.errorCode !== 0 || code === 0) return;
+    res.errorCode = code;
+    if (topic !== undefined) res.errorTopic = topic;
   };
   readUntilEnd(() => {
     if (responseHeaderVersion(req.apiKey, v) === 1) r.taggedFields();
@@ -274,14 +278,15 @@ export function hasParsedErrorCode(apiKey: number, apiVersion: number): boolean 
   return [API_KEYS.Produce, API_KEYS.Fetch, API_KEYS.Metadata, API_KEYS.ApiVersions].includes(apiKey as 0) || TOP_LEVEL_ERROR_APIS.has(apiKey);
 }
 
-type ErrorSink = (code: number) => void;
+type ErrorSink = (code: number, topic?: string) => void;
 
 function readProduceResponse(r: Reader, v: number, topics: string[], noteError: ErrorSink): void {
   r.array(() => {
-    addTopic(topics, v >= 13 ? r.uuid() : r.string());
+    const topic = v >= 13 ? r.uuid() : r.string();
+    addTopic(topics, topic);
     r.array(() => {
       r.skip(4); // partition index
-      noteError(r.int16());
+      noteError(r.int16(), topic);
       r.skip(8); // base offset
       if (v >= 2) r.skip(8); // log append time
       if (v >= 5) r.skip(8); // log start offset
@@ -306,10 +311,11 @@ function readFetchResponse(r: Reader, v: number, topics: string[], noteError: Er
     r.skip(4); // session id
   }
   r.array(() => {
-    addTopic(topics, v >= 13 ? r.uuid() : r.string());
+    const topic = v >= 13 ? r.uuid() : r.string();
+    addTopic(topics, topic);
     r.array(() => {
       r.skip(4); // partition index
-      noteError(r.int16());
+      noteError(r.int16(), topic);
       r.skip(8); // high watermark
       if (v >= 4) r.skip(8); // last stable offset
       if (v >= 5) r.skip(8); // log start offset
@@ -339,10 +345,11 @@ function readMetadataResponse(r: Reader, v: number, topics: string[], noteError:
   if (v >= 2) r.string(); // cluster id
   if (v >= 1) r.skip(4); // controller id
   r.array(() => {
-    noteError(r.int16());
+    const error = r.int16();
     const name = r.string();
     const id = v >= 10 ? r.uuid() : undefined;
     addTopic(topics, name ?? id);
+    noteError(error, name ?? id);
     if (v >= 1) r.skip(1); // is internal
     r.array(() => {
       r.skip(2 + 4 + 4); // error code, partition index, leader id
@@ -363,7 +370,10 @@ function readMetadataResponse(r: Reader, v: number, topics: string[], noteError:
 export function kafkaDetails(req: KafkaRequest, res: KafkaResponse | undefined): KafkaDetails {
   const details: KafkaDetails = { apiKey: req.apiKeyName, apiVersion: req.apiVersion, correlationId: req.correlationId };
   if (req.clientId !== undefined) details.clientId = req.clientId.slice(0, 256);
-  const topic = req.topics[0] ?? res?.topics[0];
+  // A Metadata request without topics asks for all of them: no single topic to name. Otherwise the response's
+  // topic stands in when the request's capture ended before its topics.
+  // The topic an error belongs to names the event when there is one.
+  const topic = res?.errorTopic ?? req.topics[0] ?? (req.apiKey === API_KEYS.Metadata ? undefined : res?.topics[0]);
   if (topic !== undefined) details.topic = topic.slice(0, 249);
   if (res && hasParsedErrorCode(req.apiKey, req.apiVersion) && res.errorCode >= -1) details.errorCode = res.errorCode;
   return details;

@@ -173,6 +173,11 @@ export class KafkaTestBroker {
     if (!this.logs.has(topic)) this.logs.set(topic, Array.from({ length: partitions }, () => []));
   }
 
+  /** Removes a topic and its log (clients that cached its metadata then get UNKNOWN_TOPIC_OR_PARTITION). */
+  deleteTopic(topic: string): void {
+    this.logs.delete(topic);
+  }
+
   async start(): Promise<number> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
