@@ -329,6 +329,7 @@ describe('sextant status, collectors, tokens and errors', () => {
       [['list', 'nodes'], 'list: expected "collectors", got "nodes"'],
       [['import'], 'import: expected one FILE (or - for stdin)'],
       [['--server', 'ftp://x', 'status'], '--server: expected an http(s) URL, got "ftp://x"'],
+      [['token', 'create', '--email', 'viewer@example.com'], 'token create: give the password on stdin with --password-stdin, in SEXTANT_PASSWORD, or at the prompt'],
     ];
     for (const [args, message] of cases) {
       const r = await sextant(args);

@@ -7,6 +7,8 @@ export interface Io {
   write(text: string): void;
   warn(text: string): void;
   readStdin(): Promise<string>;
+  /** Asks for a secret on the terminal without echoing it; undefined when there is no terminal. */
+  askSecret?(question: string): Promise<string>;
 }
 
 const CONNECTED_MS = 60_000;
@@ -110,8 +112,8 @@ export interface TokenOptions {
 export async function createToken(conn: Connection, opts: TokenOptions, io: Io, env: NodeJS.ProcessEnv): Promise<void> {
   const email = opts.email ?? env.SEXTANT_EMAIL;
   if (!email) throw new UsageError('token create: --email (or SEXTANT_EMAIL) is required');
-  const password = opts.passwordStdin ? (await io.readStdin()).split(/\r?\n/)[0] ?? '' : env.SEXTANT_PASSWORD;
-  if (!password) throw new UsageError('token create: give the password on stdin with --password-stdin, or in SEXTANT_PASSWORD');
+  const password = opts.passwordStdin ? ((await io.readStdin()).split(/\r?\n/)[0] ?? '') : (env.SEXTANT_PASSWORD ?? (await io.askSecret?.(`Password for ${email}: `)));
+  if (!password) throw new UsageError('token create: give the password on stdin with --password-stdin, in SEXTANT_PASSWORD, or at the prompt');
   const anon = apiClient(conn, null);
   const session = await call(conn, () => anon.auth.login.mutate({ email, password })).catch((err: Error) => {
     throw /401/.test(err.message) ? new CliError(`sign-in as ${email} failed: wrong email or password`) : err;

@@ -126,6 +126,32 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io & { sto
   }
 }
 
+/** Reads one line from the terminal with echo off (only when stdin is a TTY). */
+function askSecret(question: string): Promise<string> | undefined {
+  if (!process.stdin.isTTY) return undefined;
+  return new Promise((resolve) => {
+    const stdin = process.stdin;
+    let answer = '';
+    process.stderr.write(question);
+    stdin.setRawMode(true);
+    stdin.resume();
+    const onData = (buf: Buffer) => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          stdin.setRawMode(false);
+          stdin.pause();
+          stdin.off('data', onData);
+          process.stderr.write('\n');
+          return resolve(answer);
+        }
+        if (ch === '\u0003') process.exit(130);
+        answer = ch === '\u007f' ? answer.slice(0, -1) : answer + ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -146,6 +172,7 @@ if (isMain) {
     write: (t) => void process.stdout.write(t),
     warn: (t) => void process.stderr.write(t),
     readStdin,
+    askSecret: async (q) => (await askSecret(q)) ?? '',
     stopped,
   });
   // Let stdout drain before exiting.
