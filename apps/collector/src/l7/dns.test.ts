@@ -56,6 +56,20 @@ describe('parseDnsMessage on hand-built messages', () => {
     expect(() => parseDnsMessage(Buffer.alloc(5))).toThrow(/header/);
   });
 
+  it('keeps the complete answers of a message cut short in its answer section', () => {
+    const q = query('a.io');
+    q[2] = 0x81;
+    q[7] = 2;
+    const a1 = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 1, 2, 3]);
+    const a2 = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 40, 0, 4, 10, 1, 2, 4]);
+    const full = Buffer.concat([q, a1, a2]);
+    expect(parseDnsMessage(full).answers.map((a) => a.data)).toEqual(['10.1.2.3', '10.1.2.4']);
+    for (let cut = q.length; cut < full.length; cut++) {
+      const expected = cut >= q.length + a1.length ? ['10.1.2.3'] : [];
+      expect(parseDnsMessage(full.subarray(0, cut)).answers.map((a) => a.data)).toEqual(expected);
+    }
+  });
+
   it('formats IPv6 addresses in RFC 5952 form', () => {
     const b = (hex: string) => Buffer.from(hex, 'hex');
     expect(formatIpv6(b('fd000000000000000000000000000007'))).toBe('fd00::7');
@@ -210,6 +224,31 @@ function xorshift(seed: number): () => number {
     return s / 0x100000000;
   };
 }
+
+describe('captures cut short', () => {
+  it('every prefix of every real message past its questions parses to a prefix of its answers', () => {
+    let prefixes = 0;
+    for (const msg of captured) {
+      const full = parseDnsMessage(msg);
+      let questionsEnd = 12;
+      while (questionsEnd <= msg.length) {
+        try {
+          if (parseDnsMessage(msg.subarray(0, questionsEnd)).questions.length === full.questions.length) break;
+        } catch {
+          // still inside the questions
+        }
+        questionsEnd++;
+      }
+      for (let cut = questionsEnd; cut <= msg.length; cut++) {
+        const part = parseDnsMessage(msg.subarray(0, cut));
+        expect(part.questions).toEqual(full.questions);
+        expect(part.answers).toEqual(full.answers.slice(0, part.answers.length));
+        prefixes++;
+      }
+    }
+    expect(prefixes).toBeGreaterThan(1000);
+  });
+});
 
 describe('fuzz', () => {
   it('only L7ParseError escapes parseDnsMessage for 120k random and mutated real messages', () => {

@@ -2,7 +2,8 @@
  * DNS message parsing (RFC 1035) for the L7 engine: header, questions and the answer section of queries and
  * responses captured from syscalls, over UDP (one datagram = one message) or TCP (the engine strips the
  * 2-byte length prefix). Every read is bounds-checked; name compression pointers are followed with a jump
- * limit, so a malicious or truncated message yields an L7ParseError, never an exception of another kind.
+ * limit, so a malicious message yields an L7ParseError, never an exception of another kind. A message
+ * cut short inside its answer section (TC, or a capture limited to its first bytes) keeps the whole answers.
  */
 import { L7ParseError } from './errors';
 import type { DnsDetails } from './types';
@@ -45,9 +46,12 @@ export function dnsTypeName(type: number): string {
   return TYPE_NAMES[type] ?? `TYPE${type}`;
 }
 
+/** The message ends early: malformed, or a capture cut short (which the answer section tolerates). */
+class DnsEndOfMessage extends L7ParseError {}
+
 function need(buf: Buffer, offset: number, bytes: number, what: string): void {
   if (offset + bytes > buf.length) {
-    throw new L7ParseError(`DNS: ${what} at byte ${offset} runs past the end of the ${buf.length}-byte message`);
+    throw new DnsEndOfMessage(`DNS: ${what} at byte ${offset} runs past the end of the ${buf.length}-byte message`);
   }
 }
 
@@ -154,17 +158,22 @@ export function parseDnsMessage(buf: Buffer): DnsMessage {
     msg.questions.push({ name, type: dnsTypeName(buf.readUInt16BE(next)) });
     pos = next + 4;
   }
-  // A truncated (TC) response may end mid-answer: keep the complete answers and stop there.
+  // A response cut short (TC bit, or a capture limited to its first bytes) may end mid-answer: keep the
+  // complete answers and stop there. The header and questions, though, must be whole.
   for (let i = 0; i < Math.min(ancount, MAX_RECORDS); i++) {
-    if (msg.truncated && pos >= buf.length) break;
-    const { name, next } = readName(buf, pos);
-    need(buf, next, 10, 'resource record header');
-    const type = buf.readUInt16BE(next);
-    const ttl = buf.readUInt32BE(next + 4);
-    const rdlength = buf.readUInt16BE(next + 8);
-    need(buf, next + 10, rdlength, 'resource record data');
-    msg.answers.push({ name, type: dnsTypeName(type), ttl, data: rdataText(buf, type, next + 10, rdlength) });
-    pos = next + 10 + rdlength;
+    try {
+      const { name, next } = readName(buf, pos);
+      need(buf, next, 10, 'resource record header');
+      const type = buf.readUInt16BE(next);
+      const ttl = buf.readUInt32BE(next + 4);
+      const rdlength = buf.readUInt16BE(next + 8);
+      need(buf, next + 10, rdlength, 'resource record data');
+      msg.answers.push({ name, type: dnsTypeName(type), ttl, data: rdataText(buf, type, next + 10, rdlength) });
+      pos = next + 10 + rdlength;
+    } catch (e) {
+      if (e instanceof DnsEndOfMessage) break;
+      throw e;
+    }
   }
   return msg;
 }

@@ -320,6 +320,32 @@ function xorshift(seed: number): () => number {
   };
 }
 
+describe('captures cut short', () => {
+  it('every prefix of every real frame parses without error to a prefix of the full result', () => {
+    let prefixes = 0;
+    for (const frame of capturedRequests) {
+      const full = parseKafkaRequest(frame);
+      for (let cut = 8; cut <= frame.length; cut++) {
+        const part = parseKafkaRequest(frame.subarray(0, cut));
+        expect({ ...part, clientId: undefined, topics: [] }).toEqual({ ...full, clientId: undefined, topics: [] });
+        expect(full.topics.slice(0, part.topics.length)).toEqual(part.topics);
+        prefixes++;
+      }
+    }
+    for (const { frame, req } of capturedResponses) {
+      const full = parseKafkaResponse(frame, req);
+      for (let cut = 4; cut <= frame.length; cut++) {
+        const part = parseKafkaResponse(frame.subarray(0, cut), req);
+        expect(part.correlationId).toBe(full.correlationId);
+        expect(full.topics.slice(0, part.topics.length)).toEqual(part.topics);
+        if (part.errorCode !== 0) expect(part.errorCode).toBe(full.errorCode);
+        prefixes++;
+      }
+    }
+    expect(prefixes).toBeGreaterThan(1000);
+  });
+});
+
 describe('fuzz', () => {
   it('only L7ParseError escapes the Kafka parsers for 110k random and mutated real frames each', () => {
     expect(capturedRequests.length).toBeGreaterThan(20);
