@@ -182,6 +182,7 @@ export class L7Engine {
 
   private handlerFor(connId: bigint, conn: Connection, protocol: L7Protocol, role: 'client' | 'server'): ConnectionHandler {
     const max = this.opts.maxPendingPerConnection;
+    const collect = Math.min(this.opts.maxBufferBytes, 64 * 1024);
     switch (protocol) {
       case 'http':
         return new HttpHandler(new HttpConnection(connId, role, {
@@ -191,9 +192,9 @@ export class L7Engine {
           maxPending: max,
         }, conn.counters, this.pairing));
       case 'dns':
-        return new DnsConnection(connId, conn.transport, max, conn.counters, this.pairing);
+        return new DnsConnection(connId, conn.transport, max, conn.counters, this.pairing, collect);
       case 'kafka':
-        return new KafkaConnection(connId, role, max, conn.counters, this.pairing);
+        return new KafkaConnection(connId, role, max, conn.counters, this.pairing, collect);
     }
   }
 

@@ -21,6 +21,7 @@ export interface ConnectionHandler {
 
 const DNS_TCP_MAX = 65535;
 const KAFKA_MAX_FRAME = 100 * 1024 * 1024;
+/** Payload bytes kept per frame for parsing (the rest is skipped by length): names and topics come first. */
 const COLLECT_LIMIT = 64 * 1024;
 
 /** Bounded map in insertion order: the oldest entry goes first when full. */
@@ -51,6 +52,7 @@ export class DnsConnection implements ConnectionHandler {
     private readonly maxPending: number,
     private readonly counters: ByteCounters,
     private readonly stats: PairingCounters,
+    private readonly collectLimit = COLLECT_LIMIT,
   ) {}
 
   feed(chunk: L7Chunk, _which: 'request' | 'response', out: L7Exchange[]): void {
@@ -61,7 +63,7 @@ export class DnsConnection implements ConnectionHandler {
       this.message(chunk.data, chunk.timestampNs, chunk.direction, chunk.totalLength, peerKey(chunk));
       return;
     }
-    const framer = (this.framers[chunk.direction] ??= new LengthPrefixedFramer(2, DNS_TCP_MAX, COLLECT_LIMIT, this.counters, {
+    const framer = (this.framers[chunk.direction] ??= new LengthPrefixedFramer(2, DNS_TCP_MAX, this.collectLimit, this.counters, {
       onFrame: (frame, _complete, ts, total) => this.message(frame, ts, chunk.direction, total, '', true),
     }, (data) => data.length >= 14 && looksLikeDnsQuery(data.subarray(2))));
     framer.feed(chunk.data, chunk.timestampNs);
@@ -133,11 +135,12 @@ export class KafkaConnection implements ConnectionHandler {
     private readonly maxPending: number,
     private readonly counters: ByteCounters,
     private readonly stats: PairingCounters,
+    collectLimit = COLLECT_LIMIT,
   ) {
-    this.requests = new LengthPrefixedFramer(4, KAFKA_MAX_FRAME, COLLECT_LIMIT, counters, {
+    this.requests = new LengthPrefixedFramer(4, KAFKA_MAX_FRAME, collectLimit, counters, {
       onFrame: (frame, _complete, ts, total) => this.request(frame, ts, total),
     }, (data) => looksLikeKafkaRequest(data));
-    this.responses = new LengthPrefixedFramer(4, KAFKA_MAX_FRAME, COLLECT_LIMIT, counters, {
+    this.responses = new LengthPrefixedFramer(4, KAFKA_MAX_FRAME, collectLimit, counters, {
       onFrame: (frame, _complete, ts, total) => this.response(frame, ts, total),
     }, (data) => data.length >= 8 && data.readInt32BE(0) >= 4 && this.pending.has(data.readInt32BE(4)));
   }
