@@ -110,6 +110,18 @@ describe('HTTP/1.x through the engine', () => {
     expect(engine.stats().unparsedBytes).toBe(0);
   });
 
+  it('ends a chunked body whose last chunk fell in the gap, and loses sync when more than that is missing', () => {
+    const engine = new L7Engine();
+    const res = `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n${'d'.repeat(1024)}\r\n0\r\n\r\n`;
+    const out = run(engine, [
+      chunk('egress', get('/a') + get('/b'), 1),
+      chunk('ingress', res.slice(0, 100), 2, res.length), // "…\r\n0\r\n\r\n" not captured
+      chunk('ingress', res.slice(0, 100), 3, res.length + 7), // 7 more bytes than the last chunk: unknown
+    ]);
+    expect(out.map((e) => [e.http?.path, e.http?.code, e.http?.responseBytes])).toEqual([['/a', 200, res.length], ['/b', 200, undefined]]);
+    expect(engine.stats().unparsedBytes).toBe(12);
+  });
+
   it('loses sync on a gap inside headers, counts the bytes unparsed and resynchronises on the next request line', () => {
     const engine = new L7Engine();
     const first = get('/one') + 'GET /two HTTP/1.1\r\nHo'; // the rest of /two's head was not captured

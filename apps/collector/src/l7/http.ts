@@ -35,6 +35,8 @@ export interface HttpStreamSink {
 const METHOD = /^[A-Z][A-Z_-]{0,19}$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const MAX_LINE = 4096;
+/** "0\r\n\r\n": the last chunk of a chunked body without trailers. */
+const LAST_CHUNK_BYTES = 5;
 const CRLF2 = Buffer.from('\r\n\r\n');
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];
 const METHOD_PREFIXES = HTTP_METHODS.map((m) => Buffer.from(`${m} `));
@@ -221,7 +223,16 @@ export class HttpStream {
       case 'chunk-data': {
         const k = Math.min(n, this.remaining);
         this.skipped(k);
-        if (k < n) this.loseSync(n - k); // the next head (or chunk-size line) began inside the gap
+        if (k === n) return;
+        // A write that ends a chunked body ends with the last chunk "0\r\n\r\n": when exactly those 5
+        // bytes are missing after the data, the message ended there (no 5-byte chunk is possible).
+        if (this.state === 'chunk-size' && n - k === LAST_CHUNK_BYTES && this.carry.length === 0) {
+          this.counters.parsed += LAST_CHUNK_BYTES;
+          this.messageBytes += LAST_CHUNK_BYTES;
+          this.endMessage();
+          return;
+        }
+        this.loseSync(n - k); // the next head (or chunk-size line) began inside the gap
         return;
       }
       case 'close':
@@ -231,6 +242,12 @@ export class HttpStream {
       case 'head': // the next head (or the rest of this one) was not captured
         return this.loseSync(n);
       case 'chunk-size':
+        if (n === LAST_CHUNK_BYTES && this.carry.length === 0) {
+          this.counters.parsed += n;
+          this.messageBytes += n;
+          return this.endMessage();
+        }
+        return this.loseSync(n, true);
       case 'trailers':
         return this.loseSync(n, true);
       default:
