@@ -57,7 +57,7 @@ describe('SextantMetrics', () => {
     expect(value(text, 'sextant_collector_events_per_second{collector="host-1"}')).toBe(250);
     expect(value(text, 'sextant_collector_unparsed_ratio{collector="host-1"}')).toBe(0.25);
     expect(value(text, 'sextant_collector_spool_bytes{collector="host-1"}')).toBe(4096);
-    expect(value(text, 'hubble_lost_events_total{source="sextant_collector",collector="host-1"}')).toBe(7);
+    expect(value(text, 'hubble_lost_events_total{source="perf_event_ring_buffer",collector="host-1"}')).toBe(7);
     expect(text).not.toContain('collector="host-2"');
     m.setCollectors([]);
     text = await m.render();

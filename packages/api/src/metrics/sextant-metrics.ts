@@ -81,7 +81,8 @@ export class SextantMetrics {
       if (v.eventsPerSecond !== null) this.health.eventsPerSecond.set(labels, v.eventsPerSecond);
       if (v.unparsedRatio !== null) this.health.unparsedRatio.set(labels, v.unparsedRatio);
       if (v.spoolBytes !== null) this.health.spoolBytes.set(labels, v.spoolBytes);
-      if (v.lostEvents !== null) this.lostEvents.inc({ source: 'sextant_collector', collector: v.collector }, v.lostEvents);
+      if (v.lostEvents !== null) // Kernel ring buffer losses: Hubble's source value for the same kind of loss.
+      this.lostEvents.inc({ source: 'perf_event_ring_buffer', collector: v.collector }, v.lostEvents);
     }
   }
 
