@@ -226,7 +226,7 @@ export class HttpStream {
         if (k === n) return;
         // A write that ends a chunked body ends with the last chunk "0\r\n\r\n": when exactly those 5
         // bytes are missing after the data, the message ended there (no 5-byte chunk is possible).
-        if (this.state === 'chunk-size' && n - k === LAST_CHUNK_BYTES && this.carry.length === 0) {
+        if ((this.state as State) === 'chunk-size' && n - k === LAST_CHUNK_BYTES && this.carry.length === 0) {
           this.counters.parsed += LAST_CHUNK_BYTES;
           this.messageBytes += LAST_CHUNK_BYTES;
           this.endMessage();
