@@ -110,6 +110,12 @@ describe('parseKafkaRequest / parseKafkaResponse on hand-built frames', () => {
     expect(looksLikeKafkaRequest(Buffer.concat([size, full]))).toBe(true);
     expect(looksLikeKafkaRequest(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))).toBe(false);
     expect(looksLikeKafkaRequest(Buffer.concat([size, full.subarray(0, 4)]))).toBe(false);
+    // DNS over TCP, a query without RD: length 29, id 0x1234, flags 0, 1 question — reads as "Produce v1".
+    const dnsTcp = Buffer.from('001d123400000001000000000000076578616d706c6503636f6d0000010001', 'hex');
+    expect(looksLikeKafkaRequest(dnsTcp)).toBe(false);
+    const withBadClientId = Buffer.from(full);
+    withBadClientId[10] = 0x01; // a control byte in the client id
+    expect(looksLikeKafkaRequest(Buffer.concat([size, withBadClientId]))).toBe(false);
   });
 
   it('picks header versions and names by api key', () => {
@@ -324,6 +330,9 @@ describe('captures cut short', () => {
   it('every prefix of every real frame parses without error to a prefix of the full result', () => {
     let prefixes = 0;
     for (const frame of capturedRequests) {
+      const size = Buffer.alloc(4);
+      size.writeInt32BE(frame.length);
+      expect(looksLikeKafkaRequest(Buffer.concat([size, frame]))).toBe(true);
       const full = parseKafkaRequest(frame);
       for (let cut = 8; cut <= frame.length; cut++) {
         const part = parseKafkaRequest(frame.subarray(0, cut));

@@ -158,7 +158,23 @@ export function looksLikeKafkaRequest(frameWithSizePrefix: Buffer): boolean {
   if (requestHeaderVersion(apiKey, apiVersion) === 0) return true;
   if (b.length < 14) return size >= 10;
   const clientIdLength = b.readInt16BE(12);
-  return clientIdLength >= -1 && 10 + Math.max(0, clientIdLength) <= size;
+  if (clientIdLength < -1 || 10 + Math.max(0, clientIdLength) > size) return false;
+  const clientIdEnd = 14 + Math.max(0, clientIdLength);
+  for (let i = 14; i < Math.min(clientIdEnd, b.length); i++) if (b[i]! < 0x20 || b[i]! > 0x7e) return false;
+  // A classic Produce: its acks (after the transactional id from v3) can only be -1, 0 or 1. This also keeps
+  // a DNS-over-TCP query without RD (flags 0 read as Produce v1) from passing for Kafka.
+  if (apiKey === API_KEYS.Produce && !isFlexible(apiKey, apiVersion)) {
+    let pos = clientIdEnd;
+    if (apiVersion >= 3) {
+      if (b.length < pos + 2) return true;
+      pos += 2 + Math.max(0, b.readInt16BE(pos));
+    }
+    if (b.length >= pos + 2) {
+      const acks = b.readInt16BE(pos);
+      if (acks < -1 || acks > 1) return false;
+    }
+  }
+  return true;
 }
 
 /** Parses a request frame (the bytes after the 4-byte size), or a captured prefix of one. */
