@@ -2,6 +2,7 @@
 import { createUser, login } from '@sextant/db';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppRouter } from '../root';
 import { startHarness, type Harness } from '../test-helpers';
 
 let h: Harness;
@@ -16,10 +17,10 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
-async function error(p: Promise<unknown>): Promise<TRPCClientError<never>> {
+async function error(p: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
   const e = await p.then(() => null, (err: unknown) => err);
   if (!(e instanceof TRPCClientError)) throw new Error(`expected a tRPC error, got ${String(e)}`);
-  return e as TRPCClientError<never>;
+  return e as TRPCClientError<AppRouter>;
 }
 
 describe('grafana.export', () => {
