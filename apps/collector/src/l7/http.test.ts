@@ -189,6 +189,28 @@ describe('HTTP/1.x through the engine', () => {
     expect(engine.stats()).toMatchObject({ evictedConnections: 2, unanswered: 5, connections: 2 });
   });
 
+  it('caps what one direction buffers: a head that never ends is counted unparsed, not kept', () => {
+    const engine = new L7Engine({ maxBufferBytes: 4096 });
+    engine.push(chunk('egress', 'GET /endless HTTP/1.1\r\n', 1));
+    const line = 'X-Filler: ' + 'f'.repeat(1000) + '\r\n';
+    for (let i = 0; i < 10_000; i++) engine.push(chunk('egress', line, 2 + i));
+    const s = engine.connectionStats(CONN);
+    // Everything past the first 4 KiB is dropped as it comes: at most one cap's worth is ever held.
+    expect(s.parsedBytes).toBe(0);
+    expect(s.unparsedBytes).toBeGreaterThan(10_000 * line.length - 4096);
+    expect(engine.closeConnection(CONN)).toEqual([]);
+    expect(engine.stats().unparsedBytes).toBe(10_000 * line.length + 'GET /endless HTTP/1.1\r\n'.length);
+  });
+
+  it('is symmetric: the same bytes seen from the server socket give the server role and the same exchanges', () => {
+    const flip = (c: L7Chunk): L7Chunk => ({ ...c, direction: c.direction === 'egress' ? 'ingress' : 'egress' });
+    const chunks = [chunk('egress', get('/a') + get('/b'), 1), chunk('ingress', ok('1'), 2), chunk('ingress', chunked(['xy']), 3)];
+    const asClient = run(new L7Engine(), chunks);
+    const asServer = run(new L7Engine(), chunks.map(flip));
+    expect(asServer.map((e) => e.role)).toEqual(['server', 'server']);
+    expect(asServer.map((e) => ({ ...e, role: 'client' }))).toEqual(asClient);
+  });
+
   it('never throws on invalid chunks', () => {
     const engine = new L7Engine();
     expect(engine.push({} as L7Chunk)).toEqual([]);
