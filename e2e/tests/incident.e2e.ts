@@ -126,12 +126,20 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     const before = new Set(await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))));
     const mark = Date.now();
     for (let i = 0; i < 3; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${targetPort}/live-${i}`]);
-    await expect.poll(() => rows(page).count(), { timeout: 10_000, interval: 200 }).toBe(before.size + 3);
+    // Ground truth: every flow and L7 record towards web-api stored since the first curl (3 connections, plus
+    // their HTTP exchanges when the collector's L7 capture sees them).
+    const truth = async () =>
+      (await stack.db.pool.query(
+        `SELECT flow_id::text AS id FROM flows WHERE dst_service = 'web-api' AND time >= to_timestamp($1 / 1000.0) - interval '1 second'
+         UNION ALL SELECT event_id::text FROM l7_events WHERE dst_service = 'web-api' AND time >= to_timestamp($1 / 1000.0) - interval '1 second'`,
+        [mark],
+      )).rows.map((r: { id: string }) => r.id).sort();
+    const shown = async () => (await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id') as string))).filter((id) => !before.has(id)).sort();
+    await expect.poll(async () => (await shown()).length, { timeout: 10_000, interval: 200 }).toBeGreaterThanOrEqual(3);
     const seenAfter = Date.now() - mark;
-    const shown = (await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).filter((id) => !before.has(id));
-    const truth = (await stack.db.pool.query(`SELECT flow_id::text AS id FROM flows WHERE dst_service = 'web-api' AND time >= to_timestamp($1 / 1000.0) - interval '1 second'`, [mark])).rows.map((r: { id: string }) => r.id);
-    expect(shown.sort()).toEqual(truth.sort());
-    console.log(`[e2e] live tail: 3 new requests visible ${seenAfter} ms after the first curl`);
+    await expect.poll(async () => JSON.stringify(await shown()), { timeout: 5_000, interval: 250 }).toBe(JSON.stringify(await truth()));
+    expect((await stack.db.pool.query(`SELECT count(*)::int AS n FROM flows WHERE dst_service = 'web-api' AND time >= to_timestamp($1 / 1000.0) - interval '1 second'`, [mark])).rows[0].n).toBe(3);
+    console.log(`[e2e] live tail: new requests visible ${seenAfter} ms after the first curl`);
     expect(seenAfter).toBeLessThan(8000);
     await page.screenshot({ path: path.join(ARTIFACTS, 'flows-live.png') });
     await page.close();
@@ -146,7 +154,7 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     const l7 = codes.map((code, i) => ({
       id: crypto.randomUUID(), flowId, time: now - 60_000 + i * 1000, nodeName: 'e2e-seed', type: 'RESPONSE', protocol: 'http', latencyNs: 1_000_000 * (i + 1),
       source: ep('checkout', '10.9.0.1'), destination: ep('payments', '10.9.0.2', 8443),
-      http: { method: 'POST', path: `/charge/${i}`, code, protocol: 'HTTP/1.1', headers: [] },
+      http: { method: 'POST', url: `http://payments.shop:8443/charge/${i}`, path: `/charge/${i}`, code, protocol: 'HTTP/1.1', headers: [] },
     }));
     const flow = { id: flowId, time: now - 61_000, endTime: now - 50_000, final: true, nodeName: 'e2e-seed', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, source: ep('checkout', '10.9.0.1'), destination: ep('payments', '10.9.0.2', 8443), closeReason: 'CLOSED', bytesSent: 4000, bytesReceived: 9000, packetsSent: 12, packetsReceived: 14, retransmits: 1, srttUs: 250 };
     const res = await fetch(`${stack.url}/api/trpc/ingest.push`, {
@@ -218,14 +226,17 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     expect(u.searchParams.get('range')).toBeNull();
     await page.goto(`${stack.url}/flows?q=${encodeURIComponent('--to-service web-api')}`);
     await rows(page).first().waitFor();
+    // The page follows the system scheme (Playwright: light) until toggled; t toggles and the choice sticks.
+    const scheme = await page.evaluate(() => (window.matchMedia('(prefers-color-scheme: light)').matches ? 'light' : 'dark'));
     await page.keyboard.press('t');
     await page.waitForTimeout(200);
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
-    await page.screenshot({ path: path.join(ARTIFACTS, 'flows-light.png') });
+    const other = scheme === 'light' ? 'dark' : 'light';
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(other);
+    await page.screenshot({ path: path.join(ARTIFACTS, `flows-${other}.png`) });
     await page.goto(`${stack.url}/map`);
     await page.getByRole('img', { name: 'service map' }).waitFor();
     await page.waitForTimeout(500);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'map-light.png') });
+    await page.screenshot({ path: path.join(ARTIFACTS, `map-${other}.png`) });
     await page.keyboard.press('t');
     await page.goto(`${stack.url}/admin`);
     await page.getByRole('button', { name: 'Create token' }).waitFor();

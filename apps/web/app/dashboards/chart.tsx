@@ -22,8 +22,8 @@ export function ChartPanel({ title, drill, extra, children }: { title: string; d
     <div className="panel chart-panel">
       <div className="row">
         <strong>{title}</strong>
-        {extra}
         {drill && <Link className="drill" href={drill} title="the flows behind this panel">flows →</Link>}
+        {extra}
       </div>
       {children}
     </div>
@@ -47,7 +47,9 @@ export function LineChart({ title, series, format, since, until, onBrush, drill,
   const [brush, setBrush] = useState<{ a: number; b: number } | null>(null);
   const vs = series.flatMap((s) => s.points.map((p) => p.v ?? 0));
   const x = scaleTime().domain([since, until]).range([m.left, width - m.right]);
-  const y = scaleLinear().domain([0, Math.max(1e-9, ...vs)]).nice().range([height - m.bottom, m.top]);
+  const top = Math.max(0, ...vs);
+  // An all-zero series still gets a readable axis (0 … 1), not five ticks of 0.00.
+  const y = scaleLinear().domain([0, top > 0 ? top : 1]).nice().range([height - m.bottom, m.top]);
   const path = line<{ t: number; v: number | null }>().defined((p) => p.v !== null).x((p) => x(p.t)).y((p) => y(p.v ?? 0));
   const toX = (clientX: number) => {
     const r = svg.current?.getBoundingClientRect();
@@ -56,7 +58,8 @@ export function LineChart({ title, series, format, since, until, onBrush, drill,
   };
   const empty = series.every((s) => s.points.length === 0);
   return (
-    <ChartPanel title={title} drill={drill} extra={<>{series.map((s) => <span key={s.label} className="legend-item" style={{ color: s.colour }}>● {s.label}</span>)}{extra}</>}>
+    <ChartPanel title={title} drill={drill} extra={extra}>
+      <div className="legend">{series.map((s) => <span key={s.label} className="legend-item" style={{ color: s.colour }}>● {s.label}</span>)}</div>
       <svg
         ref={svg}
         width="100%"

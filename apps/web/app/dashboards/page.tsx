@@ -6,6 +6,7 @@ import { formatBytes, formatCount, formatNs, parseRange, withAbsoluteRange } fro
 import { api } from '../../src/client/trpc';
 import { useAuthedQuery } from '../../src/client/use-authed-query';
 import { flowsLink, serviceFlags } from '../../src/client/url-state';
+import { GrafanaExportButton } from '../../src/client/grafana-export-button';
 import { ChartPanel, LineChart, PALETTE, type Series } from './chart';
 
 type Keyed = { key: string; total: number; points: { time: number; value: number }[] };
@@ -39,6 +40,8 @@ function DashboardView() {
   const link = (extra: string) => flowsLink([base, extra].filter(Boolean).join(' '), params);
   const common = { since: range.since, until: range.until, onBrush: brush };
   const p = panels.data;
+  const kind = svcId ? 'service' : 'overview';
+  const grafana = (panel: 'requests' | 'errors' | 'latency' | 'bytes' | 'drops') => <GrafanaExportButton dashboard={kind} panel={panel} service={service} namespace={namespace} label="Grafana" />;
   return (
     <>
       <div className="panel row">
@@ -68,13 +71,14 @@ function DashboardView() {
         </select>
         <span className="muted">{range.label}{ts.data ? ` · step ${ts.data.stepSeconds} s` : ''} · drag across a chart to zoom</span>
         <span className="spacer" />
+        <GrafanaExportButton dashboard={kind} service={service} namespace={namespace} />
         {svcId && <Link href={`/map?find=${encodeURIComponent(svcId)}&node=${encodeURIComponent(svcId)}`}>on the map →</Link>}
       </div>
       {(ts.error || panels.error) && <div className="panel error">{(ts.error ?? panels.error)?.message}</div>}
       <div className="grid2">
-        <LineChart {...common} title="Requests / s" drill={link('')} format={(v) => v.toFixed(v < 10 ? 1 : 0)} series={[{ label: 'requests', colour: 'var(--accent)', points: pts.map((x) => ({ t: x.time, v: x.requestsPerSecond })) }]} />
-        <LineChart {...common} title="Error ratio" drill={link('--http-status 5+')} format={(v) => `${(v * 100).toFixed(1)} %`} series={[{ label: 'errors', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.errorRatio })) }]} />
-        <LineChart {...common} title="Latency" drill={link('--type l7')} format={(v) => formatNs(v)} series={[
+        <LineChart {...common} title="Requests / s" extra={grafana('requests')} drill={link('')} format={(v) => v.toFixed(v < 10 ? 1 : 0)} series={[{ label: 'requests', colour: 'var(--accent)', points: pts.map((x) => ({ t: x.time, v: x.requestsPerSecond })) }]} />
+        <LineChart {...common} title="Error ratio" extra={grafana('errors')} drill={link('--http-status 5+')} format={(v) => `${(v * 100).toFixed(1)} %`} series={[{ label: 'errors', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.errorRatio })) }]} />
+        <LineChart {...common} title="Latency" extra={grafana('latency')} drill={link('--type l7')} format={(v) => formatNs(v)} series={[
           { label: 'p50', colour: 'var(--ok)', points: pts.map((x) => ({ t: x.time, v: x.p50Ns })) },
           { label: 'p95', colour: 'var(--warn)', points: pts.map((x) => ({ t: x.time, v: x.p95Ns })) },
           { label: 'p99', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.p99Ns })) },
@@ -82,8 +86,8 @@ function DashboardView() {
         <LineChart {...common} title="TCP retransmits, resets, failed connects" drill={link('--protocol tcp')} format={(v) => formatCount(v)} series={p ? keyed(p.tcp.series, 1).map((s, i) => ({ ...s, colour: ['var(--warn)', 'var(--bad)', '#a371f7'][i] ?? s.colour })) : []} />
         <LineChart {...common} title="DNS queries by rcode" drill={link('--protocol dns')} format={(v) => formatCount(v)} series={p ? keyed(p.dns.series, 1) : []} />
         <LineChart {...common} title="Kafka requests by topic" drill={link('--protocol kafka')} format={(v) => formatCount(v)} series={p ? keyed(p.kafka.series, 1) : []} />
-        <LineChart {...common} title="Drops by reason (packets)" drill={link('--verdict DROPPED')} format={(v) => formatCount(v)} series={p ? keyed(p.drops.series, 1) : []} />
-        <ChartPanel title="Top talkers (bytes)" drill={link('')}>
+        <LineChart {...common} title="Drops by reason (packets)" extra={grafana('drops')} drill={link('--verdict DROPPED')} format={(v) => formatCount(v)} series={p ? keyed(p.drops.series, 1) : []} />
+        <ChartPanel title="Top talkers (bytes)" drill={link('')} extra={grafana('bytes')}>
           <div style={{ height: 180, overflow: 'auto' }}>
             {p && p.talkers.length === 0 && <div className="empty">no traffic in this window</div>}
             {!p && <div className="empty">loading…</div>}

@@ -90,11 +90,20 @@ function FlowsView() {
     filter = null;
     filterError = (err as Error).message;
   }
+  // The window is fixed when the first page loads, so later pages continue the same result set.
+  const windowRef = useRef(range);
+  const rangeKey = `${params.get('range')}|${params.get('since')}|${params.get('until')}|${state.q}`;
+  const windowKey = useRef(rangeKey);
+  if (windowKey.current !== rangeKey) {
+    windowKey.current = rangeKey;
+    windowRef.current = range;
+  }
   const services = useQuery({ queryKey: ['services'], queryFn: () => api.dashboards.services.query({ limit: 500 }), staleTime: 60_000 });
   const q = useInfiniteQuery({
-    queryKey: ['flows', state.q, range.since, range.until, params.get('range')],
+    // Keyed by the URL's range parameters (not the computed times, which move with the clock).
+    queryKey: ['flows', state.q, params.get('range'), params.get('since'), params.get('until')],
     enabled: filter !== null && !state.live,
-    queryFn: ({ pageParam }) => api.flows.search.query({ filter: filter ?? { allow: [], deny: [] }, window: { since: range.since, until: range.until }, limit: PAGE, cursor: pageParam }),
+    queryFn: ({ pageParam }) => api.flows.search.query({ filter: filter ?? { allow: [], deny: [] }, window: { since: windowRef.current.since, until: windowRef.current.until }, limit: PAGE, cursor: pageParam }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });

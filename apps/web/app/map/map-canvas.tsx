@@ -115,7 +115,13 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
       const y1 = (height - v.y) / v.k + 40;
       const inView = (p: { x: number; y: number }) => p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1;
       const dimming = s.highlight.size > 0 || s.selectedNode !== null;
-      const focus = (id: string) => s.highlight.has(id) || id === s.selectedNode;
+      // The selected node's direct peers stay in focus with it.
+      const peers = new Set<string>();
+      if (s.selectedNode) for (const e of s.edges) {
+        if (e.source === s.selectedNode) peers.add(e.destination);
+        if (e.destination === s.selectedNode) peers.add(e.source);
+      }
+      const focus = (id: string) => s.highlight.has(id) || id === s.selectedNode || peers.has(id);
       // Edges: one path per (level, emphasis, width bucket).
       const buckets = new Map<string, { level: (typeof LEVELS)[number]; strong: boolean; width: number; segs: number[] }>();
       for (const e of s.edges) {
@@ -123,7 +129,7 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
         const b = s.positions.get(e.destination);
         if (!a || !b) continue;
         if (!inView(a) && !inView(b)) continue;
-        const strong = !dimming || focus(e.source) || focus(e.destination) || e.id === s.selectedEdge;
+        const strong = !dimming || (s.selectedNode ? e.source === s.selectedNode || e.destination === s.selectedNode : focus(e.source) || focus(e.destination)) || e.id === s.selectedEdge;
         const wb = Math.round(e.width);
         const key = `${e.level}|${strong}|${wb}`;
         let bk = buckets.get(key);

@@ -7,7 +7,7 @@
 import type { ServiceMap } from '@sextant/db';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useEffect, useMemo, useRef } from 'react';
+import { useMemo, useRef } from 'react';
 import { healthLevel, layoutWith, type Positions } from '../../src/client/map-layout';
 import { formatBytes, formatCount, formatNs, formatRate } from '../../src/client/time-range';
 import { flowsLink, serviceFlags } from '../../src/client/url-state';
@@ -25,7 +25,9 @@ export interface MapState {
 type Edge = ServiceMap['edges'][number];
 
 export function edgeQuery(e: Edge): string {
-  return `${serviceFlags('from', e.source)} ${serviceFlags('to', e.destination)} --protocol ${e.protocol}`;
+  // A tcp/udp edge counts connections: its flows are the L3/L4 records (an http edge: its exchanges).
+  const proto = e.protocol === 'tcp' || e.protocol === 'udp' ? `--type trace --protocol ${e.protocol}` : `--protocol ${e.protocol}`;
+  return `${serviceFlags('from', e.source)} ${serviceFlags('to', e.destination)} ${proto}`;
 }
 
 export function MapView({ data, state, set, rangeParams }: {
@@ -48,7 +50,13 @@ export function MapView({ data, state, set, rangeParams }: {
     return { nodes, edges };
   }, [data, state.errorsOnly, state.namespace]);
   const layoutKey = `${state.group}`;
+  const laidOutFor = useRef(layoutKey);
   const positions = useMemo(() => {
+    if (laidOutFor.current !== layoutKey) {
+      // Regrouping needs a fresh layout, not the old seeds; a plain refresh keeps every known position.
+      previous.current = new Map();
+      laidOutFor.current = layoutKey;
+    }
     const p = layoutWith(nodes.map((n) => n.id), edges.map((e) => ({ source: e.source, target: e.destination })), {
       previous: previous.current,
       groupOf: state.group === 'namespace' ? (id) => nodes.find((n) => n.id === id)?.namespace ?? '' : undefined,
@@ -60,10 +68,6 @@ export function MapView({ data, state, set, rangeParams }: {
     return p;
     // layoutKey covers the grouping
   }, [nodes, edges, layoutKey]);
-  useEffect(() => {
-    // Regrouping needs a fresh layout, not the old seeds.
-    previous.current = new Map();
-  }, [layoutKey]);
 
   const canvasNodes: CanvasNode[] = useMemo(() => nodes.map((n) => {
     const ratio = n.requestsIn ? n.errorsIn / n.requestsIn : n.requestsOut ? n.errorsOut / n.requestsOut : 0;

@@ -40,8 +40,12 @@ function MapPage() {
     router.replace(`${pathname}?${writeMapState(cur, { ...readMapState(cur), ...patch }).toString()}`, { scroll: false });
   }, [pathname, router]);
   const q = useAuthedQuery({
-    queryKey: ['map', range.since, range.until, params.get('range')],
-    queryFn: () => api.servicemap.get.query({ window: { since: range.since, until: range.until } }),
+    // Keyed by the URL's range parameters (not the computed times, which move with the clock).
+    queryKey: ['map', params.get('range'), params.get('since'), params.get('until')],
+    queryFn: () => {
+      const r = parseRange(new URLSearchParams(window.location.search));
+      return api.servicemap.get.query({ window: { since: r.since, until: r.until } });
+    },
     refetchInterval: 15_000,
   });
   useEffect(() => {
