@@ -233,6 +233,38 @@ describe('kcat (librdkafka) against the test broker through a tee', () => {
   });
 });
 
+describe('kcat (librdkafka) consumer group against the test broker through a tee', () => {
+  it('-G: FindCoordinator, JoinGroup, SyncGroup, OffsetCommit, LeaveGroup with the ids librdkafka logged', async () => {
+    const broker = new KafkaTestBroker({ topics: { audit: 1 } });
+    await broker.start();
+    const tee = await startTcpTee(broker.port);
+    broker.advertisedPort = tee.port;
+    try {
+      const produce = run('kcat', ['-b', `127.0.0.1:${tee.port}`, '-P', '-t', 'audit'], { timeout: 30_000 });
+      produce.child.stdin!.end('login\nlogout\n');
+      await produce;
+      const consume = run('kcat', ['-b', `127.0.0.1:${tee.port}`, '-d', 'protocol', '-G', 'auditors', '-o', 'beginning', '-c', '2', '-e', 'audit'], { timeout: 30_000 });
+      const { stdout, stderr } = await consume;
+      expect(stdout.trim().split('\n')).toEqual(['login', 'logout']);
+      await new Promise((r) => setTimeout(r, 50));
+      const truth = [...stderr.matchAll(/Sent (\w+)Request \(v(\d+), (\d+) bytes @ 0, CorrId (\d+)\)/g)].map((m) => `${m[1] === 'ApiVersion' ? 'ApiVersions' : m[1]} v${m[2]} #${m[4]} ${m[3]}B`);
+      const pairs = parsePairs(tee, 1); // connection 0 was the producer
+      expect(pairs.map((p) => `${p.req.apiKeyName} v${p.req.apiVersion} #${p.req.correlationId} ${p.reqBytes}B`).toSorted()).toEqual(truth.toSorted());
+      const names = new Set(pairs.map((p) => p.req.apiKeyName));
+      for (const name of ['FindCoordinator', 'JoinGroup', 'SyncGroup', 'OffsetCommit', 'LeaveGroup', 'Fetch']) expect(names.has(name), name).toBe(true);
+      for (const p of pairs.filter((p) => p.res && ['FindCoordinator', 'JoinGroup', 'SyncGroup', 'LeaveGroup', 'Heartbeat'].includes(p.req.apiKeyName))) {
+        expect(p.res!.correlationId).toBe(p.req.correlationId);
+        expect(kafkaDetails(p.req, p.res).errorCode, p.req.apiKeyName).toBe(0);
+      }
+      expect(broker.committed.get('auditors/audit/0')).toBe(2n);
+      keepForFuzz(tee);
+    } finally {
+      await tee.close();
+      await broker.stop();
+    }
+  });
+});
+
 describe('kafkajs producer and consumer against the test broker through a tee', () => {
   it('reports the same api keys, versions, correlation ids, topics and error codes kafkajs saw', async () => {
     const broker = new KafkaTestBroker({ topics: { payments: 1 } });
