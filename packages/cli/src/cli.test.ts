@@ -325,6 +325,8 @@ describe('sextant status, collectors, tokens and errors', () => {
       [['observe', '--last', '0'], '--last: expected a positive integer'],
       [['observe', '--ip', '10.0.0.300'], 'allow.0.sourceIp: not an IP or CIDR: 10.0.0.300; allow.1.destinationIp: not an IP or CIDR: 10.0.0.300'],
       [['observe', '-o', 'xml'], '--output: expected one of compact, dict, json, jsonpb, table, got "xml"'],
+      [['observe', '--follow', '--until', '1m'], '--follow cannot be combined with --until or --first'],
+      [['observe', '--since', '1m', '--until', '2m'], '--since must be before --until'],
       [['frobnicate'], 'unknown command "frobnicate"'],
       [['list', 'nodes'], 'list: expected "collectors", got "nodes"'],
       [['import'], 'import: expected one FILE (or - for stdin)'],

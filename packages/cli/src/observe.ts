@@ -32,6 +32,7 @@ export function parseObserve(argv: string[], now: number): ObserveQuery {
   if (problems.length) throw new UsageError(problems.join('; '));
   if (q.last !== undefined && q.first !== undefined) throw new UsageError('--first and --last cannot be combined');
   if (q.since !== undefined && q.until !== undefined && q.since >= q.until) throw new UsageError('--since must be before --until');
+  if (q.follow && (q.until !== undefined || q.first !== undefined)) throw new UsageError('--follow cannot be combined with --until or --first');
   return q;
 }
 
