@@ -251,7 +251,7 @@ describe('captures cut short', () => {
 });
 
 describe('fuzz', () => {
-  it('only L7ParseError escapes parseDnsMessage for 120k random and mutated real messages', () => {
+  it('only L7ParseError escapes parseDnsMessage for 120k random and mutated real messages, and the details fit DnsInfo', () => {
     const rand = xorshift(4);
     const seeds = [query('example.com'), query('a.b.c.d.example.org', 28)];
     const resp = query('a.io');
@@ -273,9 +273,12 @@ describe('fuzz', () => {
         if (rand() < 0.3) input = input.subarray(0, Math.floor(rand() * input.length));
       }
       try {
-        parseDnsMessage(input);
+        const msg = parseDnsMessage(input);
         looksLikeDnsQuery(input);
         parsed++;
+        // Whatever parses must make event details the shared schema accepts.
+        const details = dnsDetails(msg, msg, 'udp');
+        if (!DnsInfo.safeParse(details).success) throw new Error(`invalid DnsInfo ${JSON.stringify(details)} from ${input.toString('hex')}`);
       } catch (e) {
         if (!(e instanceof L7ParseError)) throw new Error(`non-L7ParseError on ${input.toString('hex')}: ${String(e)}`);
         rejected++;

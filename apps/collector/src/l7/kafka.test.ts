@@ -388,7 +388,7 @@ describe('captures cut short', () => {
 });
 
 describe('fuzz', () => {
-  it('only L7ParseError escapes the Kafka parsers for 110k random and mutated real frames each', () => {
+  it('only L7ParseError escapes the Kafka parsers for 110k random and mutated real frames each, and the details fit KafkaInfo', () => {
     expect(capturedRequests.length).toBeGreaterThan(20);
     const rand = xorshift(9);
     const mutate = (seed: Buffer): Buffer => {
@@ -415,10 +415,17 @@ describe('fuzz', () => {
     };
     for (let i = 0; i < 110_000; i++) {
       const reqInput = i % 4 === 0 ? randomBytes() : mutate(capturedRequests[i % capturedRequests.length]!);
-      attempt('request', () => (looksLikeKafkaRequest(reqInput), parseKafkaRequest(reqInput)), reqInput);
+      attempt('request', () => {
+        looksLikeKafkaRequest(reqInput);
+        const details = kafkaDetails(parseKafkaRequest(reqInput), undefined);
+        if (!KafkaInfo.safeParse(details).success) throw new Error(`invalid KafkaInfo ${JSON.stringify(details)}`);
+      }, reqInput);
       const seed = capturedResponses[i % capturedResponses.length]!;
       const resInput = i % 4 === 0 ? randomBytes() : mutate(seed.frame);
-      attempt('response', () => parseKafkaResponse(resInput, seed.req), resInput);
+      attempt('response', () => {
+        const details = kafkaDetails(seed.req, parseKafkaResponse(resInput, seed.req));
+        if (!KafkaInfo.safeParse(details).success) throw new Error(`invalid KafkaInfo ${JSON.stringify(details)}`);
+      }, resInput);
     }
     expect(outcomes.request[0]! + outcomes.request[1]!).toBe(110_000);
     expect(outcomes.response[0]! + outcomes.response[1]!).toBe(110_000);
