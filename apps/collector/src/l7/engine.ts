@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { L7Protocol } from '@sextant/shared';
 import { detectProtocol } from './detect';
 import { DnsConnection, KafkaConnection, type ConnectionHandler, type PairingCounters } from './framed-pairing';
+import { startsWithRequestLine, startsWithStatusLine } from './http';
 import { HttpConnection } from './http-pairing';
 import type { ByteCounters } from './reassembly';
 import { DEFAULT_REDACT_QUERY_PARAMS, QueryRedactor } from './redact';
@@ -149,8 +150,13 @@ export class L7Engine {
 
   private dispatch(conn: Connection, chunk: L7Chunk, out: L7Exchange[]): void {
     if (conn.state === 'unknown') {
-      conn.counters.unparsed += chunk.totalLength;
-      return;
+      // A connection first seen mid-message (a long download) may still show an HTTP message start later;
+      // a few byte compares decide, and binary protocols fail on the first byte.
+      if (conn.transport !== 'tcp' || !(startsWithRequestLine(chunk.data) || startsWithStatusLine(chunk.data))) {
+        conn.counters.unparsed += chunk.totalLength;
+        return;
+      }
+      conn.state = 'detecting';
     }
     if (conn.state === 'detecting') {
       const held = conn.held?.[chunk.direction];

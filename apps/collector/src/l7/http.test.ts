@@ -176,6 +176,14 @@ describe('HTTP/1.x through the engine', () => {
     expect(engine.stats().unparsedBytes).toBe(7 + 18);
   });
 
+  it('detects HTTP on a connection first seen in the middle of a long body', () => {
+    const engine = new L7Engine();
+    for (let i = 0; i < 100; i++) engine.push(chunk('ingress', 'x'.repeat(64), i, 65_536)); // the rest of a download
+    const out = run(engine, [chunk('egress', get('/next'), 200), chunk('ingress', ok('fine'), 201)]);
+    expect(out.map((e) => [e.http?.path, e.http?.code])).toEqual([['/next', 200]]);
+    expect(engine.stats().unparsedBytes).toBe(100 * 65_536);
+  });
+
   it('counts unknown protocols unparsed, cheaply, and bounds connections and pending requests', () => {
     const engine = new L7Engine({ maxConnections: 2, maxPendingPerConnection: 3 });
     for (let i = 0; i < 40; i++) engine.push(chunk('egress', 'SSH-2.0-OpenSSH\r\n', i, 100, 1n));
