@@ -243,7 +243,7 @@ describe('kcat (librdkafka) consumer group against the test broker through a tee
       const produce = run('kcat', ['-b', `127.0.0.1:${tee.port}`, '-P', '-t', 'audit'], { timeout: 30_000 });
       produce.child.stdin!.end('login\nlogout\n');
       await produce;
-      const consume = run('kcat', ['-b', `127.0.0.1:${tee.port}`, '-d', 'protocol', '-G', 'auditors', '-o', 'beginning', '-c', '2', '-e', 'audit'], { timeout: 30_000 });
+      const consume = run('kcat', ['-b', `127.0.0.1:${tee.port}`, '-d', 'protocol', '-G', 'auditors', '-X', 'auto.offset.reset=earliest', '-c', '2', '-e', 'audit'], { timeout: 30_000 });
       const { stdout, stderr } = await consume;
       expect(stdout.trim().split('\n')).toEqual(['login', 'logout']);
       await new Promise((r) => setTimeout(r, 50));
@@ -257,6 +257,10 @@ describe('kcat (librdkafka) consumer group against the test broker through a tee
         expect(kafkaDetails(p.req, p.res).errorCode, p.req.apiKeyName).toBe(0);
       }
       expect(broker.committed.get('auditors/audit/0')).toBe(2n);
+      // OffsetFetch v7 is flexible: a real client's request header v2 (client id, then tagged fields).
+      const offsetFetch = pairs.filter((p) => p.req.apiKeyName === 'OffsetFetch');
+      expect(offsetFetch.map((p) => [p.req.apiVersion, p.req.clientId, p.res?.correlationId])).toEqual(offsetFetch.map((p) => [7, 'rdkafka', p.req.correlationId]));
+      expect(offsetFetch.length).toBeGreaterThan(0);
       keepForFuzz(tee);
     } finally {
       await tee.close();

@@ -5,7 +5,7 @@
  *
  * It speaks: ApiVersions 0–3, Metadata 0–12, Produce 3–7 (record batches v2 stored opaquely, base offsets
  * rewritten), ListOffsets 1–5, Fetch 4–11 (returns stored batches), and for a consumer group with ONE
- * member at a time: FindCoordinator 0–2, JoinGroup 0–4, SyncGroup 0–2, Heartbeat 0–2, OffsetFetch 1–4,
+ * member at a time: FindCoordinator 0–2, JoinGroup 0–4, SyncGroup 0–2, Heartbeat 0–2, OffsetFetch 1–7,
  * OffsetCommit 2–5, LeaveGroup 0–2. No replication, transactions, compression handling, ACLs or SASL.
  * Unknown topics get UNKNOWN_TOPIC_OR_PARTITION (3) unless autoCreateTopics is on.
  */
@@ -22,7 +22,7 @@ const SUPPORTED: Record<number, [number, number]> = {
   11: [0, 4], // JoinGroup
   14: [0, 2], // SyncGroup
   12: [0, 2], // Heartbeat
-  9: [1, 4], // OffsetFetch
+  9: [1, 7], // OffsetFetch (flexible from 6: librdkafka's v7 exercises header v2 from a real client)
   8: [2, 5], // OffsetCommit
   13: [0, 2], // LeaveGroup
 };
@@ -70,6 +70,11 @@ class In {
       this.tags();
     }
     return out;
+  }
+  /** An array of int32 (no tagged fields per element, unlike struct arrays). */
+  ints(): number[] {
+    const n = this.len(this.i32);
+    return Array.from({ length: Math.max(0, n) }, () => this.i32());
   }
   tags(): void {
     if (!this.flex) return;
@@ -435,12 +440,16 @@ export class KafkaTestBroker {
       return w.i16(apiKey === 12 && !group.members.has(memberId) ? ERR.UNKNOWN_MEMBER_ID : ERR.NONE);
     }
     if (apiKey === 9) {
-      const topics = r.arr(() => ({ name: r.str() ?? '', parts: r.arr(r.i32) ?? [] }));
+      const topics = r.arr(() => ({ name: r.str() ?? '', parts: r.ints() }));
       if (v >= 3) w.i32(0);
       w.arr(topics ?? [], (t) =>
-        w.str(t.name).arr(t.parts, (p) => w.i32(p).i64(this.committed.get(`${groupId}/${t.name}/${p}`) ?? -1n).str('').i16(ERR.NONE)),
+        w.str(t.name).arr(t.parts, (p) => {
+          w.i32(p).i64(this.committed.get(`${groupId}/${t.name}/${p}`) ?? -1n);
+          if (v >= 5) w.i32(-1); // committed leader epoch
+          w.str('').i16(ERR.NONE);
+        }),
       );
-      return v >= 2 ? w.i16(ERR.NONE) : w;
+      return (v >= 2 ? w.i16(ERR.NONE) : w).tags();
     }
     // OffsetCommit 2–5
     r.i32(); // generation
