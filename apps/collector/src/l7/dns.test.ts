@@ -115,7 +115,7 @@ describe('dig against dnsmasq through a tee', () => {
       '--no-hosts', '--conf-file=/dev/null', '--pid-file=', '--local=/test/', '--local-ttl=300',
       '--address=/svc.test/10.1.2.3', '--host-record=web.test,10.0.0.7,fd00::7',
       '--host-record=multi.test,10.0.0.8', '--host-record=multi.test,10.0.0.9', '--cname=alias.test,web.test',
-      txt('a'), txt('b'), txt('c'),
+      '--mx-host=mx.test,mail.test,10', txt('a'), txt('b'), txt('c'),
     ], { stdio: ['ignore', 'ignore', 'pipe'] }); // prettier-ignore
     let log = '';
     dnsmasq.stderr!.on('data', (d: Buffer) => (log += d.toString()));
@@ -147,8 +147,10 @@ describe('dig against dnsmasq through a tee', () => {
   function expectMatchesDig(response: ReturnType<typeof parseDnsMessage>, truth: ReturnType<typeof parseDigOutput>) {
     expect(response.id).toBe(truth.id);
     expect(response.rcode).toBe(RCODES[truth.status]);
-    expect(response.answers.map((a) => ({ name: a.name, ttl: a.ttl, type: a.type, data: a.type === 'TXT' ? '' : a.data }))).toEqual(
-      truth.answers.map((a) => ({ ...a, data: a.type === 'TXT' ? '' : a.data })),
+    // Record data is decoded for A, AAAA, CNAME, PTR and NS only; other types keep their type alone.
+    const decoded = (type: string) => ['A', 'AAAA', 'CNAME', 'PTR', 'NS'].includes(type);
+    expect(response.answers.map((a) => ({ name: a.name, ttl: a.ttl, type: a.type, data: decoded(a.type) ? a.data : '' }))).toEqual(
+      truth.answers.map((a) => ({ ...a, data: decoded(a.type) ? a.data : '' })),
     );
   }
 
@@ -177,6 +179,18 @@ describe('dig against dnsmasq through a tee', () => {
     expect(dnsDetails(parseDnsMessage(multi.udp[0]!.data), rm, 'udp').ips!.toSorted()).toEqual(['10.0.0.8', '10.0.0.9']);
     const wildcard = await dig('deep.svc.test', 'A');
     expect(dnsDetails(parseDnsMessage(wildcard.udp[0]!.data), parseDnsMessage(wildcard.udp[1]!.data), 'udp')).toMatchObject({ query: 'deep.svc.test', ips: ['10.1.2.3'] });
+  });
+
+  it('PTR (reverse lookup) and MX', async () => {
+    const ptr = await dig('-x', '10.0.0.7');
+    const r = parseDnsMessage(ptr.udp[1]!.data);
+    expectMatchesDig(r, ptr.truth);
+    expect(r.questions).toEqual([{ name: '7.0.0.10.in-addr.arpa.', type: 'PTR' }]);
+    expect(r.answers.map((a) => [a.type, a.data])).toEqual([['PTR', 'web.test.']]);
+    const mx = await dig('mx.test', 'MX');
+    const m = parseDnsMessage(mx.udp[1]!.data);
+    expectMatchesDig(m, mx.truth);
+    expect(dnsDetails(parseDnsMessage(mx.udp[0]!.data), m, 'udp')).toMatchObject({ query: 'mx.test', qtypes: ['MX'], rrtypes: ['MX'], ips: [] });
   });
 
   it('NXDOMAIN', async () => {
