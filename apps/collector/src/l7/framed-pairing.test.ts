@@ -2,6 +2,9 @@
  * DNS (UDP datagrams, TCP 2-byte framing) and Kafka (4-byte framing) through the engine: pairing by id,
  * framing across splits and gaps; and real kafkajs traffic through the TCP tee against the test broker.
  */
+import { execFile, spawn } from 'node:child_process';
+import net from 'node:net';
+import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { L7Engine } from './engine';
@@ -188,5 +191,51 @@ describe('Kafka framing through the engine', () => {
       ['payments', 0, 'l7-engine', 'client'],
     ]);
     expect(engine.stats()).toMatchObject({ unparsedBytes: 0, orphanResponses: 0, unanswered: out.length - answered.length });
+  });
+});
+
+describe('DNS over TCP from dig against dnsmasq through the TCP tee', () => {
+  it('pairs every query of a kept-open connection with the answers dig printed', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as net.AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const dnsmasq = spawn('dnsmasq', [
+      '--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts',
+      '--conf-file=/dev/null', '--pid-file=', '--local=/test/', '--local-ttl=120', '--host-record=web.test,10.0.0.7,fd00::7',
+      '--host-record=multi.test,10.0.0.8', '--host-record=multi.test,10.0.0.9',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] }); // prettier-ignore
+    let log = '';
+    dnsmasq.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!log.includes('started') && !log.includes('cleared cache')) {
+        if (Date.now() > deadline || dnsmasq.exitCode !== null) throw new Error(`dnsmasq did not start: ${log}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const tee = await startChunkTee(port);
+      const names = [['web.test', 'A'], ['web.test', 'AAAA'], ['multi.test', 'A'], ['nope.test', 'A']];
+      const { stdout } = await promisify(execFile)('dig', ['+tcp', '+keepopen', '+tries=1', '+time=5', '-p', String(tee.port), '@127.0.0.1', ...names.flat()]);
+      await tee.waitClosed(1);
+      await tee.close();
+      // dig's own view: one header (status, id) per query, then its answer lines.
+      const truth = stdout.split(';; ->>HEADER<<-').slice(1).map((block) => ({
+        status: /status: (\w+)/.exec(block)![1],
+        id: Number(/id: (\d+)/.exec(block)![1]),
+        ips: [...block.matchAll(/^\S+\s+\d+\s+IN\s+(?:A|AAAA)\s+(\S+)$/gm)].map((m) => m[1]),
+      }));
+      expect(truth).toHaveLength(4);
+
+      const engine = new L7Engine();
+      const out = tee.events.flatMap((e) => (e.kind === 'chunk' ? engine.push(e.chunk) : engine.closeConnection(e.connId)));
+      expect(out.map((e) => [e.dns?.query, e.dns?.qtypes, e.dns?.transport, e.role])).toEqual(names.map(([n, t]) => [n, [t], 'tcp', 'client']));
+      expect(out.map((e) => ({ status: e.dns?.rcode === 3 ? 'NXDOMAIN' : e.dns?.rcode === 0 ? 'NOERROR' : String(e.dns?.rcode), id: e.dns?.id, ips: e.dns?.ips }))).toEqual(truth);
+      expect(out[0]!.dns?.ttl).toBe(120);
+      expect(engine.stats()).toMatchObject({ unparsedBytes: 0, unanswered: 0, orphanResponses: 0 });
+    } finally {
+      dnsmasq.kill();
+    }
   });
 });
