@@ -167,7 +167,7 @@ export class L7Engine {
       }
       const found = chunk.data.length > 0 ? detectProtocol(chunk.data, conn.transport, chunk.peer?.port) : null;
       if (!found) {
-        if (conn.transport === 'tcp' && chunk.data.length < DETECT_MIN_BYTES && chunk.totalLength === chunk.data.length && chunk.data.length > 0 && !held) {
+        if (conn.transport === 'tcp' && chunk.data.length < DETECT_MIN_BYTES && chunk.totalLength === chunk.data.length && chunk.data.length > 0) {
           (conn.held ??= {})[chunk.direction] = { data: Buffer.from(chunk.data), ts: chunk.timestampNs };
           return;
         }

@@ -210,6 +210,19 @@ describe('HTTP/1.x through the engine', () => {
     expect(engine.stats().unparsedBytes).toBe(10_000 * line.length + 'GET /endless HTTP/1.1\r\n'.length);
   });
 
+  it('parses a head written one byte at a time, and bounds the pieces a head may come in', () => {
+    const head = get('/bytewise', 'X-Pad: ' + 'p'.repeat(100) + '\r\n');
+    const engine = new L7Engine();
+    for (let i = 0; i < 200; i++) engine.push(chunk('egress', head.slice(i, i + 1), 1));
+    const out = run(engine, [chunk('egress', head.slice(200), 2), chunk('ingress', ok('y'), 3)]);
+    expect(out.map((e) => [e.http?.path, e.latencyNs])).toEqual([['/bytewise', 2n * MS]]);
+    const slow = new L7Engine();
+    const long = get('/slow', 'X-Pad: ' + 'p'.repeat(300) + '\r\n');
+    const outSlow = run(slow, [...Array.from(long, (c, i) => chunk('egress', c, i)), chunk('ingress', ok('y'), 999)]);
+    expect(outSlow).toEqual([]);
+    expect(slow.stats()).toMatchObject({ unparsedBytes: long.length, orphanResponses: 1 });
+  });
+
   it('is symmetric: the same bytes seen from the server socket give the server role and the same exchanges', () => {
     const flip = (c: L7Chunk): L7Chunk => ({ ...c, direction: c.direction === 'egress' ? 'ingress' : 'egress' });
     const chunks = [chunk('egress', get('/a') + get('/b'), 1), chunk('ingress', ok('1'), 2), chunk('ingress', chunked(['xy']), 3)];

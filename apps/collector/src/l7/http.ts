@@ -35,6 +35,8 @@ export interface HttpStreamSink {
 const METHOD = /^[A-Z][A-Z_-]{0,19}$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const MAX_LINE = 4096;
+/** Writes one head may be split into (real clients use one or a few). */
+const MAX_HEAD_PIECES = 256;
 /** "0\r\n\r\n": the last chunk of a chunked body without trailers. */
 const LAST_CHUNK_BYTES = 5;
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -106,6 +108,7 @@ export class HttpStream {
   private readonly carry = new Carry();
   private remaining = 0;
   private messageBytes = 0;
+  private headPieces = 0;
 
   constructor(
     private readonly kind: 'request' | 'response',
@@ -148,12 +151,15 @@ export class HttpStream {
             this.counters.parsed += 2;
           }
           if (pos >= buf.length) return;
-          const end = buf.indexOf(CRLF2, pos);
+          // The carried part of a head holds no blank line yet: search only where one could now end.
+          const end = buf.indexOf(CRLF2, pos < carried ? Math.max(pos, carried - 3) : pos);
           if (end < 0) {
-            if (buf.length - pos > this.maxHeadBytes) return this.loseSync(buf.length - pos);
+            // Bounded work per head: each piece re-copies the carry, so a head may come in few pieces.
+            if (buf.length - pos > this.maxHeadBytes || ++this.headPieces > MAX_HEAD_PIECES) return this.loseSync(buf.length - pos);
             this.carry.keep(buf.subarray(pos), pos < carried ? firstTs : ts);
             return;
           }
+          this.headPieces = 0;
           const headBytes = end + 4 - pos;
           if (headBytes > this.maxHeadBytes) return this.loseSync(buf.length - pos);
           const head = parseHead(buf.toString('latin1', pos, end), this.kind);
@@ -298,6 +304,7 @@ export class HttpStream {
   }
 
   private loseSync(unparsed: number, midMessage = this.state !== 'head'): void {
+    this.headPieces = 0;
     this.counters.unparsed += unparsed + this.carry.clear();
     this.state = 'desync';
     this.sink.onDesync(midMessage);
