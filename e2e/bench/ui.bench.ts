@@ -20,44 +20,45 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
 };
 
-/** Drives `frames` animation frames in the page, calling step(i) in each; returns frame intervals (ms). */
+/**
+ * Drives animation frames in the page for `seconds`: each frame moves a mouse drag on the map (pan) or
+ * scrolls the flow table by 240 px; returns the frame intervals (ms). Plain JavaScript source: tsx would
+ * add helpers to a compiled function that do not exist in the page.
+ */
+const ANIMATE = `(async ({ kind, seconds }) => new Promise((resolve) => {
+  const canvas = document.querySelector('canvas[aria-label="service map"]');
+  const scroller = document.querySelector('[data-testid="flow-scroller"]');
+  const rect = canvas ? canvas.getBoundingClientRect() : null;
+  const cx = rect ? rect.left + rect.width / 2 : 0;
+  const cy = rect ? rect.top + rect.height / 2 : 0;
+  const opts = (x, y) => ({ clientX: x, clientY: y, bubbles: true, cancelable: true, view: window, button: 0, buttons: 1 });
+  if (kind === 'pan' && canvas) canvas.dispatchEvent(new MouseEvent('mousedown', opts(cx, cy)));
+  const intervals = [];
+  const start = performance.now();
+  let last = start;
+  let i = 0;
+  const tick = (now) => {
+    intervals.push(now - last);
+    last = now;
+    i++;
+    if (kind === 'pan') {
+      const a = i / 20;
+      window.dispatchEvent(new MouseEvent('mousemove', opts(cx + 200 * Math.cos(a), cy + 150 * Math.sin(a))));
+    } else if (scroller) {
+      scroller.scrollTop += 240;
+      if (scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 1) scroller.scrollTop = 0;
+    }
+    if (now - start < seconds * 1000) requestAnimationFrame(tick);
+    else {
+      if (kind === 'pan') window.dispatchEvent(new MouseEvent('mouseup', opts(cx, cy)));
+      resolve({ intervals: intervals.slice(1), elapsed: now - start });
+    }
+  };
+  requestAnimationFrame(tick);
+}))`;
+
 async function animate(page: Page, kind: 'pan' | 'scroll', seconds: number): Promise<{ intervals: number[]; elapsed: number }> {
-  return page.evaluate(
-    ({ kind, seconds }) =>
-      new Promise<{ intervals: number[]; elapsed: number }>((resolve) => {
-        const canvas = document.querySelector('canvas[aria-label="service map"]') as HTMLCanvasElement | null;
-        const scroller = document.querySelector('[data-testid="flow-scroller"]') as HTMLElement | null;
-        const rect = canvas?.getBoundingClientRect();
-        const cx = rect ? rect.left + rect.width / 2 : 0;
-        const cy = rect ? rect.top + rect.height / 2 : 0;
-        const opts = (x: number, y: number): MouseEventInit => ({ clientX: x, clientY: y, bubbles: true, cancelable: true, view: window, button: 0, buttons: 1 });
-        if (kind === 'pan' && canvas) canvas.dispatchEvent(new MouseEvent('mousedown', opts(cx, cy)));
-        const intervals: number[] = [];
-        const start = performance.now();
-        let last = start;
-        let i = 0;
-        const tick = (now: number) => {
-          intervals.push(now - last);
-          last = now;
-          i++;
-          if (kind === 'pan') {
-            // A slow circle: every frame moves the map.
-            const a = i / 20;
-            window.dispatchEvent(new MouseEvent('mousemove', opts(cx + 200 * Math.cos(a), cy + 150 * Math.sin(a))));
-          } else if (scroller) {
-            scroller.scrollTop += 240;
-            if (scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 1) scroller.scrollTop = 0;
-          }
-          if (now - start < seconds * 1000) requestAnimationFrame(tick);
-          else {
-            if (kind === 'pan') window.dispatchEvent(new MouseEvent('mouseup', opts(cx, cy)));
-            resolve({ intervals: intervals.slice(1), elapsed: now - start });
-          }
-        };
-        requestAnimationFrame(tick);
-      }),
-    { kind, seconds },
-  );
+  return page.evaluate(`${ANIMATE}(${JSON.stringify({ kind, seconds })})`) as Promise<{ intervals: number[]; elapsed: number }>;
 }
 
 async function main() {
@@ -72,25 +73,21 @@ async function main() {
     const renders: number[] = [];
     for (let run = 0; run < 3; run++) {
       await page.goto(`${stack.url}/bench?view=map&n=${NODES}&e=${EDGES}&run=${run}`);
-      await page.waitForFunction(() => (window as unknown as { __sextantMapDraws?: { first: number | null } }).__sextantMapDraws?.first != null, null, { timeout: 30_000 });
-      renders.push(await page.evaluate(() => (window as unknown as { __sextantMapDraws: { first: number } }).__sextantMapDraws.first));
+      await page.waitForFunction('window.__sextantMapDraws && window.__sextantMapDraws.first != null', null, { timeout: 30_000 });
+      renders.push((await page.evaluate('window.__sextantMapDraws.first')) as number);
     }
-    const drawn = await page.evaluate(() => document.querySelector('canvas')?.dataset.edges);
-    await page.evaluate(() => {
-      (window as unknown as { __sextantMapDraws: { recent: number[] } }).__sextantMapDraws.recent = [];
-    });
+    const drawn = (await page.evaluate(`document.querySelector('canvas').dataset.edges`)) as string;
+    await page.evaluate('window.__sextantMapDraws.recent = []');
     const pan = await animate(page, 'pan', SECONDS);
-    const drawCosts = await page.evaluate(() => (window as unknown as { __sextantMapDraws: { recent: number[] } }).__sextantMapDraws.recent);
+    const drawCosts = (await page.evaluate('window.__sextantMapDraws.recent')) as number[];
     const panFps = (pan.intervals.length / pan.elapsed) * 1000;
 
     await page.goto(`${stack.url}/bench?view=flows&n=${ROWS}`);
-    const t = Date.now();
     await page.locator('[data-testid="flow-scroller"] [role="row"]').first().waitFor({ timeout: 60_000 });
-    const tableFirst = await page.evaluate(() => performance.now());
+    const tableFirst = (await page.evaluate('performance.now()')) as number;
     const domRows = await page.locator('[data-testid="flow-scroller"] [role="row"]').count();
     const scroll = await animate(page, 'scroll', SECONDS);
     const scrollFps = (scroll.intervals.length / scroll.elapsed) * 1000;
-    void t;
 
     const median = pct(renders, 0.5);
     console.log('');

@@ -10,7 +10,7 @@ import { rowView } from '../../src/client/flow-rows';
 import { formatNs } from '../../src/client/time-range';
 
 export const ROW_HEIGHT = 30;
-const COLUMNS = '104px minmax(100px, 1fr) minmax(100px, 1fr) 100px minmax(150px, 1.5fr) 112px 80px';
+const COLUMNS = '114px minmax(100px, 1fr) minmax(100px, 1fr) 100px minmax(150px, 1.5fr) 112px 80px';
 
 function timeOf(ms: number): string {
   const d = new Date(ms);

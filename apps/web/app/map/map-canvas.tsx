@@ -74,11 +74,16 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
   const [themeTick, setThemeTick] = useState(0);
   const byId = useMemo(() => new Map(nodes.map((n) => [n.id, n])), [nodes]);
   const hoverRef = useRef<string | null>(null);
+  // While panning/zooming, frames skip the costly parts (wide anti-aliased strokes, arrows, outlines,
+  // labels); a full frame follows 150 ms after the last movement.
+  const interacting = useRef(false);
+  const idleTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
   // Everything the draw needs, in a ref, so zoom events redraw without React.
   const scene = useRef({ nodes, edges, positions, groups, highlight, selectedNode, selectedEdge, byId });
   scene.current = { nodes, edges, positions, groups, highlight, selectedNode, selectedEdge, byId };
 
+  const s0 = () => scene.current;
   const draw = () => {
     cancelAnimationFrame(frame.current);
     frame.current = requestAnimationFrame(() => {
@@ -100,13 +105,15 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
         c.width = Math.round(width * dpr);
         c.height = Math.round(height * dpr);
       }
-      const ctx = c.getContext('2d');
+      const ctx = c.getContext('2d', { alpha: false });
+      const fast = interacting.current && s0().edges.length > 500;
       if (!ctx) return;
       const col = cssColours(w);
       const s = scene.current;
+      ctx.fillStyle = col.panel;
       const v = view.current;
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      ctx.clearRect(0, 0, width, height);
+      ctx.fillRect(0, 0, width, height);
       ctx.setTransform(dpr * v.k, 0, 0, dpr * v.k, dpr * v.x, dpr * v.y);
       // Visible world rectangle (culling).
       const x0 = -v.x / v.k - 40;
@@ -130,7 +137,7 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
         if (!a || !b) continue;
         if (!inView(a) && !inView(b)) continue;
         const strong = !dimming || (s.selectedNode ? e.source === s.selectedNode || e.destination === s.selectedNode : focus(e.source) || focus(e.destination)) || e.id === s.selectedEdge;
-        const wb = Math.round(e.width);
+        const wb = fast ? 1 : Math.round(e.width);
         const key = `${e.level}|${strong}|${wb}`;
         let bk = buckets.get(key);
         if (!bk) buckets.set(key, (bk = { level: e.level, strong, width: wb, segs: [] }));
@@ -149,7 +156,7 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
         ctx.stroke();
       }
       // Direction: a small arrowhead near the destination of emphasised edges when zoomed in enough.
-      if (v.k > 0.6 && s.edges.length < 4000) {
+      if (!fast && v.k > 0.6 && s.edges.length < 4000) {
         ctx.globalAlpha = 0.8;
         for (const e of s.edges) {
           const a = s.positions.get(e.source);
@@ -206,6 +213,7 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
           ctx.globalAlpha = strong ? 1 : 0.25;
           ctx.fillStyle = col[level];
           ctx.fill();
+          if (fast) continue;
           ctx.lineWidth = 1.5 / v.k;
           ctx.strokeStyle = col.panel;
           ctx.stroke();
@@ -227,7 +235,7 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
       ctx.globalAlpha = 1;
       ctx.font = '12px system-ui, sans-serif';
       ctx.textBaseline = 'middle';
-      const showAll = s.nodes.length <= 120 || v.k >= 1.3;
+      const showAll = !fast && (s.nodes.length <= 120 || v.k >= 1.3);
       let drawn = 0;
       for (const n of s.nodes) {
         const p = s.positions.get(n.id);
@@ -267,8 +275,16 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
     if (!c) return;
     const z = zoom<HTMLCanvasElement, unknown>()
       .scaleExtent([0.03, 12])
-      .on('zoom', (ev: { transform: View }) => {
+      .on('zoom', (ev: { transform: View; sourceEvent: unknown }) => {
         view.current = { k: ev.transform.k, x: ev.transform.x, y: ev.transform.y };
+        if (ev.sourceEvent) {
+          interacting.current = true;
+          if (idleTimer.current) clearTimeout(idleTimer.current);
+          idleTimer.current = setTimeout(() => {
+            interacting.current = false;
+            draw();
+          }, 150);
+        }
         draw();
       });
     zoomer.current = z;
