@@ -30,7 +30,7 @@ export function ChartPanel({ title, drill, extra, children }: { title: string; d
   );
 }
 
-export function LineChart({ title, series, format, since, until, onBrush, drill, extra, height = 180 }: {
+export function LineChart({ title, series, format, since, until, onBrush, drill, extra, loading = false, height = 180 }: {
   title: string;
   series: Series[];
   format: (v: number) => string;
@@ -39,6 +39,8 @@ export function LineChart({ title, series, format, since, until, onBrush, drill,
   onBrush?: (since: number, until: number) => void;
   drill?: string;
   extra?: ReactNode;
+  /** The data is still on its way: say so instead of "no data". */
+  loading?: boolean;
   height?: number;
 }) {
   const width = 560;
@@ -90,7 +92,7 @@ export function LineChart({ title, series, format, since, until, onBrush, drill,
         ))}
         {series.map((s) => <path key={s.label} d={path(s.points) ?? ''} fill="none" stroke={s.colour} strokeWidth={1.8} />)}
         {series.map((s) => s.points.length === 1 && s.points[0]?.v !== null ? <circle key={`${s.label}-dot`} cx={x(s.points[0]?.t ?? 0)} cy={y(s.points[0]?.v ?? 0)} r={3} fill={s.colour} /> : null)}
-        {empty && <text x={width / 2} y={height / 2} textAnchor="middle">no data in this window</text>}
+        {empty && <text x={width / 2} y={height / 2} textAnchor="middle">{loading ? 'loading…' : 'no data in this window'}</text>}
         {brush && <rect x={Math.min(brush.a, brush.b)} y={m.top} width={Math.abs(brush.b - brush.a)} height={height - m.top - m.bottom} fill="var(--accent)" opacity={0.18} />}
       </svg>
     </ChartPanel>

@@ -38,7 +38,7 @@ function DashboardView() {
   const pts = ts.data?.points ?? [];
   const base = svcId ? serviceFlags('to', svcId) : '';
   const link = (extra: string) => flowsLink([base, extra].filter(Boolean).join(' '), params);
-  const common = { since: range.since, until: range.until, onBrush: brush };
+  const common = { since: range.since, until: range.until, onBrush: brush, loading: ts.isLoading || panels.isLoading };
   const p = panels.data;
   const kind = svcId ? 'service' : 'overview';
   const grafana = (panel: 'requests' | 'errors' | 'latency' | 'bytes' | 'drops') => <GrafanaExportButton dashboard={kind} panel={panel} service={service} namespace={namespace} label="Grafana" />;
