@@ -2,6 +2,8 @@
  * sextant-collector: `npm run collector -- --server URL --token TOKEN`. One process per host; SIGINT/SIGTERM
  * detach every BPF program and leave unsent batches in the spool for the next start.
  */
+import fs from 'node:fs';
+import inspector from 'node:inspector/promises';
 import { preflight } from '@sextant/bpf';
 import { Collector } from './collector';
 import { ConfigError, loadConfig } from './env';
@@ -28,12 +30,22 @@ async function main(): Promise<void> {
     await collector.stop().catch(() => {});
     process.exit(1);
   }
+  // For performance work: a CPU profile of the running collector, started after the programs are loaded
+  // (the profiler's signals would interrupt the kernel verifier), written at stop.
+  const profilePath = process.env.SEXTANT_CPU_PROFILE;
+  const profiler = profilePath ? new inspector.Session() : null;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   console.log(`[collector] observing ${config.nodeName}; shipping to ${config.server}`);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     console.log('[collector] stopping: detaching programs, flushing batches');
+    if (profiler && profilePath) fs.writeFileSync(profilePath, JSON.stringify((await profiler.post('Profiler.stop')).profile));
     await collector.stop();
     process.exit(0);
   };

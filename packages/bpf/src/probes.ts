@@ -27,6 +27,11 @@ export interface ProbeOptions {
   l7?: boolean;
   /** Bytes captured per send/receive syscall (1..SX_L7_MAX_CAPTURE, default 1024). */
   captureBytes?: number;
+  /**
+   * Capture the server side of connections whose client is on loopback too (default false: the client's
+   * socket is captured and reports the exchange; both sides would double the work).
+   */
+  captureLoopbackServers?: boolean;
 }
 
 /** Programs of the L7 capture (syscall tracepoints), loaded only when L7 capture is on. */
@@ -138,6 +143,7 @@ export class SextantProbes {
       const capture = opts.captureBytes ?? 1024;
       if (!Number.isInteger(capture) || capture < 1 || capture > SX_L7_MAX_CAPTURE) throw new RangeError(`captureBytes must be 1..${SX_L7_MAX_CAPTURE}, got ${capture}`);
       check('set capture_bytes', addon.setGlobal(handle, 'capture_bytes', u32(capture)));
+      check('set capture_loopback_servers', addon.setGlobal(handle, 'capture_loopback_servers', Buffer.from([opts.captureLoopbackServers ? 1 : 0])));
       if (opts.l7 === false) {
         for (const name of addon.programNames(handle)) if (L7_PROGRAM.test(name)) check(`autoload ${name}`, addon.setAutoload(handle, name, false));
       }
@@ -164,7 +170,7 @@ export class SextantProbes {
   }
 
   /** Starts delivering TCP connection events (close and interim updates) in batches. */
-  onTcpEvents(cb: (events: TcpConnEvent[]) => void, maxQueuedBatches = 256): void {
+  onTcpEvents(cb: (events: TcpConnEvent[]) => void, maxQueuedBatches = 16): void {
     check('ring_buffer__new', this.addon.ringbufStart(this.handle, 'sx_events', (buf, count) => {
       const events: TcpConnEvent[] = [];
       let off = 0;
@@ -181,7 +187,7 @@ export class SextantProbes {
   }
 
   /** Starts delivering captured send/receive syscalls (L7) in batches. */
-  onL7Events(cb: (events: L7DataEvent[]) => void, maxQueuedBatches = 256): void {
+  onL7Events(cb: (events: L7DataEvent[]) => void, maxQueuedBatches = 16): void {
     check('ring_buffer__new', this.addon.ringbufStart(this.handle, 'sx_l7_events', (buf, count) => {
       const events: L7DataEvent[] = [];
       let off = 0;

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { L7DataEvent } from '@sextant/bpf';
-import { SX_L7_EGRESS } from '@sextant/bpf';
+import { SX_DIR_SERVER, SX_L7_EGRESS } from '@sextant/bpf';
 import type { Endpoint, L7EventInput } from '@sextant/shared';
 import { L7Engine } from '../l7/engine';
 import type { L7Exchange, L7Options, L7Stats } from '../l7/types';
@@ -57,6 +57,11 @@ export class L7Assembler {
     const now = Date.now();
     for (const e of events) {
       this.chunks++;
+      // The server side of a same-host exchange: its client's socket reports it (see emit), so skip the work.
+      if (e.role === SX_DIR_SERVER && this.flows.isLocal(e.daddr)) {
+        this.skippedLocalServer++;
+        continue;
+      }
       const connId = e.sockIno;
       let meta = this.conns.get(connId);
       if (!meta) {
@@ -119,7 +124,8 @@ export class L7Assembler {
 
   private emit(x: L7Exchange, meta: ConnMeta, out: L7EventInput[]): void {
     const server = x.role === 'server';
-    // Both ends on this host are both captured: the client's side reports the exchange, once.
+    // Both ends on this host are both captured: the client's side reports the exchange, once. (The kernel
+    // does not even capture the server side of loopback connections.)
     if (server && this.flows.isLocal(meta.remoteIp)) {
       this.skippedLocalServer++;
       return;

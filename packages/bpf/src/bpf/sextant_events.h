@@ -167,7 +167,7 @@ struct sx_l7_header {
 	__u8 direction;
 	__u8 protocol;
 	__u8 syscall;
-	__u8 pad0;
+	__u8 role;
 	__u16 pad1;
 	__u8 saddr[16];
 	__u8 daddr[16];

@@ -8,6 +8,9 @@
 #define SEXTANT_L7_BPF_H
 
 const volatile __u32 capture_bytes = 1024;  /* bytes captured per syscall, ≤ SX_L7_MAX_CAPTURE */
+/* Server sockets whose client is on loopback: that client's socket is captured too and reports the exchange,
+ * so by default the server side is not captured at all (1 = capture both sides). */
+const volatile __u8 capture_loopback_servers = 0;
 
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
@@ -222,6 +225,22 @@ static __always_inline __u8 sx_classify(const __u8 *d, __u32 len, __u16 l4, __u1
 	return len < 12 ? SX_PROTO_UNKNOWN : SX_PROTO_NONE;
 }
 
+static __always_inline int sx_peer_is_loopback(struct sock *sk, __u16 family)
+{
+	if (family == AF_INET)
+		return (BPF_CORE_READ(sk, __sk_common.skc_daddr) & 0xff) == 127;
+	__u8 a[16];
+	BPF_CORE_READ_INTO(&a, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	int zeros = 1;
+	for (int i = 0; i < 10; i++)
+		zeros &= a[i] == 0;
+	if (!zeros)
+		return 0;
+	if (a[10] == 0xff && a[11] == 0xff) /* v4-mapped */
+		return a[12] == 127;
+	return a[10] == 0 && a[11] == 0 && a[12] == 0 && a[13] == 0 && a[14] == 0 && a[15] == 1;
+}
+
 static __always_inline __u8 sx_hist_kind(__u8 protocol)
 {
 	return protocol == SX_PROTO_HTTP ? SX_HIST_HTTP : protocol == SX_PROTO_DNS ? SX_HIST_DNS : SX_HIST_KAFKA;
@@ -300,11 +319,14 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 		__u8 p = sx_classify(r->data, captured, l4, sport, dport);
 		if (p == SX_PROTO_UNKNOWN && ++ls->tries >= SX_L7_CLASSIFY_TRIES)
 			p = SX_PROTO_NONE;
+		if (p != SX_PROTO_UNKNOWN && p != SX_PROTO_NONE) {
+			ls->role = a->direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
+			if (ls->role == SX_DIR_SERVER && !capture_loopback_servers && sx_peer_is_loopback(sk, family))
+				p = SX_PROTO_NONE;
+		}
 		ls->protocol = p;
 		if (p == SX_PROTO_NONE)
 			return;
-		if (p != SX_PROTO_UNKNOWN)
-			ls->role = a->direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
 	}
 
 	__u64 now = bpf_ktime_get_ns();
@@ -346,6 +368,7 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	h->direction = a->direction;
 	h->protocol = ls->protocol;
 	h->syscall = a->syscall;
+	h->role = ls->role;
 	__builtin_memset(h->saddr, 0, sizeof(h->saddr));
 	__builtin_memset(h->daddr, 0, sizeof(h->daddr));
 	if (family == AF_INET6) {

@@ -303,7 +303,7 @@ export const SX_L7_HEADER_LAYOUT: Record<string, FieldLayout> = {
   direction: { offset: 50, size: 1, type: '__u8', count: 1 },
   protocol: { offset: 51, size: 1, type: '__u8', count: 1 },
   syscall: { offset: 52, size: 1, type: '__u8', count: 1 },
-  pad0: { offset: 53, size: 1, type: '__u8', count: 1 },
+  role: { offset: 53, size: 1, type: '__u8', count: 1 },
   pad1: { offset: 54, size: 2, type: '__u16', count: 1 },
   saddr: { offset: 56, size: 16, type: '__u8', count: 16 },
   daddr: { offset: 72, size: 16, type: '__u8', count: 16 },
@@ -324,6 +324,7 @@ export interface SxL7Header {
   direction: number;
   protocol: number;
   syscall: number;
+  role: number;
   saddr: Uint8Array;
   daddr: Uint8Array;
   comm: string;
@@ -344,6 +345,7 @@ export function decodeSxL7Header(buf: Buffer, off = 0): SxL7Header {
     direction: buf.readUInt8(off + 50),
     protocol: buf.readUInt8(off + 51),
     syscall: buf.readUInt8(off + 52),
+    role: buf.readUInt8(off + 53),
     saddr: buf.subarray(off + 56, off + 56 + 16),
     daddr: buf.subarray(off + 72, off + 72 + 16),
     comm: cString(buf, off + 88, 16),

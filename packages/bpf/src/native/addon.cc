@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -29,7 +30,7 @@ struct RingPoller {
   std::atomic<bool> running{false};
   Napi::ThreadSafeFunction tsfn;
   std::unique_ptr<Batch> current;
-  size_t maxBatchBytes = 1 << 20;
+  size_t maxBatchBytes = 256 << 10;
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> droppedBatches{0};
   std::atomic<uint64_t> droppedRecords{0};
@@ -200,16 +201,24 @@ int OnRecord(void *ctx, void *data, size_t size) {
   return 0;
 }
 
+// Hands the current batch to JS. When JS is behind (the bounded queue is full) the poller waits instead of
+// dropping: records then wait in the kernel ring buffer, whose overflow the programs count. Only a poller
+// that is being stopped gives up (and counts what it could not deliver).
 void Flush(RingPoller *p) {
   if (!p->current || p->current->records == 0) return;
   Batch *b = p->current.release();
   uint32_t records = b->records;
-  napi_status s = p->tsfn.NonBlockingCall(b, [](Napi::Env env, Napi::Function cb, Batch *batch) {
-    auto buf = Napi::Buffer<uint8_t>::Copy(env, batch->data.data(), batch->data.size());
-    uint32_t n = batch->records;
-    delete batch;
-    cb.Call({buf, Napi::Number::New(env, n)});
-  });
+  napi_status s;
+  for (;;) {
+    s = p->tsfn.NonBlockingCall(b, [](Napi::Env env, Napi::Function cb, Batch *batch) {
+      auto buf = Napi::Buffer<uint8_t>::Copy(env, batch->data.data(), batch->data.size());
+      uint32_t n = batch->records;
+      delete batch;
+      cb.Call({buf, Napi::Number::New(env, n)});
+    });
+    if (s != napi_queue_full || !p->running) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (s != napi_ok) {
     delete b;
     p->droppedBatches++;
@@ -223,7 +232,7 @@ Napi::Value RingbufStart(const Napi::CallbackInfo &info) {
   Object *o = get(info);
   std::string name = info[1].As<Napi::String>();
   Napi::Function cb = info[2].As<Napi::Function>();
-  uint32_t maxQueue = info.Length() > 3 ? info[3].As<Napi::Number>().Uint32Value() : 256;
+  uint32_t maxQueue = info.Length() > 3 ? info[3].As<Napi::Number>().Uint32Value() : 16;
   for (auto &existing : o->pollers)
     if (existing->map == name) return Errno(info.Env(), EBUSY);
   bpf_map *m = bpf_object__find_map_by_name(o->obj, name.c_str());

@@ -1,0 +1,192 @@
+/**
+ * Shared by the collector benchmarks: nginx on loopback, wrk (flat out or rate-limited through a Lua delay
+ * script, keep-alive or a new connection per request), a discard sink that speaks the ingest procedure's
+ * success shape and counts what it received, and the collector as a child process with its CPU and RSS.
+ * The collector ships to the sink so that a database on the same 2 cores does not distort the host
+ * measurement (ingest has its own benchmark).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { preflight } from '@sextant/bpf';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export function requireTools(name: string): void {
+  const pf = preflight();
+  if (!pf.ok) {
+    console.error(`${name} needs eBPF: ${pf.reason}`);
+    process.exit(1);
+  }
+  for (const bin of ['nginx', 'wrk']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${bin}`]);
+    } catch {
+      console.error(`${name} needs ${bin} (apt-get install -y nginx-light wrk)`);
+      process.exit(1);
+    }
+  }
+}
+
+export interface SinkCounts {
+  flows: number;
+  /** Paired HTTP exchanges (request + response) whose server is the benchmark's nginx. */
+  httpToNginx: number;
+  l7Total: number;
+  lastHealth: { lostEvents?: number; eventsPerSecond?: number; unparsedBytes?: number; parsedBytes?: number };
+}
+
+export interface Rig {
+  tmp: string;
+  nginxPort: number;
+  sinkUrl: string;
+  counts: SinkCounts;
+  resetCounts(): void;
+  close(): void;
+}
+
+export async function startRig(): Promise<Rig> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-bench-'));
+  const nginxPort = 18080 + Math.floor(Math.random() * 1000);
+  fs.writeFileSync(path.join(tmp, 'nginx.conf'), `
+worker_processes 1;
+daemon off;
+pid ${tmp}/nginx.pid;
+error_log ${tmp}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${tmp}/body; proxy_temp_path ${tmp}/proxy; fastcgi_temp_path ${tmp}/fcgi; uwsgi_temp_path ${tmp}/uwsgi; scgi_temp_path ${tmp}/scgi;
+  server { listen 127.0.0.1:${nginxPort}; location / { return 200 "ok\\n"; } }
+}`);
+  const nginx = spawn('nginx', ['-c', path.join(tmp, 'nginx.conf'), '-p', tmp], { stdio: 'inherit' });
+  const counts: SinkCounts = { flows: 0, httpToNginx: 0, l7Total: 0, lastHealth: {} };
+  const sink = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = chunks.length
+        ? (JSON.parse(Buffer.concat(chunks).toString()) as { flows?: unknown[]; l7?: { protocol: string; type?: string; destination: { port?: number } }[]; health?: SinkCounts['lastHealth']; batchId?: string })
+        : {};
+      if (body.health) counts.lastHealth = body.health;
+      counts.flows += body.flows?.length ?? 0;
+      for (const e of body.l7 ?? []) {
+        counts.l7Total++;
+        if (e.protocol === 'http' && e.type === 'RESPONSE' && e.destination.port === nginxPort) counts.httpToNginx++;
+      }
+      const data = req.url?.includes('register')
+        ? { collectorId: '00000000-0000-4000-8000-000000000000', name: 'bench', serverVersion: 'sink' }
+        : { batchId: body.batchId, stored: true, flows: 0, l7: 0, histograms: 0 };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ result: { data } }));
+    });
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+  await new Promise((r) => setTimeout(r, 500));
+  return {
+    tmp, nginxPort, sinkUrl, counts,
+    resetCounts() {
+      counts.flows = 0;
+      counts.httpToNginx = 0;
+      counts.l7Total = 0;
+    },
+    close() {
+      nginx.kill('SIGQUIT');
+      sink.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface WrkOptions {
+  seconds: number;
+  connections: number;
+  /** New TCP connection per request (Connection: close) instead of keep-alive. */
+  close?: boolean;
+  /** Target requests/s over all connections (Lua delay); flat out when absent. */
+  rate?: number;
+}
+
+export interface WrkResult {
+  requests: number;
+  rps: number;
+  /** Requests that got no or a broken response. */
+  errors: number;
+}
+
+export function wrk(rig: Rig, o: WrkOptions): WrkResult {
+  const args = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`];
+  if (o.close) args.push('-H', 'Connection: close');
+  if (o.rate) {
+    // wrk waits delay() ms before each request of a connection: connections × 1000 / delay ≈ rate.
+    const delayMs = Math.max(1, Math.round((o.connections * 1000) / o.rate));
+    const script = path.join(rig.tmp, `delay-${delayMs}.lua`);
+    fs.writeFileSync(script, `function delay() return ${delayMs} end\n`);
+    args.push('-s', script);
+  }
+  args.push(`http://127.0.0.1:${rig.nginxPort}/`);
+  const out = execFileSync('wrk', args).toString();
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  return {
+    requests,
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
+    errors: non2xx + (errs ? errs.slice(1).reduce((s, v) => s + Number(v), 0) : 0),
+  };
+}
+
+function procCpuSeconds(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 100 Hz
+}
+
+function peakRssMb(pid: number): number {
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
+}
+
+export interface RunningCollector {
+  /** CPU seconds used since the last mark, and wall seconds. */
+  mark(): void;
+  cpuSinceMark(): { cpuSeconds: number; wallSeconds: number };
+  peakRssMb(): number;
+  stop(): Promise<void>;
+}
+
+export async function startCollector(rig: Rig, env: Record<string, string> = {}): Promise<RunningCollector> {
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const c: ChildProcess = spawn(process.execPath, [...flags, path.join(here, '..', 'bin', 'sextant-collector.mjs')], {
+    env: {
+      ...process.env, SEXTANT_SERVER: rig.sinkUrl, SEXTANT_TOKEN: `sxc_${'b'.repeat(43)}`,
+      SEXTANT_SPOOL_DIR: path.join(rig.tmp, `spool-${Date.now()}`), SEXTANT_HEALTH_INTERVAL_MS: '2000', ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve) => c.stdout?.on('data', (d: Buffer) => d.toString().includes('observing') && resolve()));
+  const pid = c.pid ?? 0;
+  let cpu0 = procCpuSeconds(pid);
+  let t0 = Date.now();
+  return {
+    mark() {
+      cpu0 = procCpuSeconds(pid);
+      t0 = Date.now();
+    },
+    cpuSinceMark() {
+      return { cpuSeconds: procCpuSeconds(pid) - cpu0, wallSeconds: (Date.now() - t0) / 1000 };
+    },
+    peakRssMb: () => peakRssMb(pid),
+    async stop() {
+      c.kill('SIGTERM');
+      await new Promise((r) => c.on('exit', r));
+    },
+  };
+}
+
+export const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
