@@ -106,8 +106,8 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     for (const r of records) expect(r).toMatchObject({ destination: { service: 'web-api' }, source: { process: { name: 'curl' } } });
 
     await page.goto(`${stack.url}/dashboards?range=1h`);
-    await page.getByRole('img', { name: 'Requests / s' }).locator('path[d^="M"]').first().waitFor();
-    await page.getByRole('img', { name: 'Latency' }).locator('path[d^="M"]').first().waitFor();
+    await page.getByRole('img', { name: 'Requests / s' }).locator('path[d^="M"]').first().waitFor({ state: 'attached' });
+    await page.getByRole('img', { name: 'Latency' }).locator('path[d^="M"]').first().waitFor({ state: 'attached' });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboards.png') });
     await page.goto(`${stack.url}/collectors`);
     await page.locator('td', { hasText: 'e2e-host' }).waitFor();
@@ -225,7 +225,7 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'map-node.png') });
     await page.goto(`${stack.url}/dashboards?service=web-api&namespace=shop&range=1h`);
     const chart = page.getByRole('img', { name: 'Requests / s' });
-    await chart.locator('path[d^="M"]').first().waitFor();
+    await chart.locator('path[d^="M"]').first().waitFor({ state: 'attached' });
     await page.getByRole('cell', { name: 'curl → shop/web-api' }).first().waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboards-service.png'), fullPage: true });
     const box = await chart.boundingBox();
