@@ -77,7 +77,7 @@ function DashboardView() {
       {(ts.error || panels.error) && <div className="panel error">{(ts.error ?? panels.error)?.message}</div>}
       <div className="grid2">
         <LineChart {...common} title="Requests / s" extra={grafana('requests')} drill={link('')} format={(v) => v.toFixed(v < 10 ? 1 : 0)} series={[{ label: 'requests', colour: 'var(--accent)', points: pts.map((x) => ({ t: x.time, v: x.requestsPerSecond })) }]} />
-        <LineChart {...common} title="Error ratio" extra={grafana('errors')} drill={link('--http-status 5+')} format={(v) => `${(v * 100).toFixed(1)} %`} series={[{ label: 'errors', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.errorRatio })) }]} />
+        <LineChart {...common} title="Error ratio" extra={grafana('errors')} drill={link('--http-status 5+')} format={(v) => `${+(v * 100).toPrecision(3)} %`} series={[{ label: 'errors', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.errorRatio })) }]} />
         <LineChart {...common} title="Latency" extra={grafana('latency')} drill={link('--type l7')} format={(v) => formatNs(v)} series={[
           { label: 'p50', colour: 'var(--ok)', points: pts.map((x) => ({ t: x.time, v: x.p50Ns })) },
           { label: 'p95', colour: 'var(--warn)', points: pts.map((x) => ({ t: x.time, v: x.p95Ns })) },
