@@ -15,6 +15,7 @@ import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/d
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector } from './collector';
 import { CollectorConfig } from './env';
+import { KafkaTestBroker } from './l7/testing/kafka-broker';
 
 const run = promisify(execFile);
 const pf = preflight();
@@ -263,5 +264,38 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
       ['db.svc.test', ['A'], 0, ['10.1.2.3'], 'tcp', 'dig'],
     ]);
     expect(got[0].detail.ttl).toBe(120);
+  });
+
+  it('sees kcat (librdkafka) against the Kafka-protocol test broker: api keys, versions, correlation ids, topics, error codes', async () => {
+    if (!(await has('kcat'))) return console.warn('[skip] kcat is not installed');
+    // The fixture broker runs in this (the collector's own, unobserved) process; kcat is observed as the client.
+    const broker = new KafkaTestBroker({ topics: { orders: 1 } });
+    const port = await broker.start();
+    const collector = new Collector(config([{ service: 'kafka', namespace: 'data', match: { port } }]), () => {});
+    await collector.start();
+    const kcat = async (args: string[], input = '') => {
+      const p = run('kcat', ['-b', `127.0.0.1:${port}`, '-d', 'protocol', ...args], { timeout: 30_000 });
+      p.child.stdin!.end(input);
+      const { stderr } = await p.catch((e: { stderr: string }) => e);
+      return [...stderr.matchAll(/Sent (\w+)Request \(v(\d+), \d+ bytes @ 0, CorrId (\d+)\)/g)].map((m) => ({ name: m[1]!, version: Number(m[2]), correlationId: Number(m[3]) }));
+    };
+    const truth = [...(await kcat(['-P', '-t', 'orders'], 'one\ntwo\nthree\n')), ...(await kcat(['-L', '-t', 'nope']))];
+    const alias: Record<string, string> = { ApiVersion: 'ApiVersions', Offset: 'ListOffsets' };
+    const expected = truth.map((t) => `${alias[t.name] ?? t.name} v${t.version} #${t.correlationId}`).toSorted();
+    expect(expected.some((e) => e.startsWith('Produce'))).toBe(true);
+    const q = `SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND protocol = 'kafka'`;
+    await waitFor(() => count(q, [port]), (n) => n >= truth.length, 30_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await collector.stop();
+    await broker.stop();
+    const got = await rows(`SELECT kafka_api_key, kafka_topic, kafka_error_code, detail, src_process, dst_service FROM l7_events WHERE dst_port = $1 AND protocol = 'kafka'`, [port]);
+    expect(got.map((g) => `${g.kafka_api_key} v${g.detail.apiVersion} #${g.detail.correlationId}`).toSorted()).toEqual(expected);
+    for (const g of got) expect([g.src_process, g.dst_service, g.detail.clientId]).toEqual(['kcat', 'kafka', 'rdkafka']);
+    const produce = got.filter((g) => g.kafka_api_key === 'Produce');
+    expect(produce.length).toBeGreaterThan(0);
+    for (const p of produce) expect([p.kafka_topic, p.kafka_error_code]).toEqual(['orders', 0]);
+    const missing = got.filter((g) => g.kafka_api_key === 'Metadata' && g.kafka_topic === 'nope');
+    expect(missing.length).toBeGreaterThan(0);
+    expect(missing.every((m) => m.kafka_error_code === 3)).toBe(true);
   });
 });

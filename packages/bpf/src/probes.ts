@@ -9,7 +9,7 @@ import {
   decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxL7Header, decodeSxTcpEvent, decodeSxUdpKey, decodeSxUdpValue,
   SX_COUNTER_DROP_MAP_FULL, SX_COUNTER_EVENTS, SX_COUNTER_HIST_MAP_FULL, SX_COUNTER_L7_ARGS_MAP_FULL, SX_COUNTER_L7_EVENTS,
   SX_COUNTER_L7_RINGBUF_FULL, SX_COUNTER_L7_SOCK_MAP_FULL, SX_COUNTER_MAX, SX_COUNTER_RETRANSMITS, SX_COUNTER_RINGBUF_FULL,
-  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_SIZE,
+  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_L7_HEADER_LAYOUT, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_SIZE,
   type SxL7Header, type SxTcpEvent,
 } from './generated/events';
 import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from './native';
@@ -37,16 +37,50 @@ export interface ProbeOptions {
 /** Programs of the L7 capture (syscall tracepoints), loaded only when L7 capture is on. */
 const L7_PROGRAM = /^sx_(enter|exit)_/;
 
-/** One captured send/receive syscall: its header, and the first captured bytes of its data. */
-export interface L7DataEvent extends Omit<SxL7Header, 'saddr' | 'daddr'> {
-  saddr: string;
-  daddr: string;
-  data: Buffer;
-}
-
 export interface TcpConnEvent extends Omit<SxTcpEvent, 'saddr' | 'daddr'> {
   saddr: string;
   daddr: string;
+}
+
+const L7 = SX_L7_HEADER_LAYOUT;
+
+/** One captured send/receive syscall: its header fields, and the first captured bytes of its data. */
+export class L7Record {
+  constructor(
+    private readonly buf: Buffer,
+    private readonly off: number,
+    private readonly len: number,
+  ) {}
+  get sockId(): bigint {
+    return this.buf.readBigUInt64LE(this.off + L7.sock_id!.offset);
+  }
+  /** The socket's inode: unique per socket, unlike the kernel address. */
+  get sockIno(): bigint {
+    return this.buf.readBigUInt64LE(this.off + L7.sock_ino!.offset);
+  }
+  get tsNs(): bigint {
+    return this.buf.readBigUInt64LE(this.off + L7.ts_ns!.offset);
+  }
+  get totalLen(): number {
+    return this.buf.readUInt32LE(this.off + L7.total_len!.offset);
+  }
+  get direction(): number {
+    return this.buf[this.off + L7.direction!.offset]!;
+  }
+  get role(): number {
+    return this.buf[this.off + L7.role!.offset]!;
+  }
+  /** The captured bytes, copied out so the batch is not kept alive by connection state. */
+  data(): Buffer {
+    const start = this.off + SX_L7_HEADER_SIZE;
+    const captured = this.buf.readUInt32LE(this.off + L7.captured_len!.offset);
+    return Buffer.from(this.buf.subarray(start, start + Math.min(captured, this.len - SX_L7_HEADER_SIZE)));
+  }
+  /** Every header field, addresses formatted. */
+  header(): Omit<SxL7Header, 'saddr' | 'daddr'> & { saddr: string; daddr: string } {
+    const h = decodeSxL7Header(this.buf, this.off);
+    return { ...h, saddr: formatIp(h.saddr, h.family), daddr: formatIp(h.daddr, h.family) };
+  }
 }
 
 export interface UdpFlowRecord {
@@ -186,20 +220,17 @@ export class SextantProbes {
     }, maxQueuedBatches));
   }
 
-  /** Starts delivering captured send/receive syscalls (L7) in batches. */
-  onL7Events(cb: (events: L7DataEvent[]) => void, maxQueuedBatches = 16): void {
+  /**
+   * Starts delivering captured send/receive syscalls (L7) in batches. Records are views over the batch:
+   * the hot fields are read directly, addresses are decoded only when asked for (once per connection).
+   */
+  onL7Events(cb: (events: L7Record[]) => void, maxQueuedBatches = 16): void {
     check('ring_buffer__new', this.addon.ringbufStart(this.handle, 'sx_l7_events', (buf, count) => {
-      const events: L7DataEvent[] = [];
+      const events: L7Record[] = [];
       let off = 0;
       for (let i = 0; i < count && off + 4 <= buf.length; i++) {
         const len = buf.readUInt32LE(off);
-        if (len >= SX_L7_HEADER_SIZE) {
-          const h = decodeSxL7Header(buf, off + 4);
-          const start = off + 4 + SX_L7_HEADER_SIZE;
-          // The data is copied out so that the batch buffer is not kept alive by long-lived connection state.
-          const data = Buffer.from(buf.subarray(start, start + Math.min(h.capturedLen, len - SX_L7_HEADER_SIZE)));
-          events.push({ ...h, saddr: formatIp(h.saddr, h.family), daddr: formatIp(h.daddr, h.family), data });
-        }
+        if (len >= SX_L7_HEADER_SIZE) events.push(new L7Record(buf, off + 4, len));
         off += 4 + len;
       }
       cb(events);

@@ -6,7 +6,7 @@
  * cache, so later flows to those addresses carry their DNS names.
  */
 import { randomUUID } from 'node:crypto';
-import type { L7DataEvent } from '@sextant/bpf';
+import type { L7Record } from '@sextant/bpf';
 import { SX_DIR_SERVER, SX_L7_EGRESS } from '@sextant/bpf';
 import type { Endpoint, L7EventInput } from '@sextant/shared';
 import { L7Engine } from '../l7/engine';
@@ -24,7 +24,10 @@ interface ConnMeta {
   pid: number;
   comm: string;
   cgroupId: bigint;
-  lastSeenMs: number;
+  /** Endpoints resolved once per connection (identity lookups are the costly part per event). */
+  local?: Endpoint;
+  remote?: Endpoint;
+  serverSideRemote?: boolean;
 }
 
 /** Connections whose close was seen are flushed this much later: their last data may still be in flight. */
@@ -52,29 +55,28 @@ export class L7Assembler {
   }
 
   /** Feeds one batch of captured syscalls; returns the exchanges they completed, as wire events. */
-  push(events: readonly L7DataEvent[]): L7EventInput[] {
+  push(events: readonly L7Record[]): L7EventInput[] {
     const out: L7EventInput[] = [];
-    const now = Date.now();
     for (const e of events) {
       this.chunks++;
-      // The server side of a same-host exchange: its client's socket reports it (see emit), so skip the work.
-      if (e.role === SX_DIR_SERVER && this.flows.isLocal(e.daddr)) {
-        this.skippedLocalServer++;
-        continue;
-      }
       const connId = e.sockIno;
       let meta = this.conns.get(connId);
       if (!meta) {
+        const h = e.header();
+        // The server side of a same-host exchange: its client's socket reports it (see emit), so skip the work.
+        if (h.role === SX_DIR_SERVER && this.flows.isLocal(h.daddr)) {
+          this.skippedLocalServer++;
+          continue;
+        }
         meta = {
-          sockId: e.sockId, transport: e.transport === 17 ? 'udp' : 'tcp', localIp: e.saddr, localPort: e.sport,
-          remoteIp: e.daddr, remotePort: e.dport, pid: e.pid, comm: e.comm, cgroupId: e.cgroupId, lastSeenMs: now,
+          sockId: h.sockId, transport: h.transport === 17 ? 'udp' : 'tcp', localIp: h.saddr, localPort: h.sport,
+          remoteIp: h.daddr, remotePort: h.dport, pid: h.pid, comm: h.comm, cgroupId: h.cgroupId,
         };
         this.remember(connId, meta);
       }
-      meta.lastSeenMs = now;
       const exchanges = this.engine.push({
         connId, transport: meta.transport, direction: e.direction === SX_L7_EGRESS ? 'egress' : 'ingress',
-        timestampNs: e.tsNs, data: e.data, totalLength: e.totalLen,
+        timestampNs: e.tsNs, data: e.data(), totalLength: e.totalLen,
       });
       for (const x of exchanges) this.emit(x, meta, out);
     }
@@ -138,10 +140,15 @@ export class L7Assembler {
     if (x.dns && x.dns.rcode === 0 && x.dns.ips && x.dns.ips.length > 0) {
       this.identity.learnDns(x.dns.query, x.dns.ips, x.dns.ttl ?? 60);
     }
-    const me: Endpoint = this.identity.localEndpoint({
+    meta.local ??= this.identity.localEndpoint({
       ip: meta.localIp, port: meta.localPort, pid: meta.pid || undefined, comm: meta.comm || undefined, cgroupId: meta.cgroupId.toString(),
     });
-    const other = this.flows.peerEndpoint(meta.remoteIp, meta.remotePort, server);
+    if (!meta.remote || meta.serverSideRemote !== server) {
+      meta.remote = this.flows.peerEndpoint(meta.remoteIp, meta.remotePort, server);
+      meta.serverSideRemote = server;
+    }
+    const me = meta.local;
+    const other = meta.remote;
     const flowId = meta.transport === 'udp'
       ? this.flows.udpFlowIdFor(meta.localIp, meta.localPort, meta.remoteIp, meta.remotePort)
       : this.flows.flowIdFor(meta.sockId, x.requestTimeNs);
