@@ -52,10 +52,11 @@ struct sx_l7_args {
 	__u8 pad;
 };
 
+/* Per-thread (task-local storage: no hashing, no global lock) and never more than one syscall at a time. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct sx_l7_args);
 } sx_l7_args_map SEC(".maps");
 
@@ -141,18 +142,19 @@ static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kin
 	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
 	if (ls && ls->ino == ino && ls->protocol == SX_PROTO_NONE)
 		return 0;
-	struct sx_l7_args a = {};
-	a.sk = skey;
-	a.ino = ino;
-	a.buf = buf;
-	a.iovcnt = iovcnt;
-	a.kind = kind;
-	a.direction = direction;
-	a.syscall = syscall;
-	a.ts_ns = bpf_ktime_get_ns();
-	__u64 id = bpf_get_current_pid_tgid();
-	if (bpf_map_update_elem(&sx_l7_args_map, &id, &a, BPF_ANY))
+	struct sx_l7_args *a = bpf_task_storage_get(&sx_l7_args_map, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
 		sx_count(SX_COUNTER_L7_ARGS_MAP_FULL);
+		return 0;
+	}
+	a->sk = skey;
+	a->ino = ino;
+	a->buf = buf;
+	a->iovcnt = iovcnt;
+	a->kind = kind;
+	a->direction = direction;
+	a->syscall = syscall;
+	a->ts_ns = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -390,14 +392,14 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 
 static __always_inline int sx_l7_exit(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct sx_l7_args *ap = bpf_map_lookup_elem(&sx_l7_args_map, &id);
-	if (!ap)
+	struct sx_l7_args *ap = bpf_task_storage_get(&sx_l7_args_map, bpf_get_current_task_btf(), 0, 0);
+	if (!ap || !ap->sk)
 		return 0;
 	struct sx_l7_args a = *ap;
-	bpf_map_delete_elem(&sx_l7_args_map, &id);
+	ap->sk = 0; /* consumed: a later syscall on another fd must not see these arguments */
 	if (ret <= 0)
 		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
 	if (a.kind != SX_ARGS_MMSG) {
 		sx_l7_emit(&a, a.buf, a.iovcnt, a.kind, (__u32)ret, id);
 		return 0;
