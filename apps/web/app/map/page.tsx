@@ -1,6 +1,7 @@
 'use client';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { Suspense, useCallback, useEffect } from 'react';
+import { GrafanaExportButton } from '../../src/client/grafana-export-button';
 import { parseRange } from '../../src/client/time-range';
 import { api } from '../../src/client/trpc';
 import { useAuthedQuery } from '../../src/client/use-authed-query';
@@ -71,6 +72,7 @@ function MapPage() {
         <input data-shortcut="filter" aria-label="find service" placeholder="find service…  ( / )" value={state.find} onChange={(e) => set({ find: e.target.value })} />
         <span className="spacer" />
         <span className="muted">{q.data ? `${q.data.nodes.length} services, ${q.data.edges.length} edges · refreshes every 15 s` : ' '}</span>
+        <GrafanaExportButton dashboard="map" namespace={state.namespace || undefined} />
       </div>
       {q.isLoading && <div className="panel empty" style={{ height: 'calc(100vh - 150px)' }}>loading…</div>}
       {q.error && <div className="panel error">{q.error.message}</div>}
