@@ -141,6 +141,15 @@ function until(s, n) { return new Promise((res) => { let buf = ''; const on = (d
   console.log(JSON.stringify(lat));
 })();`;
 
+/** Raw-socket client: the paths in argv, pipelined in one write on one connection; exits after all responses. */
+const PIPELINE_CLIENT = `
+const net = require('net');
+const [port, ...paths] = process.argv.slice(1);
+const s = net.connect(Number(port), '127.0.0.1', () => s.write(paths.map((p) => 'GET ' + p + ' HTTP/1.1\\r\\nHost: shop.test\\r\\n\\r\\n').join('')));
+let buf = '';
+s.on('data', (d) => { buf += d.toString('latin1'); if ((buf.match(/HTTP\\/1\\.1 \\d{3}/g) || []).length >= paths.length) setTimeout(() => s.end(), 50); });
+s.on('close', () => console.log('done'));`;
+
 describe.skipIf(!pf.ok)('L7 capture on the real kernel', () => {
   it('pairs HTTP/1.1 exchanges of curl, pipelined and sequential raw clients with a node server: exact counts, statuses, latency', async () => {
     const server = node(HTTP_SERVER);
@@ -214,25 +223,30 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     const plan = [['/a', 4], ['/err', 2], ['/nothing', 3]] as const;
     for (const [p, n] of plan) for (let i = 0; i < n; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}${p}`]);
     await run('curl', ['-s', '-o', '/dev/null', '-X', 'DELETE', `http://127.0.0.1:${port}/a?token=s3cret&x=1`, '-H', 'Authorization: Bearer abc']);
+    // Five requests pipelined in one write on one connection, answered in order by nginx.
+    await output(node(PIPELINE_CLIENT, [String(port), '/a', '/err', '/a', '/nothing', '/a']));
     const q = `SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`;
-    await waitFor(() => count(q, [port]), (n) => n >= 10);
+    await waitFor(() => count(q, [port]), (n) => n >= 15);
     await new Promise((r) => setTimeout(r, 1_000));
     await collector.stop();
     nginx.kill('SIGQUIT');
     const got = await rows(`SELECT http_method AS m, http_path AS p, http_code AS c, count(*)::int AS n FROM l7_events WHERE dst_port = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, [port]);
     expect(got).toEqual([
       { m: 'DELETE', p: '/a', c: 200, n: 1 },
-      { m: 'GET', p: '/a', c: 200, n: 4 },
-      { m: 'GET', p: '/err', c: 500, n: 2 },
-      { m: 'GET', p: '/nothing', c: 404, n: 3 },
+      { m: 'GET', p: '/a', c: 200, n: 7 },
+      { m: 'GET', p: '/err', c: 500, n: 3 },
+      { m: 'GET', p: '/nothing', c: 404, n: 4 },
     ]);
     const del = (await rows(`SELECT * FROM l7_events WHERE dst_port = $1 AND http_method = 'DELETE'`, [port]))[0];
     // Secrets never leave the host: the token query parameter and the Authorization header are redacted.
     expect(JSON.stringify(del.detail)).not.toContain('s3cret');
     expect(JSON.stringify(del.detail)).not.toContain('abc');
     expect(del.detail.url).toContain('x=1');
-    const servers = await rows(`SELECT DISTINCT src_process, dst_process, dst_service FROM l7_events WHERE dst_port = $1`, [port]);
-    expect(servers).toEqual([{ src_process: 'curl', dst_process: 'nginx', dst_service: 'nginx' }]);
+    const servers = await rows(`SELECT DISTINCT src_process, dst_process, dst_service FROM l7_events WHERE dst_port = $1 ORDER BY 1`, [port]);
+    expect(servers).toEqual([
+      { src_process: 'curl', dst_process: 'nginx', dst_service: 'nginx' },
+      { src_process: 'node', dst_process: 'nginx', dst_service: 'nginx' },
+    ]);
   });
 
   it('sees dig against dnsmasq: A, AAAA, NXDOMAIN and TCP, with answers feeding names', async () => {
