@@ -23,18 +23,18 @@ async function workload(rig: Rig, name: string): Promise<void> {
   const d = DESCRIPTIONS[name];
   if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, close)`);
   const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close };
-  wrk(rig, { ...opts, seconds: 2 }); // warm-up
-  const off1 = wrk(rig, opts);
+  await wrk(rig, { ...opts, seconds: 2 }); // warm-up
+  const off1 = await wrk(rig, opts);
   const collector = await startCollector(rig, d.env);
-  const lost0 = rig.counts.lastHealth.lostEvents ?? 0;
   collector.mark();
-  const on = wrk(rig, opts);
+  const on = await wrk(rig, opts);
   const { cpuSeconds, wallSeconds } = collector.cpuSinceMark();
   await new Promise((r) => setTimeout(r, 4_000)); // final health report and batches
   const rss = collector.peakRssMb();
-  const lost = (rig.counts.lastHealth.lostEvents ?? 0) - lost0;
+  // The last report (every 2 s) is this collector's: its count runs from its own start.
+  const lost = rig.counts.lastHealth.lostEvents ?? 0;
   await collector.stop();
-  const off2 = wrk(rig, opts);
+  const off2 = await wrk(rig, opts);
   const off = (off1.rps + off2.rps) / 2;
   const cpuPct = (cpuSeconds / wallSeconds) * 100;
   console.log(`\n${d.title}`);

@@ -5,6 +5,7 @@ import { startStandaloneServer, type StandaloneServer } from '@sextant/api/stand
 import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, generateTraffic, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareBatch } from './prepared-batch';
 import { Shipper } from './shipper';
 import { Spool } from './spool';
 import { trpcTransport } from './transport';
@@ -67,8 +68,8 @@ describe('shipper', () => {
     const now = Date.now();
     const t = generateTraffic({ seed: 4, connections: 50, start: now - 1000, end: now, l7Share: 0 });
     const batch = { schemaVersion: 1 as const, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows };
-    spool.put(batch);
-    spool.put(batch); // e.g. spooled twice around a crash
+    spool.put(prepareBatch(batch));
+    spool.put(prepareBatch(batch)); // e.g. spooled twice around a crash
     const shipper = new Shipper(trpcTransport(server?.url ?? '', token), new Spool(spoolDir, 64 * 1024 * 1024), { batchMaxRecords: 100, flushIntervalMs: 50 });
     shipper.start();
     await waitFor(async () => new Spool(spoolDir, 1 << 30).stats().files === 0, 10_000);
@@ -77,19 +78,41 @@ describe('shipper', () => {
     expect(shipper.stats.duplicateBatches).toBe(1);
   });
 
+  it('drops a batch the server rejects as malformed (counted, not retried), and reads spool files of the earlier naming', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-reject-'));
+    const now = Date.now();
+    const t = generateTraffic({ seed: 6, connections: 20, start: now - 1000, end: now, l7Share: 0 });
+    // Written by an earlier collector version: <sequence>-<batch id>.json, no record count in the name.
+    const old = { schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows };
+    fs.writeFileSync(path.join(dir, `000000000007-${old.batchId}.json`), JSON.stringify(old));
+    const spool = new Spool(dir, 64 * 1024 * 1024);
+    expect(spool.peek()?.batch).toMatchObject({ batchId: old.batchId, records: 20 });
+    spool.put(prepareBatch({ schemaVersion: 99 as 1, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(0, 5) }));
+    const before = await flowCount();
+    const shipper = new Shipper(trpcTransport(server?.url ?? '', token), spool, { batchMaxRecords: 100, flushIntervalMs: 50 });
+    shipper.start();
+    await waitFor(async () => spool.stats().files === 0, 10_000);
+    await shipper.stop();
+    expect((await flowCount()) - before).toBe(20);
+    expect(shipper.stats).toMatchObject({ sentBatches: 1, sentRecords: 20, rejectedBatches: 1, rejectedRecords: 5, lastError: 'BAD_REQUEST' });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('bounds the spool by dropping the oldest batches and counting them', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-bound-'));
     const spool = new Spool(dir, 64 * 1024);
     const now = Date.now();
     const t = generateTraffic({ seed: 5, connections: 400, start: now - 1000, end: now, l7Share: 0 });
-    for (let i = 0; i < 10; i++) spool.put({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(i * 40, (i + 1) * 40) });
+    for (let i = 0; i < 10; i++) spool.put(prepareBatch({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(i * 40, (i + 1) * 40) }));
     const s = spool.stats();
     expect(s.bytes).toBeLessThanOrEqual(64 * 1024);
     expect(s.droppedBatches).toBeGreaterThan(5);
     expect(s.files + s.droppedBatches).toBe(10);
     expect(s.droppedRecords).toBe(s.droppedBatches * 40);
     // What is left are the newest batches.
-    expect(spool.peek()?.batch.flows?.[0]?.id).toBe(t.flows[(10 - s.files) * 40]?.id);
+    const oldest = spool.peek()?.batch;
+    expect(oldest?.records).toBe(40);
+    expect((JSON.parse(oldest?.json ?? '{}') as { flows?: { id: string }[] }).flows?.[0]?.id).toBe(t.flows[(10 - s.files) * 40]?.id);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

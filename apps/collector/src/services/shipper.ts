@@ -9,13 +9,14 @@ import { randomUUID } from 'node:crypto';
 import type { CollectorHealthReport, Flow, HistogramSample, IngestBatchInput, L7EventInput } from '@sextant/shared';
 import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
 import type { Spool } from './spool';
+import { prepareBatch, type PreparedBatch } from './prepared-batch';
 import { errorCode, isRetriable, type Transport } from './transport';
 
 export interface ShipperOptions {
   batchMaxRecords: number;
   flushIntervalMs: number;
-  /** Batches held in memory before spilling to the spool. */
-  maxQueuedBatches?: number;
+  /** Serialized batches held in memory (bytes of JSON) before spilling to the spool; default 32 MiB. */
+  maxQueuedBytes?: number;
   /** Batches sent at the same time. */
   concurrency?: number;
   minBackoffMs?: number;
@@ -39,7 +40,8 @@ export class Shipper {
   private l7: L7EventInput[] = [];
   private histograms: HistogramSample[] = [];
   private health: CollectorHealthReport | undefined;
-  private queue: IngestBatchInput[] = [];
+  private queue: PreparedBatch[] = [];
+  private queuedBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -94,8 +96,13 @@ export class Shipper {
       const batch: IngestBatchInput = { schemaVersion: WIRE_SCHEMA_VERSION, batchId: randomUUID(), sentAt: Date.now(), flows, l7, histograms };
       if (this.health) batch.health = this.health;
       this.health = undefined;
-      if (this.queue.length >= (this.opts.maxQueuedBatches ?? 8)) this.spool.put(batch);
-      else this.queue.push(batch);
+      // Serialized once, here: the same JSON is sent, spooled and re-sent (and the records' objects die young).
+      const prepared = prepareBatch(batch);
+      if (this.queue.length && this.queuedBytes + prepared.json.length > (this.opts.maxQueuedBytes ?? 32 << 20)) this.spool.put(prepared);
+      else {
+        this.queue.push(prepared);
+        this.queuedBytes += prepared.json.length;
+      }
     }
     this.stats.queuedBatches = this.queue.length;
     for (const w of [...this.dataWakers]) w();
@@ -127,6 +134,7 @@ export class Shipper {
         if (!this.running) break;
       }
       const next = this.queue.shift();
+      if (next) this.queuedBytes -= next.json.length;
       this.stats.queuedBatches = this.queue.length;
       if (next) {
         if (!(await this.send(next))) this.spool.put(next);
@@ -145,8 +153,8 @@ export class Shipper {
   }
 
   /** true when the batch is done with (stored, duplicate, or rejected as malformed); false to retry later. */
-  private async send(batch: IngestBatchInput): Promise<boolean> {
-    const records = (batch.flows?.length ?? 0) + (batch.l7?.length ?? 0);
+  private async send(batch: PreparedBatch): Promise<boolean> {
+    const records = batch.records;
     try {
       const res = await this.transport.push(batch);
       if (res.stored) {
@@ -187,10 +195,11 @@ export class Shipper {
     for (const w of [...this.allWakers]) w();
     await this.loop;
     for (const b of this.queue.splice(0)) this.spool.put(b);
+    this.queuedBytes = 0;
   }
 
   /** Records accepted but not yet confirmed by the server (memory queue + buffers). */
   pendingRecords(): number {
-    return this.flows.length + this.l7.length + this.queue.reduce((a, b) => a + (b.flows?.length ?? 0) + (b.l7?.length ?? 0), 0);
+    return this.flows.length + this.l7.length + this.queue.reduce((a, b) => a + b.records, 0);
   }
 }

@@ -6,6 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IngestBatchInput } from '@sextant/shared';
+import type { PreparedBatch } from './prepared-batch';
+
+// <sequence>-n<records>-<batch id>.json; files of earlier versions lack the record count.
+const NAME = /^(\d+)-(?:n(\d+)-)?(.+)\.json$/;
 
 export interface SpoolStats {
   files: number;
@@ -48,9 +52,9 @@ export class Spool {
   }
 
   /** Writes a batch durably (temp file + rename), then trims the oldest batches beyond the byte bound. */
-  put(batch: IngestBatchInput): void {
-    const body = JSON.stringify(batch);
-    const name = `${String(this.seq++).padStart(12, '0')}-${batch.batchId}.json`;
+  put(batch: PreparedBatch): void {
+    const body = batch.json;
+    const name = `${String(this.seq++).padStart(12, '0')}-n${batch.records}-${batch.batchId}.json`;
     const tmp = path.join(this.dir, `${name}.tmp`);
     fs.writeFileSync(tmp, body);
     fs.renameSync(tmp, path.join(this.dir, name));
@@ -63,12 +67,12 @@ export class Spool {
       const b = this.read(oldest);
       this.remove(oldest);
       this.droppedBatches++;
-      this.droppedRecords += (b?.flows?.length ?? 0) + (b?.l7?.length ?? 0);
+      this.droppedRecords += b?.records ?? 0;
     }
   }
 
   /** The oldest spooled batch not in `skip` (batches other senders hold), or null. */
-  peek(skip: ReadonlySet<string> = new Set()): { name: string; batch: IngestBatchInput } | null {
+  peek(skip: ReadonlySet<string> = new Set()): { name: string; batch: PreparedBatch } | null {
     for (const name of [...this.list()]) {
       if (skip.has(name)) continue;
       const batch = this.read(name);
@@ -92,9 +96,18 @@ export class Spool {
     }
   }
 
-  private read(name: string): IngestBatchInput | null {
+  /** The file as it is on disk: its JSON is sent as is, never parsed here (but for a file of an earlier version). */
+  private read(name: string): PreparedBatch | null {
+    const m = NAME.exec(name);
+    if (!m) return null;
     try {
-      return JSON.parse(fs.readFileSync(path.join(this.dir, name), 'utf8')) as IngestBatchInput;
+      const json = fs.readFileSync(path.join(this.dir, name), 'utf8');
+      let records = m[2] === undefined ? undefined : Number(m[2]);
+      if (records === undefined) {
+        const b = JSON.parse(json) as IngestBatchInput;
+        records = (b.flows?.length ?? 0) + (b.l7?.length ?? 0);
+      }
+      return { batchId: m[3]!, json, records };
     } catch {
       return null;
     }

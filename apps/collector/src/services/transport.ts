@@ -1,15 +1,29 @@
 /** The collector's tRPC client to the server (type-only import of the router: no server code ships here). */
 import type { AppRouter } from '@sextant/api';
-import type { CollectorHealthReport, IngestBatchInput, IngestResult, RegisterInput } from '@sextant/shared';
+import type { CollectorHealthReport, IngestResult, RegisterInput } from '@sextant/shared';
+import type { PreparedBatch } from './prepared-batch';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 
 export interface Transport {
   register(info: RegisterInput): Promise<{ collectorId: string; name: string; serverVersion: string }>;
-  push(batch: IngestBatchInput): Promise<IngestResult>;
+  /** ingest.push with the batch's JSON as the body, exactly what the tRPC client would send, serialized once. */
+  push(batch: PreparedBatch): Promise<IngestResult>;
   heartbeat(report: CollectorHealthReport): Promise<unknown>;
 }
 
+/** A failed ingest.push: `code` is the tRPC error code (or HTTP_<status> when the answer was not tRPC's). */
+export class PushError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PushError';
+  }
+}
+
 export function trpcTransport(server: string, token: string, timeoutMs = 30_000): Transport {
+  const pushUrl = `${server.replace(/\/$/, '')}/api/trpc/ingest.push`;
   const client = createTRPCClient<AppRouter>({
     links: [
       httpLink({
@@ -21,21 +35,36 @@ export function trpcTransport(server: string, token: string, timeoutMs = 30_000)
   });
   return {
     register: (info) => client.ingest.register.mutate(info),
-    push: (batch) => client.ingest.push.mutate(batch),
+    push: async (batch) => {
+      const res = await fetch(pushUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: batch.json,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await res.text();
+      let answer: { result?: { data?: IngestResult }; error?: { message?: string; data?: { code?: string } } };
+      try {
+        answer = JSON.parse(text) as typeof answer;
+      } catch {
+        throw new PushError(res.status === 413 ? 'PAYLOAD_TOO_LARGE' : `HTTP_${res.status}`, `ingest.push: HTTP ${res.status}, not a tRPC answer`);
+      }
+      if (answer.error) throw new PushError(answer.error.data?.code ?? `HTTP_${res.status}`, answer.error.message ?? 'ingest.push failed');
+      if (!answer.result?.data) throw new PushError(`HTTP_${res.status}`, 'ingest.push: answer without a result');
+      return answer.result.data;
+    },
     heartbeat: (report) => client.ingest.heartbeat.mutate(report),
   };
 }
 
 /** Whether sending again could succeed: network errors and server faults yes; a rejected batch no. */
 export function isRetriable(err: unknown): boolean {
-  if (err instanceof TRPCClientError) {
-    const code = (err.data as { code?: string } | undefined)?.code;
-    if (code === 'BAD_REQUEST' || code === 'PAYLOAD_TOO_LARGE' || code === 'PARSE_ERROR') return false;
-  }
-  return true;
+  const code = err instanceof PushError ? err.code : err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
+  return !(code === 'BAD_REQUEST' || code === 'PAYLOAD_TOO_LARGE' || code === 'PARSE_ERROR');
 }
 
 export function errorCode(err: unknown): string {
+  if (err instanceof PushError) return err.code;
   if (err instanceof TRPCClientError) return (err.data as { code?: string } | undefined)?.code ?? err.message;
   return err instanceof Error ? err.message : String(err);
 }
