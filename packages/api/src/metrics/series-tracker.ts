@@ -20,11 +20,13 @@ export class SeriesTracker {
 
   constructor(private readonly maxPerMetric: number, private readonly ttlMs: number) {}
 
-  /** Marks a label set as used at `now`; false when it is new and the metric is at its cap. */
-  touch(metric: string, labels: Record<string, string>, now: number): boolean {
+  /**
+   * Marks a label set as used at `now`; false when it is new and the metric is at its cap. `key` may be
+   * given when the caller already has one that identifies the label set within the metric.
+   */
+  touch(metric: string, labels: Record<string, string>, now: number, key = labelKey(labels)): boolean {
     let m = this.series.get(metric);
     if (!m) this.series.set(metric, (m = new Map()));
-    const key = labelKey(labels);
     const s = m.get(key);
     if (s) {
       s.lastSeen = Math.max(s.lastSeen, now);

@@ -59,14 +59,27 @@ export class SextantMetrics {
     this.rows.inc({ collector, kind: 'flows' }, batch.flows.length);
     this.rows.inc({ collector, kind: 'l7' }, batch.l7.length);
     this.rows.inc({ collector, kind: 'histograms' }, batch.histograms.length);
+    // One registry update per series per batch, not per record: samples are grouped first. hubbleSamples
+    // builds each metric's labels in one fixed order, so the values alone identify a series of a metric.
+    const groups = new Map<string, { metric: HubbleMetricName; labels: Record<string, string>; samples: number; sum: number; values: number[] }>();
     for (const s of hubbleSamples(batch, this.config.context)) {
-      if (!this.tracker.touch(s.metric, s.labels, now)) {
-        this.overflow.inc({ metric: s.metric });
+      const key = `${s.metric}\u0000${Object.values(s.labels).join('\u0000')}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { metric: s.metric, labels: s.labels, samples: 0, sum: 0, values: [] }));
+      g.samples++;
+      g.sum += s.value;
+      if (HUBBLE_METRICS[s.metric].histogram) g.values.push(s.value);
+    }
+    for (const [key, g] of groups) {
+      if (!this.tracker.touch(g.metric, g.labels, now, key)) {
+        this.overflow.inc({ metric: g.metric }, g.samples);
         continue;
       }
-      const m = this.hubble.get(s.metric);
-      if (m instanceof Histogram) m.observe(s.labels, s.value);
-      else m?.inc(s.labels, s.value);
+      const m = this.hubble.get(g.metric);
+      if (m instanceof Histogram) {
+        const child = m.labels(g.labels);
+        for (const v of g.values) child.observe(v);
+      } else m?.inc(g.labels, g.sum);
     }
   }
 
