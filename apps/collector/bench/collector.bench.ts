@@ -31,6 +31,7 @@ async function workload(rig: Rig, name: string): Promise<void> {
   const { cpuSeconds, wallSeconds } = collector.cpuSinceMark();
   await new Promise((r) => setTimeout(r, 4_000)); // final health report and batches
   const rss = collector.peakRssMb();
+  const mapped = collector.bpfMappedMb();
   // The last report (every 2 s) is this collector's: its count runs from its own start.
   const lost = rig.counts.lastHealth.lostEvents ?? 0;
   await collector.stop();
@@ -42,7 +43,7 @@ async function workload(rig: Rig, name: string): Promise<void> {
   console.log(`  throughput on         ${on.rps.toFixed(0)} req/s`);
   console.log(`  ratio on/off          ${(on.rps / off).toFixed(3)}  (target >= 0.97)`);
   console.log(`  collector CPU         ${cpuPct.toFixed(1)} % of a core; ${(cpuPct / (on.rps / 10_000)).toFixed(1)} % per 10k req/s  (target <= 10 %)`);
-  console.log(`  collector peak RSS    ${rss.toFixed(0)} MB  (target <= 150 MB)`);
+  console.log(`  collector peak RSS    ${rss.toFixed(0)} MB  (target <= 150 MB); of which BPF ring buffer mappings ${mapped.toFixed(0)} MB`);
   console.log(`  lost events           ${lost}  (target 0)`);
   if (!d.env.SEXTANT_L7) console.log(`  HTTP exchanges        ${rig.counts.httpToNginx} of ${on.requests} requests (${pct(rig.counts.httpToNginx / on.requests)})`);
   rig.resetCounts();

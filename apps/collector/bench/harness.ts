@@ -172,11 +172,24 @@ function peakRssMb(pid: number): number {
   return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
 }
 
+/** Resident pages of BPF map mappings (ring buffers: the kernel maps each data area twice, for wrap-around). */
+function bpfMappedMb(pid: number): number {
+  let kb = 0;
+  let inBpf = false;
+  for (const l of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) inBpf = l.includes('anon_inode:bpf-map');
+    else if (inBpf && l.startsWith('Rss:')) kb += Number(l.split(/\s+/)[1] ?? 0);
+  }
+  return kb / 1024;
+}
+
 export interface RunningCollector {
   /** CPU seconds used since the last mark, and wall seconds. */
   mark(): void;
   cpuSinceMark(): { cpuSeconds: number; wallSeconds: number };
   peakRssMb(): number;
+  /** Part of the RSS that is BPF ring buffer / map mappings (kernel memory, not the process's heap). */
+  bpfMappedMb(): number;
   stop(): Promise<void>;
 }
 
@@ -202,6 +215,7 @@ export async function startCollector(rig: Rig, env: Record<string, string> = {})
       return { cpuSeconds: procCpuSeconds(pid) - cpu0, wallSeconds: (Date.now() - t0) / 1000 };
     },
     peakRssMb: () => peakRssMb(pid),
+    bpfMappedMb: () => bpfMappedMb(pid),
     async stop() {
       c.kill('SIGTERM');
       await new Promise((r) => c.on('exit', r));

@@ -57,7 +57,7 @@ export class Collector {
     this.probes.onTcpEvents((batch) => {
       this.events += batch.length;
       this.shipper.addFlows(batch.map((e) => {
-        if (e.final) this.l7.connectionClosed(e.sockId);
+        if (e.final) this.l7.connectionClosed(e);
         return this.assembler.tcp(e);
       }));
     });

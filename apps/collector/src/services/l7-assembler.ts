@@ -16,6 +16,8 @@ import type { IdentityResolver } from './identity';
 
 interface ConnMeta {
   sockId: bigint;
+  /** Kernel time of the first captured data (to tell connections apart that reused one socket address). */
+  firstNs: bigint;
   transport: 'tcp' | 'udp';
   localIp: string;
   localPort: number;
@@ -30,17 +32,44 @@ interface ConnMeta {
   serverSideRemote?: boolean;
 }
 
-/** Connections whose close was seen are flushed this much later: their last data may still be in flight. */
-const CLOSE_GRACE_MS = 2_000;
+/**
+ * A closed connection is flushed once the L7 records processed have reached this far past its close (kernel
+ * time): its last data may still be in the other ring buffer, which can lag behind the TCP events under load.
+ */
+const CLOSE_GRACE_NS = 500_000_000n;
+/** ... or when no L7 record at all came for this long (an idle stream has nothing older left). */
+const IDLE_FLUSH_MS = 2_000;
+/** How long a close that came before any data of its socket is remembered. */
+const CLOSED_EARLY_TTL_MS = 30_000;
 /** Connection metadata kept at most (oldest forgotten first). */
 const MAX_CONNECTIONS = 65_536;
+
+/** Whether `ts` falls within a connection's [start, end] (start 0: not known, only the end bounds it). */
+function within(ts: bigint, startNs: bigint, endNs: bigint): boolean {
+  return ts <= endNs && (startNs === 0n || ts >= startNs);
+}
 
 export class L7Assembler {
   private readonly engine: L7Engine;
   private readonly conns = new Map<bigint, ConnMeta>();
-  /** Current socket inode per kernel socket address, to find the connection a TCP close belongs to. */
-  private readonly inoBySock = new Map<bigint, bigint>();
-  private readonly closing = new Map<bigint, number>();
+  /**
+   * Socket inodes of the connections seen per kernel socket address, to find the one a TCP close belongs to
+   * (the kernel reuses an address at once, so under churn several connections' data can share one).
+   */
+  private readonly inosBySock = new Map<bigint, bigint[]>();
+  /** Closed connections waiting to be flushed, with the close's kernel time. */
+  private readonly closing = new Map<bigint, bigint>();
+  /** Newest kernel timestamp of an L7 record processed, and when the last record came (wall clock). */
+  private latestNs = 0n;
+  private lastRecordAt = 0;
+  /**
+   * TCP closes whose connection's L7 data was not seen yet, per socket address. The two ring buffers are not
+   * ordered with each other, so a short connection's close often comes before its data; and the kernel reuses
+   * socket addresses at once, so several closes can wait on one address. A close matches the data whose
+   * first timestamp lies within its [start, end].
+   */
+  private readonly closedEarly = new Map<bigint, { startNs: bigint; endNs: bigint; at: number }[]>();
+  private closedEarlyCount = 0;
   private chunks = 0;
   private skippedLocalServer = 0;
   private skippedUnknownPeer = 0;
@@ -57,8 +86,10 @@ export class L7Assembler {
   /** Feeds one batch of captured syscalls; returns the exchanges they completed, as wire events. */
   push(events: readonly L7Record[]): L7EventInput[] {
     const out: L7EventInput[] = [];
+    this.lastRecordAt = Date.now();
     for (const e of events) {
       this.chunks++;
+      if (e.tsNs > this.latestNs) this.latestNs = e.tsNs;
       const connId = e.sockIno;
       let meta = this.conns.get(connId);
       if (!meta) {
@@ -69,10 +100,12 @@ export class L7Assembler {
           continue;
         }
         meta = {
-          sockId: h.sockId, transport: h.transport === 17 ? 'udp' : 'tcp', localIp: h.saddr, localPort: h.sport,
+          sockId: h.sockId, firstNs: e.tsNs, transport: h.transport === 17 ? 'udp' : 'tcp', localIp: h.saddr, localPort: h.sport,
           remoteIp: h.daddr, remotePort: h.dport, pid: h.pid, comm: h.comm, cgroupId: h.cgroupId,
         };
         this.remember(connId, meta);
+        const closedAt = this.takeEarlyClose(h.sockId, e.tsNs);
+        if (closedAt !== null) this.closing.set(connId, closedAt);
       }
       const exchanges = this.engine.push({
         connId, transport: meta.transport, direction: e.direction === SX_L7_EGRESS ? 'egress' : 'ingress',
@@ -84,16 +117,61 @@ export class L7Assembler {
   }
 
   /** The kernel reported this socket closed: flush its connection once late data had time to arrive. */
-  connectionClosed(sockId: bigint): void {
-    const ino = this.inoBySock.get(sockId);
-    if (ino !== undefined) this.closing.set(ino, Date.now() + CLOSE_GRACE_MS);
+  connectionClosed(c: { sockId: bigint; startNs: bigint; endNs: bigint; direction: number; daddr: string }): void {
+    const { sockId, startNs, endNs } = c;
+    // The server side of a same-host connection never has L7 data here (see push): nothing to wait for.
+    if (c.direction === SX_DIR_SERVER && this.flows.isLocal(c.daddr)) return;
+    const inos = this.inosBySock.get(sockId);
+    const ino = inos?.find((i) => {
+      const meta = this.conns.get(i);
+      return meta !== undefined && within(meta.firstNs, startNs, endNs);
+    });
+    if (ino !== undefined) {
+      this.closing.set(ino, endNs);
+      return;
+    }
+    // Its data has not come yet (or the address now belongs to another connection): wait for it.
+    if (this.closedEarlyCount >= MAX_CONNECTIONS) this.pruneEarlyCloses(Number.POSITIVE_INFINITY);
+    let list = this.closedEarly.get(sockId);
+    if (!list) this.closedEarly.set(sockId, (list = []));
+    list.push({ startNs, endNs, at: Date.now() });
+    this.closedEarlyCount++;
+  }
+
+  /** Removes the waiting close that data first seen at `tsNs` on `sockId` belongs to; its end time, or null. */
+  private takeEarlyClose(sockId: bigint, tsNs: bigint): bigint | null {
+    const list = this.closedEarly.get(sockId);
+    if (!list) return null;
+    let best = -1;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (within(tsNs, c.startNs, c.endNs) && (best < 0 || c.endNs < list[best]!.endNs)) best = i;
+    }
+    if (best < 0) return null;
+    const [c] = list.splice(best, 1);
+    this.closedEarlyCount--;
+    if (!list.length) this.closedEarly.delete(sockId);
+    return c!.endNs;
+  }
+
+  /** Drops waiting closes older than the TTL (all of the oldest address's when `force` is infinite: at the cap). */
+  private pruneEarlyCloses(force: number, now = Date.now()): void {
+    for (const [sockId, list] of this.closedEarly) {
+      const keep = force === Number.POSITIVE_INFINITY ? [] : list.filter((c) => now - c.at <= CLOSED_EARLY_TTL_MS);
+      this.closedEarlyCount -= list.length - keep.length;
+      if (keep.length) this.closedEarly.set(sockId, keep);
+      else this.closedEarly.delete(sockId);
+      if (force === Number.POSITIVE_INFINITY) return;
+    }
   }
 
   /** Flushes connections closed long enough ago (unanswered requests become REQUEST events). */
   tick(now = Date.now()): L7EventInput[] {
     const out: L7EventInput[] = [];
-    for (const [ino, due] of this.closing) {
-      if (due > now) continue;
+    if (Number.isFinite(now)) this.pruneEarlyCloses(0, now);
+    const idle = now - this.lastRecordAt > IDLE_FLUSH_MS;
+    for (const [ino, endNs] of this.closing) {
+      if (!idle && this.latestNs < endNs + CLOSE_GRACE_NS) continue;
       this.closing.delete(ino);
       const meta = this.conns.get(ino);
       for (const x of this.engine.closeConnection(ino)) if (meta) this.emit(x, meta, out);
@@ -115,13 +193,20 @@ export class L7Assembler {
       }
     }
     this.conns.set(ino, meta);
-    this.inoBySock.set(meta.sockId, ino);
+    const inos = this.inosBySock.get(meta.sockId);
+    if (inos) inos.push(ino);
+    else this.inosBySock.set(meta.sockId, [ino]);
   }
 
   private forget(ino: bigint): void {
     const meta = this.conns.get(ino);
     this.conns.delete(ino);
-    if (meta && this.inoBySock.get(meta.sockId) === ino) this.inoBySock.delete(meta.sockId);
+    const inos = meta ? this.inosBySock.get(meta.sockId) : undefined;
+    if (meta && inos) {
+      const i = inos.indexOf(ino);
+      if (i >= 0) inos.splice(i, 1);
+      if (!inos.length) this.inosBySock.delete(meta.sockId);
+    }
   }
 
   private emit(x: L7Exchange, meta: ConnMeta, out: L7EventInput[]): void {
