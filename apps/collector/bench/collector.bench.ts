@@ -29,7 +29,13 @@ async function workload(rig: Rig, name: string): Promise<void> {
   collector.mark();
   const on = await wrk(rig, opts);
   const { cpuSeconds, wallSeconds } = collector.cpuSinceMark();
-  await new Promise((r) => setTimeout(r, 4_000)); // final health report and batches
+  // Final health report and batches: when the collector fell behind (flat out), its backlog is still being
+  // worked off; wait until the counts stop growing (at most 30 s) so that captured/sent is not a snapshot.
+  await new Promise((r) => setTimeout(r, 4_000));
+  for (let last = -1, i = 0; i < 30 && rig.counts.l7Total !== last; i++) {
+    last = rig.counts.l7Total;
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
   const rss = collector.peakRssMb();
   const mapped = collector.bpfMappedMb();
   // The last report (every 2 s) is this collector's: its count runs from its own start.

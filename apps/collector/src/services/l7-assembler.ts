@@ -18,6 +18,8 @@ interface ConnMeta {
   sockId: bigint;
   /** Kernel time of the first captured data (to tell connections apart that reused one socket address). */
   firstNs: bigint;
+  /** When data of it was last processed (wall clock, ms). */
+  lastAt: number;
   transport: 'tcp' | 'udp';
   localIp: string;
   localPort: number;
@@ -33,12 +35,11 @@ interface ConnMeta {
 }
 
 /**
- * A closed connection is flushed once the L7 records processed have reached this far past its close (kernel
- * time): its last data may still be in the other ring buffer, which can lag behind the TCP events under load.
+ * A closed connection is flushed once none of its data has been processed for this long. Its last data may
+ * still be in the other ring buffer, which lags behind the TCP events under load; but records leave the ring
+ * in the order they were written, so once the reader has passed its close, no more data of it comes.
  */
-const CLOSE_GRACE_NS = 500_000_000n;
-/** ... or when no L7 record at all came for this long (an idle stream has nothing older left). */
-const IDLE_FLUSH_MS = 2_000;
+const CLOSE_QUIET_MS = 2_000;
 /** How long a close that came before any data of its socket is remembered. */
 const CLOSED_EARLY_TTL_MS = 30_000;
 /** Connection metadata kept at most (oldest forgotten first). */
@@ -57,11 +58,9 @@ export class L7Assembler {
    * (the kernel reuses an address at once, so under churn several connections' data can share one).
    */
   private readonly inosBySock = new Map<bigint, bigint[]>();
-  /** Closed connections waiting to be flushed, with the close's kernel time. */
-  private readonly closing = new Map<bigint, bigint>();
-  /** Newest kernel timestamp of an L7 record processed, and when the last record came (wall clock). */
-  private latestNs = 0n;
-  private lastRecordAt = 0;
+  /** Closed connections waiting to be flushed. */
+  private readonly closing = new Set<bigint>();
+
   /**
    * TCP closes whose connection's L7 data was not seen yet, per socket address. The two ring buffers are not
    * ordered with each other, so a short connection's close often comes before its data; and the kernel reuses
@@ -86,10 +85,9 @@ export class L7Assembler {
   /** Feeds one batch of captured syscalls; returns the exchanges they completed, as wire events. */
   push(events: readonly L7Record[]): L7EventInput[] {
     const out: L7EventInput[] = [];
-    this.lastRecordAt = Date.now();
+    const now = Date.now();
     for (const e of events) {
       this.chunks++;
-      if (e.tsNs > this.latestNs) this.latestNs = e.tsNs;
       const connId = e.sockIno;
       let meta = this.conns.get(connId);
       if (!meta) {
@@ -100,13 +98,13 @@ export class L7Assembler {
           continue;
         }
         meta = {
-          sockId: h.sockId, firstNs: e.tsNs, transport: h.transport === 17 ? 'udp' : 'tcp', localIp: h.saddr, localPort: h.sport,
+          sockId: h.sockId, firstNs: e.tsNs, lastAt: now, transport: h.transport === 17 ? 'udp' : 'tcp', localIp: h.saddr, localPort: h.sport,
           remoteIp: h.daddr, remotePort: h.dport, pid: h.pid, comm: h.comm, cgroupId: h.cgroupId,
         };
         this.remember(connId, meta);
-        const closedAt = this.takeEarlyClose(h.sockId, e.tsNs);
-        if (closedAt !== null) this.closing.set(connId, closedAt);
+        if (this.takeEarlyClose(h.sockId, e.tsNs)) this.closing.add(connId);
       }
+      meta.lastAt = now;
       const exchanges = this.engine.push({
         connId, transport: meta.transport, direction: e.direction === SX_L7_EGRESS ? 'egress' : 'ingress',
         timestampNs: e.tsNs, data: e.data(), totalLength: e.totalLen,
@@ -127,7 +125,7 @@ export class L7Assembler {
       return meta !== undefined && within(meta.firstNs, startNs, endNs);
     });
     if (ino !== undefined) {
-      this.closing.set(ino, endNs);
+      this.closing.add(ino);
       return;
     }
     // Its data has not come yet (or the address now belongs to another connection): wait for it.
@@ -138,20 +136,20 @@ export class L7Assembler {
     this.closedEarlyCount++;
   }
 
-  /** Removes the waiting close that data first seen at `tsNs` on `sockId` belongs to; its end time, or null. */
-  private takeEarlyClose(sockId: bigint, tsNs: bigint): bigint | null {
+  /** Removes the waiting close that data first seen at `tsNs` on `sockId` belongs to (false: none). */
+  private takeEarlyClose(sockId: bigint, tsNs: bigint): boolean {
     const list = this.closedEarly.get(sockId);
-    if (!list) return null;
+    if (!list) return false;
     let best = -1;
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!;
       if (within(tsNs, c.startNs, c.endNs) && (best < 0 || c.endNs < list[best]!.endNs)) best = i;
     }
-    if (best < 0) return null;
-    const [c] = list.splice(best, 1);
+    if (best < 0) return false;
+    list.splice(best, 1);
     this.closedEarlyCount--;
     if (!list.length) this.closedEarly.delete(sockId);
-    return c!.endNs;
+    return true;
   }
 
   /** Drops waiting closes older than the TTL (all of the oldest address's when `force` is infinite: at the cap). */
@@ -169,11 +167,10 @@ export class L7Assembler {
   tick(now = Date.now()): L7EventInput[] {
     const out: L7EventInput[] = [];
     if (Number.isFinite(now)) this.pruneEarlyCloses(0, now);
-    const idle = now - this.lastRecordAt > IDLE_FLUSH_MS;
-    for (const [ino, endNs] of this.closing) {
-      if (!idle && this.latestNs < endNs + CLOSE_GRACE_NS) continue;
-      this.closing.delete(ino);
+    for (const ino of this.closing) {
       const meta = this.conns.get(ino);
+      if (meta && now - meta.lastAt <= CLOSE_QUIET_MS) continue;
+      this.closing.delete(ino);
       for (const x of this.engine.closeConnection(ino)) if (meta) this.emit(x, meta, out);
       this.forget(ino);
     }
