@@ -50,6 +50,7 @@ export class Collector {
     this.probes = SextantProbes.open({
       selfPid: this.config.observeSelf ? 0 : process.pid,
       cgroupRoot: this.config.udpFlows ? this.identity.cgroupRoot : null,
+      updateIntervalMs: this.config.updateIntervalMs,
       l7: this.config.l7,
       captureBytes: this.config.l7CaptureBytes,
     });

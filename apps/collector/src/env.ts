@@ -25,6 +25,11 @@ export const CollectorConfig = z.object({
   histogramIntervalMs: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
   /** How often a health report is sent (env SEXTANT_HEALTH_INTERVAL_MS). */
   healthIntervalMs: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
+  /**
+   * Interim reports of long-lived TCP connections at most this often; 0 = at close only, which also unloads
+   * the per-send/receive tracepoints that drive them (env SEXTANT_UPDATE_INTERVAL_MS).
+   */
+  updateIntervalMs: z.coerce.number().int().refine((v) => v === 0 || (v >= 1_000 && v <= 3_600_000), 'must be 0 or 1000..3600000').default(30_000),
   /** JSON file of service naming rules (env SEXTANT_RULES). */
   rulesFile: z.string().optional(),
   /** UDP flows from per-packet cgroup_skb programs; 0 turns them off where packet rates are extreme (env SEXTANT_UDP_FLOWS). */
@@ -72,6 +77,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     spoolMaxBytes: env.SEXTANT_SPOOL_MAX_BYTES,
     histogramIntervalMs: env.SEXTANT_HISTOGRAM_INTERVAL_MS,
     healthIntervalMs: env.SEXTANT_HEALTH_INTERVAL_MS,
+    updateIntervalMs: env.SEXTANT_UPDATE_INTERVAL_MS,
     rulesFile: values.rules ?? env.SEXTANT_RULES,
     observeSelf: env.SEXTANT_OBSERVE_SELF === '1' || env.SEXTANT_OBSERVE_SELF === 'true',
     udpFlows: env.SEXTANT_UDP_FLOWS !== '0' && env.SEXTANT_UDP_FLOWS !== 'false',

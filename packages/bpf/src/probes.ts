@@ -17,7 +17,7 @@ import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from '.
 export interface ProbeOptions {
   /** The collector's own pid: its connections are not observed. */
   selfPid?: number;
-  /** Interim reports of long-lived TCP connections at most this often. */
+  /** Interim reports of long-lived TCP connections at most this often; 0 = none (their programs are not loaded). */
   updateIntervalMs?: number;
   /** cgroup v2 mount point to attach cgroup_skb programs to (UDP flows); null skips them. */
   cgroupRoot?: string | null;
@@ -34,6 +34,8 @@ export interface ProbeOptions {
   captureLoopbackServers?: boolean;
 }
 
+/** Programs of the interim reports (a map lookup per send/receive), loaded only when they are on. */
+const INTERIM_PROGRAM = /^sx_sock_(send|recv)_length$/;
 /** Programs of the L7 capture (syscall tracepoints), loaded only when L7 capture is on. */
 const L7_PROGRAM = /^sx_(enter|exit)_/;
 
@@ -178,8 +180,9 @@ export class SextantProbes {
       if (!Number.isInteger(capture) || capture < 1 || capture > SX_L7_MAX_CAPTURE) throw new RangeError(`captureBytes must be 1..${SX_L7_MAX_CAPTURE}, got ${capture}`);
       check('set capture_bytes', addon.setGlobal(handle, 'capture_bytes', u32(capture)));
       check('set capture_loopback_servers', addon.setGlobal(handle, 'capture_loopback_servers', Buffer.from([opts.captureLoopbackServers ? 1 : 0])));
-      if (opts.l7 === false) {
-        for (const name of addon.programNames(handle)) if (L7_PROGRAM.test(name)) check(`autoload ${name}`, addon.setAutoload(handle, name, false));
+      for (const name of addon.programNames(handle)) {
+        const off = (opts.l7 === false && L7_PROGRAM.test(name)) || (opts.updateIntervalMs === 0 && INTERIM_PROGRAM.test(name));
+        if (off) check(`autoload ${name}`, addon.setAutoload(handle, name, false));
       }
       check('bpf_object__load', addon.load(handle));
       check('attach tracepoints', addon.attachTracepoints(handle));
