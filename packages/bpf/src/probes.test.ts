@@ -155,4 +155,23 @@ describe.skipIf(!pf.ok)('lifecycle', () => {
     extra.close();
     expect(count()).toBe(before);
   });
+
+  it('loads neither the interim-report nor the L7 programs when both are off', () => {
+    const loaded = (name: string) => (execFileSync('bpftool', ['prog', 'show']).toString().match(new RegExp(`name ${name}`, 'g')) ?? []).length;
+    const before = { send: loaded('sx_sock_send_le'), state: loaded('sx_inet_sock_se'), l7: loaded('sx_enter_write') };
+    const lean = SextantProbes.open({ updateIntervalMs: 0, l7: false });
+    try {
+      expect(loaded('sx_sock_send_le')).toBe(before.send);
+      expect(loaded('sx_enter_write')).toBe(before.l7);
+      expect(loaded('sx_inet_sock_se')).toBe(before.state + 1);
+    } finally {
+      lean.close();
+    }
+    const full = SextantProbes.open({});
+    try {
+      expect(loaded('sx_sock_send_le')).toBe(before.send + 1);
+    } finally {
+      full.close();
+    }
+  });
 });
