@@ -1,27 +1,33 @@
 /**
  * bench:collector — wrk against nginx on loopback with the collector off, on, and off again, in one run, for
- * three workloads: keep-alive requests with everything on (L7 capture included, the default), keep-alive
- * with connection-level observation only (SEXTANT_L7=0), and a new TCP connection per request (the worst
+ * four workloads: keep-alive requests with everything on (L7 capture included, the default), keep-alive
+ * with connection-level observation only (SEXTANT_L7=0), the same without per-packet UDP accounting and
+ * interim reports (the lean connection-level setup), and a new TCP connection per request (the worst
  * case for connection tracking: 2 kernel connection events per request). Prints, per workload: throughput
  * ratio on/off, collector CPU (% of a core, and per 10k req/s), peak RSS and lost events.
- * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_WORKLOADS (comma list of ka,ka-l4,close).
+ * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_WORKLOADS (comma list of ka,ka-l4,ka-lean,close).
  */
 import { pct, requireTools, startCollector, startRig, wrk, type Rig } from './harness';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'ka,ka-l4,close').split(',');
+const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'ka,ka-l4,ka-lean,close').split(',');
 requireTools('bench:collector');
 
 const DESCRIPTIONS: Record<string, { title: string; close: boolean; env: Record<string, string> }> = {
   ka: { title: 'keep-alive, collector with L7 capture (default)', close: false, env: {} },
   'ka-l4': { title: 'keep-alive, connection-level only (SEXTANT_L7=0)', close: false, env: { SEXTANT_L7: '0' } },
+  'ka-lean': {
+    title: 'keep-alive, connections at close only, no per-packet UDP accounting (SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0 SEXTANT_UPDATE_INTERVAL_MS=0)',
+    close: false,
+    env: { SEXTANT_L7: '0', SEXTANT_UDP_FLOWS: '0', SEXTANT_UPDATE_INTERVAL_MS: '0' },
+  },
   close: { title: 'new TCP connection per request, collector with L7 capture', close: true, env: {} },
 };
 
 async function workload(rig: Rig, name: string): Promise<void> {
   const d = DESCRIPTIONS[name];
-  if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, close)`);
+  if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, ka-lean, close)`);
   const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close };
   await wrk(rig, { ...opts, seconds: 2 }); // warm-up
   const off1 = await wrk(rig, opts);
