@@ -78,9 +78,22 @@ export class Collector {
       this.log(`server not reachable yet (${(err as Error).message}); spooling until it is`);
     }
     this.timers.push(setInterval(() => this.drainMaps(), this.config.histogramIntervalMs));
+    if (this.config.updateIntervalMs > 0) {
+      // A connection is reported between 1 and 1.25 intervals after its previous report.
+      this.timers.push(setInterval(() => this.sweepConnections(), Math.max(1_000, this.config.updateIntervalMs / 4)));
+    }
     this.timers.push(setInterval(() => this.reportHealth(), this.config.healthIntervalMs));
     this.timers.push(setInterval(() => this.clock.calibrate(), 60_000));
     this.reportHealth();
+  }
+
+  /** Interim reports of long-lived connections: the kernel walks its socket map (one program run). */
+  sweepConnections(): void {
+    try {
+      this.probes?.sweepConnections();
+    } catch (err) {
+      this.log(`interim report sweep failed: ${(err as Error).message}`);
+    }
   }
 
   /** UDP aggregates, drops and histograms are read and reset from their maps on a timer. */

@@ -26,13 +26,16 @@ export const CollectorConfig = z.object({
   /** How often a health report is sent (env SEXTANT_HEALTH_INTERVAL_MS). */
   healthIntervalMs: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
   /**
-   * Interim reports of long-lived TCP connections at most this often; 0 = at close only, which also unloads
-   * the per-send/receive tracepoints that drive them (env SEXTANT_UPDATE_INTERVAL_MS).
+   * Interim reports of long-lived TCP connections (that moved bytes) at most this often, from a periodic sweep
+   * of the kernel's socket map; 0 = at close only (env SEXTANT_UPDATE_INTERVAL_MS).
    */
   updateIntervalMs: z.coerce.number().int().refine((v) => v === 0 || (v >= 1_000 && v <= 3_600_000), 'must be 0 or 1000..3600000').default(30_000),
   /** JSON file of service naming rules (env SEXTANT_RULES). */
   rulesFile: z.string().optional(),
-  /** UDP flows from per-packet cgroup_skb programs; 0 turns them off where packet rates are extreme (env SEXTANT_UDP_FLOWS). */
+  /**
+   * UDP flows, counted per send/receive call of UDP sockets (a raw tracepoint that every socket call passes,
+   * TCP's included); 0 turns them off and unloads those programs (env SEXTANT_UDP_FLOWS).
+   */
   udpFlows: z.boolean().default(true),
   /** L7 capture (HTTP, DNS, Kafka) from send/receive syscalls; 0 turns it off (env SEXTANT_L7). */
   l7: z.boolean().default(true),

@@ -39,6 +39,7 @@ export interface NativeAddon {
   load(handle: number): number;
   attachTracepoints(handle: number): number;
   attachCgroup(handle: number, program: string, cgroupPath: string): number;
+  runProgram(handle: number, program: string): number;
   mapInfo(handle: number, name: string): MapInfo | number;
   numPossibleCpus(): number;
   mapLookup(fd: number, key: Buffer, valueSize: number, andDelete?: boolean): Buffer | null | number;

@@ -3,7 +3,8 @@
  * root for UDP), delivers TCP connection events in batches from the ring buffer, and reads/resets the
  * aggregation maps (UDP flows, drops, latency histograms) and counters. close() detaches everything.
  */
-import { formatIp } from './addresses';
+import os from 'node:os';
+import { formatIp, likelyLocalAddress, type HostAddress } from './addresses';
 import { dropReasonName } from './drop-reasons';
 import {
   decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxL7Header, decodeSxTcpEvent, decodeSxUdpKey, decodeSxUdpValue,
@@ -17,9 +18,15 @@ import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from '.
 export interface ProbeOptions {
   /** The collector's own pid: its connections are not observed. */
   selfPid?: number;
-  /** Interim reports of long-lived TCP connections at most this often; 0 = none (their programs are not loaded). */
+  /**
+   * Interim reports of long-lived TCP connections at most this often, made by sweepConnections(); 0 = none
+   * (the sweep program is not loaded).
+   */
   updateIntervalMs?: number;
-  /** cgroup v2 mount point to attach cgroup_skb programs to (UDP flows); null skips them. */
+  /**
+   * cgroup v2 mount point to attach the UDP peer hooks to; null = no UDP flows (none of their programs are
+   * loaded).
+   */
   cgroupRoot?: string | null;
   /** Ring buffer batches queued towards JS before batches are dropped (and counted). */
   maxQueuedBatches?: number;
@@ -34,8 +41,11 @@ export interface ProbeOptions {
   captureLoopbackServers?: boolean;
 }
 
-/** Programs of the interim reports (a map lookup per send/receive), loaded only when they are on. */
-const INTERIM_PROGRAM = /^sx_sock_(send|recv)_length$/;
+/** The interim-report sweep, loaded only when interim reports are on. */
+const INTERIM_PROGRAM = /^sx_sweep_connections$/;
+/** UDP flow accounting: raw tracepoints on every socket send/receive and cgroup peer-address hooks. */
+const UDP_PROGRAM = /^sx_sock_(send|recv)_length$|^sx_udp_/;
+const UDP_CGROUP_PROGRAMS = ['sx_udp_sendmsg4', 'sx_udp_sendmsg6', 'sx_udp_recvmsg4', 'sx_udp_recvmsg6'];
 /** Programs of the L7 capture (syscall tracepoints), loaded only when L7 capture is on. */
 const L7_PROGRAM = /^sx_(enter|exit)_/;
 
@@ -150,6 +160,12 @@ function u32(n: number): Buffer {
   return b;
 }
 
+function hostAddresses(): HostAddress[] {
+  return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((a) => ({
+    address: a.address, family: a.family === 'IPv6' ? 6 as const : 4 as const, cidr: a.cidr ?? `${a.address}/${a.family === 'IPv6' ? 128 : 32}`, internal: a.internal,
+  })));
+}
+
 function u64(n: bigint): Buffer {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(n);
@@ -158,6 +174,7 @@ function u64(n: bigint): Buffer {
 
 export class SextantProbes {
   private closed = false;
+  private interim = false;
   private readonly maps = new Map<string, MapInfo>();
   private readonly cpus: number;
 
@@ -181,20 +198,31 @@ export class SextantProbes {
       check('set capture_bytes', addon.setGlobal(handle, 'capture_bytes', u32(capture)));
       check('set capture_loopback_servers', addon.setGlobal(handle, 'capture_loopback_servers', Buffer.from([opts.captureLoopbackServers ? 1 : 0])));
       for (const name of addon.programNames(handle)) {
-        const off = (opts.l7 === false && L7_PROGRAM.test(name)) || (opts.updateIntervalMs === 0 && INTERIM_PROGRAM.test(name));
+        const off = (opts.l7 === false && L7_PROGRAM.test(name)) || (opts.updateIntervalMs === 0 && INTERIM_PROGRAM.test(name)) ||
+          (!opts.cgroupRoot && UDP_PROGRAM.test(name));
         if (off) check(`autoload ${name}`, addon.setAutoload(handle, name, false));
       }
       check('bpf_object__load', addon.load(handle));
       check('attach tracepoints', addon.attachTracepoints(handle));
       if (opts.cgroupRoot) {
-        check('attach cgroup_skb egress', addon.attachCgroup(handle, 'sx_cgroup_egress', opts.cgroupRoot));
-        check('attach cgroup_skb ingress', addon.attachCgroup(handle, 'sx_cgroup_ingress', opts.cgroupRoot));
+        for (const name of UDP_CGROUP_PROGRAMS) check(`attach ${name}`, addon.attachCgroup(handle, name, opts.cgroupRoot));
       }
     } catch (err) {
       probes.close();
       throw err;
     }
+    probes.interim = opts.updateIntervalMs !== 0;
     return probes;
+  }
+
+  /**
+   * Reports every established connection whose last report is older than the update interval and that moved
+   * bytes since (SX_EVENT_TCP_UPDATE records on the TCP event stream). Returns how many were reported; 0
+   * when interim reports are off. The collector calls this a few times per update interval.
+   */
+  sweepConnections(): number {
+    if (!this.interim || this.closed) return 0;
+    return check('run sx_sweep_connections', this.addon.runProgram(this.handle, 'sx_sweep_connections'));
   }
 
   private map(name: string): MapInfo {
@@ -259,13 +287,21 @@ export class SextantProbes {
     return out;
   }
 
+  /**
+   * Reads and resets the UDP aggregates. A socket bound to "any" has no local address of its own: the likely
+   * one towards the peer is filled in (see likelyLocalAddress).
+   */
   drainUdpFlows(): UdpFlowRecord[] {
+    let host: HostAddress[] | undefined;
     return this.drain('sx_udp').map(([k, v]) => {
       const key = decodeSxUdpKey(k);
       const val = decodeSxUdpValue(v);
       const family = key.family === 6 ? 6 : 4;
+      const remoteIp = formatIp(key.raddr, family);
+      let localIp = formatIp(key.laddr, family);
+      if (localIp === '0.0.0.0' || localIp === '::') localIp = likelyLocalAddress(remoteIp, (host ??= hostAddresses()));
       return {
-        family, localIp: formatIp(key.laddr, family), localPort: key.lport, remoteIp: formatIp(key.raddr, family), remotePort: key.rport,
+        family, localIp, localPort: key.lport, remoteIp, remotePort: key.rport,
         bytesOut: Number(val.bytesOut), packetsOut: Number(val.packetsOut), bytesIn: Number(val.bytesIn), packetsIn: Number(val.packetsIn),
         firstNs: val.firstNs, lastNs: val.lastNs, cgroupId: val.cgroupId, pid: val.pid, comm: val.comm,
       };

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Sextant's kernel programs (tracepoints and cgroup_skb only: no kprobes on our hosts):
+/* Sextant's kernel programs (tracepoints, raw tracepoints and cgroup hooks only: no kprobes on our hosts):
  *  - TCP lifecycle from sock/inet_sock_set_state, with per-socket state; stats read from tcp_sock at close
- *    and on periodic updates of long-lived connections (from sock/sock_{send,recv}_length);
+ *    and by a sweep of the socket map that the collector runs periodically (interim reports);
  *  - resets and retransmits (tcp/tcp_send_reset, tcp_receive_reset, tcp_retransmit_skb);
  *  - TCP connect latency and sRTT histograms in the shared bucket scheme;
- *  - UDP flows aggregated per (local, remote) address from cgroup_skb on the cgroup v2 root;
- *  - drops from skb/kfree_skb aggregated per (reason, 5-tuple);
+ *  - UDP flows aggregated per (local, remote) address from the send/receive calls of UDP sockets
+ *    (sextant_udp.bpf.h);
+ *  - drops from skb/kfree_skb aggregated per (reason, 5-tuple) (sextant_drops.bpf.h);
  *  - L7 capture from the send/receive syscall family (sextant_l7.bpf.h). */
 #include "sextant.bpf.h"
 
@@ -33,6 +34,7 @@ struct sx_sock_state {
 	__u64 syn_ns;
 	__u64 connect_ns;
 	__u64 last_report_ns;
+	__u64 last_report_bytes;
 	__u64 cgroup_id;
 	__u32 pid;
 	__u32 retransmits;
@@ -70,20 +72,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);
 } sx_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct sx_udp_key);
-	__type(value, struct sx_udp_value);
-} sx_udp SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct sx_drop_key);
-	__type(value, struct sx_drop_value);
-} sx_drops SEC(".maps");
 
 /* Waking the user-space reader for every record costs an interrupt per event on busy hosts: wake it only
  * when a good amount is pending; the reader also drains on a short timer (see addon.cc). */
@@ -312,198 +300,49 @@ int sx_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 	return 0;
 }
 
-/* Interim reports for long-lived connections, at most once per update_interval_ns per socket. */
-static __always_inline int sx_maybe_update(struct sock *sk)
+/* Interim reports of long-lived connections: the collector runs this program every few seconds
+ * (BPF_PROG_TEST_RUN); it walks the socket map and reports each established connection whose last report
+ * is older than update_interval_ns and which moved bytes since. Nothing runs per packet or per syscall. */
+struct sx_sweep_ctx {
+	__u64 now;
+	__u32 reported;
+	__u32 lost;
+};
+
+static long sx_sweep_one(void *map, __u64 *key, struct sx_sock_state *st, struct sx_sweep_ctx *c)
 {
-	__u64 key = (__u64)sk;
-	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
-	if (!st || !st->established)
+	if (!st->established || c->now - st->last_report_ns < update_interval_ns)
 		return 0;
-	__u64 now = bpf_ktime_get_ns();
-	if (now - st->last_report_ns < update_interval_ns)
-		return 0;
-	st->last_report_ns = now;
+	struct tcp_sock *tp = (struct tcp_sock *)*key;
+	__u64 moved = BPF_CORE_READ(tp, bytes_acked) + BPF_CORE_READ(tp, bytes_received);
+	if (moved == st->last_report_bytes)
+		return 0; /* idle since its last report */
 	struct sx_tcp_event *e = bpf_ringbuf_reserve(&sx_events, sizeof(*e), 0);
 	if (!e) {
 		sx_count(SX_COUNTER_RINGBUF_FULL);
+		c->lost++;
 		return 0;
 	}
+	st->last_report_ns = c->now;
+	st->last_report_bytes = moved;
 	__builtin_memset(e, 0, sizeof(*e));
-	sx_fill_tcp_event(e, NULL, st, sk, now);
+	sx_fill_tcp_event(e, NULL, st, (struct sock *)*key, c->now);
 	e->kind = SX_EVENT_TCP_UPDATE;
 	e->final = 0;
 	e->close_reason = SX_CLOSE_OPEN;
-	bpf_ringbuf_submit(e, sx_wakeup_flags());
+	bpf_ringbuf_submit(e, 0);
 	sx_count(SX_COUNTER_EVENTS);
+	c->reported++;
 	return 0;
 }
 
-SEC("tracepoint/sock/sock_send_length")
-int sx_sock_send_length(struct trace_event_raw_sock_msg_length *ctx)
+SEC("syscall")
+int sx_sweep_connections(void *ctx)
 {
-	struct sock *sk = (struct sock *)ctx->sk;
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
-	return sx_maybe_update(sk);
+	struct sx_sweep_ctx c = { .now = bpf_ktime_get_ns() };
+	bpf_for_each_map_elem(&sx_socks, sx_sweep_one, &c, 0);
+	return c.reported;
 }
 
-SEC("tracepoint/sock/sock_recv_length")
-int sx_sock_recv_length(struct trace_event_raw_sock_msg_length *ctx)
-{
-	struct sock *sk = (struct sock *)ctx->sk;
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
-	return sx_maybe_update(sk);
-}
-
-/* UDP flows from packets, on the cgroup v2 root (sees every process's traffic). */
-static __always_inline void sx_udp_account(struct __sk_buff *skb, int egress)
-{
-	struct sx_udp_key key = {};
-	__u8 proto;
-	__u32 l4off;
-	if (skb->protocol == __builtin_bswap16(0x0800)) {
-		struct iphdr ip;
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
-			return;
-		if (ip.protocol != IPPROTO_UDP)
-			return;
-		l4off = ip.ihl * 4;
-		key.family = 4;
-		if (egress) {
-			__builtin_memcpy(key.laddr, &ip.saddr, 4);
-			__builtin_memcpy(key.raddr, &ip.daddr, 4);
-		} else {
-			__builtin_memcpy(key.laddr, &ip.daddr, 4);
-			__builtin_memcpy(key.raddr, &ip.saddr, 4);
-		}
-	} else if (skb->protocol == __builtin_bswap16(0x86DD)) {
-		struct ipv6hdr ip6;
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
-			return;
-		if (ip6.nexthdr != IPPROTO_UDP)
-			return;
-		l4off = sizeof(ip6);
-		key.family = 6;
-		if (egress) {
-			__builtin_memcpy(key.laddr, &ip6.saddr, 16);
-			__builtin_memcpy(key.raddr, &ip6.daddr, 16);
-		} else {
-			__builtin_memcpy(key.laddr, &ip6.daddr, 16);
-			__builtin_memcpy(key.raddr, &ip6.saddr, 16);
-		}
-	} else {
-		return;
-	}
-	struct udphdr udp;
-	if (bpf_skb_load_bytes(skb, l4off, &udp, sizeof(udp)))
-		return;
-	__u16 sport = __builtin_bswap16(udp.source), dport = __builtin_bswap16(udp.dest);
-	key.lport = egress ? sport : dport;
-	key.rport = egress ? dport : sport;
-	__u64 now = bpf_ktime_get_ns();
-	__u64 bytes = __builtin_bswap16(udp.len) > 8 ? __builtin_bswap16(udp.len) - 8 : 0;
-	struct sx_udp_value *v = bpf_map_lookup_elem(&sx_udp, &key);
-	if (!v) {
-		struct sx_udp_value nv = {};
-		nv.first_ns = now;
-		nv.cgroup_id = bpf_skb_cgroup_id(skb);
-		nv.cookie = bpf_get_socket_cookie(skb);
-		if (egress) {
-			nv.pid = bpf_get_current_pid_tgid() >> 32;
-			sx_process_comm(nv.comm);
-		}
-		if (bpf_map_update_elem(&sx_udp, &key, &nv, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_udp, &key)) {
-			sx_count(SX_COUNTER_UDP_MAP_FULL);
-			return;
-		}
-		v = bpf_map_lookup_elem(&sx_udp, &key);
-		if (!v)
-			return;
-	}
-	if (egress) {
-		__sync_fetch_and_add(&v->bytes_out, bytes);
-		__sync_fetch_and_add(&v->packets_out, 1);
-	} else {
-		__sync_fetch_and_add(&v->bytes_in, bytes);
-		__sync_fetch_and_add(&v->packets_in, 1);
-	}
-	v->last_ns = now;
-}
-
-SEC("cgroup_skb/egress")
-int sx_cgroup_egress(struct __sk_buff *skb)
-{
-	if (!sx_is_self())
-		sx_udp_account(skb, 1);
-	return 1;
-}
-
-SEC("cgroup_skb/ingress")
-int sx_cgroup_ingress(struct __sk_buff *skb)
-{
-	sx_udp_account(skb, 0);
-	return 1;
-}
-
-SEC("tracepoint/skb/kfree_skb")
-int sx_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
-{
-	__u32 reason = ctx->reason;
-	if (reason <= 1) /* SKB_NOT_DROPPED_YET, SKB_CONSUMED */
-		return 0;
-	struct sk_buff *skb = (struct sk_buff *)ctx->skbaddr;
-	struct sx_drop_key key = {};
-	key.reason = reason;
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 th = BPF_CORE_READ(skb, transport_header);
-	__u16 proto = BPF_CORE_READ(skb, protocol);
-	if (nh != (__u16)~0U && proto == __builtin_bswap16(0x0800)) {
-		struct iphdr ip;
-		if (!bpf_probe_read_kernel(&ip, sizeof(ip), head + nh)) {
-			key.family = 4;
-			key.protocol = ip.protocol;
-			__builtin_memcpy(key.saddr, &ip.saddr, 4);
-			__builtin_memcpy(key.daddr, &ip.daddr, 4);
-			if (th == (__u16)~0U || th == nh)
-				th = nh + ip.ihl * 4;
-		}
-	} else if (nh != (__u16)~0U && proto == __builtin_bswap16(0x86DD)) {
-		struct ipv6hdr ip6;
-		if (!bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh)) {
-			key.family = 6;
-			key.protocol = ip6.nexthdr;
-			__builtin_memcpy(key.saddr, &ip6.saddr, 16);
-			__builtin_memcpy(key.daddr, &ip6.daddr, 16);
-			if (th == (__u16)~0U || th == nh)
-				th = nh + sizeof(ip6);
-		}
-	}
-	if (key.family && (key.protocol == IPPROTO_TCP || key.protocol == IPPROTO_UDP) && th != (__u16)~0U) {
-		__u16 ports[2];
-		if (!bpf_probe_read_kernel(ports, sizeof(ports), head + th)) {
-			key.sport = __builtin_bswap16(ports[0]);
-			key.dport = __builtin_bswap16(ports[1]);
-		}
-	}
-	__u64 now = bpf_ktime_get_ns();
-	struct sx_drop_value *v = bpf_map_lookup_elem(&sx_drops, &key);
-	if (!v) {
-		struct sx_drop_value nv = {};
-		struct sock *sk = BPF_CORE_READ(skb, sk);
-		nv.first_ns = now;
-		if (sk)
-			nv.cgroup_id = sx_sock_cgroup(sk);
-		if (bpf_map_update_elem(&sx_drops, &key, &nv, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_drops, &key)) {
-			sx_count(SX_COUNTER_DROP_MAP_FULL);
-			return 0;
-		}
-		v = bpf_map_lookup_elem(&sx_drops, &key);
-		if (!v)
-			return 0;
-	}
-	__sync_fetch_and_add(&v->count, 1);
-	v->last_ns = now;
-	return 0;
-}
+#include "sextant_udp.bpf.h"
+#include "sextant_drops.bpf.h"

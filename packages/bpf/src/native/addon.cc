@@ -100,14 +100,17 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), bpf_object__load(get(info)->obj));
 }
 
-// Attaches every program libbpf can auto-attach from its section name (tracepoints); cgroup programs
-// are attached separately with AttachCgroup. Returns the number attached.
+// Attaches every tracepoint program (classic, raw and BTF-typed raw) from its section name; cgroup programs
+// are attached with AttachCgroup, SEC("syscall") programs only run on demand (RunProgram). Returns the
+// number attached.
 Napi::Value AttachTracepoints(const Napi::CallbackInfo &info) {
   Object *o = get(info);
   bpf_program *p;
   int n = 0;
   bpf_object__for_each_program(p, o->obj) {
-    if (bpf_program__type(p) != BPF_PROG_TYPE_TRACEPOINT || !bpf_program__autoload(p)) continue;
+    bpf_prog_type type = bpf_program__type(p);
+    bool traced = type == BPF_PROG_TYPE_TRACEPOINT || type == BPF_PROG_TYPE_RAW_TRACEPOINT || type == BPF_PROG_TYPE_TRACING;
+    if (!traced || !bpf_program__autoload(p)) continue;
     bpf_link *l = bpf_program__attach(p);
     long err = libbpf_get_error(l);
     if (err) return Errno(info.Env(), (int)err);
@@ -115,6 +118,20 @@ Napi::Value AttachTracepoints(const Napi::CallbackInfo &info) {
     n++;
   }
   return Napi::Number::New(info.Env(), n);
+}
+
+// Runs a loaded SEC("syscall") program once (BPF_PROG_TEST_RUN) and returns its return value.
+Napi::Value RunProgram(const Napi::CallbackInfo &info) {
+  Object *o = get(info);
+  std::string prog = info[1].As<Napi::String>();
+  bpf_program *p = bpf_object__find_program_by_name(o->obj, prog.c_str());
+  if (!p) return Errno(info.Env(), ENOENT);
+  int fd = bpf_program__fd(p);
+  if (fd < 0) return Errno(info.Env(), EBADF);
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  int err = bpf_prog_test_run_opts(fd, &opts);
+  if (err) return Errno(info.Env(), errno ? errno : -err);
+  return Napi::Number::New(info.Env(), opts.retval);
 }
 
 Napi::Value AttachCgroup(const Napi::CallbackInfo &info) {
@@ -339,6 +356,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("load", Napi::Function::New(env, Load));
   exports.Set("attachTracepoints", Napi::Function::New(env, AttachTracepoints));
   exports.Set("attachCgroup", Napi::Function::New(env, AttachCgroup));
+  exports.Set("runProgram", Napi::Function::New(env, RunProgram));
   exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
   exports.Set("mapLookup", Napi::Function::New(env, MapLookup));

@@ -40,7 +40,8 @@ function ipClause(col: string, values: string[], p: Params, path: string): strin
     if (bits === undefined) return `${col} = ${p.add(addr)}::inet`;
     const max = net.isIPv4(addr) ? 32 : 128;
     if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) throw new FilterError(`bad prefix length in ${v}`, path);
-    return `${col} <<= ${p.add(v)}::cidr`;
+    // inet, not cidr: a prefix with host bits set ("10.1.2.3/8") means its network, as in hubble
+    return `${col} <<= ${p.add(v)}::inet`;
   });
   return `(${parts.join(' OR ')})`;
 }

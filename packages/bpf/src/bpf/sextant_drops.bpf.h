@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Packet drops (included by sextant.bpf.c, after its maps and helpers). */
+#pragma once
+
+/* Drops aggregated per (kernel drop reason, 5-tuple), drained by the collector. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sx_drop_key);
+	__type(value, struct sx_drop_value);
+} sx_drops SEC(".maps");
+
+SEC("tracepoint/skb/kfree_skb")
+int sx_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
+{
+	__u32 reason = ctx->reason;
+	if (reason <= 1) /* SKB_NOT_DROPPED_YET, SKB_CONSUMED */
+		return 0;
+	struct sk_buff *skb = (struct sk_buff *)ctx->skbaddr;
+	struct sx_drop_key key = {};
+	key.reason = reason;
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u16 proto = BPF_CORE_READ(skb, protocol);
+	if (nh != (__u16)~0U && proto == __builtin_bswap16(0x0800)) {
+		struct iphdr ip;
+		if (!bpf_probe_read_kernel(&ip, sizeof(ip), head + nh)) {
+			key.family = 4;
+			key.protocol = ip.protocol;
+			__builtin_memcpy(key.saddr, &ip.saddr, 4);
+			__builtin_memcpy(key.daddr, &ip.daddr, 4);
+			if (th == (__u16)~0U || th == nh)
+				th = nh + ip.ihl * 4;
+		}
+	} else if (nh != (__u16)~0U && proto == __builtin_bswap16(0x86DD)) {
+		struct ipv6hdr ip6;
+		if (!bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh)) {
+			key.family = 6;
+			key.protocol = ip6.nexthdr;
+			__builtin_memcpy(key.saddr, &ip6.saddr, 16);
+			__builtin_memcpy(key.daddr, &ip6.daddr, 16);
+			if (th == (__u16)~0U || th == nh)
+				th = nh + sizeof(ip6);
+		}
+	}
+	if (key.family && (key.protocol == IPPROTO_TCP || key.protocol == IPPROTO_UDP) && th != (__u16)~0U) {
+		__u16 ports[2];
+		if (!bpf_probe_read_kernel(ports, sizeof(ports), head + th)) {
+			key.sport = __builtin_bswap16(ports[0]);
+			key.dport = __builtin_bswap16(ports[1]);
+		}
+	}
+	__u64 now = bpf_ktime_get_ns();
+	struct sx_drop_value *v = bpf_map_lookup_elem(&sx_drops, &key);
+	if (!v) {
+		struct sx_drop_value nv = {};
+		struct sock *sk = BPF_CORE_READ(skb, sk);
+		nv.first_ns = now;
+		if (sk)
+			nv.cgroup_id = sx_sock_cgroup(sk);
+		if (bpf_map_update_elem(&sx_drops, &key, &nv, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_drops, &key)) {
+			sx_count(SX_COUNTER_DROP_MAP_FULL);
+			return 0;
+		}
+		v = bpf_map_lookup_elem(&sx_drops, &key);
+		if (!v)
+			return 0;
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	v->last_ns = now;
+	return 0;
+}
