@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// Found through module resolution, so that it holds from the sources and from the collector's bundle alike.
+export const PACKAGE_ROOT = path.dirname(createRequire(import.meta.url).resolve('@sextant/bpf/package.json'));
 export const ADDON_PATH = path.join(PACKAGE_ROOT, 'build', 'Release', 'sextant_bpf.node');
 export const OBJECT_PATH = path.join(PACKAGE_ROOT, 'build', 'bpf', 'sextant.bpf.o');
 
