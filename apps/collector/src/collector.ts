@@ -80,7 +80,7 @@ export class Collector {
     this.timers.push(setInterval(() => this.drainMaps(), this.config.histogramIntervalMs));
     if (this.config.updateIntervalMs > 0) {
       // A connection is reported between 1 and 1.25 intervals after its previous report.
-      this.timers.push(setInterval(() => this.sweepConnections(), Math.max(1_000, this.config.updateIntervalMs / 4)));
+      this.timers.push(setInterval(() => this.sweepConnections(), Math.max(250, this.config.updateIntervalMs / 4)));
     }
     this.timers.push(setInterval(() => this.reportHealth(), this.config.healthIntervalMs));
     this.timers.push(setInterval(() => this.clock.calibrate(), 60_000));
