@@ -33,7 +33,6 @@ export interface HttpStreamSink {
 }
 
 const METHOD = /^[A-Z][A-Z_-]{0,19}$/;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const MAX_LINE = 4096;
 /** Writes one head may be split into (real clients use one or a few). */
 const MAX_HEAD_PIECES = 256;
@@ -59,43 +58,74 @@ export function startsWithStatusLine(data: Buffer): boolean {
 }
 
 /** Parses a head (start line + header lines, without the final empty line); null when it is not HTTP/1.x. */
+// tchar (RFC 9110 §5.6.2): 1 = allowed, 2 = an upper-case letter (allowed, lower-cased for the name).
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 65; c <= 90; c++) TCHAR[c] = 2;
+
+/** The header name at text[from, to) lower-cased, or null when it is not a token. */
+function headerName(text: string, from: number, to: number): string | null {
+  let upper = false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    const t = c < 128 ? TCHAR[c] : 0;
+    if (!t) return null;
+    if (t === 2) upper = true;
+  }
+  const name = text.slice(from, to);
+  return upper ? name.toLowerCase() : name;
+}
+
+/**
+ * Parses a message head (start line and header lines, without the blank line). Scans the string in place:
+ * this runs for every captured request and response.
+ */
 export function parseHead(text: string, kind: 'request' | 'response'): HttpHead | null {
-  const lines = text.split('\r\n');
-  const start = lines[0] ?? '';
+  const eol = text.indexOf('\r\n');
+  const startEnd = eol < 0 ? text.length : eol;
   const head: HttpHead = { version: '', headers: [], chunked: false, otherEncoding: false, headBytes: 0 };
   if (kind === 'request') {
+    const start = text.slice(0, startEnd);
     const sp1 = start.indexOf(' ');
     const sp2 = start.lastIndexOf(' ');
     if (sp1 <= 0 || sp2 <= sp1 + 1) return null;
     const method = start.slice(0, sp1);
     const version = start.slice(sp2 + 1);
     const target = start.slice(sp1 + 1, sp2);
-    if (!METHOD.test(method) || !/^HTTP\/1\.[01]$/.test(version) || target.includes(' ')) return null;
-    Object.assign(head, { method, target, version });
+    if (!METHOD.test(method) || (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') || target.includes(' ')) return null;
+    head.method = method;
+    head.target = target;
+    head.version = version;
   } else {
-    const m = /^(HTTP\/1\.[01]) (\d{3})(?: |$)/.exec(start);
-    if (!m) return null;
-    head.version = m[1]!;
-    head.code = Number(m[2]);
+    // "HTTP/1.x NNN" then a space or the end of the line
+    if (startEnd < 12 || !text.startsWith('HTTP/1.') || (text[7] !== '0' && text[7] !== '1') || text[8] !== ' ') return null;
+    if (startEnd > 12 && text[12] !== ' ') return null;
+    const d0 = text.charCodeAt(9) - 48, d1 = text.charCodeAt(10) - 48, d2 = text.charCodeAt(11) - 48;
+    if (d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return null;
+    head.version = text.slice(0, 8);
+    head.code = d0 * 100 + d1 * 10 + d2;
   }
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue; // obs-fold or junk: tolerated, as most servers do
-    const name = line.slice(0, colon).toLowerCase();
-    if (!TOKEN.test(name)) continue;
-    const value = line.slice(colon + 1).trim();
-    head.headers.push([name, value]);
-    if (name === 'content-length') {
-      if (!/^\d{1,15}$/.test(value)) return null;
-      const n = Number(value);
-      if (head.contentLength !== undefined && head.contentLength !== n) return null;
-      head.contentLength = n;
-    } else if (name === 'transfer-encoding') {
-      const codings = value.toLowerCase().split(',').map((s) => s.trim());
-      head.chunked = codings[codings.length - 1] === 'chunked';
-      head.otherEncoding = !head.chunked;
+  for (let pos = eol < 0 ? text.length : eol + 2; pos < text.length; ) {
+    let end = text.indexOf('\r\n', pos);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(':', pos);
+    // no colon on this line, or a line starting with one: obs-fold or junk, tolerated as most servers do
+    const name = colon > pos && colon < end ? headerName(text, pos, colon) : null;
+    if (name !== null) {
+      const value = text.slice(colon + 1, end).trim();
+      head.headers.push([name, value]);
+      if (name === 'content-length') {
+        if (!/^\d{1,15}$/.test(value)) return null;
+        const n = Number(value);
+        if (head.contentLength !== undefined && head.contentLength !== n) return null;
+        head.contentLength = n;
+      } else if (name === 'transfer-encoding') {
+        const codings = value.toLowerCase().split(',').map((c) => c.trim());
+        head.chunked = codings[codings.length - 1] === 'chunked';
+        head.otherEncoding = !head.chunked;
+      }
     }
+    pos = end + 2;
   }
   return head;
 }
