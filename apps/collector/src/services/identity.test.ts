@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IdentityResolver } from './identity';
+import { spawn } from 'node:child_process';
+import { IdentityResolver, untruncatedName } from './identity';
 import { RuleSet } from './naming-rules';
 
 describe('IdentityResolver', () => {
@@ -18,6 +19,24 @@ describe('IdentityResolver', () => {
       const ino = fs.statSync(path.join(r.cgroupRoot, facts.cgroupPath), { bigint: true }).ino.toString();
       expect(r.cgroupPath(ino)).toBe(facts.cgroupPath === '/' ? '/' : facts.cgroupPath);
     }
+  });
+
+  it('completes a process name the kernel cut at 15 characters from the command line', async () => {
+    // A real process that titles itself the way Next.js does: comm becomes "sextant-test-lo".
+    const child = spawn(process.execPath, ['-e', "process.title = 'sextant-test-long-name (v16.0.1)'; console.log('ready'); setInterval(() => {}, 1000)"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((r) => child.stdout?.once('data', r));
+      expect(fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim()).toBe('sextant-test-lo');
+      const r = new IdentityResolver({ nodeName: 'n1' });
+      expect(r.process(child.pid ?? 0).name).toBe('sextant-test-long-name');
+      expect(r.localEndpoint({ ip: '127.0.0.1', port: 1, pid: child.pid }).service).toBe('sextant-test-long-name');
+    } finally {
+      child.kill();
+    }
+    expect(untruncatedName('kube-controller', '/usr/local/bin/kube-controller-manager\0--leader-elect\0')).toBe('kube-controller-manager');
+    expect(untruncatedName('systemd-journal', '/lib/systemd/systemd-journald\0')).toBe('systemd-journald');
+    expect(untruncatedName('abcdefghijklmno', '/usr/bin/abcdefghijklmno\0')).toBe('abcdefghijklmno'); // really 15 long
+    expect(untruncatedName('worker-process-', 'nginx: worker process\0')).toBe('worker-process-'); // argv[0] says otherwise
   });
 
   it('applies naming rules before any fallback', () => {

@@ -37,6 +37,25 @@ export function findCgroup2Root(): string | null {
   return null;
 }
 
+/** The kernel keeps 15 characters of a process name (TASK_COMM_LEN - 1). */
+const COMM_MAX = 15;
+
+/**
+ * A full process name for a comm the kernel cut at 15 characters, from argv[0] of /proc/PID/cmdline: the
+ * title the process gave itself ("next-server (v16.0.1)" → "next-server", a trailing version dropped so
+ * that upgrades keep one service name) or its program's file name ("kube-controller-manager"). The comm
+ * stays when argv[0] does not continue it.
+ */
+export function untruncatedName(comm: string, cmdline: string): string {
+  const argv0 = cmdline.split('\0')[0]?.trim() ?? '';
+  for (const candidate of [argv0, argv0.slice(argv0.lastIndexOf('/') + 1)]) {
+    if (candidate.length > comm.length && candidate.startsWith(comm)) {
+      return candidate.replace(/\s+\(v?\d[^()]*\)$/, '').slice(0, 64);
+    }
+  }
+  return comm;
+}
+
 export class IdentityResolver {
   private readonly cgroupById = new Map<string, string>();
   private cgroupScanAt = 0;
@@ -93,6 +112,7 @@ export class IdentityResolver {
     const facts: ProcessFacts = { pid, name: comm ?? '' };
     try {
       facts.name = fs.readFileSync(path.join(base, 'comm'), 'utf8').trim();
+      if (facts.name.length === COMM_MAX) facts.name = untruncatedName(facts.name, fs.readFileSync(path.join(base, 'cmdline'), 'latin1'));
       facts.exe = fs.readlinkSync(path.join(base, 'exe'));
     } catch {
       // exited, or a kernel thread
