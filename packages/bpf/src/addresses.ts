@@ -1,4 +1,5 @@
 /** Formatting of kernel address bytes; IPv4-mapped IPv6 addresses become plain IPv4 (one name per peer). */
+import { ipMatches } from '@sextant/shared';
 
 export function formatIp(bytes: Uint8Array, family: number): string {
   if (family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
@@ -31,33 +32,6 @@ export function ipFamily(ip: string): 4 | 6 {
   return ip.includes(':') ? 6 : 4;
 }
 
-function ipBytes(ip: string): number[] | null {
-  if (ip.includes(':')) {
-    const [head, tail = ''] = ip.split('::') as [string, string?];
-    const parse = (s: string) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-    const h = parse(head);
-    const t = ip.includes('::') ? parse(tail) : [];
-    const groups = [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
-    if (groups.length !== 8 || groups.some((g) => !(g >= 0 && g <= 0xffff))) return null;
-    return groups.flatMap((g) => [g >> 8, g & 0xff]);
-  }
-  const parts = ip.split('.').map(Number);
-  return parts.length === 4 && parts.every((p) => p >= 0 && p <= 255) ? parts : null;
-}
-
-function inSubnet(ip: string, cidr: string): boolean {
-  const [net, bits] = cidr.split('/');
-  const a = ipBytes(ip);
-  const b = net ? ipBytes(net) : null;
-  const n = Number(bits);
-  if (!a || !b || a.length !== b.length || !Number.isInteger(n)) return false;
-  for (let i = 0; i < a.length && n - i * 8 > 0; i++) {
-    const mask = n - i * 8 >= 8 ? 0xff : (0xff << (8 - (n - i * 8))) & 0xff;
-    if (((a[i] ?? 0) & mask) !== ((b[i] ?? 0) & mask)) return false;
-  }
-  return true;
-}
-
 export interface HostAddress {
   address: string;
   family: 4 | 6;
@@ -77,7 +51,7 @@ export function likelyLocalAddress(remoteIp: string, host: readonly HostAddress[
   const mine = host.filter((a) => a.family === family);
   const self = mine.find((a) => a.address === remoteIp);
   if (self) return self.address;
-  const onLink = mine.find((a) => !a.internal && inSubnet(remoteIp, a.cidr));
+  const onLink = mine.find((a) => !a.internal && ipMatches(remoteIp, a.cidr));
   if (onLink) return onLink.address;
   const external = mine.find((a) => !a.internal && !a.address.startsWith('fe80:'));
   return external?.address ?? (family === 4 ? '0.0.0.0' : '::');

@@ -28,6 +28,18 @@ struct {
 	__type(value, struct sx_udp_peer);
 } sx_udp_peers SEC(".maps");
 
+/* A v4-mapped IPv6 address (::ffff:a.b.c.d) becomes the IPv4 address; returns the family. */
+static __always_inline __u8 sx_unmap(__u8 *addr)
+{
+	__u32 *w = (__u32 *)addr;
+	if (w[0] == 0 && w[1] == 0 && w[2] == __builtin_bswap32(0x0000ffff)) {
+		w[0] = w[3];
+		w[1] = w[2] = w[3] = 0;
+		return 4;
+	}
+	return 6;
+}
+
 static __always_inline void sx_stash_peer4(struct bpf_sock_addr *ctx)
 {
 	struct sx_udp_peer p = {};
@@ -43,18 +55,14 @@ static __always_inline void sx_stash_peer6(struct bpf_sock_addr *ctx)
 {
 	struct sx_udp_peer p = {};
 	__u64 tid = bpf_get_current_pid_tgid();
-	__u32 w0 = ctx->user_ip6[0], w1 = ctx->user_ip6[1], w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
+	__u32 *w = (__u32 *)p.addr;
+	/* the context's words are read one by one: the verifier allows only fixed offsets into it */
+	w[0] = ctx->user_ip6[0];
+	w[1] = ctx->user_ip6[1];
+	w[2] = ctx->user_ip6[2];
+	w[3] = ctx->user_ip6[3];
 	p.port = __builtin_bswap16((__u16)ctx->user_port);
-	if (w0 == 0 && w1 == 0 && w2 == __builtin_bswap32(0x0000ffff)) {
-		__builtin_memcpy(p.addr, &w3, 4); /* v4-mapped: an IPv4 peer of a dual-stack socket */
-		p.family = 4;
-	} else {
-		__builtin_memcpy(p.addr, &w0, 4);
-		__builtin_memcpy(p.addr + 4, &w1, 4);
-		__builtin_memcpy(p.addr + 8, &w2, 4);
-		__builtin_memcpy(p.addr + 12, &w3, 4);
-		p.family = 6;
-	}
+	p.family = sx_unmap(p.addr); /* an IPv4 peer of a dual-stack socket counts as IPv4 */
 	bpf_map_update_elem(&sx_udp_peers, &tid, &p, BPF_ANY);
 }
 
@@ -84,18 +92,6 @@ int sx_udp_recvmsg6(struct bpf_sock_addr *ctx)
 {
 	sx_stash_peer6(ctx);
 	return 1;
-}
-
-/* A v4-mapped IPv6 address (::ffff:a.b.c.d) becomes the IPv4 address; returns the family. */
-static __always_inline __u8 sx_unmap(__u8 *addr)
-{
-	__u32 *w = (__u32 *)addr;
-	if (w[0] == 0 && w[1] == 0 && w[2] == __builtin_bswap32(0x0000ffff)) {
-		w[0] = w[3];
-		w[1] = w[2] = w[3] = 0;
-		return 4;
-	}
-	return 6;
 }
 
 static __always_inline void sx_udp_call(struct sock *sk, long ret, int egress)
