@@ -3,7 +3,8 @@
  * exit:  copy the first capture_bytes of what the call moved into the sx_l7_events ring (header + data),
  *        classify the connection from its first bytes (HTTP / DNS / Kafka, else NONE: no further cost beyond a
  *        map lookup), and time request → first response bytes on client sockets into latency histograms.
- * Included by sextant.bpf.c (one object, one set of maps). */
+ * Included by sextant.bpf.c (one object, one set of maps); protocol inference is in sextant_l7_classify.bpf.h,
+ * the tracepoint programs in sextant_l7_syscalls.bpf.h. */
 #ifndef SEXTANT_L7_BPF_H
 #define SEXTANT_L7_BPF_H
 
@@ -158,74 +159,7 @@ static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kin
 	return 0;
 }
 
-static __always_inline int sx_is_http_start(const __u8 *d)
-{
-	/* Request methods and the status line's "HTTP/1." */
-	if (d[0] == 'G' && d[1] == 'E' && d[2] == 'T' && d[3] == ' ')
-		return 1;
-	if (d[0] == 'P' && d[1] == 'O' && d[2] == 'S' && d[3] == 'T')
-		return 1;
-	if (d[0] == 'P' && d[1] == 'U' && d[2] == 'T' && d[3] == ' ')
-		return 1;
-	if (d[0] == 'H' && d[1] == 'E' && d[2] == 'A' && d[3] == 'D')
-		return 1;
-	if (d[0] == 'D' && d[1] == 'E' && d[2] == 'L' && d[3] == 'E')
-		return 1;
-	if (d[0] == 'P' && d[1] == 'A' && d[2] == 'T' && d[3] == 'C')
-		return 1;
-	if (d[0] == 'O' && d[1] == 'P' && d[2] == 'T' && d[3] == 'I')
-		return 1;
-	if (d[0] == 'H' && d[1] == 'T' && d[2] == 'T' && d[3] == 'P' && d[4] == '/' && d[5] == '1')
-		return 1;
-	return 0;
-}
-
-/* A DNS header at d: one question, standard query opcode, sane counts. */
-static __always_inline int sx_is_dns_header(const __u8 *d, __u32 len)
-{
-	if (len < 17)
-		return 0;
-	__u8 opcode = (d[2] >> 3) & 0xf;
-	__u16 qd = ((__u16)d[4] << 8) | d[5];
-	__u16 an = ((__u16)d[6] << 8) | d[7];
-	__u16 ns = ((__u16)d[8] << 8) | d[9];
-	__u16 ar = ((__u16)d[10] << 8) | d[11];
-	int qr = d[2] >> 7;
-	if (opcode != 0 || qd != 1 || (d[3] & 0x40))
-		return 0;
-	if (!qr && (an != 0 || ns != 0 || ar > 2))
-		return 0;
-	return an < 256 && ns < 256 && ar < 256;
-}
-
-/* A Kafka request frame: int32 size, int16 api key, int16 version, int32 correlation id. */
-static __always_inline int sx_is_kafka_request(const __u8 *d, __u32 len)
-{
-	if (len < 12)
-		return 0;
-	__u32 size = ((__u32)d[0] << 24) | ((__u32)d[1] << 16) | ((__u32)d[2] << 8) | d[3];
-	__u16 key = ((__u16)d[4] << 8) | d[5];
-	__u16 ver = ((__u16)d[6] << 8) | d[7];
-	if (size < 8 || size > (64 << 20) || d[8] & 0x80)
-		return 0;
-	return key <= 90 && ver <= 20;
-}
-
-/* Protocol of a connection from the first bytes it carried; UNKNOWN when too short to tell. */
-static __always_inline __u8 sx_classify(const __u8 *d, __u32 len, __u16 l4, __u16 sport, __u16 dport)
-{
-	if (len < 8)
-		return SX_PROTO_UNKNOWN;
-	if (l4 == IPPROTO_UDP)
-		return sx_is_dns_header(d, len) || sport == 53 || dport == 53 ? SX_PROTO_DNS : SX_PROTO_NONE;
-	if (sx_is_http_start(d))
-		return SX_PROTO_HTTP;
-	if ((sport == 53 || dport == 53) || (len >= 19 && (((__u32)d[0] << 8) | d[1]) + 2 >= len && sx_is_dns_header(d + 2, len - 2)))
-		return SX_PROTO_DNS;
-	if (sx_is_kafka_request(d, len))
-		return SX_PROTO_KAFKA;
-	return len < 12 ? SX_PROTO_UNKNOWN : SX_PROTO_NONE;
-}
+#include "sextant_l7_classify.bpf.h"
 
 static __always_inline int sx_peer_is_loopback(struct sock *sk, __u16 family)
 {
@@ -418,93 +352,6 @@ static __always_inline int sx_l7_exit(long ret)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_write")
-int sx_enter_write(struct trace_event_raw_sys_enter *ctx)
-{
-	return sx_l7_enter((int)ctx->args[0], ctx->args[1], 0, SX_ARGS_BUF, SX_L7_EGRESS, SX_SYS_WRITE);
-}
-
-SEC("tracepoint/syscalls/sys_enter_read")
-int sx_enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return sx_l7_enter((int)ctx->args[0], ctx->args[1], 0, SX_ARGS_BUF, SX_L7_INGRESS, SX_SYS_READ);
-}
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int sx_enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return sx_l7_enter((int)ctx->args[0], ctx->args[1], (__u32)ctx->args[2], SX_ARGS_IOV, SX_L7_EGRESS, SX_SYS_WRITEV);
-}
-
-SEC("tracepoint/syscalls/sys_enter_readv")
-int sx_enter_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	return sx_l7_enter((int)ctx->args[0], ctx->args[1], (__u32)ctx->args[2], SX_ARGS_IOV, SX_L7_INGRESS, SX_SYS_READV);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int sx_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return sx_l7_enter((int)ctx->args[0], ctx->args[1], 0, SX_ARGS_BUF, SX_L7_EGRESS, SX_SYS_SENDTO);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int sx_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	return sx_l7_enter((int)ctx->args[0], ctx->args[1], 0, SX_ARGS_BUF, SX_L7_INGRESS, SX_SYS_RECVFROM);
-}
-
-static __always_inline int sx_enter_msg(struct trace_event_raw_sys_enter *ctx, __u8 direction, __u8 syscall)
-{
-	struct user_msghdr msg = {};
-	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->args[1]))
-		return 0;
-	return sx_l7_enter((int)ctx->args[0], (__u64)msg.msg_iov, (__u32)msg.msg_iovlen, SX_ARGS_IOV, direction, syscall);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int sx_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return sx_enter_msg(ctx, SX_L7_EGRESS, SX_SYS_SENDMSG);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int sx_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return sx_enter_msg(ctx, SX_L7_INGRESS, SX_SYS_RECVMSG);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int sx_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return sx_l7_enter((int)ctx->args[0], ctx->args[1], (__u32)ctx->args[2], SX_ARGS_MMSG, SX_L7_EGRESS, SX_SYS_SENDMMSG);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmmsg")
-int sx_enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return sx_l7_enter((int)ctx->args[0], ctx->args[1], (__u32)ctx->args[2], SX_ARGS_MMSG, SX_L7_INGRESS, SX_SYS_RECVMMSG);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendmmsg")
-int sx_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_recvmmsg")
-int sx_exit_recvmmsg(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_write")
-int sx_exit_write(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_read")
-int sx_exit_read(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_writev")
-int sx_exit_writev(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_readv")
-int sx_exit_readv(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int sx_exit_sendto(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int sx_exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int sx_exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int sx_exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return sx_l7_exit(ctx->ret); }
+#include "sextant_l7_syscalls.bpf.h"
 
 #endif

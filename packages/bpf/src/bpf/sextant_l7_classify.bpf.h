@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Protocol inference from the first bytes of a connection (included by sextant_l7.bpf.h): pure functions
+ * over captured bytes, no maps. */
+#pragma once
+
+static __always_inline int sx_is_http_start(const __u8 *d)
+{
+	/* Request methods and the status line's "HTTP/1." */
+	if (d[0] == 'G' && d[1] == 'E' && d[2] == 'T' && d[3] == ' ')
+		return 1;
+	if (d[0] == 'P' && d[1] == 'O' && d[2] == 'S' && d[3] == 'T')
+		return 1;
+	if (d[0] == 'P' && d[1] == 'U' && d[2] == 'T' && d[3] == ' ')
+		return 1;
+	if (d[0] == 'H' && d[1] == 'E' && d[2] == 'A' && d[3] == 'D')
+		return 1;
+	if (d[0] == 'D' && d[1] == 'E' && d[2] == 'L' && d[3] == 'E')
+		return 1;
+	if (d[0] == 'P' && d[1] == 'A' && d[2] == 'T' && d[3] == 'C')
+		return 1;
+	if (d[0] == 'O' && d[1] == 'P' && d[2] == 'T' && d[3] == 'I')
+		return 1;
+	if (d[0] == 'H' && d[1] == 'T' && d[2] == 'T' && d[3] == 'P' && d[4] == '/' && d[5] == '1')
+		return 1;
+	return 0;
+}
+
+/* A DNS header at d: one question, standard query opcode, sane counts. */
+static __always_inline int sx_is_dns_header(const __u8 *d, __u32 len)
+{
+	if (len < 17)
+		return 0;
+	__u8 opcode = (d[2] >> 3) & 0xf;
+	__u16 qd = ((__u16)d[4] << 8) | d[5];
+	__u16 an = ((__u16)d[6] << 8) | d[7];
+	__u16 ns = ((__u16)d[8] << 8) | d[9];
+	__u16 ar = ((__u16)d[10] << 8) | d[11];
+	int qr = d[2] >> 7;
+	if (opcode != 0 || qd != 1 || (d[3] & 0x40))
+		return 0;
+	if (!qr && (an != 0 || ns != 0 || ar > 2))
+		return 0;
+	return an < 256 && ns < 256 && ar < 256;
+}
+
+/* A Kafka request frame: int32 size, int16 api key, int16 version, int32 correlation id. */
+static __always_inline int sx_is_kafka_request(const __u8 *d, __u32 len)
+{
+	if (len < 12)
+		return 0;
+	__u32 size = ((__u32)d[0] << 24) | ((__u32)d[1] << 16) | ((__u32)d[2] << 8) | d[3];
+	__u16 key = ((__u16)d[4] << 8) | d[5];
+	__u16 ver = ((__u16)d[6] << 8) | d[7];
+	if (size < 8 || size > (64 << 20) || d[8] & 0x80)
+		return 0;
+	return key <= 90 && ver <= 20;
+}
+
+/* Protocol of a connection from the first bytes it carried; UNKNOWN when too short to tell. */
+static __always_inline __u8 sx_classify(const __u8 *d, __u32 len, __u16 l4, __u16 sport, __u16 dport)
+{
+	if (len < 8)
+		return SX_PROTO_UNKNOWN;
+	if (l4 == IPPROTO_UDP)
+		return sx_is_dns_header(d, len) || sport == 53 || dport == 53 ? SX_PROTO_DNS : SX_PROTO_NONE;
+	if (sx_is_http_start(d))
+		return SX_PROTO_HTTP;
+	if ((sport == 53 || dport == 53) || (len >= 19 && (((__u32)d[0] << 8) | d[1]) + 2 >= len && sx_is_dns_header(d + 2, len - 2)))
+		return SX_PROTO_DNS;
+	if (sx_is_kafka_request(d, len))
+		return SX_PROTO_KAFKA;
+	return len < 12 ? SX_PROTO_UNKNOWN : SX_PROTO_NONE;
+}
