@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Flow, L7Event } from './flow';
-import { fromHubbleJson, fromRfc3339, HubbleParseError, stableUuid, toHubbleJson, toHubbleJsonLine, toRfc3339 } from './hubble';
+import { fromRfc3339, stableUuid, toHubbleJson, toHubbleJsonLine, toRfc3339 } from './hubble';
+import { fromHubbleJson, HubbleParseError } from './hubble-import';
 
 /**
  * Fixtures written from flow.proto's field names in the shape `hubble observe -o jsonpb` prints (proto

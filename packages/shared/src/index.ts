@@ -8,3 +8,4 @@ export * from './matcher';
 export * from './random';
 export * from './observe-args';
 export * from './hubble';
+export * from './hubble-import';
