@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import type { Endpoint, L7Event } from './flow';
 import { Flow, L7Event as L7EventSchema, TCP_FLAGS, WorkloadKind } from './flow';
-import { fromRfc3339, HubbleEndpoint, HubbleFlow, HubbleLine, stableUuid } from './hubble';
+import type { HubbleEndpoint, HubbleFlow } from './hubble';
+import { fromRfc3339, HubbleLine, stableUuid } from './hubble';
 import type { FilterRecord } from './matcher';
 
 export class HubbleParseError extends Error {

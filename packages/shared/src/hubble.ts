@@ -10,8 +10,7 @@
  * This file: the jsonpb schema, times, ids and Sextant → Hubble; hubble-import.ts reads Hubble lines back.
  */
 import { z } from 'zod';
-import type { Endpoint, L4Protocol, L7Event, TcpFlag } from './flow';
-import { Flow } from './flow';
+import type { Endpoint, Flow, L4Protocol, L7Event, TcpFlag } from './flow';
 
 const uint = z.union([z.number().int().min(0), z.string().regex(/^\d{1,20}$/).transform(Number)]);
 const int = z.union([z.number().int(), z.string().regex(/^-?\d{1,11}$/).transform(Number)]);
