@@ -6,7 +6,7 @@
  * (the worst case for connection tracking: 2 kernel connection events per request). Prints, per workload:
  * throughput ratio on/off, collector CPU (% of a core, and per 10k req/s), peak RSS and lost events.
  * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (off/on alternations, default 3),
- * BENCH_WORKLOADS (comma list of ka,ka-l4,ka-lean,close,custom).
+ * BENCH_WORKLOADS (comma list of ka,ka-l4,ka-lean,close,close-l4,custom).
  */
 import { pct, requireTools, startCollector, startRig, wrk, type Rig } from './harness';
 
@@ -25,6 +25,7 @@ const DESCRIPTIONS: Record<string, { title: string; close: boolean; env: Record<
     env: { SEXTANT_L7: '0', SEXTANT_UDP_FLOWS: '0', SEXTANT_UPDATE_INTERVAL_MS: '0' },
   },
   close: { title: 'new TCP connection per request, collector with L7 capture', close: true, env: {} },
+  'close-l4': { title: 'new TCP connection per request, connection-level only (SEXTANT_L7=0)', close: true, env: { SEXTANT_L7: '0' } },
   // Any other collector setup, for experiments: BENCH_CUSTOM_ENV='SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0'.
   custom: { title: `keep-alive, ${process.env.BENCH_CUSTOM_ENV ?? '(BENCH_CUSTOM_ENV unset)'}`, close: false, env: parseEnv(process.env.BENCH_CUSTOM_ENV ?? '') },
 };
@@ -41,7 +42,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function workload(rig: Rig, name: string): Promise<void> {
   const d = DESCRIPTIONS[name];
-  if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, ka-lean, close, custom)`);
+  if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, ka-lean, close, close-l4, custom)`);
   const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close };
   await wrk(rig, { ...opts, seconds: 2 }); // warm-up
   // Two cores shared by wrk, nginx and the collector make single runs noisy (±4 %): alternate off and on

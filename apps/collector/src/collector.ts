@@ -15,8 +15,6 @@ import { Spool } from './services/spool';
 import { trpcTransport, type Transport } from './services/transport';
 import os from 'node:os';
 
-const HOUSEKEEPING_DROPS = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE']);
-
 export class Collector {
   private probes: SextantProbes | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -39,7 +37,7 @@ export class Collector {
     this.spool = new Spool(config.spoolDir, config.spoolMaxBytes);
     this.shipper = new Shipper(this.transport, this.spool, { batchMaxRecords: config.batchMaxRecords, flushIntervalMs: config.flushIntervalMs, log: this.log });
     this.identity = new IdentityResolver({ nodeName: config.nodeName, rules: config.rulesFile ? RuleSet.fromFile(config.rulesFile) : undefined });
-    this.assembler = new FlowAssembler(config.nodeName, this.identity, new ListenerTable(), this.clock);
+    this.assembler = new FlowAssembler(config.nodeName, this.identity, new ListenerTable(), this.clock, { keepClosedIds: config.l7 });
     this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
   }
 
@@ -58,7 +56,7 @@ export class Collector {
     this.probes.onTcpEvents((batch) => {
       this.events += batch.length;
       this.shipper.addFlows(batch.map((e) => {
-        if (e.final) this.l7.connectionClosed(e);
+        if (e.final && this.config.l7) this.l7.connectionClosed(e);
         return this.assembler.tcp(e);
       }));
     });
@@ -101,8 +99,8 @@ export class Collector {
     if (!this.probes) return;
     const now = Date.now();
     const udp = this.probes.drainUdpFlows();
-    // Socket housekeeping frees (queues purged at close) are not network drops.
-    const drops = this.probes.drainDrops().filter((d) => !HOUSEKEEPING_DROPS.has(d.reasonName));
+    // (socket housekeeping frees — queues purged at close — are left out by the kernel program)
+    const drops = this.probes.drainDrops();
     const hists = this.probes.readAndResetHistograms();
     this.events += udp.length + drops.length;
     this.shipper.addFlows([...udp.map((u) => this.assembler.udp(u)), ...drops.map((d) => this.assembler.drop(d)).filter((f) => f !== null)]);

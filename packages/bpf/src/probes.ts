@@ -192,6 +192,7 @@ export class SextantProbes {
     const probes = new SextantProbes(addon, handle);
     try {
       check('set self_tgid', addon.setGlobal(handle, 'self_tgid', u32(opts.selfPid ?? 0)));
+      check('set l7_enabled', addon.setGlobal(handle, 'l7_enabled', Buffer.from([opts.l7 === false ? 0 : 1])));
       check('set update_interval_ns', addon.setGlobal(handle, 'update_interval_ns', u64(BigInt(opts.updateIntervalMs ?? 30_000) * 1_000_000n)));
       const capture = opts.captureBytes ?? 1024;
       if (!Number.isInteger(capture) || capture < 1 || capture > SX_L7_MAX_CAPTURE) throw new RangeError(`captureBytes must be 1..${SX_L7_MAX_CAPTURE}, got ${capture}`);

@@ -41,6 +41,8 @@ const HIST_KIND: Record<number, HistogramKind> = {
 
 /** How long a closed connection's flow id stays findable (for L7 data delivered after the close). */
 const CLOSED_ID_TTL_MS = 60_000;
+/** At most this many closed connections are remembered (oldest forgotten first): ~2 s of 50k connections/s. */
+const CLOSED_IDS_MAX = 100_000;
 /** How long a UDP conversation keeps its flow id after it was last seen. */
 const UDP_ID_TTL_MS = 300_000;
 
@@ -74,6 +76,8 @@ export class FlowAssembler {
     private readonly identity: IdentityResolver,
     private readonly listeners: ListenerTable,
     private readonly clock: Clock,
+    /** Remember closed connections' ids for late L7 data (only useful with L7 capture on). */
+    private readonly opts: { keepClosedIds?: boolean } = {},
   ) {}
 
   isLocal(ip: string): boolean {
@@ -146,7 +150,10 @@ export class FlowAssembler {
       id = randomUUID();
       if (!e.final) this.ids.set(e.sockId, id);
     } else if (e.final) this.ids.delete(e.sockId);
-    if (e.final) this.closedIds.set(e.sockId, { id, endNs: e.endNs, at: Date.now() });
+    if (e.final && this.opts.keepClosedIds !== false) {
+      if (this.closedIds.size >= CLOSED_IDS_MAX) this.closedIds.delete(this.closedIds.keys().next().value as bigint);
+      this.closedIds.set(e.sockId, { id, endNs: e.endNs, at: Date.now() });
+    }
     const start = e.startNs > 0n ? this.clock.toEpochMs(e.startNs) : this.clock.toEpochMs(e.endNs);
     const flow: Flow = {
       id,

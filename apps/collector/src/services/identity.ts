@@ -37,6 +37,12 @@ export function findCgroup2Root(): string | null {
   return null;
 }
 
+/** How long what /proc says about a process is trusted. */
+const PROCESS_TTL_MS = 10_000;
+
+/** Unknown cgroup ids trigger a rescan of the cgroup tree at most this often. */
+const CGROUP_RESCAN_MS = 2_000;
+
 /** The kernel keeps 15 characters of a process name (TASK_COMM_LEN - 1). */
 const COMM_MAX = 15;
 
@@ -60,6 +66,7 @@ export class IdentityResolver {
   private readonly cgroupById = new Map<string, string>();
   private cgroupScanAt = 0;
   private readonly procs = new Map<number, { facts: ProcessFacts; at: number }>();
+  private readonly endpoints = new Map<string, { template: Endpoint; at: number }>();
   private readonly pods = new Map<string, { namespace: string; name: string }>();
   private podScanAt = 0;
   private readonly dns = new Map<string, { names: string[]; expires: number }>();
@@ -75,7 +82,7 @@ export class IdentityResolver {
   cgroupPath(cgroupId: string): string | undefined {
     const hit = this.cgroupById.get(cgroupId);
     if (hit !== undefined || !this.cgroupRoot) return hit;
-    if (Date.now() - this.cgroupScanAt < 2_000) return undefined;
+    if (Date.now() - this.cgroupScanAt < CGROUP_RESCAN_MS) return undefined;
     this.scanCgroups();
     return this.cgroupById.get(cgroupId);
   }
@@ -107,7 +114,7 @@ export class IdentityResolver {
   /** What /proc says about a pid (cached 10 s); falls back to the kernel's comm when the process is gone. */
   process(pid: number, comm?: string): ProcessFacts {
     const cached = this.procs.get(pid);
-    if (cached && Date.now() - cached.at < 10_000) return cached.facts;
+    if (cached && Date.now() - cached.at < PROCESS_TTL_MS) return cached.facts;
     const base = path.join(this.procRoot, String(pid));
     const facts: ProcessFacts = { pid, name: comm ?? '' };
     try {
@@ -159,8 +166,29 @@ export class IdentityResolver {
     return hit && hit.expires > Date.now() ? hit.names : undefined;
   }
 
-  /** The endpoint of a local socket: network address plus process, cgroup and workload identity. */
+  /**
+   * The endpoint of a local socket: network address plus process, cgroup and workload identity. The identity
+   * part is built once per (pid, comm, cgroup) — and port, when a naming rule matches on ports — and reused
+   * for the process cache's lifetime: a host opening tens of thousands of connections a second would
+   * otherwise parse the same cgroup path and run the same rules for every one.
+   */
   localEndpoint(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }): Endpoint {
+    const key = `${a.pid ?? 0}|${a.comm ?? ''}|${a.cgroupId ?? ''}|${this.opts.rules?.matchesPorts ? a.port : ''}`;
+    const now = Date.now();
+    let hit = this.endpoints.get(key);
+    if (!hit || now - hit.at >= PROCESS_TTL_MS) {
+      if (this.endpoints.size >= 10_000) this.endpoints.clear();
+      const template = this.resolveLocal(a);
+      // A cgroup created since the last scan has no path yet: ask again after the next scan is allowed.
+      const unresolved = a.cgroupId !== undefined && a.cgroupId !== '0' && template.cgroupPath === undefined;
+      hit = { template, at: unresolved ? now - PROCESS_TTL_MS + CGROUP_RESCAN_MS : now };
+      this.endpoints.set(key, hit);
+    }
+    // a copy of the same shape (ip and port stay the first keys), its address filled in
+    return { ...hit.template, ip: a.ip, port: a.port };
+  }
+
+  private resolveLocal(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }): Endpoint {
     const e: Endpoint = { ip: a.ip, port: a.port, hostName: this.opts.nodeName };
     const proc = a.pid ? this.process(a.pid, a.comm) : undefined;
     if (proc && a.pid) e.process = { pid: a.pid, name: proc.name || a.comm || '', ...(proc.exe ? { exe: proc.exe } : {}) };

@@ -42,8 +42,11 @@ interface Compiled {
 
 export class RuleSet {
   private readonly compiled: Compiled[];
+  /** Some rule matches on the local port: the same process can be named differently per port. */
+  readonly matchesPorts: boolean;
 
   constructor(rules: NamingRule[]) {
+    this.matchesPorts = rules.some((r) => r.match.port !== undefined);
     this.compiled = rules.map((rule) => ({
       rule,
       cgroup: rule.match.cgroup ? new RegExp(rule.match.cgroup) : undefined,

@@ -1,6 +1,8 @@
 /** The collector's tRPC client to the server (type-only import of the router: no server code ships here). */
 import type { AppRouter } from '@sextant/api';
 import type { CollectorHealthReport, IngestResult, RegisterInput } from '@sextant/shared';
+import http from 'node:http';
+import https from 'node:https';
 import type { PreparedBatch } from './prepared-batch';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 
@@ -36,13 +38,8 @@ export function trpcTransport(server: string, token: string, timeoutMs = 30_000)
   return {
     register: (info) => client.ingest.register.mutate(info),
     push: async (batch) => {
-      const res = await fetch(pushUrl, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: batch.json,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await res.text();
+      const res = await post(pushUrl, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, batch.json, timeoutMs);
+      const text = res.body;
       let answer: { result?: { data?: IngestResult }; error?: { message?: string; data?: { code?: string } } };
       try {
         answer = JSON.parse(text) as typeof answer;
@@ -55,6 +52,34 @@ export function trpcTransport(server: string, token: string, timeoutMs = 30_000)
     },
     heartbeat: (report) => client.ingest.heartbeat.mutate(report),
   };
+}
+
+// The push path sends tens of batches a second at high connection rates: node:http with kept-alive
+// sockets costs a fraction of fetch's stream machinery per request (measured in bench:collector).
+const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 8 }), https: new https.Agent({ keepAlive: true, maxSockets: 8 }) };
+
+/** POSTs a body and reads the whole answer; network errors and the timeout reject. */
+function post(url: string, headers: Record<string, string>, json: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  const body = Buffer.from(json); // encoded once: its length is the header, its bytes the body
+  const secure = u.protocol === 'https:';
+  const mod = secure ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(u, {
+      method: 'POST',
+      agent: secure ? agents.https : agents.http,
+      headers: { ...headers, 'content-length': body.length },
+      timeout: timeoutMs,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`ingest.push: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Whether sending again could succeed: network errors and server faults yes; a rejected batch no. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Sextant's kernel programs (tracepoints, raw tracepoints and cgroup hooks only: no kprobes on our hosts):
- *  - TCP lifecycle from sock/inet_sock_set_state, with per-socket state; stats read from tcp_sock at close
+ *  - TCP lifecycle from sock/inet_sock_set_state (BTF raw tracepoint), with per-socket state; stats read from tcp_sock at close
  *    and by a sweep of the socket map that the collector runs periodically (interim reports);
  *  - resets and retransmits (tcp/tcp_send_reset, tcp_receive_reset, tcp_retransmit_skb);
  *  - TCP connect latency and sRTT histograms in the shared bucket scheme;
@@ -16,6 +16,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 self_tgid = 0;           /* the collector's own pid: not observed unless 0 */
 const volatile __u64 update_interval_ns = 30000000000ULL; /* interim reports of long-lived connections */
 const volatile __u64 wakeup_bytes = 262144; /* wake the reader only when this much is pending */
+const volatile __u8 l7_enabled = 1;          /* L7 capture programs loaded (their socket map needs cleaning) */
 
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
@@ -95,90 +96,100 @@ static __always_inline __u64 sx_sock_cgroup(struct sock *sk)
 	return BPF_CORE_READ(cg, kn, id);
 }
 
-static __always_inline void sx_fill_tcp_event(struct sx_tcp_event *e, struct trace_event_raw_inet_sock_set_state *ctx,
-					      struct sx_sock_state *st, struct sock *sk, __u64 now)
+static __always_inline void sx_fill_from_state(struct sx_tcp_event *e, struct sx_sock_state *st, __u64 sock_id, __u64 now)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	e->sock_id = (__u64)sk;
+	e->sock_id = sock_id;
 	e->start_ns = st->start_ns;
 	e->end_ns = now;
 	e->connect_ns = st->connect_ns;
 	e->cgroup_id = st->cgroup_id;
-	e->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
 	e->pid = st->pid;
-	e->segs_out = BPF_CORE_READ(tp, segs_out);
-	e->segs_in = BPF_CORE_READ(tp, segs_in);
-	e->total_retrans = BPF_CORE_READ(tp, total_retrans);
-	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
 	e->retransmits = st->retransmits;
 	e->tcp_flags = st->tcp_flags;
 	e->direction = st->direction;
 	e->rst_sent = st->rst_sent;
 	e->rst_recv = st->rst_recv;
 	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
-	if (ctx) {
-		e->family = ctx->family == AF_INET6 ? 6 : 4;
-		e->sport = ctx->sport;
-		e->dport = ctx->dport;
-		if (ctx->family == AF_INET6) {
-			bpf_probe_read_kernel(e->saddr, 16, &ctx->saddr_v6);
-			bpf_probe_read_kernel(e->daddr, 16, &ctx->daddr_v6);
-		} else {
-			bpf_probe_read_kernel(e->saddr, 4, &ctx->saddr);
-			bpf_probe_read_kernel(e->daddr, 4, &ctx->daddr);
-		}
-	} else {
-		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-		e->family = family == AF_INET6 ? 6 : 4;
-		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-		e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		if (family == AF_INET6) {
-			BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-			BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-		} else {
-			BPF_CORE_READ_INTO((__u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
-			BPF_CORE_READ_INTO((__u32 *)e->daddr, sk, __sk_common.skc_daddr);
-		}
-	}
 }
 
-static __always_inline void sx_hist_for(struct sx_sock_state *st, struct trace_event_raw_inet_sock_set_state *ctx,
-					__u8 kind, __u64 ns)
+/* The socket's counters and addresses, read with R(pointer, field): plain loads from a BTF pointer in the
+ * tracepoint (each BPF_CORE_READ is a helper call), BPF_CORE_READ from the sweep's untyped map key.
+ * The local port is inet_sport, not skc_num: by the time a socket closes, releasing its port has zeroed
+ * skc_num. */
+#define SX_DIRECT_READ(p, f) ((p)->f)
+#define SX_FILL_TCP_SOCKET(e, tp, R)                                                                       \
+	do {                                                                                               \
+		(e)->bytes_acked = R(tp, bytes_acked);                                                     \
+		(e)->bytes_received = R(tp, bytes_received);                                               \
+		(e)->segs_out = R(tp, segs_out);                                                           \
+		(e)->segs_in = R(tp, segs_in);                                                             \
+		(e)->total_retrans = R(tp, total_retrans);                                                 \
+		(e)->srtt_us = R(tp, srtt_us) >> 3;                                                        \
+		__u16 family_ = R(tp, inet_conn.icsk_inet.sk.__sk_common.skc_family);                      \
+		(e)->family = family_ == AF_INET6 ? 6 : 4;                                                 \
+		(e)->sport = __builtin_bswap16(R(tp, inet_conn.icsk_inet.inet_sport));                     \
+		(e)->dport = __builtin_bswap16(R(tp, inet_conn.icsk_inet.sk.__sk_common.skc_dport));       \
+		if (family_ == AF_INET6) {                                                                 \
+			BPF_CORE_READ_INTO(&(e)->saddr, tp, inet_conn.icsk_inet.sk.__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8); \
+			BPF_CORE_READ_INTO(&(e)->daddr, tp, inet_conn.icsk_inet.sk.__sk_common.skc_v6_daddr.in6_u.u6_addr8);     \
+		} else {                                                                                   \
+			__u32 a_ = R(tp, inet_conn.icsk_inet.sk.__sk_common.skc_rcv_saddr);                 \
+			__builtin_memcpy((e)->saddr, &a_, 4);                                              \
+			a_ = R(tp, inet_conn.icsk_inet.sk.__sk_common.skc_daddr);                           \
+			__builtin_memcpy((e)->daddr, &a_, 4);                                              \
+		}                                                                                          \
+	} while (0)
+
+/* Histograms are per (cgroup, remote endpoint): the remote address is read from the socket. */
+static __always_inline void sx_hist_for(struct sx_sock_state *st, struct sock *sk, __u8 kind, __u64 ns)
 {
 	struct sx_hist_key key = {};
 	key.cgroup_id = st->cgroup_id;
 	key.kind = kind;
-	key.family = ctx->family == AF_INET6 ? 6 : 4;
-	key.rport = ctx->dport;
-	if (ctx->family == AF_INET6)
-		bpf_probe_read_kernel(key.raddr, 16, &ctx->daddr_v6);
-	else
-		bpf_probe_read_kernel(key.raddr, 4, &ctx->daddr);
+	key.rport = __builtin_bswap16(sk->__sk_common.skc_dport);
+	if (sk->__sk_common.skc_family == AF_INET6) {
+		key.family = 6;
+		BPF_CORE_READ_INTO(&key.raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		key.family = 4;
+		__u32 a = sk->__sk_common.skc_daddr;
+		__builtin_memcpy(key.raddr, &a, 4);
+	}
 	sx_hist_record(&key, ns);
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+/* Listening sockets by (family << 16 | local port); the port from inet_sport, which stays set at close. */
+static __always_inline __u32 sx_listener_key(struct sock *sk)
 {
-	if (ctx->protocol != IPPROTO_TCP)
+	return ((__u32)sk->__sk_common.skc_family << 16) | __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+}
+
+/* BTF raw tracepoint: the socket and the two states as the kernel passes them, with no trace record
+ * filled in (a classic tracepoint copies every field first), so the transitions that do not matter here
+ * cost one dispatch. A connection sets state about ten times in its life; only four transitions count:
+ * LISTEN (who accepts on a port), SYN_SENT (a client starts), ESTABLISHED (connected / accepted) and CLOSE.
+ * Whether FINs were exchanged is read from the state a socket closes from. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	if (newstate != TCP_CLOSE && newstate != TCP_ESTABLISHED && newstate != TCP_SYN_SENT && newstate != TCP_LISTEN)
 		return 0;
-	struct sock *sk = (struct sock *)ctx->skaddr;
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
 	__u64 key = (__u64)sk;
 	__u64 now = bpf_ktime_get_ns();
-	int oldstate = ctx->oldstate, newstate = ctx->newstate;
 
 	if (newstate == TCP_LISTEN) {
 		/* listen() runs in the listening process: remember who accepts on this port. */
 		struct sx_listener l = {};
-		__u32 lkey = ((__u32)ctx->family << 16) | ctx->sport;
+		__u32 lkey = sx_listener_key(sk);
 		l.pid = bpf_get_current_pid_tgid() >> 32;
 		sx_process_comm(l.comm);
 		bpf_map_update_elem(&sx_listeners, &lkey, &l, BPF_ANY);
 		return 0;
 	}
-	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
-		__u32 lkey = ((__u32)ctx->family << 16) | ctx->sport;
+	if (oldstate == TCP_LISTEN) {
+		__u32 lkey = sx_listener_key(sk);
 		bpf_map_delete_elem(&sx_listeners, &lkey);
 		return 0;
 	}
@@ -199,19 +210,21 @@ int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 			sx_count(SX_COUNTER_SOCK_MAP_FULL);
 		return 0;
 	}
-	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
 	if (newstate == TCP_ESTABLISHED) {
-		if (oldstate == TCP_SYN_SENT && st) {
+		if (oldstate == TCP_SYN_SENT) {
+			struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
+			if (!st)
+				return 0;
 			st->connect_ns = now - st->syn_ns;
 			st->established = 1;
 			st->tcp_flags |= SX_TCP_ACK;
-			sx_hist_for(st, ctx, SX_HIST_TCP_CONNECT, st->connect_ns);
+			sx_hist_for(st, sk, SX_HIST_TCP_CONNECT, st->connect_ns);
 		} else if (oldstate == TCP_SYN_RECV) {
 			/* Softirq context: the current task is unrelated. Identity comes from the socket's cgroup
 			 * (inherited from the listener) and from the process that listens on the port. */
 			struct sx_sock_state ns = {};
 			struct sx_listener *l;
-			__u32 lkey = ((__u32)ctx->family << 16) | ctx->sport;
+			__u32 lkey = sx_listener_key(sk);
 			ns.start_ns = now;
 			ns.last_report_ns = now;
 			ns.direction = SX_DIR_SERVER;
@@ -230,12 +243,14 @@ int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		}
 		return 0;
 	}
+
+	/* newstate == TCP_CLOSE */
+	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
 	if (!st)
 		return 0;
-	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_CLOSE_WAIT || newstate == TCP_LAST_ACK || newstate == TCP_CLOSING)
+	if (oldstate == TCP_FIN_WAIT1 || oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSE_WAIT || oldstate == TCP_LAST_ACK ||
+	    oldstate == TCP_CLOSING || oldstate == TCP_TIME_WAIT)
 		st->tcp_flags |= SX_TCP_FIN;
-	if (newstate != TCP_CLOSE)
-		return 0;
 	/* Straight from an open state to CLOSE, with no FIN exchange, is an abort: tcp_disconnect() and
 	 * linger-0 close() set CLOSE before sending their RST, so the reset tracepoint would come too late. */
 	if (st->established && !st->rst_recv && (oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT)) {
@@ -249,7 +264,14 @@ int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		bpf_map_delete_elem(&sx_socks, &key);
 		return 0;
 	}
-	sx_fill_tcp_event(e, ctx, st, sk, now);
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp) { /* not a full TCP socket: cannot happen for TCP_CLOSE of a tracked one */
+		bpf_ringbuf_discard(e, 0);
+		bpf_map_delete_elem(&sx_socks, &key);
+		return 0;
+	}
+	sx_fill_from_state(e, st, key, now);
+	SX_FILL_TCP_SOCKET(e, tp, SX_DIRECT_READ);
 	e->kind = SX_EVENT_TCP_CLOSE;
 	e->final = 1;
 	if (!st->established)
@@ -257,18 +279,19 @@ int sx_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	else
 		e->close_reason = (st->rst_sent || st->rst_recv) ? SX_CLOSE_RESET : SX_CLOSE_CLOSED;
 	if (st->direction == SX_DIR_CLIENT && st->established && e->srtt_us)
-		sx_hist_for(st, ctx, SX_HIST_TCP_SRTT, (__u64)e->srtt_us * 1000);
+		sx_hist_for(st, sk, SX_HIST_TCP_SRTT, (__u64)e->srtt_us * 1000);
 	bpf_ringbuf_submit(e, sx_wakeup_flags());
 	sx_count(SX_COUNTER_EVENTS);
 	bpf_map_delete_elem(&sx_socks, &key);
-	bpf_map_delete_elem(&sx_l7_socks, &key);
+	if (l7_enabled)
+		bpf_map_delete_elem(&sx_l7_socks, &key);
 	return 0;
 }
 
-SEC("tracepoint/tcp/tcp_retransmit_skb")
-int sx_tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(sx_tcp_retransmit_skb, struct sock *sk)
 {
-	__u64 key = (__u64)ctx->skaddr;
+	__u64 key = (__u64)sk;
 	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
 	sx_count(SX_COUNTER_RETRANSMITS);
 	if (st)
@@ -276,10 +299,11 @@ int sx_tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
 	return 0;
 }
 
-SEC("tracepoint/tcp/tcp_send_reset")
-int sx_tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+/* tcp_send_reset(sk, skb, reason): sk is NULL for a reset sent in answer to a packet with no socket. */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(sx_tcp_send_reset, struct sock *sk)
 {
-	__u64 key = (__u64)ctx->skaddr;
+	__u64 key = (__u64)sk;
 	struct sx_sock_state *st = key ? bpf_map_lookup_elem(&sx_socks, &key) : NULL;
 	if (st) {
 		st->rst_sent = 1;
@@ -288,10 +312,10 @@ int sx_tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 	return 0;
 }
 
-SEC("tracepoint/tcp/tcp_receive_reset")
-int sx_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(sx_tcp_receive_reset, struct sock *sk)
 {
-	__u64 key = (__u64)ctx->skaddr;
+	__u64 key = (__u64)sk;
 	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
 	if (st) {
 		st->rst_recv = 1;
@@ -326,7 +350,8 @@ static long sx_sweep_one(void *map, __u64 *key, struct sx_sock_state *st, struct
 	st->last_report_ns = c->now;
 	st->last_report_bytes = moved;
 	__builtin_memset(e, 0, sizeof(*e));
-	sx_fill_tcp_event(e, NULL, st, (struct sock *)*key, c->now);
+	sx_fill_from_state(e, st, *key, c->now);
+	SX_FILL_TCP_SOCKET(e, tp, BPF_CORE_READ);
 	e->kind = SX_EVENT_TCP_UPDATE;
 	e->final = 0;
 	e->close_reason = SX_CLOSE_OPEN;

@@ -10,19 +10,36 @@ struct {
 	__type(value, struct sx_drop_value);
 } sx_drops SEC(".maps");
 
-SEC("tracepoint/skb/kfree_skb")
-int sx_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
+/* Socket housekeeping, not network drops: QUEUE_PURGE is what a socket's queues hold when it is destroyed,
+ * typically the FIN of a connection its application closed without reading to EOF (nearly every closed
+ * connection would show one), SOCKET_CLOSE what a socket's receive queue held at close. */
+static __always_inline int sx_housekeeping_drop(__u32 reason)
 {
-	__u32 reason = ctx->reason;
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE))
+		return 1;
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_SOCKET_CLOSE) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_SOCKET_CLOSE))
+		return 1;
+	return 0;
+}
+
+/* kfree_skb(skb, location, reason, ...) as a BTF raw tracepoint: no trace record is filled in for the
+ * frees that are not drops, which return at the first test. */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(sx_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason drop_reason)
+{
+	__u32 reason = drop_reason;
 	if (reason <= 1) /* SKB_NOT_DROPPED_YET, SKB_CONSUMED */
 		return 0;
-	struct sk_buff *skb = (struct sk_buff *)ctx->skbaddr;
+	if (sx_housekeeping_drop(reason))
+		return 0;
 	struct sx_drop_key key = {};
 	key.reason = reason;
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 th = BPF_CORE_READ(skb, transport_header);
-	__u16 proto = BPF_CORE_READ(skb, protocol);
+	unsigned char *head = skb->head;
+	__u16 nh = skb->network_header;
+	__u16 th = skb->transport_header;
+	__u16 proto = skb->protocol;
 	if (nh != (__u16)~0U && proto == __builtin_bswap16(0x0800)) {
 		struct iphdr ip;
 		if (!bpf_probe_read_kernel(&ip, sizeof(ip), head + nh)) {
@@ -55,7 +72,7 @@ int sx_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 	struct sx_drop_value *v = bpf_map_lookup_elem(&sx_drops, &key);
 	if (!v) {
 		struct sx_drop_value nv = {};
-		struct sock *sk = BPF_CORE_READ(skb, sk);
+		struct sock *sk = skb->sk;
 		nv.first_ns = now;
 		if (sk)
 			nv.cgroup_id = sx_sock_cgroup(sk);
