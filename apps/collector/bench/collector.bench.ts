@@ -6,12 +6,16 @@
  * (the worst case for connection tracking: 2 kernel connection events per request). Prints, per workload:
  * throughput ratio on/off, collector CPU (% of a core, and per 10k req/s), peak RSS and lost events.
  * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (off/on alternations, default 3),
- * BENCH_WORKLOADS (comma list of ka,ka-l4,ka-lean,close,close-l4,custom).
+ * BENCH_WORKLOADS (comma list of ka,ka-l4,ka-lean,close,close-l4,custom). BENCH_RATE (req/s) paces wrk instead of
+ * running flat out, to read CPU, RSS and lost events at a given rate (the ratio is then ~1 by construction);
+ * it sets the connection count to rate × 2 ms unless BENCH_CONNECTIONS is given.
  */
 import { pct, requireTools, startCollector, startRig, wrk, type Rig } from './harness';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
+// wrk paces each connection with a whole-millisecond delay: 2 ms per request and rate × 2 / 1000 connections.
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (RATE ? Math.max(1, Math.round((RATE * 2) / 1000)) : 32));
 const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'ka,ka-l4,ka-lean,close').split(',');
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 requireTools('bench:collector');
@@ -43,7 +47,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function workload(rig: Rig, name: string): Promise<void> {
   const d = DESCRIPTIONS[name];
   if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, ka-lean, close, close-l4, custom)`);
-  const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close };
+  const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close, rate: RATE };
   await wrk(rig, { ...opts, seconds: 2 }); // warm-up
   // Two cores shared by wrk, nginx and the collector make single runs noisy (±4 %): alternate off and on
   // ROUNDS times and take the median of each "on" against the mean of the "off" runs either side of it.
@@ -94,7 +98,7 @@ async function workload(rig: Rig, name: string): Promise<void> {
 
 const rig = await startRig();
 try {
-  console.log(`bench:collector — nginx on loopback, wrk -t1 -c${CONNECTIONS} ${SECONDS}s per run, ${process.env.BENCH_NODE_FLAGS ?? ''} 2 cores`);
+  console.log(`bench:collector — nginx on loopback, wrk -t1 -c${CONNECTIONS} ${SECONDS}s per run${RATE ? `, paced at ${RATE} req/s` : ", flat out"}, ${process.env.BENCH_NODE_FLAGS ?? ""} 2 cores`);
   for (const w of WORKLOADS) await workload(rig, w);
 } finally {
   rig.close();

@@ -1,12 +1,18 @@
 /** Formatting of kernel address bytes; IPv4-mapped IPv6 addresses become plain IPv4 (one name per peer). */
 import { ipMatches } from '@sextant/shared';
 
-export function formatIp(bytes: Uint8Array, family: number): string {
-  if (family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const isMapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  if (isMapped) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+/** Whether the 16 bytes at `off` are a v4-mapped IPv6 address (::ffff:a.b.c.d). */
+export function isV4Mapped(b: Uint8Array, off = 0): boolean {
+  for (let i = off; i < off + 10; i++) if (b[i] !== 0) return false;
+  return b[off + 10] === 0xff && b[off + 11] === 0xff;
+}
+
+/** The address in `bytes` (at `off`: 4 bytes for IPv4, 16 for IPv6) as text; v4-mapped IPv6 as IPv4. */
+export function formatIp(bytes: Uint8Array, family: number, off = 0): string {
+  if (family === 4) return `${bytes[off]}.${bytes[off + 1]}.${bytes[off + 2]}.${bytes[off + 3]}`;
+  if (isV4Mapped(bytes, off)) return `${bytes[off + 12]}.${bytes[off + 13]}.${bytes[off + 14]}.${bytes[off + 15]}`;
   const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  for (let i = off; i < off + 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
   // Compress the longest run of zero groups (RFC 5952).
   let bestStart = -1;
   let bestLen = 0;

@@ -23,9 +23,9 @@ beforeAll(() => {
 });
 afterAll(() => probes?.close());
 
-async function listen(handler: (s: net.Socket) => void): Promise<{ port: number; close: () => void }> {
+async function listen(handler: (s: net.Socket) => void, host = '127.0.0.1'): Promise<{ port: number; close: () => void }> {
   const srv = net.createServer(handler);
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => srv.listen(0, host, r));
   return { port: (srv.address() as net.AddressInfo).port, close: () => srv.close() };
 }
 
@@ -70,6 +70,25 @@ describe.skipIf(!pf.ok)('TCP lifecycle', () => {
     for (const s of servers) expect(s).toMatchObject({ pid: process.pid, sport: srv.port, closeReason: SX_CLOSE_CLOSED });
     const hist = probes.readAndResetHistograms().filter((h) => h.remotePort === srv.port && h.kind === SX_HIST_TCP_CONNECT);
     expect(hist.reduce((a, h) => a + h.cnt.reduce((x, y) => x + y, 0), 0)).toBe(N);
+  });
+
+  it('reports an IPv4 client of a dual-stack server as IPv4 on both sides, and an IPv6 one as IPv6', async () => {
+    const srv = await listen((s) => s.on('data', () => s.end('ok')), '::');
+    await connectOnce(srv.port, 'v4');
+    await new Promise<void>((resolve, reject) => {
+      const c = net.connect(srv.port, '::1', () => c.write('v6'));
+      c.on('data', () => c.end());
+      c.on('close', () => resolve());
+      c.on('error', reject);
+    });
+    const server = () => events.filter((e) => e.sport === srv.port && e.direction === SX_DIR_SERVER);
+    await settle(() => server().length >= 2);
+    srv.close();
+    const byPeer = Object.fromEntries(server().map((e) => [e.daddr, e]));
+    expect(Object.keys(byPeer).sort()).toEqual(['127.0.0.1', '::1']);
+    // the server's socket is IPv6 (bound to ::); its IPv4 peer is v4-mapped in the kernel
+    expect(byPeer['127.0.0.1']).toMatchObject({ family: 4, saddr: '127.0.0.1' });
+    expect(byPeer['::1']).toMatchObject({ family: 6, saddr: '::1' });
   });
 
   it('reports a refused connect', async () => {

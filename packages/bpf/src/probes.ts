@@ -4,13 +4,13 @@
  * aggregation maps (UDP flows, drops, latency histograms) and counters. close() detaches everything.
  */
 import os from 'node:os';
-import { formatIp, likelyLocalAddress, type HostAddress } from './addresses';
+import { formatIp, isV4Mapped, likelyLocalAddress, type HostAddress } from './addresses';
 import { dropReasonName } from './drop-reasons';
 import {
   decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxL7Header, decodeSxTcpEvent, decodeSxUdpKey, decodeSxUdpValue,
   SX_COUNTER_DROP_MAP_FULL, SX_COUNTER_EVENTS, SX_COUNTER_HIST_MAP_FULL, SX_COUNTER_L7_ARGS_MAP_FULL, SX_COUNTER_L7_EVENTS,
   SX_COUNTER_L7_RINGBUF_FULL, SX_COUNTER_L7_SOCK_MAP_FULL, SX_COUNTER_MAX, SX_COUNTER_RETRANSMITS, SX_COUNTER_RINGBUF_FULL,
-  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_L7_HEADER_LAYOUT, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_SIZE,
+  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_L7_HEADER_LAYOUT, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_LAYOUT, SX_TCP_EVENT_SIZE,
   type SxL7Header, type SxTcpEvent,
 } from './generated/events';
 import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from './native';
@@ -52,6 +52,26 @@ const L7_PROGRAM = /^sx_(enter|exit)_/;
 export interface TcpConnEvent extends Omit<SxTcpEvent, 'saddr' | 'daddr'> {
   saddr: string;
   daddr: string;
+}
+
+const T = SX_TCP_EVENT_LAYOUT;
+const T_SADDR = T.saddr!.offset;
+const T_DADDR = T.daddr!.offset;
+const T_FAMILY = T.family!.offset;
+
+/**
+ * The TCP event with its addresses as strings; an IPv4 peer of an IPv6 socket (v4-mapped) is IPv4. One
+ * object per event, the addresses read in place (this runs for every connection a host makes or accepts).
+ */
+function readTcpEvent(buf: Buffer, off: number): TcpConnEvent {
+  const e = decodeSxTcpEvent(buf, off) as unknown as TcpConnEvent;
+  const v4 = buf[off + T_FAMILY] === 4 || isV4Mapped(buf, off + T_SADDR);
+  e.family = v4 ? 4 : 6;
+  // an IPv6 socket's addresses are 16 bytes even for a v4-mapped peer: format those as IPv6 (mapped → IPv4)
+  const width = buf[off + T_FAMILY] === 4 ? 4 : 6;
+  e.saddr = formatIp(buf, width, off + T_SADDR);
+  e.daddr = formatIp(buf, width, off + T_DADDR);
+  return e;
 }
 
 const L7 = SX_L7_HEADER_LAYOUT;
@@ -243,8 +263,7 @@ export class SextantProbes {
       for (let i = 0; i < count && off + 4 <= buf.length; i++) {
         const len = buf.readUInt32LE(off);
         if (len >= SX_TCP_EVENT_SIZE) {
-          const e = decodeSxTcpEvent(buf, off + 4);
-          events.push({ ...e, saddr: formatIp(e.saddr, e.family), daddr: formatIp(e.daddr, e.family) });
+          events.push(readTcpEvent(buf, off + 4));
         }
         off += 4 + len;
       }
