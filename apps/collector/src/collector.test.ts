@@ -202,6 +202,14 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     expect(await count(q, [port, 'INGRESS'])).toBe(N);
     const server = (await db.pool.query(`SELECT DISTINCT dst_process, dst_service FROM flows WHERE dst_port = $1 AND traffic_direction = 'INGRESS'`, [port])).rows;
     expect(server).toEqual([{ dst_process: 'nginx', dst_service: 'nginx' }]);
+    // nginx's record of each connection names its client (a socket of this host) like curl's own record does
+    const pairs = (await db.pool.query(
+      `SELECT traffic_direction AS dir, src_process, src_service, src_port FROM flows WHERE dst_port = $1 ORDER BY src_port, traffic_direction`, [port])).rows;
+    expect(pairs).toHaveLength(2 * N);
+    for (let i = 0; i < pairs.length; i += 2) {
+      expect(pairs[i]).toMatchObject({ dir: 'EGRESS', src_process: 'curl', src_service: 'curl' });
+      expect(pairs[i + 1]).toEqual({ ...pairs[i], dir: 'INGRESS' });
+    }
   });
 
   it('leaves no attached programs when the collector process is killed, and restarts cleanly', async () => {

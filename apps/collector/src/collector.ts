@@ -55,10 +55,8 @@ export class Collector {
     this.health = new HealthTracker(this.config.nodeName, { available: true });
     this.probes.onTcpEvents((batch) => {
       this.events += batch.length;
-      this.shipper.addFlows(batch.map((e) => {
-        if (e.final && this.config.l7) this.l7.connectionClosed(e);
-        return this.assembler.tcp(e);
-      }));
+      if (this.config.l7) for (const e of batch) if (e.final) this.l7.connectionClosed(e);
+      this.shipper.addFlows(this.assembler.tcpBatch(batch));
     });
     if (this.config.l7) {
       this.probes.onL7Events((batch) => {

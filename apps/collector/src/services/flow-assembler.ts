@@ -43,6 +43,8 @@ const HIST_KIND: Record<number, HistogramKind> = {
 const CLOSED_ID_TTL_MS = 60_000;
 /** At most this many closed connections are remembered (oldest forgotten first): ~2 s of 50k connections/s. */
 const CLOSED_IDS_MAX = 100_000;
+/** Client ends of local connections remembered for their server side (oldest forgotten first). */
+const LOCAL_CLIENTS_MAX = 20_000;
 /** How long a UDP conversation keeps its flow id after it was last seen. */
 const UDP_ID_TTL_MS = 300_000;
 
@@ -70,6 +72,9 @@ export class FlowAssembler {
   // Service names of client flows by cgroup, so kernel histograms (keyed by cgroup) name their source the
   // same way the flows do.
   private readonly cgroupService = new Map<string, Endpoint>();
+  // Client ends of connections between two sockets of this host, by "client ip|port|server ip|port": the
+  // server's record of the same connection names its client from them (instead of a bare 127.0.0.1).
+  private readonly localClients = new Map<string, Endpoint>();
 
   constructor(
     private readonly nodeName: string,
@@ -133,6 +138,17 @@ export class FlowAssembler {
     return this.identity.remoteEndpoint(ip, port);
   }
 
+  /**
+   * A batch of TCP events as flows, in order. Client records are assembled first, so that the server's
+   * record of a connection between two local sockets, when both are in the batch, can name its client.
+   */
+  tcpBatch(events: readonly TcpConnEvent[]): Flow[] {
+    const out = new Array<Flow>(events.length);
+    for (let i = 0; i < events.length; i++) if (events[i]!.direction !== SX_DIR_SERVER) out[i] = this.tcp(events[i]!);
+    for (let i = 0; i < events.length; i++) if (events[i]!.direction === SX_DIR_SERVER) out[i] = this.tcp(events[i]!);
+    return out;
+  }
+
   tcp(e: TcpConnEvent): Flow {
     const server = e.direction === SX_DIR_SERVER;
     let pid = e.pid;
@@ -140,7 +156,19 @@ export class FlowAssembler {
     if (server && !pid) pid = this.listeners.lookup(e.sport)?.pid ?? 0;
     else if (server) this.listeners.learn(e.sport, pid);
     const me = this.identity.localEndpoint({ ip: e.saddr, port: e.sport, pid: pid || undefined, comm: e.comm || undefined, cgroupId: e.cgroupId.toString() });
-    const other = this.peer(e.daddr, e.dport, server);
+    const localPeer = this.isLocal(e.daddr);
+    let other: Endpoint | undefined;
+    if (localPeer) {
+      const key = `${server ? e.daddr : e.saddr}|${server ? e.dport : e.sport}|${server ? e.saddr : e.daddr}|${server ? e.sport : e.dport}`;
+      if (!server) {
+        if (this.localClients.size >= LOCAL_CLIENTS_MAX) this.localClients.delete(this.localClients.keys().next().value as string);
+        this.localClients.set(key, me);
+      } else {
+        other = this.localClients.get(key);
+        if (other && e.final) this.localClients.delete(key);
+      }
+    }
+    other ??= this.peer(e.daddr, e.dport, server);
     if (!server && e.cgroupId > 0n) {
       if (this.cgroupService.size > 100_000) this.cgroupService.clear();
       this.cgroupService.set(e.cgroupId.toString(), me);
@@ -177,7 +205,7 @@ export class FlowAssembler {
       packetsReceived: server ? e.segsOut : e.segsIn,
       retransmits: e.totalRetrans,
       closeReason: CLOSE[e.closeReason] ?? 'NONE',
-      localPeer: this.isLocal(e.daddr),
+      localPeer,
     };
     if (e.srttUs) flow.srttUs = e.srttUs;
     if (e.connectNs > 0n) flow.connectLatencyNs = Number(e.connectNs);
