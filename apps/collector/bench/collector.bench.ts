@@ -51,7 +51,10 @@ async function workload(rig: Rig, name: string): Promise<void> {
   await wrk(rig, { ...opts, seconds: 2 }); // warm-up
   // Two cores shared by wrk, nginx and the collector make single runs noisy (±4 %): alternate off and on
   // ROUNDS times and take the median of each "on" against the mean of the "off" runs either side of it.
-  const offs = [(await wrk(rig, opts)).rps];
+  const first = await wrk(rig, opts);
+  const offs = [first.rps];
+  const offCpu = [first.machineCpuUsPerRequest];
+  const onCpu: number[] = [];
   const ons: number[] = [];
   let cpuSeconds = 0;
   let wallSeconds = 0;
@@ -67,6 +70,7 @@ async function workload(rig: Rig, name: string): Promise<void> {
     cpuSeconds += used.cpuSeconds;
     wallSeconds += used.wallSeconds;
     ons.push(on.rps);
+    onCpu.push(on.machineCpuUsPerRequest);
     requests += on.requests;
     // Final health report and batches: when the collector fell behind (flat out), its backlog is still being
     // worked off; wait until the counts stop growing (at most 30 s) so that captured/sent is not a snapshot.
@@ -80,7 +84,9 @@ async function workload(rig: Rig, name: string): Promise<void> {
     // The last report (every 2 s) is this collector's: its count runs from its own start.
     lost += rig.counts.lastHealth.lostEvents ?? 0;
     await collector.stop();
-    offs.push((await wrk(rig, opts)).rps);
+    const off = await wrk(rig, opts);
+    offs.push(off.rps);
+    offCpu.push(off.machineCpuUsPerRequest);
   }
   const ratios = ons.map((on, i) => on / (((offs[i] ?? 0) + (offs[i + 1] ?? 0)) / 2));
   const onRps = ons.reduce((a, b) => a + b, 0) / ons.length;
@@ -89,6 +95,9 @@ async function workload(rig: Rig, name: string): Promise<void> {
   console.log(`  throughput off        ${offs.map((x) => x.toFixed(0)).join(' / ')} req/s`);
   console.log(`  throughput on         ${ons.map((x) => x.toFixed(0)).join(' / ')} req/s`);
   console.log(`  ratio on/off          ${median(ratios).toFixed(3)} median of ${ratios.map((r) => r.toFixed(3)).join(', ')}  (target >= 0.97)`);
+  const [cpuOff, cpuOn] = [median(offCpu), median(onCpu)];
+  // Paced below saturation (BENCH_RATE), this isolates what observing costs per request better than the ratio.
+  console.log(`  machine CPU/request   off ${cpuOff.toFixed(2)} µs, on ${cpuOn.toFixed(2)} µs (+${(cpuOn - cpuOff).toFixed(2)} µs, ${pct(cpuOn / cpuOff - 1)}; collector process ${((cpuSeconds / requests) * 1e6).toFixed(2)} µs)`);
   console.log(`  collector CPU         ${cpuPct.toFixed(1)} % of a core; ${(cpuPct / (onRps / 10_000)).toFixed(1)} % per 10k req/s  (target <= 10 %)`);
   console.log(`  collector peak RSS    ${rss.toFixed(0)} MB  (target <= 150 MB); of which BPF ring buffer mappings ${mapped.toFixed(0)} MB`);
   console.log(`  lost events           ${lost}  (target 0)`);

@@ -137,6 +137,15 @@ export interface WrkResult {
   rps: number;
   /** Requests that got no or a broken response. */
   errors: number;
+  /** CPU time the whole machine spent (every process and the kernel) per request during the run, µs. */
+  machineCpuUsPerRequest: number;
+}
+
+/** Busy time of all CPUs since boot, in seconds (/proc/stat: everything but idle and iowait). */
+function machineBusySeconds(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return (user + nice + system + irq + softirq + steal) / 100;
 }
 
 /** Runs wrk without blocking this process, so that the sink keeps answering the collector meanwhile. */
@@ -151,7 +160,9 @@ export async function wrk(rig: Rig, o: WrkOptions): Promise<WrkResult> {
     args.push('-s', script);
   }
   args.push(`http://127.0.0.1:${rig.nginxPort}/`);
+  const busy0 = machineBusySeconds();
   const out = (await promisify(execFile)('wrk', args)).stdout;
+  const busy = machineBusySeconds() - busy0;
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
@@ -159,6 +170,7 @@ export async function wrk(rig: Rig, o: WrkOptions): Promise<WrkResult> {
     requests,
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
     errors: non2xx + (errs ? errs.slice(1).reduce((s, v) => s + Number(v), 0) : 0),
+    machineCpuUsPerRequest: (busy / requests) * 1e6,
   };
 }
 
