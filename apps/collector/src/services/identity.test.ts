@@ -21,6 +21,18 @@ describe('IdentityResolver', () => {
     }
   });
 
+  it('reuses a process identity for each of its sockets, each endpoint with its own address', () => {
+    const r = new IdentityResolver({ nodeName: 'n1' });
+    const a = r.localEndpoint({ ip: '127.0.0.1', port: 40001, pid: process.pid, comm: 'node' });
+    const b = r.localEndpoint({ ip: '::1', port: 40002, pid: process.pid, comm: 'node' });
+    expect([a.ip, a.port, b.ip, b.port]).toEqual(['127.0.0.1', 40001, '::1', 40002]);
+    expect(a).not.toBe(b);
+    const { ip: _a, port: _ap, ...idA } = a;
+    const { ip: _b, port: _bp, ...idB } = b;
+    expect(idA).toEqual(idB);
+    expect(Object.keys(a).slice(0, 2)).toEqual(['ip', 'port']);
+  });
+
   it('completes a process name the kernel cut at 15 characters from the command line', async () => {
     // A real process that titles itself the way Next.js does: comm becomes "sextant-test-lo".
     const child = spawn(process.execPath, ['-e', "process.title = 'sextant-test-long-name (v16.0.1)'; console.log('ready'); setInterval(() => {}, 1000)"], { stdio: ['ignore', 'pipe', 'ignore'] });
