@@ -8,7 +8,8 @@
  * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (off/on alternations, default 3),
  * BENCH_WORKLOADS (comma list of ka,ka-l4,ka-lean,close,close-l4,custom). BENCH_RATE (req/s) paces wrk instead of
  * running flat out, to read CPU, RSS and lost events at a given rate (the ratio is then ~1 by construction);
- * it sets the connection count to rate × 2 ms unless BENCH_CONNECTIONS is given.
+ * it sets the connection count to rate × 2 ms unless BENCH_CONNECTIONS is given. BENCH_WIRE=1 makes the sink
+ * answer like a server that only takes wire schema v1 (flows as objects), for comparing with v2 (the default).
  */
 import { pct, requireTools, startCollector, startRig, wrk, type Rig } from './harness';
 
@@ -107,7 +108,7 @@ async function workload(rig: Rig, name: string): Promise<void> {
 
 const rig = await startRig();
 try {
-  console.log(`bench:collector — nginx on loopback, wrk -t1 -c${CONNECTIONS} ${SECONDS}s per run${RATE ? `, paced at ${RATE} req/s` : ", flat out"}, ${process.env.BENCH_NODE_FLAGS ?? ""} 2 cores`);
+  console.log(`bench:collector — nginx on loopback, wrk -t1 -c${CONNECTIONS} ${SECONDS}s per run${RATE ? `, paced at ${RATE} req/s` : ", flat out"}, ${process.env.BENCH_NODE_FLAGS ?? ""} wire schema v${process.env.BENCH_WIRE ?? 2}, 2 cores`);
   for (const w of WORKLOADS) await workload(rig, w);
 } finally {
   rig.close();

@@ -35,7 +35,7 @@ export class Collector {
   ) {
     this.transport = trpcTransport(config.server, config.token);
     this.spool = new Spool(config.spoolDir, config.spoolMaxBytes);
-    this.shipper = new Shipper(this.transport, this.spool, { batchMaxRecords: config.batchMaxRecords, flushIntervalMs: config.flushIntervalMs, log: this.log });
+    this.shipper = new Shipper(this.transport, this.spool, { batchMaxRecords: config.batchMaxRecords, flushIntervalMs: config.flushIntervalMs, nodeName: config.nodeName, log: this.log });
     this.identity = new IdentityResolver({ nodeName: config.nodeName, rules: config.rulesFile ? RuleSet.fromFile(config.rulesFile) : undefined });
     this.assembler = new FlowAssembler(config.nodeName, this.identity, new ListenerTable(), this.clock, { keepClosedIds: config.l7 });
     this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
@@ -68,7 +68,8 @@ export class Collector {
     this.shipper.start();
     try {
       const reg = await this.transport.register({ hostname: this.config.nodeName, version: COLLECTOR_VERSION, kernel: os.release() });
-      this.log(`registered as "${reg.name}" with ${this.config.server} (server ${reg.serverVersion})`);
+      this.shipper.useServerWireVersions(reg.wireSchemaVersions);
+      this.log(`registered as "${reg.name}" with ${this.config.server} (server ${reg.serverVersion}, batch schema v${this.shipper.wireSchemaVersion})`);
     } catch (err) {
       // Not fatal: batches spool until the server answers.
       this.log(`server not reachable yet (${(err as Error).message}); spooling until it is`);

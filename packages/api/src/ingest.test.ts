@@ -1,5 +1,5 @@
 import { generateTraffic } from '@sextant/db/testing';
-import type { IngestBatchInput } from '@sextant/shared';
+import { encodeFlowRows, type IngestBatchInput } from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from './root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,11 +37,27 @@ describe('ingest', () => {
     const c = h.client(h.collectorToken);
     const reg = await c.ingest.register.mutate({ hostname: 'host-1', version: '0.1.0', kernel: '6.18' });
     expect(reg.name).toBe('test-host');
+    expect(reg.wireSchemaVersions).toEqual([1, 2]);
     const b = batch(1);
     const res = await c.ingest.push.mutate(b);
     expect(res).toMatchObject({ stored: true, flows: b.flows?.length, l7: b.l7?.length });
     expect(await count('SELECT count(*) AS n FROM flows WHERE batch_id = $1', [b.batchId])).toBe(b.flows?.length);
     expect(await count('SELECT count(*) AS n FROM l7_events WHERE batch_id = $1', [b.batchId])).toBe(b.l7?.length);
+  });
+
+  it('stores a wire schema v2 batch (flow rows + endpoint table) exactly as the same flows sent as v1', async () => {
+    const c = h.client(h.collectorToken);
+    const v1 = batch(11, 300);
+    const t = generateTraffic({ seed: 11, connections: 300, start: now - 30 * 60_000, end: now - 60_000, services: 20 });
+    const nodeName = t.flows[0]?.nodeName ?? '';
+    const v2 = { schemaVersion: 2 as const, batchId: crypto.randomUUID(), sentAt: Date.now(), nodeName, ...encodeFlowRows(t.flows, nodeName), l7: t.l7 };
+    expect(await c.ingest.push.mutate(v1)).toMatchObject({ stored: true, flows: 300 });
+    expect(await c.ingest.push.mutate(v2)).toMatchObject({ stored: true, flows: 300, l7: v1.l7?.length });
+    const rows = async (batchId: string) =>
+      (await h.db.pool.query(`SELECT to_jsonb(f) - 'batch_id' AS r FROM flows f WHERE batch_id = $1 ORDER BY flow_id, time`, [batchId])).rows.map((r: { r: unknown }) => r.r);
+    const [a, b] = [await rows(v1.batchId), await rows(v2.batchId)];
+    expect(a).toHaveLength(300);
+    expect(b).toEqual(a);
   });
 
   it('stores the same batch once, also when sent concurrently', async () => {

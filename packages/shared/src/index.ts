@@ -1,6 +1,7 @@
 export * from './flow';
 export * from './status';
 export * from './wire';
+export * from './wire-compact';
 export * from './filter';
 export * from './histogram';
 export * from './identity';

@@ -1,12 +1,19 @@
 /**
  * Versioned wire schemas between collectors and the server. A batch is the unit of idempotency: the
  * collector picks a random batchId once and reuses it on every retry, the server stores it at most once.
+ * v1 carries flows as objects; v2 (wire-compact.ts) as rows plus a table of endpoint identities. The server
+ * accepts both and expands v2 into v1's shape, which is what storage and everything after it see.
  */
 import { z } from 'zod';
 import { Flow, L7Event } from './flow';
 import { HIST_NUM_BUCKETS } from './histogram';
+import { checkEndpointRefs, EndpointIdentity, expandFlowRows, FlowRow, MAX_BATCH_ENDPOINTS } from './wire-compact';
 
-export const WIRE_SCHEMA_VERSION = 1 as const;
+/** The newest batch schema; collectors send it to servers that list it in `register`'s answer. */
+export const WIRE_SCHEMA_VERSION = 2 as const;
+/** Batch schemas this server accepts. */
+export const WIRE_SCHEMA_VERSIONS = [1, 2] as const;
+export type WireSchemaVersion = (typeof WIRE_SCHEMA_VERSIONS)[number];
 
 /** Limits a batch must respect; the server answers PAYLOAD_TOO_LARGE above them. */
 export const BATCH_LIMITS = {
@@ -60,8 +67,9 @@ export const CollectorHealthReport = z.object({
 });
 export type CollectorHealthReport = z.infer<typeof CollectorHealthReport>;
 
-export const IngestBatch = z.object({
-  schemaVersion: z.literal(WIRE_SCHEMA_VERSION),
+/** v1: flows as objects, each endpoint in full. Also the shape every batch has once parsed. */
+export const IngestBatchV1 = z.object({
+  schemaVersion: z.literal(1),
   batchId: z.uuid(),
   sentAt: z.number().min(0),
   flows: z.array(Flow).default([]),
@@ -69,8 +77,32 @@ export const IngestBatch = z.object({
   histograms: z.array(HistogramSample).default([]),
   health: CollectorHealthReport.optional(),
 });
-export type IngestBatch = z.infer<typeof IngestBatch>;
+
+/** v2: flows as rows; their endpoints' identities once each in `endpoints`; a default node name per batch. */
+export const IngestBatchV2 = z
+  .object({
+    schemaVersion: z.literal(2),
+    batchId: z.uuid(),
+    sentAt: z.number().min(0),
+    nodeName: z.string().max(253),
+    endpoints: z.array(EndpointIdentity).max(MAX_BATCH_ENDPOINTS).default([]),
+    flows: z.array(FlowRow).default([]),
+    l7: z.array(L7Event).default([]),
+    histograms: z.array(HistogramSample).default([]),
+    health: CollectorHealthReport.optional(),
+  })
+  .superRefine((b, ctx) => checkEndpointRefs(b.flows, b.endpoints.length, ctx));
+export type IngestBatchV2Input = z.input<typeof IngestBatchV2>;
+
+/** What ingest.push accepts: either version, parsed into v1's shape. */
+export const IngestBatch = z.discriminatedUnion('schemaVersion', [IngestBatchV1, IngestBatchV2]).transform((b): z.output<typeof IngestBatchV1> => {
+  if (b.schemaVersion === 1) return b;
+  const { nodeName, endpoints, flows, ...rest } = b;
+  return { ...rest, schemaVersion: 1, flows: expandFlowRows(flows, endpoints, nodeName) };
+});
+export type IngestBatch = z.output<typeof IngestBatch>;
 export type IngestBatchInput = z.input<typeof IngestBatch>;
+export type IngestBatchV1Input = z.input<typeof IngestBatchV1>;
 
 export const IngestResult = z.object({
   batchId: z.uuid(),

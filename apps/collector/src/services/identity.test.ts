@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { ENDPOINT_IDENTITY, encodeFlowRows } from '@sextant/shared';
 import { IdentityResolver, untruncatedName } from './identity';
 import { RuleSet } from './naming-rules';
 
@@ -31,6 +32,13 @@ describe('IdentityResolver', () => {
     const { ip: _b, port: _bp, ...idB } = b;
     expect(idA).toEqual(idB);
     expect(Object.keys(a).slice(0, 2)).toEqual(['ip', 'port']);
+    // One shared identity object, which a batch sends once for both; not part of the endpoint's JSON.
+    const shared = (a as Record<symbol, unknown>)[ENDPOINT_IDENTITY];
+    expect(shared).toBe((b as Record<symbol, unknown>)[ENDPOINT_IDENTITY]);
+    expect(shared).toEqual(Object.fromEntries(Object.entries(idA)));
+    expect(JSON.parse(JSON.stringify(a))).toEqual(Object.fromEntries(Object.entries(a)));
+    const flow = { id: crypto.randomUUID(), time: 1, nodeName: 'n1', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, source: a, destination: b } as const;
+    expect(encodeFlowRows([flow, { ...flow, source: b, destination: a }], 'n1').endpoints).toEqual([shared]);
   });
 
   it('completes a process name the kernel cut at 15 characters from the command line', async () => {
@@ -80,6 +88,8 @@ describe('IdentityResolver', () => {
     const r = new IdentityResolver({ nodeName: 'n1' });
     r.learnDns('api.example.com', ['93.184.216.34'], 300);
     expect(r.remoteEndpoint('93.184.216.34', 443).names).toEqual(['api.example.com']);
+    const [x, y] = [r.remoteEndpoint('93.184.216.34', 443), r.remoteEndpoint('93.184.216.34', 8443)];
+    expect((x as Record<symbol, unknown>)[ENDPOINT_IDENTITY]).toBe((y as Record<symbol, unknown>)[ENDPOINT_IDENTITY]);
     expect(r.remoteEndpoint('1.1.1.1', 443).names).toBeUndefined();
   });
 

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Endpoint } from '@sextant/shared';
+import { ENDPOINT_IDENTITY, type Endpoint, type EndpointIdentity } from '@sextant/shared';
 import { parseCgroupPath, workloadFromPodName } from './cgroup-path';
 import type { RuleSet } from './naming-rules';
 
@@ -69,7 +69,7 @@ export class IdentityResolver {
   private readonly endpoints = new Map<string, { template: Endpoint; at: number }>();
   private readonly pods = new Map<string, { namespace: string; name: string }>();
   private podScanAt = 0;
-  private readonly dns = new Map<string, { names: string[]; expires: number }>();
+  private readonly dns = new Map<string, { names: string[]; identity: EndpointIdentity; expires: number }>();
   readonly cgroupRoot: string | null;
   private readonly procRoot: string;
 
@@ -156,21 +156,26 @@ export class IdentityResolver {
     for (const ip of ips) {
       const prev = this.dns.get(ip);
       const names = prev && prev.expires > Date.now() ? [...new Set([name, ...prev.names])].slice(0, 8) : [name];
-      this.dns.set(ip, { names, expires });
+      this.dns.set(ip, { names, identity: Object.freeze({ names }), expires });
     }
     if (this.dns.size > 200_000) this.dns.clear();
   }
 
   dnsNames(ip: string): string[] | undefined {
+    return this.dnsIdentity(ip)?.names;
+  }
+
+  private dnsIdentity(ip: string): EndpointIdentity | undefined {
     const hit = this.dns.get(ip);
-    return hit && hit.expires > Date.now() ? hit.names : undefined;
+    return hit && hit.expires > Date.now() ? hit.identity : undefined;
   }
 
   /**
    * The endpoint of a local socket: network address plus process, cgroup and workload identity. The identity
    * part is built once per (pid, comm, cgroup) — and port, when a naming rule matches on ports — and reused
    * for the process cache's lifetime: a host opening tens of thousands of connections a second would
-   * otherwise parse the same cgroup path and run the same rules for every one.
+   * otherwise parse the same cgroup path and run the same rules for every one. The identity object rides
+   * along under ENDPOINT_IDENTITY, so a batch sends it once for all the endpoints that share it.
    */
   localEndpoint(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }): Endpoint {
     const key = `${a.pid ?? 0}|${a.comm ?? ''}|${a.cgroupId ?? ''}|${this.opts.rules?.matchesPorts ? a.port : ''}`;
@@ -178,9 +183,10 @@ export class IdentityResolver {
     let hit = this.endpoints.get(key);
     if (!hit || now - hit.at >= PROCESS_TTL_MS) {
       if (this.endpoints.size >= 10_000) this.endpoints.clear();
-      const template = this.resolveLocal(a);
+      const identity = Object.freeze(this.resolveLocal(a)); // shared by every endpoint built from it
+      const template: Endpoint = { ip: a.ip, port: a.port, ...identity, [ENDPOINT_IDENTITY]: identity } as Endpoint;
       // A cgroup created since the last scan has no path yet: ask again after the next scan is allowed.
-      const unresolved = a.cgroupId !== undefined && a.cgroupId !== '0' && template.cgroupPath === undefined;
+      const unresolved = a.cgroupId !== undefined && a.cgroupId !== '0' && identity.cgroupPath === undefined;
       hit = { template, at: unresolved ? now - PROCESS_TTL_MS + CGROUP_RESCAN_MS : now };
       this.endpoints.set(key, hit);
     }
@@ -188,8 +194,8 @@ export class IdentityResolver {
     return { ...hit.template, ip: a.ip, port: a.port };
   }
 
-  private resolveLocal(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }): Endpoint {
-    const e: Endpoint = { ip: a.ip, port: a.port, hostName: this.opts.nodeName };
+  private resolveLocal(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }): EndpointIdentity {
+    const e: EndpointIdentity = { hostName: this.opts.nodeName };
     const proc = a.pid ? this.process(a.pid, a.comm) : undefined;
     if (proc && a.pid) e.process = { pid: a.pid, name: proc.name || a.comm || '', ...(proc.exe ? { exe: proc.exe } : {}) };
     else if (a.comm) e.process = { pid: a.pid ?? 0, name: a.comm };
@@ -224,9 +230,7 @@ export class IdentityResolver {
 
   /** The endpoint of a remote peer: address, and the DNS names it was reached by. */
   remoteEndpoint(ip: string, port: number): Endpoint {
-    const e: Endpoint = { ip, port };
-    const names = this.dnsNames(ip);
-    if (names) e.names = names;
-    return e;
+    const identity = this.dnsIdentity(ip);
+    return identity ? ({ ip, port, names: identity.names, [ENDPOINT_IDENTITY]: identity } as Endpoint) : { ip, port };
   }
 }

@@ -67,9 +67,10 @@ describe('shipper', () => {
     const spool = new Spool(spoolDir, 64 * 1024 * 1024);
     const now = Date.now();
     const t = generateTraffic({ seed: 4, connections: 50, start: now - 1000, end: now, l7Share: 0 });
-    const batch = { schemaVersion: 1 as const, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows };
+    const batch = { batchId: crypto.randomUUID(), sentAt: now, flows: t.flows };
     spool.put(prepareBatch(batch));
-    spool.put(prepareBatch(batch)); // e.g. spooled twice around a crash
+    // e.g. spooled twice around a crash, the second time by a collector still on wire schema v1
+    spool.put(prepareBatch(batch, { version: 1 }));
     const shipper = new Shipper(trpcTransport(server?.url ?? '', token), new Spool(spoolDir, 64 * 1024 * 1024), { batchMaxRecords: 100, flushIntervalMs: 50 });
     shipper.start();
     await waitFor(async () => new Spool(spoolDir, 1 << 30).stats().files === 0, 10_000);
@@ -87,7 +88,8 @@ describe('shipper', () => {
     fs.writeFileSync(path.join(dir, `000000000007-${old.batchId}.json`), JSON.stringify(old));
     const spool = new Spool(dir, 64 * 1024 * 1024);
     expect(spool.peek()?.batch).toMatchObject({ batchId: old.batchId, records: 20 });
-    spool.put(prepareBatch({ schemaVersion: 99 as 1, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(0, 5) }));
+    const bad = prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(0, 5) });
+    spool.put({ ...bad, json: bad.json.replace('"schemaVersion":2', '"schemaVersion":99') });
     const before = await flowCount();
     const shipper = new Shipper(trpcTransport(server?.url ?? '', token), spool, { batchMaxRecords: 100, flushIntervalMs: 50 });
     shipper.start();
@@ -103,7 +105,7 @@ describe('shipper', () => {
     const spool = new Spool(dir, 64 * 1024);
     const now = Date.now();
     const t = generateTraffic({ seed: 5, connections: 400, start: now - 1000, end: now, l7Share: 0 });
-    for (let i = 0; i < 10; i++) spool.put(prepareBatch({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(i * 40, (i + 1) * 40) }));
+    for (let i = 0; i < 10; i++) spool.put(prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(i * 40, (i + 1) * 40) }, { version: 1 }));
     const s = spool.stats();
     expect(s.bytes).toBeLessThanOrEqual(64 * 1024);
     expect(s.droppedBatches).toBeGreaterThan(5);

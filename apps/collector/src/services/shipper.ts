@@ -6,7 +6,7 @@
  * the kernel reader is never blocked.
  */
 import { randomUUID } from 'node:crypto';
-import type { CollectorHealthReport, Flow, HistogramSample, IngestBatchInput, L7EventInput } from '@sextant/shared';
+import type { CollectorHealthReport, Flow, HistogramSample, L7EventInput, WireSchemaVersion } from '@sextant/shared';
 import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
 import type { Spool } from './spool';
 import { prepareBatch, type PreparedBatch } from './prepared-batch';
@@ -14,6 +14,8 @@ import { errorCode, isRetriable, type Transport } from './transport';
 
 export interface ShipperOptions {
   batchMaxRecords: number;
+  /** This host's node name: v2 batches carry it once instead of in every flow. */
+  nodeName?: string;
   flushIntervalMs: number;
   /** Serialized batches held in memory (bytes of JSON) before spilling to the spool; default 32 MiB. */
   maxQueuedBytes?: number;
@@ -47,6 +49,7 @@ export class Shipper {
   private loop: Promise<void> | undefined;
   private readonly draining = new Set<string>();
   private backoffMs = 0;
+  private wireVersion: WireSchemaVersion = WIRE_SCHEMA_VERSION;
   readonly stats: ShipperStats = { sentBatches: 0, sentRecords: 0, duplicateBatches: 0, rejectedBatches: 0, rejectedRecords: 0, failedAttempts: 0, queuedBatches: 0, lastError: null };
 
   constructor(
@@ -75,6 +78,19 @@ export class Shipper {
     for (const s of samples) this.histograms.push(s);
   }
 
+  /**
+   * The batch schema for batches cut from now on: the newest one the server listed when the collector
+   * registered (a server that lists none predates v2). Batches already queued or spooled keep theirs.
+   */
+  useServerWireVersions(versions: readonly number[] | undefined): void {
+    const known = (versions ?? [1]).filter((v): v is WireSchemaVersion => v === 1 || v === 2);
+    this.wireVersion = known.length ? Math.max(...known) as WireSchemaVersion : 1;
+  }
+
+  get wireSchemaVersion(): WireSchemaVersion {
+    return this.wireVersion;
+  }
+
   /** The health report rides on the next batch. */
   setHealth(report: CollectorHealthReport): void {
     this.health = report;
@@ -93,11 +109,10 @@ export class Shipper {
       const flows = this.flows.splice(0, max);
       const l7 = this.l7.splice(0, Math.max(0, max - flows.length));
       const histograms = this.histograms.splice(0, 2_000);
-      const batch: IngestBatchInput = { schemaVersion: WIRE_SCHEMA_VERSION, batchId: randomUUID(), sentAt: Date.now(), flows, l7, histograms };
-      if (this.health) batch.health = this.health;
+      const health = this.health;
       this.health = undefined;
       // Serialized once, here: the same JSON is sent, spooled and re-sent (and the records' objects die young).
-      const prepared = prepareBatch(batch);
+      const prepared = prepareBatch({ batchId: randomUUID(), sentAt: Date.now(), flows, l7, histograms, health }, { version: this.wireVersion, nodeName: this.opts.nodeName });
       if (this.queue.length && this.queuedBytes + prepared.json.length > (this.opts.maxQueuedBytes ?? 32 << 20)) this.spool.put(prepared);
       else {
         this.queue.push(prepared);

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createCollectorToken, existingRecordIds, searchFlows, storeBatch } from '@sextant/db';
-import { BATCH_LIMITS, fromHubbleJson, HubbleParseError, toHubbleJsonLine, WIRE_SCHEMA_VERSION, type Flow, type L7Event } from '@sextant/shared';
+import { BATCH_LIMITS, fromHubbleJson, HubbleParseError, toHubbleJsonLine, type Flow, type L7Event } from '@sextant/shared';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import type { Context } from '../context';
@@ -75,7 +75,7 @@ export const hubbleRouter = router({
     const newFlows = fresh(flows, known.flows);
     const newL7 = fresh(l7, known.l7);
     const duplicates = flows.length + l7.length - newFlows.length - newL7.length;
-    const result = await storeBatch(ctx.db.pool, collectorId, { schemaVersion: WIRE_SCHEMA_VERSION, batchId, sentAt: Date.now(), flows: newFlows, l7: newL7, histograms: [] });
+    const result = await storeBatch(ctx.db.pool, collectorId, { schemaVersion: 1, batchId, sentAt: Date.now(), flows: newFlows, l7: newL7, histograms: [] });
     if (result.stored) ctx.onIngest?.({ collectorId, flows: result.flows, l7: result.l7 });
     return { batchId, stored: result.stored, flows: newFlows.length, l7: newL7.length, duplicates: result.stored ? duplicates : 0, skipped };
   }),

@@ -1,6 +1,6 @@
 /** Ingest procedures for collectors: register, heartbeat and batches (idempotent by batch id). */
 import { registerCollector, storeBatch } from '@sextant/db';
-import { BATCH_LIMITS, CollectorHealthReport, IngestBatch, RegisterInput } from '@sextant/shared';
+import { BATCH_LIMITS, CollectorHealthReport, IngestBatch, MAX_BATCH_ENDPOINTS, RegisterInput, WIRE_SCHEMA_VERSIONS } from '@sextant/shared';
 import { TRPCError } from '@trpc/server';
 import { recordStoredBatch } from '../metrics/process-metrics';
 import { collectorProcedure, router } from '../trpc';
@@ -8,7 +8,7 @@ import { collectorProcedure, router } from '../trpc';
 /** Rejects oversized batches before they are parsed, with PAYLOAD_TOO_LARGE naming the limit. */
 const batchSizeGuard = collectorProcedure.use(async ({ getRawInput, next }) => {
   const raw = (await getRawInput()) as Record<string, unknown> | undefined;
-  const limits: [string, number][] = [['flows', BATCH_LIMITS.maxFlows], ['l7', BATCH_LIMITS.maxL7Events], ['histograms', BATCH_LIMITS.maxHistograms]];
+  const limits: [string, number][] = [['flows', BATCH_LIMITS.maxFlows], ['l7', BATCH_LIMITS.maxL7Events], ['histograms', BATCH_LIMITS.maxHistograms], ['endpoints', MAX_BATCH_ENDPOINTS]];
   for (const [key, max] of limits) {
     const v = raw?.[key];
     if (Array.isArray(v) && v.length > max) {
@@ -21,7 +21,8 @@ const batchSizeGuard = collectorProcedure.use(async ({ getRawInput, next }) => {
 export const ingestRouter = router({
   register: collectorProcedure.input(RegisterInput).mutation(async ({ ctx, input }) => {
     const c = await registerCollector(ctx.db.prisma, ctx.collector.id, input);
-    return { collectorId: c.id, name: c.name, serverVersion: ctx.version };
+    // The batch schemas this server takes: a collector sends the newest one both sides know.
+    return { collectorId: c.id, name: c.name, serverVersion: ctx.version, wireSchemaVersions: [...WIRE_SCHEMA_VERSIONS] };
   }),
 
   heartbeat: collectorProcedure.input(CollectorHealthReport).mutation(async ({ ctx, input }) => {

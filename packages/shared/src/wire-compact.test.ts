@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { Endpoint, FlowInput } from './flow';
+import { ENDPOINT_IDENTITY, encodeFlowRows, FLOW_ROW_FIELDS, FlowRow, type EndpointIdentity } from './wire-compact';
+import { IngestBatch, type IngestBatchV2Input } from './wire';
+
+// As a collector builds them: one identity object per process, attached to every endpoint of that process.
+function tagged(identity: EndpointIdentity, ip: string, port: number): Endpoint {
+  return { ip, port, ...identity, [ENDPOINT_IDENTITY]: identity } as Endpoint;
+}
+const wrk: EndpointIdentity = { hostName: 'node-a', process: { pid: 4242, name: 'wrk', exe: '/usr/bin/wrk' }, cgroupId: '9001', cgroupPath: '/user.slice/session-3.scope', service: 'wrk' };
+const nginx: EndpointIdentity = {
+  hostName: 'node-a', process: { pid: 77, name: 'nginx', exe: '/usr/sbin/nginx' }, cgroupId: '812', cgroupPath: '/system.slice/nginx.service', service: 'nginx',
+  workloads: [{ name: 'nginx.service', kind: 'SystemdUnit' }],
+};
+
+function flows(n: number): FlowInput[] {
+  const out: FlowInput[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = 1_764_000_000_000 + i * 0.5;
+    const client = tagged(wrk, '127.0.0.1', 30_000 + i);
+    const server = tagged(nginx, '127.0.0.1', 8080);
+    const base: Omit<FlowInput, 'id' | 'source' | 'destination'> = { time: t, endTime: t + 0.25, nodeName: 'node-a', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, tcpFlags: ['SYN', 'ACK', 'FIN'], bytesSent: 120, bytesReceived: 853, packetsSent: 6, packetsReceived: 5, srttUs: 40 + i, connectLatencyNs: 51_000, closeReason: 'CLOSED', localPeer: true };
+    out.push({ ...base, id: crypto.randomUUID(), source: client, destination: server, trafficDirection: 'EGRESS' });
+    out.push({ ...base, id: crypto.randomUUID(), source: client, destination: server, trafficDirection: 'INGRESS', bytesSent: 853, bytesReceived: 120 });
+  }
+  // The rest of what flows carry: untagged identities (interned by content), no identity at all, another node,
+  // drops with a reason and no port, IPv6, an open connection's interim report, every TCP flag.
+  out.push({ id: crypto.randomUUID(), time: 1, nodeName: 'node-b', verdict: 'DROPPED', dropReason: 'NETFILTER_DROP', l4Protocol: 'ICMPv6', ipVersion: 6, source: { ip: 'fd00::1' }, destination: { ip: '2001:db8::2', names: ['example.org'] }, packetsSent: 3 });
+  out.push({ id: crypto.randomUUID(), time: 2, nodeName: 'node-a', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, final: false, source: { ip: '10.0.0.1', port: 1, service: 'checkout', namespace: 'shop' }, destination: { ip: '93.184.216.34', port: 443, names: ['example.org'] }, tcpFlags: ['SYN', 'ACK', 'FIN', 'RST', 'PSH', 'URG', 'ECE', 'CWR', 'NS'], closeReason: 'OPEN', isReply: true, retransmits: 2 });
+  out.push({ id: crypto.randomUUID(), time: 3, nodeName: 'node-a', verdict: 'FORWARDED', l4Protocol: 'UDP', ipVersion: 4, source: { ip: '10.0.0.1', port: 2, service: 'checkout', namespace: 'shop' }, destination: { ip: '10.0.0.53', port: 53 } });
+  return out;
+}
+
+function v2(f: FlowInput[]): IngestBatchV2Input {
+  return { schemaVersion: 2, batchId: crypto.randomUUID(), sentAt: 5, nodeName: 'node-a', ...encodeFlowRows(f, 'node-a') };
+}
+
+describe('wire schema v2 (compact flows)', () => {
+  it('parses into exactly what the same flows parse to in v1', () => {
+    const f = flows(50);
+    const compact = v2(f);
+    const fromV1 = IngestBatch.parse({ schemaVersion: 1, batchId: compact.batchId, sentAt: 5, flows: f });
+    const fromV2 = IngestBatch.parse(JSON.parse(JSON.stringify(compact)));
+    expect(fromV2).toEqual(fromV1);
+    expect(fromV2.flows).toHaveLength(103);
+    expect(fromV2.flows[0]?.source).toEqual({ ip: '127.0.0.1', port: 30_000, ...wrk });
+    expect(fromV2.flows[100]).toMatchObject({ nodeName: 'node-b', dropReason: 'NETFILTER_DROP', source: { ip: 'fd00::1' }, destination: { ip: '2001:db8::2', names: ['example.org'] } });
+    expect(fromV2.flows[100]?.source.port).toBeUndefined();
+  });
+
+  it('sends each identity once per batch, interned by reference or by content', () => {
+    const compact = v2(flows(50));
+    // wrk, nginx, {names: example.org} (twice, equal content), checkout: 4 identities for 103 flows
+    expect(compact.endpoints).toEqual([wrk, nginx, { names: ['example.org'] }, { service: 'checkout', namespace: 'shop' }]);
+    const row = compact.flows?.[0] as unknown[];
+    expect(row).toHaveLength(FLOW_ROW_FIELDS.length);
+    expect(row[FLOW_ROW_FIELDS.indexOf('sourceRef')]).toBe(0);
+    expect(row[FLOW_ROW_FIELDS.indexOf('nodeName')]).toBeNull();
+    expect(row[FLOW_ROW_FIELDS.indexOf('tcpFlags')]).toBe(0b111);
+    // What it is for: a fraction of v1's bytes for the same flows.
+    const f = flows(500);
+    const v1Bytes = JSON.stringify({ flows: f }).length;
+    const v2Bytes = JSON.stringify(v2(f)).length;
+    expect(v2Bytes / v1Bytes).toBeLessThan(0.35);
+  });
+
+  it('names the path of bad rows and refs, and stores nothing of such a batch', () => {
+    const compact = v2(flows(2));
+    const rows = compact.flows as unknown[][];
+    const badIp = structuredClone(compact);
+    (badIp.flows as unknown[][])[1]![FLOW_ROW_FIELDS.indexOf('destinationIp')] = '10.0.0.300';
+    expect(IngestBatch.safeParse(badIp).error?.issues[0]?.path).toEqual(['flows', 1, FLOW_ROW_FIELDS.indexOf('destinationIp')]);
+    const badRef = { ...compact, flows: [rows[0], [...rows[1]!.slice(0, 11), 9, ...rows[1]!.slice(12)]] };
+    const err = IngestBatch.safeParse(badRef).error?.issues[0];
+    expect(err?.path).toEqual(['flows', 1, FLOW_ROW_FIELDS.indexOf('sourceRef')]);
+    expect(err?.message).toMatch(/sourceRef 9 is not an index of endpoints \(4 given\)/);
+    expect(IngestBatch.safeParse({ ...compact, flows: [rows[0]!.slice(0, 20)] }).success).toBe(false);
+    expect(FlowRow.safeParse(rows[0]).success).toBe(true);
+    expect(IngestBatch.safeParse({ ...compact, nodeName: undefined }).error?.issues[0]?.path).toEqual(['nodeName']);
+  });
+});

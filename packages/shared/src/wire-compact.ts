@@ -1,0 +1,180 @@
+/**
+ * Wire schema v2: the compact form of a batch's flows. A collector at tens of thousands of connections a
+ * second sends two flows per connection, and in v1 each repeats its endpoints' whole identity (process,
+ * cgroup path, service, workloads) and every field name: ~600–900 bytes of JSON per flow, which made
+ * encoding it the collector's largest cost. v2 sends each distinct endpoint identity once per batch
+ * (`endpoints`, referenced by index) and each flow as a positional row (`FLOW_ROW_FIELDS`): ~150–200 bytes.
+ *
+ * The server expands v2 into exactly the v1 model (`expandFlowRows`), so storage, metrics and queries see
+ * one shape; `encodeFlowRows` is its inverse and the round trip is tested.
+ */
+import { z } from 'zod';
+import { CloseReason, Endpoint, L4Protocol, TCP_FLAGS, TrafficDirection, Verdict, type Flow } from './flow';
+
+/**
+ * An endpoint's identity shared by many flows — everything but its address. Collectors attach it to the
+ * endpoints they build under this symbol key (copied by object spread, ignored by JSON), so the encoder
+ * interns identities by reference instead of by content.
+ */
+export const ENDPOINT_IDENTITY: unique symbol = Symbol.for('sextant.endpointIdentity');
+
+export const EndpointIdentity = Endpoint.omit({ ip: true, port: true });
+export type EndpointIdentity = z.infer<typeof EndpointIdentity>;
+
+/** Distinct identities per batch; a batch of 20k flows between a few hundred processes needs a few hundred. */
+export const MAX_BATCH_ENDPOINTS = 20_000;
+
+const ip = z.union([z.ipv4(), z.ipv6()]);
+const port = z.number().int().min(0).max(65535).nullable();
+const ref = z.number().int().min(0).max(MAX_BATCH_ENDPOINTS - 1).nullable();
+const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const epochMs = z.number().min(0).max(8.64e15);
+const TCP_FLAG_MASK_MAX = (1 << TCP_FLAGS.length) - 1;
+
+/** Field order of a flow row (v2). Nullable fields are null when absent; refs index the batch's endpoints. */
+export const FLOW_ROW_FIELDS = [
+  'id', 'time', 'endTime', 'nodeName', 'final', 'verdict', 'dropReason', 'l4Protocol', 'ipVersion',
+  'sourceIp', 'sourcePort', 'sourceRef', 'destinationIp', 'destinationPort', 'destinationRef',
+  'tcpFlags', 'trafficDirection', 'isReply', 'bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived',
+  'retransmits', 'srttUs', 'connectLatencyNs', 'closeReason', 'localPeer',
+] as const;
+
+export const FlowRow = z.tuple([
+  z.uuid(),
+  epochMs,
+  epochMs.nullable(),
+  /** null: the batch's nodeName */
+  z.string().max(253).nullable(),
+  z.boolean(),
+  Verdict,
+  z.string().max(128).nullable(),
+  L4Protocol,
+  z.union([z.literal(4), z.literal(6)]),
+  ip, port, ref,
+  ip, port, ref,
+  /** bit i = TCP_FLAGS[i] */
+  z.number().int().min(0).max(TCP_FLAG_MASK_MAX),
+  TrafficDirection,
+  z.boolean(),
+  counter, counter, counter, counter, counter,
+  counter.nullable(),
+  counter.nullable(),
+  CloseReason,
+  z.boolean(),
+]);
+export type FlowRow = z.infer<typeof FlowRow>;
+
+const SOURCE_REF = FLOW_ROW_FIELDS.indexOf('sourceRef');
+const DESTINATION_REF = FLOW_ROW_FIELDS.indexOf('destinationRef');
+
+/** Issues for refs past the end of `endpoints`, with the row's path, for a schema's superRefine. */
+export function checkEndpointRefs(rows: readonly FlowRow[], endpointCount: number, ctx: z.RefinementCtx): void {
+  for (let i = 0; i < rows.length; i++) {
+    for (const at of [SOURCE_REF, DESTINATION_REF]) {
+      const r = rows[i]![at] as number | null;
+      if (r !== null && r >= endpointCount) {
+        ctx.addIssue({ code: 'custom', path: ['flows', i, at], message: `${FLOW_ROW_FIELDS[at]} ${r} is not an index of endpoints (${endpointCount} given)` });
+      }
+    }
+  }
+}
+
+function flagMask(flags: readonly string[]): number {
+  let m = 0;
+  for (const f of flags) m |= 1 << TCP_FLAGS.indexOf(f as (typeof TCP_FLAGS)[number]);
+  return m;
+}
+
+function flagList(mask: number): Flow['tcpFlags'] {
+  const out: Flow['tcpFlags'] = [];
+  for (let i = 0; i < TCP_FLAGS.length; i++) if (mask & (1 << i)) out.push(TCP_FLAGS[i]!);
+  return out;
+}
+
+const ADDRESS_KEYS = new Set(['ip', 'port']);
+
+/** Interns endpoint identities for one batch: each distinct identity is sent once. */
+class IdentityTable {
+  readonly list: EndpointIdentity[] = [];
+  private readonly byRef = new Map<object, number>();
+  private readonly byJson = new Map<string, number>();
+
+  refOf(e: Endpoint & { [ENDPOINT_IDENTITY]?: EndpointIdentity }): number | null {
+    const tagged = e[ENDPOINT_IDENTITY];
+    if (tagged) {
+      let r = this.byRef.get(tagged);
+      if (r === undefined) {
+        r = this.list.push(tagged) - 1;
+        this.byRef.set(tagged, r);
+      }
+      return r;
+    }
+    // Built without a tag (remote peers, tests, imports): interned by content.
+    let identity: Record<string, unknown> | undefined;
+    for (const k of Object.keys(e)) {
+      const v = (e as Record<string, unknown>)[k];
+      if (ADDRESS_KEYS.has(k) || v === undefined) continue;
+      (identity ??= {})[k] = v;
+    }
+    if (!identity) return null;
+    const key = JSON.stringify(identity);
+    let r = this.byJson.get(key);
+    if (r === undefined) {
+      r = this.list.push(identity as EndpointIdentity) - 1;
+      this.byJson.set(key, r);
+    }
+    return r;
+  }
+}
+
+/**
+ * Flows (v1 objects, as the collector builds them) → the rows and endpoint table of a v2 batch. Defaults of
+ * the v1 schema are applied, so expanding gives what parsing the v1 flow would.
+ */
+export function encodeFlowRows(flows: readonly z.input<typeof Flow>[], nodeName: string): { endpoints: EndpointIdentity[]; flows: FlowRow[] } {
+  const table = new IdentityTable();
+  const rows = new Array<FlowRow>(flows.length);
+  for (let i = 0; i < flows.length; i++) {
+    const f = flows[i]!;
+    const s = f.source;
+    const d = f.destination;
+    rows[i] = [
+      f.id, f.time, f.endTime ?? null, f.nodeName === nodeName ? null : f.nodeName, f.final ?? true, f.verdict, f.dropReason ?? null,
+      f.l4Protocol, f.ipVersion,
+      s.ip, s.port ?? null, table.refOf(s),
+      d.ip, d.port ?? null, table.refOf(d),
+      f.tcpFlags ? flagMask(f.tcpFlags) : 0, f.trafficDirection ?? 'TRAFFIC_DIRECTION_UNKNOWN', f.isReply ?? false,
+      f.bytesSent ?? 0, f.bytesReceived ?? 0, f.packetsSent ?? 0, f.packetsReceived ?? 0, f.retransmits ?? 0,
+      f.srttUs ?? null, f.connectLatencyNs ?? null, f.closeReason ?? 'NONE', f.localPeer ?? false,
+    ];
+  }
+  return { endpoints: table.list, flows: rows };
+}
+
+function endpoint(ipAddr: string, p: number | null, r: number | null, endpoints: readonly EndpointIdentity[]): Endpoint {
+  const e: Endpoint = r === null ? { ip: ipAddr } : { ip: ipAddr, ...endpoints[r] };
+  if (p !== null) e.port = p;
+  return e;
+}
+
+/** v2 rows → v1 flows (refs already checked against `endpoints`). */
+export function expandFlowRows(rows: readonly FlowRow[], endpoints: readonly EndpointIdentity[], nodeName: string): Flow[] {
+  const out = new Array<Flow>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const [id, time, endTime, node, final, verdict, dropReason, l4Protocol, ipVersion, sIp, sPort, sRef, dIp, dPort, dRef, flags,
+      trafficDirection, isReply, bytesSent, bytesReceived, packetsSent, packetsReceived, retransmits, srttUs, connectLatencyNs, closeReason,
+      localPeer] = rows[i]!;
+    const f: Flow = {
+      id, time, final, nodeName: node ?? nodeName, verdict, l4Protocol, ipVersion,
+      source: endpoint(sIp, sPort, sRef, endpoints), destination: endpoint(dIp, dPort, dRef, endpoints),
+      tcpFlags: flagList(flags), trafficDirection, isReply, bytesSent, bytesReceived, packetsSent, packetsReceived, retransmits, closeReason,
+      localPeer,
+    };
+    if (endTime !== null) f.endTime = endTime;
+    if (dropReason !== null) f.dropReason = dropReason;
+    if (srttUs !== null) f.srttUs = srttUs;
+    if (connectLatencyNs !== null) f.connectLatencyNs = connectLatencyNs;
+    out[i] = f;
+  }
+  return out;
+}
