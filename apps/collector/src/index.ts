@@ -32,12 +32,20 @@ async function main(): Promise<void> {
   }
   // For performance work: a CPU profile of the running collector, started after the programs are loaded
   // (the profiler's signals would interrupt the kernel verifier), written at stop.
+  // SEXTANT_HEAP_PROFILE: where the collector allocates (sampled, including objects that died young).
   const profilePath = process.env.SEXTANT_CPU_PROFILE;
-  const profiler = profilePath ? new inspector.Session() : null;
+  const heapProfilePath = process.env.SEXTANT_HEAP_PROFILE;
+  const profiler = profilePath || heapProfilePath ? new inspector.Session() : null;
   if (profiler) {
     profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.start');
+    if (profilePath) {
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
+    if (heapProfilePath) {
+      await profiler.post('HeapProfiler.enable');
+      await profiler.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    }
   }
   console.log(`[collector] observing ${config.nodeName}; shipping to ${config.server}`);
   let stopping = false;
@@ -46,6 +54,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log('[collector] stopping: detaching programs, flushing batches');
     if (profiler && profilePath) fs.writeFileSync(profilePath, JSON.stringify((await profiler.post('Profiler.stop')).profile));
+    if (profiler && heapProfilePath) fs.writeFileSync(heapProfilePath, JSON.stringify((await profiler.post('HeapProfiler.stopSampling')).profile));
     await collector.stop();
     process.exit(0);
   };

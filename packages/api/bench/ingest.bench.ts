@@ -1,14 +1,15 @@
 /**
  * bench:ingest — realistic flows + L7 events through the real tRPC ingest path (separate server process,
  * several concurrent senders), and in the same run raw COPY of the same rows into a scratch database with
- * the same schema (same indexes, same partitions), with the same concurrency. Prints rows/s and the ratio.
+ * the same schema (same indexes, same partitions), with the same concurrency. Prints rows/s and the ratio, for
+ * the same flows sent in wire schema v1 (objects) and v2 (rows + endpoint table).
  */
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, copyInto, createCollectorToken, ensurePartitions, dayOf, FLOW_COLUMNS, flowRow, L7_COLUMNS, l7Row, PARTITIONED_TABLES } from '@sextant/db';
 import { generateTraffic } from '@sextant/db/testing';
-import type { IngestBatchInput } from '@sextant/shared';
+import { encodeFlowRows, type IngestBatchInput, type IngestBatchV1Input } from '@sextant/shared';
 import { trpcClient } from '../src/test-helpers';
 import { fmt, startBenchPostgres } from './bench-db';
 
@@ -18,7 +19,7 @@ const SENDERS = Number(process.env.BENCH_SENDERS ?? 4);
 
 const now = Date.now();
 console.log(`bench:ingest — ${BATCHES} batches of ${CONNECTIONS_PER_BATCH} flows (+ their HTTP events), ${SENDERS} concurrent senders`);
-const batches: IngestBatchInput[] = [];
+const batches: IngestBatchV1Input[] = [];
 // Like a collector: each batch holds a few seconds of traffic (batches are flushed by size or time).
 for (let i = 0; i < BATCHES; i++) {
   const start = now - 10 * 60_000 + i * 5_000;
@@ -57,37 +58,50 @@ try {
   const rawSeconds = (performance.now() - t0) / 1000;
   await scratch.close();
 
-  // End to end: collectors → tRPC (HTTP, JSON, zod) → COPY + rollups + receipts, in one transaction per batch.
-  const url = await pgh.createDatabase('bench_ingest');
-  const db = connect(url, { poolSize: 2 });
-  const { token } = await createCollectorToken(db.prisma, 'bench');
-  await ensurePartitions(db.pool, PARTITIONED_TABLES, [dayOf(now - 10 * 60_000), dayOf(now)]);
-  const server = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'ingest-server.ts'), {
-    env: { ...process.env, DATABASE_URL: url },
-    execArgv: ['--import', 'tsx', '--max-semi-space-size=64', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/cpuprof'] : [])],
+  // End to end: collectors → tRPC (HTTP, JSON, zod) → COPY + rollups + receipts, in one transaction per batch;
+  // the same flows once as wire schema v1 (objects) and once as v2 (rows + endpoint table), each into its own database.
+  async function endToEnd(name: string, sent: IngestBatchInput[]): Promise<{ seconds: number; cpuSeconds: number }> {
+    const url = await pgh.createDatabase(name);
+    const db = connect(url, { poolSize: 2 });
+    const { token } = await createCollectorToken(db.prisma, 'bench');
+    await ensurePartitions(db.pool, PARTITIONED_TABLES, [dayOf(now - 10 * 60_000), dayOf(now)]);
+    const server = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'ingest-server.ts'), {
+      env: { ...process.env, DATABASE_URL: url },
+      execArgv: ['--import', 'tsx', '--max-semi-space-size=64', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/cpuprof'] : [])],
+    });
+    const serverUrl = await new Promise<string>((resolve) => server.on('message', (m: { url: string }) => resolve(m.url)));
+    const client = trpcClient(serverUrl, token);
+    const t1 = performance.now();
+    await inParallel(sent, SENDERS, async (b) => {
+      const res = await client.ingest.push.mutate(b);
+      if (!res.stored) throw new Error('batch not stored');
+    });
+    const seconds = (performance.now() - t1) / 1000;
+    const cpuSeconds = await new Promise<number>((resolve) => { server.once('message', (m: { cpuSeconds: number }) => resolve(m.cpuSeconds)); server.send('cpu'); });
+    server.kill('SIGTERM');
+    const stored = Number((await db.pool.query('SELECT (SELECT count(*) FROM flows) + (SELECT count(*) FROM l7_events) AS n')).rows[0].n);
+    await db.close();
+    if (stored !== rowsPerRun) throw new Error(`${name}: stored ${stored} rows, expected ${rowsPerRun}`);
+    return { seconds, cpuSeconds };
+  }
+  const v2Batches: IngestBatchInput[] = batches.map((b) => {
+    const nodeName = b.flows?.[0]?.nodeName ?? '';
+    return { schemaVersion: 2, batchId: b.batchId, sentAt: b.sentAt, nodeName, ...encodeFlowRows(b.flows ?? [], nodeName), l7: b.l7 };
   });
-  const serverUrl = await new Promise<string>((resolve) => server.on('message', (m: { url: string }) => resolve(m.url)));
-  const client = trpcClient(serverUrl, token);
-  const t1 = performance.now();
-  await inParallel(batches, SENDERS, async (b) => {
-    const res = await client.ingest.push.mutate(b);
-    if (!res.stored) throw new Error('batch not stored');
-  });
-  const e2eSeconds = (performance.now() - t1) / 1000;
-  const cpu = new Promise<number>((resolve) => server.on('message', (m: { cpuSeconds?: number }) => m.cpuSeconds !== undefined && resolve(m.cpuSeconds)));
-  const cpuBefore = await new Promise<number>((resolve) => { server.once('message', (m: { cpuSeconds: number }) => resolve(m.cpuSeconds)); server.send('cpu'); });
-  void cpu;
-  server.kill('SIGTERM');
-  const stored = Number((await db.pool.query('SELECT (SELECT count(*) FROM flows) + (SELECT count(*) FROM l7_events) AS n')).rows[0].n);
-  await db.close();
-  if (stored !== rowsPerRun) throw new Error(`stored ${stored} rows, expected ${rowsPerRun}`);
+  const bodyBytes = (list: IngestBatchInput[]) => list.reduce((a, b) => a + Buffer.byteLength(JSON.stringify(b)), 0);
+  const runs = [
+    { label: 'v1', ...(await endToEnd('bench_ingest_v1', batches)), bytes: bodyBytes(batches) },
+    { label: 'v2', ...(await endToEnd('bench_ingest_v2', v2Batches)), bytes: bodyBytes(v2Batches) },
+  ];
 
   const raw = rowsPerRun / rawSeconds;
-  const e2e = rowsPerRun / e2eSeconds;
   console.log(`raw COPY (scratch db)     ${fmt(raw)} rows/s  (${fmt(rawSeconds, 2)} s)`);
-  console.log(`tRPC ingest end to end    ${fmt(e2e)} rows/s  (${fmt(e2eSeconds, 2)} s, incl. rollups + receipts)`);
-  console.log(`server process CPU         ${fmt(cpuBefore, 2)} s (${fmt((cpuBefore / e2eSeconds) * 100)} % of one core during the run, incl. startup)`);
-  console.log(`ratio ingest / raw COPY   ${fmt(e2e / raw, 2)}  (target >= 0.60)`);
+  for (const r of runs) {
+    const e2e = rowsPerRun / r.seconds;
+    console.log(`tRPC ingest, wire ${r.label}     ${fmt(e2e)} rows/s  (${fmt(r.seconds, 2)} s, incl. rollups + receipts; ${fmt(r.bytes / 1e6, 1)} MB of JSON)`);
+    console.log(`  server process CPU      ${fmt(r.cpuSeconds, 2)} s (${fmt((r.cpuSeconds / r.seconds) * 100)} % of one core during the run, incl. startup)`);
+    console.log(`  ratio ingest / raw COPY ${fmt(e2e / raw, 2)}  (target >= 0.60)`);
+  }
 } finally {
   await pgh.stop();
 }

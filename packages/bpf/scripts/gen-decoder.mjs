@@ -50,7 +50,7 @@ function reader(f) {
   const at = `off + ${f.offset}`;
   if (f.type === 'char') return `cString(buf, ${at}, ${f.count})`;
   if (f.count > 1) return `buf.subarray(${at}, ${at} + ${f.count})`;
-  return { __u64: `buf.readBigUInt64LE(${at})`, __u32: `buf.readUInt32LE(${at})`, __u16: `buf.readUInt16LE(${at})`, __u8: `buf.readUInt8(${at})` }[f.type];
+  return { __u64: `dv.getBigUint64(${at}, true)`, __u32: `dv.getUint32(${at}, true)`, __u16: `dv.getUint16(${at}, true)`, __u8: `buf[${at}]!` }[f.type];
 }
 
 export function generate(text) {
@@ -66,6 +66,18 @@ export function generate(text) {
     "  return buf.toString('latin1', off, end < 0 || end > off + len ? off + len : end);",
     '}',
     '',
+    '// Integers are read through a DataView of the buffer, made once per buffer (a batch holds many records):',
+    '// getBigUint64 allocates one BigInt where Buffer#readBigUInt64LE makes four, and is several times faster.',
+    'let viewOf: Buffer | undefined;',
+    'let view: DataView | undefined;',
+    'function dataView(buf: Buffer): DataView {',
+    '  if (buf !== viewOf || !view) {',
+    '    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);',
+    '    viewOf = buf;',
+    '  }',
+    '  return view;',
+    '}',
+    '',
     'export interface FieldLayout { offset: number; size: number; type: string; count: number }',
     '',
   ];
@@ -79,6 +91,7 @@ export function generate(text) {
     for (const f of s.fields.filter((f) => !f.name.startsWith('pad'))) out.push(`  ${camel(f.name)}: ${tsType(f)};`);
     out.push('}');
     out.push(`export function decode${T}(buf: Buffer, off = 0): ${T} {`);
+    if (s.fields.some((f) => f.count === 1 && f.type !== '__u8' && f.type !== 'char')) out.push('  const dv = dataView(buf);');
     out.push('  return {');
     for (const f of s.fields.filter((f) => !f.name.startsWith('pad'))) out.push(`    ${camel(f.name)}: ${reader(f)},`);
     out.push('  };');

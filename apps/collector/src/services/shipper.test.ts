@@ -89,7 +89,7 @@ describe('shipper', () => {
     const spool = new Spool(dir, 64 * 1024 * 1024);
     expect(spool.peek()?.batch).toMatchObject({ batchId: old.batchId, records: 20 });
     const bad = prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(0, 5) });
-    spool.put({ ...bad, json: bad.json.replace('"schemaVersion":2', '"schemaVersion":99') });
+    spool.put({ ...bad, body: Buffer.from(bad.body.toString().replace('"schemaVersion":2', '"schemaVersion":99')) });
     const before = await flowCount();
     const shipper = new Shipper(trpcTransport(server?.url ?? '', token), spool, { batchMaxRecords: 100, flushIntervalMs: 50 });
     shipper.start();
@@ -114,7 +114,7 @@ describe('shipper', () => {
     // What is left are the newest batches.
     const oldest = spool.peek()?.batch;
     expect(oldest?.records).toBe(40);
-    expect((JSON.parse(oldest?.json ?? '{}') as { flows?: { id: string }[] }).flows?.[0]?.id).toBe(t.flows[(10 - s.files) * 40]?.id);
+    expect((JSON.parse(oldest?.body.toString() ?? '{}') as { flows?: { id: string }[] }).flows?.[0]?.id).toBe(t.flows[(10 - s.files) * 40]?.id);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -113,10 +113,10 @@ export class Shipper {
       this.health = undefined;
       // Serialized once, here: the same JSON is sent, spooled and re-sent (and the records' objects die young).
       const prepared = prepareBatch({ batchId: randomUUID(), sentAt: Date.now(), flows, l7, histograms, health }, { version: this.wireVersion, nodeName: this.opts.nodeName });
-      if (this.queue.length && this.queuedBytes + prepared.json.length > (this.opts.maxQueuedBytes ?? 32 << 20)) this.spool.put(prepared);
+      if (this.queue.length && this.queuedBytes + prepared.body.length > (this.opts.maxQueuedBytes ?? 32 << 20)) this.spool.put(prepared);
       else {
         this.queue.push(prepared);
-        this.queuedBytes += prepared.json.length;
+        this.queuedBytes += prepared.body.length;
       }
     }
     this.stats.queuedBatches = this.queue.length;
@@ -149,7 +149,7 @@ export class Shipper {
         if (!this.running) break;
       }
       const next = this.queue.shift();
-      if (next) this.queuedBytes -= next.json.length;
+      if (next) this.queuedBytes -= next.body.length;
       this.stats.queuedBatches = this.queue.length;
       if (next) {
         if (!(await this.send(next))) this.spool.put(next);

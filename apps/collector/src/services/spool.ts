@@ -53,13 +53,13 @@ export class Spool {
 
   /** Writes a batch durably (temp file + rename), then trims the oldest batches beyond the byte bound. */
   put(batch: PreparedBatch): void {
-    const body = batch.json;
+    const body = batch.body;
     const name = `${String(this.seq++).padStart(12, '0')}-n${batch.records}-${batch.batchId}.json`;
     const tmp = path.join(this.dir, `${name}.tmp`);
     fs.writeFileSync(tmp, body);
     fs.renameSync(tmp, path.join(this.dir, name));
     this.names.push(name);
-    this.bytes += Buffer.byteLength(body);
+    this.bytes += body.length;
     this.files++;
     while (this.bytes > this.maxBytes && this.files > 1) {
       const oldest = this.list()[0];
@@ -96,18 +96,18 @@ export class Spool {
     }
   }
 
-  /** The file as it is on disk: its JSON is sent as is, never parsed here (but for a file of an earlier version). */
+  /** The file as it is on disk: its bytes are sent as they are, never parsed here (but for a file of an earlier version). */
   private read(name: string): PreparedBatch | null {
     const m = NAME.exec(name);
     if (!m) return null;
     try {
-      const json = fs.readFileSync(path.join(this.dir, name), 'utf8');
+      const body = fs.readFileSync(path.join(this.dir, name));
       let records = m[2] === undefined ? undefined : Number(m[2]);
       if (records === undefined) {
-        const b = JSON.parse(json) as IngestBatchInput;
+        const b = JSON.parse(body.toString('utf8')) as IngestBatchInput;
         records = (b.flows?.length ?? 0) + (b.l7?.length ?? 0);
       }
-      return { batchId: m[3]!, json, records };
+      return { batchId: m[3]!, body, records };
     } catch {
       return null;
     }

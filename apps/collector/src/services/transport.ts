@@ -39,7 +39,7 @@ export function trpcTransport(server: string, token: string, timeoutMs = 30_000)
   return {
     register: (info) => client.ingest.register.mutate(info),
     push: async (batch) => {
-      const res = await post(pushUrl, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, batch.json, timeoutMs);
+      const res = await post(pushUrl, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, batch.body, timeoutMs);
       const text = res.body;
       let answer: { result?: { data?: IngestResult }; error?: { message?: string; data?: { code?: string } } };
       try {
@@ -60,9 +60,8 @@ export function trpcTransport(server: string, token: string, timeoutMs = 30_000)
 const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 8 }), https: new https.Agent({ keepAlive: true, maxSockets: 8 }) };
 
 /** POSTs a body and reads the whole answer; network errors and the timeout reject. */
-function post(url: string, headers: Record<string, string>, json: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+function post(url: string, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<{ status: number; body: string }> {
   const u = new URL(url);
-  const body = Buffer.from(json); // encoded once: its length is the header, its bytes the body
   const secure = u.protocol === 'https:';
   const mod = secure ? https : http;
   return new Promise((resolve, reject) => {

@@ -47,6 +47,18 @@ function cString(buf: Buffer, off: number, len: number): string {
   return buf.toString('latin1', off, end < 0 || end > off + len ? off + len : end);
 }
 
+// Integers are read through a DataView of the buffer, made once per buffer (a batch holds many records):
+// getBigUint64 allocates one BigInt where Buffer#readBigUInt64LE makes four, and is several times faster.
+let viewOf: Buffer | undefined;
+let view: DataView | undefined;
+function dataView(buf: Buffer): DataView {
+  if (buf !== viewOf || !view) {
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    viewOf = buf;
+  }
+  return view;
+}
+
 export interface FieldLayout { offset: number; size: number; type: string; count: number }
 
 export const SX_TCP_EVENT_SIZE = 144;
@@ -109,30 +121,31 @@ export interface SxTcpEvent {
   comm: string;
 }
 export function decodeSxTcpEvent(buf: Buffer, off = 0): SxTcpEvent {
+  const dv = dataView(buf);
   return {
-    sockId: buf.readBigUInt64LE(off + 0),
-    startNs: buf.readBigUInt64LE(off + 8),
-    endNs: buf.readBigUInt64LE(off + 16),
-    connectNs: buf.readBigUInt64LE(off + 24),
-    cgroupId: buf.readBigUInt64LE(off + 32),
-    bytesAcked: buf.readBigUInt64LE(off + 40),
-    bytesReceived: buf.readBigUInt64LE(off + 48),
-    pid: buf.readUInt32LE(off + 56),
-    segsOut: buf.readUInt32LE(off + 60),
-    segsIn: buf.readUInt32LE(off + 64),
-    totalRetrans: buf.readUInt32LE(off + 68),
-    srttUs: buf.readUInt32LE(off + 72),
-    retransmits: buf.readUInt32LE(off + 76),
-    sport: buf.readUInt16LE(off + 80),
-    dport: buf.readUInt16LE(off + 82),
-    tcpFlags: buf.readUInt16LE(off + 84),
-    kind: buf.readUInt8(off + 88),
-    family: buf.readUInt8(off + 89),
-    direction: buf.readUInt8(off + 90),
-    closeReason: buf.readUInt8(off + 91),
-    rstSent: buf.readUInt8(off + 92),
-    rstRecv: buf.readUInt8(off + 93),
-    final: buf.readUInt8(off + 94),
+    sockId: dv.getBigUint64(off + 0, true),
+    startNs: dv.getBigUint64(off + 8, true),
+    endNs: dv.getBigUint64(off + 16, true),
+    connectNs: dv.getBigUint64(off + 24, true),
+    cgroupId: dv.getBigUint64(off + 32, true),
+    bytesAcked: dv.getBigUint64(off + 40, true),
+    bytesReceived: dv.getBigUint64(off + 48, true),
+    pid: dv.getUint32(off + 56, true),
+    segsOut: dv.getUint32(off + 60, true),
+    segsIn: dv.getUint32(off + 64, true),
+    totalRetrans: dv.getUint32(off + 68, true),
+    srttUs: dv.getUint32(off + 72, true),
+    retransmits: dv.getUint32(off + 76, true),
+    sport: dv.getUint16(off + 80, true),
+    dport: dv.getUint16(off + 82, true),
+    tcpFlags: dv.getUint16(off + 84, true),
+    kind: buf[off + 88]!,
+    family: buf[off + 89]!,
+    direction: buf[off + 90]!,
+    closeReason: buf[off + 91]!,
+    rstSent: buf[off + 92]!,
+    rstRecv: buf[off + 93]!,
+    final: buf[off + 94]!,
     saddr: buf.subarray(off + 96, off + 96 + 16),
     daddr: buf.subarray(off + 112, off + 112 + 16),
     comm: cString(buf, off + 128, 16),
@@ -157,12 +170,13 @@ export interface SxUdpKey {
   family: number;
 }
 export function decodeSxUdpKey(buf: Buffer, off = 0): SxUdpKey {
+  const dv = dataView(buf);
   return {
     laddr: buf.subarray(off + 0, off + 0 + 16),
     raddr: buf.subarray(off + 16, off + 16 + 16),
-    lport: buf.readUInt16LE(off + 32),
-    rport: buf.readUInt16LE(off + 34),
-    family: buf.readUInt8(off + 36),
+    lport: dv.getUint16(off + 32, true),
+    rport: dv.getUint16(off + 34, true),
+    family: buf[off + 36]!,
   };
 }
 
@@ -193,16 +207,17 @@ export interface SxUdpValue {
   comm: string;
 }
 export function decodeSxUdpValue(buf: Buffer, off = 0): SxUdpValue {
+  const dv = dataView(buf);
   return {
-    bytesOut: buf.readBigUInt64LE(off + 0),
-    packetsOut: buf.readBigUInt64LE(off + 8),
-    bytesIn: buf.readBigUInt64LE(off + 16),
-    packetsIn: buf.readBigUInt64LE(off + 24),
-    firstNs: buf.readBigUInt64LE(off + 32),
-    lastNs: buf.readBigUInt64LE(off + 40),
-    cgroupId: buf.readBigUInt64LE(off + 48),
-    cookie: buf.readBigUInt64LE(off + 56),
-    pid: buf.readUInt32LE(off + 64),
+    bytesOut: dv.getBigUint64(off + 0, true),
+    packetsOut: dv.getBigUint64(off + 8, true),
+    bytesIn: dv.getBigUint64(off + 16, true),
+    packetsIn: dv.getBigUint64(off + 24, true),
+    firstNs: dv.getBigUint64(off + 32, true),
+    lastNs: dv.getBigUint64(off + 40, true),
+    cgroupId: dv.getBigUint64(off + 48, true),
+    cookie: dv.getBigUint64(off + 56, true),
+    pid: dv.getUint32(off + 64, true),
     comm: cString(buf, off + 72, 16),
   };
 }
@@ -228,14 +243,15 @@ export interface SxDropKey {
   protocol: number;
 }
 export function decodeSxDropKey(buf: Buffer, off = 0): SxDropKey {
+  const dv = dataView(buf);
   return {
     saddr: buf.subarray(off + 0, off + 0 + 16),
     daddr: buf.subarray(off + 16, off + 16 + 16),
-    reason: buf.readUInt32LE(off + 32),
-    sport: buf.readUInt16LE(off + 36),
-    dport: buf.readUInt16LE(off + 38),
-    family: buf.readUInt8(off + 40),
-    protocol: buf.readUInt8(off + 41),
+    reason: dv.getUint32(off + 32, true),
+    sport: dv.getUint16(off + 36, true),
+    dport: dv.getUint16(off + 38, true),
+    family: buf[off + 40]!,
+    protocol: buf[off + 41]!,
   };
 }
 
@@ -253,11 +269,12 @@ export interface SxDropValue {
   cgroupId: bigint;
 }
 export function decodeSxDropValue(buf: Buffer, off = 0): SxDropValue {
+  const dv = dataView(buf);
   return {
-    count: buf.readBigUInt64LE(off + 0),
-    firstNs: buf.readBigUInt64LE(off + 8),
-    lastNs: buf.readBigUInt64LE(off + 16),
-    cgroupId: buf.readBigUInt64LE(off + 24),
+    count: dv.getBigUint64(off + 0, true),
+    firstNs: dv.getBigUint64(off + 8, true),
+    lastNs: dv.getBigUint64(off + 16, true),
+    cgroupId: dv.getBigUint64(off + 24, true),
   };
 }
 
@@ -278,12 +295,13 @@ export interface SxHistKey {
   kind: number;
 }
 export function decodeSxHistKey(buf: Buffer, off = 0): SxHistKey {
+  const dv = dataView(buf);
   return {
-    cgroupId: buf.readBigUInt64LE(off + 0),
+    cgroupId: dv.getBigUint64(off + 0, true),
     raddr: buf.subarray(off + 8, off + 8 + 16),
-    rport: buf.readUInt16LE(off + 24),
-    family: buf.readUInt8(off + 26),
-    kind: buf.readUInt8(off + 27),
+    rport: dv.getUint16(off + 24, true),
+    family: buf[off + 26]!,
+    kind: buf[off + 27]!,
   };
 }
 
@@ -330,22 +348,23 @@ export interface SxL7Header {
   comm: string;
 }
 export function decodeSxL7Header(buf: Buffer, off = 0): SxL7Header {
+  const dv = dataView(buf);
   return {
-    sockId: buf.readBigUInt64LE(off + 0),
-    sockIno: buf.readBigUInt64LE(off + 8),
-    tsNs: buf.readBigUInt64LE(off + 16),
-    cgroupId: buf.readBigUInt64LE(off + 24),
-    pid: buf.readUInt32LE(off + 32),
-    totalLen: buf.readUInt32LE(off + 36),
-    capturedLen: buf.readUInt32LE(off + 40),
-    sport: buf.readUInt16LE(off + 44),
-    dport: buf.readUInt16LE(off + 46),
-    family: buf.readUInt8(off + 48),
-    transport: buf.readUInt8(off + 49),
-    direction: buf.readUInt8(off + 50),
-    protocol: buf.readUInt8(off + 51),
-    syscall: buf.readUInt8(off + 52),
-    role: buf.readUInt8(off + 53),
+    sockId: dv.getBigUint64(off + 0, true),
+    sockIno: dv.getBigUint64(off + 8, true),
+    tsNs: dv.getBigUint64(off + 16, true),
+    cgroupId: dv.getBigUint64(off + 24, true),
+    pid: dv.getUint32(off + 32, true),
+    totalLen: dv.getUint32(off + 36, true),
+    capturedLen: dv.getUint32(off + 40, true),
+    sport: dv.getUint16(off + 44, true),
+    dport: dv.getUint16(off + 46, true),
+    family: buf[off + 48]!,
+    transport: buf[off + 49]!,
+    direction: buf[off + 50]!,
+    protocol: buf[off + 51]!,
+    syscall: buf[off + 52]!,
+    role: buf[off + 53]!,
     saddr: buf.subarray(off + 56, off + 56 + 16),
     daddr: buf.subarray(off + 72, off + 72 + 16),
     comm: cString(buf, off + 88, 16),
