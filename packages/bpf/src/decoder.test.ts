@@ -5,6 +5,7 @@ import path from 'node:path';
 import { bucketIndex } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { generate, parseHeader } from '../scripts/gen-decoder.mjs';
+import { formatIp } from './addresses';
 import * as events from './generated/events';
 import { OBJECT_PATH, PACKAGE_ROOT } from './native';
 
@@ -72,5 +73,21 @@ describe('histogram bucket scheme in C equals the TypeScript one', () => {
     const mismatches = values.filter((v, i) => out[i] !== bucketIndex(Number(v)) && v < 2n ** 53n);
     expect(mismatches).toEqual([]);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('address formatting', () => {
+  it('formats IPv4, v4-mapped IPv6 (as IPv4) and IPv6 (RFC 5952), at an offset, the same on repeat', () => {
+    const buf = Buffer.alloc(40);
+    Buffer.from([10, 1, 2, 3]).copy(buf, 3);
+    expect(formatIp(buf, 4, 3)).toBe('10.1.2.3');
+    expect(formatIp(buf, 4, 3)).toBe('10.1.2.3');
+    buf[6] = 254;
+    expect(formatIp(buf, 4, 3)).toBe('10.1.2.254');
+    const mapped = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]);
+    expect(formatIp(mapped, 6)).toBe('127.0.0.1');
+    const v6 = Buffer.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(formatIp(v6, 6)).toBe('2001:db8::1');
+    expect(formatIp(Buffer.alloc(16), 6)).toBe('::');
   });
 });

@@ -155,7 +155,8 @@ export class FlowAssembler {
     // A listener opened before the probes were loaded is unknown to the kernel side: ask /proc.
     if (server && !pid) pid = this.listeners.lookup(e.sport)?.pid ?? 0;
     else if (server) this.listeners.learn(e.sport, pid);
-    const me = this.identity.localEndpoint({ ip: e.saddr, port: e.sport, pid: pid || undefined, comm: e.comm || undefined, cgroupId: e.cgroupId.toString() });
+    const cgroupId = e.cgroupId.toString();
+    const me = this.identity.localEndpoint({ ip: e.saddr, port: e.sport, pid: pid || undefined, comm: e.comm || undefined, cgroupId });
     const localPeer = this.isLocal(e.daddr);
     let other: Endpoint | undefined;
     if (localPeer) {
@@ -171,7 +172,7 @@ export class FlowAssembler {
     other ??= this.peer(e.daddr, e.dport, server);
     if (!server && e.cgroupId > 0n) {
       if (this.cgroupService.size > 100_000) this.cgroupService.clear();
-      this.cgroupService.set(e.cgroupId.toString(), me);
+      this.cgroupService.set(cgroupId, me);
     }
     let id = this.ids.get(e.sockId);
     if (!id) {
