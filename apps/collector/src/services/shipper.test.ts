@@ -100,6 +100,17 @@ describe('shipper', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('sends the newest batch schema the server lists at registration, v1 to a server that lists none', () => {
+    const s = new Shipper(trpcTransport('http://127.0.0.1:9', token), new Spool(fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-v-')), 1 << 20), { batchMaxRecords: 10, flushIntervalMs: 50 });
+    expect(s.wireSchemaVersion).toBe(2);
+    s.useServerWireVersions(undefined);
+    expect(s.wireSchemaVersion).toBe(1);
+    s.useServerWireVersions([1, 2, 3]);
+    expect(s.wireSchemaVersion).toBe(2);
+    s.useServerWireVersions([3]);
+    expect(s.wireSchemaVersion).toBe(1);
+  });
+
   it('bounds the spool by dropping the oldest batches and counting them', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-bound-'));
     const spool = new Spool(dir, 64 * 1024);
