@@ -6,6 +6,7 @@ import { bucketIndex } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { generate, parseHeader } from '../scripts/gen-decoder.mjs';
 import { formatIp } from './addresses';
+import { readTcpEvent } from './probes';
 import * as events from './generated/events';
 import { OBJECT_PATH, PACKAGE_ROOT } from './native';
 
@@ -53,6 +54,36 @@ describe('generated decoder', () => {
     b.write('nginx', L.comm?.offset ?? 0, 'latin1');
     const e = events.decodeSxTcpEvent(b);
     expect(e).toMatchObject({ sockId: 123n, pid: 4242, dport: 8080, comm: 'nginx' });
+  });
+});
+
+describe('the TCP event reader of the hot path', () => {
+  it('reads every field as the generated decoder does, addresses as text, at any offset of a batch', () => {
+    const L = events.SX_TCP_EVENT_LAYOUT;
+    const size = events.SX_TCP_EVENT_SIZE;
+    const batch = Buffer.alloc(4 + 3 * (size + 4));
+    for (let i = 0; i < batch.length; i++) batch[i] = (i * 131 + 7) & 0xff; // every field non-zero
+    const recs = [0, 1, 2].map((i) => 8 + i * (size + 4));
+    const at = (r: number, f: string) => r + (L[f]?.offset ?? 0);
+    batch[at(recs[0]!, 'family')] = 4;
+    Buffer.from([10, 0, 0, 1]).copy(batch, at(recs[0]!, 'saddr'));
+    batch.write('curl\0', at(recs[0]!, 'comm'), 'latin1');
+    batch[at(recs[1]!, 'family')] = 6;
+    Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]).copy(batch, at(recs[1]!, 'daddr')); // v4-mapped peer
+    Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 2]).copy(batch, at(recs[1]!, 'saddr'));
+    batch[at(recs[2]!, 'family')] = 6;
+    for (const r of recs) {
+      const generated = events.decodeSxTcpEvent(batch, r);
+      const { saddr, daddr, family, ...rest } = readTcpEvent(batch, r);
+      const { saddr: gs, daddr: gd, family: gf, ...grest } = generated;
+      expect(rest).toEqual(grest);
+      const width = gf === 4 ? 4 : 6;
+      expect([saddr, daddr]).toEqual([formatIp(gs, width), formatIp(gd, width)]);
+      expect(family).toBe(gf === 4 || saddr.includes('.') ? 4 : 6);
+    }
+    expect(readTcpEvent(batch, recs[0]!)).toMatchObject({ family: 4, saddr: '10.0.0.1', comm: 'curl' });
+    expect(readTcpEvent(batch, recs[1]!)).toMatchObject({ family: 4, saddr: '127.0.0.2', daddr: '127.0.0.1' });
+    expect(readTcpEvent(batch, recs[2]!).family).toBe(6);
   });
 });
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { formatIp, isV4Mapped, likelyLocalAddress, type HostAddress } from './addresses';
 import { dropReasonName } from './drop-reasons';
 import {
-  decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxL7Header, decodeSxTcpEvent, decodeSxUdpKey, decodeSxUdpValue,
+  decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxL7Header, decodeSxUdpKey, decodeSxUdpValue,
   SX_COUNTER_DROP_MAP_FULL, SX_COUNTER_EVENTS, SX_COUNTER_HIST_MAP_FULL, SX_COUNTER_L7_ARGS_MAP_FULL, SX_COUNTER_L7_EVENTS,
   SX_COUNTER_L7_RINGBUF_FULL, SX_COUNTER_L7_SOCK_MAP_FULL, SX_COUNTER_MAX, SX_COUNTER_RETRANSMITS, SX_COUNTER_RINGBUF_FULL,
   SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_L7_HEADER_LAYOUT, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_LAYOUT, SX_TCP_EVENT_SIZE,
@@ -55,23 +55,67 @@ export interface TcpConnEvent extends Omit<SxTcpEvent, 'saddr' | 'daddr'> {
 }
 
 const T = SX_TCP_EVENT_LAYOUT;
-const T_SADDR = T.saddr!.offset;
-const T_DADDR = T.daddr!.offset;
-const T_FAMILY = T.family!.offset;
+const at = (field: string): number => {
+  const f = T[field];
+  if (!f) throw new Error(`sx_tcp_event has no field ${field}`);
+  return f.offset;
+};
+const T_SOCK_ID = at('sock_id'), T_START = at('start_ns'), T_END = at('end_ns'), T_CONNECT = at('connect_ns'), T_CGROUP = at('cgroup_id');
+const T_BYTES_ACKED = at('bytes_acked'), T_BYTES_RECEIVED = at('bytes_received'), T_PID = at('pid'), T_SEGS_OUT = at('segs_out');
+const T_SEGS_IN = at('segs_in'), T_TOTAL_RETRANS = at('total_retrans'), T_SRTT = at('srtt_us'), T_RETRANSMITS = at('retransmits');
+const T_SPORT = at('sport'), T_DPORT = at('dport'), T_FLAGS = at('tcp_flags'), T_KIND = at('kind'), T_FAMILY = at('family');
+const T_DIRECTION = at('direction'), T_CLOSE_REASON = at('close_reason'), T_RST_SENT = at('rst_sent'), T_RST_RECV = at('rst_recv');
+const T_FINAL = at('final'), T_SADDR = at('saddr'), T_DADDR = at('daddr'), T_COMM = at('comm');
+const COMM_LEN = T.comm!.count;
+
+// One DataView per batch buffer (a batch holds many events).
+let viewOf: Buffer | undefined;
+let view: DataView | undefined;
 
 /**
- * The TCP event with its addresses as strings; an IPv4 peer of an IPv6 socket (v4-mapped) is IPv4. One
- * object per event, the addresses read in place (this runs for every connection a host makes or accepts).
+ * The TCP event with its addresses as strings; an IPv4 peer of an IPv6 socket (v4-mapped) is IPv4. This runs
+ * for every connection a host makes or accepts, so it reads the record in place at the generated layout's
+ * offsets into one object of a fixed shape (the generated decoder would also make two Buffer views for the
+ * address bytes); a test checks it against `decodeSxTcpEvent` field by field.
  */
-function readTcpEvent(buf: Buffer, off: number): TcpConnEvent {
-  const e = decodeSxTcpEvent(buf, off) as unknown as TcpConnEvent;
+export function readTcpEvent(buf: Buffer, off: number): TcpConnEvent {
+  if (buf !== viewOf || !view) {
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    viewOf = buf;
+  }
+  const dv = view;
   const v4 = buf[off + T_FAMILY] === 4 || isV4Mapped(buf, off + T_SADDR);
-  e.family = v4 ? 4 : 6;
   // an IPv6 socket's addresses are 16 bytes even for a v4-mapped peer: format those as IPv6 (mapped → IPv4)
   const width = buf[off + T_FAMILY] === 4 ? 4 : 6;
-  e.saddr = formatIp(buf, width, off + T_SADDR);
-  e.daddr = formatIp(buf, width, off + T_DADDR);
-  return e;
+  const commEnd = buf.indexOf(0, off + T_COMM);
+  return {
+    sockId: dv.getBigUint64(off + T_SOCK_ID, true),
+    startNs: dv.getBigUint64(off + T_START, true),
+    endNs: dv.getBigUint64(off + T_END, true),
+    connectNs: dv.getBigUint64(off + T_CONNECT, true),
+    cgroupId: dv.getBigUint64(off + T_CGROUP, true),
+    bytesAcked: dv.getBigUint64(off + T_BYTES_ACKED, true),
+    bytesReceived: dv.getBigUint64(off + T_BYTES_RECEIVED, true),
+    pid: dv.getUint32(off + T_PID, true),
+    segsOut: dv.getUint32(off + T_SEGS_OUT, true),
+    segsIn: dv.getUint32(off + T_SEGS_IN, true),
+    totalRetrans: dv.getUint32(off + T_TOTAL_RETRANS, true),
+    srttUs: dv.getUint32(off + T_SRTT, true),
+    retransmits: dv.getUint32(off + T_RETRANSMITS, true),
+    sport: dv.getUint16(off + T_SPORT, true),
+    dport: dv.getUint16(off + T_DPORT, true),
+    tcpFlags: dv.getUint16(off + T_FLAGS, true),
+    kind: buf[off + T_KIND]!,
+    family: v4 ? 4 : 6,
+    direction: buf[off + T_DIRECTION]!,
+    closeReason: buf[off + T_CLOSE_REASON]!,
+    rstSent: buf[off + T_RST_SENT]!,
+    rstRecv: buf[off + T_RST_RECV]!,
+    final: buf[off + T_FINAL]!,
+    saddr: formatIp(buf, width, off + T_SADDR),
+    daddr: formatIp(buf, width, off + T_DADDR),
+    comm: buf.toString('latin1', off + T_COMM, commEnd < 0 || commEnd > off + T_COMM + COMM_LEN ? off + T_COMM + COMM_LEN : commEnd),
+  };
 }
 
 const L7 = SX_L7_HEADER_LAYOUT;
