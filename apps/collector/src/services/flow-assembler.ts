@@ -3,7 +3,6 @@
  * Flows (Hubble vocabulary, counters from the source's point of view), kernel histograms into
  * HistogramSamples. Identity comes from the resolver; a peer on this very host is named from its listener.
  */
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { DropRecord, HistogramRecord, TcpConnEvent, UdpFlowRecord } from '@sextant/bpf';
 import {
@@ -13,6 +12,7 @@ import {
 import type { Endpoint, Flow, HistogramKind, HistogramSample } from '@sextant/shared';
 import { endpointServiceName } from '@sextant/shared';
 import type { IdentityResolver } from './identity';
+import { recordId } from './record-ids';
 import type { ListenerTable } from './listeners';
 
 /** Converts CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns) to epoch milliseconds. */
@@ -99,7 +99,7 @@ export class FlowAssembler {
     if (open) return open;
     const closed = this.closedIds.get(sockId);
     if (closed && tsNs <= closed.endNs) return closed.id;
-    const id = randomUUID();
+    const id = recordId();
     this.ids.set(sockId, id);
     return id;
   }
@@ -113,7 +113,7 @@ export class FlowAssembler {
       hit.at = now;
       return hit.id;
     }
-    const id = randomUUID();
+    const id = recordId();
     this.udpIds.set(key, { id, at: now });
     return id;
   }
@@ -176,7 +176,7 @@ export class FlowAssembler {
     }
     let id = this.ids.get(e.sockId);
     if (!id) {
-      id = randomUUID();
+      id = recordId();
       if (!e.final) this.ids.set(e.sockId, id);
     } else if (e.final) this.ids.delete(e.sockId);
     if (e.final && this.opts.keepClosedIds !== false) {
@@ -252,7 +252,7 @@ export class FlowAssembler {
       ? this.identity.localEndpoint({ ip: d.srcIp, port: d.srcPort, cgroupId: d.cgroupId.toString() })
       : this.identity.remoteEndpoint(d.srcIp, d.srcPort);
     return {
-      id: randomUUID(),
+      id: recordId(),
       time: this.clock.toEpochMs(d.firstNs),
       endTime: this.clock.toEpochMs(d.lastNs),
       final: true,

@@ -5,7 +5,6 @@
  * flow (FlowAssembler.flowIdFor), with the same endpoint naming as the flows. DNS answers feed the IP → name
  * cache, so later flows to those addresses carry their DNS names.
  */
-import { randomUUID } from 'node:crypto';
 import type { L7Record } from '@sextant/bpf';
 import { SX_DIR_SERVER, SX_L7_EGRESS } from '@sextant/bpf';
 import type { Endpoint, L7EventInput } from '@sextant/shared';
@@ -13,6 +12,7 @@ import { L7Engine } from '../l7/engine';
 import type { L7Exchange, L7Options, L7Stats } from '../l7/types';
 import type { FlowAssembler } from './flow-assembler';
 import type { IdentityResolver } from './identity';
+import { recordId } from './record-ids';
 
 interface ConnMeta {
   sockId: bigint;
@@ -235,7 +235,7 @@ export class L7Assembler {
       ? this.flows.udpFlowIdFor(meta.localIp, meta.localPort, meta.remoteIp, meta.remotePort)
       : this.flows.flowIdFor(meta.sockId, x.requestTimeNs);
     const event: L7EventInput = {
-      id: randomUUID(),
+      id: recordId(),
       flowId,
       time: this.flows.toEpochMs(x.requestTimeNs),
       nodeName: this.nodeName,
