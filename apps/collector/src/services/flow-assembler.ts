@@ -74,7 +74,11 @@ export class FlowAssembler {
   private readonly cgroupService = new Map<string, Endpoint>();
   // Client ends of connections between two sockets of this host, by "client ip|port|server ip|port": the
   // server's record of the same connection names its client from them (instead of a bare 127.0.0.1).
-  private readonly localClients = new Map<string, Endpoint>();
+  // Keyed by client port × 65536 + server port (a number: a string key per connection was a visible share of
+  // the collector's allocations); the addresses are checked on lookup.
+  private readonly localClients = new Map<number, { clientIp: string; serverIp: string; endpoint: Endpoint }>();
+  // cgroup ids as text, as identity and naming use them (BigInt to string per event is not free).
+  private readonly cgroupText = new Map<bigint, string>();
 
   constructor(
     private readonly nodeName: string,
@@ -155,18 +159,21 @@ export class FlowAssembler {
     // A listener opened before the probes were loaded is unknown to the kernel side: ask /proc.
     if (server && !pid) pid = this.listeners.lookup(e.sport)?.pid ?? 0;
     else if (server) this.listeners.learn(e.sport, pid);
-    const cgroupId = e.cgroupId.toString();
+    const cgroupId = this.cgroupIdText(e.cgroupId);
     const me = this.identity.localEndpoint({ ip: e.saddr, port: e.sport, pid: pid || undefined, comm: e.comm || undefined, cgroupId });
     const localPeer = this.isLocal(e.daddr);
     let other: Endpoint | undefined;
     if (localPeer) {
-      const key = `${server ? e.daddr : e.saddr}|${server ? e.dport : e.sport}|${server ? e.saddr : e.daddr}|${server ? e.sport : e.dport}`;
+      const key = server ? e.dport * 65536 + e.sport : e.sport * 65536 + e.dport;
       if (!server) {
-        if (this.localClients.size >= LOCAL_CLIENTS_MAX) this.localClients.delete(this.localClients.keys().next().value as string);
-        this.localClients.set(key, me);
+        if (this.localClients.size >= LOCAL_CLIENTS_MAX) this.localClients.delete(this.localClients.keys().next().value as number);
+        this.localClients.set(key, { clientIp: e.saddr, serverIp: e.daddr, endpoint: me });
       } else {
-        other = this.localClients.get(key);
-        if (other && e.final) this.localClients.delete(key);
+        const client = this.localClients.get(key);
+        if (client && client.clientIp === e.daddr && client.serverIp === e.saddr) {
+          other = client.endpoint;
+          if (e.final) this.localClients.delete(key);
+        }
       }
     }
     other ??= this.peer(e.daddr, e.dport, server);
@@ -211,6 +218,16 @@ export class FlowAssembler {
     if (e.srttUs) flow.srttUs = e.srttUs;
     if (e.connectNs > 0n) flow.connectLatencyNs = Number(e.connectNs);
     return flow;
+  }
+
+  private cgroupIdText(id: bigint): string {
+    let text = this.cgroupText.get(id);
+    if (text === undefined) {
+      if (this.cgroupText.size >= 10_000) this.cgroupText.clear();
+      text = id.toString();
+      this.cgroupText.set(id, text);
+    }
+    return text;
   }
 
   udp(u: UdpFlowRecord): Flow {

@@ -62,11 +62,21 @@ export function untruncatedName(comm: string, cmdline: string): string {
   return comm;
 }
 
+/** A local process's endpoint template, cached under its (pid, comm, cgroup[, port]) key. */
+interface LocalIdentity {
+  template: Endpoint;
+  at: number;
+  key: string;
+  comm: string;
+  cgroupId: string;
+}
+
 export class IdentityResolver {
   private readonly cgroupById = new Map<string, string>();
   private cgroupScanAt = 0;
   private readonly procs = new Map<number, { facts: ProcessFacts; at: number }>();
-  private readonly endpoints = new Map<string, { template: Endpoint; at: number }>();
+  private readonly endpoints = new Map<string, LocalIdentity>();
+  private readonly lastOfPid = new Map<number, LocalIdentity>();
   private readonly pods = new Map<string, { namespace: string; name: string }>();
   private podScanAt = 0;
   private readonly dns = new Map<string, { names: string[]; identity: EndpointIdentity; expires: number }>();
@@ -178,20 +188,38 @@ export class IdentityResolver {
    * along under ENDPOINT_IDENTITY, so a batch sends it once for all the endpoints that share it.
    */
   localEndpoint(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }): Endpoint {
-    const key = `${a.pid ?? 0}|${a.comm ?? ''}|${a.cgroupId ?? ''}|${this.opts.rules?.matchesPorts ? a.port : ''}`;
+    const pid = a.pid ?? 0;
+    const comm = a.comm ?? '';
+    const cgroupId = a.cgroupId ?? '';
+    const byPort = this.opts.rules?.matchesPorts === true;
     const now = Date.now();
-    let hit = this.endpoints.get(key);
-    if (!hit || now - hit.at >= PROCESS_TTL_MS) {
-      if (this.endpoints.size >= 10_000) this.endpoints.clear();
-      const identity = Object.freeze(this.resolveLocal(a)); // shared by every endpoint built from it
-      const template: Endpoint = { ip: a.ip, port: a.port, ...identity, [ENDPOINT_IDENTITY]: identity } as Endpoint;
-      // A cgroup created since the last scan has no path yet: ask again after the next scan is allowed.
-      const unresolved = a.cgroupId !== undefined && a.cgroupId !== '0' && identity.cgroupPath === undefined;
-      hit = { template, at: unresolved ? now - PROCESS_TTL_MS + CGROUP_RESCAN_MS : now };
-      this.endpoints.set(key, hit);
+    // The process's last identity first (no key string to build), then by the full key.
+    let hit = byPort ? undefined : this.lastOfPid.get(pid);
+    if (!hit || hit.comm !== comm || hit.cgroupId !== cgroupId) {
+      const key = `${pid}|${comm}|${cgroupId}|${byPort ? a.port : ''}`;
+      hit = this.endpoints.get(key);
+      if (!hit || now - hit.at >= PROCESS_TTL_MS) hit = this.buildLocal(a, key, now);
+      if (!byPort) this.lastOfPid.set(pid, hit);
+    } else if (now - hit.at >= PROCESS_TTL_MS) {
+      hit = this.buildLocal(a, hit.key, now);
+      this.lastOfPid.set(pid, hit);
     }
     // a copy of the same shape (ip and port stay the first keys), its address filled in
     return { ...hit.template, ip: a.ip, port: a.port };
+  }
+
+  private buildLocal(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }, key: string, now: number): LocalIdentity {
+    if (this.endpoints.size >= 10_000) {
+      this.endpoints.clear();
+      this.lastOfPid.clear();
+    }
+    const identity = Object.freeze(this.resolveLocal(a)); // shared by every endpoint built from it
+    const template: Endpoint = { ip: a.ip, port: a.port, ...identity, [ENDPOINT_IDENTITY]: identity } as Endpoint;
+    // A cgroup created since the last scan has no path yet: ask again after the next scan is allowed.
+    const unresolved = a.cgroupId !== undefined && a.cgroupId !== '0' && identity.cgroupPath === undefined;
+    const hit: LocalIdentity = { template, at: unresolved ? now - PROCESS_TTL_MS + CGROUP_RESCAN_MS : now, key, comm: a.comm ?? '', cgroupId: a.cgroupId ?? '' };
+    this.endpoints.set(key, hit);
+    return hit;
   }
 
   private resolveLocal(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }): EndpointIdentity {
