@@ -49,9 +49,13 @@ const UDP_CGROUP_PROGRAMS = ['sx_udp_sendmsg4', 'sx_udp_sendmsg6', 'sx_udp_recvm
 /** Programs of the L7 capture (syscall tracepoints), loaded only when L7 capture is on. */
 const L7_PROGRAM = /^sx_(enter|exit)_/;
 
-export interface TcpConnEvent extends Omit<SxTcpEvent, 'saddr' | 'daddr'> {
+export interface TcpConnEvent extends Omit<SxTcpEvent, 'saddr' | 'daddr' | 'bytesAcked' | 'bytesReceived' | 'connectNs'> {
   saddr: string;
   daddr: string;
+  /** Counters and the connect latency as numbers (exact below 2^53: 9 PB, 104 days), not BigInts. */
+  bytesAcked: number;
+  bytesReceived: number;
+  connectNs: number;
 }
 
 const T = SX_TCP_EVENT_LAYOUT;
@@ -67,6 +71,8 @@ const T_SPORT = at('sport'), T_DPORT = at('dport'), T_FLAGS = at('tcp_flags'), T
 const T_DIRECTION = at('direction'), T_CLOSE_REASON = at('close_reason'), T_RST_SENT = at('rst_sent'), T_RST_RECV = at('rst_recv');
 const T_FINAL = at('final'), T_SADDR = at('saddr'), T_DADDR = at('daddr'), T_COMM = at('comm');
 const COMM_LEN = T.comm!.count;
+
+const u64Number = (dv: DataView, at: number): number => dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 4294967296;
 
 // One DataView per batch buffer (a batch holds many events).
 let viewOf: Buffer | undefined;
@@ -92,10 +98,10 @@ export function readTcpEvent(buf: Buffer, off: number): TcpConnEvent {
     sockId: dv.getBigUint64(off + T_SOCK_ID, true),
     startNs: dv.getBigUint64(off + T_START, true),
     endNs: dv.getBigUint64(off + T_END, true),
-    connectNs: dv.getBigUint64(off + T_CONNECT, true),
+    connectNs: u64Number(dv, off + T_CONNECT),
     cgroupId: dv.getBigUint64(off + T_CGROUP, true),
-    bytesAcked: dv.getBigUint64(off + T_BYTES_ACKED, true),
-    bytesReceived: dv.getBigUint64(off + T_BYTES_RECEIVED, true),
+    bytesAcked: u64Number(dv, off + T_BYTES_ACKED),
+    bytesReceived: u64Number(dv, off + T_BYTES_RECEIVED),
     pid: dv.getUint32(off + T_PID, true),
     segsOut: dv.getUint32(off + T_SEGS_OUT, true),
     segsIn: dv.getUint32(off + T_SEGS_IN, true),

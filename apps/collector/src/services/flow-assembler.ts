@@ -207,8 +207,8 @@ export class FlowAssembler {
       trafficDirection: server ? 'INGRESS' : 'EGRESS',
       isReply: false,
       // Kernel sequence-space accounting (bytes_acked / bytes_received): payload plus SYN/FIN, at most 2 more.
-      bytesSent: Number(server ? e.bytesReceived : e.bytesAcked),
-      bytesReceived: Number(server ? e.bytesAcked : e.bytesReceived),
+      bytesSent: server ? e.bytesReceived : e.bytesAcked,
+      bytesReceived: server ? e.bytesAcked : e.bytesReceived,
       packetsSent: server ? e.segsIn : e.segsOut,
       packetsReceived: server ? e.segsOut : e.segsIn,
       retransmits: e.totalRetrans,
@@ -216,7 +216,7 @@ export class FlowAssembler {
       localPeer,
     };
     if (e.srttUs) flow.srttUs = e.srttUs;
-    if (e.connectNs > 0n) flow.connectLatencyNs = Number(e.connectNs);
+    if (e.connectNs > 0) flow.connectLatencyNs = e.connectNs;
     return flow;
   }
 
