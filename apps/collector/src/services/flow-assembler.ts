@@ -72,10 +72,10 @@ export class FlowAssembler {
   // Service names of client flows by cgroup, so kernel histograms (keyed by cgroup) name their source the
   // same way the flows do.
   private readonly cgroupService = new Map<string, Endpoint>();
-  // Client ends of connections between two sockets of this host, by "client ip|port|server ip|port": the
-  // server's record of the same connection names its client from them (instead of a bare 127.0.0.1).
-  // Keyed by client port × 65536 + server port (a number: a string key per connection was a visible share of
-  // the collector's allocations); the addresses are checked on lookup.
+  // Client ends of connections between two sockets of this host: the server's record of the same connection
+  // names its client from them (instead of a bare 127.0.0.1). Keyed by client port × 65536 + server port (a
+  // number: a string key per connection was a visible share of the collector's allocations); the addresses
+  // are checked on lookup.
   private readonly localClients = new Map<number, { clientIp: string; serverIp: string; endpoint: Endpoint }>();
   // cgroup ids as text, as identity and naming use them (BigInt to string per event is not free).
   private readonly cgroupText = new Map<bigint, string>();
