@@ -6,7 +6,7 @@ import { bucketIndex } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { generate, parseHeader } from '../scripts/gen-decoder.mjs';
 import { formatIp } from './addresses';
-import { readTcpEvent } from './probes';
+import { readTcpEvent } from './tcp-events';
 import * as events from './generated/events';
 import { OBJECT_PATH, PACKAGE_ROOT } from './native';
 

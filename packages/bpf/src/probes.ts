@@ -4,16 +4,19 @@
  * aggregation maps (UDP flows, drops, latency histograms) and counters. close() detaches everything.
  */
 import os from 'node:os';
-import { formatIp, isV4Mapped, likelyLocalAddress, type HostAddress } from './addresses';
+import { formatIp, likelyLocalAddress, type HostAddress } from './addresses';
 import { dropReasonName } from './drop-reasons';
 import {
   decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxL7Header, decodeSxUdpKey, decodeSxUdpValue,
   SX_COUNTER_DROP_MAP_FULL, SX_COUNTER_EVENTS, SX_COUNTER_HIST_MAP_FULL, SX_COUNTER_L7_ARGS_MAP_FULL, SX_COUNTER_L7_EVENTS,
   SX_COUNTER_L7_RINGBUF_FULL, SX_COUNTER_L7_SOCK_MAP_FULL, SX_COUNTER_MAX, SX_COUNTER_RETRANSMITS, SX_COUNTER_RINGBUF_FULL,
-  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_L7_HEADER_LAYOUT, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_LAYOUT, SX_TCP_EVENT_SIZE,
-  type SxL7Header, type SxTcpEvent,
+  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_L7_HEADER_LAYOUT, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_SIZE,
+  type SxL7Header,
 } from './generated/events';
 import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from './native';
+import { readTcpEvent, type TcpConnEvent } from './tcp-events';
+
+export type { TcpConnEvent } from './tcp-events';
 
 export interface ProbeOptions {
   /** The collector's own pid: its connections are not observed. */
@@ -48,81 +51,6 @@ const UDP_PROGRAM = /^sx_sock_(send|recv)_length$|^sx_udp_/;
 const UDP_CGROUP_PROGRAMS = ['sx_udp_sendmsg4', 'sx_udp_sendmsg6', 'sx_udp_recvmsg4', 'sx_udp_recvmsg6'];
 /** Programs of the L7 capture (syscall tracepoints), loaded only when L7 capture is on. */
 const L7_PROGRAM = /^sx_(enter|exit)_/;
-
-export interface TcpConnEvent extends Omit<SxTcpEvent, 'saddr' | 'daddr' | 'bytesAcked' | 'bytesReceived' | 'connectNs'> {
-  saddr: string;
-  daddr: string;
-  /** Counters and the connect latency as numbers (exact below 2^53: 9 PB, 104 days), not BigInts. */
-  bytesAcked: number;
-  bytesReceived: number;
-  connectNs: number;
-}
-
-const T = SX_TCP_EVENT_LAYOUT;
-const at = (field: string): number => {
-  const f = T[field];
-  if (!f) throw new Error(`sx_tcp_event has no field ${field}`);
-  return f.offset;
-};
-const T_SOCK_ID = at('sock_id'), T_START = at('start_ns'), T_END = at('end_ns'), T_CONNECT = at('connect_ns'), T_CGROUP = at('cgroup_id');
-const T_BYTES_ACKED = at('bytes_acked'), T_BYTES_RECEIVED = at('bytes_received'), T_PID = at('pid'), T_SEGS_OUT = at('segs_out');
-const T_SEGS_IN = at('segs_in'), T_TOTAL_RETRANS = at('total_retrans'), T_SRTT = at('srtt_us'), T_RETRANSMITS = at('retransmits');
-const T_SPORT = at('sport'), T_DPORT = at('dport'), T_FLAGS = at('tcp_flags'), T_KIND = at('kind'), T_FAMILY = at('family');
-const T_DIRECTION = at('direction'), T_CLOSE_REASON = at('close_reason'), T_RST_SENT = at('rst_sent'), T_RST_RECV = at('rst_recv');
-const T_FINAL = at('final'), T_SADDR = at('saddr'), T_DADDR = at('daddr'), T_COMM = at('comm');
-const COMM_LEN = T.comm!.count;
-
-const u64Number = (dv: DataView, at: number): number => dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 4294967296;
-
-// One DataView per batch buffer (a batch holds many events).
-let viewOf: Buffer | undefined;
-let view: DataView | undefined;
-
-/**
- * The TCP event with its addresses as strings; an IPv4 peer of an IPv6 socket (v4-mapped) is IPv4. This runs
- * for every connection a host makes or accepts, so it reads the record in place at the generated layout's
- * offsets into one object of a fixed shape (the generated decoder would also make two Buffer views for the
- * address bytes); a test checks it against `decodeSxTcpEvent` field by field.
- */
-export function readTcpEvent(buf: Buffer, off: number): TcpConnEvent {
-  if (buf !== viewOf || !view) {
-    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    viewOf = buf;
-  }
-  const dv = view;
-  const v4 = buf[off + T_FAMILY] === 4 || isV4Mapped(buf, off + T_SADDR);
-  // an IPv6 socket's addresses are 16 bytes even for a v4-mapped peer: format those as IPv6 (mapped → IPv4)
-  const width = buf[off + T_FAMILY] === 4 ? 4 : 6;
-  const commEnd = buf.indexOf(0, off + T_COMM);
-  return {
-    sockId: dv.getBigUint64(off + T_SOCK_ID, true),
-    startNs: dv.getBigUint64(off + T_START, true),
-    endNs: dv.getBigUint64(off + T_END, true),
-    connectNs: u64Number(dv, off + T_CONNECT),
-    cgroupId: dv.getBigUint64(off + T_CGROUP, true),
-    bytesAcked: u64Number(dv, off + T_BYTES_ACKED),
-    bytesReceived: u64Number(dv, off + T_BYTES_RECEIVED),
-    pid: dv.getUint32(off + T_PID, true),
-    segsOut: dv.getUint32(off + T_SEGS_OUT, true),
-    segsIn: dv.getUint32(off + T_SEGS_IN, true),
-    totalRetrans: dv.getUint32(off + T_TOTAL_RETRANS, true),
-    srttUs: dv.getUint32(off + T_SRTT, true),
-    retransmits: dv.getUint32(off + T_RETRANSMITS, true),
-    sport: dv.getUint16(off + T_SPORT, true),
-    dport: dv.getUint16(off + T_DPORT, true),
-    tcpFlags: dv.getUint16(off + T_FLAGS, true),
-    kind: buf[off + T_KIND]!,
-    family: v4 ? 4 : 6,
-    direction: buf[off + T_DIRECTION]!,
-    closeReason: buf[off + T_CLOSE_REASON]!,
-    rstSent: buf[off + T_RST_SENT]!,
-    rstRecv: buf[off + T_RST_RECV]!,
-    final: buf[off + T_FINAL]!,
-    saddr: formatIp(buf, width, off + T_SADDR),
-    daddr: formatIp(buf, width, off + T_DADDR),
-    comm: buf.toString('latin1', off + T_COMM, commEnd < 0 || commEnd > off + T_COMM + COMM_LEN ? off + T_COMM + COMM_LEN : commEnd),
-  };
-}
 
 const L7 = SX_L7_HEADER_LAYOUT;
 

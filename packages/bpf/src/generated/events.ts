@@ -51,7 +51,8 @@ function cString(buf: Buffer, off: number, len: number): string {
 // getBigUint64 allocates one BigInt where Buffer#readBigUInt64LE makes four, and is several times faster.
 let viewOf: Buffer | undefined;
 let view: DataView | undefined;
-function dataView(buf: Buffer): DataView {
+/** A DataView of `buf` (the same one for consecutive calls on one buffer). */
+export function dataView(buf: Buffer): DataView {
   if (buf !== viewOf || !view) {
     view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     viewOf = buf;
