@@ -67,29 +67,26 @@ export const CollectorHealthReport = z.object({
 });
 export type CollectorHealthReport = z.infer<typeof CollectorHealthReport>;
 
-/** v1: flows as objects, each endpoint in full. Also the shape every batch has once parsed. */
-export const IngestBatchV1 = z.object({
-  schemaVersion: z.literal(1),
-  batchId: z.uuid(),
-  sentAt: z.number().min(0),
-  flows: z.array(Flow).default([]),
+// What both batch schemas carry around their flows.
+const batchHead = { batchId: z.uuid(), sentAt: z.number().min(0) };
+const batchTail = {
   l7: z.array(L7Event).default([]),
   histograms: z.array(HistogramSample).default([]),
   health: CollectorHealthReport.optional(),
-});
+};
+
+/** v1: flows as objects, each endpoint in full. Also the shape every batch has once parsed. */
+export const IngestBatchV1 = z.object({ schemaVersion: z.literal(1), ...batchHead, flows: z.array(Flow).default([]), ...batchTail });
 
 /** v2: flows as rows; their endpoints' identities once each in `endpoints`; a default node name per batch. */
 export const IngestBatchV2 = z
   .object({
     schemaVersion: z.literal(2),
-    batchId: z.uuid(),
-    sentAt: z.number().min(0),
+    ...batchHead,
     nodeName: z.string().max(253),
     endpoints: z.array(EndpointIdentity).max(MAX_BATCH_ENDPOINTS).default([]),
     flows: z.array(FlowRow).default([]),
-    l7: z.array(L7Event).default([]),
-    histograms: z.array(HistogramSample).default([]),
-    health: CollectorHealthReport.optional(),
+    ...batchTail,
   })
   .superRefine((b, ctx) => checkEndpointRefs(b.flows, b.endpoints.length, ctx));
 export type IngestBatchV2Input = z.input<typeof IngestBatchV2>;
