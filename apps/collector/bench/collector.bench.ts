@@ -10,6 +10,8 @@
  * running flat out, to read CPU, RSS and lost events at a given rate (the ratio is then ~1 by construction);
  * it sets the connection count to rate × 2 ms unless BENCH_CONNECTIONS is given. BENCH_WIRE=1 makes the sink
  * answer like a server that only takes wire schema v1 (flows as objects), for comparing with v2 (the default).
+ * BENCH_BASELINE=path/to/bundle.mjs runs a second collector build (e.g. of an earlier commit, made with
+ * `npm run bench:baseline -- <git ref>`) in the same rounds, so that two versions are compared side by side.
  */
 import { pct, requireTools, startCollector, startRig, wrk, type Rig } from './harness';
 
@@ -45,64 +47,85 @@ function parseEnv(spec: string): Record<string, string> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
+interface Variant {
+  name: string;
+  /** The collector's entry point; undefined: this checkout's. */
+  entry?: string;
+  ons: number[];
+  onCpu: number[];
+  ratios: number[];
+  cpuSeconds: number;
+  wallSeconds: number;
+  rss: number;
+  mapped: number;
+  lost: number;
+  requests: number;
+}
+
+// BENCH_BASELINE=file: a collector bundle built from another commit (see README), run in the same rounds.
+const BASELINE = process.env.BENCH_BASELINE;
+
 async function workload(rig: Rig, name: string): Promise<void> {
   const d = DESCRIPTIONS[name];
   if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, ka-lean, close, close-l4, custom)`);
   const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close, rate: RATE };
   await wrk(rig, { ...opts, seconds: 2 }); // warm-up
+  const variant = (v: string, entry?: string): Variant => ({ name: v, entry, ons: [], onCpu: [], ratios: [], cpuSeconds: 0, wallSeconds: 0, rss: 0, mapped: 0, lost: 0, requests: 0 });
+  const variants = BASELINE ? [variant('this checkout'), variant(`baseline ${BASELINE}`, BASELINE)] : [variant('')];
   // Two cores shared by wrk, nginx and the collector make single runs noisy (±4 %): alternate off and on
-  // ROUNDS times and take the median of each "on" against the mean of the "off" runs either side of it.
+  // ROUNDS times (each variant in every round) and take the median of each "on" against the mean of the
+  // "off" runs either side of it.
   const first = await wrk(rig, opts);
   const offs = [first.rps];
   const offCpu = [first.machineCpuUsPerRequest];
-  const onCpu: number[] = [];
-  const ons: number[] = [];
-  let cpuSeconds = 0;
-  let wallSeconds = 0;
-  let rss = 0;
-  let mapped = 0;
-  let lost = 0;
-  let requests = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const collector = await startCollector(rig, d.env);
-    collector.mark();
-    const on = await wrk(rig, opts);
-    const used = collector.cpuSinceMark();
-    cpuSeconds += used.cpuSeconds;
-    wallSeconds += used.wallSeconds;
-    ons.push(on.rps);
-    onCpu.push(on.machineCpuUsPerRequest);
-    requests += on.requests;
-    // Final health report and batches: when the collector fell behind (flat out), its backlog is still being
-    // worked off; wait until the counts stop growing (at most 30 s) so that captured/sent is not a snapshot.
-    await new Promise((r) => setTimeout(r, 4_000));
-    for (let last = -1, i = 0; i < 30 && rig.counts.l7Total !== last; i++) {
-      last = rig.counts.l7Total;
-      await new Promise((r) => setTimeout(r, 2_000));
+    // with a baseline, which one goes first alternates between rounds
+    const order = round % 2 ? [...variants].reverse() : variants;
+    for (const v of order) {
+      const collector = await startCollector(rig, d.env, v.entry);
+      collector.mark();
+      const on = await wrk(rig, opts);
+      const used = collector.cpuSinceMark();
+      v.cpuSeconds += used.cpuSeconds;
+      v.wallSeconds += used.wallSeconds;
+      v.ons.push(on.rps);
+      v.onCpu.push(on.machineCpuUsPerRequest);
+      v.requests += on.requests;
+      // Final health report and batches: when the collector fell behind (flat out), its backlog is still being
+      // worked off; wait until the counts stop growing (at most 30 s) so that captured/sent is not a snapshot.
+      await new Promise((r) => setTimeout(r, 4_000));
+      for (let last = -1, i = 0; i < 30 && rig.counts.l7Total !== last; i++) {
+        last = rig.counts.l7Total;
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+      v.rss = Math.max(v.rss, collector.peakRssMb());
+      v.mapped = Math.max(v.mapped, collector.bpfMappedMb());
+      // The last report (every 2 s) is this collector's: its count runs from its own start.
+      v.lost += rig.counts.lastHealth.lostEvents ?? 0;
+      await collector.stop();
+      const off = await wrk(rig, opts);
+      v.ratios.push(on.rps / ((offs[offs.length - 1]! + off.rps) / 2));
+      offs.push(off.rps);
+      offCpu.push(off.machineCpuUsPerRequest);
     }
-    rss = Math.max(rss, collector.peakRssMb());
-    mapped = Math.max(mapped, collector.bpfMappedMb());
-    // The last report (every 2 s) is this collector's: its count runs from its own start.
-    lost += rig.counts.lastHealth.lostEvents ?? 0;
-    await collector.stop();
-    const off = await wrk(rig, opts);
-    offs.push(off.rps);
-    offCpu.push(off.machineCpuUsPerRequest);
   }
-  const ratios = ons.map((on, i) => on / (((offs[i] ?? 0) + (offs[i + 1] ?? 0)) / 2));
-  const onRps = ons.reduce((a, b) => a + b, 0) / ons.length;
-  const cpuPct = (cpuSeconds / wallSeconds) * 100;
   console.log(`\n${d.title}`);
   console.log(`  throughput off        ${offs.map((x) => x.toFixed(0)).join(' / ')} req/s`);
-  console.log(`  throughput on         ${ons.map((x) => x.toFixed(0)).join(' / ')} req/s`);
-  console.log(`  ratio on/off          ${median(ratios).toFixed(3)} median of ${ratios.map((r) => r.toFixed(3)).join(', ')}  (target >= 0.97)`);
-  const [cpuOff, cpuOn] = [median(offCpu), median(onCpu)];
-  // Paced below saturation (BENCH_RATE), this isolates what observing costs per request better than the ratio.
-  console.log(`  machine CPU/request   off ${cpuOff.toFixed(2)} µs, on ${cpuOn.toFixed(2)} µs (+${(cpuOn - cpuOff).toFixed(2)} µs, ${pct(cpuOn / cpuOff - 1)}; collector process ${((cpuSeconds / requests) * 1e6).toFixed(2)} µs)`);
-  console.log(`  collector CPU         ${cpuPct.toFixed(1)} % of a core; ${(cpuPct / (onRps / 10_000)).toFixed(1)} % per 10k req/s  (target <= 10 %)`);
-  console.log(`  collector peak RSS    ${rss.toFixed(0)} MB  (target <= 150 MB); of which BPF ring buffer mappings ${mapped.toFixed(0)} MB`);
-  console.log(`  lost events           ${lost}  (target 0)`);
-  if (!d.env.SEXTANT_L7) console.log(`  HTTP exchanges        ${rig.counts.httpToNginx} of ${requests} requests (${pct(rig.counts.httpToNginx / requests)})`);
+  const cpuOff = median(offCpu);
+  for (const v of variants) {
+    if (v.name) console.log(`  — collector: ${v.name}`);
+    const onRps = v.ons.reduce((a, b) => a + b, 0) / v.ons.length;
+    const cpuPct = (v.cpuSeconds / v.wallSeconds) * 100;
+    const cpuOn = median(v.onCpu);
+    console.log(`  throughput on         ${v.ons.map((x) => x.toFixed(0)).join(' / ')} req/s`);
+    console.log(`  ratio on/off          ${median(v.ratios).toFixed(3)} median of ${v.ratios.map((r) => r.toFixed(3)).join(', ')}  (target >= 0.97)`);
+    // Paced below saturation (BENCH_RATE), this isolates what observing costs per request better than the ratio.
+    console.log(`  machine CPU/request   off ${cpuOff.toFixed(2)} µs, on ${cpuOn.toFixed(2)} µs (+${(cpuOn - cpuOff).toFixed(2)} µs, ${pct(cpuOn / cpuOff - 1)}; collector process ${((v.cpuSeconds / v.requests) * 1e6).toFixed(2)} µs)`);
+    console.log(`  collector CPU         ${cpuPct.toFixed(1)} % of a core; ${(cpuPct / (onRps / 10_000)).toFixed(1)} % per 10k req/s  (target <= 10 %)`);
+    console.log(`  collector peak RSS    ${v.rss.toFixed(0)} MB  (target <= 150 MB); of which BPF ring buffer mappings ${v.mapped.toFixed(0)} MB`);
+    console.log(`  lost events           ${v.lost}  (target 0)`);
+  }
+  if (!d.env.SEXTANT_L7) console.log(`  HTTP exchanges        ${rig.counts.httpToNginx} of ${variants.reduce((a, v) => a + v.requests, 0)} requests (${pct(rig.counts.httpToNginx / variants.reduce((a, v) => a + v.requests, 0))})`);
   rig.resetCounts();
 }
 

@@ -208,9 +208,10 @@ export interface RunningCollector {
   stop(): Promise<void>;
 }
 
-export async function startCollector(rig: Rig, env: Record<string, string> = {}): Promise<RunningCollector> {
+/** Starts a collector: this checkout's, or `entry` (a collector bundle, e.g. of an earlier commit). */
+export async function startCollector(rig: Rig, env: Record<string, string> = {}, entry?: string): Promise<RunningCollector> {
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const c: ChildProcess = spawn(process.execPath, [...flags, path.join(here, '..', 'bin', 'sextant-collector.mjs')], {
+  const c: ChildProcess = spawn(process.execPath, [...flags, entry ?? path.join(here, '..', 'bin', 'sextant-collector.mjs')], {
     env: {
       ...process.env, SEXTANT_SERVER: rig.sinkUrl, SEXTANT_TOKEN: `sxc_${'b'.repeat(43)}`,
       SEXTANT_SPOOL_DIR: path.join(rig.tmp, `spool-${Date.now()}`), SEXTANT_HEALTH_INTERVAL_MS: '2000', ...env,

@@ -36,18 +36,21 @@ export function bundleIsFresh() {
   }
 }
 
-/** Builds the bundle (atomically: concurrent starts never see half a file); returns an error message or null. */
-export function buildBundle() {
+/**
+ * Builds the bundle (atomically: concurrent starts never see half a file); returns an error message or null.
+ * `entry`, `outfile` and `aliases` (package → directory) build another tree's collector (bench:baseline).
+ */
+export function buildBundle({ entry = path.join(appRoot, 'src', 'index.ts'), outfile = BUNDLE, aliases = {} } = {}) {
   let esbuild;
   try {
     esbuild = path.join(path.dirname(createRequire(import.meta.url).resolve('esbuild/package.json')), 'bin', 'esbuild');
   } catch {
     return 'esbuild is not installed';
   }
-  fs.mkdirSync(path.dirname(BUNDLE), { recursive: true });
-  const tmp = `${BUNDLE}.${process.pid}.tmp`;
+  fs.mkdirSync(path.dirname(outfile), { recursive: true });
+  const tmp = `${outfile}.${process.pid}.tmp`;
   const r = spawnSync(esbuild, [
-    path.join(appRoot, 'src', 'index.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--keep-names',
+    entry, ...Object.entries(aliases).map(([pkg, dir]) => `--alias:${pkg}=${dir}`), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--keep-names',
     '--external:*.node', `--outfile=${tmp}`, '--log-level=error',
     // CommonJS dependencies inside an ES module bundle still call require() for Node's built-ins.
     "--banner:js=import { createRequire as __sextantRequire } from 'node:module'; const require = __sextantRequire(import.meta.url);",
@@ -56,7 +59,7 @@ export function buildBundle() {
     fs.rmSync(tmp, { force: true });
     return (r.stderr || r.error?.message || `esbuild exited ${r.status}`).trim();
   }
-  fs.renameSync(tmp, BUNDLE);
+  fs.renameSync(tmp, outfile);
   return null;
 }
 

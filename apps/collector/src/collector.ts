@@ -56,7 +56,7 @@ export class Collector {
     this.probes.onTcpEvents((batch) => {
       this.events += batch.length;
       if (this.config.l7) for (const e of batch) if (e.final) this.l7.connectionClosed(e);
-      this.shipper.addFlows(this.assembler.tcpBatch(batch));
+      this.shipper.addFlowRows(this.assembler.tcpRows(batch));
     });
     if (this.config.l7) {
       this.probes.onL7Events((batch) => {

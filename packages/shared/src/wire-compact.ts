@@ -93,22 +93,66 @@ function flagList(mask: number): Flow['tcpFlags'] {
 
 const ADDRESS_KEYS = new Set(['ip', 'port']);
 
-/** Interns endpoint identities for one batch: each distinct identity is sent once. */
-class IdentityTable {
-  readonly list: EndpointIdentity[] = [];
+/**
+ * A flow row as a collector builds it straight from kernel records: a FlowRow whose endpoint refs are still
+ * the identity objects themselves (null: no identity), resolved to indices when its batch is encoded.
+ */
+export type PendingFlowRow = WithRefs<FlowRow, EndpointIdentity | null>;
+// (generic, so that the mapping keeps the tuple a tuple)
+type WithRefs<Row, Ref> = { [K in keyof Row]: K extends '11' | '14' ? Ref : Row[K] };
+
+/**
+ * Encodes one batch's flows into v2 rows and its endpoint table: each distinct identity is sent once,
+ * interned by reference when tagged (or given as an identity object), by content otherwise. Defaults of the
+ * v1 schema are applied, so expanding gives what parsing the v1 flow would.
+ */
+export class FlowRowEncoder {
+  readonly endpoints: EndpointIdentity[] = [];
+  readonly rows: FlowRow[] = [];
   private readonly byRef = new Map<object, number>();
   private readonly byJson = new Map<string, number>();
 
-  refOf(e: Endpoint & { [ENDPOINT_IDENTITY]?: EndpointIdentity }): number | null {
-    const tagged = e[ENDPOINT_IDENTITY];
-    if (tagged) {
-      let r = this.byRef.get(tagged);
-      if (r === undefined) {
-        r = this.list.push(tagged) - 1;
-        this.byRef.set(tagged, r);
-      }
-      return r;
+  constructor(private readonly nodeName: string) {}
+
+  /** A flow object (v1 shape). */
+  addFlow(f: z.input<typeof Flow>): void {
+    const s = f.source;
+    const d = f.destination;
+    this.rows.push([
+      f.id, f.time, f.endTime ?? null, f.nodeName === this.nodeName ? null : f.nodeName, f.final ?? true, f.verdict, f.dropReason ?? null,
+      f.l4Protocol, f.ipVersion,
+      s.ip, s.port ?? null, this.refOf(s),
+      d.ip, d.port ?? null, this.refOf(d),
+      f.tcpFlags ? flagMask(f.tcpFlags) : 0, f.trafficDirection ?? 'TRAFFIC_DIRECTION_UNKNOWN', f.isReply ?? false,
+      f.bytesSent ?? 0, f.bytesReceived ?? 0, f.packetsSent ?? 0, f.packetsReceived ?? 0, f.retransmits ?? 0,
+      f.srttUs ?? null, f.connectLatencyNs ?? null, f.closeReason ?? 'NONE', f.localPeer ?? false,
+    ]);
+  }
+
+  /**
+   * A pending row, taken over: its identity slots are replaced by indices in place (no copy per flow), so the
+   * caller must not use it afterwards.
+   */
+  addPending(p: PendingFlowRow): void {
+    const row = p as unknown as FlowRow;
+    if (p[3] === this.nodeName) row[3] = null;
+    row[11] = p[11] === null ? null : this.identityRef(p[11]);
+    row[14] = p[14] === null ? null : this.identityRef(p[14]);
+    this.rows.push(row);
+  }
+
+  private identityRef(identity: EndpointIdentity): number {
+    let r = this.byRef.get(identity);
+    if (r === undefined) {
+      r = this.endpoints.push(identity) - 1;
+      this.byRef.set(identity, r);
     }
+    return r;
+  }
+
+  private refOf(e: Endpoint & { [ENDPOINT_IDENTITY]?: EndpointIdentity }): number | null {
+    const tagged = e[ENDPOINT_IDENTITY];
+    if (tagged) return this.identityRef(tagged);
     // Built without a tag (remote peers, tests, imports): interned by content.
     let identity: Record<string, unknown> | undefined;
     for (const k of Object.keys(e)) {
@@ -120,61 +164,49 @@ class IdentityTable {
     const key = JSON.stringify(identity);
     let r = this.byJson.get(key);
     if (r === undefined) {
-      r = this.list.push(identity as EndpointIdentity) - 1;
+      r = this.endpoints.push(identity as EndpointIdentity) - 1;
       this.byJson.set(key, r);
     }
     return r;
   }
 }
 
-/**
- * Flows (v1 objects, as the collector builds them) → the rows and endpoint table of a v2 batch. Defaults of
- * the v1 schema are applied, so expanding gives what parsing the v1 flow would.
- */
+/** Flows (v1 objects, as the collector builds them) → the rows and endpoint table of a v2 batch. */
 export function encodeFlowRows(flows: readonly z.input<typeof Flow>[], nodeName: string): { endpoints: EndpointIdentity[]; flows: FlowRow[] } {
-  const table = new IdentityTable();
-  const rows = new Array<FlowRow>(flows.length);
-  for (let i = 0; i < flows.length; i++) {
-    const f = flows[i]!;
-    const s = f.source;
-    const d = f.destination;
-    rows[i] = [
-      f.id, f.time, f.endTime ?? null, f.nodeName === nodeName ? null : f.nodeName, f.final ?? true, f.verdict, f.dropReason ?? null,
-      f.l4Protocol, f.ipVersion,
-      s.ip, s.port ?? null, table.refOf(s),
-      d.ip, d.port ?? null, table.refOf(d),
-      f.tcpFlags ? flagMask(f.tcpFlags) : 0, f.trafficDirection ?? 'TRAFFIC_DIRECTION_UNKNOWN', f.isReply ?? false,
-      f.bytesSent ?? 0, f.bytesReceived ?? 0, f.packetsSent ?? 0, f.packetsReceived ?? 0, f.retransmits ?? 0,
-      f.srttUs ?? null, f.connectLatencyNs ?? null, f.closeReason ?? 'NONE', f.localPeer ?? false,
-    ];
-  }
-  return { endpoints: table.list, flows: rows };
+  const encoder = new FlowRowEncoder(nodeName);
+  for (const f of flows) encoder.addFlow(f);
+  return { endpoints: encoder.endpoints, flows: encoder.rows };
 }
 
-function endpoint(ipAddr: string, p: number | null, r: number | null, endpoints: readonly EndpointIdentity[]): Endpoint {
-  const e: Endpoint = r === null ? { ip: ipAddr } : { ip: ipAddr, ...endpoints[r] };
+function endpoint(ipAddr: string, p: number | null, identity: EndpointIdentity | undefined | null): Endpoint {
+  const e: Endpoint = identity ? { ip: ipAddr, ...identity } : { ip: ipAddr };
   if (p !== null) e.port = p;
   return e;
 }
 
+function expandRow(row: FlowRow | PendingFlowRow, source: EndpointIdentity | undefined | null, destination: EndpointIdentity | undefined | null, nodeName: string): Flow {
+  const [id, time, endTime, node, final, verdict, dropReason, l4Protocol, ipVersion, sIp, sPort, , dIp, dPort, , flags,
+    trafficDirection, isReply, bytesSent, bytesReceived, packetsSent, packetsReceived, retransmits, srttUs, connectLatencyNs, closeReason,
+    localPeer] = row;
+  const f: Flow = {
+    id, time, final, nodeName: node ?? nodeName, verdict, l4Protocol, ipVersion,
+    source: endpoint(sIp, sPort, source), destination: endpoint(dIp, dPort, destination),
+    tcpFlags: flagList(flags), trafficDirection, isReply, bytesSent, bytesReceived, packetsSent, packetsReceived, retransmits, closeReason,
+    localPeer,
+  };
+  if (endTime !== null) f.endTime = endTime;
+  if (dropReason !== null) f.dropReason = dropReason;
+  if (srttUs !== null) f.srttUs = srttUs;
+  if (connectLatencyNs !== null) f.connectLatencyNs = connectLatencyNs;
+  return f;
+}
+
 /** v2 rows → v1 flows (refs already checked against `endpoints`). */
 export function expandFlowRows(rows: readonly FlowRow[], endpoints: readonly EndpointIdentity[], nodeName: string): Flow[] {
-  const out = new Array<Flow>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const [id, time, endTime, node, final, verdict, dropReason, l4Protocol, ipVersion, sIp, sPort, sRef, dIp, dPort, dRef, flags,
-      trafficDirection, isReply, bytesSent, bytesReceived, packetsSent, packetsReceived, retransmits, srttUs, connectLatencyNs, closeReason,
-      localPeer] = rows[i]!;
-    const f: Flow = {
-      id, time, final, nodeName: node ?? nodeName, verdict, l4Protocol, ipVersion,
-      source: endpoint(sIp, sPort, sRef, endpoints), destination: endpoint(dIp, dPort, dRef, endpoints),
-      tcpFlags: flagList(flags), trafficDirection, isReply, bytesSent, bytesReceived, packetsSent, packetsReceived, retransmits, closeReason,
-      localPeer,
-    };
-    if (endTime !== null) f.endTime = endTime;
-    if (dropReason !== null) f.dropReason = dropReason;
-    if (srttUs !== null) f.srttUs = srttUs;
-    if (connectLatencyNs !== null) f.connectLatencyNs = connectLatencyNs;
-    out[i] = f;
-  }
-  return out;
+  return rows.map((r) => expandRow(r, r[11] === null ? null : endpoints[r[11]], r[14] === null ? null : endpoints[r[14]], nodeName));
+}
+
+/** Pending rows → v1 flows (for a server that only takes v1, and for inspecting what a collector built). */
+export function expandPendingRows(rows: readonly PendingFlowRow[], nodeName: string): Flow[] {
+  return rows.map((r) => expandRow(r, r[11], r[14], nodeName));
 }

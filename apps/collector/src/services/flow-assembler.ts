@@ -9,7 +9,7 @@ import {
   SX_CLOSE_CLOSED, SX_CLOSE_OPEN, SX_CLOSE_REFUSED, SX_CLOSE_RESET, SX_CLOSE_TIMEOUT, SX_DIR_SERVER, SX_HIST_DNS, SX_HIST_HTTP,
   SX_HIST_KAFKA, SX_HIST_TCP_CONNECT, SX_HIST_TCP_SRTT, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN,
 } from '@sextant/bpf';
-import type { Endpoint, Flow, HistogramKind, HistogramSample } from '@sextant/shared';
+import type { Endpoint, EndpointIdentity, Flow, HistogramKind, HistogramSample, PendingFlowRow } from '@sextant/shared';
 import { endpointServiceName } from '@sextant/shared';
 import type { IdentityResolver } from './identity';
 import { recordId } from './record-ids';
@@ -52,14 +52,8 @@ const CLOSE: Record<number, Flow['closeReason']> = {
   [SX_CLOSE_OPEN]: 'OPEN', [SX_CLOSE_CLOSED]: 'CLOSED', [SX_CLOSE_RESET]: 'RESET', [SX_CLOSE_REFUSED]: 'REFUSED', [SX_CLOSE_TIMEOUT]: 'TIMEOUT',
 };
 
-function tcpFlags(mask: number): Flow['tcpFlags'] {
-  const out: Flow['tcpFlags'] = [];
-  if (mask & SX_TCP_SYN) out.push('SYN');
-  if (mask & SX_TCP_ACK) out.push('ACK');
-  if (mask & SX_TCP_FIN) out.push('FIN');
-  if (mask & SX_TCP_RST) out.push('RST');
-  return out;
-}
+/** The TCP flags the kernel programs report (SX_TCP_*: bits 0–3, in TCP_FLAGS' order). */
+export const KERNEL_TCP_FLAGS = SX_TCP_SYN | SX_TCP_ACK | SX_TCP_FIN | SX_TCP_RST;
 
 export class FlowAssembler {
   private readonly local = localAddresses();
@@ -71,12 +65,12 @@ export class FlowAssembler {
   private readonly udpIds = new Map<string, { id: string; at: number }>();
   // Service names of client flows by cgroup, so kernel histograms (keyed by cgroup) name their source the
   // same way the flows do.
-  private readonly cgroupService = new Map<string, Endpoint>();
+  private readonly cgroupService = new Map<string, { ip: string; identity: EndpointIdentity }>();
   // Client ends of connections between two sockets of this host: the server's record of the same connection
   // names its client from them (instead of a bare 127.0.0.1). Keyed by client port × 65536 + server port (a
   // number: a string key per connection was a visible share of the collector's allocations); the addresses
   // are checked on lookup.
-  private readonly localClients = new Map<number, { clientIp: string; serverIp: string; endpoint: Endpoint }>();
+  private readonly localClients = new Map<number, { clientIp: string; serverIp: string; identity: EndpointIdentity }>();
   // cgroup ids as text, as identity and naming use them (BigInt to string per event is not free).
   private readonly cgroupText = new Map<bigint, string>();
 
@@ -142,44 +136,56 @@ export class FlowAssembler {
     return this.identity.remoteEndpoint(ip, port);
   }
 
+  /** The far end's identity alone (see peer). */
+  private peerIdentity(ip: string, port: number, serverSide: boolean): EndpointIdentity | null {
+    if (!serverSide && this.isLocal(ip)) {
+      const l = this.listeners.lookup(port);
+      if (l) return this.identity.localIdentity({ port, pid: l.pid });
+    }
+    return this.identity.remoteIdentity(ip);
+  }
+
   /**
-   * A batch of TCP events as flows, in order. Client records are assembled first, so that the server's
-   * record of a connection between two local sockets, when both are in the batch, can name its client.
+   * A batch of TCP events as flow rows (wire schema v2, identities unresolved), in order. Rows are built
+   * straight from the kernel records: at tens of thousands of connections a second, a flow object and two
+   * endpoint copies per record were the collector's largest allocation. Client records are assembled first,
+   * so that the server's record of a connection between two local sockets, when both are in the batch, can
+   * name its client.
    */
-  tcpBatch(events: readonly TcpConnEvent[]): Flow[] {
-    const out = new Array<Flow>(events.length);
-    for (let i = 0; i < events.length; i++) if (events[i]!.direction !== SX_DIR_SERVER) out[i] = this.tcp(events[i]!);
-    for (let i = 0; i < events.length; i++) if (events[i]!.direction === SX_DIR_SERVER) out[i] = this.tcp(events[i]!);
+  tcpRows(events: readonly TcpConnEvent[]): PendingFlowRow[] {
+    const out = new Array<PendingFlowRow>(events.length);
+    for (let i = 0; i < events.length; i++) if (events[i]!.direction !== SX_DIR_SERVER) out[i] = this.tcpRow(events[i]!);
+    for (let i = 0; i < events.length; i++) if (events[i]!.direction === SX_DIR_SERVER) out[i] = this.tcpRow(events[i]!);
     return out;
   }
 
-  tcp(e: TcpConnEvent): Flow {
+  private tcpRow(e: TcpConnEvent): PendingFlowRow {
     const server = e.direction === SX_DIR_SERVER;
     let pid = e.pid;
     // A listener opened before the probes were loaded is unknown to the kernel side: ask /proc.
     if (server && !pid) pid = this.listeners.lookup(e.sport)?.pid ?? 0;
     else if (server) this.listeners.learn(e.sport, pid);
     const cgroupId = this.cgroupIdText(e.cgroupId);
-    const me = this.identity.localEndpoint({ ip: e.saddr, port: e.sport, pid: pid || undefined, comm: e.comm || undefined, cgroupId });
+    const me = this.identity.localIdentity({ port: e.sport, pid: pid || undefined, comm: e.comm || undefined, cgroupId });
     const localPeer = this.isLocal(e.daddr);
-    let other: Endpoint | undefined;
+    let other: EndpointIdentity | null | undefined;
     if (localPeer) {
       const key = server ? e.dport * 65536 + e.sport : e.sport * 65536 + e.dport;
       if (!server) {
         if (this.localClients.size >= LOCAL_CLIENTS_MAX) this.localClients.delete(this.localClients.keys().next().value as number);
-        this.localClients.set(key, { clientIp: e.saddr, serverIp: e.daddr, endpoint: me });
+        this.localClients.set(key, { clientIp: e.saddr, serverIp: e.daddr, identity: me });
       } else {
         const client = this.localClients.get(key);
         if (client && client.clientIp === e.daddr && client.serverIp === e.saddr) {
-          other = client.endpoint;
+          other = client.identity;
           if (e.final) this.localClients.delete(key);
         }
       }
     }
-    other ??= this.peer(e.daddr, e.dport, server);
-    if (!server && e.cgroupId > 0n) {
+    if (other === undefined) other = this.peerIdentity(e.daddr, e.dport, server);
+    if (!server && e.cgroupId > 0n && this.cgroupService.get(cgroupId)?.identity !== me) {
       if (this.cgroupService.size > 100_000) this.cgroupService.clear();
-      this.cgroupService.set(cgroupId, me);
+      this.cgroupService.set(cgroupId, { ip: e.saddr, identity: me });
     }
     let id = this.ids.get(e.sockId);
     if (!id) {
@@ -190,34 +196,20 @@ export class FlowAssembler {
       if (this.closedIds.size >= CLOSED_IDS_MAX) this.closedIds.delete(this.closedIds.keys().next().value as bigint);
       this.closedIds.set(e.sockId, { id, endNs: e.endNs, at: Date.now() });
     }
-    const start = e.startNs > 0n ? this.clock.toEpochMs(e.startNs) : this.clock.toEpochMs(e.endNs);
-    const flow: Flow = {
-      id,
-      time: start,
-      endTime: this.clock.toEpochMs(e.endNs),
-      final: e.final === 1,
-      nodeName: this.nodeName,
-      verdict: 'FORWARDED',
-      l4Protocol: 'TCP',
-      ipVersion: e.family === 6 ? 6 : 4,
-      // Hubble's orientation: source is the client. The server's socket sees the client as its peer.
-      source: server ? other : me,
-      destination: server ? me : other,
-      tcpFlags: tcpFlags(e.tcpFlags),
-      trafficDirection: server ? 'INGRESS' : 'EGRESS',
-      isReply: false,
-      // Kernel sequence-space accounting (bytes_acked / bytes_received): payload plus SYN/FIN, at most 2 more.
-      bytesSent: server ? e.bytesReceived : e.bytesAcked,
-      bytesReceived: server ? e.bytesAcked : e.bytesReceived,
-      packetsSent: server ? e.segsIn : e.segsOut,
-      packetsReceived: server ? e.segsOut : e.segsIn,
-      retransmits: e.totalRetrans,
-      closeReason: CLOSE[e.closeReason] ?? 'NONE',
-      localPeer,
-    };
-    if (e.srttUs) flow.srttUs = e.srttUs;
-    if (e.connectNs > 0) flow.connectLatencyNs = e.connectNs;
-    return flow;
+    const end = this.clock.toEpochMs(e.endNs);
+    // Hubble's orientation: source is the client. The server's socket sees the client as its peer.
+    // Counters from the source's point of view; kernel sequence-space accounting (bytes_acked /
+    // bytes_received): payload plus SYN/FIN, at most 2 more.
+    return [
+      id, e.startNs > 0n ? this.clock.toEpochMs(e.startNs) : end, end, this.nodeName, e.final === 1, 'FORWARDED', null, 'TCP', e.family === 6 ? 6 : 4,
+      server ? e.daddr : e.saddr, server ? e.dport : e.sport, server ? other : me,
+      server ? e.saddr : e.daddr, server ? e.sport : e.dport, server ? me : other,
+      // the kernel's flag bits are TCP_FLAGS' first four (tested)
+      e.tcpFlags & KERNEL_TCP_FLAGS, server ? 'INGRESS' : 'EGRESS', false,
+      server ? e.bytesReceived : e.bytesAcked, server ? e.bytesAcked : e.bytesReceived,
+      server ? e.segsIn : e.segsOut, server ? e.segsOut : e.segsIn,
+      e.totalRetrans, e.srttUs || null, e.connectNs > 0 ? e.connectNs : null, CLOSE[e.closeReason] ?? 'NONE', localPeer,
+    ];
   }
 
   private cgroupIdText(id: bigint): string {
@@ -294,7 +286,8 @@ export class FlowAssembler {
   }
 
   histogram(h: HistogramRecord, windowStart: number, windowSeconds: number): HistogramSample {
-    const src = this.cgroupService.get(h.cgroupId.toString()) ?? this.identity.localEndpoint({ ip: '0.0.0.0', port: 0, cgroupId: h.cgroupId.toString() });
+    const client = this.cgroupService.get(h.cgroupId.toString());
+    const src = client ? { ip: client.ip, ...client.identity } : this.identity.localEndpoint({ ip: '0.0.0.0', port: 0, cgroupId: h.cgroupId.toString() });
     const dst = this.peer(h.remoteIp, h.remotePort, false);
     return {
       kind: HIST_KIND[h.kind] ?? 'tcp_srtt',

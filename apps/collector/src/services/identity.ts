@@ -62,9 +62,17 @@ export function untruncatedName(comm: string, cmdline: string): string {
   return comm;
 }
 
-/** A local process's endpoint template, cached under its (pid, comm, cgroup[, port]) key. */
+/** A local socket as the kernel reports it. */
+export interface LocalSocket {
+  port: number;
+  pid?: number;
+  comm?: string;
+  cgroupId?: string;
+}
+
+/** A local process's identity, cached under its (pid, comm, cgroup[, port]) key. */
 interface LocalIdentity {
-  template: Endpoint;
+  identity: EndpointIdentity;
   at: number;
   key: string;
   comm: string;
@@ -181,13 +189,13 @@ export class IdentityResolver {
   }
 
   /**
-   * The endpoint of a local socket: network address plus process, cgroup and workload identity. The identity
-   * part is built once per (pid, comm, cgroup) — and port, when a naming rule matches on ports — and reused
-   * for the process cache's lifetime: a host opening tens of thousands of connections a second would
-   * otherwise parse the same cgroup path and run the same rules for every one. The identity object rides
-   * along under ENDPOINT_IDENTITY, so a batch sends it once for all the endpoints that share it.
+   * The identity of a local socket's process: process, cgroup and workload. Built once per (pid, comm,
+   * cgroup) — and port, when a naming rule matches on ports — and reused for the process cache's lifetime: a
+   * host opening tens of thousands of connections a second would otherwise parse the same cgroup path and run
+   * the same rules for every one. The object is frozen and shared, so a batch sends it once for all the
+   * flows that reference it.
    */
-  localEndpoint(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }): Endpoint {
+  localIdentity(a: LocalSocket): EndpointIdentity {
     const pid = a.pid ?? 0;
     const comm = a.comm ?? '';
     const cgroupId = a.cgroupId ?? '';
@@ -204,25 +212,29 @@ export class IdentityResolver {
       hit = this.buildLocal(a, hit.key, now);
       this.lastOfPid.set(pid, hit);
     }
-    // a copy of the same shape (ip and port stay the first keys), its address filled in
-    return { ...hit.template, ip: a.ip, port: a.port };
+    return hit.identity;
   }
 
-  private buildLocal(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }, key: string, now: number): LocalIdentity {
+  /** The endpoint of a local socket: its address and localIdentity(), attached under ENDPOINT_IDENTITY. */
+  localEndpoint(a: LocalSocket & { ip: string }): Endpoint {
+    const identity = this.localIdentity(a);
+    return { ip: a.ip, port: a.port, ...identity, [ENDPOINT_IDENTITY]: identity } as Endpoint;
+  }
+
+  private buildLocal(a: LocalSocket, key: string, now: number): LocalIdentity {
     if (this.endpoints.size >= 10_000) {
       this.endpoints.clear();
       this.lastOfPid.clear();
     }
-    const identity = Object.freeze(this.resolveLocal(a)); // shared by every endpoint built from it
-    const template: Endpoint = { ip: a.ip, port: a.port, ...identity, [ENDPOINT_IDENTITY]: identity } as Endpoint;
+    const identity = Object.freeze(this.resolveLocal(a)); // shared by every flow and endpoint built from it
     // A cgroup created since the last scan has no path yet: ask again after the next scan is allowed.
     const unresolved = a.cgroupId !== undefined && a.cgroupId !== '0' && identity.cgroupPath === undefined;
-    const hit: LocalIdentity = { template, at: unresolved ? now - PROCESS_TTL_MS + CGROUP_RESCAN_MS : now, key, comm: a.comm ?? '', cgroupId: a.cgroupId ?? '' };
+    const hit: LocalIdentity = { identity, at: unresolved ? now - PROCESS_TTL_MS + CGROUP_RESCAN_MS : now, key, comm: a.comm ?? '', cgroupId: a.cgroupId ?? '' };
     this.endpoints.set(key, hit);
     return hit;
   }
 
-  private resolveLocal(a: { ip: string; port: number; pid?: number; comm?: string; cgroupId?: string }): EndpointIdentity {
+  private resolveLocal(a: LocalSocket): EndpointIdentity {
     const e: EndpointIdentity = { hostName: this.opts.nodeName };
     const proc = a.pid ? this.process(a.pid, a.comm) : undefined;
     if (proc && a.pid) e.process = { pid: a.pid, name: proc.name || a.comm || '', ...(proc.exe ? { exe: proc.exe } : {}) };
@@ -254,6 +266,11 @@ export class IdentityResolver {
       e.service = e.process.name;
     }
     return e;
+  }
+
+  /** A remote peer's identity: the DNS names it was reached by, when any were observed. */
+  remoteIdentity(ip: string): EndpointIdentity | null {
+    return this.dnsIdentity(ip) ?? null;
   }
 
   /** The endpoint of a remote peer: address, and the DNS names it was reached by. */

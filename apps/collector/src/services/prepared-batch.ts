@@ -1,6 +1,6 @@
 /** A batch serialized once for the wire: what the shipper queues, sends, spools and re-sends. */
-import type { CollectorHealthReport, FlowInput, HistogramSample, L7EventInput, WireSchemaVersion } from '@sextant/shared';
-import { encodeFlowRows } from '@sextant/shared';
+import type { CollectorHealthReport, FlowInput, HistogramSample, L7EventInput, PendingFlowRow, WireSchemaVersion } from '@sextant/shared';
+import { expandPendingRows, FlowRowEncoder } from '@sextant/shared';
 
 export interface PreparedBatch {
   batchId: string;
@@ -14,6 +14,8 @@ export interface BatchContent {
   batchId: string;
   sentAt: number;
   flows: FlowInput[];
+  /** Flows built as rows (TCP connections); taken over by prepareBatch. */
+  flowRows?: PendingFlowRow[];
   l7?: L7EventInput[];
   histograms?: HistogramSample[];
   health?: CollectorHealthReport;
@@ -21,22 +23,25 @@ export interface BatchContent {
 
 /**
  * Serializes a batch in the given wire schema: v2 (compact flow rows, each endpoint identity once; the
- * default) for servers that take it, v1 (flows as objects) for older ones. `nodeName` is v2's per-batch
+ * default) for servers that take it, v1 (flows as objects) for older ones. Row-built flows come first. `nodeName` is v2's per-batch
  * default node name. The body is exactly `JSON.stringify` of the batch object (tested).
  */
 export function prepareBatch(b: BatchContent, opts: { version?: WireSchemaVersion; nodeName?: string } = {}): PreparedBatch {
-  const records = b.flows.length + (b.l7?.length ?? 0);
+  const rows = b.flowRows ?? [];
+  const records = rows.length + b.flows.length + (b.l7?.length ?? 0);
   const out = new JsonParts();
+  const nodeName = opts.nodeName ?? b.flows[0]?.nodeName ?? rows[0]?.[3] ?? '';
   if ((opts.version ?? 2) === 1) {
     out.text(`{"schemaVersion":1,"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"flows":`);
-    out.array(b.flows);
+    out.array(rows.length ? [...expandPendingRows(rows, nodeName), ...b.flows] : b.flows);
   } else {
-    const nodeName = opts.nodeName ?? b.flows[0]?.nodeName ?? '';
-    const { endpoints, flows } = encodeFlowRows(b.flows, nodeName);
+    const encoder = new FlowRowEncoder(nodeName);
+    for (const r of rows) encoder.addPending(r);
+    for (const f of b.flows) encoder.addFlow(f);
     out.text(`{"schemaVersion":2,"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"nodeName":${JSON.stringify(nodeName)},"endpoints":`);
-    out.array(endpoints);
+    out.array(encoder.endpoints);
     out.text(',"flows":');
-    out.array(flows);
+    out.array(encoder.rows);
   }
   if (b.l7) {
     out.text(',"l7":');

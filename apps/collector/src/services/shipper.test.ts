@@ -4,6 +4,7 @@ import path from 'node:path';
 import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
 import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, generateTraffic, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { encodeFlowRows, type FlowInput, type PendingFlowRow } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareBatch } from './prepared-batch';
 import { Shipper } from './shipper';
@@ -37,6 +38,18 @@ async function waitFor(cond: () => Promise<boolean>, ms: number): Promise<void> 
   throw new Error('timed out waiting');
 }
 
+/** Flows as the assembler's rows: refs back to the identity objects themselves. */
+function pendingRows(flows: FlowInput[]): PendingFlowRow[] {
+  const { endpoints, flows: rows } = encodeFlowRows(flows, 'shipper-test');
+  return rows.map((r) => {
+    const p = [...r] as unknown as PendingFlowRow;
+    p[3] = r[3] ?? 'shipper-test';
+    p[11] = r[11] === null ? null : endpoints[r[11]]!;
+    p[14] = r[14] === null ? null : endpoints[r[14]]!;
+    return p;
+  });
+}
+
 describe('shipper', () => {
   it('delivers every flow exactly once across a server outage, via the spool', async () => {
     server = await startStandaloneServer({ db, version: 'test' });
@@ -50,11 +63,14 @@ describe('shipper', () => {
     shipper.addFlows(parts[0] ?? []);
     await waitFor(async () => (await flowCount()) === 300, 10_000);
     await server.close(); // the server goes away mid-stream
-    shipper.addFlows(parts[1] ?? []);
+    // TCP connections come as rows (FlowAssembler.tcpRows), UDP and drops as flows: both, cut into batches of 100.
+    shipper.addFlowRows(pendingRows(parts[1]?.slice(0, 150) ?? []));
+    shipper.addFlows(parts[1]?.slice(150) ?? []);
     await waitFor(async () => spool.stats().files > 0, 10_000);
     expect(await flowCount()).toBe(300);
     server = await startStandaloneServer({ db, version: 'test' }, { port });
-    shipper.addFlows(parts[2] ?? []);
+    shipper.addFlows(parts[2]?.slice(0, 33) ?? []);
+    shipper.addFlowRows(pendingRows(parts[2]?.slice(33) ?? []));
     await waitFor(async () => (await flowCount()) >= 900 && spool.stats().files === 0, 20_000);
     await shipper.stop();
     expect(await flowCount()).toBe(900);

@@ -6,7 +6,7 @@
  * the kernel reader is never blocked.
  */
 import { randomUUID } from 'node:crypto';
-import type { CollectorHealthReport, Flow, HistogramSample, L7EventInput, WireSchemaVersion } from '@sextant/shared';
+import type { CollectorHealthReport, Flow, HistogramSample, L7EventInput, PendingFlowRow, WireSchemaVersion } from '@sextant/shared';
 import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
 import type { Spool } from './spool';
 import { prepareBatch, type PreparedBatch } from './prepared-batch';
@@ -39,6 +39,7 @@ export interface ShipperStats {
 
 export class Shipper {
   private flows: Flow[] = [];
+  private flowRows: PendingFlowRow[] = [];
   private l7: L7EventInput[] = [];
   private histograms: HistogramSample[] = [];
   private health: CollectorHealthReport | undefined;
@@ -66,6 +67,12 @@ export class Shipper {
 
   addFlows(flows: readonly Flow[]): void {
     for (const f of flows) this.flows.push(f);
+    this.cutIfFull();
+  }
+
+  /** Flows built as rows (FlowAssembler.tcpRows); the shipper takes them over. */
+  addFlowRows(rows: readonly PendingFlowRow[]): void {
+    for (const r of rows) this.flowRows.push(r);
     this.cutIfFull();
   }
 
@@ -97,22 +104,23 @@ export class Shipper {
   }
 
   private cutIfFull(): void {
-    if (this.flows.length + this.l7.length >= this.opts.batchMaxRecords) this.cut();
+    if (this.flowRows.length + this.flows.length + this.l7.length >= this.opts.batchMaxRecords) this.cut();
   }
 
   /** Closes the current buffer into a batch (if it holds anything). */
   cut(): void {
-    if (!this.flows.length && !this.l7.length && !this.histograms.length && !this.health) return;
+    if (!this.flowRows.length && !this.flows.length && !this.l7.length && !this.histograms.length && !this.health) return;
     const max = this.opts.batchMaxRecords;
     // Split oversized buffers so no batch exceeds the server's limits.
-    while (this.flows.length || this.l7.length || this.histograms.length || this.health) {
-      const flows = this.flows.splice(0, max);
-      const l7 = this.l7.splice(0, Math.max(0, max - flows.length));
+    while (this.flowRows.length || this.flows.length || this.l7.length || this.histograms.length || this.health) {
+      const flowRows = this.flowRows.splice(0, max);
+      const flows = this.flows.splice(0, max - flowRows.length);
+      const l7 = this.l7.splice(0, Math.max(0, max - flowRows.length - flows.length));
       const histograms = this.histograms.splice(0, 2_000);
       const health = this.health;
       this.health = undefined;
       // Serialized once, here: the same JSON is sent, spooled and re-sent (and the records' objects die young).
-      const prepared = prepareBatch({ batchId: randomUUID(), sentAt: Date.now(), flows, l7, histograms, health }, { version: this.wireVersion, nodeName: this.opts.nodeName });
+      const prepared = prepareBatch({ batchId: randomUUID(), sentAt: Date.now(), flowRows, flows, l7, histograms, health }, { version: this.wireVersion, nodeName: this.opts.nodeName });
       if (this.queue.length && this.queuedBytes + prepared.body.length > (this.opts.maxQueuedBytes ?? 32 << 20)) this.spool.put(prepared);
       else {
         this.queue.push(prepared);
@@ -215,6 +223,6 @@ export class Shipper {
 
   /** Records accepted but not yet confirmed by the server (memory queue + buffers). */
   pendingRecords(): number {
-    return this.flows.length + this.l7.length + this.queue.reduce((a, b) => a + b.records, 0);
+    return this.flowRows.length + this.flows.length + this.l7.length + this.queue.reduce((a, b) => a + b.records, 0);
   }
 }

@@ -1,0 +1,113 @@
+import { SX_CLOSE_CLOSED, SX_CLOSE_OPEN, SX_DIR_CLIENT, SX_DIR_SERVER, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN, type TcpConnEvent } from '@sextant/bpf';
+import { expandPendingRows, IngestBatch, TCP_FLAGS } from '@sextant/shared';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Clock, FlowAssembler, KERNEL_TCP_FLAGS } from './flow-assembler';
+import { IdentityResolver } from './identity';
+import { ListenerTable } from './listeners';
+import { prepareBatch } from './prepared-batch';
+
+// A real listener of this process, so that the client's record can name its server from /proc.
+let listener: net.Server;
+let port = 0;
+beforeAll(async () => {
+  listener = net.createServer();
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  port = (listener.address() as net.AddressInfo).port;
+});
+afterAll(() => listener.close());
+
+// A connection between two sockets of this host, as the kernel programs report its two ends at close.
+function connection(clientPort: number, o: Partial<TcpConnEvent> = {}): { client: TcpConnEvent; server: TcpConnEvent } {
+  const base = {
+    kind: 0, family: 4, final: 1, startNs: 1_000_000_000n, endNs: 1_002_500_000n, cgroupId: 0n, pid: process.pid, comm: 'node',
+    segsOut: 6, segsIn: 5, totalRetrans: 1, retransmits: 0, srttUs: 42, rstSent: 0, rstRecv: 0, closeReason: SX_CLOSE_CLOSED,
+    tcpFlags: SX_TCP_SYN | SX_TCP_ACK | SX_TCP_FIN, connectNs: 51_000,
+  };
+  return {
+    client: { ...base, sockId: BigInt(clientPort), direction: SX_DIR_CLIENT, saddr: '127.0.0.1', sport: clientPort, daddr: '127.0.0.1', dport: port, bytesAcked: 120, bytesReceived: 853, ...o },
+    server: {
+      ...base, sockId: BigInt(clientPort) + 1_000_000n, direction: SX_DIR_SERVER, saddr: '127.0.0.1', sport: port, daddr: '127.0.0.1', dport: clientPort,
+      bytesAcked: 853, bytesReceived: 120, segsOut: 5, segsIn: 6, connectNs: 0, ...o,
+    },
+  };
+}
+
+function assembler(): FlowAssembler {
+  return new FlowAssembler('node-a', new IdentityResolver({ nodeName: 'node-a' }), new ListenerTable(), new Clock(), { keepClosedIds: false });
+}
+
+describe('FlowAssembler.tcpRows', () => {
+  it('the kernel reports TCP flags in the bit order of the wire model', () => {
+    expect([SX_TCP_SYN, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST]).toEqual(['SYN', 'ACK', 'FIN', 'RST'].map((f) => 1 << TCP_FLAGS.indexOf(f as 'SYN')));
+    expect(KERNEL_TCP_FLAGS).toBe(0b1111);
+  });
+
+  it('orients both ends of a local connection client → server, and names the client in the server record', () => {
+    const a = assembler();
+    const { client, server } = connection(40_001);
+    // The server record first in the batch: the client one is still assembled first.
+    const [fromServer, fromClient] = expandPendingRows(a.tcpRows([server, client]), 'node-a');
+    const clock = new Clock();
+    for (const f of [fromServer, fromClient]) {
+      expect(f).toMatchObject({
+        nodeName: 'node-a', final: true, verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, isReply: false, localPeer: true,
+        tcpFlags: ['SYN', 'ACK', 'FIN'], closeReason: 'CLOSED', srttUs: 42, retransmits: 1,
+        // counters from the client's (the source's) point of view, whichever end reported them
+        bytesSent: 120, bytesReceived: 853, packetsSent: 6, packetsReceived: 5,
+        source: { ip: '127.0.0.1', port: 40_001, hostName: 'node-a', process: { pid: process.pid } },
+        destination: { ip: '127.0.0.1', port, hostName: 'node-a', process: { pid: process.pid } },
+      });
+      expect(f!.endTime! - f!.time).toBeCloseTo(2.5, 6);
+      expect(Math.abs(f!.time - clock.toEpochMs(1_000_000_000n))).toBeLessThan(50);
+      expect(f!.dropReason).toBeUndefined();
+    }
+    expect(fromClient).toMatchObject({ trafficDirection: 'EGRESS', connectLatencyNs: 51_000 });
+    expect(fromServer).toMatchObject({ trafficDirection: 'INGRESS' });
+    expect(fromServer!.connectLatencyNs).toBeUndefined();
+    expect(fromServer!.id).not.toBe(fromClient!.id);
+  });
+
+  it('gives interim reports and the close of one socket one flow id, and a reused socket a new one', () => {
+    const a = assembler();
+    const open = connection(40_002, { final: 0, closeReason: SX_CLOSE_OPEN, tcpFlags: SX_TCP_SYN | SX_TCP_ACK }).client;
+    const closed = connection(40_002, { tcpFlags: SX_TCP_SYN | SX_TCP_ACK | SX_TCP_RST }).client;
+    const [r1, r2, r3] = expandPendingRows([...a.tcpRows([open]), ...a.tcpRows([open]), ...a.tcpRows([closed])], 'node-a');
+    expect(r1).toMatchObject({ final: false, closeReason: 'OPEN', tcpFlags: ['SYN', 'ACK'] });
+    expect(r3).toMatchObject({ final: true, tcpFlags: ['SYN', 'ACK', 'RST'] });
+    expect(new Set([r1!.id, r2!.id, r3!.id]).size).toBe(1);
+    const [again] = expandPendingRows(a.tcpRows([closed]), 'node-a');
+    expect(again!.id).not.toBe(r1!.id);
+  });
+
+  it('a batch of rows sends each process identity once and parses into the flows it was built from', () => {
+    const a = assembler();
+    const events = Array.from({ length: 300 }, (_, i) => connection(41_000 + i)).flatMap((c) => [c.client, c.server]);
+    const expected = expandPendingRows(a.tcpRows(events), 'node-a');
+    // the same records again, through the batch encoder (which takes the rows over)
+    const b = assembler();
+    const rows = b.tcpRows(events);
+    const ids = rows.map((r) => r[0]);
+    const body = prepareBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [], flowRows: rows }, { nodeName: 'node-a' }).body;
+    const json = JSON.parse(body.toString());
+    // Both ends are this test process, known twice: from the records (pid, comm) and, for the client's server
+    // end, from the listener table (pid alone): two identities for 600 flows.
+    expect(json.endpoints).toHaveLength(2);
+    expect(json.endpoints.map((e: { process: { pid: number } }) => e.process.pid)).toEqual([process.pid, process.pid]);
+    expect(json.flows).toHaveLength(600);
+    const parsed = IngestBatch.parse(json).flows;
+    expect(parsed.map((f) => f.id)).toEqual(ids);
+    expect(parsed.map(({ id: _, time: _t, endTime: _e, ...f }) => f)).toEqual(expected.map(({ id: _, time: _t, endTime: _e, ...f }) => f));
+  });
+
+  it('rows go out as v1 flows to a server that only takes v1', () => {
+    const a = assembler();
+    const { client, server } = connection(40_003);
+    const rows = a.tcpRows([client, server]);
+    const expected = expandPendingRows(rows, 'node-a');
+    const body = prepareBatch({ batchId: crypto.randomUUID(), sentAt: 1, flows: [], flowRows: rows }, { version: 1, nodeName: 'node-a' }).body;
+    const json = JSON.parse(body.toString());
+    expect(json.schemaVersion).toBe(1);
+    expect(IngestBatch.parse(json).flows).toEqual(expected);
+  });
+});
