@@ -24,6 +24,7 @@ export class Collector {
   private readonly assembler: FlowAssembler;
   private readonly identity: IdentityResolver;
   private readonly l7: L7Assembler;
+  private readonly listeners = new ListenerTable();
   private readonly clock = new Clock();
   private events = 0;
   private health: HealthTracker | null = null;
@@ -37,7 +38,7 @@ export class Collector {
     this.spool = new Spool(config.spoolDir, config.spoolMaxBytes);
     this.shipper = new Shipper(this.transport, this.spool, { batchMaxRecords: config.batchMaxRecords, flushIntervalMs: config.flushIntervalMs, nodeName: config.nodeName, log: this.log });
     this.identity = new IdentityResolver({ nodeName: config.nodeName, rules: config.rulesFile ? RuleSet.fromFile(config.rulesFile) : undefined });
-    this.assembler = new FlowAssembler(config.nodeName, this.identity, new ListenerTable(), this.clock, { keepClosedIds: config.l7 });
+    this.assembler = new FlowAssembler(config.nodeName, this.identity, this.listeners, this.clock, { keepClosedIds: config.l7 });
     this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
   }
 
@@ -53,6 +54,11 @@ export class Collector {
       captureBytes: this.config.l7CaptureBytes,
     });
     this.health = new HealthTracker(this.config.nodeName, { available: true });
+    // Listeners older than the probes: found in /proc once, now, and given to the kernel side, so that the
+    // connections they accept carry their process; later ones the kernel sees at listen().
+    const listeners = this.listeners.refresh();
+    this.probes.seedListeners(listeners.map((l) => ({ ...l, comm: this.identity.process(l.pid).name })));
+    this.listeners.useKernel(this.probes);
     this.probes.onTcpEvents((batch) => {
       this.events += batch.length;
       if (this.config.l7) for (const e of batch) if (e.final) this.l7.connectionClosed(e);

@@ -15,13 +15,19 @@ if (!pf.ok) console.warn(`[skip] eBPF kernel tests: ${pf.reason}`);
 
 let probes: SextantProbes;
 const events: TcpConnEvent[] = [];
+// A server that was listening before the probes were loaded.
+let early: { port: number; close: () => void } | undefined;
 
-beforeAll(() => {
+beforeAll(async () => {
   if (!pf.ok) return;
+  early = await listen((s) => s.on('data', () => s.end('ok')));
   probes = SextantProbes.open({ cgroupRoot: '/sys/fs/cgroup/unified' });
   probes.onTcpEvents((batch) => events.push(...batch));
 });
-afterAll(() => probes?.close());
+afterAll(() => {
+  probes?.close();
+  early?.close();
+});
 
 async function listen(handler: (s: net.Socket) => void, host = '127.0.0.1'): Promise<{ port: number; close: () => void }> {
   const srv = net.createServer(handler);
@@ -89,6 +95,28 @@ describe.skipIf(!pf.ok)('TCP lifecycle', () => {
     // the server's socket is IPv6 (bound to ::); its IPv4 peer is v4-mapped in the kernel
     expect(byPeer['127.0.0.1']).toMatchObject({ family: 4, saddr: '127.0.0.1' });
     expect(byPeer['::1']).toMatchObject({ family: 6, saddr: '::1' });
+  });
+
+  it('knows who listens on a port: from listen() since load, older listeners once seeded, and forgets closed ones', async () => {
+    const srv = await listen((s) => s.on('data', () => s.end('ok')));
+    expect(probes.listener(srv.port)).toMatchObject({ family: 4, port: srv.port, pid: process.pid });
+    expect(probes.listener(srv.port)?.comm.length).toBeGreaterThan(0);
+    // Listening before the load: unknown to the kernel side, so the connections it accepts have no process...
+    const port = early!.port;
+    expect(probes.listener(port)).toBeUndefined();
+    await connectOnce(port, 'before');
+    const accepted = () => events.filter((e) => e.direction === SX_DIR_SERVER && e.sport === port);
+    await settle(() => accepted().length >= 1);
+    expect(accepted().map((e) => e.pid)).toEqual([0]);
+    // ...until the collector seeds it (from /proc); what the kernel recorded itself is not overwritten.
+    expect(probes.seedListeners([{ family: 4, port, pid: process.pid, comm: 'seeded' }, { family: 4, port: srv.port, pid: 1, comm: 'init' }])).toBe(1);
+    expect(probes.listener(srv.port)?.pid).toBe(process.pid);
+    await connectOnce(port, 'after');
+    await settle(() => accepted().length >= 2);
+    expect(accepted().map((e) => [e.pid, e.comm])).toEqual([[0, ''], [process.pid, 'seeded']]);
+    srv.close();
+    await settle(() => probes.listener(srv.port) === undefined, 2_000);
+    expect(probes.listener(srv.port)).toBeUndefined();
   });
 
   it('reports a refused connect', async () => {

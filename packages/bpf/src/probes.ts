@@ -7,10 +7,10 @@ import os from 'node:os';
 import { formatIp, likelyLocalAddress, type HostAddress } from './addresses';
 import { dropReasonName } from './drop-reasons';
 import {
-  decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxL7Header, decodeSxUdpKey, decodeSxUdpValue,
+  decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxL7Header, decodeSxListener, decodeSxUdpKey, decodeSxUdpValue,
   SX_COUNTER_DROP_MAP_FULL, SX_COUNTER_EVENTS, SX_COUNTER_HIST_MAP_FULL, SX_COUNTER_L7_ARGS_MAP_FULL, SX_COUNTER_L7_EVENTS,
   SX_COUNTER_L7_RINGBUF_FULL, SX_COUNTER_L7_SOCK_MAP_FULL, SX_COUNTER_MAX, SX_COUNTER_RETRANSMITS, SX_COUNTER_RINGBUF_FULL,
-  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_L7_HEADER_LAYOUT, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_SIZE,
+  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_L7_HEADER_LAYOUT, SX_LISTENER_LAYOUT, SX_LISTENER_SIZE, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_SIZE,
   type SxL7Header,
 } from './generated/events';
 import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from './native';
@@ -152,6 +152,20 @@ export interface ProbeCounters {
   queueDroppedRecords: number;
 }
 
+/** A local TCP listener: the process that listens on a port. */
+export interface ListenerRecord {
+  family: 4 | 6;
+  port: number;
+  pid: number;
+  comm: string;
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const BPF_NOEXIST = 1;
+const EEXIST = 17;
+const listenerKey = (family: 4 | 6, port: number) => u32(((family === 6 ? AF_INET6 : AF_INET) << 16) | port);
+
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n);
@@ -231,6 +245,39 @@ export class SextantProbes {
       this.maps.set(name, m);
     }
     return m;
+  }
+
+  /**
+   * The process listening on a local TCP port (IPv4 first, then IPv6), as the kernel saw it call listen(), or
+   * as seeded by seedListeners. One map lookup per family.
+   */
+  listener(port: number): ListenerRecord | undefined {
+    const m = this.map('sx_listeners');
+    for (const family of [4, 6] as const) {
+      const v = check('lookup sx_listeners', this.addon.mapLookup(m.fd, listenerKey(family, port), m.valueSize));
+      if (v) return { family, port, ...decodeSxListener(v) };
+    }
+    return undefined;
+  }
+
+  /**
+   * Tells the kernel side about listeners that were already listening when the probes were loaded (found in
+   * /proc), so that connections they accept carry their process too. What the kernel learned itself stays.
+   * Returns how many were added.
+   */
+  seedListeners(listeners: readonly ListenerRecord[]): number {
+    const m = this.map('sx_listeners');
+    let added = 0;
+    for (const l of listeners) {
+      const value = Buffer.alloc(SX_LISTENER_SIZE);
+      value.writeUInt32LE(l.pid, SX_LISTENER_LAYOUT.pid!.offset);
+      value.write(l.comm.slice(0, SX_LISTENER_LAYOUT.comm!.count - 1), SX_LISTENER_LAYOUT.comm!.offset, 'latin1');
+      const r = this.addon.mapUpdate(m.fd, listenerKey(l.family, l.port), value, BPF_NOEXIST);
+      if (r === -EEXIST) continue;
+      check('seed sx_listeners', r);
+      added++;
+    }
+    return added;
   }
 
   /** Starts delivering TCP connection events (close and interim updates) in batches. */

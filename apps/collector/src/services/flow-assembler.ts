@@ -130,8 +130,8 @@ export class FlowAssembler {
   /** The far end: a process of this host when something here listens on that address, else a remote peer. */
   private peer(ip: string, port: number, serverSide: boolean): Endpoint {
     if (!serverSide && this.isLocal(ip)) {
-      const l = this.listeners.lookup(port);
-      if (l) return this.identity.localEndpoint({ ip, port, pid: l.pid });
+      const pid = this.listeners.pidOf(port);
+      if (pid !== undefined) return this.identity.localEndpoint({ ip, port, pid });
     }
     return this.identity.remoteEndpoint(ip, port);
   }
@@ -139,8 +139,8 @@ export class FlowAssembler {
   /** The far end's identity alone (see peer). */
   private peerIdentity(ip: string, port: number, serverSide: boolean): EndpointIdentity | null {
     if (!serverSide && this.isLocal(ip)) {
-      const l = this.listeners.lookup(port);
-      if (l) return this.identity.localIdentity({ port, pid: l.pid });
+      const pid = this.listeners.pidOf(port);
+      if (pid !== undefined) return this.identity.localIdentity({ port, pid });
     }
     return this.identity.remoteIdentity(ip);
   }
@@ -163,7 +163,7 @@ export class FlowAssembler {
     const server = e.direction === SX_DIR_SERVER;
     let pid = e.pid;
     // A listener opened before the probes were loaded is unknown to the kernel side: ask /proc.
-    if (server && !pid) pid = this.listeners.lookup(e.sport)?.pid ?? 0;
+    if (server && !pid) pid = this.listeners.pidOf(e.sport) ?? 0;
     else if (server) this.listeners.learn(e.sport, pid);
     const cgroupId = this.cgroupIdText(e.cgroupId);
     const me = this.identity.localIdentity({ port: e.sport, pid: pid || undefined, comm: e.comm || undefined, cgroupId });

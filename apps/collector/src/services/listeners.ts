@@ -1,18 +1,29 @@
 /**
- * Which local process listens on which TCP port, from /proc/net/tcp{,6} (LISTEN sockets) and /proc/<pid>/fd
- * (socket inodes). Lets the collector name the server end of a connection to this host, and the server tell
- * which service owns a port. Refreshed on a timer; cheap enough at tens of seconds.
+ * Which local process listens on which TCP port. Lets the collector name the server end of a connection to
+ * this host, and the server tell which service owns a port.
+ *
+ * The kernel programs record every listen() (map sx_listeners); at start the collector finds the listeners
+ * that are older than its probes in /proc and seeds that map with them. After that a port is looked up in
+ * the kernel's map, cached here, and /proc is only scanned again on a miss at most every refresh interval:
+ * a scan reads /proc/net/tcp{,6}, which lists every socket of the host — TIME_WAIT ones included, megabytes
+ * and ~100–300 ms on a host making tens of thousands of connections a second.
  */
 import fs from 'node:fs';
 
 export interface Listener {
+  family: 4 | 6;
   port: number;
   pid: number;
 }
 
-function listeningInodes(procRoot: string): Map<string, number> {
-  const inodes = new Map<string, number>();
-  for (const file of ['tcp', 'tcp6']) {
+/** Where the kernel side's record of listeners is read (SextantProbes). */
+export interface KernelListeners {
+  listener(port: number): { pid: number } | undefined;
+}
+
+function listeningInodes(procRoot: string): Map<string, { family: 4 | 6; port: number }> {
+  const inodes = new Map<string, { family: 4 | 6; port: number }>();
+  for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
     let text = '';
     try {
       text = fs.readFileSync(`${procRoot}/net/${file}`, 'utf8');
@@ -24,16 +35,17 @@ function listeningInodes(procRoot: string): Map<string, number> {
       if (cols[3] !== '0A') continue; // TCP_LISTEN
       const port = parseInt(cols[1]?.split(':')[1] ?? '', 16);
       const inode = cols[9];
-      if (inode && Number.isFinite(port)) inodes.set(inode, port);
+      if (inode && Number.isFinite(port)) inodes.set(inode, { family, port });
     }
   }
   return inodes;
 }
 
-export function scanListeners(procRoot = '/proc'): Map<number, Listener> {
+/** The host's TCP listeners and their processes, from /proc (socket inodes of /proc/<pid>/fd). */
+export function scanListeners(procRoot = '/proc'): Listener[] {
   const inodes = listeningInodes(procRoot);
-  const byPort = new Map<number, Listener>();
-  if (inodes.size === 0) return byPort;
+  const out: Listener[] = [];
+  if (inodes.size === 0) return out;
   for (const entry of fs.readdirSync(procRoot)) {
     if (!/^\d+$/.test(entry)) continue;
     let fds: string[];
@@ -50,34 +62,57 @@ export function scanListeners(procRoot = '/proc'): Map<number, Listener> {
         continue;
       }
       const m = /^socket:\[(\d+)\]$/.exec(link);
-      const port = m ? inodes.get(m[1] ?? '') : undefined;
-      if (port !== undefined && !byPort.has(port)) byPort.set(port, { port, pid: Number(entry) });
+      const socket = m ? inodes.get(m[1] ?? '') : undefined;
+      if (socket) {
+        out.push({ ...socket, pid: Number(entry) });
+        inodes.delete(m![1]!); // a socket shared by forked processes: its first (lowest) pid
+      }
     }
   }
-  return byPort;
+  return out;
 }
 
 export class ListenerTable {
-  private byPort = new Map<number, Listener>();
-  private at = 0;
+  private byPort = new Map<number, { pid: number; at: number }>();
+  private scannedAt = 0;
+  private kernel: KernelListeners | undefined;
 
   constructor(private readonly refreshMs = 30_000) {}
 
-  /** The local process listening on a port, rescanning at most every refreshMs on a miss. */
-  lookup(port: number): Listener | undefined {
+  /** From now on, ask the kernel's record first (after seeding it with what refresh() found). */
+  useKernel(kernel: KernelListeners): void {
+    this.kernel = kernel;
+  }
+
+  /**
+   * The pid of the local process listening on a port: cached for refreshMs, then asked again from the
+   * kernel's record; /proc is rescanned on a miss at most every refreshMs.
+   */
+  pidOf(port: number): number | undefined {
+    const now = Date.now();
     const hit = this.byPort.get(port);
-    if (hit) return hit;
-    if (Date.now() - this.at > Math.min(this.refreshMs, 2_000)) this.refresh();
-    return this.byPort.get(port);
+    if (hit && now - hit.at < this.refreshMs) return hit.pid;
+    const fromKernel = this.kernel?.listener(port);
+    if (fromKernel) {
+      this.byPort.set(port, { pid: fromKernel.pid, at: now });
+      return fromKernel.pid;
+    }
+    if (now - this.scannedAt >= this.refreshMs) this.refresh();
+    return this.byPort.get(port)?.pid;
   }
 
   /** Learns a listener from a server-side connection event (cheaper than a scan). */
   learn(port: number, pid: number): void {
-    if (pid > 0) this.byPort.set(port, { port, pid });
+    if (pid > 0) this.byPort.set(port, { pid, at: Date.now() });
   }
 
-  refresh(): void {
-    this.at = Date.now();
-    this.byPort = scanListeners();
+  /** Rescans /proc; returns what it found (IPv4 and IPv6 listeners of a port separately). */
+  refresh(): Listener[] {
+    const now = Date.now();
+    this.scannedAt = now;
+    const found = scanListeners();
+    this.byPort = new Map();
+    for (const l of found) if (!this.byPort.has(l.port)) this.byPort.set(l.port, { pid: l.pid, at: now });
+    return found;
   }
 }

@@ -55,13 +55,7 @@ struct {
 	__type(value, struct sx_sock_state);
 } sx_socks SEC(".maps");
 
-/* Listening sockets by (family << 16 | port): who accepts on that port. */
-struct sx_listener {
-	__u32 pid;
-	__u32 pad;
-	char comm[16];
-};
-
+/* Listening sockets by (family << 16 | port): who accepts on that port (struct sx_listener). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);

@@ -91,6 +91,15 @@ struct sx_tcp_event {
 };
 _Static_assert(sizeof(struct sx_tcp_event) == 144, "sx_tcp_event size");
 
+/* Map sx_listeners, key (address family << 16 | port), AF_INET 2 or AF_INET6 10: the process that listens on a
+ * port. Written by the kernel at listen() and by the collector at start for listeners older than it. */
+struct sx_listener {
+	__u32 pid;
+	__u32 pad;
+	char comm[16];
+};
+_Static_assert(sizeof(struct sx_listener) == 24, "sx_listener size");
+
 /* UDP flow aggregate key: one local socket address talking to one remote address. */
 struct sx_udp_key {
 	__u8 laddr[16];

@@ -153,6 +153,24 @@ export function decodeSxTcpEvent(buf: Buffer, off = 0): SxTcpEvent {
   };
 }
 
+export const SX_LISTENER_SIZE = 24;
+export const SX_LISTENER_LAYOUT: Record<string, FieldLayout> = {
+  pid: { offset: 0, size: 4, type: '__u32', count: 1 },
+  pad: { offset: 4, size: 4, type: '__u32', count: 1 },
+  comm: { offset: 8, size: 16, type: 'char', count: 16 },
+};
+export interface SxListener {
+  pid: number;
+  comm: string;
+}
+export function decodeSxListener(buf: Buffer, off = 0): SxListener {
+  const dv = dataView(buf);
+  return {
+    pid: dv.getUint32(off + 0, true),
+    comm: cString(buf, off + 8, 16),
+  };
+}
+
 export const SX_UDP_KEY_SIZE = 40;
 export const SX_UDP_KEY_LAYOUT: Record<string, FieldLayout> = {
   laddr: { offset: 0, size: 16, type: '__u8', count: 16 },
