@@ -66,6 +66,12 @@ describe('FlowAssembler.tcpRows', () => {
     expect(fromServer).toMatchObject({ trafficDirection: 'INGRESS' });
     expect(fromServer!.connectLatencyNs).toBeUndefined();
     expect(fromServer!.id).not.toBe(fromClient!.id);
+    // A server record is named from a client record of the same addresses and ports that started with it:
+    // not from one of the same client port to another server port, or from a minute earlier.
+    const other = connection(40_009);
+    const late = connection(40_009, { startNs: 61_000_000_000n, endNs: 61_000_100_000n }).server;
+    const [elsewhere, stale] = expandPendingRows([...a.tcpRows([{ ...other.client, dport: port + 1 }, other.server]), ...a.tcpRows([other.client, late])].filter((_, i) => i === 1 || i === 3), 'node-a');
+    for (const f of [elsewhere, stale]) expect(f!.source).toEqual({ ip: '127.0.0.1', port: 40_009 });
   });
 
   it('gives interim reports and the close of one socket one flow id, and a reused socket a new one', () => {

@@ -43,8 +43,8 @@ const HIST_KIND: Record<number, HistogramKind> = {
 const CLOSED_ID_TTL_MS = 60_000;
 /** At most this many closed connections are remembered (oldest forgotten first): ~2 s of 50k connections/s. */
 const CLOSED_IDS_MAX = 100_000;
-/** Client ends of local connections remembered for their server side (oldest forgotten first). */
-const LOCAL_CLIENTS_MAX = 20_000;
+/** A client end of a local connection names the server's record of it when their starts are this close. */
+const LOCAL_PAIR_WINDOW_NS = 30e9;
 /** How long a UDP conversation keeps its flow id after it was last seen. */
 const UDP_ID_TTL_MS = 300_000;
 
@@ -54,6 +54,40 @@ const CLOSE: Record<number, Flow['closeReason']> = {
 
 /** The TCP flags the kernel programs report (SX_TCP_*: bits 0–3, in TCP_FLAGS' order). */
 export const KERNEL_TCP_FLAGS = SX_TCP_SYN | SX_TCP_ACK | SX_TCP_FIN | SX_TCP_RST;
+
+/**
+ * Client ends of connections between two sockets of this host: the server's record of the same connection
+ * names its client from them (instead of a bare 127.0.0.1). One slot per client port, overwritten by the next
+ * connection from that port, with the server port, both addresses and the start time checked on lookup. It
+ * was a Map of the pairs; at tens of thousands of connections a second its inserts, deletes and evictions
+ * were most of the time spent building a flow.
+ */
+class LocalClients {
+  private readonly identity = new Array<EndpointIdentity | null>(65536).fill(null);
+  private readonly serverPort = new Uint16Array(65536);
+  private readonly clientIp = new Array<string>(65536).fill('');
+  private readonly serverIp = new Array<string>(65536).fill('');
+  private readonly startNs = new Float64Array(65536);
+
+  remember(client: TcpConnEvent, identity: EndpointIdentity): void {
+    const p = client.sport;
+    this.identity[p] = identity;
+    this.serverPort[p] = client.dport;
+    this.clientIp[p] = client.saddr;
+    this.serverIp[p] = client.daddr;
+    this.startNs[p] = Number(client.startNs);
+  }
+
+  /** The identity of the client end of the server's connection `server`, or null. */
+  clientOf(server: TcpConnEvent): EndpointIdentity | null {
+    const p = server.dport;
+    const identity = this.identity[p];
+    if (!identity || this.serverPort[p] !== server.sport || this.clientIp[p] !== server.daddr || this.serverIp[p] !== server.saddr) return null;
+    if (Math.abs(Number(server.startNs) - this.startNs[p]!) > LOCAL_PAIR_WINDOW_NS) return null;
+    if (server.final) this.identity[p] = null;
+    return identity;
+  }
+}
 
 export class FlowAssembler {
   private readonly local = localAddresses();
@@ -66,11 +100,7 @@ export class FlowAssembler {
   // Service names of client flows by cgroup, so kernel histograms (keyed by cgroup) name their source the
   // same way the flows do.
   private readonly cgroupService = new Map<string, { ip: string; identity: EndpointIdentity }>();
-  // Client ends of connections between two sockets of this host: the server's record of the same connection
-  // names its client from them (instead of a bare 127.0.0.1). Keyed by client port × 65536 + server port (a
-  // number: a string key per connection was a visible share of the collector's allocations); the addresses
-  // are checked on lookup.
-  private readonly localClients = new Map<number, { clientIp: string; serverIp: string; identity: EndpointIdentity }>();
+  private readonly localClients = new LocalClients();
   // cgroup ids as text, as identity and naming use them (BigInt to string per event is not free).
   private readonly cgroupText = new Map<bigint, string>();
 
@@ -168,21 +198,12 @@ export class FlowAssembler {
     const cgroupId = this.cgroupIdText(e.cgroupId);
     const me = this.identity.localIdentity({ port: e.sport, pid: pid || undefined, comm: e.comm || undefined, cgroupId });
     const localPeer = this.isLocal(e.daddr);
-    let other: EndpointIdentity | null | undefined;
+    let other: EndpointIdentity | null = null;
     if (localPeer) {
-      const key = server ? e.dport * 65536 + e.sport : e.sport * 65536 + e.dport;
-      if (!server) {
-        if (this.localClients.size >= LOCAL_CLIENTS_MAX) this.localClients.delete(this.localClients.keys().next().value as number);
-        this.localClients.set(key, { clientIp: e.saddr, serverIp: e.daddr, identity: me });
-      } else {
-        const client = this.localClients.get(key);
-        if (client && client.clientIp === e.daddr && client.serverIp === e.saddr) {
-          other = client.identity;
-          if (e.final) this.localClients.delete(key);
-        }
-      }
+      if (!server) this.localClients.remember(e, me);
+      else other = this.localClients.clientOf(e);
     }
-    if (other === undefined) other = this.peerIdentity(e.daddr, e.dport, server);
+    if (!other) other = this.peerIdentity(e.daddr, e.dport, server);
     if (!server && e.cgroupId > 0n && this.cgroupService.get(cgroupId)?.identity !== me) {
       if (this.cgroupService.size > 100_000) this.cgroupService.clear();
       this.cgroupService.set(cgroupId, { ip: e.saddr, identity: me });
