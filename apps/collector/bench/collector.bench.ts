@@ -6,7 +6,7 @@
  * (the worst case for connection tracking: 2 kernel connection events per request). Prints, per workload:
  * throughput ratio on/off, collector CPU (% of a core, and per 10k req/s), peak RSS and lost events.
  * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (off/on alternations, default 3),
- * BENCH_WORKLOADS (comma list of ka,ka-l4,ka-lean,close,close-l4,custom). BENCH_RATE (req/s) paces wrk instead of
+ * BENCH_WORKLOADS (comma list of ka,ka-l4,ka-lean,close,close-l4,close-lean,custom). BENCH_RATE (req/s) paces wrk instead of
  * running flat out, to read CPU, RSS and lost events at a given rate (the ratio is then ~1 by construction);
  * it sets the connection count to rate × 2 ms unless BENCH_CONNECTIONS is given. BENCH_WIRE=1 makes the sink
  * answer like a server that only takes wire schema v1 (flows as objects), for comparing with v2 (the default).
@@ -33,6 +33,11 @@ const DESCRIPTIONS: Record<string, { title: string; close: boolean; env: Record<
   },
   close: { title: 'new TCP connection per request, collector with L7 capture', close: true, env: {} },
   'close-l4': { title: 'new TCP connection per request, connection-level only (SEXTANT_L7=0)', close: true, env: { SEXTANT_L7: '0' } },
+  'close-lean': {
+    title: 'new TCP connection per request, connections at close only, no UDP flows (SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0 SEXTANT_UPDATE_INTERVAL_MS=0)',
+    close: true,
+    env: { SEXTANT_L7: '0', SEXTANT_UDP_FLOWS: '0', SEXTANT_UPDATE_INTERVAL_MS: '0' },
+  },
   // Any other collector setup, for experiments: BENCH_CUSTOM_ENV='SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0'.
   custom: { title: `keep-alive, ${process.env.BENCH_CUSTOM_ENV ?? '(BENCH_CUSTOM_ENV unset)'}`, close: false, env: parseEnv(process.env.BENCH_CUSTOM_ENV ?? '') },
 };
@@ -67,7 +72,7 @@ const BASELINE = process.env.BENCH_BASELINE;
 
 async function workload(rig: Rig, name: string): Promise<void> {
   const d = DESCRIPTIONS[name];
-  if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, ka-lean, close, close-l4, custom)`);
+  if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, ka-lean, close, close-l4, close-lean, custom)`);
   const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close, rate: RATE };
   await wrk(rig, { ...opts, seconds: 2 }); // warm-up
   const variant = (v: string, entry?: string): Variant => ({ name: v, entry, ons: [], onCpu: [], ratios: [], cpuSeconds: 0, wallSeconds: 0, rss: 0, mapped: 0, lost: 0, requests: 0 });
