@@ -2,14 +2,14 @@
  * bench:ingest — realistic flows + L7 events through the real tRPC ingest path (separate server process,
  * several concurrent senders), and in the same run raw COPY of the same rows into a scratch database with
  * the same schema (same indexes, same partitions), with the same concurrency. Prints rows/s and the ratio, for
- * the same flows sent in wire schema v1 (objects) and v2 (rows + endpoint table).
+ * the same flows and L7 events sent in wire schema v1 (objects), v2 (flow rows + endpoint table) and v3 (L7 endpoints as refs too).
  */
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, copyInto, createCollectorToken, ensurePartitions, dayOf, FLOW_COLUMNS, flowRow, L7_COLUMNS, l7Row, PARTITIONED_TABLES } from '@sextant/db';
 import { generateTraffic } from '@sextant/db/testing';
-import { encodeFlowRows, type IngestBatchInput, type IngestBatchV1Input } from '@sextant/shared';
+import { BatchEncoder, encodeFlowRows, type IngestBatchInput, type IngestBatchV1Input } from '@sextant/shared';
 import { trpcClient } from '../src/test-helpers';
 import { fmt, startBenchPostgres } from './bench-db';
 
@@ -88,10 +88,18 @@ try {
     const nodeName = b.flows?.[0]?.nodeName ?? '';
     return { schemaVersion: 2, batchId: b.batchId, sentAt: b.sentAt, nodeName, ...encodeFlowRows(b.flows ?? [], nodeName), l7: b.l7 };
   });
+  const v3Batches: IngestBatchInput[] = batches.map((b) => {
+    const nodeName = b.flows?.[0]?.nodeName ?? '';
+    const enc = new BatchEncoder(nodeName);
+    for (const f of b.flows ?? []) enc.addFlow(f);
+    const l7 = (b.l7 ?? []).map((e) => enc.l7(e));
+    return { schemaVersion: 3, batchId: b.batchId, sentAt: b.sentAt, nodeName, endpoints: enc.endpoints, flows: enc.rows, l7 };
+  });
   const bodyBytes = (list: IngestBatchInput[]) => list.reduce((a, b) => a + Buffer.byteLength(JSON.stringify(b)), 0);
   const runs = [
     { label: 'v1', ...(await endToEnd('bench_ingest_v1', batches)), bytes: bodyBytes(batches) },
     { label: 'v2', ...(await endToEnd('bench_ingest_v2', v2Batches)), bytes: bodyBytes(v2Batches) },
+    { label: 'v3', ...(await endToEnd('bench_ingest_v3', v3Batches)), bytes: bodyBytes(v3Batches) },
   ];
 
   const raw = rowsPerRun / rawSeconds;

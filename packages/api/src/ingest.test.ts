@@ -1,5 +1,5 @@
 import { generateTraffic } from '@sextant/db/testing';
-import { encodeFlowRows, type IngestBatchInput } from '@sextant/shared';
+import { BatchEncoder, encodeFlowRows, type IngestBatchInput } from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from './root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,7 +37,7 @@ describe('ingest', () => {
     const c = h.client(h.collectorToken);
     const reg = await c.ingest.register.mutate({ hostname: 'host-1', version: '0.1.0', kernel: '6.18' });
     expect(reg.name).toBe('test-host');
-    expect(reg.wireSchemaVersions).toEqual([1, 2]);
+    expect(reg.wireSchemaVersions).toEqual([1, 2, 3]);
     const b = batch(1);
     const res = await c.ingest.push.mutate(b);
     expect(res).toMatchObject({ stored: true, flows: b.flows?.length, l7: b.l7?.length });
@@ -45,7 +45,7 @@ describe('ingest', () => {
     expect(await count('SELECT count(*) AS n FROM l7_events WHERE batch_id = $1', [b.batchId])).toBe(b.l7?.length);
   });
 
-  it('stores a wire schema v2 batch (flow rows + endpoint table) exactly as the same flows sent as v1', async () => {
+  it('stores wire schema v2 and v3 batches (rows + endpoint table) exactly as the same flows and L7 events sent as v1', async () => {
     const c = h.client(h.collectorToken);
     const v1 = batch(11, 300);
     const t = generateTraffic({ seed: 11, connections: 300, start: now - 30 * 60_000, end: now - 60_000, services: 20 });
@@ -58,6 +58,18 @@ describe('ingest', () => {
     const [a, b] = [await rows(v1.batchId), await rows(v2.batchId)];
     expect(a).toHaveLength(300);
     expect(b).toEqual(a);
+    // v3: L7 events' endpoints as refs into the same table; flows and L7 events stored as from v1
+    const enc = new BatchEncoder(nodeName);
+    for (const f of t.flows) enc.addFlow(f);
+    const l7 = t.l7.map((e) => enc.l7(e));
+    const v3 = { schemaVersion: 3 as const, batchId: crypto.randomUUID(), sentAt: Date.now(), nodeName, endpoints: enc.endpoints, flows: enc.rows, l7 };
+    expect(await c.ingest.push.mutate(v3)).toMatchObject({ stored: true, flows: 300, l7: v1.l7?.length });
+    expect(await rows(v3.batchId)).toEqual(a);
+    const events = async (batchId: string) =>
+      (await h.db.pool.query(`SELECT to_jsonb(e) - 'batch_id' AS r FROM l7_events e WHERE batch_id = $1 ORDER BY event_id`, [batchId])).rows.map((r: { r: unknown }) => r.r);
+    const fromV1 = await events(v1.batchId);
+    expect(fromV1.length).toBeGreaterThan(100);
+    expect(await events(v3.batchId)).toEqual(fromV1);
   });
 
   it('stores the same batch once, also when sent concurrently', async () => {

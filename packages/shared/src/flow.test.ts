@@ -19,7 +19,7 @@ describe('flow model', () => {
     const bad = IngestBatch.safeParse({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: 1, flows: [flow, { ...flow, destination: { ip: '10.0.0.300' } }] });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]?.path.join('.')).toBe('flows.1.destination.ip');
-    const wrongVersion = IngestBatch.safeParse({ schemaVersion: 3, batchId: crypto.randomUUID(), sentAt: 1 });
+    const wrongVersion = IngestBatch.safeParse({ schemaVersion: 4, batchId: crypto.randomUUID(), sentAt: 1 });
     expect(wrongVersion.error?.issues[0]?.path.join('.')).toBe('schemaVersion');
     expect(Flow.safeParse({ ...flow, verdict: 'MAYBE' }).error?.issues[0]?.path).toEqual(['verdict']);
     expect(Flow.safeParse({ ...flow, bytesSent: -1 }).success).toBe(false);

@@ -146,25 +146,29 @@ export const KafkaInfo = z.object({
   errorCode: z.number().int().min(-1).max(32767).optional(),
 });
 
+/** The fields of an L7 event (L7Event adds its one cross-field check). */
+export const L7EventFields = z.object({
+  id: z.uuid(),
+  /** The connection flow (Flow.id) this exchange travelled on: the L4 ↔ L7 join. */
+  flowId: z.uuid(),
+  time: epochMs,
+  nodeName: name,
+  type: L7Type.default('RESPONSE'),
+  protocol: L7Protocol,
+  latencyNs: counter.optional(),
+  source: Endpoint,
+  destination: Endpoint,
+  http: HttpInfo.optional(),
+  dns: DnsInfo.optional(),
+  kafka: KafkaInfo.optional(),
+});
+
+/** The details of its protocol are required: an issue at that path otherwise. */
+export function checkL7Details(e: { protocol: L7Protocol; http?: unknown; dns?: unknown; kafka?: unknown }, ctx: z.RefinementCtx): void {
+  if (!e[e.protocol]) ctx.addIssue({ code: 'custom', path: [e.protocol], message: `${e.protocol} details are required for a ${e.protocol} event` });
+}
+
 /** An L7 exchange (request paired with its response when seen), linked to its connection flow. */
-export const L7Event = z
-  .object({
-    id: z.uuid(),
-    /** The connection flow (Flow.id) this exchange travelled on: the L4 ↔ L7 join. */
-    flowId: z.uuid(),
-    time: epochMs,
-    nodeName: name,
-    type: L7Type.default('RESPONSE'),
-    protocol: L7Protocol,
-    latencyNs: counter.optional(),
-    source: Endpoint,
-    destination: Endpoint,
-    http: HttpInfo.optional(),
-    dns: DnsInfo.optional(),
-    kafka: KafkaInfo.optional(),
-  })
-  .superRefine((e, ctx) => {
-    if (!e[e.protocol]) ctx.addIssue({ code: 'custom', path: [e.protocol], message: `${e.protocol} details are required for a ${e.protocol} event` });
-  });
+export const L7Event = L7EventFields.superRefine(checkL7Details);
 export type L7Event = z.infer<typeof L7Event>;
 export type L7EventInput = z.input<typeof L7Event>;

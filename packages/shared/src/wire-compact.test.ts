@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, FlowInput } from './flow';
-import { ENDPOINT_IDENTITY, encodeFlowRows, FLOW_ROW_FIELDS, FlowRow, type EndpointIdentity } from './wire-compact';
-import { IngestBatch, type IngestBatchV2Input } from './wire';
+import type { L7EventInput } from './flow';
+import { BatchEncoder, ENDPOINT_IDENTITY, encodeFlowRows, FLOW_ROW_FIELDS, FlowRow, type EndpointIdentity } from './wire-compact';
+import { IngestBatch, type IngestBatchV2Input, type IngestBatchV3Input } from './wire';
 
 // As a collector builds them: one identity object per process, attached to every endpoint of that process.
 function tagged(identity: EndpointIdentity, ip: string, port: number): Endpoint {
@@ -77,5 +78,54 @@ describe('wire schema v2 (compact flows)', () => {
     expect(IngestBatch.safeParse({ ...compact, flows: [rows[0]!.slice(0, 20)] }).success).toBe(false);
     expect(FlowRow.safeParse(rows[0]).success).toBe(true);
     expect(IngestBatch.safeParse({ ...compact, nodeName: undefined }).error?.issues[0]?.path).toEqual(['nodeName']);
+  });
+});
+
+// HTTP exchanges between the same two processes, as a collector builds them, a DNS one to a remote resolver.
+function l7(n: number): L7EventInput[] {
+  const out: L7EventInput[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push({
+      id: crypto.randomUUID(), flowId: crypto.randomUUID(), time: 1_764_000_000_000 + i, nodeName: 'node-a', protocol: 'http', latencyNs: 1_000 + i,
+      source: tagged(wrk, '127.0.0.1', 30_000 + i), destination: tagged(nginx, '127.0.0.1', 8080),
+      http: { method: 'GET', url: `http://127.0.0.1:8080/item/${i}`, path: `/item/${i}`, code: 200, headers: [{ key: 'user-agent', value: 'wrk' }] },
+    });
+  }
+  out.push({ id: crypto.randomUUID(), flowId: crypto.randomUUID(), time: 5, nodeName: 'node-b', type: 'REQUEST', protocol: 'dns', source: { ip: 'fd00::1', port: 5353 }, destination: { ip: '2001:db8::53', port: 53, names: ['resolver.example'] }, dns: { query: 'example.org', qtypes: ['AAAA'] } });
+  return out;
+}
+
+function v3(f: FlowInput[], events: L7EventInput[]): IngestBatchV3Input {
+  const enc = new BatchEncoder('node-a');
+  for (const x of f) enc.addFlow(x);
+  const compactL7 = events.map((e) => enc.l7(e));
+  return { schemaVersion: 3, batchId: crypto.randomUUID(), sentAt: 5, nodeName: 'node-a', endpoints: enc.endpoints, flows: enc.rows, l7: compactL7 };
+}
+
+describe('wire schema v3 (compact L7 events too)', () => {
+  it('parses into exactly what the same flows and L7 events parse to in v1, sharing one endpoint table', () => {
+    const [f, events] = [flows(20), l7(40)];
+    const compact = v3(f, events);
+    const fromV1 = IngestBatch.parse({ schemaVersion: 1, batchId: compact.batchId, sentAt: 5, flows: f, l7: events });
+    expect(IngestBatch.parse(JSON.parse(JSON.stringify(compact)))).toEqual(fromV1);
+    // wrk, nginx, example.org, checkout from the flows; the resolver's name from the DNS event
+    expect(compact.endpoints).toHaveLength(5);
+    expect(compact.l7?.[0]?.source).toEqual(['127.0.0.1', 30_000, 0]);
+    expect(compact.l7?.[40]?.source).toEqual(['fd00::1', 5353, null]);
+    expect(fromV1.l7[0]?.destination).toEqual({ ip: '127.0.0.1', port: 8080, ...nginx });
+    // What it is for: the L7 events in a fraction of their v2 bytes.
+    expect(JSON.stringify(compact.l7).length / JSON.stringify(events).length).toBeLessThan(0.5);
+  });
+
+  it('names the path of a bad L7 endpoint ref', () => {
+    const compact = v3(flows(1), l7(2));
+    const bad = structuredClone(compact);
+    bad.l7![1]!.destination = ['127.0.0.1', 8080, 7];
+    const err = IngestBatch.safeParse(bad).error?.issues[0];
+    expect(err?.path).toEqual(['l7', 1, 'destination', 2]);
+    expect(err?.message).toMatch(/destination ref 7 is not an index of endpoints \(\d given\)/);
+    const noDetails = structuredClone(compact);
+    delete noDetails.l7![0]!.http;
+    expect(IngestBatch.safeParse(noDetails).error?.issues[0]?.path).toEqual(['l7', 0, 'http']);
   });
 });

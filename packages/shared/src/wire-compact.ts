@@ -5,11 +5,14 @@
  * encoding it the collector's largest cost. v2 sends each distinct endpoint identity once per batch
  * (`endpoints`, referenced by index) and each flow as a positional row (`FLOW_ROW_FIELDS`): ~150–200 bytes.
  *
- * The server expands v2 into exactly the v1 model (`expandFlowRows`), so storage, metrics and queries see
- * one shape; `encodeFlowRows` is its inverse and the round trip is tested.
+ * Wire schema v3 does the same for L7 events: their endpoints become `[ip, port, ref]` into the same table
+ * (an HTTP exchange repeated both endpoints' identities: ~900 bytes of JSON per event, most of it identity).
+ *
+ * The server expands v2 and v3 into exactly the v1 model (`expandFlowRows`, `expandL7Rows`), so storage,
+ * metrics and queries see one shape; the encoder is its inverse and the round trip is tested.
  */
 import { z } from 'zod';
-import { CloseReason, Endpoint, L4Protocol, TCP_FLAGS, TrafficDirection, Verdict, type Flow } from './flow';
+import { checkL7Details, CloseReason, Endpoint, L4Protocol, L7EventFields, TCP_FLAGS, TrafficDirection, Verdict, type Flow, type L7Event, type L7EventInput } from './flow';
 
 /**
  * An endpoint's identity shared by many flows — everything but its address. Collectors attach it to the
@@ -64,18 +67,28 @@ export const FlowRow = z.tuple([
 ]);
 export type FlowRow = z.infer<typeof FlowRow>;
 
+/** v3: an L7 event's endpoint as a flow row carries it: address, port (null: none), identity ref (null: none). */
+export const EndpointRef = z.tuple([ip, port, ref]);
+export type EndpointRef = z.infer<typeof EndpointRef>;
+
+/** v3: an L7 event with its endpoints as refs into the batch's endpoints. */
+export const L7EventRow = L7EventFields.extend({ source: EndpointRef, destination: EndpointRef }).superRefine(checkL7Details);
+export type L7EventRow = z.infer<typeof L7EventRow>;
+export type L7EventRowInput = z.input<typeof L7EventRow>;
+
 const SOURCE_REF = FLOW_ROW_FIELDS.indexOf('sourceRef');
 const DESTINATION_REF = FLOW_ROW_FIELDS.indexOf('destinationRef');
 
 /** Issues for refs past the end of `endpoints`, with the row's path, for a schema's superRefine. */
-export function checkEndpointRefs(rows: readonly FlowRow[], endpointCount: number, ctx: z.RefinementCtx): void {
+export function checkEndpointRefs(rows: readonly FlowRow[], endpointCount: number, ctx: z.RefinementCtx, l7: readonly L7EventRow[] = []): void {
+  const check = (r: number | null, path: (string | number)[], what: string) => {
+    if (r !== null && r >= endpointCount) ctx.addIssue({ code: 'custom', path, message: `${what} ${r} is not an index of endpoints (${endpointCount} given)` });
+  };
   for (let i = 0; i < rows.length; i++) {
-    for (const at of [SOURCE_REF, DESTINATION_REF]) {
-      const r = rows[i]![at] as number | null;
-      if (r !== null && r >= endpointCount) {
-        ctx.addIssue({ code: 'custom', path: ['flows', i, at], message: `${FLOW_ROW_FIELDS[at]} ${r} is not an index of endpoints (${endpointCount} given)` });
-      }
-    }
+    for (const at of [SOURCE_REF, DESTINATION_REF]) check(rows[i]![at] as number | null, ['flows', i, at], FLOW_ROW_FIELDS[at]!);
+  }
+  for (let i = 0; i < l7.length; i++) {
+    for (const side of ['source', 'destination'] as const) check(l7[i]![side][2], ['l7', i, side, 2], `${side} ref`);
   }
 }
 
@@ -102,11 +115,12 @@ export type PendingFlowRow = WithRefs<FlowRow, EndpointIdentity | null>;
 type WithRefs<Row, Ref> = { [K in keyof Row]: K extends '11' | '14' ? Ref : Row[K] };
 
 /**
- * Encodes one batch's flows into v2 rows and its endpoint table: each distinct identity is sent once,
- * interned by reference when tagged (or given as an identity object), by content otherwise. Defaults of the
- * v1 schema are applied, so expanding gives what parsing the v1 flow would.
+ * Encodes one batch's flows into v2 rows (and, for v3, its L7 events' endpoints into refs) and its endpoint
+ * table: each distinct identity is sent once, interned by reference when tagged (or given as an identity
+ * object), by content otherwise. Defaults of the v1 schema are applied, so expanding gives what parsing the
+ * v1 flow would.
  */
-export class FlowRowEncoder {
+export class BatchEncoder {
   readonly endpoints: EndpointIdentity[] = [];
   readonly rows: FlowRow[] = [];
   private readonly byRef = new Map<object, number>();
@@ -141,6 +155,13 @@ export class FlowRowEncoder {
     this.rows.push(row);
   }
 
+  /** An L7 event with its endpoints as refs (v3). */
+  l7(e: L7EventInput): L7EventRowInput {
+    const s = e.source;
+    const d = e.destination;
+    return { ...e, source: [s.ip, s.port ?? null, this.refOf(s)], destination: [d.ip, d.port ?? null, this.refOf(d)] };
+  }
+
   private identityRef(identity: EndpointIdentity): number {
     let r = this.byRef.get(identity);
     if (r === undefined) {
@@ -173,7 +194,7 @@ export class FlowRowEncoder {
 
 /** Flows (v1 objects, as the collector builds them) → the rows and endpoint table of a v2 batch. */
 export function encodeFlowRows(flows: readonly z.input<typeof Flow>[], nodeName: string): { endpoints: EndpointIdentity[]; flows: FlowRow[] } {
-  const encoder = new FlowRowEncoder(nodeName);
+  const encoder = new BatchEncoder(nodeName);
   for (const f of flows) encoder.addFlow(f);
   return { endpoints: encoder.endpoints, flows: encoder.rows };
 }
@@ -204,6 +225,15 @@ function expandRow(row: FlowRow | PendingFlowRow, source: EndpointIdentity | und
 /** v2 rows → v1 flows (refs already checked against `endpoints`). */
 export function expandFlowRows(rows: readonly FlowRow[], endpoints: readonly EndpointIdentity[], nodeName: string): Flow[] {
   return rows.map((r) => expandRow(r, r[11] === null ? null : endpoints[r[11]], r[14] === null ? null : endpoints[r[14]], nodeName));
+}
+
+/** v3 L7 events → v1 L7 events (refs already checked against `endpoints`). */
+export function expandL7Rows(events: readonly L7EventRow[], endpoints: readonly EndpointIdentity[]): L7Event[] {
+  return events.map((e) => ({
+    ...e,
+    source: endpoint(e.source[0], e.source[1], e.source[2] === null ? null : endpoints[e.source[2]]),
+    destination: endpoint(e.destination[0], e.destination[1], e.destination[2] === null ? null : endpoints[e.destination[2]]),
+  }));
 }
 
 /** Pending rows → v1 flows (for a server that only takes v1, and for inspecting what a collector built). */

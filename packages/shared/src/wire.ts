@@ -1,18 +1,19 @@
 /**
  * Versioned wire schemas between collectors and the server. A batch is the unit of idempotency: the
  * collector picks a random batchId once and reuses it on every retry, the server stores it at most once.
- * v1 carries flows as objects; v2 (wire-compact.ts) as rows plus a table of endpoint identities. The server
- * accepts both and expands v2 into v1's shape, which is what storage and everything after it see.
+ * v1 carries flows as objects; v2 (wire-compact.ts) as rows plus a table of endpoint identities; v3 also
+ * L7 events' endpoints as refs into that table. The server accepts all three and expands v2 and v3 into v1's
+ * shape, which is what storage and everything after it see.
  */
 import { z } from 'zod';
 import { Flow, L7Event } from './flow';
 import { HIST_NUM_BUCKETS } from './histogram';
-import { checkEndpointRefs, EndpointIdentity, expandFlowRows, FlowRow, MAX_BATCH_ENDPOINTS } from './wire-compact';
+import { checkEndpointRefs, EndpointIdentity, expandFlowRows, expandL7Rows, FlowRow, L7EventRow, MAX_BATCH_ENDPOINTS } from './wire-compact';
 
 /** The newest batch schema; collectors send it to servers that list it in `register`'s answer. */
-export const WIRE_SCHEMA_VERSION = 2 as const;
+export const WIRE_SCHEMA_VERSION = 3 as const;
 /** Batch schemas this server accepts. */
-export const WIRE_SCHEMA_VERSIONS = [1, 2] as const;
+export const WIRE_SCHEMA_VERSIONS = [1, 2, 3] as const;
 export type WireSchemaVersion = (typeof WIRE_SCHEMA_VERSIONS)[number];
 
 /** Limits a batch must respect; the server answers PAYLOAD_TOO_LARGE above them. */
@@ -67,35 +68,45 @@ export const CollectorHealthReport = z.object({
 });
 export type CollectorHealthReport = z.infer<typeof CollectorHealthReport>;
 
-// What both batch schemas carry around their flows.
+// What every batch schema carries around its flows and L7 events.
 const batchHead = { batchId: z.uuid(), sentAt: z.number().min(0) };
 const batchTail = {
-  l7: z.array(L7Event).default([]),
   histograms: z.array(HistogramSample).default([]),
   health: CollectorHealthReport.optional(),
 };
+// v2 and v3: a default node name per batch, the endpoint identities its flows (and v3 L7 events) refer to.
+const compactHead = {
+  ...batchHead,
+  nodeName: z.string().max(253),
+  endpoints: z.array(EndpointIdentity).max(MAX_BATCH_ENDPOINTS).default([]),
+  flows: z.array(FlowRow).default([]),
+};
 
 /** v1: flows as objects, each endpoint in full. Also the shape every batch has once parsed. */
-export const IngestBatchV1 = z.object({ schemaVersion: z.literal(1), ...batchHead, flows: z.array(Flow).default([]), ...batchTail });
+export const IngestBatchV1 = z.object({ schemaVersion: z.literal(1), ...batchHead, flows: z.array(Flow).default([]), l7: z.array(L7Event).default([]), ...batchTail });
 
-/** v2: flows as rows; their endpoints' identities once each in `endpoints`; a default node name per batch. */
+/** v2: flows as rows; their endpoints' identities once each in `endpoints`; L7 events as objects. */
 export const IngestBatchV2 = z
-  .object({
-    schemaVersion: z.literal(2),
-    ...batchHead,
-    nodeName: z.string().max(253),
-    endpoints: z.array(EndpointIdentity).max(MAX_BATCH_ENDPOINTS).default([]),
-    flows: z.array(FlowRow).default([]),
-    ...batchTail,
-  })
+  .object({ schemaVersion: z.literal(2), ...compactHead, l7: z.array(L7Event).default([]), ...batchTail })
   .superRefine((b, ctx) => checkEndpointRefs(b.flows, b.endpoints.length, ctx));
 export type IngestBatchV2Input = z.input<typeof IngestBatchV2>;
 
-/** What ingest.push accepts: either version, parsed into v1's shape. */
-export const IngestBatch = z.discriminatedUnion('schemaVersion', [IngestBatchV1, IngestBatchV2]).transform((b): z.output<typeof IngestBatchV1> => {
+/** v3: as v2, and L7 events' endpoints as refs into `endpoints` too. */
+export const IngestBatchV3 = z
+  .object({ schemaVersion: z.literal(3), ...compactHead, l7: z.array(L7EventRow).default([]), ...batchTail })
+  .superRefine((b, ctx) => checkEndpointRefs(b.flows, b.endpoints.length, ctx, b.l7));
+export type IngestBatchV3Input = z.input<typeof IngestBatchV3>;
+
+/** What ingest.push accepts: any version, parsed into v1's shape. */
+export const IngestBatch = z.discriminatedUnion('schemaVersion', [IngestBatchV1, IngestBatchV2, IngestBatchV3]).transform((b): z.output<typeof IngestBatchV1> => {
   if (b.schemaVersion === 1) return b;
   const { nodeName, endpoints, flows, ...rest } = b;
-  return { ...rest, schemaVersion: 1, flows: expandFlowRows(flows, endpoints, nodeName) };
+  return {
+    ...rest,
+    schemaVersion: 1,
+    flows: expandFlowRows(flows, endpoints, nodeName),
+    l7: b.schemaVersion === 2 ? b.l7 : expandL7Rows(b.l7, endpoints),
+  };
 });
 export type IngestBatch = z.output<typeof IngestBatch>;
 export type IngestBatchInput = z.input<typeof IngestBatch>;

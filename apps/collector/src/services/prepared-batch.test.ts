@@ -1,5 +1,5 @@
 import { generateTraffic } from '@sextant/db/testing';
-import { encodeFlowRows, IngestBatch, type HistogramSample } from '@sextant/shared';
+import { BatchEncoder, encodeFlowRows, IngestBatch, type HistogramSample } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { prepareBatch } from './prepared-batch';
 
@@ -19,10 +19,21 @@ describe('prepareBatch', () => {
   });
 
   it('writes exactly the JSON of the compact batch (v2), which parses into the same batch as v1', () => {
-    const p = prepareBatch(content, { nodeName: 'node-a' });
+    const p = prepareBatch(content, { version: 2, nodeName: 'node-a' });
     const compact = { schemaVersion: 2, batchId: content.batchId, sentAt: now, nodeName: 'node-a', ...encodeFlowRows(t.flows, 'node-a'), l7: t.l7, histograms, health };
     expect(p.body.toString()).toBe(JSON.stringify(compact));
     expect(IngestBatch.parse(JSON.parse(p.body.toString()))).toEqual(IngestBatch.parse({ schemaVersion: 1, ...content }));
+  });
+
+  it('writes exactly the JSON of the v3 batch (L7 endpoints as refs too, the default), which parses into the same batch as v1', () => {
+    const p = prepareBatch(content, { nodeName: 'node-a' });
+    const enc = new BatchEncoder('node-a');
+    for (const f of t.flows) enc.addFlow(f);
+    const l7 = t.l7.map((e) => enc.l7(e));
+    const compact = { schemaVersion: 3, batchId: content.batchId, sentAt: now, nodeName: 'node-a', endpoints: enc.endpoints, flows: enc.rows, l7, histograms, health };
+    expect(p.body.toString()).toBe(JSON.stringify(compact));
+    expect(IngestBatch.parse(JSON.parse(p.body.toString()))).toEqual(IngestBatch.parse({ schemaVersion: 1, ...content }));
+    expect(p.body.length / prepareBatch(content, { version: 2, nodeName: 'node-a' }).body.length).toBeLessThan(0.8);
   });
 
   it('keeps non-ASCII text intact across slice boundaries and writes empty arrays', () => {
@@ -30,6 +41,6 @@ describe('prepareBatch', () => {
     const p = prepareBatch({ batchId: content.batchId, sentAt: now, flows, l7: [] }, { version: 1 });
     expect(p.body.toString('utf8')).toBe(JSON.stringify({ schemaVersion: 1, batchId: content.batchId, sentAt: now, flows, l7: [] }));
     const empty = prepareBatch({ batchId: content.batchId, sentAt: now, flows: [] });
-    expect(JSON.parse(empty.body.toString())).toEqual({ schemaVersion: 2, batchId: content.batchId, sentAt: now, nodeName: '', endpoints: [], flows: [] });
+    expect(JSON.parse(empty.body.toString())).toEqual({ schemaVersion: 3, batchId: content.batchId, sentAt: now, nodeName: '', endpoints: [], flows: [] });
   });
 });

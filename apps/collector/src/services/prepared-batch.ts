@@ -1,6 +1,6 @@
 /** A batch serialized once for the wire: what the shipper queues, sends, spools and re-sends. */
 import type { CollectorHealthReport, FlowInput, HistogramSample, L7EventInput, PendingFlowRow, WireSchemaVersion } from '@sextant/shared';
-import { expandPendingRows, FlowRowEncoder } from '@sextant/shared';
+import { BatchEncoder, expandPendingRows } from '@sextant/shared';
 
 export interface PreparedBatch {
   batchId: string;
@@ -22,8 +22,9 @@ export interface BatchContent {
 }
 
 /**
- * Serializes a batch in the given wire schema: v2 (compact flow rows, each endpoint identity once; the
- * default) for servers that take it, v1 (flows as objects) for older ones. Row-built flows come first. `nodeName` is v2's per-batch
+ * Serializes a batch in the given wire schema: v3 (compact flow rows and L7 endpoints, each endpoint identity
+ * once; the default) or v2 (compact flows only) for servers that take them, v1 (flows as objects) for older
+ * ones. Row-built flows come first. `nodeName` is v2's per-batch
  * default node name. The body is exactly `JSON.stringify` of the batch object (tested).
  */
 export function prepareBatch(b: BatchContent, opts: { version?: WireSchemaVersion; nodeName?: string } = {}): PreparedBatch {
@@ -31,21 +32,25 @@ export function prepareBatch(b: BatchContent, opts: { version?: WireSchemaVersio
   const records = rows.length + b.flows.length + (b.l7?.length ?? 0);
   const out = new JsonParts();
   const nodeName = opts.nodeName ?? b.flows[0]?.nodeName ?? rows[0]?.[3] ?? '';
-  if ((opts.version ?? 2) === 1) {
+  const version = opts.version ?? 3;
+  let l7: readonly unknown[] | undefined = b.l7;
+  if (version === 1) {
     out.text(`{"schemaVersion":1,"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"flows":`);
     out.array(rows.length ? [...expandPendingRows(rows, nodeName), ...b.flows] : b.flows);
   } else {
-    const encoder = new FlowRowEncoder(nodeName);
+    const encoder = new BatchEncoder(nodeName);
     for (const r of rows) encoder.addPending(r);
     for (const f of b.flows) encoder.addFlow(f);
-    out.text(`{"schemaVersion":2,"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"nodeName":${JSON.stringify(nodeName)},"endpoints":`);
+    // v3: the L7 events' identities join the table before it is written
+    if (version === 3 && b.l7) l7 = b.l7.map((e) => encoder.l7(e));
+    out.text(`{"schemaVersion":${version},"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"nodeName":${JSON.stringify(nodeName)},"endpoints":`);
     out.array(encoder.endpoints);
     out.text(',"flows":');
     out.array(encoder.rows);
   }
-  if (b.l7) {
+  if (l7) {
     out.text(',"l7":');
-    out.array(b.l7);
+    out.array(l7);
   }
   if (b.histograms) out.text(`,"histograms":${JSON.stringify(b.histograms)}`);
   if (b.health) out.text(`,"health":${JSON.stringify(b.health)}`);

@@ -105,7 +105,7 @@ describe('shipper', () => {
     const spool = new Spool(dir, 64 * 1024 * 1024);
     expect(spool.peek()?.batch).toMatchObject({ batchId: old.batchId, records: 20 });
     const bad = prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(0, 5) });
-    spool.put({ ...bad, body: Buffer.from(bad.body.toString().replace('"schemaVersion":2', '"schemaVersion":99')) });
+    spool.put({ ...bad, body: Buffer.from(bad.body.toString().replace('"schemaVersion":3', '"schemaVersion":99')) });
     const before = await flowCount();
     const shipper = new Shipper(trpcTransport(server?.url ?? '', token), spool, { batchMaxRecords: 100, flushIntervalMs: 50 });
     shipper.start();
@@ -118,12 +118,14 @@ describe('shipper', () => {
 
   it('sends the newest batch schema the server lists at registration, v1 to a server that lists none', () => {
     const s = new Shipper(trpcTransport('http://127.0.0.1:9', token), new Spool(fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-v-')), 1 << 20), { batchMaxRecords: 10, flushIntervalMs: 50 });
-    expect(s.wireSchemaVersion).toBe(2);
+    expect(s.wireSchemaVersion).toBe(3);
     s.useServerWireVersions(undefined);
     expect(s.wireSchemaVersion).toBe(1);
-    s.useServerWireVersions([1, 2, 3]);
+    s.useServerWireVersions([1, 2]);
     expect(s.wireSchemaVersion).toBe(2);
-    s.useServerWireVersions([3]);
+    s.useServerWireVersions([1, 2, 3, 4]);
+    expect(s.wireSchemaVersion).toBe(3);
+    s.useServerWireVersions([4]);
     expect(s.wireSchemaVersion).toBe(1);
   });
 

@@ -90,7 +90,7 @@ export class Shipper {
    * registered (a server that lists none predates v2). Batches already queued or spooled keep theirs.
    */
   useServerWireVersions(versions: readonly number[] | undefined): void {
-    const known = (versions ?? [1]).filter((v): v is WireSchemaVersion => v === 1 || v === 2);
+    const known = (versions ?? [1]).filter((v): v is WireSchemaVersion => v === 1 || v === 2 || v === 3);
     this.wireVersion = known.length ? Math.max(...known) as WireSchemaVersion : 1;
   }
 
