@@ -74,12 +74,14 @@ http {
   const pending: Buffer[] = [];
   const settle = () => {
     for (const raw of pending.splice(0)) {
-      const body = JSON.parse(raw.toString()) as { flows?: unknown[]; l7?: { protocol: string; type?: string; destination: { port?: number } }[]; health?: SinkCounts['lastHealth'] };
+      // (an L7 event's destination is an object up to wire schema v2, [ip, port, ref] from v3)
+      const body = JSON.parse(raw.toString()) as { flows?: unknown[]; l7?: { protocol: string; type?: string; destination: { port?: number } | [string, number | null, number | null] }[]; health?: SinkCounts['lastHealth'] };
       if (body.health) tally.lastHealth = body.health;
       tally.flows += body.flows?.length ?? 0;
       for (const e of body.l7 ?? []) {
         tally.l7Total++;
-        if (e.protocol === 'http' && e.type === 'RESPONSE' && e.destination.port === nginxPort) tally.httpToNginx++;
+        const port = Array.isArray(e.destination) ? e.destination[1] : e.destination.port;
+        if (e.protocol === 'http' && e.type === 'RESPONSE' && port === nginxPort) tally.httpToNginx++;
       }
     }
     return tally;
