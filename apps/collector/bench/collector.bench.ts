@@ -65,6 +65,8 @@ interface Variant {
   mapped: number;
   lost: number;
   requests: number;
+  /** HTTP exchanges with nginx that this variant's batches carried. */
+  http: number;
 }
 
 // BENCH_BASELINE=file: a collector bundle built from another commit (see README), run in the same rounds.
@@ -75,7 +77,7 @@ async function workload(rig: Rig, name: string): Promise<void> {
   if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, ka-lean, close, close-l4, close-lean, custom)`);
   const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close, rate: RATE };
   await wrk(rig, { ...opts, seconds: 2 }); // warm-up
-  const variant = (v: string, entry?: string): Variant => ({ name: v, entry, ons: [], onCpu: [], ratios: [], cpuSeconds: 0, wallSeconds: 0, rss: 0, mapped: 0, lost: 0, requests: 0 });
+  const variant = (v: string, entry?: string): Variant => ({ name: v, entry, ons: [], onCpu: [], ratios: [], cpuSeconds: 0, wallSeconds: 0, rss: 0, mapped: 0, lost: 0, requests: 0, http: 0 });
   const variants = BASELINE ? [variant('this checkout'), variant(`baseline ${BASELINE}`, BASELINE)] : [variant('')];
   // Two cores shared by wrk, nginx and the collector make single runs noisy (±4 %): alternate off and on
   // ROUNDS times (each variant in every round) and take the median of each "on" against the mean of the
@@ -87,6 +89,7 @@ async function workload(rig: Rig, name: string): Promise<void> {
     // with a baseline, which one goes first alternates between rounds
     const order = round % 2 ? [...variants].reverse() : variants;
     for (const v of order) {
+      const httpBefore = rig.counts.httpToNginx;
       const collector = await startCollector(rig, d.env, v.entry);
       collector.mark();
       const on = await wrk(rig, opts);
@@ -103,6 +106,7 @@ async function workload(rig: Rig, name: string): Promise<void> {
         last = rig.counts.l7Total;
         await new Promise((r) => setTimeout(r, 2_000));
       }
+      v.http += rig.counts.httpToNginx - httpBefore;
       v.rss = Math.max(v.rss, collector.peakRssMb());
       v.mapped = Math.max(v.mapped, collector.bpfMappedMb());
       // The last report (every 2 s) is this collector's: its count runs from its own start.
@@ -129,8 +133,8 @@ async function workload(rig: Rig, name: string): Promise<void> {
     console.log(`  collector CPU         ${cpuPct.toFixed(1)} % of a core; ${(cpuPct / (onRps / 10_000)).toFixed(1)} % per 10k req/s  (target <= 10 %)`);
     console.log(`  collector peak RSS    ${v.rss.toFixed(0)} MB  (target <= 150 MB); of which BPF ring buffer mappings ${v.mapped.toFixed(0)} MB`);
     console.log(`  lost events           ${v.lost}  (target 0)`);
+    if (!d.env.SEXTANT_L7) console.log(`  HTTP exchanges        ${v.http} of ${v.requests} requests (${pct(v.http / v.requests)})`);
   }
-  if (!d.env.SEXTANT_L7) console.log(`  HTTP exchanges        ${rig.counts.httpToNginx} of ${variants.reduce((a, v) => a + v.requests, 0)} requests (${pct(rig.counts.httpToNginx / variants.reduce((a, v) => a + v.requests, 0))})`);
   rig.resetCounts();
 }
 
