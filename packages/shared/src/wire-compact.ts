@@ -227,13 +227,15 @@ export function expandFlowRows(rows: readonly FlowRow[], endpoints: readonly End
   return rows.map((r) => expandRow(r, r[11] === null ? null : endpoints[r[11]], r[14] === null ? null : endpoints[r[14]], nodeName));
 }
 
-/** v3 L7 events → v1 L7 events (refs already checked against `endpoints`). */
-export function expandL7Rows(events: readonly L7EventRow[], endpoints: readonly EndpointIdentity[]): L7Event[] {
-  return events.map((e) => ({
-    ...e,
-    source: endpoint(e.source[0], e.source[1], e.source[2] === null ? null : endpoints[e.source[2]]),
-    destination: endpoint(e.destination[0], e.destination[1], e.destination[2] === null ? null : endpoints[e.destination[2]]),
-  }));
+/** v3 L7 events → v1 L7 events, in place (they are the parser's own objects; refs already checked). */
+export function expandL7Rows(events: L7EventRow[], endpoints: readonly EndpointIdentity[]): L7Event[] {
+  for (const e of events) {
+    const [s, d] = [e.source, e.destination];
+    const out = e as unknown as L7Event;
+    out.source = endpoint(s[0], s[1], s[2] === null ? null : endpoints[s[2]]);
+    out.destination = endpoint(d[0], d[1], d[2] === null ? null : endpoints[d[2]]);
+  }
+  return events as unknown as L7Event[];
 }
 
 /** Pending rows → v1 flows (for a server that only takes v1, and for inspecting what a collector built). */
