@@ -55,6 +55,7 @@ describe('wire schema v2 (compact flows)', () => {
     expect(compact.endpoints).toEqual([wrk, nginx, { names: ['example.org'] }, { service: 'checkout', namespace: 'shop' }]);
     const row = compact.flows?.[0] as unknown[];
     expect(row).toHaveLength(FLOW_ROW_FIELDS.length);
+    expect([FLOW_ROW_FIELDS[11], FLOW_ROW_FIELDS[14]]).toEqual(['sourceRef', 'destinationRef']); // PendingFlowRow's slots
     expect(row[FLOW_ROW_FIELDS.indexOf('sourceRef')]).toBe(0);
     expect(row[FLOW_ROW_FIELDS.indexOf('nodeName')]).toBeNull();
     expect(row[FLOW_ROW_FIELDS.indexOf('tcpFlags')]).toBe(0b111);

@@ -11,7 +11,7 @@ import {
 } from '@sextant/bpf';
 import type { Endpoint, EndpointIdentity, Flow, HistogramKind, HistogramSample, PendingFlowRow } from '@sextant/shared';
 import { endpointServiceName } from '@sextant/shared';
-import type { IdentityResolver } from './identity';
+import { endpointOf, type IdentityResolver } from './identity';
 import { recordId } from './record-ids';
 import type { ListenerTable } from './listeners';
 
@@ -157,16 +157,11 @@ export class FlowAssembler {
     return this.peer(ip, port, serverSide);
   }
 
-  /** The far end: a process of this host when something here listens on that address, else a remote peer. */
   private peer(ip: string, port: number, serverSide: boolean): Endpoint {
-    if (!serverSide && this.isLocal(ip)) {
-      const pid = this.listeners.pidOf(port);
-      if (pid !== undefined) return this.identity.localEndpoint({ ip, port, pid });
-    }
-    return this.identity.remoteEndpoint(ip, port);
+    return endpointOf(ip, port, this.peerIdentity(ip, port, serverSide));
   }
 
-  /** The far end's identity alone (see peer). */
+  /** The far end: a process of this host when something here listens on that address, else a remote peer. */
   private peerIdentity(ip: string, port: number, serverSide: boolean): EndpointIdentity | null {
     if (!serverSide && this.isLocal(ip)) {
       const pid = this.listeners.pidOf(port);
@@ -192,7 +187,8 @@ export class FlowAssembler {
   private tcpRow(e: TcpConnEvent): PendingFlowRow {
     const server = e.direction === SX_DIR_SERVER;
     let pid = e.pid;
-    // A listener opened before the probes were loaded is unknown to the kernel side: ask /proc.
+    // The kernel names the accepting process from its record of listen() calls (seeded at start with older
+    // listeners); where it could not, the listener table may know.
     if (server && !pid) pid = this.listeners.pidOf(e.sport) ?? 0;
     else if (server) this.listeners.learn(e.sport, pid);
     const cgroupId = this.cgroupIdText(e.cgroupId);

@@ -62,6 +62,11 @@ export function untruncatedName(comm: string, cmdline: string): string {
   return comm;
 }
 
+/** An address with an identity (attached under ENDPOINT_IDENTITY, so a batch sends it once), or without. */
+export function endpointOf(ip: string, port: number, identity: EndpointIdentity | null): Endpoint {
+  return identity ? ({ ip, port, ...identity, [ENDPOINT_IDENTITY]: identity } as Endpoint) : { ip, port };
+}
+
 /** A local socket as the kernel reports it. */
 export interface LocalSocket {
   port: number;
@@ -215,10 +220,9 @@ export class IdentityResolver {
     return hit.identity;
   }
 
-  /** The endpoint of a local socket: its address and localIdentity(), attached under ENDPOINT_IDENTITY. */
+  /** The endpoint of a local socket: its address and localIdentity(). */
   localEndpoint(a: LocalSocket & { ip: string }): Endpoint {
-    const identity = this.localIdentity(a);
-    return { ip: a.ip, port: a.port, ...identity, [ENDPOINT_IDENTITY]: identity } as Endpoint;
+    return endpointOf(a.ip, a.port, this.localIdentity(a));
   }
 
   private buildLocal(a: LocalSocket, key: string, now: number): LocalIdentity {
@@ -275,7 +279,6 @@ export class IdentityResolver {
 
   /** The endpoint of a remote peer: address, and the DNS names it was reached by. */
   remoteEndpoint(ip: string, port: number): Endpoint {
-    const identity = this.dnsIdentity(ip);
-    return identity ? ({ ip, port, names: identity.names, [ENDPOINT_IDENTITY]: identity } as Endpoint) : { ip, port };
+    return endpointOf(ip, port, this.remoteIdentity(ip));
   }
 }
