@@ -341,5 +341,8 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     expect(res?.stderr).toContain('server');
     expect(res?.stderr).toContain('token');
     expect(res?.stderr).toContain('usage: sextant-collector');
+    const ring = await run(process.execPath, [cli, '--server', api.url, '--token', token], { env: { ...process.env, SEXTANT_TCP_RING_MB: '3' } }).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(ring?.code).toBe(2);
+    expect(ring?.stderr).toContain('tcpRingMb: must be a power of two, 1..256');
   });
 });

@@ -52,6 +52,7 @@ export class Collector {
       updateIntervalMs: this.config.updateIntervalMs,
       l7: this.config.l7,
       captureBytes: this.config.l7CaptureBytes,
+      tcpRingMb: this.config.tcpRingMb,
     });
     this.health = new HealthTracker(this.config.nodeName, { available: true });
     // Listeners older than the probes: found in /proc once, now, and given to the kernel side, so that the

@@ -36,6 +36,7 @@ export interface MapInfo {
 export interface NativeAddon {
   open(path: string): number;
   setGlobal(handle: number, name: string, value: Buffer): number;
+  setMaxEntries(handle: number, map: string, entries: number): number;
   load(handle: number): number;
   attachTracepoints(handle: number): number;
   attachCgroup(handle: number, program: string, cgroupPath: string): number;

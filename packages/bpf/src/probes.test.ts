@@ -317,6 +317,18 @@ describe.skipIf(!pf.ok)('lifecycle', () => {
     expect(count()).toBe(before);
   });
 
+  it('sizes the TCP event ring as asked, and refuses a size the kernel would not take', () => {
+    const ringSizes = () => [...execFileSync('bpftool', ['map', 'show']).toString().matchAll(/name sx_events .*\n.*max_entries (\d+)/g)].map((m) => Number(m[1]));
+    expect(ringSizes()).toContain(4 << 20); // the default, of the probes the other tests use
+    const small = SextantProbes.open({ tcpRingMb: 1, l7: false, cgroupRoot: null, updateIntervalMs: 0 });
+    try {
+      expect(ringSizes()).toContain(1 << 20);
+    } finally {
+      small.close();
+    }
+    expect(() => SextantProbes.open({ tcpRingMb: 3 })).toThrow(/tcpRingMb must be a power of two/);
+  });
+
   it('loads none of the interim-report, UDP and L7 programs when they are off, and each of them when on', () => {
     const loaded = (name: string) => (execFileSync('bpftool', ['prog', 'show']).toString().match(new RegExp(`name ${name}\\b`, 'g')) ?? []).length;
     // bpftool prints the full names (from BTF); the kernel keeps 15 characters

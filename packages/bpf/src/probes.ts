@@ -42,6 +42,8 @@ export interface ProbeOptions {
    * socket is captured and reports the exchange; both sides would double the work).
    */
   captureLoopbackServers?: boolean;
+  /** Size of the TCP connection event ring buffer in MiB: a power of two, 1..256 (default 4). */
+  tcpRingMb?: number;
 }
 
 /** The interim-report sweep, loaded only when interim reports are on. */
@@ -209,6 +211,9 @@ export class SextantProbes {
       const capture = opts.captureBytes ?? 1024;
       if (!Number.isInteger(capture) || capture < 1 || capture > SX_L7_MAX_CAPTURE) throw new RangeError(`captureBytes must be 1..${SX_L7_MAX_CAPTURE}, got ${capture}`);
       check('set capture_bytes', addon.setGlobal(handle, 'capture_bytes', u32(capture)));
+      const ringMb = opts.tcpRingMb ?? 4;
+      if (!Number.isInteger(ringMb) || ringMb < 1 || ringMb > 256 || (ringMb & (ringMb - 1)) !== 0) throw new RangeError(`tcpRingMb must be a power of two, 1..256, got ${ringMb}`);
+      check('size sx_events', addon.setMaxEntries(handle, 'sx_events', ringMb << 20));
       check('set capture_loopback_servers', addon.setGlobal(handle, 'capture_loopback_servers', Buffer.from([opts.captureLoopbackServers ? 1 : 0])));
       for (const name of addon.programNames(handle)) {
         const off = (opts.l7 === false && L7_PROGRAM.test(name)) || (opts.updateIntervalMs === 0 && INTERIM_PROGRAM.test(name)) ||

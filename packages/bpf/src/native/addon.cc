@@ -306,6 +306,17 @@ void StopPoller(Object *o) {
 }
 
 // Before load: whether a program is loaded (and so attached) at all, e.g. to turn L7 capture off.
+// A map's size, before load (ring buffers: bytes, a power of two multiple of the page size).
+Napi::Value SetMaxEntries(const Napi::CallbackInfo &info) {
+  Object *o = get(info);
+  std::string name = info[1].As<Napi::String>();
+  uint32_t n = info[2].As<Napi::Number>().Uint32Value();
+  bpf_map *m = bpf_object__find_map_by_name(o->obj, name.c_str());
+  if (!m) return Errno(info.Env(), ENOENT);
+  int err = bpf_map__set_max_entries(m, n);
+  return Napi::Number::New(info.Env(), err < 0 ? err : 0);
+}
+
 Napi::Value SetAutoload(const Napi::CallbackInfo &info) {
   Object *o = get(info);
   std::string prog = info[1].As<Napi::String>();
@@ -353,6 +364,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(env, Cleanup, nullptr);
   exports.Set("open", Napi::Function::New(env, Open));
   exports.Set("setGlobal", Napi::Function::New(env, SetGlobal));
+  exports.Set("setMaxEntries", Napi::Function::New(env, SetMaxEntries));
   exports.Set("load", Napi::Function::New(env, Load));
   exports.Set("attachTracepoints", Napi::Function::New(env, AttachTracepoints));
   exports.Set("attachCgroup", Napi::Function::New(env, AttachCgroup));
