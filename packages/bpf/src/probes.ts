@@ -166,6 +166,7 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 const BPF_NOEXIST = 1;
 const EEXIST = 17;
+const E2BIG = 7;
 const listenerKey = (family: 4 | 6, port: number) => u32(((family === 6 ? AF_INET6 : AF_INET) << 16) | port);
 
 function u32(n: number): Buffer {
@@ -267,8 +268,9 @@ export class SextantProbes {
 
   /**
    * Tells the kernel side about listeners that were already listening when the probes were loaded (found in
-   * /proc), so that connections they accept carry their process too. What the kernel learned itself stays.
-   * Returns how many were added.
+   * /proc), so that connections they accept carry their process too. What the kernel learned itself stays;
+   * a full map (16,384 listeners) ends the seeding, the rest are named from /proc by the collector. Returns how
+   * many were added.
    */
   seedListeners(listeners: readonly ListenerRecord[]): number {
     const m = this.map('sx_listeners');
@@ -279,6 +281,7 @@ export class SextantProbes {
       value.write(l.comm.slice(0, SX_LISTENER_LAYOUT.comm!.count - 1), SX_LISTENER_LAYOUT.comm!.offset, 'latin1');
       const r = this.addon.mapUpdate(m.fd, listenerKey(l.family, l.port), value, BPF_NOEXIST);
       if (r === -EEXIST) continue;
+      if (r === -E2BIG) break;
       check('seed sx_listeners', r);
       added++;
     }
