@@ -7,15 +7,16 @@ import os from 'node:os';
 import { formatIp, likelyLocalAddress, type HostAddress } from './addresses';
 import { dropReasonName } from './drop-reasons';
 import {
-  decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxL7Header, decodeSxListener, decodeSxUdpKey, decodeSxUdpValue,
+  decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxListener, decodeSxUdpKey, decodeSxUdpValue,
   SX_COUNTER_DROP_MAP_FULL, SX_COUNTER_EVENTS, SX_COUNTER_HIST_MAP_FULL, SX_COUNTER_L7_ARGS_MAP_FULL, SX_COUNTER_L7_EVENTS,
   SX_COUNTER_L7_RINGBUF_FULL, SX_COUNTER_L7_SOCK_MAP_FULL, SX_COUNTER_MAX, SX_COUNTER_RETRANSMITS, SX_COUNTER_RINGBUF_FULL,
-  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_L7_HEADER_LAYOUT, SX_LISTENER_LAYOUT, SX_LISTENER_SIZE, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_SIZE,
-  type SxL7Header,
+  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_LISTENER_LAYOUT, SX_LISTENER_SIZE, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_SIZE,
 } from './generated/events';
 import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from './native';
+import { L7Record } from './l7-records';
 import { readTcpEvent, type TcpConnEvent } from './tcp-events';
 
+export { L7Record } from './l7-records';
 export type { TcpConnEvent } from './tcp-events';
 
 export interface ProbeOptions {
@@ -53,47 +54,6 @@ const UDP_PROGRAM = /^sx_sock_(send|recv)_length$|^sx_udp_/;
 const UDP_CGROUP_PROGRAMS = ['sx_udp_sendmsg4', 'sx_udp_sendmsg6', 'sx_udp_recvmsg4', 'sx_udp_recvmsg6'];
 /** Programs of the L7 capture (syscall tracepoints), loaded only when L7 capture is on. */
 const L7_PROGRAM = /^sx_(enter|exit)_/;
-
-const L7 = SX_L7_HEADER_LAYOUT;
-
-/** One captured send/receive syscall: its header fields, and the first captured bytes of its data. */
-export class L7Record {
-  constructor(
-    private readonly buf: Buffer,
-    private readonly off: number,
-    private readonly len: number,
-  ) {}
-  get sockId(): bigint {
-    return this.buf.readBigUInt64LE(this.off + L7.sock_id!.offset);
-  }
-  /** The socket's inode: unique per socket, unlike the kernel address. */
-  get sockIno(): bigint {
-    return this.buf.readBigUInt64LE(this.off + L7.sock_ino!.offset);
-  }
-  get tsNs(): bigint {
-    return this.buf.readBigUInt64LE(this.off + L7.ts_ns!.offset);
-  }
-  get totalLen(): number {
-    return this.buf.readUInt32LE(this.off + L7.total_len!.offset);
-  }
-  get direction(): number {
-    return this.buf[this.off + L7.direction!.offset]!;
-  }
-  get role(): number {
-    return this.buf[this.off + L7.role!.offset]!;
-  }
-  /** The captured bytes, copied out so the batch is not kept alive by connection state. */
-  data(): Buffer {
-    const start = this.off + SX_L7_HEADER_SIZE;
-    const captured = this.buf.readUInt32LE(this.off + L7.captured_len!.offset);
-    return Buffer.from(this.buf.subarray(start, start + Math.min(captured, this.len - SX_L7_HEADER_SIZE)));
-  }
-  /** Every header field, addresses formatted. */
-  header(): Omit<SxL7Header, 'saddr' | 'daddr'> & { saddr: string; daddr: string } {
-    const h = decodeSxL7Header(this.buf, this.off);
-    return { ...h, saddr: formatIp(h.saddr, h.family), daddr: formatIp(h.daddr, h.family) };
-  }
-}
 
 export interface UdpFlowRecord {
   family: 4 | 6;
