@@ -97,9 +97,12 @@ describe('kcat (librdkafka) against the test broker through a tee', () => {
   it('-P and -C: Produce and Fetch topics, then produce to a missing topic gives 3', async () => {
     const produced = await kcat(['-P', '-t', 'orders', '-p', '1'], 'one\ntwo\nthree\n');
     expectMatchesTruth(produced.pairs, produced.truth);
+    // Usually one Produce for the three lines; librdkafka sends two when stdin's lines straddle its linger
+    // window (seen once in CI): as many as its own log says it sent.
     const produce = produced.pairs.filter((p) => p.req.apiKeyName === 'Produce');
-    expect(produce).toHaveLength(1);
-    expect(kafkaDetails(produce[0]!.req, produce[0]!.res)).toEqual({ apiKey: 'Produce', apiVersion: 7, correlationId: produce[0]!.req.correlationId, clientId: 'rdkafka', topic: 'orders', errorCode: 0 });
+    expect(produce.length).toBeGreaterThanOrEqual(1);
+    expect(produce).toHaveLength(produced.truth.filter((t) => t.name === 'Produce').length);
+    for (const p of produce) expect(kafkaDetails(p.req, p.res)).toEqual({ apiKey: 'Produce', apiVersion: 7, correlationId: p.req.correlationId, clientId: 'rdkafka', topic: 'orders', errorCode: 0 });
 
     const consumed = await kcat(['-C', '-t', 'orders', '-p', '1', '-o', 'beginning', '-c', '3', '-e']);
     expect(consumed.stdout.trim().split('\n')).toEqual(['one', 'two', 'three']);
