@@ -1,6 +1,9 @@
 // Builds @sextant/bpf during `npm install`: the BPF object (clang -target bpf) and the libbpf N-API addon
-// (node-gyp). When the toolchain is missing it says exactly what to install and exits 0, so the rest of
-// Sextant installs and runs; preflight() then reports the reason recorded in build/UNAVAILABLE.
+// (node-gyp). npm runs a workspace's install script before the root package's `preinstall`, so this script
+// makes sure of its own toolchain first (scripts/install-system-deps.sh: apt as root, a clear message
+// otherwise). When the toolchain is still missing it says exactly what to install and exits 0, so the rest
+// of Sextant installs and runs; preflight() then reports the reason recorded in build/UNAVAILABLE, and
+// `npm start` rebuilds the addon once the toolchain is there.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,6 +24,10 @@ function fail(reason) {
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 if (process.platform !== 'linux') fail(`eBPF needs Linux (this is ${process.platform})`);
+const systemDeps = path.resolve(root, '..', '..', 'scripts', 'install-system-deps.sh');
+if (fs.existsSync(systemDeps)) {
+  spawnSync('bash', [systemDeps, 'runtime'], { stdio: 'inherit' });
+}
 if (!has('clang')) fail('clang is missing');
 for (const header of ['/usr/include/bpf/libbpf.h', '/usr/include/libelf.h', '/usr/include/zlib.h']) {
   if (!fs.existsSync(header)) fail(`${header} is missing (libbpf-dev, libelf-dev, zlib1g-dev)`);
