@@ -92,6 +92,7 @@ async function main() {
   } else if (!fs.existsSync(collectorEntry)) {
     log('no collector in this checkout (apps/collector/src/index.ts missing); connect one from another host');
   } else {
+    await ensureCollectorBuilt();
     const token = await ensureLocalCollectorToken(db.prisma, STATE_DIR, `local-${os.hostname()}`);
     const collector = run(process.execPath, [COLLECTOR_BIN, '--server', `http://127.0.0.1:${PORT}`], {
       SEXTANT_TOKEN: token,
@@ -103,6 +104,20 @@ async function main() {
     });
   }
   await db.close();
+}
+
+/**
+ * The eBPF addon is built by `npm ci` (packages/bpf install step). When that build could not happen (the
+ * toolchain was missing then, e.g. installed by hand since), build it once now: it takes ~20 s and turns
+ * "eBPF is not available" into a working collector without a manual `npm rebuild`.
+ */
+async function ensureCollectorBuilt(): Promise<void> {
+  const bpfDir = path.join(REPO_ROOT, 'packages', 'bpf');
+  const addon = path.join(bpfDir, 'build', 'Release', 'sextant_bpf.node');
+  const object = path.join(bpfDir, 'build', 'bpf', 'sextant.bpf.o');
+  if (fs.existsSync(addon) && fs.existsSync(object) && !fs.existsSync(path.join(bpfDir, 'build', 'UNAVAILABLE'))) return;
+  log('the eBPF collector is not built yet: building it now');
+  await runToEnd(process.execPath, [path.join(bpfDir, 'scripts', 'build.mjs')], {}, bpfDir).catch((e: Error) => log(`could not build it: ${e.message}`));
 }
 
 async function waitForHealth(url: string): Promise<void> {
