@@ -51,7 +51,9 @@ describe('collector health and kernel histograms', () => {
     expect(rows[0].samples).toBe(3000);
     const merged = fromSparse({ idx: rows[0].hist_idx, cnt: rows[0].hist_cnt.map(Number) });
     expect(quantile(merged, 0.95)).toBeCloseTo(quantile(all, 0.95) ?? 0, 6);
-    expect(Math.abs((quantile(merged, 0.95) ?? 0) - 28_500_000) / 28_500_000).toBeLessThan(0.07);
+    // Reported as its bucket's upper bound: at or above the exact p95, within the 12.5 % bucket width.
+    expect(quantile(merged, 0.95) ?? 0).toBeGreaterThanOrEqual(28_500_000);
+    expect(((quantile(merged, 0.95) ?? 0) - 28_500_000) / 28_500_000).toBeLessThanOrEqual(0.125);
   });
 
   it('lets only admins create and revoke collector tokens', async () => {

@@ -1,9 +1,11 @@
 /**
  * Latency histograms with one bucket scheme shared by the kernel (packages/bpf, `sextant_hist.h`) and the
  * server. Log-linear buckets over nanoseconds: values below 16 ns get exact buckets, above that every
- * power of two is split into 8 equal sub-buckets, so a bucket is at most 12.5 % wide and a percentile read
- * from its midpoint is within ~6.25 % of the exact value. Histograms are sparse (index → count), merge by
- * adding counts, and percentiles are computed from merged buckets, never averaged.
+ * power of two is split into 8 equal sub-buckets, so a bucket is at most 12.5 % wide. A percentile is reported
+ * as the upper bound of the bucket holding its rank: never below the true value (a route whose requests all
+ * took ≥ 801 ms must not show p99 = 790 ms, which midpoint or linear interpolation did) and at most 12.5 %
+ * above it. Histograms are sparse (index → count), merge by adding counts, and percentiles are computed from
+ * merged buckets, never averaged.
  */
 
 /** log2 of the number of sub-buckets per power of two. */
@@ -64,28 +66,36 @@ export function totalCount(h: Histogram): number {
   return n;
 }
 
+/** Relative width of the widest bucket (above the exact ones): the precision the UI states for percentiles. */
+export const HIST_PRECISION = 1 / HIST_SUB_BUCKETS; // 0.125
+
 /**
- * The q-quantile (0 < q ≤ 1) in nanoseconds, interpolated linearly inside the bucket that holds the rank.
- * Returns null for an empty histogram.
+ * The value reported for a percentile whose rank falls in bucket `index`: the bucket's (exclusive) upper
+ * bound, so the report is ≥ every sample in the bucket. Exact buckets (< 16 ns) hold one integer value each.
+ * The last bucket is open-ended (≥ 2^44 ns): its lower bound is the best that can be said.
+ */
+export function bucketReportValue(index: number): number {
+  if (index < HIST_SUB_BUCKETS * 2) return index;
+  const hi = bucketUpperBound(index);
+  return Number.isFinite(hi) ? hi : bucketLowerBound(index);
+}
+
+/**
+ * The q-quantile (0 < q ≤ 1) in nanoseconds: the nearest-rank sample's bucket, reported by
+ * {@link bucketReportValue} (an upper bound, within 12.5 % of the true value). Null for an empty histogram.
  */
 export function quantile(h: Histogram, q: number): number | null {
   const total = totalCount(h);
   if (total === 0) return null;
-  const rank = Math.max(1, Math.ceil(q * total));
+  // The tolerance keeps float noise (0.07 × 100 = 7.000000000000001) from moving the rank up one sample.
+  const rank = Math.max(1, Math.ceil(q * total - 1e-9));
   const indexes = [...h.keys()].sort((a, b) => a - b);
   let seen = 0;
   for (const i of indexes) {
-    const c = h.get(i) ?? 0;
-    if (seen + c >= rank) {
-      const lo = bucketLowerBound(i);
-      if (i < HIST_SUB_BUCKETS * 2) return lo; // exact buckets
-      const hi = Number.isFinite(bucketUpperBound(i)) ? bucketUpperBound(i) : lo * 2;
-      // Spread the bucket's samples evenly across it and take the one at the rank.
-      return lo + ((hi - lo) * (rank - seen - 0.5)) / c;
-    }
-    seen += c;
+    seen += h.get(i) ?? 0;
+    if (seen >= rank) return bucketReportValue(i);
   }
-  return bucketLowerBound(indexes[indexes.length - 1] ?? 0);
+  return bucketReportValue(indexes[indexes.length - 1] ?? 0);
 }
 
 /** Wire/storage form: two parallel arrays sorted by bucket index. */

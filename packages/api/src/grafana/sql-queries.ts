@@ -41,7 +41,8 @@ export const SQL = {
 
   /**
    * p50/p95/p99 of L7 latency from the merged sparse histograms: per time group, the first bucket whose
-   * running count reaches the rank; its midpoint, in seconds (bucket bounds as in packages/shared histogram.ts).
+   * running count reaches the rank; its upper bound, in seconds, as the UI reports it (packages/shared
+   * histogram.ts `bucketReportValue`): never below the true percentile, at most 12.5 % above it.
    */
   latency: (s: Scope) => `WITH b AS (
   SELECT $__timeGroup(bucket, $__interval) AS t, h.i, sum(h.c) AS c
@@ -54,7 +55,7 @@ export const SQL = {
          CASE WHEN i < 16 THEN 1 ELSE 2 ^ (i / 8 - 1) END AS width
     FROM b
 )
-SELECT to_timestamp(t) AS "time", 'p' || round(q * 100) AS metric, min(lo + width / 2) / 1e9 AS seconds
+SELECT to_timestamp(t) AS "time", 'p' || round(q * 100) AS metric, min(lo + width) / 1e9 AS seconds
   FROM cum CROSS JOIN (VALUES (0.5), (0.95), (0.99)) AS p(q)
  WHERE running >= ceil(q * total)
  GROUP BY 1, 2
