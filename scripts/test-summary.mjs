@@ -1,5 +1,7 @@
 // Sums the vitest JSON reports every workspace wrote during `npm test` and prints one closing line
-// ("N passed, N failed, N skipped"). With --clean, removes stale reports before a run.
+// ("N passed, N failed, N skipped"). A test file that failed before or outside its tests (a beforeAll that
+// threw, an import error, a missing prerequisite in CI) counts as a failure, and so does a workspace with a
+// test script that wrote no report. With --clean, removes stale reports before a run.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -10,23 +12,40 @@ const dirs = ['apps', 'packages', 'e2e'].flatMap((d) => {
   if (fs.existsSync(path.join(p, 'package.json'))) return [p];
   return fs.readdirSync(p).map((x) => path.join(p, x));
 });
-const reports = dirs.map((d) => path.join(d, '.vitest-report.json'));
+const withTests = dirs.filter((d) => {
+  const pkg = path.join(d, 'package.json');
+  return fs.existsSync(pkg) && Boolean(JSON.parse(fs.readFileSync(pkg, 'utf8')).scripts?.test);
+});
+const reportOf = (d) => path.join(d, '.vitest-report.json');
 
 if (process.argv.includes('--clean')) {
-  for (const r of reports) fs.rmSync(r, { force: true });
+  for (const d of dirs) fs.rmSync(reportOf(d), { force: true });
   process.exit(0);
 }
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-for (const r of reports) {
-  if (!fs.existsSync(r)) continue;
-  const j = JSON.parse(fs.readFileSync(r, 'utf8'));
-  passed += j.numPassedTests ?? 0;
-  failed += j.numFailedTests ?? 0;
-  skipped += (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
-  console.log(`${path.relative(root, path.dirname(r)).padEnd(20)} ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${(j.numPendingTests ?? 0) + (j.numTodoTests ?? 0)} skipped`);
+for (const d of withTests) {
+  const name = path.relative(root, d).padEnd(20);
+  if (!fs.existsSync(reportOf(d))) {
+    failed++;
+    console.log(`${name} wrote no test report: its test run did not complete`);
+    continue;
+  }
+  const j = JSON.parse(fs.readFileSync(reportOf(d), 'utf8'));
+  // Files that failed without a failed test in them: the file itself could not run.
+  const brokenFiles = (j.testResults ?? []).filter(
+    (f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'),
+  );
+  const p = j.numPassedTests ?? 0;
+  const f = (j.numFailedTests ?? 0) + brokenFiles.length;
+  const s = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+  passed += p;
+  failed += f;
+  skipped += s;
+  console.log(`${name} ${p} passed, ${f} failed, ${s} skipped`);
+  for (const b of brokenFiles) console.log(`  file failed: ${path.relative(root, b.name)}: ${(b.message ?? '').split('\n')[0]}`);
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 ? 1 : 0);

@@ -10,13 +10,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, ROOT, startStack, type Stack } from './stack';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
-const canRun = fs.existsSync(CHROMIUM) && process.getuid?.() === 0 && fs.existsSync('/sys/kernel/btf/vmlinux');
-if (!canRun) console.warn('[skip] e2e needs /usr/bin/chromium, root and BTF (eBPF) for the real collector');
+const canRun = !missingPrerequisite(
+  fs.existsSync(CHROMIUM) && process.getuid?.() === 0 && fs.existsSync('/sys/kernel/btf/vmlinux'),
+  'e2e needs /usr/bin/chromium, root and BTF (eBPF) for the real collector',
+);
 
 let stack: Stack;
 let browser: Browser;

@@ -12,13 +12,14 @@ import { startStandaloneServer, type StandaloneServer } from '@sextant/api/stand
 import { preflight } from '@sextant/bpf';
 import { createCollectorToken, serviceMap } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector } from './collector';
 import { CollectorConfig } from './env';
 
 const run = promisify(execFile);
 const pf = preflight();
-if (!pf.ok) console.warn(`[skip] collector kernel tests: ${pf.reason}`);
+const noKernel = missingPrerequisite(pf.ok, `collector kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
 
 let db: TestDatabase;
 let api: StandaloneServer;
@@ -38,7 +39,7 @@ async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_0
 }
 
 beforeAll(async () => {
-  if (!pf.ok) return;
+  if (noKernel) return;
   db = await createTestDatabase(testServerUrl());
   api = await startStandaloneServer({ db, version: 'test' });
   token = (await createCollectorToken(db.prisma, 'kernel-test')).token;
@@ -97,7 +98,7 @@ function spawnNode(script: string): { line: () => Promise<string>; kill: () => v
 
 const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query(sql, params)).rows[0].n);
 
-describe.skipIf(!pf.ok)('collector on the real kernel', () => {
+describe.skipIf(noKernel)('collector on the real kernel', () => {
   it('stores exactly the connections curl made, with pids, names, bytes and a refused connect', async () => {
     const collector = new Collector(config(), () => {});
     await collector.start();
@@ -175,12 +176,9 @@ describe.skipIf(!pf.ok)('collector on the real kernel', () => {
     expect(await count(`SELECT count(DISTINCT flow_id) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort])).toBe(before + 15);
   });
 
-  it('sees curl against nginx with the nginx worker as the server process', async () => {
+  it('sees curl against nginx with the nginx worker as the server process', async (t) => {
     const which = await run('sh', ['-c', 'command -v nginx']).then(() => true, () => false);
-    if (!which) {
-      console.warn('[skip] nginx is not installed');
-      return;
-    }
+    if (missingPrerequisite(which, 'nginx is not installed (bash scripts/install-system-deps.sh test)')) return t.skip();
     const dir = path.join(tmp, 'nginx');
     fs.mkdirSync(dir, { recursive: true });
     const port = 19000 + Math.floor(Math.random() * 1000);

@@ -12,6 +12,7 @@ import { startStandaloneServer, type StandaloneServer } from '@sextant/api/stand
 import { preflight } from '@sextant/bpf';
 import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector } from './collector';
 import { CollectorConfig } from './env';
@@ -19,7 +20,7 @@ import { KafkaTestBroker } from './l7/testing/kafka-broker';
 
 const run = promisify(execFile);
 const pf = preflight();
-if (!pf.ok) console.warn(`[skip] L7 kernel tests: ${pf.reason}`);
+const noKernel = missingPrerequisite(pf.ok, `L7 kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
 const has = (bin: string) => run('sh', ['-c', `command -v ${bin}`]).then(() => true, () => false);
 
 let db: TestDatabase;
@@ -66,7 +67,7 @@ async function output(child: ChildProcess): Promise<string> {
 }
 
 beforeAll(async () => {
-  if (!pf.ok) return;
+  if (noKernel) return;
   db = await createTestDatabase(testServerUrl());
   api = await startStandaloneServer({ db, version: 'test' });
   token = (await createCollectorToken(db.prisma, 'l7-kernel-test')).token;
@@ -150,7 +151,7 @@ let buf = '';
 s.on('data', (d) => { buf += d.toString('latin1'); if ((buf.match(/HTTP\\/1\\.1 \\d{3}/g) || []).length >= paths.length) setTimeout(() => s.end(), 50); });
 s.on('close', () => console.log('done'));`;
 
-describe.skipIf(!pf.ok)('L7 capture on the real kernel', () => {
+describe.skipIf(noKernel)('L7 capture on the real kernel', () => {
   it('pairs HTTP/1.1 exchanges of curl, pipelined and sequential raw clients with a node server: exact counts, statuses, latency', async () => {
     const server = node(HTTP_SERVER);
     const port = Number(await firstLine(server));
@@ -187,12 +188,14 @@ describe.skipIf(!pf.ok)('L7 capture on the real kernel', () => {
     // The POST's 3000-byte body was mostly not captured, yet the GET after it on the same connection parsed.
     const post = all.find((e) => e.http_method === 'POST');
     expect(post.detail.requestBytes).toBeGreaterThanOrEqual(3000);
-    // Latency of the sequential /slow requests: within max(5 %, 1 ms) of what the client measured.
+    // Latency of the sequential /slow requests, bounded by causality whatever the load: at least the
+    // server's 100 ms timer (libuv may fire it up to 1 ms early), at most what the client measured from
+    // before its write to its first 'data' event (the kernel saw both syscalls in between).
     const slow = all.filter((e) => e.http_path === '/slow').map((e) => Number(e.latency_ns));
     expect(slow).toHaveLength(3);
     slow.forEach((ns, i) => {
-      const truth = measured[i]!;
-      expect(Math.abs(ns - truth)).toBeLessThanOrEqual(Math.max(0.05 * truth, 1e6));
+      expect(ns).toBeGreaterThanOrEqual(99e6);
+      expect(ns).toBeLessThanOrEqual(measured[i]!);
     });
     // Every L7 event joins its connection flow (L4 ↔ L7).
     const joined = await count(`SELECT count(DISTINCT l.event_id) AS n FROM l7_events l JOIN flows f ON f.flow_id = l.flow_id WHERE l.dst_port = $1`, [port]);
@@ -203,8 +206,8 @@ describe.skipIf(!pf.ok)('L7 capture on the real kernel', () => {
     server.kill();
   });
 
-  it('sees curl against nginx: methods, paths and statuses, with nginx as the server', async () => {
-    if (!(await has('nginx'))) return console.warn('[skip] nginx is not installed');
+  it('sees curl against nginx: methods, paths and statuses, with nginx as the server', async (t) => {
+    if (missingPrerequisite(await has('nginx'), 'nginx is not installed (bash scripts/install-system-deps.sh test)')) return t.skip();
     const dir = path.join(tmp, 'nginx');
     fs.mkdirSync(dir, { recursive: true });
     const port = 19000 + Math.floor(Math.random() * 1000);
@@ -249,8 +252,8 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     ]);
   });
 
-  it('sees dig against dnsmasq: A, AAAA, NXDOMAIN and TCP, with answers feeding names', async () => {
-    if (!(await has('dnsmasq')) || !(await has('dig'))) return console.warn('[skip] dnsmasq or dig is not installed');
+  it('sees dig against dnsmasq: A, AAAA, NXDOMAIN and TCP, with answers feeding names', async (t) => {
+    if (missingPrerequisite((await has('dnsmasq')) && (await has('dig')), 'dnsmasq or dig is not installed (bash scripts/install-system-deps.sh test)')) return t.skip();
     const port = 15000 + Math.floor(Math.random() * 1000);
     const conf = path.join(tmp, 'dnsmasq.conf');
     fs.writeFileSync(conf, `port=${port}\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\nlocal-ttl=120\n` +
@@ -280,8 +283,8 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     expect(got[0].detail.ttl).toBe(120);
   });
 
-  it('sees kcat (librdkafka) against the Kafka-protocol test broker: api keys, versions, correlation ids, topics, error codes', async () => {
-    if (!(await has('kcat'))) return console.warn('[skip] kcat is not installed');
+  it('sees kcat (librdkafka) against the Kafka-protocol test broker: api keys, versions, correlation ids, topics, error codes', async (t) => {
+    if (missingPrerequisite(await has('kcat'), 'kcat is not installed (bash scripts/install-system-deps.sh test)')) return t.skip();
     // The fixture broker runs in this (the collector's own, unobserved) process; kcat is observed as the client.
     const broker = new KafkaTestBroker({ topics: { orders: 1 } });
     const port = await broker.start();

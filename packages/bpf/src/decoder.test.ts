@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bucketIndex } from '@sextant/shared';
+import { missingPrerequisite } from '@sextant/shared/testing';
 import { describe, expect, it } from 'vitest';
 import { generate, parseHeader } from '../scripts/gen-decoder.mjs';
 import { formatIp } from './addresses';
@@ -19,6 +20,8 @@ const hasClang = (() => {
     return false;
   }
 })();
+const noToolchain = missingPrerequisite(hasClang, 'clang and bpftool are not installed (npm ci installs them as root)');
+const noObject = noToolchain || missingPrerequisite(fs.existsSync(OBJECT_PATH), `${OBJECT_PATH} is not built (npm rebuild @sextant/bpf)`);
 
 describe('generated decoder', () => {
   it('is fresh: regenerating from the header gives the committed file', () => {
@@ -26,7 +29,7 @@ describe('generated decoder', () => {
     expect(generate(header)).toBe(committed);
   });
 
-  it.skipIf(!hasClang || !fs.existsSync(OBJECT_PATH))('matches the compiled object BTF: every offset and size', () => {
+  it.skipIf(noObject)('matches the compiled object BTF: every offset and size', () => {
     const btf = JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', OBJECT_PATH], { maxBuffer: 64 << 20 }).toString()) as {
       types: { id: number; kind: string; name: string; size?: number; members?: { name: string; bits_offset: number }[] }[];
     };
@@ -94,7 +97,7 @@ describe('the TCP event reader of the hot path', () => {
 });
 
 describe('histogram bucket scheme in C equals the TypeScript one', () => {
-  it.skipIf(!hasClang)('for 20k values including every power-of-two edge', () => {
+  it.skipIf(noToolchain)('for 20k values including every power-of-two edge', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sx-hist-'));
     const values: bigint[] = [0n, 1n, 7n, 15n, 16n, 17n];
     for (let b = 1n; b < 50n; b++) for (const d of [-1n, 0n, 1n]) if ((1n << b) + d >= 0n) values.push((1n << b) + d);

@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SX_CLOSE_CLOSED, SX_CLOSE_OPEN, SX_CLOSE_REFUSED, SX_CLOSE_RESET, SX_DIR_CLIENT, SX_DIR_SERVER, SX_HIST_TCP_CONNECT } from './generated/events';
 import { preflight } from './preflight';
 import { SextantProbes, type TcpConnEvent } from './probes';
+import { missingPrerequisite } from '@sextant/shared/testing';
 
 const pf = preflight();
-if (!pf.ok) console.warn(`[skip] eBPF kernel tests: ${pf.reason}`);
+const noKernel = missingPrerequisite(pf.ok, `eBPF kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
 
 let probes: SextantProbes;
 const events: TcpConnEvent[] = [];
@@ -19,7 +20,7 @@ const events: TcpConnEvent[] = [];
 let early: { port: number; close: () => void } | undefined;
 
 beforeAll(async () => {
-  if (!pf.ok) return;
+  if (noKernel) return;
   early = await listen((s) => s.on('data', () => s.end('ok')));
   probes = SextantProbes.open({ cgroupRoot: '/sys/fs/cgroup/unified' });
   probes.onTcpEvents((batch) => events.push(...batch));
@@ -50,7 +51,7 @@ async function settle(pred: () => boolean, ms = 5_000): Promise<void> {
   await new Promise((r) => setTimeout(r, 200)); // and let stragglers arrive
 }
 
-describe.skipIf(!pf.ok)('TCP lifecycle', () => {
+describe.skipIf(noKernel)('TCP lifecycle', () => {
   it('reports exactly N client and N server connections with pids and byte counts', async () => {
     const srv = await listen((s) => s.on('data', (d) => s.end(`echo:${d}`)));
     const N = 25;
@@ -149,7 +150,7 @@ describe.skipIf(!pf.ok)('TCP lifecycle', () => {
   });
 });
 
-describe.skipIf(!pf.ok)('interim reports of long-lived connections', () => {
+describe.skipIf(noKernel)('interim reports of long-lived connections', () => {
   it('reports open connections that moved bytes once per interval, from the sweep, and never idle ones', async () => {
     const sweeper = SextantProbes.open({ updateIntervalMs: 300, l7: false });
     const seen: TcpConnEvent[] = [];
@@ -219,7 +220,7 @@ describe.skipIf(!pf.ok)('interim reports of long-lived connections', () => {
   });
 });
 
-describe.skipIf(!pf.ok)('UDP flows and drops', () => {
+describe.skipIf(noKernel)('UDP flows and drops', () => {
   async function udpSocket(type: 'udp4' | 'udp6', addr: string): Promise<dgram.Socket> {
     const sock = dgram.createSocket(type);
     await new Promise<void>((r) => sock.bind(0, addr, r));
@@ -301,7 +302,7 @@ describe.skipIf(!pf.ok)('UDP flows and drops', () => {
   });
 });
 
-describe.skipIf(!pf.ok)('lifecycle', () => {
+describe.skipIf(noKernel)('lifecycle', () => {
   it('counts nothing lost under this load and detaches every program on close', async () => {
     const c = probes.readCounters();
     expect(c.ringbufFull).toBe(0);

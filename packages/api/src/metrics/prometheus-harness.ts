@@ -3,6 +3,7 @@
  * listening on a free loopback port; `query` runs PromQL over its HTTP API.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,8 @@ async function freePort(): Promise<number> {
 }
 
 export async function startPrometheus(target: { hostPort: string; path: string; bearer?: string }): Promise<PrometheusHarness> {
+  // A missing peer is a failure with its cause, not an ENOENT from spawn.
+  if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} is not installed: run bash scripts/install-system-deps.sh test (npm test does)`);
   const dir = await mkdtemp(path.join(tmpdir(), 'sextant-prom-'));
   const port = await freePort();
   const auth = target.bearer ? `\n    authorization:\n      type: Bearer\n      credentials: ${JSON.stringify(target.bearer)}` : '';
