@@ -5,13 +5,21 @@
 type Listener = () => void;
 
 const listeners = new Set<Listener>();
+let generation = 0;
 
 export const ingestSignal = {
+  /** Counts notifications: a subscriber reads it before a query and passes it to wait(), so a batch stored
+   * while the query ran is not missed (it would otherwise wait a whole poll interval for the next one). */
+  get generation(): number {
+    return generation;
+  },
   notify(): void {
+    generation++;
     for (const l of listeners) l();
   },
-  /** Resolves after the next notify() or after `ms`, whichever comes first; also on abort. */
-  wait(ms: number, signal?: AbortSignal): Promise<void> {
+  /** Resolves after the next notify() (at once if one came after `since`) or after `ms`; also on abort. */
+  wait(ms: number, signal?: AbortSignal, since?: number): Promise<void> {
+    if ((since !== undefined && since !== generation) || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

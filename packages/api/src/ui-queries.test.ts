@@ -100,11 +100,11 @@ describe('live tail over SSE', () => {
     .map((r) => ({ id: r.id, t: r.time }))
     .sort((a, b) => a.t - b.t || a.id.localeCompare(b.id));
 
-  it('streams the matching records oldest first with (time, id) event ids, and resumes after the last id', async () => {
+  it('streams the stored records after `since` oldest first, and resumes after the last event id', async () => {
     expect(expected.length).toBeGreaterThan(6);
     const first = await readTail({ filter, since: now - 30 * 60_000 }, 4);
     expect(first.map((e) => recId(e.data))).toEqual(expected.slice(0, 4).map((e) => e.id));
-    for (const e of first) expect(e.id).toMatch(/^\d+\|[0-9a-f-]{36}$/);
+    for (const e of first) expect(e.id).toMatch(/^h\|\d+\|\d+\|[0-9a-f-]{36}\|\d+$/);
     // Reconnect with the last id seen: the stream continues with the fifth record, nothing repeated.
     const rest = await readTail({ filter, since: now - 30 * 60_000, lastEventId: first[3]?.id }, expected.length - 4);
     expect(rest.map((e) => recId(e.data))).toEqual(expected.slice(4).map((e) => e.id));

@@ -19,6 +19,7 @@ export type { PrismaClient, Role } from './generated/prisma/client';
 export * from './maintenance/hour-rollups';
 export * from './queries/hist-agg';
 export * from './queries/flow-live';
+export * from './queries/flow-tail';
 export * from './queries/panels';
 export * from './auth/api-tokens';
 export * from './queries/existing-records';

@@ -1,57 +1,18 @@
 /**
- * Live tail and detail reads for the flow search page. The tail reads records newer than a point in time in
- * ascending (time, id) order so a subscriber can resume from the last record it saw; the detail read gathers
- * one connection: its L4 record (latest row of the flow), its L7 exchanges and its TCP statistics.
+ * The detail read of the flow search page: one connection's L4 record (latest row of the flow), its L7
+ * exchanges and its TCP statistics. (The live tail is in flow-tail.ts.)
  */
-import type { Flow, FlowQueryFilter, L7Event } from '@sextant/shared';
+import type { Flow, L7Event } from '@sextant/shared';
 import type pg from 'pg';
-import { FilterError, Params, queryClause, type EventTable } from './filter-sql';
+import { FilterError, type EventTable } from './filter-sql';
 import { flowFromRow, l7FromRow, type Row } from './read-rows';
 import type { FlowRecord } from './search-flows';
 
 const EPOCH_US = (param: string) => `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
 
-export interface TailInput {
-  filter: FlowQueryFilter;
-  /** Exclusive lower bound, epoch microseconds (decimal string). */
-  afterUs: string;
-  /** Inclusive upper bound, epoch microseconds (decimal string). */
-  untilUs: string;
-  limit: number;
-}
-
-export interface TailItem {
-  /** Epoch microseconds of the record's time (decimal string): the resume position. */
-  tUs: string;
-  record: FlowRecord;
-}
-
-const recordId = (r: FlowRecord) => (r.kind === 'flow' ? r.flow.id : r.event.id);
-export { recordId };
-
 function toRecord(src: EventTable, tUs: number | string, row: Row): FlowRecord {
   const full = { ...row, t_us: tUs, end_us: row.end_time ? Date.parse(String(row.end_time)) * 1000 : null };
   return src === 'flows' ? { kind: 'flow', flow: flowFromRow(full) } : { kind: 'l7', event: l7FromRow(full) };
-}
-
-/** Records with afterUs < time <= untilUs matching the filter, oldest first, at most `limit`. */
-export async function tailFlows(pool: pg.Pool, input: TailInput): Promise<TailItem[]> {
-  if (!/^\d{1,19}$/.test(input.afterUs) || !/^\d{1,19}$/.test(input.untilUs)) throw new FilterError('invalid tail position', 'lastEventId');
-  const p = new Params();
-  const side = (table: EventTable) => {
-    const id = table === 'flows' ? 'flow_id' : 'event_id';
-    return `(SELECT '${table}' AS src_table, ${id} AS rid, (extract(epoch FROM time) * 1000000)::bigint AS t_us, * FROM ${table}
-              WHERE time > ${EPOCH_US(p.add(input.afterUs))} AND time <= ${EPOCH_US(p.add(input.untilUs))} AND ${queryClause(input.filter, table, p)}
-              ORDER BY time ASC, ${id} ASC LIMIT ${input.limit})`;
-  };
-  const sql = `
-    SELECT src_table, rid, t_us, row FROM (
-      SELECT src_table, rid, t_us, to_jsonb(f) AS row FROM ${side('flows')} f
-      UNION ALL
-      SELECT src_table, rid, t_us, to_jsonb(l) AS row FROM ${side('l7_events')} l
-    ) m ORDER BY t_us ASC, rid ASC LIMIT ${input.limit}`;
-  const rows = (await pool.query(sql, p.values)).rows as { src_table: EventTable; rid: string; t_us: string; row: Row }[];
-  return rows.map((r) => ({ tUs: String(r.t_us), record: toRecord(r.src_table, r.t_us, r.row) }));
 }
 
 export interface TcpStats {
