@@ -20,6 +20,27 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * A production build has no test-only route and ships no test hooks: no /bench page (it exists only in the
+ * build bench:ui makes with SEXTANT_UI_BENCH=1) and no `__sextant…` window globals or generated bench data in
+ * the browser bundles. Throws, failing the suite, otherwise; returns the app routes.
+ */
+export function assertProductionBuild(distDir: string): string[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(distDir, 'app-path-routes-manifest.json'), 'utf8')) as Record<string, string>;
+  const routes = Object.values(manifest);
+  const bench = routes.filter((r) => r.startsWith('/bench'));
+  if (bench.length) throw new Error(`production build has test-only routes ${bench.join(', ')} (${distDir} is a bench build? rebuild without SEXTANT_UI_BENCH)`);
+  const chunks = path.join(distDir, 'static');
+  for (const file of fs.readdirSync(chunks, { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.js')) continue;
+    const js = fs.readFileSync(path.join(chunks, file), 'utf8');
+    for (const marker of ['__sextant', 'generated rows']) {
+      if (js.includes(marker)) throw new Error(`production bundle ${file} contains test code (${JSON.stringify(marker)})`);
+    }
+  }
+  return routes;
+}
+
 async function waitFor(fn: () => Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -49,6 +70,7 @@ export async function startStack(): Promise<Stack> {
   // SEXTANT_E2E_REUSE_BUILD=1 serves an existing production build (iterating on tests only).
   const reuse = process.env.SEXTANT_E2E_REUSE_BUILD === '1' && fs.existsSync(path.join(webDir, '.next', 'BUILD_ID'));
   if (!reuse) execFileSync(process.execPath, [next, 'build'], { cwd: webDir, env, stdio: 'pipe' });
+  if (process.env.SEXTANT_UI_BENCH !== '1') assertProductionBuild(path.join(webDir, '.next'));
   const port = await freePort();
   const web: ChildProcess = spawn(process.execPath, [next, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: webDir, env, stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;

@@ -119,7 +119,7 @@ export function TopBar() {
     window.addEventListener('keydown', close);
     return () => window.removeEventListener('keydown', close);
   }, [help]);
-  if (pathname === '/login' || pathname.startsWith('/bench')) return null;
+  if (pathname === '/login') return null;
   return (
     <header className="top">
       <span className="brand">◈ Sextant</span>

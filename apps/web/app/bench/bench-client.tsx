@@ -1,7 +1,7 @@
 'use client';
 import { useSearchParams } from 'next/navigation';
 import { Suspense, useMemo, useState } from 'react';
-import { benchFlows, benchMap } from '../../src/client/bench-data';
+import { benchFlows, benchMap } from './bench-data';
 import { FlowTable } from '../flows/flow-table';
 import { MapView, type MapState } from '../map/map-view';
 

@@ -1,6 +1,7 @@
 /**
- * Deterministic synthetic data for the UI benchmark page (and only that page): a service map of N nodes and
- * E edges across namespaces, and N flow records. Rendered by the real components, without a database.
+ * Deterministic synthetic data for the UI benchmark page (and only that page, which exists only in bench
+ * builds): a service map of N nodes and E edges across namespaces, and N flow records. Rendered by the real
+ * components, without a database.
  */
 import type { FlowRecord, ServiceMap } from '@sextant/db';
 import { mulberry32 } from '@sextant/shared';

@@ -1,11 +1,16 @@
 // Test-only page for `npm run bench:ui`: renders the real map and flow-table components with generated data.
-// It exists only when the server runs with SEXTANT_UI_BENCH=1; otherwise it is a 404.
-import { notFound } from 'next/navigation';
+// A `.bench.tsx` page is a route only in a build made with SEXTANT_UI_BENCH=1 (next.config.ts pageExtensions),
+// so production builds contain neither this page nor the generated data it imports.
 import { BenchClient } from './bench-client';
 
 export const dynamic = 'force-dynamic';
 
 export default function BenchPage() {
-  if (process.env.SEXTANT_UI_BENCH !== '1') notFound();
-  return <BenchClient />;
+  return (
+    <>
+      {/* The figures are for the map and table alone, at the size they had before: no navigation bar. */}
+      <style>{'header.top { display: none; }'}</style>
+      <BenchClient />
+    </>
+  );
 }
