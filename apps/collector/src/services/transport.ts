@@ -1,6 +1,6 @@
 /** The collector's tRPC client to the server (type-only import of the router: no server code ships here). */
 import type { AppRouter } from '@sextant/api';
-import type { CollectorHealthReport, IngestResult, RegisterInput } from '@sextant/shared';
+import type { IngestResult, RegisterInput } from '@sextant/shared';
 import http from 'node:http';
 import https from 'node:https';
 import type { PreparedBatch } from './prepared-batch';
@@ -11,7 +11,6 @@ export interface Transport {
   register(info: RegisterInput): Promise<{ collectorId: string; name: string; serverVersion: string; wireSchemaVersions?: number[] }>;
   /** ingest.push with the batch's JSON as the body, exactly what the tRPC client would send, serialized once. */
   push(batch: PreparedBatch): Promise<IngestResult>;
-  heartbeat(report: CollectorHealthReport): Promise<unknown>;
 }
 
 /** A failed ingest.push: `code` is the tRPC error code (or HTTP_<status> when the answer was not tRPC's). */
@@ -51,7 +50,6 @@ export function trpcTransport(server: string, token: string, timeoutMs = 30_000)
       if (!answer.result?.data) throw new PushError(`HTTP_${res.status}`, 'ingest.push: answer without a result');
       return answer.result.data;
     },
-    heartbeat: (report) => client.ingest.heartbeat.mutate(report),
   };
 }
 
