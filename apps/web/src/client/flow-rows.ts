@@ -1,6 +1,5 @@
 /** What the flow table shows for a record, and the JSON / CSV exports of a result set. */
 import type { FlowRecord } from '@sextant/db';
-import { formatNs } from './time-range';
 
 export interface RowView {
   id: string;
@@ -86,8 +85,4 @@ export function toCsv(rows: FlowRecord[]): string {
     lines.push([new Date(v.time).toISOString(), r.kind, v.id, v.flowId, v.source, v.destination, v.port, v.l7, v.verdict, v.latencyNs].map(csvCell).join(','));
   }
   return lines.join('\n') + '\n';
-}
-
-export function formatLatency(ns: number | null): string {
-  return formatNs(ns);
 }
