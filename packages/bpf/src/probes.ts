@@ -1,8 +1,8 @@
 /**
  * SextantProbes: loads Sextant's BPF object, attaches its tracepoints (and, for the peers of UDP sockets,
  * cgroup sock_addr hooks on the cgroup v2 root), delivers TCP connection events and L7 captures in batches
- * from their ring buffers, and reads/resets the aggregation maps (UDP flows, drops, latency histograms) and counters.
- * close() detaches everything.
+ * from their ring buffers, and reads/resets the aggregation maps (UDP flows, drops, latency histograms) and
+ * counters. close() detaches everything.
  */
 import os from 'node:os';
 import { formatIp, likelyLocalAddress, type HostAddress } from './addresses';
