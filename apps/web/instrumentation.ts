@@ -1,6 +1,9 @@
-// Next.js calls register() once when the server starts: run the maintenance loop there (Node runtime only).
+// Next.js calls register() once when the server starts (Node runtime only): stamp each request with its
+// socket's address (route handlers get no socket; login throttling needs it) and run the maintenance loop.
 export async function register() {
   if (process.env.NEXT_RUNTIME === 'nodejs') {
+    const { stampPeersOnAllServers } = await import('@sextant/api');
+    stampPeersOnAllServers();
     const { startMaintenance } = await import('./src/server/maintenance');
     startMaintenance();
   }

@@ -5,3 +5,6 @@ export { checkHealth, type Health } from './health';
 export { SEXTANT_VERSION } from './version';
 export { ingestSignal } from './live';
 export { metricsResponse, processMetrics, type MetricsResponse } from './metrics';
+export { handleTrpcRequest } from './http/handler';
+export { stampPeersOnAllServers } from './http/peer';
+export { BODY_LIMITS } from './http/body-limits';

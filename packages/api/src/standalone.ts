@@ -1,17 +1,16 @@
 /**
- * The API on a plain Node HTTP server (tRPC's standalone adapter): used by tests and benchmarks to drive
- * the real tRPC path without Next.js, and by anyone who wants the API alone. Serves /api/trpc/* and
- * /api/health and /api/metrics, with the same body limit as the web app.
+ * The API on a plain Node HTTP server: used by tests and benchmarks to drive the real tRPC path without
+ * Next.js, and by anyone who wants the API alone. Serves /api/trpc/* (through the same gate and handler as
+ * the web app: handleTrpcRequest) and /api/health and /api/metrics.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BATCH_LIMITS } from '@sextant/shared';
-import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { createContext, type ServerDeps } from './context';
+import type { ServerDeps } from './context';
 import { checkHealth } from './health';
+import { handleTrpcRequest } from './http/handler';
+import { stampPeer } from './http/peer';
 import { metricsResponse } from './metrics/http';
 import { processMetrics } from './metrics/process-metrics';
-import { appRouter } from './root';
 
 export interface StandaloneServer {
   url: string;
@@ -28,15 +27,74 @@ function headersOf(req: http.IncomingMessage): Headers {
   return h;
 }
 
+/**
+ * A fetch Request over a Node request. The body is pulled as the gate reads it (backpressure through
+ * pause/resume); cancelling it stops reading without destroying the socket, so a 413 can still be sent.
+ * The signal aborts when the client goes away (ends a live-tail subscription).
+ */
+function toRequest(req: http.IncomingMessage, res: http.ServerResponse): Request {
+  const ac = new AbortController();
+  res.once('close', () => ac.abort());
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    url = new URL('http://localhost/');
+  }
+  const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers: headersOf(req), signal: ac.signal };
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    let open = true;
+    init.duplex = 'half';
+    init.body = new ReadableStream<Uint8Array>(
+      {
+        start(c) {
+          req.on('data', (chunk: Buffer) => {
+            if (!open) return;
+            c.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+            if ((c.desiredSize ?? 0) <= 0) req.pause();
+          });
+          req.on('end', () => open && ((open = false), c.close()));
+          req.on('error', (e) => open && ((open = false), c.error(e)));
+        },
+        pull() {
+          req.resume();
+        },
+        cancel() {
+          open = false;
+          req.pause();
+        },
+      },
+      { highWaterMark: 4 },
+    );
+  }
+  return new Request(url, init);
+}
+
+async function writeResponse(response: Response, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
+  res.statusCode = response.status;
+  for (const [k, v] of response.headers) if (k !== 'set-cookie') res.setHeader(k, v);
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) res.setHeader('set-cookie', cookies);
+  res.flushHeaders();
+  if (response.body) {
+    const reader = response.body.getReader();
+    signal.addEventListener('abort', () => void reader.cancel().catch(() => {}), { once: true });
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (!res.write(value)) await new Promise((r) => (res.once('drain', r), res.once('close', r)));
+      }
+    } catch {
+      // The client went away mid-stream (a closed live tail): nothing left to write to.
+    }
+  }
+  res.end();
+}
+
 export async function startStandaloneServer(deps: ServerDeps, opts: { port?: number; host?: string } = {}): Promise<StandaloneServer> {
-  const trpc = createHTTPHandler({
-    router: appRouter,
-    basePath: '/api/trpc/',
-    maxBodySize: BATCH_LIMITS.maxBodyBytes,
-    createContext: ({ req, res }) =>
-      createContext(deps, headersOf(req), (cookie) => res.appendHeader('set-cookie', cookie)),
-  });
   const server = http.createServer((req, res) => {
+    stampPeer(req);
     if (req.url === '/api/health' && req.method === 'GET') {
       void checkHealth(deps.db, deps.version).then((h) => {
         res.writeHead(h.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
@@ -51,8 +109,14 @@ export async function startStandaloneServer(deps: ServerDeps, opts: { port?: num
       });
       return;
     }
-    if (req.url?.startsWith('/api/trpc/')) return void trpc(req, res);
-    res.writeHead(404).end();
+    if (!req.url?.startsWith('/api/trpc/')) return void res.writeHead(404).end();
+    const request = toRequest(req, res);
+    void handleTrpcRequest(deps, request)
+      .then((response) => writeResponse(response, res, request.signal))
+      .catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end();
+      });
   });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, host, resolve));

@@ -1,12 +1,15 @@
 /**
  * tRPC setup and one procedure builder per kind of caller: public, collector (token), user and admin
  * (session cookie, or a session token or personal API token `sxu_…` as Bearer for the CLI). Validation
- * errors name the zod path.
+ * errors name the zod path. User calls are limited per user (UserSlots) and their queries run on the
+ * database's query pool, whose statements time out (SEXTANT_QUERY_TIMEOUT_MS).
  */
-import { apiTokenUser, authenticateCollector, FilterError, sessionUser } from '@sextant/db';
+import { authenticateCollector, FilterError } from '@sextant/db';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
-import type { Context } from './context';
+import { callerUser, type Context } from './context';
+import { edgeConfig } from './http/config';
+import { UserSlots } from './http/user-slots';
 
 function describeZod(err: ZodError): string {
   return err.issues
@@ -50,12 +53,36 @@ export const collectorProcedure = publicProcedure.use(async ({ ctx, next }) => {
   return next({ ctx: { ...ctx, collector } });
 });
 
-export const userProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const token = ctx.sessionToken ?? (ctx.bearer?.startsWith('sxs_') ? ctx.bearer : null);
-  const apiToken = !token && ctx.bearer?.startsWith('sxu_') ? ctx.bearer : null;
-  const user = token ? await sessionUser(ctx.db.prisma, token) : apiToken ? await apiTokenUser(ctx.db.prisma, apiToken) : null;
-  if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: apiToken ? 'API token unknown or revoked' : 'sign in first' });
-  return next({ ctx: { ...ctx, user, sessionToken: token } });
+export const userSlots = new UserSlots(() => ({ running: edgeConfig().SEXTANT_USER_MAX_INFLIGHT, queued: edgeConfig().SEXTANT_USER_MAX_QUEUED }));
+
+/** PostgreSQL's query_canceled: the statement timeout of the query pool fired. */
+const QUERY_CANCELED = '57014';
+
+export const userProcedure = publicProcedure.use(async ({ ctx, next, type }) => {
+  const caller = await callerUser(ctx.db, ctx);
+  if (!caller) {
+    const apiToken = !ctx.sessionToken && ctx.bearer?.startsWith('sxu_');
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: apiToken ? 'API token unknown or revoked' : 'sign in first' });
+  }
+  const authed = { ...caller.user };
+  // Reads (and the live tail) go to the pool with the statement timeout. Mutations (Hubble import stores
+  // a batch) keep the ingest pool.
+  const db = type === 'mutation' ? ctx.db : { ...ctx.db, pool: ctx.db.queryPool };
+  const nextCtx = { ...ctx, db, user: authed, sessionToken: caller.sessionToken, viaSession: caller.viaSession };
+  // A subscription holds no slot: its resolver returns at once and its polling runs on the query pool.
+  if (type === 'subscription') return next({ ctx: nextCtx });
+  const release = await userSlots.acquire(authed.id);
+  if (!release) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `too many queries in flight (at most ${edgeConfig().SEXTANT_USER_MAX_INFLIGHT} per user, ${edgeConfig().SEXTANT_USER_MAX_QUEUED} waiting); retry when some have finished` });
+  try {
+    const res = await next({ ctx: nextCtx });
+    const cause = !res.ok ? (res.error.cause as { code?: unknown } | undefined) : undefined;
+    if (cause?.code === QUERY_CANCELED) {
+      throw new TRPCError({ code: 'TIMEOUT', message: 'the query took too long and was cancelled (SEXTANT_QUERY_TIMEOUT_MS); narrow the time window or the filter' });
+    }
+    return res;
+  } finally {
+    release();
+  }
 });
 
 export const adminProcedure = userProcedure.use(async ({ ctx, next }) => {

@@ -12,8 +12,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
-export function createPool(connectionString: string, max = 20): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: 'sextant' });
+export function createPool(connectionString: string, max = 20, statementTimeoutMs?: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, application_name: 'sextant', ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}) });
   // An idle client error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return pool;
@@ -25,19 +25,37 @@ export function createPrisma(connectionString: string): PrismaClient {
 
 export interface Db {
   pool: pg.Pool;
+  /**
+   * Same database, for queries users start (searches, maps, dashboards, the live tail): every statement is
+   * cancelled after SEXTANT_QUERY_TIMEOUT_MS (default 10 s), so a pile of heavy searches cannot hold the
+   * connections ingest needs. Ingest and maintenance use `pool`, without that limit.
+   */
+  queryPool: pg.Pool;
   prisma: PrismaClient;
   close(): Promise<void>;
 }
 
-export function connect(connectionString: string, opts: { poolSize?: number } = {}): Db {
+/** SEXTANT_QUERY_TIMEOUT_MS, validated: a positive whole number of milliseconds. */
+export function queryTimeoutMs(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.SEXTANT_QUERY_TIMEOUT_MS ?? '10000';
+  const ms = Number(raw);
+  if (!/^\d+$/.test(raw) || ms < 100 || ms > 3_600_000) throw new Error(`SEXTANT_QUERY_TIMEOUT_MS must be milliseconds between 100 and 3600000, not ${raw}`);
+  return ms;
+}
+
+export function connect(connectionString: string, opts: { poolSize?: number; queryTimeoutMs?: number } = {}): Db {
   const pool = createPool(connectionString, opts.poolSize);
+  // Pools open connections only when used: processes that never query for users cost nothing.
+  const queryPool = createPool(connectionString, opts.poolSize, opts.queryTimeoutMs ?? queryTimeoutMs());
   const prisma = createPrisma(connectionString);
   return {
     pool,
+    queryPool,
     prisma,
     async close() {
       await prisma.$disconnect();
       await pool.end();
+      await queryPool.end();
     },
   };
 }

@@ -1,25 +1,47 @@
-/** Sign-in for UI users: session token in an httpOnly cookie (also returned for CLI use as Bearer). */
+/**
+ * Sign-in for UI users: session token in an httpOnly cookie (also returned for CLI use as Bearer), Secure
+ * when the client reached us over HTTPS. Failed sign-ins are throttled per account and per client address
+ * (429 with Retry-After).
+ */
 import { login, logout } from '@sextant/db';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { SESSION_COOKIE } from '../context';
+import { SESSION_COOKIE, type Context } from '../context';
+import { edgeConfig } from '../http/config';
+import { LoginThrottle } from '../http/login-throttle';
 import { publicProcedure, router, userProcedure } from '../trpc';
+
+export const loginThrottle = new LoginThrottle(() => {
+  const c = edgeConfig();
+  return { maxFailuresPerAccount: c.SEXTANT_LOGIN_MAX_FAILURES_ACCOUNT, maxFailuresPerAddress: c.SEXTANT_LOGIN_MAX_FAILURES_ADDRESS, windowMs: c.SEXTANT_LOGIN_WINDOW_SECONDS * 1000 };
+});
+
+function sessionCookie(ctx: Context, value: string, maxAge: number): string {
+  return `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAge}${ctx.peer.secure ? '; Secure' : ''}`;
+}
 
 export const authRouter = router({
   login: publicProcedure
     // Not z.email(): local accounts such as admin@localhost are valid sign-in names.
     .input(z.object({ email: z.string().trim().min(3).max(254), password: z.string().min(1).max(1024) }))
     .mutation(async ({ ctx, input }) => {
+      const account = input.email.toLowerCase();
+      const wait = loginThrottle.begin(account, ctx.peer.address);
+      if (wait > 0) {
+        ctx.setHeader('retry-after', String(wait));
+        throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `too many failed sign-ins; try again in ${wait} s` });
+      }
       const s = await login(ctx.db.prisma, input.email, input.password);
       if (!s) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'wrong email or password' });
+      loginThrottle.succeeded(account, ctx.peer.address);
       const maxAge = Math.floor((s.expiresAt.getTime() - Date.now()) / 1000);
-      ctx.setCookie(`${SESSION_COOKIE}=${s.token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAge}`);
+      ctx.setCookie(sessionCookie(ctx, s.token, maxAge));
       return { user: s.user, token: s.token, expiresAt: s.expiresAt.getTime() };
     }),
 
   logout: userProcedure.mutation(async ({ ctx }) => {
     if (ctx.sessionToken) await logout(ctx.db.prisma, ctx.sessionToken);
-    ctx.setCookie(`${SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0`);
+    ctx.setCookie(sessionCookie(ctx, '', 0));
     return { ok: true as const };
   }),
 

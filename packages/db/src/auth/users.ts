@@ -1,4 +1,5 @@
 /** UI users and their sessions (httpOnly cookie or Bearer token holding a random session token). */
+import { randomBytes } from 'node:crypto';
 import type { PrismaClient, Role } from '../generated/prisma/client';
 import { hashPassword, hashToken, newToken, verifyPassword } from './secrets';
 
@@ -15,10 +16,21 @@ export async function createUser(prisma: PrismaClient, email: string, password: 
   return { id: u.id, email: u.email, role: u.role };
 }
 
-/** Checks credentials and opens a session; null on a wrong email or password (same answer for both). */
+/**
+ * A password hash no password matches in practice (a random one's), made once: an unknown email gets the
+ * same scrypt work as a known one, so response times do not tell which emails have accounts (8 vs 45 ms).
+ */
+let decoy: Promise<string> | undefined;
+function decoyHash(): Promise<string> {
+  decoy ??= hashPassword(randomBytes(32).toString('base64url'));
+  return decoy;
+}
+
+/** Checks credentials and opens a session; null on a wrong email or password (same answer and work for both). */
 export async function login(prisma: PrismaClient, email: string, password: string): Promise<{ user: SessionUser; token: string; expiresAt: Date } | null> {
   const u = await prisma.user.findUnique({ where: { email: email.toLowerCase() } });
-  if (!u || !(await verifyPassword(password, u.passwordHash))) return null;
+  const ok = await verifyPassword(password, u?.passwordHash ?? (await decoyHash()));
+  if (!u || !ok) return null;
   const token = newToken('session');
   const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
   await prisma.session.create({ data: { tokenHash: hashToken(token), userId: u.id, expiresAt } });
