@@ -69,6 +69,10 @@ export function totalCount(h: Histogram): number {
 /** Relative width of the widest bucket (above the exact ones): the precision the UI states for percentiles. */
 export const HIST_PRECISION = 1 / HIST_SUB_BUCKETS; // 0.125
 
+/** What a reader of p50/p95/p99 needs to know, shown as a tooltip wherever percentiles are. */
+export const PERCENTILE_NOTE =
+  `Percentiles come from latency histograms with buckets at most ${HIST_PRECISION * 100} % wide and show the upper bound of the bucket holding the percentile: never below the true value, at most ${HIST_PRECISION * 100} % above it.`;
+
 /**
  * The value reported for a percentile whose rank falls in bucket `index`: the bucket's (exclusive) upper
  * bound, so the report is ≥ every sample in the bucket. Exact buckets (< 16 ns) hold one integer value each.

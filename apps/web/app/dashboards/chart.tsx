@@ -2,26 +2,27 @@
 /**
  * A time-series line chart: d3 computes scales and paths, React renders the SVG. Dragging across the plot
  * selects a time range (brush) and hands it to onBrush, which zooms the whole page to it. The panel header
- * links to the matching flows. Fixed height, so loading and refreshing never shift the page.
+ * links to the matching flows. Fixed height, so loading and refreshing never shift the page. A step with no
+ * data is a gap and the partial last step a hollow marker (src/client/chart-paths.ts).
  */
 import Link from 'next/link';
 import { scaleLinear, scaleTime } from 'd3-scale';
-import { line } from 'd3-shape';
 import { useRef, useState, type ReactNode } from 'react';
+import { chartShapes, type ChartPoint } from '../../src/client/chart-paths';
 
 export interface Series {
   label: string;
   colour: string;
-  points: { t: number; v: number | null }[];
+  points: ChartPoint[];
 }
 
 export const PALETTE = ['var(--accent)', 'var(--ok)', 'var(--warn)', 'var(--bad)', '#a371f7', '#3fb5b5', '#db61a2', '#8a98a8'];
 
-export function ChartPanel({ title, drill, extra, children }: { title: string; drill?: string; extra?: ReactNode; children: ReactNode }) {
+export function ChartPanel({ title, drill, extra, note, children }: { title: string; drill?: string; extra?: ReactNode; note?: string; children: ReactNode }) {
   return (
     <div className="panel chart-panel">
       <div className="row">
-        <strong>{title}</strong>
+        <strong title={note}>{title}{note && <span className="muted" aria-label={note}> ⓘ</span>}</strong>
         {drill && <Link className="drill" href={drill} title="the flows behind this panel">flows →</Link>}
         {extra}
       </div>
@@ -30,8 +31,10 @@ export function ChartPanel({ title, drill, extra, children }: { title: string; d
   );
 }
 
-export function LineChart({ title, series, format, since, until, onBrush, drill, extra, loading = false, height = 180 }: {
+export function LineChart({ title, series, format, since, until, onBrush, drill, extra, note, loading = false, height = 180 }: {
   title: string;
+  /** Tooltip on the title: what the values mean (units, precision). */
+  note?: string;
   series: Series[];
   format: (v: number) => string;
   since: number;
@@ -47,20 +50,20 @@ export function LineChart({ title, series, format, since, until, onBrush, drill,
   const m = { top: 10, right: 12, bottom: 22, left: 64 };
   const svg = useRef<SVGSVGElement>(null);
   const [brush, setBrush] = useState<{ a: number; b: number } | null>(null);
-  const vs = series.flatMap((s) => s.points.map((p) => p.v ?? 0));
+  const vs = series.flatMap((s) => s.points.flatMap((p) => (p.v === null ? [] : [p.v])));
   const x = scaleTime().domain([since, until]).range([m.left, width - m.right]);
   const top = Math.max(0, ...vs);
   // An all-zero series still gets a readable axis (0 … 1), not five ticks of 0.00.
   const y = scaleLinear().domain([0, top > 0 ? top : 1]).nice().range([height - m.bottom, m.top]);
-  const path = line<{ t: number; v: number | null }>().defined((p) => p.v !== null).x((p) => x(p.t)).y((p) => y(p.v ?? 0));
   const toX = (clientX: number) => {
     const r = svg.current?.getBoundingClientRect();
     if (!r) return m.left;
     return Math.max(m.left, Math.min(width - m.right, ((clientX - r.left) / r.width) * width));
   };
-  const empty = series.every((s) => s.points.length === 0);
+  const empty = vs.length === 0;
+  const shapes = series.map((s) => ({ s, ...chartShapes(s.points, (t) => x(t), (v) => y(v)) }));
   return (
-    <ChartPanel title={title} drill={drill} extra={extra}>
+    <ChartPanel title={title} drill={drill} extra={extra} note={note}>
       <div className="legend">{series.map((s) => <span key={s.label} className="legend-item" style={{ color: s.colour }}>● {s.label}</span>)}</div>
       <svg
         ref={svg}
@@ -90,9 +93,15 @@ export function LineChart({ title, series, format, since, until, onBrush, drill,
         {x.ticks(5).map((t) => (
           <text key={+t} x={x(t)} y={height - 6} textAnchor="middle">{t.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false })}</text>
         ))}
-        {series.map((s) => <path key={s.label} d={path(s.points) ?? ''} fill="none" stroke={s.colour} strokeWidth={1.8} />)}
-        {series.map((s) => s.points.length === 1 && s.points[0]?.v !== null ? <circle key={`${s.label}-dot`} cx={x(s.points[0]?.t ?? 0)} cy={y(s.points[0]?.v ?? 0)} r={3} fill={s.colour} /> : null)}
+        {shapes.map(({ s, paths, dots, partial }) => (
+          <g key={s.label}>
+            {paths.map((d, i) => <path key={i} d={d} fill="none" stroke={s.colour} strokeWidth={1.8} />)}
+            {dots.map((p, i) => <circle key={`d${i}`} cx={p.x} cy={p.y} r={2.5} fill={s.colour} />)}
+            {partial.map((p, i) => <circle key={`p${i}`} cx={p.x} cy={p.y} r={3} fill="none" stroke={s.colour} strokeWidth={1.5}><title>{`${s.label}: step still in progress (partial)`}</title></circle>)}
+          </g>
+        ))}
         {empty && <text x={width / 2} y={height / 2} textAnchor="middle">{loading ? 'loading…' : 'no data in this window'}</text>}
+        {!empty && <text x={width - m.right} y={m.top + 2} textAnchor="end" className="muted" fontSize={9}>gap = no data · ○ = partial step</text>}
         {brush && <rect x={Math.min(brush.a, brush.b)} y={m.top} width={Math.abs(brush.b - brush.a)} height={height - m.top - m.bottom} fill="var(--accent)" opacity={0.18} />}
       </svg>
     </ChartPanel>

@@ -7,12 +7,14 @@ import { api } from '../../src/client/trpc';
 import { useAuthedQuery } from '../../src/client/use-authed-query';
 import { flowsLink, serviceFlags } from '../../src/client/url-state';
 import { GrafanaExportButton } from '../../src/client/grafana-export-button';
+import { PERCENTILE_NOTE } from '@sextant/shared';
 import { ChartPanel, LineChart, PALETTE, type Series } from './chart';
 
-type Keyed = { key: string; total: number; points: { time: number; value: number }[] };
+type Keyed = { key: string; total: number; points: { time: number; value: number | null; partial: boolean }[] };
 
+// null (nothing recorded in the step) stays null: the chart draws a gap, not a zero.
 const keyed = (series: Keyed[], perSecond: number): Series[] =>
-  series.map((s, i) => ({ label: `${s.key} (${formatCount(s.total)})`, colour: PALETTE[i % PALETTE.length] as string, points: s.points.map((p) => ({ t: p.time, v: p.value / perSecond })) }));
+  series.map((s, i) => ({ label: `${s.key} (${formatCount(s.total)})`, colour: PALETTE[i % PALETTE.length] as string, points: s.points.map((p) => ({ t: p.time, v: p.value === null ? null : p.value / perSecond, partial: p.partial })) }));
 
 function DashboardView() {
   const params = useSearchParams();
@@ -76,12 +78,12 @@ function DashboardView() {
       </div>
       {(ts.error || panels.error) && <div className="panel error">{(ts.error ?? panels.error)?.message}</div>}
       <div className="grid2">
-        <LineChart {...common} title="Requests / s" extra={grafana('requests')} drill={link('')} format={(v) => v.toFixed(v < 10 ? 1 : 0)} series={[{ label: 'requests', colour: 'var(--accent)', points: pts.map((x) => ({ t: x.time, v: x.requestsPerSecond })) }]} />
-        <LineChart {...common} title="Error ratio" extra={grafana('errors')} drill={link('--http-status 5+')} format={(v) => `${+(v * 100).toPrecision(3)} %`} series={[{ label: 'errors', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.errorRatio })) }]} />
-        <LineChart {...common} title="Latency" extra={grafana('latency')} drill={link('--type l7')} format={(v) => formatNs(v)} series={[
-          { label: 'p50', colour: 'var(--ok)', points: pts.map((x) => ({ t: x.time, v: x.p50Ns })) },
-          { label: 'p95', colour: 'var(--warn)', points: pts.map((x) => ({ t: x.time, v: x.p95Ns })) },
-          { label: 'p99', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.p99Ns })) },
+        <LineChart {...common} title="Requests / s" extra={grafana('requests')} drill={link('')} format={(v) => v.toFixed(v < 10 ? 1 : 0)} series={[{ label: 'requests', colour: 'var(--accent)', points: pts.map((x) => ({ t: x.time, v: x.requestsPerSecond, partial: x.partial })) }]} note="requests per second, averaged over each step (the step in progress over its elapsed part)" />
+        <LineChart {...common} title="Error ratio" extra={grafana('errors')} drill={link('--http-status 5+')} format={(v) => `${+(v * 100).toPrecision(3)} %`} series={[{ label: 'errors', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.errorRatio, partial: x.partial })) }]} note="errors / requests per step; a step without requests has no ratio (gap)" />
+        <LineChart {...common} title="Latency" note={PERCENTILE_NOTE} extra={grafana('latency')} drill={link('--type l7')} format={(v) => formatNs(v)} series={[
+          { label: 'p50', colour: 'var(--ok)', points: pts.map((x) => ({ t: x.time, v: x.p50Ns, partial: x.partial })) },
+          { label: 'p95', colour: 'var(--warn)', points: pts.map((x) => ({ t: x.time, v: x.p95Ns, partial: x.partial })) },
+          { label: 'p99', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.p99Ns, partial: x.partial })) },
         ]} />
         <LineChart {...common} title="TCP retransmits, resets, failed connects" drill={link('--protocol tcp')} format={(v) => formatCount(v)} series={p ? keyed(p.tcp.series, 1).map((s, i) => ({ ...s, colour: ['var(--warn)', 'var(--bad)', '#a371f7'][i] ?? s.colour })) : []} />
         <LineChart {...common} title="DNS queries by rcode" drill={link('--protocol dns')} format={(v) => formatCount(v)} series={p ? keyed(p.dns.series, 1) : []} />

@@ -5,6 +5,7 @@
  * Used by the map page with live data and by the UI benchmark page with generated data.
  */
 import type { ServiceMap } from '@sextant/db';
+import { HIST_PRECISION, PERCENTILE_NOTE } from '@sextant/shared';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useMemo, useRef } from 'react';
@@ -79,7 +80,7 @@ export function MapView({ data, state, set, rangeParams }: {
     destination: e.destination,
     level: healthLevel(e.errorRatio),
     width: 1 + Math.min(5, Math.log10(1 + e.requests)),
-    tip: `${e.source} → ${e.destination} (${e.protocol})\n${formatRate(e.requestsPerSecond)} · ${(e.errorRatio * 100).toFixed(1)} % errors · p95 ${formatNs(e.p95Ns)}\n${formatBytes(e.bytesSent + e.bytesReceived)}`,
+    tip: `${e.source} → ${e.destination} (${e.protocol})\n${formatRate(e.requestsPerSecond)} · ${(e.errorRatio * 100).toFixed(1)} % errors · p95 ${formatNs(e.p95Ns)} (bucket upper bound, ≤ ${HIST_PRECISION * 100} % over)\n${formatBytes(e.bytesSent + e.bytesReceived)}`,
   })), [edges]);
   const highlight = useMemo(() => {
     const f = state.find.trim().toLowerCase();
@@ -124,7 +125,7 @@ export function MapView({ data, state, set, rangeParams }: {
           <>
             <h3 style={{ marginTop: 0 }}>Edges <span className="muted" style={{ fontWeight: 400, fontSize: 13 }}>by requests · click for flows</span></h3>
             <table className="compact">
-              <thead><tr><th>source → destination</th><th>proto</th><th>requests</th><th>err %</th><th>p95</th></tr></thead>
+              <thead><tr><th>source → destination</th><th>proto</th><th>requests</th><th>err %</th><th title={PERCENTILE_NOTE}>p95 ⓘ</th></tr></thead>
               <tbody>
                 {[...edges].sort((a, b) => b.requests - a.requests).slice(0, 200).map((e) => (
                   <tr key={e.id} className="clickable" onClick={() => router.push(flowsLink(edgeQuery(e), rangeParams))}>
@@ -141,8 +142,8 @@ export function MapView({ data, state, set, rangeParams }: {
   );
 }
 
-function Stat({ k, v, bad }: { k: string; v: string; bad?: boolean }) {
-  return <div className="stat"><div className={`v${bad ? ' bad' : ''}`}>{v}</div><div className="k">{k}</div></div>;
+function Stat({ k, v, bad, note }: { k: string; v: string; bad?: boolean; note?: string }) {
+  return <div className="stat" title={note}><div className={`v${bad ? ' bad' : ''}`}>{v}</div><div className="k">{k}{note && ' ⓘ'}</div></div>;
 }
 
 function NodePanel({ node, edges, seconds, rangeParams, onClose, onPeer }: {
@@ -166,8 +167,8 @@ function NodePanel({ node, edges, seconds, rangeParams, onClose, onPeer }: {
       <div className="stat-grid">
         <Stat k="requests in / s" v={formatRate(node.requestsIn / seconds)} />
         <Stat k="error rate in" v={`${(errIn * 100).toFixed(2)} %`} bad={errIn > 0} />
-        <Stat k="p95 in (worst caller)" v={formatNs(worst('p95Ns'))} />
-        <Stat k="p99 in (worst caller)" v={formatNs(worst('p99Ns'))} />
+        <Stat k="p95 in (worst caller)" v={formatNs(worst('p95Ns'))} note={PERCENTILE_NOTE} />
+        <Stat k="p99 in (worst caller)" v={formatNs(worst('p99Ns'))} note={PERCENTILE_NOTE} />
         <Stat k="requests out / s" v={formatRate(node.requestsOut / seconds)} />
         <Stat k="errors out" v={formatCount(node.errorsOut)} bad={node.errorsOut > 0} />
       </div>
@@ -178,7 +179,7 @@ function NodePanel({ node, edges, seconds, rangeParams, onClose, onPeer }: {
       </div>
       <h4>Top peers</h4>
       <table className="compact">
-        <thead><tr><th>peer</th><th>proto</th><th>req/s</th><th>err %</th><th>p95</th></tr></thead>
+        <thead><tr><th>peer</th><th>proto</th><th>req/s</th><th>err %</th><th title={PERCENTILE_NOTE}>p95 ⓘ</th></tr></thead>
         <tbody>
           {peers.map((e) => {
             const peer = e.source === node.id ? e.destination : e.source;
@@ -204,7 +205,7 @@ function EdgePanel({ edge, rangeParams, onClose }: { edge: Edge; rangeParams: UR
         <Stat k="requests" v={formatCount(edge.requests)} />
         <Stat k="rate" v={formatRate(edge.requestsPerSecond)} />
         <Stat k="errors" v={`${formatCount(edge.errors)} (${(edge.errorRatio * 100).toFixed(1)} %)`} bad={edge.errors > 0} />
-        <Stat k="p50 / p95 / p99" v={`${formatNs(edge.p50Ns)} / ${formatNs(edge.p95Ns)} / ${formatNs(edge.p99Ns)}`} />
+        <Stat k="p50 / p95 / p99" v={`${formatNs(edge.p50Ns)} / ${formatNs(edge.p95Ns)} / ${formatNs(edge.p99Ns)}`} note={PERCENTILE_NOTE} />
         <Stat k="bytes sent / received" v={`${formatBytes(edge.bytesSent)} / ${formatBytes(edge.bytesReceived)}`} />
         <Stat k="retransmits" v={formatCount(edge.retransmits)} bad={edge.retransmits > 0} />
       </div>

@@ -4,6 +4,7 @@
  * (from the edge rollups). Optionally restricted to one service on either side.
  */
 import type pg from 'pg';
+import { type Bin, timeBins } from './bins';
 import { Params } from './filter-sql';
 import { rollupSource } from './rollup-source';
 
@@ -19,7 +20,11 @@ export interface PanelInput {
 export interface KeyedSeries {
   key: string;
   total: number;
-  points: { time: number; value: number }[];
+  /**
+   * One point per bin of the window. null: the panel has no records at all in that bin (nothing observed,
+   * drawn as a gap); 0: records, but none of this key. `partial`: the bin is cut by the window or by now.
+   */
+  points: { time: number; value: number | null; partial: boolean }[];
 }
 
 export interface PanelSeries {
@@ -55,27 +60,37 @@ async function binned(pool: pg.Pool, input: PanelInput, table: 'flows' | 'l7_eve
        AND ${serviceClause(input, p, true)} AND ${where.join(' AND ')}
      GROUP BY 1, 2 ORDER BY 1`;
   const rows = (await pool.query(sql, p.values)).rows as { t: string; k: string | null; v: number }[];
-  const byKey = new Map<string, KeyedSeries>();
+  const byKey = new Map<string, { key: string; total: number; values: Map<number, number> }>();
   for (const r of rows) {
     const key = r.k ?? '(none)';
     let s = byKey.get(key);
-    if (!s) byKey.set(key, (s = { key, total: 0, points: [] }));
+    if (!s) byKey.set(key, (s = { key, total: 0, values: new Map() }));
     s.total += Number(r.v);
-    s.points.push({ time: Number(r.t), value: Number(r.v) });
+    s.values.set(Number(r.t), (s.values.get(Number(r.t)) ?? 0) + Number(r.v));
   }
-  const series = [...byKey.values()].sort((a, b) => b.total - a.total || a.key.localeCompare(b.key));
+  let series = [...byKey.values()].sort((a, b) => b.total - a.total || a.key.localeCompare(b.key));
   if (series.length > maxKeys) {
     // Fold the long tail into "other" so a panel stays readable.
-    const other: KeyedSeries = { key: 'other', total: 0, points: [] };
-    const pts = new Map<number, number>();
+    const other = { key: 'other', total: 0, values: new Map<number, number>() };
     for (const s of series.slice(maxKeys - 1)) {
       other.total += s.total;
-      for (const pt of s.points) pts.set(pt.time, (pts.get(pt.time) ?? 0) + pt.value);
+      for (const [t, v] of s.values) other.values.set(t, (other.values.get(t) ?? 0) + v);
     }
-    other.points = [...pts.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value }));
-    return { stepSeconds: step, series: [...series.slice(0, maxKeys - 1), other] };
+    series = [...series.slice(0, maxKeys - 1), other];
   }
-  return { stepSeconds: step, series };
+  const bins = panelBins(input, step);
+  const seen = new Set(rows.map((r) => Number(r.t)));
+  return { stepSeconds: step, series: series.map((s) => ({ key: s.key, total: s.total, points: fill(bins, seen, s.values) })) };
+}
+
+/** Every bin of the panel's window (the raw tables are read over exactly [since, until)). */
+function panelBins(input: PanelInput, step: number, now = Date.now()): Bin[] {
+  return timeBins(Math.floor(input.since / 1000 / step) * step * 1000, input.until, step, input.since, Math.min(input.until, now));
+}
+
+/** A key's values on every bin: null where the panel saw nothing at all, 0 where only other keys had records. */
+function fill(bins: Bin[], seen: Set<number>, values: Map<number, number>): KeyedSeries['points'] {
+  return bins.map((b) => ({ time: b.time, value: seen.has(b.time) ? (values.get(b.time) ?? 0) : null, partial: b.partial }));
 }
 
 export const DNS_RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
@@ -107,9 +122,11 @@ export async function tcpHealth(pool: pg.Pool, input: PanelInput): Promise<Panel
        AND l4_protocol = 'TCP' AND final AND ${serviceClause(input, p, true)}
      GROUP BY 1 ORDER BY 1`;
   const rows = (await pool.query(sql, p.values)).rows as { t: string; retransmits: number; resets: number; failed: number }[];
+  const bins = panelBins(input, step);
+  const seen = new Set(rows.map((r) => Number(r.t)));
   const mk = (key: string, col: 'retransmits' | 'resets' | 'failed'): KeyedSeries => {
-    const points = rows.map((r) => ({ time: Number(r.t), value: Number(r[col]) }));
-    return { key, total: points.reduce((a, b) => a + b.value, 0), points };
+    const values = new Map(rows.map((r) => [Number(r.t), Number(r[col])]));
+    return { key, total: [...values.values()].reduce((a, b) => a + b, 0), points: fill(bins, seen, values) };
   };
   return { stepSeconds: step, series: [mk('retransmits', 'retransmits'), mk('resets', 'resets'), mk('failed connects', 'failed')] };
 }

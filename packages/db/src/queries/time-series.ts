@@ -1,10 +1,13 @@
 /**
  * Dashboard time series from rollups: per step, requests and errors (and their rates), error ratio, bytes,
- * and p50/p95/p99 from the histograms merged within the step.
+ * and p50/p95/p99 from the histograms merged within the step. Every step of the window is returned: one
+ * with no rollup rows has null values (nothing observed — not 0 requests, 0 % errors, 0 ns), an error
+ * ratio needs requests, and the step still in progress is marked partial with its rate over the part elapsed.
  */
 import { quantile } from '@sextant/shared';
 import type pg from 'pg';
 import { Params } from './filter-sql';
+import { timeBins } from './bins';
 import { HIST_AGG_SQL, parseHistAgg } from './hist-agg';
 import { rollupSource } from './rollup-source';
 
@@ -22,19 +25,23 @@ export interface TimeSeriesInput {
 
 export interface TimeSeriesPoint {
   time: number;
-  requests: number;
-  errors: number;
-  requestsPerSecond: number;
-  errorRatio: number;
-  bytes: number;
+  /** null: no rollup rows in this step (no traffic seen, or no collector reporting). */
+  requests: number | null;
+  errors: number | null;
+  requestsPerSecond: number | null;
+  /** null when the step has no requests: a ratio of nothing is not 0 %. */
+  errorRatio: number | null;
+  bytes: number | null;
   p50Ns: number | null;
   p95Ns: number | null;
   p99Ns: number | null;
+  /** The step reaches past now: its sums cover only part of it (drawn apart, not as a dip). */
+  partial: boolean;
 }
 
-export async function timeSeries(pool: pg.Pool, input: TimeSeriesInput): Promise<{ stepSeconds: number; points: TimeSeriesPoint[] }> {
+export async function timeSeries(pool: pg.Pool, input: TimeSeriesInput, now = Date.now()): Promise<{ stepSeconds: number; points: TimeSeriesPoint[] }> {
   const p = new Params();
-  const src = rollupSource(input.since, input.until, p);
+  const src = rollupSource(input.since, input.until, p, now);
   const minStep = src.bucketMs / 1000;
   const wanted = input.stepSeconds ?? (input.until - input.since) / 1000 / 120;
   const step = Math.max(minStep, Math.ceil(wanted / minStep) * minStep);
@@ -56,20 +63,24 @@ export async function timeSeries(pool: pg.Pool, input: TimeSeriesInput): Promise
       FROM ${src.sql} r WHERE ${where.join(' AND ')}
      GROUP BY 1 ORDER BY 1`;
   const rows = (await pool.query(sql, p.values)).rows as Record<string, unknown>[];
-  const points = rows.map((r) => {
+  const byTime = new Map(rows.map((r) => [Number(r.time_ms), r]));
+  const points = timeBins(src.since, src.until, step, src.since, Math.min(src.until, now)).map((b): TimeSeriesPoint => {
+    const r = byTime.get(b.time);
+    if (!r) return { time: b.time, requests: null, errors: null, requestsPerSecond: null, errorRatio: null, bytes: null, p50Ns: null, p95Ns: null, p99Ns: null, partial: b.partial };
     const h = parseHistAgg(r.hist as string | null);
     const requests = Number(r.requests);
     const errors = Number(r.errors);
     return {
-      time: Number(r.time_ms),
+      time: b.time,
       requests,
       errors,
-      requestsPerSecond: requests / step,
-      errorRatio: requests ? errors / requests : 0,
+      requestsPerSecond: b.seconds > 0 ? requests / b.seconds : null,
+      errorRatio: requests ? errors / requests : null,
       bytes: Number(r.bytes),
       p50Ns: quantile(h, 0.5),
       p95Ns: quantile(h, 0.95),
       p99Ns: quantile(h, 0.99),
+      partial: b.partial,
     };
   });
   return { stepSeconds: step, points };
