@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, copyInto, createCollectorToken, ensurePartitions, dayOf, FLOW_COLUMNS, flowRow, L7_COLUMNS, l7Row, PARTITIONED_TABLES } from '@sextant/db';
 import { generateTraffic } from '@sextant/db/testing';
 import { BatchEncoder, encodeFlowRows, type IngestBatchInput, type IngestBatchV1Input } from '@sextant/shared';
-import { trpcClient } from '../src/test-helpers';
+import { trpcClient } from '../src/testing/api-harness';
 import { fmt, startBenchPostgres } from './bench-db';
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 60);

@@ -3,7 +3,7 @@ import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, login } from '@sextant/db';
 import type { AppRouter } from './root';
-import { startHarness, type Harness } from './test-helpers';
+import { startHarness, type Harness } from './testing/api-harness';
 
 let h: Harness;
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import { BatchEncoder, encodeFlowRows, type IngestBatchInput } from '@sextant/sh
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from './root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './test-helpers';
+import { startHarness, type Harness } from './testing/api-harness';
 
 let h: Harness;
 beforeAll(async () => {

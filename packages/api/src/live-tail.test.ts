@@ -12,7 +12,7 @@ import type { Flow, L7Event } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestSignal } from './live';
 import { startStandaloneServer, type StandaloneServer } from './standalone';
-import { trpcClient } from './test-helpers';
+import { trpcClient } from './testing/api-harness';
 import { SEXTANT_VERSION } from './version';
 
 let db: TestDatabase;

@@ -6,7 +6,7 @@
 import { generateTraffic } from '@sextant/db/testing';
 import type { Flow, L7Event } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './test-helpers';
+import { startHarness, type Harness } from './testing/api-harness';
 
 let h: Harness;
 const now = Date.now();

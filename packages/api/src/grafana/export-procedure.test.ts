@@ -3,7 +3,7 @@ import { createUser, login } from '@sextant/db';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from '../root';
-import { startHarness, type Harness } from '../test-helpers';
+import { startHarness, type Harness } from '../testing/api-harness';
 
 let h: Harness;
 let viewerToken: string;

@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetricsConfig } from '../metrics/config';
-import { knownTraffic } from '../metrics/fixtures';
+import { knownTraffic } from '../testing/traffic-fixtures';
 import { setProcessMetrics } from '../metrics/process-metrics';
-import { type PrometheusHarness, type PromSample, startPrometheus } from '../metrics/prometheus-harness';
+import { type PrometheusHarness, type PromSample, startPrometheus } from '../testing/prometheus-harness';
 import { SextantMetrics } from '../metrics/sextant-metrics';
-import { startHarness, type Harness } from '../test-helpers';
+import { startHarness, type Harness } from '../testing/api-harness';
 import { allExports } from './all-exports';
 import { type GrafanaQueryContext, interpolatePromql } from './grafana-macros';
 import { PROMQL_VARIABLES } from './promql-queries';

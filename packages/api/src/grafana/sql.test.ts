@@ -4,8 +4,8 @@
  */
 import { bucketIndex, bucketUpperBound } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { knownTraffic } from '../metrics/fixtures';
-import { startHarness, type Harness } from '../test-helpers';
+import { knownTraffic } from '../testing/traffic-fixtures';
+import { startHarness, type Harness } from '../testing/api-harness';
 import { allExports } from './all-exports';
 import { grafanaSql, type GrafanaQueryContext } from './grafana-macros';
 import { SQL_VARIABLES } from './sql-queries';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flow, http, knownTraffic, PAYMENTS } from './fixtures';
+import { flow, http, knownTraffic, PAYMENTS } from '../testing/traffic-fixtures';
 import { contextLabels, type HubbleSample, hubbleSamples, rcodeName } from './hubble-samples';
 
 function total(samples: HubbleSample[], metric: string, where: Record<string, string> = {}): number {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { knownTraffic } from './fixtures';
+import { knownTraffic } from '../testing/traffic-fixtures';
 import { metricsResponse } from './http';
 
 const KEY = Symbol.for('sextant.metrics');

@@ -5,11 +5,11 @@
  */
 import type { IngestBatchInput } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../test-helpers';
+import { startHarness, type Harness } from '../testing/api-harness';
 import { parseMetricsConfig } from './config';
-import { knownTraffic } from './fixtures';
+import { knownTraffic } from '../testing/traffic-fixtures';
 import { setProcessMetrics } from './process-metrics';
-import { type PrometheusHarness, scalarOf, startPrometheus } from './prometheus-harness';
+import { type PrometheusHarness, scalarOf, startPrometheus } from '../testing/prometheus-harness';
 import { SextantMetrics } from './sextant-metrics';
 
 const TOKEN = 'metrics-token-0123456789';

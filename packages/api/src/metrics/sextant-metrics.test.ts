@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseMetricsConfig } from './config';
-import { COREDNS, flow, knownTraffic } from './fixtures';
+import { COREDNS, flow, knownTraffic } from '../testing/traffic-fixtures';
 import { SextantMetrics } from './sextant-metrics';
 
 function value(text: string, series: string): number | undefined {

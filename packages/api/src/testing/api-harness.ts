@@ -5,9 +5,9 @@
 import { createCollectorToken, createUser, login } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { createTRPCClient, httpLink } from '@trpc/client';
-import type { AppRouter } from './root';
-import { startStandaloneServer, type StandaloneServer } from './standalone';
-import { SEXTANT_VERSION } from './version';
+import type { AppRouter } from '../root';
+import { startStandaloneServer, type StandaloneServer } from '../standalone';
+import { SEXTANT_VERSION } from '../version';
 
 export interface Harness {
   db: TestDatabase;
