@@ -15,6 +15,16 @@ export function msFromUs(us: unknown): number {
   return Number(us) / 1000;
 }
 
+/**
+ * Epoch microseconds of a timestamptz as to_jsonb writes it (`2025-01-02T03:04:05.123456+00:00`).
+ * Date.parse keeps whole milliseconds: an end time read that way fell up to 1 ms before a start time read
+ * to the microsecond, and sub-millisecond records (refused connects, drops) showed negative durations.
+ */
+export function usFromTimestampText(text: string): number {
+  const fraction = /T[^.+Z-]*\.(\d+)/.exec(text)?.[1] ?? '';
+  return Date.parse(text) * 1000 + Number(fraction.slice(3, 6).padEnd(3, '0'));
+}
+
 function endpoint(r: Row, side: 'src' | 'dst'): Endpoint {
   const extra = (r[`${side}_extra`] ?? {}) as Record<string, unknown>;
   const { exe, ...rest } = extra as { exe?: string } & Record<string, unknown>;
@@ -56,7 +66,9 @@ export function flowFromRow(r: Row): Flow {
     closeReason: r.close_reason as Flow['closeReason'],
     localPeer: Boolean(r.local_peer),
   };
-  if (r.end_us !== null && r.end_us !== undefined) f.endTime = msFromUs(r.end_us);
+  // The row's own end_time text (to the microsecond) wins over an end_us a caller derived from it.
+  const endUs = typeof r.end_time === 'string' ? usFromTimestampText(r.end_time) : r.end_us;
+  if (endUs !== null && endUs !== undefined) f.endTime = msFromUs(endUs);
   if (r.drop_reason) f.dropReason = String(r.drop_reason);
   if (r.srtt_us !== null && r.srtt_us !== undefined) f.srttUs = Number(r.srtt_us);
   if (r.connect_latency_ns !== null && r.connect_latency_ns !== undefined) f.connectLatencyNs = Number(r.connect_latency_ns);
