@@ -52,6 +52,9 @@ const CLOSE: Record<number, Flow['closeReason']> = {
   [SX_CLOSE_OPEN]: 'OPEN', [SX_CLOSE_CLOSED]: 'CLOSED', [SX_CLOSE_RESET]: 'RESET', [SX_CLOSE_REFUSED]: 'REFUSED', [SX_CLOSE_TIMEOUT]: 'TIMEOUT',
 };
 
+/** The drop reason of a refused connect's record (its close reason is REFUSED). */
+export const REFUSED_DROP_REASON = 'CONNECTION_REFUSED';
+
 /** The TCP flags the kernel programs report (SX_TCP_*: bits 0–3, in TCP_FLAGS' order). */
 export const KERNEL_TCP_FLAGS = SX_TCP_SYN | SX_TCP_ACK | SX_TCP_FIN | SX_TCP_RST;
 
@@ -103,6 +106,8 @@ export class FlowAssembler {
   private readonly localClients = new LocalClients();
   // cgroup ids as text, as identity and naming use them (BigInt to string per event is not free).
   private readonly cgroupText = new Map<bigint, string>();
+  // `ip:port` identities of failed connects' unnamed destinations, shared so a batch sends each once.
+  private readonly addressIdentities = new Map<string, EndpointIdentity>();
 
   constructor(
     private readonly nodeName: string,
@@ -161,13 +166,45 @@ export class FlowAssembler {
     return endpointOf(ip, port, this.peerIdentity(ip, port, serverSide));
   }
 
-  /** The far end: a process of this host when something here listens on that address, else a remote peer. */
+  /**
+   * The far end: a process of this host when something here listens on that address (or, when it has
+   * exited, the last named listener of the port), else a remote peer.
+   */
   private peerIdentity(ip: string, port: number, serverSide: boolean): EndpointIdentity | null {
     if (!serverSide && this.isLocal(ip)) {
       const pid = this.listeners.pidOf(port);
-      if (pid !== undefined) return this.identity.localIdentity({ port, pid });
+      const last = this.listeners.lastIdentityOf(port);
+      if (pid !== undefined) {
+        const identity = this.identity.localIdentity({ port, pid });
+        // A listener that exited since leaves an identity with no name (its /proc is gone): the
+        // port's history still has it.
+        if (!identity.service) return last ?? identity;
+        if (last !== identity) this.listeners.rememberIdentity(port, identity);
+        return identity;
+      }
+      if (last) return last;
     }
     return this.identity.remoteIdentity(ip);
+  }
+
+  /**
+   * The destination of a connect that failed and has no name of its own: the last service that listened
+   * there when it is this host, else `ip:port` as its service — never the bare address, which every other
+   * failure toward that host (or toward loopback) shares.
+   */
+  private failedDestination(ip: string, port: number, known: EndpointIdentity | null): EndpointIdentity {
+    if (known?.service || known?.names?.length) return known;
+    const local = this.isLocal(ip);
+    const last = local ? this.listeners.lastIdentityOf(port) : undefined;
+    if (last) return last;
+    const service = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+    let identity = this.addressIdentities.get(service);
+    if (!identity) {
+      if (this.addressIdentities.size >= 10_000) this.addressIdentities.clear();
+      identity = Object.freeze(local ? { service, hostName: this.nodeName } : { service });
+      this.addressIdentities.set(service, identity);
+    }
+    return identity;
   }
 
   /**
@@ -200,6 +237,12 @@ export class FlowAssembler {
       else other = this.localClients.clientOf(e);
     }
     if (!other) other = this.peerIdentity(e.daddr, e.dport, server);
+    const failed = !server && (e.closeReason === SX_CLOSE_REFUSED || e.closeReason === SX_CLOSE_TIMEOUT);
+    if (failed) other = this.failedDestination(e.daddr, e.dport, other);
+    // A refused connect is one record, DROPPED like the SYN the far end's kernel dropped for want of a
+    // socket (on this host the probes forget that drop, so it is not a second record): Hubble users look
+    // for failures with --verdict DROPPED. A connect that timed out stays FORWARDED: nothing says a drop.
+    const refused = !server && e.closeReason === SX_CLOSE_REFUSED;
     if (!server && e.cgroupId > 0n && this.cgroupService.get(cgroupId)?.identity !== me) {
       if (this.cgroupService.size > 100_000) this.cgroupService.clear();
       this.cgroupService.set(cgroupId, { ip: e.saddr, identity: me });
@@ -218,7 +261,8 @@ export class FlowAssembler {
     // Counters from the source's point of view; kernel sequence-space accounting (bytes_acked /
     // bytes_received): payload plus SYN/FIN, at most 2 more.
     return [
-      id, e.startNs > 0n ? this.clock.toEpochMs(e.startNs) : end, end, this.nodeName, e.final === 1, 'FORWARDED', null, 'TCP', e.family === 6 ? 6 : 4,
+      id, e.startNs > 0n ? this.clock.toEpochMs(e.startNs) : end, end, this.nodeName, e.final === 1,
+      refused ? 'DROPPED' : 'FORWARDED', refused ? REFUSED_DROP_REASON : null, 'TCP', e.family === 6 ? 6 : 4,
       server ? e.daddr : e.saddr, server ? e.dport : e.sport, server ? other : me,
       server ? e.saddr : e.daddr, server ? e.sport : e.dport, server ? me : other,
       // the kernel's flag bits are TCP_FLAGS' first four (tested)
@@ -273,7 +317,11 @@ export class FlowAssembler {
     if (!d.srcIp || !d.dstIp) return null;
     const proto = d.protocol === 6 ? 'TCP' : d.protocol === 17 ? 'UDP' : d.family === 6 ? 'ICMPv6' : 'ICMPv4';
     const localDst = this.isLocal(d.dstIp);
-    const dst: Endpoint = localDst ? { ip: d.dstIp, port: d.dstPort, hostName: this.nodeName } : this.identity.remoteEndpoint(d.dstIp, d.dstPort);
+    // A SYN to a closed local port from another host (a local client's is forgotten by the probes: its
+    // refused connect is the record) is a failed connect: its destination is named like one.
+    const dst: Endpoint = localDst && d.protocol === 6 && d.reasonName === 'NO_SOCKET'
+      ? endpointOf(d.dstIp, d.dstPort, this.failedDestination(d.dstIp, d.dstPort, null))
+      : localDst ? { ip: d.dstIp, port: d.dstPort, hostName: this.nodeName } : this.identity.remoteEndpoint(d.dstIp, d.dstPort);
     const src: Endpoint = this.isLocal(d.srcIp) && d.cgroupId > 0n
       ? this.identity.localEndpoint({ ip: d.srcIp, port: d.srcPort, cgroupId: d.cgroupId.toString() })
       : this.identity.remoteEndpoint(d.srcIp, d.srcPort);

@@ -9,6 +9,7 @@
  * and ~100–300 ms on a host making tens of thousands of connections a second.
  */
 import fs from 'node:fs';
+import type { EndpointIdentity } from '@sextant/shared';
 
 export interface Listener {
   family: 4 | 6;
@@ -74,6 +75,11 @@ export function scanListeners(procRoot = '/proc'): Listener[] {
 
 export class ListenerTable {
   private byPort = new Map<number, { pid: number; at: number }>();
+  // The last named identity that listened on each port, kept after the listener has gone: a connect
+  // refused by a service that just died is named after it, not after the bare address it shares with
+  // every other local failure. One slot per port (bounded by the port space), overwritten by the port's
+  // next listener; an array because it is read for every same-host connection.
+  private readonly lastIdentity = new Array<EndpointIdentity | undefined>(65536);
   private scannedAt = 0;
   private kernel: KernelListeners | undefined;
 
@@ -104,6 +110,16 @@ export class ListenerTable {
   /** Learns a listener from a server-side connection event (cheaper than a scan). */
   learn(port: number, pid: number): void {
     if (pid > 0) this.byPort.set(port, { pid, at: Date.now() });
+  }
+
+  /** Records who listens on a port (named: a process or a service), for after it has gone. */
+  rememberIdentity(port: number, identity: EndpointIdentity): void {
+    this.lastIdentity[port] = identity;
+  }
+
+  /** The last named identity that listened on a port (possibly no longer running), or undefined. */
+  lastIdentityOf(port: number): EndpointIdentity | undefined {
+    return this.lastIdentity[port];
   }
 
   /** Rescans /proc; returns what it found (IPv4 and IPv6 listeners of a port separately). */

@@ -90,6 +90,8 @@ static __always_inline __u64 sx_sock_cgroup(struct sock *sk)
 	return BPF_CORE_READ(cg, kn, id);
 }
 
+#include "sextant_drops.bpf.h"
+
 static __always_inline void sx_fill_from_state(struct sx_tcp_event *e, struct sx_sock_state *st, __u64 sock_id, __u64 now)
 {
 	e->sock_id = sock_id;
@@ -268,8 +270,13 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	SX_FILL_TCP_SOCKET(e, tp, SX_DIRECT_READ);
 	e->kind = SX_EVENT_TCP_CLOSE;
 	e->final = 1;
-	if (!st->established)
+	if (!st->established) {
 		e->close_reason = st->rst_recv ? SX_CLOSE_REFUSED : SX_CLOSE_TIMEOUT;
+		/* A refused connect is one record: its SYN, dropped here for want of a socket when the port
+		 * is local, is not reported again as a drop. */
+		if (st->rst_recv && st->direction == SX_DIR_CLIENT)
+			sx_forget_refused_syn(sk);
+	}
 	else
 		e->close_reason = (st->rst_sent || st->rst_recv) ? SX_CLOSE_RESET : SX_CLOSE_CLOSED;
 	if (st->direction == SX_DIR_CLIENT && st->established && e->srtt_us)
@@ -364,4 +371,3 @@ int sx_sweep_connections(void *ctx)
 }
 
 #include "sextant_udp.bpf.h"
-#include "sextant_drops.bpf.h"

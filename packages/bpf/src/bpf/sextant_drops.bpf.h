@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Packet drops (included by sextant.bpf.c, after its maps and helpers). */
+/* Packet drops (included by sextant.bpf.c, after its helpers; its TCP close handler uses sx_forget_refused_syn). */
 #pragma once
 
 /* Drops aggregated per (kernel drop reason, 5-tuple), drained by the collector. */
@@ -87,4 +87,42 @@ int BPF_PROG(sx_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	__sync_fetch_and_add(&v->count, 1);
 	v->last_ns = now;
 	return 0;
+}
+
+/* A client socket's connect was refused (it received a RST in SYN_SENT). When the port it called is on this
+ * host, the kernel dropped its SYN with NO_SOCKET just before answering with that RST (the RST is queued
+ * behind the SYN on the same backlog, so the drop is recorded first): the connection's own record already
+ * says what happened and who called, so that drop is forgotten rather than reported as a second, unnamed
+ * record. Only the exact 5-tuple of this socket's SYN is touched; drops of any other packet stay. */
+static __always_inline void sx_forget_refused_syn(struct sock *sk)
+{
+	struct sx_drop_key key = {};
+	key.reason = bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NO_SOCKET);
+	key.protocol = IPPROTO_TCP;
+	key.sport = __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	key.dport = __builtin_bswap16(sk->__sk_common.skc_dport);
+	if (sk->__sk_common.skc_family == AF_INET6) {
+		__u8 d[16];
+		BPF_CORE_READ_INTO(&d, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		__u32 *w = (__u32 *)d;
+		if (w[0] == 0 && w[1] == 0 && w[2] == __builtin_bswap32(0xffff)) {
+			/* a v4-mapped peer: the SYN went out as IPv4 */
+			__u32 a = sk->__sk_common.skc_rcv_saddr;
+			key.family = 4;
+			__builtin_memcpy(key.saddr, &a, 4);
+			a = sk->__sk_common.skc_daddr;
+			__builtin_memcpy(key.daddr, &a, 4);
+		} else {
+			key.family = 6;
+			BPF_CORE_READ_INTO(&key.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+			__builtin_memcpy(key.daddr, d, 16);
+		}
+	} else {
+		__u32 a = sk->__sk_common.skc_rcv_saddr;
+		key.family = 4;
+		__builtin_memcpy(key.saddr, &a, 4);
+		a = sk->__sk_common.skc_daddr;
+		__builtin_memcpy(key.daddr, &a, 4);
+	}
+	bpf_map_delete_elem(&sx_drops, &key);
 }

@@ -1,0 +1,151 @@
+/**
+ * Failed connects on the real kernel (issue #13): a refused connect is one record — DROPPED, refused, with
+ * its client named and a duration that is not negative — and a service that died keeps its name on the
+ * connects it refuses afterwards. Real clients (curl), a real server process, the real API and PostgreSQL.
+ */
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
+import { preflight } from '@sextant/bpf';
+import { createCollectorToken, searchFlows } from '@sextant/db';
+import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { FlowQueryFilter } from '@sextant/shared';
+import { missingPrerequisite } from '@sextant/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Collector } from './collector';
+import { CollectorConfig } from './env';
+
+const pf = preflight();
+const noKernel = missingPrerequisite(pf.ok, `failed-connect kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
+
+let db: TestDatabase;
+let api: StandaloneServer;
+let token: string;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-failed-'));
+
+beforeAll(async () => {
+  if (noKernel) return;
+  db = await createTestDatabase(testServerUrl());
+  api = await startStandaloneServer({ db, version: 'test' });
+  token = (await createCollectorToken(db.prisma, 'failed-connects')).token;
+});
+
+afterAll(async () => {
+  await api?.close();
+  await db?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function config(spool: string): CollectorConfig {
+  return CollectorConfig.parse({
+    server: api.url, token, nodeName: 'failed-test-node', spoolDir: path.join(tmp, spool),
+    flushIntervalMs: 200, histogramIntervalMs: 1_000, healthIntervalMs: 1_000,
+  });
+}
+
+async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  let v = await fn();
+  while (!ok(v) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 200));
+    v = await fn();
+  }
+  return v;
+}
+
+/** A loopback port nothing listens on (bound, then closed again). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Runs curl against a loopback port n times, one after the other; returns the curl pids. */
+async function curlTimes(port: number, n: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const child = execFile('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/`]);
+    if (child.pid) pids.push(child.pid);
+    await new Promise((r) => child.on('exit', r));
+  }
+  return pids;
+}
+
+const rows = async (port: number) => (await db.pool.query(`SELECT * FROM flows WHERE dst_port = $1 ORDER BY time`, [port])).rows;
+
+describe.skipIf(noKernel)('failed connects on the real kernel', () => {
+  it('stores a refused connect as one DROPPED record naming its client, with no separate NO_SOCKET drop', async () => {
+    const port = await closedPort();
+    const collector = new Collector(config('spool-refused'), () => {});
+    await collector.start();
+    const N = 20;
+    const pids = await curlTimes(port, N);
+    await waitFor(async () => (await rows(port)).length, (n) => n >= N);
+    await collector.stop(); // drains the drop map once more: a NO_SOCKET drop left there would be stored now
+    await new Promise((r) => setTimeout(r, 500));
+
+    const stored = await rows(port);
+    expect(stored).toHaveLength(N);
+    for (const f of stored) {
+      expect(f).toMatchObject({
+        verdict: 'DROPPED', drop_reason: 'CONNECTION_REFUSED', close_reason: 'REFUSED', l4_protocol: 'TCP', traffic_direction: 'EGRESS',
+        src_process: 'curl', src_service: 'curl', dst_ip: '127.0.0.1', dst_service: `127.0.0.1:${port}`,
+      });
+      expect(f.tcp_flags & 8).toBe(8); // RST (TCP_FLAGS bit 3): the answer that refused it
+      expect(f.end_time.getTime()).toBeGreaterThanOrEqual(f.time.getTime());
+    }
+    expect(new Set(stored.map((f) => f.src_pid))).toEqual(new Set(pids));
+    // The client's SYN was also dropped by the kernel (NO_SOCKET): not a second record, from any source.
+    const drops = await db.pool.query(`SELECT count(*)::int AS n FROM flows WHERE drop_reason = 'NO_SOCKET' AND (dst_port = $1 OR src_port = $1)`, [port]);
+    expect(drops.rows[0].n).toBe(0);
+
+    // As readers see them (the API's flow search): every duration is ≥ 0, to the microsecond.
+    const found = await searchFlows(db.pool, {
+      filter: FlowQueryFilter.parse({ allow: [{ destinationPort: [String(port)] }] }), since: Date.now() - 600_000, until: Date.now() + 60_000, limit: 100,
+    });
+    const flows = found.items.flatMap((r) => (r.kind === 'flow' ? [r.flow] : []));
+    expect(flows).toHaveLength(N);
+    for (const f of flows) {
+      expect(f.endTime).toBeDefined();
+      expect(f.endTime! - f.time).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it("names a killed server's refused connects after the service, not after its address", async () => {
+    const collector = new Collector(config('spool-dead'), () => {});
+    await collector.start();
+    // A server process with its own name, serving, then killed like an incident's failing dependency.
+    const server = spawn(process.execPath, ['-e', `
+      process.title = 'payments-svc';
+      const s = require('http').createServer((q, r) => r.end('ok'));
+      s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve) => server.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+      await curlTimes(port, 3);
+      const served = `SELECT count(*)::int AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS' AND close_reason = 'CLOSED'`;
+      await waitFor(async () => (await db.pool.query(served, [port])).rows[0].n, (n) => n >= 3);
+      server.kill('SIGKILL');
+      await new Promise((r) => server.on('exit', r));
+      // Past the collector's 10 s cache of what /proc says about a process: the dead server's pid no
+      // longer names anything (before the fix, its refused connects went to a node called 127.0.0.1).
+      await new Promise((r) => setTimeout(r, 11_000));
+      const M = 5;
+      await curlTimes(port, M);
+      const refused = `SELECT dst_service, dst_process, src_process, verdict FROM flows WHERE dst_port = $1 AND close_reason = 'REFUSED'`;
+      const after = await waitFor(async () => (await db.pool.query(refused, [port])).rows, (r) => r.length >= M);
+      expect(after).toHaveLength(M);
+      for (const f of after) expect(f).toEqual({ dst_service: 'payments-svc', dst_process: 'payments-svc', src_process: 'curl', verdict: 'DROPPED' });
+      const before = (await db.pool.query(`SELECT DISTINCT dst_service FROM flows WHERE dst_port = $1 AND close_reason = 'CLOSED'`, [port])).rows;
+      expect(before).toEqual([{ dst_service: 'payments-svc' }]);
+    } finally {
+      server.kill('SIGKILL');
+      await collector.stop();
+    }
+  }, 60_000);
+});
