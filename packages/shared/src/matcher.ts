@@ -1,8 +1,12 @@
 /**
  * The pure filter matcher: the same Hubble `observe` semantics as the SQL compiler in packages/db, for
- * records in memory (live tail, CLI follow mode, tests). Within a FlowFilter fields AND and the values of
- * one field OR; a record passes when it matches any allow filter (or there are none) and no deny filter.
- * Fields that cannot apply to a record (an HTTP status for an L3/L4 flow) make that filter not match.
+ * records in memory. Today its users are the oracle that the SQL compiler is tested against
+ * (packages/api queries.test.ts: every filter must select the rows `matchesQuery` selects), `ipMatches` in
+ * packages/bpf (which local address is on a peer's link) and `validateQueryFilter` in the CLI before it
+ * sends a filter; searches and the live tail filter in SQL, not here. Within a FlowFilter fields AND and
+ * the values of one field OR; a record passes when it matches any allow filter (or there are none) and no
+ * deny filter. Fields that cannot apply to a record (an HTTP status for an L3/L4 flow) make that filter not
+ * match.
  */
 import type { Endpoint, Flow, L7Event } from './flow';
 import { TCP_FLAGS } from './flow';
