@@ -17,6 +17,9 @@ const STATE_DIR = path.join(REPO_ROOT, '.sextant');
 const NEXT_BIN = path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
 const COLLECTOR_BIN = path.join(REPO_ROOT, 'apps', 'collector', 'bin', 'sextant-collector.mjs');
 const PORT = Number(process.env.PORT ?? 3000);
+// All interfaces by default: collectors on other hosts send to this port, with their token. HOST=127.0.0.1
+// keeps it on this machine (a local collector only, or a reverse proxy in front): README, Configuration.
+const HOST = process.env.HOST ?? '0.0.0.0';
 const log = (msg: string) => console.log(`[sextant] ${msg}`);
 
 async function ensureDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
@@ -77,14 +80,14 @@ async function main() {
     await runToEnd(process.execPath, [NEXT_BIN, 'build'], webEnv, webDir);
   }
   // Children are started as direct node processes (not through npx) so that signals reach them.
-  const web = run(process.execPath, [NEXT_BIN, 'start', '-p', String(PORT), '-H', process.env.HOST ?? '0.0.0.0'], webEnv, webDir);
+  const web = run(process.execPath, [NEXT_BIN, 'start', '-p', String(PORT), '-H', HOST], webEnv, webDir);
   children.push(web);
   web.on('exit', (code) => {
     if (!stopping) log(`the web server exited (${code}); is port ${PORT} already in use? Set PORT to another port.`);
     void shutdown(code ?? 1);
   });
   await waitForHealth(`http://127.0.0.1:${PORT}/api/health`);
-  log(`Sextant is up: http://localhost:${PORT}  (health: /api/health, API: /api/trpc)`);
+  log(`Sextant is up: http://localhost:${PORT}  (listening on ${HOST}:${PORT}; health: /api/health, API: /api/trpc)`);
 
   const collectorEntry = path.join(REPO_ROOT, 'apps', 'collector', 'src', 'index.ts');
   if (process.env.SEXTANT_LOCAL_COLLECTOR === '0') {

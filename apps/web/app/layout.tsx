@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import { headers } from 'next/headers';
 import type { ReactNode } from 'react';
 import { THEME_BOOT } from '../src/client/theme';
 import './globals.css';
@@ -7,11 +8,13 @@ import { TopBar } from './top-bar';
 
 export const metadata: Metadata = { title: 'Sextant', description: 'eBPF network observability' };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+// Reading the request (the CSP nonce set by proxy.ts) renders pages per request, as nonces require.
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const nonce = (await headers()).get('x-nonce') ?? undefined;
   return (
     <html lang="en" suppressHydrationWarning>
       <head>
-        <script dangerouslySetInnerHTML={{ __html: THEME_BOOT }} />
+        <script nonce={nonce} dangerouslySetInnerHTML={{ __html: THEME_BOOT }} />
       </head>
       <body>
         <Providers>
