@@ -303,6 +303,7 @@ describe.skipIf(noKernel)('UDP flows and drops', () => {
     const drops = probes.drainDrops().filter((d) => d.dstPort === closedPort && d.protocol === 17);
     expect(drops.reduce((a, d) => a + d.count, 0)).toBe(5);
     expect(drops[0]?.reasonName).toBe('NO_SOCKET');
+    for (const d of drops) expect(d.lastNs >= d.firstNs && d.firstNs > 0n).toBe(true); // a span, never negative
   });
 });
 

@@ -73,7 +73,10 @@ int BPF_PROG(sx_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	if (!v) {
 		struct sx_drop_value nv = {};
 		struct sock *sk = skb->sk;
+		/* last_ns too: the collector may drain the entry before this CPU updates it below, and an
+		 * entry read with last_ns 0 would span back to boot (a negative duration once converted). */
 		nv.first_ns = now;
+		nv.last_ns = now;
 		if (sk)
 			nv.cgroup_id = sx_sock_cgroup(sk);
 		if (bpf_map_update_elem(&sx_drops, &key, &nv, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_drops, &key)) {
@@ -85,7 +88,9 @@ int BPF_PROG(sx_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 			return 0;
 	}
 	__sync_fetch_and_add(&v->count, 1);
-	v->last_ns = now;
+	/* Only forward: another CPU that read the clock later may have written already (first_ns ≤ last_ns). */
+	if (now > v->last_ns)
+		v->last_ns = now;
 	return 0;
 }
 

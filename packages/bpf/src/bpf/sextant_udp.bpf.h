@@ -134,7 +134,10 @@ static __always_inline void sx_udp_call(struct sock *sk, long ret, int egress)
 	struct sx_udp_value *v = bpf_map_lookup_elem(&sx_udp, &key);
 	if (!v) {
 		struct sx_udp_value nv = {};
+		/* last_ns too: the collector may drain the entry before this CPU updates it below, and an
+		 * entry read with last_ns 0 would span back to boot (a negative duration once converted). */
 		nv.first_ns = now;
+		nv.last_ns = now;
 		nv.cgroup_id = bpf_get_current_cgroup_id();
 		nv.cookie = (__u64)sk;
 		nv.pid = tid >> 32;
@@ -154,7 +157,9 @@ static __always_inline void sx_udp_call(struct sock *sk, long ret, int egress)
 		__sync_fetch_and_add(&v->bytes_in, ret);
 		__sync_fetch_and_add(&v->packets_in, 1);
 	}
-	v->last_ns = now;
+	/* Only forward: another CPU that read the clock later may have written already (first_ns ≤ last_ns). */
+	if (now > v->last_ns)
+		v->last_ns = now;
 }
 
 /* BTF-typed raw tracepoints (tp_btf): the arguments as they are, the protocol read without a helper call.
