@@ -5,6 +5,8 @@ export * from './ingest/store-batch';
 export * from './ingest/rollups';
 export * from './ingest/rows';
 export * from './ingest/copy-text';
+export * from './ingest/errors';
+export * from './ingest/window';
 export * from './maintenance/partitions';
 export * from './maintenance/maintenance';
 export * from './queries/filter-sql';

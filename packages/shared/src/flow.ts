@@ -4,6 +4,7 @@
  * wire and types the code. Times are epoch milliseconds (fractions allowed) on the wire.
  */
 import { z } from 'zod';
+import { marked, text, withSanitizedLabel } from './sanitize';
 
 export const VERDICTS = [
   'VERDICT_UNKNOWN',
@@ -38,12 +39,23 @@ export type CloseReason = z.infer<typeof CloseReason>;
 
 export const WorkloadKind = z.enum(['Pod', 'Deployment', 'DaemonSet', 'StatefulSet', 'Job', 'Container', 'SystemdUnit', 'Process', 'Host', 'External', 'World']);
 
-const label = z.string().max(256);
-const name = z.string().max(253);
+/**
+ * The latest time any input may carry: 9999-12-31T23:59:59.999Z. Beyond it `toISOString()` writes a
+ * six-digit year (`+010000-…`) that partition DDL and timestamptz text cannot take (the Date maximum,
+ * 8.64e15, is year 275760). Ingest narrows this further to a window around now (packages/db ingest/window.ts).
+ */
+export const MAX_EPOCH_MS = 253_402_300_799_999;
+/** Linux's PID_MAX_LIMIT on 64-bit (2^22); pid columns are integer. */
+export const MAX_PID = 4_194_304;
+
+const label = text().max(256);
+const name = text().max(253);
 const ip = z.union([z.ipv4(), z.ipv6()]);
 const port = z.number().int().min(0).max(65535);
+/** Counters are bigint columns; a JS number is exact up to 2^53, well inside. */
 const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const epochMs = z.number().min(0).max(8.64e15);
+export const EpochMs = z.number().min(0).max(MAX_EPOCH_MS);
+const epochMs = EpochMs;
 
 /** One side of a flow: network address plus whatever identity the collector could resolve. */
 export const Endpoint = z.object({
@@ -57,18 +69,19 @@ export const Endpoint = z.object({
   labels: z.array(label).max(64).optional(),
   /** DNS names this IP was resolved from (observed DNS answers), like Hubble's source_names. */
   names: z.array(name).max(16).optional(),
+  /** pid is absent where it is not known (never 0 for "unknown"): stored L7 events keep none. */
   process: z
-    .object({ pid: z.number().int().min(0), name: z.string().max(64), exe: z.string().max(4096).optional() })
+    .object({ pid: z.number().int().min(0).max(MAX_PID).optional(), name: text().max(64), exe: text().max(4096).optional() })
     .optional(),
   cgroupId: z.string().regex(/^\d{1,20}$/).optional(),
-  cgroupPath: z.string().max(4096).optional(),
-  containerId: z.string().max(128).optional(),
+  cgroupPath: text().max(4096).optional(),
+  containerId: text().max(128).optional(),
   hostName: name.optional(),
 });
 export type Endpoint = z.infer<typeof Endpoint>;
 
 /** A connection-level L3/L4 flow record. Counters are from the source's point of view. */
-export const Flow = z.object({
+export const FlowFields = z.object({
   id: z.uuid(),
   time: epochMs,
   endTime: epochMs.optional(),
@@ -76,7 +89,7 @@ export const Flow = z.object({
   final: z.boolean().default(true),
   nodeName: name,
   verdict: Verdict,
-  dropReason: z.string().max(128).optional(),
+  dropReason: text().max(128).optional(),
   l4Protocol: L4Protocol,
   ipVersion: z.union([z.literal(4), z.literal(6)]),
   source: Endpoint,
@@ -98,6 +111,12 @@ export const Flow = z.object({
    */
   localPeer: z.boolean().default(false),
 });
+/** Marks the record whose text had bytes replaced (sanitize.ts): a label on its source endpoint. */
+export function markSanitized(r: { source: Endpoint }): void {
+  r.source.labels = withSanitizedLabel(r.source.labels);
+}
+/** A flow; one whose text held NUL or lone surrogates is stored with them replaced and marked. */
+export const Flow = marked(FlowFields, markSanitized);
 export type Flow = z.infer<typeof Flow>;
 export type FlowInput = z.input<typeof Flow>;
 
@@ -107,17 +126,17 @@ export const L7_PROTOCOLS = ['http', 'dns', 'kafka'] as const;
 export const L7Protocol = z.enum(L7_PROTOCOLS);
 export type L7Protocol = z.infer<typeof L7Protocol>;
 
-const header = z.object({ key: z.string().max(256), value: z.string().max(8192) });
+const header = z.object({ key: text().max(256), value: text().max(8192) });
 
 export const HttpInfo = z.object({
-  method: z.string().max(32),
+  method: text().max(32),
   /** Full URL as seen (query string already redacted by the collector when configured). */
-  url: z.string().max(8192),
-  path: z.string().max(8192),
+  url: text().max(8192),
+  path: text().max(8192),
   /** Path with ids/uuids/hashes replaced by placeholders, for aggregation. */
-  pathTemplate: z.string().max(1024).optional(),
-  host: z.string().max(253).optional(),
-  protocol: z.string().max(16).default('HTTP/1.1'),
+  pathTemplate: text().max(1024).optional(),
+  host: text().max(253).optional(),
+  protocol: text().max(16).default('HTTP/1.1'),
   /** Response status; absent when no response was seen. */
   code: z.number().int().min(0).max(999).optional(),
   headers: z.array(header).max(64).default([]),
@@ -126,23 +145,25 @@ export const HttpInfo = z.object({
 });
 
 export const DnsInfo = z.object({
-  query: z.string().max(253),
+  query: text().max(253),
   id: z.number().int().min(0).max(65535).optional(),
-  qtypes: z.array(z.string().max(16)).max(8).default([]),
+  qtypes: z.array(text().max(16)).max(8).default([]),
   rcode: z.number().int().min(0).max(4095).optional(),
   ips: z.array(ip).max(64).default([]),
-  ttl: z.number().int().min(0).optional(),
+  /** RFC 2181: a TTL is an unsigned 31-bit number. */
+  ttl: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   cnames: z.array(name).max(16).default([]),
-  rrtypes: z.array(z.string().max(16)).max(64).default([]),
+  rrtypes: z.array(text().max(16)).max(64).default([]),
   transport: z.enum(['udp', 'tcp']).default('udp'),
 });
 
 export const KafkaInfo = z.object({
-  apiKey: z.string().max(64),
+  apiKey: text().max(64),
   apiVersion: z.number().int().min(0).max(1000),
-  correlationId: z.number().int(),
-  clientId: z.string().max(256).optional(),
-  topic: z.string().max(249).optional(),
+  /** int32 on the wire. */
+  correlationId: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1),
+  clientId: text().max(256).optional(),
+  topic: text().max(249).optional(),
   errorCode: z.number().int().min(-1).max(32767).optional(),
 });
 
@@ -168,7 +189,7 @@ export function checkL7Details(e: { protocol: L7Protocol; http?: unknown; dns?: 
   if (!e[e.protocol]) ctx.addIssue({ code: 'custom', path: [e.protocol], message: `${e.protocol} details are required for a ${e.protocol} event` });
 }
 
-/** An L7 exchange (request paired with its response when seen), linked to its connection flow. */
-export const L7Event = L7EventFields.superRefine(checkL7Details);
+/** An L7 exchange (request paired with its response when seen), linked to its connection flow. Marked as Flow is. */
+export const L7Event = marked(L7EventFields.superRefine(checkL7Details), markSanitized);
 export type L7Event = z.infer<typeof L7Event>;
 export type L7EventInput = z.input<typeof L7Event>;

@@ -1,4 +1,5 @@
 export * from './flow';
+export * from './sanitize';
 export * from './status';
 export * from './wire';
 export * from './wire-compact';

@@ -12,7 +12,8 @@
  * metrics and queries see one shape; the encoder is its inverse and the round trip is tested.
  */
 import { z } from 'zod';
-import { checkL7Details, CloseReason, Endpoint, L4Protocol, L7EventFields, TCP_FLAGS, TrafficDirection, Verdict, type Flow, type L7Event, type L7EventInput } from './flow';
+import { checkL7Details, CloseReason, Endpoint, EpochMs, L4Protocol, L7EventFields, markSanitized, TCP_FLAGS, TrafficDirection, Verdict, type Flow, type L7Event, type L7EventInput } from './flow';
+import { isSanitized, marked, text } from './sanitize';
 
 /**
  * An endpoint's identity shared by many flows — everything but its address. Collectors attach it to the
@@ -21,7 +22,8 @@ import { checkL7Details, CloseReason, Endpoint, L4Protocol, L7EventFields, TCP_F
  */
 export const ENDPOINT_IDENTITY: unique symbol = Symbol.for('sextant.endpointIdentity');
 
-export const EndpointIdentity = Endpoint.omit({ ip: true, port: true });
+/** (Remembered as sanitized when its text had bytes replaced: the records built on it are marked.) */
+export const EndpointIdentity = marked(Endpoint.omit({ ip: true, port: true }));
 export type EndpointIdentity = z.infer<typeof EndpointIdentity>;
 
 /** Distinct identities per batch; a batch of 20k flows between a few hundred processes needs a few hundred. */
@@ -31,7 +33,7 @@ const ip = z.union([z.ipv4(), z.ipv6()]);
 const port = z.number().int().min(0).max(65535).nullable();
 const ref = z.number().int().min(0).max(MAX_BATCH_ENDPOINTS - 1).nullable();
 const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const epochMs = z.number().min(0).max(8.64e15);
+const epochMs = EpochMs;
 const TCP_FLAG_MASK_MAX = (1 << TCP_FLAGS.length) - 1;
 
 /** Field order of a flow row (v2). Nullable fields are null when absent; refs index the batch's endpoints. */
@@ -42,15 +44,15 @@ export const FLOW_ROW_FIELDS = [
   'retransmits', 'srttUs', 'connectLatencyNs', 'closeReason', 'localPeer',
 ] as const;
 
-export const FlowRow = z.tuple([
+export const FlowRow = marked(z.tuple([
   z.uuid(),
   epochMs,
   epochMs.nullable(),
   /** null: the batch's nodeName */
-  z.string().max(253).nullable(),
+  text().max(253).nullable(),
   z.boolean(),
   Verdict,
-  z.string().max(128).nullable(),
+  text().max(128).nullable(),
   L4Protocol,
   z.union([z.literal(4), z.literal(6)]),
   ip, port, ref,
@@ -64,7 +66,7 @@ export const FlowRow = z.tuple([
   counter.nullable(),
   CloseReason,
   z.boolean(),
-]);
+]));
 export type FlowRow = z.infer<typeof FlowRow>;
 
 /** v3: an L7 event's endpoint as a flow row carries it: address, port (null: none), identity ref (null: none). */
@@ -72,7 +74,7 @@ export const EndpointRef = z.tuple([ip, port, ref]);
 export type EndpointRef = z.infer<typeof EndpointRef>;
 
 /** v3: an L7 event with its endpoints as refs into the batch's endpoints. */
-export const L7EventRow = L7EventFields.extend({ source: EndpointRef, destination: EndpointRef }).superRefine(checkL7Details);
+export const L7EventRow = marked(L7EventFields.extend({ source: EndpointRef, destination: EndpointRef }).superRefine(checkL7Details));
 export type L7EventRow = z.infer<typeof L7EventRow>;
 export type L7EventRowInput = z.input<typeof L7EventRow>;
 
@@ -219,6 +221,7 @@ function expandRow(row: FlowRow | PendingFlowRow, source: EndpointIdentity | und
   if (dropReason !== null) f.dropReason = dropReason;
   if (srttUs !== null) f.srttUs = srttUs;
   if (connectLatencyNs !== null) f.connectLatencyNs = connectLatencyNs;
+  if (isSanitized(row) || isSanitized(source) || isSanitized(destination)) markSanitized(f);
   return f;
 }
 
@@ -232,8 +235,10 @@ export function expandL7Rows(events: L7EventRow[], endpoints: readonly EndpointI
   for (const e of events) {
     const [s, d] = [e.source, e.destination];
     const out = e as unknown as L7Event;
-    out.source = endpoint(s[0], s[1], s[2] === null ? null : endpoints[s[2]]);
-    out.destination = endpoint(d[0], d[1], d[2] === null ? null : endpoints[d[2]]);
+    const [si, di] = [s[2] === null ? null : endpoints[s[2]], d[2] === null ? null : endpoints[d[2]]];
+    out.source = endpoint(s[0], s[1], si);
+    out.destination = endpoint(d[0], d[1], di);
+    if (isSanitized(e) || isSanitized(si) || isSanitized(di)) markSanitized(out);
   }
   return events as unknown as L7Event[];
 }

@@ -6,8 +6,9 @@
  * shape, which is what storage and everything after it see.
  */
 import { z } from 'zod';
-import { Flow, L7Event } from './flow';
+import { EpochMs, Flow, L7Event } from './flow';
 import { HIST_NUM_BUCKETS } from './histogram';
+import { marked, text } from './sanitize';
 import { checkEndpointRefs, EndpointIdentity, expandFlowRows, expandL7Rows, FlowRow, L7EventRow, MAX_BATCH_ENDPOINTS } from './wire-compact';
 
 /** The newest batch schema; collectors send it to servers that list it in `register`'s answer. */
@@ -30,46 +31,65 @@ export const HistogramKind = z.enum(HISTOGRAM_KINDS);
 export type HistogramKind = z.infer<typeof HistogramKind>;
 
 const bucketIndex = z.number().int().min(0).max(HIST_NUM_BUCKETS - 1);
+/** bigint columns (and sums of them): counts and counters stay exact JS integers. */
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const name = text().max(253);
 
 /** Latency histogram for one (source, destination, kind) over a window, read from a BPF map. */
 export const HistogramSample = z
   .object({
     kind: HistogramKind,
     /** Window start and length; the server rolls it into the minute that holds windowStart. */
-    windowStart: z.number().min(0),
+    windowStart: EpochMs,
     windowSeconds: z.number().positive().max(3600),
-    nodeName: z.string().max(253),
-    sourceService: z.string().max(253),
-    sourceNamespace: z.string().max(253).default(''),
-    destinationService: z.string().max(253),
-    destinationNamespace: z.string().max(253).default(''),
+    nodeName: name,
+    sourceService: name,
+    sourceNamespace: name.default(''),
+    destinationService: name,
+    destinationNamespace: name.default(''),
     destinationIp: z.union([z.ipv4(), z.ipv6()]).optional(),
     destinationPort: z.number().int().min(0).max(65535).optional(),
     idx: z.array(bucketIndex).max(HIST_NUM_BUCKETS),
-    cnt: z.array(z.number().int().min(0)).max(HIST_NUM_BUCKETS),
+    cnt: z.array(count).max(HIST_NUM_BUCKETS),
   })
   .refine((h) => h.idx.length === h.cnt.length, { path: ['cnt'], message: 'idx and cnt must have the same length' });
 export type HistogramSample = z.infer<typeof HistogramSample>;
 
+const MAX_HEALTH_DETAILS = 64;
+
 /** A collector's report about itself, so "no traffic" and "not visible" are never confused. */
-export const CollectorHealthReport = z.object({
-  time: z.number().min(0),
-  version: z.string().max(64),
-  kernel: z.string().max(128),
-  hostname: z.string().max(253),
-  eventsPerSecond: z.number().min(0),
+const HealthFields = z.object({
+  time: EpochMs,
+  version: text().max(64),
+  kernel: text().max(128),
+  hostname: name,
+  eventsPerSecond: z.number().min(0).max(1e12),
   /** Kernel events lost since the collector started (ring buffer full, map full, queue drops). */
-  lostEvents: z.number().int().min(0),
-  parsedBytes: z.number().int().min(0).default(0),
-  unparsedBytes: z.number().int().min(0).default(0),
-  spoolBytes: z.number().int().min(0).default(0),
-  ebpf: z.object({ available: z.boolean(), reason: z.string().max(1024).optional() }).optional(),
-  details: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
+  lostEvents: count,
+  parsedBytes: count.default(0),
+  unparsedBytes: count.default(0),
+  spoolBytes: count.default(0),
+  /**
+   * Batches the server answered 4xx (it can never accept them) since the collector started: kept in the
+   * spool's dead-letter file instead of being retried (apps/collector spool.ts), their records counted in lostEvents.
+   */
+  deadLetterBatches: count.default(0),
+  ebpf: z.object({ available: z.boolean(), reason: text().max(1024).optional() }).optional(),
+  details: z
+    .record(text().max(64), z.union([z.number(), text().max(1024), z.boolean()]))
+    .refine((d) => Object.keys(d).length <= MAX_HEALTH_DETAILS, { message: `at most ${MAX_HEALTH_DETAILS} details` })
+    .optional(),
+  /** Set by the server when the report's text held NUL or lone surrogates (replaced by U+FFFD). */
+  sanitized: z.boolean().optional(),
+});
+export const CollectorHealthReport = marked(HealthFields, (h) => {
+  h.sanitized = true;
 });
 export type CollectorHealthReport = z.infer<typeof CollectorHealthReport>;
+export type CollectorHealthReportInput = z.input<typeof CollectorHealthReport>;
 
 // What every batch schema carries around its flows and L7 events.
-const batchHead = { batchId: z.uuid(), sentAt: z.number().min(0) };
+const batchHead = { batchId: z.uuid(), sentAt: EpochMs };
 const batchTail = {
   histograms: z.array(HistogramSample).default([]),
   health: CollectorHealthReport.optional(),
@@ -77,7 +97,7 @@ const batchTail = {
 // v2 and v3: a default node name per batch, the endpoint identities its flows (and v3 L7 events) refer to.
 const compactHead = {
   ...batchHead,
-  nodeName: z.string().max(253),
+  nodeName: name,
   endpoints: z.array(EndpointIdentity).max(MAX_BATCH_ENDPOINTS).default([]),
   flows: z.array(FlowRow).default([]),
 };
@@ -119,12 +139,17 @@ export const IngestResult = z.object({
   flows: z.number().int(),
   l7: z.number().int(),
   histograms: z.number().int(),
+  /**
+   * Records left out because their time is outside the ingest window [now − raw retention, now + skew]
+   * (packages/db ingest/window.ts), by reason; the rest of the batch is stored. Absent from older servers.
+   */
+  rejected: z.object({ tooOld: z.number().int(), tooNew: z.number().int() }).optional(),
 });
 export type IngestResult = z.infer<typeof IngestResult>;
 
 export const RegisterInput = z.object({
-  hostname: z.string().min(1).max(253),
-  version: z.string().max(64),
-  kernel: z.string().max(128),
+  hostname: text().min(1).max(253),
+  version: text().max(64),
+  kernel: text().max(128),
 });
 export type RegisterInput = z.infer<typeof RegisterInput>;

@@ -9,9 +9,11 @@ import type { IngestBatch, IngestResult } from '@sextant/shared';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { dayOf, ensurePartitions, PARTITIONED_TABLES } from '../maintenance/partitions';
-import { type CopyValue, copyRow } from './copy-text';
+import { type CopyValue, copyRow, jsonText } from './copy-text';
+import { IngestInputError } from './errors';
 import { foldEdges, foldLatency, markDirtyHours, MINUTE_MS, upsertEdges, upsertLatency, upsertServices } from './rollups';
 import { FLOW_COLUMNS, flowRow, L7_COLUMNS, l7Row, type RowContext } from './rows';
+import { DEFAULT_MAX_BATCH_DAYS } from './window';
 
 const CHUNK_CHARS = 256 * 1024;
 
@@ -48,9 +50,19 @@ function batchDays(batch: IngestBatch): Set<number> {
   return days;
 }
 
-export async function storeBatch(pool: pg.Pool, collectorId: string, batch: IngestBatch): Promise<IngestResult> {
+export interface StoreOptions {
+  /**
+   * Most UTC days one batch may touch (each needs a partition per telemetry table, kept until retention
+   * reaches it): the ingest window's days (window.ts windowDays); default DEFAULT_MAX_BATCH_DAYS.
+   */
+  maxDays?: number;
+}
+
+export async function storeBatch(pool: pg.Pool, collectorId: string, batch: IngestBatch, opts: StoreOptions = {}): Promise<IngestResult> {
   const result = { batchId: batch.batchId, flows: batch.flows.length, l7: batch.l7.length, histograms: batch.histograms.length };
   const days = batchDays(batch);
+  const maxDays = opts.maxDays ?? DEFAULT_MAX_BATCH_DAYS;
+  if (days.size > maxDays) throw new IngestInputError(`records span ${days.size} days: at most ${maxDays} days per batch`);
   if (days.size) await ensurePartitions(pool, PARTITIONED_TABLES, days);
   const ctx: RowContext = { collectorId, batchId: batch.batchId };
 
@@ -78,11 +90,11 @@ export async function storeBatch(pool: pg.Pool, collectorId: string, batch: Inge
       await client.query(
         `INSERT INTO collector_health (collector_id, time, events_per_second, lost_events, unparsed_bytes, parsed_bytes, spool_bytes, report)
          VALUES ($1, to_timestamp($2 / 1000.0), $3, $4, $5, $6, $7, $8)`,
-        [collectorId, h.time, h.eventsPerSecond, h.lostEvents, h.unparsedBytes, h.parsedBytes, h.spoolBytes, JSON.stringify(h)],
+        [collectorId, h.time, h.eventsPerSecond, h.lostEvents, h.unparsedBytes, h.parsedBytes, h.spoolBytes, jsonText(h)],
       );
       await client.query(
         `UPDATE collectors SET last_seen_at = now(), last_health = $2, hostname = $3, version = $4, kernel = $5 WHERE id = $1`,
-        [collectorId, JSON.stringify(h), h.hostname, h.version, h.kernel],
+        [collectorId, jsonText(h), h.hostname, h.version, h.kernel],
       );
     } else {
       await client.query(`UPDATE collectors SET last_seen_at = now() WHERE id = $1`, [collectorId]);

@@ -2,6 +2,7 @@
  * Daily range partitions for the telemetry tables: created ahead of time by the maintenance job and on
  * demand by ingest (a batch carrying an unusual day never fails), dropped whole when they pass retention.
  */
+import { MAX_EPOCH_MS } from '@sextant/shared';
 import type pg from 'pg';
 import { inTransaction } from '../client';
 
@@ -43,6 +44,8 @@ export async function ensurePartitions(
 ): Promise<number> {
   const missing: { table: PartitionedTable; day: number; name: string }[] = [];
   for (const day of new Set(days)) {
+    // The bounds come from this file's DDL: toISOString() of a day past year 9999 is '+010000-…'.
+    if (!Number.isInteger(day) || day < 0 || day > dayOf(MAX_EPOCH_MS)) throw new RangeError(`no partition for day ${day}: times must lie in 1970–9999`);
     for (const table of tables) {
       const name = partitionName(table, day);
       if (!known.has(`${pool.options.connectionString}|${name}`)) missing.push({ table, day, name });
