@@ -1,7 +1,7 @@
 /** The collector's health report: what it saw, what it lost, what waits in its spool. */
 import os from 'node:os';
 import type { ProbeCounters } from '@sextant/bpf';
-import type { CollectorHealthReport } from '@sextant/shared';
+import type { CollectorHealthReportInput } from '@sextant/shared';
 import type { L7Stats } from '../l7/types';
 import type { ShipperStats } from './shipper';
 import type { SpoolStats } from './spool';
@@ -17,7 +17,7 @@ export class HealthTracker {
     private readonly ebpf: { available: boolean; reason?: string },
   ) {}
 
-  report(counters: ProbeCounters | null, shipper: ShipperStats, spool: SpoolStats, eventsTotal: number, l7: L7Stats | null = null): CollectorHealthReport {
+  report(counters: ProbeCounters | null, shipper: ShipperStats, spool: SpoolStats, eventsTotal: number, l7: L7Stats | null = null): CollectorHealthReportInput {
     const now = Date.now();
     const rate = ((eventsTotal - this.lastEvents) * 1000) / Math.max(1, now - this.lastAt);
     this.lastEvents = eventsTotal;
@@ -36,6 +36,7 @@ export class HealthTracker {
       parsedBytes: l7?.parsedBytes ?? 0,
       unparsedBytes: l7?.unparsedBytes ?? 0,
       spoolBytes: spool.bytes,
+      deadLetterBatches: spool.deadLetterBatches,
       ebpf: this.ebpf,
       details: {
         ringbufFull: counters?.ringbufFull ?? 0,
@@ -43,6 +44,7 @@ export class HealthTracker {
         mapFull: counters ? counters.sockMapFull + counters.udpMapFull + counters.dropMapFull + counters.histMapFull : 0,
         spoolDroppedRecords: spool.droppedRecords,
         rejectedRecords: shipper.rejectedRecords,
+        deadLetterRecords: spool.deadLetterRecords,
         sentRecords: shipper.sentRecords,
         failedAttempts: shipper.failedAttempts,
         spoolFiles: spool.files,

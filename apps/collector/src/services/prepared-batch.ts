@@ -1,5 +1,5 @@
 /** A batch serialized once for the wire: what the shipper queues, sends, spools and re-sends. */
-import type { CollectorHealthReport, FlowInput, HistogramSample, L7EventInput, PendingFlowRow, WireSchemaVersion } from '@sextant/shared';
+import type { CollectorHealthReportInput, FlowInput, HistogramSample, L7EventInput, PendingFlowRow, WireSchemaVersion } from '@sextant/shared';
 import { BatchEncoder, expandPendingRows } from '@sextant/shared';
 
 export interface PreparedBatch {
@@ -18,7 +18,7 @@ export interface BatchContent {
   flowRows?: PendingFlowRow[];
   l7?: L7EventInput[];
   histograms?: HistogramSample[];
-  health?: CollectorHealthReport;
+  health?: CollectorHealthReportInput;
 }
 
 /**

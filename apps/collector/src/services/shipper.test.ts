@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
@@ -6,9 +7,10 @@ import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, generateTraffic, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { encodeFlowRows, type FlowInput, type PendingFlowRow } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HealthTracker } from './health';
 import { prepareBatch } from './prepared-batch';
 import { Shipper } from './shipper';
-import { Spool } from './spool';
+import { DEAD_LETTER_FILE, Spool } from './spool';
 import { trpcTransport } from './transport';
 
 let db: TestDatabase;
@@ -144,6 +146,86 @@ describe('shipper', () => {
     const oldest = spool.peek()?.batch;
     expect(oldest?.records).toBe(40);
     expect((JSON.parse(oldest?.body.toString() ?? '{}') as { flows?: { id: string }[] }).flows?.[0]?.id).toBe(t.flows[(10 - s.files) * 40]?.id);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps a batch the server refuses (4xx) in the dead-letter file, counts it in health, and ships the next batches', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-dead-'));
+    const spool = new Spool(dir, 64 * 1024 * 1024);
+    const shipper = new Shipper(trpcTransport(server?.url ?? '', token), spool, { batchMaxRecords: 50, flushIntervalMs: 50, concurrency: 1 });
+    const now = Date.now();
+    const t = generateTraffic({ seed: 9, connections: 150, start: now - 60_000, end: now, l7Share: 0, nodeName: 'dead-letter-node' });
+    // A value no column can hold (the schema bounds times to year 9999): the server answers 400, for good.
+    const poisoned = t.flows.slice(50, 100).map((f, i) => (i === 7 ? { ...f, time: 8.64e15 } : f));
+    shipper.addFlows(t.flows.slice(0, 50));
+    shipper.addFlows(poisoned);
+    shipper.addFlows(t.flows.slice(100));
+    shipper.start();
+    const stored = async () => Number((await db.pool.query(`SELECT count(*) AS n FROM flows WHERE node_name = 'dead-letter-node'`)).rows[0].n);
+    await waitFor(async () => (await stored()) === 100 && shipper.stats.rejectedBatches === 1, 10_000);
+    const lines = fs.readFileSync(path.join(dir, DEAD_LETTER_FILE), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const dead = JSON.parse(lines[0] ?? '{}') as { batchId: string; records: number; reason: string; batch: { flows: unknown[] } };
+    expect(dead).toMatchObject({ records: 50, reason: expect.stringMatching(/^BAD_REQUEST: invalid input: flows\.7\.1: Too big/) });
+    expect(dead.batch.flows).toHaveLength(50);
+    expect(spool.stats()).toMatchObject({ files: 0, deadLetterBatches: 1, deadLetterRecords: 50 });
+    // The count rides on the health report to the server (Collectors page, /api/metrics).
+    const report = new HealthTracker('dead-letter-node', { available: true }).report(null, shipper.stats, spool.stats(), 0);
+    expect(report).toMatchObject({ deadLetterBatches: 1, details: { deadLetterRecords: 50 } });
+    shipper.setHealth(report);
+    shipper.cut();
+    await waitFor(async () => (await db.pool.query(`SELECT last_health->>'deadLetterBatches' AS n FROM collectors WHERE name = 'shipper-test'`)).rows[0].n === '1', 10_000);
+    await shipper.stop();
+    expect(await stored()).toBe(100);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('spools and retries a batch answered 5xx, and delivers it once the server recovers', async () => {
+    // A front that answers 503 (as a server whose database is down does) for its first requests, then
+    // passes requests on to the real server.
+    let failures = 3;
+    const target = new URL(server?.url ?? '');
+    const front = http.createServer((req, res) => {
+      if (failures > 0) {
+        failures--;
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: 'database unavailable', data: { code: 'SERVICE_UNAVAILABLE' } } }));
+        return;
+      }
+      const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-5xx-'));
+    const spool = new Spool(dir, 64 * 1024 * 1024);
+    const url = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
+    const shipper = new Shipper(trpcTransport(url, token), spool, { batchMaxRecords: 40, flushIntervalMs: 50, minBackoffMs: 50, maxBackoffMs: 100, concurrency: 1 });
+    const now = Date.now();
+    const t = generateTraffic({ seed: 10, connections: 40, start: now - 60_000, end: now, l7Share: 0, nodeName: 'retry-node' });
+    shipper.addFlows(t.flows);
+    shipper.start();
+    await waitFor(async () => spool.stats().files === 1, 10_000);
+    const stored = async () => Number((await db.pool.query(`SELECT count(*) AS n FROM flows WHERE node_name = 'retry-node'`)).rows[0].n);
+    await waitFor(async () => (await stored()) === 40 && spool.stats().files === 0, 10_000);
+    await shipper.stop();
+    expect(shipper.stats).toMatchObject({ sentBatches: 1, rejectedBatches: 0, failedAttempts: 3 });
+    expect(fs.existsSync(path.join(dir, DEAD_LETTER_FILE))).toBe(false);
+    await new Promise((r) => front.close(r));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('bounds the dead-letter file: past its bound it is rotated, two files at most', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-dead-bound-'));
+    const spool = new Spool(dir, 1 << 30, 4096);
+    const body = Buffer.from(JSON.stringify({ schemaVersion: 1, pad: 'x'.repeat(1000) }));
+    for (let i = 0; i < 20; i++) spool.deadLetter({ batchId: crypto.randomUUID(), body, records: 1 }, 'BAD_REQUEST');
+    const files = fs.readdirSync(dir).sort();
+    expect(files).toEqual(['dead-letter.1.jsonl', DEAD_LETTER_FILE]);
+    for (const f of files) expect(fs.statSync(path.join(dir, f)).size).toBeLessThanOrEqual(4096);
+    expect(spool.stats()).toMatchObject({ deadLetterBatches: 20, deadLetterRecords: 20, files: 0 });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -6,11 +6,11 @@
  * the kernel reader is never blocked.
  */
 import { randomUUID } from 'node:crypto';
-import type { CollectorHealthReport, Flow, HistogramSample, L7EventInput, PendingFlowRow, WireSchemaVersion } from '@sextant/shared';
+import type { CollectorHealthReportInput, Flow, HistogramSample, L7EventInput, PendingFlowRow, WireSchemaVersion } from '@sextant/shared';
 import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
 import type { Spool } from './spool';
 import { prepareBatch, type PreparedBatch } from './prepared-batch';
-import { errorCode, isRetriable, type Transport } from './transport';
+import { errorCode, errorReason, isRetriable, type Transport } from './transport';
 
 export interface ShipperOptions {
   batchMaxRecords: number;
@@ -42,7 +42,7 @@ export class Shipper {
   private flowRows: PendingFlowRow[] = [];
   private l7: L7EventInput[] = [];
   private histograms: HistogramSample[] = [];
-  private health: CollectorHealthReport | undefined;
+  private health: CollectorHealthReportInput | undefined;
   private queue: PreparedBatch[] = [];
   private queuedBytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -99,7 +99,7 @@ export class Shipper {
   }
 
   /** The health report rides on the next batch. */
-  setHealth(report: CollectorHealthReport): void {
+  setHealth(report: CollectorHealthReportInput): void {
     this.health = report;
   }
 
@@ -175,7 +175,10 @@ export class Shipper {
     }
   }
 
-  /** true when the batch is done with (stored, duplicate, or rejected as malformed); false to retry later. */
+  /**
+   * true when the batch is done with (stored, duplicate, or refused 4xx and kept in the dead-letter file);
+   * false to retry later (network, 5xx: the server or its database is down).
+   */
   private async send(batch: PreparedBatch): Promise<boolean> {
     const records = batch.records;
     try {
@@ -192,10 +195,13 @@ export class Shipper {
       this.stats.failedAttempts++;
       this.stats.lastError = errorCode(err);
       if (!isRetriable(err)) {
-        // A batch the server rejects as malformed will never be accepted: drop it, loudly.
+        // A batch the server refuses (4xx) will never be accepted as it is: set aside, counted, loudly, so
+        // the batches after it flow (retrying it forever once blinded a host). The server said why.
         this.stats.rejectedBatches++;
         this.stats.rejectedRecords += records;
-        this.opts.log?.(`server rejected batch ${batch.batchId} (${records} records): ${errorCode(err)}`);
+        this.spool.deadLetter(batch, errorReason(err));
+        this.opts.log?.(`server refused batch ${batch.batchId} (${records} records), kept in ${this.spool.dir}/dead-letter.jsonl: ${errorReason(err)}`);
+        this.backoffMs = 0;
         return true;
       }
       const min = this.opts.minBackoffMs ?? 250;

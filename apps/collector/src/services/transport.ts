@@ -80,10 +80,21 @@ function post(url: string, headers: Record<string, string>, body: Buffer, timeou
   });
 }
 
-/** Whether sending again could succeed: network errors and server faults yes; a rejected batch no. */
+// Answers that mean "this batch, as it is, will never be accepted" (4xx about the input). Authentication
+// (401/403: a token can be fixed), 404/429 and every 5xx are worth retrying.
+const REFUSED = new Set(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'PARSE_ERROR', 'UNPROCESSABLE_CONTENT', 'HTTP_400', 'HTTP_413', 'HTTP_422']);
+
+/** Whether sending again could succeed: network errors and server faults yes; a refused batch no. */
 export function isRetriable(err: unknown): boolean {
   const code = err instanceof PushError ? err.code : err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
-  return !(code === 'BAD_REQUEST' || code === 'PAYLOAD_TOO_LARGE' || code === 'PARSE_ERROR');
+  return !(code !== undefined && REFUSED.has(code));
+}
+
+/** The error code and the server's reason, for logs and the dead-letter file. */
+export function errorReason(err: unknown): string {
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : '';
+  return message && message !== code ? `${code}: ${message}` : code;
 }
 
 export function errorCode(err: unknown): string {
