@@ -1,34 +1,13 @@
 'use client';
 /**
- * Canvas renderer of the service map. d3 computes (layout upstream, zoom/pan transform here), the canvas
- * draws: edges batched into one path per health colour, nodes likewise, labels only where they fit (zoomed
- * in, small graphs, or highlighted). A frame is drawn only when something changed, so 1000 nodes and 3000
- * edges pan smoothly. Hit-testing for clicks and hovers is plain geometry (map-layout.ts).
+ * Canvas host of the service map: sizes the canvas to its box, keeps the d3-zoom transform in a ref, and
+ * schedules one frame per animation frame when something changed (data, selection, view, hover, theme),
+ * painted by the pure map-paint.ts. Hit-testing for clicks and hovers is plain geometry (map-layout.ts).
  */
 import { select, zoom, zoomIdentity, type ZoomBehavior } from 'd3';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { fitView, hitEdge, hitNode, toWorld, type Positions, type View } from '../../src/client/map-layout';
-
-export interface CanvasNode {
-  id: string;
-  label: string;
-  group: string;
-  level: 'ok' | 'warn' | 'bad';
-  /** Radius in world units. */
-  r: number;
-}
-
-export interface CanvasEdge {
-  id: string;
-  source: string;
-  destination: string;
-  level: 'ok' | 'warn' | 'bad';
-  /** Line width in screen pixels. */
-  width: number;
-  tip: string;
-}
-
-const LEVELS = ['ok', 'warn', 'bad'] as const;
+import { paintMap, type CanvasEdge, type CanvasNode, type MapScene, type Palette } from '../../src/client/map-paint';
 
 /**
  * User Timing names: every map frame with data is a measure and the first one in a document also a mark, so
@@ -49,10 +28,54 @@ function measureFrame(start: number, hasData: boolean) {
   if (++framesMeasured % 1000 === 0) performance.clearMeasures(MAP_FRAME_MEASURE);
 }
 
-function cssColours(el: HTMLElement) {
+function readPalette(el: HTMLElement): Palette {
   const s = getComputedStyle(el);
   const v = (n: string) => s.getPropertyValue(n).trim() || '#888';
-  return { ok: v('--ok'), warn: v('--warn'), bad: v('--bad'), text: v('--text'), muted: v('--muted'), accent: v('--accent'), panel: v('--panel'), line: v('--line') };
+  return { ok: v('--ok'), warn: v('--warn'), bad: v('--bad'), text: v('--text'), muted: v('--muted'), accent: v('--accent'), panel: v('--panel') };
+}
+
+/**
+ * d3-zoom on the canvas: the transform lives in `view` and only triggers `draw`, not React. While panning or
+ * zooming, `interacting` is true so big maps paint fast frames; a full frame follows 150 ms after the last
+ * movement. Also redraws on resize and theme changes (CSS colours are read per frame).
+ */
+function useMapZoom(canvas: RefObject<HTMLCanvasElement | null>, wrap: RefObject<HTMLDivElement | null>, view: RefObject<View>, draw: () => void) {
+  const zoomer = useRef<ZoomBehavior<HTMLCanvasElement, unknown> | null>(null);
+  const interacting = useRef(false);
+  const [, setThemeTick] = useState(0);
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c) return;
+    let idleTimer: ReturnType<typeof setTimeout> | null = null;
+    const z = zoom<HTMLCanvasElement, unknown>()
+      .scaleExtent([0.03, 12])
+      .on('zoom', (ev: { transform: View; sourceEvent: unknown }) => {
+        view.current = { k: ev.transform.k, x: ev.transform.x, y: ev.transform.y };
+        if (ev.sourceEvent) {
+          interacting.current = true;
+          if (idleTimer) clearTimeout(idleTimer);
+          idleTimer = setTimeout(() => {
+            interacting.current = false;
+            draw();
+          }, 150);
+        }
+        draw();
+      });
+    zoomer.current = z;
+    select(c).call(z).on('dblclick.zoom', null);
+    const ro = new ResizeObserver(() => draw());
+    if (wrap.current) ro.observe(wrap.current);
+    const onTheme = () => setThemeTick((t) => t + 1);
+    window.addEventListener('sextant-theme', onTheme);
+    return () => {
+      if (idleTimer) clearTimeout(idleTimer);
+      ro.disconnect();
+      window.removeEventListener('sextant-theme', onTheme);
+      select(c).on('.zoom', null);
+    };
+    // draw reads refs only: binding it once is enough
+  }, []);
+  return { zoomer, interacting };
 }
 
 export function MapCanvas({ nodes, edges, positions, groups, highlight, selectedNode, selectedEdge, onNodeClick, onEdgeClick, onBackgroundClick, fitKey }: {
@@ -74,22 +97,30 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
   const wrap = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const view = useRef<View>({ k: 1, x: 0, y: 0 });
-  const zoomer = useRef<ZoomBehavior<HTMLCanvasElement, unknown> | null>(null);
   const frame = useRef(0);
+  const hover = useRef<string | null>(null);
   const [tip, setTip] = useState<{ x: number; y: number; text: string } | null>(null);
-  const [themeTick, setThemeTick] = useState(0);
   const byId = useMemo(() => new Map(nodes.map((n) => [n.id, n])), [nodes]);
-  const hoverRef = useRef<string | null>(null);
-  // While panning/zooming, frames skip the costly parts (wide anti-aliased strokes, arrows, outlines,
-  // labels); a full frame follows 150 ms after the last movement.
-  const interacting = useRef(false);
-  const idleTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  // Everything the paint needs, in a ref, so zoom events redraw without React.
+  const scene = useRef<Omit<MapScene, 'hover'>>({ nodes, edges, positions, byId, groups, highlight, selectedNode, selectedEdge });
+  scene.current = { nodes, edges, positions, byId, groups, highlight, selectedNode, selectedEdge };
 
-  // Everything the draw needs, in a ref, so zoom events redraw without React.
-  const scene = useRef({ nodes, edges, positions, groups, highlight, selectedNode, selectedEdge, byId });
-  scene.current = { nodes, edges, positions, groups, highlight, selectedNode, selectedEdge, byId };
-
-  const s0 = () => scene.current;
+  const paint = () => {
+    const c = canvas.current;
+    const w = wrap.current;
+    if (!c || !w) return;
+    const dpr = window.devicePixelRatio || 1;
+    const width = w.clientWidth;
+    const height = w.clientHeight;
+    if (c.width !== Math.round(width * dpr) || c.height !== Math.round(height * dpr)) {
+      c.width = Math.round(width * dpr);
+      c.height = Math.round(height * dpr);
+    }
+    const ctx = c.getContext('2d', { alpha: false });
+    if (!ctx) return;
+    const fast = zoomState.interacting.current && scene.current.edges.length > 500;
+    paintMap(ctx, { ...scene.current, hover: hover.current }, { width, height, dpr, view: view.current, fast }, readPalette(w));
+  };
   const draw = () => {
     cancelAnimationFrame(frame.current);
     frame.current = requestAnimationFrame(() => {
@@ -98,228 +129,20 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
       measureFrame(t0, scene.current.nodes.length > 0);
     });
   };
-
-  const paint = () => {
-    {
-      const c = canvas.current;
-      const w = wrap.current;
-      if (!c || !w) return;
-      const dpr = window.devicePixelRatio || 1;
-      const width = w.clientWidth;
-      const height = w.clientHeight;
-      if (c.width !== Math.round(width * dpr) || c.height !== Math.round(height * dpr)) {
-        c.width = Math.round(width * dpr);
-        c.height = Math.round(height * dpr);
-      }
-      const ctx = c.getContext('2d', { alpha: false });
-      const fast = interacting.current && s0().edges.length > 500;
-      if (!ctx) return;
-      const col = cssColours(w);
-      const s = scene.current;
-      ctx.fillStyle = col.panel;
-      const v = view.current;
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      ctx.fillRect(0, 0, width, height);
-      ctx.setTransform(dpr * v.k, 0, 0, dpr * v.k, dpr * v.x, dpr * v.y);
-      // Visible world rectangle (culling).
-      const x0 = -v.x / v.k - 40;
-      const y0 = -v.y / v.k - 40;
-      const x1 = (width - v.x) / v.k + 40;
-      const y1 = (height - v.y) / v.k + 40;
-      const inView = (p: { x: number; y: number }) => p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1;
-      const dimming = s.highlight.size > 0 || s.selectedNode !== null;
-      // The selected node's direct peers stay in focus with it.
-      const peers = new Set<string>();
-      if (s.selectedNode) for (const e of s.edges) {
-        if (e.source === s.selectedNode) peers.add(e.destination);
-        if (e.destination === s.selectedNode) peers.add(e.source);
-      }
-      const focus = (id: string) => s.highlight.has(id) || id === s.selectedNode || peers.has(id);
-      // Edges: one path per (level, emphasis, width bucket).
-      const buckets = new Map<string, { level: (typeof LEVELS)[number]; strong: boolean; width: number; segs: number[] }>();
-      for (const e of s.edges) {
-        const a = s.positions.get(e.source);
-        const b = s.positions.get(e.destination);
-        if (!a || !b) continue;
-        if (!inView(a) && !inView(b)) continue;
-        const strong = !dimming || (s.selectedNode ? e.source === s.selectedNode || e.destination === s.selectedNode : focus(e.source) || focus(e.destination)) || e.id === s.selectedEdge;
-        const wb = fast ? 1 : Math.round(e.width);
-        const key = `${e.level}|${strong}|${wb}`;
-        let bk = buckets.get(key);
-        if (!bk) buckets.set(key, (bk = { level: e.level, strong, width: wb, segs: [] }));
-        bk.segs.push(a.x, a.y, b.x, b.y);
-      }
-      ctx.lineCap = 'round';
-      for (const bk of buckets.values()) {
-        ctx.beginPath();
-        for (let i = 0; i < bk.segs.length; i += 4) {
-          ctx.moveTo(bk.segs[i] as number, bk.segs[i + 1] as number);
-          ctx.lineTo(bk.segs[i + 2] as number, bk.segs[i + 3] as number);
-        }
-        ctx.strokeStyle = col[bk.level];
-        ctx.globalAlpha = bk.strong ? 0.55 : 0.08;
-        ctx.lineWidth = bk.width / v.k;
-        ctx.stroke();
-      }
-      // Direction: a small arrowhead near the destination of emphasised edges when zoomed in enough.
-      if (!fast && v.k > 0.6 && s.edges.length < 4000) {
-        ctx.globalAlpha = 0.8;
-        for (const e of s.edges) {
-          const a = s.positions.get(e.source);
-          const b = s.positions.get(e.destination);
-          if (!a || !b || !inView(b)) continue;
-          if (dimming && !(focus(e.source) || focus(e.destination) || e.id === s.selectedEdge)) continue;
-          const r = (s.byId.get(e.destination)?.r ?? 8) + 3;
-          const dx = b.x - a.x;
-          const dy = b.y - a.y;
-          const len = Math.hypot(dx, dy) || 1;
-          const ux = dx / len;
-          const uy = dy / len;
-          const tx = b.x - ux * r;
-          const ty = b.y - uy * r;
-          const sz = 6 / Math.max(v.k, 0.8);
-          ctx.beginPath();
-          ctx.moveTo(tx, ty);
-          ctx.lineTo(tx - ux * sz - uy * sz * 0.5, ty - uy * sz + ux * sz * 0.5);
-          ctx.lineTo(tx - ux * sz + uy * sz * 0.5, ty - uy * sz - ux * sz * 0.5);
-          ctx.closePath();
-          ctx.fillStyle = col[e.level];
-          ctx.fill();
-        }
-      }
-      const sel = s.edges.find((e) => e.id === s.selectedEdge);
-      if (sel) {
-        const a = s.positions.get(sel.source);
-        const b = s.positions.get(sel.destination);
-        if (a && b) {
-          ctx.globalAlpha = 1;
-          ctx.strokeStyle = col.accent;
-          ctx.lineWidth = (sel.width + 3) / v.k;
-          ctx.beginPath();
-          ctx.moveTo(a.x, a.y);
-          ctx.lineTo(b.x, b.y);
-          ctx.stroke();
-        }
-      }
-      // Nodes: batched per level and emphasis.
-      for (const level of LEVELS) {
-        for (const strong of [false, true]) {
-          ctx.beginPath();
-          let any = false;
-          for (const n of s.nodes) {
-            if (n.level !== level) continue;
-            if ((!dimming || focus(n.id)) !== strong) continue;
-            const p = s.positions.get(n.id);
-            if (!p || !inView(p)) continue;
-            ctx.moveTo(p.x + n.r, p.y);
-            ctx.arc(p.x, p.y, n.r, 0, 2 * Math.PI);
-            any = true;
-          }
-          if (!any) continue;
-          ctx.globalAlpha = strong ? 1 : 0.25;
-          ctx.fillStyle = col[level];
-          ctx.fill();
-          if (fast) continue;
-          ctx.lineWidth = 1.5 / v.k;
-          ctx.strokeStyle = col.panel;
-          ctx.stroke();
-        }
-      }
-      for (const id of [...s.highlight, s.selectedNode]) {
-        const p = id ? s.positions.get(id) : undefined;
-        const n = id ? s.byId.get(id) : undefined;
-        if (!p || !n) continue;
-        ctx.globalAlpha = 1;
-        ctx.beginPath();
-        ctx.arc(p.x, p.y, n.r + 4 / v.k, 0, 2 * Math.PI);
-        ctx.strokeStyle = col.accent;
-        ctx.lineWidth = 2.5 / v.k;
-        ctx.stroke();
-      }
-      // Labels in screen space, only where they fit.
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      ctx.globalAlpha = 1;
-      ctx.font = '12px system-ui, sans-serif';
-      ctx.textBaseline = 'middle';
-      const showAll = !fast && (s.nodes.length <= 120 || v.k >= 1.3);
-      let drawn = 0;
-      for (const n of s.nodes) {
-        const p = s.positions.get(n.id);
-        if (!p || !inView(p)) continue;
-        const emph = focus(n.id) || n.id === hoverRef.current;
-        if (!emph && (!showAll || (dimming && !focus(n.id)))) continue;
-        if (!emph && ++drawn > 400) continue;
-        ctx.fillStyle = emph ? col.text : col.muted;
-        ctx.fillText(n.label, p.x * v.k + v.x + n.r * v.k + 4, p.y * v.k + v.y);
-      }
-      if (s.groups) {
-        const centre = new Map<string, { x: number; y: number; n: number; minY: number }>();
-        for (const n of s.nodes) {
-          const p = s.positions.get(n.id);
-          if (!p) continue;
-          const g = centre.get(n.group) ?? { x: 0, y: 0, n: 0, minY: Infinity };
-          g.x += p.x;
-          g.y += p.y;
-          g.n++;
-          g.minY = Math.min(g.minY, p.y);
-          centre.set(n.group, g);
-        }
-        ctx.font = '600 13px system-ui, sans-serif';
-        ctx.textAlign = 'center';
-        for (const [name, g] of centre) {
-          ctx.fillStyle = col.accent;
-          ctx.fillText(name || '(no namespace)', (g.x / g.n) * v.k + v.x, g.minY * v.k + v.y - 18);
-        }
-        ctx.textAlign = 'start';
-      }
-    }
-  };
-
-  // Zoom / pan with d3-zoom; the transform lives in a ref and only triggers a redraw.
-  useEffect(() => {
-    const c = canvas.current;
-    if (!c) return;
-    const z = zoom<HTMLCanvasElement, unknown>()
-      .scaleExtent([0.03, 12])
-      .on('zoom', (ev: { transform: View; sourceEvent: unknown }) => {
-        view.current = { k: ev.transform.k, x: ev.transform.x, y: ev.transform.y };
-        if (ev.sourceEvent) {
-          interacting.current = true;
-          if (idleTimer.current) clearTimeout(idleTimer.current);
-          idleTimer.current = setTimeout(() => {
-            interacting.current = false;
-            draw();
-          }, 150);
-        }
-        draw();
-      });
-    zoomer.current = z;
-    select(c).call(z).on('dblclick.zoom', null);
-    const ro = new ResizeObserver(() => draw());
-    if (wrap.current) ro.observe(wrap.current);
-    const onTheme = () => setThemeTick((t) => t + 1);
-    window.addEventListener('sextant-theme', onTheme);
-    return () => {
-      ro.disconnect();
-      window.removeEventListener('sextant-theme', onTheme);
-      select(c).on('.zoom', null);
-      cancelAnimationFrame(frame.current);
-    };
-    // draw reads refs
-  }, []);
+  const zoomState = useMapZoom(canvas, wrap, view, draw);
+  useEffect(() => () => cancelAnimationFrame(frame.current), []);
 
   // Fit when the data set changes (not on every refresh: positions stay stable, so the view does too).
   useEffect(() => {
     const c = canvas.current;
     const w = wrap.current;
-    if (!c || !w || !zoomer.current || !positions.size) return;
+    if (!c || !w || !zoomState.zoomer.current || !positions.size) return;
     const f = fitView(positions, w.clientWidth, w.clientHeight, 50);
-    select(c).call(zoomer.current.transform, zoomIdentity.translate(f.x, f.y).scale(f.k));
+    select(c).call(zoomState.zoomer.current.transform, zoomIdentity.translate(f.x, f.y).scale(f.k));
     // only on a new data set
   }, [fitKey, positions.size > 0]);
 
   useEffect(() => draw());
-  void themeTick;
 
   const pick = (ev: React.MouseEvent<HTMLCanvasElement>) => {
     const rect = (ev.target as HTMLCanvasElement).getBoundingClientRect();
@@ -349,9 +172,8 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
           if (ev.buttons) return;
           const h = pick(ev);
           const text = h.node ? (byId.get(h.node)?.label ?? h.node) : h.edge ? h.edge.tip : null;
-          const hover = h.node ?? null;
-          if (hover !== hoverRef.current) {
-            hoverRef.current = hover;
+          if ((h.node ?? null) !== hover.current) {
+            hover.current = h.node ?? null;
             draw();
           }
           setTip(text ? { x: h.sx + 14, y: h.sy + 14, text } : null);

@@ -12,7 +12,8 @@ import { useMemo, useRef } from 'react';
 import { healthLevel, layoutWith, type Positions } from '../../src/client/map-layout';
 import { formatBytes, formatCount, formatNs, formatRate } from '../../src/client/time-range';
 import { flowsLink, serviceFlags } from '../../src/client/url-state';
-import { MapCanvas, type CanvasEdge, type CanvasNode } from './map-canvas';
+import { type CanvasEdge, type CanvasNode } from '../../src/client/map-paint';
+import { MapCanvas } from './map-canvas';
 
 export interface MapState {
   group: 'none' | 'namespace';
