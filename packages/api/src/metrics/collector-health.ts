@@ -1,6 +1,7 @@
 /**
  * Collector health as metric values, computed from each collector's last report: last seen, events/s,
- * kernel events lost (cumulative since the collector started), unparsed share of L7 bytes, spool size.
+ * kernel events lost (cumulative since the collector started), unparsed share of L7 bytes, spool size,
+ * batches set aside as dead letters (refused 4xx by the server).
  */
 import { CollectorHealthReport } from '@sextant/shared';
 
@@ -17,6 +18,7 @@ export interface CollectorHealthValues {
   lostEvents: number | null;
   unparsedRatio: number | null;
   spoolBytes: number | null;
+  deadLetterBatches: number | null;
 }
 
 export function collectorHealthValues(row: CollectorRow): CollectorHealthValues {
@@ -30,5 +32,6 @@ export function collectorHealthValues(row: CollectorRow): CollectorHealthValues 
     lostEvents: h ? h.lostEvents : null,
     unparsedRatio: h ? (l7Bytes > 0 ? h.unparsedBytes / l7Bytes : 0) : null,
     spoolBytes: h ? h.spoolBytes : null,
+    deadLetterBatches: h ? h.deadLetterBatches : null,
   };
 }

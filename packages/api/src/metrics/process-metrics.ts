@@ -30,8 +30,13 @@ let warned = false;
  * ingest, so it is reported once on stderr here (and on every scrape by /api/metrics) instead of thrown.
  */
 export function recordStoredBatch(collector: string, batch: Parameters<SextantMetrics['recordBatch']>[1]): void {
+  withProcessMetrics((m) => m.recordBatch(collector, batch));
+}
+
+/** Runs an update of the process registry; a metrics misconfiguration is reported once, never thrown. */
+export function withProcessMetrics(update: (m: SextantMetrics) => void): void {
   try {
-    processMetrics().recordBatch(collector, batch);
+    update(processMetrics());
   } catch (err) {
     if (!warned) console.error(`metrics: ${(err as Error).message}`);
     warned = true;

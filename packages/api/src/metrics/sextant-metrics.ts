@@ -25,7 +25,10 @@ export class SextantMetrics {
   private readonly batches: Counter<'collector'>;
   private readonly rows: Counter<'collector' | 'kind'>;
   private readonly lostEvents: Counter<'source' | 'collector'>;
-  private readonly health: Record<'lastSeen' | 'eventsPerSecond' | 'unparsedRatio' | 'spoolBytes', Gauge<'collector'>>;
+  private readonly rejectedRecords: Counter<'reason'>;
+  private readonly sanitizedRecords: Counter;
+  private readonly refusedBatches: Counter<'reason'>;
+  private readonly health: Record<'lastSeen' | 'eventsPerSecond' | 'unparsedRatio' | 'spoolBytes' | 'deadLetter', Gauge<'collector'>>;
 
   constructor(readonly config: MetricsConfig, opts: { processMetrics?: boolean } = {}) {
     this.tracker = new SeriesTracker(config.maxSeriesPerMetric, config.seriesTtlMs);
@@ -43,12 +46,16 @@ export class SextantMetrics {
     this.seriesGauge = new Gauge({ name: 'sextant_metrics_series', help: 'Label sets currently exported per Hubble metric', labelNames: ['metric'], registers });
     this.batches = new Counter({ name: 'sextant_ingest_batches_total', help: 'Ingest batches stored (idempotent replays not counted)', labelNames: ['collector'], registers });
     this.rows = new Counter({ name: 'sextant_ingest_rows_total', help: 'Rows stored by ingest, by kind (flows, l7, histograms)', labelNames: ['collector', 'kind'], registers });
+    this.rejectedRecords = new Counter({ name: 'sextant_ingest_records_rejected_total', help: 'Records left out of stored batches because their time is outside the ingest window (too_old: before now - SEXTANT_RETENTION_RAW_DAYS, too_new: after now + 10 min)', labelNames: ['reason'], registers });
+    this.sanitizedRecords = new Counter({ name: 'sextant_ingest_records_sanitized_total', help: 'Records stored with NUL or lone surrogates replaced by U+FFFD (labelled sextant:sanitized)', registers });
+    this.refusedBatches = new Counter({ name: 'sextant_ingest_batches_refused_total', help: 'Ingest calls answered 4xx: the input can never be stored as it is (invalid, too_large)', labelNames: ['reason'], registers });
     const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['collector'], registers });
     this.health = {
       lastSeen: gauge('sextant_collector_last_seen_timestamp_seconds', 'When the collector last reported (Unix seconds)'),
       eventsPerSecond: gauge('sextant_collector_events_per_second', 'Kernel events per second, as last reported by the collector'),
       unparsedRatio: gauge('sextant_collector_unparsed_ratio', 'Share of L7 payload bytes no protocol parser understood (0..1)'),
       spoolBytes: gauge('sextant_collector_spool_bytes', 'Bytes waiting in the collector spool (server unreachable or slow)'),
+      deadLetter: gauge('sextant_collector_dead_letter_batches', 'Batches the server refused (4xx) that the collector set aside in its dead-letter file, as last reported'),
     };
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'sextant_' });
   }
@@ -83,6 +90,18 @@ export class SextantMetrics {
     }
   }
 
+  /** Records of a stored batch left out by the ingest window, and records stored sanitized. */
+  recordIngestedRecords(rejected: { tooOld: number; tooNew: number }, sanitized: number): void {
+    if (rejected.tooOld) this.rejectedRecords.inc({ reason: 'too_old' }, rejected.tooOld);
+    if (rejected.tooNew) this.rejectedRecords.inc({ reason: 'too_new' }, rejected.tooNew);
+    if (sanitized) this.sanitizedRecords.inc(sanitized);
+  }
+
+  /** An ingest call answered 4xx. */
+  recordRefusedBatch(reason: 'invalid' | 'too_large'): void {
+    this.refusedBatches.inc({ reason });
+  }
+
   /** Replaces the collector health series with the collectors' last reports. */
   setCollectors(rows: readonly CollectorRow[]): void {
     for (const g of Object.values(this.health)) g.reset();
@@ -94,6 +113,7 @@ export class SextantMetrics {
       if (v.eventsPerSecond !== null) this.health.eventsPerSecond.set(labels, v.eventsPerSecond);
       if (v.unparsedRatio !== null) this.health.unparsedRatio.set(labels, v.unparsedRatio);
       if (v.spoolBytes !== null) this.health.spoolBytes.set(labels, v.spoolBytes);
+      if (v.deadLetterBatches !== null) this.health.deadLetter.set(labels, v.deadLetterBatches);
       if (v.lostEvents !== null) // Kernel ring buffer losses: Hubble's source value for the same kind of loss.
       this.lostEvents.inc({ source: 'perf_event_ring_buffer', collector: v.collector }, v.lostEvents);
     }

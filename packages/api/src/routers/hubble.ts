@@ -6,13 +6,14 @@
  * overlapping or appended capture adds only what is new.
  */
 import { createHash } from 'node:crypto';
-import { createCollectorToken, existingRecordIds, searchFlows, storeBatch } from '@sextant/db';
-import { BATCH_LIMITS, fromHubbleJson, HubbleParseError, toHubbleJsonLine, type Flow, type L7Event } from '@sextant/shared';
+import { applyWindow, createCollectorToken, existingRecordIds, ingestWindow, rawRetentionDays, searchFlows, storeBatch, windowDays } from '@sextant/db';
+import { BATCH_LIMITS, fromHubbleJson, HubbleParseError, text, toHubbleJsonLine, type Flow, type L7Event } from '@sextant/shared';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import type { Context } from '../context';
 import { SearchFlowsInput } from '../inputs';
 import { adminProcedure, router, userProcedure } from '../trpc';
+import { storageErrors } from './ingest';
 
 export const IMPORT_COLLECTOR = 'hubble-import';
 /** Collectors not heard from for this long count as disconnected (as on the Collectors page). */
@@ -20,10 +21,10 @@ const CONNECTED_MS = 60_000;
 const RATE_WINDOW_MS = 60_000;
 
 export const ImportInput = z.object({
-  /** Raw jsonpb lines; blank lines are ignored. */
-  lines: z.array(z.string().max(1_000_000)).min(1).max(5_000),
+  /** Raw jsonpb lines; blank lines are ignored. (NUL and lone surrogates in them are replaced, as in ingest.) */
+  lines: z.array(text().max(1_000_000)).min(1).max(5_000),
   /** Line number of lines[0] in the file, for error messages. */
-  firstLine: z.number().int().min(1).default(1),
+  firstLine: z.number().int().min(1).max(1e12).default(1),
 });
 
 /** A UUID from the SHA-256 of the batch's lines: the same lines always make the same batch id. */
@@ -46,27 +47,32 @@ async function importCollectorId(ctx: Context, userId: string): Promise<string> 
 }
 
 export const hubbleRouter = router({
-  import: adminProcedure.input(ImportInput).mutation(async ({ ctx, input }) => {
-    const flows: Flow[] = [];
-    const l7: L7Event[] = [];
+  import: adminProcedure.use(storageErrors('import not stored')).input(ImportInput).mutation(async ({ ctx, input }) => {
+    const parsedFlows: Flow[] = [];
+    const parsedL7: L7Event[] = [];
     let skipped = 0;
     try {
       input.lines.forEach((line, i) => {
         if (!line.trim()) return;
         const r = fromHubbleJson(line, input.firstLine + i);
-        if (r.kind === 'flow') flows.push(r.flow);
-        else if (r.kind === 'l7') l7.push(r.event);
+        if (r.kind === 'flow') parsedFlows.push(r.flow);
+        else if (r.kind === 'l7') parsedL7.push(r.event);
         else skipped++;
       });
     } catch (err) {
       if (err instanceof HubbleParseError) throw new TRPCError({ code: 'BAD_REQUEST', message: err.message, cause: err });
       throw err;
     }
-    if (flows.length > BATCH_LIMITS.maxFlows || l7.length > BATCH_LIMITS.maxL7Events) {
+    if (parsedFlows.length > BATCH_LIMITS.maxFlows || parsedL7.length > BATCH_LIMITS.maxL7Events) {
       throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `at most ${BATCH_LIMITS.maxFlows} flows per import batch` });
     }
     const batchId = importBatchId(input.lines);
     const collectorId = await importCollectorId(ctx, ctx.user.id);
+    // A capture is history: older records than retention are taken (the maintenance job drops them), records
+    // from the future are not, and one batch may touch no more days than ingest's window holds.
+    const window = ingestWindow(rawRetentionDays());
+    const windowed = applyWindow({ schemaVersion: 1, batchId, sentAt: Date.now(), flows: parsedFlows, l7: parsedL7, histograms: [] }, { minMs: 0, maxMs: window.maxMs });
+    const { flows, l7 } = windowed.batch;
     const known = await existingRecordIds(ctx.db.pool, { flows: flows.map((f) => ({ id: f.id, time: f.time })), l7: l7.map((e) => ({ id: e.id, time: e.time })) });
     const fresh = <T extends { id: string }>(items: T[], stored: Set<string>) => {
       const seen = new Set<string>();
@@ -75,9 +81,9 @@ export const hubbleRouter = router({
     const newFlows = fresh(flows, known.flows);
     const newL7 = fresh(l7, known.l7);
     const duplicates = flows.length + l7.length - newFlows.length - newL7.length;
-    const result = await storeBatch(ctx.db.pool, collectorId, { schemaVersion: 1, batchId, sentAt: Date.now(), flows: newFlows, l7: newL7, histograms: [] });
+    const result = await storeBatch(ctx.db.pool, collectorId, { schemaVersion: 1, batchId, sentAt: Date.now(), flows: newFlows, l7: newL7, histograms: [] }, { maxDays: windowDays(window) });
     if (result.stored) ctx.onIngest?.({ collectorId, flows: result.flows, l7: result.l7 });
-    return { batchId, stored: result.stored, flows: newFlows.length, l7: newL7.length, duplicates: result.stored ? duplicates : 0, skipped };
+    return { batchId, stored: result.stored, flows: newFlows.length, l7: newL7.length, duplicates: result.stored ? duplicates : 0, skipped, rejected: windowed.rejected };
   }),
 
   /** Flows matching a search as `hubble observe -o jsonpb` lines, newest first, paged like flows.search. */

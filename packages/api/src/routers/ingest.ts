@@ -1,12 +1,37 @@
 /** Ingest procedures for collectors: register, heartbeat and batches (idempotent by batch id). */
-import { registerCollector, storeBatch } from '@sextant/db';
-import { BATCH_LIMITS, CollectorHealthReport, IngestBatch, MAX_BATCH_ENDPOINTS, RegisterInput, WIRE_SCHEMA_VERSIONS } from '@sextant/shared';
+import { applyWindow, ingestWindow, IngestInputError, pgInputError, rawRetentionDays, registerCollector, storeBatch, windowDays } from '@sextant/db';
+import { BATCH_LIMITS, CollectorHealthReport, IngestBatch, MAX_BATCH_ENDPOINTS, RegisterInput, SANITIZED_LABEL, WIRE_SCHEMA_VERSIONS, type IngestBatch as Batch } from '@sextant/shared';
 import { TRPCError } from '@trpc/server';
-import { recordStoredBatch } from '../metrics/process-metrics';
+import { recordStoredBatch, withProcessMetrics } from '../metrics/process-metrics';
 import { collectorProcedure, router } from '../trpc';
 
+/**
+ * A batch the server can never accept is a 400 with a short reason (the collector keeps it aside and moves
+ * on); anything else is a 5xx it retries. PostgreSQL's messages (values, constraint names) stay in the log.
+ * A middleware for any procedure that stores input (ingest, Hubble import).
+ */
+export function storageErrors(what: string) {
+  return async <R extends { ok: boolean }>({ next, path }: { next: () => Promise<R>; path: string }): Promise<R> => {
+    const res = await next();
+    if (res.ok) return res;
+    const error = (res as unknown as { error: TRPCError }).error;
+    const cause = error.cause;
+    const input = cause instanceof IngestInputError ? cause.message : pgInputError(cause);
+    if (input) {
+      withProcessMetrics((m) => m.recordRefusedBatch('invalid'));
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `${what}: ${input}` });
+    }
+    if (error.code === 'BAD_REQUEST' || error.code === 'PAYLOAD_TOO_LARGE') withProcessMetrics((m) => m.recordRefusedBatch(error.code === 'BAD_REQUEST' ? 'invalid' : 'too_large'));
+    else if (error.code === 'INTERNAL_SERVER_ERROR') {
+      console.error(`${path}: ${cause instanceof Error ? cause.message : String(cause)}`);
+      throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `${what}: the server could not store it now, retry later` });
+    }
+    return res;
+  };
+}
+
 /** Rejects oversized batches before they are parsed, with PAYLOAD_TOO_LARGE naming the limit. */
-const batchSizeGuard = collectorProcedure.use(async ({ getRawInput, next }) => {
+const batchSizeGuard = collectorProcedure.use(storageErrors('batch not stored')).use(async ({ getRawInput, next }) => {
   const raw = (await getRawInput()) as Record<string, unknown> | undefined;
   const limits: [string, number][] = [['flows', BATCH_LIMITS.maxFlows], ['l7', BATCH_LIMITS.maxL7Events], ['histograms', BATCH_LIMITS.maxHistograms], ['endpoints', MAX_BATCH_ENDPOINTS]];
   for (const [key, max] of limits) {
@@ -18,14 +43,22 @@ const batchSizeGuard = collectorProcedure.use(async ({ getRawInput, next }) => {
   return next();
 });
 
+/** Records of a batch stored with replaced text (sanitize.ts marks them on their source endpoint). */
+export function sanitizedRecords(batch: Pick<Batch, 'flows' | 'l7'>): number {
+  let n = 0;
+  for (const r of batch.flows) if (r.source.labels?.includes(SANITIZED_LABEL)) n++;
+  for (const r of batch.l7) if (r.source.labels?.includes(SANITIZED_LABEL)) n++;
+  return n;
+}
+
 export const ingestRouter = router({
-  register: collectorProcedure.input(RegisterInput).mutation(async ({ ctx, input }) => {
+  register: collectorProcedure.use(storageErrors('registration not stored')).input(RegisterInput).mutation(async ({ ctx, input }) => {
     const c = await registerCollector(ctx.db.prisma, ctx.collector.id, input);
     // The batch schemas this server takes: a collector sends the newest one both sides know.
     return { collectorId: c.id, name: c.name, serverVersion: ctx.version, wireSchemaVersions: [...WIRE_SCHEMA_VERSIONS] };
   }),
 
-  heartbeat: collectorProcedure.input(CollectorHealthReport).mutation(async ({ ctx, input }) => {
+  heartbeat: collectorProcedure.use(storageErrors('health report not stored')).input(CollectorHealthReport).mutation(async ({ ctx, input }) => {
     await ctx.db.prisma.collector.update({
       where: { id: ctx.collector.id },
       data: { lastSeenAt: new Date(), lastHealth: input, hostname: input.hostname, version: input.version, kernel: input.kernel },
@@ -34,10 +67,16 @@ export const ingestRouter = router({
   }),
 
   push: batchSizeGuard.input(IngestBatch).mutation(async ({ ctx, input }) => {
-    const result = await storeBatch(ctx.db.pool, ctx.collector.id, input);
+    // Only records inside [now − raw retention, now + skew] are stored: the rest are counted, not partitioned.
+    const window = ingestWindow(rawRetentionDays());
+    const { batch, rejected } = applyWindow(input, window);
+    const result = await storeBatch(ctx.db.pool, ctx.collector.id, batch, { maxDays: windowDays(window) });
     if (result.stored) ctx.onIngest?.({ collectorId: ctx.collector.id, flows: result.flows, l7: result.l7 });
     // Metrics count each stored batch exactly once: a replayed batch id (stored: false) adds nothing.
-    if (result.stored) recordStoredBatch(ctx.collector.name, input);
-    return result;
+    if (result.stored) {
+      recordStoredBatch(ctx.collector.name, batch);
+      withProcessMetrics((m) => m.recordIngestedRecords(rejected, sanitizedRecords(batch)));
+    }
+    return { ...result, rejected };
   }),
 });
