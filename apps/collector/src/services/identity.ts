@@ -242,7 +242,7 @@ export class IdentityResolver {
     const e: EndpointIdentity = { hostName: this.opts.nodeName };
     const proc = a.pid ? this.process(a.pid, a.comm) : undefined;
     if (proc && a.pid) e.process = { pid: a.pid, name: proc.name || a.comm || '', ...(proc.exe ? { exe: proc.exe } : {}) };
-    else if (a.comm) e.process = { pid: a.pid ?? 0, name: a.comm };
+    else if (a.comm) e.process = { name: a.comm }; // the kernel named it but knew no pid: none, not 0
     const cgroupPath = (a.cgroupId && a.cgroupId !== '0' ? this.cgroupPath(a.cgroupId) : undefined) ?? proc?.cgroupPath;
     if (a.cgroupId && a.cgroupId !== '0') e.cgroupId = a.cgroupId;
     if (cgroupPath) e.cgroupPath = cgroupPath;

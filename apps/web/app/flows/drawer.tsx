@@ -22,8 +22,8 @@ const bytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB`
 export function FlowDrawer({ flowId, time, eventId, onClose }: { flowId: string; time: number; eventId: string | null; onClose: () => void }) {
   const q = useQuery({ queryKey: ['detail', flowId, time], queryFn: () => api.flows.detail.query({ flowId, time }) });
   const f = q.data?.flow;
-  const ep = (e: { ip: string; port?: number; service?: string; namespace?: string; podName?: string; process?: { name: string; pid: number } }) =>
-    `${e.namespace ? `${e.namespace}/` : ''}${e.service ?? e.ip} (${e.ip}${e.port ? `:${e.port}` : ''}${e.process ? `, ${e.process.name}[${e.process.pid}]` : ''})`;
+  const ep = (e: { ip: string; port?: number; service?: string; namespace?: string; podName?: string; process?: { name: string; pid?: number } }) =>
+    `${e.namespace ? `${e.namespace}/` : ''}${e.service ?? e.ip} (${e.ip}${e.port ? `:${e.port}` : ''}${e.process ? `, ${e.process.name}${e.process.pid !== undefined ? `[${e.process.pid}]` : ''}` : ''})`;
   return (
     <aside className="drawer" role="dialog" aria-label="connection detail">
       <div className="row drawer-head">
