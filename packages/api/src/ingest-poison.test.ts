@@ -131,6 +131,12 @@ describe('boundary values', () => {
     expect((await rejection(c.ingest.register.mutate({ hostname: 'h'.repeat(254), version: '1', kernel: 'k' }))).data?.httpStatus).toBe(400);
   });
 
+  it('answers 400 for search windows past year 9999', async () => {
+    const err = await rejection(h.client(h.userToken).flows.search.query({ window: { since: 1e300, until: 2e300 } }));
+    expect(err.data?.httpStatus).toBe(400);
+    expect(err.message).toMatch(/window\.since/);
+  });
+
   it('answers a database data error 400 with a short message, never PostgreSQL\'s own', async () => {
     // Each flow is valid, but their bytes summed into one edge minute overflow the rollup's bigint.
     const f = records(21).flows[0]!;

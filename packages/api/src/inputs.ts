@@ -1,15 +1,15 @@
 /** Shared zod inputs of the query procedures (time windows, pagination). */
-import { FlowQueryFilter } from '@sextant/shared';
+import { EpochMs, FlowQueryFilter } from '@sextant/shared';
 import { z } from 'zod';
 
 const MAX_WINDOW_MS = 400 * 86_400_000;
 
 export const TimeWindow = z
   .object({
-    /** Epoch milliseconds; defaults to one hour before `until`. */
-    since: z.number().min(0).optional(),
+    /** Epoch milliseconds; defaults to one hour before `until`. (Bounded to year 9999, as every input time.) */
+    since: EpochMs.optional(),
     /** Epoch milliseconds; defaults to now. */
-    until: z.number().min(0).optional(),
+    until: EpochMs.optional(),
   })
   .transform((w) => {
     const until = w.until ?? Date.now();

@@ -26,16 +26,17 @@ export default function CollectorsPage() {
         {list.data && list.data.length === 0 && <div className="empty">No collector yet. Create a token below and run one on each host.</div>}
         {list.data && list.data.length > 0 && (
           <table>
-            <thead><tr><th>name</th><th>host</th><th>last seen</th><th>version</th><th>kernel</th><th>events/s</th><th>lost events</th><th>spool</th><th>eBPF</th><th /></tr></thead>
+            <thead><tr><th>name</th><th>host</th><th>last seen</th><th>version</th><th>kernel</th><th>events/s</th><th>lost events</th><th title="batches the server refused (4xx), kept in the collector's dead-letter file">dead letters</th><th>spool</th><th>eBPF</th><th /></tr></thead>
             <tbody>
               {list.data.map((c) => {
-                const h = (c.health ?? {}) as { eventsPerSecond?: number; lostEvents?: number; spoolBytes?: number; ebpf?: { available: boolean; reason?: string } };
+                const h = (c.health ?? {}) as { eventsPerSecond?: number; lostEvents?: number; deadLetterBatches?: number; spoolBytes?: number; ebpf?: { available: boolean; reason?: string } };
                 const stale = !c.lastSeenAt || Date.now() - c.lastSeenAt > 60_000;
                 return (
                   <tr key={c.id}>
                     <td>{c.name}{c.revokedAt ? <span className="muted"> (revoked)</span> : null}</td><td>{c.hostname ?? '–'}</td>
                     <td className={stale ? 'warn' : 'ok'}>{ago(c.lastSeenAt)}</td><td>{c.version ?? '–'}</td><td>{c.kernel ?? '–'}</td>
                     <td>{h.eventsPerSecond ?? '–'}</td><td className={h.lostEvents ? 'bad' : ''}>{h.lostEvents ?? '–'}</td>
+                    <td className={h.deadLetterBatches ? 'bad' : ''} title={h.deadLetterBatches ? 'see dead-letter.jsonl in the collector spool directory' : undefined}>{h.deadLetterBatches ?? '–'}</td>
                     <td>{h.spoolBytes ? `${(h.spoolBytes / 1024).toFixed(0)} KiB` : '0'}</td>
                     <td>{h.ebpf ? (h.ebpf.available ? 'yes' : `no: ${h.ebpf.reason ?? ''}`) : '–'}</td>
                     <td>{me.data?.role === 'admin' && !c.revokedAt && (
