@@ -78,7 +78,7 @@ function useMapZoom(canvas: RefObject<HTMLCanvasElement | null>, wrap: RefObject
   return { zoomer, interacting };
 }
 
-export function MapCanvas({ nodes, edges, positions, groups, highlight, selectedNode, selectedEdge, onNodeClick, onEdgeClick, onBackgroundClick, fitKey }: {
+export interface MapCanvasProps {
   nodes: CanvasNode[];
   edges: CanvasEdge[];
   positions: Positions;
@@ -93,7 +93,9 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
   onBackgroundClick: () => void;
   /** Refit the view when this changes (new data set, not a refresh). */
   fitKey: string;
-}) {
+}
+
+export function MapCanvas({ nodes, edges, positions, groups, highlight, selectedNode, selectedEdge, onNodeClick, onEdgeClick, onBackgroundClick, fitKey }: MapCanvasProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const view = useRef<View>({ k: 1, x: 0, y: 0 });
