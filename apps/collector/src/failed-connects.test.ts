@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
 import { preflight } from '@sextant/bpf';
-import { createCollectorToken, searchFlows } from '@sextant/db';
+import { createCollectorToken, searchFlows, serviceMap } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { FlowQueryFilter } from '@sextant/shared';
 import { missingPrerequisite } from '@sextant/shared/testing';
@@ -98,6 +98,7 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
         src_process: 'curl', src_service: 'curl', dst_ip: '127.0.0.1', dst_service: `127.0.0.1:${port}`,
       });
       expect(f.tcp_flags & 8).toBe(8); // RST (TCP_FLAGS bit 3): the answer that refused it
+      expect(Number(f.packets_sent)).toBe(1); // its SYN: what rollups count for a DROPPED record
       expect(f.end_time.getTime()).toBeGreaterThanOrEqual(f.time.getTime());
     }
     expect(new Set(stored.map((f) => f.src_pid))).toEqual(new Set(pids));
@@ -143,6 +144,10 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
       for (const f of after) expect(f).toEqual({ dst_service: 'payments-svc', dst_process: 'payments-svc', src_process: 'curl', verdict: 'DROPPED' });
       const before = (await db.pool.query(`SELECT DISTINCT dst_service FROM flows WHERE dst_port = $1 AND close_reason = 'CLOSED'`, [port])).rows;
       expect(before).toEqual([{ dst_service: 'payments-svc' }]);
+      // On the map: the dead service is a node of its own, its refused connects a failing edge into it.
+      const map = await serviceMap(db.pool, { since: Date.now() - 600_000, until: Date.now() + 60_000 });
+      const failing = map.edges.filter((e) => e.source === 'curl' && e.destination === 'payments-svc' && e.protocol === 'drop');
+      expect(failing.map((e) => [e.requests, e.errors])).toEqual([[M, M]]);
     } finally {
       server.kill('SIGKILL');
       await collector.stop();
