@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Flow, L7Event } from './flow';
 import { endpointServiceName, isPrivateIp } from './identity';
-import { flowStatusClass, httpStatusClass, l7StatusClass } from './status';
+import { flowStatusClass, httpStatusClass, isErrorClass, l7StatusClass } from './status';
 import { IngestBatch } from './wire';
 
 const flow = {
@@ -37,11 +37,17 @@ describe('status classes', () => {
     expect(httpStatusClass(503)).toBe('5xx');
     expect(httpStatusClass(undefined)).toBe('none');
     const base = { id: crypto.randomUUID(), flowId: flow.id, time: 1, nodeName: 'n', type: 'RESPONSE' as const, source: flow.source, destination: flow.destination };
-    expect(l7StatusClass(L7Event.parse({ ...base, protocol: 'dns', dns: { query: 'x', rcode: 3 } }))).toBe('ok');
+    expect(l7StatusClass(L7Event.parse({ ...base, protocol: 'dns', dns: { query: 'x', rcode: 0 } }))).toBe('ok');
+    expect(l7StatusClass(L7Event.parse({ ...base, protocol: 'dns', dns: { query: 'x', rcode: 3 } }))).toBe('nxdomain');
+    expect(isErrorClass('nxdomain')).toBe(false);
     expect(l7StatusClass(L7Event.parse({ ...base, protocol: 'dns', dns: { query: 'x', rcode: 2 } }))).toBe('error');
     expect(l7StatusClass(L7Event.parse({ ...base, protocol: 'kafka', kafka: { apiKey: 'Produce', apiVersion: 9, correlationId: 1, errorCode: 6 } }))).toBe('error');
     expect(flowStatusClass(Flow.parse({ ...flow, closeReason: 'REFUSED' }))).toBe('error');
     expect(flowStatusClass(Flow.parse(flow))).toBe('ok');
+    expect(flowStatusClass(Flow.parse({ ...flow, closeReason: 'RESET' }))).toBe('error');
+    // A client dropping its own (idle keep-alive) connection is not an error; a verdict ERROR is.
+    expect(flowStatusClass(Flow.parse({ ...flow, closeReason: 'CLIENT_RESET' }))).toBe('ok');
+    expect(flowStatusClass(Flow.parse({ ...flow, verdict: 'ERROR' }))).toBe('error');
   });
 });
 

@@ -32,8 +32,12 @@ export const TCP_FLAGS = ['SYN', 'ACK', 'FIN', 'RST', 'PSH', 'URG', 'ECE', 'CWR'
 export const TcpFlag = z.enum(TCP_FLAGS);
 export type TcpFlag = z.infer<typeof TcpFlag>;
 
-/** How a TCP connection ended (UDP flows use NONE). */
-export const CLOSE_REASONS = ['NONE', 'OPEN', 'CLOSED', 'RESET', 'REFUSED', 'TIMEOUT'] as const;
+/**
+ * How a TCP connection ended (UDP flows use NONE). RESET: the server (destination) reset it, or both ends
+ * did; CLIENT_RESET: the client (source) reset its own connection, as browsers and pools do when they drop
+ * an idle keep-alive connection — not an error (status.ts).
+ */
+export const CLOSE_REASONS = ['NONE', 'OPEN', 'CLOSED', 'RESET', 'CLIENT_RESET', 'REFUSED', 'TIMEOUT'] as const;
 export const CloseReason = z.enum(CLOSE_REASONS);
 export type CloseReason = z.infer<typeof CloseReason>;
 

@@ -1,6 +1,7 @@
 export * from './flow';
 export * from './sanitize';
 export * from './status';
+export * from './l7-protocols';
 export * from './wire';
 export * from './wire-compact';
 export * from './filter';

@@ -1,41 +1,44 @@
-/** Status classes used by rollups and dashboards: one vocabulary for HTTP, DNS, Kafka and L4 outcomes. */
+/**
+ * The one status vocabulary: what class an L7 exchange or a connection falls in, and which classes are
+ * errors. Rollups, map colours, the flow table and drawer, the CLI, metrics and exports all read these.
+ * Per-protocol rules live in the L7 protocol registry (l7-protocols.ts).
+ */
 import type { Flow, L7Event } from './flow';
+import { L7_PROTOCOL_REGISTRY } from './l7-protocols';
 
-export const STATUS_CLASSES = ['ok', '1xx', '2xx', '3xx', '4xx', '5xx', 'error', 'none'] as const;
+export { httpStatusClass } from './l7-protocols';
+
+export const STATUS_CLASSES = ['ok', '1xx', '2xx', '3xx', '4xx', '5xx', 'nxdomain', 'error', 'none'] as const;
 export type StatusClass = (typeof STATUS_CLASSES)[number];
 
-export function httpStatusClass(code: number | undefined): StatusClass {
-  if (code === undefined || code === 0) return 'none';
-  const c = Math.floor(code / 100);
-  return c >= 1 && c <= 5 ? (`${c}xx` as StatusClass) : 'error';
-}
-
-/** Whether an L7 exchange counts as an error on the service map (HTTP 5xx, DNS failures, Kafka errors). */
+/** The class of an L7 exchange, by its protocol's rule. */
 export function l7StatusClass(e: L7Event): StatusClass {
-  switch (e.protocol) {
-    case 'http':
-      return httpStatusClass(e.http?.code);
-    case 'dns': {
-      const rcode = e.dns?.rcode;
-      if (rcode === undefined) return 'none';
-      // NXDOMAIN (3) is an answer, not a server failure; SERVFAIL (2), REFUSED (5) etc. are errors.
-      return rcode === 0 || rcode === 3 ? 'ok' : 'error';
-    }
-    case 'kafka': {
-      const code = e.kafka?.errorCode;
-      if (code === undefined) return 'none';
-      return code === 0 ? 'ok' : 'error';
-    }
-  }
+  return L7_PROTOCOL_REGISTRY[e.protocol].statusClass(e);
 }
 
+/** Errors: HTTP 5xx, DNS failures other than NXDOMAIN, Kafka error codes, failed or broken connections. */
 export function isErrorClass(c: StatusClass): boolean {
   return c === '5xx' || c === 'error';
 }
 
-/** L4 outcome of a connection: refused, reset, timed out and dropped connections are errors. */
-export function flowStatusClass(f: Flow): StatusClass {
+/** How a class is shown: errors red, NXDOMAIN (an answer, often a misconfiguration) amber, the rest plain. */
+export function statusTone(c: StatusClass): 'bad' | 'warn' | 'ok' {
+  if (isErrorClass(c)) return 'bad';
+  return c === 'nxdomain' ? 'warn' : 'ok';
+}
+
+/**
+ * The connection-level outcome. Dropped and errored records, refused and timed-out connects, and
+ * connections the server reset are errors. A client that resets its own connection after use
+ * (CLIENT_RESET: browsers and pools closing idle keep-alive connections do) is not.
+ */
+export function flowStatusClass(f: Pick<Flow, 'verdict' | 'closeReason'>): StatusClass {
   if (f.verdict === 'DROPPED' || f.verdict === 'ERROR') return 'error';
   if (f.closeReason === 'REFUSED' || f.closeReason === 'RESET' || f.closeReason === 'TIMEOUT') return 'error';
   return 'ok';
+}
+
+/** The exchange in one line (flow table, drawer, CLI). */
+export function l7Summary(e: L7Event): string {
+  return L7_PROTOCOL_REGISTRY[e.protocol].summary(e);
 }

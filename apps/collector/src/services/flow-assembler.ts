@@ -52,6 +52,17 @@ const CLOSE: Record<number, Flow['closeReason']> = {
   [SX_CLOSE_OPEN]: 'OPEN', [SX_CLOSE_CLOSED]: 'CLOSED', [SX_CLOSE_RESET]: 'RESET', [SX_CLOSE_REFUSED]: 'REFUSED', [SX_CLOSE_TIMEOUT]: 'TIMEOUT',
 };
 
+/**
+ * A reset only the client sent is the client dropping its own connection (an idle keep-alive one, most
+ * often): CLIENT_RESET, not an error. The socket's own view says who: a client socket that sent the RST,
+ * a server socket that received it.
+ */
+function closeReasonOf(e: { closeReason: number; rstSent: number; rstRecv: number }, server: boolean): Flow['closeReason'] {
+  if (e.closeReason !== SX_CLOSE_RESET) return CLOSE[e.closeReason] ?? 'NONE';
+  const byClient = server ? e.rstRecv && !e.rstSent : e.rstSent && !e.rstRecv;
+  return byClient ? 'CLIENT_RESET' : 'RESET';
+}
+
 /** The drop reason of a refused connect's record (its close reason is REFUSED). */
 export const REFUSED_DROP_REASON = 'CONNECTION_REFUSED';
 
@@ -269,7 +280,7 @@ export class FlowAssembler {
       e.tcpFlags & KERNEL_TCP_FLAGS, server ? 'INGRESS' : 'EGRESS', false,
       server ? e.bytesReceived : e.bytesAcked, server ? e.bytesAcked : e.bytesReceived,
       server ? e.segsIn : e.segsOut, server ? e.segsOut : e.segsIn,
-      e.totalRetrans, e.srttUs || null, e.connectNs > 0 ? e.connectNs : null, CLOSE[e.closeReason] ?? 'NONE', localPeer,
+      e.totalRetrans, e.srttUs || null, e.connectNs > 0 ? e.connectNs : null, closeReasonOf(e, server), localPeer,
     ];
   }
 

@@ -2,6 +2,7 @@
 /** The connection drawer: its L4 record, the L7 exchanges on it, its TCP statistics and the raw JSON. */
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
+import { flowStatusClass, l7StatusClass, l7Summary, statusTone } from '@sextant/shared';
 import { formatNs } from '../../src/client/time-range';
 import { api } from '../../src/client/trpc';
 
@@ -16,6 +17,8 @@ function KV({ rows }: { rows: [string, ReactNode][] }) {
     </table>
   );
 }
+
+const tone = (t: 'bad' | 'warn' | 'ok') => (t === 'ok' ? '' : t);
 
 const bytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
@@ -43,7 +46,7 @@ export function FlowDrawer({ flowId, time, eventId, onClose }: { flowId: string;
             ['source', ep(f.source)],
             ['destination', ep(f.destination)],
             ['protocol', `${f.l4Protocol} / IPv${f.ipVersion}`],
-            ['verdict', <span key="v" className={f.verdict === 'DROPPED' ? 'bad' : ''}>{f.verdict}{f.dropReason ? ` (${f.dropReason})` : ''}</span>],
+            ['verdict', <span key="v" className={f.verdict === 'DROPPED' || f.verdict === 'ERROR' ? 'bad' : ''}>{f.verdict}{f.dropReason ? ` (${f.dropReason})` : ''}</span>],
             ['direction', `${f.trafficDirection}${f.isReply ? ', reply' : ''}`],
             ['node', f.nodeName],
           ]} />
@@ -58,9 +61,7 @@ export function FlowDrawer({ flowId, time, eventId, onClose }: { flowId: string;
               {q.data.l7.map((e) => (
                 <tr key={e.id} className={e.id === eventId ? 'selected' : ''}>
                   <td className="mono">{new Date(e.time).toLocaleTimeString([], { hour12: false })}</td>
-                  <td className={(e.http?.code ?? 0) >= 500 || (e.dns?.rcode ?? 0) > 0 ? 'bad' : ''}>
-                    {e.http ? `${e.http.method} ${e.http.path} → ${e.http.code ?? '…'}` : e.dns ? `DNS ${e.dns.query} rcode ${e.dns.rcode ?? '…'}` : e.kafka ? `Kafka ${e.kafka.apiKey} ${e.kafka.topic ?? ''}` : e.protocol}
-                  </td>
+                  <td className={tone(statusTone(l7StatusClass(e)))}>{l7Summary(e)}</td>
                   <td className="mono">{formatNs(e.latencyNs)}</td>
                 </tr>
               ))}
@@ -77,7 +78,7 @@ export function FlowDrawer({ flowId, time, eventId, onClose }: { flowId: string;
             ['retransmits', <span key="r" className={q.data.tcp.retransmits ? 'warn' : ''}>{q.data.tcp.retransmits}</span>],
             ['smoothed RTT', q.data.tcp.srttUs === null ? '–' : formatNs(q.data.tcp.srttUs * 1000)],
             ['connect latency', formatNs(q.data.tcp.connectLatencyNs)],
-            ['close', <span key="c" className={['RESET', 'REFUSED', 'TIMEOUT'].includes(q.data.tcp.closeReason) ? 'bad' : ''}>{q.data.tcp.closeReason}</span>],
+            ['close', <span key="c" className={tone(statusTone(flowStatusClass({ verdict: 'FORWARDED', closeReason: q.data.tcp.closeReason })))}>{q.data.tcp.closeReason}</span>],
             ['flags', q.data.tcp.tcpFlags.join(' ') || '–'],
             ['duration', q.data.tcp.durationMs === null ? 'open' : formatNs(q.data.tcp.durationMs * 1e6)],
             ['updates', String(q.data.tcp.updates)],

@@ -60,7 +60,7 @@ export function FlowTable({ rows, selectedId, onSelect, onEndReached, footer, he
                 <div role="cell" title={r.source}>{r.source}</div>
                 <div role="cell" title={r.destination}>{r.destination}</div>
                 <div role="cell" className="mono">{r.port}</div>
-                <div role="cell" className={r.bad ? 'bad' : ''} title={r.l7}>{r.l7}</div>
+                <div role="cell" className={r.tone === 'ok' ? '' : r.tone} title={r.l7}>{r.l7}</div>
                 <div role="cell" className={r.verdict.startsWith('DROPPED') ? 'bad' : ''}>{r.verdict}</div>
                 <div role="cell" className="mono num">{formatNs(r.latencyNs)}</div>
               </div>

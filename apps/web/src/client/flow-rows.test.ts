@@ -14,8 +14,19 @@ const refused = {
 
 describe('flow rows', () => {
   it('summarises L7 exchanges and failed connections, marking errors', () => {
-    expect(rowView(http)).toMatchObject({ source: 'shop/web', destination: 'shop/api', port: '8080/HTTP', l7: 'GET /x,"y" → 503', bad: true, latencyNs: 1500 });
-    expect(rowView(refused)).toMatchObject({ destination: '10.0.0.9', port: '5432/TCP', l7: 'refused', bad: true, latencyNs: null });
+    expect(rowView(http)).toMatchObject({ source: 'shop/web', destination: 'shop/api', port: '8080/HTTP', l7: 'GET /x,"y" → 503', tone: 'bad', latencyNs: 1500 });
+    expect(rowView(refused)).toMatchObject({ destination: '10.0.0.9', port: '5432/TCP', l7: 'refused', tone: 'bad', latencyNs: null });
+  });
+
+  it('reads the shared status vocabulary: NXDOMAIN amber, Kafka errors and verdict ERROR red, a client reset plain', () => {
+    const l7 = (protocol: string, detail: object) => ({ kind: 'l7', event: { ...(http as { event: object }).event, protocol, http: undefined, ...detail } }) as unknown as FlowRecord;
+    const flow = (over: object) => ({ kind: 'flow', flow: { ...(refused as { flow: object }).flow, ...over } }) as unknown as FlowRecord;
+    expect(rowView(l7('dns', { dns: { query: 'nope.test', qtypes: ['A'], rcode: 3 } }))).toMatchObject({ l7: 'DNS nope.test A → NXDOMAIN', tone: 'warn' });
+    expect(rowView(l7('dns', { dns: { query: 'x.test', qtypes: [], rcode: 2 } }))).toMatchObject({ l7: 'DNS x.test → SERVFAIL', tone: 'bad' });
+    expect(rowView(l7('kafka', { kafka: { apiKey: 'Produce', topic: 'orders', errorCode: 6 } }))).toMatchObject({ l7: 'Kafka Produce orders → error 6', tone: 'bad' });
+    expect(rowView(flow({ closeReason: 'CLOSED', verdict: 'ERROR' })).tone).toBe('bad');
+    expect(rowView(flow({ closeReason: 'CLIENT_RESET' }))).toMatchObject({ l7: 'client reset', tone: 'ok' });
+    expect(rowView(flow({ closeReason: 'RESET' }))).toMatchObject({ l7: 'reset', tone: 'bad' });
   });
 
   it('exports JSON lines that parse back to the records', () => {

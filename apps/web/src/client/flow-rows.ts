@@ -1,5 +1,6 @@
 /** What the flow table shows for a record, and the JSON / CSV exports of a result set. */
 import type { FlowRecord } from '@sextant/db';
+import { flowStatusClass, l7StatusClass, l7Summary, statusTone, type Flow } from '@sextant/shared';
 
 export interface RowView {
   id: string;
@@ -11,16 +12,19 @@ export interface RowView {
   l7: string;
   verdict: string;
   latencyNs: number | null;
-  bad: boolean;
+  /** How the outcome is shown (shared status vocabulary): errors red, NXDOMAIN amber. */
+  tone: 'bad' | 'warn' | 'ok';
 }
 
 const name = (e: { service?: string; namespace?: string; names?: string[]; ip: string }) =>
   e.service ? (e.namespace ? `${e.namespace}/${e.service}` : e.service) : (e.names?.[0] ?? e.ip);
 
+/** Connection outcomes worth a word in the table; a clean close says nothing. */
+const CLOSE_WORDS: Partial<Record<Flow['closeReason'], string>> = { RESET: 'reset', CLIENT_RESET: 'client reset', REFUSED: 'refused', TIMEOUT: 'timeout' };
+
 export function rowView(r: FlowRecord): RowView {
   if (r.kind === 'flow') {
     const f = r.flow;
-    const outcome = f.closeReason === 'RESET' || f.closeReason === 'REFUSED' || f.closeReason === 'TIMEOUT' ? f.closeReason.toLowerCase() : '';
     return {
       id: f.id,
       flowId: f.id,
@@ -28,25 +32,13 @@ export function rowView(r: FlowRecord): RowView {
       source: name(f.source),
       destination: name(f.destination),
       port: `${f.destination.port ?? '–'}/${f.l4Protocol}`,
-      l7: outcome,
+      l7: CLOSE_WORDS[f.closeReason] ?? '',
       verdict: f.verdict === 'DROPPED' ? `DROPPED ${f.dropReason ?? ''}`.trim() : f.verdict,
       latencyNs: f.connectLatencyNs ?? null,
-      bad: f.verdict === 'DROPPED' || outcome !== '',
+      tone: statusTone(flowStatusClass(f)),
     };
   }
   const e = r.event;
-  let l7 = '';
-  let bad = false;
-  if (e.http) {
-    l7 = `${e.http.method} ${e.http.path} → ${e.http.code ?? '…'}`;
-    bad = (e.http.code ?? 0) >= 500;
-  } else if (e.dns) {
-    l7 = `DNS ${e.dns.query}${e.dns.rcode !== undefined ? ` rcode ${e.dns.rcode}` : ''}`;
-    bad = (e.dns.rcode ?? 0) !== 0;
-  } else if (e.kafka) {
-    l7 = `Kafka ${e.kafka.apiKey}${e.kafka.topic ? ` ${e.kafka.topic}` : ''}${e.kafka.errorCode ? ` err ${e.kafka.errorCode}` : ''}`;
-    bad = (e.kafka.errorCode ?? 0) > 0;
-  }
   return {
     id: e.id,
     flowId: e.flowId,
@@ -54,10 +46,10 @@ export function rowView(r: FlowRecord): RowView {
     source: name(e.source),
     destination: name(e.destination),
     port: `${e.destination.port ?? '–'}/${e.protocol.toUpperCase()}`,
-    l7,
+    l7: l7Summary(e),
     verdict: 'FORWARDED',
     latencyNs: e.latencyNs ?? null,
-    bad,
+    tone: statusTone(l7StatusClass(e)),
   };
 }
 
