@@ -8,6 +8,7 @@ import { BatchEncoder, SANITIZED_LABEL, toHubbleJsonLine, type FlowInput, type I
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from './root';
+import { TailInput } from './routers/flows';
 import { startHarness, type Harness } from './testing/api-harness';
 
 let h: Harness;
@@ -135,6 +136,15 @@ describe('boundary values', () => {
     const err = await rejection(h.client(h.userToken).flows.search.query({ window: { since: 1e300, until: 2e300 } }));
     expect(err.data?.httpStatus).toBe(400);
     expect(err.message).toMatch(/window\.since/);
+  });
+
+  it('answers 400 for a connection detail at time 1e300 and refuses tail positions past bigint', async () => {
+    const err = await rejection(h.client(h.userToken).flows.detail.query({ flowId: crypto.randomUUID(), time: 1e300 }));
+    expect(err.data?.httpStatus).toBe(400);
+    expect(TailInput.safeParse({ lastEventId: 'l|12|9223372036854775807' }).success).toBe(true);
+    expect(TailInput.safeParse({ lastEventId: 'l|12|9223372036854775808' }).success).toBe(false);
+    expect(TailInput.safeParse({ lastEventId: 'l|18446744073709551616|1' }).success).toBe(false);
+    expect(TailInput.safeParse({ since: 8.64e15 }).success).toBe(false);
   });
 
   it('answers a database data error 400 with a short message, never PostgreSQL\'s own', async () => {

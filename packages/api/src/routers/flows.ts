@@ -3,8 +3,8 @@
  * subscription whose event ids are ingest-order cursors, so a reconnecting client resumes where it stopped)
  * and the detail of one connection.
  */
-import { cursorFromEventId, flowDetail, searchFlows, TAIL_EVENT_ID, tailPage, tailStart, type FlowRecord, type TailCursor } from '@sextant/db';
-import { FlowQueryFilter } from '@sextant/shared';
+import { cursorFromEventId, flowDetail, isTailEventId, searchFlows, TAIL_EVENT_ID, tailPage, tailStart, type FlowRecord, type TailCursor } from '@sextant/db';
+import { EpochMs, FlowQueryFilter } from '@sextant/shared';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { SearchFlowsInput } from '../inputs';
@@ -23,9 +23,9 @@ const TAIL_BATCH = 500;
 export const TailInput = z.object({
   filter: FlowQueryFilter.default({ allow: [], deny: [] }),
   /** Also deliver records already stored whose time is after this epoch millisecond (default: none). */
-  since: z.number().min(0).optional(),
+  since: EpochMs.optional(),
   /** Set by httpSubscriptionLink on reconnect: the id of the last event the client received. */
-  lastEventId: z.string().regex(TAIL_EVENT_ID, 'expected a live-tail event id').nullish(),
+  lastEventId: z.string().regex(TAIL_EVENT_ID, 'expected a live-tail event id').refine(isTailEventId, 'live-tail event id out of range').nullish(),
 });
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -64,6 +64,6 @@ export const flowsRouter = router({
   }),
 
   detail: userProcedure
-    .input(z.object({ flowId: z.uuid(), time: z.number().min(0) }))
+    .input(z.object({ flowId: z.uuid(), time: EpochMs }))
     .query(({ ctx, input }) => flowDetail(ctx.db.pool, input.flowId, input.time)),
 });

@@ -43,14 +43,28 @@ export function cursorToEventId(c: TailCursor): string {
   return c.phase === 'live' ? `l|${c.xid}|${c.seq}` : `h|${c.liveFrom}|${c.tUs}|${c.id}|${c.seq}`;
 }
 
+/** xid8 is unsigned 64-bit; the sequence and microsecond times are bigint. */
+const XID_MAX = 2n ** 64n - 1n;
+const INT8_MAX = 2n ** 63n - 1n;
+
 export function cursorFromEventId(s: string): TailCursor {
   const p = s.split('|');
-  const ok = (v: string | undefined): v is string => v !== undefined && DIGITS.test(v);
-  if (p[0] === 'l' && p.length === 3 && ok(p[1]) && ok(p[2])) return { phase: 'live', xid: p[1], seq: p[2] };
-  if (p[0] === 'h' && p.length === 5 && ok(p[1]) && ok(p[2]) && UUID.test(p[3] ?? '') && ok(p[4])) {
+  const ok = (v: string | undefined, max = INT8_MAX): v is string => v !== undefined && DIGITS.test(v) && BigInt(v) <= max;
+  if (p[0] === 'l' && p.length === 3 && ok(p[1], XID_MAX) && ok(p[2])) return { phase: 'live', xid: p[1], seq: p[2] };
+  if (p[0] === 'h' && p.length === 5 && ok(p[1], XID_MAX) && ok(p[2]) && UUID.test(p[3] ?? '') && ok(p[4])) {
     return { phase: 'history', liveFrom: p[1], tUs: p[2], id: p[3] as string, seq: p[4] };
   }
   throw new FilterError('invalid tail position', 'lastEventId');
+}
+
+/** Whether a client's Last-Event-ID is a tail position this server could have issued (numbers in range). */
+export function isTailEventId(s: string): boolean {
+  try {
+    cursorFromEventId(s);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Tail reads issued by this process (tests and benches bound the database load with it). */
