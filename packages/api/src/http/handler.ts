@@ -6,7 +6,7 @@ import { authenticateCollector } from '@sextant/db';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { callerUser, createContext, credentialsOf, type ServerDeps } from '../context';
 import { appRouter } from '../root';
-import { admitTrpcRequest } from './body-limits';
+import { admitTrpcRequest, procedurePaths, trpcErrorResponse } from './body-limits';
 import { edgeConfig } from './config';
 
 /** Calls per batched request: the UI batches a page's queries; more than this is not a page. */
@@ -19,9 +19,45 @@ async function authenticate(deps: ServerDeps, kind: 'collector' | 'admin', heade
   return !caller ? 'unauthorized' : caller.user.role === 'admin' ? 'ok' : 'forbidden';
 }
 
+type Parser = { safeParse?: (v: unknown) => { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } } };
+type ProcedureDef = { _def?: { type?: string; inputs?: Parser[] } };
+
+/**
+ * A subscription (the live tail, over SSE) is answered 200 and its errors travel inside the event stream:
+ * a wrong token or a bad input would look accepted. Checked here first, so they get a plain 401/400.
+ * The input is merged with Last-Event-Id as tRPC itself does on reconnects.
+ */
+async function checkSubscription(deps: ServerDeps, req: Request, endpoint: string): Promise<Response | null> {
+  if (req.method !== 'GET') return null;
+  const url = new URL(req.url);
+  const paths = procedurePaths(url, endpoint);
+  const proc = paths?.length === 1 ? (appRouter._def.procedures as Record<string, ProcedureDef | undefined>)[paths[0] as string] : undefined;
+  if (proc?._def?.type !== 'subscription') return null;
+  if (!(await callerUser(deps.db, credentialsOf(req.headers)))) return trpcErrorResponse('UNAUTHORIZED', 'sign in first');
+  let input: unknown;
+  try {
+    const raw = url.searchParams.get('input');
+    input = raw === null ? undefined : JSON.parse(raw);
+  } catch {
+    return trpcErrorResponse('BAD_REQUEST', 'input is not valid JSON');
+  }
+  const lastEventId = req.headers.get('last-event-id') ?? url.searchParams.get('lastEventId') ?? url.searchParams.get('Last-Event-Id');
+  if (lastEventId) input = input && typeof input === 'object' && !Array.isArray(input) ? { ...input, lastEventId } : (input ?? { lastEventId });
+  for (const parser of proc._def.inputs ?? []) {
+    const r = parser.safeParse?.(input);
+    if (r && !r.success) {
+      const why = (r.error?.issues ?? []).slice(0, 5).map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`).join('; ');
+      return trpcErrorResponse('BAD_REQUEST', `invalid input: ${why}`);
+    }
+  }
+  return null;
+}
+
 export async function handleTrpcRequest(deps: ServerDeps, req: Request, endpoint = '/api/trpc'): Promise<Response> {
   const admitted = await admitTrpcRequest(req, (kind, headers) => authenticate(deps, kind, headers), endpoint);
   if (admitted instanceof Response) return admitted;
+  const refused = await checkSubscription(deps, admitted, endpoint);
+  if (refused) return refused;
   const trustProxy = edgeConfig().SEXTANT_TRUST_PROXY;
   return fetchRequestHandler({
     endpoint,

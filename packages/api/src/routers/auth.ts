@@ -20,10 +20,20 @@ function sessionCookie(ctx: Context, value: string, maxAge: number): string {
   return `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAge}${ctx.peer.secure ? '; Secure' : ''}`;
 }
 
+/** Text a person can type: no lone surrogates (PostgreSQL cannot store them) and, for emails, no control characters. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const typeable = (s: string) => !LONE_SURROGATE.test(s);
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const LoginInput = z.object({
+  // Not z.email(): local accounts such as admin@localhost are valid sign-in names.
+  email: z.string().trim().min(3).max(254).refine((s) => typeable(s) && !CONTROL.test(s), 'not a valid sign-in name'),
+  password: z.string().min(1).max(1024).refine(typeable, 'not valid text'),
+});
+
 export const authRouter = router({
   login: publicProcedure
-    // Not z.email(): local accounts such as admin@localhost are valid sign-in names.
-    .input(z.object({ email: z.string().trim().min(3).max(254), password: z.string().min(1).max(1024) }))
+    .input(LoginInput)
     .mutation(async ({ ctx, input }) => {
       const account = input.email.toLowerCase();
       const wait = loginThrottle.begin(account, ctx.peer.address);
