@@ -1,7 +1,7 @@
 /** Hubble → Sextant: `hubble observe -o jsonpb` lines (files, stdin) into Sextant flows and L7 events. */
 import { z } from 'zod';
 import type { Endpoint, L7Event } from './flow';
-import { Flow, L7Event as L7EventSchema, TCP_FLAGS, WorkloadKind } from './flow';
+import { Flow, L7_PROTOCOLS, L7Event as L7EventSchema, TCP_FLAGS, WorkloadKind } from './flow';
 import type { HubbleEndpoint, HubbleFlow } from './hubble';
 import { fromRfc3339, HubbleLine, stableUuid } from './hubble';
 import type { FilterRecord } from './matcher';
@@ -77,8 +77,8 @@ function parseFlow(f: HFlow, top: { node_name?: string; time?: string }, raw: st
 
   if (f.Type === 'L7' || f.l7) {
     const l7 = f.l7 ?? {};
-    const protocol = (['http', 'dns', 'kafka'] as const).find((p) => l7[p] !== undefined);
-    if (!protocol) fail('flow.l7', 'an L7 flow needs one of http, dns or kafka');
+    const protocol = L7_PROTOCOLS.find((p) => l7[p] !== undefined);
+    if (!protocol) fail('flow.l7', `an L7 flow needs one of ${L7_PROTOCOLS.join(', ')}`);
     const type = l7.type === 'REQUEST' || l7.type === 'RESPONSE' || l7.type === 'SAMPLE' ? l7.type : 'SAMPLE';
     if (type === 'RESPONSE' && f.is_reply === true) [source, destination] = [destination, source];
     const flowId = stableUuid(`${nodeName}|${source.ip}|${source.port ?? 0}|${destination.ip}|${destination.port ?? 0}|${proto}`);

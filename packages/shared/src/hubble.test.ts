@@ -196,7 +196,7 @@ describe('Hubble jsonpb errors and skipped lines', () => {
     expect(bad(FIXTURES.tcp.replace('"verdict":"FORWARDED"', '"verdict":"MAYBE"'), 8)).toMatch(/^line 8: flow\.verdict: /);
     expect(bad(FIXTURES.tcp.replaceAll('2026-11-25T12:00:01.123456Z', 'yesterday'), 9)).toBe('line 9: flow.time: not an RFC 3339 time: "yesterday"');
     expect(bad(FIXTURES.tcp.replace('"source_port":43210', '"source_port":-1'), 10)).toMatch(/^line 10: flow\.l4\.TCP\.source_port: /);
-    expect(bad(FIXTURES.kafka.replace(/"kafka":\{[^}]*\}/, '"unknown":{}'), 11)).toBe('line 11: flow.l7: an L7 flow needs one of http, dns or kafka');
+    expect(bad(FIXTURES.kafka.replace(/"kafka":\{[^}]*\}/, '"unknown":{}'), 11)).toBe('line 11: flow.l7: an L7 flow needs one of http, dns, kafka');
     expect(bad(FIXTURES.httpResponse.replace('"code":503', '"code":5030'), 12)).toMatch(/^line 12: flow\.l7\.http\.code: /);
   });
 

@@ -10,6 +10,11 @@ import type { StatusClass } from './status';
 export interface L7ProtocolSpec {
   /** How people write it: 'HTTP', 'DNS', 'Kafka'. */
   label: string;
+  /**
+   * The transports it runs over: one, or both (then an exchange's own `transport` detail says which), so
+   * that `--protocol tcp|udp` finds its exchanges.
+   */
+  transports: readonly ('tcp' | 'udp')[];
   /** The exchange in one line, as the flow table, the drawer and the CLI print it. */
   summary(e: L7Event): string;
   /** The exchange's status class (errors are `isErrorClass`'s; NXDOMAIN is its own class). */
@@ -45,11 +50,13 @@ export function dnsRcodeName(rcode: number, style: 'mnemonic' | 'hubble' = 'mnem
 export const L7_PROTOCOL_REGISTRY: { readonly [P in L7Protocol]: L7ProtocolSpec } = {
   http: {
     label: 'HTTP',
+    transports: ['tcp'],
     summary: (e) => (e.http ? `${e.http.method} ${e.http.path} → ${e.http.code ?? '…'}` : 'HTTP'),
     statusClass: (e) => httpStatusClass(e.http?.code),
   },
   dns: {
     label: 'DNS',
+    transports: ['udp', 'tcp'],
     summary: (e) => {
       const d = e.dns;
       if (!d) return 'DNS';
@@ -67,6 +74,7 @@ export const L7_PROTOCOL_REGISTRY: { readonly [P in L7Protocol]: L7ProtocolSpec 
   },
   kafka: {
     label: 'Kafka',
+    transports: ['tcp'],
     summary: (e) => {
       const k = e.kafka;
       if (!k) return 'Kafka';
@@ -80,3 +88,10 @@ export const L7_PROTOCOL_REGISTRY: { readonly [P in L7Protocol]: L7ProtocolSpec 
     },
   },
 };
+
+/** The L7 protocols that run over `transport` only, and those that may run over it among others. */
+export function l7ProtocolsOver(transport: 'tcp' | 'udp'): { only: L7Protocol[]; among: L7Protocol[] } {
+  const entries = Object.entries(L7_PROTOCOL_REGISTRY) as [L7Protocol, L7ProtocolSpec][];
+  const over = entries.filter(([, s]) => s.transports.includes(transport));
+  return { only: over.filter(([, s]) => s.transports.length === 1).map(([p]) => p), among: over.filter(([, s]) => s.transports.length > 1).map(([p]) => p) };
+}

@@ -6,7 +6,7 @@
  * shape, which is what storage and everything after it see.
  */
 import { z } from 'zod';
-import { EpochMs, Flow, L7Event } from './flow';
+import { EpochMs, Flow, L7_PROTOCOLS, L7Event } from './flow';
 import { HIST_NUM_BUCKETS } from './histogram';
 import { marked, text } from './sanitize';
 import { checkEndpointRefs, EndpointIdentity, expandFlowRows, expandL7Rows, FlowRow, L7EventRow, MAX_BATCH_ENDPOINTS } from './wire-compact';
@@ -26,7 +26,8 @@ export const BATCH_LIMITS = {
   maxBodyBytes: 16 * 1024 * 1024,
 } as const;
 
-export const HISTOGRAM_KINDS = ['tcp_connect', 'tcp_srtt', 'http', 'dns', 'kafka'] as const;
+/** Connection-level latency kinds, then one request → first response kind per L7 protocol. */
+export const HISTOGRAM_KINDS = ['tcp_connect', 'tcp_srtt', ...L7_PROTOCOLS] as const;
 export const HistogramKind = z.enum(HISTOGRAM_KINDS);
 export type HistogramKind = z.infer<typeof HistogramKind>;
 

@@ -3,6 +3,8 @@
  * service flag, verdicts and protocols after theirs. Pure: the page feeds it the text, the caret and the
  * service names it knows.
  */
+import { L7_PROTOCOLS } from '@sextant/shared';
+
 export const FLAGS = [
   '--from-service', '--to-service', '--service', '--from-namespace', '--to-namespace', '--namespace',
   '--from-pod', '--to-pod', '--pod', '--from-ip', '--to-ip', '--ip', '--from-port', '--to-port', '--port',
@@ -13,7 +15,7 @@ export const FLAGS = [
 
 const VALUES: Record<string, string[]> = {
   '--verdict': ['FORWARDED', 'DROPPED', 'ERROR', 'AUDIT'],
-  '--protocol': ['tcp', 'udp', 'http', 'dns', 'kafka', 'icmp'],
+  '--protocol': ['tcp', 'udp', ...L7_PROTOCOLS, 'icmp'],
   '--http-status': ['5+', '4+', '200', '404', '500', '503'],
   '--http-method': ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
   '--type': ['l7', 'trace'],

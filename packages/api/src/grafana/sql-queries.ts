@@ -4,7 +4,12 @@
  * the dashboard variables $namespace, $service, $collector (multi-value, so always used with IN (…)).
  * Panels set a minimum interval of 1m, the rollup resolution, so a time group never splits a minute row.
  */
+import { L7_PROTOCOLS } from '@sextant/shared';
+
 export type Scope = 'overview' | 'service';
+
+/** The L7 protocols as an SQL list (constants of the registry, never user input): request rows of a rollup. */
+const L7_SQL_LIST = L7_PROTOCOLS.map((p) => `'${p}'`).join(', ');
 
 /** Which edges a panel looks at: everything reaching the selected namespaces, or the selected services' inbound. */
 function inbound(scope: Scope): string {
@@ -47,7 +52,7 @@ export const SQL = {
   latency: (s: Scope) => `WITH b AS (
   SELECT $__timeGroup(bucket, $__interval) AS t, h.i, sum(h.c) AS c
     FROM edge_minute, unnest(hist_idx, hist_cnt) AS h(i, c)
-   WHERE $__timeFilter(bucket) AND protocol IN ('http', 'dns', 'kafka') AND ${inbound(s)}
+   WHERE $__timeFilter(bucket) AND protocol IN (${L7_SQL_LIST}) AND ${inbound(s)}
    GROUP BY 1, 2
 ), cum AS (
   SELECT t, i, sum(c) OVER (PARTITION BY t ORDER BY i) AS running, sum(c) OVER (PARTITION BY t) AS total,

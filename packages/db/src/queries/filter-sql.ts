@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import type { FlowFilter, FlowQueryFilter } from '@sextant/shared';
-import { TCP_FLAGS } from '@sextant/shared';
+import { L7_PROTOCOLS, l7ProtocolsOver, TCP_FLAGS } from '@sextant/shared';
 
 export type EventTable = 'flows' | 'l7_events';
 
@@ -153,10 +153,16 @@ export function filterClause(f: FlowFilter, table: EventTable, p: Params, path =
     const wanted = new Set(f.protocol.map((x) => x.toLowerCase()));
     if (l7) {
       const parts: string[] = [];
-      const l7protos = ['http', 'dns', 'kafka'].filter((x) => wanted.has(x));
+      const l7protos = L7_PROTOCOLS.filter((x) => wanted.has(x));
       if (l7protos.length) parts.push(anyOf('protocol', l7protos, p));
-      if (wanted.has('tcp')) parts.push(`(protocol IN ('http', 'kafka') OR (protocol = 'dns' AND detail->>'transport' = 'tcp'))`);
-      if (wanted.has('udp')) parts.push(`(protocol = 'dns' AND coalesce(detail->>'transport', 'udp') = 'udp')`);
+      // Exchanges over a transport: protocols that only run over it, and those that may, by their detail.
+      for (const transport of ['tcp', 'udp'] as const) {
+        if (!wanted.has(transport)) continue;
+        const { only, among } = l7ProtocolsOver(transport);
+        const detail = transport === 'udp' ? `coalesce(detail->>'transport', 'udp')` : `detail->>'transport'`;
+        const alts = [...(only.length ? [anyOf('protocol', only, p)] : []), ...(among.length ? [`(${anyOf('protocol', among, p)} AND ${detail} = ${p.add(transport)}::text)`] : [])];
+        parts.push(alts.length ? `(${alts.join(' OR ')})` : FALSE);
+      }
       out.push(parts.length ? `(${parts.join(' OR ')})` : FALSE);
     } else {
       const l4 = ['TCP', 'UDP', 'ICMPv4', 'ICMPv6'].filter((x) => wanted.has(x.toLowerCase()));
