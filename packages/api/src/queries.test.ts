@@ -144,7 +144,8 @@ function exactQuantile(values: number[], q: number): number {
 }
 
 describe('service map and time series', () => {
-  it('has one edge per (source, destination, protocol) with exact counts and p95 within 7 %', async () => {
+  it('has one edge per (source, destination) listing each protocol with exact counts and p95 within 12.5 %', async () => {
+    // One edge per pair (formerly one per protocol); each protocol's figures stay exact on it, http first.
     const map = await h.client(h.userToken).servicemap.get.query({ window });
     const truth = new Map<string, { requests: number; errors: number; latencies: number[] }>();
     const add = (key: string, error: boolean, latency?: number) => {
@@ -158,19 +159,25 @@ describe('service map and time series', () => {
       `${x.source.namespace}/${x.source.service}->${x.destination.namespace}/${x.destination.service}:${proto}`;
     for (const e of traffic.l7) add(key(e, 'http'), (e.http?.code ?? 0) >= 500, e.latencyNs);
     for (const f of traffic.flows) add(key(f, 'tcp'), f.closeReason === 'REFUSED', f.connectLatencyNs);
-    expect(map.edges).toHaveLength(truth.size);
-    for (const edge of map.edges) {
+    const perProtocol = map.edges.flatMap((e) => e.protocols.map((p) => ({ ...p, id: `${e.id}:${p.protocol}` })));
+    expect(perProtocol).toHaveLength(truth.size);
+    expect(new Set(map.edges.map((e) => e.id)).size).toBe(map.edges.length);
+    for (const edge of map.edges) expect(edge.protocols.map((p) => p.protocol).join('+')).toMatch(/^(http\+tcp|http|tcp)$/);
+    for (const edge of perProtocol) {
       const t = truth.get(edge.id);
       expect(t, edge.id).toBeDefined();
-      expect(edge.requests).toBe(t?.requests);
+      expect(edge.count).toBe(t?.requests);
       expect(edge.errors).toBe(t?.errors);
       const exact = exactQuantile(t?.latencies ?? [], 0.95);
       // A percentile is its bucket's upper bound: never below the exact value, at most 12.5 % above it.
       expect(edge.p95Ns ?? 0).toBeGreaterThanOrEqual(exact);
       expect(((edge.p95Ns ?? 0) - exact) / exact).toBeLessThanOrEqual(0.125);
     }
+    // Requests on an edge are its HTTP exchanges only, never its connections added.
+    for (const edge of map.edges) expect(edge.requests).toBe(truth.get(`${edge.id}:http`)?.requests ?? 0);
     const errorsOnly = await h.client(h.userToken).servicemap.get.query({ window, errorsOnly: true });
-    expect(errorsOnly.edges.length).toBe([...truth.values()].filter((t) => t.errors > 0).length);
+    const failing = new Set([...truth].filter(([, t]) => t.errors > 0).map(([k]) => k.slice(0, k.lastIndexOf(':'))));
+    expect(errorsOnly.edges.length).toBe(failing.size);
   });
 
   it('time series sums to the totals and its p95 matches the exact one', async () => {

@@ -13,7 +13,7 @@ export function benchMap(nodeCount: number, edgeCount: number, seed = 1): Servic
   const nodes = Array.from({ length: nodeCount }, (_, i) => {
     const namespace = `ns-${i % 12}`;
     const name = `svc-${i}`;
-    return { id: `${namespace}/${name}`, name, namespace, requestsIn: 0, requestsOut: 0, errorsIn: 0, errorsOut: 0 };
+    return { id: `${namespace}/${name}`, name, namespace, requestsIn: 0, requestsOut: 0, errorsIn: 0, errorsOut: 0, connectionsIn: 0, connectionsOut: 0, connectionErrorsIn: 0, connectionErrorsOut: 0, dropsIn: 0, dropsOut: 0, failureRatio: 0 };
   });
   const seen = new Set<string>();
   const edges: ServiceMap['edges'] = [];
@@ -25,7 +25,7 @@ export function benchMap(nodeCount: number, edgeCount: number, seed = 1): Servic
     const src = nodes[a];
     const dst = nodes[b];
     if (!src || !dst) continue;
-    const id = `${src.id}->${dst.id}:http`;
+    const id = `${src.id}->${dst.id}`;
     if (seen.has(id)) continue;
     seen.add(id);
     const requests = Math.floor(10 + rand() ** 3 * 100_000);
@@ -35,8 +35,13 @@ export function benchMap(nodeCount: number, edgeCount: number, seed = 1): Servic
     dst.requestsIn += requests;
     dst.errorsIn += errors;
     const p50 = 1e6 + rand() * 2e7;
-    edges.push({ id, source: src.id, destination: dst.id, protocol: 'http', requests, errors, errorRatio: errors / requests, requestsPerSecond: requests / 3600, bytesSent: requests * 500, bytesReceived: requests * 4000, retransmits: 0, p50Ns: p50, p95Ns: p50 * 3, p99Ns: p50 * 6 });
+    const http = { protocol: 'http', kind: 'requests' as const, count: requests, errors, errorRatio: errors / requests, perSecond: requests / 3600, bytesSent: requests * 500, bytesReceived: requests * 4000, retransmits: 0, p50Ns: p50, p95Ns: p50 * 3, p99Ns: p50 * 6 };
+    edges.push({
+      id, source: src.id, destination: dst.id, protocols: [http], protocol: 'http', kind: 'requests', requests, errors, errorRatio: errors / requests, requestsPerSecond: requests / 3600,
+      connections: 0, connectionErrors: 0, connectionsPerSecond: 0, drops: 0, bytesSent: requests * 500, bytesReceived: requests * 4000, retransmits: 0, p50Ns: p50, p95Ns: p50 * 3, p99Ns: p50 * 6, failureRatio: errors / requests,
+    });
   }
+  for (const n of nodes) n.failureRatio = n.requestsIn ? n.errorsIn / n.requestsIn : n.requestsOut ? n.errorsOut / n.requestsOut : 0;
   return { since, until, resolutionSeconds: 60, nodes, edges };
 }
 

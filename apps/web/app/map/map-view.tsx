@@ -82,7 +82,7 @@ export function MapView({ data, state, set, rangeParams }: {
           />
         )}
         <div className="map-legend">
-          <span className="ok">● healthy</span><span className="warn">● some errors</span><span className="bad">● ≥ 5 % errors</span>
+          <span className="ok">● healthy</span><span className="warn">● some errors</span><span className="bad">● ≥ 5 % errors</span><span className="muted" title="one line per caller → callee pair, all protocols on it; a pair with only dropped packets is dashed">┄ drops only</span>
           <span className="muted">{m.nodes.length} services · {m.edges.length} edges · drag to pan, wheel to zoom</span>
         </div>
       </div>

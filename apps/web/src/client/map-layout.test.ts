@@ -54,6 +54,10 @@ describe('map view maths', () => {
     const edges = [{ source: 'a', destination: 'b', id: 'ab' }, { source: 'a', destination: 'c', id: 'ac' }];
     expect(hitEdge(edges, pos, { x: 10, y: 2 }, 5)?.id).toBe('ab');
     expect(hitEdge(edges, pos, { x: 10, y: 40 }, 5)).toBeNull();
+    // A self-loop is hit on its circle above the node, not on the node itself.
+    const loop = [{ id: 'aa', source: 'a', destination: 'a' }];
+    expect(hitEdge(loop, pos, { x: pos.get('a')!.x, y: pos.get('a')!.y - 25 }, 3)?.id).toBe('aa');
+    expect(hitEdge(loop, pos, { x: pos.get('a')!.x + 40, y: pos.get('a')!.y }, 3)).toBeNull();
     expect(segmentDistance({ x: 0, y: 10 }, { x: -1, y: 0 }, { x: 1, y: 0 })).toBe(10);
     expect([healthLevel(0), healthLevel(0.01), healthLevel(0.2)]).toEqual(['ok', 'warn', 'bad']);
   });

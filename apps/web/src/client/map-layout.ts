@@ -137,7 +137,12 @@ export function hitNode(positions: Positions, p: { x: number; y: number }, radiu
   return best;
 }
 
-/** The edge nearest a world point within tolerance, else null. */
+/** A self-loop (a service calling itself) is a circle above its node, in world units. */
+export function selfLoopCircle(node: { x: number; y: number }): { x: number; y: number; r: number } {
+  return { x: node.x, y: node.y - 16, r: 9 };
+}
+
+/** The edge nearest a world point within tolerance (a self-loop: its circle), else null. */
 export function hitEdge<E extends { source: string; destination: string }>(edges: E[], positions: Positions, p: { x: number; y: number }, tolerance: number): E | null {
   let best: E | null = null;
   let bestD = tolerance;
@@ -145,7 +150,8 @@ export function hitEdge<E extends { source: string; destination: string }>(edges
     const a = positions.get(e.source);
     const b = positions.get(e.destination);
     if (!a || !b) continue;
-    const d = segmentDistance(p, a, b);
+    const loop = e.source === e.destination ? selfLoopCircle(a) : null;
+    const d = loop ? Math.abs(Math.hypot(p.x - loop.x, p.y - loop.y) - loop.r) : segmentDistance(p, a, b);
     if (d <= bestD) {
       best = e;
       bestD = d;

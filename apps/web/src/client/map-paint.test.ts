@@ -38,6 +38,7 @@ class Recorder {
   stroke() { this.rec('stroke', []); }
   fill() { this.rec('fill', []); }
   fillText(...args: unknown[]) { this.rec('fillText', args); }
+  setLineDash(...args: unknown[]) { this.rec('setLineDash', args); }
   count(op: string) { return this.ops.filter((o) => o.op === op).length; }
   texts() { return this.ops.filter((o) => o.op === 'fillText').map((o) => o.args[0] as string); }
 }
@@ -102,6 +103,20 @@ describe('edgeBuckets', () => {
       return b.find((x) => has(x.segs))?.strong;
     };
     expect([strong('shop/a', 'shop/b'), strong('shop/b', 'data/c'), strong('data/c', 'data/d')]).toEqual([true, false, true]);
+  });
+});
+
+describe('edge kinds', () => {
+  const inView = visibleBounds({ k: 1, x: 0, y: 0 }, 400, 300);
+  it('a drops-only edge gets its own dashed bucket; a self-loop is a circle of segments above its node', () => {
+    const s = scene(NODES, [edge('shop/a', 'shop/b'), edge('shop/b', 'data/c', { dashed: true }), edge('shop/a', 'shop/a')], POS);
+    const b = edgeBuckets(s, inView, focusOf(s), false);
+    expect(b.map((x) => [x.dashed, x.segs.length / 4])).toEqual([[false, 17], [true, 1]]);
+    const ys = (b[0]?.segs ?? []).slice(4).filter((_, i) => i % 2 === 1);
+    expect(Math.max(...ys)).toBeLessThan(50);
+    const ctx = new Recorder();
+    paintMap(ctx as unknown as PaintContext, s, frame(), PALETTE);
+    expect(ctx.ops.filter((o) => o.op === 'setLineDash').map((o) => (o.args[0] as number[]).length)).toEqual([0, 2, 0]);
   });
 });
 

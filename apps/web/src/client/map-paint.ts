@@ -5,7 +5,7 @@
  * culled, so 1000 nodes and 3000 edges pan smoothly. A `fast` frame (while panning or zooming a big map)
  * skips the costly parts: wide strokes, arrows, outlines, labels. Pure: tested with a recording context.
  */
-import type { Positions, View } from './map-layout';
+import { selfLoopCircle, type Positions, type View } from './map-layout';
 
 export type Level = 'ok' | 'warn' | 'bad';
 const LEVELS: readonly Level[] = ['ok', 'warn', 'bad'];
@@ -26,6 +26,8 @@ export interface CanvasEdge {
   level: Level;
   /** Line width in screen pixels. */
   width: number;
+  /** Drawn dashed (an edge of drops only). */
+  dashed?: boolean;
   tip: string;
 }
 
@@ -59,7 +61,7 @@ export type Palette = Record<Level | 'text' | 'muted' | 'accent' | 'panel', stri
 export type PaintContext = Pick<
   CanvasRenderingContext2D,
   'setTransform' | 'fillRect' | 'beginPath' | 'moveTo' | 'lineTo' | 'arc' | 'closePath' | 'stroke' | 'fill' | 'fillText'
-  | 'fillStyle' | 'strokeStyle' | 'globalAlpha' | 'lineWidth' | 'lineCap' | 'font' | 'textBaseline' | 'textAlign'
+  | 'fillStyle' | 'strokeStyle' | 'globalAlpha' | 'lineWidth' | 'lineCap' | 'font' | 'textBaseline' | 'textAlign' | 'setLineDash'
 >;
 
 type Point = { x: number; y: number };
@@ -93,6 +95,7 @@ export interface EdgeBucket {
   strong: boolean;
   /** Screen pixels, rounded (1 in fast frames). */
   width: number;
+  dashed: boolean;
   /** x1, y1, x2, y2 per segment. */
   segs: number[];
 }
@@ -108,12 +111,26 @@ export function edgeBuckets(s: MapScene, inView: (p: Point) => boolean, f: Focus
     const touchesSelected = s.selectedNode ? e.source === s.selectedNode || e.destination === s.selectedNode : f.focus(e.source) || f.focus(e.destination);
     const strong = !f.dimming || touchesSelected || e.id === s.selectedEdge;
     const width = fast ? 1 : Math.round(e.width);
-    const key = `${e.level}|${strong}|${width}`;
+    const dashed = !fast && e.dashed === true;
+    const key = `${e.level}|${strong}|${width}|${dashed}`;
     let bk = buckets.get(key);
-    if (!bk) buckets.set(key, (bk = { level: e.level, strong, width, segs: [] }));
-    bk.segs.push(a.x, a.y, b.x, b.y);
+    if (!bk) buckets.set(key, (bk = { level: e.level, strong, width, dashed, segs: [] }));
+    if (e.source === e.destination) pushLoop(bk.segs, a);
+    else bk.segs.push(a.x, a.y, b.x, b.y);
   }
   return [...buckets.values()];
+}
+
+const LOOP_SEGMENTS = 16;
+
+/** A self-loop as short segments around its circle (so it batches with the straight edges). */
+function pushLoop(segs: number[], node: Point) {
+  const c = selfLoopCircle(node);
+  for (let i = 0; i < LOOP_SEGMENTS; i++) {
+    const a0 = (i / LOOP_SEGMENTS) * 2 * Math.PI;
+    const a1 = ((i + 1) / LOOP_SEGMENTS) * 2 * Math.PI;
+    segs.push(c.x + c.r * Math.cos(a0), c.y + c.r * Math.sin(a0), c.x + c.r * Math.cos(a1), c.y + c.r * Math.sin(a1));
+  }
 }
 
 /** Each group's label position in world units: centred over its members, above the topmost one. */
@@ -143,8 +160,10 @@ function paintEdges(ctx: PaintContext, buckets: EdgeBucket[], col: Palette, v: V
     ctx.strokeStyle = col[bk.level];
     ctx.globalAlpha = bk.strong ? 0.55 : 0.08;
     ctx.lineWidth = bk.width / v.k;
+    ctx.setLineDash(bk.dashed ? [6 / v.k, 4 / v.k] : []);
     ctx.stroke();
   }
+  ctx.setLineDash([]);
 }
 
 /** Direction: a small arrowhead near the destination of emphasised edges (only when zoomed in enough). */
@@ -153,7 +172,7 @@ function paintArrows(ctx: PaintContext, s: MapScene, inView: (p: Point) => boole
   for (const e of s.edges) {
     const a = s.positions.get(e.source);
     const b = s.positions.get(e.destination);
-    if (!a || !b || !inView(b)) continue;
+    if (!a || !b || !inView(b) || e.source === e.destination) continue;
     if (f.dimming && !(f.focus(e.source) || f.focus(e.destination) || e.id === s.selectedEdge)) continue;
     const r = (s.byId.get(e.destination)?.r ?? 8) + 3;
     const dx = b.x - a.x;
@@ -183,8 +202,14 @@ function paintSelectedEdge(ctx: PaintContext, s: MapScene, col: Palette, v: View
   ctx.strokeStyle = col.accent;
   ctx.lineWidth = (sel.width + 3) / v.k;
   ctx.beginPath();
-  ctx.moveTo(a.x, a.y);
-  ctx.lineTo(b.x, b.y);
+  if (sel.source === sel.destination) {
+    const c = selfLoopCircle(a);
+    ctx.moveTo(c.x + c.r, c.y);
+    ctx.arc(c.x, c.y, c.r, 0, 2 * Math.PI);
+  } else {
+    ctx.moveTo(a.x, a.y);
+    ctx.lineTo(b.x, b.y);
+  }
   ctx.stroke();
 }
 

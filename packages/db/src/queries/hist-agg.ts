@@ -6,7 +6,12 @@
 import { HIST_NUM_BUCKETS, type Histogram } from '@sextant/shared';
 
 /** SQL aggregate expression producing the string parsed by {@link parseHistAgg}. */
-export const HIST_AGG_SQL = `string_agg(array_to_string(hist_idx, ',') || ':' || array_to_string(hist_cnt, ','), ';') FILTER (WHERE cardinality(hist_idx) > 0)`;
+export const HIST_AGG_SQL = histAggSqlWhere('TRUE');
+
+/** {@link HIST_AGG_SQL} over only the rows matching `condition` (an SQL boolean over the row's columns). */
+export function histAggSqlWhere(condition: string): string {
+  return `string_agg(array_to_string(hist_idx, ',') || ':' || array_to_string(hist_cnt, ','), ';') FILTER (WHERE cardinality(hist_idx) > 0 AND ${condition})`;
+}
 
 /**
  * Parses the aggregate straight into dense counts (one slot per bucket) with a hand-written scanner: the

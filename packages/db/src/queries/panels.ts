@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { type Bin, timeBins } from './bins';
+import { DROP_PROTOCOL, kindSql } from './edge-kinds';
 import { Params } from './filter-sql';
 import { rollupSource } from './rollup-source';
 
@@ -140,18 +141,24 @@ export interface Talker {
   destination: string;
   protocol: string;
   bytes: number;
+  /** L7 requests (an http/dns/kafka row), 0 on a tcp/udp row. */
   requests: number;
+  /** Connections (a tcp/udp row), 0 on an L7 row. */
+  connections: number;
 }
 
-/** The edges that moved the most bytes in the window (rollups). */
+/** The (pair, protocol) edges that moved the most bytes in the window (rollups); drops move none. */
 export async function topTalkers(pool: pg.Pool, input: PanelInput & { limit?: number }): Promise<Talker[]> {
   const p = new Params();
   const src = rollupSource(input.since, input.until, p);
+  const k = kindSql(p);
   const sql = `
     SELECT src_namespace, src_service, dst_namespace, dst_service, protocol,
-           sum(bytes_sent + bytes_received)::float8 AS bytes, sum(requests)::float8 AS requests
-      FROM ${src.sql} r WHERE ${serviceClause(input, p, false)}
-     GROUP BY 1, 2, 3, 4, 5 ORDER BY bytes DESC, requests DESC LIMIT ${p.add(input.limit ?? 10)}`;
+           sum(bytes_sent + bytes_received)::float8 AS bytes,
+           coalesce(sum(requests) FILTER (WHERE ${k.isL7}), 0)::float8 AS requests,
+           coalesce(sum(requests) FILTER (WHERE ${k.isConnection}), 0)::float8 AS connections
+      FROM ${src.sql} r WHERE ${serviceClause(input, p, false)} AND protocol <> ${p.add(DROP_PROTOCOL)}
+     GROUP BY 1, 2, 3, 4, 5 ORDER BY bytes DESC, requests DESC, connections DESC LIMIT ${p.add(input.limit ?? 10)}`;
   const rows = (await pool.query(sql, p.values)).rows as Record<string, string | number>[];
   const id = (ns: unknown, s: unknown) => (ns ? `${String(ns)}/${String(s)}` : String(s));
   return rows.map((r) => ({
@@ -160,5 +167,6 @@ export async function topTalkers(pool: pg.Pool, input: PanelInput & { limit?: nu
     protocol: String(r.protocol),
     bytes: Number(r.bytes),
     requests: Number(r.requests),
+    connections: Number(r.connections),
   }));
 }
