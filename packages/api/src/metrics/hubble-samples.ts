@@ -12,7 +12,7 @@
  *   destination's, else "unknown".
  */
 import type { Endpoint, IngestBatch, L7Event } from '@sextant/shared';
-import { endpointServiceName } from '@sextant/shared';
+import { dnsRcodeName, endpointServiceName } from '@sextant/shared';
 import type { ContextOption } from './config';
 
 export type HubbleMetricName =
@@ -50,14 +50,8 @@ export interface HubbleSample {
   value: number;
 }
 
-/** DNS rcode names as Hubble prints them. */
-const RCODE_NAMES: Record<number, string> = {
-  0: 'No Error', 1: 'Format Error', 2: 'Server Failure', 3: 'Non-Existent Domain', 4: 'Not Implemented', 5: 'Query Refused',
-};
-
-export function rcodeName(rcode: number): string {
-  return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
-}
+/** DNS rcode names as Hubble prints them (the registry's table). */
+export const rcodeName = (rcode: number): string => dnsRcodeName(rcode, 'hubble');
 
 function endpointValue(e: Endpoint, option: ContextOption): string {
   switch (option) {
