@@ -9,11 +9,15 @@ import path from 'node:path';
 import { ENDPOINT_IDENTITY, type Endpoint, type EndpointIdentity } from '@sextant/shared';
 import { parseCgroupPath, workloadFromPodName } from './cgroup-path';
 import type { RuleSet } from './naming-rules';
+import { serviceNameOf } from './service-name';
 
 export interface ProcessFacts {
   pid: number;
   name: string;
   exe?: string;
+  /** argv from /proc/PID/cmdline (a rewritten process title is one element). */
+  argv?: string[];
+  cwd?: string;
   cgroupPath?: string;
 }
 
@@ -23,6 +27,8 @@ export interface IdentityOptions {
   cgroupRoot?: string;
   procRoot?: string;
   podLogDir?: string;
+  /** Docker's state directory: container names from containers/<id>/config.v2.json. */
+  dockerDir?: string;
 }
 
 export function findCgroup2Root(): string | null {
@@ -92,6 +98,9 @@ export class IdentityResolver {
   private readonly lastOfPid = new Map<number, LocalIdentity>();
   private readonly pods = new Map<string, { namespace: string; name: string }>();
   private podScanAt = 0;
+  private readonly packages = new Map<string, string | null>();
+  private readonly containerNames = new Map<string, string | null>();
+  private readonly packageLookup = (dir: string) => this.packageName(dir);
   private readonly dns = new Map<string, { names: string[]; identity: EndpointIdentity; expires: number }>();
   readonly cgroupRoot: string | null;
   private readonly procRoot: string;
@@ -142,7 +151,10 @@ export class IdentityResolver {
     const facts: ProcessFacts = { pid, name: comm ?? '' };
     try {
       facts.name = fs.readFileSync(path.join(base, 'comm'), 'utf8').trim();
-      if (facts.name.length === COMM_MAX) facts.name = untruncatedName(facts.name, fs.readFileSync(path.join(base, 'cmdline'), 'latin1'));
+      const cmdline = fs.readFileSync(path.join(base, 'cmdline'), 'utf8');
+      if (cmdline) facts.argv = cmdline.split('\0');
+      if (facts.name.length === COMM_MAX) facts.name = untruncatedName(facts.name, cmdline);
+      facts.cwd = fs.readlinkSync(path.join(base, 'cwd'));
       facts.exe = fs.readlinkSync(path.join(base, 'exe'));
     } catch {
       // exited, or a kernel thread
@@ -156,6 +168,50 @@ export class IdentityResolver {
     if (this.procs.size > 50_000) this.procs.clear();
     this.procs.set(pid, { facts, at: Date.now() });
     return facts;
+  }
+
+  /** The `name` of the nearest package.json at or above a directory (each directory read once). */
+  packageName(dir: string): string | undefined {
+    const seen: string[] = [];
+    let found: string | null = null;
+    for (let d = dir; ; d = path.dirname(d)) {
+      const hit = this.packages.get(d);
+      if (hit !== undefined) {
+        found = hit;
+        break;
+      }
+      seen.push(d);
+      try {
+        const name: unknown = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')).name;
+        if (typeof name === 'string' && name.length > 0 && name.length <= 214) {
+          found = name;
+          break;
+        }
+      } catch {
+        // none here, unreadable or not JSON: keep looking above
+      }
+      if (d === path.dirname(d)) break;
+    }
+    if (this.packages.size > 20_000) this.packages.clear();
+    for (const d of seen) this.packages.set(d, found);
+    return found ?? undefined;
+  }
+
+  /** A Docker container's name (from its config.v2.json), cached per container. */
+  private containerName(id: string): string | undefined {
+    let hit = this.containerNames.get(id);
+    if (hit === undefined) {
+      hit = null;
+      try {
+        const cfg = JSON.parse(fs.readFileSync(path.join(this.opts.dockerDir ?? '/var/lib/docker', 'containers', id, 'config.v2.json'), 'utf8')) as { Name?: unknown };
+        if (typeof cfg.Name === 'string' && cfg.Name.replace(/^\//, '')) hit = cfg.Name.replace(/^\//, '');
+      } catch {
+        // not Docker, or no access
+      }
+      if (this.containerNames.size > 10_000) this.containerNames.clear();
+      this.containerNames.set(id, hit);
+    }
+    return hit ?? undefined;
   }
 
   private pod(uid: string): { namespace: string; name: string } | undefined {
@@ -259,15 +315,16 @@ export class IdentityResolver {
     if (rule) {
       e.service = rule.service;
       if (rule.namespace) e.namespace = rule.namespace;
-    } else if (pod) {
-      e.service = e.workloads?.[0]?.name ?? pod.name;
-    } else if (cg.systemdUnit) {
-      e.service = cg.systemdUnit.replace(/\.service$/, '');
-      e.workloads = [{ name: cg.systemdUnit, kind: 'SystemdUnit' }];
-    } else if (cg.containerId) {
-      e.service = `container-${cg.containerId.slice(0, 12)}`;
-    } else if (e.process?.name) {
-      e.service = e.process.name;
+      return e;
+    }
+    const named = serviceNameOf({
+      argv: proc?.argv, exe: proc?.exe, comm: a.comm || proc?.name, cwd: proc?.cwd, cgroupPath, workload: e.workloads?.[0]?.name,
+      containerName: cg.containerId ? this.containerName(cg.containerId) : undefined, packageName: this.packageLookup,
+    });
+    if (named) {
+      e.service = named.name;
+      if (named.source === 'systemd') e.workloads = [{ name: `${named.name}.service`, kind: 'SystemdUnit' }];
+      else if (named.source === 'container') e.workloads = [{ name: named.name, kind: 'Container' }];
     }
     return e;
   }
