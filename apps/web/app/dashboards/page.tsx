@@ -78,8 +78,12 @@ function DashboardView() {
       </div>
       {(ts.error || panels.error) && <div className="panel error">{(ts.error ?? panels.error)?.message}</div>}
       <div className="grid2">
-        <LineChart {...common} title="Requests / s" extra={grafana('requests')} drill={link('')} format={(v) => v.toFixed(v < 10 ? 1 : 0)} series={[{ label: 'requests', colour: 'var(--accent)', points: pts.map((x) => ({ t: x.time, v: x.requestsPerSecond, partial: x.partial })) }]} note="requests per second, averaged over each step (the step in progress over its elapsed part)" />
-        <LineChart {...common} title="Error ratio" extra={grafana('errors')} drill={link('--http-status 5+')} format={(v) => `${+(v * 100).toPrecision(3)} %`} series={[{ label: 'errors', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.errorRatio, partial: x.partial })) }]} note="errors / requests per step; a step without requests has no ratio (gap)" />
+        <LineChart {...common} title="Requests / s" extra={grafana('requests')} drill={link('')} format={(v) => v.toFixed(v < 10 ? 1 : 0)} series={[{ label: 'requests', colour: 'var(--accent)', points: pts.map((x) => ({ t: x.time, v: x.requestsPerSecond, partial: x.partial })) }]} note="L7 requests (HTTP, DNS, Kafka exchanges) per second, averaged over each step (the step in progress over its elapsed part); connections are counted apart" />
+        <LineChart {...common} title="Error ratio" extra={grafana('errors')} drill={link('--http-status 5+')} format={(v) => `${+(v * 100).toPrecision(3)} %`} series={[{ label: 'errors', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.errorRatio, partial: x.partial })) }]} note="error responses / L7 requests per step (HTTP 5xx, DNS failures, Kafka errors); a step without requests has no ratio (gap)" />
+        <LineChart {...common} title="Connections / s" drill={link('--type trace --protocol tcp')} format={(v) => v.toFixed(v < 10 ? 1 : 0)} series={[
+          { label: 'connections', colour: 'var(--accent)', points: pts.map((x) => ({ t: x.time, v: x.connectionsPerSecond, partial: x.partial })) },
+          { label: 'failed (refused, reset, timed out)', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.connectionErrors === null || x.connectionsPerSecond === null || !x.connections ? null : (x.connectionErrors / x.connections) * x.connectionsPerSecond, partial: x.partial })) },
+        ]} note="tcp/udp connections per second, apart from requests: a caller opening one connection per request shows here, not as twice the requests" />
         <LineChart {...common} title="Latency" note={PERCENTILE_NOTE} extra={grafana('latency')} drill={link('--type l7')} format={(v) => formatNs(v)} series={[
           { label: 'p50', colour: 'var(--ok)', points: pts.map((x) => ({ t: x.time, v: x.p50Ns, partial: x.partial })) },
           { label: 'p95', colour: 'var(--warn)', points: pts.map((x) => ({ t: x.time, v: x.p95Ns, partial: x.partial })) },
@@ -95,12 +99,12 @@ function DashboardView() {
             {!p && <div className="empty">loading…</div>}
             {p && p.talkers.length > 0 && (
               <table className="compact">
-                <thead><tr><th>source → destination</th><th>proto</th><th>bytes</th><th>requests</th></tr></thead>
+                <thead><tr><th>source → destination</th><th>proto</th><th>bytes</th><th>requests / connections</th></tr></thead>
                 <tbody>
                   {p.talkers.map((t) => (
                     <tr key={`${t.source}>${t.destination}>${t.protocol}`} className="clickable">
                       <td><Link href={flowsLink(`${serviceFlags('from', t.source)} ${serviceFlags('to', t.destination)} --protocol ${t.protocol}`, params)} style={{ color: 'inherit' }}>{t.source} → {t.destination}</Link></td>
-                      <td>{t.protocol}</td><td>{formatBytes(t.bytes)}</td><td>{formatCount(t.requests)}</td>
+                      <td>{t.protocol}</td><td>{formatBytes(t.bytes)}</td><td>{t.connections ? `${formatCount(t.connections)} conn` : `${formatCount(t.requests)} req`}</td>
                     </tr>
                   ))}
                 </tbody>
