@@ -27,19 +27,22 @@ export function httpStatusClass(code: number | undefined): StatusClass {
   return c >= 1 && c <= 5 ? (`${c}xx` as StatusClass) : 'error';
 }
 
-/** DNS response codes (RFC 1035 / 2136): the mnemonic people search for and the text Hubble's metrics use. */
-export const DNS_RCODES: Readonly<Record<number, { mnemonic: string; hubble: string }>> = {
+/**
+ * DNS response codes (RFC 1035 / 2136): the mnemonic people search for, and for the six classic ones the
+ * text Hubble's DNS metrics label them with (others: `RCODE<n>`).
+ */
+export const DNS_RCODES: Readonly<Record<number, { mnemonic: string; hubble?: string }>> = {
   0: { mnemonic: 'NOERROR', hubble: 'No Error' },
   1: { mnemonic: 'FORMERR', hubble: 'Format Error' },
   2: { mnemonic: 'SERVFAIL', hubble: 'Server Failure' },
   3: { mnemonic: 'NXDOMAIN', hubble: 'Non-Existent Domain' },
   4: { mnemonic: 'NOTIMP', hubble: 'Not Implemented' },
   5: { mnemonic: 'REFUSED', hubble: 'Query Refused' },
-  6: { mnemonic: 'YXDOMAIN', hubble: 'Name Exists when it should not' },
-  7: { mnemonic: 'YXRRSET', hubble: 'RR Set Exists when it should not' },
-  8: { mnemonic: 'NXRRSET', hubble: 'RR Set that should exist does not' },
-  9: { mnemonic: 'NOTAUTH', hubble: 'Server Not Authoritative for zone' },
-  10: { mnemonic: 'NOTZONE', hubble: 'Name not contained in zone' },
+  6: { mnemonic: 'YXDOMAIN' },
+  7: { mnemonic: 'YXRRSET' },
+  8: { mnemonic: 'NXRRSET' },
+  9: { mnemonic: 'NOTAUTH' },
+  10: { mnemonic: 'NOTZONE' },
 };
 export const DNS_NXDOMAIN = 3;
 
