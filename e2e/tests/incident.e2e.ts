@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, ROOT, startStack, type Stack } from './stack';
@@ -56,6 +56,9 @@ afterAll(async () => {
   await stack?.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+/** A chart's first drawn value: a line, or a dot for a lone step or the step in progress (gaps are not drawn). */
+const drawn = (chart: Locator) => chart.locator('path[d^="M"], circle').first();
 
 /** The flow table's data rows (virtualized: only rows in view are in the DOM; all fit here). */
 const rows = (page: Page) => page.locator('[data-testid="flow-scroller"] [role="row"]');
@@ -109,8 +112,8 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     for (const r of records) expect(r).toMatchObject({ destination: { service: 'web-api' }, source: { process: { name: 'curl' } } });
 
     await page.goto(`${stack.url}/dashboards?range=1h`);
-    await page.getByRole('img', { name: 'Requests / s' }).locator('path[d^="M"]').first().waitFor({ state: 'attached' });
-    await page.getByRole('img', { name: 'Latency' }).locator('path[d^="M"]').first().waitFor({ state: 'attached' });
+    await drawn(page.getByRole('img', { name: 'Requests / s' })).waitFor({ state: 'attached' });
+    await drawn(page.getByRole('img', { name: 'Latency' })).waitFor({ state: 'attached' });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboards.png') });
     await page.goto(`${stack.url}/collectors`);
     await page.locator('td', { hasText: 'e2e-host' }).waitFor();
@@ -228,7 +231,7 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'map-node.png') });
     await page.goto(`${stack.url}/dashboards?service=web-api&namespace=shop&range=1h`);
     const chart = page.getByRole('img', { name: 'Requests / s' });
-    await chart.locator('path[d^="M"]').first().waitFor({ state: 'attached' });
+    await drawn(chart).waitFor({ state: 'attached' });
     await page.getByRole('cell', { name: 'curl → shop/web-api' }).first().waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboards-service.png'), fullPage: true });
     const box = await chart.boundingBox();
