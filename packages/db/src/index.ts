@@ -25,3 +25,4 @@ export * from './queries/flow-tail';
 export * from './queries/panels';
 export * from './auth/api-tokens';
 export * from './queries/existing-records';
+export * from './queries/services';

@@ -1,5 +1,5 @@
 /** Dashboard time series (rates, error ratio, p50/p95/p99), the per-topic panels and the known services list. */
-import { dnsByRcode, dropsByReason, kafkaByTopic, tcpHealth, timeSeries, topTalkers } from '@sextant/db';
+import { dnsByRcode, dropsByReason, kafkaByTopic, listServices, tcpHealth, timeSeries, topTalkers } from '@sextant/db';
 import { z } from 'zod';
 import { TimeSeriesInput, TimeWindow } from '../inputs';
 import { router, userProcedure } from '../trpc';
@@ -31,12 +31,5 @@ export const dashboardsRouter = router({
 
   services: userProcedure
     .input(z.object({ prefix: z.string().max(253).default(''), limit: z.number().int().min(1).max(500).default(50) }))
-    .query(async ({ ctx, input }) => {
-      const rows = await ctx.db.prisma.service.findMany({
-        where: { name: { startsWith: input.prefix } },
-        orderBy: [{ lastSeen: 'desc' }, { name: 'asc' }],
-        take: input.limit,
-      });
-      return rows.map((s) => ({ name: s.name, namespace: s.namespace, kind: s.kind, lastSeen: s.lastSeen.getTime() }));
-    }),
+    .query(({ ctx, input }) => listServices(ctx.db.prisma, input)),
 });
