@@ -1,5 +1,5 @@
 /** GET /api/health: `{ status, db, version }`; 503 when the database does not answer. */
-import type { Db } from '@sextant/db';
+import { databaseReachable, type Db } from '@sextant/db';
 
 export interface Health {
   status: 'ok' | 'degraded';
@@ -8,10 +8,5 @@ export interface Health {
 }
 
 export async function checkHealth(db: Db, version: string): Promise<Health> {
-  try {
-    await db.pool.query('SELECT 1');
-    return { status: 'ok', db: 'ok', version };
-  } catch {
-    return { status: 'degraded', db: 'unreachable', version };
-  }
+  return (await databaseReachable(db.pool)) ? { status: 'ok', db: 'ok', version } : { status: 'degraded', db: 'unreachable', version };
 }

@@ -26,3 +26,5 @@ export * from './queries/panels';
 export * from './auth/api-tokens';
 export * from './queries/existing-records';
 export * from './queries/services';
+export * from './collectors/by-name';
+export * from './collectors/status';

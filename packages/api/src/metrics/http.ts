@@ -4,7 +4,7 @@
  * both call it.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { Db } from '@sextant/db';
+import { activeCollectorHealth, type Db } from '@sextant/db';
 import type { SextantMetrics } from './sextant-metrics';
 
 const TEXT = { 'content-type': 'text/plain; charset=utf-8' };
@@ -37,8 +37,7 @@ export async function metricsResponse(db: Db, metrics: SextantMetrics | (() => S
     return { status: 401, headers: { ...TEXT, 'www-authenticate': 'Bearer realm="sextant-metrics"' }, body: 'a valid metrics token is required (Authorization: Bearer <SEXTANT_METRICS_TOKEN>)\n' };
   }
   try {
-    const collectors = await db.prisma.collector.findMany({ where: { revokedAt: null }, select: { name: true, lastSeenAt: true, lastHealth: true } });
-    metrics.setCollectors(collectors);
+    metrics.setCollectors(await activeCollectorHealth(db.prisma));
   } catch {
     // The database being down must not hide the in-memory metrics; collector health is simply not refreshed.
   }

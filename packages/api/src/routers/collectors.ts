@@ -1,5 +1,5 @@
 /** Collectors: health listing for users, token creation and revocation for admins. */
-import { createCollectorToken, listCollectors, revokeCollector, type CollectorSummary } from '@sextant/db';
+import { createNamedCollector, listCollectors, revokeCollector, type CollectorSummary } from '@sextant/db';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { adminProcedure, router, userProcedure } from '../trpc';
@@ -25,11 +25,10 @@ export const collectorsRouter = router({
   create: adminProcedure
     .input(z.object({ name: z.string().min(1).max(100).regex(/^[\w.-]+$/, 'letters, digits, dot, dash and underscore only') }))
     .mutation(async ({ ctx, input }) => {
-      const exists = await ctx.db.prisma.collector.findUnique({ where: { name: input.name } });
-      if (exists) throw new TRPCError({ code: 'CONFLICT', message: `a collector named ${input.name} exists` });
-      const { collector, token } = await createCollectorToken(ctx.db.prisma, input.name, ctx.user.id);
+      const created = await createNamedCollector(ctx.db.prisma, input.name, ctx.user.id);
+      if (!created) throw new TRPCError({ code: 'CONFLICT', message: `a collector named ${input.name} exists` });
       // The token is shown once; only its hash is stored.
-      return { collector: view(collector), token };
+      return { collector: view(created.collector), token: created.token };
     }),
 
   revoke: adminProcedure.input(z.object({ id: z.uuid() })).mutation(async ({ ctx, input }) => {
