@@ -28,3 +28,4 @@ export * from './queries/existing-records';
 export * from './queries/services';
 export * from './collectors/by-name';
 export * from './collectors/status';
+export * from './ingest/store-received';
