@@ -1,6 +1,6 @@
-/** Ingest procedures for collectors: register, heartbeat and batches (idempotent by batch id). */
-import { applyWindow, ingestWindow, IngestInputError, pgInputError, rawRetentionDays, registerCollector, storeBatch, windowDays } from '@sextant/db';
-import { BATCH_LIMITS, CollectorHealthReport, IngestBatch, MAX_BATCH_ENDPOINTS, RegisterInput, SANITIZED_LABEL, WIRE_SCHEMA_VERSIONS, type IngestBatch as Batch } from '@sextant/shared';
+/** Ingest procedures for collectors: register and batches (idempotent by batch id; a batch may carry a health report). */
+import { IngestInputError, pgInputError, registerCollector, storeReceivedBatch } from '@sextant/db';
+import { BATCH_LIMITS, IngestBatch, MAX_BATCH_ENDPOINTS, RegisterInput, SANITIZED_LABEL, WIRE_SCHEMA_VERSIONS, type IngestBatch as Batch } from '@sextant/shared';
 import { TRPCError } from '@trpc/server';
 import { recordStoredBatch, withProcessMetrics } from '../metrics/process-metrics';
 import { collectorProcedure, router } from '../trpc';
@@ -58,19 +58,9 @@ export const ingestRouter = router({
     return { collectorId: c.id, name: c.name, serverVersion: ctx.version, wireSchemaVersions: [...WIRE_SCHEMA_VERSIONS] };
   }),
 
-  heartbeat: collectorProcedure.use(storageErrors('health report not stored')).input(CollectorHealthReport).mutation(async ({ ctx, input }) => {
-    await ctx.db.prisma.collector.update({
-      where: { id: ctx.collector.id },
-      data: { lastSeenAt: new Date(), lastHealth: input, hostname: input.hostname, version: input.version, kernel: input.kernel },
-    });
-    return { ok: true as const, serverTime: Date.now() };
-  }),
-
   push: batchSizeGuard.input(IngestBatch).mutation(async ({ ctx, input }) => {
     // Only records inside [now − raw retention, now + skew] are stored: the rest are counted, not partitioned.
-    const window = ingestWindow(rawRetentionDays());
-    const { batch, rejected } = applyWindow(input, window);
-    const result = await storeBatch(ctx.db.pool, ctx.collector.id, batch, { maxDays: windowDays(window) });
+    const { result, batch, rejected } = await storeReceivedBatch(ctx.db.pool, ctx.collector.id, input);
     if (result.stored) ctx.onIngest?.({ collectorId: ctx.collector.id, flows: result.flows, l7: result.l7 });
     // Metrics count each stored batch exactly once: a replayed batch id (stored: false) adds nothing.
     if (result.stored) {
