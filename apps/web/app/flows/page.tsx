@@ -1,11 +1,12 @@
 'use client';
 import type { FlowRecord } from '@sextant/db';
-import { parseFilterText, type FlowQueryFilter } from '@sextant/shared';
+import type { FlowQueryFilter } from '@sextant/shared';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { recordOf, toCsv, toNdjson } from '../../src/client/flow-rows';
 import { parseRange } from '../../src/client/time-range';
+import { parseUiFilter } from '../../src/client/ui-filter';
 import { api, isUnauthorized } from '../../src/client/trpc';
 import { readFlowsState, writeFlowsState, type FlowsState } from '../../src/client/url-state';
 import { FlowDrawer } from './drawer';
@@ -82,14 +83,9 @@ function FlowsView() {
     else router.push(url, { scroll: false });
   }, [pathname, router]);
 
-  let filter: FlowQueryFilter | null = { allow: [], deny: [] };
-  let filterError: string | null = null;
-  try {
-    if (state.q) filter = parseFilterText(state.q).filter;
-  } catch (err) {
-    filter = null;
-    filterError = (err as Error).message;
-  }
+  // A line with an error or with flags the page does not apply (--since: time comes from the range
+  // picker) runs no query: its message is the whole answer, not "0 rows".
+  const { filter, error: filterError } = parseUiFilter(state.q);
   // The window is fixed when the first page loads, so later pages continue the same result set.
   const windowRef = useRef(range);
   const rangeKey = `${params.get('range')}|${params.get('since')}|${params.get('until')}|${state.q}`;
@@ -149,14 +145,15 @@ function FlowsView() {
         <button type="button" className="secondary" onClick={() => download('sextant-flows.csv', toCsv(rows), 'text/csv')} disabled={!rows.length}>Export CSV</button>
       </FilterBar>
       <div className="status-line">
-        {filterError && <span className="error">{filterError}</span>}
         {q.error && !isUnauthorized(q.error) && <span className="error">{q.error.message}</span>}
         {live.error && <span className="error">live tail: {live.error}</span>}
       </div>
       <div className="panel flush">
-        {!state.live && q.isLoading ? (
+        {filterError ? (
+          <div className="empty tall" role="alert">The filter was not applied: {filterError}. Correct it and press Apply.</div>
+        ) : !state.live && q.isLoading ? (
           <div className="empty tall">loading…</div>
-        ) : rows.length === 0 && !filterError ? (
+        ) : rows.length === 0 ? (
           <div className="empty tall">{state.live ? `Waiting for new records matching this filter (${live.status})…` : `No flows match in ${range.label}. Widen the time range or loosen the filter.`}</div>
         ) : (
           <FlowTable rows={rows} selectedId={selectedId} onSelect={select} onEndReached={endReached} footer={footer} />

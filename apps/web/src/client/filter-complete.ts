@@ -10,7 +10,7 @@ export const FLAGS = [
   '--from-pod', '--to-pod', '--pod', '--from-ip', '--to-ip', '--ip', '--from-port', '--to-port', '--port',
   '--from-fqdn', '--to-fqdn', '--fqdn', '--from-process', '--to-process', '--process',
   '--verdict', '--protocol', '--http-status', '--http-method', '--http-path', '--dns-query', '--kafka-topic',
-  '--type', '--tcp-flags', '--node-name', '--traffic-direction', '--not', '--since', '--until',
+  '--type', '--tcp-flags', '--node-name', '--traffic-direction', '--not',
 ] as const;
 
 const VALUES: Record<string, string[]> = {
@@ -19,7 +19,6 @@ const VALUES: Record<string, string[]> = {
   '--http-status': ['5+', '4+', '200', '404', '500', '503'],
   '--http-method': ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
   '--type': ['l7', 'trace'],
-  '--since': ['5m', '15m', '1h', '6h', '24h'],
 };
 const SERVICE_FLAGS = new Set(['--from-service', '--to-service', '--service']);
 const NAMESPACE_FLAGS = new Set(['--from-namespace', '--to-namespace', '--namespace', '-n']);
