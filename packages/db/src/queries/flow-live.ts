@@ -4,16 +4,10 @@
  */
 import type { Flow, L7Event } from '@sextant/shared';
 import type pg from 'pg';
-import { FilterError, type EventTable } from './filter-sql';
-import { flowFromRow, l7FromRow, type Row } from './read-rows';
-import type { FlowRecord } from './search-flows';
+import { FilterError } from './filter-sql';
+import { recordFromRow, type Row } from './read-rows';
 
 const EPOCH_US = (param: string) => `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
-
-function toRecord(src: EventTable, tUs: number | string, row: Row): FlowRecord {
-  const full = { ...row, t_us: tUs, end_us: row.end_time ? Date.parse(String(row.end_time)) * 1000 : null };
-  return src === 'flows' ? { kind: 'flow', flow: flowFromRow(full) } : { kind: 'l7', event: l7FromRow(full) };
-}
 
 export interface TcpStats {
   bytesSent: number;
@@ -64,8 +58,8 @@ export async function flowDetail(pool: pg.Pool, flowId: string, around: number):
     )
   ).rows as { t_us: string; row: Row }[];
   const first = flowRows[0];
-  const flow = first ? (toRecord('flows', first.t_us, first.row) as { kind: 'flow'; flow: Flow }).flow : null;
-  const l7 = l7Rows.map((r) => (toRecord('l7_events', r.t_us, r.row) as { kind: 'l7'; event: L7Event }).event);
+  const flow = first ? (recordFromRow('flows', first.t_us, first.row) as { kind: 'flow'; flow: Flow }).flow : null;
+  const l7 = l7Rows.map((r) => (recordFromRow('l7_events', r.t_us, r.row) as { kind: 'l7'; event: L7Event }).event);
   const tcp: TcpStats | null =
     flow && flow.l4Protocol === 'TCP'
       ? {

@@ -4,8 +4,21 @@
  */
 import type { Endpoint, Flow, L7Event } from '@sextant/shared';
 import { tcpFlagsFromMask } from '../ingest/rows';
+import type { EventTable } from './filter-sql';
 
 export type Row = Record<string, unknown>;
+
+/** One record of either table, as flows.search, flows.tail and flows.detail return it. */
+export type FlowRecord = { kind: 'flow'; flow: Flow } | { kind: 'l7'; event: L7Event };
+
+/**
+ * A row of `table` read as JSON (to_jsonb of the table row) and its time in epoch microseconds: the record.
+ * The one reader of search, tail and detail rows.
+ */
+export function recordFromRow(table: EventTable, tUs: number | string, row: Row): FlowRecord {
+  const full = { ...row, t_us: tUs, end_us: row.end_time ? Date.parse(String(row.end_time)) * 1000 : null };
+  return table === 'flows' ? { kind: 'flow', flow: flowFromRow(full) } : { kind: 'l7', event: l7FromRow(full) };
+}
 
 const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));

@@ -3,12 +3,12 @@
  * with keyset pagination on (time, id). Each table is read through its (time DESC, id DESC) index or a
  * (column, time DESC) index and the two ordered streams are merged with the limit pushed into both sides.
  */
-import type { Flow, FlowQueryFilter, L7Event } from '@sextant/shared';
+import type { FlowQueryFilter } from '@sextant/shared';
 import type pg from 'pg';
 import { FilterError, Params, queryClause, type EventTable } from './filter-sql';
-import { flowFromRow, l7FromRow, type Row } from './read-rows';
+import { type FlowRecord, recordFromRow, type Row } from './read-rows';
 
-export type FlowRecord = { kind: 'flow'; flow: Flow } | { kind: 'l7'; event: L7Event };
+export type { FlowRecord } from './read-rows';
 
 export interface SearchFlowsInput {
   filter: FlowQueryFilter;
@@ -81,10 +81,7 @@ export async function searchFlows(pool: pg.Pool, input: SearchFlowsInput): Promi
     throw err;
   }
   const page = rows.slice(0, input.limit);
-  const items: FlowRecord[] = page.map((r) => {
-    const row = { ...r.row, t_us: r.t_us, end_us: r.row.end_time ? Date.parse(String(r.row.end_time)) * 1000 : null };
-    return r.src_table === 'flows' ? { kind: 'flow', flow: flowFromRow(row) } : { kind: 'l7', event: l7FromRow(row) };
-  });
+  const items = page.map((r) => recordFromRow(r.src_table, r.t_us, r.row));
   const last = page[page.length - 1];
   const nextCursor = rows.length > input.limit && last ? encodeCursor({ us: String(last.t_us), id: last.rid }) : null;
   return { items, nextCursor };
