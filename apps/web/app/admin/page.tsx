@@ -4,6 +4,7 @@ import { SESSION_COOKIE } from '@sextant/api';
 import { sessionUser } from '@sextant/db';
 import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
+import { loginHref } from '../../src/client/sign-in-return';
 import { getServerDeps } from '../../src/server/deps';
 import { TokenAdmin } from './token-admin';
 
@@ -12,7 +13,7 @@ export const dynamic = 'force-dynamic';
 export default async function AdminPage() {
   const token = (await cookies()).get(SESSION_COOKIE)?.value;
   const user = token ? await sessionUser(getServerDeps().db.prisma, token) : null;
-  if (!user) redirect('/login');
+  if (!user) redirect(loginHref('/admin'));
   if (user.role !== 'admin') {
     return (
       <div className="panel" role="alert">

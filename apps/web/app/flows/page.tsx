@@ -5,6 +5,7 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { recordOf, toCsv, toNdjson } from '../../src/client/flow-rows';
+import { loginHref } from '../../src/client/sign-in-return';
 import { parseRange } from '../../src/client/time-range';
 import { parseUiFilter } from '../../src/client/ui-filter';
 import { api, isUnauthorized } from '../../src/client/trpc';
@@ -104,7 +105,7 @@ function FlowsView() {
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
   useEffect(() => {
-    if (q.error && isUnauthorized(q.error)) router.replace('/login');
+    if (q.error && isUnauthorized(q.error)) router.replace(loginHref(window.location.pathname + window.location.search));
   }, [q.error, router]);
   const live = useLiveTail(state.live, filter);
   const pages = q.data?.pages;

@@ -1,10 +1,13 @@
 'use client';
-import { useRouter } from 'next/navigation';
-import { useState } from 'react';
+import { useRouter, useSearchParams } from 'next/navigation';
+import { Suspense, useState } from 'react';
+import { safeNextPath } from '../../src/client/sign-in-return';
 import { api } from '../../src/client/trpc';
 
-export default function LoginPage() {
+function LoginForm() {
   const router = useRouter();
+  // Where the page that sent us here was (same-origin paths only; the map otherwise).
+  const next = safeNextPath(useSearchParams().get('next'));
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -16,7 +19,7 @@ export default function LoginPage() {
         setError(null);
         try {
           await api.auth.login.mutate({ email, password });
-          router.push('/map');
+          router.push(next);
         } catch (err) {
           setError((err as Error).message);
         }
@@ -29,5 +32,13 @@ export default function LoginPage() {
       <button type="submit">Sign in</button>
       {error && <div className="error">{error}</div>}
     </form>
+  );
+}
+
+export default function LoginPage() {
+  return (
+    <Suspense>
+      <LoginForm />
+    </Suspense>
   );
 }
