@@ -13,8 +13,8 @@ export const DASHBOARD_KINDS = ['overview', 'service', 'map'] as const;
 export type DashboardKind = (typeof DASHBOARD_KINDS)[number];
 
 export const DASHBOARD_PANELS: Record<DashboardKind, readonly PanelId[]> = {
-  overview: ['requests', 'errors', 'latency', 'bytes', 'drops', 'collectors', 'map'],
-  service: ['requests', 'errors', 'latency', 'bytes', 'drops', 'map'],
+  overview: ['requests', 'errors', 'connections', 'latency', 'bytes', 'drops', 'collectors', 'map'],
+  service: ['requests', 'errors', 'connections', 'latency', 'bytes', 'drops', 'map'],
   map: ['map'],
 };
 

@@ -27,7 +27,7 @@ describe('grafana.export', () => {
   it('gives a viewer the service dashboard with the service preselected', async () => {
     const d = await h.client(viewerToken).grafana.export.query({ dashboard: 'service', flavour: 'postgres', service: 'payments', namespace: 'shop' });
     expect(d.title).toBe('Sextant · Service · payments (PostgreSQL)');
-    expect(d.panels?.map((p) => p.title)).toEqual(['Requests / s', 'Error ratio', 'Latency', 'Bytes / s', 'Drops / s', 'Service map']);
+    expect(d.panels?.map((p) => p.title)).toEqual(['Requests / s', 'Error ratio', 'Connections / s', 'Latency', 'Bytes / s', 'Drops / s', 'Service map']);
     const service = d.templating?.list?.find((v) => v.name === 'service');
     expect(service?.current).toEqual({ text: 'payments', value: ['payments'], selected: true });
   });

@@ -1,6 +1,6 @@
 /**
- * Panel builders for both flavours: each Sextant panel (requests, errors, latency, bytes, drops, collector
- * health, service map) as a Grafana panel with its queries, unit and layout.
+ * Panel builders for both flavours: each Sextant panel (L7 requests, their errors, connections, latency,
+ * bytes, drops, collector health, service map) as a Grafana panel with its queries, unit and layout.
  */
 import { PROMQL } from './promql-queries';
 import type { GrafanaDataSourceRef, GrafanaNodeGraphOptions, GrafanaPanel, GrafanaTimeSeriesOptions } from './schema-types';
@@ -9,7 +9,7 @@ import { type Scope, SQL } from './sql-queries';
 export const FLAVOURS = ['postgres', 'prometheus'] as const;
 export type Flavour = (typeof FLAVOURS)[number];
 
-export const PANEL_IDS = ['requests', 'errors', 'latency', 'bytes', 'drops', 'collectors', 'map'] as const;
+export const PANEL_IDS = ['requests', 'errors', 'connections', 'latency', 'bytes', 'drops', 'collectors', 'map'] as const;
 export type PanelId = (typeof PANEL_IDS)[number];
 
 export const DATASOURCE_TYPE: Record<Flavour, string> = { postgres: 'grafana-postgresql-datasource', prometheus: 'prometheus' };
@@ -64,7 +64,7 @@ const NODE_GRAPH_OPTIONS: GrafanaNodeGraphOptions = {
 };
 
 function serviceMap(flavour: Flavour, scope: Scope): GrafanaPanel {
-  const description = 'Sextant service map: nodes are workloads ("namespace/name"), edges carry requests and, for PostgreSQL, the error ratio.';
+  const description = 'Sextant service map: nodes are workloads ("namespace/name"), one edge per caller → callee pair carrying its L7 requests and, for PostgreSQL, their error ratio and its connections (detail).';
   if (flavour === 'postgres') {
     return {
       type: 'nodeGraph', title: 'Service map', description, options: { ...NODE_GRAPH_OPTIONS },
@@ -85,9 +85,11 @@ export function buildPanel(id: PanelId, flavour: Flavour, scope: Scope): Grafana
   const on = scope === 'service' ? 'into $service' : 'into $namespace';
   switch (id) {
     case 'requests':
-      return timeseries('Requests / s', 'reqps', pg ? [sqlTarget(flavour, 'A', SQL.requests(scope), 'time_series')] : promTargets(flavour, PROMQL.requests(scope)), `Connections and L7 requests per second ${on}, by protocol.`);
+      return timeseries('Requests / s', 'reqps', pg ? [sqlTarget(flavour, 'A', SQL.requests(scope), 'time_series')] : promTargets(flavour, PROMQL.requests(scope)), `L7 requests (HTTP, DNS, Kafka exchanges) per second ${on}, by protocol; connections are their own panel.`);
     case 'errors':
-      return timeseries('Error ratio', 'percentunit', pg ? [sqlTarget(flavour, 'A', SQL.errors(scope), 'time_series')] : promTargets(flavour, PROMQL.errors(scope)), pg ? `Failed connections and error responses (HTTP 5xx, DNS and Kafka errors) over all exchanges ${on}.` : `HTTP 5xx responses over all HTTP responses ${on}.`);
+      return timeseries('Error ratio', 'percentunit', pg ? [sqlTarget(flavour, 'A', SQL.errors(scope), 'time_series')] : promTargets(flavour, PROMQL.errors(scope)), pg ? `Error responses (HTTP 5xx, DNS and Kafka errors) over L7 requests ${on}; failed connections are on the connections panel.` : `HTTP 5xx responses over all HTTP responses ${on}.`);
+    case 'connections':
+      return timeseries('Connections / s', 'cps', pg ? [sqlTarget(flavour, 'A', SQL.connections(scope), 'time_series')] : promTargets(flavour, PROMQL.connections(scope)), pg ? `tcp/udp connections per second ${on} and the failed ones (refused, reset by the server, timed out), apart from requests.` : `L3/L4 flow records per second ${on}, by protocol and verdict (Hubble counts each record, interim reports of long connections included).`);
     case 'latency':
       return timeseries('Latency', 's', pg ? [sqlTarget(flavour, 'A', SQL.latency(scope), 'time_series')] : promTargets(flavour, PROMQL.latency(scope)), pg ? `p50/p95/p99 of L7 latency ${on}, from merged histograms.` : `p50/p95/p99 of HTTP request duration ${on}.`);
     case 'bytes':

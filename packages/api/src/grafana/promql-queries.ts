@@ -29,7 +29,9 @@ function joined(expr: string, label: string, side: 'source' | 'destination'): st
 }
 
 export const PROMQL = {
-  requests: (s: Scope) => [{ expr: `sum by (protocol) (rate(hubble_flows_processed_total${selector(s)}${RATE}))`, legend: '{{protocol}}' }],
+  /** L7 flows only (type="L7": one per exchange); L3/L4 flow records are the connections panel. */
+  requests: (s: Scope) => [{ expr: `sum by (protocol) (rate(hubble_flows_processed_total${selector(s, 'type="L7"')}${RATE}))`, legend: '{{protocol}}' }],
+  connections: (s: Scope) => [{ expr: `sum by (protocol, verdict) (rate(hubble_flows_processed_total${selector(s, 'type="L3_L4"')}${RATE}))`, legend: '{{protocol}} {{verdict}} connection records' }],
   errors: (s: Scope) => [{
     expr: `sum(rate(hubble_http_responses_total${selector(s, 'status=~"5.."')}${RATE})) / sum(rate(hubble_http_responses_total${selector(s)}${RATE}))`,
     legend: 'HTTP 5xx ratio',

@@ -67,12 +67,15 @@ describe('Prometheus-flavoured exports on the real Prometheus', () => {
         queries += 1;
       }
     }
-    expect(queries).toBe(40); // overview 10 + 10 single, service 8 + 8, map 2 + 2 (latency has 3 queries, no bytes panel)
+    expect(queries).toBe(44); // overview 11 + 11 single, service 9 + 9, map 2 + 2 (latency has 3 queries, no bytes panel)
   });
 
   it('requests by protocol, the HTTP error ratio, latency quantiles and drops', async () => {
     const requests = await q(single('service', 'requests')[0]!.expr);
-    expect(requests.map((s) => s.metric.protocol).sort()).toEqual(['HTTP', 'TCP']);
+    // Requests are the L7 flows; the TCP records are on the connections panel (formerly both under requests).
+    expect(requests.map((s) => s.metric.protocol).sort()).toEqual(['HTTP']);
+    const connections = await q(single('service', 'connections')[0]!.expr);
+    expect(connections.map((s) => `${s.metric.protocol} ${s.metric.verdict}`).sort()).toEqual(['TCP DROPPED', 'TCP FORWARDED']);
     const errors = await q(single('service', 'errors')[0]!.expr);
     expect(Number(errors[0]?.value[1])).toBeCloseTo(2 / 5, 6);
     const [p50, p95, p99] = await Promise.all(single('service', 'latency').map((t) => q(t.expr)));

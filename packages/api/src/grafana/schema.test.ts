@@ -52,7 +52,7 @@ describe('Grafana export schema', () => {
   const exports = allExports({ service: 'payments', namespace: 'shop' });
 
   it('type-checks every exported dashboard and panel against @grafana/schema', () => {
-    expect(exports.length).toBe(32); // overview 8 + 7, service 7 + 6, map 2 + 2
+    expect(exports.length).toBe(36); // overview 9 + 8, service 8 + 7, map 2 + 2
     expect(typeErrors(moduleFor(exports.map((e) => e.dashboard)))).toEqual([]);
   }, 120_000);
 

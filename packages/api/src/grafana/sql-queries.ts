@@ -10,6 +10,8 @@ export type Scope = 'overview' | 'service';
 
 /** The L7 protocols as an SQL list (constants of the registry, never user input): request rows of a rollup. */
 const L7_SQL_LIST = L7_PROTOCOLS.map((p) => `'${p}'`).join(', ');
+/** Connection rows of a rollup (one count per tcp/udp connection). */
+const CONNECTION_SQL_LIST = `'tcp', 'udp'`;
 
 /** Which edges a panel looks at: everything reaching the selected namespaces, or the selected services' inbound. */
 function inbound(scope: Scope): string {
@@ -26,21 +28,41 @@ function touching(scope: Scope): string {
 const PER_SECOND = '($__interval_ms / 1000.0)';
 
 export const SQL = {
+  /** L7 requests (HTTP, DNS, Kafka exchanges) only: connections are their own panel, never added to requests. */
   requests: (s: Scope) => `SELECT $__timeGroupAlias(bucket, $__interval), protocol AS metric, sum(requests) / ${PER_SECOND} AS value
   FROM edge_minute
- WHERE $__timeFilter(bucket) AND ${inbound(s)}
+ WHERE $__timeFilter(bucket) AND protocol IN (${L7_SQL_LIST}) AND ${inbound(s)}
  GROUP BY 1, 2
  ORDER BY 1, 2`,
 
+  /** Error responses over L7 requests (the errors column holds the shared status rules' errors). */
   errors: (s: Scope) => `SELECT $__timeGroupAlias(bucket, $__interval), sum(errors)::float8 / nullif(sum(requests), 0) AS "error ratio"
   FROM edge_minute
- WHERE $__timeFilter(bucket) AND ${inbound(s)}
+ WHERE $__timeFilter(bucket) AND protocol IN (${L7_SQL_LIST}) AND ${inbound(s)}
  GROUP BY 1
  ORDER BY 1`,
 
-  bytes: (s: Scope) => `SELECT $__timeGroupAlias(bucket, $__interval), sum(bytes_sent + bytes_received) / ${PER_SECOND} AS "bytes/s"
+  /** tcp/udp connections per second and the failed ones (refused, reset by the server, timed out). */
+  connections: (s: Scope) => `SELECT $__timeGroupAlias(bucket, $__interval), 'connections' AS metric, sum(requests) / ${PER_SECOND} AS value
   FROM edge_minute
- WHERE $__timeFilter(bucket) AND ${inbound(s)}
+ WHERE $__timeFilter(bucket) AND protocol IN (${CONNECTION_SQL_LIST}) AND ${inbound(s)}
+ GROUP BY 1, 2
+UNION ALL
+SELECT $__timeGroupAlias(bucket, $__interval), 'failed connections' AS metric, sum(errors) / ${PER_SECOND} AS value
+  FROM edge_minute
+ WHERE $__timeFilter(bucket) AND protocol IN (${CONNECTION_SQL_LIST}) AND ${inbound(s)}
+ GROUP BY 1, 2
+ ORDER BY 1, 2`,
+
+  /** Per pair: its connections' bytes (they carry its L7 payloads), else its L7 payload bytes; counted once. */
+  bytes: (s: Scope) => `SELECT "time", sum(b) / ${PER_SECOND} AS "bytes/s" FROM (
+  SELECT $__timeGroupAlias(bucket, $__interval),
+         coalesce(sum(bytes_sent + bytes_received) FILTER (WHERE protocol IN (${CONNECTION_SQL_LIST})),
+                  sum(bytes_sent + bytes_received) FILTER (WHERE protocol IN (${L7_SQL_LIST}))) AS b
+    FROM edge_minute
+   WHERE $__timeFilter(bucket) AND ${inbound(s)}
+   GROUP BY 1, src_namespace, src_service, dst_namespace, dst_service
+) pairs
  GROUP BY 1
  ORDER BY 1`,
 
@@ -84,23 +106,31 @@ SELECT to_timestamp(t) AS "time", 'p' || round(q * 100) AS metric, min(lo + widt
  GROUP BY 1, 2
  ORDER BY 1, 2`,
 
-  /** Node Graph nodes frame: id, title, subtitle, mainstat (inbound requests), secondarystat (error ratio). */
+  /**
+   * Node Graph nodes frame: id, title, subtitle, mainstat (inbound L7 requests), secondarystat (their error
+   * ratio), detail__connections (inbound tcp/udp connections, apart from requests).
+   */
   mapNodes: (s: Scope) => `SELECT id, min(title) AS title, min(subtitle) AS subtitle, sum(inbound) AS mainstat,
-       sum(errs)::float8 / nullif(sum(inbound), 0) AS secondarystat
+       sum(errs)::float8 / nullif(sum(inbound), 0) AS secondarystat, sum(conns) AS detail__connections
   FROM (
-    SELECT dst_namespace || '/' || dst_service AS id, dst_service AS title, dst_namespace AS subtitle, requests AS inbound, errors AS errs
+    SELECT dst_namespace || '/' || dst_service AS id, dst_service AS title, dst_namespace AS subtitle,
+           CASE WHEN protocol IN (${L7_SQL_LIST}) THEN requests ELSE 0 END AS inbound,
+           CASE WHEN protocol IN (${L7_SQL_LIST}) THEN errors ELSE 0 END AS errs,
+           CASE WHEN protocol IN (${CONNECTION_SQL_LIST}) THEN requests ELSE 0 END AS conns
       FROM edge_minute WHERE $__timeFilter(bucket) AND ${touching(s)}
     UNION ALL
-    SELECT src_namespace || '/' || src_service, src_service, src_namespace, 0, 0
+    SELECT src_namespace || '/' || src_service, src_service, src_namespace, 0, 0, 0
       FROM edge_minute WHERE $__timeFilter(bucket) AND ${touching(s)}
   ) n
  GROUP BY id
  ORDER BY id`,
 
-  /** Node Graph edges frame: id, source, target, mainstat (requests), secondarystat (error ratio). */
+  /** Node Graph edges frame, one per pair: mainstat (L7 requests), secondarystat (their error ratio), detail__connections. */
   mapEdges: (s: Scope) => `SELECT src_namespace || '/' || src_service || '->' || dst_namespace || '/' || dst_service AS id,
        src_namespace || '/' || src_service AS source, dst_namespace || '/' || dst_service AS target,
-       sum(requests) AS mainstat, sum(errors)::float8 / nullif(sum(requests), 0) AS secondarystat
+       coalesce(sum(requests) FILTER (WHERE protocol IN (${L7_SQL_LIST})), 0) AS mainstat,
+       sum(errors) FILTER (WHERE protocol IN (${L7_SQL_LIST}))::float8 / nullif(sum(requests) FILTER (WHERE protocol IN (${L7_SQL_LIST})), 0) AS secondarystat,
+       coalesce(sum(requests) FILTER (WHERE protocol IN (${CONNECTION_SQL_LIST})), 0) AS detail__connections
   FROM edge_minute
  WHERE $__timeFilter(bucket) AND ${touching(s)}
  GROUP BY 1, 2, 3

@@ -60,16 +60,19 @@ describe('PostgreSQL-flavoured exports on the real database', () => {
         queries += 1;
       }
     }
-    expect(queries).toBe(36); // overview 9 + 9 single, service 7 + 7, map 2 + 2
+    expect(queries).toBe(40); // overview 10 + 10 single, service 8 + 8, map 2 + 2
   });
 
-  it('requests, errors, bytes and drops per second of the known minute', async () => {
+  it('requests, errors, connections, bytes and drops per second of the known minute', async () => {
+    // Requests and their error ratio are the 5 HTTP exchanges (2 of them 503) only; the 4 connections carrying
+    // them and the 3 dropped packets are not requests (formerly 12 "requests" with 5 errors).
     const t = minute / 1000;
     for (const dashboard of ['overview', 'service']) {
-      expect(await run(single(dashboard, 'requests')[0]!.rawSql)).toEqual([
-        { time: t, metric: 'drop', value: 3 / 60 }, { time: t, metric: 'http', value: 5 / 60 }, { time: t, metric: 'tcp', value: 4 / 60 },
+      expect(await run(single(dashboard, 'requests')[0]!.rawSql)).toEqual([{ time: t, metric: 'http', value: 5 / 60 }]);
+      expect(await run(single(dashboard, 'errors')[0]!.rawSql)).toEqual([{ time: t, 'error ratio': 2 / 5 }]);
+      expect(await run(single(dashboard, 'connections')[0]!.rawSql)).toEqual([
+        { time: t, metric: 'connections', value: 4 / 60 }, { time: t, metric: 'failed connections', value: 0 },
       ]);
-      expect(await run(single(dashboard, 'errors')[0]!.rawSql)).toEqual([{ time: t, 'error ratio': 5 / 12 }]);
       expect(await run(single(dashboard, 'bytes')[0]!.rawSql)).toEqual([{ time: t, 'bytes/s': 1200 / 60 }]);
       expect(await run(single(dashboard, 'drops')[0]!.rawSql)).toEqual([{ time: t, metric: 'POLICY_DENIED', value: 3 / 60 }]);
     }
@@ -92,18 +95,18 @@ describe('PostgreSQL-flavoured exports on the real database', () => {
   it('the service map as Node Graph nodes and edges frames', async () => {
     const [nodes, edges] = single('service', 'map');
     expect(await run(nodes!.rawSql)).toEqual([
-      { id: 'shop/frontend', title: 'frontend', subtitle: 'shop', mainstat: 0, secondarystat: null },
-      { id: 'shop/payments', title: 'payments', subtitle: 'shop', mainstat: 12, secondarystat: 5 / 12 },
+      { id: 'shop/frontend', title: 'frontend', subtitle: 'shop', mainstat: 0, secondarystat: null, detail__connections: 0 },
+      { id: 'shop/payments', title: 'payments', subtitle: 'shop', mainstat: 5, secondarystat: 2 / 5, detail__connections: 4 },
     ]);
     expect(await run(edges!.rawSql)).toEqual([
-      { id: 'shop/frontend->shop/payments', source: 'shop/frontend', target: 'shop/payments', mainstat: 12, secondarystat: 5 / 12 },
+      { id: 'shop/frontend->shop/payments', source: 'shop/frontend', target: 'shop/payments', mainstat: 5, secondarystat: 2 / 5, detail__connections: 4 },
     ]);
     const [allNodes, allEdges] = single('overview', 'map');
     expect((await run(allNodes!.rawSql)).map((r) => [r.id, r.mainstat])).toEqual([
-      ['data/kafka', 1], ['kube-system/coredns', 3], ['shop/frontend', 0], ['shop/payments', 12],
+      ['data/kafka', 1], ['kube-system/coredns', 2], ['shop/frontend', 0], ['shop/payments', 5],
     ]);
     expect((await run(allEdges!.rawSql)).map((r) => [r.id, r.mainstat])).toEqual([
-      ['shop/frontend->data/kafka', 1], ['shop/frontend->kube-system/coredns', 3], ['shop/frontend->shop/payments', 12],
+      ['shop/frontend->data/kafka', 1], ['shop/frontend->kube-system/coredns', 2], ['shop/frontend->shop/payments', 5],
     ]);
   });
 
