@@ -77,11 +77,19 @@ async function signIn(email: string, password: string): Promise<Page> {
 describe.skipIf(!canRun)('incident path in Chromium', () => {
   it('map shows the edge with the exact count; clicking it lists those connections; export matches', async () => {
     const page = await signIn('admin@example.com', 'admin password 1');
+    // One row per pair; curl opens one connection per request, so its requests (L7 captured) or else its
+    // connections equal the curl count, never twice it.
     const row = page.locator('tr', { hasText: 'curl → shop/web-api' }).filter({ hasText: 'tcp' });
     await row.waitFor({ timeout: 15_000 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'map.png') });
-    await expect(row.locator('td').nth(2).textContent()).resolves.toBe(String(REQUESTS));
-    await row.click();
+    await expect(row.locator('td').nth(2).textContent()).resolves.toMatch(new RegExp(`^${REQUESTS} (req|conn)$`));
+    // The pair's panel lists every protocol on it; its tcp row links to the connections.
+    await page.goto(`${stack.url}/map?edge=${encodeURIComponent('curl->shop/web-api')}`);
+    const tcp = page.locator('tr[data-protocol="tcp"]');
+    await tcp.waitFor({ timeout: 15_000 });
+    await expect(tcp.locator('td').nth(1).textContent()).resolves.toBe(`${REQUESTS} connections`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'map-edge.png') });
+    await tcp.getByRole('link', { name: 'flows →' }).click();
     await page.waitForURL('**/flows?**');
     await rows(page).first().waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'flows.png') });
