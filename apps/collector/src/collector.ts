@@ -9,6 +9,7 @@ import { COLLECTOR_VERSION, HealthTracker } from './services/health';
 import { IdentityResolver } from './services/identity';
 import { L7Assembler } from './services/l7-assembler';
 import { ListenerTable } from './services/listeners';
+import { localServerPort, SelfMarker } from './services/self-marker';
 import { RuleSet } from './services/naming-rules';
 import { Shipper } from './services/shipper';
 import { Spool } from './services/spool';
@@ -37,7 +38,11 @@ export class Collector {
     this.transport = trpcTransport(config.server, config.token);
     this.spool = new Spool(config.spoolDir, config.spoolMaxBytes);
     this.shipper = new Shipper(this.transport, this.spool, { batchMaxRecords: config.batchMaxRecords, flushIntervalMs: config.flushIntervalMs, nodeName: config.nodeName, log: this.log });
-    this.identity = new IdentityResolver({ nodeName: config.nodeName, rules: config.rulesFile ? RuleSet.fromFile(config.rulesFile) : undefined });
+    const serverPort = localServerPort(config.server);
+    const self = new SelfMarker({
+      ownPid: process.pid, rootPids: config.selfPids, ports: serverPort ? [serverPort, ...config.selfPorts] : config.selfPorts, listenerPid: (port) => this.listeners.pidOf(port),
+    });
+    this.identity = new IdentityResolver({ nodeName: config.nodeName, rules: config.rulesFile ? RuleSet.fromFile(config.rulesFile) : undefined, isSelf: (pid) => self.isSelf(pid) });
     this.assembler = new FlowAssembler(config.nodeName, this.identity, this.listeners, this.clock, { keepClosedIds: config.l7 });
     this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
   }

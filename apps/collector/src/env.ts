@@ -50,6 +50,14 @@ export const CollectorConfig = z.object({
   tcpRingMb: z.coerce.number().int().refine((v) => v >= 1 && v <= 256 && (v & (v - 1)) === 0, 'must be a power of two, 1..256').default(4),
   /** Observe the collector's own traffic to the server too (env SEXTANT_OBSERVE_SELF=1). */
   observeSelf: z.coerce.boolean().default(false),
+  /**
+   * Sextant's own processes, whose traffic the UI hides by default (label sextant:self): these pids and their
+   * descendants (env SEXTANT_SELF_PIDS, comma-separated; `npm start` passes its own) and whatever listens on
+   * these ports (env SEXTANT_SELF_PORTS; `npm start` passes the web server's and embedded PostgreSQL's). The
+   * collector itself, and the server URL's port when the server is on this host, always count.
+   */
+  selfPids: z.array(z.coerce.number().int().min(2).max(4_194_304)).max(64).default([]),
+  selfPorts: z.array(z.coerce.number().int().min(1).max(65535)).max(64).default([]),
 });
 export type CollectorConfig = z.infer<typeof CollectorConfig>;
 
@@ -92,6 +100,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     l7: env.SEXTANT_L7 !== '0' && env.SEXTANT_L7 !== 'false',
     l7CaptureBytes: env.SEXTANT_L7_CAPTURE_BYTES,
     tcpRingMb: env.SEXTANT_TCP_RING_MB,
+    selfPids: env.SEXTANT_SELF_PIDS ? env.SEXTANT_SELF_PIDS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    selfPorts: env.SEXTANT_SELF_PORTS ? env.SEXTANT_SELF_PORTS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     redactQueryParams: env.SEXTANT_REDACT_QUERY ? env.SEXTANT_REDACT_QUERY.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
   });
   if (!parsed.success) {

@@ -24,6 +24,8 @@ export const SearchFlowsInput = z.object({
   window: TimeWindow.prefault({}),
   limit: z.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(200).optional(),
+  /** Also Sextant's own traffic (browser ↔ server, server ↔ PostgreSQL, collector → server); hidden by default. */
+  includeSelf: z.boolean().default(false),
 });
 
 const names = z.array(z.string().min(1).max(253)).max(100).optional();
@@ -33,6 +35,8 @@ export const ServiceMapInput = z.object({
   namespaces: names,
   protocols: names,
   errorsOnly: z.boolean().default(false),
+  /** Also Sextant's own services and their edges; hidden by default. */
+  includeSelf: z.boolean().default(false),
 });
 
 export const TimeSeriesInput = z.object({

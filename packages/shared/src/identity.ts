@@ -3,9 +3,25 @@
  * else the DNS name it was reached by, else its IP for private/loopback addresses and "world" for the rest
  * (Hubble's reserved:world), so unnamed internet peers do not explode the map's cardinality.
  */
+import type { FlowQueryFilter } from './filter';
 import type { Endpoint } from './flow';
 
 export const WORLD = 'world';
+
+/**
+ * The label the collector puts on endpoints of Sextant's own processes (its web/API server, its PostgreSQL,
+ * the collector): their traffic is hidden on the map and in flows unless asked for (`includeSelf`).
+ */
+export const SELF_LABEL = 'sextant:self';
+
+export function isSelfEndpoint(e: Pick<Endpoint, 'labels'>): boolean {
+  return e.labels?.includes(SELF_LABEL) === true;
+}
+
+/** A flow query that also leaves out records where either side is Sextant's own process (deny filters). */
+export function withoutSelf(q: FlowQueryFilter): FlowQueryFilter {
+  return { ...q, deny: [...q.deny, { sourceLabel: [SELF_LABEL] }, { destinationLabel: [SELF_LABEL] }] };
+}
 
 export function isPrivateIp(ip: string): boolean {
   if (ip.includes(':')) {

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ENDPOINT_IDENTITY, type Endpoint, type EndpointIdentity } from '@sextant/shared';
+import { ENDPOINT_IDENTITY, SELF_LABEL, type Endpoint, type EndpointIdentity } from '@sextant/shared';
 import { parseCgroupPath, workloadFromPodName } from './cgroup-path';
 import type { RuleSet } from './naming-rules';
 import { serviceNameOf } from './service-name';
@@ -29,6 +29,8 @@ export interface IdentityOptions {
   podLogDir?: string;
   /** Docker's state directory: container names from containers/<id>/config.v2.json. */
   dockerDir?: string;
+  /** Whether a pid is one of Sextant's own processes (SelfMarker): labelled SELF_LABEL, named sextant-*. */
+  isSelf?: (pid: number) => boolean;
 }
 
 export function findCgroup2Root(): string | null {
@@ -312,6 +314,8 @@ export class IdentityResolver {
       e.namespace = pod.namespace;
       e.workloads = [{ name: w.name, kind: w.kind }];
     }
+    const self = a.pid !== undefined && this.opts.isSelf?.(a.pid) === true;
+    if (self) e.labels = [SELF_LABEL];
     if (rule) {
       e.service = rule.service;
       if (rule.namespace) e.namespace = rule.namespace;
@@ -322,7 +326,8 @@ export class IdentityResolver {
       containerName: cg.containerId ? this.containerName(cg.containerId) : undefined, packageName: this.packageLookup,
     });
     if (named) {
-      e.service = named.name;
+      // Sextant's own processes get names of their own: its PostgreSQL must not share a node with yours.
+      e.service = self && !/^@?sextant/.test(named.name) ? `sextant-${named.name}` : named.name;
       if (named.source === 'systemd') e.workloads = [{ name: `${named.name}.service`, kind: 'SystemdUnit' }];
       else if (named.source === 'container') e.workloads = [{ name: named.name, kind: 'Container' }];
     }

@@ -4,7 +4,7 @@
  * and the detail of one connection.
  */
 import { cursorFromEventId, flowDetail, isTailEventId, searchFlows, TAIL_EVENT_ID, tailPage, tailStart, type FlowRecord, type TailCursor } from '@sextant/db';
-import { EpochMs, FlowQueryFilter } from '@sextant/shared';
+import { EpochMs, FlowQueryFilter, withoutSelf } from '@sextant/shared';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { SearchFlowsInput } from '../inputs';
@@ -26,6 +26,8 @@ export const TailInput = z.object({
   since: EpochMs.optional(),
   /** Set by httpSubscriptionLink on reconnect: the id of the last event the client received. */
   lastEventId: z.string().regex(TAIL_EVENT_ID, 'expected a live-tail event id').refine(isTailEventId, 'live-tail event id out of range').nullish(),
+  /** Also Sextant's own traffic; hidden by default. */
+  includeSelf: z.boolean().default(false),
 });
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -41,7 +43,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 export const flowsRouter = router({
   search: userProcedure.input(SearchFlowsInput).query(({ ctx, input }) =>
-    searchFlows(ctx.db.pool, { filter: input.filter, ...input.window, limit: input.limit, cursor: input.cursor }),
+    searchFlows(ctx.db.pool, { filter: input.includeSelf ? input.filter : withoutSelf(input.filter), ...input.window, limit: input.limit, cursor: input.cursor }),
   ),
 
   /**
@@ -49,11 +51,12 @@ export const flowsRouter = router({
    * (packages/db flow-tail.ts). The event id is the cursor, so a reconnect resumes exactly after it.
    */
   tail: userProcedure.input(TailInput).subscription(async function* ({ ctx, input, signal }) {
+    const filter = input.includeSelf ? input.filter : withoutSelf(input.filter);
     let cursor: TailCursor = input.lastEventId ? cursorFromEventId(input.lastEventId) : await tailStart(ctx.db.pool, input.since);
     while (!signal?.aborted) {
       const started = Date.now();
       const generation = ingestSignal.generation;
-      const page = await tailPage(ctx.db.pool, input.filter, cursor, TAIL_BATCH);
+      const page = await tailPage(ctx.db.pool, filter, cursor, TAIL_BATCH);
       for (const it of page.items) yield tracked<FlowRecord>(it.eventId, it.record);
       cursor = page.next;
       if (page.full) continue;

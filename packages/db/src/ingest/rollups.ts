@@ -7,6 +7,7 @@ import type { Flow, HistogramSample, L7Event, StatusClass } from '@sextant/share
 import {
   endpointServiceName,
   flowStatusClass,
+  isSelfEndpoint,
   isErrorClass,
   l7StatusClass,
   mergeInto,
@@ -31,6 +32,9 @@ export interface EdgeRollup {
   retransmits: number;
   latencySumNs: number;
   hist: Histogram;
+  /** A side is one of Sextant's own processes (label sextant:self): its service is recorded as kind 'self'. */
+  srcSelf?: boolean;
+  dstSelf?: boolean;
 }
 
 export const MINUTE_MS = 60_000;
@@ -55,6 +59,8 @@ export function foldEdges(flows: readonly Flow[], events: readonly L7Event[], bu
       r = { bucket, srcNamespace, srcService, dstNamespace, dstService, protocol, statusClass, requests: 0, errors: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, latencySumNs: 0, hist: new Map() };
       rows.set(key, r);
     }
+    if (!r.srcSelf && isSelfEndpoint(f.source)) r.srcSelf = true;
+    if (!r.dstSelf && isSelfEndpoint(f.destination)) r.dstSelf = true;
     return r;
   };
   for (const f of flows) {
@@ -191,21 +197,24 @@ export async function markDirtyHours(client: pg.PoolClient, rows: readonly EdgeR
 
 /** Records the service names seen in this batch (map nodes, filter autocomplete). */
 export async function upsertServices(client: pg.PoolClient, rows: readonly EdgeRollup[]): Promise<void> {
-  const seen = new Map<string, { namespace: string; name: string; lastSeen: number }>();
+  const seen = new Map<string, { namespace: string; name: string; lastSeen: number; self: boolean }>();
   for (const r of rows) {
-    for (const [namespace, name] of [[r.srcNamespace, r.srcService], [r.dstNamespace, r.dstService]] as const) {
+    for (const [namespace, name, self] of [[r.srcNamespace, r.srcService, r.srcSelf], [r.dstNamespace, r.dstService, r.dstSelf]] as const) {
       const k = `${namespace}|${name}`;
       const prev = seen.get(k);
-      if (!prev || prev.lastSeen < r.bucket) seen.set(k, { namespace, name, lastSeen: r.bucket });
+      if (!prev || prev.lastSeen < r.bucket) seen.set(k, { namespace, name, lastSeen: r.bucket, self: self === true || prev?.self === true });
+      else if (self) prev.self = true;
     }
   }
   if (seen.size === 0) return;
   const list = [...seen.values()].sort((a, b) => (a.namespace + a.name < b.namespace + b.name ? -1 : 1));
+  // kind 'self': Sextant's own process (the map hides its edges unless includeSelf); once self, stays self.
   await client.query(
     `INSERT INTO services AS s (namespace, name, kind, first_seen, last_seen)
-     SELECT r.namespace, r.name, CASE WHEN r.name = 'world' THEN 'world' ELSE 'service' END, to_timestamp(r.t / 1000.0), to_timestamp(r.t / 1000.0)
-       FROM jsonb_to_recordset($1::jsonb) AS r(namespace text, name text, t bigint)
-     ON CONFLICT (namespace, name) DO UPDATE SET last_seen = greatest(s.last_seen, EXCLUDED.last_seen)`,
-    [JSON.stringify(list.map((s) => ({ namespace: s.namespace, name: s.name, t: s.lastSeen })))],
+     SELECT r.namespace, r.name, CASE WHEN r.self THEN 'self' WHEN r.name = 'world' THEN 'world' ELSE 'service' END, to_timestamp(r.t / 1000.0), to_timestamp(r.t / 1000.0)
+       FROM jsonb_to_recordset($1::jsonb) AS r(namespace text, name text, t bigint, self boolean)
+     ON CONFLICT (namespace, name) DO UPDATE SET last_seen = greatest(s.last_seen, EXCLUDED.last_seen),
+       kind = CASE WHEN EXCLUDED.kind = 'self' THEN 'self' ELSE s.kind END`,
+    [JSON.stringify(list.map((s) => ({ namespace: s.namespace, name: s.name, t: s.lastSeen, self: s.self })))],
   );
 }

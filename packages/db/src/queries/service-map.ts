@@ -18,6 +18,8 @@ export interface ServiceMapInput {
   namespaces?: string[];
   errorsOnly?: boolean;
   protocols?: string[];
+  /** Also Sextant's own services (kind 'self' in services: label sextant:self) and every edge touching one. */
+  includeSelf?: boolean;
 }
 
 /** One protocol on a pair. */
@@ -115,6 +117,10 @@ export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise
     where.push(`(src_namespace = ANY(${ns}::text[]) OR dst_namespace = ANY(${ns}::text[]))`);
   }
   if (input.protocols?.length) where.push(`protocol = ANY(${p.add(input.protocols)}::text[])`);
+  if (!input.includeSelf) {
+    where.push(`NOT EXISTS (SELECT 1 FROM services s WHERE s.kind = 'self'
+      AND ((s.namespace = e.src_namespace AND s.name = e.src_service) OR (s.namespace = e.dst_namespace AND s.name = e.dst_service)))`);
+  }
   const sql = `
     SELECT src_namespace, src_service, dst_namespace, dst_service, protocol, sum(requests) AS count,
            coalesce(sum(requests) FILTER (WHERE ${k.isError}), 0) AS errors, sum(bytes_sent) AS bytes_sent,
