@@ -100,6 +100,10 @@ async function main() {
     const collector = run(process.execPath, [COLLECTOR_BIN, '--server', `http://127.0.0.1:${PORT}`], {
       SEXTANT_TOKEN: token,
       SEXTANT_SPOOL_DIR: process.env.SEXTANT_SPOOL_DIR ?? path.join(STATE_DIR, 'spool'),
+      // Sextant's own processes (this one's descendants: web server, embedded PostgreSQL, collector) and
+      // ports (web, PostgreSQL when on this host): their traffic is hidden in the UI unless asked for.
+      SEXTANT_SELF_PIDS: String(process.pid),
+      SEXTANT_SELF_PORTS: [PORT, localDatabasePort(database.url)].filter((p) => p !== null).join(','),
     });
     children.push(collector);
     collector.on('exit', (code) => {
@@ -121,6 +125,16 @@ async function ensureCollectorBuilt(): Promise<void> {
   if (fs.existsSync(addon) && fs.existsSync(object) && !fs.existsSync(path.join(bpfDir, 'build', 'UNAVAILABLE'))) return;
   log('the eBPF collector is not built yet: building it now');
   await runToEnd(process.execPath, [path.join(bpfDir, 'scripts', 'build.mjs')], {}, bpfDir).catch((e: Error) => log(`could not build it: ${e.message}`));
+}
+
+/** The database's port when it runs on this host (embedded, or a local DATABASE_URL), else null. */
+function localDatabasePort(url: string): number | null {
+  try {
+    const u = new URL(url);
+    return ['localhost', '127.0.0.1', '::1', '[::1]'].includes(u.hostname) ? Number(u.port || 5432) : null;
+  } catch {
+    return null;
+  }
 }
 
 async function waitForHealth(url: string): Promise<void> {
