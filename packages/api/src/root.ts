@@ -1,6 +1,7 @@
 import { authRouter } from './routers/auth';
 import { collectorsRouter } from './routers/collectors';
 import { dashboardsRouter } from './routers/dashboards';
+import { drawerRouter } from './routers/drawer';
 import { flowsRouter } from './routers/flows';
 import { grafanaRouter } from './routers/grafana';
 import { hubbleRouter } from './routers/hubble';
@@ -13,6 +14,7 @@ export const appRouter = router({
   auth: authRouter,
   collectors: collectorsRouter,
   dashboards: dashboardsRouter,
+  drawer: drawerRouter,
   flows: flowsRouter,
   grafana: grafanaRouter,
   hubble: hubbleRouter,

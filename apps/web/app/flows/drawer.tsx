@@ -1,46 +1,56 @@
 'use client';
-/** The connection drawer: its L4 record, the L7 exchanges on it, its TCP statistics and the raw JSON. */
-import { useQuery } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
-import { flowStatusClass, l7StatusClass, l7Summary, statusTone } from '@sextant/shared';
+/**
+ * The connection drawer: the exchange that was clicked (its detail block), the connection's other exchanges
+ * a page at a time around it, the L4 record, TCP statistics and the raw JSON.
+ */
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { flowStatusClass, statusTone, type L7Event } from '@sextant/shared';
 import { formatNs } from '../../src/client/time-range';
 import { api } from '../../src/client/trpc';
-
-function KV({ rows }: { rows: [string, ReactNode][] }) {
-  return (
-    <table className="kv">
-      <tbody>
-        {rows.map(([k, v]) => (
-          <tr key={k}><th>{k}</th><td>{v}</td></tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
+import { EXCHANGE_PAGE, Exchanges, KV } from './exchanges';
 
 const tone = (t: 'bad' | 'warn' | 'ok') => (t === 'ok' ? '' : t);
 
 const bytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
-export function FlowDrawer({ flowId, time, eventId, onClose }: { flowId: string; time: number; eventId: string | null; onClose: () => void }) {
+export function FlowDrawer({ flowId, time, eventId, onClose, onOpenExchange }: {
+  flowId: string;
+  time: number;
+  eventId: string | null;
+  onClose: () => void;
+  /** Another exchange of the connection was picked in the drawer. */
+  onOpenExchange: (e: L7Event) => void;
+}) {
   const q = useQuery({ queryKey: ['detail', flowId, time], queryFn: () => api.flows.detail.query({ flowId, time }) });
+  // The page of exchanges: the one holding the clicked exchange until the user pages away from it.
+  const [paged, setPaged] = useState<{ key: string; offset: number } | null>(null);
+  const pageKey = `${flowId}|${eventId}`;
+  const offset = paged?.key === pageKey ? paged.offset : undefined;
+  const ex = useQuery({
+    queryKey: ['exchanges', flowId, time, eventId, offset],
+    queryFn: () => api.drawer.exchanges.query({ flowId, time, eventId, offset, limit: EXCHANGE_PAGE }),
+    placeholderData: keepPreviousData,
+  });
   const f = q.data?.flow;
   const ep = (e: { ip: string; port?: number; service?: string; namespace?: string; podName?: string; process?: { name: string; pid?: number } }) =>
     `${e.namespace ? `${e.namespace}/` : ''}${e.service ?? e.ip} (${e.ip}${e.port ? `:${e.port}` : ''}${e.process ? `, ${e.process.name}${e.process.pid !== undefined ? `[${e.process.pid}]` : ''}` : ''})`;
   return (
     <aside className="drawer" role="dialog" aria-label="connection detail">
       <div className="row drawer-head">
-        <strong>Connection</strong>
+        <strong>{eventId ? 'Exchange' : 'Connection'}</strong>
         <span className="muted mono">{flowId}</span>
         <span className="spacer" />
         <button className="secondary" onClick={onClose} aria-label="close detail">close (Esc)</button>
       </div>
-      {q.isLoading && <div className="empty">loading…</div>}
+      {(q.isLoading || ex.isLoading) && <div className="empty">loading…</div>}
       {q.error && <div className="error">{q.error.message}</div>}
-      {q.data && !f && q.data.l7.length === 0 && <div className="empty">This connection is no longer stored (retention) or was never reported.</div>}
+      {ex.error && <div className="error">{ex.error.message}</div>}
+      {q.data && ex.data && !f && ex.data.total === 0 && <div className="empty">This connection is no longer stored (retention) or was never reported.</div>}
+      {ex.data && <Exchanges page={ex.data} eventId={eventId} onOpen={onOpenExchange} onPage={(o) => setPaged({ key: pageKey, offset: o })} />}
       {f && (
         <section>
-          <h4>L4 record</h4>
+          <h4>Connection (L4 record)</h4>
           <KV rows={[
             ['time', new Date(f.time).toISOString()],
             ['source', ep(f.source)],
@@ -50,23 +60,6 @@ export function FlowDrawer({ flowId, time, eventId, onClose }: { flowId: string;
             ['direction', `${f.trafficDirection}${f.isReply ? ', reply' : ''}`],
             ['node', f.nodeName],
           ]} />
-        </section>
-      )}
-      {q.data && q.data.l7.length > 0 && (
-        <section>
-          <h4>L7 exchanges ({q.data.l7.length})</h4>
-          <table className="compact">
-            <thead><tr><th>time</th><th>exchange</th><th>latency</th></tr></thead>
-            <tbody>
-              {q.data.l7.map((e) => (
-                <tr key={e.id} className={e.id === eventId ? 'selected' : ''}>
-                  <td className="mono">{new Date(e.time).toLocaleTimeString([], { hour12: false })}</td>
-                  <td className={tone(statusTone(l7StatusClass(e)))}>{l7Summary(e)}</td>
-                  <td className="mono">{formatNs(e.latencyNs)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
         </section>
       )}
       {q.data?.tcp && (
@@ -88,7 +81,7 @@ export function FlowDrawer({ flowId, time, eventId, onClose }: { flowId: string;
       {q.data && (
         <section>
           <h4>Raw JSON</h4>
-          <pre>{JSON.stringify({ flow: q.data.flow, l7: q.data.l7 }, null, 2)}</pre>
+          <pre>{JSON.stringify({ flow: q.data.flow, exchange: ex.data?.selected ?? undefined }, null, 2)}</pre>
         </section>
       )}
     </aside>

@@ -160,7 +160,7 @@ function FlowsView() {
           <FlowTable rows={rows} selectedId={selectedId} onSelect={select} onEndReached={endReached} footer={footer} />
         )}
       </div>
-      {state.selected && <FlowDrawer flowId={state.selected.flowId} time={state.selected.time} eventId={state.selected.eventId} onClose={() => set({ selected: null }, true)} />}
+      {state.selected && <FlowDrawer flowId={state.selected.flowId} time={state.selected.time} eventId={state.selected.eventId} onClose={() => set({ selected: null }, true)} onOpenExchange={(e) => set({ selected: { flowId: e.flowId, time: e.time, eventId: e.id } }, true)} />}
     </div>
   );
 }
