@@ -7,4 +7,5 @@ export { ingestSignal } from './live';
 export { metricsResponse, processMetrics, type MetricsResponse } from './metrics';
 export { handleTrpcRequest } from './http/handler';
 export { stampPeersOnAllServers } from './http/peer';
+export { edgeConfig } from './http/config';
 export { BODY_LIMITS } from './http/body-limits';

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServerDeps } from './context';
 import { checkHealth } from './health';
+import { edgeConfig } from './http/config';
 import { handleTrpcRequest } from './http/handler';
 import { stampPeer } from './http/peer';
 import { metricsResponse } from './metrics/http';
@@ -70,9 +71,34 @@ function toRequest(req: http.IncomingMessage, res: http.ServerResponse): Request
   return new Request(url, init);
 }
 
+/** What is read and thrown away of a refused body so the client, still sending, gets to read the answer. */
+const DRAIN_MAX_BYTES = 32 * 1024 * 1024;
+const DRAIN_MAX_MS = 5_000;
+
+/**
+ * A refused request (401, 413) whose body is still arriving: closing at once would reset the connection and
+ * the client would lose the answer while it is still writing. Read and discard the rest, up to a bound of
+ * bytes and time, then close.
+ */
+function drainRefused(req: http.IncomingMessage): void {
+  if (req.complete) return;
+  let drained = 0;
+  const stop = () => req.socket.destroy();
+  const timer = setTimeout(stop, DRAIN_MAX_MS);
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.byteLength;
+    if (drained <= DRAIN_MAX_BYTES) return;
+    clearTimeout(timer);
+    stop();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.resume();
+}
+
 async function writeResponse(response: Response, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
   res.statusCode = response.status;
-  for (const [k, v] of response.headers) if (k !== 'set-cookie') res.setHeader(k, v);
+  // Connection handling is ours (drainRefused); the gate's `Connection: close` is for servers that cannot drain.
+  for (const [k, v] of response.headers) if (k !== 'set-cookie' && k !== 'connection') res.setHeader(k, v);
   const cookies = response.headers.getSetCookie();
   if (cookies.length) res.setHeader('set-cookie', cookies);
   res.flushHeaders();
@@ -93,6 +119,8 @@ async function writeResponse(response: Response, res: http.ServerResponse, signa
 }
 
 export async function startStandaloneServer(deps: ServerDeps, opts: { port?: number; host?: string } = {}): Promise<StandaloneServer> {
+  // A bad setting stops the start, instead of answering every request 500.
+  edgeConfig();
   const server = http.createServer((req, res) => {
     stampPeer(req);
     if (req.url === '/api/health' && req.method === 'GET') {
@@ -112,7 +140,10 @@ export async function startStandaloneServer(deps: ServerDeps, opts: { port?: num
     if (!req.url?.startsWith('/api/trpc/')) return void res.writeHead(404).end();
     const request = toRequest(req, res);
     void handleTrpcRequest(deps, request)
-      .then((response) => writeResponse(response, res, request.signal))
+      .then(async (response) => {
+        await writeResponse(response, res, request.signal);
+        drainRefused(req);
+      })
       .catch(() => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end();
