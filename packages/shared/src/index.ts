@@ -4,6 +4,7 @@ export * from './status';
 export * from './l7-protocols';
 export * from './wire';
 export * from './wire-compact';
+export * from './flow-fields';
 export * from './filter';
 export * from './histogram';
 export * from './identity';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, FlowInput } from './flow';
 import type { L7EventInput } from './flow';
-import { BatchEncoder, ENDPOINT_IDENTITY, encodeFlowRows, FLOW_ROW_FIELDS, FlowRow, type EndpointIdentity } from './wire-compact';
+import { FLOW_FIELDS, FLOW_IX } from './flow-fields';
+import { BatchEncoder, ENDPOINT_IDENTITY, encodeFlowRows, FlowRow, type EndpointIdentity } from './wire-compact';
 import { IngestBatch, type IngestBatchV2Input, type IngestBatchV3Input } from './wire';
 
 // As a collector builds them: one identity object per process, attached to every endpoint of that process.
@@ -54,11 +55,10 @@ describe('wire schema v2 (compact flows)', () => {
     // wrk, nginx, {names: example.org} (twice, equal content), checkout: 4 identities for 103 flows
     expect(compact.endpoints).toEqual([wrk, nginx, { names: ['example.org'] }, { service: 'checkout', namespace: 'shop' }]);
     const row = compact.flows?.[0] as unknown[];
-    expect(row).toHaveLength(FLOW_ROW_FIELDS.length);
-    expect([FLOW_ROW_FIELDS[11], FLOW_ROW_FIELDS[14]]).toEqual(['sourceRef', 'destinationRef']); // PendingFlowRow's slots
-    expect(row[FLOW_ROW_FIELDS.indexOf('sourceRef')]).toBe(0);
-    expect(row[FLOW_ROW_FIELDS.indexOf('nodeName')]).toBeNull();
-    expect(row[FLOW_ROW_FIELDS.indexOf('tcpFlags')]).toBe(0b111);
+    expect(row).toHaveLength(FLOW_FIELDS.length);
+    expect(row[FLOW_IX.sourceRef]).toBe(0);
+    expect(row[FLOW_IX.nodeName]).toBeNull();
+    expect(row[FLOW_IX.tcpFlags]).toBe(0b111);
     // What it is for: a fraction of v1's bytes for the same flows.
     const f = flows(500);
     const v1Bytes = JSON.stringify({ flows: f }).length;
@@ -70,11 +70,11 @@ describe('wire schema v2 (compact flows)', () => {
     const compact = v2(flows(2));
     const rows = compact.flows as unknown[][];
     const badIp = structuredClone(compact);
-    (badIp.flows as unknown[][])[1]![FLOW_ROW_FIELDS.indexOf('destinationIp')] = '10.0.0.300';
-    expect(IngestBatch.safeParse(badIp).error?.issues[0]?.path).toEqual(['flows', 1, FLOW_ROW_FIELDS.indexOf('destinationIp')]);
-    const badRef = { ...compact, flows: [rows[0], [...rows[1]!.slice(0, 11), 9, ...rows[1]!.slice(12)]] };
+    (badIp.flows as unknown[][])[1]![FLOW_IX.destinationIp] = '10.0.0.300';
+    expect(IngestBatch.safeParse(badIp).error?.issues[0]?.path).toEqual(['flows', 1, FLOW_IX.destinationIp]);
+    const badRef = { ...compact, flows: [rows[0], rows[1]!.map((v, i) => (i === FLOW_IX.sourceRef ? 9 : v))] };
     const err = IngestBatch.safeParse(badRef).error?.issues[0];
-    expect(err?.path).toEqual(['flows', 1, FLOW_ROW_FIELDS.indexOf('sourceRef')]);
+    expect(err?.path).toEqual(['flows', 1, FLOW_IX.sourceRef]);
     expect(err?.message).toMatch(/sourceRef 9 is not an index of endpoints \(4 given\)/);
     expect(IngestBatch.safeParse({ ...compact, flows: [rows[0]!.slice(0, 20)] }).success).toBe(false);
     expect(FlowRow.safeParse(rows[0]).success).toBe(true);

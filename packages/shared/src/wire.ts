@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { EpochMs, Flow, L7_PROTOCOLS, L7Event } from './flow';
 import { HIST_NUM_BUCKETS } from './histogram';
 import { marked, text } from './sanitize';
-import { checkEndpointRefs, EndpointIdentity, expandFlowRows, expandL7Rows, FlowRow, L7EventRow, MAX_BATCH_ENDPOINTS } from './wire-compact';
+import { checkEndpointRefs, decodeFlowRows, decodeL7Rows, EndpointIdentity, FlowRow, L7EventRow, MAX_BATCH_ENDPOINTS } from './wire-compact';
 
 /** The newest batch schema; collectors send it to servers that list it in `register`'s answer. */
 export const WIRE_SCHEMA_VERSION = 3 as const;
@@ -125,8 +125,8 @@ export const IngestBatch = z.discriminatedUnion('schemaVersion', [IngestBatchV1,
   return {
     ...rest,
     schemaVersion: 1,
-    flows: expandFlowRows(flows, endpoints, nodeName),
-    l7: b.schemaVersion === 2 ? b.l7 : expandL7Rows(b.l7, endpoints),
+    flows: decodeFlowRows(flows, endpoints, nodeName),
+    l7: b.schemaVersion === 2 ? b.l7 : decodeL7Rows(b.l7, endpoints),
   };
 });
 export type IngestBatch = z.output<typeof IngestBatch>;

@@ -10,7 +10,7 @@ import {
   SX_HIST_KAFKA, SX_HIST_TCP_CONNECT, SX_HIST_TCP_SRTT, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN,
 } from '@sextant/bpf';
 import type { Endpoint, EndpointIdentity, Flow, HistogramKind, HistogramSample, PendingFlowRow } from '@sextant/shared';
-import { endpointServiceName } from '@sextant/shared';
+import { endpointServiceName, FLOW_FIELDS, FLOW_IX } from '@sextant/shared';
 import { endpointOf, type IdentityResolver } from './identity';
 import { recordId } from './record-ids';
 import type { ListenerTable } from './listeners';
@@ -219,7 +219,7 @@ export class FlowAssembler {
   }
 
   /**
-   * A batch of TCP events as flow rows (wire schema v2, identities unresolved), in order. Rows are built
+   * A batch of TCP events as flow rows (FLOW_FIELDS, identities unresolved), in order. Rows are built
    * straight from the kernel records: at tens of thousands of connections a second, a flow object and two
    * endpoint copies per record were the collector's largest allocation. Client records are assembled first,
    * so that the server's record of a connection between two local sockets, when both are in the batch, can
@@ -271,17 +271,36 @@ export class FlowAssembler {
     // Hubble's orientation: source is the client. The server's socket sees the client as its peer.
     // Counters from the source's point of view; kernel sequence-space accounting (bytes_acked /
     // bytes_received): payload plus SYN/FIN, at most 2 more.
-    return [
-      id, e.startNs > 0n ? this.clock.toEpochMs(e.startNs) : end, end, this.nodeName, e.final === 1,
-      refused ? 'DROPPED' : 'FORWARDED', refused ? REFUSED_DROP_REASON : null, 'TCP', e.family === 6 ? 6 : 4,
-      server ? e.daddr : e.saddr, server ? e.dport : e.sport, server ? other : me,
-      server ? e.saddr : e.daddr, server ? e.sport : e.dport, server ? me : other,
-      // the kernel's flag bits are TCP_FLAGS' first four (tested)
-      e.tcpFlags & KERNEL_TCP_FLAGS, server ? 'INGRESS' : 'EGRESS', false,
-      server ? e.bytesReceived : e.bytesAcked, server ? e.bytesAcked : e.bytesReceived,
-      server ? e.segsIn : e.segsOut, server ? e.segsOut : e.segsIn,
-      e.totalRetrans, e.srttUs || null, e.connectNs > 0 ? e.connectNs : null, closeReasonOf(e, server), localPeer,
-    ];
+    const row = new Array(FLOW_FIELDS.length) as PendingFlowRow;
+    row[FLOW_IX.id] = id;
+    row[FLOW_IX.time] = e.startNs > 0n ? this.clock.toEpochMs(e.startNs) : end;
+    row[FLOW_IX.endTime] = end;
+    row[FLOW_IX.nodeName] = this.nodeName;
+    row[FLOW_IX.final] = e.final === 1;
+    row[FLOW_IX.verdict] = refused ? 'DROPPED' : 'FORWARDED';
+    row[FLOW_IX.dropReason] = refused ? REFUSED_DROP_REASON : null;
+    row[FLOW_IX.l4Protocol] = 'TCP';
+    row[FLOW_IX.ipVersion] = e.family === 6 ? 6 : 4;
+    row[FLOW_IX.sourceIp] = server ? e.daddr : e.saddr;
+    row[FLOW_IX.sourcePort] = server ? e.dport : e.sport;
+    row[FLOW_IX.sourceRef] = server ? other : me;
+    row[FLOW_IX.destinationIp] = server ? e.saddr : e.daddr;
+    row[FLOW_IX.destinationPort] = server ? e.sport : e.dport;
+    row[FLOW_IX.destinationRef] = server ? me : other;
+    // the kernel's flag bits are TCP_FLAGS' first four (tested)
+    row[FLOW_IX.tcpFlags] = e.tcpFlags & KERNEL_TCP_FLAGS;
+    row[FLOW_IX.trafficDirection] = server ? 'INGRESS' : 'EGRESS';
+    row[FLOW_IX.isReply] = false;
+    row[FLOW_IX.bytesSent] = server ? e.bytesReceived : e.bytesAcked;
+    row[FLOW_IX.bytesReceived] = server ? e.bytesAcked : e.bytesReceived;
+    row[FLOW_IX.packetsSent] = server ? e.segsIn : e.segsOut;
+    row[FLOW_IX.packetsReceived] = server ? e.segsOut : e.segsIn;
+    row[FLOW_IX.retransmits] = e.totalRetrans;
+    row[FLOW_IX.srttUs] = e.srttUs || null;
+    row[FLOW_IX.connectLatencyNs] = e.connectNs > 0 ? e.connectNs : null;
+    row[FLOW_IX.closeReason] = closeReasonOf(e, server);
+    row[FLOW_IX.localPeer] = localPeer;
+    return row;
   }
 
   private cgroupIdText(id: bigint): string {
