@@ -1,9 +1,10 @@
 /** Hubble → Sextant: `hubble observe -o jsonpb` lines (files, stdin) into Sextant flows and L7 events. */
 import { z } from 'zod';
-import type { Endpoint, L7Event } from './flow';
+import type { Endpoint } from './flow';
 import { Flow, L7_PROTOCOLS, L7Event as L7EventSchema, TCP_FLAGS, WorkloadKind } from './flow';
 import type { HubbleEndpoint, HubbleFlow } from './hubble';
 import { fromRfc3339, HubbleLine, stableUuid } from './hubble';
+import { L7_PROTOCOL_REGISTRY } from './l7-protocols';
 import type { FilterRecord } from './matcher';
 
 export class HubbleParseError extends Error {
@@ -77,34 +78,17 @@ function parseFlow(f: HFlow, top: { node_name?: string; time?: string }, raw: st
 
   if (f.Type === 'L7' || f.l7) {
     const l7 = f.l7 ?? {};
-    const protocol = L7_PROTOCOLS.find((p) => l7[p] !== undefined);
-    if (!protocol) fail('flow.l7', `an L7 flow needs one of ${L7_PROTOCOLS.join(', ')}`);
+    const protocol = L7_PROTOCOLS.find((p) => (l7 as Record<string, unknown>)[p] !== undefined);
+    if (!protocol) return fail('flow.l7', `an L7 flow needs one of ${L7_PROTOCOLS.join(', ')}`);
     const type = l7.type === 'REQUEST' || l7.type === 'RESPONSE' || l7.type === 'SAMPLE' ? l7.type : 'SAMPLE';
     if (type === 'RESPONSE' && f.is_reply === true) [source, destination] = [destination, source];
     const flowId = stableUuid(`${nodeName}|${source.ip}|${source.port ?? 0}|${destination.ip}|${destination.port ?? 0}|${proto}`);
-    const event: z.input<typeof L7EventSchema> = { id, flowId, time, nodeName, type, protocol: protocol as L7Event['protocol'], source, destination };
+    const event: z.input<typeof L7EventSchema> = { id, flowId, time, nodeName, type, protocol, source, destination };
     if (l7.latency_ns) event.latencyNs = l7.latency_ns;
     const response = type === 'RESPONSE';
-    if (l7.http) {
-      const h = l7.http;
-      const url = h.url ?? '';
-      const abs = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url);
-      const rest = abs ? url.slice(abs[0].length) || '/' : url;
-      const q = rest.search(/[?#]/);
-      event.http = { method: h.method ?? '', url, path: q >= 0 ? rest.slice(0, q) : rest, protocol: h.protocol || 'HTTP/1.1', headers: (h.headers ?? []).map((x) => ({ key: x.key, value: x.value ?? '' })) };
-      if (abs?.[1]) event.http.host = abs[1];
-      if (h.code) event.http.code = h.code;
-    } else if (l7.dns) {
-      const d = l7.dns;
-      event.dns = { query: d.query ?? '', ips: d.ips ?? [], cnames: d.cnames ?? [], qtypes: d.qtypes ?? [], rrtypes: d.rrtypes ?? [], transport: proto === 'TCP' ? 'tcp' : 'udp' };
-      if (d.ttl) event.dns.ttl = d.ttl;
-      if (d.rcode || response) event.dns.rcode = d.rcode ?? 0;
-    } else if (l7.kafka) {
-      const k = l7.kafka;
-      event.kafka = { apiKey: k.api_key ?? '', apiVersion: k.api_version ?? 0, correlationId: k.correlation_id ?? 0 };
-      if (k.topic) event.kafka.topic = k.topic;
-      if (k.error_code || response) event.kafka.errorCode = k.error_code ?? 0;
-    }
+    const detail = (l7 as Record<string, object | undefined>)[protocol];
+    const parsedDetail = detail && L7_PROTOCOL_REGISTRY[protocol].fromHubble?.(detail, { response, transport: proto === 'UDP' ? 'UDP' : 'TCP' });
+    if (parsedDetail) Object.assign(event, { [protocol]: parsedDetail });
     const parsed = L7EventSchema.safeParse(event);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

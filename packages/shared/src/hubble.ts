@@ -11,6 +11,8 @@
  */
 import { z } from 'zod';
 import type { Endpoint, Flow, L4Protocol, L7Event, TcpFlag } from './flow';
+import { L7_PROTOCOL_REGISTRY } from './l7-protocols';
+import { compact } from './protocols/spec';
 
 const uint = z.union([z.number().int().min(0), z.string().regex(/^\d{1,20}$/).transform(Number)]);
 const int = z.union([z.number().int(), z.string().regex(/^-?\d{1,11}$/).transform(Number)]);
@@ -125,13 +127,6 @@ export function stableUuid(text: string): string {
 const EVENT_TYPE = { drop: 1, trace: 4, accessLog: 129 } as const;
 
 type Out = Record<string, unknown>;
-/** protojson leaves zero values out: drop undefined, '', 0, false (where asked) and empty arrays/objects. */
-function compact(o: Out): Out {
-  for (const [k, v] of Object.entries(o)) {
-    if (v === undefined || v === '' || v === 0 || (Array.isArray(v) && v.length === 0)) delete o[k];
-  }
-  return o;
-}
 
 function endpointOut(e: Endpoint): Out {
   return compact({
@@ -161,25 +156,10 @@ function l4Out(proto: L4Protocol, src: number | undefined, dst: number | undefin
 
 const ipVersionOf = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
 
-function absoluteUrl(url: string, host: string | undefined): string {
-  return url.startsWith('/') && host ? `http://${host}${url}` : url;
-}
-
 function l7Out(e: L7Event): Out {
   const out: Out = { type: e.type, latency_ns: e.latencyNs ? String(e.latencyNs) : undefined };
-  if (e.http) {
-    out.http = compact({
-      code: e.http.code,
-      method: e.http.method,
-      url: absoluteUrl(e.http.url, e.http.host),
-      protocol: e.http.protocol,
-      headers: e.http.headers.map((h) => ({ key: h.key, value: h.value })),
-    });
-  } else if (e.dns) {
-    out.dns = compact({ query: e.dns.query, ips: e.dns.ips, ttl: e.dns.ttl, cnames: e.dns.cnames, rcode: e.dns.rcode, qtypes: e.dns.qtypes, rrtypes: e.dns.rrtypes });
-  } else if (e.kafka) {
-    out.kafka = compact({ error_code: e.kafka.errorCode, api_version: e.kafka.apiVersion, api_key: e.kafka.apiKey, correlation_id: e.kafka.correlationId, topic: e.kafka.topic });
-  }
+  const detail = L7_PROTOCOL_REGISTRY[e.protocol].toHubble?.(e);
+  if (detail) out[e.protocol] = detail;
   return compact(out);
 }
 
