@@ -9,6 +9,7 @@ import { flowsLink, serviceFlags } from '../../src/client/url-state';
 import { GrafanaExportButton } from '../../src/client/grafana-export-button';
 import { PERCENTILE_NOTE } from '@sextant/shared';
 import { ChartPanel, LineChart, PALETTE, type Series } from './chart';
+import { EndpointsTable } from './endpoints-table';
 
 type Keyed = { key: string; total: number; points: { time: number; value: number | null; partial: boolean }[] };
 
@@ -77,6 +78,7 @@ function DashboardView() {
         {svcId && <Link href={`/map?find=${encodeURIComponent(svcId)}&node=${encodeURIComponent(svcId)}`}>on the map →</Link>}
       </div>
       {(ts.error || panels.error) && <div className="panel error">{(ts.error ?? panels.error)?.message}</div>}
+      {svcId && service && <EndpointsTable serviceId={svcId} service={service} namespace={namespace ?? ''} since={range.since} until={range.until} params={params} />}
       <div className="grid2">
         <LineChart {...common} title="Requests / s" extra={grafana('requests')} drill={link('')} format={(v) => v.toFixed(v < 10 ? 1 : 0)} series={[{ label: 'requests', colour: 'var(--accent)', points: pts.map((x) => ({ t: x.time, v: x.requestsPerSecond, partial: x.partial })) }]} note="L7 requests (HTTP, DNS, Kafka exchanges) per second, averaged over each step (the step in progress over its elapsed part); connections are counted apart" />
         <LineChart {...common} title="Error ratio" extra={grafana('errors')} drill={link('--http-status 5+')} format={(v) => `${+(v * 100).toPrecision(3)} %`} series={[{ label: 'errors', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.errorRatio, partial: x.partial })) }]} note="error responses / L7 requests per step (HTTP 5xx, DNS failures, Kafka errors); a step without requests has no ratio (gap)" />

@@ -1,5 +1,5 @@
 /** Dashboard time series (rates, error ratio, p50/p95/p99), the per-topic panels and the known services list. */
-import { dnsByRcode, dropsByReason, kafkaByTopic, listServices, tcpHealth, timeSeries, topTalkers } from '@sextant/db';
+import { dnsByRcode, dropsByReason, kafkaByTopic, listServices, serviceEndpoints, tcpHealth, timeSeries, topTalkers } from '@sextant/db';
 import { z } from 'zod';
 import { TimeSeriesInput, TimeWindow } from '../inputs';
 import { router, userProcedure } from '../trpc';
@@ -28,6 +28,16 @@ export const dashboardsRouter = router({
     ]);
     return { dns, kafka, tcp, drops, talkers };
   }),
+
+  /** One service's endpoints (method + path template, DNS qtype, Kafka topic + api key) with rate, errors, p50/p95/p99. */
+  endpoints: userProcedure
+    .input(z.object({
+      window: TimeWindow.prefault({}),
+      service: z.string().min(1).max(253),
+      namespace: z.string().max(253).default(''),
+      limit: z.number().int().min(1).max(200).default(50),
+    }))
+    .query(({ ctx, input }) => serviceEndpoints(ctx.db.pool, { ...input.window, service: input.service, namespace: input.namespace, limit: input.limit })),
 
   services: userProcedure
     .input(z.object({ prefix: z.string().max(253).default(''), limit: z.number().int().min(1).max(500).default(50) }))
