@@ -26,11 +26,11 @@ function download(name: string, body: string, type: string) {
 }
 
 /** Live tail: records pushed by the server, newest first, batched into React state a few times a second. */
-function useLiveTail(enabled: boolean, filter: FlowQueryFilter | null) {
+function useLiveTail(enabled: boolean, filter: FlowQueryFilter | null, includeSelf: boolean) {
   const [rows, setRows] = useState<FlowRecord[]>([]);
   const [status, setStatus] = useState<'off' | 'connecting' | 'live' | 'error'>('off');
   const [error, setError] = useState<string | null>(null);
-  const key = JSON.stringify(filter);
+  const key = `${includeSelf}|${JSON.stringify(filter)}`;
   useEffect(() => {
     if (!enabled || !filter) {
       setStatus('off');
@@ -47,7 +47,7 @@ function useLiveTail(enabled: boolean, filter: FlowQueryFilter | null) {
       setRows((cur) => [...batch, ...cur].slice(0, LIVE_CAP));
     }, 250);
     const sub = api.flows.tail.subscribe(
-      { filter, since: Date.now() - 5_000 },
+      { filter, since: Date.now() - 5_000, includeSelf },
       {
         onStarted: () => setStatus('live'),
         onData: (d) => {
@@ -98,16 +98,16 @@ function FlowsView() {
   const services = useQuery({ queryKey: ['services'], queryFn: () => api.dashboards.services.query({ limit: 500 }), staleTime: 60_000 });
   const q = useInfiniteQuery({
     // Keyed by the URL's range parameters (not the computed times, which move with the clock).
-    queryKey: ['flows', state.q, params.get('range'), params.get('since'), params.get('until')],
+    queryKey: ['flows', state.q, state.includeSelf, params.get('range'), params.get('since'), params.get('until')],
     enabled: filter !== null && !state.live,
-    queryFn: ({ pageParam }) => api.flows.search.query({ filter: filter ?? { allow: [], deny: [] }, window: { since: windowRef.current.since, until: windowRef.current.until }, limit: PAGE, cursor: pageParam }),
+    queryFn: ({ pageParam }) => api.flows.search.query({ filter: filter ?? { allow: [], deny: [] }, window: { since: windowRef.current.since, until: windowRef.current.until }, limit: PAGE, cursor: pageParam, includeSelf: state.includeSelf }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
   useEffect(() => {
     if (q.error && isUnauthorized(q.error)) router.replace(loginHref(window.location.pathname + window.location.search));
   }, [q.error, router]);
-  const live = useLiveTail(state.live, filter);
+  const live = useLiveTail(state.live, filter, state.includeSelf);
   const pages = q.data?.pages;
   const searched = useMemo(() => pages?.flatMap((p) => p.items) ?? [], [pages]);
   const rows = state.live ? live.rows : searched;
@@ -142,6 +142,9 @@ function FlowsView() {
         <button type="button" className={state.live ? 'live on' : 'secondary live'} aria-pressed={state.live} onClick={() => set({ live: !state.live })}>
           {state.live ? '● Live' : '○ Live tail'}
         </button>
+        <label title="Sextant's own traffic: browser ↔ Sextant server, server ↔ its PostgreSQL, collector → server">
+          <input type="checkbox" checked={state.includeSelf} onChange={(e) => set({ includeSelf: e.target.checked }, true)} /> Sextant&apos;s own traffic
+        </label>
         <button type="button" className="secondary" onClick={() => download('sextant-flows.jsonl', toNdjson(rows), 'application/x-ndjson')} disabled={!rows.length}>Export JSON</button>
         <button type="button" className="secondary" onClick={() => download('sextant-flows.csv', toCsv(rows), 'text/csv')} disabled={!rows.length}>Export CSV</button>
       </FilterBar>

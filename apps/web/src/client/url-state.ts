@@ -8,6 +8,8 @@ export interface FlowsState {
   q: string;
   live: boolean;
   selected: { flowId: string; time: number; eventId: string | null } | null;
+  /** Also Sextant's own traffic (URL `self=1`); hidden by default. */
+  includeSelf: boolean;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -43,7 +45,7 @@ export function readFlowsState(p: URLSearchParams): FlowsState {
     const ev = p.get('ev');
     selected = { flowId: (m[1] as string).toLowerCase(), time: Number(m[2]), eventId: ev && UUID.test(ev) ? ev.toLowerCase() : null };
   }
-  return { q, live: p.get('live') === '1', selected };
+  return { q, live: p.get('live') === '1', selected, includeSelf: p.get('self') === '1' };
 }
 
 /** A new query string with the patch applied; unrelated parameters (time range) are kept. */
@@ -56,6 +58,8 @@ export function writeFlowsState(base: URLSearchParams, patch: Partial<FlowsState
   else next.delete('q');
   if (s.live) next.set('live', '1');
   else next.delete('live');
+  if (s.includeSelf) next.set('self', '1');
+  else next.delete('self');
   if (s.selected) {
     next.set('sel', `${s.selected.flowId}@${Math.round(s.selected.time)}`);
     if (s.selected.eventId) next.set('ev', s.selected.eventId);
@@ -67,10 +71,10 @@ export function writeFlowsState(base: URLSearchParams, patch: Partial<FlowsState
   return next;
 }
 
-/** Link to the flow search for a filter line, keeping the given time range parameters. */
+/** Link to the flow search for a filter line, keeping the given time range parameters (and `self`). */
 export function flowsLink(q: string, range: URLSearchParams): string {
   const next = new URLSearchParams();
-  for (const k of ['range', 'since', 'until']) {
+  for (const k of ['range', 'since', 'until', 'self']) {
     const v = range.get(k);
     if (v) next.set(k, v);
   }
