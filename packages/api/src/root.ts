@@ -1,3 +1,4 @@
+import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
 import { collectorsRouter } from './routers/collectors';
 import { dashboardsRouter } from './routers/dashboards';
@@ -11,6 +12,7 @@ import { tokensRouter } from './routers/tokens';
 import { router } from './trpc';
 
 export const appRouter = router({
+  admin: adminRouter,
   auth: authRouter,
   collectors: collectorsRouter,
   dashboards: dashboardsRouter,

@@ -25,6 +25,7 @@ export * from './queries/flow-exchanges';
 export * from './queries/flow-tail';
 export * from './queries/panels';
 export * from './auth/api-tokens';
+export * from './admin/accounts';
 export * from './queries/existing-records';
 export * from './queries/services';
 export * from './collectors/by-name';
