@@ -78,8 +78,8 @@ describe('drawer.exchanges', () => {
   it('refuses bad ids and anonymous callers', async () => {
     const bad = await h.client(h.userToken).drawer.exchanges.query({ flowId: 'nope', time: t0, limit: 10 }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(TRPCClientError);
-    expect((bad as TRPCClientError<never>).data?.httpStatus).toBe(400);
+    expect((bad as { data?: { httpStatus?: number } }).data?.httpStatus).toBe(400);
     const anon = await h.client(null).drawer.exchanges.query({ flowId: conn.id, time: t0, limit: 10 }).catch((e: unknown) => e);
-    expect((anon as TRPCClientError<never>).data?.httpStatus).toBe(401);
+    expect((anon as { data?: { httpStatus?: number } }).data?.httpStatus).toBe(401);
   });
 });
