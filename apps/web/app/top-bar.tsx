@@ -110,6 +110,9 @@ function ThemeButton() {
   );
 }
 
+/** Pages that show current state only: the range picker would do nothing there. */
+const TIMELESS = ['/collectors', '/admin'];
+
 export function TopBar() {
   const pathname = usePathname();
   const [help, setHelp] = useState(false);
@@ -131,9 +134,12 @@ export function TopBar() {
         ))}
       </nav>
       <span className="spacer" />
-      <Suspense>
-        <RangePicker />
-      </Suspense>
+      {/* Collectors and admin show current state: no time range applies there. */}
+      {!TIMELESS.some((p) => pathname.startsWith(p)) && (
+        <Suspense>
+          <RangePicker />
+        </Suspense>
+      )}
       <ThemeButton />
       <button className="secondary" aria-label="keyboard shortcuts" title="keyboard shortcuts (?)" onClick={() => setHelp(true)}>?</button>
       <Shortcuts onHelp={() => setHelp(true)} />

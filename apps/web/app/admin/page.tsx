@@ -6,7 +6,9 @@ import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { loginHref } from '../../src/client/sign-in-return';
 import { getServerDeps } from '../../src/server/deps';
+import { ApiTokenAdmin } from './api-token-admin';
 import { TokenAdmin } from './token-admin';
+import { UserAdmin } from './user-admin';
 
 export const dynamic = 'force-dynamic';
 
@@ -22,5 +24,11 @@ export default async function AdminPage() {
       </div>
     );
   }
-  return <TokenAdmin email={user.email} />;
+  return (
+    <>
+      <TokenAdmin email={user.email} />
+      <UserAdmin email={user.email} />
+      <ApiTokenAdmin />
+    </>
+  );
 }

@@ -1,6 +1,7 @@
 'use client';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { EVENTS_PER_SECOND_NOTE, eventsPerSecondText, unparsedShare, UNPARSED_NOTE, type HealthReport } from '../../src/client/collector-health';
 import { api } from '../../src/client/trpc';
 import { useAuthedQuery } from '../../src/client/use-authed-query';
 
@@ -25,17 +26,19 @@ export default function CollectorsPage() {
         {list.error && <div className="error">{list.error.message}</div>}
         {list.data && list.data.length === 0 && <div className="empty">No collector yet. Create a token below and run one on each host.</div>}
         {list.data && list.data.length > 0 && (
+          <div className="table-scroll">
           <table>
-            <thead><tr><th>name</th><th>host</th><th>last seen</th><th>version</th><th>kernel</th><th>events/s</th><th>lost events</th><th title="batches the server refused (4xx), kept in the collector's dead-letter file">dead letters</th><th>spool</th><th>eBPF</th><th /></tr></thead>
+            <thead><tr><th>name</th><th>host</th><th>last seen</th><th>version</th><th>kernel</th><th title={EVENTS_PER_SECOND_NOTE}>events/s ⓘ</th><th title={UNPARSED_NOTE}>unparsed ⓘ</th><th>lost events</th><th title="batches the server refused (4xx), kept in the collector's dead-letter file">dead letters</th><th>spool</th><th>eBPF</th><th /></tr></thead>
             <tbody>
               {list.data.map((c) => {
-                const h = (c.health ?? {}) as { eventsPerSecond?: number; lostEvents?: number; deadLetterBatches?: number; spoolBytes?: number; ebpf?: { available: boolean; reason?: string } };
+                const h = (c.health ?? {}) as HealthReport;
+                const unparsed = unparsedShare(c.health as HealthReport | null);
                 const stale = !c.lastSeenAt || Date.now() - c.lastSeenAt > 60_000;
                 return (
                   <tr key={c.id}>
                     <td>{c.name}{c.revokedAt ? <span className="muted"> (revoked)</span> : null}</td><td>{c.hostname ?? '–'}</td>
                     <td className={stale ? 'warn' : 'ok'}>{ago(c.lastSeenAt)}</td><td>{c.version ?? '–'}</td><td>{c.kernel ?? '–'}</td>
-                    <td>{h.eventsPerSecond ?? '–'}</td><td className={h.lostEvents ? 'bad' : ''}>{h.lostEvents ?? '–'}</td>
+                    <td className="num">{eventsPerSecondText(h)}</td><td className={`num ${unparsed.tone}`} title={unparsed.title}>{unparsed.text}</td><td className={h.lostEvents ? 'bad' : ''}>{h.lostEvents ?? '–'}</td>
                     <td className={h.deadLetterBatches ? 'bad' : ''} title={h.deadLetterBatches ? 'see dead-letter.jsonl in the collector spool directory' : undefined}>{h.deadLetterBatches ?? '–'}</td>
                     <td>{h.spoolBytes ? `${(h.spoolBytes / 1024).toFixed(0)} KiB` : '0'}</td>
                     <td>{h.ebpf ? (h.ebpf.available ? 'yes' : `no: ${h.ebpf.reason ?? ''}`) : '–'}</td>
@@ -47,6 +50,13 @@ export default function CollectorsPage() {
               })}
             </tbody>
           </table>
+          </div>
+        )}
+        {list.data && list.data.length > 0 && (
+          <p className="muted legend-note">
+            <strong>events/s</strong>: {EVENTS_PER_SECOND_NOTE} <strong>unparsed</strong>: {UNPARSED_NOTE} Each row is the collector&apos;s
+            last report (every few seconds while it runs); the page refreshes every 10 s and has no time range.
+          </p>
         )}
       </div>
       {me.data?.role === 'admin' && (

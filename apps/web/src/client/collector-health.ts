@@ -1,0 +1,48 @@
+/**
+ * What the Collectors page shows of a collector's last health report. Pure, so it is tested without a browser.
+ * `eventsPerSecond` counts kernel records the collector read (TCP connection records and their interim
+ * updates, L7 data captures, UDP conversation and drop aggregates), averaged since its previous report — not
+ * flows or requests. The unparsed share is the part of the L7 bytes captured that no parser could read
+ * (TLS, unknown protocols, truncated captures).
+ */
+import { formatBytes } from './time-range';
+
+export const EVENTS_PER_SECOND_NOTE =
+  'kernel records read per second, averaged since the previous report: TCP connection records and interim updates, ' +
+  'L7 data captures, UDP conversation and drop aggregates. Not flows or requests per second.';
+export const UNPARSED_NOTE =
+  'share of the L7 bytes captured (since the collector started) that no HTTP/DNS/Kafka parser could read: TLS, ' +
+  'other protocols, truncated captures. High means "seen but not readable", not "no traffic".';
+
+export interface HealthReport {
+  eventsPerSecond?: number;
+  lostEvents?: number;
+  parsedBytes?: number;
+  unparsedBytes?: number;
+  deadLetterBatches?: number;
+  spoolBytes?: number;
+  ebpf?: { available: boolean; reason?: string };
+}
+
+export interface UnparsedShare {
+  text: string;
+  /** Over half unreadable: worth a look (encrypted or unsupported traffic). */
+  tone: 'warn' | '';
+  title: string;
+}
+
+export function unparsedShare(h: HealthReport | null): UnparsedShare {
+  const parsed = h?.parsedBytes ?? 0;
+  const unparsed = h?.unparsedBytes ?? 0;
+  const total = parsed + unparsed;
+  if (!h || total === 0) return { text: '–', tone: '', title: 'no L7 bytes captured yet' };
+  const share = unparsed / total;
+  const pct = share === 0 ? '0 %' : share < 0.001 ? '< 0.1 %' : `${(share * 100).toFixed(share < 0.1 ? 1 : 0)} %`;
+  return { text: pct, tone: share > 0.5 ? 'warn' : '', title: `${formatBytes(unparsed)} unparsed of ${formatBytes(total)} captured` };
+}
+
+export function eventsPerSecondText(h: HealthReport | null): string {
+  const v = h?.eventsPerSecond;
+  if (v === undefined) return '–';
+  return v >= 100 ? Math.round(v).toLocaleString('en-US') : String(v);
+}
