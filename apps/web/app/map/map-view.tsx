@@ -7,7 +7,7 @@
 import type { ServiceMap } from '@sextant/db';
 import { useMemo, useRef } from 'react';
 import { layoutWith, type Positions } from '../../src/client/map-layout';
-import { searchHits, toCanvasEdge, toCanvasNode, visibleGraph } from '../../src/client/map-model';
+import { searchHits, toCanvasEdges, toCanvasNode, visibleGraph } from '../../src/client/map-model';
 import { MapCanvas } from './map-canvas';
 import { EdgePanel, EdgesTable, NodePanel } from './map-panels';
 
@@ -46,7 +46,7 @@ function useMapModel(data: ServiceMap, state: MapState) {
     // layoutKey covers the grouping
   }, [nodes, edges, layoutKey]);
   const canvasNodes = useMemo(() => nodes.map(toCanvasNode), [nodes]);
-  const canvasEdges = useMemo(() => edges.map(toCanvasEdge), [edges]);
+  const canvasEdges = useMemo(() => toCanvasEdges(edges), [edges]);
   const highlight = useMemo(() => searchHits(nodes, state.find), [nodes, state.find]);
   return { nodes, edges, positions, canvasNodes, canvasEdges, highlight, layoutKey };
 }

@@ -142,8 +142,25 @@ export function selfLoopCircle(node: { x: number; y: number }): { x: number; y: 
   return { x: node.x, y: node.y - 16, r: 9 };
 }
 
+/** How far apart (world units) the two directions of a pair drawn both ways are. */
+export const REVERSE_SHIFT = 4;
+
+/**
+ * The drawn ends of an edge between a and b: a pair drawn both ways (`shifted`) moves each direction to its
+ * own right by REVERSE_SHIFT / 2, so A → B and B → A are two lines, each of which can be clicked.
+ */
+export function edgeEnds(a: { x: number; y: number }, b: { x: number; y: number }, shifted?: boolean): [{ x: number; y: number }, { x: number; y: number }] {
+  if (!shifted) return [a, b];
+  const dx = b.x - a.x;
+  const dy = b.y - a.y;
+  const len = Math.hypot(dx, dy) || 1;
+  const ox = (-dy / len) * (REVERSE_SHIFT / 2);
+  const oy = (dx / len) * (REVERSE_SHIFT / 2);
+  return [{ x: a.x + ox, y: a.y + oy }, { x: b.x + ox, y: b.y + oy }];
+}
+
 /** The edge nearest a world point within tolerance (a self-loop: its circle), else null. */
-export function hitEdge<E extends { source: string; destination: string }>(edges: E[], positions: Positions, p: { x: number; y: number }, tolerance: number): E | null {
+export function hitEdge<E extends { source: string; destination: string; shifted?: boolean }>(edges: E[], positions: Positions, p: { x: number; y: number }, tolerance: number): E | null {
   let best: E | null = null;
   let bestD = tolerance;
   for (const e of edges) {
@@ -151,7 +168,7 @@ export function hitEdge<E extends { source: string; destination: string }>(edges
     const b = positions.get(e.destination);
     if (!a || !b) continue;
     const loop = e.source === e.destination ? selfLoopCircle(a) : null;
-    const d = loop ? Math.abs(Math.hypot(p.x - loop.x, p.y - loop.y) - loop.r) : segmentDistance(p, a, b);
+    const d = loop ? Math.abs(Math.hypot(p.x - loop.x, p.y - loop.y) - loop.r) : segmentDistance(p, ...edgeEnds(a, b, e.shifted));
     if (d <= bestD) {
       best = e;
       bestD = d;

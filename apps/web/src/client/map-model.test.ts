@@ -100,3 +100,16 @@ describe('searchHits', () => {
     expect(searchHits(DATA.nodes, '  ').size).toBe(0);
   });
 });
+
+describe('pairs drawn both ways', () => {
+  it('marks A → B and B → A shifted apart so each can be clicked; a one-way pair and a self-loop stay put', async () => {
+    const { toCanvasEdges } = await import('./map-model');
+    const { hitEdge } = await import('./map-layout');
+    const both = toCanvasEdges([edge('a/x', 'b/y'), edge('b/y', 'a/x'), edge('a/x', 'c/z'), edge('a/x', 'a/x')]);
+    expect(both.map((e) => e.shifted ?? false)).toEqual([true, true, false, false]);
+    const pos = new Map([['a/x', { x: 0, y: 0 }], ['b/y', { x: 100, y: 0 }], ['c/z', { x: 0, y: 100 }]]);
+    // A → B runs to its right (y + 2), B → A to its own right (y − 2): a click picks the line it is on.
+    expect(hitEdge(both, pos, { x: 50, y: 2 }, 1.5)?.id).toBe('a/x->b/y');
+    expect(hitEdge(both, pos, { x: 50, y: -2 }, 1.5)?.id).toBe('b/y->a/x');
+  });
+});

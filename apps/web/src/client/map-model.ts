@@ -103,6 +103,16 @@ export function edgeRows(e: MapEdge): EdgeRow[] {
   });
 }
 
+/** Canvas shapes of the visible edges; a pair drawn both ways is marked so its two lines are drawn apart. */
+export function toCanvasEdges(edges: MapEdge[]): CanvasEdge[] {
+  const keys = new Set(edges.map((e) => `${e.source}\u0000${e.destination}`));
+  return edges.map((e) => {
+    const c = toCanvasEdge(e);
+    if (e.source !== e.destination && keys.has(`${e.destination}\u0000${e.source}`)) c.shifted = true;
+    return c;
+  });
+}
+
 /** Ids of the nodes whose id contains the search text (case-insensitive); none for an empty search. */
 export function searchHits(nodes: MapNode[], find: string): Set<string> {
   const f = find.trim().toLowerCase();

@@ -5,7 +5,7 @@
  * culled, so 1000 nodes and 3000 edges pan smoothly. A `fast` frame (while panning or zooming a big map)
  * skips the costly parts: wide strokes, arrows, outlines, labels. Pure: tested with a recording context.
  */
-import { selfLoopCircle, type Positions, type View } from './map-layout';
+import { edgeEnds, selfLoopCircle, type Positions, type View } from './map-layout';
 
 export type Level = 'ok' | 'warn' | 'bad';
 const LEVELS: readonly Level[] = ['ok', 'warn', 'bad'];
@@ -28,6 +28,8 @@ export interface CanvasEdge {
   width: number;
   /** Drawn dashed (an edge of drops only). */
   dashed?: boolean;
+  /** The reverse pair is drawn too: both directions are shifted apart (see edgeEnds). */
+  shifted?: boolean;
   tip: string;
 }
 
@@ -116,7 +118,10 @@ export function edgeBuckets(s: MapScene, inView: (p: Point) => boolean, f: Focus
     let bk = buckets.get(key);
     if (!bk) buckets.set(key, (bk = { level: e.level, strong, width, dashed, segs: [] }));
     if (e.source === e.destination) pushLoop(bk.segs, a);
-    else bk.segs.push(a.x, a.y, b.x, b.y);
+    else {
+      const [p, q] = edgeEnds(a, b, e.shifted);
+      bk.segs.push(p.x, p.y, q.x, q.y);
+    }
   }
   return [...buckets.values()];
 }
@@ -170,9 +175,10 @@ function paintEdges(ctx: PaintContext, buckets: EdgeBucket[], col: Palette, v: V
 function paintArrows(ctx: PaintContext, s: MapScene, inView: (p: Point) => boolean, f: Focus, col: Palette, v: View) {
   ctx.globalAlpha = 0.8;
   for (const e of s.edges) {
-    const a = s.positions.get(e.source);
-    const b = s.positions.get(e.destination);
-    if (!a || !b || !inView(b) || e.source === e.destination) continue;
+    const from = s.positions.get(e.source);
+    const ends = s.positions.get(e.destination);
+    if (!from || !ends || !inView(ends) || e.source === e.destination) continue;
+    const [a, b] = edgeEnds(from, ends, e.shifted);
     if (f.dimming && !(f.focus(e.source) || f.focus(e.destination) || e.id === s.selectedEdge)) continue;
     const r = (s.byId.get(e.destination)?.r ?? 8) + 3;
     const dx = b.x - a.x;
@@ -207,8 +213,9 @@ function paintSelectedEdge(ctx: PaintContext, s: MapScene, col: Palette, v: View
     ctx.moveTo(c.x + c.r, c.y);
     ctx.arc(c.x, c.y, c.r, 0, 2 * Math.PI);
   } else {
-    ctx.moveTo(a.x, a.y);
-    ctx.lineTo(b.x, b.y);
+    const [p, q] = edgeEnds(a, b, sel.shifted);
+    ctx.moveTo(p.x, p.y);
+    ctx.lineTo(q.x, q.y);
   }
   ctx.stroke();
 }
