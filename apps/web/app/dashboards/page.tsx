@@ -7,7 +7,7 @@ import { api } from '../../src/client/trpc';
 import { useAuthedQuery } from '../../src/client/use-authed-query';
 import { flowsLink, serviceFlags } from '../../src/client/url-state';
 import { GrafanaExportButton } from '../../src/client/grafana-export-button';
-import { PERCENTILE_NOTE } from '@sextant/shared';
+import { dnsRcodeName, PERCENTILE_NOTE } from '@sextant/shared';
 import { ChartPanel, LineChart, PALETTE, type Series } from './chart';
 import { EndpointsTable } from './endpoints-table';
 
@@ -92,7 +92,7 @@ function DashboardView() {
           { label: 'p99', colour: 'var(--bad)', points: pts.map((x) => ({ t: x.time, v: x.p99Ns, partial: x.partial })) },
         ]} />
         <LineChart {...common} title="TCP retransmits, resets, failed connects" drill={link('--protocol tcp')} format={(v) => formatCount(v)} series={p ? keyed(p.tcp.series, 1).map((s, i) => ({ ...s, colour: ['var(--warn)', 'var(--bad)', '#a371f7'][i] ?? s.colour })) : []} />
-        <LineChart {...common} title="DNS queries by rcode" drill={link('--protocol dns')} format={(v) => formatCount(v)} series={p ? keyed(p.dns.series, 1) : []} />
+        <LineChart {...common} title="DNS queries by rcode" drill={link('--protocol dns')} format={(v) => formatCount(v)} series={p ? keyed(p.dns.series.map((x) => ({ ...x, key: /^\d+$/.test(x.key) ? dnsRcodeName(Number(x.key)) : x.key })), 1) : []} />
         <LineChart {...common} title="Kafka requests by topic" drill={link('--protocol kafka')} format={(v) => formatCount(v)} series={p ? keyed(p.kafka.series, 1) : []} />
         <LineChart {...common} title="Drops by reason (packets)" extra={grafana('drops')} drill={link('--verdict DROPPED')} format={(v) => formatCount(v)} series={p ? keyed(p.drops.series, 1) : []} />
         <ChartPanel title="Top talkers (bytes)" drill={link('')} extra={grafana('bytes')}>
