@@ -4,7 +4,7 @@
  * typical flow searches (first page of 100, newest first) and of the 24 h service map query, measured
  * through the same query functions the tRPC procedures call.
  */
-import { connect, copyInto, dayOf, ensurePartitions, FLOW_COLUMNS, flowRow, foldEdges, L7_COLUMNS, l7Row, markDirtyHours, MINUTE_MS, PARTITIONED_TABLES, rebuildDirtyHours, searchFlows, serviceMap, upsertEdges, upsertServices } from '@sextant/db';
+import { connect, copyInto, dayOf, ensurePartitions, FLOW_COLUMNS, flowRow, foldEdges, L7_COLUMNS, l7Row, markDirtyHours, MINUTE_MS, PARTITIONED_TABLES, rebuildDirtyHours, searchFlows, serviceEndpoints, serviceMap, upsertEdges, upsertServices } from '@sextant/db';
 import { generateTraffic, makeServices, mulberry32 } from '@sextant/db/testing';
 import type { FlowQueryFilterInput } from '@sextant/shared';
 import { FlowQueryFilter } from '@sextant/shared';
@@ -95,6 +95,18 @@ try {
     nodes = m.nodes.length;
   }
   console.log(`\nservice map, 24 h (${fmt(nodes)} nodes, ${fmt(edges)} edges): p50 ${fmt(percentile(mapTimes, 0.5))} ms, p95 ${fmt(percentile(mapTimes, 0.95))} ms (target < 1000 ms)`);
+  // Per-endpoint golden signals read the service's raw L7 events of the window (no endpoint rollup).
+  const busiest = (await db.pool.query(`SELECT dst_service AS s, coalesce(dst_namespace, '') AS ns, count(*) AS n FROM l7_events GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 1`)).rows[0] as { s: string; ns: string; n: string };
+  for (const [label, window] of [['1 h', 3_600_000], ['24 h', DAY]] as const) {
+    const times: number[] = [];
+    let endpoints = 0;
+    for (let r = 0; r < 10; r++) {
+      const s = performance.now();
+      endpoints = (await serviceEndpoints(db.pool, { since: now - window, until: now, service: busiest.s, namespace: busiest.ns })).length;
+      times.push(performance.now() - s);
+    }
+    console.log(`endpoints of the busiest service (${fmt(Number(busiest.n))} L7 events in 24 h), ${label}: ${endpoints} endpoints, p50 ${fmt(percentile(times, 0.5), 1)} ms, p95 ${fmt(percentile(times, 0.95), 1)} ms`);
+  }
   await db.close();
 } finally {
   await pgh.stop();
