@@ -1,7 +1,8 @@
+import { isErrorClass, L7Event, l7StatusClass } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorToken } from '../auth/collectors';
 import { generateTraffic, type GeneratedTraffic } from '../fixtures/generate-traffic';
-import { storeBatch } from '../ingest/store-batch';
+import { storeRecords } from '../ingest/store-batch';
 import { serviceMap } from '../queries/service-map';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
 import { rebuildDirtyHours } from './hour-rollups';
@@ -18,22 +19,26 @@ beforeAll(async () => {
 afterAll(async () => db?.close());
 
 async function store(t: GeneratedTraffic) {
-  await storeBatch(db.pool, collectorId, { schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows, l7: t.l7, histograms: [] });
+  await storeRecords(db.pool, collectorId, { batchId: crypto.randomUUID(), sentAt: now, flows: t.flows, l7: t.l7, histograms: [] });
 }
 
-function totals(t: GeneratedTraffic[]): { requests: number; errors: number } {
+/** Ground truth from the generated records, in the shared vocabulary: requests are L7 exchanges, connections are flows. */
+function totals(t: GeneratedTraffic[]): { requests: number; errors: number; connections: number } {
   let requests = 0;
   let errors = 0;
+  let connections = 0;
   for (const x of t) {
-    requests += x.flows.length + x.l7.length;
-    errors += x.flows.filter((f) => f.closeReason === 'REFUSED').length + x.l7.filter((e) => (e.http?.code ?? 0) >= 500).length;
+    requests += x.l7.length;
+    errors += x.l7.filter((e) => isErrorClass(l7StatusClass(L7Event.parse(e)))).length;
+    connections += x.flows.filter((f) => f.verdict !== 'DROPPED').length;
   }
-  return { requests, errors };
+  return { requests, errors, connections };
 }
 
 async function mapTotals() {
   const m = await serviceMap(db.pool, { since: now - 24 * HOUR, until: now });
-  return { requests: m.edges.reduce((a, e) => a + e.requests, 0), errors: m.edges.reduce((a, e) => a + e.errors, 0), resolution: m.resolutionSeconds };
+  const sum = (k: 'requests' | 'errors' | 'connections') => m.edges.reduce((a, e) => a + e[k], 0);
+  return { requests: sum('requests'), errors: sum('errors'), connections: sum('connections'), resolution: m.resolutionSeconds };
 }
 
 describe('hour rollups', () => {
