@@ -144,9 +144,11 @@ describe.skipIf(noKernel)('collector on the real kernel', () => {
 
     // The map counts each same-host connection once, from its client side, with connect latency percentiles.
     const map = await serviceMap(db.pool, { since: Date.now() - 600_000, until: Date.now() + 60_000 });
-    const edge = map.edges.find((e) => e.source === 'curl' && e.destination === 'shop/web-api' && e.protocol === 'tcp');
-    expect(edge?.requests).toBe(N);
-    expect(edge?.p95Ns).toBeGreaterThan(0);
+    const pair = map.edges.find((e) => e.source === 'curl' && e.destination === 'shop/web-api');
+    const tcp = pair?.protocols.find((p) => p.protocol === 'tcp');
+    expect(tcp).toMatchObject({ kind: 'connections', count: N, errors: 0 });
+    expect(pair?.connections).toBe(N);
+    expect(tcp?.p95Ns).toBeGreaterThan(0);
     const hist = await count(`SELECT coalesce(sum(samples), 0) AS n FROM latency_minute WHERE kind = 'tcp_connect' AND dst_service = 'web-api'`);
     expect(hist).toBe(N);
     const health = (await db.pool.query(`SELECT last_health FROM collectors WHERE name = 'kernel-test'`)).rows[0].last_health;
