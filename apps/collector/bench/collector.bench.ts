@@ -8,9 +8,7 @@
  * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (off/on alternations, default 3),
  * BENCH_WORKLOADS (comma list of ka,ka-l4,ka-lean,close,close-l4,close-lean,custom). BENCH_RATE (req/s) paces wrk instead of
  * running flat out, to read CPU, RSS and lost events at a given rate (the ratio is then ~1 by construction);
- * it sets the connection count to rate × 2 ms unless BENCH_CONNECTIONS is given. BENCH_WIRE=1 (or 2) makes the
- * sink answer like a server that only takes wire schema v1 (or v2), for comparing with the newest (the
- * default). BENCH_BASELINE=path/to/bundle.mjs runs a second collector build (e.g. of an earlier commit, made
+ * it sets the connection count to rate × 2 ms unless BENCH_CONNECTIONS is given. BENCH_BASELINE=path/to/bundle.mjs runs a second collector build (e.g. of an earlier commit, made
  * with `npm run bench:baseline -- <git ref>`) in the same rounds, so that two versions are compared side by side.
  */
 import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
@@ -141,7 +139,7 @@ async function workload(rig: Rig, name: string): Promise<void> {
 
 const rig = await startRig();
 try {
-  console.log(`bench:collector — nginx on loopback, wrk -t1 -c${CONNECTIONS} ${SECONDS}s per run${RATE ? `, paced at ${RATE} req/s` : ", flat out"}, ${process.env.BENCH_NODE_FLAGS ?? ""} wire schema v${process.env.BENCH_WIRE ?? WIRE_SCHEMA_VERSION}, 2 cores`);
+  console.log(`bench:collector — nginx on loopback, wrk -t1 -c${CONNECTIONS} ${SECONDS}s per run${RATE ? `, paced at ${RATE} req/s` : ", flat out"}, ${process.env.BENCH_NODE_FLAGS ?? ""} wire schema ${WIRE_SCHEMA_VERSION}, 2 cores`);
   for (const w of WORKLOADS) await workload(rig, w);
 } finally {
   rig.close();

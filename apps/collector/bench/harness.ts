@@ -14,7 +14,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { preflight } from '@sextant/bpf';
-import { WIRE_SCHEMA_VERSIONS } from '@sextant/shared';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -92,8 +91,6 @@ http {
     get l7Total() { return settle().l7Total; },
     get lastHealth() { return settle().lastHealth; },
   };
-  // The batch schemas the sink claims to take, like a real server's register answer (BENCH_WIRE=1: v1 only).
-  const wireSchemaVersions = process.env.BENCH_WIRE ? [Number(process.env.BENCH_WIRE)] : [...WIRE_SCHEMA_VERSIONS];
   const sink = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -103,7 +100,7 @@ http {
       if (raw.length && !register) pending.push(raw);
       const batchId = /"batchId":"([^"]+)"/.exec(raw.toString('latin1', 0, 256))?.[1];
       const data = register
-        ? { collectorId: '00000000-0000-4000-8000-000000000000', name: 'bench', serverVersion: 'sink', wireSchemaVersions }
+        ? { collectorId: '00000000-0000-4000-8000-000000000000', name: 'bench', serverVersion: 'sink' }
         : { batchId, stored: true, flows: 0, l7: 0, histograms: 0 };
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ result: { data } }));

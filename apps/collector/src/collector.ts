@@ -3,6 +3,7 @@
  * them, reports health, and on stop detaches every program and leaves unsent batches in the spool.
  */
 import { preflight, SextantProbes, type ProbeCounters } from '@sextant/bpf';
+import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
 import type { CollectorConfig } from './env';
 import { Clock, FlowAssembler } from './services/flow-assembler';
 import { COLLECTOR_VERSION, HealthTracker } from './services/health';
@@ -80,8 +81,7 @@ export class Collector {
     this.shipper.start();
     try {
       const reg = await this.transport.register({ hostname: this.config.nodeName, version: COLLECTOR_VERSION, kernel: os.release() });
-      this.shipper.useServerWireVersions(reg.wireSchemaVersions);
-      this.log(`registered as "${reg.name}" with ${this.config.server} (server ${reg.serverVersion}, batch schema v${this.shipper.wireSchemaVersion})`);
+      this.log(`registered as "${reg.name}" with ${this.config.server} (server ${reg.serverVersion}, batch schema ${WIRE_SCHEMA_VERSION})`);
     } catch (err) {
       // Not fatal: batches spool until the server answers.
       this.log(`server not reachable yet (${(err as Error).message}); spooling until it is`);

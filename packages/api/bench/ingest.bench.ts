@@ -7,9 +7,9 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, copyInto, createCollectorToken, ensurePartitions, dayOf, FLOW_COLUMNS, flowRow, L7_COLUMNS, l7Row, PARTITIONED_TABLES } from '@sextant/db';
+import { connect, copyBatch, createCollectorToken, ensurePartitions, dayOf, PARTITIONED_TABLES } from '@sextant/db';
 import { generateTraffic } from '@sextant/db/testing';
-import { BatchEncoder, encodeFlowRows, type IngestBatchInput, type IngestBatchV1Input } from '@sextant/shared';
+import { encodeBatch, encodeRecords, Flow, L7Event, type IngestBatch, type IngestBatchInput } from '@sextant/shared';
 import { trpcClient } from '../src/testing/api-harness';
 import { fmt, startBenchPostgres } from './bench-db';
 
@@ -19,12 +19,15 @@ const SENDERS = Number(process.env.BENCH_SENDERS ?? 4);
 
 const now = Date.now();
 console.log(`bench:ingest — ${BATCHES} batches of ${CONNECTIONS_PER_BATCH} flows (+ their HTTP events), ${SENDERS} concurrent senders`);
-const batches: IngestBatchV1Input[] = [];
+const batches: IngestBatchInput[] = [];
+const records: IngestBatch[] = [];
 // Like a collector: each batch holds a few seconds of traffic (batches are flushed by size or time).
 for (let i = 0; i < BATCHES; i++) {
   const start = now - 10 * 60_000 + i * 5_000;
   const t = generateTraffic({ seed: 1000 + i, connections: CONNECTIONS_PER_BATCH, start, end: start + 5_000, services: 500, namespaces: 20, requestsPerConnection: 1, l7Share: 0.7 });
-  batches.push({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows, l7: t.l7 });
+  const batchId = crypto.randomUUID();
+  batches.push(encodeBatch({ batchId, sentAt: now, flows: t.flows, l7: t.l7 }));
+  records.push(encodeRecords({ batchId, sentAt: now, flows: t.flows.map((f) => Flow.parse(f)), l7: t.l7.map((e) => L7Event.parse(e)) }));
 }
 const rowsPerRun = batches.reduce((a, b) => a + (b.flows?.length ?? 0) + (b.l7?.length ?? 0), 0);
 console.log(`rows per run: ${fmt(rowsPerRun)}`);
@@ -44,12 +47,11 @@ try {
   await ensurePartitions(scratch.pool, PARTITIONED_TABLES, [dayOf(now - 10 * 60_000), dayOf(now)]);
   const ctx = { collectorId: crypto.randomUUID(), batchId: crypto.randomUUID() };
   const t0 = performance.now();
-  await inParallel(batches, SENDERS, async (b) => {
+  await inParallel(records, SENDERS, async (b) => {
     const client = await scratch.pool.connect();
     try {
       await client.query('BEGIN');
-      await copyInto(client, 'flows', FLOW_COLUMNS, b.flows as never[], (f) => flowRow(f, ctx));
-      await copyInto(client, 'l7_events', L7_COLUMNS, b.l7 as never[], (e) => l7Row(e, ctx));
+      await copyBatch(client, b, ctx);
       await client.query('COMMIT');
     } finally {
       client.release();
@@ -58,8 +60,7 @@ try {
   const rawSeconds = (performance.now() - t0) / 1000;
   await scratch.close();
 
-  // End to end: collectors → tRPC (HTTP, JSON, zod) → COPY + rollups + receipts, in one transaction per batch;
-  // the same flows once as wire schema v1 (objects) and once as v2 (rows + endpoint table), each into its own database.
+  // End to end: collectors → tRPC (HTTP, JSON, zod) → COPY + rollups + receipts, in one transaction per batch.
   async function endToEnd(name: string, sent: IngestBatchInput[]): Promise<{ seconds: number; cpuSeconds: number }> {
     const url = await pgh.createDatabase(name);
     const db = connect(url, { poolSize: 2 });
@@ -84,29 +85,14 @@ try {
     if (stored !== rowsPerRun) throw new Error(`${name}: stored ${stored} rows, expected ${rowsPerRun}`);
     return { seconds, cpuSeconds };
   }
-  const v2Batches: IngestBatchInput[] = batches.map((b) => {
-    const nodeName = b.flows?.[0]?.nodeName ?? '';
-    return { schemaVersion: 2, batchId: b.batchId, sentAt: b.sentAt, nodeName, ...encodeFlowRows(b.flows ?? [], nodeName), l7: b.l7 };
-  });
-  const v3Batches: IngestBatchInput[] = batches.map((b) => {
-    const nodeName = b.flows?.[0]?.nodeName ?? '';
-    const enc = new BatchEncoder(nodeName);
-    for (const f of b.flows ?? []) enc.addFlow(f);
-    const l7 = (b.l7 ?? []).map((e) => enc.l7(e));
-    return { schemaVersion: 3, batchId: b.batchId, sentAt: b.sentAt, nodeName, endpoints: enc.endpoints, flows: enc.rows, l7 };
-  });
   const bodyBytes = (list: IngestBatchInput[]) => list.reduce((a, b) => a + Buffer.byteLength(JSON.stringify(b)), 0);
-  const runs = [
-    { label: 'v1', ...(await endToEnd('bench_ingest_v1', batches)), bytes: bodyBytes(batches) },
-    { label: 'v2', ...(await endToEnd('bench_ingest_v2', v2Batches)), bytes: bodyBytes(v2Batches) },
-    { label: 'v3', ...(await endToEnd('bench_ingest_v3', v3Batches)), bytes: bodyBytes(v3Batches) },
-  ];
+  const runs = [{ label: 'tRPC ingest', ...(await endToEnd('bench_ingest', batches)), bytes: bodyBytes(batches) }];
 
   const raw = rowsPerRun / rawSeconds;
   console.log(`raw COPY (scratch db)     ${fmt(raw)} rows/s  (${fmt(rawSeconds, 2)} s)`);
   for (const r of runs) {
     const e2e = rowsPerRun / r.seconds;
-    console.log(`tRPC ingest, wire ${r.label}     ${fmt(e2e)} rows/s  (${fmt(r.seconds, 2)} s, incl. rollups + receipts; ${fmt(r.bytes / 1e6, 1)} MB of JSON)`);
+    console.log(`${r.label}               ${fmt(e2e)} rows/s  (${fmt(r.seconds, 2)} s, incl. rollups + receipts; ${fmt(r.bytes / 1e6, 1)} MB of JSON)`);
     console.log(`  server process CPU      ${fmt(r.cpuSeconds, 2)} s (${fmt((r.cpuSeconds / r.seconds) * 100)} % of one core during the run, incl. startup)`);
     console.log(`  ratio ingest / raw COPY ${fmt(e2e / raw, 2)}  (target >= 0.60)`);
   }

@@ -4,10 +4,10 @@
  * typical flow searches (first page of 100, newest first) and of the 24 h service map query, measured
  * through the same query functions the tRPC procedures call.
  */
-import { connect, copyInto, dayOf, ensurePartitions, FLOW_COLUMNS, flowRow, foldEdges, L7_COLUMNS, l7Row, markDirtyHours, MINUTE_MS, PARTITIONED_TABLES, rebuildDirtyHours, searchFlows, serviceEndpoints, serviceMap, upsertEdges, upsertServices } from '@sextant/db';
+import { connect, copyBatch, dayOf, ensurePartitions, foldEdges, markDirtyHours, MINUTE_MS, PARTITIONED_TABLES, rebuildDirtyHours, searchFlows, serviceEndpoints, serviceMap, upsertEdges, upsertServices } from '@sextant/db';
 import { generateTraffic, makeServices, mulberry32 } from '@sextant/db/testing';
 import type { FlowQueryFilterInput } from '@sextant/shared';
-import { FlowQueryFilter } from '@sextant/shared';
+import { encodeRecords, FlowQueryFilter } from '@sextant/shared';
 import { fmt, percentile, startBenchPostgres } from './bench-db';
 
 const TOTAL = Number(process.env.BENCH_FLOWS ?? 10_000_000);
@@ -36,9 +36,9 @@ try {
       const client = await db.pool.connect();
       try {
         await client.query('BEGIN');
-        await copyInto(client, 'flows', FLOW_COLUMNS, t.flows, (f) => flowRow(f, ctx));
-        await copyInto(client, 'l7_events', L7_COLUMNS, t.l7, (e) => l7Row(e, ctx));
-        const minute = foldEdges(t.flows, t.l7, MINUTE_MS);
+        const batch = encodeRecords({ batchId: ctx.batchId, flows: t.flows, l7: t.l7 });
+        await copyBatch(client, batch, ctx);
+        const minute = foldEdges(batch, MINUTE_MS);
         await upsertEdges(client, 'edge_minute', minute);
         await markDirtyHours(client, minute);
         await upsertServices(client, minute);

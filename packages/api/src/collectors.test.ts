@@ -1,4 +1,4 @@
-import { bucketIndex, fromSparse, quantile, toSparse, type Histogram } from '@sextant/shared';
+import { bucketIndex, encodeBatch, fromSparse, type Histogram, quantile, toSparse } from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, login } from '@sextant/db';
@@ -16,10 +16,9 @@ describe('collector health and kernel histograms', () => {
     const c = h.client(h.collectorToken);
     await c.ingest.register.mutate({ hostname: 'edge-7', version: '0.1.0', kernel: '6.18.44' });
     const now = Date.now();
-    await c.ingest.push.mutate({
-      schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now,
+    await c.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: now,
       health: { time: now, version: '0.1.0', kernel: '6.18.44', hostname: 'edge-7', eventsPerSecond: 1234.5, lostEvents: 7, parsedBytes: 900, unparsedBytes: 100, spoolBytes: 4096 },
-    });
+    }));
     const list = await h.client(h.userToken).collectors.list.query();
     const me = list.find((x) => x.id === h.collectorId);
     expect(me).toMatchObject({ hostname: 'edge-7', kernel: '6.18.44', version: '0.1.0' });
@@ -41,10 +40,9 @@ describe('collector health and kernel histograms', () => {
         all.set(bucketIndex(v), (all.get(bucketIndex(v)) ?? 0) + 1);
       }
       const { idx, cnt } = toSparse(part);
-      await c.ingest.push.mutate({
-        schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(),
+      await c.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(),
         histograms: [{ kind: 'tcp_connect', windowStart: minute + b * 10_000, windowSeconds: 10, nodeName: 'edge-7', sourceService: 'curl', destinationService: 'nginx', idx, cnt }],
-      });
+      }));
     }
     const rows = (await h.db.pool.query(`SELECT samples, hist_idx, hist_cnt FROM latency_minute WHERE kind = 'tcp_connect'`)).rows;
     expect(rows).toHaveLength(1);

@@ -3,6 +3,7 @@
  * its details, the page of the connection's exchanges holding it, paging either side, and refusals.
  */
 import { generateTraffic } from '@sextant/db/testing';
+import { encodeBatch } from '@sextant/shared';
 import type { Flow, L7Event } from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ const clicked = exchanges[57] as L7Event;
 
 beforeAll(async () => {
   h = await startHarness();
-  await h.client(h.collectorToken).ingest.push.mutate({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [conn, other], l7: [...exchanges, dnsOnOther] });
+  await h.client(h.collectorToken).ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [conn, other], l7: [...exchanges, dnsOnOther] }));
 });
 afterAll(async () => h?.close());
 

@@ -7,6 +7,7 @@
  * with a bounded number of database reads.
  */
 import { createCollectorToken, createUser, login, tailStats } from '@sextant/db';
+import { encodeBatch } from '@sextant/shared';
 import { createTestDatabase, generateTraffic, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import type { Flow, L7Event } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,7 +94,7 @@ describe('live tail at ≥ 2,000 records/s with late batches and a reconnect', (
     const push = async (time: number, nFlows: number, nL7: number) => {
       const flows = Array.from({ length: nFlows }, (_, k) => ({ ...flowTmpl, id: crypto.randomUUID(), time: time + k }));
       const l7 = Array.from({ length: nL7 }, (_, k) => ({ ...l7Tmpl, id: crypto.randomUUID(), flowId: flows[k % nFlows]?.id ?? l7Tmpl.flowId, time: time + k }));
-      const res = await collector.ingest.push.mutate({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), flows, l7 });
+      const res = await collector.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows, l7 }));
       expect(res.stored).toBe(true);
       batches.push([...flows.map((f) => f.id), ...l7.map((e) => e.id)]);
     };

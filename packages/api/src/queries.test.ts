@@ -3,7 +3,7 @@
  * truth computed from the generated traffic itself.
  */
 import { generateTraffic } from '@sextant/db/testing';
-import { FlowQueryFilter, matchesQuery, type FilterRecord, type Flow, type FlowQueryFilterInput, type L7Event } from '@sextant/shared';
+import { encodeBatch, type FilterRecord, type Flow, FlowQueryFilter, type FlowQueryFilterInput, type L7Event, matchesQuery } from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from './root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
     const flows = traffic.flows.slice(i * third, (i + 1) * third);
     const ids = new Set(flows.map((f) => f.id));
-    await c.ingest.push.mutate({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), flows, l7: traffic.l7.filter((e) => ids.has(e.flowId)) });
+    await c.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows, l7: traffic.l7.filter((e) => ids.has(e.flowId)) }));
   }
 });
 afterAll(async () => h?.close());

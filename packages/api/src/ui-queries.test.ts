@@ -4,6 +4,7 @@
  * by flow id, TCP stats) and the dashboard panels, each checked against hand-built ground truth.
  */
 import { generateTraffic } from '@sextant/db/testing';
+import { encodeBatch } from '@sextant/shared';
 import type { Flow, L7Event } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './testing/api-harness';
@@ -40,7 +41,7 @@ const extraFlows = [...special.reset, ...special.failed, ...special.drops, conn]
 beforeAll(async () => {
   h = await startHarness();
   const c = h.client(h.collectorToken);
-  await c.ingest.push.mutate({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [...base.flows, ...extraFlows], l7: [...base.l7, ...l7extra, ...exchanges] });
+  await c.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [...base.flows, ...extraFlows], l7: [...base.l7, ...l7extra, ...exchanges] }));
 });
 afterAll(async () => h?.close());
 
@@ -115,7 +116,7 @@ describe('live tail over SSE', () => {
     const started = Date.now();
     const pending = readTail({ filter, since: Date.now() - 2000 }, 1);
     await new Promise((r) => setTimeout(r, 300));
-    await h.client(h.collectorToken).ingest.push.mutate({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [late], l7: [] });
+    await h.client(h.collectorToken).ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [late], l7: [] }));
     const got = await pending;
     expect(got.map((e) => recId(e.data))).toEqual([late.id]);
     expect(Date.now() - started).toBeLessThan(5000);

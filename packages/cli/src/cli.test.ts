@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
 import { createApiToken, createCollectorToken, createUser } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
-import { Flow, L7Event, toHubbleJson, toHubbleJsonLine, type FlowInput, type L7EventInput } from '@sextant/shared';
+import { encodeBatch, Flow, type FlowInput, L7Event, type L7EventInput, toHubbleJson, toHubbleJsonLine } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from './client';
 
@@ -123,7 +123,7 @@ beforeAll(async () => {
   collectorToken = (await createCollectorToken(db.prisma, 'node-a')).token;
   const collector = apiClient({ server: server.url, token: collectorToken });
   const health = { time: Date.now(), version: '0.1.0', kernel: '6.1.0', hostname: 'host-a', eventsPerSecond: 12.5, lostEvents: 7 };
-  await collector.ingest.push.mutate({ schemaVersion: 1, batchId: id(), sentAt: Date.now(), flows: FLOWS, l7: EVENTS, health });
+  await collector.ingest.push.mutate(encodeBatch({ batchId: id(), sentAt: Date.now(), flows: FLOWS, l7: EVENTS, health }));
   tmp = await mkdtemp(path.join(tmpdir(), 'sextant-cli-'));
 });
 
@@ -201,7 +201,7 @@ describe('sextant observe', () => {
       // Give it time to start and read what is already stored (none of which must be printed).
       await new Promise((r) => setTimeout(r, 4000));
       const late = flow({ time: Date.now(), l4Protocol: 'TCP', source: web(50100), destination: api, tcpFlags: ['SYN'] });
-      await apiClient({ server: server.url, token: collectorToken }).ingest.push.mutate({ schemaVersion: 1, batchId: id(), sentAt: Date.now(), flows: [late] });
+      await apiClient({ server: server.url, token: collectorToken }).ingest.push.mutate(encodeBatch({ batchId: id(), sentAt: Date.now(), flows: [late] }));
       const deadline = Date.now() + 20_000;
       while (!out.includes('10.0.0.3:50100') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       expect(err).toBe('');

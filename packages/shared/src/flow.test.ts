@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Flow, L7Event } from './flow';
+import { Flow, L7Event, type FlowInput } from './flow';
+import { FLOW_IX } from './flow-fields';
 import { endpointServiceName, isPrivateIp } from './identity';
 import { flowStatusClass, httpStatusClass, isErrorClass, l7StatusClass } from './status';
-import { IngestBatch } from './wire';
+import { encodeBatch, IngestBatch } from './wire';
 
 const flow = {
   id: '7d0b4f6e-3f7a-4a2b-9c1d-2e3f4a5b6c7d', time: 1_764_000_000_000, nodeName: 'node-a', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4,
@@ -16,11 +17,16 @@ describe('flow model', () => {
   });
 
   it('names the path of bad input', () => {
-    const bad = IngestBatch.safeParse({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: 1, flows: [flow, { ...flow, destination: { ip: '10.0.0.300' } }] });
+    const bad = IngestBatch.safeParse(encodeBatch({ batchId: crypto.randomUUID(), sentAt: 1, flows: [flow as FlowInput, { ...flow, destination: { ip: '10.0.0.300' } } as FlowInput] }));
     expect(bad.success).toBe(false);
-    expect(bad.error?.issues[0]?.path.join('.')).toBe('flows.1.destination.ip');
-    const wrongVersion = IngestBatch.safeParse({ schemaVersion: 4, batchId: crypto.randomUUID(), sentAt: 1 });
-    expect(wrongVersion.error?.issues[0]?.path.join('.')).toBe('schemaVersion');
+    expect(bad.error?.issues[0]?.path).toEqual(['flows', 1, FLOW_IX.destinationIp]);
+    // Another batch schema (objects as in early development, a future one): one issue, saying what is taken.
+    for (const schemaVersion of [1, 2, 4]) {
+      const wrongVersion = IngestBatch.safeParse({ schemaVersion, batchId: crypto.randomUUID(), sentAt: 1, flows: [flow, flow] });
+      expect(wrongVersion.error?.issues).toHaveLength(1);
+      expect(wrongVersion.error?.issues[0]?.path.join('.')).toBe('schemaVersion');
+      expect(wrongVersion.error?.issues[0]?.message).toBe(`schemaVersion ${schemaVersion} is not supported: this server takes batch schema 3 only (flows as rows, an endpoint table)`);
+    }
     expect(Flow.safeParse({ ...flow, verdict: 'MAYBE' }).error?.issues[0]?.path).toEqual(['verdict']);
     expect(Flow.safeParse({ ...flow, bytesSent: -1 }).success).toBe(false);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Flow, L7Event } from './flow';
 import { SANITIZED_LABEL, sanitizeText } from './sanitize';
 import { CollectorHealthReport, IngestBatch } from './wire';
-import { BatchEncoder } from './wire-compact';
+import { BatchEncoder, decodeFlowRows, decodeL7Rows, sanitizedRecords } from './wire-compact';
 
 const flow = (over: Record<string, unknown> = {}) => ({
   id: crypto.randomUUID(), time: 1_700_000_000_000, nodeName: 'n', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4,
@@ -37,15 +37,17 @@ describe('sanitizing schemas', () => {
     expect(Flow.safeParse(flow({ nodeName: '\u0000'.repeat(254) })).success).toBe(false);
   });
 
-  it('mark v3 flows and L7 events built on a poisoned endpoint identity, not the others', () => {
+  it('mark flow rows and L7 events built on a poisoned endpoint identity, not the others', () => {
     const enc = new BatchEncoder('n');
     enc.addFlow(flow({ source: { ip: '10.0.0.1', process: { pid: 7, name: 'evil\u0000' } } }) as never);
     enc.addFlow(flow() as never);
     const l7 = [enc.l7({ id: crypto.randomUUID(), flowId: crypto.randomUUID(), time: 1, nodeName: 'n', protocol: 'dns', source: { ip: '10.0.0.1', process: { pid: 7, name: 'evil\u0000' } }, destination: { ip: '10.0.0.2' }, dns: { query: 'a.example' } })];
     const b = IngestBatch.parse({ schemaVersion: 3, batchId: crypto.randomUUID(), sentAt: 1, nodeName: 'n', endpoints: enc.endpoints, flows: enc.rows, l7 });
-    expect(b.flows.map((f) => f.source.labels ?? [])).toEqual([[SANITIZED_LABEL], []]);
-    expect(b.flows[0]?.source.process?.name).toBe('evil\uFFFD');
-    expect(b.l7[0]?.source.labels).toEqual([SANITIZED_LABEL]);
+    const flows = decodeFlowRows(b.flows, b.endpoints, b.nodeName);
+    expect(flows.map((f) => f.source.labels ?? [])).toEqual([[SANITIZED_LABEL], []]);
+    expect(flows[0]?.source.process?.name).toBe('evil\uFFFD');
+    expect(decodeL7Rows(b.l7, b.endpoints)[0]?.source.labels).toEqual([SANITIZED_LABEL]);
+    expect(sanitizedRecords(b)).toBe(2);
   });
 
   it('bound numbers to what the columns hold', () => {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Endpoint, FlowInput } from './flow';
-import type { L7EventInput } from './flow';
+import { Flow, L7Event, type Endpoint, type FlowInput, type L7EventInput } from './flow';
 import { FLOW_FIELDS, FLOW_IX } from './flow-fields';
-import { BatchEncoder, ENDPOINT_IDENTITY, encodeFlowRows, FlowRow, type EndpointIdentity } from './wire-compact';
-import { IngestBatch, type IngestBatchV2Input, type IngestBatchV3Input } from './wire';
+import { BatchEncoder, decodeFlowRows, decodeL7Rows, ENDPOINT_IDENTITY, encodeFlowRows, FlowRow, type EndpointIdentity } from './wire-compact';
+import { IngestBatch, type IngestBatchInput } from './wire';
 
 // As a collector builds them: one identity object per process, attached to every endpoint of that process.
 function tagged(identity: EndpointIdentity, ip: string, port: number): Endpoint {
@@ -33,21 +32,24 @@ function flows(n: number): FlowInput[] {
   return out;
 }
 
-function v2(f: FlowInput[]): IngestBatchV2Input {
-  return { schemaVersion: 2, batchId: crypto.randomUUID(), sentAt: 5, nodeName: 'node-a', ...encodeFlowRows(f, 'node-a') };
+function v2(f: FlowInput[]): IngestBatchInput {
+  return { schemaVersion: 3, batchId: crypto.randomUUID(), sentAt: 5, nodeName: 'node-a', ...encodeFlowRows(f, 'node-a') };
 }
 
-describe('wire schema v2 (compact flows)', () => {
-  it('parses into exactly what the same flows parse to in v1', () => {
+const parseFlows = (b: IngestBatchInput) => {
+  const p = IngestBatch.parse(JSON.parse(JSON.stringify(b)));
+  return decodeFlowRows(p.flows, p.endpoints, p.nodeName);
+};
+
+describe('flows as rows', () => {
+  it('decode into exactly what the same flows parse to as objects', () => {
     const f = flows(50);
-    const compact = v2(f);
-    const fromV1 = IngestBatch.parse({ schemaVersion: 1, batchId: compact.batchId, sentAt: 5, flows: f });
-    const fromV2 = IngestBatch.parse(JSON.parse(JSON.stringify(compact)));
-    expect(fromV2).toEqual(fromV1);
-    expect(fromV2.flows).toHaveLength(103);
-    expect(fromV2.flows[0]?.source).toEqual({ ip: '127.0.0.1', port: 30_000, ...wrk });
-    expect(fromV2.flows[100]).toMatchObject({ nodeName: 'node-b', dropReason: 'NETFILTER_DROP', source: { ip: 'fd00::1' }, destination: { ip: '2001:db8::2', names: ['example.org'] } });
-    expect(fromV2.flows[100]?.source.port).toBeUndefined();
+    const fromV2 = parseFlows(v2(f));
+    expect(fromV2).toEqual(f.map((x) => Flow.parse(x)));
+    expect(fromV2).toHaveLength(103);
+    expect(fromV2[0]?.source).toEqual({ ip: '127.0.0.1', port: 30_000, ...wrk });
+    expect(fromV2[100]).toMatchObject({ nodeName: 'node-b', dropReason: 'NETFILTER_DROP', source: { ip: 'fd00::1' }, destination: { ip: '2001:db8::2', names: ['example.org'] } });
+    expect(fromV2[100]?.source.port).toBeUndefined();
   });
 
   it('sends each identity once per batch, interned by reference or by content', () => {
@@ -59,7 +61,7 @@ describe('wire schema v2 (compact flows)', () => {
     expect(row[FLOW_IX.sourceRef]).toBe(0);
     expect(row[FLOW_IX.nodeName]).toBeNull();
     expect(row[FLOW_IX.tcpFlags]).toBe(0b111);
-    // What it is for: a fraction of v1's bytes for the same flows.
+    // What it is for: a fraction of the bytes of the same flows as objects.
     const f = flows(500);
     const v1Bytes = JSON.stringify({ flows: f }).length;
     const v2Bytes = JSON.stringify(v2(f)).length;
@@ -96,25 +98,27 @@ function l7(n: number): L7EventInput[] {
   return out;
 }
 
-function v3(f: FlowInput[], events: L7EventInput[]): IngestBatchV3Input {
+function v3(f: FlowInput[], events: L7EventInput[]): IngestBatchInput {
   const enc = new BatchEncoder('node-a');
   for (const x of f) enc.addFlow(x);
   const compactL7 = events.map((e) => enc.l7(e));
   return { schemaVersion: 3, batchId: crypto.randomUUID(), sentAt: 5, nodeName: 'node-a', endpoints: enc.endpoints, flows: enc.rows, l7: compactL7 };
 }
 
-describe('wire schema v3 (compact L7 events too)', () => {
-  it('parses into exactly what the same flows and L7 events parse to in v1, sharing one endpoint table', () => {
+describe('L7 events with endpoint refs', () => {
+  it('decode into exactly what the same flows and L7 events parse to as objects, sharing one endpoint table', () => {
     const [f, events] = [flows(20), l7(40)];
     const compact = v3(f, events);
-    const fromV1 = IngestBatch.parse({ schemaVersion: 1, batchId: compact.batchId, sentAt: 5, flows: f, l7: events });
-    expect(IngestBatch.parse(JSON.parse(JSON.stringify(compact)))).toEqual(fromV1);
+    const parsed = IngestBatch.parse(JSON.parse(JSON.stringify(compact)));
+    expect(decodeFlowRows(parsed.flows, parsed.endpoints, parsed.nodeName)).toEqual(f.map((x) => Flow.parse(x)));
+    const fromObjects = events.map((e) => L7Event.parse(e));
+    expect(decodeL7Rows(parsed.l7, parsed.endpoints)).toEqual(fromObjects);
     // wrk, nginx, example.org, checkout from the flows; the resolver's name from the DNS event
     expect(compact.endpoints).toHaveLength(5);
     expect(compact.l7?.[0]?.source).toEqual(['127.0.0.1', 30_000, 0]);
     expect(compact.l7?.[40]?.source).toEqual(['fd00::1', 5353, null]);
-    expect(fromV1.l7[0]?.destination).toEqual({ ip: '127.0.0.1', port: 8080, ...nginx });
-    // What it is for: the L7 events in a fraction of their v2 bytes.
+    expect(fromObjects[0]?.destination).toEqual({ ip: '127.0.0.1', port: 8080, ...nginx });
+    // What it is for: the L7 events in a fraction of their bytes as objects.
     expect(JSON.stringify(compact.l7).length / JSON.stringify(events).length).toBeLessThan(0.5);
   });
 
@@ -128,5 +132,36 @@ describe('wire schema v3 (compact L7 events too)', () => {
     const noDetails = structuredClone(compact);
     delete noDetails.l7![0]!.http;
     expect(IngestBatch.safeParse(noDetails).error?.issues[0]?.path).toEqual(['l7', 0, 'http']);
+  });
+});
+
+describe('FLOW_FIELDS, the one row definition', () => {
+  it('puts every field where FLOW_IX says, so a swapped field cannot pass (distinct values for every counter)', () => {
+    const f: FlowInput = {
+      id: crypto.randomUUID(), time: 1_764_000_000_001.5, endTime: 1_764_000_000_002.25, nodeName: 'node-z', final: false, verdict: 'AUDIT', dropReason: 'POLICY',
+      l4Protocol: 'UDP', ipVersion: 6, source: { ip: 'fd00::1', port: 1111, service: 'a' }, destination: { ip: 'fd00::2', port: 2222, service: 'b' },
+      tcpFlags: ['SYN', 'PSH'], trafficDirection: 'INGRESS', isReply: true,
+      bytesSent: 101, bytesReceived: 202, packetsSent: 303, packetsReceived: 404, retransmits: 505, srttUs: 606, connectLatencyNs: 707,
+      closeReason: 'CLIENT_RESET', localPeer: true,
+    };
+    const b = IngestBatch.parse(JSON.parse(JSON.stringify(v2([f]))));
+    const row = b.flows[0]!;
+    expect(row[FLOW_IX.bytesSent]).toBe(101);
+    expect(row[FLOW_IX.bytesReceived]).toBe(202);
+    expect(row[FLOW_IX.packetsSent]).toBe(303);
+    expect(row[FLOW_IX.packetsReceived]).toBe(404);
+    expect(row[FLOW_IX.retransmits]).toBe(505);
+    expect(row[FLOW_IX.srttUs]).toBe(606);
+    expect(row[FLOW_IX.connectLatencyNs]).toBe(707);
+    expect([row[FLOW_IX.sourcePort], row[FLOW_IX.destinationPort]]).toEqual([1111, 2222]);
+    expect(decodeFlowRows(b.flows, b.endpoints, b.nodeName)[0]).toEqual(Flow.parse(f));
+    // Every field by its name: plain fields hold the object's value at their index.
+    for (const d of FLOW_FIELDS) if (!('kind' in d) || d.kind === 'time') expect([d.name, row[FLOW_IX[d.name]]]).toEqual([d.name, (f as Record<string, unknown>)[d.name]]);
+  });
+
+  it('names each field and column once, in the row order', () => {
+    expect(new Set(FLOW_FIELDS.map((d) => d.name)).size).toBe(FLOW_FIELDS.length);
+    expect(new Set(FLOW_FIELDS.map((d) => d.column)).size).toBe(FLOW_FIELDS.length);
+    FLOW_FIELDS.forEach((d, i) => expect(FLOW_IX[d.name]).toBe(i));
   });
 });

@@ -138,31 +138,41 @@ export function encodeFlowRows(flows: readonly FlowInput[], nodeName: string): {
   return { endpoints: encoder.endpoints, flows: encoder.rows };
 }
 
+/**
+ * Whether a record is stored marked (SANITIZED_LABEL on its source): its own text or either endpoint
+ * identity's had bytes replaced when parsed (refs already checked).
+ */
+export function isSanitizedRecord(own: object, source: number | null, destination: number | null, endpoints: readonly EndpointIdentity[]): boolean {
+  return isSanitized(own) || (source !== null && isSanitized(endpoints[source])) || (destination !== null && isSanitized(endpoints[destination]));
+}
+
+/** Records of a parsed batch stored marked (isSanitizedRecord). */
+export function sanitizedRecords(b: { endpoints: readonly EndpointIdentity[]; flows: readonly FlowRow[]; l7: readonly L7EventRow[] }): number {
+  let n = 0;
+  for (const r of b.flows) if (isSanitizedRecord(r, r[FLOW_IX.sourceRef], r[FLOW_IX.destinationRef], b.endpoints)) n++;
+  for (const e of b.l7) if (isSanitizedRecord(e, e.source[2], e.destination[2], b.endpoints)) n++;
+  return n;
+}
+
 /** Rows → flow objects (refs already checked against `endpoints`); sanitized rows and identities marked. */
 export function decodeFlowRows(rows: readonly FlowRow[], endpoints: readonly EndpointIdentity[], nodeName: string): Flow[] {
   return rows.map((r) => {
     const [s, d] = [r[FLOW_IX.sourceRef], r[FLOW_IX.destinationRef]];
     const [si, di] = [s === null ? null : endpoints[s], d === null ? null : endpoints[d]];
     const f = decodeFlow(r, si, di, nodeName);
-    if (isSanitized(r) || isSanitized(si) || isSanitized(di)) markSanitized(f);
+    if (isSanitizedRecord(r, s, d, endpoints)) markSanitized(f);
     return f;
   });
 }
 
-/** L7 event rows → L7 event objects, in place (they are the parser's own objects; refs already checked). */
-export function decodeL7Rows(events: L7EventRow[], endpoints: readonly EndpointIdentity[]): L7Event[] {
-  for (const e of events) {
+/** L7 event rows → L7 event objects (refs already checked); sanitized ones marked. */
+export function decodeL7Rows(events: readonly L7EventRow[], endpoints: readonly EndpointIdentity[]): L7Event[] {
+  return events.map((e) => {
     const [s, d] = [e.source, e.destination];
-    const out = e as unknown as L7Event;
-    const [si, di] = [s[2] === null ? null : endpoints[s[2]], d[2] === null ? null : endpoints[d[2]]];
-    out.source = endpointFrom(s[0], s[1], si);
-    out.destination = endpointFrom(d[0], d[1], di);
-    if (isSanitized(e) || isSanitized(si) || isSanitized(di)) markSanitized(out);
-  }
-  return events as unknown as L7Event[];
-}
-
-/** Pending rows → flow objects (for inspecting what a collector built). */
-export function expandPendingRows(rows: readonly PendingFlowRow[], nodeName: string): Flow[] {
-  return rows.map((r) => decodeFlow(r, r[FLOW_IX.sourceRef], r[FLOW_IX.destinationRef], nodeName));
+    const out = { ...e } as unknown as L7Event;
+    out.source = endpointFrom(s[0], s[1], s[2] === null ? null : endpoints[s[2]]);
+    out.destination = endpointFrom(d[0], d[1], d[2] === null ? null : endpoints[d[2]]);
+    if (isSanitizedRecord(e, s[2], d[2], endpoints)) markSanitized(out);
+    return out;
+  });
 }

@@ -1,21 +1,21 @@
 /**
- * Versioned wire schemas between collectors and the server. A batch is the unit of idempotency: the
- * collector picks a random batchId once and reuses it on every retry, the server stores it at most once.
- * v1 carries flows as objects; v2 (wire-compact.ts) as rows plus a table of endpoint identities; v3 also
- * L7 events' endpoints as refs into that table. The server accepts all three and expands v2 and v3 into v1's
- * shape, which is what storage and everything after it see.
+ * The wire schema between collectors and the server: one batch shape, flows as positional rows (FLOW_FIELDS,
+ * flow-fields.ts) and L7 events with their endpoints as refs, both into one table of endpoint identities
+ * (wire-compact.ts). A batch is the unit of idempotency: the collector picks a random batchId once and reuses
+ * it on every retry, the server stores it at most once. `schemaVersion` is checked first, so a batch of any
+ * other shape is answered 400 with one clear line instead of an issue per record.
  */
 import { z } from 'zod';
-import { EpochMs, Flow, L7_PROTOCOLS, L7Event } from './flow';
+import { EpochMs, L7_PROTOCOLS, type Flow, type FlowInput, type L7Event, type L7EventInput } from './flow';
 import { HIST_NUM_BUCKETS } from './histogram';
 import { marked, text } from './sanitize';
-import { checkEndpointRefs, decodeFlowRows, decodeL7Rows, EndpointIdentity, FlowRow, L7EventRow, MAX_BATCH_ENDPOINTS } from './wire-compact';
+import { BatchEncoder, checkEndpointRefs, EndpointIdentity, FlowRow, L7EventRow, MAX_BATCH_ENDPOINTS } from './wire-compact';
 
-/** The newest batch schema; collectors send it to servers that list it in `register`'s answer. */
+/**
+ * The batch schema. Numbered on from the object (1) and rows-only (2) forms that 0.1.0 development went
+ * through: a change of shape gets a new number, and a server answers batches of another number 400.
+ */
 export const WIRE_SCHEMA_VERSION = 3 as const;
-/** Batch schemas this server accepts. */
-export const WIRE_SCHEMA_VERSIONS = [1, 2, 3] as const;
-export type WireSchemaVersion = (typeof WIRE_SCHEMA_VERSIONS)[number];
 
 /** Limits a batch must respect; the server answers PAYLOAD_TOO_LARGE above them. */
 export const BATCH_LIMITS = {
@@ -89,49 +89,30 @@ export const CollectorHealthReport = marked(HealthFields, (h) => {
 export type CollectorHealthReport = z.infer<typeof CollectorHealthReport>;
 export type CollectorHealthReportInput = z.input<typeof CollectorHealthReport>;
 
-// What every batch schema carries around its flows and L7 events.
-const batchHead = { batchId: z.uuid(), sentAt: EpochMs };
-const batchTail = {
-  histograms: z.array(HistogramSample).default([]),
-  health: CollectorHealthReport.optional(),
-};
-// v2 and v3: a default node name per batch, the endpoint identities its flows (and v3 L7 events) refer to.
-const compactHead = {
-  ...batchHead,
-  nodeName: name,
-  endpoints: z.array(EndpointIdentity).max(MAX_BATCH_ENDPOINTS).default([]),
-  flows: z.array(FlowRow).default([]),
-};
-
-/** v1: flows as objects, each endpoint in full. Also the shape every batch has once parsed. */
-export const IngestBatchV1 = z.object({ schemaVersion: z.literal(1), ...batchHead, flows: z.array(Flow).default([]), l7: z.array(L7Event).default([]), ...batchTail });
-
-/** v2: flows as rows; their endpoints' identities once each in `endpoints`; L7 events as objects. */
-export const IngestBatchV2 = z
-  .object({ schemaVersion: z.literal(2), ...compactHead, l7: z.array(L7Event).default([]), ...batchTail })
-  .superRefine((b, ctx) => checkEndpointRefs(b.flows, b.endpoints.length, ctx));
-export type IngestBatchV2Input = z.input<typeof IngestBatchV2>;
-
-/** v3: as v2, and L7 events' endpoints as refs into `endpoints` too. */
-export const IngestBatchV3 = z
-  .object({ schemaVersion: z.literal(3), ...compactHead, l7: z.array(L7EventRow).default([]), ...batchTail })
-  .superRefine((b, ctx) => checkEndpointRefs(b.flows, b.endpoints.length, ctx, b.l7));
-export type IngestBatchV3Input = z.input<typeof IngestBatchV3>;
-
-/** What ingest.push accepts: any version, parsed into v1's shape. */
-export const IngestBatch = z.discriminatedUnion('schemaVersion', [IngestBatchV1, IngestBatchV2, IngestBatchV3]).transform((b): z.output<typeof IngestBatchV1> => {
-  if (b.schemaVersion === 1) return b;
-  const { nodeName, endpoints, flows, ...rest } = b;
-  return {
-    ...rest,
-    schemaVersion: 1,
-    flows: decodeFlowRows(flows, endpoints, nodeName),
-    l7: b.schemaVersion === 2 ? b.l7 : decodeL7Rows(b.l7, endpoints),
-  };
+const schemaVersion = z.literal(WIRE_SCHEMA_VERSION, {
+  error: (iss) => `schemaVersion ${JSON.stringify(iss.input)} is not supported: this server takes batch schema ${WIRE_SCHEMA_VERSION} only (flows as rows, an endpoint table)`,
 });
-export type IngestBatch = z.output<typeof IngestBatch>;
-export type IngestBatchInput = z.input<typeof IngestBatch>;
-export type IngestBatchV1Input = z.input<typeof IngestBatchV1>;
+
+const IngestBatchBody = z
+  .object({
+    schemaVersion,
+    batchId: z.uuid(),
+    sentAt: EpochMs,
+    /** The node name of every flow row whose own is null, and of none other. */
+    nodeName: name,
+    /** Endpoint identities the flows and L7 events refer to by index. */
+    endpoints: z.array(EndpointIdentity).max(MAX_BATCH_ENDPOINTS).default([]),
+    flows: z.array(FlowRow).default([]),
+    l7: z.array(L7EventRow).default([]),
+    histograms: z.array(HistogramSample).default([]),
+    health: CollectorHealthReport.optional(),
+  })
+  .superRefine((b, ctx) => checkEndpointRefs(b.flows, b.endpoints.length, ctx, b.l7));
+
+/** What ingest.push accepts: the version first, then the batch (rows stay rows: storage reads them as they are). */
+export const IngestBatch = z.looseObject({ schemaVersion }).pipe(IngestBatchBody) as unknown as z.ZodType<z.output<typeof IngestBatchBody>, z.input<typeof IngestBatchBody>>;
+export type IngestBatch = z.output<typeof IngestBatchBody>;
+export type IngestBatchInput = z.input<typeof IngestBatchBody>;
 
 export const IngestResult = z.object({
   batchId: z.uuid(),
@@ -154,3 +135,39 @@ export const RegisterInput = z.object({
   kernel: text().max(128),
 });
 export type RegisterInput = z.infer<typeof RegisterInput>;
+
+/** Records as objects, the rest of a batch around them. */
+export interface RecordBatch<F, E, H, S = HistogramSample> {
+  batchId: string;
+  /** Default: now. */
+  sentAt?: number;
+  /** Default: the first flow's (or L7 event's) node name. */
+  nodeName?: string;
+  flows?: readonly F[];
+  l7?: readonly E[];
+  histograms?: S[];
+  health?: H;
+}
+
+function encode(b: RecordBatch<FlowInput, L7EventInput, CollectorHealthReportInput, z.input<typeof HistogramSample>>): IngestBatchInput {
+  const nodeName = b.nodeName ?? b.flows?.[0]?.nodeName ?? b.l7?.[0]?.nodeName ?? '';
+  const enc = new BatchEncoder(nodeName);
+  for (const f of b.flows ?? []) enc.addFlow(f);
+  const l7 = (b.l7 ?? []).map((e) => enc.l7(e));
+  const out: IngestBatchInput = { schemaVersion: WIRE_SCHEMA_VERSION, batchId: b.batchId, sentAt: b.sentAt ?? Date.now(), nodeName, endpoints: enc.endpoints, flows: enc.rows, l7, histograms: b.histograms ?? [] };
+  if (b.health) out.health = b.health;
+  return out;
+}
+
+/** Records as objects → a batch in the wire schema (tests, tools; the collector writes its own, prepared-batch.ts). */
+export function encodeBatch(b: RecordBatch<FlowInput, L7EventInput, CollectorHealthReportInput, z.input<typeof HistogramSample>>): IngestBatchInput {
+  return encode(b);
+}
+
+/**
+ * Parsed records (their values valid already, sanitized ones already labelled) → a parsed batch, without
+ * validating them again: how records that do not come from a collector (Hubble import, tests, benches) are stored.
+ */
+export function encodeRecords(b: RecordBatch<Flow, L7Event, CollectorHealthReport>): IngestBatch {
+  return encode(b) as IngestBatch;
+}

@@ -1,5 +1,5 @@
 import { SX_CLOSE_CLOSED, SX_CLOSE_OPEN, SX_DIR_CLIENT, SX_DIR_SERVER, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN, type TcpConnEvent } from '@sextant/bpf';
-import { expandPendingRows, IngestBatch, TCP_FLAGS } from '@sextant/shared';
+import { decodeFlow, decodeFlowRows, FLOW_IX, IngestBatch, TCP_FLAGS, type PendingFlowRow } from '@sextant/shared';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Clock, FlowAssembler, KERNEL_TCP_FLAGS } from './flow-assembler';
@@ -33,6 +33,9 @@ function connection(clientPort: number, o: Partial<TcpConnEvent> = {}): { client
   };
 }
 
+/** Rows as a collector built them (identities unresolved) → the flows they stand for. */
+const decodePending = (rows: readonly PendingFlowRow[], nodeName: string) => rows.map((r) => decodeFlow(r, r[FLOW_IX.sourceRef], r[FLOW_IX.destinationRef], nodeName));
+
 function assembler(): FlowAssembler {
   return new FlowAssembler('node-a', new IdentityResolver({ nodeName: 'node-a' }), new ListenerTable(), new Clock(), { keepClosedIds: false });
 }
@@ -47,7 +50,7 @@ describe('FlowAssembler.tcpRows', () => {
     const a = assembler();
     const { client, server } = connection(40_001);
     // The server record first in the batch: the client one is still assembled first.
-    const [fromServer, fromClient] = expandPendingRows(a.tcpRows([server, client]), 'node-a');
+    const [fromServer, fromClient] = decodePending(a.tcpRows([server, client]), 'node-a');
     const clock = new Clock();
     for (const f of [fromServer, fromClient]) {
       expect(f).toMatchObject({
@@ -70,7 +73,7 @@ describe('FlowAssembler.tcpRows', () => {
     // not from one of the same client port to another server port, or from a minute earlier.
     const other = connection(40_009);
     const late = connection(40_009, { startNs: 61_000_000_000n, endNs: 61_000_100_000n }).server;
-    const [elsewhere, stale] = expandPendingRows([...a.tcpRows([{ ...other.client, dport: port + 1 }, other.server]), ...a.tcpRows([other.client, late])].filter((_, i) => i === 1 || i === 3), 'node-a');
+    const [elsewhere, stale] = decodePending([...a.tcpRows([{ ...other.client, dport: port + 1 }, other.server]), ...a.tcpRows([other.client, late])].filter((_, i) => i === 1 || i === 3), 'node-a');
     for (const f of [elsewhere, stale]) expect(f!.source).toEqual({ ip: '127.0.0.1', port: 40_009 });
   });
 
@@ -78,22 +81,22 @@ describe('FlowAssembler.tcpRows', () => {
     const a = assembler();
     const open = connection(40_002, { final: 0, closeReason: SX_CLOSE_OPEN, tcpFlags: SX_TCP_SYN | SX_TCP_ACK }).client;
     const closed = connection(40_002, { tcpFlags: SX_TCP_SYN | SX_TCP_ACK | SX_TCP_RST }).client;
-    const [r1, r2, r3] = expandPendingRows([...a.tcpRows([open]), ...a.tcpRows([open]), ...a.tcpRows([closed])], 'node-a');
+    const [r1, r2, r3] = decodePending([...a.tcpRows([open]), ...a.tcpRows([open]), ...a.tcpRows([closed])], 'node-a');
     expect(r1).toMatchObject({ final: false, closeReason: 'OPEN', tcpFlags: ['SYN', 'ACK'] });
     expect(r3).toMatchObject({ final: true, tcpFlags: ['SYN', 'ACK', 'RST'] });
     expect(new Set([r1!.id, r2!.id, r3!.id]).size).toBe(1);
-    const [again] = expandPendingRows(a.tcpRows([closed]), 'node-a');
+    const [again] = decodePending(a.tcpRows([closed]), 'node-a');
     expect(again!.id).not.toBe(r1!.id);
   });
 
   it('a batch of rows sends each process identity once and parses into the flows it was built from', () => {
     const a = assembler();
     const events = Array.from({ length: 300 }, (_, i) => connection(41_000 + i)).flatMap((c) => [c.client, c.server]);
-    const expected = expandPendingRows(a.tcpRows(events), 'node-a');
+    const expected = decodePending(a.tcpRows(events), 'node-a');
     // the same records again, through the batch encoder (which takes the rows over)
     const b = assembler();
     const rows = b.tcpRows(events);
-    const ids = rows.map((r) => r[0]);
+    const ids = rows.map((r) => r[FLOW_IX.id]);
     const body = prepareBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [], flowRows: rows }, { nodeName: 'node-a' }).body;
     const json = JSON.parse(body.toString());
     // Both ends are this test process, known twice: from the records (pid, comm) and, for the client's server
@@ -101,19 +104,9 @@ describe('FlowAssembler.tcpRows', () => {
     expect(json.endpoints).toHaveLength(2);
     expect(json.endpoints.map((e: { process: { pid: number } }) => e.process.pid)).toEqual([process.pid, process.pid]);
     expect(json.flows).toHaveLength(600);
-    const parsed = IngestBatch.parse(json).flows;
+    const batch = IngestBatch.parse(json);
+    const parsed = decodeFlowRows(batch.flows, batch.endpoints, batch.nodeName);
     expect(parsed.map((f) => f.id)).toEqual(ids);
     expect(parsed.map(({ id: _, time: _t, endTime: _e, ...f }) => f)).toEqual(expected.map(({ id: _, time: _t, endTime: _e, ...f }) => f));
-  });
-
-  it('rows go out as v1 flows to a server that only takes v1', () => {
-    const a = assembler();
-    const { client, server } = connection(40_003);
-    const rows = a.tcpRows([client, server]);
-    const expected = expandPendingRows(rows, 'node-a');
-    const body = prepareBatch({ batchId: crypto.randomUUID(), sentAt: 1, flows: [], flowRows: rows }, { version: 1, nodeName: 'node-a' }).body;
-    const json = JSON.parse(body.toString());
-    expect(json.schemaVersion).toBe(1);
-    expect(IngestBatch.parse(json).flows).toEqual(expected);
   });
 });

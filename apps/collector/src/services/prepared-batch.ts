@@ -1,6 +1,6 @@
 /** A batch serialized once for the wire: what the shipper queues, sends, spools and re-sends. */
-import type { CollectorHealthReportInput, FlowInput, HistogramSample, L7EventInput, PendingFlowRow, WireSchemaVersion } from '@sextant/shared';
-import { BatchEncoder, expandPendingRows } from '@sextant/shared';
+import type { CollectorHealthReportInput, FlowInput, HistogramSample, L7EventInput, PendingFlowRow } from '@sextant/shared';
+import { BatchEncoder, FLOW_IX, WIRE_SCHEMA_VERSION } from '@sextant/shared';
 
 export interface PreparedBatch {
   batchId: string;
@@ -22,32 +22,24 @@ export interface BatchContent {
 }
 
 /**
- * Serializes a batch in the given wire schema: v3 (compact flow rows and L7 endpoints, each endpoint identity
- * once; the default) or v2 (compact flows only) for servers that take them, v1 (flows as objects) for older
- * ones. Row-built flows come first. `nodeName` is v2's per-batch
- * default node name. The body is exactly `JSON.stringify` of the batch object (tested).
+ * Serializes a batch in the wire schema (packages/shared wire.ts): flow rows and L7 events with their endpoints
+ * as refs into one table, each endpoint identity once. Row-built flows come first. `nodeName` is the batch's
+ * node name (rows carry null for it). The body is exactly `JSON.stringify` of the batch object (tested).
  */
-export function prepareBatch(b: BatchContent, opts: { version?: WireSchemaVersion; nodeName?: string } = {}): PreparedBatch {
+export function prepareBatch(b: BatchContent, opts: { nodeName?: string } = {}): PreparedBatch {
   const rows = b.flowRows ?? [];
   const records = rows.length + b.flows.length + (b.l7?.length ?? 0);
   const out = new JsonParts();
-  const nodeName = opts.nodeName ?? b.flows[0]?.nodeName ?? rows[0]?.[3] ?? '';
-  const version = opts.version ?? 3;
-  let l7: readonly unknown[] | undefined = b.l7;
-  if (version === 1) {
-    out.text(`{"schemaVersion":1,"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"flows":`);
-    out.array(rows.length ? [...expandPendingRows(rows, nodeName), ...b.flows] : b.flows);
-  } else {
-    const encoder = new BatchEncoder(nodeName);
-    for (const r of rows) encoder.addPending(r);
-    for (const f of b.flows) encoder.addFlow(f);
-    // v3: the L7 events' identities join the table before it is written
-    if (version === 3 && b.l7) l7 = b.l7.map((e) => encoder.l7(e));
-    out.text(`{"schemaVersion":${version},"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"nodeName":${JSON.stringify(nodeName)},"endpoints":`);
-    out.array(encoder.endpoints);
-    out.text(',"flows":');
-    out.array(encoder.rows);
-  }
+  const nodeName = opts.nodeName ?? b.flows[0]?.nodeName ?? rows[0]?.[FLOW_IX.nodeName] ?? '';
+  const encoder = new BatchEncoder(nodeName);
+  for (const r of rows) encoder.addPending(r);
+  for (const f of b.flows) encoder.addFlow(f);
+  // the L7 events' identities join the table before it is written
+  const l7 = b.l7?.map((e) => encoder.l7(e));
+  out.text(`{"schemaVersion":${WIRE_SCHEMA_VERSION},"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"nodeName":${JSON.stringify(nodeName)},"endpoints":`);
+  out.array(encoder.endpoints);
+  out.text(',"flows":');
+  out.array(encoder.rows);
   if (l7) {
     out.text(',"l7":');
     out.array(l7);

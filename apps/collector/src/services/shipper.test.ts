@@ -5,7 +5,7 @@ import path from 'node:path';
 import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
 import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, generateTraffic, testServerUrl, type TestDatabase } from '@sextant/db/testing';
-import { encodeFlowRows, type FlowInput, type PendingFlowRow } from '@sextant/shared';
+import { encodeFlowRows, FLOW_IX, type FlowInput, type PendingFlowRow } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthTracker } from './health';
 import { prepareBatch } from './prepared-batch';
@@ -87,8 +87,8 @@ describe('shipper', () => {
     const t = generateTraffic({ seed: 4, connections: 50, start: now - 1000, end: now, l7Share: 0 });
     const batch = { batchId: crypto.randomUUID(), sentAt: now, flows: t.flows };
     spool.put(prepareBatch(batch));
-    // e.g. spooled twice around a crash, the second time by a collector still on wire schema v1
-    spool.put(prepareBatch(batch, { version: 1 }));
+    // e.g. spooled twice around a crash
+    spool.put(prepareBatch(batch));
     const shipper = new Shipper(trpcTransport(server?.url ?? '', token), new Spool(spoolDir, 64 * 1024 * 1024), { batchMaxRecords: 100, flushIntervalMs: 50 });
     shipper.start();
     await waitFor(async () => new Spool(spoolDir, 1 << 30).stats().files === 0, 10_000);
@@ -102,8 +102,8 @@ describe('shipper', () => {
     const now = Date.now();
     const t = generateTraffic({ seed: 6, connections: 20, start: now - 1000, end: now, l7Share: 0 });
     // Written by an earlier collector version: <sequence>-<batch id>.json, no record count in the name.
-    const old = { schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: t.flows };
-    fs.writeFileSync(path.join(dir, `000000000007-${old.batchId}.json`), JSON.stringify(old));
+    const old = prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows });
+    fs.writeFileSync(path.join(dir, `000000000007-${old.batchId}.json`), old.body);
     const spool = new Spool(dir, 64 * 1024 * 1024);
     expect(spool.peek()?.batch).toMatchObject({ batchId: old.batchId, records: 20 });
     const bad = prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(0, 5) });
@@ -118,25 +118,12 @@ describe('shipper', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('sends the newest batch schema the server lists at registration, v1 to a server that lists none', () => {
-    const s = new Shipper(trpcTransport('http://127.0.0.1:9', token), new Spool(fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-v-')), 1 << 20), { batchMaxRecords: 10, flushIntervalMs: 50 });
-    expect(s.wireSchemaVersion).toBe(3);
-    s.useServerWireVersions(undefined);
-    expect(s.wireSchemaVersion).toBe(1);
-    s.useServerWireVersions([1, 2]);
-    expect(s.wireSchemaVersion).toBe(2);
-    s.useServerWireVersions([1, 2, 3, 4]);
-    expect(s.wireSchemaVersion).toBe(3);
-    s.useServerWireVersions([4]);
-    expect(s.wireSchemaVersion).toBe(1);
-  });
-
   it('bounds the spool by dropping the oldest batches and counting them', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-bound-'));
     const spool = new Spool(dir, 64 * 1024);
     const now = Date.now();
     const t = generateTraffic({ seed: 5, connections: 400, start: now - 1000, end: now, l7Share: 0 });
-    for (let i = 0; i < 10; i++) spool.put(prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(i * 40, (i + 1) * 40) }, { version: 1 }));
+    for (let i = 0; i < 10; i++) spool.put(prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(i * 40, (i + 1) * 40) }, ));
     const s = spool.stats();
     expect(s.bytes).toBeLessThanOrEqual(64 * 1024);
     expect(s.droppedBatches).toBeGreaterThan(5);
@@ -145,7 +132,7 @@ describe('shipper', () => {
     // What is left are the newest batches.
     const oldest = spool.peek()?.batch;
     expect(oldest?.records).toBe(40);
-    expect((JSON.parse(oldest?.body.toString() ?? '{}') as { flows?: { id: string }[] }).flows?.[0]?.id).toBe(t.flows[(10 - s.files) * 40]?.id);
+    expect((JSON.parse(oldest?.body.toString() ?? '{}') as { flows?: unknown[][] }).flows?.[0]?.[FLOW_IX.id]).toBe(t.flows[(10 - s.files) * 40]?.id);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

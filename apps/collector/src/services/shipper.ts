@@ -6,15 +6,14 @@
  * the kernel reader is never blocked.
  */
 import { randomUUID } from 'node:crypto';
-import type { CollectorHealthReportInput, Flow, HistogramSample, L7EventInput, PendingFlowRow, WireSchemaVersion } from '@sextant/shared';
-import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
+import type { CollectorHealthReportInput, Flow, HistogramSample, L7EventInput, PendingFlowRow } from '@sextant/shared';
 import type { Spool } from './spool';
 import { prepareBatch, type PreparedBatch } from './prepared-batch';
 import { errorCode, errorReason, isRetriable, type Transport } from './transport';
 
 export interface ShipperOptions {
   batchMaxRecords: number;
-  /** This host's node name: v2 batches carry it once instead of in every flow. */
+  /** This host's node name: batches carry it once instead of in every flow. */
   nodeName?: string;
   flushIntervalMs: number;
   /** Serialized batches held in memory (bytes of JSON) before spilling to the spool; default 32 MiB. */
@@ -50,7 +49,6 @@ export class Shipper {
   private loop: Promise<void> | undefined;
   private readonly draining = new Set<string>();
   private backoffMs = 0;
-  private wireVersion: WireSchemaVersion = WIRE_SCHEMA_VERSION;
   readonly stats: ShipperStats = { sentBatches: 0, sentRecords: 0, duplicateBatches: 0, rejectedBatches: 0, rejectedRecords: 0, failedAttempts: 0, queuedBatches: 0, lastError: null };
 
   constructor(
@@ -85,19 +83,6 @@ export class Shipper {
     for (const s of samples) this.histograms.push(s);
   }
 
-  /**
-   * The batch schema for batches cut from now on: the newest one the server listed when the collector
-   * registered (a server that lists none predates v2). Batches already queued or spooled keep theirs.
-   */
-  useServerWireVersions(versions: readonly number[] | undefined): void {
-    const known = (versions ?? [1]).filter((v): v is WireSchemaVersion => v === 1 || v === 2 || v === 3);
-    this.wireVersion = known.length ? Math.max(...known) as WireSchemaVersion : 1;
-  }
-
-  get wireSchemaVersion(): WireSchemaVersion {
-    return this.wireVersion;
-  }
-
   /** The health report rides on the next batch. */
   setHealth(report: CollectorHealthReportInput): void {
     this.health = report;
@@ -120,7 +105,7 @@ export class Shipper {
       const health = this.health;
       this.health = undefined;
       // Serialized once, here: the same JSON is sent, spooled and re-sent (and the records' objects die young).
-      const prepared = prepareBatch({ batchId: randomUUID(), sentAt: Date.now(), flowRows, flows, l7, histograms, health }, { version: this.wireVersion, nodeName: this.opts.nodeName });
+      const prepared = prepareBatch({ batchId: randomUUID(), sentAt: Date.now(), flowRows, flows, l7, histograms, health }, { nodeName: this.opts.nodeName });
       if (this.queue.length && this.queuedBytes + prepared.body.length > (this.opts.maxQueuedBytes ?? 32 << 20)) this.spool.put(prepared);
       else {
         this.queue.push(prepared);

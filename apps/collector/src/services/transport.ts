@@ -7,8 +7,7 @@ import type { PreparedBatch } from './prepared-batch';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 
 export interface Transport {
-  /** `wireSchemaVersions`: the batch schemas the server takes (absent from servers older than v2). */
-  register(info: RegisterInput): Promise<{ collectorId: string; name: string; serverVersion: string; wireSchemaVersions?: number[] }>;
+  register(info: RegisterInput): Promise<{ collectorId: string; name: string; serverVersion: string }>;
   /** ingest.push with the batch's JSON as the body, exactly what the tRPC client would send, serialized once. */
   push(batch: PreparedBatch): Promise<IngestResult>;
 }

@@ -4,6 +4,7 @@
  * expected labels and values.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeBatch } from '@sextant/shared';
 import { parseMetricsConfig } from '../metrics/config';
 import { knownTraffic } from '../testing/traffic-fixtures';
 import { setProcessMetrics } from '../metrics/process-metrics';
@@ -29,7 +30,7 @@ beforeAll(async () => {
   // Traffic keeps arriving across several scrapes, so rate() and increase() see the counters grow.
   const c = h.client(h.collectorToken);
   for (let i = 0; i < 4; i++) {
-    await c.ingest.push.mutate({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), ...knownTraffic(), health });
+    await c.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), ...knownTraffic(), health }));
     await new Promise((r) => setTimeout(r, 1500));
   }
   await prom.waitFor('sum(hubble_http_requests_total)', (r) => r.length === 1 && Number(r[0]?.value[1]) === 20);

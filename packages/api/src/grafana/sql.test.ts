@@ -2,7 +2,7 @@
  * Every SQL query of every PostgreSQL-flavoured export, expanded as Grafana expands it, runs against the
  * real database after known traffic went through the real ingest endpoint, and returns the expected values.
  */
-import { bucketIndex, bucketUpperBound } from '@sextant/shared';
+import { bucketIndex, bucketUpperBound, encodeBatch } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownTraffic } from '../testing/traffic-fixtures';
 import { startHarness, type Harness } from '../testing/api-harness';
@@ -21,7 +21,7 @@ const ctx: GrafanaQueryContext = {
 beforeAll(async () => {
   h = await startHarness();
   const health = { time: trafficTime, version: '0.1.0', kernel: '6.18', hostname: 'node-a', eventsPerSecond: 120, lostEvents: 7, parsedBytes: 900, unparsedBytes: 100, spoolBytes: 0 };
-  const res = await h.client(h.collectorToken).ingest.push.mutate({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), ...knownTraffic(trafficTime), health });
+  const res = await h.client(h.collectorToken).ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), ...knownTraffic(trafficTime), health }));
   expect(res.stored).toBe(true);
 });
 afterAll(async () => h?.close());

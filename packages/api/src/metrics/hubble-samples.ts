@@ -11,7 +11,7 @@
  * - `reporter` is "client" when the collector saw the source process, "server" when only the
  *   destination's, else "unknown".
  */
-import type { Endpoint, IngestBatch, L7Event } from '@sextant/shared';
+import type { Endpoint, Flow, L7Event } from '@sextant/shared';
 import { dnsRcodeName, endpointServiceName } from '@sextant/shared';
 import type { ContextOption } from './config';
 
@@ -106,7 +106,13 @@ function l7Samples(e: L7Event, ctx: Record<string, string>, out: HubbleSample[])
 const L7_PROTOCOL_LABEL = { http: 'HTTP', dns: 'DNS', kafka: 'Kafka' } as const;
 
 /** All Hubble samples of one stored batch. */
-export function hubbleSamples(batch: Pick<IngestBatch, 'flows' | 'l7'>, context: readonly ContextOption[]): HubbleSample[] {
+/** A stored batch's records, as objects. */
+export interface BatchRecords {
+  flows: readonly Flow[];
+  l7: readonly L7Event[];
+}
+
+export function hubbleSamples(batch: BatchRecords, context: readonly ContextOption[]): HubbleSample[] {
   const out: HubbleSample[] = [];
   for (const f of batch.flows) {
     const ctx = contextLabels(f.source, f.destination, context);

@@ -4,6 +4,7 @@
  * PromQL over its HTTP API returning exactly what was sent.
  */
 import type { IngestBatchInput } from '@sextant/shared';
+import { encodeBatch } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../testing/api-harness';
 import { parseMetricsConfig } from './config';
@@ -17,7 +18,7 @@ let h: Harness;
 let prom: PrometheusHarness;
 
 function batch(health?: IngestBatchInput['health']): IngestBatchInput {
-  return { schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), ...knownTraffic(), health };
+  return encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), ...knownTraffic(), health });
 }
 
 const health = { time: Date.now(), version: '0.1.0', kernel: '6.18', hostname: 'node-a', eventsPerSecond: 120, lostEvents: 7, parsedBytes: 900, unparsedBytes: 100, spoolBytes: 0 };

@@ -3,11 +3,10 @@
  * series cap and expired by TTL), collector health refreshed from the database at scrape time, and
  * Sextant's own ingest and bookkeeping counters. Rendered in Prometheus text format by prom-client.
  */
-import type { IngestBatch } from '@sextant/shared';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type CollectorRow, collectorHealthValues } from './collector-health';
 import { contextLabelNames, type MetricsConfig } from './config';
-import { HUBBLE_METRICS, type HubbleMetricName, hubbleSamples } from './hubble-samples';
+import { type BatchRecords, HUBBLE_METRICS, type HubbleMetricName, hubbleSamples } from './hubble-samples';
 import { SeriesTracker } from './series-tracker';
 
 /** prometheus/client_golang's default buckets, which Hubble's duration histograms use. */
@@ -61,7 +60,7 @@ export class SextantMetrics {
   }
 
   /** Feeds a stored batch into the metrics. Call once per stored batch id, never for a replay. */
-  recordBatch(collector: string, batch: Pick<IngestBatch, 'flows' | 'l7' | 'histograms'>, now = Date.now()): void {
+  recordBatch(collector: string, batch: BatchRecords & { histograms: readonly unknown[] }, now = Date.now()): void {
     this.batches.inc({ collector });
     this.rows.inc({ collector, kind: 'flows' }, batch.flows.length);
     this.rows.inc({ collector, kind: 'l7' }, batch.l7.length);

@@ -1,6 +1,6 @@
 /** Ingest procedures for collectors: register and batches (idempotent by batch id; a batch may carry a health report). */
 import { IngestInputError, pgInputError, registerCollector, storeReceivedBatch } from '@sextant/db';
-import { BATCH_LIMITS, IngestBatch, MAX_BATCH_ENDPOINTS, RegisterInput, SANITIZED_LABEL, WIRE_SCHEMA_VERSIONS, type IngestBatch as Batch } from '@sextant/shared';
+import { BATCH_LIMITS, decodeFlowRows, decodeL7Rows, IngestBatch, MAX_BATCH_ENDPOINTS, RegisterInput, sanitizedRecords } from '@sextant/shared';
 import { TRPCError } from '@trpc/server';
 import { recordStoredBatch, withProcessMetrics } from '../metrics/process-metrics';
 import { collectorProcedure, router } from '../trpc';
@@ -43,19 +43,10 @@ const batchSizeGuard = collectorProcedure.use(storageErrors('batch not stored'))
   return next();
 });
 
-/** Records of a batch stored with replaced text (sanitize.ts marks them on their source endpoint). */
-export function sanitizedRecords(batch: Pick<Batch, 'flows' | 'l7'>): number {
-  let n = 0;
-  for (const r of batch.flows) if (r.source.labels?.includes(SANITIZED_LABEL)) n++;
-  for (const r of batch.l7) if (r.source.labels?.includes(SANITIZED_LABEL)) n++;
-  return n;
-}
-
 export const ingestRouter = router({
   register: collectorProcedure.use(storageErrors('registration not stored')).input(RegisterInput).mutation(async ({ ctx, input }) => {
     const c = await registerCollector(ctx.db.prisma, ctx.collector.id, input);
-    // The batch schemas this server takes: a collector sends the newest one both sides know.
-    return { collectorId: c.id, name: c.name, serverVersion: ctx.version, wireSchemaVersions: [...WIRE_SCHEMA_VERSIONS] };
+    return { collectorId: c.id, name: c.name, serverVersion: ctx.version };
   }),
 
   push: batchSizeGuard.input(IngestBatch).mutation(async ({ ctx, input }) => {
@@ -64,7 +55,8 @@ export const ingestRouter = router({
     if (result.stored) ctx.onIngest?.({ collectorId: ctx.collector.id, flows: result.flows, l7: result.l7 });
     // Metrics count each stored batch exactly once: a replayed batch id (stored: false) adds nothing.
     if (result.stored) {
-      recordStoredBatch(ctx.collector.name, batch);
+      // Hubble's metrics are defined over records: the stored rows as flow and L7 objects.
+      recordStoredBatch(ctx.collector.name, { flows: decodeFlowRows(batch.flows, batch.endpoints, batch.nodeName), l7: decodeL7Rows(batch.l7, batch.endpoints), histograms: batch.histograms });
       withProcessMetrics((m) => m.recordIngestedRecords(rejected, sanitizedRecords(batch)));
     }
     return { ...result, rejected };

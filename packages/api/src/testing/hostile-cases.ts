@@ -3,6 +3,7 @@
  * hubble.import): malformed JSON, wrong types, oversized and deeply nested bodies, NUL and lone surrogates,
  * boundary numbers, batch abuse. Shared by the hostile-input test and `npm run bench:hostile`.
  */
+import { encodeBatch, WIRE_SCHEMA_VERSION, type FlowInput } from '@sextant/shared';
 
 export interface HostileCase {
   name: string;
@@ -42,9 +43,11 @@ function flow(overrides: Record<string, unknown> = {}) {
   };
 }
 
+/** A batch in the wire schema (flows as rows, an endpoint table) of these flows, hostile values kept. */
 function push(flows: Record<string, unknown>[]): { body: string; batchId: string } {
   const batchId = uuid();
-  return { body: JSON.stringify({ schemaVersion: 1, batchId, sentAt: Date.now(), flows }), batchId };
+  const ends = { source: { ip: '10.0.0.1' }, destination: { ip: '10.0.0.2' } };
+  return { body: JSON.stringify(encodeBatch({ batchId, sentAt: Date.now(), nodeName: 'node-h', flows: flows.map((f) => ({ ...ends, ...f }) as unknown as FlowInput) })), batchId };
 }
 
 const hubbleLine = (fields: Record<string, unknown>) => JSON.stringify({ flow: { time: new Date(Date.now() - 60_000).toISOString(), verdict: 'FORWARDED', ...fields } });
@@ -86,10 +89,10 @@ export function hostileCases(opts: { heavy?: boolean } = {}): HostileCase[] {
     post(`ingest.push time ${n}`, 'ingest.push', p.body, 'collector', 'poison', p.batchId);
     const q = push([flow({ source: { ip: '10.0.0.1', port: n } })]);
     post(`ingest.push port ${n}`, 'ingest.push', q.body, 'collector', 'poison', q.batchId);
-    post(`ingest.push sentAt ${n}`, 'ingest.push', JSON.stringify({ schemaVersion: 1, batchId: uuid(), sentAt: n }), 'collector', 'poison');
+    post(`ingest.push sentAt ${n}`, 'ingest.push', JSON.stringify({ schemaVersion: WIRE_SCHEMA_VERSION, batchId: uuid(), sentAt: n, nodeName: 'node-h' }), 'collector', 'poison');
   }
-  for (const v of [0, 4, -1, 1e9, '1', null]) post(`ingest.push schemaVersion ${v}`, 'ingest.push', JSON.stringify({ schemaVersion: v, batchId: uuid(), sentAt: Date.now() }), 'collector');
-  for (const id of ['', 'not-a-uuid', '\u0000', 'A'.repeat(10_000)]) post(`ingest.push batchId ${JSON.stringify(id.slice(0, 12))}`, 'ingest.push', JSON.stringify({ schemaVersion: 1, batchId: id, sentAt: Date.now() }), 'collector');
+  for (const v of [0, 1, 2, 4, -1, 1e9, '3', null]) post(`ingest.push schemaVersion ${v}`, 'ingest.push', JSON.stringify({ schemaVersion: v, batchId: uuid(), sentAt: Date.now() }), 'collector');
+  for (const id of ['', 'not-a-uuid', '\u0000', 'A'.repeat(10_000)]) post(`ingest.push batchId ${JSON.stringify(id.slice(0, 12))}`, 'ingest.push', JSON.stringify({ schemaVersion: WIRE_SCHEMA_VERSION, batchId: id, sentAt: Date.now(), nodeName: 'node-h' }), 'collector');
   const over = push(Array.from({ length: 20_001 }, () => ({ id: uuid() })));
   post('ingest.push 20,001 flows (over the batch limit)', 'ingest.push', over.body, 'collector', 'reject', over.batchId);
   // Malformed records within the limit cost zod ~1 s and ~150 MB per 20,000 (an issue list per record):

@@ -3,9 +3,10 @@
  * service, protocol, status class), then upserted, so the service map and dashboards never scan raw rows.
  * Kernel latency histograms go to latency_minute the same way.
  */
-import type { Flow, HistogramSample, L7Event, StatusClass } from '@sextant/shared';
+import type { Flow, HistogramSample, IngestBatch, L7Event, StatusClass } from '@sextant/shared';
 import {
   endpointServiceName,
+  FLOW_IX,
   flowStatusClass,
   isSelfEndpoint,
   isErrorClass,
@@ -16,6 +17,7 @@ import {
   type Histogram,
 } from '@sextant/shared';
 import type pg from 'pg';
+import { BatchEndpoints } from './rows';
 
 export interface EdgeRollup {
   bucket: number;
@@ -44,52 +46,60 @@ function bucketOf(t: number, size: number): number {
   return Math.floor(t / size) * size;
 }
 
-/** Folds final flows and L7 events into edge rows for buckets of `bucketMs`. */
-export function foldEdges(flows: readonly Flow[], events: readonly L7Event[], bucketMs: number): EdgeRollup[] {
+/** Folds a batch's final flows and L7 events into edge rows for buckets of `bucketMs`, reading rows as they came. */
+export function foldEdges(batch: Pick<IngestBatch, 'flows' | 'l7' | 'endpoints'>, bucketMs: number, ends = new BatchEndpoints(batch.endpoints)): EdgeRollup[] {
   const rows = new Map<string, EdgeRollup>();
-  const row = (t: number, f: Pick<Flow, 'source' | 'destination'>, protocol: string, statusClass: StatusClass) => {
+  const row = (t: number, sIp: string, sRef: number | null, dIp: string, dRef: number | null, protocol: string, statusClass: StatusClass) => {
     const bucket = bucketOf(t, bucketMs);
-    const srcNamespace = f.source.namespace ?? '';
-    const srcService = endpointServiceName(f.source);
-    const dstNamespace = f.destination.namespace ?? '';
-    const dstService = endpointServiceName(f.destination);
+    const [s, d] = [ends.identity(sRef), ends.identity(dRef)];
+    const srcNamespace = s.namespace ?? '';
+    const srcService = endpointServiceName({ ip: sIp, service: s.service, names: s.names });
+    const dstNamespace = d.namespace ?? '';
+    const dstService = endpointServiceName({ ip: dIp, service: d.service, names: d.names });
     const key = `${bucket}|${srcNamespace}|${srcService}|${dstNamespace}|${dstService}|${protocol}|${statusClass}`;
     let r = rows.get(key);
     if (!r) {
       r = { bucket, srcNamespace, srcService, dstNamespace, dstService, protocol, statusClass, requests: 0, errors: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, latencySumNs: 0, hist: new Map() };
       rows.set(key, r);
     }
-    if (!r.srcSelf && isSelfEndpoint(f.source)) r.srcSelf = true;
-    if (!r.dstSelf && isSelfEndpoint(f.destination)) r.dstSelf = true;
+    // Sextant's own processes (label sextant:self): their services become kind 'self' (hidden on the map).
+    if (!r.srcSelf && isSelfEndpoint(s)) r.srcSelf = true;
+    if (!r.dstSelf && isSelfEndpoint(d)) r.dstSelf = true;
     return r;
   };
-  for (const f of flows) {
+  const outcome = { verdict: 'FORWARDED' as Flow['verdict'], closeReason: 'NONE' as Flow['closeReason'] };
+  for (const f of batch.flows) {
     // Interim reports of long-lived connections carry cumulative counters: count each connection once.
-    if (!f.final) continue;
+    if (!f[FLOW_IX.final]) continue;
     // A connection between two sockets of this node is reported from both ends: count its client side.
-    if (f.localPeer && f.trafficDirection === 'INGRESS') continue;
-    if (f.verdict === 'DROPPED') {
+    if (f[FLOW_IX.localPeer] && f[FLOW_IX.trafficDirection] === 'INGRESS') continue;
+    const [t, sIp, sRef, dIp, dRef] = [f[FLOW_IX.time], f[FLOW_IX.sourceIp], f[FLOW_IX.sourceRef], f[FLOW_IX.destinationIp], f[FLOW_IX.destinationRef]];
+    if (f[FLOW_IX.verdict] === 'DROPPED') {
       // A drop record aggregates dropped packets, not a connection: its own edge kind, all errors.
-      const d = row(f.time, f, 'drop', 'error');
-      d.requests += f.packetsSent;
-      d.errors += f.packetsSent;
+      const d = row(t, sIp, sRef, dIp, dRef, 'drop', 'error');
+      d.requests += f[FLOW_IX.packetsSent];
+      d.errors += f[FLOW_IX.packetsSent];
       continue;
     }
-    const cls = flowStatusClass(f);
-    const r = row(f.time, f, f.l4Protocol.toLowerCase(), cls);
+    outcome.verdict = f[FLOW_IX.verdict];
+    outcome.closeReason = f[FLOW_IX.closeReason];
+    const cls = flowStatusClass(outcome);
+    const r = row(t, sIp, sRef, dIp, dRef, f[FLOW_IX.l4Protocol].toLowerCase(), cls);
     r.requests += 1;
     if (isErrorClass(cls)) r.errors += 1;
-    r.bytesSent += f.bytesSent;
-    r.bytesReceived += f.bytesReceived;
-    r.retransmits += f.retransmits;
-    if (f.connectLatencyNs !== undefined) {
-      r.latencySumNs += f.connectLatencyNs;
-      recordValue(r.hist, f.connectLatencyNs);
+    r.bytesSent += f[FLOW_IX.bytesSent];
+    r.bytesReceived += f[FLOW_IX.bytesReceived];
+    r.retransmits += f[FLOW_IX.retransmits];
+    const connectNs = f[FLOW_IX.connectLatencyNs];
+    if (connectNs !== null) {
+      r.latencySumNs += connectNs;
+      recordValue(r.hist, connectNs);
     }
   }
-  for (const e of events) {
-    const cls = l7StatusClass(e);
-    const r = row(e.time, e, e.protocol, cls);
+  for (const e of batch.l7) {
+    // (the class reads only the protocol's details, which a row has as an event does)
+    const cls = l7StatusClass(e as unknown as L7Event);
+    const r = row(e.time, e.source[0], e.source[2], e.destination[0], e.destination[2], e.protocol, cls);
     r.requests += 1;
     if (isErrorClass(cls)) r.errors += 1;
     r.bytesSent += e.http?.requestBytes ?? 0;

@@ -1,45 +1,39 @@
 /**
- * Mapping between the wire model (packages/shared) and the columns of the flows and l7_events tables.
- * The column lists here are the single definition used by COPY and by the readers.
+ * Validated batch rows → COPY text of the flows and l7_events tables, with no flow objects in between. The
+ * flow columns come from FLOW_FIELDS (packages/shared flow-fields.ts), in its order; an endpoint ref becomes
+ * its identity's columns, formatted once per batch (`BatchEndpoints`) and reused by every row that refers to it.
  */
-import type { Endpoint, Flow, L7Event } from '@sextant/shared';
-import { TCP_FLAGS, l7StatusClass } from '@sextant/shared';
-import { type CopyValue, isoTime } from './copy-text';
+import type { EndpointIdentity, Flow, FlowRow, IngestBatch, L7Event, L7EventRow } from '@sextant/shared';
+import { FLOW_FIELDS, FLOW_IX, isSanitizedRecord, kindOf, l7StatusClass, tcpFlagList, withSanitizedLabel } from '@sextant/shared';
+import { type CopyValue, copyField, isoTime } from './copy-text';
 
-export const FLOW_COLUMNS = [
-  'time', 'end_time', 'flow_id', 'collector_id', 'batch_id', 'node_name', 'final', 'verdict', 'drop_reason',
-  'l4_protocol', 'ip_version', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'tcp_flags', 'traffic_direction',
-  'is_reply', 'bytes_sent', 'bytes_received', 'packets_sent', 'packets_received', 'retransmits', 'srtt_us',
-  'connect_latency_ns', 'close_reason',
-  'src_service', 'src_namespace', 'src_pod', 'src_process', 'src_pid', 'src_names',
-  'dst_service', 'dst_namespace', 'dst_pod', 'dst_process', 'dst_pid', 'dst_names',
-  'src_extra', 'dst_extra', 'local_peer',
-] as const;
+/** An endpoint identity's columns, after `src_` / `dst_`, as flows store them (l7_events: no pid). */
+const IDENTITY_COLUMNS = ['service', 'namespace', 'pod', 'process', 'pid', 'names', 'extra'] as const;
+const L7_IDENTITY_COLUMNS = IDENTITY_COLUMNS.filter((c) => c !== 'pid');
 
-export const L7_COLUMNS = [
-  'time', 'event_id', 'flow_id', 'collector_id', 'batch_id', 'node_name', 'type', 'protocol', 'latency_ns',
-  'src_ip', 'src_port', 'dst_ip', 'dst_port',
-  'src_service', 'src_namespace', 'src_pod', 'src_process', 'src_names',
-  'dst_service', 'dst_namespace', 'dst_pod', 'dst_process', 'dst_names',
-  'http_method', 'http_path', 'http_code', 'dns_query', 'dns_rcode', 'kafka_api_key', 'kafka_topic',
-  'kafka_error_code', 'status_class', 'detail', 'src_extra', 'dst_extra',
-] as const;
+const sideColumns = (prefix: string, columns: readonly string[]) => columns.map((c) => `${prefix}_${c}`);
 
-export function tcpFlagsMask(flags: readonly string[]): number {
-  let mask = 0;
-  for (const f of flags) {
-    const i = (TCP_FLAGS as readonly string[]).indexOf(f);
-    if (i >= 0) mask |= 1 << i;
-  }
-  return mask;
-}
+/** COPY columns of flows: the batch's own, then FLOW_FIELDS in order (a ref: its identity's columns). */
+export const FLOW_COLUMNS: readonly string[] = [
+  'collector_id', 'batch_id',
+  ...FLOW_FIELDS.flatMap((f) => (kindOf(f) === 'ref' ? sideColumns(f.column, IDENTITY_COLUMNS) : [f.column])),
+];
 
+/** COPY columns of l7_events, in the order l7Copy writes them. */
+export const L7_COLUMNS: readonly string[] = [
+  'collector_id', 'batch_id', 'time', 'event_id', 'flow_id', 'node_name', 'type', 'protocol', 'latency_ns',
+  'src_ip', 'src_port', ...sideColumns('src', L7_IDENTITY_COLUMNS), 'dst_ip', 'dst_port', ...sideColumns('dst', L7_IDENTITY_COLUMNS),
+  'http_method', 'http_path', 'http_code', 'dns_query', 'dns_rcode', 'kafka_api_key', 'kafka_topic', 'kafka_error_code',
+  'status_class', 'detail',
+];
+
+/** A tcp_flags column → the flags (readers: queries/read-rows.ts). */
 export function tcpFlagsFromMask(mask: number): Flow['tcpFlags'] {
-  return TCP_FLAGS.filter((_, i) => (mask & (1 << i)) !== 0);
+  return tcpFlagList(mask);
 }
 
-/** The parts of an endpoint that have no column of their own. */
-export function endpointExtra(e: Endpoint): Record<string, unknown> | null {
+/** The parts of an endpoint identity that have no column of their own (src_extra / dst_extra). */
+export function endpointExtra(e: Partial<EndpointIdentity> & { ip?: string; port?: number }): Record<string, unknown> | null {
   const { ip: _ip, port: _port, service: _s, namespace: _n, podName: _p, names: _names, process, ...rest } = e;
   const extra: Record<string, unknown> = { ...rest };
   if (process?.exe) extra.exe = process.exe;
@@ -52,30 +46,87 @@ export interface RowContext {
   batchId: string;
 }
 
-export function flowRow(f: Flow, ctx: RowContext): CopyValue[] {
-  const s = f.source;
-  const d = f.destination;
-  return [
-    isoTime(f.time), f.endTime === undefined ? null : isoTime(f.endTime), f.id, ctx.collectorId, ctx.batchId,
-    f.nodeName, f.final, f.verdict, f.dropReason, f.l4Protocol, f.ipVersion, s.ip, s.port, d.ip, d.port,
-    tcpFlagsMask(f.tcpFlags), f.trafficDirection, f.isReply, f.bytesSent, f.bytesReceived, f.packetsSent,
-    f.packetsReceived, f.retransmits, f.srttUs, f.connectLatencyNs, f.closeReason,
-    s.service, s.namespace, s.podName, s.process?.name, s.process?.pid, s.names,
-    d.service, d.namespace, d.podName, d.process?.name, d.process?.pid, d.names,
-    endpointExtra(s), endpointExtra(d), f.localPeer,
-  ];
+const NULL = '\\N';
+const NO_IDENTITY: EndpointIdentity = {};
+
+/**
+ * A batch's endpoint identities as COPY text, each formatted once when first used: the identity columns of
+ * a flow row (with pid) and of an L7 row (without), and the same with SANITIZED_LABEL in `extra` for the
+ * source of a record stored marked. Also what rollups read of them.
+ */
+export class BatchEndpoints {
+  // by variant (pid × marked), then ref + 1 (0: no identity)
+  private readonly texts: (string | undefined)[][] = [[], [], [], []];
+
+  constructor(private readonly endpoints: readonly EndpointIdentity[]) {}
+
+  identity(ref: number | null): EndpointIdentity {
+    return ref === null ? NO_IDENTITY : this.endpoints[ref]!;
+  }
+
+  /** Identity columns as tab-separated text (IDENTITY_COLUMNS, or L7_IDENTITY_COLUMNS without `pid`). */
+  text(ref: number | null, pid: boolean, marked: boolean): string {
+    const cache = this.texts[(pid ? 2 : 0) + (marked ? 1 : 0)]!;
+    const at = ref === null ? 0 : ref + 1;
+    let t = cache[at];
+    if (t === undefined) {
+      const e = this.identity(ref);
+      const labelled = marked ? { ...e, labels: withSanitizedLabel(e.labels) } : e;
+      const values = [e.service, e.namespace, e.podName, e.process?.name, ...(pid ? [e.process?.pid] : []), e.names, endpointExtra(labelled)];
+      t = values.map(copyField).join('\t');
+      cache[at] = t;
+    }
+    return t;
+  }
 }
 
-export function l7Row(e: L7Event, ctx: RowContext): CopyValue[] {
-  const s = e.source;
-  const d = e.destination;
-  const detail = e.http ?? e.dns ?? e.kafka ?? {};
-  return [
-    isoTime(e.time), e.id, e.flowId, ctx.collectorId, ctx.batchId, e.nodeName, e.type, e.protocol, e.latencyNs,
-    s.ip, s.port, d.ip, d.port,
-    s.service, s.namespace, s.podName, s.process?.name, s.names,
-    d.service, d.namespace, d.podName, d.process?.name, d.names,
-    e.http?.method, e.http?.path, e.http?.code, e.dns?.query, e.dns?.rcode, e.kafka?.apiKey, e.kafka?.topic,
-    e.kafka?.errorCode, l7StatusClass(e), detail, endpointExtra(s), endpointExtra(d),
-  ];
+/** A writer of one batch's flow rows as COPY text lines (FLOW_COLUMNS). */
+export function flowCopyWriter(batch: Pick<IngestBatch, 'nodeName' | 'endpoints'>, ctx: RowContext, ends = new BatchEndpoints(batch.endpoints)): (row: FlowRow) => string {
+  const head = `${copyField(ctx.collectorId)}\t${copyField(ctx.batchId)}`;
+  const node = copyField(batch.nodeName);
+  const kinds = FLOW_FIELDS.map(kindOf);
+  const sourceSide = FLOW_FIELDS.map((f) => 'side' in f && f.side === 'source');
+  return (row) => {
+    const r = row as readonly unknown[];
+    const marked = isSanitizedRecord(row, row[FLOW_IX.sourceRef], row[FLOW_IX.destinationRef], batch.endpoints);
+    let line = head;
+    for (let i = 0; i < kinds.length; i++) {
+      const v = r[i];
+      switch (kinds[i]) {
+        case 'time':
+          line += v === null ? `\t${NULL}` : `\t${isoTime(v as number)}`;
+          break;
+        case 'node':
+          line += v === null ? `\t${node}` : `\t${copyField(v as string)}`;
+          break;
+        case 'ref':
+          line += `\t${ends.text(v as number | null, true, marked && sourceSide[i]!)}`;
+          break;
+        default:
+          line += `\t${copyField(v as string | number | boolean | null)}`;
+      }
+    }
+    return `${line}\n`;
+  };
 }
+
+/** A writer of one batch's L7 event rows as COPY text lines (L7_COLUMNS). */
+export function l7CopyWriter(batch: Pick<IngestBatch, 'endpoints'>, ctx: RowContext, ends = new BatchEndpoints(batch.endpoints)): (e: L7EventRow) => string {
+  const head = `${copyField(ctx.collectorId)}\t${copyField(ctx.batchId)}`;
+  return (e) => {
+    const [s, d] = [e.source, e.destination];
+    const marked = isSanitizedRecord(e, s[2], d[2], batch.endpoints);
+    // The class reads only the protocol's details, which a row has as an event does.
+    const status = l7StatusClass(e as unknown as L7Event);
+    return `${[
+      head,
+      fields([isoTime(e.time), e.id, e.flowId, e.nodeName, e.type, e.protocol, e.latencyNs, s[0], s[1]]),
+      ends.text(s[2], false, marked),
+      fields([d[0], d[1]]),
+      ends.text(d[2], false, false),
+      fields([e.http?.method, e.http?.path, e.http?.code, e.dns?.query, e.dns?.rcode, e.kafka?.apiKey, e.kafka?.topic, e.kafka?.errorCode, status, e.http ?? e.dns ?? e.kafka ?? {}]),
+    ].join('\t')}\n`;
+  };
+}
+
+const fields = (values: readonly CopyValue[]) => values.map(copyField).join('\t');

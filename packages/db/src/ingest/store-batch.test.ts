@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorToken } from '../auth/collectors';
 import { generateTraffic } from '../fixtures/generate-traffic';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
+import { encodeRecords } from '@sextant/shared';
 import { copyField } from './copy-text';
 import { IngestInputError } from './errors';
-import { storeBatch } from './store-batch';
+import { storeBatch, storeRecords } from './store-batch';
 import { applyWindow, ingestWindow, windowDays } from './window';
 
 const DAY = 86_400_000;
@@ -30,7 +31,7 @@ describe('storeBatch', () => {
     e.http = { ...e.http!, url: '/a\u0000b', path: '/a\u0000b' };
     t.flows[0]!.source.process = { pid: 1, name: 'p\u0000\uDC00' };
     const batchId = crypto.randomUUID();
-    expect((await storeBatch(db.pool, collectorId, { schemaVersion: 1, batchId, sentAt: now, flows: t.flows, l7: t.l7, histograms: [] })).stored).toBe(true);
+    expect((await storeRecords(db.pool, collectorId, { batchId, sentAt: now, flows: t.flows, l7: t.l7, histograms: [] })).stored).toBe(true);
     const r = await db.pool.query(`SELECT http_path, detail->>'url' AS url FROM l7_events WHERE event_id = $1`, [e.id]);
     expect(r.rows[0]).toEqual({ http_path: '/a\uFFFDb', url: '/a\uFFFDb' });
     expect((await db.pool.query(`SELECT src_process FROM flows WHERE flow_id = $1`, [t.flows[0]!.id])).rows[0].src_process).toBe('p\uFFFD\uFFFD');
@@ -41,7 +42,7 @@ describe('storeBatch', () => {
     const t = generateTraffic({ seed: 2, connections: 40, start: now - 60_000, end: now, l7Share: 0 });
     const flows = t.flows.map((f, i) => ({ ...f, time: now + i * DAY }));
     const before = await partitions();
-    const batch = { schemaVersion: 1 as const, batchId: crypto.randomUUID(), sentAt: now, flows, l7: [], histograms: [] };
+    const batch = encodeRecords({ batchId: crypto.randomUUID(), sentAt: now, flows, l7: [], histograms: [] });
     await expect(storeBatch(db.pool, collectorId, batch)).rejects.toThrow(IngestInputError);
     await expect(storeBatch(db.pool, collectorId, batch, { maxDays: 9 })).rejects.toThrow('records span 40 days: at most 9 days per batch');
     expect(await partitions()).toBe(before);

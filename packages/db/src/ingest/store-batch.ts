@@ -1,26 +1,27 @@
 /**
- * Stores one ingest batch in one transaction: the receipt (idempotency key), COPY of flows and L7 events,
+ * Stores one ingest batch (flow rows and L7 event rows, as validated: no objects in between) in one transaction: the receipt (idempotency key), COPY of flows and L7 events,
  * edge and latency rollups, service names and the collector's health. A batch id already stored is
  * acknowledged without writing anything again.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { IngestBatch, IngestResult } from '@sextant/shared';
+import { encodeRecords, FLOW_IX, type IngestBatch, type IngestResult, type RecordBatch } from '@sextant/shared';
+import type { CollectorHealthReport, Flow, L7Event } from '@sextant/shared';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { dayOf, ensurePartitions, PARTITIONED_TABLES } from '../maintenance/partitions';
-import { type CopyValue, copyRow, jsonText } from './copy-text';
+import { jsonText } from './copy-text';
 import { IngestInputError } from './errors';
 import { foldEdges, foldLatency, markDirtyHours, MINUTE_MS, upsertEdges, upsertLatency, upsertServices } from './rollups';
-import { FLOW_COLUMNS, flowRow, L7_COLUMNS, l7Row, type RowContext } from './rows';
+import { BatchEndpoints, FLOW_COLUMNS, flowCopyWriter, L7_COLUMNS, l7CopyWriter, type RowContext } from './rows';
 import { DEFAULT_MAX_BATCH_DAYS } from './window';
 
 const CHUNK_CHARS = 256 * 1024;
 
-function* copyChunks<T>(items: readonly T[], toRow: (item: T) => CopyValue[]): Generator<string> {
+function* copyChunks<T>(items: readonly T[], toLine: (item: T) => string): Generator<string> {
   let chunk = '';
   for (const item of items) {
-    chunk += copyRow(toRow(item));
+    chunk += toLine(item);
     if (chunk.length >= CHUNK_CHARS) {
       yield chunk;
       chunk = '';
@@ -29,22 +30,28 @@ function* copyChunks<T>(items: readonly T[], toRow: (item: T) => CopyValue[]): G
   if (chunk) yield chunk;
 }
 
-/** COPY rows into a table through the given client (inside the caller's transaction). */
+/** COPY items into a table through the given client (inside the caller's transaction), one text line each. */
 export async function copyInto<T>(
   client: pg.PoolClient,
   table: string,
   columns: readonly string[],
   items: readonly T[],
-  toRow: (item: T) => CopyValue[],
+  toLine: (item: T) => string,
 ): Promise<void> {
   if (items.length === 0) return;
   const sink = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-  await pipeline(Readable.from(copyChunks(items, toRow)), sink);
+  await pipeline(Readable.from(copyChunks(items, toLine)), sink);
+}
+
+/** COPY a batch's flow and L7 rows (rows.ts), identities formatted once for both. */
+export async function copyBatch(client: pg.PoolClient, batch: IngestBatch, ctx: RowContext, ends = new BatchEndpoints(batch.endpoints)): Promise<void> {
+  await copyInto(client, 'flows', FLOW_COLUMNS, batch.flows, flowCopyWriter(batch, ctx, ends));
+  await copyInto(client, 'l7_events', L7_COLUMNS, batch.l7, l7CopyWriter(batch, ctx, ends));
 }
 
 function batchDays(batch: IngestBatch): Set<number> {
   const days = new Set<number>();
-  for (const f of batch.flows) days.add(dayOf(f.time));
+  for (const f of batch.flows) days.add(dayOf(f[FLOW_IX.time]));
   for (const e of batch.l7) days.add(dayOf(e.time));
   for (const h of batch.histograms) days.add(dayOf(h.windowStart));
   return days;
@@ -58,6 +65,12 @@ export interface StoreOptions {
   maxDays?: number;
 }
 
+/** Records as objects (Hubble import, tests, tools), stored as the batch of rows they encode to. */
+export async function storeRecords(pool: pg.Pool, collectorId: string, records: RecordBatch<Flow, L7Event, CollectorHealthReport>, opts: StoreOptions = {}): Promise<IngestResult> {
+  return storeBatch(pool, collectorId, encodeRecords(records), opts);
+}
+
+/** A parsed batch (rows as the collector sent them), in one transaction. */
 export async function storeBatch(pool: pg.Pool, collectorId: string, batch: IngestBatch, opts: StoreOptions = {}): Promise<IngestResult> {
   const result = { batchId: batch.batchId, flows: batch.flows.length, l7: batch.l7.length, histograms: batch.histograms.length };
   const days = batchDays(batch);
@@ -78,9 +91,9 @@ export async function storeBatch(pool: pg.Pool, collectorId: string, batch: Inge
       await client.query('ROLLBACK');
       return { ...result, stored: false };
     }
-    await copyInto(client, 'flows', FLOW_COLUMNS, batch.flows, (f) => flowRow(f, ctx));
-    await copyInto(client, 'l7_events', L7_COLUMNS, batch.l7, (e) => l7Row(e, ctx));
-    const minute = foldEdges(batch.flows, batch.l7, MINUTE_MS);
+    const ends = new BatchEndpoints(batch.endpoints);
+    await copyBatch(client, batch, ctx, ends);
+    const minute = foldEdges(batch, MINUTE_MS, ends);
     await upsertEdges(client, 'edge_minute', minute);
     await markDirtyHours(client, minute);
     await upsertLatency(client, foldLatency(batch.histograms));

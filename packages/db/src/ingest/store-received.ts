@@ -3,7 +3,7 @@
  * [now − raw retention, now + skew] left out and counted) and a Hubble import (history: only future records
  * left out; records already stored left out, so an overlapping or appended capture adds only what is new).
  */
-import type { Flow, IngestBatch, IngestResult, L7Event } from '@sextant/shared';
+import { encodeRecords, FLOW_IX, type Flow, type IngestBatch, type IngestResult, type L7Event } from '@sextant/shared';
 import type pg from 'pg';
 import { importCollectorId } from '../collectors/by-name';
 import type { PrismaClient } from '../generated/prisma/client';
@@ -49,16 +49,19 @@ export async function storeImportedRecords(
   // A capture is history: older records than retention are taken (the maintenance job drops them), records
   // from the future are not, and one batch may touch no more days than ingest's window holds.
   const window = ingestWindow(rawRetentionDays());
-  const windowed = applyWindow({ schemaVersion: 1, batchId, sentAt: Date.now(), flows: input.flows, l7: input.l7, histograms: [] }, { minMs: 0, maxMs: window.maxMs });
+  const windowed = applyWindow(encodeRecords({ batchId, flows: input.flows, l7: input.l7 }), { minMs: 0, maxMs: window.maxMs });
   const { flows, l7 } = windowed.batch;
-  const known = await existingRecordIds(db.pool, { flows: flows.map((f) => ({ id: f.id, time: f.time })), l7: l7.map((e) => ({ id: e.id, time: e.time })) });
-  const fresh = <T extends { id: string }>(items: T[], stored: Set<string>) => {
+  const known = await existingRecordIds(db.pool, {
+    flows: flows.map((r) => ({ id: r[FLOW_IX.id], time: r[FLOW_IX.time] })),
+    l7: l7.map((e) => ({ id: e.id, time: e.time })),
+  });
+  const fresh = <T>(items: T[], idOf: (r: T) => string, stored: Set<string>) => {
     const seen = new Set<string>();
-    return items.filter((r) => !stored.has(r.id) && !seen.has(r.id) && seen.add(r.id));
+    return items.filter((r) => !stored.has(idOf(r)) && !seen.has(idOf(r)) && seen.add(idOf(r)));
   };
-  const newFlows = fresh(flows, known.flows);
-  const newL7 = fresh(l7, known.l7);
+  const newFlows = fresh(flows, (r) => r[FLOW_IX.id], known.flows);
+  const newL7 = fresh(l7, (e) => e.id, known.l7);
   const duplicates = flows.length + l7.length - newFlows.length - newL7.length;
-  const result = await storeBatch(db.pool, collectorId, { schemaVersion: 1, batchId, sentAt: Date.now(), flows: newFlows, l7: newL7, histograms: [] }, { maxDays: windowDays(window) });
+  const result = await storeBatch(db.pool, collectorId, { ...windowed.batch, flows: newFlows, l7: newL7 }, { maxDays: windowDays(window) });
   return { collectorId, result, flows: newFlows.length, l7: newL7.length, duplicates, rejected: windowed.rejected };
 }

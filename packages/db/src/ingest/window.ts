@@ -5,7 +5,7 @@
  * that slowed every later search for good. Records outside the window are left out one by one (the rest of
  * their batch is stored) and counted by reason; a batch can then only touch retention + 2 days.
  */
-import type { IngestBatch } from '@sextant/shared';
+import { FLOW_IX, type IngestBatch } from '@sextant/shared';
 
 const DAY_MS = 86_400_000;
 /** How far ahead of the server's clock a collector's clock may be. */
@@ -54,7 +54,7 @@ export function applyWindow(batch: IngestBatch, w: IngestWindow): { batch: Inges
     else return true;
     return false;
   };
-  const flows = batch.flows.filter((f) => inside(f.time));
+  const flows = batch.flows.filter((r) => inside(r[FLOW_IX.time]));
   const l7 = batch.l7.filter((e) => inside(e.time));
   const histograms = batch.histograms.filter((h) => inside(h.windowStart));
   if (rejected.tooOld + rejected.tooNew === 0) return { batch, rejected };

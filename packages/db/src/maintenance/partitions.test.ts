@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
 import { generateTraffic } from '../fixtures/generate-traffic';
-import { storeBatch } from '../ingest/store-batch';
+import { storeRecords } from '../ingest/store-batch';
 import { createCollectorToken } from '../auth/collectors';
 import { dayOf, listPartitions, partitionDay, partitionName } from './partitions';
 import { runMaintenance } from './maintenance';
@@ -51,8 +51,8 @@ describe('maintenance job', () => {
     const recent = now - 1 * DAY;
     for (const [seed, t] of [[1, old], [2, recent]] as const) {
       const traffic = generateTraffic({ seed, connections: 50, start: t, end: t + 60_000 });
-      await storeBatch(db.pool, collectorId, {
-        schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: traffic.flows, l7: traffic.l7, histograms: [],
+      await storeRecords(db.pool, collectorId, {
+        batchId: crypto.randomUUID(), sentAt: now, flows: traffic.flows, l7: traffic.l7, histograms: [],
       });
     }
     expect(await count('flows')).toBe(100);

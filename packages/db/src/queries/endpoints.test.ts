@@ -9,7 +9,7 @@ import type { L7Event } from '@sextant/shared';
 import { bucketIndex, bucketReportValue } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorToken } from '../auth/collectors';
-import { storeBatch } from '../ingest/store-batch';
+import { storeRecords } from '../ingest/store-batch';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
 import { serviceEndpoints } from './endpoints';
 
@@ -47,7 +47,7 @@ const l7: L7Event[] = [
 beforeAll(async () => {
   db = await createTestDatabase(testServerUrl());
   const collectorId = (await createCollectorToken(db.prisma, 'ep')).collector.id;
-  await storeBatch(db.pool, collectorId, { schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: [], l7, histograms: [] });
+  await storeRecords(db.pool, collectorId, { batchId: crypto.randomUUID(), sentAt: now, flows: [], l7, histograms: [] });
 });
 afterAll(async () => db?.close());
 

@@ -8,7 +8,7 @@
 import type { Flow, L7Event } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorToken } from '../auth/collectors';
-import { storeBatch } from '../ingest/store-batch';
+import { storeRecords } from '../ingest/store-batch';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
 import { topTalkers } from './panels';
 import { serviceMap } from './service-map';
@@ -60,7 +60,7 @@ for (let c = 0; c < 2; c++) flows.push(connection('cron', start + 2 * MIN + c, 0
 beforeAll(async () => {
   db = await createTestDatabase(testServerUrl());
   const collectorId = (await createCollectorToken(db.prisma, 'rvc')).collector.id;
-  await storeBatch(db.pool, collectorId, { schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows, l7, histograms: [] });
+  await storeRecords(db.pool, collectorId, { batchId: crypto.randomUUID(), sentAt: now, flows, l7, histograms: [] });
 });
 afterAll(async () => db?.close());
 

@@ -7,7 +7,7 @@ import type { L7Event } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorToken } from '../auth/collectors';
 import { generateTraffic } from '../fixtures/generate-traffic';
-import { storeBatch } from '../ingest/store-batch';
+import { storeRecords } from '../ingest/store-batch';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
 import { tcpHealth } from './panels';
 import { timeSeries } from './time-series';
@@ -32,7 +32,7 @@ beforeAll(async () => {
   // errors. The current minute: 3 requests so far.
   const l7 = [...requests(minute(8), 5, 200, 801e6), ...requests(minute(8) + 10, 5, 503, 801e6), ...requests(minute(4), 4, 200, 2e6), ...requests(minute(0), 3, 200, 2e6)];
   const flows = traffic.flows.slice(0, 3).map((f, k) => ({ ...f, id: crypto.randomUUID(), time: minute(8) + k, closeReason: 'RESET' as const }));
-  await storeBatch(db.pool, collectorId, { schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows, l7, histograms: [] });
+  await storeRecords(db.pool, collectorId, { batchId: crypto.randomUUID(), sentAt: now, flows, l7, histograms: [] });
 });
 afterAll(async () => db?.close());
 
