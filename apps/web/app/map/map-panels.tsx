@@ -115,6 +115,7 @@ export function EdgePanel({ edge, rangeParams, onClose }: { edge: MapEdge; range
     <>
       <div className="row"><h3 style={{ margin: 0 }}>{edge.source} → {edge.destination}</h3><span className="spacer" /><button className="secondary" onClick={onClose}>close</button></div>
       <p className="muted">{edge.protocol} · {formatBytes(edge.bytesSent)} sent / {formatBytes(edge.bytesReceived)} received{edge.retransmits > 0 ? ` · ${formatCount(edge.retransmits)} retransmits` : ''}</p>
+      <div style={{ overflowX: 'auto' }}>
       <table className="compact edge-protocols">
         <thead><tr><th>proto</th><th>count</th><th>rate</th><th>errors</th><th title={PERCENTILE_NOTE}>p50 / p95 / p99 ⓘ</th><th /></tr></thead>
         <tbody>
@@ -124,7 +125,7 @@ export function EdgePanel({ edge, rangeParams, onClose }: { edge: MapEdge; range
               <td>{formatCount(r.count)} {r.unit}</td>
               <td>{r.unit === 'dropped packets' ? '—' : formatRate(r.perSecond)}</td>
               <td className={r.errors > 0 ? 'bad' : ''}>{r.unit === 'dropped packets' ? '—' : `${formatCount(r.errors)} ${r.errorsLabel} (${pct(r.errorRatio)} %)`}</td>
-              <td>{r.latency ? `${r.latency}: ${formatNs(r.p50Ns)} / ${formatNs(r.p95Ns)} / ${formatNs(r.p99Ns)}` : '—'}</td>
+              <td title={r.latency ? `${r.latency} latency` : undefined}>{r.latency ? `${r.latency === 'connect' ? 'connect ' : ''}${formatNs(r.p50Ns)} / ${formatNs(r.p95Ns)} / ${formatNs(r.p99Ns)}` : '—'}</td>
               <td>
                 <Link href={flowsLink(r.flows, rangeParams)}>flows →</Link>
                 {r.failingFlows && r.errors > 0 && <> <Link href={flowsLink(r.failingFlows, rangeParams)}>only 5xx →</Link></>}
@@ -133,6 +134,7 @@ export function EdgePanel({ edge, rangeParams, onClose }: { edge: MapEdge; range
           ))}
         </tbody>
       </table>
+      </div>
     </>
   );
 }
