@@ -3,6 +3,7 @@
  * retransmits / resets / failed connects, drops by reason (from the raw tables, time-binned) and top talkers
  * (from the edge rollups). Optionally restricted to one service on either side.
  */
+import { dnsRcodeName } from '@sextant/shared';
 import type pg from 'pg';
 import { type Bin, timeBins } from './bins';
 import { DROP_PROTOCOL, kindSql } from './edge-kinds';
@@ -94,12 +95,10 @@ function fill(bins: Bin[], seen: Set<number>, values: Map<number, number>): Keye
   return bins.map((b) => ({ time: b.time, value: seen.has(b.time) ? (values.get(b.time) ?? 0) : null, partial: b.partial }));
 }
 
-export const DNS_RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
-
 export async function dnsByRcode(pool: pg.Pool, input: PanelInput): Promise<PanelSeries> {
   const p = new Params();
   const res = await binned(pool, input, 'l7_events', [`protocol = 'dns'`, `type <> 'REQUEST'`], `dns_rcode::text`, '1', p);
-  for (const s of res.series) s.key = DNS_RCODES[Number(s.key)] ?? s.key;
+  for (const s of res.series) if (/^\d+$/.test(s.key)) s.key = dnsRcodeName(Number(s.key));
   return res;
 }
 
