@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+// Read by tests/stack.ts: the web app is built once per run, by the first test file that starts the stack.
+process.env.SEXTANT_E2E_RUN_STARTED ??= String(Date.now());
+
 export default defineConfig({
   test: { include: ['tests/**/*.e2e.ts'], testTimeout: 120_000, hookTimeout: 240_000, fileParallelism: false },
 });

@@ -66,7 +66,8 @@ const rows = (page: Page) => page.locator('[data-testid="flow-scroller"] [role="
 async function signIn(email: string, password: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
   await page.goto(`${stack.url}/map`);
-  await page.waitForURL('**/login');
+  // The sign-in page carries where to return (next=/map) and goes there after signing in.
+  await page.waitForURL('**/login?next=%2Fmap');
   await page.getByLabel('email').fill(email);
   await page.getByLabel('password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -202,11 +203,12 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     expect((await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).sort()).toEqual(errors);
     await page.screenshot({ path: path.join(ARTIFACTS, 'flows-5xx.png') });
 
-    // The drawer: L4 record, the connection's 7 exchanges, its TCP stats; Esc closes it and the URL follows.
+    // The drawer: the clicked exchange, the connection's 7 exchanges, its TCP stats; Esc closes it and the URL follows.
     await rows(page).first().click();
     await page.waitForURL('**sel=**');
     const drawer = page.getByRole('dialog', { name: 'connection detail' });
-    await drawer.getByText('L7 exchanges (7)').waitFor();
+    await drawer.getByTestId('exchange-detail').waitFor();
+    await drawer.getByText('Exchanges on this connection (1–7 of 7)').waitFor();
     await drawer.getByText('TCP statistics').waitFor();
     expect(await drawer.locator('table.compact tbody tr').count()).toBe(7);
     await page.screenshot({ path: path.join(ARTIFACTS, 'flows-drawer.png') });

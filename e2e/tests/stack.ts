@@ -67,8 +67,11 @@ export async function startStack(): Promise<Stack> {
   const webDir = path.join(ROOT, 'apps', 'web');
   const next = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
   const env = { ...process.env, DATABASE_URL: dbUrl, NEXT_TELEMETRY_DISABLED: '1' };
-  // SEXTANT_E2E_REUSE_BUILD=1 serves an existing production build (iterating on tests only).
-  const reuse = process.env.SEXTANT_E2E_REUSE_BUILD === '1' && fs.existsSync(path.join(webDir, '.next', 'BUILD_ID'));
+  // SEXTANT_E2E_REUSE_BUILD=1 serves an existing production build (iterating on tests only); a build made
+  // during this run (by an earlier test file) is served again rather than rebuilt.
+  const buildId = path.join(webDir, '.next', 'BUILD_ID');
+  const builtThisRun = fs.existsSync(buildId) && fs.statSync(buildId).mtimeMs > Number(process.env.SEXTANT_E2E_RUN_STARTED ?? Infinity);
+  const reuse = builtThisRun || (process.env.SEXTANT_E2E_REUSE_BUILD === '1' && fs.existsSync(buildId));
   if (!reuse) execFileSync(process.execPath, [next, 'build'], { cwd: webDir, env, stdio: 'pipe' });
   if (process.env.SEXTANT_UI_BENCH !== '1') assertProductionBuild(path.join(webDir, '.next'));
   const port = await freePort();

@@ -154,7 +154,7 @@ function FlowsView() {
       </div>
       <div className="panel flush">
         {filterError ? (
-          <div className="empty tall" role="alert">The filter was not applied: {filterError}. Correct it and press Apply.</div>
+          <div className="empty tall" role="alert"><span className="error">Filter not applied — {filterError}.</span>&nbsp;Correct it and press Apply.</div>
         ) : !state.live && q.isLoading ? (
           <div className="empty tall">loading…</div>
         ) : rows.length === 0 ? (

@@ -10,6 +10,7 @@ import { layoutWith, type Positions } from '../../src/client/map-layout';
 import { searchHits, toCanvasEdges, toCanvasNode, visibleGraph } from '../../src/client/map-model';
 import { MapCanvas } from './map-canvas';
 import { EdgePanel, EdgesTable, NodePanel } from './map-panels';
+import { NodeList } from './node-list';
 
 export interface MapState {
   group: 'none' | 'namespace';
@@ -81,6 +82,7 @@ export function MapView({ data, state, set, rangeParams }: {
             fitKey={`${m.layoutKey}|${state.namespace}|${state.errorsOnly}`}
           />
         )}
+        {m.edges.length > 0 && <NodeList nodes={m.canvasNodes} selected={state.node} onOpen={(id) => set({ node: id, edge: null })} />}
         <div className="map-legend">
           <span className="ok">● healthy</span><span className="warn">● some errors</span><span className="bad">● ≥ 5 % errors</span><span className="muted" title="one line per caller → callee pair, all protocols on it; a pair with only dropped packets is dashed">┄ drops only</span>
           <span className="muted">{m.nodes.length} services · {m.edges.length} edges · drag to pan, wheel to zoom</span>

@@ -41,7 +41,7 @@ export function parseUiFilter(text: string, now = Date.now()): UiFilter {
   }
   const refused = flagNames(text).filter((n) => n in NOT_APPLIED);
   if (refused.length) {
-    return { filter: null, error: `not applied here: ${refused.map((n) => `--${n}: ${NOT_APPLIED[n]}`).join('; ')}` };
+    return { filter: null, error: refused.map((n) => `--${n}: ${NOT_APPLIED[n]}`).join('; ') };
   }
   return { filter: parsed.filter, error: null };
 }
