@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { citusWorkers } from './citus/cluster';
+import { citusServerForTests, cloneCitusDatabase, dropCitusDatabase, prepareCitusTemplate } from './citus/test-databases';
 import { connect, type Db } from './client';
 import { databaseUrl, serverForTests } from './embedded';
 import { forgetKnownPartitions } from './maintenance/partitions';
@@ -24,8 +26,26 @@ export function testServerUrl(): string {
   return inject('pgServerUrl');
 }
 
+/** SEXTANT_TEST_CITUS=1: the suites run on a Citus cluster (docs/scaling.md) instead of one PostgreSQL. */
+export function testingOnCitus(env: Record<string, string | undefined> = process.env): boolean {
+  return env.SEXTANT_TEST_CITUS === '1';
+}
+
 /** Vitest globalSetup: returns the teardown. */
 export async function setupTestPostgres(provide: (key: 'pgServerUrl', value: string) => void): Promise<() => Promise<void>> {
+  if (testingOnCitus()) {
+    // A loopback coordinator + 2 workers (or the coordinator in DATABASE_URL); the template is migrated and
+    // then distributed (citus/distribute.ts) on every node.
+    const server = await citusServerForTests();
+    try {
+      await prepareCitusTemplate(server.url, TEMPLATE, (url) => migrateDatabase(url, { quiet: true }));
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    provide('pgServerUrl', server.url);
+    return server.stop;
+  }
   const server = await serverForTests('sextant-pg-');
   const serverUrl = server.url;
   const stop = server.stop;
@@ -47,10 +67,15 @@ export interface TestDatabase extends Db {
 /** A fresh, migrated database for one test file; dropped by close(). */
 export async function createTestDatabase(serverUrl: string): Promise<TestDatabase> {
   const name = `sextant_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
-  await admin.end();
+  // On a Citus coordinator the database is cloned on every node (citus/test-databases.ts).
+  const workers = await citusWorkers(serverUrl);
+  if (workers?.length) await cloneCitusDatabase(serverUrl, workers, name, TEMPLATE);
+  else {
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+    await admin.end();
+  }
   forgetKnownPartitions();
   const url = databaseUrl(serverUrl, name);
   const db = connect(url);
@@ -60,6 +85,7 @@ export async function createTestDatabase(serverUrl: string): Promise<TestDatabas
     name,
     async close() {
       await db.close();
+      if (workers?.length) return dropCitusDatabase(serverUrl, workers, name);
       const a = new pg.Client({ connectionString: serverUrl });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
