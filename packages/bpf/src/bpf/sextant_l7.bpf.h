@@ -67,7 +67,7 @@ struct sx_l7_sock {
 	__u64 req_ns;
 	__u8 protocol;
 	__u8 tries;
-	__u8 role;      /* SX_DIR_CLIENT when the first bytes were sent, SX_DIR_SERVER when received */
+	__u8 role;      /* SX_DIR_CLIENT when the first bytes were a request sent or a response received */
 	__u8 awaiting;  /* a request was sent, its response has not started */
 	__u32 pad;
 };
@@ -256,7 +256,12 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 		if (p == SX_PROTO_UNKNOWN && ++ls->tries >= SX_L7_CLASSIFY_TRIES)
 			p = SX_PROTO_NONE;
 		if (p != SX_PROTO_UNKNOWN && p != SX_PROTO_NONE) {
-			ls->role = a->direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
+			/* Who sent the first bytes, and whether they are a request: a status line read is a client
+			 * socket's. The first bytes seen are not always the first sent: TCP_CLOSE forgets a socket's
+			 * state, and a client reset by its server (a POST answered early, a server closing with
+			 * requests unread) still reads the responses queued before the RST. */
+			int response = p == SX_PROTO_HTTP && r->data[0] == 'H' && r->data[1] == 'T';
+			ls->role = (a->direction == SX_L7_EGRESS) != response ? SX_DIR_CLIENT : SX_DIR_SERVER;
 			if (ls->role == SX_DIR_SERVER && !capture_loopback_servers && sx_peer_is_loopback(sk, family))
 				p = SX_PROTO_NONE;
 		}
