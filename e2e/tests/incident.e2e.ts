@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { encodeBatch, type FlowInput, type L7EventInput } from '@sextant/shared';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, ROOT, startStack, type Stack } from './stack';
@@ -190,7 +191,7 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     const res = await fetch(`${stack.url}/api/trpc/ingest.push`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.collectorToken}` },
-      body: JSON.stringify({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: now, flows: [flow], l7 }),
+      body: JSON.stringify(encodeBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: [flow as FlowInput], l7: l7 as L7EventInput[] })),
     });
     expect(res.status, await res.clone().text()).toBe(200);
     const errors = l7.filter((e) => e.http.code >= 500).map((e) => e.id).sort();
