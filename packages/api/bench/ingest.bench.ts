@@ -39,34 +39,46 @@ async function inParallel<T>(items: T[], workers: number, fn: (item: T) => Promi
   }));
 }
 
+// BENCH_BASELINE=<another checkout of this repository, with node_modules>: its ingest server takes the same
+// batches in the same run, alternating with this one's, each round after its own raw COPY (a shared, loaded
+// machine moves by more between runs than a change does).
+const BASELINE = process.env.BENCH_BASELINE;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (BASELINE ? 2 : 1));
+const here = path.dirname(fileURLToPath(import.meta.url));
+const servers = [{ label: 'tRPC ingest', script: path.join(here, 'ingest-server.ts'), cwd: undefined as string | undefined }];
+if (BASELINE) servers.push({ label: 'baseline tRPC ingest', script: path.join(BASELINE, 'packages/api/bench/ingest-server.ts'), cwd: BASELINE });
+
 const pgh = await startBenchPostgres();
 try {
-  // Raw COPY baseline: same rows, same schema, same concurrency, no HTTP, no validation, no rollups.
-  const scratchUrl = await pgh.createDatabase('bench_scratch');
-  const scratch = connect(scratchUrl, { poolSize: SENDERS + 2 });
-  await ensurePartitions(scratch.pool, PARTITIONED_TABLES, [dayOf(now - 10 * 60_000), dayOf(now)]);
-  const ctx = { collectorId: crypto.randomUUID(), batchId: crypto.randomUUID() };
-  const t0 = performance.now();
-  await inParallel(records, SENDERS, async (b) => {
-    const client = await scratch.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await copyBatch(client, b, ctx);
-      await client.query('COMMIT');
-    } finally {
-      client.release();
-    }
-  });
-  const rawSeconds = (performance.now() - t0) / 1000;
-  await scratch.close();
+  // Raw COPY: same rows, same schema, same concurrency, no HTTP, no validation, no rollups.
+  async function rawCopy(name: string): Promise<number> {
+    const scratch = connect(await pgh.createDatabase(name), { poolSize: SENDERS + 2 });
+    await ensurePartitions(scratch.pool, PARTITIONED_TABLES, [dayOf(now - 10 * 60_000), dayOf(now)]);
+    const ctx = { collectorId: crypto.randomUUID(), batchId: crypto.randomUUID() };
+    const t0 = performance.now();
+    await inParallel(records, SENDERS, async (b) => {
+      const client = await scratch.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await copyBatch(client, b, ctx);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    await scratch.close();
+    return seconds;
+  }
 
   // End to end: collectors → tRPC (HTTP, JSON, zod) → COPY + rollups + receipts, in one transaction per batch.
-  async function endToEnd(name: string, sent: IngestBatchInput[]): Promise<{ seconds: number; cpuSeconds: number }> {
+  async function endToEnd(name: string, sent: IngestBatchInput[], script: string, cwd?: string): Promise<{ seconds: number; cpuSeconds: number }> {
     const url = await pgh.createDatabase(name);
     const db = connect(url, { poolSize: 2 });
     const { token } = await createCollectorToken(db.prisma, 'bench');
     await ensurePartitions(db.pool, PARTITIONED_TABLES, [dayOf(now - 10 * 60_000), dayOf(now)]);
-    const server = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'ingest-server.ts'), {
+    const server = fork(script, {
+      cwd,
       env: { ...process.env, DATABASE_URL: url },
       execArgv: ['--import', 'tsx', '--max-semi-space-size=64', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/cpuprof'] : [])],
     });
@@ -85,16 +97,19 @@ try {
     if (stored !== rowsPerRun) throw new Error(`${name}: stored ${stored} rows, expected ${rowsPerRun}`);
     return { seconds, cpuSeconds };
   }
-  const bodyBytes = (list: IngestBatchInput[]) => list.reduce((a, b) => a + Buffer.byteLength(JSON.stringify(b)), 0);
-  const runs = [{ label: 'tRPC ingest', ...(await endToEnd('bench_ingest', batches)), bytes: bodyBytes(batches) }];
-
-  const raw = rowsPerRun / rawSeconds;
-  console.log(`raw COPY (scratch db)     ${fmt(raw)} rows/s  (${fmt(rawSeconds, 2)} s)`);
-  for (const r of runs) {
-    const e2e = rowsPerRun / r.seconds;
-    console.log(`${r.label}               ${fmt(e2e)} rows/s  (${fmt(r.seconds, 2)} s, incl. rollups + receipts; ${fmt(r.bytes / 1e6, 1)} MB of JSON)`);
-    console.log(`  server process CPU      ${fmt(r.cpuSeconds, 2)} s (${fmt((r.cpuSeconds / r.seconds) * 100)} % of one core during the run, incl. startup)`);
-    console.log(`  ratio ingest / raw COPY ${fmt(e2e / raw, 2)}  (target >= 0.60)`);
+  const bytes = batches.reduce((a, b) => a + Buffer.byteLength(JSON.stringify(b)), 0);
+  console.log(`${fmt(bytes / 1e6, 1)} MB of JSON per run`);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const rawSeconds = await rawCopy(`bench_scratch_${round}`);
+    const raw = rowsPerRun / rawSeconds;
+    console.log(`round ${round}: raw COPY (scratch db)  ${fmt(raw)} rows/s  (${fmt(rawSeconds, 2)} s)`);
+    // alternate which server goes first
+    for (const [i, s] of (round % 2 ? servers : [...servers].reverse()).entries()) {
+      const r = await endToEnd(`bench_ingest_${round}_${i}`, batches, s.script, s.cwd);
+      const e2e = rowsPerRun / r.seconds;
+      console.log(`  ${s.label.padEnd(22)} ${fmt(e2e)} rows/s  (${fmt(r.seconds, 2)} s, incl. rollups + receipts), ratio to raw COPY ${fmt(e2e / raw, 2)} (target >= 0.60)`);
+      console.log(`    server process CPU  ${fmt(r.cpuSeconds, 2)} s (${fmt((r.cpuSeconds / r.seconds) * 100)} % of one core during the run, incl. startup)`);
+    }
   }
 } finally {
   await pgh.stop();
