@@ -25,12 +25,16 @@ export const API_SUITES = [
 
 const packages = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+const shared = { testTimeout: 60_000, hookTimeout: 120_000 };
+
 export default defineConfig({
   test: {
     root: packages,
-    include: ['db/src/**/*.test.ts', ...API_SUITES.map((f) => `api/src/${f}`)],
     globalSetup: ['./db/vitest.global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    projects: [
+      { test: { ...shared, name: 'store', root: packages, include: ['db/src/**/*.test.ts', ...API_SUITES.map((f) => `api/src/${f}`)], sequence: { groupOrder: 0 } } },
+      // *.citus-test.ts stop and start a worker of the shared cluster: alone, after every other file.
+      { test: { ...shared, name: 'cluster faults', root: packages, include: ['*/src/**/*.citus-test.ts'], sequence: { groupOrder: 1 } } },
+    ],
   },
 });

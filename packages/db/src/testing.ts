@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { citusWorkers } from './citus/cluster';
-import { citusServerForTests, cloneCitusDatabase, dropCitusDatabase, prepareCitusTemplate } from './citus/test-databases';
+import { citusServerForTests, cloneCitusDatabase, dropCitusDatabase, prepareCitusTemplate, type TestCluster } from './citus/test-databases';
 import { connect, type Db } from './client';
 import { databaseUrl, serverForTests } from './embedded';
 import { forgetKnownPartitions } from './maintenance/partitions';
@@ -18,6 +18,8 @@ const TEMPLATE = 'sextant_test_template';
 declare module 'vitest' {
   export interface ProvidedContext {
     pgServerUrl: string;
+    /** JSON of the loopback Citus cluster the setup started (citus/test-databases.ts TestCluster), else ''. */
+    citusCluster: string;
   }
 }
 
@@ -26,13 +28,19 @@ export function testServerUrl(): string {
   return inject('pgServerUrl');
 }
 
+/** The loopback Citus cluster the global setup started, or null (one PostgreSQL, or a cluster in DATABASE_URL). */
+export function testCitusCluster(): TestCluster | null {
+  const j = inject('citusCluster');
+  return j ? (JSON.parse(j) as TestCluster) : null;
+}
+
 /** SEXTANT_TEST_CITUS=1: the suites run on a Citus cluster (docs/scaling.md) instead of one PostgreSQL. */
 export function testingOnCitus(env: Record<string, string | undefined> = process.env): boolean {
   return env.SEXTANT_TEST_CITUS === '1';
 }
 
 /** Vitest globalSetup: returns the teardown. */
-export async function setupTestPostgres(provide: (key: 'pgServerUrl', value: string) => void): Promise<() => Promise<void>> {
+export async function setupTestPostgres(provide: (key: 'pgServerUrl' | 'citusCluster', value: string) => void): Promise<() => Promise<void>> {
   if (testingOnCitus()) {
     // A loopback coordinator + 2 workers (or the coordinator in DATABASE_URL); the template is migrated and
     // then distributed (citus/distribute.ts) on every node.
@@ -44,6 +52,7 @@ export async function setupTestPostgres(provide: (key: 'pgServerUrl', value: str
       throw err;
     }
     provide('pgServerUrl', server.url);
+    provide('citusCluster', server.cluster ? JSON.stringify(server.cluster) : '');
     return server.stop;
   }
   const server = await serverForTests('sextant-pg-');
@@ -56,6 +65,7 @@ export async function setupTestPostgres(provide: (key: 'pgServerUrl', value: str
   await admin.end();
   await migrateDatabase(databaseUrl(serverUrl, TEMPLATE), { quiet: true });
   provide('pgServerUrl', serverUrl);
+  provide('citusCluster', '');
   return stop;
 }
 

@@ -113,7 +113,8 @@ async function initNode(node: CitusNode, dir: string, fast: boolean): Promise<vo
   if (!text.includes(`include_if_exists = 'sextant.conf'`)) fs.appendFileSync(main, `\ninclude_if_exists = 'sextant.conf'\n`);
 }
 
-async function startNode(node: CitusNode, dir: string): Promise<void> {
+/** Starts one node of a cluster made by startCitusCluster (`dir`: the cluster's directory). */
+export async function startNode(node: CitusNode, dir: string): Promise<void> {
   await run('pg_ctl', ['-D', node.dataDir, '-l', path.join(dir, `${node.name}.log`), '-w', '-t', '60', 'start'], {
     PGPASSFILE: path.join(dir, 'pgpass'),
     // libpq in the server looks for client certificates under $HOME: not ours (root's) when we are root.
@@ -122,7 +123,7 @@ async function startNode(node: CitusNode, dir: string): Promise<void> {
 }
 
 /** Immediate for throwaway clusters (their directory is removed next), fast (clean shutdown) otherwise. */
-async function stopNode(node: CitusNode, mode: 'fast' | 'immediate'): Promise<void> {
+export async function stopNode(node: CitusNode, mode: 'fast' | 'immediate'): Promise<void> {
   if (!fs.existsSync(path.join(node.dataDir, 'postmaster.pid'))) return;
   await run('pg_ctl', ['-D', node.dataDir, '-w', '-t', '60', '-m', mode, 'stop']).catch(() => {});
 }

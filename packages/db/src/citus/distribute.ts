@@ -8,12 +8,12 @@
  *   shard-local). Their daily partitions are distributed with them, including the ones ingest and the
  *   maintenance job create later (`CREATE TABLE … PARTITION OF` a distributed parent makes a distributed
  *   partition). Neither has a primary key, so no constraint needs the distribution column.
- * - edge_minute, edge_hour, latency_minute: by src_service, colocated with each other. Their primary keys
+ * - The rollups (edge_minute, edge_hour, edge_6h, latency_minute: ROLLUP_TABLES): by src_service, colocated. Their primary keys
  *   already contain src_service, so the rollup upserts (ON CONFLICT on the key) stay as they are.
  * - ingest_receipts: by batch_id (its primary key). The receipt and the batch's rows are written by one
  *   transaction on the coordinator, which Citus commits on every node touched with two-phase commit: a batch
  *   and its receipt commit together or not at all (citus/distribute.test.ts checks it).
- * - services, rollup_dirty_hours: reference tables (a copy on every node): the map's and the rollup readers'
+ * - services, rollup_dirty_hours, rollup_dirty_blocks: reference tables (a copy on every node): the map's and the rollup readers'
  *   subqueries against them run inside each shard's query.
  * - users, sessions, api_tokens, collectors, collector_health and _prisma_migrations stay plain tables of the
  *   coordinator. Only the server reads them, through the coordinator, never joined with telemetry; and Citus
@@ -24,23 +24,28 @@
  * - The foreign key ingest_receipts → collectors is dropped (Citus has no foreign keys from distributed to
  *   local tables): deleting a collector (npm start re-creating its local one) leaves its receipts until the
  *   maintenance job prunes them with raw retention. Nothing reads receipts by collector.
+ * - A table of the public schema that none of these lists names makes the step fail (it would stay on the
+ *   coordinator unnoticed): a migration that adds a table adds it here too.
  * - sextant_hist_merge (used inside rollup upserts and map queries that run on the workers) is created on
  *   every node.
  */
 import pg from 'pg';
+import { ROLLUP_TABLES } from '../maintenance/partitions';
 
-/** Reference tables (no foreign keys among them). */
-export const REFERENCE_TABLES = ['services', 'rollup_dirty_hours'] as const;
+/** Reference tables (no foreign keys among them); the rollups' dirty marks are read inside shard queries. */
+export const REFERENCE_TABLES = ['services', 'rollup_dirty_hours', 'rollup_dirty_blocks'] as const;
 
-/** Distributed tables: [table, distribution column, colocated with]. */
+/** Distributed tables: [table, distribution column, colocated with]. Every rollup level by src_service. */
 export const DISTRIBUTED_TABLES: readonly (readonly [string, string, string | null])[] = [
   ['flows', 'flow_id', null],
   ['l7_events', 'flow_id', 'flows'],
   ['edge_minute', 'src_service', null],
-  ['edge_hour', 'src_service', 'edge_minute'],
-  ['latency_minute', 'src_service', 'edge_minute'],
+  ...ROLLUP_TABLES.filter((t) => t !== 'edge_minute').map((t) => [t, 'src_service', 'edge_minute'] as const),
   ['ingest_receipts', 'batch_id', null],
 ];
+
+/** Tables that stay plain tables of the coordinator (see the file comment). */
+export const COORDINATOR_TABLES = ['users', 'sessions', 'api_tokens', 'collectors', 'collector_health', '_prisma_migrations'] as const;
 
 /** Foreign keys from a distributed to a local table, dropped on Citus (see the file comment). */
 export const DROPPED_FOREIGN_KEYS = [['ingest_receipts', 'ingest_receipts_collector_id_fkey']] as const;
@@ -87,14 +92,23 @@ export async function distributeSchema(url: string, opts: DistributeOptions = {}
     if (fn.rowCount === 0) await c.query(`SELECT create_distributed_function($1)`, [HIST_MERGE]);
 
     for (const [t, fk] of DROPPED_FOREIGN_KEYS) await c.query(`ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${fk}`);
+    // A table this step does not know would silently stay on the coordinator: refuse, so its place is decided.
+    const known = new Set<string>([...REFERENCE_TABLES, ...DISTRIBUTED_TABLES.map(([t]) => t), ...COORDINATOR_TABLES]);
+    const tables = (await c.query<{ t: string }>(
+      `SELECT relname AS t FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition`,
+    )).rows.map((r) => r.t);
+    const unknown = tables.filter((t) => !known.has(t));
+    if (unknown.length) throw new Error(`db:distribute does not know the table(s) ${unknown.join(', ')}: give each its place in packages/db/src/citus/distribute.ts`);
+    const exists = new Set(tables);
+
     for (const t of REFERENCE_TABLES) {
-      if (done.has(t)) continue;
+      if (done.has(t) || !exists.has(t)) continue;
       log(`reference table ${t}`);
       await c.query(`SELECT create_reference_table($1)`, [t]);
       report.reference.push(t);
     }
     for (const [t, column, colocateWith] of DISTRIBUTED_TABLES) {
-      if (done.has(t)) continue;
+      if (done.has(t) || !exists.has(t)) continue;
       log(`distributing ${t} by ${column}${colocateWith ? ` (colocated with ${colocateWith})` : ''}`);
       const args: unknown[] = [t, column];
       let call = `create_distributed_table($1, $2`;

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import pg from 'pg';
-import { atNode, citusWorkers, CITUS_SO, prepareCitusDatabase, startCitusCluster } from './cluster';
+import { atNode, citusWorkers, CITUS_SO, type CitusNode, prepareCitusDatabase, startCitusCluster } from './cluster';
 import { distributeSchema } from './distribute';
 
 export interface NodeRef {
@@ -16,11 +16,17 @@ export interface NodeRef {
 }
 
 /** SEXTANT_TEST_CITUS=1: the Citus coordinator in DATABASE_URL, else a throwaway loopback cluster. */
-export async function citusServerForTests(): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function citusServerForTests(): Promise<{ url: string; stop: () => Promise<void>; cluster?: TestCluster }> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
   if (!fs.existsSync(CITUS_SO)) throw new Error(`SEXTANT_TEST_CITUS=1 needs Citus installed (${CITUS_SO}): run scripts/citus/build.sh`);
   const cluster = await startCitusCluster({ fast: true });
-  return { url: cluster.url, stop: cluster.stop };
+  return { url: cluster.url, stop: cluster.stop, cluster: { dir: cluster.dir, workers: cluster.workers } };
+}
+
+/** The loopback cluster the tests started (tests that stop and start a worker get it through inject). */
+export interface TestCluster {
+  dir: string;
+  workers: CitusNode[];
 }
 
 function nodesOf(serverUrl: string, workers: NodeRef[]): NodeRef[] {
