@@ -9,6 +9,7 @@ import { generateTraffic } from '../fixtures/generate-traffic';
 import { storeRecords } from '../ingest/store-batch';
 import { dayOf, ensurePartitions, PARTITIONED_TABLES, partitionName } from '../maintenance/partitions';
 import { createTestDatabase, testingOnCitus, testServerUrl, type TestDatabase } from '../testing';
+import { fencedXmin } from './commit-fence';
 import { DISTRIBUTED_TABLES, distributeSchema, REFERENCE_TABLES } from './distribute';
 
 const onCitus = testingOnCitus();
@@ -87,5 +88,24 @@ describe('exactly-once ingest on the layout', () => {
     expect(once.requests).toBeGreaterThan(0);
     expect((await storeRecords(db.pool, collectorId, { ...records, health })).stored).toBe(false);
     expect(await stored()).toEqual(once);
+  });
+});
+
+describe('the live tail across two-phase commit', () => {
+  it('reads its xmin only while no ingest commit is in flight on Citus (commit-fence.ts), in its own statement otherwise', async () => {
+    if (!onCitus) {
+      expect(await fencedXmin(db.pool)).toBeNull();
+      return;
+    }
+    // An ingest transaction between its local commit and COMMIT PREPARED on the workers holds this lock.
+    const committing = await db.pool.connect();
+    await committing.query(`SELECT pg_advisory_lock_shared(hashtext('sextant.ingest.commit'))`);
+    let read = false;
+    const xmin = fencedXmin(db.pool).then((x) => ((read = true), x));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(read).toBe(false);
+    await committing.query(`SELECT pg_advisory_unlock_shared(hashtext('sextant.ingest.commit'))`);
+    committing.release();
+    expect(await xmin).toMatch(/^\d+$/);
   });
 });

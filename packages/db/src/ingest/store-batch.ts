@@ -9,6 +9,7 @@ import { encodeRecords, FLOW_IX, type IngestBatch, type IngestResult, type Recor
 import type { CollectorHealthReport, Flow, L7Event } from '@sextant/shared';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { commitFenced, poolOnCitus } from '../citus/commit-fence';
 import { dayOf, ensurePartitions, PARTITIONED_TABLES } from '../maintenance/partitions';
 import { jsonText } from './copy-text';
 import { IngestInputError } from './errors';
@@ -79,6 +80,7 @@ export async function storeBatch(pool: pg.Pool, collectorId: string, batch: Inge
   if (days.size) await ensurePartitions(pool, PARTITIONED_TABLES, days);
   const ctx: RowContext = { collectorId, batchId: batch.batchId };
 
+  const citus = await poolOnCitus(pool);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -112,7 +114,8 @@ export async function storeBatch(pool: pg.Pool, collectorId: string, batch: Inge
     } else {
       await client.query(`UPDATE collectors SET last_seen_at = now() WHERE id = $1`, [collectorId]);
     }
-    await client.query('COMMIT');
+    // On Citus the live tail must not pass this batch before its rows are visible on every worker.
+    await commitFenced(client, citus);
     return { ...result, stored: true };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});

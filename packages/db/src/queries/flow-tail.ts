@@ -19,6 +19,7 @@
  */
 import type { FlowQueryFilter } from '@sextant/shared';
 import type pg from 'pg';
+import { fencedXmin } from '../citus/commit-fence';
 import { FilterError, Params, queryClause, type EventTable } from './filter-sql';
 import { type FlowRecord, recordFromRow, type Row } from './read-rows';
 
@@ -72,7 +73,7 @@ export const tailStats = { queries: 0 };
 /** The first cursor of a new subscription: history after `sinceMs` (if given), then live from now. */
 export async function tailStart(pool: pg.Pool, sinceMs: number | undefined): Promise<TailCursor> {
   tailStats.queries++;
-  const xmin = String((await pool.query(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x`)).rows[0].x);
+  const xmin = (await fencedXmin(pool)) ?? String((await pool.query(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x`)).rows[0].x);
   if (sinceMs === undefined) return { phase: 'live', xid: xmin, seq: '0' };
   return { phase: 'history', liveFrom: xmin, tUs: String(Math.floor(sinceMs * 1000)), id: 'ffffffff-ffff-ffff-ffff-ffffffffffff', seq: '0' };
 }
@@ -123,8 +124,10 @@ async function livePage(pool: pg.Pool, filter: FlowQueryFilter, c: Extract<TailC
   const p = new Params();
   const xid = p.add(c.xid);
   const seq = p.add(c.seq);
-  // Every statement has one snapshot, so this xmin is the same in both sides and in the returned column.
-  const xmin = `(SELECT pg_snapshot_xmin(pg_current_snapshot()))`;
+  // Every statement has one snapshot, so this xmin is the same in both sides and in the returned column. On
+  // Citus it is read first, with no ingest commit in flight (citus/commit-fence.ts).
+  const fenced = await fencedXmin(pool);
+  const xmin = fenced === null ? `(SELECT pg_snapshot_xmin(pg_current_snapshot()))` : `${p.add(fenced)}::xid8`;
   const side = (table: EventTable) => `(SELECT ${COLUMNS(table)} FROM ${table} x
       WHERE ingest_xid >= ${xid}::xid8 AND (ingest_xid, ingest_seq) > (${xid}::xid8, ${seq}::bigint) AND ingest_xid < ${xmin}
         AND ${queryClause(filter, table, p)}
