@@ -19,6 +19,8 @@ export * from './auth/collectors';
 export * from './auth/users';
 export type { PrismaClient, Role } from './generated/prisma/client';
 export * from './maintenance/hour-rollups';
+export * from './maintenance/block-rollups';
+export * from './queries/window-source';
 export * from './queries/hist-agg';
 export * from './queries/flow-live';
 export * from './queries/flow-exchanges';

@@ -35,11 +35,12 @@ describe('maintenance job', () => {
     const now = Date.now();
     const today = dayOf(now);
     const r = await runMaintenance(db.pool, { rawDays: 7, rollupDays: 30, daysAhead: 2 }, now);
-    // yesterday, today and 2 days ahead for 5 tables
-    expect(r.created).toBe(4 * 5);
+    // yesterday, today and 2 days ahead for 6 tables
+    expect(r.created).toBe(4 * 6);
     const names = (await listPartitions(db.pool)).map((p) => p.name);
     expect(names).toContain(partitionName('flows', today + 2));
     expect(names).toContain(partitionName('edge_hour', today - 1));
+    expect(names).toContain(partitionName('edge_6h', today - 1));
     expect(names).not.toContain(partitionName('flows', today + 3));
     const again = await runMaintenance(db.pool, { rawDays: 7, rollupDays: 30, daysAhead: 2 }, now);
     expect(again.created).toBe(0);
@@ -63,7 +64,7 @@ describe('maintenance job', () => {
     expect(await count('flows')).toBe(50);
     expect(await count('edge_minute')).toBe(rollupsBefore);
     const r2 = await runMaintenance(db.pool, { rawDays: 7, rollupDays: 5, daysAhead: 1 }, now);
-    expect(r2.dropped).toEqual(expect.arrayContaining([partitionName('edge_minute', oldDay), partitionName('edge_hour', oldDay)]));
+    expect(r2.dropped).toEqual(expect.arrayContaining([partitionName('edge_minute', oldDay), partitionName('edge_hour', oldDay), partitionName('edge_6h', oldDay)]));
     const remaining = Number((await db.pool.query(`SELECT count(*) AS n FROM edge_minute WHERE bucket < now() - interval '5 days'`)).rows[0].n);
     expect(remaining).toBe(0);
   });

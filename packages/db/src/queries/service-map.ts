@@ -3,14 +3,14 @@
  * protocol seen on it (L7 first, then tcp/udp connections, then drops) with its own counts, bytes and
  * p50/p95/p99 from merged histograms. Requests, request errors and latency come from L7 rows only;
  * connections (and failed ones: refused, reset, timed out) are their own signal and never added to requests;
- * drops count packets. Nodes are the services at either end with those totals in and out. Reads rollups only.
+ * drops count packets. Nodes are the services at either end with those totals in and out. Reads rollups only,
+ * the coarsest complete ones for the window (window-source.ts).
  */
-import { quantile } from '@sextant/shared';
 import type pg from 'pg';
 import { edgeKind, KIND_RANK, kindSql, type EdgeKind } from './edge-kinds';
 import { Params } from './filter-sql';
-import { denseToHistogram, HIST_AGG_SQL, parseHistAggDense } from './hist-agg';
-import { rollupSource } from './rollup-source';
+import { denseQuantiles, HIST_AGG_SQL, parseHistAggDense } from './hist-agg';
+import { windowSource } from './window-source';
 
 export interface ServiceMapInput {
   since: number;
@@ -109,7 +109,7 @@ const ratio = (a: number, b: number) => (b ? a / b : 0);
 
 export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise<ServiceMap> {
   const p = new Params();
-  const src = rollupSource(input.since, input.until, p);
+  const src = await windowSource(pool, input.since, input.until, p);
   const k = kindSql(p);
   const where = ['TRUE'];
   if (input.namespaces?.length) {
@@ -145,7 +145,7 @@ export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise
       if (!pair.l7Hist) pair.l7Hist = dense.slice();
       else for (let i = 0; i < dense.length; i++) pair.l7Hist[i] = (pair.l7Hist[i] ?? 0) + (dense[i] ?? 0);
     }
-    const h = kind === 'drops' ? null : denseToHistogram(dense);
+    const [p50, p95, p99] = kind === 'drops' ? [null, null, null] : denseQuantiles(dense);
     pair.protocols.push({
       protocol,
       kind,
@@ -156,9 +156,9 @@ export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise
       bytesSent: Number(r.bytes_sent),
       bytesReceived: Number(r.bytes_received),
       retransmits: Number(r.retransmits),
-      p50Ns: h && quantile(h, 0.5),
-      p95Ns: h && quantile(h, 0.95),
-      p99Ns: h && quantile(h, 0.99),
+      p50Ns: p50,
+      p95Ns: p95,
+      p99Ns: p99,
     });
   }
   const edges: ServiceMapEdge[] = [];
@@ -184,7 +184,7 @@ function toEdge(id: string, s: [string, string], d: [string, string], protocols:
   const drops = sum('drops', (x) => x.count);
   const bytesFrom: EdgeKind = connections > 0 ? 'connections' : 'requests';
   const kind: EdgeKind = requests > 0 ? 'requests' : connections > 0 ? 'connections' : 'drops';
-  const h = l7Hist ? denseToHistogram(l7Hist) : null;
+  const [p50, p95, p99] = l7Hist ? denseQuantiles(l7Hist) : [null, null, null];
   return {
     id,
     source: nodeId(...s),
@@ -203,9 +203,9 @@ function toEdge(id: string, s: [string, string], d: [string, string], protocols:
     retransmits: sum('connections', (x) => x.retransmits),
     bytesSent: sum(bytesFrom, (x) => x.bytesSent),
     bytesReceived: sum(bytesFrom, (x) => x.bytesReceived),
-    p50Ns: h && quantile(h, 0.5),
-    p95Ns: h && quantile(h, 0.95),
-    p99Ns: h && quantile(h, 0.99),
+    p50Ns: p50,
+    p95Ns: p95,
+    p99Ns: p99,
     failureRatio: kind === 'requests' ? ratio(errors, requests) : kind === 'connections' ? ratio(connectionErrors, connections) : 1,
   };
 }
