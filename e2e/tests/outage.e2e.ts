@@ -173,6 +173,10 @@ describe.skipIf(!canRun)('outage: a dependency that errors, then dies', () => {
     expect([i[0], i[2], i[4]]).toEqual(['GET /api/items', String(items.requests), '0.0']);
     // The busiest endpoint first: the failing one is the first row a person reads.
     expect(await page.locator('table.endpoints tbody tr').first().getAttribute('data-endpoint')).toBe('GET /api/checkout');
+    // Its refused connects to the dead payments-svc, counted once each: as failed connects (TCP panel) and as
+    // dropped packets (one SYN each, as the map counts them), not once more for the RST that refused them.
+    const legends = await page.locator('.legend-item').allTextContents();
+    expect(legends).toEqual(expect.arrayContaining([`● failed connects (${truth.refused})`, `● CONNECTION_REFUSED (${truth.refused})`]));
     await page.close();
   });
 
@@ -270,19 +274,25 @@ describe.skipIf(!canRun)('outage: a dependency that errors, then dies', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'outage-live-waiting.png') });
     const K = 100;
     const start = Date.now();
+    const answers: Promise<number>[] = [];
     for (let i = 0; i < K; i++) {
-      const wait = start + i * 50 - Date.now(); // 20 requests per second, one connection each
+      const wait = start + i * 50 - Date.now(); // 20 requests per second, each its own curl and connection
       if (wait > 0) await sleep(wait);
-      expect(await request('items')).toBe(200);
+      answers.push(request('items'));
     }
+    const launched = Date.now() - start;
+    expect(await Promise.all(answers)).toEqual(Array(K).fill(200));
     const sent = Date.now();
     // Ground truth: the records stored for those K requests (each a connection and an HTTP exchange).
     const fresh = await until(async () => (await stored()).filter((id) => !before.has(id)), (ids) => ids.length >= 2 * K, 'the new records stored');
     await sleep(2000); // nothing more arrives
     const expected = (await stored()).filter((id) => !before.has(id)).sort();
     const l7 = await count(`SELECT count(*) AS n FROM l7_events WHERE dst_service = 'orders-api' AND event_id::text = ANY($1)`, [expected]);
-    console.log(`[outage] live tail: ${K} requests in ${sent - start} ms → ${expected.length} records (${l7} exchanges), first seen ${fresh.length}`);
+    // Each request: its HTTP exchange, and its connection reported from both ends (curl's and orders-api's).
+    const ends = (await stack.db.pool.query(`SELECT traffic_direction AS d, count(*)::int AS n FROM flows WHERE flow_id::text = ANY($1) GROUP BY 1 ORDER BY 1`, [expected])).rows;
+    console.log(`[outage] live tail: ${K} requests launched in ${launched} ms → ${expected.length} records (${l7} exchanges, connection ends ${JSON.stringify(ends)}), ${fresh.length} seen first`);
     expect(l7).toBe(K);
+    expect(ends).toEqual([{ d: 'EGRESS', n: K }, { d: 'INGRESS', n: K }]);
     await expect.poll(() => footer.textContent(), { timeout: 60_000, interval: 250 }).toBe(`${expected.length} records since the tail started · live`);
     console.log(`[outage] live tail: all ${expected.length} shown ${Date.now() - sent} ms after the last request`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'outage-live.png') });

@@ -131,8 +131,13 @@ export async function tcpHealth(pool: pg.Pool, input: PanelInput): Promise<Panel
   return { stepSeconds: step, series: [mk('retransmits', 'retransmits'), mk('resets', 'resets'), mk('failed connects', 'failed')] };
 }
 
+/**
+ * Dropped packets by reason, counted as the map's rollups and hubble_drop_total count them: a drop record's
+ * packets_sent (at least 1). A refused connect is one DROPPED record whose dropped packet is its SYN; the RST
+ * it received (packets_received) is the refusal, not a second drop.
+ */
 export async function dropsByReason(pool: pg.Pool, input: PanelInput): Promise<PanelSeries> {
-  return binned(pool, input, 'flows', [`verdict = 'DROPPED'`], `coalesce(drop_reason, 'UNKNOWN')`, 'greatest(packets_sent + packets_received, 1)', new Params());
+  return binned(pool, input, 'flows', [`verdict = 'DROPPED'`], `coalesce(drop_reason, 'UNKNOWN')`, 'greatest(packets_sent, 1)', new Params());
 }
 
 export interface Talker {
