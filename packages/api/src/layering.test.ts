@@ -25,7 +25,8 @@ function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
     if (e.isDirectory()) return sources(path);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [path] : [];
+    // *.citus-test.ts: tests only the Citus run includes (packages/db/vitest.citus.config.ts).
+    return e.name.endsWith('.ts') && !/\.(citus-)?test\.ts$/.test(e.name) ? [path] : [];
   });
 }
 
