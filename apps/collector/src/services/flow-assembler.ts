@@ -187,10 +187,13 @@ export class FlowAssembler {
       const last = this.listeners.lastIdentityOf(port);
       if (pid !== undefined) {
         const identity = this.identity.localIdentity({ port, pid });
-        // A listener that exited since leaves an identity with no name (its /proc is gone): the
-        // port's history still has it.
+        if (identity === last) return last;
+        // Once killed, a listener's /proc says less (a zombie keeps only its comm, e.g. 'node'; then
+        // nothing): what is read of the same pid then must not rename the dead service. Checked when
+        // the identity was re-read (every 10 s per process), not per connection.
+        if (last && this.listeners.lastPidOf(port) === pid && !this.identity.isRunning(pid)) return last;
         if (!identity.service) return last ?? identity;
-        if (last !== identity) this.listeners.rememberIdentity(port, identity);
+        this.listeners.rememberIdentity(port, pid, identity);
         return identity;
       }
       if (last) return last;

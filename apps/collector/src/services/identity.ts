@@ -145,6 +145,16 @@ export class IdentityResolver {
     walk(root, 0);
   }
 
+  /** Whether a pid is a live process: gone and zombie processes have no executable to read. */
+  isRunning(pid: number): boolean {
+    try {
+      fs.readlinkSync(path.join(this.procRoot, String(pid), 'exe'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** What /proc says about a pid (cached 10 s); falls back to the kernel's comm when the process is gone. */
   process(pid: number, comm?: string): ProcessFacts {
     const cached = this.procs.get(pid);

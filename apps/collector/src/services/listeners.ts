@@ -80,6 +80,8 @@ export class ListenerTable {
   // every other local failure. One slot per port (bounded by the port space), overwritten by the port's
   // next listener; an array because it is read for every same-host connection.
   private readonly lastIdentity = new Array<EndpointIdentity | undefined>(65536);
+  /** The pid each remembered identity was read from. */
+  private readonly lastPid = new Int32Array(65536);
   private scannedAt = 0;
   private kernel: KernelListeners | undefined;
 
@@ -112,9 +114,15 @@ export class ListenerTable {
     if (pid > 0) this.byPort.set(port, { pid, at: Date.now() });
   }
 
-  /** Records who listens on a port (named: a process or a service), for after it has gone. */
-  rememberIdentity(port: number, identity: EndpointIdentity): void {
+  /** Records who listens on a port (named: a process or a service) and its pid, for after it has gone. */
+  rememberIdentity(port: number, pid: number, identity: EndpointIdentity): void {
     this.lastIdentity[port] = identity;
+    this.lastPid[port] = pid;
+  }
+
+  /** The pid the port's remembered identity was read from (0: none). */
+  lastPidOf(port: number): number {
+    return this.lastPid[port] ?? 0;
   }
 
   /** The last named identity that listened on a port (possibly no longer running), or undefined. */
