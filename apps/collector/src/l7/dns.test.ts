@@ -24,6 +24,14 @@ describe('parseDnsMessage on hand-built messages', () => {
     expect(looksLikeDnsQuery(query('example.com'))).toBe(true);
   });
 
+  it('reads a TTL with the top bit set as zero (RFC 2181 §8)', () => {
+    const q = query('t.io');
+    q[2] = 0x81;
+    q[7] = 1; // ANCOUNT 1
+    const a = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0xde, 0, 0x01, 0x2c, 0, 4, 10, 1, 2, 3]);
+    expect(parseDnsMessage(Buffer.concat([q, a])).answers).toEqual([{ name: 't.io.', type: 'A', ttl: 0, data: '10.1.2.3' }]);
+  });
+
   it('follows compression pointers in answers and names unknown types TYPEn', () => {
     const q = query('a.io', 99);
     q[2] = 0x81; // QR + RD

@@ -165,7 +165,9 @@ export function parseDnsMessage(buf: Buffer): DnsMessage {
       const { name, next } = readName(buf, pos);
       need(buf, next, 10, 'resource record header');
       const type = buf.readUInt16BE(next);
-      const ttl = buf.readUInt32BE(next + 4);
+      // RFC 2181 §8: a TTL is 31 bits; one with the top bit set is read as zero.
+      const raw = buf.readUInt32BE(next + 4);
+      const ttl = raw > 0x7fffffff ? 0 : raw;
       const rdlength = buf.readUInt16BE(next + 8);
       need(buf, next + 10, rdlength, 'resource record data');
       msg.answers.push({ name, type: dnsTypeName(type), ttl, data: rdataText(buf, type, next + 10, rdlength) });
