@@ -1,7 +1,8 @@
 /**
  * Where a window's edge rollups come from. Short windows read per-minute rows. Long windows read per-hour
  * rows (a 24 h map reads 24 rows per edge instead of 1440) for closed hours the maintenance job has built,
- * and minute rows for the current hour and any hour still marked dirty (late data not yet folded in).
+ * and minute rows for the current hour and any hour still marked dirty (late data not yet folded in), read by
+ * bucket ranges (a per-row date_trunc test over every minute row of the window cost ~1 s on a 24 h window).
  * Hour reads are widened to whole hours; the returned bounds say what was actually read.
  */
 import type { Params } from './filter-sql';
@@ -40,8 +41,10 @@ export function rollupSource(since: number, until: number, p: Params, now = Date
               AND bucket NOT IN (SELECT hour FROM rollup_dirty_hours)
            UNION ALL
            SELECT * FROM edge_minute
-            WHERE bucket >= to_timestamp(${sp}) AND bucket < to_timestamp(${up})
-              AND (bucket >= to_timestamp(${cur}) OR date_trunc('hour', bucket, 'UTC') IN (SELECT hour FROM rollup_dirty_hours)))`,
+            WHERE bucket >= greatest(to_timestamp(${sp}), to_timestamp(${cur})) AND bucket < to_timestamp(${up})
+           UNION ALL
+           SELECT m.* FROM rollup_dirty_hours d JOIN edge_minute m ON m.bucket >= d.hour AND m.bucket < d.hour + interval '1 hour'
+            WHERE d.hour >= to_timestamp(${sp}) AND d.hour < to_timestamp(${up}) AND d.hour < to_timestamp(${cur}))`,
     bucketMs: h,
     since: s,
     until: u,

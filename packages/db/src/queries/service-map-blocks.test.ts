@@ -14,6 +14,8 @@ import { rebuildDirtyBlocks } from '../maintenance/block-rollups';
 import { BLOCK_MS, rebuildDirtyHours } from '../maintenance/hour-rollups';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
 import { edgeKind } from './edge-kinds';
+import { Params } from './filter-sql';
+import { rollupSource } from './rollup-source';
 import { nodeId, serviceMap } from './service-map';
 
 const HOUR = 3_600_000;
@@ -89,6 +91,15 @@ async function expectMapEqualsReference() {
     expect([e.requests, e.connections, e.drops]).toEqual([requests, connections, drops]);
     expect([e.p50Ns, e.p95Ns, e.p99Ns], `${e.id} request percentiles`).toEqual(pct(l7));
   }
+  // The time-series source (hours and minutes, no blocks) totals the same rows.
+  const p = new Params();
+  const src = rollupSource(window.since, window.until, p);
+  const totals = async (from: string, params: unknown[]) => (await db.pool.query(
+    `SELECT protocol, status_class, sum(requests)::float8 AS n, sum(bytes_sent)::float8 AS b, sum((SELECT sum(c) FROM unnest(hist_cnt) c))::float8 AS h
+       FROM ${from} x GROUP BY 1, 2 ORDER BY 1, 2`, params)).rows;
+  const minutes = new Params();
+  const all = `(SELECT * FROM edge_minute WHERE bucket >= to_timestamp(${minutes.add(src.since / 1000)}) AND bucket < to_timestamp(${minutes.add(src.until / 1000)}))`;
+  expect(await totals(src.sql, p.values)).toEqual(await totals(all, minutes.values));
   return map;
 }
 
