@@ -14,6 +14,7 @@ import { createCollectorToken, serviceMap } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './testing/wait-for';
 import { Collector } from './collector';
 import { CollectorConfig } from './env';
 
@@ -28,15 +29,6 @@ let web: ChildProcess;
 let webPort: number;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-collector-'));
 
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await fn();
-  while (!ok(v) && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 200));
-    v = await fn();
-  }
-  return v;
-}
 
 beforeAll(async () => {
   if (noKernel) return;

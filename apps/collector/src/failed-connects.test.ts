@@ -15,6 +15,7 @@ import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/d
 import { FlowQueryFilter } from '@sextant/shared';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './testing/wait-for';
 import { Collector } from './collector';
 import { CollectorConfig } from './env';
 
@@ -46,15 +47,6 @@ function config(spool: string): CollectorConfig {
   });
 }
 
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await fn();
-  while (!ok(v) && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 200));
-    v = await fn();
-  }
-  return v;
-}
 
 /** A loopback port nothing listens on (bound, then closed again). */
 function closedPort(): Promise<number> {

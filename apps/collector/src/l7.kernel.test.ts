@@ -14,6 +14,7 @@ import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './testing/wait-for';
 import { Collector } from './collector';
 import { CollectorConfig } from './env';
 import { KafkaTestBroker } from './l7/testing/kafka-broker';
@@ -29,15 +30,6 @@ let token: string;
 const children: ChildProcess[] = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-l7-'));
 
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await fn();
-  while (!ok(v) && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 200));
-    v = await fn();
-  }
-  return v;
-}
 
 /** Runs a node script in its own process (the collector does not observe its own process). */
 function node(script: string, args: string[] = []): ChildProcess {

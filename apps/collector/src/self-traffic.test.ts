@@ -19,6 +19,7 @@ import { missingPrerequisite } from '@sextant/shared/testing';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './testing/wait-for';
 import { Collector } from './collector';
 import { CollectorConfig } from './env';
 
@@ -62,15 +63,6 @@ async function curlTimes(url: string, n: number): Promise<void> {
   }
 }
 
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await fn();
-  while (!ok(v) && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 200));
-    v = await fn();
-  }
-  return v;
-}
 
 describe.skipIf(noKernel)("Sextant's own traffic", () => {
   it('is labelled sextant:self and hidden on the map and in flows unless includeSelf', async () => {
