@@ -18,16 +18,35 @@ function describeZod(err: ZodError): string {
     .join('; ');
 }
 
+/**
+ * What a client reads of an unexpected failure: its kind, never the raw text of a database or system
+ * error (table names, values, addresses), which goes to the server's log instead.
+ */
+function internalMessage(error: TRPCError): string | undefined {
+  if (error.code !== 'INTERNAL_SERVER_ERROR') return undefined;
+  const cause = error.cause as { code?: unknown; severity?: unknown; name?: unknown } | undefined;
+  if (!cause) return undefined;
+  const code = typeof cause.code === 'string' ? cause.code : undefined;
+  let message: string | undefined;
+  // pg's DatabaseError carries a severity and the SQLSTATE; Prisma's errors are PrismaClient*Error.
+  if (typeof cause.severity === 'string' && code) message = `database error (SQLSTATE ${code}); retry later`;
+  else if (typeof cause.name === 'string' && cause.name.startsWith('PrismaClient')) message = `database error${code ? ` (${code})` : ''}; retry later`;
+  else if (code && /^E[A-Z]+$/.test(code)) message = `server error (${code}); retry later`;
+  if (message) console.error(`[api] ${message}: ${error.message}`);
+  return message;
+}
+
 const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
     const zod = error.cause instanceof ZodError ? error.cause : null;
+    const internal = internalMessage(error);
     return {
       ...shape,
-      message: zod ? `invalid input: ${describeZod(zod)}` : shape.message,
+      message: zod ? `invalid input: ${describeZod(zod)}` : (internal ?? shape.message),
       data: {
         ...shape.data,
         // A ZodError's stack repeats every issue (46 MB for a batch of 20,000 bad records, outside production).
-        stack: zod ? undefined : shape.data.stack,
+        stack: zod || internal ? undefined : shape.data.stack,
         // The first issues only: a batch of 20,000 malformed records makes 100,000 of them (megabytes to send).
         zodIssues: zod ? zod.issues.slice(0, 20).map((i) => ({ path: i.path.map(String), message: i.message })) : null,
         zodIssueCount: zod ? zod.issues.length : null,
