@@ -14,7 +14,11 @@ if (!password || password.length < 8) {
 const db = connect(url, { poolSize: 1 });
 try {
   const passwordHash = await hashPassword(password);
-  await db.prisma.user.upsert({ where: { email }, update: { passwordHash, role: 'admin' }, create: { email, passwordHash, role: 'admin' } });
+  await db.prisma.user.upsert({
+    where: { email },
+    update: { passwordHash, role: 'admin' },
+    create: { email, passwordHash, role: 'admin' },
+  });
   await db.prisma.session.deleteMany({ where: { user: { email } } });
   console.log(`admin ${email}: password set, existing sessions signed out`);
 } catch (err) {

@@ -124,7 +124,9 @@ async function ensureCollectorBuilt(): Promise<void> {
   const object = path.join(bpfDir, 'build', 'bpf', 'sextant.bpf.o');
   if (fs.existsSync(addon) && fs.existsSync(object) && !fs.existsSync(path.join(bpfDir, 'build', 'UNAVAILABLE'))) return;
   log('the eBPF collector is not built yet: building it now');
-  await runToEnd(process.execPath, [path.join(bpfDir, 'scripts', 'build.mjs')], {}, bpfDir).catch((e: Error) => log(`could not build it: ${e.message}`));
+  await runToEnd(process.execPath, [path.join(bpfDir, 'scripts', 'build.mjs')], {}, bpfDir).catch((e: Error) =>
+    log(`could not build it: ${e.message}`),
+  );
 }
 
 /** The database's port when it runs on this host (embedded, or a local DATABASE_URL), else null. */

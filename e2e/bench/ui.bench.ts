@@ -95,7 +95,10 @@ async function main() {
   process.env.SEXTANT_UI_BENCH = '1';
   console.log('bench:ui: starting the stack (embedded PostgreSQL, next build + next start)…');
   const stack = await startStack();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     // Warm the server (first request compiles nothing in production, but fills caches).
@@ -120,10 +123,18 @@ async function main() {
 
     const median = pct(renders, 0.5);
     console.log('');
-    console.log(`bench:ui — headless Chromium ${browser.version()}, data from the test-only /bench page (real MapView / FlowTable components, generated data; not the ingest path)`);
-    console.log(`map ${NODES} nodes / ${drawn} edges: first render ${renders.map((r) => `${Math.round(r)} ms`).join(', ')} (median ${Math.round(median)} ms, target < 2000) ${median < 2000 ? 'OK' : 'MISSED'}`);
-    console.log(`map panning: ${panFps.toFixed(1)} frames/s over ${(pan.elapsed / 1000).toFixed(1)} s (target ≥ 30) ${panFps >= 30 ? 'OK' : 'MISSED'}; frame interval p95 ${pct(pan.intervals, 0.95).toFixed(1)} ms; map draw cost median ${pct(drawCosts, 0.5).toFixed(1)} ms, p95 ${pct(drawCosts, 0.95).toFixed(1)} ms over ${drawCosts.length} draws`);
-    console.log(`flow table ${ROWS.toLocaleString('en')} rows: first render ${Math.round(tableFirst)} ms, ${domRows} rows in the DOM; scrolling ${scrollFps.toFixed(1)} frames/s (240 px per frame), frame interval p95 ${pct(scroll.intervals, 0.95).toFixed(1)} ms, worst ${Math.max(...scroll.intervals).toFixed(1)} ms`);
+    console.log(
+      `bench:ui — headless Chromium ${browser.version()}, data from the test-only /bench page (real MapView / FlowTable components, generated data; not the ingest path)`,
+    );
+    console.log(
+      `map ${NODES} nodes / ${drawn} edges: first render ${renders.map((r) => `${Math.round(r)} ms`).join(', ')} (median ${Math.round(median)} ms, target < 2000) ${median < 2000 ? 'OK' : 'MISSED'}`,
+    );
+    console.log(
+      `map panning: ${panFps.toFixed(1)} frames/s over ${(pan.elapsed / 1000).toFixed(1)} s (target ≥ 30) ${panFps >= 30 ? 'OK' : 'MISSED'}; frame interval p95 ${pct(pan.intervals, 0.95).toFixed(1)} ms; map draw cost median ${pct(drawCosts, 0.5).toFixed(1)} ms, p95 ${pct(drawCosts, 0.95).toFixed(1)} ms over ${drawCosts.length} draws`,
+    );
+    console.log(
+      `flow table ${ROWS.toLocaleString('en')} rows: first render ${Math.round(tableFirst)} ms, ${domRows} rows in the DOM; scrolling ${scrollFps.toFixed(1)} frames/s (240 px per frame), frame interval p95 ${pct(scroll.intervals, 0.95).toFixed(1)} ms, worst ${Math.max(...scroll.intervals).toFixed(1)} ms`,
+    );
   } finally {
     await browser.close();
     await stack.stop();

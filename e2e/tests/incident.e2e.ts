@@ -33,20 +33,38 @@ let targetPort = 0;
 beforeAll(async () => {
   if (!canRun) return;
   stack = await startStack();
-  target = spawn(process.execPath, ['-e', `require('http').createServer((q, r) => { r.writeHead(q.url === '/fail' ? 503 : 200); r.end('x'); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  target = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require('http').createServer((q, r) => { r.writeHead(q.url === '/fail' ? 503 : 200); r.end('x'); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); })`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((resolve) => target.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
   targetPort = port;
   fs.writeFileSync(path.join(tmp, 'rules.json'), JSON.stringify([{ service: 'web-api', namespace: 'shop', match: { port } }]));
   collector = spawn(process.execPath, [path.join(ROOT, 'apps', 'collector', 'bin', 'sextant-collector.mjs')], {
-    env: { ...process.env, SEXTANT_SERVER: stack.url, SEXTANT_TOKEN: stack.collectorToken, SEXTANT_RULES: path.join(tmp, 'rules.json'), SEXTANT_SPOOL_DIR: path.join(tmp, 'spool'), SEXTANT_FLUSH_INTERVAL_MS: '200' },
+    env: {
+      ...process.env,
+      SEXTANT_SERVER: stack.url,
+      SEXTANT_TOKEN: stack.collectorToken,
+      SEXTANT_RULES: path.join(tmp, 'rules.json'),
+      SEXTANT_SPOOL_DIR: path.join(tmp, 'spool'),
+      SEXTANT_FLUSH_INTERVAL_MS: '200',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve) => collector.stdout?.on('data', (d: Buffer) => d.toString().includes('observing') && resolve()));
-  for (let i = 0; i < REQUESTS; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/${i % 3 === 0 ? 'fail' : 'ok'}`]);
+  for (let i = 0; i < REQUESTS; i++)
+    await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/${i % 3 === 0 ? 'fail' : 'ok'}`]);
   const deadline = Date.now() + 20_000;
   const q = `SELECT count(*) AS n FROM flows WHERE src_service = 'curl' AND dst_service = 'web-api'`;
   while (Date.now() < deadline && Number((await stack.db.pool.query(q)).rows[0].n) < REQUESTS) await new Promise((r) => setTimeout(r, 250));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
 });
 
 afterAll(async () => {
@@ -97,27 +115,41 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'flows.png') });
     // The edge's L3/L4 records: one connection per request (a connection may be stored as an interim and a
     // final record; the table lists what the search returns, the ground truth is the flows table).
-    const flowRows = (await stack.db.pool.query(`SELECT flow_id::text AS id FROM flows WHERE src_service = 'curl' AND dst_service = 'web-api'`)).rows.map((r: { id: string }) => r.id);
+    const flowRows = (
+      await stack.db.pool.query(`SELECT flow_id::text AS id FROM flows WHERE src_service = 'curl' AND dst_service = 'web-api'`)
+    ).rows.map((r: { id: string }) => r.id);
     expect(new Set(flowRows).size).toBeGreaterThanOrEqual(REQUESTS);
     expect(await rows(page).count()).toBe(flowRows.length);
-    expect((await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id') as string))).sort()).toEqual([...flowRows].sort());
-    console.log(`[e2e] ${REQUESTS} curl requests: map edge ${REQUESTS}, ${flowRows.length} flow records (${new Set(flowRows).size} distinct ids)`);
+    expect((await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id') as string))).sort()).toEqual(
+      [...flowRows].sort(),
+    );
+    console.log(
+      `[e2e] ${REQUESTS} curl requests: map edge ${REQUESTS}, ${flowRows.length} flow records (${new Set(flowRows).size} distinct ids)`,
+    );
 
     await page.getByLabel('hubble observe flags').fill('--to-service web-api --from-process curl --not --verdict DROPPED');
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL('**q=*from-process*');
     await rows(page).first().waitFor();
     // Ground truth: every record (flows and L7 exchanges) from curl to web-api that was not dropped.
-    const expected = Number((await stack.db.pool.query(
-      `SELECT (SELECT count(*) FROM flows WHERE src_process = 'curl' AND dst_service = 'web-api' AND verdict <> 'DROPPED')
+    const expected = Number(
+      (
+        await stack.db.pool.query(
+          `SELECT (SELECT count(*) FROM flows WHERE src_process = 'curl' AND dst_service = 'web-api' AND verdict <> 'DROPPED')
             + (SELECT count(*) FROM l7_events WHERE src_process = 'curl' AND dst_service = 'web-api') AS n`,
-    )).rows[0].n);
+        )
+      ).rows[0].n,
+    );
     expect(expected).toBeGreaterThanOrEqual(REQUESTS);
     await expect.poll(() => rows(page).count()).toBe(expected);
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export JSON' }).click();
     const file = await (await download).path();
-    const records = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { destination: { service: string }; source: { process: { name: string } } });
+    const records = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { destination: { service: string }; source: { process: { name: string } } });
     expect(records).toHaveLength(expected);
     for (const r of records) expect(r).toMatchObject({ destination: { service: 'web-api' }, source: { process: { name: 'curl' } } });
 
@@ -140,7 +172,11 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Create token' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'revoke' }).count()).toBe(0);
     const status = await page.evaluate(async () => {
-      const res = await fetch('/api/trpc/collectors.create', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sneaky' }) });
+      const res = await fetch('/api/trpc/collectors.create', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'sneaky' }),
+      });
       return res.status;
     });
     expect(status).toBe(403);
@@ -150,7 +186,10 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
   it('the live tail shows new requests within a few seconds, exactly those', async () => {
     const page = await signIn('admin@example.com', 'admin password 1');
     await page.goto(`${stack.url}/flows?q=${encodeURIComponent('--to-service web-api')}&live=1`);
-    await page.getByText(/\(live\)|· live$/).first().waitFor({ timeout: 15_000 });
+    await page
+      .getByText(/\(live\)|· live$/)
+      .first()
+      .waitFor({ timeout: 15_000 });
     await new Promise((r) => setTimeout(r, 1500));
     const before = new Set(await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))));
     const mark = Date.now();
@@ -158,16 +197,26 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     // Ground truth: every flow and L7 record towards web-api stored since the first curl (3 connections, plus
     // their HTTP exchanges when the collector's L7 capture sees them).
     const truth = async () =>
-      (await stack.db.pool.query(
-        `SELECT flow_id::text AS id FROM flows WHERE dst_service = 'web-api' AND time >= to_timestamp($1 / 1000.0) - interval '1 second'
+      (
+        await stack.db.pool.query(
+          `SELECT flow_id::text AS id FROM flows WHERE dst_service = 'web-api' AND time >= to_timestamp($1 / 1000.0) - interval '1 second'
          UNION ALL SELECT event_id::text FROM l7_events WHERE dst_service = 'web-api' AND time >= to_timestamp($1 / 1000.0) - interval '1 second'`,
-        [mark],
-      )).rows.map((r: { id: string }) => r.id).sort();
-    const shown = async () => (await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id') as string))).filter((id) => !before.has(id)).sort();
+          [mark],
+        )
+      ).rows
+        .map((r: { id: string }) => r.id)
+        .sort();
+    const shown = async () =>
+      (await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-id') as string))).filter((id) => !before.has(id)).sort();
     await expect.poll(async () => (await shown()).length, { timeout: 10_000, interval: 200 }).toBeGreaterThanOrEqual(3);
     const seenAfter = Date.now() - mark;
     await expect.poll(async () => JSON.stringify(await shown()), { timeout: 5_000, interval: 250 }).toBe(JSON.stringify(await truth()));
-    const newFlows = (await stack.db.pool.query(`SELECT count(DISTINCT flow_id)::int AS n FROM flows WHERE dst_service = 'web-api' AND time >= to_timestamp($1 / 1000.0) - interval '1 second'`, [mark])).rows[0].n as number;
+    const newFlows = (
+      await stack.db.pool.query(
+        `SELECT count(DISTINCT flow_id)::int AS n FROM flows WHERE dst_service = 'web-api' AND time >= to_timestamp($1 / 1000.0) - interval '1 second'`,
+        [mark],
+      )
+    ).rows[0].n as number;
     expect(newFlows).toBeGreaterThanOrEqual(3);
     console.log(`[e2e] live tail: 3 curls → ${newFlows} flow records, ${(await truth()).length} records in all, all shown`);
     console.log(`[e2e] live tail: new requests visible ${seenAfter} ms after the first curl`);
@@ -183,18 +232,48 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     const codes = [200, 503, 500, 404, 502, 200, 201];
     const ep = (service: string, ip: string, port?: number) => ({ ip, service, namespace: 'shop', ...(port ? { port } : {}) });
     const l7 = codes.map((code, i) => ({
-      id: crypto.randomUUID(), flowId, time: now - 60_000 + i * 1000, nodeName: 'e2e-seed', type: 'RESPONSE', protocol: 'http', latencyNs: 1_000_000 * (i + 1),
-      source: ep('checkout', '10.9.0.1'), destination: ep('payments', '10.9.0.2', 8443),
+      id: crypto.randomUUID(),
+      flowId,
+      time: now - 60_000 + i * 1000,
+      nodeName: 'e2e-seed',
+      type: 'RESPONSE',
+      protocol: 'http',
+      latencyNs: 1_000_000 * (i + 1),
+      source: ep('checkout', '10.9.0.1'),
+      destination: ep('payments', '10.9.0.2', 8443),
       http: { method: 'POST', url: `http://payments.shop:8443/charge/${i}`, path: `/charge/${i}`, code, protocol: 'HTTP/1.1', headers: [] },
     }));
-    const flow = { id: flowId, time: now - 61_000, endTime: now - 50_000, final: true, nodeName: 'e2e-seed', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, source: ep('checkout', '10.9.0.1'), destination: ep('payments', '10.9.0.2', 8443), closeReason: 'CLOSED', bytesSent: 4000, bytesReceived: 9000, packetsSent: 12, packetsReceived: 14, retransmits: 1, srttUs: 250 };
+    const flow = {
+      id: flowId,
+      time: now - 61_000,
+      endTime: now - 50_000,
+      final: true,
+      nodeName: 'e2e-seed',
+      verdict: 'FORWARDED',
+      l4Protocol: 'TCP',
+      ipVersion: 4,
+      source: ep('checkout', '10.9.0.1'),
+      destination: ep('payments', '10.9.0.2', 8443),
+      closeReason: 'CLOSED',
+      bytesSent: 4000,
+      bytesReceived: 9000,
+      packetsSent: 12,
+      packetsReceived: 14,
+      retransmits: 1,
+      srttUs: 250,
+    };
     const res = await fetch(`${stack.url}/api/trpc/ingest.push`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.collectorToken}` },
-      body: JSON.stringify(encodeBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: [flow as FlowInput], l7: l7 as L7EventInput[] })),
+      body: JSON.stringify(
+        encodeBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: [flow as FlowInput], l7: l7 as L7EventInput[] }),
+      ),
     });
     expect(res.status, await res.clone().text()).toBe(200);
-    const errors = l7.filter((e) => e.http.code >= 500).map((e) => e.id).sort();
+    const errors = l7
+      .filter((e) => e.http.code >= 500)
+      .map((e) => e.id)
+      .sort();
     expect(errors).toHaveLength(3);
 
     const page = await signIn('admin@example.com', 'admin password 1');
@@ -219,9 +298,17 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
 
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export CSV' }).click();
-    const csv = fs.readFileSync(await (await download).path(), 'utf8').trim().split('\n');
+    const csv = fs
+      .readFileSync(await (await download).path(), 'utf8')
+      .trim()
+      .split('\n');
     expect(csv).toHaveLength(4);
-    expect(csv.slice(1).map((l) => l.split(',')[2]).sort()).toEqual(errors);
+    expect(
+      csv
+        .slice(1)
+        .map((l) => l.split(',')[2])
+        .sort(),
+    ).toEqual(errors);
 
     // Keyboard: / focuses the filter; g m goes to the map.
     await page.locator('body').click({ position: { x: 5, y: 300 } });

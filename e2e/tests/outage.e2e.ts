@@ -111,7 +111,13 @@ beforeAll(async () => {
   if (!canRun) return;
   stack = await startStack();
   collector = spawn(process.execPath, [path.join(ROOT, 'apps', 'collector', 'bin', 'sextant-collector.mjs')], {
-    env: { ...process.env, SEXTANT_SERVER: stack.url, SEXTANT_TOKEN: stack.collectorToken, SEXTANT_SPOOL_DIR: path.join(tmp, 'spool'), SEXTANT_FLUSH_INTERVAL_MS: '200' },
+    env: {
+      ...process.env,
+      SEXTANT_SERVER: stack.url,
+      SEXTANT_TOKEN: stack.collectorToken,
+      SEXTANT_SPOOL_DIR: path.join(tmp, 'spool'),
+      SEXTANT_FLUSH_INTERVAL_MS: '200',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve) => collector.stdout?.on('data', (d: Buffer) => d.toString().includes('observing') && resolve()));
@@ -127,7 +133,10 @@ beforeAll(async () => {
   await sleep(11_000);
   await drive(13, false); // 9 checkouts refused at connect, 4 items
   console.log(`[outage] truth: ${JSON.stringify(truth)}`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
 });
 
 afterAll(async () => {
@@ -151,15 +160,24 @@ async function signIn(): Promise<Page> {
   return page;
 }
 
-const cells = async (page: Page, selector: string) => (await page.locator(selector).first().locator('td').allTextContents()).map((s) => s.trim());
+const cells = async (page: Page, selector: string) =>
+  (await page.locator(selector).first().locator('td').allTextContents()).map((s) => s.trim());
 const pct = (errors: number, requests: number) => ((errors / requests) * 100).toFixed(1);
 
 describe.skipIf(!canRun)('outage: a dependency that errors, then dies', () => {
   it("orders-api's dashboard names /api/checkout as failing, with its true error %", async () => {
     const { checkout, items } = truth;
     // Every exchange stored before reading the UI (bounded: a loaded box ships within seconds).
-    await until(() => count(`SELECT count(*) AS n FROM l7_events WHERE dst_service = 'orders-api' AND http_path = '/api/checkout'`), (n) => n >= checkout.requests, 'checkout exchanges');
-    await until(() => count(`SELECT count(*) AS n FROM l7_events WHERE dst_service = 'orders-api' AND http_path = '/api/items'`), (n) => n >= items.requests, 'items exchanges');
+    await until(
+      () => count(`SELECT count(*) AS n FROM l7_events WHERE dst_service = 'orders-api' AND http_path = '/api/checkout'`),
+      (n) => n >= checkout.requests,
+      'checkout exchanges',
+    );
+    await until(
+      () => count(`SELECT count(*) AS n FROM l7_events WHERE dst_service = 'orders-api' AND http_path = '/api/items'`),
+      (n) => n >= items.requests,
+      'items exchanges',
+    );
     const page = await signIn();
     await page.goto(`${stack.url}/dashboards?service=orders-api&range=1h`);
     const row = 'tr[data-endpoint="GET /api/checkout"]';
@@ -168,8 +186,15 @@ describe.skipIf(!canRun)('outage: a dependency that errors, then dies', () => {
     const c = await cells(page, row);
     const i = await cells(page, 'tr[data-endpoint="GET /api/items"]');
     await page.screenshot({ path: path.join(ARTIFACTS, 'outage-dashboard.png'), fullPage: true });
-    console.log(`[outage] endpoints: checkout truth ${checkout.errors}/${checkout.requests} = ${pct(checkout.errors, checkout.requests)} %, UI ${JSON.stringify(c)}; items truth ${items.requests}, UI ${JSON.stringify(i)}`);
-    expect([c[0], c[1], c[2], c[4]]).toEqual(['GET /api/checkout', 'http', String(checkout.requests), pct(checkout.errors, checkout.requests)]);
+    console.log(
+      `[outage] endpoints: checkout truth ${checkout.errors}/${checkout.requests} = ${pct(checkout.errors, checkout.requests)} %, UI ${JSON.stringify(c)}; items truth ${items.requests}, UI ${JSON.stringify(i)}`,
+    );
+    expect([c[0], c[1], c[2], c[4]]).toEqual([
+      'GET /api/checkout',
+      'http',
+      String(checkout.requests),
+      pct(checkout.errors, checkout.requests),
+    ]);
     expect([i[0], i[2], i[4]]).toEqual(['GET /api/items', String(items.requests), '0.0']);
     // The busiest endpoint first: the failing one is the first row a person reads.
     expect(await page.locator('table.endpoints tbody tr').first().getAttribute('data-endpoint')).toBe('GET /api/checkout');
@@ -182,8 +207,16 @@ describe.skipIf(!canRun)('outage: a dependency that errors, then dies', () => {
 
   it('the map keeps payments-svc by name; clicking the line opens its panel with the refused connects', async () => {
     const refusedSql = `SELECT count(*) AS n FROM flows WHERE src_service = 'orders-api' AND close_reason = 'REFUSED'`;
-    await until(() => count(refusedSql), (n) => n >= truth.refused, 'refused connects');
-    const named = (await stack.db.pool.query(`SELECT dst_service, verdict, count(*)::int AS n FROM flows WHERE src_service = 'orders-api' AND close_reason = 'REFUSED' GROUP BY 1, 2`)).rows;
+    await until(
+      () => count(refusedSql),
+      (n) => n >= truth.refused,
+      'refused connects',
+    );
+    const named = (
+      await stack.db.pool.query(
+        `SELECT dst_service, verdict, count(*)::int AS n FROM flows WHERE src_service = 'orders-api' AND close_reason = 'REFUSED' GROUP BY 1, 2`,
+      )
+    ).rows;
     expect(named).toEqual([{ dst_service: 'payments-svc', verdict: 'DROPPED', n: truth.refused }]);
 
     const page = await signIn();
@@ -196,12 +229,20 @@ describe.skipIf(!canRun)('outage: a dependency that errors, then dies', () => {
       if (!u.pathname.startsWith('/api/trpc/') || !u.searchParams.get('input')?.includes(`"since":${since}`)) return;
       const procs = u.pathname.slice('/api/trpc/'.length).split(',');
       const at = procs.indexOf('servicemap.get');
-      if (at >= 0) void res.json().then((b: { result?: { data?: ServiceMap } }[]) => b[at]?.result?.data && maps.push(b[at].result.data)).catch(() => {});
+      if (at >= 0)
+        void res
+          .json()
+          .then((b: { result?: { data?: ServiceMap } }[]) => b[at]?.result?.data && maps.push(b[at].result.data))
+          .catch(() => {});
     });
     await page.goto(`${stack.url}/map?since=${since}&until=${untilMs}`);
     const canvas = page.getByRole('img', { name: 'service map' });
     await canvas.waitFor();
-    await until(async () => maps.length, (n) => n > 0, 'the map data');
+    await until(
+      async () => maps.length,
+      (n) => n > 0,
+      'the map data',
+    );
     await sleep(1000); // the first frame after the fit
     // The dead service is a node of its own, by name (also in the keyboard list of the map's services).
     expect(await page.locator('button[data-node="payments-svc"]').count()).toBe(1);
@@ -219,13 +260,25 @@ describe.skipIf(!canRun)('outage: a dependency that errors, then dies', () => {
       if (JSON.stringify(m) === last) continue; // the query keeps equal data: no new layout
       last = JSON.stringify(m);
       const g = visibleGraph(m, false, '');
-      positions = layoutWith(g.nodes.map((n) => n.id), g.edges.map((e) => ({ source: e.source, target: e.destination })), { previous });
+      positions = layoutWith(
+        g.nodes.map((n) => n.id),
+        g.edges.map((e) => ({ source: e.source, target: e.destination })),
+        { previous },
+      );
       previous = new Map([...previous, ...positions]);
     }
     const box = await canvas.boundingBox();
     if (!box) throw new Error('no canvas box');
     const first = visibleGraph(data, false, '');
-    const view = fitView(layoutWith(first.nodes.map((n) => n.id), first.edges.map((e) => ({ source: e.source, target: e.destination }))), box.width, box.height, 50);
+    const view = fitView(
+      layoutWith(
+        first.nodes.map((n) => n.id),
+        first.edges.map((e) => ({ source: e.source, target: e.destination })),
+      ),
+      box.width,
+      box.height,
+      50,
+    );
     const screen = (p: { x: number; y: number }) => ({ x: box.x + p.x * view.k + view.x, y: box.y + p.y * view.k + view.y });
     const canvasEdges = toCanvasEdges(visibleGraph(maps[maps.length - 1] as ServiceMap, false, '').edges);
     const edge = canvasEdges.find((e) => e.id === edgeId);
@@ -235,7 +288,8 @@ describe.skipIf(!canRun)('outage: a dependency that errors, then dies', () => {
     const [p, q] = edgeEnds(a, b, edge.shifted);
     // A point of the line that hits only this line (no node, no other edge), nearest the middle.
     const ts = [0.5, 0.45, 0.55, 0.4, 0.6, 0.35, 0.65, 0.3, 0.7];
-    const onLine = ts.map((t) => ({ x: p.x + (q.x - p.x) * t, y: p.y + (q.y - p.y) * t }))
+    const onLine = ts
+      .map((t) => ({ x: p.x + (q.x - p.x) * t, y: p.y + (q.y - p.y) * t }))
       .find((w) => !hitNode(positions, w, Math.max(10, 8 / view.k)) && hitEdge(canvasEdges, positions, w, 6 / view.k)?.id === edgeId);
     if (!onLine) throw new Error('no point of the line hits only the line');
     const at = screen(onLine);
@@ -252,7 +306,9 @@ describe.skipIf(!canRun)('outage: a dependency that errors, then dies', () => {
     const tcp = await cells(page, 'tr[data-protocol="tcp"]');
     const drop = await cells(page, 'tr[data-protocol="drop"]');
     await page.screenshot({ path: path.join(ARTIFACTS, 'outage-map-edge.png') });
-    console.log(`[outage] edge panel: http ${JSON.stringify(http)} tcp ${JSON.stringify(tcp)} drop ${JSON.stringify(drop)}; truth ${truth.payments.calls} calls, ${truth.payments.errors} 500s, ${truth.refused} refused`);
+    console.log(
+      `[outage] edge panel: http ${JSON.stringify(http)} tcp ${JSON.stringify(tcp)} drop ${JSON.stringify(drop)}; truth ${truth.payments.calls} calls, ${truth.payments.errors} 500s, ${truth.refused} refused`,
+    );
     // Requests: every call payments-svc answered, its 500s the errors; connections: one per call; the
     // refused connects: one dropped record each.
     expect(http.slice(0, 2)).toEqual(['http', `${truth.payments.calls} requests`]);
@@ -284,16 +340,32 @@ describe.skipIf(!canRun)('outage: a dependency that errors, then dies', () => {
     expect(await Promise.all(answers)).toEqual(Array(K).fill(200));
     const sent = Date.now();
     // Ground truth: the records stored for those K requests (each a connection and an HTTP exchange).
-    const fresh = await until(async () => (await stored()).filter((id) => !before.has(id)), (ids) => ids.length >= 2 * K, 'the new records stored');
+    const fresh = await until(
+      async () => (await stored()).filter((id) => !before.has(id)),
+      (ids) => ids.length >= 2 * K,
+      'the new records stored',
+    );
     await sleep(2000); // nothing more arrives
     const expected = (await stored()).filter((id) => !before.has(id)).sort();
     const l7 = await count(`SELECT count(*) AS n FROM l7_events WHERE dst_service = 'orders-api' AND event_id::text = ANY($1)`, [expected]);
     // Each request: its HTTP exchange, and its connection reported from both ends (curl's and orders-api's).
-    const ends = (await stack.db.pool.query(`SELECT traffic_direction AS d, count(*)::int AS n FROM flows WHERE flow_id::text = ANY($1) GROUP BY 1 ORDER BY 1`, [expected])).rows;
-    console.log(`[outage] live tail: ${K} requests launched in ${launched} ms → ${expected.length} records (${l7} exchanges, connection ends ${JSON.stringify(ends)}), ${fresh.length} seen first`);
+    const ends = (
+      await stack.db.pool.query(
+        `SELECT traffic_direction AS d, count(*)::int AS n FROM flows WHERE flow_id::text = ANY($1) GROUP BY 1 ORDER BY 1`,
+        [expected],
+      )
+    ).rows;
+    console.log(
+      `[outage] live tail: ${K} requests launched in ${launched} ms → ${expected.length} records (${l7} exchanges, connection ends ${JSON.stringify(ends)}), ${fresh.length} seen first`,
+    );
     expect(l7).toBe(K);
-    expect(ends).toEqual([{ d: 'EGRESS', n: K }, { d: 'INGRESS', n: K }]);
-    await expect.poll(() => footer.textContent(), { timeout: 60_000, interval: 250 }).toBe(`${expected.length} records since the tail started · live`);
+    expect(ends).toEqual([
+      { d: 'EGRESS', n: K },
+      { d: 'INGRESS', n: K },
+    ]);
+    await expect
+      .poll(() => footer.textContent(), { timeout: 60_000, interval: 250 })
+      .toBe(`${expected.length} records since the tail started · live`);
     console.log(`[outage] live tail: all ${expected.length} shown ${Date.now() - sent} ms after the last request`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'outage-live.png') });
     // The rows themselves (virtualized: scroll through and collect every row's record id).

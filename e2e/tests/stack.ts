@@ -29,7 +29,10 @@ export function assertProductionBuild(distDir: string): string[] {
   const manifest = JSON.parse(fs.readFileSync(path.join(distDir, 'app-path-routes-manifest.json'), 'utf8')) as Record<string, string>;
   const routes = Object.values(manifest);
   const bench = routes.filter((r) => r.startsWith('/bench'));
-  if (bench.length) throw new Error(`production build has test-only routes ${bench.join(', ')} (${distDir} is a bench build? rebuild without SEXTANT_UI_BENCH)`);
+  if (bench.length)
+    throw new Error(
+      `production build has test-only routes ${bench.join(', ')} (${distDir} is a bench build? rebuild without SEXTANT_UI_BENCH)`,
+    );
   const chunks = path.join(distDir, 'static');
   for (const file of fs.readdirSync(chunks, { recursive: true, encoding: 'utf8' })) {
     if (!file.endsWith('.js')) continue;
@@ -75,7 +78,11 @@ export async function startStack(): Promise<Stack> {
   if (!reuse) execFileSync(process.execPath, [next, 'build'], { cwd: webDir, env, stdio: 'pipe' });
   if (process.env.SEXTANT_UI_BENCH !== '1') assertProductionBuild(path.join(webDir, '.next'));
   const port = await freePort();
-  const web: ChildProcess = spawn(process.execPath, [next, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: webDir, env, stdio: 'ignore' });
+  const web: ChildProcess = spawn(process.execPath, [next, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+    cwd: webDir,
+    env,
+    stdio: 'ignore',
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/api/health`)).ok, 60_000, 'the web server');
   return {

@@ -24,32 +24,88 @@ const dnsFlowId = crypto.randomUUID();
 const ep = (service: string, ip: string, port?: number) => ({ ip, service, namespace: 'shop', ...(port ? { port } : {}) });
 // 40 exchanges on one keep-alive connection; #30 is the 502.
 const l7 = Array.from({ length: 40 }, (_, i) => ({
-  id: crypto.randomUUID(), flowId, time: now - 120_000 + i * 1000, nodeName: 'e2e-seed', type: 'RESPONSE', protocol: 'http', latencyNs: 2_000_000 + i * 1000,
-  source: ep('checkout', '10.9.1.1'), destination: ep('billing', '10.9.1.2', 8080),
-  http: { method: i === 30 ? 'POST' : 'GET', url: `http://billing.shop:8080/invoice/${i}`, path: `/invoice/${i}`, code: i === 30 ? 502 : 200, protocol: 'HTTP/1.1', headers: [{ key: 'x-request-id', value: `req-${i}` }, { key: 'Authorization', value: '[redacted]' }], requestBytes: 512, responseBytes: 2048 },
+  id: crypto.randomUUID(),
+  flowId,
+  time: now - 120_000 + i * 1000,
+  nodeName: 'e2e-seed',
+  type: 'RESPONSE',
+  protocol: 'http',
+  latencyNs: 2_000_000 + i * 1000,
+  source: ep('checkout', '10.9.1.1'),
+  destination: ep('billing', '10.9.1.2', 8080),
+  http: {
+    method: i === 30 ? 'POST' : 'GET',
+    url: `http://billing.shop:8080/invoice/${i}`,
+    path: `/invoice/${i}`,
+    code: i === 30 ? 502 : 200,
+    protocol: 'HTTP/1.1',
+    headers: [
+      { key: 'x-request-id', value: `req-${i}` },
+      { key: 'Authorization', value: '[redacted]' },
+    ],
+    requestBytes: 512,
+    responseBytes: 2048,
+  },
 }));
 const clicked = l7[30] as (typeof l7)[number];
 const nx = {
-  id: crypto.randomUUID(), flowId: dnsFlowId, time: now - 90_000, nodeName: 'e2e-seed', type: 'RESPONSE', protocol: 'dns', latencyNs: 400_000,
-  source: ep('checkout', '10.9.1.1'), destination: ep('coredns', '10.9.1.53', 53),
+  id: crypto.randomUUID(),
+  flowId: dnsFlowId,
+  time: now - 90_000,
+  nodeName: 'e2e-seed',
+  type: 'RESPONSE',
+  protocol: 'dns',
+  latencyNs: 400_000,
+  source: ep('checkout', '10.9.1.1'),
+  destination: ep('coredns', '10.9.1.53', 53),
   dns: { query: 'ledger.shop.', qtypes: ['AAAA'], rcode: 3, ips: [], cnames: [], rrtypes: [], transport: 'udp' },
 };
-const conn = (id: string, dst: ReturnType<typeof ep>, l4: 'TCP' | 'UDP') => ({ id, time: now - 121_000, endTime: now - 60_000, final: true, nodeName: 'e2e-seed', verdict: 'FORWARDED', l4Protocol: l4, ipVersion: 4, source: ep('checkout', '10.9.1.1'), destination: dst, closeReason: l4 === 'TCP' ? 'CLOSED' : 'NONE', bytesSent: 20_000, bytesReceived: 80_000, packetsSent: 40, packetsReceived: 44, retransmits: 0, srttUs: 120 });
+const conn = (id: string, dst: ReturnType<typeof ep>, l4: 'TCP' | 'UDP') => ({
+  id,
+  time: now - 121_000,
+  endTime: now - 60_000,
+  final: true,
+  nodeName: 'e2e-seed',
+  verdict: 'FORWARDED',
+  l4Protocol: l4,
+  ipVersion: 4,
+  source: ep('checkout', '10.9.1.1'),
+  destination: dst,
+  closeReason: l4 === 'TCP' ? 'CLOSED' : 'NONE',
+  bytesSent: 20_000,
+  bytesReceived: 80_000,
+  packetsSent: 40,
+  packetsReceived: 44,
+  retransmits: 0,
+  srttUs: 120,
+});
 
 beforeAll(async () => {
   if (!canRun) return;
   stack = await startStack();
   // A batch in the current wire schema (flows as rows, an endpoint table), as a collector sends it.
   const enc = new BatchEncoder('e2e-seed');
-  for (const f of [conn(flowId, ep('billing', '10.9.1.2', 8080), 'TCP'), conn(dnsFlowId, ep('coredns', '10.9.1.53', 53), 'UDP')]) enc.addFlow(f as FlowInput);
+  for (const f of [conn(flowId, ep('billing', '10.9.1.2', 8080), 'TCP'), conn(dnsFlowId, ep('coredns', '10.9.1.53', 53), 'UDP')])
+    enc.addFlow(f as FlowInput);
   const events = [...l7, nx].map((e) => enc.l7(e as L7EventInput));
   const res = await fetch(`${stack.url}/api/trpc/ingest.push`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.collectorToken}` },
-    body: JSON.stringify({ schemaVersion: 3, batchId: crypto.randomUUID(), sentAt: now, nodeName: 'e2e-seed', endpoints: enc.endpoints, flows: enc.rows, l7: events }),
+    body: JSON.stringify({
+      schemaVersion: 3,
+      batchId: crypto.randomUUID(),
+      sentAt: now,
+      nodeName: 'e2e-seed',
+      endpoints: enc.endpoints,
+      flows: enc.rows,
+      l7: events,
+    }),
   });
   expect(res.status, await res.clone().text()).toBe(200);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
 });
 
 afterAll(async () => {
@@ -137,7 +193,10 @@ describe.skipIf(!canRun)('one click to the answer, keyboard and narrow screens',
   it('a filter the page does not apply is refused with the reason, not answered with 0 rows', async () => {
     const page = await signedIn();
     await page.goto(`${stack.url}/flows?range=15m&q=${encodeURIComponent('--to-service billing --since 5m')}`);
-    await page.getByRole('alert').getByText(/time comes from the range picker/).waitFor();
+    await page
+      .getByRole('alert')
+      .getByText(/time comes from the range picker/)
+      .waitFor();
     expect(await page.getByText(/end of results/).count()).toBe(0);
     expect(await rows(page).count()).toBe(0);
     await page.screenshot({ path: path.join(ARTIFACTS, 'flows-refused-filter.png') });
@@ -199,7 +258,8 @@ describe.skipIf(!canRun)('one click to the answer, keyboard and narrow screens',
       expect(b?.width ?? 0, c).toBeGreaterThan(40);
     }
     // Verdict and latency read in full, not cut to "FORWARD…".
-    for (const c of ['.c-verdict', '.c-lat']) expect(await first.locator(c).evaluate((el) => el.scrollWidth - el.clientWidth), c).toBeLessThanOrEqual(0);
+    for (const c of ['.c-verdict', '.c-lat'])
+      expect(await first.locator(c).evaluate((el) => el.scrollWidth - el.clientWidth), c).toBeLessThanOrEqual(0);
     expect(await first.locator('.c-src').isVisible()).toBe(false);
     expect(await overflow(page)).toBeLessThanOrEqual(0);
     await page.screenshot({ path: path.join(ARTIFACTS, 'narrow-flows.png') });

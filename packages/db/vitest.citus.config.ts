@@ -32,7 +32,15 @@ export default defineConfig({
     root: packages,
     globalSetup: ['./db/vitest.global-setup.ts'],
     projects: [
-      { test: { ...shared, name: 'store', root: packages, include: ['db/src/**/*.test.ts', ...API_SUITES.map((f) => `api/src/${f}`)], sequence: { groupOrder: 0 } } },
+      {
+        test: {
+          ...shared,
+          name: 'store',
+          root: packages,
+          include: ['db/src/**/*.test.ts', ...API_SUITES.map((f) => `api/src/${f}`)],
+          sequence: { groupOrder: 0 },
+        },
+      },
       // *.citus-test.ts stop and start a worker of the shared cluster: alone, after every other file.
       { test: { ...shared, name: 'cluster faults', root: packages, include: ['*/src/**/*.citus-test.ts'], sequence: { groupOrder: 1 } } },
     ],

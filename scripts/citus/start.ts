@@ -21,7 +21,9 @@ const url = await prepareCitusDatabase(
   cluster.workers.map((w) => ({ host: '127.0.0.1', port: w.port })),
   'sextant',
 );
-console.log(`[citus] coordinator + ${cluster.workers.length} workers up in ${((Date.now() - started) / 1000).toFixed(1)} s (logs in ${cluster.dir})`);
+console.log(
+  `[citus] coordinator + ${cluster.workers.length} workers up in ${((Date.now() - started) / 1000).toFixed(1)} s (logs in ${cluster.dir})`,
+);
 console.log(`DATABASE_URL=${url}`);
 let stopping = false;
 const stop = async () => {

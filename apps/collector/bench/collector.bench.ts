@@ -33,20 +33,30 @@ const DESCRIPTIONS: Record<string, { title: string; close: boolean; env: Record<
   close: { title: 'new TCP connection per request, collector with L7 capture', close: true, env: {} },
   'close-l4': { title: 'new TCP connection per request, connection-level only (SEXTANT_L7=0)', close: true, env: { SEXTANT_L7: '0' } },
   'close-lean': {
-    title: 'new TCP connection per request, connections at close only, no UDP flows (SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0 SEXTANT_UPDATE_INTERVAL_MS=0)',
+    title:
+      'new TCP connection per request, connections at close only, no UDP flows (SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0 SEXTANT_UPDATE_INTERVAL_MS=0)',
     close: true,
     env: { SEXTANT_L7: '0', SEXTANT_UDP_FLOWS: '0', SEXTANT_UPDATE_INTERVAL_MS: '0' },
   },
   // Any other collector setup, for experiments: BENCH_CUSTOM_ENV='SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0'.
-  custom: { title: `keep-alive, ${process.env.BENCH_CUSTOM_ENV ?? '(BENCH_CUSTOM_ENV unset)'}`, close: false, env: parseEnv(process.env.BENCH_CUSTOM_ENV ?? '') },
+  custom: {
+    title: `keep-alive, ${process.env.BENCH_CUSTOM_ENV ?? '(BENCH_CUSTOM_ENV unset)'}`,
+    close: false,
+    env: parseEnv(process.env.BENCH_CUSTOM_ENV ?? ''),
+  },
 };
 
 function parseEnv(spec: string): Record<string, string> {
-  return Object.fromEntries(spec.split(/\s+/).filter(Boolean).map((kv) => {
-    const i = kv.indexOf('=');
-    if (i < 1) throw new Error(`BENCH_CUSTOM_ENV: expected NAME=value, got ${kv}`);
-    return [kv.slice(0, i), kv.slice(i + 1)];
-  }));
+  return Object.fromEntries(
+    spec
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((kv) => {
+        const i = kv.indexOf('=');
+        if (i < 1) throw new Error(`BENCH_CUSTOM_ENV: expected NAME=value, got ${kv}`);
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      }),
+  );
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -76,7 +86,20 @@ async function workload(rig: Rig, name: string): Promise<void> {
   if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, ka-lean, close, close-l4, close-lean, custom)`);
   const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close, rate: RATE };
   await wrk(rig, { ...opts, seconds: 2 }); // warm-up
-  const variant = (v: string, entry?: string): Variant => ({ name: v, entry, ons: [], onCpu: [], ratios: [], cpuSeconds: 0, wallSeconds: 0, rss: 0, mapped: 0, lost: 0, requests: 0, http: 0 });
+  const variant = (v: string, entry?: string): Variant => ({
+    name: v,
+    entry,
+    ons: [],
+    onCpu: [],
+    ratios: [],
+    cpuSeconds: 0,
+    wallSeconds: 0,
+    rss: 0,
+    mapped: 0,
+    lost: 0,
+    requests: 0,
+    http: 0,
+  });
   const variants = BASELINE ? [variant('this checkout'), variant(`baseline ${BASELINE}`, BASELINE)] : [variant('')];
   // Two cores shared by wrk, nginx and the collector make single runs noisy (±4 %): alternate off and on
   // ROUNDS times (each variant in every round) and take the median of each "on" against the mean of the
@@ -126,11 +149,19 @@ async function workload(rig: Rig, name: string): Promise<void> {
     const cpuPct = (v.cpuSeconds / v.wallSeconds) * 100;
     const cpuOn = median(v.onCpu);
     console.log(`  throughput on         ${v.ons.map((x) => x.toFixed(0)).join(' / ')} req/s`);
-    console.log(`  ratio on/off          ${median(v.ratios).toFixed(3)} median of ${v.ratios.map((r) => r.toFixed(3)).join(', ')}  (target >= 0.97)`);
+    console.log(
+      `  ratio on/off          ${median(v.ratios).toFixed(3)} median of ${v.ratios.map((r) => r.toFixed(3)).join(', ')}  (target >= 0.97)`,
+    );
     // Paced below saturation (BENCH_RATE), this isolates what observing costs per request better than the ratio.
-    console.log(`  machine CPU/request   off ${cpuOff.toFixed(2)} µs, on ${cpuOn.toFixed(2)} µs (+${(cpuOn - cpuOff).toFixed(2)} µs, ${pct(cpuOn / cpuOff - 1)}; collector process ${((v.cpuSeconds / v.requests) * 1e6).toFixed(2)} µs)`);
-    console.log(`  collector CPU         ${cpuPct.toFixed(1)} % of a core; ${(cpuPct / (onRps / 10_000)).toFixed(1)} % per 10k req/s  (target <= 10 %)`);
-    console.log(`  collector peak RSS    ${v.rss.toFixed(0)} MB  (target <= 150 MB); of which BPF ring buffer mappings ${v.mapped.toFixed(0)} MB`);
+    console.log(
+      `  machine CPU/request   off ${cpuOff.toFixed(2)} µs, on ${cpuOn.toFixed(2)} µs (+${(cpuOn - cpuOff).toFixed(2)} µs, ${pct(cpuOn / cpuOff - 1)}; collector process ${((v.cpuSeconds / v.requests) * 1e6).toFixed(2)} µs)`,
+    );
+    console.log(
+      `  collector CPU         ${cpuPct.toFixed(1)} % of a core; ${(cpuPct / (onRps / 10_000)).toFixed(1)} % per 10k req/s  (target <= 10 %)`,
+    );
+    console.log(
+      `  collector peak RSS    ${v.rss.toFixed(0)} MB  (target <= 150 MB); of which BPF ring buffer mappings ${v.mapped.toFixed(0)} MB`,
+    );
     console.log(`  lost events           ${v.lost}  (target 0)`);
     if (!d.env.SEXTANT_L7) console.log(`  HTTP exchanges        ${v.http} of ${v.requests} requests (${pct(v.http / v.requests)})`);
   }
@@ -139,7 +170,9 @@ async function workload(rig: Rig, name: string): Promise<void> {
 
 const rig = await startRig();
 try {
-  console.log(`bench:collector — nginx on loopback, wrk -t1 -c${CONNECTIONS} ${SECONDS}s per run${RATE ? `, paced at ${RATE} req/s` : ", flat out"}, ${process.env.BENCH_NODE_FLAGS ?? ""} wire schema ${WIRE_SCHEMA_VERSION}, 2 cores`);
+  console.log(
+    `bench:collector — nginx on loopback, wrk -t1 -c${CONNECTIONS} ${SECONDS}s per run${RATE ? `, paced at ${RATE} req/s` : ', flat out'}, ${process.env.BENCH_NODE_FLAGS ?? ''} wire schema ${WIRE_SCHEMA_VERSION}, 2 cores`,
+  );
   for (const w of WORKLOADS) await workload(rig, w);
 } finally {
   rig.close();

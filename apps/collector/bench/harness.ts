@@ -53,7 +53,9 @@ export interface Rig {
 export async function startRig(): Promise<Rig> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-bench-'));
   const nginxPort = 18080 + Math.floor(Math.random() * 1000);
-  fs.writeFileSync(path.join(tmp, 'nginx.conf'), `
+  fs.writeFileSync(
+    path.join(tmp, 'nginx.conf'),
+    `
 worker_processes 1;
 daemon off;
 pid ${tmp}/nginx.pid;
@@ -64,7 +66,8 @@ http {
   keepalive_requests 1000000;
   client_body_temp_path ${tmp}/body; proxy_temp_path ${tmp}/proxy; fastcgi_temp_path ${tmp}/fcgi; uwsgi_temp_path ${tmp}/uwsgi; scgi_temp_path ${tmp}/scgi;
   server { listen 127.0.0.1:${nginxPort}; location / { return 200 "ok\\n"; } }
-}`);
+}`,
+  );
   const nginx = spawn('nginx', ['-c', path.join(tmp, 'nginx.conf'), '-p', tmp], { stdio: 'inherit' });
   // The sink stands in for a remote server: during a measurement it only reads bodies and answers (the batch
   // id is near the start of the JSON); parsing and counting wait until a figure is read, so that the sink's
@@ -74,7 +77,11 @@ http {
   const settle = () => {
     for (const raw of pending.splice(0)) {
       // (an L7 event's destination is an object up to wire schema v2, [ip, port, ref] from v3)
-      const body = JSON.parse(raw.toString()) as { flows?: unknown[]; l7?: { protocol: string; type?: string; destination: { port?: number } | [string, number | null, number | null] }[]; health?: SinkCounts['lastHealth'] };
+      const body = JSON.parse(raw.toString()) as {
+        flows?: unknown[];
+        l7?: { protocol: string; type?: string; destination: { port?: number } | [string, number | null, number | null] }[];
+        health?: SinkCounts['lastHealth'];
+      };
       if (body.health) tally.lastHealth = body.health;
       tally.flows += body.flows?.length ?? 0;
       for (const e of body.l7 ?? []) {
@@ -86,10 +93,18 @@ http {
     return tally;
   };
   const counts: SinkCounts = {
-    get flows() { return settle().flows; },
-    get httpToNginx() { return settle().httpToNginx; },
-    get l7Total() { return settle().l7Total; },
-    get lastHealth() { return settle().lastHealth; },
+    get flows() {
+      return settle().flows;
+    },
+    get httpToNginx() {
+      return settle().httpToNginx;
+    },
+    get l7Total() {
+      return settle().l7Total;
+    },
+    get lastHealth() {
+      return settle().lastHealth;
+    },
   };
   const sink = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -110,7 +125,10 @@ http {
   const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
   await new Promise((r) => setTimeout(r, 500));
   return {
-    tmp, nginxPort, sinkUrl, counts,
+    tmp,
+    nginxPort,
+    sinkUrl,
+    counts,
     resetCounts() {
       settle();
       tally.flows = 0;
@@ -182,7 +200,10 @@ function procCpuSeconds(pid: number): number {
 }
 
 function peakRssMb(pid: number): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  const line = fs
+    .readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
   return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
 }
 
@@ -212,8 +233,12 @@ export async function startCollector(rig: Rig, env: Record<string, string> = {},
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const c: ChildProcess = spawn(process.execPath, [...flags, entry ?? path.join(here, '..', 'bin', 'sextant-collector.mjs')], {
     env: {
-      ...process.env, SEXTANT_SERVER: rig.sinkUrl, SEXTANT_TOKEN: `sxc_${'b'.repeat(43)}`,
-      SEXTANT_SPOOL_DIR: path.join(rig.tmp, `spool-${Date.now()}`), SEXTANT_HEALTH_INTERVAL_MS: '2000', ...env,
+      ...process.env,
+      SEXTANT_SERVER: rig.sinkUrl,
+      SEXTANT_TOKEN: `sxc_${'b'.repeat(43)}`,
+      SEXTANT_SPOOL_DIR: path.join(rig.tmp, `spool-${Date.now()}`),
+      SEXTANT_HEALTH_INTERVAL_MS: '2000',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -14,7 +14,12 @@ const seeds = handcraftedSeeds();
 await addRealSeeds(seeds);
 const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
 console.log(`L7 fuzz: ${n.toLocaleString('en')} captures per parser, seed ${seed}`);
-for (const [name, key] of [['HTTP/1.x', 'http'], ['DNS/UDP', 'dnsUdp'], ['DNS/TCP', 'dnsTcp'], ['Kafka', 'kafka']] as const) {
+for (const [name, key] of [
+  ['HTTP/1.x', 'http'],
+  ['DNS/UDP', 'dnsUdp'],
+  ['DNS/TCP', 'dnsTcp'],
+  ['Kafka', 'kafka'],
+] as const) {
   const r = fuzzEngine(seeds[key], n, seed);
   console.log(
     `${name.padEnd(9)} ${r.inputs.toLocaleString('en')} inputs (${r.chunks.toLocaleString('en')} chunks, ${mb(r.bytes)} MiB) in ${(r.ms / 1000).toFixed(1)} s: ` +

@@ -27,13 +27,19 @@ try {
     await new Promise((res) => setTimeout(res, 4_500)); // connections closed, last batches and health shipped
     const lost = (rig.counts.lastHealth.lostEvents ?? 0) - lost0;
     const cpuPct = (cpuSeconds / wallSeconds) * 100;
-    console.log(`${String(rate).padStart(12)}   ${r.rps.toFixed(0).padStart(10)}   ${String(r.requests).padStart(8)}   ${String(rig.counts.httpToNginx).padStart(8)}   ${(rig.counts.httpToNginx / r.requests).toFixed(4).padStart(13)}   ${String(lost).padStart(4)}   ${cpuPct.toFixed(1).padStart(10)}   ${(cpuPct / (r.rps / 10_000)).toFixed(1).padStart(17)}   ${collector.peakRssMb().toFixed(0).padStart(11)}`);
+    console.log(
+      `${String(rate).padStart(12)}   ${r.rps.toFixed(0).padStart(10)}   ${String(r.requests).padStart(8)}   ${String(rig.counts.httpToNginx).padStart(8)}   ${(rig.counts.httpToNginx / r.requests).toFixed(4).padStart(13)}   ${String(lost).padStart(4)}   ${cpuPct.toFixed(1).padStart(10)}   ${(cpuPct / (r.rps / 10_000)).toFixed(1).padStart(17)}   ${collector.peakRssMb().toFixed(0).padStart(11)}`,
+    );
   }
   const on = await wrk(rig, { seconds: SECONDS, connections: 32 });
-  console.log(`peak RSS of the collector: ${collector.peakRssMb().toFixed(0)} MB (of which BPF ring buffer mappings ${collector.bpfMappedMb().toFixed(0)} MB); unparsed share ${pct((rig.counts.lastHealth.unparsedBytes ?? 0) / Math.max(1, (rig.counts.lastHealth.parsedBytes ?? 0) + (rig.counts.lastHealth.unparsedBytes ?? 0)))}`);
+  console.log(
+    `peak RSS of the collector: ${collector.peakRssMb().toFixed(0)} MB (of which BPF ring buffer mappings ${collector.bpfMappedMb().toFixed(0)} MB); unparsed share ${pct((rig.counts.lastHealth.unparsedBytes ?? 0) / Math.max(1, (rig.counts.lastHealth.parsedBytes ?? 0) + (rig.counts.lastHealth.unparsedBytes ?? 0)))}`,
+  );
   await collector.stop();
   const off = await wrk(rig, { seconds: SECONDS, connections: 32 });
-  console.log(`flat out (wrk -c32): off ${off.rps.toFixed(0)} req/s, on ${on.rps.toFixed(0)} req/s → ratio on/off ${(on.rps / off.rps).toFixed(3)} (target >= 0.97)`);
+  console.log(
+    `flat out (wrk -c32): off ${off.rps.toFixed(0)} req/s, on ${on.rps.toFixed(0)} req/s → ratio on/off ${(on.rps / off.rps).toFixed(3)} (target >= 0.97)`,
+  );
 } finally {
   rig.close();
 }

@@ -26,7 +26,10 @@ const outfile = path.join(dir, 'sextant-collector.mjs');
 const err = buildBundle({
   entry: path.join(dir, 'apps', 'collector', 'src', 'index.ts'),
   outfile,
-  aliases: { '@sextant/shared': path.join(dir, 'packages', 'shared', 'src', 'index.ts'), '@sextant/bpf': path.join(dir, 'packages', 'bpf', 'src', 'index.ts') },
+  aliases: {
+    '@sextant/shared': path.join(dir, 'packages', 'shared', 'src', 'index.ts'),
+    '@sextant/bpf': path.join(dir, 'packages', 'bpf', 'src', 'index.ts'),
+  },
 });
 if (err) {
   console.error(`bench:baseline: bundling ${ref} failed: ${err}`);

@@ -11,7 +11,11 @@ import { fileURLToPath } from 'node:url';
 const appRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = path.resolve(appRoot, '..', '..');
 export const BUNDLE = path.join(appRoot, 'dist', 'sextant-collector.mjs');
-const SOURCES = [path.join(appRoot, 'src'), path.join(repoRoot, 'packages', 'bpf', 'src'), path.join(repoRoot, 'packages', 'shared', 'src')];
+const SOURCES = [
+  path.join(appRoot, 'src'),
+  path.join(repoRoot, 'packages', 'bpf', 'src'),
+  path.join(repoRoot, 'packages', 'shared', 'src'),
+];
 const EXTRA = [path.join(repoRoot, 'package-lock.json'), path.join(appRoot, 'scripts', 'bundle.mjs')];
 
 function newestSource() {
@@ -49,12 +53,24 @@ export function buildBundle({ entry = path.join(appRoot, 'src', 'index.ts'), out
   }
   fs.mkdirSync(path.dirname(outfile), { recursive: true });
   const tmp = `${outfile}.${process.pid}.tmp`;
-  const r = spawnSync(esbuild, [
-    entry, ...Object.entries(aliases).map(([pkg, dir]) => `--alias:${pkg}=${dir}`), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--keep-names',
-    '--external:*.node', `--outfile=${tmp}`, '--log-level=error',
-    // CommonJS dependencies inside an ES module bundle still call require() for Node's built-ins.
-    "--banner:js=import { createRequire as __sextantRequire } from 'node:module'; const require = __sextantRequire(import.meta.url);",
-  ], { encoding: 'utf8' });
+  const r = spawnSync(
+    esbuild,
+    [
+      entry,
+      ...Object.entries(aliases).map(([pkg, dir]) => `--alias:${pkg}=${dir}`),
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--target=node20',
+      '--keep-names',
+      '--external:*.node',
+      `--outfile=${tmp}`,
+      '--log-level=error',
+      // CommonJS dependencies inside an ES module bundle still call require() for Node's built-ins.
+      "--banner:js=import { createRequire as __sextantRequire } from 'node:module'; const require = __sextantRequire(import.meta.url);",
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) {
     fs.rmSync(tmp, { force: true });
     return (r.stderr || r.error?.message || `esbuild exited ${r.status}`).trim();

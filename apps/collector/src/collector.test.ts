@@ -29,17 +29,23 @@ let web: ChildProcess;
 let webPort: number;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-collector-'));
 
-
 beforeAll(async () => {
   if (noKernel) return;
   db = await createTestDatabase(testServerUrl());
   api = await startStandaloneServer({ db, version: 'test' });
   token = (await createCollectorToken(db.prisma, 'kernel-test')).token;
   // A real HTTP server in its own process: 200 on /ok, 503 on /fail.
-  web = spawn(process.execPath, ['-e', `
+  web = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const http = require('http');
     const s = http.createServer((q, r) => { r.writeHead(q.url === '/fail' ? 503 : 200); r.end('body'); });
-    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   webPort = await new Promise<number>((resolve) => web.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
 });
 
@@ -53,8 +59,15 @@ afterAll(async () => {
 function config(extra: Partial<CollectorConfig> = {}): CollectorConfig {
   fs.writeFileSync(path.join(tmp, 'rules.json'), JSON.stringify([{ service: 'web-api', namespace: 'shop', match: { port: webPort } }]));
   return CollectorConfig.parse({
-    server: api.url, token, nodeName: 'kernel-test-node', spoolDir: path.join(tmp, 'spool'), rulesFile: path.join(tmp, 'rules.json'),
-    flushIntervalMs: 200, histogramIntervalMs: 1_000, healthIntervalMs: 1_000, ...extra,
+    server: api.url,
+    token,
+    nodeName: 'kernel-test-node',
+    spoolDir: path.join(tmp, 'spool'),
+    rulesFile: path.join(tmp, 'rules.json'),
+    flushIntervalMs: 200,
+    histogramIntervalMs: 1_000,
+    healthIntervalMs: 1_000,
+    ...extra,
   });
 }
 
@@ -75,15 +88,16 @@ function spawnNode(script: string): { line: () => Promise<string>; kill: () => v
     }
   });
   return {
-    line: () => new Promise<string>((resolve, reject) => {
-      const l = lines.shift();
-      if (l !== undefined) return resolve(l);
-      const timer = setTimeout(() => reject(new Error(`no output from: ${script.trim().slice(0, 80)}`)), 10_000);
-      waiters.push((x) => {
-        clearTimeout(timer);
-        resolve(x);
-      });
-    }),
+    line: () =>
+      new Promise<string>((resolve, reject) => {
+        const l = lines.shift();
+        if (l !== undefined) return resolve(l);
+        const timer = setTimeout(() => reject(new Error(`no output from: ${script.trim().slice(0, 80)}`)), 10_000);
+        waiters.push((x) => {
+          clearTimeout(timer);
+          resolve(x);
+        });
+      }),
     kill: () => child.kill(),
   };
 }
@@ -108,11 +122,19 @@ describe.skipIf(noKernel)('collector on the real kernel', () => {
       });
     });
     await run('curl', ['-s', `http://127.0.0.1:${closed}/`]).catch(() => {});
-    await waitFor(() => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1`, [webPort]), (n) => n >= 2 * N);
-    await waitFor(() => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1`, [closed]), (n) => n >= 1);
+    await waitFor(
+      () => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1`, [webPort]),
+      (n) => n >= 2 * N,
+    );
+    await waitFor(
+      () => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1`, [closed]),
+      (n) => n >= 1,
+    );
     await collector.stop();
 
-    const clientSide = (await db.pool.query(`SELECT * FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS' ORDER BY time`, [webPort])).rows;
+    const clientSide = (
+      await db.pool.query(`SELECT * FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS' ORDER BY time`, [webPort])
+    ).rows;
     expect(clientSide).toHaveLength(N);
     for (const f of clientSide) {
       expect(f.src_process).toBe('curl');
@@ -126,13 +148,21 @@ describe.skipIf(noKernel)('collector on the real kernel', () => {
       expect(Number(f.bytes_received)).toBeGreaterThan(60);
     }
     expect(new Set(clientSide.map((f) => f.src_pid))).toEqual(new Set(pids));
-    const serverSide = await count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'INGRESS' AND dst_service = 'web-api' AND dst_process = 'node'`, [webPort]);
+    const serverSide = await count(
+      `SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'INGRESS' AND dst_service = 'web-api' AND dst_process = 'node'`,
+      [webPort],
+    );
     expect(serverSide).toBe(N);
     // The refused connect is one record: its SYN, dropped by the kernel for want of a socket, is not another
     // (failed-connects.test.ts covers this in depth).
     const refused = (await db.pool.query(`SELECT * FROM flows WHERE dst_port = $1`, [closed])).rows;
     expect(refused).toHaveLength(1);
-    expect(refused[0]).toMatchObject({ verdict: 'DROPPED', drop_reason: 'CONNECTION_REFUSED', close_reason: 'REFUSED', src_process: 'curl' });
+    expect(refused[0]).toMatchObject({
+      verdict: 'DROPPED',
+      drop_reason: 'CONNECTION_REFUSED',
+      close_reason: 'REFUSED',
+      src_process: 'curl',
+    });
 
     // The map counts each same-host connection once, from its client side, with connect latency percentiles.
     const map = await serviceMap(db.pool, { since: Date.now() - 600_000, until: Date.now() + 60_000 });
@@ -141,7 +171,9 @@ describe.skipIf(noKernel)('collector on the real kernel', () => {
     expect(tcp).toMatchObject({ kind: 'connections', count: N, errors: 0 });
     expect(pair?.connections).toBe(N);
     expect(tcp?.p95Ns).toBeGreaterThan(0);
-    const hist = await count(`SELECT coalesce(sum(samples), 0) AS n FROM latency_minute WHERE kind = 'tcp_connect' AND dst_service = 'web-api'`);
+    const hist = await count(
+      `SELECT coalesce(sum(samples), 0) AS n FROM latency_minute WHERE kind = 'tcp_connect' AND dst_service = 'web-api'`,
+    );
     expect(hist).toBe(N);
     const health = (await db.pool.query(`SELECT last_health FROM collectors WHERE name = 'kernel-test'`)).rows[0].last_health;
     expect(health).toMatchObject({ hostname: 'kernel-test-node', lostEvents: 0, ebpf: { available: true } });
@@ -156,49 +188,87 @@ describe.skipIf(noKernel)('collector on the real kernel', () => {
       for (let i = 0; i < n; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${webPort}/ok`]);
     };
     await curlN(5);
-    await waitFor(() => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort]), (n) => n >= before + 5);
+    await waitFor(
+      () => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort]),
+      (n) => n >= before + 5,
+    );
     await api.close(); // the server disappears mid-stream
     await curlN(7);
     await new Promise((r) => setTimeout(r, 1_500)); // batches fail and go to the spool
     api = await startStandaloneServer({ db, version: 'test' }, { port });
     await curlN(3);
-    const total = await waitFor(() => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort]), (n) => n >= before + 15, 30_000);
+    const total = await waitFor(
+      () => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort]),
+      (n) => n >= before + 15,
+      30_000,
+    );
     await collector.stop();
     expect(total).toBe(before + 15);
-    expect(await count(`SELECT count(DISTINCT flow_id) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort])).toBe(before + 15);
+    expect(
+      await count(`SELECT count(DISTINCT flow_id) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort]),
+    ).toBe(before + 15);
   });
 
   it('sees curl against nginx with the nginx worker as the server process', async (t) => {
-    const which = await run('sh', ['-c', 'command -v nginx']).then(() => true, () => false);
+    const which = await run('sh', ['-c', 'command -v nginx']).then(
+      () => true,
+      () => false,
+    );
     if (missingPrerequisite(which, 'nginx is not installed (bash scripts/install-system-deps.sh test)')) return t.skip();
     const dir = path.join(tmp, 'nginx');
     fs.mkdirSync(dir, { recursive: true });
     const port = 19000 + Math.floor(Math.random() * 1000);
-    fs.writeFileSync(path.join(dir, 'nginx.conf'), `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+    fs.writeFileSync(
+      path.join(dir, 'nginx.conf'),
+      `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
 events { worker_connections 256; }
 http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
-  server { listen 127.0.0.1:${port}; location / { return 200 "hello"; } } }`);
+  server { listen 127.0.0.1:${port}; location / { return 200 "hello"; } } }`,
+    );
     const nginx = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
-    await waitFor(async () => run('curl', ['-s', `http://127.0.0.1:${port}/`]).then(() => true, () => false), (ok) => ok, 10_000);
+    await waitFor(
+      async () =>
+        run('curl', ['-s', `http://127.0.0.1:${port}/`]).then(
+          () => true,
+          () => false,
+        ),
+      (ok) => ok,
+      10_000,
+    );
     const collector = new Collector(config({ spoolDir: path.join(tmp, 'spool-nginx') }), () => {});
     await collector.start();
     const N = 8;
     for (let i = 0; i < N; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/`]);
     const q = `SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = $2`;
-    await waitFor(() => count(q, [port, 'INGRESS']), (n) => n >= N);
+    await waitFor(
+      () => count(q, [port, 'INGRESS']),
+      (n) => n >= N,
+    );
     await collector.stop();
     nginx.kill('SIGQUIT');
     expect(await count(q, [port, 'EGRESS'])).toBe(N);
     expect(await count(q, [port, 'INGRESS'])).toBe(N);
-    const server = (await db.pool.query(`SELECT DISTINCT dst_process, dst_service FROM flows WHERE dst_port = $1 AND traffic_direction = 'INGRESS'`, [port])).rows;
+    const server = (
+      await db.pool.query(`SELECT DISTINCT dst_process, dst_service FROM flows WHERE dst_port = $1 AND traffic_direction = 'INGRESS'`, [
+        port,
+      ])
+    ).rows;
     expect(server).toEqual([{ dst_process: 'nginx', dst_service: 'nginx' }]);
     // curl's own records name their server too: nginx listened before the collector started (found in /proc
     // at start and handed to the kernel side)
-    const named = (await db.pool.query(`SELECT DISTINCT dst_process, dst_service FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [port])).rows;
+    const named = (
+      await db.pool.query(`SELECT DISTINCT dst_process, dst_service FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [
+        port,
+      ])
+    ).rows;
     expect(named).toEqual([{ dst_process: 'nginx', dst_service: 'nginx' }]);
     // nginx's record of each connection names its client (a socket of this host) like curl's own record does
-    const pairs = (await db.pool.query(
-      `SELECT traffic_direction AS dir, src_process, src_service, src_port FROM flows WHERE dst_port = $1 ORDER BY src_port, traffic_direction`, [port])).rows;
+    const pairs = (
+      await db.pool.query(
+        `SELECT traffic_direction AS dir, src_process, src_service, src_port FROM flows WHERE dst_port = $1 ORDER BY src_port, traffic_direction`,
+        [port],
+      )
+    ).rows;
     expect(pairs).toHaveLength(2 * N);
     for (let i = 0; i < pairs.length; i += 2) {
       expect(pairs[i]).toMatchObject({ dir: 'EGRESS', src_process: 'curl', src_service: 'curl' });
@@ -215,7 +285,11 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     const first = start();
     let out = '';
     first.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(async () => out, (o) => o.includes('observing'), 30_000);
+    await waitFor(
+      async () => out,
+      (o) => o.includes('observing'),
+      30_000,
+    );
     expect(await progs()).toBe(before + 1);
     first.kill('SIGKILL');
     await new Promise((r) => first.on('exit', r));
@@ -223,7 +297,11 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     const second = start();
     let out2 = '';
     second.stdout?.on('data', (d: Buffer) => (out2 += d.toString()));
-    await waitFor(async () => out2, (o) => o.includes('observing'), 30_000);
+    await waitFor(
+      async () => out2,
+      (o) => o.includes('observing'),
+      30_000,
+    );
     expect(await progs()).toBe(before + 1);
     second.kill('SIGTERM');
     const code = await new Promise((r) => second.on('exit', r));
@@ -276,11 +354,16 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
         c.on('data', () => {});`);
       await talker.line();
 
-      const udp = async () => (await db.pool.query(
-        `SELECT traffic_direction AS dir, src_ip, dst_ip, min(src_process) AS proc, sum(packets_sent)::int AS ps, sum(bytes_sent)::int AS bs,
+      const udp = async () =>
+        (
+          await db.pool.query(
+            `SELECT traffic_direction AS dir, src_ip, dst_ip, min(src_process) AS proc, sum(packets_sent)::int AS ps, sum(bytes_sent)::int AS bs,
                 sum(packets_received)::int AS pr, sum(bytes_received)::int AS br
            FROM flows WHERE l4_protocol = 'UDP' AND verdict = 'FORWARDED' AND src_port = $1 AND dst_port = $2
-          GROUP BY 1, 2, 3 ORDER BY 1`, [cport, sport])).rows;
+          GROUP BY 1, 2, 3 ORDER BY 1`,
+            [cport, sport],
+          )
+        ).rows;
       const full = (rows: { ps: number; pr: number }[]) => rows.length === 2 && rows.every((r) => r.ps === N && r.pr === N);
       const udpRows = await waitFor(udp, full);
       // Both ends on this host: the client's own record and the server's, each with every datagram and byte.
@@ -289,13 +372,27 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
         { dir: 'INGRESS', src_ip: '127.0.0.1', dst_ip: '127.0.0.1', proc: null, ps: N, bs: N * 100, pr: N, br: N * 10 },
       ]);
       const resets = await waitFor(
-        async () => (await db.pool.query(`SELECT traffic_direction AS dir, close_reason FROM flows WHERE dst_port = $1 AND l4_protocol = 'TCP' AND verdict = 'FORWARDED' ORDER BY 1`, [rport])).rows,
+        async () =>
+          (
+            await db.pool.query(
+              `SELECT traffic_direction AS dir, close_reason FROM flows WHERE dst_port = $1 AND l4_protocol = 'TCP' AND verdict = 'FORWARDED' ORDER BY 1`,
+              [rport],
+            )
+          ).rows,
         (rows) => rows.length >= 2,
       );
-      expect(resets).toEqual([{ dir: 'EGRESS', close_reason: 'RESET' }, { dir: 'INGRESS', close_reason: 'RESET' }]);
-      const talk = async () => (await db.pool.query(
-        `SELECT flow_id, final, bytes_sent::int AS bs, bytes_received::int AS br FROM flows
-          WHERE dst_port = $1 AND traffic_direction = 'EGRESS' AND l4_protocol = 'TCP' ORDER BY time, final, bytes_sent`, [eport])).rows;
+      expect(resets).toEqual([
+        { dir: 'EGRESS', close_reason: 'RESET' },
+        { dir: 'INGRESS', close_reason: 'RESET' },
+      ]);
+      const talk = async () =>
+        (
+          await db.pool.query(
+            `SELECT flow_id, final, bytes_sent::int AS bs, bytes_received::int AS br FROM flows
+          WHERE dst_port = $1 AND traffic_direction = 'EGRESS' AND l4_protocol = 'TCP' ORDER BY time, final, bytes_sent`,
+            [eport],
+          )
+        ).rows;
       const rows = await waitFor(talk, (r) => r.some((x) => x.final));
       const interim = rows.filter((r) => !r.final);
       const last = rows.find((r) => r.final);
@@ -317,21 +414,36 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
 
   it('exits non-zero with a clear reason when not privileged', async () => {
     const cli = path.resolve(__dirname, '..', 'bin', 'sextant-collector.mjs');
-    const res = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, cli, '--server', api.url, '--token', token], {
-      env: { ...process.env, SEXTANT_SPOOL_DIR: path.join(tmp, 'spool-nobody') },
-    }).then(() => null, (e: { code: number; stderr: string }) => e);
+    const res = await run(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, cli, '--server', api.url, '--token', token],
+      {
+        env: { ...process.env, SEXTANT_SPOOL_DIR: path.join(tmp, 'spool-nobody') },
+      },
+    ).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(res?.code).toBe(1);
     expect(res?.stderr).toContain('eBPF is not available on this host: not privileged');
   });
 
   it('rejects bad flags with usage and exit code 2', async () => {
     const cli = path.resolve(__dirname, '..', 'bin', 'sextant-collector.mjs');
-    const res = await run(process.execPath, [cli, '--server', 'not a url', '--token', 'x']).then(() => null, (e: { code: number; stderr: string }) => e);
+    const res = await run(process.execPath, [cli, '--server', 'not a url', '--token', 'x']).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(res?.code).toBe(2);
     expect(res?.stderr).toContain('server');
     expect(res?.stderr).toContain('token');
     expect(res?.stderr).toContain('usage: sextant-collector');
-    const ring = await run(process.execPath, [cli, '--server', api.url, '--token', token], { env: { ...process.env, SEXTANT_TCP_RING_MB: '3' } }).then(() => null, (e: { code: number; stderr: string }) => e);
+    const ring = await run(process.execPath, [cli, '--server', api.url, '--token', token], {
+      env: { ...process.env, SEXTANT_TCP_RING_MB: '3' },
+    }).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(ring?.code).toBe(2);
     expect(ring?.stderr).toContain('tcpRingMb: must be a power of two, 1..256');
   });

@@ -38,12 +38,24 @@ export class Collector {
   ) {
     this.transport = trpcTransport(config.server, config.token);
     this.spool = new Spool(config.spoolDir, config.spoolMaxBytes);
-    this.shipper = new Shipper(this.transport, this.spool, { batchMaxRecords: config.batchMaxRecords, flushIntervalMs: config.flushIntervalMs, nodeName: config.nodeName, log: this.log });
+    this.shipper = new Shipper(this.transport, this.spool, {
+      batchMaxRecords: config.batchMaxRecords,
+      flushIntervalMs: config.flushIntervalMs,
+      nodeName: config.nodeName,
+      log: this.log,
+    });
     const serverPort = localServerPort(config.server);
     const self = new SelfMarker({
-      ownPid: process.pid, rootPids: config.selfPids, ports: serverPort ? [serverPort, ...config.selfPorts] : config.selfPorts, listenerPid: (port) => this.listeners.pidOf(port),
+      ownPid: process.pid,
+      rootPids: config.selfPids,
+      ports: serverPort ? [serverPort, ...config.selfPorts] : config.selfPorts,
+      listenerPid: (port) => this.listeners.pidOf(port),
     });
-    this.identity = new IdentityResolver({ nodeName: config.nodeName, rules: config.rulesFile ? RuleSet.fromFile(config.rulesFile) : undefined, isSelf: (pid) => self.isSelf(pid) });
+    this.identity = new IdentityResolver({
+      nodeName: config.nodeName,
+      rules: config.rulesFile ? RuleSet.fromFile(config.rulesFile) : undefined,
+      isSelf: (pid) => self.isSelf(pid),
+    });
     this.assembler = new FlowAssembler(config.nodeName, this.identity, this.listeners, this.clock, { keepClosedIds: config.l7 });
     this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
   }
@@ -114,9 +126,14 @@ export class Collector {
     const drops = this.probes.drainDrops();
     const hists = this.probes.readAndResetHistograms();
     this.events += udp.length + drops.length;
-    this.shipper.addFlows([...udp.map((u) => this.assembler.udp(u)), ...drops.map((d) => this.assembler.drop(d)).filter((f) => f !== null)]);
+    this.shipper.addFlows([
+      ...udp.map((u) => this.assembler.udp(u)),
+      ...drops.map((d) => this.assembler.drop(d)).filter((f) => f !== null),
+    ]);
     const seconds = Math.max(1, (now - this.windowStart) / 1000);
-    this.shipper.addHistograms(hists.filter((h) => h.idx.length > 0).map((h) => this.assembler.histogram(h, this.windowStart, Math.min(3600, seconds))));
+    this.shipper.addHistograms(
+      hists.filter((h) => h.idx.length > 0).map((h) => this.assembler.histogram(h, this.windowStart, Math.min(3600, seconds))),
+    );
     this.windowStart = now;
     this.assembler.expireIds(now);
   }
@@ -124,7 +141,9 @@ export class Collector {
   private reportHealth(): void {
     if (!this.health) return;
     const counters: ProbeCounters | null = this.probes ? this.probes.readCounters() : null;
-    this.shipper.setHealth(this.health.report(counters, this.shipper.stats, this.spool.stats(), this.events, this.config.l7 ? this.l7.stats() : null));
+    this.shipper.setHealth(
+      this.health.report(counters, this.shipper.stats, this.spool.stats(), this.events, this.config.l7 ? this.l7.stats() : null),
+    );
     this.shipper.cut();
   }
 

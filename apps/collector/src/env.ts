@@ -20,7 +20,11 @@ export const CollectorConfig = z.object({
   /** Directory of the on-disk spool used while the server is unreachable (env SEXTANT_SPOOL_DIR). */
   spoolDir: z.string().min(1).default('/var/lib/sextant/spool'),
   /** Upper bound of the spool; the oldest batches are dropped (and counted as lost) beyond it (env SEXTANT_SPOOL_MAX_BYTES). */
-  spoolMaxBytes: z.coerce.number().int().min(1 << 20).default(512 * 1024 * 1024),
+  spoolMaxBytes: z.coerce
+    .number()
+    .int()
+    .min(1 << 20)
+    .default(512 * 1024 * 1024),
   /** How often kernel histograms and UDP aggregates are read and reset (env SEXTANT_HISTOGRAM_INTERVAL_MS). */
   histogramIntervalMs: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
   /** How often a health report is sent (env SEXTANT_HEALTH_INTERVAL_MS). */
@@ -29,7 +33,11 @@ export const CollectorConfig = z.object({
    * Interim reports of long-lived TCP connections (that moved bytes) at most this often, from a periodic sweep
    * of the kernel's socket map; 0 = at close only (env SEXTANT_UPDATE_INTERVAL_MS).
    */
-  updateIntervalMs: z.coerce.number().int().refine((v) => v === 0 || (v >= 1_000 && v <= 3_600_000), 'must be 0 or 1000..3600000').default(30_000),
+  updateIntervalMs: z.coerce
+    .number()
+    .int()
+    .refine((v) => v === 0 || (v >= 1_000 && v <= 3_600_000), 'must be 0 or 1000..3600000')
+    .default(30_000),
   /** JSON file of service naming rules (env SEXTANT_RULES). */
   rulesFile: z.string().optional(),
   /**
@@ -47,7 +55,11 @@ export const CollectorConfig = z.object({
    * Kernel ring buffer for TCP connection events, MiB, a power of two (env SEXTANT_TCP_RING_MB). 4 MiB holds
    * ~0.7 s of 20k connections/s; raise it when the collector reports lost events in bursts.
    */
-  tcpRingMb: z.coerce.number().int().refine((v) => v >= 1 && v <= 256 && (v & (v - 1)) === 0, 'must be a power of two, 1..256').default(4),
+  tcpRingMb: z.coerce
+    .number()
+    .int()
+    .refine((v) => v >= 1 && v <= 256 && (v & (v - 1)) === 0, 'must be a power of two, 1..256')
+    .default(4),
   /** Observe the collector's own traffic to the server too (env SEXTANT_OBSERVE_SELF=1). */
   observeSelf: z.coerce.boolean().default(false),
   /**
@@ -100,9 +112,21 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     l7: env.SEXTANT_L7 !== '0' && env.SEXTANT_L7 !== 'false',
     l7CaptureBytes: env.SEXTANT_L7_CAPTURE_BYTES,
     tcpRingMb: env.SEXTANT_TCP_RING_MB,
-    selfPids: env.SEXTANT_SELF_PIDS ? env.SEXTANT_SELF_PIDS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
-    selfPorts: env.SEXTANT_SELF_PORTS ? env.SEXTANT_SELF_PORTS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
-    redactQueryParams: env.SEXTANT_REDACT_QUERY ? env.SEXTANT_REDACT_QUERY.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    selfPids: env.SEXTANT_SELF_PIDS
+      ? env.SEXTANT_SELF_PIDS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
+    selfPorts: env.SEXTANT_SELF_PORTS
+      ? env.SEXTANT_SELF_PORTS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
+    redactQueryParams: env.SEXTANT_REDACT_QUERY
+      ? env.SEXTANT_REDACT_QUERY.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`).join('\n');

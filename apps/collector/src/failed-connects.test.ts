@@ -42,11 +42,15 @@ afterAll(async () => {
 
 function config(spool: string): CollectorConfig {
   return CollectorConfig.parse({
-    server: api.url, token, nodeName: 'failed-test-node', spoolDir: path.join(tmp, spool),
-    flushIntervalMs: 200, histogramIntervalMs: 1_000, healthIntervalMs: 1_000,
+    server: api.url,
+    token,
+    nodeName: 'failed-test-node',
+    spoolDir: path.join(tmp, spool),
+    flushIntervalMs: 200,
+    histogramIntervalMs: 1_000,
+    healthIntervalMs: 1_000,
   });
 }
-
 
 /** A loopback port nothing listens on (bound, then closed again). */
 function closedPort(): Promise<number> {
@@ -78,7 +82,10 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
     await collector.start();
     const N = 20;
     const pids = await curlTimes(port, N);
-    await waitFor(async () => (await rows(port)).length, (n) => n >= N);
+    await waitFor(
+      async () => (await rows(port)).length,
+      (n) => n >= N,
+    );
     await collector.stop(); // drains the drop map once more: a NO_SOCKET drop left there would be stored now
     await new Promise((r) => setTimeout(r, 500));
 
@@ -86,8 +93,15 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
     expect(stored).toHaveLength(N);
     for (const f of stored) {
       expect(f).toMatchObject({
-        verdict: 'DROPPED', drop_reason: 'CONNECTION_REFUSED', close_reason: 'REFUSED', l4_protocol: 'TCP', traffic_direction: 'EGRESS',
-        src_process: 'curl', src_service: 'curl', dst_ip: '127.0.0.1', dst_service: `127.0.0.1:${port}`,
+        verdict: 'DROPPED',
+        drop_reason: 'CONNECTION_REFUSED',
+        close_reason: 'REFUSED',
+        l4_protocol: 'TCP',
+        traffic_direction: 'EGRESS',
+        src_process: 'curl',
+        src_service: 'curl',
+        dst_ip: '127.0.0.1',
+        dst_service: `127.0.0.1:${port}`,
       });
       expect(f.tcp_flags & 8).toBe(8); // RST (TCP_FLAGS bit 3): the answer that refused it
       expect(Number(f.packets_sent)).toBe(1); // its SYN: what rollups count for a DROPPED record
@@ -95,12 +109,18 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
     }
     expect(new Set(stored.map((f) => f.src_pid))).toEqual(new Set(pids));
     // The client's SYN was also dropped by the kernel (NO_SOCKET): not a second record, from any source.
-    const drops = await db.pool.query(`SELECT count(*)::int AS n FROM flows WHERE drop_reason = 'NO_SOCKET' AND (dst_port = $1 OR src_port = $1)`, [port]);
+    const drops = await db.pool.query(
+      `SELECT count(*)::int AS n FROM flows WHERE drop_reason = 'NO_SOCKET' AND (dst_port = $1 OR src_port = $1)`,
+      [port],
+    );
     expect(drops.rows[0].n).toBe(0);
 
     // As readers see them (the API's flow search): every duration is ≥ 0, to the microsecond.
     const found = await searchFlows(db.pool, {
-      filter: FlowQueryFilter.parse({ allow: [{ destinationPort: [String(port)] }] }), since: Date.now() - 600_000, until: Date.now() + 60_000, limit: 100,
+      filter: FlowQueryFilter.parse({ allow: [{ destinationPort: [String(port)] }] }),
+      since: Date.now() - 600_000,
+      until: Date.now() + 60_000,
+      limit: 100,
     });
     const flows = found.items.flatMap((r) => (r.kind === 'flow' ? [r.flow] : []));
     expect(flows).toHaveLength(N);
@@ -131,14 +151,22 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
     fs.writeFileSync(path.join(dir, 'server.js'), SERVER.replace("process.title = 'payments-svc';", ''));
     const server = reaped
       ? spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn('perl', ['-e', 'my $p = fork(); if ($p == 0) { exec @ARGV } sleep 60;', process.execPath, 'server.js'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+      : spawn('perl', ['-e', 'my $p = fork(); if ($p == 0) { exec @ARGV } sleep 60;', process.execPath, 'server.js'], {
+          cwd: dir,
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
     const processName = reaped ? 'payments-svc' : 'node';
     try {
       const port = await new Promise<number>((resolve) => server.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
       await curlTimes(port, 3);
       const served = `SELECT count(*)::int AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS' AND close_reason = 'CLOSED'`;
-      await waitFor(async () => (await db.pool.query(served, [port])).rows[0].n, (n) => n >= 3);
-      const pid = Number((await db.pool.query(`SELECT DISTINCT dst_pid FROM flows WHERE dst_port = $1 AND close_reason = 'CLOSED'`, [port])).rows[0].dst_pid);
+      await waitFor(
+        async () => (await db.pool.query(served, [port])).rows[0].n,
+        (n) => n >= 3,
+      );
+      const pid = Number(
+        (await db.pool.query(`SELECT DISTINCT dst_pid FROM flows WHERE dst_port = $1 AND close_reason = 'CLOSED'`, [port])).rows[0].dst_pid,
+      );
       process.kill(pid, 'SIGKILL');
       if (reaped) await new Promise((r) => server.on('exit', r));
       // Past the collector's 10 s cache of what /proc says about a process: the dead server's pid no
@@ -148,10 +176,15 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
       const M = 5;
       await curlTimes(port, M);
       const refused = `SELECT dst_service, dst_process, src_process, verdict FROM flows WHERE dst_port = $1 AND close_reason = 'REFUSED'`;
-      const after = await waitFor(async () => (await db.pool.query(refused, [port])).rows, (r) => r.length >= M);
+      const after = await waitFor(
+        async () => (await db.pool.query(refused, [port])).rows,
+        (r) => r.length >= M,
+      );
       expect(after).toHaveLength(M);
-      for (const f of after) expect(f).toEqual({ dst_service: 'payments-svc', dst_process: processName, src_process: 'curl', verdict: 'DROPPED' });
-      const before = (await db.pool.query(`SELECT DISTINCT dst_service FROM flows WHERE dst_port = $1 AND close_reason = 'CLOSED'`, [port])).rows;
+      for (const f of after)
+        expect(f).toEqual({ dst_service: 'payments-svc', dst_process: processName, src_process: 'curl', verdict: 'DROPPED' });
+      const before = (await db.pool.query(`SELECT DISTINCT dst_service FROM flows WHERE dst_port = $1 AND close_reason = 'CLOSED'`, [port]))
+        .rows;
       expect(before).toEqual([{ dst_service: 'payments-svc' }]);
       // On the map: the dead service is a node of its own, its refused connects a failing edge into it.
       const map = await serviceMap(db.pool, { since: Date.now() - 600_000, until: Date.now() + 60_000 });
@@ -166,7 +199,15 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
     }
   }
 
-  it("names a killed server's refused connects after the service, not after its address", () => deadServerNamed(true, 'spool-dead'), 60_000);
+  it(
+    "names a killed server's refused connects after the service, not after its address",
+    () => deadServerNamed(true, 'spool-dead'),
+    60_000,
+  );
 
-  it('names them after the service also while the killed server is a zombie nobody reaped', () => deadServerNamed(false, 'spool-zombie'), 60_000);
+  it(
+    'names them after the service also while the killed server is a zombie nobody reaped',
+    () => deadServerNamed(false, 'spool-zombie'),
+    60_000,
+  );
 });

@@ -44,7 +44,11 @@ async function main(): Promise<void> {
     }
     if (heapProfilePath) {
       await profiler.post('HeapProfiler.enable');
-      await profiler.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      await profiler.post('HeapProfiler.startSampling', {
+        samplingInterval: 16_384,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
     }
   }
   console.log(`[collector] observing ${config.nodeName}; shipping to ${config.server}`);
@@ -54,7 +58,8 @@ async function main(): Promise<void> {
     stopping = true;
     console.log('[collector] stopping: detaching programs, flushing batches');
     if (profiler && profilePath) fs.writeFileSync(profilePath, JSON.stringify((await profiler.post('Profiler.stop')).profile));
-    if (profiler && heapProfilePath) fs.writeFileSync(heapProfilePath, JSON.stringify((await profiler.post('HeapProfiler.stopSampling')).profile));
+    if (profiler && heapProfilePath)
+      fs.writeFileSync(heapProfilePath, JSON.stringify((await profiler.post('HeapProfiler.stopSampling')).profile));
     await collector.stop();
     process.exit(0);
   };

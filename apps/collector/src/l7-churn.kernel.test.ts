@@ -23,7 +23,11 @@ import { CollectorConfig } from './env';
 const run = promisify(execFile);
 const pf = preflight();
 const noKernel = missingPrerequisite(pf.ok, `L7 churn test: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
-const has = (bin: string) => run('sh', ['-c', `command -v ${bin}`]).then(() => true, () => false);
+const has = (bin: string) =>
+  run('sh', ['-c', `command -v ${bin}`]).then(
+    () => true,
+    () => false,
+  );
 
 let db: TestDatabase;
 let api: StandaloneServer;
@@ -45,37 +49,74 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-
 /** wrk's connections: at most this many requests are in flight when it stops. */
 const CONNS = 64;
 const rows = async (sql: string, params: unknown[] = []) => (await db.pool.query(sql, params)).rows;
 
 describe.skipIf(noKernel)('L7 names under connection churn', () => {
   it('names nginx as the server of every exchange of a new connection per request, counts exact against wrk', async (t) => {
-    if (missingPrerequisite((await has('nginx')) && (await has('wrk')), 'nginx or wrk is not installed (bash scripts/install-system-deps.sh test)')) return t.skip();
+    if (
+      missingPrerequisite(
+        (await has('nginx')) && (await has('wrk')),
+        'nginx or wrk is not installed (bash scripts/install-system-deps.sh test)',
+      )
+    )
+      return t.skip();
     const dir = path.join(tmp, 'nginx');
     fs.mkdirSync(dir, { recursive: true });
     const port = 21000 + Math.floor(Math.random() * 1000);
     // Two workers: the master called listen(), the workers accept and answer.
-    fs.writeFileSync(path.join(dir, 'nginx.conf'), `worker_processes 2; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log crit;
+    fs.writeFileSync(
+      path.join(dir, 'nginx.conf'),
+      `worker_processes 2; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log crit;
 events { worker_connections 4096; }
 http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
-  server { listen 127.0.0.1:${port}; location / { return 200 "ok\\n"; } } }`);
+  server { listen 127.0.0.1:${port}; location / { return 200 "ok\\n"; } } }`,
+    );
     const nginx = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
     children.push(nginx);
-    await waitFor(() => run('curl', ['-s', `http://127.0.0.1:${port}/`]).then(() => true, () => false), (ok) => ok, 10_000);
-    const collector = new Collector(CollectorConfig.parse({
-      server: api.url, token, nodeName: 'churn-node', spoolDir: path.join(tmp, 'spool'), flushIntervalMs: 200, healthIntervalMs: 1_000,
-    }), () => {});
+    await waitFor(
+      () =>
+        run('curl', ['-s', `http://127.0.0.1:${port}/`]).then(
+          () => true,
+          () => false,
+        ),
+      (ok) => ok,
+      10_000,
+    );
+    const collector = new Collector(
+      CollectorConfig.parse({
+        server: api.url,
+        token,
+        nodeName: 'churn-node',
+        spoolDir: path.join(tmp, 'spool'),
+        flushIntervalMs: 200,
+        healthIntervalMs: 1_000,
+      }),
+      () => {},
+    );
     await collector.start();
     // A bounded run: 3 s of new connections, flat out (≈ 20–35k connections, 6–12k/s on 2 cores); SEXTANT_CHURN_SECONDS
     // lengthens it (20 s at 11k/s: 223,264 requests, all named, with the rings overflowing).
-    const out = (await run('wrk', ['-t2', `-c${CONNS}`, `-d${process.env.SEXTANT_CHURN_SECONDS ?? 3}s`, '-H', 'Connection: close', `http://127.0.0.1:${port}/`])).stdout;
+    const out = (
+      await run('wrk', [
+        '-t2',
+        `-c${CONNS}`,
+        `-d${process.env.SEXTANT_CHURN_SECONDS ?? 3}s`,
+        '-H',
+        'Connection: close',
+        `http://127.0.0.1:${port}/`,
+      ])
+    ).stdout;
     const completed = Number(/(\d+) requests in/.exec(out)?.[1]);
     const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
     expect(completed).toBeGreaterThan(0);
     const answered = `SELECT count(*)::int AS n FROM l7_events WHERE dst_port = $1 AND protocol = 'http' AND type = 'RESPONSE'`;
-    await waitFor(async () => (await rows(answered, [port]))[0].n as number, (n) => n >= completed, 40_000);
+    await waitFor(
+      async () => (await rows(answered, [port]))[0].n as number,
+      (n) => n >= completed,
+      40_000,
+    );
     // Connections wrk left open at its end close with it: their unanswered requests are flushed after a quiet period.
     await new Promise((r) => setTimeout(r, 3_000));
     const c = collector.counters()!;
@@ -86,8 +127,12 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     // Exchanges of this server's connections, whichever end reported them (a server socket taken for a
     // client would report nginx as the source and its client's port as the destination).
     const mine = `(dst_port = $1 OR src_port = $1) AND protocol = 'http'`;
-    const byServer = await rows(`SELECT dst_service, type, count(*)::int AS n FROM l7_events WHERE ${mine} GROUP BY 1, 2 ORDER BY 1, 2`, [port]);
-    console.log(`wrk: ${completed} requests at ${rate} connections/s; lost kernel events ${lost}; stored by server: ${JSON.stringify(byServer)}`);
+    const byServer = await rows(`SELECT dst_service, type, count(*)::int AS n FROM l7_events WHERE ${mine} GROUP BY 1, 2 ORDER BY 1, 2`, [
+      port,
+    ]);
+    console.log(
+      `wrk: ${completed} requests at ${rate} connections/s; lost kernel events ${lost}; stored by server: ${JSON.stringify(byServer)}`,
+    );
     // Every stored exchange names nginx as its server, and wrk (or nothing) as its client.
     expect(byServer.filter((r) => r.dst_service !== 'nginx')).toEqual([]);
     const clients = await rows(`SELECT DISTINCT src_process FROM l7_events WHERE ${mine}`, [port]);
@@ -98,7 +143,9 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
       // when wrk stopped (at most one per connection) are unanswered.
       expect(responses).toBe(completed);
       expect(byServer.find((r) => r.type === 'REQUEST')?.n ?? 0).toBeLessThanOrEqual(CONNS);
-      const statuses = await rows(`SELECT http_code, count(*)::int AS n FROM l7_events WHERE ${mine} AND type = 'RESPONSE' GROUP BY 1`, [port]);
+      const statuses = await rows(`SELECT http_code, count(*)::int AS n FROM l7_events WHERE ${mine} AND type = 'RESPONSE' GROUP BY 1`, [
+        port,
+      ]);
       expect(statuses).toEqual([{ http_code: 200, n: completed }]);
     } else {
       expect(responses).toBeLessThanOrEqual(completed);
@@ -107,17 +154,36 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
   it('keeps the status of a POST its server answered early and reset: the client reads the response after the close', async () => {
     // The server answers before reading the 200 KB body and destroys the socket: the unread body makes its
     // kernel send an RST, the client's socket is closed (TCP_CLOSE) before it reads the queued response.
-    const server = spawn(process.execPath, ['-e', `
+    const server = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
 const s = require('http').createServer((q, r) => { r.writeHead(413, { connection: 'close' }); r.end('too big'); setTimeout(() => q.socket.destroy(), 5); });
-s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     children.push(server);
     const port = Number(await new Promise<string>((r) => server.stdout!.once('data', (d: Buffer) => r(d.toString().trim()))));
-    const collector = new Collector(CollectorConfig.parse({
-      server: api.url, token, nodeName: 'churn-node', spoolDir: path.join(tmp, 'spool-post'), flushIntervalMs: 200, healthIntervalMs: 1_000,
-    }), () => {});
+    const collector = new Collector(
+      CollectorConfig.parse({
+        server: api.url,
+        token,
+        nodeName: 'churn-node',
+        spoolDir: path.join(tmp, 'spool-post'),
+        flushIntervalMs: 200,
+        healthIntervalMs: 1_000,
+      }),
+      () => {},
+    );
     await collector.start();
     const posts = 20;
-    const client = spawn(process.execPath, ['-e', `
+    const client = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
 const net = require('net');
 const port = Number(process.argv[1]);
 (async () => {
@@ -130,16 +196,27 @@ const port = Number(process.argv[1]);
     s.on('close', () => { if (got.startsWith('HTTP/1.1 413')) answered++; done(); });
   });
   console.log(answered);
-})();`, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+})();`,
+        String(port),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     children.push(client);
     const answeredByClient = Number(await new Promise<string>((r) => client.stdout!.once('data', (d: Buffer) => r(d.toString().trim()))));
     const q = `SELECT count(*)::int AS n FROM l7_events WHERE dst_port = $1 AND type = 'RESPONSE'`;
-    await waitFor(async () => (await rows(q, [port]))[0].n as number, (n) => n >= answeredByClient, 20_000);
+    await waitFor(
+      async () => (await rows(q, [port]))[0].n as number,
+      (n) => n >= answeredByClient,
+      20_000,
+    );
     await new Promise((r) => setTimeout(r, 3_000)); // unanswered requests would be flushed by now
     await collector.stop();
     server.kill();
     expect(answeredByClient).toBe(posts);
-    const got = await rows(`SELECT type, http_method, http_code, dst_service, count(*)::int AS n FROM l7_events WHERE dst_port = $1 GROUP BY 1, 2, 3, 4`, [port]);
+    const got = await rows(
+      `SELECT type, http_method, http_code, dst_service, count(*)::int AS n FROM l7_events WHERE dst_port = $1 GROUP BY 1, 2, 3, 4`,
+      [port],
+    );
     expect(got).toEqual([{ type: 'RESPONSE', http_method: 'POST', http_code: 413, dst_service: 'node', n: posts }]);
   });
 });

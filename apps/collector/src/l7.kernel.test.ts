@@ -22,14 +22,17 @@ import { KafkaTestBroker } from './l7/testing/kafka-broker';
 const run = promisify(execFile);
 const pf = preflight();
 const noKernel = missingPrerequisite(pf.ok, `L7 kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
-const has = (bin: string) => run('sh', ['-c', `command -v ${bin}`]).then(() => true, () => false);
+const has = (bin: string) =>
+  run('sh', ['-c', `command -v ${bin}`]).then(
+    () => true,
+    () => false,
+  );
 
 let db: TestDatabase;
 let api: StandaloneServer;
 let token: string;
 const children: ChildProcess[] = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-l7-'));
-
 
 /** Runs a node script in its own process (the collector does not observe its own process). */
 function node(script: string, args: string[] = []): ChildProcess {
@@ -76,8 +79,15 @@ function config(rules: unknown[], extra: Partial<CollectorConfig> = {}): Collect
   const rulesFile = path.join(tmp, `rules-${Math.random().toString(36).slice(2)}.json`);
   fs.writeFileSync(rulesFile, JSON.stringify(rules));
   return CollectorConfig.parse({
-    server: api.url, token, nodeName: 'l7-node', spoolDir: path.join(tmp, `spool-${Math.random().toString(36).slice(2)}`), rulesFile,
-    flushIntervalMs: 200, histogramIntervalMs: 1_000, healthIntervalMs: 1_000, ...extra,
+    server: api.url,
+    token,
+    nodeName: 'l7-node',
+    spoolDir: path.join(tmp, `spool-${Math.random().toString(36).slice(2)}`),
+    rulesFile,
+    flushIntervalMs: 200,
+    histogramIntervalMs: 1_000,
+    healthIntervalMs: 1_000,
+    ...extra,
   });
 }
 
@@ -150,16 +160,32 @@ describe.skipIf(noKernel)('L7 capture on the real kernel', () => {
     const collector = new Collector(config([{ service: 'web-api', namespace: 'shop', match: { port } }]), () => {});
     await collector.start();
     // curl reuses one connection for the three URLs.
-    await run('curl', ['-s', '-o', '/dev/null', '-o', '/dev/null', '-o', '/dev/null', `http://127.0.0.1:${port}/ok`, `http://127.0.0.1:${port}/fail`, `http://127.0.0.1:${port}/missing`]);
+    await run('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-o',
+      '/dev/null',
+      '-o',
+      '/dev/null',
+      `http://127.0.0.1:${port}/ok`,
+      `http://127.0.0.1:${port}/fail`,
+      `http://127.0.0.1:${port}/missing`,
+    ]);
     const measured = JSON.parse(await output(node(RAW_CLIENT, [String(port)]))) as number[];
     const expected = 13;
     const q = `SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND protocol = 'http' AND type = 'RESPONSE'`;
-    await waitFor(() => count(q, [port]), (n) => n >= expected);
+    await waitFor(
+      () => count(q, [port]),
+      (n) => n >= expected,
+    );
     await new Promise((r) => setTimeout(r, 1_000)); // nothing more may arrive
     await collector.stop();
 
     const byKey = await rows(
-      `SELECT http_method AS m, http_path AS p, http_code AS c, count(*)::int AS n FROM l7_events WHERE dst_port = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, [port]);
+      `SELECT http_method AS m, http_path AS p, http_code AS c, count(*)::int AS n FROM l7_events WHERE dst_port = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      [port],
+    );
     expect(byKey).toEqual([
       { m: 'GET', p: '/fail', c: 503, n: 3 },
       { m: 'GET', p: '/missing', c: 404, n: 1 },
@@ -190,10 +216,15 @@ describe.skipIf(noKernel)('L7 capture on the real kernel', () => {
       expect(ns).toBeLessThanOrEqual(measured[i]!);
     });
     // Every L7 event joins its connection flow (L4 ↔ L7).
-    const joined = await count(`SELECT count(DISTINCT l.event_id) AS n FROM l7_events l JOIN flows f ON f.flow_id = l.flow_id WHERE l.dst_port = $1`, [port]);
+    const joined = await count(
+      `SELECT count(DISTINCT l.event_id) AS n FROM l7_events l JOIN flows f ON f.flow_id = l.flow_id WHERE l.dst_port = $1`,
+      [port],
+    );
     expect(joined).toBe(expected);
     // Kernel-side request → response histogram for the client sockets.
-    const kernelHist = await count(`SELECT coalesce(sum(samples), 0) AS n FROM latency_minute WHERE kind = 'http' AND dst_service = 'web-api'`);
+    const kernelHist = await count(
+      `SELECT coalesce(sum(samples), 0) AS n FROM latency_minute WHERE kind = 'http' AND dst_service = 'web-api'`,
+    );
     expect(kernelHist).toBeGreaterThanOrEqual(9);
     server.kill();
   });
@@ -203,29 +234,59 @@ describe.skipIf(noKernel)('L7 capture on the real kernel', () => {
     const dir = path.join(tmp, 'nginx');
     fs.mkdirSync(dir, { recursive: true });
     const port = 19000 + Math.floor(Math.random() * 1000);
-    fs.writeFileSync(path.join(dir, 'nginx.conf'), `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+    fs.writeFileSync(
+      path.join(dir, 'nginx.conf'),
+      `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
 events { worker_connections 256; }
 http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
   server { listen 127.0.0.1:${port};
     location = /a { return 200 "hello"; }
     location = /err { return 500 "boom"; }
-    location / { return 404; } } }`);
+    location / { return 404; } } }`,
+    );
     const nginx = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
     children.push(nginx);
-    await waitFor(async () => run('curl', ['-s', `http://127.0.0.1:${port}/a`]).then(() => true, () => false), (ok) => ok, 10_000);
+    await waitFor(
+      async () =>
+        run('curl', ['-s', `http://127.0.0.1:${port}/a`]).then(
+          () => true,
+          () => false,
+        ),
+      (ok) => ok,
+      10_000,
+    );
     const collector = new Collector(config([]), () => {});
     await collector.start();
-    const plan = [['/a', 4], ['/err', 2], ['/nothing', 3]] as const;
+    const plan = [
+      ['/a', 4],
+      ['/err', 2],
+      ['/nothing', 3],
+    ] as const;
     for (const [p, n] of plan) for (let i = 0; i < n; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}${p}`]);
-    await run('curl', ['-s', '-o', '/dev/null', '-X', 'DELETE', `http://127.0.0.1:${port}/a?token=s3cret&x=1`, '-H', 'Authorization: Bearer abc']);
+    await run('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-X',
+      'DELETE',
+      `http://127.0.0.1:${port}/a?token=s3cret&x=1`,
+      '-H',
+      'Authorization: Bearer abc',
+    ]);
     // Five requests pipelined in one write on one connection, answered in order by nginx.
     await output(node(PIPELINE_CLIENT, [String(port), '/a', '/err', '/a', '/nothing', '/a']));
     const q = `SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`;
-    await waitFor(() => count(q, [port]), (n) => n >= 15);
+    await waitFor(
+      () => count(q, [port]),
+      (n) => n >= 15,
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     await collector.stop();
     nginx.kill('SIGQUIT');
-    const got = await rows(`SELECT http_method AS m, http_path AS p, http_code AS c, count(*)::int AS n FROM l7_events WHERE dst_port = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, [port]);
+    const got = await rows(
+      `SELECT http_method AS m, http_path AS p, http_code AS c, count(*)::int AS n FROM l7_events WHERE dst_port = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      [port],
+    );
     expect(got).toEqual([
       { m: 'DELETE', p: '/a', c: 200, n: 1 },
       { m: 'GET', p: '/a', c: 200, n: 7 },
@@ -237,7 +298,9 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     expect(JSON.stringify(del.detail)).not.toContain('s3cret');
     expect(JSON.stringify(del.detail)).not.toContain('abc');
     expect(del.detail.url).toContain('x=1');
-    const servers = await rows(`SELECT DISTINCT src_process, dst_process, dst_service FROM l7_events WHERE dst_port = $1 ORDER BY 1`, [port]);
+    const servers = await rows(`SELECT DISTINCT src_process, dst_process, dst_service FROM l7_events WHERE dst_port = $1 ORDER BY 1`, [
+      port,
+    ]);
     expect(servers).toEqual([
       { src_process: 'curl', dst_process: 'nginx', dst_service: 'nginx' },
       { src_process: 'node', dst_process: 'nginx', dst_service: 'nginx' },
@@ -245,14 +308,31 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
   });
 
   it('sees dig against dnsmasq: A, AAAA, NXDOMAIN and TCP, with answers feeding names', async (t) => {
-    if (missingPrerequisite((await has('dnsmasq')) && (await has('dig')), 'dnsmasq or dig is not installed (bash scripts/install-system-deps.sh test)')) return t.skip();
+    if (
+      missingPrerequisite(
+        (await has('dnsmasq')) && (await has('dig')),
+        'dnsmasq or dig is not installed (bash scripts/install-system-deps.sh test)',
+      )
+    )
+      return t.skip();
     const port = 15000 + Math.floor(Math.random() * 1000);
     const conf = path.join(tmp, 'dnsmasq.conf');
-    fs.writeFileSync(conf, `port=${port}\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\nlocal-ttl=120\n` +
-      `address=/svc.test/10.1.2.3\naddress=/svc.test/fd00::3\naddress=/gone.test/\n`);
+    fs.writeFileSync(
+      conf,
+      `port=${port}\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\nlocal-ttl=120\n` +
+        `address=/svc.test/10.1.2.3\naddress=/svc.test/fd00::3\naddress=/gone.test/\n`,
+    );
     const dnsmasq = spawn('dnsmasq', ['--no-daemon', `--conf-file=${conf}`], { stdio: 'ignore' });
     children.push(dnsmasq);
-    await waitFor(async () => run('dig', ['@127.0.0.1', '-p', String(port), 'api.svc.test', '+short', '+tries=1', '+time=1']).then((r) => r.stdout.trim(), () => ''), (s) => s === '10.1.2.3', 10_000);
+    await waitFor(
+      async () =>
+        run('dig', ['@127.0.0.1', '-p', String(port), 'api.svc.test', '+short', '+tries=1', '+time=1']).then(
+          (r) => r.stdout.trim(),
+          () => '',
+        ),
+      (s) => s === '10.1.2.3',
+      10_000,
+    );
     const collector = new Collector(config([]), () => {});
     await collector.start();
     const dig = (...a: string[]) => run('dig', ['@127.0.0.1', '-p', String(port), ...a, '+tries=1', '+time=2']);
@@ -261,11 +341,17 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     await dig('x.gone.test', 'A');
     await dig('db.svc.test', 'A', '+tcp');
     const q = `SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND protocol = 'dns'`;
-    await waitFor(() => count(q, [port]), (n) => n >= 4);
+    await waitFor(
+      () => count(q, [port]),
+      (n) => n >= 4,
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     await collector.stop();
     dnsmasq.kill();
-    const got = await rows(`SELECT dns_query, dns_rcode, detail, src_process FROM l7_events WHERE dst_port = $1 AND protocol = 'dns' ORDER BY time`, [port]);
+    const got = await rows(
+      `SELECT dns_query, dns_rcode, detail, src_process FROM l7_events WHERE dst_port = $1 AND protocol = 'dns' ORDER BY time`,
+      [port],
+    );
     expect(got.map((g) => [g.dns_query, g.detail.qtypes, g.dns_rcode, g.detail.ips, g.detail.transport, g.src_process])).toEqual([
       ['api.svc.test', ['A'], 0, ['10.1.2.3'], 'udp', 'dig'],
       ['api.svc.test', ['AAAA'], 0, ['fd00::3'], 'udp', 'dig'],
@@ -286,18 +372,29 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
       const p = run('kcat', ['-b', `127.0.0.1:${port}`, '-d', 'protocol', ...args], { timeout: 30_000 });
       p.child.stdin!.end(input);
       const { stderr } = await p.catch((e: { stderr: string }) => e);
-      return [...stderr.matchAll(/Sent (\w+)Request \(v(\d+), \d+ bytes @ 0, CorrId (\d+)\)/g)].map((m) => ({ name: m[1]!, version: Number(m[2]), correlationId: Number(m[3]) }));
+      return [...stderr.matchAll(/Sent (\w+)Request \(v(\d+), \d+ bytes @ 0, CorrId (\d+)\)/g)].map((m) => ({
+        name: m[1]!,
+        version: Number(m[2]),
+        correlationId: Number(m[3]),
+      }));
     };
     const truth = [...(await kcat(['-P', '-t', 'orders'], 'one\ntwo\nthree\n')), ...(await kcat(['-L', '-t', 'nope']))];
     const alias: Record<string, string> = { ApiVersion: 'ApiVersions', Offset: 'ListOffsets' };
     const expected = truth.map((t) => `${alias[t.name] ?? t.name} v${t.version} #${t.correlationId}`).toSorted();
     expect(expected.some((e) => e.startsWith('Produce'))).toBe(true);
     const q = `SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND protocol = 'kafka'`;
-    await waitFor(() => count(q, [port]), (n) => n >= truth.length, 30_000);
+    await waitFor(
+      () => count(q, [port]),
+      (n) => n >= truth.length,
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     await collector.stop();
     await broker.stop();
-    const got = await rows(`SELECT kafka_api_key, kafka_topic, kafka_error_code, detail, src_process, dst_service FROM l7_events WHERE dst_port = $1 AND protocol = 'kafka'`, [port]);
+    const got = await rows(
+      `SELECT kafka_api_key, kafka_topic, kafka_error_code, detail, src_process, dst_service FROM l7_events WHERE dst_port = $1 AND protocol = 'kafka'`,
+      [port],
+    );
     expect(got.map((g) => `${g.kafka_api_key} v${g.detail.apiVersion} #${g.detail.correlationId}`).toSorted()).toEqual(expected);
     for (const g of got) expect([g.src_process, g.dst_service, g.detail.clientId]).toEqual(['kcat', 'kafka', 'rdkafka']);
     const produce = got.filter((g) => g.kafka_api_key === 'Produce');

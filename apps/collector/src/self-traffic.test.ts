@@ -39,12 +39,26 @@ beforeAll(async () => {
   api = await startStandaloneServer({ db, version: 'test' });
   await createUser(db.prisma, 'admin@example.com', 'correct horse battery staple', 'admin');
   const session = await login(db.prisma, 'admin@example.com', 'correct horse battery staple');
-  client = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${api.url}/api/trpc`, headers: { authorization: `Bearer ${session?.token}` } })] });
+  client = createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${api.url}/api/trpc`, headers: { authorization: `Bearer ${session?.token}` } })],
+  });
   const token = (await createCollectorToken(db.prisma, 'self-traffic')).token;
-  collector = new Collector(CollectorConfig.parse({
-    server: api.url, token, nodeName: 'self-test-node', spoolDir: path.join(tmp, 'spool'), flushIntervalMs: 200, histogramIntervalMs: 1_000,
-    healthIntervalMs: 1_000, observeSelf: true, selfPorts: [Number(new URL(testServerUrl()).port)], l7: false, udpFlows: false,
-  }), () => {});
+  collector = new Collector(
+    CollectorConfig.parse({
+      server: api.url,
+      token,
+      nodeName: 'self-test-node',
+      spoolDir: path.join(tmp, 'spool'),
+      flushIntervalMs: 200,
+      histogramIntervalMs: 1_000,
+      healthIntervalMs: 1_000,
+      observeSelf: true,
+      selfPorts: [Number(new URL(testServerUrl()).port)],
+      l7: false,
+      udpFlows: false,
+    }),
+    () => {},
+  );
   await collector.start();
 });
 
@@ -63,15 +77,19 @@ async function curlTimes(url: string, n: number): Promise<void> {
   }
 }
 
-
 describe.skipIf(noKernel)("Sextant's own traffic", () => {
   it('is labelled sextant:self and hidden on the map and in flows unless includeSelf', async () => {
     // Somebody else's service, which stays visible.
     const script = path.join(tmp, 'shop.js');
-    fs.writeFileSync(script, `const s = require('http').createServer((q, r) => r.end('ok'));
-      s.listen(0, '127.0.0.1', () => console.log(s.address().port));`);
+    fs.writeFileSync(
+      script,
+      `const s = require('http').createServer((q, r) => r.end('ok'));
+      s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+    );
     shop = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const shopPort = await new Promise<number>((resolve) => shop?.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+    const shopPort = await new Promise<number>((resolve) =>
+      shop?.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+    );
     const apiPort = Number(new URL(api.url).port);
     const pgPort = Number(new URL(testServerUrl()).port);
     await curlTimes(`http://127.0.0.1:${shopPort}/`, 3);
@@ -85,9 +103,21 @@ describe.skipIf(noKernel)("Sextant's own traffic", () => {
     }
     const q = `SELECT dst_port, traffic_direction AS dir, src_service, dst_service, src_extra->'labels' AS src_labels, dst_extra->'labels' AS dst_labels
                  FROM flows WHERE dst_port = ANY($1::int[]) AND close_reason = 'CLOSED'`;
-    type Row = { dst_port: number; dir: string; src_service: string; dst_service: string; src_labels: string[] | null; dst_labels: string[] | null };
-    const rows = await waitFor(async () => (await db.pool.query<Row>(q, [[shopPort, apiPort, pgPort]])).rows, (r) =>
-      r.filter((x) => x.dst_port === shopPort).length >= 6 && r.filter((x) => x.dst_port === apiPort).length >= 3 && r.filter((x) => x.dst_port === pgPort).length >= 4);
+    type Row = {
+      dst_port: number;
+      dir: string;
+      src_service: string;
+      dst_service: string;
+      src_labels: string[] | null;
+      dst_labels: string[] | null;
+    };
+    const rows = await waitFor(
+      async () => (await db.pool.query<Row>(q, [[shopPort, apiPort, pgPort]])).rows,
+      (r) =>
+        r.filter((x) => x.dst_port === shopPort).length >= 6 &&
+        r.filter((x) => x.dst_port === apiPort).length >= 3 &&
+        r.filter((x) => x.dst_port === pgPort).length >= 4,
+    );
     const at = (port: number) => rows.filter((r) => r.dst_port === port);
 
     // The collector's view: the Sextant server and PostgreSQL sides are Sextant's, with names of their own.
@@ -104,7 +134,9 @@ describe.skipIf(noKernel)("Sextant's own traffic", () => {
     for (const r of at(shopPort)) {
       expect([r.src_labels, r.dst_labels, r.dst_service]).toEqual([null, null, 'shop']);
     }
-    const selfServices = [...new Set([...at(apiPort), ...at(pgPort)].flatMap((r) => [r.dst_service, ...(r.src_labels ? [r.src_service] : [])]))];
+    const selfServices = [
+      ...new Set([...at(apiPort), ...at(pgPort)].flatMap((r) => [r.dst_service, ...(r.src_labels ? [r.src_service] : [])])),
+    ];
 
     // Flow search, default: none of it; with includeSelf: all of it.
     const window = { since: Date.now() - 600_000, until: Date.now() + 60_000 };

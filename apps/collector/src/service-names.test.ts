@@ -90,9 +90,18 @@ beforeAll(async () => {
   db = await createTestDatabase(testServerUrl());
   api = await startStandaloneServer({ db, version: 'test' });
   const token = (await createCollectorToken(db.prisma, 'service-names')).token;
-  collector = new Collector(CollectorConfig.parse({
-    server: api.url, token, nodeName: 'names-test-node', spoolDir: path.join(tmp, 'spool'), flushIntervalMs: 200, histogramIntervalMs: 1_000, healthIntervalMs: 1_000,
-  }), () => {});
+  collector = new Collector(
+    CollectorConfig.parse({
+      server: api.url,
+      token,
+      nodeName: 'names-test-node',
+      spoolDir: path.join(tmp, 'spool'),
+      flushIntervalMs: 200,
+      histogramIntervalMs: 1_000,
+      healthIntervalMs: 1_000,
+    }),
+    () => {},
+  );
   await collector.start();
 });
 
@@ -159,7 +168,10 @@ describe.skipIf(noKernel || noPython)('service names of real processes', () => {
       return;
     }
     const unit = `sextant-names-${process.pid}`;
-    const script = write(path.join(tmp, 'u', 'app.py'), PY_SERVER.replace("print(s.server_address[1], flush=True)", `open('${tmp}/u/port', 'w').write(str(s.server_address[1]))`));
+    const script = write(
+      path.join(tmp, 'u', 'app.py'),
+      PY_SERVER.replace('print(s.server_address[1], flush=True)', `open('${tmp}/u/port', 'w').write(str(s.server_address[1]))`),
+    );
     execFileSync('systemd-run', [`--unit=${unit}`, 'python3', script]);
     try {
       const portFile = path.join(tmp, 'u', 'port');

@@ -38,12 +38,24 @@ function RangePicker() {
         }}
       >
         {Object.keys(RANGES).map((r) => (
-          <option key={r} value={r}>last {r}</option>
+          <option key={r} value={r}>
+            last {r}
+          </option>
         ))}
         <option value="custom">{range.absolute ? range.label : 'custom…'}</option>
       </select>
       {range.absolute && (
-        <button className="secondary" title="edit the absolute range" onClick={() => { setFrom(toLocalInput(range.since)); setTo(toLocalInput(range.until)); setOpen(true); }}>edit</button>
+        <button
+          className="secondary"
+          title="edit the absolute range"
+          onClick={() => {
+            setFrom(toLocalInput(range.since));
+            setTo(toLocalInput(range.until));
+            setOpen(true);
+          }}
+        >
+          edit
+        </button>
       )}
       {open && (
         <form
@@ -59,10 +71,21 @@ function RangePicker() {
             go(withAbsoluteRange(params, s, u));
           }}
         >
-          <label>from<input type="datetime-local" aria-label="from time" value={from} onChange={(e) => setFrom(e.target.value)} /></label>
-          <label>to<input type="datetime-local" aria-label="to time" value={to} onChange={(e) => setTo(e.target.value)} /></label>
+          <label>
+            from
+            <input type="datetime-local" aria-label="from time" value={from} onChange={(e) => setFrom(e.target.value)} />
+          </label>
+          <label>
+            to
+            <input type="datetime-local" aria-label="to time" value={to} onChange={(e) => setTo(e.target.value)} />
+          </label>
           {err && <span className="error">{err}</span>}
-          <div className="row"><button type="submit">Apply range</button><button type="button" className="secondary" onClick={() => setOpen(false)}>cancel</button></div>
+          <div className="row">
+            <button type="submit">Apply range</button>
+            <button type="button" className="secondary" onClick={() => setOpen(false)}>
+              cancel
+            </button>
+          </div>
         </form>
       )}
     </div>
@@ -104,7 +127,13 @@ function ThemeButton() {
     return () => window.removeEventListener('sextant-theme', update);
   }, []);
   return (
-    <button className="secondary" aria-label="toggle dark mode" title="toggle theme (t)" onClick={() => setTheme(toggleTheme())} style={{ width: 82 }}>
+    <button
+      className="secondary"
+      aria-label="toggle dark mode"
+      title="toggle theme (t)"
+      onClick={() => setTheme(toggleTheme())}
+      style={{ width: 82 }}
+    >
       {theme === 'light' ? '☾ dark' : theme === 'dark' ? '☀ light' : ' '}
     </button>
   );
@@ -141,7 +170,9 @@ export function TopBar() {
         </Suspense>
       )}
       <ThemeButton />
-      <button className="secondary" aria-label="keyboard shortcuts" title="keyboard shortcuts (?)" onClick={() => setHelp(true)}>?</button>
+      <button className="secondary" aria-label="keyboard shortcuts" title="keyboard shortcuts (?)" onClick={() => setHelp(true)}>
+        ?
+      </button>
       <Shortcuts onHelp={() => setHelp(true)} />
       {help && (
         <div className="help" onClick={() => setHelp(false)}>
@@ -149,13 +180,40 @@ export function TopBar() {
             <h3>Keyboard shortcuts</h3>
             <table>
               <tbody>
-                <tr><td><kbd>/</kbd></td><td>focus the filter / search</td></tr>
+                <tr>
+                  <td>
+                    <kbd>/</kbd>
+                  </td>
+                  <td>focus the filter / search</td>
+                </tr>
                 {PAGES.map(([href, label, keys]) => (
-                  <tr key={href}><td>{keys.split(' ').map((k) => <kbd key={k}>{k}</kbd>)}</td><td>go to {label}</td></tr>
+                  <tr key={href}>
+                    <td>
+                      {keys.split(' ').map((k) => (
+                        <kbd key={k}>{k}</kbd>
+                      ))}
+                    </td>
+                    <td>go to {label}</td>
+                  </tr>
                 ))}
-                <tr><td><kbd>Esc</kbd></td><td>close the detail drawer / side panel</td></tr>
-                <tr><td><kbd>t</kbd></td><td>toggle dark / light</td></tr>
-                <tr><td><kbd>?</kbd></td><td>this help</td></tr>
+                <tr>
+                  <td>
+                    <kbd>Esc</kbd>
+                  </td>
+                  <td>close the detail drawer / side panel</td>
+                </tr>
+                <tr>
+                  <td>
+                    <kbd>t</kbd>
+                  </td>
+                  <td>toggle dark / light</td>
+                </tr>
+                <tr>
+                  <td>
+                    <kbd>?</kbd>
+                  </td>
+                  <td>this help</td>
+                </tr>
               </tbody>
             </table>
           </div>

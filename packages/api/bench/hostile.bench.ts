@@ -37,7 +37,9 @@ try {
   const pid = server.pid as number;
   const idle = procKb(pid, 'VmRSS');
   const cases = hostileCases({ heavy: process.env.BENCH_HEAVY !== '0' });
-  console.log(`bench:hostile — ${cases.length} requests per round, ${CONCURRENCY} at a time, ${ROUNDS} rounds; server idle RSS ${fmt(idle / 2 ** 20)} MiB`);
+  console.log(
+    `bench:hostile — ${cases.length} requests per round, ${CONCURRENCY} at a time, ${ROUNDS} rounds; server idle RSS ${fmt(idle / 2 ** 20)} MiB`,
+  );
   let broken = 0;
   for (let round = 1; round <= ROUNDS; round++) {
     const t0 = performance.now();
@@ -49,7 +51,12 @@ try {
       `round ${round}: ${r.results.length} requests in ${fmt((performance.now() - t0) / 1000, 1)} s, answers ${JSON.stringify(statusCounts(r.results))}, ` +
         `slowest ${slowest?.case.name} ${fmt(slowest?.ms ?? 0)} ms; health ${r.healthChecks} checks, worst ${fmt(r.worstHealthMs, 1)} ms, failed ${r.healthFailures}; ` +
         `server RSS peak sampled ${fmt(r.peakRssBytes / 2 ** 20)} MiB, VmHWM ${fmt(procKb(pid, 'VmHWM') / 2 ** 20)} MiB` +
-        `; connection closed without an answer: ${r.results.filter((x) => x.status === 0).map((x) => x.case.name).join(', ') || 'none'}` +
+        `; connection closed without an answer: ${
+          r.results
+            .filter((x) => x.status === 0)
+            .map((x) => x.case.name)
+            .join(', ') || 'none'
+        }` +
         (bad.length ? `; CONTRACT BROKEN: ${bad.map((b) => `${b.case.name} → ${b.status}`).join(', ')}` : ''),
     );
   }

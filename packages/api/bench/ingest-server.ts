@@ -14,5 +14,12 @@ process.on('message', (m) => {
     process.send?.({ cpuSeconds: (u.user + u.system) / 1e6 });
   }
 });
-process.on('SIGTERM', () => void server.close().then(() => db.close()).then(() => process.exit(0)));
+process.on(
+  'SIGTERM',
+  () =>
+    void server
+      .close()
+      .then(() => db.close())
+      .then(() => process.exit(0)),
+);
 process.on('disconnect', () => process.exit(0));

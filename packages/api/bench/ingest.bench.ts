@@ -24,7 +24,16 @@ const records: IngestBatch[] = [];
 // Like a collector: each batch holds a few seconds of traffic (batches are flushed by size or time).
 for (let i = 0; i < BATCHES; i++) {
   const start = now - 10 * 60_000 + i * 5_000;
-  const t = generateTraffic({ seed: 1000 + i, connections: CONNECTIONS_PER_BATCH, start, end: start + 5_000, services: 500, namespaces: 20, requestsPerConnection: 1, l7Share: 0.7 });
+  const t = generateTraffic({
+    seed: 1000 + i,
+    connections: CONNECTIONS_PER_BATCH,
+    start,
+    end: start + 5_000,
+    services: 500,
+    namespaces: 20,
+    requestsPerConnection: 1,
+    l7Share: 0.7,
+  });
   const batchId = crypto.randomUUID();
   batches.push(encodeBatch({ batchId, sentAt: now, flows: t.flows, l7: t.l7 }));
   records.push(encodeRecords({ batchId, sentAt: now, flows: t.flows.map((f) => Flow.parse(f)), l7: t.l7.map((e) => L7Event.parse(e)) }));
@@ -34,9 +43,11 @@ console.log(`rows per run: ${fmt(rowsPerRun)}`);
 
 async function inParallel<T>(items: T[], workers: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: workers }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
 }
 
 // BENCH_BASELINE=<another checkout of this repository, with node_modules>: its ingest server takes the same
@@ -46,7 +57,8 @@ const BASELINE = process.env.BENCH_BASELINE;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (BASELINE ? 2 : 1));
 const here = path.dirname(fileURLToPath(import.meta.url));
 const servers = [{ label: 'tRPC ingest', script: path.join(here, 'ingest-server.ts'), cwd: undefined as string | undefined }];
-if (BASELINE) servers.push({ label: 'baseline tRPC ingest', script: path.join(BASELINE, 'packages/api/bench/ingest-server.ts'), cwd: BASELINE });
+if (BASELINE)
+  servers.push({ label: 'baseline tRPC ingest', script: path.join(BASELINE, 'packages/api/bench/ingest-server.ts'), cwd: BASELINE });
 
 const pgh = await startBenchPostgres();
 try {
@@ -72,7 +84,12 @@ try {
   }
 
   // End to end: collectors → tRPC (HTTP, JSON, zod) → COPY + rollups + receipts, in one transaction per batch.
-  async function endToEnd(name: string, sent: IngestBatchInput[], script: string, cwd?: string): Promise<{ seconds: number; cpuSeconds: number }> {
+  async function endToEnd(
+    name: string,
+    sent: IngestBatchInput[],
+    script: string,
+    cwd?: string,
+  ): Promise<{ seconds: number; cpuSeconds: number }> {
     const url = await pgh.createDatabase(name);
     const db = connect(url, { poolSize: 2 });
     const { token } = await createCollectorToken(db.prisma, 'bench');
@@ -80,7 +97,12 @@ try {
     const server = fork(script, {
       cwd,
       env: { ...process.env, DATABASE_URL: url },
-      execArgv: ['--import', 'tsx', '--max-semi-space-size=64', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/cpuprof'] : [])],
+      execArgv: [
+        '--import',
+        'tsx',
+        '--max-semi-space-size=64',
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/cpuprof'] : []),
+      ],
     });
     const serverUrl = await new Promise<string>((resolve) => server.on('message', (m: { url: string }) => resolve(m.url)));
     const client = trpcClient(serverUrl, token);
@@ -90,7 +112,10 @@ try {
       if (!res.stored) throw new Error('batch not stored');
     });
     const seconds = (performance.now() - t1) / 1000;
-    const cpuSeconds = await new Promise<number>((resolve) => { server.once('message', (m: { cpuSeconds: number }) => resolve(m.cpuSeconds)); server.send('cpu'); });
+    const cpuSeconds = await new Promise<number>((resolve) => {
+      server.once('message', (m: { cpuSeconds: number }) => resolve(m.cpuSeconds));
+      server.send('cpu');
+    });
     server.kill('SIGTERM');
     const stored = Number((await db.pool.query('SELECT (SELECT count(*) FROM flows) + (SELECT count(*) FROM l7_events) AS n')).rows[0].n);
     await db.close();
@@ -107,8 +132,12 @@ try {
     for (const [i, s] of (round % 2 ? servers : [...servers].reverse()).entries()) {
       const r = await endToEnd(`bench_ingest_${round}_${i}`, batches, s.script, s.cwd);
       const e2e = rowsPerRun / r.seconds;
-      console.log(`  ${s.label.padEnd(22)} ${fmt(e2e)} rows/s  (${fmt(r.seconds, 2)} s, incl. rollups + receipts), ratio to raw COPY ${fmt(e2e / raw, 2)} (target >= 0.60)`);
-      console.log(`    server process CPU  ${fmt(r.cpuSeconds, 2)} s (${fmt((r.cpuSeconds / r.seconds) * 100)} % of one core during the run, incl. startup)`);
+      console.log(
+        `  ${s.label.padEnd(22)} ${fmt(e2e)} rows/s  (${fmt(r.seconds, 2)} s, incl. rollups + receipts), ratio to raw COPY ${fmt(e2e / raw, 2)} (target >= 0.60)`,
+      );
+      console.log(
+        `    server process CPU  ${fmt(r.cpuSeconds, 2)} s (${fmt((r.cpuSeconds / r.seconds) * 100)} % of one core during the run, incl. startup)`,
+      );
     }
   }
 } finally {

@@ -15,7 +15,10 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 const status = async (p: Promise<unknown>) => {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(TRPCClientError);
   return (err as { data?: { httpStatus?: number } }).data?.httpStatus;
 };
@@ -89,7 +92,7 @@ describe('admin.users and admin.tokens', () => {
     expect(await h.client(h.userToken).auth.me.query()).toMatchObject({ role: 'admin' });
   });
 
-  it('revokes any user\'s API token', async () => {
+  it("revokes any user's API token", async () => {
     const admin = h.client(h.userToken).admin;
     const { password } = await admin.users.invite.mutate({ email: 'gil@example.com' });
     const gil = h.client((await login(h.db.prisma, 'gil@example.com', password))?.token);

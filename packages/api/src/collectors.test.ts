@@ -16,15 +16,31 @@ describe('collector health and kernel histograms', () => {
     const c = h.client(h.collectorToken);
     await c.ingest.register.mutate({ hostname: 'edge-7', version: '0.1.0', kernel: '6.18.44' });
     const now = Date.now();
-    await c.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: now,
-      health: { time: now, version: '0.1.0', kernel: '6.18.44', hostname: 'edge-7', eventsPerSecond: 1234.5, lostEvents: 7, parsedBytes: 900, unparsedBytes: 100, spoolBytes: 4096 },
-    }));
+    await c.ingest.push.mutate(
+      encodeBatch({
+        batchId: crypto.randomUUID(),
+        sentAt: now,
+        health: {
+          time: now,
+          version: '0.1.0',
+          kernel: '6.18.44',
+          hostname: 'edge-7',
+          eventsPerSecond: 1234.5,
+          lostEvents: 7,
+          parsedBytes: 900,
+          unparsedBytes: 100,
+          spoolBytes: 4096,
+        },
+      }),
+    );
     const list = await h.client(h.userToken).collectors.list.query();
     const me = list.find((x) => x.id === h.collectorId);
     expect(me).toMatchObject({ hostname: 'edge-7', kernel: '6.18.44', version: '0.1.0' });
     expect(me?.health).toMatchObject({ eventsPerSecond: 1234.5, lostEvents: 7, spoolBytes: 4096 });
     expect(Date.now() - (me?.lastSeenAt ?? 0)).toBeLessThan(10_000);
-    const rows = Number((await h.db.pool.query('SELECT count(*) AS n FROM collector_health WHERE collector_id = $1', [h.collectorId])).rows[0].n);
+    const rows = Number(
+      (await h.db.pool.query('SELECT count(*) AS n FROM collector_health WHERE collector_id = $1', [h.collectorId])).rows[0].n,
+    );
     expect(rows).toBe(1);
   });
 
@@ -40,9 +56,24 @@ describe('collector health and kernel histograms', () => {
         all.set(bucketIndex(v), (all.get(bucketIndex(v)) ?? 0) + 1);
       }
       const { idx, cnt } = toSparse(part);
-      await c.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(),
-        histograms: [{ kind: 'tcp_connect', windowStart: minute + b * 10_000, windowSeconds: 10, nodeName: 'edge-7', sourceService: 'curl', destinationService: 'nginx', idx, cnt }],
-      }));
+      await c.ingest.push.mutate(
+        encodeBatch({
+          batchId: crypto.randomUUID(),
+          sentAt: Date.now(),
+          histograms: [
+            {
+              kind: 'tcp_connect',
+              windowStart: minute + b * 10_000,
+              windowSeconds: 10,
+              nodeName: 'edge-7',
+              sourceService: 'curl',
+              destinationService: 'nginx',
+              idx,
+              cnt,
+            },
+          ],
+        }),
+      );
     }
     const rows = (await h.db.pool.query(`SELECT samples, hist_idx, hist_cnt FROM latency_minute WHERE kind = 'tcp_connect'`)).rows;
     expect(rows).toHaveLength(1);
@@ -58,11 +89,20 @@ describe('collector health and kernel histograms', () => {
     await createUser(h.db.prisma, 'viewer@example.com', 'viewer password', 'viewer');
     const s = await login(h.db.prisma, 'viewer@example.com', 'viewer password');
     const viewer = h.client(s?.token);
-    const err = await viewer.collectors.create.mutate({ name: 'nope' }).then(() => null, (e: unknown) => e);
+    const err = await viewer.collectors.create.mutate({ name: 'nope' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TRPCClientError);
     expect((err as TRPCClientError<AppRouter>).data?.code).toBe('FORBIDDEN');
     expect((await viewer.collectors.list.query()).length).toBeGreaterThan(0);
-    const bad = await h.client(h.userToken).collectors.create.mutate({ name: "x'; DROP TABLE users; --" }).then(() => null, (e: unknown) => e);
+    const bad = await h
+      .client(h.userToken)
+      .collectors.create.mutate({ name: "x'; DROP TABLE users; --" })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect((bad as TRPCClientError<AppRouter>).data?.code).toBe('BAD_REQUEST');
   });
 
@@ -70,9 +110,16 @@ describe('collector health and kernel histograms', () => {
     const ok = await h.client(null).auth.login.mutate({ email: 'admin@example.com', password: 'correct horse battery staple' });
     expect(ok.user.role).toBe('admin');
     expect((await h.client(ok.token).auth.me.query()).email).toBe('admin@example.com');
-    const wrong = await h.client(null).auth.login.mutate({ email: 'admin@example.com', password: 'nope' }).then(() => null, (e: unknown) => e);
+    const wrong = await h
+      .client(null)
+      .auth.login.mutate({ email: 'admin@example.com', password: 'nope' })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect((wrong as TRPCClientError<AppRouter>).data?.code).toBe('UNAUTHORIZED');
-    const stored = (await h.db.pool.query('SELECT password_hash FROM users WHERE email = $1', ['admin@example.com'])).rows[0].password_hash as string;
+    const stored = (await h.db.pool.query('SELECT password_hash FROM users WHERE email = $1', ['admin@example.com'])).rows[0]
+      .password_hash as string;
     expect(stored.startsWith('scrypt$')).toBe(true);
     expect(stored).not.toContain('correct horse');
   });

@@ -56,7 +56,10 @@ export function credentialsOf(headers: Headers): Credentials {
  * The signed-in user behind the credentials: a session (cookie, or `sxs_` Bearer for the CLI) or a personal
  * API token (`sxu_` Bearer). `viaSession` says which: only sessions may mint API tokens.
  */
-export async function callerUser(db: Db, c: Credentials): Promise<{ user: SessionUser; sessionToken: string | null; viaSession: boolean } | null> {
+export async function callerUser(
+  db: Db,
+  c: Credentials,
+): Promise<{ user: SessionUser; sessionToken: string | null; viaSession: boolean } | null> {
   const token = c.sessionToken ?? (c.bearer?.startsWith('sxs_') ? c.bearer : null);
   if (token) {
     const user = await sessionUser(db.prisma, token);

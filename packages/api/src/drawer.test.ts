@@ -18,19 +18,49 @@ const conn: Flow = { ...tmpl, id: crypto.randomUUID(), time: t0, endTime: t0 + 6
 const other: Flow = { ...tmpl, id: crypto.randomUUID(), time: t0 };
 // 120 exchanges on one keep-alive connection, 100 ms apart; #57 is the 502 someone clicks.
 const exchanges: L7Event[] = Array.from({ length: 120 }, (_, i) => ({
-  id: crypto.randomUUID(), flowId: conn.id, time: t0 + 100 * i, nodeName: 'n1', type: 'RESPONSE', protocol: 'http', latencyNs: 1_000_000 + i,
-  source: tmpl.source, destination: tmpl.destination,
-  http: { method: i === 57 ? 'POST' : 'GET', url: `http://shop/api/checkout?n=${i}`, path: '/api/checkout', protocol: 'HTTP/1.1', code: i === 57 ? 502 : 200, headers: [{ key: 'Content-Type', value: 'application/json' }, { key: 'Authorization', value: '[redacted]' }], requestBytes: 300 + i, responseBytes: 900 },
+  id: crypto.randomUUID(),
+  flowId: conn.id,
+  time: t0 + 100 * i,
+  nodeName: 'n1',
+  type: 'RESPONSE',
+  protocol: 'http',
+  latencyNs: 1_000_000 + i,
+  source: tmpl.source,
+  destination: tmpl.destination,
+  http: {
+    method: i === 57 ? 'POST' : 'GET',
+    url: `http://shop/api/checkout?n=${i}`,
+    path: '/api/checkout',
+    protocol: 'HTTP/1.1',
+    code: i === 57 ? 502 : 200,
+    headers: [
+      { key: 'Content-Type', value: 'application/json' },
+      { key: 'Authorization', value: '[redacted]' },
+    ],
+    requestBytes: 300 + i,
+    responseBytes: 900,
+  },
 }));
 const dnsOnOther: L7Event = {
-  id: crypto.randomUUID(), flowId: other.id, time: t0 + 5, nodeName: 'n1', type: 'RESPONSE', protocol: 'dns', source: tmpl.source, destination: tmpl.destination,
+  id: crypto.randomUUID(),
+  flowId: other.id,
+  time: t0 + 5,
+  nodeName: 'n1',
+  type: 'RESPONSE',
+  protocol: 'dns',
+  source: tmpl.source,
+  destination: tmpl.destination,
   dns: { query: 'db.shop.', qtypes: ['AAAA'], rcode: 3, ips: [], cnames: [], rrtypes: [], transport: 'udp' },
 };
 const clicked = exchanges[57] as L7Event;
 
 beforeAll(async () => {
   h = await startHarness();
-  await h.client(h.collectorToken).ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [conn, other], l7: [...exchanges, dnsOnOther] }));
+  await h
+    .client(h.collectorToken)
+    .ingest.push.mutate(
+      encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [conn, other], l7: [...exchanges, dnsOnOther] }),
+    );
 });
 afterAll(async () => h?.close());
 
@@ -40,8 +70,19 @@ describe('drawer.exchanges', () => {
     expect(r.total).toBe(120);
     expect(r.selectedIndex).toBe(57);
     expect(r.selected).toMatchObject({
-      id: clicked.id, latencyNs: 1_000_057,
-      http: { method: 'POST', url: 'http://shop/api/checkout?n=57', code: 502, requestBytes: 357, responseBytes: 900, headers: [{ key: 'Content-Type', value: 'application/json' }, { key: 'Authorization', value: '[redacted]' }] },
+      id: clicked.id,
+      latencyNs: 1_000_057,
+      http: {
+        method: 'POST',
+        url: 'http://shop/api/checkout?n=57',
+        code: 502,
+        requestBytes: 357,
+        responseBytes: 900,
+        headers: [
+          { key: 'Content-Type', value: 'application/json' },
+          { key: 'Authorization', value: '[redacted]' },
+        ],
+      },
     });
     // Centred: 10 before it, oldest first.
     expect(r.offset).toBe(47);
@@ -77,10 +118,16 @@ describe('drawer.exchanges', () => {
   });
 
   it('refuses bad ids and anonymous callers', async () => {
-    const bad = await h.client(h.userToken).drawer.exchanges.query({ flowId: 'nope', time: t0, limit: 10 }).catch((e: unknown) => e);
+    const bad = await h
+      .client(h.userToken)
+      .drawer.exchanges.query({ flowId: 'nope', time: t0, limit: 10 })
+      .catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(TRPCClientError);
     expect((bad as { data?: { httpStatus?: number } }).data?.httpStatus).toBe(400);
-    const anon = await h.client(null).drawer.exchanges.query({ flowId: conn.id, time: t0, limit: 10 }).catch((e: unknown) => e);
+    const anon = await h
+      .client(null)
+      .drawer.exchanges.query({ flowId: conn.id, time: t0, limit: 10 })
+      .catch((e: unknown) => e);
     expect((anon as { data?: { httpStatus?: number } }).data?.httpStatus).toBe(401);
   });
 });

@@ -27,7 +27,12 @@ describe('hostile input', () => {
     const sessionsBefore = await count('SELECT count(*) AS n FROM sessions');
     const tokensBefore = await count('SELECT count(*) AS n FROM api_tokens');
     const rssBefore = process.memoryUsage().rss;
-    const report = await runHostile(h.server.url, cases, { collector: h.collectorToken, admin: h.userToken }, () => process.memoryUsage().rss);
+    const report = await runHostile(
+      h.server.url,
+      cases,
+      { collector: h.collectorToken, admin: h.userToken },
+      () => process.memoryUsage().rss,
+    );
     loginThrottle.reset();
 
     const slowest = [...report.results].sort((a, b) => b.ms - a.ms).slice(0, 3);

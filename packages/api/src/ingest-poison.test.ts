@@ -41,7 +41,8 @@ async function rejection(p: Promise<unknown>): Promise<TRPCClientError<AppRouter
   throw new Error('expected the call to be rejected');
 }
 
-const labelled = (rows: { src_extra: { labels?: string[] } | null }[]) => rows.filter((r) => r.src_extra?.labels?.includes(SANITIZED_LABEL)).length;
+const labelled = (rows: { src_extra: { labels?: string[] } | null }[]) =>
+  rows.filter((r) => r.src_extra?.labels?.includes(SANITIZED_LABEL)).length;
 
 describe('poison text', () => {
   it('stores all 12 records of a batch with a NUL in a URL and a lone surrogate in a process name, replaced and marked', async () => {
@@ -52,10 +53,19 @@ describe('poison text', () => {
     const b = encodeBatch({ batchId: crypto.randomUUID(), sentAt: now, flows, l7 });
     const res = await h.client(h.collectorToken).ingest.push.mutate(b);
     expect(res).toMatchObject({ stored: true, flows: 6, l7: 6, rejected: { tooOld: 0, tooNew: 0 } });
-    const f = await query<{ flow_id: string; src_process: string; src_extra: { labels?: string[] } | null }>('SELECT flow_id, src_process, src_extra FROM flows WHERE batch_id = $1', [b.batchId]);
-    const ev = await query<{ event_id: string; http_path: string; detail: { url: string }; src_extra: { labels?: string[] } | null }>('SELECT event_id, http_path, detail, src_extra FROM l7_events WHERE batch_id = $1', [b.batchId]);
+    const f = await query<{ flow_id: string; src_process: string; src_extra: { labels?: string[] } | null }>(
+      'SELECT flow_id, src_process, src_extra FROM flows WHERE batch_id = $1',
+      [b.batchId],
+    );
+    const ev = await query<{ event_id: string; http_path: string; detail: { url: string }; src_extra: { labels?: string[] } | null }>(
+      'SELECT event_id, http_path, detail, src_extra FROM l7_events WHERE batch_id = $1',
+      [b.batchId],
+    );
     expect(f.length + ev.length).toBe(12);
-    expect(f.find((r) => r.flow_id === flows[4]!.id)).toMatchObject({ src_process: 'bad\uFFFDname', src_extra: { labels: expect.arrayContaining([SANITIZED_LABEL]) } });
+    expect(f.find((r) => r.flow_id === flows[4]!.id)).toMatchObject({
+      src_process: 'bad\uFFFDname',
+      src_extra: { labels: expect.arrayContaining([SANITIZED_LABEL]) },
+    });
     expect(ev.find((r) => r.event_id === e.id)).toMatchObject({ http_path: '/x\uFFFDy', detail: { url: 'GET /x\uFFFDy' } });
     expect(labelled(f) + labelled(ev)).toBe(2);
     expect(await (await fetch(`${h.server.url}/api/metrics`)).text()).toMatch(/^sextant_ingest_records_sanitized_total [1-9]/m);
@@ -66,9 +76,20 @@ describe('poison text', () => {
     flows[0]!.source = { ...flows[0]!.source, service: 'svc\u0000', process: { pid: 1, name: 'p\uDC00' } };
     const enc = new BatchEncoder('node-a');
     for (const f of flows) enc.addFlow(f);
-    const b = { schemaVersion: 3 as const, batchId: crypto.randomUUID(), sentAt: now, nodeName: 'node-a', endpoints: enc.endpoints, flows: enc.rows, l7: l7.map((x) => enc.l7(x)) };
+    const b = {
+      schemaVersion: 3 as const,
+      batchId: crypto.randomUUID(),
+      sentAt: now,
+      nodeName: 'node-a',
+      endpoints: enc.endpoints,
+      flows: enc.rows,
+      l7: l7.map((x) => enc.l7(x)),
+    };
     expect((await h.client(h.collectorToken).ingest.push.mutate(b)).stored).toBe(true);
-    const f = await query<{ src_service: string; src_extra: { labels?: string[] } | null }>('SELECT src_service, src_extra FROM flows WHERE batch_id = $1', [b.batchId]);
+    const f = await query<{ src_service: string; src_extra: { labels?: string[] } | null }>(
+      'SELECT src_service, src_extra FROM flows WHERE batch_id = $1',
+      [b.batchId],
+    );
     expect(f).toHaveLength(6);
     expect(f.filter((r) => r.src_service === 'svc\uFFFD')).toHaveLength(1);
     expect(labelled(f)).toBe(1);
@@ -78,12 +99,28 @@ describe('poison text', () => {
   it('register and health reports with NUL and lone surrogates are stored replaced, health marked', async () => {
     const c = h.client(h.collectorToken);
     await c.ingest.register.mutate({ hostname: 'host\u0000a', version: '1\uD800', kernel: '6.1' });
-    const health = { time: now, version: 'v\u0000', kernel: 'k', hostname: 'host\u0000a', eventsPerSecond: 1, lostEvents: 0, details: { 'odd\uDC00': 'x\u0000' } };
+    const health = {
+      time: now,
+      version: 'v\u0000',
+      kernel: 'k',
+      hostname: 'host\u0000a',
+      eventsPerSecond: 1,
+      lostEvents: 0,
+      details: { 'odd\uDC00': 'x\u0000' },
+    };
     const b = encodeBatch({ batchId: crypto.randomUUID(), sentAt: now, health });
     expect((await c.ingest.push.mutate(b)).stored).toBe(true);
-    const [row] = await query<{ hostname: string; last_health: Record<string, unknown> }>('SELECT hostname, last_health FROM collectors WHERE id = $1', [h.collectorId]);
-    expect(row).toMatchObject({ hostname: 'host\uFFFDa', last_health: { version: 'v\uFFFD', sanitized: true, details: { 'odd\uFFFD': 'x\uFFFD' } } });
-    expect(await count('SELECT count(*) AS n FROM collector_health WHERE collector_id = $1 AND report->>\'sanitized\' = \'true\'', [h.collectorId])).toBe(1);
+    const [row] = await query<{ hostname: string; last_health: Record<string, unknown> }>(
+      'SELECT hostname, last_health FROM collectors WHERE id = $1',
+      [h.collectorId],
+    );
+    expect(row).toMatchObject({
+      hostname: 'host\uFFFDa',
+      last_health: { version: 'v\uFFFD', sanitized: true, details: { 'odd\uFFFD': 'x\uFFFD' } },
+    });
+    expect(
+      await count("SELECT count(*) AS n FROM collector_health WHERE collector_id = $1 AND report->>'sanitized' = 'true'", [h.collectorId]),
+    ).toBe(1);
   });
 
   it('imports Hubble lines with NUL and lone surrogates, replaced and marked', async () => {
@@ -94,8 +131,12 @@ describe('poison text', () => {
     expect(lines.join('')).toContain('\\u0000');
     const r = await h.client(h.userToken).hubble.import.mutate({ lines });
     expect(r).toMatchObject({ stored: true, flows: 1, l7: 1 });
-    const ev = await query<{ detail: { url: string }; src_extra: { labels?: string[] } | null }>(`SELECT detail, src_extra FROM l7_events WHERE node_name = 'hubble-poison'`);
-    const fl = await query<{ src_namespace: string; src_extra: { labels?: string[] } | null }>(`SELECT src_namespace, src_extra FROM flows WHERE node_name = 'hubble-poison'`);
+    const ev = await query<{ detail: { url: string }; src_extra: { labels?: string[] } | null }>(
+      `SELECT detail, src_extra FROM l7_events WHERE node_name = 'hubble-poison'`,
+    );
+    const fl = await query<{ src_namespace: string; src_extra: { labels?: string[] } | null }>(
+      `SELECT src_namespace, src_extra FROM flows WHERE node_name = 'hubble-poison'`,
+    );
     expect(ev[0]?.detail.url).toBe('http://api/x\uFFFDy');
     expect(fl[0]?.src_namespace).toBe('ns\uFFFD');
     expect(labelled(ev) + labelled(fl)).toBe(2);
@@ -105,13 +146,65 @@ describe('poison text', () => {
 describe('boundary values', () => {
   const base = () => records(20);
   const cases: [string, (b: { flows: FlowInput[]; l7: L7EventInput[] }) => Record<string, unknown>, RegExp][] = [
-    ['pid 2^40', (b) => ({ flows: [{ ...b.flows[0]!, source: { ...b.flows[0]!.source, process: { pid: 2 ** 40, name: 'x' } } }, ...b.flows.slice(1)] }), /endpoints\.\d+\.process\.pid/],
-    ['histogram windowStart 1e20', () => ({ histograms: [{ kind: 'tcp_connect', windowStart: 1e20, windowSeconds: 60, nodeName: 'n', sourceService: 'a', destinationService: 'b', idx: [1], cnt: [1] }] }), /histograms\.0\.windowStart/],
-    ['health.time 1e20', () => ({ health: { time: 1e20, version: '1', kernel: 'k', hostname: 'h', eventsPerSecond: 0, lostEvents: 0 } }), /health\.time/],
-    ['a flow in year 10000', (b) => ({ flows: [{ ...b.flows[0]!, time: Date.UTC(10000, 0, 1) }] }), new RegExp(`flows\\.0\\.${FLOW_IX.time}\\b`)],
+    [
+      'pid 2^40',
+      (b) => ({
+        flows: [{ ...b.flows[0]!, source: { ...b.flows[0]!.source, process: { pid: 2 ** 40, name: 'x' } } }, ...b.flows.slice(1)],
+      }),
+      /endpoints\.\d+\.process\.pid/,
+    ],
+    [
+      'histogram windowStart 1e20',
+      () => ({
+        histograms: [
+          {
+            kind: 'tcp_connect',
+            windowStart: 1e20,
+            windowSeconds: 60,
+            nodeName: 'n',
+            sourceService: 'a',
+            destinationService: 'b',
+            idx: [1],
+            cnt: [1],
+          },
+        ],
+      }),
+      /histograms\.0\.windowStart/,
+    ],
+    [
+      'health.time 1e20',
+      () => ({ health: { time: 1e20, version: '1', kernel: 'k', hostname: 'h', eventsPerSecond: 0, lostEvents: 0 } }),
+      /health\.time/,
+    ],
+    [
+      'a flow in year 10000',
+      (b) => ({ flows: [{ ...b.flows[0]!, time: Date.UTC(10000, 0, 1) }] }),
+      new RegExp(`flows\\.0\\.${FLOW_IX.time}\\b`),
+    ],
     ['the Date maximum 8.64e15', (b) => ({ l7: [{ ...b.l7[0]!, time: 8.64e15 }] }), /l7\.0\.time/],
-    ['a histogram count past 2^53', () => ({ histograms: [{ kind: 'tcp_connect', windowStart: now, windowSeconds: 60, nodeName: 'n', sourceService: 'a', destinationService: 'b', idx: [1], cnt: [2 ** 60] }] }), /histograms\.0\.cnt\.0/],
-    ['a DNS TTL past 2^31', (b) => ({ l7: [{ ...b.l7[0]!, protocol: 'dns', http: undefined, dns: { query: 'a.example', ttl: 2 ** 40 } }] }), /l7\.0\.dns\.ttl/],
+    [
+      'a histogram count past 2^53',
+      () => ({
+        histograms: [
+          {
+            kind: 'tcp_connect',
+            windowStart: now,
+            windowSeconds: 60,
+            nodeName: 'n',
+            sourceService: 'a',
+            destinationService: 'b',
+            idx: [1],
+            cnt: [2 ** 60],
+          },
+        ],
+      }),
+      /histograms\.0\.cnt\.0/,
+    ],
+    [
+      'a DNS TTL past 2^31',
+      (b) => ({ l7: [{ ...b.l7[0]!, protocol: 'dns', http: undefined, dns: { query: 'a.example', ttl: 2 ** 40 } }] }),
+      /l7\.0\.dns\.ttl/,
+    ],
   ];
   for (const [name, poison, path] of cases) {
     it(`answers 400 naming the path for ${name}, and stores nothing of the batch`, async () => {
@@ -125,9 +218,11 @@ describe('boundary values', () => {
     });
   }
 
-  it('answers 400 for register values past their bounds (a health report\'s: health.time 1e20 above)', async () => {
+  it("answers 400 for register values past their bounds (a health report's: health.time 1e20 above)", async () => {
     const c = h.client(h.collectorToken);
-    expect((await rejection(c.ingest.register.mutate({ hostname: 'h'.repeat(254), version: '1', kernel: 'k' }))).data?.httpStatus).toBe(400);
+    expect((await rejection(c.ingest.register.mutate({ hostname: 'h'.repeat(254), version: '1', kernel: 'k' }))).data?.httpStatus).toBe(
+      400,
+    );
   });
 
   it('answers 400 for search windows past year 9999', async () => {
@@ -145,7 +240,7 @@ describe('boundary values', () => {
     expect(TailInput.safeParse({ since: 8.64e15 }).success).toBe(false);
   });
 
-  it('answers a database data error 400 with a short message, never PostgreSQL\'s own', async () => {
+  it("answers a database data error 400 with a short message, never PostgreSQL's own", async () => {
     // Each flow is valid, but their bytes summed into one edge minute overflow the rollup's bigint.
     const f = records(21).flows[0]!;
     const flows = Array.from({ length: 1100 }, () => ({ ...f, id: crypto.randomUUID(), bytesSent: Number.MAX_SAFE_INTEGER }));
@@ -162,14 +257,25 @@ describe('ingest window', () => {
   it('leaves out records before now − retention and after now + 10 min, counts them, stores the rest and creates no partition', async () => {
     const c = h.client(h.collectorToken);
     const { flows, l7 } = records(30);
-    const partitions = () => count(`SELECT count(*) AS n FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname IN ('flows', 'l7_events', 'edge_minute', 'edge_hour', 'latency_minute')`);
+    const partitions = () =>
+      count(
+        `SELECT count(*) AS n FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname IN ('flows', 'l7_events', 'edge_minute', 'edge_hour', 'latency_minute')`,
+      );
     // The in-window days' partitions exist already (made by a batch of the same times), so none may appear.
     await c.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: records(32).flows, l7: records(32).l7 }));
     const before = await partitions();
     const old = flows.slice(0, 3).map((f, i) => ({ ...f, time: now - (8 + i) * DAY }));
-    const future = [...flows.slice(3, 5).map((f, i) => ({ ...f, time: now + (1 + i * 200) * DAY })), { ...flows[5]!, time: now + 11 * 60_000 }];
+    const future = [
+      ...flows.slice(3, 5).map((f, i) => ({ ...f, time: now + (1 + i * 200) * DAY })),
+      { ...flows[5]!, time: now + 11 * 60_000 },
+    ];
     const lateL7 = l7.slice(0, 2).map((e, i) => ({ ...e, time: now + (30 + i) * DAY }));
-    const b = encodeBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: [...old, ...future, ...records(31).flows], l7: [...lateL7, ...l7.slice(2)] });
+    const b = encodeBatch({
+      batchId: crypto.randomUUID(),
+      sentAt: now,
+      flows: [...old, ...future, ...records(31).flows],
+      l7: [...lateL7, ...l7.slice(2)],
+    });
     const res = await c.ingest.push.mutate(b);
     expect(res).toMatchObject({ stored: true, flows: 6, l7: 4, rejected: { tooOld: 3, tooNew: 5 } });
     expect(await count('SELECT count(*) AS n FROM flows WHERE batch_id = $1', [b.batchId])).toBe(6);

@@ -14,7 +14,11 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 describe('internal errors', () => {
-  const failure = (p: Promise<unknown>) => p.then(() => null, (e: TRPCClientError<AppRouter>) => e);
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e: TRPCClientError<AppRouter>) => e,
+    );
 
   it('answers failed SQL and Prisma queries with their codes and no database text', async () => {
     await h.db.pool.query('DROP TABLE edge_minute CASCADE');
@@ -27,6 +31,7 @@ describe('internal errors', () => {
     const prisma = await failure(h.client(h.userToken).dashboards.services.query({}));
     expect(prisma!.data?.httpStatus).toBe(500);
     expect(prisma!.message).toBe('database error (P2021); retry later');
-    for (const e of [sql, prisma]) expect(JSON.stringify({ m: e!.message, d: e!.data })).not.toMatch(/relation|edge_minute|does not exist|prisma\.|public\./);
+    for (const e of [sql, prisma])
+      expect(JSON.stringify({ m: e!.message, d: e!.data })).not.toMatch(/relation|edge_minute|does not exist|prisma\.|public\./);
   });
 });

@@ -38,7 +38,10 @@ describe('layering: packages/api touches no Prisma and no SQL', () => {
   it('finds the rules break on code that does', () => {
     expect(violations(`import { PrismaClient } from '@prisma/client';`)).toEqual(['imports Prisma']);
     expect(violations(`await ctx.db.prisma.collector.findMany({})`)).toEqual(['queries through the Prisma client']);
-    expect(violations(`await ctx.db.prisma.$queryRaw\`SELECT 1\``)).toEqual(['queries through the Prisma client', 'runs raw SQL through Prisma']);
+    expect(violations(`await ctx.db.prisma.$queryRaw\`SELECT 1\``)).toEqual([
+      'queries through the Prisma client',
+      'runs raw SQL through Prisma',
+    ]);
     expect(violations(`await db.pool.query('SELECT 1')`)).toEqual(['runs SQL on a pool']);
     expect(violations(`await ctx.db.queryPool.query(sql)`)).toEqual(['runs SQL on a pool']);
     expect(violations(`import pg from 'pg';`)).toEqual(['imports the pg driver']);
@@ -50,7 +53,9 @@ describe('layering: packages/api touches no Prisma and no SQL', () => {
     expect(files.some((f) => f.endsWith(join('routers', 'ingest.ts')))).toBe(true);
     const found = files.flatMap((f) => {
       const name = relative(SRC, f);
-      return violations(readFileSync(f, 'utf8')).filter(() => !(name in EXCEPTIONS)).map((what) => `${name} ${what}`);
+      return violations(readFileSync(f, 'utf8'))
+        .filter(() => !(name in EXCEPTIONS))
+        .map((what) => `${name} ${what}`);
     });
     expect(found, 'move the query into packages/db as a named function and call it').toEqual([]);
   });

@@ -93,7 +93,12 @@ describe('live tail at ≥ 2,000 records/s with late batches and a reconnect', (
     const batches: string[][] = []; // record ids of each stored batch, in the documented order
     const push = async (time: number, nFlows: number, nL7: number) => {
       const flows = Array.from({ length: nFlows }, (_, k) => ({ ...flowTmpl, id: crypto.randomUUID(), time: time + k }));
-      const l7 = Array.from({ length: nL7 }, (_, k) => ({ ...l7Tmpl, id: crypto.randomUUID(), flowId: flows[k % nFlows]?.id ?? l7Tmpl.flowId, time: time + k }));
+      const l7 = Array.from({ length: nL7 }, (_, k) => ({
+        ...l7Tmpl,
+        id: crypto.randomUUID(),
+        flowId: flows[k % nFlows]?.id ?? l7Tmpl.flowId,
+        time: time + k,
+      }));
       const res = await collector.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows, l7 }));
       expect(res.stored).toBe(true);
       batches.push([...flows.map((f) => f.id), ...l7.map((e) => e.id)]);
@@ -163,8 +168,10 @@ describe('live tail at ≥ 2,000 records/s with late batches and a reconnect', (
     // Database load: reads are batched by the minimum interval (≤ 5/s while caught up) plus one per full
     // 500-record page. A generous bound: 10 reads per second plus two per 500 records.
     const bound = 10 * seconds + (2 * expected) / 500 + 10;
-    console.log(`[live-tail] ${expected} records in ${batches.length} batches sent in ${sendSeconds.toFixed(1)} s (${Math.round(expected / sendSeconds)} records/s); ` +
-      `${queries} tail reads in ${seconds.toFixed(1)} s (${(queries / seconds).toFixed(1)}/s, bound ${Math.round(bound)})`);
+    console.log(
+      `[live-tail] ${expected} records in ${batches.length} batches sent in ${sendSeconds.toFixed(1)} s (${Math.round(expected / sendSeconds)} records/s); ` +
+        `${queries} tail reads in ${seconds.toFixed(1)} s (${(queries / seconds).toFixed(1)}/s, bound ${Math.round(bound)})`,
+    );
     expect(queries).toBeLessThanOrEqual(bound);
   });
 });

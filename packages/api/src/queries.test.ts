@@ -3,7 +3,15 @@
  * truth computed from the generated traffic itself.
  */
 import { generateTraffic } from '@sextant/db/testing';
-import { encodeBatch, type FilterRecord, type Flow, FlowQueryFilter, type FlowQueryFilterInput, type L7Event, matchesQuery } from '@sextant/shared';
+import {
+  encodeBatch,
+  type FilterRecord,
+  type Flow,
+  FlowQueryFilter,
+  type FlowQueryFilterInput,
+  type L7Event,
+  matchesQuery,
+} from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from './root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +20,14 @@ import { startHarness, type Harness } from './testing/api-harness';
 let h: Harness;
 const now = Date.now();
 const window = { since: now - 40 * 60_000, until: now };
-const traffic = generateTraffic({ seed: 7, connections: 1500, start: now - 35 * 60_000, end: now - 5 * 60_000, services: 25, namespaces: 3 });
+const traffic = generateTraffic({
+  seed: 7,
+  connections: 1500,
+  start: now - 35 * 60_000,
+  end: now - 5 * 60_000,
+  services: 25,
+  namespaces: 3,
+});
 
 beforeAll(async () => {
   h = await startHarness();
@@ -22,7 +37,9 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
     const flows = traffic.flows.slice(i * third, (i + 1) * third);
     const ids = new Set(flows.map((f) => f.id));
-    await c.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows, l7: traffic.l7.filter((e) => ids.has(e.flowId)) }));
+    await c.ingest.push.mutate(
+      encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows, l7: traffic.l7.filter((e) => ids.has(e.flowId)) }),
+    );
   }
 });
 afterAll(async () => h?.close());
@@ -86,7 +103,13 @@ describe('flow search', () => {
 
   it('combines filters: to a service AND 5xx AND method, minus a denied path', async () => {
     const expected = ids(
-      traffic.l7.filter((e) => e.destination.service === busiest && (e.http?.code ?? 0) >= 500 && e.http?.method === 'GET' && !/^\/healthz/.test(e.http?.path ?? '')),
+      traffic.l7.filter(
+        (e) =>
+          e.destination.service === busiest &&
+          (e.http?.code ?? 0) >= 500 &&
+          e.http?.method === 'GET' &&
+          !/^\/healthz/.test(e.http?.path ?? ''),
+      ),
     );
     const got = await searchAll({
       allow: [{ destinationService: [busiest], httpStatusCode: ['5+'], httpMethod: ['get'] }],
@@ -103,11 +126,20 @@ describe('flow search', () => {
       { allow: [{ sourceNamespace: ['ns-1'] }], deny: [{ protocol: ['http'] }] },
       { allow: [{ destinationIp: [`${ip.split('.').slice(0, 2).join('.')}.0.0/16`], eventType: ['L3_L4'] }] },
       { allow: [{ httpPath: ['^/api/(orders|users)/'] }, { tcpFlags: ['RST'] }] },
-      { allow: [{ sourcePod: [`${traffic.flows[9]?.source.namespace}/${traffic.flows[9]?.source.podName}`] }], deny: [{ httpStatusCode: ['2+'] }] },
+      {
+        allow: [{ sourcePod: [`${traffic.flows[9]?.source.namespace}/${traffic.flows[9]?.source.podName}`] }],
+        deny: [{ httpStatusCode: ['2+'] }],
+      },
     ];
-    const all: FilterRecord[] = [...traffic.flows.map((flow) => ({ kind: 'flow' as const, flow })), ...traffic.l7.map((event) => ({ kind: 'l7' as const, event }))];
+    const all: FilterRecord[] = [
+      ...traffic.flows.map((flow) => ({ kind: 'flow' as const, flow })),
+      ...traffic.l7.map((event) => ({ kind: 'l7' as const, event })),
+    ];
     for (const f of filters) {
-      const expected = all.filter((r) => matchesQuery(r, FlowQueryFilter.parse(f))).map((r) => (r.kind === 'flow' ? r.flow.id : r.event.id)).sort();
+      const expected = all
+        .filter((r) => matchesQuery(r, FlowQueryFilter.parse(f)))
+        .map((r) => (r.kind === 'flow' ? r.flow.id : r.event.id))
+        .sort();
       expect(expected.length, JSON.stringify(f)).toBeGreaterThan(0);
       expect((await searchAll(f)).sort(), JSON.stringify(f)).toEqual(expected);
     }
@@ -122,7 +154,10 @@ describe('flow search', () => {
       { allow: [{ httpPath: ['(unclosed'] }] },
       { allow: [{ sourcePort: ['1 OR 1=1'] }] },
     ]) {
-      const err = await ui.flows.search.query({ filter, window }).then(() => null, (e: unknown) => e);
+      const err = await ui.flows.search.query({ filter, window }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(TRPCClientError);
       expect((err as TRPCClientError<AppRouter>).data?.code).toBe('BAD_REQUEST');
     }
@@ -131,9 +166,21 @@ describe('flow search', () => {
   });
 
   it('requires a signed-in user', async () => {
-    const err = await h.client(null).flows.search.query({ window }).then(() => null, (e: unknown) => e);
+    const err = await h
+      .client(null)
+      .flows.search.query({ window })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect((err as TRPCClientError<AppRouter>).data?.code).toBe('UNAUTHORIZED');
-    const asCollector = await h.client(h.collectorToken).flows.search.query({ window }).then(() => null, (e: unknown) => e);
+    const asCollector = await h
+      .client(h.collectorToken)
+      .flows.search.query({ window })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect((asCollector as TRPCClientError<AppRouter>).data?.code).toBe('UNAUTHORIZED');
   });
 });
@@ -181,7 +228,13 @@ describe('service map and time series', () => {
   });
 
   it('time series sums to the totals and its p95 matches the exact one', async () => {
-    const ts = await h.client(h.userToken).dashboards.timeSeries.query({ window, protocols: ['http'], service: busiest, direction: 'inbound', namespace: traffic.l7.find((e) => e.destination.service === busiest)?.destination.namespace });
+    const ts = await h.client(h.userToken).dashboards.timeSeries.query({
+      window,
+      protocols: ['http'],
+      service: busiest,
+      direction: 'inbound',
+      namespace: traffic.l7.find((e) => e.destination.service === busiest)?.destination.namespace,
+    });
     const events = traffic.l7.filter((e) => e.destination.service === busiest);
     expect(ts.points.reduce((a, p) => a + (p.requests ?? 0), 0)).toBe(events.length);
     expect(ts.points.reduce((a, p) => a + (p.errors ?? 0), 0)).toBe(events.filter((e) => (e.http?.code ?? 0) >= 500).length);

@@ -155,6 +155,10 @@ export async function startStandaloneServer(deps: ServerDeps, opts: { port?: num
   return {
     url: `http://${host}:${port}`,
     server,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -30,7 +30,8 @@ function internalMessage(error: TRPCError): string | undefined {
   let message: string | undefined;
   // pg's DatabaseError carries a severity and the SQLSTATE; Prisma's errors are PrismaClient*Error.
   if (typeof cause.severity === 'string' && code) message = `database error (SQLSTATE ${code}); retry later`;
-  else if (typeof cause.name === 'string' && cause.name.startsWith('PrismaClient')) message = `database error${code ? ` (${code})` : ''}; retry later`;
+  else if (typeof cause.name === 'string' && cause.name.startsWith('PrismaClient'))
+    message = `database error${code ? ` (${code})` : ''}; retry later`;
   else if (code && /^E[A-Z]+$/.test(code)) message = `server error (${code}); retry later`;
   if (message) console.error(`[api] ${message}: ${error.message}`);
   return message;
@@ -72,11 +73,15 @@ export const publicProcedure = t.procedure.use(domainErrors);
 
 export const collectorProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const collector = ctx.bearer ? await authenticateCollector(ctx.db.prisma, ctx.bearer) : null;
-  if (!collector) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid collector token is required (Authorization: Bearer sxc_…)' });
+  if (!collector)
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid collector token is required (Authorization: Bearer sxc_…)' });
   return next({ ctx: { ...ctx, collector } });
 });
 
-export const userSlots = new UserSlots(() => ({ running: edgeConfig().SEXTANT_USER_MAX_INFLIGHT, queued: edgeConfig().SEXTANT_USER_MAX_QUEUED }));
+export const userSlots = new UserSlots(() => ({
+  running: edgeConfig().SEXTANT_USER_MAX_INFLIGHT,
+  queued: edgeConfig().SEXTANT_USER_MAX_QUEUED,
+}));
 
 /** PostgreSQL's query_canceled: the statement timeout of the query pool fired. */
 const QUERY_CANCELED = '57014';
@@ -95,12 +100,19 @@ export const userProcedure = publicProcedure.use(async ({ ctx, next, type }) => 
   // A subscription holds no slot: its resolver returns at once and its polling runs on the query pool.
   if (type === 'subscription') return next({ ctx: nextCtx });
   const release = await userSlots.acquire(authed.id);
-  if (!release) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `too many queries in flight (at most ${edgeConfig().SEXTANT_USER_MAX_INFLIGHT} per user, ${edgeConfig().SEXTANT_USER_MAX_QUEUED} waiting); retry when some have finished` });
+  if (!release)
+    throw new TRPCError({
+      code: 'TOO_MANY_REQUESTS',
+      message: `too many queries in flight (at most ${edgeConfig().SEXTANT_USER_MAX_INFLIGHT} per user, ${edgeConfig().SEXTANT_USER_MAX_QUEUED} waiting); retry when some have finished`,
+    });
   try {
     const res = await next({ ctx: nextCtx });
     const cause = !res.ok ? (res.error.cause as { code?: unknown } | undefined) : undefined;
     if (cause?.code === QUERY_CANCELED) {
-      throw new TRPCError({ code: 'TIMEOUT', message: 'the query took too long and was cancelled (SEXTANT_QUERY_TIMEOUT_MS); narrow the time window or the filter' });
+      throw new TRPCError({
+        code: 'TIMEOUT',
+        message: 'the query took too long and was cancelled (SEXTANT_QUERY_TIMEOUT_MS); narrow the time window or the filter',
+      });
     }
     return res;
   } finally {

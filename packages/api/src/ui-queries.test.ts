@@ -21,27 +21,97 @@ function flow(over: Partial<Flow>): Flow {
   return { ...tmpl, id: uuid(), ...over };
 }
 function dns(time: number, rcode: number, flowId: string): L7Event {
-  return { id: uuid(), flowId, time, nodeName: 'n1', type: 'RESPONSE', protocol: 'dns', source: tmpl.source, destination: tmpl.destination, dns: { query: 'db.example.', qtypes: ['A'], rcode, ips: [], cnames: [], rrtypes: [], transport: 'udp' } };
+  return {
+    id: uuid(),
+    flowId,
+    time,
+    nodeName: 'n1',
+    type: 'RESPONSE',
+    protocol: 'dns',
+    source: tmpl.source,
+    destination: tmpl.destination,
+    dns: { query: 'db.example.', qtypes: ['A'], rcode, ips: [], cnames: [], rrtypes: [], transport: 'udp' },
+  };
 }
 function kafka(time: number, topic: string, flowId: string): L7Event {
-  return { id: uuid(), flowId, time, nodeName: 'n1', type: 'RESPONSE', protocol: 'kafka', source: tmpl.source, destination: tmpl.destination, kafka: { apiKey: 'Produce', apiVersion: 9, correlationId: n, topic } };
+  return {
+    id: uuid(),
+    flowId,
+    time,
+    nodeName: 'n1',
+    type: 'RESPONSE',
+    protocol: 'kafka',
+    source: tmpl.source,
+    destination: tmpl.destination,
+    kafka: { apiKey: 'Produce', apiVersion: 9, correlationId: n, topic },
+  };
 }
 
 const t0 = now - 8 * 60_000;
 const special = {
   reset: [flow({ time: t0, closeReason: 'RESET', retransmits: 3 }), flow({ time: t0 + 1000, closeReason: 'RESET', retransmits: 0 })],
-  failed: [flow({ time: t0 + 2000, closeReason: 'REFUSED', retransmits: 0 }), flow({ time: t0 + 3000, closeReason: 'TIMEOUT', retransmits: 1 }), flow({ time: t0 + 3500, closeReason: 'REFUSED', retransmits: 0 })],
-  drops: [flow({ time: t0 + 4000, verdict: 'DROPPED', dropReason: 'NO_SOCKET', l4Protocol: 'UDP', closeReason: 'NONE', packetsSent: 2, packetsReceived: 0, retransmits: 0 }), flow({ time: t0 + 4100, verdict: 'DROPPED', dropReason: 'NETFILTER_DROP', l4Protocol: 'UDP', closeReason: 'NONE', packetsSent: 1, packetsReceived: 0, retransmits: 0 }), flow({ time: t0 + 4200, verdict: 'DROPPED', dropReason: 'NO_SOCKET', l4Protocol: 'UDP', closeReason: 'NONE', packetsSent: 1, packetsReceived: 0, retransmits: 0 })],
+  failed: [
+    flow({ time: t0 + 2000, closeReason: 'REFUSED', retransmits: 0 }),
+    flow({ time: t0 + 3000, closeReason: 'TIMEOUT', retransmits: 1 }),
+    flow({ time: t0 + 3500, closeReason: 'REFUSED', retransmits: 0 }),
+  ],
+  drops: [
+    flow({
+      time: t0 + 4000,
+      verdict: 'DROPPED',
+      dropReason: 'NO_SOCKET',
+      l4Protocol: 'UDP',
+      closeReason: 'NONE',
+      packetsSent: 2,
+      packetsReceived: 0,
+      retransmits: 0,
+    }),
+    flow({
+      time: t0 + 4100,
+      verdict: 'DROPPED',
+      dropReason: 'NETFILTER_DROP',
+      l4Protocol: 'UDP',
+      closeReason: 'NONE',
+      packetsSent: 1,
+      packetsReceived: 0,
+      retransmits: 0,
+    }),
+    flow({
+      time: t0 + 4200,
+      verdict: 'DROPPED',
+      dropReason: 'NO_SOCKET',
+      l4Protocol: 'UDP',
+      closeReason: 'NONE',
+      packetsSent: 1,
+      packetsReceived: 0,
+      retransmits: 0,
+    }),
+  ],
 };
 const conn = flow({ time: t0 + 5000, endTime: t0 + 9000, retransmits: 2, srttUs: 321, bytesSent: 1000, bytesReceived: 5000 });
-const l7extra = [dns(t0 + 100, 0, conn.id), dns(t0 + 200, 3, conn.id), dns(t0 + 300, 3, conn.id), dns(t0 + 400, 2, conn.id), kafka(t0 + 500, 'orders', conn.id), kafka(t0 + 600, 'orders', conn.id), kafka(t0 + 700, 'audit', conn.id)];
+const l7extra = [
+  dns(t0 + 100, 0, conn.id),
+  dns(t0 + 200, 3, conn.id),
+  dns(t0 + 300, 3, conn.id),
+  dns(t0 + 400, 2, conn.id),
+  kafka(t0 + 500, 'orders', conn.id),
+  kafka(t0 + 600, 'orders', conn.id),
+  kafka(t0 + 700, 'audit', conn.id),
+];
 const exchanges = [5100, 5200, 5300].map((d) => ({ ...l7tmpl, id: uuid(), flowId: conn.id, time: t0 + d }));
 const extraFlows = [...special.reset, ...special.failed, ...special.drops, conn];
 
 beforeAll(async () => {
   h = await startHarness();
   const c = h.client(h.collectorToken);
-  await c.ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [...base.flows, ...extraFlows], l7: [...base.l7, ...l7extra, ...exchanges] }));
+  await c.ingest.push.mutate(
+    encodeBatch({
+      batchId: crypto.randomUUID(),
+      sentAt: Date.now(),
+      flows: [...base.flows, ...extraFlows],
+      l7: [...base.l7, ...l7extra, ...exchanges],
+    }),
+  );
 });
 afterAll(async () => h?.close());
 
@@ -116,14 +186,18 @@ describe('live tail over SSE', () => {
     const started = Date.now();
     const pending = readTail({ filter, since: Date.now() - 2000 }, 1);
     await new Promise((r) => setTimeout(r, 300));
-    await h.client(h.collectorToken).ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [late], l7: [] }));
+    await h
+      .client(h.collectorToken)
+      .ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [late], l7: [] }));
     const got = await pending;
     expect(got.map((e) => recId(e.data))).toEqual([late.id]);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('rejects a malformed lastEventId with a clear message', async () => {
-    const res = await fetch(`${h.server.url}/api/trpc/flows.tail?input=${encodeURIComponent(JSON.stringify({ lastEventId: 'nope' }))}`, { headers: { authorization: `Bearer ${h.userToken}` } });
+    const res = await fetch(`${h.server.url}/api/trpc/flows.tail?input=${encodeURIComponent(JSON.stringify({ lastEventId: 'nope' }))}`, {
+      headers: { authorization: `Bearer ${h.userToken}` },
+    });
     const text = await res.text();
     expect(text).toContain('lastEventId');
   });
@@ -134,7 +208,15 @@ describe('connection detail', () => {
     const d = await h.client(h.userToken).flows.detail.query({ flowId: conn.id, time: conn.time });
     expect(d.flow?.id).toBe(conn.id);
     expect(d.l7.map((e) => e.id)).toEqual([...l7extra, ...exchanges].map((e) => e.id));
-    expect(d.tcp).toMatchObject({ retransmits: 2, srttUs: 321, bytesSent: 1000, bytesReceived: 5000, closeReason: 'CLOSED', durationMs: 4000, updates: 1 });
+    expect(d.tcp).toMatchObject({
+      retransmits: 2,
+      srttUs: 321,
+      bytesSent: 1000,
+      bytesReceived: 5000,
+      closeReason: 'CLOSED',
+      durationMs: 4000,
+      updates: 1,
+    });
   });
   it('an unknown flow gives an empty detail, a bad id a validation error', async () => {
     const d = await h.client(h.userToken).flows.detail.query({ flowId: '00000000-0000-4000-8000-999999999999', time: now });
@@ -157,12 +239,19 @@ describe('dashboard panels', () => {
     });
     expect(totals(p.drops.series)).toEqual({ NO_SOCKET: 3, NETFILTER_DROP: 1 });
     expect(p.talkers.length).toBeGreaterThan(0);
-    for (let i = 1; i < p.talkers.length; i++) expect((p.talkers[i - 1] as { bytes: number }).bytes).toBeGreaterThanOrEqual((p.talkers[i] as { bytes: number }).bytes);
+    for (let i = 1; i < p.talkers.length; i++)
+      expect((p.talkers[i - 1] as { bytes: number }).bytes).toBeGreaterThanOrEqual((p.talkers[i] as { bytes: number }).bytes);
   });
   it('restricted to one service, counts only its traffic', async () => {
     const svc = tmpl.destination.service as string;
-    const p = await h.client(h.userToken).dashboards.panels.query({ window: { since: now - 30 * 60_000, until: now }, service: svc, namespace: tmpl.destination.namespace ?? '' });
-    const resets = [...base.flows, ...extraFlows].filter((f) => f.final && f.closeReason === 'RESET' && (f.source.service === svc || f.destination.service === svc)).length;
+    const p = await h.client(h.userToken).dashboards.panels.query({
+      window: { since: now - 30 * 60_000, until: now },
+      service: svc,
+      namespace: tmpl.destination.namespace ?? '',
+    });
+    const resets = [...base.flows, ...extraFlows].filter(
+      (f) => f.final && f.closeReason === 'RESET' && (f.source.service === svc || f.destination.service === svc),
+    ).length;
     expect(p.tcp.series.find((s) => s.key === 'resets')?.total).toBe(resets);
     for (const t of p.talkers) expect(t.source.endsWith(svc) || t.destination.endsWith(svc)).toBe(true);
   });

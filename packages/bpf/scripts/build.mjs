@@ -18,7 +18,9 @@ const APT = 'apt-get install -y clang llvm libbpf-dev libelf-dev zlib1g-dev bpft
 function fail(reason) {
   fs.mkdirSync(buildDir, { recursive: true });
   fs.writeFileSync(unavailable, `${reason}\n`);
-  console.warn(`[@sextant/bpf] eBPF collector not built: ${reason}\n[@sextant/bpf] install the toolchain (as root: ${APT}) and run: npm rebuild @sextant/bpf`);
+  console.warn(
+    `[@sextant/bpf] eBPF collector not built: ${reason}\n[@sextant/bpf] install the toolchain (as root: ${APT}) and run: npm rebuild @sextant/bpf`,
+  );
   process.exit(0);
 }
 
@@ -52,8 +54,23 @@ if (!arch) fail(`unsupported architecture ${process.arch}`);
 const bpfOut = path.join(buildDir, 'bpf');
 fs.mkdirSync(bpfOut, { recursive: true });
 try {
-  execFileSync('clang', ['-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, '-I', path.join(root, 'src', 'bpf'),
-    '-c', path.join(root, 'src', 'bpf', 'sextant.bpf.c'), '-o', path.join(bpfOut, 'sextant.bpf.o')], { stdio: 'inherit' });
+  execFileSync(
+    'clang',
+    [
+      '-g',
+      '-O2',
+      '-target',
+      'bpf',
+      `-D__TARGET_ARCH_${arch}`,
+      '-I',
+      path.join(root, 'src', 'bpf'),
+      '-c',
+      path.join(root, 'src', 'bpf', 'sextant.bpf.c'),
+      '-o',
+      path.join(bpfOut, 'sextant.bpf.o'),
+    ],
+    { stdio: 'inherit' },
+  );
 } catch {
   fail('clang could not compile src/bpf/sextant.bpf.c');
 }

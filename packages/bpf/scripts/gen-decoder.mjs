@@ -50,7 +50,12 @@ function reader(f) {
   const at = `off + ${f.offset}`;
   if (f.type === 'char') return `cString(buf, ${at}, ${f.count})`;
   if (f.count > 1) return `buf.subarray(${at}, ${at} + ${f.count})`;
-  return { __u64: `dv.getBigUint64(${at}, true)`, __u32: `dv.getUint32(${at}, true)`, __u16: `dv.getUint16(${at}, true)`, __u8: `buf[${at}]!` }[f.type];
+  return {
+    __u64: `dv.getBigUint64(${at}, true)`,
+    __u32: `dv.getUint32(${at}, true)`,
+    __u16: `dv.getUint16(${at}, true)`,
+    __u8: `buf[${at}]!`,
+  }[f.type];
 }
 
 export function generate(text) {

@@ -85,7 +85,12 @@ describe('the TCP event reader of the hot path', () => {
       const { saddr, daddr, family, ...rest } = readTcpEvent(batch, r);
       const { saddr: gs, daddr: gd, family: gf, ...grest } = generated;
       // counters and the connect latency are numbers in the hot path (exact below 2^53)
-      expect({ ...rest, bytesAcked: BigInt(rest.bytesAcked), bytesReceived: BigInt(rest.bytesReceived), connectNs: BigInt(rest.connectNs) }).toEqual(grest);
+      expect({
+        ...rest,
+        bytesAcked: BigInt(rest.bytesAcked),
+        bytesReceived: BigInt(rest.bytesReceived),
+        connectNs: BigInt(rest.connectNs),
+      }).toEqual(grest);
       const width = gf === 4 ? 4 : 6;
       expect([saddr, daddr]).toEqual([formatIp(gs, width), formatIp(gd, width)]);
       expect(family).toBe(gf === 4 || saddr.includes('.') ? 4 : 6);
@@ -103,13 +108,24 @@ describe('histogram bucket scheme in C equals the TypeScript one', () => {
     for (let b = 1n; b < 50n; b++) for (const d of [-1n, 0n, 1n]) if ((1n << b) + d >= 0n) values.push((1n << b) + d);
     let x = 0x9e3779b97f4a7c15n;
     while (values.length < 20_000) {
-      x ^= x << 13n; x &= (1n << 64n) - 1n; x ^= x >> 7n; x ^= x << 17n; x &= (1n << 64n) - 1n;
-      values.push(x >> (x % 50n + 14n));
+      x ^= x << 13n;
+      x &= (1n << 64n) - 1n;
+      x ^= x >> 7n;
+      x ^= x << 17n;
+      x &= (1n << 64n) - 1n;
+      values.push(x >> ((x % 50n) + 14n));
     }
     const src = path.join(dir, 'h.c');
-    fs.writeFileSync(src, `#include <stdio.h>\n#include "sextant_hist.h"\nint main(void){unsigned long long v;while(scanf("%llu",&v)==1)printf("%u\\n",sextant_hist_bucket(v));return 0;}\n`);
+    fs.writeFileSync(
+      src,
+      `#include <stdio.h>\n#include "sextant_hist.h"\nint main(void){unsigned long long v;while(scanf("%llu",&v)==1)printf("%u\\n",sextant_hist_bucket(v));return 0;}\n`,
+    );
     execFileSync('cc', ['-O2', '-I', path.join(PACKAGE_ROOT, 'src', 'bpf'), src, '-o', path.join(dir, 'h')]);
-    const out = execFileSync(path.join(dir, 'h'), { input: values.join('\n') }).toString().trim().split('\n').map(Number);
+    const out = execFileSync(path.join(dir, 'h'), { input: values.join('\n') })
+      .toString()
+      .trim()
+      .split('\n')
+      .map(Number);
     const mismatches = values.filter((v, i) => out[i] !== bucketIndex(Number(v)) && v < 2n ** 53n);
     expect(mismatches).toEqual([]);
     fs.rmSync(dir, { recursive: true, force: true });

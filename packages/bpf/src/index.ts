@@ -1,6 +1,16 @@
 export { preflight, type Preflight } from './preflight';
 export { BpfError } from './native';
-export { SextantProbes, type DropRecord, type HistogramRecord, type ListenerRecord, type ProbeCounters, type ProbeOptions, L7Record, type TcpConnEvent, type UdpFlowRecord } from './probes';
+export {
+  SextantProbes,
+  type DropRecord,
+  type HistogramRecord,
+  type ListenerRecord,
+  type ProbeCounters,
+  type ProbeOptions,
+  L7Record,
+  type TcpConnEvent,
+  type UdpFlowRecord,
+} from './probes';
 export { formatIp } from './addresses';
 export { dropReasonName, parseDropReasons } from './drop-reasons';
 export * from './generated/events';

@@ -10,10 +10,13 @@ export type Preflight = { ok: true } | { ok: false; reason: string };
 
 function mounted(fsType: string, at: string): boolean {
   try {
-    return fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => {
-      const [, mountPoint, type] = l.split(' ');
-      return mountPoint === at && type === fsType;
-    });
+    return fs
+      .readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .some((l) => {
+        const [, mountPoint, type] = l.split(' ');
+        return mountPoint === at && type === fsType;
+      });
   } catch {
     return false;
   }
@@ -33,7 +36,10 @@ function ensureMount(fsType: string, at: string): string | null {
 /** Effective capability bits of this process (CAP_SYS_ADMIN=21, CAP_PERFMON=38, CAP_BPF=39). */
 function hasCapabilities(): boolean {
   try {
-    const line = fs.readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapEff:'));
+    const line = fs
+      .readFileSync('/proc/self/status', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('CapEff:'));
     const caps = BigInt(`0x${line?.split(/\s+/)[1] ?? '0'}`);
     const bit = (n: number) => (caps >> BigInt(n)) & 1n;
     return bit(21) === 1n || (bit(38) === 1n && bit(39) === 1n);
@@ -45,7 +51,8 @@ function hasCapabilities(): boolean {
 export function preflight(): Preflight {
   if (process.platform !== 'linux') return { ok: false, reason: `eBPF needs Linux (this is ${process.platform})` };
   if (!hasCapabilities()) return { ok: false, reason: 'not privileged: run as root (or with CAP_BPF + CAP_PERFMON)' };
-  if (!fs.existsSync('/sys/kernel/btf/vmlinux')) return { ok: false, reason: 'the kernel has no BTF (/sys/kernel/btf/vmlinux is missing): CO-RE programs cannot load' };
+  if (!fs.existsSync('/sys/kernel/btf/vmlinux'))
+    return { ok: false, reason: 'the kernel has no BTF (/sys/kernel/btf/vmlinux is missing): CO-RE programs cannot load' };
   if (!loadAddon()) return { ok: false, reason: addonUnavailableReason() ?? 'addon not built' };
   if (!fs.existsSync(OBJECT_PATH)) return { ok: false, reason: `BPF object missing (${OBJECT_PATH}); run: npm rebuild @sextant/bpf` };
   const mountProblem = ensureMount('bpf', '/sys/fs/bpf') ?? ensureMount('tracefs', '/sys/kernel/tracing');

@@ -6,7 +6,15 @@ import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SX_CLOSE_CLOSED, SX_CLOSE_OPEN, SX_CLOSE_REFUSED, SX_CLOSE_RESET, SX_DIR_CLIENT, SX_DIR_SERVER, SX_HIST_TCP_CONNECT } from './generated/events';
+import {
+  SX_CLOSE_CLOSED,
+  SX_CLOSE_OPEN,
+  SX_CLOSE_REFUSED,
+  SX_CLOSE_RESET,
+  SX_DIR_CLIENT,
+  SX_DIR_SERVER,
+  SX_HIST_TCP_CONNECT,
+} from './generated/events';
 import { preflight } from './preflight';
 import { SextantProbes, type TcpConnEvent } from './probes';
 import { missingPrerequisite } from '@sextant/shared/testing';
@@ -64,7 +72,14 @@ describe.skipIf(noKernel)('TCP lifecycle', () => {
     expect(clients).toHaveLength(N);
     expect(servers).toHaveLength(N);
     for (const c of clients) {
-      expect(c).toMatchObject({ pid: process.pid, saddr: '127.0.0.1', daddr: '127.0.0.1', dport: srv.port, closeReason: SX_CLOSE_CLOSED, final: 1 });
+      expect(c).toMatchObject({
+        pid: process.pid,
+        saddr: '127.0.0.1',
+        daddr: '127.0.0.1',
+        dport: srv.port,
+        closeReason: SX_CLOSE_CLOSED,
+        final: 1,
+      });
       // Kernel accounting counts sequence space: payload plus at most SYN and FIN.
       expect(Number(c.bytesAcked)).toBeGreaterThanOrEqual(13);
       expect(Number(c.bytesAcked)).toBeLessThanOrEqual(15);
@@ -110,11 +125,19 @@ describe.skipIf(noKernel)('TCP lifecycle', () => {
     await settle(() => accepted().length >= 1);
     expect(accepted().map((e) => e.pid)).toEqual([0]);
     // ...until the collector seeds it (from /proc); what the kernel recorded itself is not overwritten.
-    expect(probes.seedListeners([{ family: 4, port, pid: process.pid, comm: 'seeded' }, { family: 4, port: srv.port, pid: 1, comm: 'init' }])).toBe(1);
+    expect(
+      probes.seedListeners([
+        { family: 4, port, pid: process.pid, comm: 'seeded' },
+        { family: 4, port: srv.port, pid: 1, comm: 'init' },
+      ]),
+    ).toBe(1);
     expect(probes.listener(srv.port)?.pid).toBe(process.pid);
     await connectOnce(port, 'after');
     await settle(() => accepted().length >= 2);
-    expect(accepted().map((e) => [e.pid, e.comm])).toEqual([[0, ''], [process.pid, 'seeded']]);
+    expect(accepted().map((e) => [e.pid, e.comm])).toEqual([
+      [0, ''],
+      [process.pid, 'seeded'],
+    ]);
     srv.close();
     await settle(() => probes.listener(srv.port) === undefined, 2_000);
     expect(probes.listener(srv.port)).toBeUndefined();
@@ -203,7 +226,10 @@ describe.skipIf(noKernel)('interim reports of long-lived connections', () => {
       expect(closes).toHaveLength(2);
       const clientUpdates = updates.filter((e) => e.direction === SX_DIR_CLIENT);
       // cumulative; the kernel's acked count includes the SYN's sequence number
-      expect(clientUpdates.map((e) => [Number(e.bytesAcked), Number(e.bytesReceived)])).toEqual([[1001, 1000], [1501, 1500]]);
+      expect(clientUpdates.map((e) => [Number(e.bytesAcked), Number(e.bytesReceived)])).toEqual([
+        [1001, 1000],
+        [1501, 1500],
+      ]);
       for (const u of updates) expect(u).toMatchObject({ closeReason: SX_CLOSE_OPEN, pid: process.pid });
       // the close carries the same socket id and the totals
       const clientClose = closes.find((e) => e.direction === SX_DIR_CLIENT);
@@ -258,11 +284,35 @@ describe.skipIf(noKernel)('UDP flows and drops', () => {
     for (const sock of [a, b, server]) sock.close();
     const flows = probes.drainUdpFlows();
     const find = (lport: number, rport: number) => flows.filter((f) => f.localPort === lport && f.remotePort === rport);
-    expect(find(aport, sport)).toEqual([expect.objectContaining({ localIp: '127.0.0.1', remoteIp: '127.0.0.1', packetsOut: N, bytesOut: N * 100, packetsIn: N, bytesIn: N * 10, pid: process.pid })]);
-    expect(find(bport, sport)).toEqual([expect.objectContaining({ localIp: '127.0.0.1', packetsOut: N, bytesOut: N * 50, packetsIn: N, bytesIn: N * 10 })]);
+    expect(find(aport, sport)).toEqual([
+      expect.objectContaining({
+        localIp: '127.0.0.1',
+        remoteIp: '127.0.0.1',
+        packetsOut: N,
+        bytesOut: N * 100,
+        packetsIn: N,
+        bytesIn: N * 10,
+        pid: process.pid,
+      }),
+    ]);
+    expect(find(bport, sport)).toEqual([
+      expect.objectContaining({ localIp: '127.0.0.1', packetsOut: N, bytesOut: N * 50, packetsIn: N, bytesIn: N * 10 }),
+    ]);
     // The any-bound server: one flow per peer, its local address the loopback address the peers used.
-    expect(find(sport, aport)).toEqual([expect.objectContaining({ localIp: '127.0.0.1', remoteIp: '127.0.0.1', packetsIn: N, bytesIn: N * 100, packetsOut: N, bytesOut: N * 10, pid: process.pid })]);
-    expect(find(sport, bport)).toEqual([expect.objectContaining({ localIp: '127.0.0.1', packetsIn: N, bytesIn: N * 50, packetsOut: N, bytesOut: N * 10 })]);
+    expect(find(sport, aport)).toEqual([
+      expect.objectContaining({
+        localIp: '127.0.0.1',
+        remoteIp: '127.0.0.1',
+        packetsIn: N,
+        bytesIn: N * 100,
+        packetsOut: N,
+        bytesOut: N * 10,
+        pid: process.pid,
+      }),
+    ]);
+    expect(find(sport, bport)).toEqual([
+      expect.objectContaining({ localIp: '127.0.0.1', packetsIn: N, bytesIn: N * 50, packetsOut: N, bytesOut: N * 10 }),
+    ]);
   });
 
   it('counts IPv6 datagrams, and IPv4 peers of a dual-stack socket as IPv4', async () => {
@@ -287,7 +337,9 @@ describe.skipIf(noKernel)('UDP flows and drops', () => {
     expect(flows.filter((f) => f.localPort === sport && f.remotePort === p4)).toEqual([
       expect.objectContaining({ family: 4, localIp: '127.0.0.1', remoteIp: '127.0.0.1', packetsIn: 7, bytesIn: 28 }),
     ]);
-    expect(flows.filter((f) => f.localPort === p6 && f.remotePort === sport)).toEqual([expect.objectContaining({ family: 6, localIp: '::1', packetsOut: 7, bytesOut: 42 })]);
+    expect(flows.filter((f) => f.localPort === p6 && f.remotePort === sport)).toEqual([
+      expect.objectContaining({ family: 6, localIp: '::1', packetsOut: 7, bytesOut: 42 }),
+    ]);
   });
 
   it('reports datagrams to a closed port as drops with the kernel reason name', async () => {
@@ -313,7 +365,12 @@ describe.skipIf(noKernel)('lifecycle', () => {
     expect(c.ringbufFull).toBe(0);
     expect(c.queueDroppedRecords).toBe(0);
     expect(c.events).toBeGreaterThan(0);
-    const count = () => (execFileSync('bpftool', ['prog', 'show']).toString().match(/name sx_inet_sock_se/g) ?? []).length;
+    const count = () =>
+      (
+        execFileSync('bpftool', ['prog', 'show'])
+          .toString()
+          .match(/name sx_inet_sock_se/g) ?? []
+      ).length;
     const before = count();
     const extra = SextantProbes.open({});
     expect(count()).toBe(before + 1);
@@ -324,7 +381,12 @@ describe.skipIf(noKernel)('lifecycle', () => {
   });
 
   it('sizes the TCP event ring as asked, and refuses a size the kernel would not take', () => {
-    const ringSizes = () => [...execFileSync('bpftool', ['map', 'show']).toString().matchAll(/name sx_events .*\n.*max_entries (\d+)/g)].map((m) => Number(m[1]));
+    const ringSizes = () =>
+      [
+        ...execFileSync('bpftool', ['map', 'show'])
+          .toString()
+          .matchAll(/name sx_events .*\n.*max_entries (\d+)/g),
+      ].map((m) => Number(m[1]));
     expect(ringSizes()).toContain(4 << 20); // the default, of the probes the other tests use
     const small = SextantProbes.open({ tcpRingMb: 1, l7: false, cgroupRoot: null, updateIntervalMs: 0 });
     try {
@@ -336,7 +398,12 @@ describe.skipIf(noKernel)('lifecycle', () => {
   });
 
   it('loads none of the interim-report, UDP and L7 programs when they are off, and each of them when on', () => {
-    const loaded = (name: string) => (execFileSync('bpftool', ['prog', 'show']).toString().match(new RegExp(`name ${name}\\b`, 'g')) ?? []).length;
+    const loaded = (name: string) =>
+      (
+        execFileSync('bpftool', ['prog', 'show'])
+          .toString()
+          .match(new RegExp(`name ${name}\\b`, 'g')) ?? []
+      ).length;
     // bpftool prints the full names (from BTF); the kernel keeps 15 characters
     const names = ['sx_sweep_connections', 'sx_sock_send_length', 'sx_udp_sendmsg4', 'sx_enter_write', 'sx_inet_sock_set_state'] as const;
     const count = () => Object.fromEntries(names.map((n) => [n, loaded(n)]));

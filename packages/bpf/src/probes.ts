@@ -8,10 +8,29 @@ import os from 'node:os';
 import { formatIp, likelyLocalAddress, type HostAddress } from './addresses';
 import { dropReasonName } from './drop-reasons';
 import {
-  decodeSxDropKey, decodeSxDropValue, decodeSxHistKey, decodeSxListener, decodeSxUdpKey, decodeSxUdpValue,
-  SX_COUNTER_DROP_MAP_FULL, SX_COUNTER_EVENTS, SX_COUNTER_HIST_MAP_FULL, SX_COUNTER_L7_ARGS_MAP_FULL, SX_COUNTER_L7_EVENTS,
-  SX_COUNTER_L7_RINGBUF_FULL, SX_COUNTER_L7_SOCK_MAP_FULL, SX_COUNTER_MAX, SX_COUNTER_RETRANSMITS, SX_COUNTER_RINGBUF_FULL,
-  SX_COUNTER_SOCK_MAP_FULL, SX_COUNTER_UDP_MAP_FULL, SX_LISTENER_LAYOUT, SX_LISTENER_SIZE, SX_L7_HEADER_SIZE, SX_L7_MAX_CAPTURE, SX_TCP_EVENT_SIZE,
+  decodeSxDropKey,
+  decodeSxDropValue,
+  decodeSxHistKey,
+  decodeSxListener,
+  decodeSxUdpKey,
+  decodeSxUdpValue,
+  SX_COUNTER_DROP_MAP_FULL,
+  SX_COUNTER_EVENTS,
+  SX_COUNTER_HIST_MAP_FULL,
+  SX_COUNTER_L7_ARGS_MAP_FULL,
+  SX_COUNTER_L7_EVENTS,
+  SX_COUNTER_L7_RINGBUF_FULL,
+  SX_COUNTER_L7_SOCK_MAP_FULL,
+  SX_COUNTER_MAX,
+  SX_COUNTER_RETRANSMITS,
+  SX_COUNTER_RINGBUF_FULL,
+  SX_COUNTER_SOCK_MAP_FULL,
+  SX_COUNTER_UDP_MAP_FULL,
+  SX_LISTENER_LAYOUT,
+  SX_LISTENER_SIZE,
+  SX_L7_HEADER_SIZE,
+  SX_L7_MAX_CAPTURE,
+  SX_TCP_EVENT_SIZE,
 } from './generated/events';
 import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from './native';
 import { L7Record } from './l7-records';
@@ -137,9 +156,14 @@ function u32(n: number): Buffer {
 }
 
 function hostAddresses(): HostAddress[] {
-  return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((a) => ({
-    address: a.address, family: a.family === 'IPv6' ? 6 as const : 4 as const, cidr: a.cidr ?? `${a.address}/${a.family === 'IPv6' ? 128 : 32}`, internal: a.internal,
-  })));
+  return Object.values(os.networkInterfaces()).flatMap((list) =>
+    (list ?? []).map((a) => ({
+      address: a.address,
+      family: a.family === 'IPv6' ? (6 as const) : (4 as const),
+      cidr: a.cidr ?? `${a.address}/${a.family === 'IPv6' ? 128 : 32}`,
+      internal: a.internal,
+    })),
+  );
 }
 
 function u64(n: bigint): Buffer {
@@ -169,16 +193,26 @@ export class SextantProbes {
     try {
       check('set self_tgid', addon.setGlobal(handle, 'self_tgid', u32(opts.selfPid ?? 0)));
       check('set l7_enabled', addon.setGlobal(handle, 'l7_enabled', Buffer.from([opts.l7 === false ? 0 : 1])));
-      check('set update_interval_ns', addon.setGlobal(handle, 'update_interval_ns', u64(BigInt(opts.updateIntervalMs ?? 30_000) * 1_000_000n)));
+      check(
+        'set update_interval_ns',
+        addon.setGlobal(handle, 'update_interval_ns', u64(BigInt(opts.updateIntervalMs ?? 30_000) * 1_000_000n)),
+      );
       const capture = opts.captureBytes ?? 1024;
-      if (!Number.isInteger(capture) || capture < 1 || capture > SX_L7_MAX_CAPTURE) throw new RangeError(`captureBytes must be 1..${SX_L7_MAX_CAPTURE}, got ${capture}`);
+      if (!Number.isInteger(capture) || capture < 1 || capture > SX_L7_MAX_CAPTURE)
+        throw new RangeError(`captureBytes must be 1..${SX_L7_MAX_CAPTURE}, got ${capture}`);
       check('set capture_bytes', addon.setGlobal(handle, 'capture_bytes', u32(capture)));
       const ringMb = opts.tcpRingMb ?? 4;
-      if (!Number.isInteger(ringMb) || ringMb < 1 || ringMb > 256 || (ringMb & (ringMb - 1)) !== 0) throw new RangeError(`tcpRingMb must be a power of two, 1..256, got ${ringMb}`);
+      if (!Number.isInteger(ringMb) || ringMb < 1 || ringMb > 256 || (ringMb & (ringMb - 1)) !== 0)
+        throw new RangeError(`tcpRingMb must be a power of two, 1..256, got ${ringMb}`);
       check('size sx_events', addon.setMaxEntries(handle, 'sx_events', ringMb << 20));
-      check('set capture_loopback_servers', addon.setGlobal(handle, 'capture_loopback_servers', Buffer.from([opts.captureLoopbackServers ? 1 : 0])));
+      check(
+        'set capture_loopback_servers',
+        addon.setGlobal(handle, 'capture_loopback_servers', Buffer.from([opts.captureLoopbackServers ? 1 : 0])),
+      );
       for (const name of addon.programNames(handle)) {
-        const off = (opts.l7 === false && L7_PROGRAM.test(name)) || (opts.updateIntervalMs === 0 && INTERIM_PROGRAM.test(name)) ||
+        const off =
+          (opts.l7 === false && L7_PROGRAM.test(name)) ||
+          (opts.updateIntervalMs === 0 && INTERIM_PROGRAM.test(name)) ||
           (!opts.cgroupRoot && UDP_PROGRAM.test(name));
         if (off) check(`autoload ${name}`, addon.setAutoload(handle, name, false));
       }
@@ -251,18 +285,26 @@ export class SextantProbes {
 
   /** Starts delivering TCP connection events (close and interim updates) in batches. */
   onTcpEvents(cb: (events: TcpConnEvent[]) => void, maxQueuedBatches = 16): void {
-    check('ring_buffer__new', this.addon.ringbufStart(this.handle, 'sx_events', (buf, count) => {
-      const events: TcpConnEvent[] = [];
-      let off = 0;
-      for (let i = 0; i < count && off + 4 <= buf.length; i++) {
-        const len = buf.readUInt32LE(off);
-        if (len >= SX_TCP_EVENT_SIZE) {
-          events.push(readTcpEvent(buf, off + 4));
-        }
-        off += 4 + len;
-      }
-      cb(events);
-    }, maxQueuedBatches));
+    check(
+      'ring_buffer__new',
+      this.addon.ringbufStart(
+        this.handle,
+        'sx_events',
+        (buf, count) => {
+          const events: TcpConnEvent[] = [];
+          let off = 0;
+          for (let i = 0; i < count && off + 4 <= buf.length; i++) {
+            const len = buf.readUInt32LE(off);
+            if (len >= SX_TCP_EVENT_SIZE) {
+              events.push(readTcpEvent(buf, off + 4));
+            }
+            off += 4 + len;
+          }
+          cb(events);
+        },
+        maxQueuedBatches,
+      ),
+    );
   }
 
   /**
@@ -270,16 +312,24 @@ export class SextantProbes {
    * the hot fields are read directly, addresses are decoded only when asked for (once per connection).
    */
   onL7Events(cb: (events: L7Record[]) => void, maxQueuedBatches = 16): void {
-    check('ring_buffer__new', this.addon.ringbufStart(this.handle, 'sx_l7_events', (buf, count) => {
-      const events: L7Record[] = [];
-      let off = 0;
-      for (let i = 0; i < count && off + 4 <= buf.length; i++) {
-        const len = buf.readUInt32LE(off);
-        if (len >= SX_L7_HEADER_SIZE) events.push(new L7Record(buf, off + 4, len));
-        off += 4 + len;
-      }
-      cb(events);
-    }, maxQueuedBatches));
+    check(
+      'ring_buffer__new',
+      this.addon.ringbufStart(
+        this.handle,
+        'sx_l7_events',
+        (buf, count) => {
+          const events: L7Record[] = [];
+          let off = 0;
+          for (let i = 0; i < count && off + 4 <= buf.length; i++) {
+            const len = buf.readUInt32LE(off);
+            if (len >= SX_L7_HEADER_SIZE) events.push(new L7Record(buf, off + 4, len));
+            off += 4 + len;
+          }
+          cb(events);
+        },
+        maxQueuedBatches,
+      ),
+    );
   }
 
   /** All keys of a hash map, then each entry looked up and deleted atomically. */
@@ -315,9 +365,20 @@ export class SextantProbes {
       let localIp = formatIp(key.laddr, family);
       if (localIp === '0.0.0.0' || localIp === '::') localIp = likelyLocalAddress(remoteIp, (host ??= hostAddresses()));
       return {
-        family, localIp, localPort: key.lport, remoteIp, remotePort: key.rport,
-        bytesOut: Number(val.bytesOut), packetsOut: Number(val.packetsOut), bytesIn: Number(val.bytesIn), packetsIn: Number(val.packetsIn),
-        firstNs: val.firstNs, lastNs: val.lastNs, cgroupId: val.cgroupId, pid: val.pid, comm: val.comm,
+        family,
+        localIp,
+        localPort: key.lport,
+        remoteIp,
+        remotePort: key.rport,
+        bytesOut: Number(val.bytesOut),
+        packetsOut: Number(val.packetsOut),
+        bytesIn: Number(val.bytesIn),
+        packetsIn: Number(val.packetsIn),
+        firstNs: val.firstNs,
+        lastNs: val.lastNs,
+        cgroupId: val.cgroupId,
+        pid: val.pid,
+        comm: val.comm,
       };
     });
   }
@@ -327,9 +388,18 @@ export class SextantProbes {
       const key = decodeSxDropKey(k);
       const val = decodeSxDropValue(v);
       return {
-        reason: key.reason, reasonName: dropReasonName(key.reason), family: key.family, protocol: key.protocol,
-        srcIp: key.family ? formatIp(key.saddr, key.family) : null, dstIp: key.family ? formatIp(key.daddr, key.family) : null,
-        srcPort: key.sport, dstPort: key.dport, count: Number(val.count), firstNs: val.firstNs, lastNs: val.lastNs, cgroupId: val.cgroupId,
+        reason: key.reason,
+        reasonName: dropReasonName(key.reason),
+        family: key.family,
+        protocol: key.protocol,
+        srcIp: key.family ? formatIp(key.saddr, key.family) : null,
+        dstIp: key.family ? formatIp(key.daddr, key.family) : null,
+        srcPort: key.sport,
+        dstPort: key.dport,
+        count: Number(val.count),
+        firstNs: val.firstNs,
+        lastNs: val.lastNs,
+        cgroupId: val.cgroupId,
       };
     });
   }
@@ -347,7 +417,14 @@ export class SextantProbes {
           cnt.push(c);
         }
       }
-      return { cgroupId: key.cgroupId, remoteIp: formatIp(key.raddr, key.family === 6 ? 6 : 4), remotePort: key.rport, kind: key.kind, idx, cnt };
+      return {
+        cgroupId: key.cgroupId,
+        remoteIp: formatIp(key.raddr, key.family === 6 ? 6 : 4),
+        remotePort: key.rport,
+        kind: key.kind,
+        idx,
+        cnt,
+      };
     });
   }
 
@@ -364,12 +441,18 @@ export class SextantProbes {
     }
     const q = this.addon.ringbufStats(this.handle);
     return {
-      ringbufFull: sums[SX_COUNTER_RINGBUF_FULL] ?? 0, sockMapFull: sums[SX_COUNTER_SOCK_MAP_FULL] ?? 0,
-      udpMapFull: sums[SX_COUNTER_UDP_MAP_FULL] ?? 0, histMapFull: sums[SX_COUNTER_HIST_MAP_FULL] ?? 0,
-      dropMapFull: sums[SX_COUNTER_DROP_MAP_FULL] ?? 0, events: sums[SX_COUNTER_EVENTS] ?? 0,
-      retransmits: sums[SX_COUNTER_RETRANSMITS] ?? 0, l7RingbufFull: sums[SX_COUNTER_L7_RINGBUF_FULL] ?? 0,
-      l7Events: sums[SX_COUNTER_L7_EVENTS] ?? 0, l7SockMapFull: sums[SX_COUNTER_L7_SOCK_MAP_FULL] ?? 0,
-      l7ArgsMapFull: sums[SX_COUNTER_L7_ARGS_MAP_FULL] ?? 0, queueDroppedRecords: q.droppedRecords,
+      ringbufFull: sums[SX_COUNTER_RINGBUF_FULL] ?? 0,
+      sockMapFull: sums[SX_COUNTER_SOCK_MAP_FULL] ?? 0,
+      udpMapFull: sums[SX_COUNTER_UDP_MAP_FULL] ?? 0,
+      histMapFull: sums[SX_COUNTER_HIST_MAP_FULL] ?? 0,
+      dropMapFull: sums[SX_COUNTER_DROP_MAP_FULL] ?? 0,
+      events: sums[SX_COUNTER_EVENTS] ?? 0,
+      retransmits: sums[SX_COUNTER_RETRANSMITS] ?? 0,
+      l7RingbufFull: sums[SX_COUNTER_L7_RINGBUF_FULL] ?? 0,
+      l7Events: sums[SX_COUNTER_L7_EVENTS] ?? 0,
+      l7SockMapFull: sums[SX_COUNTER_L7_SOCK_MAP_FULL] ?? 0,
+      l7ArgsMapFull: sums[SX_COUNTER_L7_ARGS_MAP_FULL] ?? 0,
+      queueDroppedRecords: q.droppedRecords,
     };
   }
 

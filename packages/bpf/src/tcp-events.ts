@@ -20,12 +20,32 @@ const at = (field: string): number => {
   if (!f) throw new Error(`sx_tcp_event has no field ${field}`);
   return f.offset;
 };
-const T_SOCK_ID = at('sock_id'), T_START = at('start_ns'), T_END = at('end_ns'), T_CONNECT = at('connect_ns'), T_CGROUP = at('cgroup_id');
-const T_BYTES_ACKED = at('bytes_acked'), T_BYTES_RECEIVED = at('bytes_received'), T_PID = at('pid'), T_SEGS_OUT = at('segs_out');
-const T_SEGS_IN = at('segs_in'), T_TOTAL_RETRANS = at('total_retrans'), T_SRTT = at('srtt_us'), T_RETRANSMITS = at('retransmits');
-const T_SPORT = at('sport'), T_DPORT = at('dport'), T_FLAGS = at('tcp_flags'), T_KIND = at('kind'), T_FAMILY = at('family');
-const T_DIRECTION = at('direction'), T_CLOSE_REASON = at('close_reason'), T_RST_SENT = at('rst_sent'), T_RST_RECV = at('rst_recv');
-const T_FINAL = at('final'), T_SADDR = at('saddr'), T_DADDR = at('daddr'), T_COMM = at('comm');
+const T_SOCK_ID = at('sock_id'),
+  T_START = at('start_ns'),
+  T_END = at('end_ns'),
+  T_CONNECT = at('connect_ns'),
+  T_CGROUP = at('cgroup_id');
+const T_BYTES_ACKED = at('bytes_acked'),
+  T_BYTES_RECEIVED = at('bytes_received'),
+  T_PID = at('pid'),
+  T_SEGS_OUT = at('segs_out');
+const T_SEGS_IN = at('segs_in'),
+  T_TOTAL_RETRANS = at('total_retrans'),
+  T_SRTT = at('srtt_us'),
+  T_RETRANSMITS = at('retransmits');
+const T_SPORT = at('sport'),
+  T_DPORT = at('dport'),
+  T_FLAGS = at('tcp_flags'),
+  T_KIND = at('kind'),
+  T_FAMILY = at('family');
+const T_DIRECTION = at('direction'),
+  T_CLOSE_REASON = at('close_reason'),
+  T_RST_SENT = at('rst_sent'),
+  T_RST_RECV = at('rst_recv');
+const T_FINAL = at('final'),
+  T_SADDR = at('saddr'),
+  T_DADDR = at('daddr'),
+  T_COMM = at('comm');
 const COMM_LEN = T.comm!.count;
 
 const u64Number = (dv: DataView, at: number): number => dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 4294967296;

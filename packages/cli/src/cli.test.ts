@@ -67,20 +67,73 @@ const api = ep('10.0.0.2', 8080, 'api', 'shop');
 const web = (port: number) => ep('10.0.0.3', port, 'web', 'shop');
 const kubeDns = ep('10.96.0.10', 53, 'kube-dns', 'kube-system');
 const id = () => crypto.randomUUID();
-const flow = (f: Omit<FlowInput, 'id' | 'nodeName' | 'ipVersion' | 'verdict'> & Partial<FlowInput>): FlowInput => ({ id: id(), nodeName: 'node-a', ipVersion: 4, verdict: 'FORWARDED', trafficDirection: 'EGRESS', ...f });
-const F1 = flow({ time: base + 1123, l4Protocol: 'TCP', source: payments(43210), destination: api, tcpFlags: ['SYN', 'ACK', 'FIN'], bytesSent: 512 });
-const F2 = flow({ time: base + 2000, l4Protocol: 'TCP', verdict: 'DROPPED', dropReason: 'POLICY_DENIED', trafficDirection: 'INGRESS', source: web(50000), destination: ep('10.0.0.4', 5432, 'db', 'data'), tcpFlags: ['SYN'] });
+const flow = (f: Omit<FlowInput, 'id' | 'nodeName' | 'ipVersion' | 'verdict'> & Partial<FlowInput>): FlowInput => ({
+  id: id(),
+  nodeName: 'node-a',
+  ipVersion: 4,
+  verdict: 'FORWARDED',
+  trafficDirection: 'EGRESS',
+  ...f,
+});
+const F1 = flow({
+  time: base + 1123,
+  l4Protocol: 'TCP',
+  source: payments(43210),
+  destination: api,
+  tcpFlags: ['SYN', 'ACK', 'FIN'],
+  bytesSent: 512,
+});
+const F2 = flow({
+  time: base + 2000,
+  l4Protocol: 'TCP',
+  verdict: 'DROPPED',
+  dropReason: 'POLICY_DENIED',
+  trafficDirection: 'INGRESS',
+  source: web(50000),
+  destination: ep('10.0.0.4', 5432, 'db', 'data'),
+  tcpFlags: ['SYN'],
+});
 const F3 = flow({ time: base + 3000, l4Protocol: 'UDP', source: payments(53000), destination: kubeDns });
-const F5 = flow({ time: base + 3500, l4Protocol: 'TCP', source: payments(43300), destination: ep('10.0.0.5', 8080, 'ledger', 'finance'), tcpFlags: ['SYN', 'ACK'] });
-const http = (time: number, source: ReturnType<typeof ep>, method: string, url: string, code: number, ms: number, host?: string): L7EventInput => ({
-  id: id(), flowId: F1.id, time, nodeName: 'node-a', type: 'RESPONSE', protocol: 'http', latencyNs: ms * 1_000_000, source, destination: api,
+const F5 = flow({
+  time: base + 3500,
+  l4Protocol: 'TCP',
+  source: payments(43300),
+  destination: ep('10.0.0.5', 8080, 'ledger', 'finance'),
+  tcpFlags: ['SYN', 'ACK'],
+});
+const http = (
+  time: number,
+  source: ReturnType<typeof ep>,
+  method: string,
+  url: string,
+  code: number,
+  ms: number,
+  host?: string,
+): L7EventInput => ({
+  id: id(),
+  flowId: F1.id,
+  time,
+  nodeName: 'node-a',
+  type: 'RESPONSE',
+  protocol: 'http',
+  latencyNs: ms * 1_000_000,
+  source,
+  destination: api,
   http: { method, url, path: url, code, ...(host ? { host } : {}) },
 });
 const L1 = http(base + 4000, payments(43210), 'GET', '/v1/orders', 200, 5, 'api.shop:8080');
 const L2 = http(base + 5000, payments(43210), 'POST', '/v1/pay', 503, 12, 'api.shop:8080');
 const L3 = http(base + 6000, web(50002), 'GET', '/health', 502, 3);
 const L4: L7EventInput = {
-  id: id(), flowId: F3.id, time: base + 7000, nodeName: 'node-a', type: 'RESPONSE', protocol: 'dns', latencyNs: 350_000, source: payments(53000), destination: kubeDns,
+  id: id(),
+  flowId: F3.id,
+  time: base + 7000,
+  nodeName: 'node-a',
+  type: 'RESPONSE',
+  protocol: 'dns',
+  latencyNs: 350_000,
+  source: payments(53000),
+  destination: kubeDns,
   dns: { query: 'api.shop.svc.cluster.local.', ips: ['10.0.0.2'], ttl: 30, qtypes: ['A'], rrtypes: ['A'], rcode: 0 },
 };
 const F4 = flow({ time: base + 8000, l4Protocol: 'TCP', source: web(50001), destination: api, tcpFlags: ['SYN', 'ACK'] });
@@ -159,15 +212,26 @@ describe('sextant observe', () => {
     expect(await lines('--ip', '10.96.0.10')).toEqual(expected('F3', 'L4'));
     expect(await lines('--type', 'l7', '--last', '2')).toEqual(expected('L3', 'L4'));
     expect(await lines('--protocol', 'udp')).toEqual(expected('F3', 'L4'));
-    expect(await lines('--since', new Date(base + 2500).toISOString(), '--until', new Date(base + 5500).toISOString())).toEqual(expected('F3', 'F5', 'L1', 'L2'));
+    expect(await lines('--since', new Date(base + 2500).toISOString(), '--until', new Date(base + 5500).toISOString())).toEqual(
+      expected('F3', 'F5', 'L1', 'L2'),
+    );
     expect(await lines('--since', new Date(base).toISOString(), '--first', '2')).toEqual(expected('F1', 'F2'));
   });
 
   it('writes jsonpb lines equal to the ingested records in Hubble form, and json as the bare flow', async () => {
     const r = await sextant(['observe', '--node-name', 'node-a', '-o', 'jsonpb']);
-    const want = [F1, F2, F3, F5, L1, L2, L3, L4, F4].map((x) => ('flowId' in x ? toHubbleJson(L7Event.parse(x)) : toHubbleJson(Flow.parse(x))));
+    const want = [F1, F2, F3, F5, L1, L2, L3, L4, F4].map((x) =>
+      'flowId' in x ? toHubbleJson(L7Event.parse(x)) : toHubbleJson(Flow.parse(x)),
+    );
     expect(r.lines.map((l) => JSON.parse(l))).toEqual(want);
-    expect(want[0]).toMatchObject({ node_name: 'node-a', flow: { uuid: F1.id, IP: { source: '10.0.0.1', destination: '10.0.0.2', ipVersion: 'IPv4' }, l4: { TCP: { source_port: 43210, destination_port: 8080 } } } });
+    expect(want[0]).toMatchObject({
+      node_name: 'node-a',
+      flow: {
+        uuid: F1.id,
+        IP: { source: '10.0.0.1', destination: '10.0.0.2', ipVersion: 'IPv4' },
+        l4: { TCP: { source_port: 43210, destination_port: 8080 } },
+      },
+    });
     const json = await sextant(['observe', '--verdict', 'DROPPED', '-o', 'json']);
     expect(json.lines.map((l) => JSON.parse(l))).toEqual([toHubbleJson(Flow.parse(F2)).flow]);
   });
@@ -176,10 +240,20 @@ describe('sextant observe', () => {
     const dict = await sextant(['observe', '--node-name', 'node-a', '--http-status', '5+', '-o', 'dict']);
     expect(dict.stdout).toBe(
       [
-        `  TIMESTAMP: ${ts(L2.time)}`, '     SOURCE: shop/api:8080', 'DESTINATION: shop/payments:43210', '       TYPE: http-response', '    VERDICT: FORWARDED',
-        '    SUMMARY: HTTP/1.1 503 12ms (POST http://api.shop:8080/v1/pay)', '------------',
-        `  TIMESTAMP: ${ts(L3.time)}`, '     SOURCE: shop/api:8080', 'DESTINATION: shop/web:50002', '       TYPE: http-response', '    VERDICT: FORWARDED',
-        '    SUMMARY: HTTP/1.1 502 3ms (GET /health)', '',
+        `  TIMESTAMP: ${ts(L2.time)}`,
+        '     SOURCE: shop/api:8080',
+        'DESTINATION: shop/payments:43210',
+        '       TYPE: http-response',
+        '    VERDICT: FORWARDED',
+        '    SUMMARY: HTTP/1.1 503 12ms (POST http://api.shop:8080/v1/pay)',
+        '------------',
+        `  TIMESTAMP: ${ts(L3.time)}`,
+        '     SOURCE: shop/api:8080',
+        'DESTINATION: shop/web:50002',
+        '       TYPE: http-response',
+        '    VERDICT: FORWARDED',
+        '    SUMMARY: HTTP/1.1 502 3ms (GET /health)',
+        '',
       ].join('\n'),
     );
     const table = await sextant(['observe', '--verdict', 'DROPPED', '--verdict', 'FORWARDED', '--ip', '10.0.0.4', '-o', 'table']);
@@ -191,7 +265,10 @@ describe('sextant observe', () => {
 
   it('follows new records', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, TZ: 'UTC', SEXTANT_SERVER: server.url, SEXTANT_TOKEN: adminToken };
-    const child = spawn(process.execPath, [BIN, 'observe', '--follow', '--node-name', 'node-a'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'observe', '--follow', '--node-name', 'node-a'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -201,11 +278,15 @@ describe('sextant observe', () => {
       // Give it time to start and read what is already stored (none of which must be printed).
       await new Promise((r) => setTimeout(r, 4000));
       const late = flow({ time: Date.now(), l4Protocol: 'TCP', source: web(50100), destination: api, tcpFlags: ['SYN'] });
-      await apiClient({ server: server.url, token: collectorToken }).ingest.push.mutate(encodeBatch({ batchId: id(), sentAt: Date.now(), flows: [late] }));
+      await apiClient({ server: server.url, token: collectorToken }).ingest.push.mutate(
+        encodeBatch({ batchId: id(), sentAt: Date.now(), flows: [late] }),
+      );
       const deadline = Date.now() + 20_000;
       while (!out.includes('10.0.0.3:50100') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       expect(err).toBe('');
-      expect(out.split('\n').filter(Boolean)).toEqual([`${ts(late.time)}: 10.0.0.3:50100 (web) -> 10.0.0.2:8080 (api) to-stack FORWARDED (TCP Flags: SYN)`]);
+      expect(out.split('\n').filter(Boolean)).toEqual([
+        `${ts(late.time)}: 10.0.0.3:50100 (web) -> 10.0.0.2:8080 (api) to-stack FORWARDED (TCP Flags: SYN)`,
+      ]);
     } finally {
       child.kill('SIGTERM');
     }
@@ -225,25 +306,55 @@ describe('sextant import', () => {
     expect(shown.lines).toEqual(file);
 
     const again = await sextant(['import', CAPTURE]);
-    expect(again.lines).toEqual([`imported 0 flows and 0 L7 events from ${CAPTURE} (6 records in 1 batches, 1 already imported, 1 lines skipped)`]);
+    expect(again.lines).toEqual([
+      `imported 0 flows and 0 L7 events from ${CAPTURE} (6 records in 1 batches, 1 already imported, 1 lines skipped)`,
+    ]);
     expect(await count(`SELECT count(*) AS n FROM flows WHERE node_name = 'capture-node'`)).toBe(3);
     expect(await count(`SELECT count(*) AS n FROM l7_events WHERE node_name = 'capture-node'`)).toBe(3);
     const compact = await sextant(['observe', ...captureWindow, '--http-status', '5+']);
-    expect(compact.lines).toEqual([`Nov 25 12:00:04.262: shop/payments-7d9f-abcde:43210 (payments) <- shop/api-5c6d-fghij:8080 (api) http-response FORWARDED (HTTP/1.1 503 12ms (GET http://api.shop:8080/v1/orders?id=7))`]);
+    expect(compact.lines).toEqual([
+      `Nov 25 12:00:04.262: shop/payments-7d9f-abcde:43210 (payments) <- shop/api-5c6d-fghij:8080 (api) http-response FORWARDED (HTTP/1.1 503 12ms (GET http://api.shop:8080/v1/orders?id=7))`,
+    ]);
   });
 
   it('imports in batches from stdin, idempotently per batch', async () => {
     const lines: string[] = [];
     for (let i = 0; i < 2500; i++) {
-      lines.push(toHubbleJsonLine(Flow.parse({ id: id(), time: Date.UTC(2026, 10, 24, 10) + i, nodeName: 'bulk-node', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, source: { ip: '10.2.0.1', port: 10000 + i }, destination: { ip: '10.2.0.2', port: 80 } })));
+      lines.push(
+        toHubbleJsonLine(
+          Flow.parse({
+            id: id(),
+            time: Date.UTC(2026, 10, 24, 10) + i,
+            nodeName: 'bulk-node',
+            verdict: 'FORWARDED',
+            l4Protocol: 'TCP',
+            ipVersion: 4,
+            source: { ip: '10.2.0.1', port: 10000 + i },
+            destination: { ip: '10.2.0.2', port: 80 },
+          }),
+        ),
+      );
     }
     const text = lines.join('\n');
     const first = await sextant(['import', '-'], { stdin: text });
     expect(first.lines).toEqual(['imported 2500 flows and 0 L7 events from stdin (2500 records in 3 batches)']);
     // The same lines with more appended: the first batches are the same and are not stored again.
-    const extra = toHubbleJsonLine(Flow.parse({ id: id(), time: Date.UTC(2026, 10, 24, 11), nodeName: 'bulk-node', verdict: 'FORWARDED', l4Protocol: 'UDP', ipVersion: 4, source: { ip: '10.2.0.1', port: 9 }, destination: { ip: '10.2.0.2', port: 53 } }));
+    const extra = toHubbleJsonLine(
+      Flow.parse({
+        id: id(),
+        time: Date.UTC(2026, 10, 24, 11),
+        nodeName: 'bulk-node',
+        verdict: 'FORWARDED',
+        l4Protocol: 'UDP',
+        ipVersion: 4,
+        source: { ip: '10.2.0.1', port: 9 },
+        destination: { ip: '10.2.0.2', port: 53 },
+      }),
+    );
     const second = await sextant(['import', '-'], { stdin: `${text}\n${extra}\n` });
-    expect(second.lines).toEqual(['imported 1 flows and 0 L7 events from stdin (2501 records in 3 batches, 2 already imported, 500 records already stored)']);
+    expect(second.lines).toEqual([
+      'imported 1 flows and 0 L7 events from stdin (2501 records in 3 batches, 2 already imported, 500 records already stored)',
+    ]);
     expect(await count(`SELECT count(*) AS n FROM flows WHERE node_name = 'bulk-node'`)).toBe(2501);
   });
 
@@ -254,15 +365,26 @@ describe('sextant import', () => {
     await writeFile(file, lines.map((l) => l.replaceAll('capture-node', 'bad-node')).join('\n'));
     const r = await sextant(['import', file]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^sextant: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: line 6: flow\\.IP\\.destination: .* \\(nothing imported\\)\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^sextant: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: line 6: flow\\.IP\\.destination: .* \\(nothing imported\\)\n$`),
+    );
     expect(await count(`SELECT count(*) AS n FROM flows WHERE node_name = 'bad-node'`)).toBe(0);
   });
 
   it('the server rejects a whole batch with a bad line, naming the line, and stores nothing of it', async () => {
-    const good = (await readFile(CAPTURE, 'utf8')).split('\n').filter(Boolean).map((l) => l.replaceAll('capture-node', 'server-check'));
-    const batch = [...good.slice(0, 3), '{"flow": {"time": "not a time", "IP": {"source": "10.0.0.1", "destination": "10.0.0.2"}, "l4": {"UDP": {}}}}', ...good.slice(3)];
+    const good = (await readFile(CAPTURE, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replaceAll('capture-node', 'server-check'));
+    const batch = [
+      ...good.slice(0, 3),
+      '{"flow": {"time": "not a time", "IP": {"source": "10.0.0.1", "destination": "10.0.0.2"}, "l4": {"UDP": {}}}}',
+      ...good.slice(3),
+    ];
     const admin = apiClient({ server: server.url, token: adminToken });
-    await expect(admin.hubble.import.mutate({ lines: batch, firstLine: 101 })).rejects.toThrow('line 104: flow.time: not an RFC 3339 time: "not a time"');
+    await expect(admin.hubble.import.mutate({ lines: batch, firstLine: 101 })).rejects.toThrow(
+      'line 104: flow.time: not an RFC 3339 time: "not a time"',
+    );
     expect(await count(`SELECT count(*) AS n FROM flows WHERE node_name = 'server-check'`)).toBe(0);
     // Viewers may read but not import.
     const viewer = apiClient({ server: server.url, token: viewerToken });
@@ -273,7 +395,10 @@ describe('sextant import', () => {
 
   it('exports through the API the same lines observe prints', async () => {
     const admin = apiClient({ server: server.url, token: adminToken });
-    const page = await admin.hubble.export.query({ filter: { allow: [{ nodeName: ['capture-node'] }], deny: [] }, window: { since: Date.UTC(2026, 10, 25, 11, 59), until: Date.UTC(2026, 10, 25, 12, 1) } });
+    const page = await admin.hubble.export.query({
+      filter: { allow: [{ nodeName: ['capture-node'] }], deny: [] },
+      window: { since: Date.UTC(2026, 10, 25, 11, 59), until: Date.UTC(2026, 10, 25, 12, 1) },
+    });
     const file = (await readFile(CAPTURE, 'utf8')).split('\n').filter((l) => l.startsWith('{"flow"'));
     expect(page.lines).toEqual([...file].reverse());
     expect(page.nextCursor).toBeNull();
@@ -299,21 +424,34 @@ describe('sextant status, collectors, tokens and errors', () => {
   });
 
   it('creates a token with email and password, which then works until revoked', async () => {
-    const r = await sextant(['token', 'create', '--email', 'viewer@example.com', '--name', 'laptop', '--password-stdin'], { token: null, stdin: 'viewer password\n' });
+    const r = await sextant(['token', 'create', '--email', 'viewer@example.com', '--name', 'laptop', '--password-stdin'], {
+      token: null,
+      stdin: 'viewer password\n',
+    });
     expect(r.code).toBe(0);
     expect(r.lines).toHaveLength(1);
     const token = r.lines[0] as string;
     expect(token).toMatch(/^sxu_[A-Za-z0-9_-]{43}$/);
-    expect(r.stderr).toBe(`created API token "laptop" (${token.slice(0, 10)}…) for viewer@example.com with role viewer; it is shown only once:\n`);
+    expect(r.stderr).toBe(
+      `created API token "laptop" (${token.slice(0, 10)}…) for viewer@example.com with role viewer; it is shown only once:\n`,
+    );
     expect((await sextant(['observe', '--node-name', 'node-a', '--verdict', 'DROPPED'], { token })).lines).toEqual(expected('F2'));
     const list = await sextant(['token', 'list'], { token });
     // The viewer's token from the setup, then the new one.
     const rows = list.lines.map((l) => l.split(/ {3,}/));
-    expect(rows.map((r) => [r[1], r[2], r[5]])).toEqual([['NAME', 'PREFIX', 'STATUS'], ['viewer-cli', `${viewerToken.slice(0, 10)}…`, 'active'], ['laptop', `${token.slice(0, 10)}…`, 'active']]);
+    expect(rows.map((r) => [r[1], r[2], r[5]])).toEqual([
+      ['NAME', 'PREFIX', 'STATUS'],
+      ['viewer-cli', `${viewerToken.slice(0, 10)}…`, 'active'],
+      ['laptop', `${token.slice(0, 10)}…`, 'active'],
+    ]);
     const tokenId = rows[2]?.[0] as string;
     expect((await sextant(['token', 'revoke', tokenId], { token })).lines).toEqual([`revoked ${tokenId}`]);
     const after = await sextant(['observe', '--verdict', 'DROPPED'], { token });
-    expect([after.code, after.stdout, after.stderr]).toEqual([1, '', `sextant: ${server.url} refused the request (401 Unauthorized): the token is unknown or revoked\n`]);
+    expect([after.code, after.stdout, after.stderr]).toEqual([
+      1,
+      '',
+      `sextant: ${server.url} refused the request (401 Unauthorized): the token is unknown or revoked\n`,
+    ]);
     const wrong = await sextant(['token', 'create', '--email', 'viewer@example.com', '--password-stdin'], { token: null, stdin: 'nope\n' });
     expect([wrong.code, wrong.stderr]).toEqual([1, 'sextant: sign-in as viewer@example.com failed: wrong email or password\n']);
   });
@@ -323,7 +461,10 @@ describe('sextant status, collectors, tokens and errors', () => {
       [['observe', '--bogus'], 'unknown flag --bogus'],
       [['observe', '--http-status', 'abc'], 'invalid filter value at httpStatusCode.0: expected a status like 503, 5+ or 50+'],
       [['observe', '--last', '0'], '--last: expected a positive integer'],
-      [['observe', '--ip', '10.0.0.300'], 'allow.0.sourceIp: not an IP or CIDR: 10.0.0.300; allow.1.destinationIp: not an IP or CIDR: 10.0.0.300'],
+      [
+        ['observe', '--ip', '10.0.0.300'],
+        'allow.0.sourceIp: not an IP or CIDR: 10.0.0.300; allow.1.destinationIp: not an IP or CIDR: 10.0.0.300',
+      ],
       [['observe', '-o', 'xml'], '--output: expected one of compact, dict, json, jsonpb, table, got "xml"'],
       [['observe', '--follow', '--until', '1m'], '--follow cannot be combined with --until or --first'],
       [['observe', '--since', '1m', '--until', '2m'], '--since must be before --until'],
@@ -331,7 +472,10 @@ describe('sextant status, collectors, tokens and errors', () => {
       [['list', 'nodes'], 'list: expected "collectors", got "nodes"'],
       [['import'], 'import: expected one FILE (or - for stdin)'],
       [['--server', 'ftp://x', 'status'], '--server: expected an http(s) URL, got "ftp://x"'],
-      [['token', 'create', '--email', 'viewer@example.com'], 'token create: give the password on stdin with --password-stdin, in SEXTANT_PASSWORD, or at the prompt'],
+      [
+        ['token', 'create', '--email', 'viewer@example.com'],
+        'token create: give the password on stdin with --password-stdin, in SEXTANT_PASSWORD, or at the prompt',
+      ],
     ];
     for (const [args, message] of cases) {
       const r = await sextant(args);
@@ -347,10 +491,19 @@ describe('sextant status, collectors, tokens and errors', () => {
     const status = await sextant(['status'], { server: url });
     expect([status.code, status.stderr]).toEqual([1, `sextant: cannot reach the Sextant server at ${url} (ECONNREFUSED)\n`]);
     const bad = await sextant(['list', 'collectors'], { token: 'sxu_not-a-real-token' });
-    expect([bad.code, bad.stderr]).toEqual([1, `sextant: ${server.url} refused the request (401 Unauthorized): the token is unknown or revoked\n`]);
+    expect([bad.code, bad.stderr]).toEqual([
+      1,
+      `sextant: ${server.url} refused the request (401 Unauthorized): the token is unknown or revoked\n`,
+    ]);
     const none = await sextant(['observe'], { token: null });
-    expect([none.code, none.stderr]).toEqual([1, `sextant: ${server.url} refused the request (401 Unauthorized): no token given (--token or SEXTANT_TOKEN; create one with "sextant token create")\n`]);
+    expect([none.code, none.stderr]).toEqual([
+      1,
+      `sextant: ${server.url} refused the request (401 Unauthorized): no token given (--token or SEXTANT_TOKEN; create one with "sextant token create")\n`,
+    ]);
     const missing = await sextant(['import', path.join(tmp, 'nope.jsonl')]);
-    expect([missing.code, missing.stderr]).toEqual([1, `sextant: cannot read ${path.join(tmp, 'nope.jsonl')}: ENOENT: no such file or directory, open '${path.join(tmp, 'nope.jsonl')}'\n`]);
+    expect([missing.code, missing.stderr]).toEqual([
+      1,
+      `sextant: cannot read ${path.join(tmp, 'nope.jsonl')}: ENOENT: no such file or directory, open '${path.join(tmp, 'nope.jsonl')}'\n`,
+    ]);
   });
 });

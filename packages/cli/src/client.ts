@@ -28,11 +28,14 @@ export function normalizeServer(raw: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
-const timedFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+const timedFetch: typeof fetch = (input, init) =>
+  fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
 
 export function apiClient(conn: Connection, token: string | null = conn.token) {
   return createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${conn.server}/api/trpc`, fetch: timedFetch, headers: () => (token ? { authorization: `Bearer ${token}` } : {}) })],
+    links: [
+      httpLink({ url: `${conn.server}/api/trpc`, fetch: timedFetch, headers: () => (token ? { authorization: `Bearer ${token}` } : {}) }),
+    ],
   });
 }
 export type ApiClient = ReturnType<typeof apiClient>;
@@ -48,14 +51,18 @@ export function describeCallError(err: unknown, conn: Connection): CliError {
   if (err instanceof TRPCClientError) {
     const data = err.data as { code?: string; httpStatus?: number } | undefined;
     if (data?.code === 'UNAUTHORIZED') {
-      const hint = conn.token ? 'the token is unknown or revoked' : 'no token given (--token or SEXTANT_TOKEN; create one with "sextant token create")';
+      const hint = conn.token
+        ? 'the token is unknown or revoked'
+        : 'no token given (--token or SEXTANT_TOKEN; create one with "sextant token create")';
       return new CliError(`${conn.server} refused the request (401 Unauthorized): ${hint}`);
     }
     if (data?.code === 'FORBIDDEN') return new CliError(`${conn.server} refused the request (403 Forbidden): ${err.message}`);
     if (data?.httpStatus) return new CliError(`${conn.server} answered ${data.httpStatus} ${data.code ?? ''}: ${err.message}`);
     const cause = rootCause(err) as { code?: string; message?: string; name?: string };
     if (cause && (cause.code || cause.name === 'TimeoutError' || /fetch failed/.test(err.message))) {
-      return new CliError(`cannot reach the Sextant server at ${conn.server} (${cause.code ?? cause.name ?? ''}${cause.message ? `: ${cause.message}` : ''})`);
+      return new CliError(
+        `cannot reach the Sextant server at ${conn.server} (${cause.code ?? cause.name ?? ''}${cause.message ? `: ${cause.message}` : ''})`,
+      );
     }
     return new CliError(`unexpected answer from ${conn.server}: ${err.message}`);
   }

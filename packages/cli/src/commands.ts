@@ -51,11 +51,34 @@ export async function listCollectors(conn: Connection, api: ApiClient, io: Io, n
   const table = [['NAME', 'STATUS', 'LAST SEEN', 'EVENTS/S', 'LOST', 'HOST', 'VERSION']];
   for (const c of rows) {
     const health = c.health as { eventsPerSecond?: number; lostEvents?: number } | null;
-    const state = c.revokedAt ? 'Revoked' : c.name === 'hubble-import' ? 'Import' : c.lastSeenAt && now - c.lastSeenAt <= CONNECTED_MS ? 'Connected' : 'Disconnected';
-    table.push([c.name, state, ago(c.lastSeenAt, now), health?.eventsPerSecond?.toFixed(1) ?? '-', String(health?.lostEvents ?? '-'), c.hostname ?? '-', c.version ?? '-']);
+    const state = c.revokedAt
+      ? 'Revoked'
+      : c.name === 'hubble-import'
+        ? 'Import'
+        : c.lastSeenAt && now - c.lastSeenAt <= CONNECTED_MS
+          ? 'Connected'
+          : 'Disconnected';
+    table.push([
+      c.name,
+      state,
+      ago(c.lastSeenAt, now),
+      health?.eventsPerSecond?.toFixed(1) ?? '-',
+      String(health?.lostEvents ?? '-'),
+      c.hostname ?? '-',
+      c.version ?? '-',
+    ]);
   }
   const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
-  io.write(table.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd()).join('\n') + '\n');
+  io.write(
+    table
+      .map((r) =>
+        r
+          .map((v, i) => (i === r.length - 1 ? v : v.padEnd((widths[i] ?? 0) + 3)))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n',
+  );
 }
 
 /**
@@ -112,8 +135,11 @@ export interface TokenOptions {
 export async function createToken(conn: Connection, opts: TokenOptions, io: Io, env: NodeJS.ProcessEnv): Promise<void> {
   const email = opts.email ?? env.SEXTANT_EMAIL;
   if (!email) throw new UsageError('token create: --email (or SEXTANT_EMAIL) is required');
-  const password = opts.passwordStdin ? ((await io.readStdin()).split(/\r?\n/)[0] ?? '') : (env.SEXTANT_PASSWORD ?? (await io.askSecret?.(`Password for ${email}: `)));
-  if (!password) throw new UsageError('token create: give the password on stdin with --password-stdin, in SEXTANT_PASSWORD, or at the prompt');
+  const password = opts.passwordStdin
+    ? ((await io.readStdin()).split(/\r?\n/)[0] ?? '')
+    : (env.SEXTANT_PASSWORD ?? (await io.askSecret?.(`Password for ${email}: `)));
+  if (!password)
+    throw new UsageError('token create: give the password on stdin with --password-stdin, in SEXTANT_PASSWORD, or at the prompt');
   const anon = apiClient(conn, null);
   const session = await call(conn, () => anon.auth.login.mutate({ email, password })).catch((err: Error) => {
     throw /401/.test(err.message) ? new CliError(`sign-in as ${email} failed: wrong email or password`) : err;
@@ -121,7 +147,9 @@ export async function createToken(conn: Connection, opts: TokenOptions, io: Io, 
   const asUser = apiClient(conn, session.token);
   try {
     const created = await call(conn, () => asUser.tokens.create.mutate({ name: opts.name }));
-    io.warn(`created API token "${created.token.name}" (${created.token.tokenPrefix}…) for ${session.user.email} with role ${created.role}; it is shown only once:\n`);
+    io.warn(
+      `created API token "${created.token.name}" (${created.token.tokenPrefix}…) for ${session.user.email} with role ${created.role}; it is shown only once:\n`,
+    );
     io.write(`${created.secret}\n`);
   } finally {
     await asUser.auth.logout.mutate().catch(() => undefined);
@@ -131,9 +159,19 @@ export async function createToken(conn: Connection, opts: TokenOptions, io: Io, 
 export async function listTokens(conn: Connection, api: ApiClient, io: Io, now = Date.now()): Promise<void> {
   const rows = await call(conn, () => api.tokens.list.query());
   const table = [['ID', 'NAME', 'PREFIX', 'CREATED', 'LAST USED', 'STATUS']];
-  for (const t of rows) table.push([t.id, t.name, `${t.tokenPrefix}…`, ago(t.createdAt, now), ago(t.lastUsedAt, now), t.revokedAt ? 'revoked' : 'active']);
+  for (const t of rows)
+    table.push([t.id, t.name, `${t.tokenPrefix}…`, ago(t.createdAt, now), ago(t.lastUsedAt, now), t.revokedAt ? 'revoked' : 'active']);
   const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
-  io.write(table.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd()).join('\n') + '\n');
+  io.write(
+    table
+      .map((r) =>
+        r
+          .map((v, i) => (i === r.length - 1 ? v : v.padEnd((widths[i] ?? 0) + 3)))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n',
+  );
 }
 
 export async function revokeToken(conn: Connection, api: ApiClient, id: string, io: Io): Promise<void> {
@@ -141,4 +179,3 @@ export async function revokeToken(conn: Connection, api: ApiClient, id: string, 
   await call(conn, () => api.tokens.revoke.mutate({ id }));
   io.write(`revoked ${id}\n`);
 }
-

@@ -7,15 +7,33 @@ process.env.TZ = 'UTC';
 
 const t = Date.UTC(2026, 0, 2, 3, 4, 5) + 67;
 const flow = Flow.parse({
-  id: crypto.randomUUID(), time: t, nodeName: 'n1', verdict: 'DROPPED', dropReason: 'NO_SOCKET', l4Protocol: 'TCP', ipVersion: 6, trafficDirection: 'INGRESS',
-  source: { ip: '2001:db8::7', port: 40000 }, destination: { ip: 'fd00::2', port: 443, service: 'web', namespace: 'shop', podName: 'web-1' }, tcpFlags: ['SYN'],
+  id: crypto.randomUUID(),
+  time: t,
+  nodeName: 'n1',
+  verdict: 'DROPPED',
+  dropReason: 'NO_SOCKET',
+  l4Protocol: 'TCP',
+  ipVersion: 6,
+  trafficDirection: 'INGRESS',
+  source: { ip: '2001:db8::7', port: 40000 },
+  destination: { ip: 'fd00::2', port: 443, service: 'web', namespace: 'shop', podName: 'web-1' },
+  tcpFlags: ['SYN'],
 });
 const kafka = L7Event.parse({
-  id: crypto.randomUUID(), flowId: flow.id, time: t + 1000, nodeName: 'n1', type: 'REQUEST', protocol: 'kafka',
-  source: { ip: '10.0.0.1', port: 41000, service: 'orders' }, destination: { ip: '10.0.0.9', port: 9092, service: 'kafka' },
+  id: crypto.randomUUID(),
+  flowId: flow.id,
+  time: t + 1000,
+  nodeName: 'n1',
+  type: 'REQUEST',
+  protocol: 'kafka',
+  source: { ip: '10.0.0.1', port: 41000, service: 'orders' },
+  destination: { ip: '10.0.0.9', port: 9092, service: 'kafka' },
   kafka: { apiKey: 'fetch', apiVersion: 11, correlationId: 7, topic: 'events' },
 });
-const records: FilterRecord[] = [{ kind: 'flow', flow }, { kind: 'l7', event: kafka }];
+const records: FilterRecord[] = [
+  { kind: 'flow', flow },
+  { kind: 'l7', event: kafka },
+];
 
 function print(output: Parameters<typeof createPrinter>[0], batches: FilterRecord[][]): string {
   let out = '';

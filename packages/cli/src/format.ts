@@ -42,7 +42,10 @@ function sides(r: FilterRecord): [Side, Side] {
   const src = r.kind === 'flow' ? r.flow.source : r.event.source;
   const dst = r.kind === 'flow' ? r.flow.destination : r.event.destination;
   const [a, b] = r.kind === 'l7' && r.event.type === 'RESPONSE' ? [dst, src] : [src, dst];
-  return [{ ip: a.ip, port: a.port, endpoint: a }, { ip: b.ip, port: b.port, endpoint: b }];
+  return [
+    { ip: a.ip, port: a.port, endpoint: a },
+    { ip: b.ip, port: b.port, endpoint: b },
+  ];
 }
 
 const withPort = (host: string, port?: number) => (port ? `${host.includes(':') ? `[${host}]` : host}:${port}` : host);
@@ -90,18 +93,37 @@ function describe(r: FilterRecord): { line: ReturnType<typeof toHubbleJson>; row
   return { line, row: { time, node: line.node_name, source: hostName(a), destination: hostName(b), type, verdict, summary }, compact };
 }
 
-const TABLE_HEADER: Row = { time: 'TIMESTAMP', node: 'NODE', source: 'SOURCE', destination: 'DESTINATION', type: 'TYPE', verdict: 'VERDICT', summary: 'SUMMARY' };
+const TABLE_HEADER: Row = {
+  time: 'TIMESTAMP',
+  node: 'NODE',
+  source: 'SOURCE',
+  destination: 'DESTINATION',
+  type: 'TYPE',
+  verdict: 'VERDICT',
+  summary: 'SUMMARY',
+};
 const COLUMNS = ['time', 'source', 'destination', 'type', 'verdict', 'summary'] as const;
 
 /** Columns padded to the widest cell plus three spaces, like Go's tabwriter in hubble. */
 export function formatTable(rows: Row[], header: boolean): string[] {
   const all = header ? [TABLE_HEADER, ...rows] : rows;
   const widths = COLUMNS.map((c) => Math.max(...all.map((r) => r[c].length)));
-  return all.map((r) => COLUMNS.map((c, i) => (i === COLUMNS.length - 1 ? r[c] : r[c].padEnd((widths[i] ?? 0) + 3))).join('').trimEnd());
+  return all.map((r) =>
+    COLUMNS.map((c, i) => (i === COLUMNS.length - 1 ? r[c] : r[c].padEnd((widths[i] ?? 0) + 3)))
+      .join('')
+      .trimEnd(),
+  );
 }
 
 export function formatDict(row: Row): string {
-  const keys: [string, string][] = [['TIMESTAMP', row.time], ['SOURCE', row.source], ['DESTINATION', row.destination], ['TYPE', row.type], ['VERDICT', row.verdict], ['SUMMARY', row.summary]];
+  const keys: [string, string][] = [
+    ['TIMESTAMP', row.time],
+    ['SOURCE', row.source],
+    ['DESTINATION', row.destination],
+    ['TYPE', row.type],
+    ['VERDICT', row.verdict],
+    ['SUMMARY', row.summary],
+  ];
   return keys.map(([k, v]) => `${k.padStart(11)}: ${v}`).join('\n');
 }
 
@@ -112,7 +134,12 @@ export function createPrinter(output: ObserveOutput, write: (text: string) => vo
     if (!records.length) return;
     const described = records.map(describe);
     if (output === 'table') {
-      write(`${formatTable(described.map((d) => d.row), printed === 0).join('\n')}\n`);
+      write(
+        `${formatTable(
+          described.map((d) => d.row),
+          printed === 0,
+        ).join('\n')}\n`,
+      );
     } else {
       for (const d of described) {
         if (output === 'compact') write(`${d.compact}\n`);

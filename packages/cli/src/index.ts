@@ -68,7 +68,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io & { sto
       io.write(USAGE);
       return command || g.help ? 0 : 2;
     }
-    const conn: Connection = { server: normalizeServer(g.server ?? env.SEXTANT_SERVER ?? 'http://localhost:3000'), token: g.token ?? env.SEXTANT_TOKEN ?? null };
+    const conn: Connection = {
+      server: normalizeServer(g.server ?? env.SEXTANT_SERVER ?? 'http://localhost:3000'),
+      token: g.token ?? env.SEXTANT_TOKEN ?? null,
+    };
     const api = apiClient(conn);
     const noMore = (what: string) => {
       if (args.length) throw new UsageError(`${what}: unexpected argument "${args[0]}"`);
@@ -103,7 +106,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io & { sto
           const email = takeFlag(rest, 'email', true);
           const passwordStdin = takeFlag(rest, 'password-stdin', false) === true;
           if (rest.length) throw new UsageError(`token create: unexpected argument "${rest[0]}"`);
-          await createToken(conn, { name: typeof name === 'string' ? name : 'sextant-cli', email: typeof email === 'string' ? email : undefined, passwordStdin }, io, env);
+          await createToken(
+            conn,
+            { name: typeof name === 'string' ? name : 'sextant-cli', email: typeof email === 'string' ? email : undefined, passwordStdin },
+            io,
+            env,
+          );
         } else if (sub === 'list' && !rest.length) await listTokens(conn, api, io);
         else if (sub === 'revoke' && rest.length === 1) await revokeToken(conn, api, rest[0] as string, io);
         else throw new UsageError('token: expected "create", "list" or "revoke ID"');

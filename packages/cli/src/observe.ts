@@ -32,12 +32,20 @@ export function parseObserve(argv: string[], now: number): ObserveQuery {
   if (problems.length) throw new UsageError(problems.join('; '));
   if (q.last !== undefined && q.first !== undefined) throw new UsageError('--first and --last cannot be combined');
   if (q.since !== undefined && q.until !== undefined && q.since >= q.until) throw new UsageError('--since must be before --until');
-  if (q.follow && (q.until !== undefined || q.first !== undefined)) throw new UsageError('--follow cannot be combined with --until or --first');
+  if (q.follow && (q.until !== undefined || q.first !== undefined))
+    throw new UsageError('--follow cannot be combined with --until or --first');
   return q;
 }
 
 /** Newest-first pages until `max` records or the window is exhausted; returns them newest first. */
-async function newestFirst(conn: Connection, api: ApiClient, q: ObserveQuery, since: number, until: number, max: number): Promise<{ items: FilterRecord[]; more: boolean }> {
+async function newestFirst(
+  conn: Connection,
+  api: ApiClient,
+  q: ObserveQuery,
+  since: number,
+  until: number,
+  max: number,
+): Promise<{ items: FilterRecord[]; more: boolean }> {
   const items: FilterRecord[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < Math.ceil(MAX_RECORDS / PAGE) + 1; page++) {
@@ -70,7 +78,8 @@ export async function observe(conn: Connection, api: ApiClient, q: ObserveQuery,
     const { items, more } = await newestFirst(conn, api, q, since, until, max);
     shown = items.reverse();
     if (q.first !== undefined) shown = shown.slice(0, q.first);
-    if (more && q.last === undefined) io.warn(`sextant: showing the newest ${MAX_RECORDS} records only; narrow the window with --since/--until\n`);
+    if (more && q.last === undefined)
+      io.warn(`sextant: showing the newest ${MAX_RECORDS} records only; narrow the window with --since/--until\n`);
     print(shown);
   }
   if (!q.follow) return;

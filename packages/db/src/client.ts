@@ -13,7 +13,12 @@ export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
 export function createPool(connectionString: string, max = 20, statementTimeoutMs?: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: 'sextant', ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}) });
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: 'sextant',
+    ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}),
+  });
   // An idle client error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return pool;
@@ -39,7 +44,8 @@ export interface Db {
 export function queryTimeoutMs(env: Record<string, string | undefined> = process.env): number {
   const raw = env.SEXTANT_QUERY_TIMEOUT_MS ?? '10000';
   const ms = Number(raw);
-  if (!/^\d+$/.test(raw) || ms < 100 || ms > 3_600_000) throw new Error(`SEXTANT_QUERY_TIMEOUT_MS must be milliseconds between 100 and 3600000, not ${raw}`);
+  if (!/^\d+$/.test(raw) || ms < 100 || ms > 3_600_000)
+    throw new Error(`SEXTANT_QUERY_TIMEOUT_MS must be milliseconds between 100 and 3600000, not ${raw}`);
   return ms;
 }
 

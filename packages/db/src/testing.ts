@@ -40,7 +40,9 @@ export function testingOnCitus(env: Record<string, string | undefined> = process
 }
 
 /** Vitest globalSetup: returns the teardown. */
-export async function setupTestPostgres(provide: (key: 'pgServerUrl' | 'citusCluster', value: string) => void): Promise<() => Promise<void>> {
+export async function setupTestPostgres(
+  provide: (key: 'pgServerUrl' | 'citusCluster', value: string) => void,
+): Promise<() => Promise<void>> {
   if (testingOnCitus()) {
     // A loopback coordinator + 2 workers (or the coordinator in DATABASE_URL); the template is migrated and
     // then distributed (citus/distribute.ts) on every node.

@@ -12,7 +12,10 @@ const str = z.string().min(1).max(512);
 /** `--http-status` values: an exact code ("503") or a prefix ("5+", "50+"). */
 export const HttpStatusMatch = z.string().regex(/^(\d{3}|\d{1,2}\+)$/, 'expected a status like 503, 5+ or 50+');
 /** Port values are numbers as strings so filter strings and URLs round-trip unchanged. */
-export const PortMatch = z.string().regex(/^\d{1,5}$/).refine((p) => Number(p) <= 65535, 'port out of range');
+export const PortMatch = z
+  .string()
+  .regex(/^\d{1,5}$/)
+  .refine((p) => Number(p) <= 65535, 'port out of range');
 
 export const FlowFilter = z.object({
   sourceIp: values(str),

@@ -13,7 +13,18 @@
  *   endpoint table (null: none); a ref is stored as the identity's columns (`<column>_service`, …, db rows.ts).
  */
 import { z } from 'zod';
-import { CloseReason, EpochMs, FlowFields, L4Protocol, TCP_FLAGS, TrafficDirection, Verdict, type Endpoint, type Flow, type FlowInput } from './flow';
+import {
+  CloseReason,
+  EpochMs,
+  FlowFields,
+  L4Protocol,
+  TCP_FLAGS,
+  TrafficDirection,
+  Verdict,
+  type Endpoint,
+  type Flow,
+  type FlowInput,
+} from './flow';
 import { text } from './sanitize';
 
 /** Distinct identities per batch; a batch of 20k flows between a few hundred processes needs a few hundred. */
@@ -21,7 +32,12 @@ export const MAX_BATCH_ENDPOINTS = 20_000;
 
 const ip = z.union([z.ipv4(), z.ipv6()]);
 const port = z.number().int().min(0).max(65535).nullable();
-const ref = z.number().int().min(0).max(MAX_BATCH_ENDPOINTS - 1).nullable();
+const ref = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_BATCH_ENDPOINTS - 1)
+  .nullable();
 /** bigint columns: a JS number is exact up to 2^53, well inside. */
 const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const TCP_FLAG_MASK_MAX = (1 << TCP_FLAGS.length) - 1;
@@ -64,7 +80,9 @@ export const kindOf = (f: FlowField): FlowFieldKind => ('kind' in f ? f.kind : '
 
 // A mapped type over a generic tuple stays a tuple.
 type RowOf<T extends readonly { schema: z.ZodType }[]> = { -readonly [K in keyof T]: z.output<T[K]['schema']> };
-type IndexOf<T extends readonly { name: string }[]> = { readonly [K in keyof T as K extends `${number}` ? T[K]['name'] : never]: K extends `${infer I extends number}` ? I : never };
+type IndexOf<T extends readonly { name: string }[]> = {
+  readonly [K in keyof T as K extends `${number}` ? T[K]['name'] : never]: K extends `${infer I extends number}` ? I : never;
+};
 
 /** A flow as a row: the values of FLOW_FIELDS in order. */
 export type FlowRowTuple = RowOf<Fields>;
@@ -73,7 +91,10 @@ export type FlowRowTuple = RowOf<Fields>;
 export const FLOW_IX = Object.freeze(Object.fromEntries(FLOW_FIELDS.map((f, i) => [f.name, i]))) as IndexOf<Fields>;
 
 /** The row schema (not marked: wire-compact.ts wraps it). */
-export const flowRowTuple = z.tuple(FLOW_FIELDS.map((f) => f.schema) as unknown as [z.ZodType, ...z.ZodType[]]) as unknown as z.ZodType<FlowRowTuple, FlowRowTuple>;
+export const flowRowTuple = z.tuple(FLOW_FIELDS.map((f) => f.schema) as unknown as [z.ZodType, ...z.ZodType[]]) as unknown as z.ZodType<
+  FlowRowTuple,
+  FlowRowTuple
+>;
 
 // --- The table and the Flow object model agree (compile-time): same names, row value = object value, null for absent.
 type Special = 'ip' | 'port' | 'ref' | 'flags' | 'node';
@@ -112,7 +133,11 @@ export function tcpFlagList(mask: number): Flow['tcpFlags'] {
  * A flow object → its row, with the Flow schema's defaults applied (so decoding gives what parsing the object
  * would). `refOf` turns an endpoint into its ref; a nodeName equal to `nodeName` becomes null.
  */
-export function encodeFlow<R>(f: FlowInput, nodeName: string, refOf: (e: Endpoint) => R): { [K in keyof FlowRowTuple]: K extends `${typeof FLOW_IX.sourceRef | typeof FLOW_IX.destinationRef}` ? R : FlowRowTuple[K] } {
+export function encodeFlow<R>(
+  f: FlowInput,
+  nodeName: string,
+  refOf: (e: Endpoint) => R,
+): { [K in keyof FlowRowTuple]: K extends `${typeof FLOW_IX.sourceRef | typeof FLOW_IX.destinationRef}` ? R : FlowRowTuple[K] } {
   const row = new Array<unknown>(FLOW_FIELDS.length);
   for (let i = 0; i < FLOW_FIELDS.length; i++) {
     const d = FLOW_FIELDS[i]!;
@@ -140,7 +165,12 @@ export function encodeFlow<R>(f: FlowInput, nodeName: string, refOf: (e: Endpoin
 }
 
 /** A row → its flow object (endpoints: address + identity; absent values left out, as the Flow schema does). */
-export function decodeFlow(row: readonly unknown[], source: object | null | undefined, destination: object | null | undefined, nodeName: string): Flow {
+export function decodeFlow(
+  row: readonly unknown[],
+  source: object | null | undefined,
+  destination: object | null | undefined,
+  nodeName: string,
+): Flow {
   const f: Record<string, unknown> = {};
   for (let i = 0; i < FLOW_FIELDS.length; i++) {
     const d = FLOW_FIELDS[i]!;

@@ -6,16 +6,7 @@
 import { z } from 'zod';
 import { marked, text, withSanitizedLabel } from './sanitize';
 
-export const VERDICTS = [
-  'VERDICT_UNKNOWN',
-  'FORWARDED',
-  'DROPPED',
-  'ERROR',
-  'AUDIT',
-  'REDIRECTED',
-  'TRACED',
-  'TRANSLATED',
-] as const;
+export const VERDICTS = ['VERDICT_UNKNOWN', 'FORWARDED', 'DROPPED', 'ERROR', 'AUDIT', 'REDIRECTED', 'TRACED', 'TRANSLATED'] as const;
 export const Verdict = z.enum(VERDICTS);
 export type Verdict = z.infer<typeof Verdict>;
 
@@ -41,7 +32,19 @@ export const CLOSE_REASONS = ['NONE', 'OPEN', 'CLOSED', 'RESET', 'CLIENT_RESET',
 export const CloseReason = z.enum(CLOSE_REASONS);
 export type CloseReason = z.infer<typeof CloseReason>;
 
-export const WorkloadKind = z.enum(['Pod', 'Deployment', 'DaemonSet', 'StatefulSet', 'Job', 'Container', 'SystemdUnit', 'Process', 'Host', 'External', 'World']);
+export const WorkloadKind = z.enum([
+  'Pod',
+  'Deployment',
+  'DaemonSet',
+  'StatefulSet',
+  'Job',
+  'Container',
+  'SystemdUnit',
+  'Process',
+  'Host',
+  'External',
+  'World',
+]);
 
 /**
  * The latest time any input may carry: 9999-12-31T23:59:59.999Z. Beyond it `toISOString()` writes a
@@ -69,7 +72,10 @@ export const Endpoint = z.object({
   service: name.optional(),
   namespace: name.optional(),
   podName: name.optional(),
-  workloads: z.array(z.object({ name, kind: WorkloadKind })).max(8).optional(),
+  workloads: z
+    .array(z.object({ name, kind: WorkloadKind }))
+    .max(8)
+    .optional(),
   labels: z.array(label).max(64).optional(),
   /** DNS names this IP was resolved from (observed DNS answers), like Hubble's source_names. */
   names: z.array(name).max(16).optional(),
@@ -77,7 +83,10 @@ export const Endpoint = z.object({
   process: z
     .object({ pid: z.number().int().min(0).max(MAX_PID).optional(), name: text().max(64), exe: text().max(4096).optional() })
     .optional(),
-  cgroupId: z.string().regex(/^\d{1,20}$/).optional(),
+  cgroupId: z
+    .string()
+    .regex(/^\d{1,20}$/)
+    .optional(),
   cgroupPath: text().max(4096).optional(),
   containerId: text().max(128).optional(),
   hostName: name.optional(),
@@ -155,7 +164,12 @@ export const DnsInfo = z.object({
   rcode: z.number().int().min(0).max(4095).optional(),
   ips: z.array(ip).max(64).default([]),
   /** RFC 2181: a TTL is an unsigned 31-bit number. */
-  ttl: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  ttl: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
   cnames: z.array(name).max(16).default([]),
   rrtypes: z.array(text().max(16)).max(64).default([]),
   transport: z.enum(['udp', 'tcp']).default('udp'),
@@ -165,7 +179,11 @@ export const KafkaInfo = z.object({
   apiKey: text().max(64),
   apiVersion: z.number().int().min(0).max(1000),
   /** int32 on the wire. */
-  correlationId: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1),
+  correlationId: z
+    .number()
+    .int()
+    .min(-(2 ** 31))
+    .max(2 ** 31 - 1),
   clientId: text().max(256).optional(),
   topic: text().max(249).optional(),
   errorCode: z.number().int().min(-1).max(32767).optional(),
@@ -190,7 +208,8 @@ export const L7EventFields = z.object({
 
 /** The details of its protocol are required: an issue at that path otherwise. */
 export function checkL7Details(e: { protocol: L7Protocol; http?: unknown; dns?: unknown; kafka?: unknown }, ctx: z.RefinementCtx): void {
-  if (!e[e.protocol]) ctx.addIssue({ code: 'custom', path: [e.protocol], message: `${e.protocol} details are required for a ${e.protocol} event` });
+  if (!e[e.protocol])
+    ctx.addIssue({ code: 'custom', path: [e.protocol], message: `${e.protocol} details are required for a ${e.protocol} event` });
 }
 
 /** An L7 exchange (request paired with its response when seen), linked to its connection flow. Marked as Flow is. */

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  bucketIndex, bucketLowerBound, bucketUpperBound, emptyHistogram, fromSparse, HIST_NUM_BUCKETS, HIST_PRECISION, mergeInto, quantile,
-  recordValue, toSparse, totalCount, type Histogram,
+  bucketIndex,
+  bucketLowerBound,
+  bucketUpperBound,
+  emptyHistogram,
+  fromSparse,
+  HIST_NUM_BUCKETS,
+  HIST_PRECISION,
+  mergeInto,
+  quantile,
+  recordValue,
+  toSparse,
+  totalCount,
+  type Histogram,
 } from './histogram';
 import { mulberry32 } from './random';
 

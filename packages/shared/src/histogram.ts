@@ -70,8 +70,7 @@ export function totalCount(h: Histogram): number {
 export const HIST_PRECISION = 1 / HIST_SUB_BUCKETS; // 0.125
 
 /** What a reader of p50/p95/p99 needs to know, shown as a tooltip wherever percentiles are. */
-export const PERCENTILE_NOTE =
-  `Percentiles come from latency histograms with buckets at most ${HIST_PRECISION * 100} % wide and show the upper bound of the bucket holding the percentile: never below the true value, at most ${HIST_PRECISION * 100} % above it.`;
+export const PERCENTILE_NOTE = `Percentiles come from latency histograms with buckets at most ${HIST_PRECISION * 100} % wide and show the upper bound of the bucket holding the percentile: never below the true value, at most ${HIST_PRECISION * 100} % above it.`;
 
 /**
  * The value reported for a percentile whose rank falls in bucket `index`: the bucket's (exclusive) upper

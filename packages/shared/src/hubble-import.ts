@@ -29,7 +29,13 @@ type HFlow = z.output<typeof HubbleFlow>;
 type HEndpoint = z.output<typeof HubbleEndpoint>;
 const KINDS = new Set<string>(WorkloadKind.options);
 
-function endpointIn(ip: string, port: number | undefined, e: HEndpoint | undefined, svc: { name: string; namespace?: string } | undefined, names: string[] | undefined): z.input<typeof Flow>['source'] {
+function endpointIn(
+  ip: string,
+  port: number | undefined,
+  e: HEndpoint | undefined,
+  svc: { name: string; namespace?: string } | undefined,
+  names: string[] | undefined,
+): z.input<typeof Flow>['source'] {
   const workloads = (e?.workloads ?? []).filter((w) => KINDS.has(w.kind ?? '')).slice(0, 8) as Endpoint['workloads'];
   const service = svc?.name || e?.workloads?.[0]?.name || undefined;
   const out: z.input<typeof Flow>['source'] = { ip };
@@ -48,10 +54,18 @@ function endpointIn(ip: string, port: number | undefined, e: HEndpoint | undefin
 function hubblePath(path: PropertyKey[], l7: boolean): string {
   const p = path.map(String).join('.');
   const map: Record<string, string> = {
-    'source.ip': 'flow.IP.source', 'destination.ip': 'flow.IP.destination', verdict: 'flow.verdict', time: 'flow.time',
-    trafficDirection: 'flow.traffic_direction', 'source.namespace': 'flow.source.namespace', 'destination.namespace': 'flow.destination.namespace',
+    'source.ip': 'flow.IP.source',
+    'destination.ip': 'flow.IP.destination',
+    verdict: 'flow.verdict',
+    time: 'flow.time',
+    trafficDirection: 'flow.traffic_direction',
+    'source.namespace': 'flow.source.namespace',
+    'destination.namespace': 'flow.destination.namespace',
   };
-  return map[p] ?? (l7 && p.startsWith('http') ? `flow.l7.${p}` : l7 && (p.startsWith('dns') || p.startsWith('kafka')) ? `flow.l7.${p}` : `flow (${p})`);
+  return (
+    map[p] ??
+    (l7 && p.startsWith('http') ? `flow.l7.${p}` : l7 && (p.startsWith('dns') || p.startsWith('kafka')) ? `flow.l7.${p}` : `flow (${p})`)
+  );
 }
 
 function parseFlow(f: HFlow, top: { node_name?: string; time?: string }, raw: string, lineNo: number | undefined): HubbleRecord {
@@ -87,7 +101,8 @@ function parseFlow(f: HFlow, top: { node_name?: string; time?: string }, raw: st
     if (l7.latency_ns) event.latencyNs = l7.latency_ns;
     const response = type === 'RESPONSE';
     const detail = (l7 as Record<string, object | undefined>)[protocol];
-    const parsedDetail = detail && L7_PROTOCOL_REGISTRY[protocol].fromHubble?.(detail, { response, transport: proto === 'UDP' ? 'UDP' : 'TCP' });
+    const parsedDetail =
+      detail && L7_PROTOCOL_REGISTRY[protocol].fromHubble?.(detail, { response, transport: proto === 'UDP' ? 'UDP' : 'TCP' });
     if (parsedDetail) Object.assign(event, { [protocol]: parsedDetail });
     const parsed = L7EventSchema.safeParse(event);
     if (!parsed.success) {

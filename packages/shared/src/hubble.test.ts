@@ -108,38 +108,92 @@ describe('Hubble jsonpb round trip', () => {
   it('reads L3/L4 fields into the flow model', () => {
     const f = flowOf(FIXTURES.tcp);
     expect(f).toMatchObject({
-      id: '5f0c9a3e-1b2d-4c5e-8f70-0a1b2c3d4e5f', time: Date.UTC(2026, 10, 25, 12, 0, 1) + 123.456, nodeName: 'node-a', verdict: 'FORWARDED',
-      l4Protocol: 'TCP', ipVersion: 4, tcpFlags: ['SYN', 'ACK', 'FIN'], trafficDirection: 'EGRESS', isReply: false,
-      source: { ip: '10.0.0.1', port: 43210, service: 'payments', namespace: 'shop', podName: 'payments-7d9f-abcde', labels: ['k8s:app=payments'], workloads: [{ name: 'payments', kind: 'Deployment' }] },
+      id: '5f0c9a3e-1b2d-4c5e-8f70-0a1b2c3d4e5f',
+      time: Date.UTC(2026, 10, 25, 12, 0, 1) + 123.456,
+      nodeName: 'node-a',
+      verdict: 'FORWARDED',
+      l4Protocol: 'TCP',
+      ipVersion: 4,
+      tcpFlags: ['SYN', 'ACK', 'FIN'],
+      trafficDirection: 'EGRESS',
+      isReply: false,
+      source: {
+        ip: '10.0.0.1',
+        port: 43210,
+        service: 'payments',
+        namespace: 'shop',
+        podName: 'payments-7d9f-abcde',
+        labels: ['k8s:app=payments'],
+        workloads: [{ name: 'payments', kind: 'Deployment' }],
+      },
       destination: { ip: '10.0.0.2', port: 8080, service: 'api' },
     });
     const d = flowOf(FIXTURES.dropped);
-    expect([d.verdict, d.dropReason, d.ipVersion, d.source.service, d.destination.service]).toEqual(['DROPPED', 'POLICY_DENIED', 6, undefined, 'postgres']);
+    expect([d.verdict, d.dropReason, d.ipVersion, d.source.service, d.destination.service]).toEqual([
+      'DROPPED',
+      'POLICY_DENIED',
+      6,
+      undefined,
+      'postgres',
+    ]);
     const u = flowOf(FIXTURES.udp);
-    expect([u.l4Protocol, u.destination.port, u.destination.service, u.destination.namespace]).toEqual(['UDP', 53, 'kube-dns', 'kube-system']);
+    expect([u.l4Protocol, u.destination.port, u.destination.service, u.destination.namespace]).toEqual([
+      'UDP',
+      53,
+      'kube-dns',
+      'kube-system',
+    ]);
   });
 
   it('reads a response the client → server way round and keeps the L7 details', () => {
     const req = eventOf(FIXTURES.httpRequest);
     const res = eventOf(FIXTURES.httpResponse);
-    expect(res).toMatchObject({ type: 'RESPONSE', protocol: 'http', latencyNs: 12_000_000, source: { ip: '10.0.0.1', port: 43210, service: 'payments' }, destination: { ip: '10.0.0.2', port: 8080, service: 'api' } });
+    expect(res).toMatchObject({
+      type: 'RESPONSE',
+      protocol: 'http',
+      latencyNs: 12_000_000,
+      source: { ip: '10.0.0.1', port: 43210, service: 'payments' },
+      destination: { ip: '10.0.0.2', port: 8080, service: 'api' },
+    });
     expect(res.http).toMatchObject({ code: 503, method: 'GET', path: '/v1/orders', host: 'api.shop:8080', protocol: 'HTTP/1.1' });
     expect(req.http).toMatchObject({ method: 'GET', path: '/v1/orders', headers: [{ key: 'User-Agent', value: 'curl/8.5.0' }] });
     expect(req.http?.code).toBeUndefined();
     // Both halves of one exchange belong to the same connection.
     expect(res.flowId).toBe(req.flowId);
     const dns = eventOf(FIXTURES.dns);
-    expect(dns).toMatchObject({ protocol: 'dns', latencyNs: 350_000, source: { ip: '10.0.0.1', port: 53000 }, destination: { ip: '10.96.0.10', service: 'kube-dns' } });
-    expect(dns.dns).toEqual({ query: 'api.shop.svc.cluster.local.', ips: ['10.0.0.2'], ttl: 30, rcode: 0, cnames: [], qtypes: ['A'], rrtypes: ['A'], transport: 'udp' });
+    expect(dns).toMatchObject({
+      protocol: 'dns',
+      latencyNs: 350_000,
+      source: { ip: '10.0.0.1', port: 53000 },
+      destination: { ip: '10.96.0.10', service: 'kube-dns' },
+    });
+    expect(dns.dns).toEqual({
+      query: 'api.shop.svc.cluster.local.',
+      ips: ['10.0.0.2'],
+      ttl: 30,
+      rcode: 0,
+      cnames: [],
+      qtypes: ['A'],
+      rrtypes: ['A'],
+      transport: 'udp',
+    });
     expect(eventOf(FIXTURES.kafka).kafka).toEqual({ apiKey: 'produce', apiVersion: 9, correlationId: 42, topic: 'orders' });
   });
 
   it('exports Sextant-native records with the fields Hubble has, and reads them back', () => {
     const flow = Flow.parse({
-      id: crypto.randomUUID(), time: Date.UTC(2026, 10, 25, 12) + 123.5, nodeName: 'host-1', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4,
+      id: crypto.randomUUID(),
+      time: Date.UTC(2026, 10, 25, 12) + 123.5,
+      nodeName: 'host-1',
+      verdict: 'FORWARDED',
+      l4Protocol: 'TCP',
+      ipVersion: 4,
       source: { ip: '192.168.1.10', port: 51000, service: 'checkout', process: { pid: 12, name: 'node' } },
       destination: { ip: '192.168.1.20', port: 5432, service: 'postgres', names: ['db.internal'] },
-      tcpFlags: ['SYN', 'ACK', 'FIN'], bytesSent: 1200, retransmits: 3, closeReason: 'CLOSED',
+      tcpFlags: ['SYN', 'ACK', 'FIN'],
+      bytesSent: 1200,
+      retransmits: 3,
+      closeReason: 'CLOSED',
     });
     const line = toHubbleJson(flow);
     expect(line.time).toBe('2026-11-25T12:00:00.123500Z');
@@ -150,12 +204,25 @@ describe('Hubble jsonpb round trip', () => {
     expect(back).toEqual({ ...flow, bytesSent: 0, retransmits: 0, closeReason: 'NONE', source: { ...flow.source, process: undefined } });
 
     const event = L7Event.parse({
-      id: crypto.randomUUID(), flowId: flow.id, time: flow.time + 5, nodeName: 'host-1', type: 'RESPONSE', protocol: 'http', latencyNs: 2_500_000,
-      source: flow.source, destination: flow.destination,
+      id: crypto.randomUUID(),
+      flowId: flow.id,
+      time: flow.time + 5,
+      nodeName: 'host-1',
+      type: 'RESPONSE',
+      protocol: 'http',
+      latencyNs: 2_500_000,
+      source: flow.source,
+      destination: flow.destination,
       http: { method: 'POST', url: '/pay?card=redacted', path: '/pay', host: 'payments.local', code: 201 },
     });
     const e = toHubbleJson(event).flow;
-    expect([e.IP?.source, e.is_reply, e.l7?.http?.url, e.l7?.latency_ns, e.Summary]).toEqual(['192.168.1.20', true, 'http://payments.local/pay?card=redacted', '2500000', 'HTTP/1.1 201 3ms (POST http://payments.local/pay?card=redacted)']);
+    expect([e.IP?.source, e.is_reply, e.l7?.http?.url, e.l7?.latency_ns, e.Summary]).toEqual([
+      '192.168.1.20',
+      true,
+      'http://payments.local/pay?card=redacted',
+      '2500000',
+      'HTTP/1.1 201 3ms (POST http://payments.local/pay?card=redacted)',
+    ]);
     const again = eventOf(toHubbleJsonLine(event));
     expect(again.source.ip).toBe('192.168.1.10');
     expect(toHubbleJsonLine(again)).toBe(toHubbleJsonLine(event));
@@ -173,7 +240,14 @@ describe('Hubble jsonpb round trip', () => {
     const f = flowOf(line);
     // Nanoseconds are kept to the microsecond, the store's precision.
     expect(toRfc3339(f.time)).toBe('2026-11-25T09:41:02.202451Z');
-    expect(f.source).toEqual({ ip: '10.0.1.235', port: 60524, service: 'gen', namespace: 'lab', podName: 'gen-1', labels: ['k8s:app=gen'] });
+    expect(f.source).toEqual({
+      ip: '10.0.1.235',
+      port: 60524,
+      service: 'gen',
+      namespace: 'lab',
+      podName: 'gen-1',
+      labels: ['k8s:app=gen'],
+    });
     expect([f.verdict, f.dropReason, f.nodeName]).toEqual(['DROPPED', 'POLICY_DENIED', 'c1/w1']);
   });
 });
@@ -194,16 +268,30 @@ describe('Hubble jsonpb errors and skipped lines', () => {
     expect(bad('[1]', 4)).toBe('line 4: expected a JSON object');
     expect(bad(FIXTURES.tcp.replace('"10.0.0.2"', '"10.0.0.300"'), 7)).toMatch(/^line 7: flow\.IP\.destination: /);
     expect(bad(FIXTURES.tcp.replace('"verdict":"FORWARDED"', '"verdict":"MAYBE"'), 8)).toMatch(/^line 8: flow\.verdict: /);
-    expect(bad(FIXTURES.tcp.replaceAll('2026-11-25T12:00:01.123456Z', 'yesterday'), 9)).toBe('line 9: flow.time: not an RFC 3339 time: "yesterday"');
+    expect(bad(FIXTURES.tcp.replaceAll('2026-11-25T12:00:01.123456Z', 'yesterday'), 9)).toBe(
+      'line 9: flow.time: not an RFC 3339 time: "yesterday"',
+    );
     expect(bad(FIXTURES.tcp.replace('"source_port":43210', '"source_port":-1'), 10)).toMatch(/^line 10: flow\.l4\.TCP\.source_port: /);
-    expect(bad(FIXTURES.kafka.replace(/"kafka":\{[^}]*\}/, '"unknown":{}'), 11)).toBe('line 11: flow.l7: an L7 flow needs one of http, dns, kafka');
+    expect(bad(FIXTURES.kafka.replace(/"kafka":\{[^}]*\}/, '"unknown":{}'), 11)).toBe(
+      'line 11: flow.l7: an L7 flow needs one of http, dns, kafka',
+    );
     expect(bad(FIXTURES.httpResponse.replace('"code":503', '"code":5030'), 12)).toMatch(/^line 12: flow\.l7\.http\.code: /);
   });
 
   it('skips lines that hold no importable flow', () => {
-    expect(fromHubbleJson('{"node_status":{"state_change":"NODE_CONNECTED","node_names":["n1"]},"node_name":"n1","time":"2026-11-25T12:00:00Z"}')).toEqual({ kind: 'skipped', reason: 'node_status line' });
-    expect(fromHubbleJson('{"flow":{"time":"2026-11-25T12:00:00Z","ethernet":{"source":"a","destination":"b"}}}')).toEqual({ kind: 'skipped', reason: 'flow without IP addresses' });
-    expect(fromHubbleJson(FIXTURES.tcp.replace(/"TCP":\{[^}]*\}\}/, '"SCTP":{"source_port":1,"destination_port":2}'))).toEqual({ kind: 'skipped', reason: 'SCTP flow' });
+    expect(
+      fromHubbleJson(
+        '{"node_status":{"state_change":"NODE_CONNECTED","node_names":["n1"]},"node_name":"n1","time":"2026-11-25T12:00:00Z"}',
+      ),
+    ).toEqual({ kind: 'skipped', reason: 'node_status line' });
+    expect(fromHubbleJson('{"flow":{"time":"2026-11-25T12:00:00Z","ethernet":{"source":"a","destination":"b"}}}')).toEqual({
+      kind: 'skipped',
+      reason: 'flow without IP addresses',
+    });
+    expect(fromHubbleJson(FIXTURES.tcp.replace(/"TCP":\{[^}]*\}\}/, '"SCTP":{"source_port":1,"destination_port":2}'))).toEqual({
+      kind: 'skipped',
+      reason: 'SCTP flow',
+    });
   });
 
   it('accepts a bare flow object (hubble -o json) and derives a stable id when there is no uuid', () => {

@@ -14,8 +14,20 @@ import type { Endpoint, Flow, L4Protocol, L7Event, TcpFlag } from './flow';
 import { L7_PROTOCOL_REGISTRY } from './l7-protocols';
 import { compact } from './protocols/spec';
 
-const uint = z.union([z.number().int().min(0), z.string().regex(/^\d{1,20}$/).transform(Number)]);
-const int = z.union([z.number().int(), z.string().regex(/^-?\d{1,11}$/).transform(Number)]);
+const uint = z.union([
+  z.number().int().min(0),
+  z
+    .string()
+    .regex(/^\d{1,20}$/)
+    .transform(Number),
+]);
+const int = z.union([
+  z.number().int(),
+  z
+    .string()
+    .regex(/^-?\d{1,11}$/)
+    .transform(Number),
+]);
 const strs = z.array(z.string()).optional();
 
 export const HubbleEndpoint = z.object({
@@ -56,13 +68,34 @@ export const HubbleFlow = z.object({
       type: z.string().optional(),
       latency_ns: uint.optional(),
       dns: z
-        .object({ query: z.string().optional(), ips: strs, ttl: uint.optional(), cnames: strs, observation_source: z.string().optional(), rcode: uint.optional(), qtypes: strs, rrtypes: strs })
+        .object({
+          query: z.string().optional(),
+          ips: strs,
+          ttl: uint.optional(),
+          cnames: strs,
+          observation_source: z.string().optional(),
+          rcode: uint.optional(),
+          qtypes: strs,
+          rrtypes: strs,
+        })
         .optional(),
       http: z
-        .object({ code: uint.optional(), method: z.string().optional(), url: z.string().optional(), protocol: z.string().optional(), headers: z.array(z.object({ key: z.string(), value: z.string().optional() })).optional() })
+        .object({
+          code: uint.optional(),
+          method: z.string().optional(),
+          url: z.string().optional(),
+          protocol: z.string().optional(),
+          headers: z.array(z.object({ key: z.string(), value: z.string().optional() })).optional(),
+        })
         .optional(),
       kafka: z
-        .object({ error_code: int.optional(), api_version: int.optional(), api_key: z.string().optional(), correlation_id: int.optional(), topic: z.string().optional() })
+        .object({
+          error_code: int.optional(),
+          api_version: int.optional(),
+          api_key: z.string().optional(),
+          correlation_id: int.optional(),
+          topic: z.string().optional(),
+        })
         .optional(),
     })
     .optional(),
@@ -229,7 +262,8 @@ export function hubbleSummary(f: HubbleFlow): string {
   if (l7?.http) {
     const h = l7.http;
     const req = `${h.method ?? ''} ${h.url ?? ''}`;
-    if (l7.type === 'RESPONSE') return `${h.protocol ?? 'HTTP/1.1'} ${Number(h.code ?? 0)} ${Math.round(Number(l7.latency_ns ?? 0) / 1e6)}ms (${req})`;
+    if (l7.type === 'RESPONSE')
+      return `${h.protocol ?? 'HTTP/1.1'} ${Number(h.code ?? 0)} ${Math.round(Number(l7.latency_ns ?? 0) / 1e6)}ms (${req})`;
     return `${h.protocol ?? 'HTTP/1.1'} ${req}`;
   }
   if (l7?.dns) {
@@ -247,7 +281,9 @@ export function hubbleSummary(f: HubbleFlow): string {
   }
   const l4 = f.l4;
   if (l4?.TCP) {
-    const flags = Object.entries(l4.TCP.flags ?? {}).filter(([, v]) => v).map(([k]) => k);
+    const flags = Object.entries(l4.TCP.flags ?? {})
+      .filter(([, v]) => v)
+      .map(([k]) => k);
     return flags.length ? `TCP Flags: ${flags.join(', ')}` : 'TCP';
   }
   if (l4?.UDP) return 'UDP';

@@ -31,7 +31,14 @@ export function isPrivateIp(ip: string): boolean {
     return mapped ? isPrivateIp(mapped[1] ?? '') : false;
   }
   const [a = 0, b = 0] = ip.split('.').map(Number);
-  return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+  return (
+    a === 10 ||
+    a === 127 ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 169 && b === 254) ||
+    (a === 100 && b >= 64 && b <= 127)
+  );
 }
 
 export function endpointServiceName(e: Pick<Endpoint, 'ip' | 'service' | 'names'>): string {

@@ -18,7 +18,14 @@ describe('L7 protocol registry', () => {
 
   it('names DNS rcodes the way people search for them and the way Hubble labels metrics', () => {
     expect([0, 2, 3, 5, 9].map((c) => dnsRcodeName(c))).toEqual(['NOERROR', 'SERVFAIL', 'NXDOMAIN', 'REFUSED', 'NOTAUTH']);
-    expect([0, 2, 3, 5, 9, 99].map((c) => dnsRcodeName(c, 'hubble'))).toEqual(['No Error', 'Server Failure', 'Non-Existent Domain', 'Query Refused', 'RCODE9', 'RCODE99']);
+    expect([0, 2, 3, 5, 9, 99].map((c) => dnsRcodeName(c, 'hubble'))).toEqual([
+      'No Error',
+      'Server Failure',
+      'Non-Existent Domain',
+      'Query Refused',
+      'RCODE9',
+      'RCODE99',
+    ]);
     expect(Object.keys(DNS_RCODES)).toHaveLength(11);
   });
 });

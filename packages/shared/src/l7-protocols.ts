@@ -24,5 +24,8 @@ export const L7_PROTOCOL_REGISTRY: { readonly [P in L7Protocol]: L7ProtocolSpec 
 export function l7ProtocolsOver(transport: 'tcp' | 'udp'): { only: L7Protocol[]; among: L7Protocol[] } {
   const entries = Object.entries(L7_PROTOCOL_REGISTRY) as [L7Protocol, L7ProtocolSpec][];
   const over = entries.filter(([, s]) => s.transports.includes(transport));
-  return { only: over.filter(([, s]) => s.transports.length === 1).map(([p]) => p), among: over.filter(([, s]) => s.transports.length > 1).map(([p]) => p) };
+  return {
+    only: over.filter(([, s]) => s.transports.length === 1).map(([p]) => p),
+    among: over.filter(([, s]) => s.transports.length > 1).map(([p]) => p),
+  };
 }

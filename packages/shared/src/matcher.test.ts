@@ -4,21 +4,52 @@ import { FlowQueryFilter } from './filter';
 import { ipMatches, matchesQuery, matchFlow, matchL7, validateQueryFilter, type FilterRecord } from './matcher';
 
 const flow = Flow.parse({
-  id: '7d0b4f6e-3f7a-4a2b-9c1d-2e3f4a5b6c7d', time: 1, nodeName: 'node-a', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4,
-  source: { ip: '10.0.1.7', port: 40000, service: 'checkout', namespace: 'shop', podName: 'checkout-abc', labels: ['app=checkout', 'tier=web'] },
+  id: '7d0b4f6e-3f7a-4a2b-9c1d-2e3f4a5b6c7d',
+  time: 1,
+  nodeName: 'node-a',
+  verdict: 'FORWARDED',
+  l4Protocol: 'TCP',
+  ipVersion: 4,
+  source: {
+    ip: '10.0.1.7',
+    port: 40000,
+    service: 'checkout',
+    namespace: 'shop',
+    podName: 'checkout-abc',
+    labels: ['app=checkout', 'tier=web'],
+  },
   destination: { ip: '10.0.2.9', port: 8080, service: 'payments', namespace: 'shop', names: ['payments.shop.svc'] },
-  tcpFlags: ['SYN', 'ACK', 'FIN'], trafficDirection: 'EGRESS',
+  tcpFlags: ['SYN', 'ACK', 'FIN'],
+  trafficDirection: 'EGRESS',
 });
 const http503 = L7Event.parse({
-  id: crypto.randomUUID(), flowId: flow.id, time: 2, nodeName: 'node-a', protocol: 'http', latencyNs: 1_000_000,
-  source: flow.source, destination: flow.destination, http: { method: 'POST', url: 'http://payments/api/charge/42', path: '/api/charge/42', code: 503 },
+  id: crypto.randomUUID(),
+  flowId: flow.id,
+  time: 2,
+  nodeName: 'node-a',
+  protocol: 'http',
+  latencyNs: 1_000_000,
+  source: flow.source,
+  destination: flow.destination,
+  http: { method: 'POST', url: 'http://payments/api/charge/42', path: '/api/charge/42', code: 503 },
 });
 const dnsEvent = L7Event.parse({
-  id: crypto.randomUUID(), flowId: flow.id, time: 3, nodeName: 'node-a', protocol: 'dns',
-  source: flow.source, destination: { ip: '10.0.0.10', port: 53 }, dns: { query: 'api.example.com.', rcode: 3 },
+  id: crypto.randomUUID(),
+  flowId: flow.id,
+  time: 3,
+  nodeName: 'node-a',
+  protocol: 'dns',
+  source: flow.source,
+  destination: { ip: '10.0.0.10', port: 53 },
+  dns: { query: 'api.example.com.', rcode: 3 },
 });
-const records: FilterRecord[] = [{ kind: 'flow', flow }, { kind: 'l7', event: http503 }, { kind: 'l7', event: dnsEvent }];
-const ids = (q: unknown) => records.filter((r) => matchesQuery(r, FlowQueryFilter.parse(q))).map((r) => (r.kind === 'flow' ? 'flow' : r.event.protocol));
+const records: FilterRecord[] = [
+  { kind: 'flow', flow },
+  { kind: 'l7', event: http503 },
+  { kind: 'l7', event: dnsEvent },
+];
+const ids = (q: unknown) =>
+  records.filter((r) => matchesQuery(r, FlowQueryFilter.parse(q))).map((r) => (r.kind === 'flow' ? 'flow' : r.event.protocol));
 
 describe('matcher', () => {
   it('matches addresses exactly and by CIDR, v4 and v6', () => {

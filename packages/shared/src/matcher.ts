@@ -61,7 +61,8 @@ function podMatches(e: Endpoint, pattern: string): boolean {
   return e.namespace === pattern.slice(0, slash) && e.podName === pattern.slice(slash + 1);
 }
 
-const any = <T>(values: T[] | undefined, test: (v: T) => boolean): boolean => values === undefined || values.length === 0 || values.some(test);
+const any = <T>(values: T[] | undefined, test: (v: T) => boolean): boolean =>
+  values === undefined || values.length === 0 || values.some(test);
 
 function sideMatches(f: FlowFilter, side: 'source' | 'destination', e: Endpoint): boolean {
   const get = (k: string) => (f as Record<string, string[] | undefined>)[`${side}${k}`];
@@ -164,7 +165,8 @@ export function validateQueryFilter(q: FlowQueryFilter): string[] {
         for (const p of f[key] ?? []) {
           const [addr = '', bits] = p.split('/');
           const max = net.isIPv4(addr) ? 32 : 128;
-          if (!net.isIP(addr) || (bits !== undefined && !(Number(bits) >= 0 && Number(bits) <= max))) problems.push(`${name}.${i}.${key}: not an IP or CIDR: ${p}`);
+          if (!net.isIP(addr) || (bits !== undefined && !(Number(bits) >= 0 && Number(bits) <= max)))
+            problems.push(`${name}.${i}.${key}: not an IP or CIDR: ${p}`);
         }
       }
     });

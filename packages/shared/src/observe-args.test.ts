@@ -5,8 +5,14 @@ const NOW = Date.UTC(2026, 10, 24, 12);
 
 describe('hubble observe flags', () => {
   it('ANDs different flags and ORs repeated ones', () => {
-    const q = parseObserveArgs(['--to-service', 'payments', '--to-service', 'billing', '--http-status', '5+', '--verdict', 'forwarded'], NOW);
-    expect(q.filter).toEqual({ allow: [{ destinationService: ['payments', 'billing'], httpStatusCode: ['5+'], verdict: ['FORWARDED'] }], deny: [] });
+    const q = parseObserveArgs(
+      ['--to-service', 'payments', '--to-service', 'billing', '--http-status', '5+', '--verdict', 'forwarded'],
+      NOW,
+    );
+    expect(q.filter).toEqual({
+      allow: [{ destinationService: ['payments', 'billing'], httpStatusCode: ['5+'], verdict: ['FORWARDED'] }],
+      deny: [],
+    });
   });
 
   it('turns either-side flags into one filter per side, combined with the rest', () => {
@@ -24,9 +30,18 @@ describe('hubble observe flags', () => {
       { destinationNamespace: ['shop'], destinationPort: ['8080'], verdict: ['DROPPED'] },
     ]);
     const denied = parseObserveArgs(['--not', '--ip', '10.0.0.1', '--not', '--port', '53'], NOW);
-    expect(denied.filter).toEqual({ allow: [], deny: [{ sourceIp: ['10.0.0.1'], sourcePort: ['53'] }, { destinationIp: ['10.0.0.1'], destinationPort: ['53'] }] });
+    expect(denied.filter).toEqual({
+      allow: [],
+      deny: [
+        { sourceIp: ['10.0.0.1'], sourcePort: ['53'] },
+        { destinationIp: ['10.0.0.1'], destinationPort: ['53'] },
+      ],
+    });
     // Combined with a one-sided flag of the same kind, the values OR on that side.
-    expect(parseObserveArgs(['--from-pod', 'a', '--pod', 'b'], NOW).filter.allow).toEqual([{ sourcePod: ['a', 'b'] }, { sourcePod: ['a'], destinationPod: ['b'] }]);
+    expect(parseObserveArgs(['--from-pod', 'a', '--pod', 'b'], NOW).filter.allow).toEqual([
+      { sourcePod: ['a', 'b'] },
+      { sourcePod: ['a'], destinationPod: ['b'] },
+    ]);
   });
 
   it('reads --is-reply as a boolean flag', () => {
@@ -57,8 +72,17 @@ describe('hubble observe flags', () => {
   });
 
   it('splits filter-bar text like a shell', () => {
-    expect(splitArgs(`--http-path '^/api/(a|b)' --to-service "pay ments" --dns-query x\\ y`)).toEqual(['--http-path', '^/api/(a|b)', '--to-service', 'pay ments', '--dns-query', 'x y']);
-    expect(parseFilterText('--from-pod shop/checkout-1 --tcp-flags SYN,rst', NOW).filter.allow).toEqual([{ sourcePod: ['shop/checkout-1'], tcpFlags: ['SYN', 'RST'] }]);
+    expect(splitArgs(`--http-path '^/api/(a|b)' --to-service "pay ments" --dns-query x\\ y`)).toEqual([
+      '--http-path',
+      '^/api/(a|b)',
+      '--to-service',
+      'pay ments',
+      '--dns-query',
+      'x y',
+    ]);
+    expect(parseFilterText('--from-pod shop/checkout-1 --tcp-flags SYN,rst', NOW).filter.allow).toEqual([
+      { sourcePod: ['shop/checkout-1'], tcpFlags: ['SYN', 'RST'] },
+    ]);
     expect(() => splitArgs('--to-service "open')).toThrow(/unterminated/);
   });
 });

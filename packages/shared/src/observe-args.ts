@@ -25,15 +25,28 @@ export interface ObserveQuery {
 
 type Key = keyof FlowFilter;
 const SIDED: Record<string, [Key, Key]> = {
-  ip: ['sourceIp', 'destinationIp'], pod: ['sourcePod', 'destinationPod'], service: ['sourceService', 'destinationService'],
-  fqdn: ['sourceFqdn', 'destinationFqdn'], label: ['sourceLabel', 'destinationLabel'], port: ['sourcePort', 'destinationPort'],
-  namespace: ['sourceNamespace', 'destinationNamespace'], workload: ['sourceWorkload', 'destinationWorkload'],
+  ip: ['sourceIp', 'destinationIp'],
+  pod: ['sourcePod', 'destinationPod'],
+  service: ['sourceService', 'destinationService'],
+  fqdn: ['sourceFqdn', 'destinationFqdn'],
+  label: ['sourceLabel', 'destinationLabel'],
+  port: ['sourcePort', 'destinationPort'],
+  namespace: ['sourceNamespace', 'destinationNamespace'],
+  workload: ['sourceWorkload', 'destinationWorkload'],
   process: ['sourceProcess', 'destinationProcess'],
 };
 const SIMPLE: Record<string, Key> = {
-  'node-name': 'nodeName', verdict: 'verdict', 'traffic-direction': 'trafficDirection', protocol: 'protocol',
-  'http-status': 'httpStatusCode', 'http-method': 'httpMethod', 'http-path': 'httpPath', 'dns-query': 'dnsQuery',
-  'kafka-topic': 'kafkaTopic', type: 'eventType', 'tcp-flags': 'tcpFlags',
+  'node-name': 'nodeName',
+  verdict: 'verdict',
+  'traffic-direction': 'trafficDirection',
+  protocol: 'protocol',
+  'http-status': 'httpStatusCode',
+  'http-method': 'httpMethod',
+  'http-path': 'httpPath',
+  'dns-query': 'dnsQuery',
+  'kafka-topic': 'kafkaTopic',
+  type: 'eventType',
+  'tcp-flags': 'tcpFlags',
 };
 const ALIASES: Record<string, string> = { n: 'namespace', l: 'label', f: 'follow', o: 'output' };
 
@@ -87,11 +100,15 @@ export function parseObserveArgs(argv: string[], now = Date.now()): ObserveQuery
       return v;
     };
     const target = negate ? deny : allow;
-    if (name === 'not') { negate = true; continue; }
+    if (name === 'not') {
+      negate = true;
+      continue;
+    }
     if (name === 'follow') q.follow = true;
     else if (name === 'output') {
       const v = value();
-      if (!(OUTPUTS as readonly string[]).includes(v)) throw new ObserveArgsError(`--output: expected one of ${OUTPUTS.join(', ')}, got "${v}"`);
+      if (!(OUTPUTS as readonly string[]).includes(v))
+        throw new ObserveArgsError(`--output: expected one of ${OUTPUTS.join(', ')}, got "${v}"`);
       q.output = v as ObserveOutput;
     } else if (name === 'since' || name === 'until') q[name] = parseTime(value(), now, name);
     else if (name === 'last' || name === 'first') {
@@ -104,8 +121,7 @@ export function parseObserveArgs(argv: string[], now = Date.now()): ObserveQuery
       const v = (inline ?? 'true').toLowerCase();
       if (v !== 'true' && v !== 'false') throw new ObserveArgsError(`--is-reply: expected true or false, got "${inline}"`);
       flags.reply = v === 'true';
-    }
-    else if (name.startsWith('from-') || name.startsWith('to-')) {
+    } else if (name.startsWith('from-') || name.startsWith('to-')) {
       const [dir, base] = name.startsWith('from-') ? [0, name.slice(5)] : [1, name.slice(3)];
       const sided = SIDED[base];
       if (!sided) throw new ObserveArgsError(`unknown flag --${name}`);
@@ -137,7 +153,10 @@ export function parseObserveArgs(argv: string[], now = Date.now()): ObserveQuery
     };
     return [side(0), side(1)];
   };
-  const parsed = FlowQueryFilterSchema.safeParse({ allow: build(allow, sidedAllow, flags), deny: build(deny, sidedDeny, {}).filter((f) => Object.keys(f).length) });
+  const parsed = FlowQueryFilterSchema.safeParse({
+    allow: build(allow, sidedAllow, flags),
+    deny: build(deny, sidedDeny, {}).filter((f) => Object.keys(f).length),
+  });
   if (!parsed.success) {
     const i = parsed.error.issues[0];
     throw new ObserveArgsError(`invalid filter value at ${i?.path.slice(2).join('.') ?? '?'}: ${i?.message ?? ''}`);

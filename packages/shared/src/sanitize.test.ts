@@ -5,8 +5,15 @@ import { CollectorHealthReport, IngestBatch } from './wire';
 import { BatchEncoder, decodeFlowRows, decodeL7Rows, sanitizedRecords } from './wire-compact';
 
 const flow = (over: Record<string, unknown> = {}) => ({
-  id: crypto.randomUUID(), time: 1_700_000_000_000, nodeName: 'n', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4,
-  source: { ip: '10.0.0.1', port: 1234, process: { pid: 42, name: 'curl' } }, destination: { ip: '10.0.0.2', port: 80 }, ...over,
+  id: crypto.randomUUID(),
+  time: 1_700_000_000_000,
+  nodeName: 'n',
+  verdict: 'FORWARDED',
+  l4Protocol: 'TCP',
+  ipVersion: 4,
+  source: { ip: '10.0.0.1', port: 1234, process: { pid: 42, name: 'curl' } },
+  destination: { ip: '10.0.0.2', port: 80 },
+  ...over,
 });
 
 describe('sanitizeText', () => {
@@ -29,10 +36,27 @@ describe('sanitizing schemas', () => {
   });
 
   it('mark L7 events and health reports; length limits count the replaced text the same', () => {
-    const e = L7Event.parse({ id: crypto.randomUUID(), flowId: crypto.randomUUID(), time: 1, nodeName: 'n', protocol: 'http', source: { ip: '10.0.0.1' }, destination: { ip: '10.0.0.2' }, http: { method: 'GET', url: '/x\u0000y', path: '/x\u0000y' } });
+    const e = L7Event.parse({
+      id: crypto.randomUUID(),
+      flowId: crypto.randomUUID(),
+      time: 1,
+      nodeName: 'n',
+      protocol: 'http',
+      source: { ip: '10.0.0.1' },
+      destination: { ip: '10.0.0.2' },
+      http: { method: 'GET', url: '/x\u0000y', path: '/x\u0000y' },
+    });
     expect(e.http?.url).toBe('/x\uFFFDy');
     expect(e.source.labels).toEqual([SANITIZED_LABEL]);
-    const h = CollectorHealthReport.parse({ time: 1, version: '1', kernel: 'k', hostname: 'h\u0000', eventsPerSecond: 0, lostEvents: 0, details: { 'k\uDC00': 'v' } });
+    const h = CollectorHealthReport.parse({
+      time: 1,
+      version: '1',
+      kernel: 'k',
+      hostname: 'h\u0000',
+      eventsPerSecond: 0,
+      lostEvents: 0,
+      details: { 'k\uDC00': 'v' },
+    });
     expect(h).toMatchObject({ hostname: 'h\uFFFD', sanitized: true, details: { 'k\uFFFD': 'v' } });
     expect(Flow.safeParse(flow({ nodeName: '\u0000'.repeat(254) })).success).toBe(false);
   });
@@ -41,8 +65,27 @@ describe('sanitizing schemas', () => {
     const enc = new BatchEncoder('n');
     enc.addFlow(flow({ source: { ip: '10.0.0.1', process: { pid: 7, name: 'evil\u0000' } } }) as never);
     enc.addFlow(flow() as never);
-    const l7 = [enc.l7({ id: crypto.randomUUID(), flowId: crypto.randomUUID(), time: 1, nodeName: 'n', protocol: 'dns', source: { ip: '10.0.0.1', process: { pid: 7, name: 'evil\u0000' } }, destination: { ip: '10.0.0.2' }, dns: { query: 'a.example' } })];
-    const b = IngestBatch.parse({ schemaVersion: 3, batchId: crypto.randomUUID(), sentAt: 1, nodeName: 'n', endpoints: enc.endpoints, flows: enc.rows, l7 });
+    const l7 = [
+      enc.l7({
+        id: crypto.randomUUID(),
+        flowId: crypto.randomUUID(),
+        time: 1,
+        nodeName: 'n',
+        protocol: 'dns',
+        source: { ip: '10.0.0.1', process: { pid: 7, name: 'evil\u0000' } },
+        destination: { ip: '10.0.0.2' },
+        dns: { query: 'a.example' },
+      }),
+    ];
+    const b = IngestBatch.parse({
+      schemaVersion: 3,
+      batchId: crypto.randomUUID(),
+      sentAt: 1,
+      nodeName: 'n',
+      endpoints: enc.endpoints,
+      flows: enc.rows,
+      l7,
+    });
     const flows = decodeFlowRows(b.flows, b.endpoints, b.nodeName);
     expect(flows.map((f) => f.source.labels ?? [])).toEqual([[SANITIZED_LABEL], []]);
     expect(flows[0]?.source.process?.name).toBe('evil\uFFFD');
@@ -55,6 +98,8 @@ describe('sanitizing schemas', () => {
     expect(Flow.safeParse(flow({ time: Date.UTC(10000, 0, 1) })).success).toBe(false);
     expect(Flow.safeParse(flow({ time: 8.64e15 })).success).toBe(false);
     expect(Flow.safeParse(flow({ time: Date.UTC(9999, 11, 31) })).success).toBe(true);
-    expect(CollectorHealthReport.safeParse({ time: 1e20, version: '1', kernel: 'k', hostname: 'h', eventsPerSecond: 0, lostEvents: 0 }).success).toBe(false);
+    expect(
+      CollectorHealthReport.safeParse({ time: 1e20, version: '1', kernel: 'k', hostname: 'h', eventsPerSecond: 0, lostEvents: 0 }).success,
+    ).toBe(false);
   });
 });

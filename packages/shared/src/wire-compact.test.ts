@@ -1,16 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { Flow, L7Event, type Endpoint, type FlowInput, type L7EventInput } from './flow';
 import { FLOW_FIELDS, FLOW_IX } from './flow-fields';
-import { BatchEncoder, decodeFlowRows, decodeL7Rows, ENDPOINT_IDENTITY, encodeFlowRows, FlowRow, type EndpointIdentity } from './wire-compact';
+import {
+  BatchEncoder,
+  decodeFlowRows,
+  decodeL7Rows,
+  ENDPOINT_IDENTITY,
+  encodeFlowRows,
+  FlowRow,
+  type EndpointIdentity,
+} from './wire-compact';
 import { IngestBatch, type IngestBatchInput } from './wire';
 
 // As a collector builds them: one identity object per process, attached to every endpoint of that process.
 function tagged(identity: EndpointIdentity, ip: string, port: number): Endpoint {
   return { ip, port, ...identity, [ENDPOINT_IDENTITY]: identity } as Endpoint;
 }
-const wrk: EndpointIdentity = { hostName: 'node-a', process: { pid: 4242, name: 'wrk', exe: '/usr/bin/wrk' }, cgroupId: '9001', cgroupPath: '/user.slice/session-3.scope', service: 'wrk' };
+const wrk: EndpointIdentity = {
+  hostName: 'node-a',
+  process: { pid: 4242, name: 'wrk', exe: '/usr/bin/wrk' },
+  cgroupId: '9001',
+  cgroupPath: '/user.slice/session-3.scope',
+  service: 'wrk',
+};
 const nginx: EndpointIdentity = {
-  hostName: 'node-a', process: { pid: 77, name: 'nginx', exe: '/usr/sbin/nginx' }, cgroupId: '812', cgroupPath: '/system.slice/nginx.service', service: 'nginx',
+  hostName: 'node-a',
+  process: { pid: 77, name: 'nginx', exe: '/usr/sbin/nginx' },
+  cgroupId: '812',
+  cgroupPath: '/system.slice/nginx.service',
+  service: 'nginx',
   workloads: [{ name: 'nginx.service', kind: 'SystemdUnit' }],
 };
 
@@ -20,15 +38,73 @@ function flows(n: number): FlowInput[] {
     const t = 1_764_000_000_000 + i * 0.5;
     const client = tagged(wrk, '127.0.0.1', 30_000 + i);
     const server = tagged(nginx, '127.0.0.1', 8080);
-    const base: Omit<FlowInput, 'id' | 'source' | 'destination'> = { time: t, endTime: t + 0.25, nodeName: 'node-a', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, tcpFlags: ['SYN', 'ACK', 'FIN'], bytesSent: 120, bytesReceived: 853, packetsSent: 6, packetsReceived: 5, srttUs: 40 + i, connectLatencyNs: 51_000, closeReason: 'CLOSED', localPeer: true };
+    const base: Omit<FlowInput, 'id' | 'source' | 'destination'> = {
+      time: t,
+      endTime: t + 0.25,
+      nodeName: 'node-a',
+      verdict: 'FORWARDED',
+      l4Protocol: 'TCP',
+      ipVersion: 4,
+      tcpFlags: ['SYN', 'ACK', 'FIN'],
+      bytesSent: 120,
+      bytesReceived: 853,
+      packetsSent: 6,
+      packetsReceived: 5,
+      srttUs: 40 + i,
+      connectLatencyNs: 51_000,
+      closeReason: 'CLOSED',
+      localPeer: true,
+    };
     out.push({ ...base, id: crypto.randomUUID(), source: client, destination: server, trafficDirection: 'EGRESS' });
-    out.push({ ...base, id: crypto.randomUUID(), source: client, destination: server, trafficDirection: 'INGRESS', bytesSent: 853, bytesReceived: 120 });
+    out.push({
+      ...base,
+      id: crypto.randomUUID(),
+      source: client,
+      destination: server,
+      trafficDirection: 'INGRESS',
+      bytesSent: 853,
+      bytesReceived: 120,
+    });
   }
   // The rest of what flows carry: untagged identities (interned by content), no identity at all, another node,
   // drops with a reason and no port, IPv6, an open connection's interim report, every TCP flag.
-  out.push({ id: crypto.randomUUID(), time: 1, nodeName: 'node-b', verdict: 'DROPPED', dropReason: 'NETFILTER_DROP', l4Protocol: 'ICMPv6', ipVersion: 6, source: { ip: 'fd00::1' }, destination: { ip: '2001:db8::2', names: ['example.org'] }, packetsSent: 3 });
-  out.push({ id: crypto.randomUUID(), time: 2, nodeName: 'node-a', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, final: false, source: { ip: '10.0.0.1', port: 1, service: 'checkout', namespace: 'shop' }, destination: { ip: '93.184.216.34', port: 443, names: ['example.org'] }, tcpFlags: ['SYN', 'ACK', 'FIN', 'RST', 'PSH', 'URG', 'ECE', 'CWR', 'NS'], closeReason: 'OPEN', isReply: true, retransmits: 2 });
-  out.push({ id: crypto.randomUUID(), time: 3, nodeName: 'node-a', verdict: 'FORWARDED', l4Protocol: 'UDP', ipVersion: 4, source: { ip: '10.0.0.1', port: 2, service: 'checkout', namespace: 'shop' }, destination: { ip: '10.0.0.53', port: 53 } });
+  out.push({
+    id: crypto.randomUUID(),
+    time: 1,
+    nodeName: 'node-b',
+    verdict: 'DROPPED',
+    dropReason: 'NETFILTER_DROP',
+    l4Protocol: 'ICMPv6',
+    ipVersion: 6,
+    source: { ip: 'fd00::1' },
+    destination: { ip: '2001:db8::2', names: ['example.org'] },
+    packetsSent: 3,
+  });
+  out.push({
+    id: crypto.randomUUID(),
+    time: 2,
+    nodeName: 'node-a',
+    verdict: 'FORWARDED',
+    l4Protocol: 'TCP',
+    ipVersion: 4,
+    final: false,
+    source: { ip: '10.0.0.1', port: 1, service: 'checkout', namespace: 'shop' },
+    destination: { ip: '93.184.216.34', port: 443, names: ['example.org'] },
+    tcpFlags: ['SYN', 'ACK', 'FIN', 'RST', 'PSH', 'URG', 'ECE', 'CWR', 'NS'],
+    closeReason: 'OPEN',
+    isReply: true,
+    retransmits: 2,
+  });
+  out.push({
+    id: crypto.randomUUID(),
+    time: 3,
+    nodeName: 'node-a',
+    verdict: 'FORWARDED',
+    l4Protocol: 'UDP',
+    ipVersion: 4,
+    source: { ip: '10.0.0.1', port: 2, service: 'checkout', namespace: 'shop' },
+    destination: { ip: '10.0.0.53', port: 53 },
+  });
   return out;
 }
 
@@ -48,7 +124,12 @@ describe('flows as rows', () => {
     expect(fromV2).toEqual(f.map((x) => Flow.parse(x)));
     expect(fromV2).toHaveLength(103);
     expect(fromV2[0]?.source).toEqual({ ip: '127.0.0.1', port: 30_000, ...wrk });
-    expect(fromV2[100]).toMatchObject({ nodeName: 'node-b', dropReason: 'NETFILTER_DROP', source: { ip: 'fd00::1' }, destination: { ip: '2001:db8::2', names: ['example.org'] } });
+    expect(fromV2[100]).toMatchObject({
+      nodeName: 'node-b',
+      dropReason: 'NETFILTER_DROP',
+      source: { ip: 'fd00::1' },
+      destination: { ip: '2001:db8::2', names: ['example.org'] },
+    });
     expect(fromV2[100]?.source.port).toBeUndefined();
   });
 
@@ -89,12 +170,34 @@ function l7(n: number): L7EventInput[] {
   const out: L7EventInput[] = [];
   for (let i = 0; i < n; i++) {
     out.push({
-      id: crypto.randomUUID(), flowId: crypto.randomUUID(), time: 1_764_000_000_000 + i, nodeName: 'node-a', protocol: 'http', latencyNs: 1_000 + i,
-      source: tagged(wrk, '127.0.0.1', 30_000 + i), destination: tagged(nginx, '127.0.0.1', 8080),
-      http: { method: 'GET', url: `http://127.0.0.1:8080/item/${i}`, path: `/item/${i}`, code: 200, headers: [{ key: 'user-agent', value: 'wrk' }] },
+      id: crypto.randomUUID(),
+      flowId: crypto.randomUUID(),
+      time: 1_764_000_000_000 + i,
+      nodeName: 'node-a',
+      protocol: 'http',
+      latencyNs: 1_000 + i,
+      source: tagged(wrk, '127.0.0.1', 30_000 + i),
+      destination: tagged(nginx, '127.0.0.1', 8080),
+      http: {
+        method: 'GET',
+        url: `http://127.0.0.1:8080/item/${i}`,
+        path: `/item/${i}`,
+        code: 200,
+        headers: [{ key: 'user-agent', value: 'wrk' }],
+      },
     });
   }
-  out.push({ id: crypto.randomUUID(), flowId: crypto.randomUUID(), time: 5, nodeName: 'node-b', type: 'REQUEST', protocol: 'dns', source: { ip: 'fd00::1', port: 5353 }, destination: { ip: '2001:db8::53', port: 53, names: ['resolver.example'] }, dns: { query: 'example.org', qtypes: ['AAAA'] } });
+  out.push({
+    id: crypto.randomUUID(),
+    flowId: crypto.randomUUID(),
+    time: 5,
+    nodeName: 'node-b',
+    type: 'REQUEST',
+    protocol: 'dns',
+    source: { ip: 'fd00::1', port: 5353 },
+    destination: { ip: '2001:db8::53', port: 53, names: ['resolver.example'] },
+    dns: { query: 'example.org', qtypes: ['AAAA'] },
+  });
   return out;
 }
 
@@ -102,7 +205,15 @@ function v3(f: FlowInput[], events: L7EventInput[]): IngestBatchInput {
   const enc = new BatchEncoder('node-a');
   for (const x of f) enc.addFlow(x);
   const compactL7 = events.map((e) => enc.l7(e));
-  return { schemaVersion: 3, batchId: crypto.randomUUID(), sentAt: 5, nodeName: 'node-a', endpoints: enc.endpoints, flows: enc.rows, l7: compactL7 };
+  return {
+    schemaVersion: 3,
+    batchId: crypto.randomUUID(),
+    sentAt: 5,
+    nodeName: 'node-a',
+    endpoints: enc.endpoints,
+    flows: enc.rows,
+    l7: compactL7,
+  };
 }
 
 describe('L7 events with endpoint refs', () => {
@@ -138,11 +249,29 @@ describe('L7 events with endpoint refs', () => {
 describe('FLOW_FIELDS, the one row definition', () => {
   it('puts every field where FLOW_IX says, so a swapped field cannot pass (distinct values for every counter)', () => {
     const f: FlowInput = {
-      id: crypto.randomUUID(), time: 1_764_000_000_001.5, endTime: 1_764_000_000_002.25, nodeName: 'node-z', final: false, verdict: 'AUDIT', dropReason: 'POLICY',
-      l4Protocol: 'UDP', ipVersion: 6, source: { ip: 'fd00::1', port: 1111, service: 'a' }, destination: { ip: 'fd00::2', port: 2222, service: 'b' },
-      tcpFlags: ['SYN', 'PSH'], trafficDirection: 'INGRESS', isReply: true,
-      bytesSent: 101, bytesReceived: 202, packetsSent: 303, packetsReceived: 404, retransmits: 505, srttUs: 606, connectLatencyNs: 707,
-      closeReason: 'CLIENT_RESET', localPeer: true,
+      id: crypto.randomUUID(),
+      time: 1_764_000_000_001.5,
+      endTime: 1_764_000_000_002.25,
+      nodeName: 'node-z',
+      final: false,
+      verdict: 'AUDIT',
+      dropReason: 'POLICY',
+      l4Protocol: 'UDP',
+      ipVersion: 6,
+      source: { ip: 'fd00::1', port: 1111, service: 'a' },
+      destination: { ip: 'fd00::2', port: 2222, service: 'b' },
+      tcpFlags: ['SYN', 'PSH'],
+      trafficDirection: 'INGRESS',
+      isReply: true,
+      bytesSent: 101,
+      bytesReceived: 202,
+      packetsSent: 303,
+      packetsReceived: 404,
+      retransmits: 505,
+      srttUs: 606,
+      connectLatencyNs: 707,
+      closeReason: 'CLIENT_RESET',
+      localPeer: true,
     };
     const b = IngestBatch.parse(JSON.parse(JSON.stringify(v2([f]))));
     const row = b.flows[0]!;
@@ -156,7 +285,9 @@ describe('FLOW_FIELDS, the one row definition', () => {
     expect([row[FLOW_IX.sourcePort], row[FLOW_IX.destinationPort]]).toEqual([1111, 2222]);
     expect(decodeFlowRows(b.flows, b.endpoints, b.nodeName)[0]).toEqual(Flow.parse(f));
     // Every field by its name: plain fields hold the object's value at their index.
-    for (const d of FLOW_FIELDS) if (!('kind' in d) || d.kind === 'time') expect([d.name, row[FLOW_IX[d.name]]]).toEqual([d.name, (f as Record<string, unknown>)[d.name]]);
+    for (const d of FLOW_FIELDS)
+      if (!('kind' in d) || d.kind === 'time')
+        expect([d.name, row[FLOW_IX[d.name]]]).toEqual([d.name, (f as Record<string, unknown>)[d.name]]);
   });
 
   it('names each field and column once, in the row order', () => {

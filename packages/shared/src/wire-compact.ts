@@ -33,7 +33,11 @@ export const FlowRow = marked(flowRowTuple);
 export type FlowRow = FlowRowTuple;
 
 /** An L7 event's endpoint as a flow row carries it: address, port (null: none), identity ref (null: none). */
-export const EndpointRef = z.tuple([FLOW_FIELDS[FLOW_IX.sourceIp].schema, FLOW_FIELDS[FLOW_IX.sourcePort].schema, FLOW_FIELDS[FLOW_IX.sourceRef].schema]);
+export const EndpointRef = z.tuple([
+  FLOW_FIELDS[FLOW_IX.sourceIp].schema,
+  FLOW_FIELDS[FLOW_IX.sourcePort].schema,
+  FLOW_FIELDS[FLOW_IX.sourceRef].schema,
+]);
 export type EndpointRef = z.infer<typeof EndpointRef>;
 
 /** An L7 event with its endpoints as refs into the batch's endpoints. */
@@ -42,9 +46,15 @@ export type L7EventRow = z.infer<typeof L7EventRow>;
 export type L7EventRowInput = z.input<typeof L7EventRow>;
 
 /** Issues for refs past the end of `endpoints`, with the row's path, for a schema's superRefine. */
-export function checkEndpointRefs(rows: readonly FlowRow[], endpointCount: number, ctx: z.RefinementCtx, l7: readonly L7EventRow[] = []): void {
+export function checkEndpointRefs(
+  rows: readonly FlowRow[],
+  endpointCount: number,
+  ctx: z.RefinementCtx,
+  l7: readonly L7EventRow[] = [],
+): void {
   const check = (r: number | null, path: (string | number)[], what: string) => {
-    if (r !== null && r >= endpointCount) ctx.addIssue({ code: 'custom', path, message: `${what} ${r} is not an index of endpoints (${endpointCount} given)` });
+    if (r !== null && r >= endpointCount)
+      ctx.addIssue({ code: 'custom', path, message: `${what} ${r} is not an index of endpoints (${endpointCount} given)` });
   };
   for (let i = 0; i < rows.length; i++) {
     for (const at of [FLOW_IX.sourceRef, FLOW_IX.destinationRef]) check(rows[i]![at], ['flows', i, at], FLOW_FIELDS[at].name);
@@ -142,12 +152,23 @@ export function encodeFlowRows(flows: readonly FlowInput[], nodeName: string): {
  * Whether a record is stored marked (SANITIZED_LABEL on its source): its own text or either endpoint
  * identity's had bytes replaced when parsed (refs already checked).
  */
-export function isSanitizedRecord(own: object, source: number | null, destination: number | null, endpoints: readonly EndpointIdentity[]): boolean {
-  return isSanitized(own) || (source !== null && isSanitized(endpoints[source])) || (destination !== null && isSanitized(endpoints[destination]));
+export function isSanitizedRecord(
+  own: object,
+  source: number | null,
+  destination: number | null,
+  endpoints: readonly EndpointIdentity[],
+): boolean {
+  return (
+    isSanitized(own) || (source !== null && isSanitized(endpoints[source])) || (destination !== null && isSanitized(endpoints[destination]))
+  );
 }
 
 /** Records of a parsed batch stored marked (isSanitizedRecord). */
-export function sanitizedRecords(b: { endpoints: readonly EndpointIdentity[]; flows: readonly FlowRow[]; l7: readonly L7EventRow[] }): number {
+export function sanitizedRecords(b: {
+  endpoints: readonly EndpointIdentity[];
+  flows: readonly FlowRow[];
+  l7: readonly L7EventRow[];
+}): number {
   let n = 0;
   for (const r of b.flows) if (isSanitizedRecord(r, r[FLOW_IX.sourceRef], r[FLOW_IX.destinationRef], b.endpoints)) n++;
   for (const e of b.l7) if (isSanitizedRecord(e, e.source[2], e.destination[2], b.endpoints)) n++;

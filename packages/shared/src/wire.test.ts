@@ -3,8 +3,14 @@ import { encodeBatch, IngestBatch } from './wire';
 
 const now = Date.now();
 const flow = (i: number) => ({
-  id: crypto.randomUUID(), time: now - i, nodeName: 'n', verdict: 'FORWARDED' as const, l4Protocol: 'TCP' as const, ipVersion: 4 as const,
-  source: { ip: '10.0.0.1', port: 40000 + (i % 1000), service: 'a' }, destination: { ip: '10.0.0.2', port: 80, service: 'b' },
+  id: crypto.randomUUID(),
+  time: now - i,
+  nodeName: 'n',
+  verdict: 'FORWARDED' as const,
+  l4Protocol: 'TCP' as const,
+  ipVersion: 4 as const,
+  source: { ip: '10.0.0.1', port: 40000 + (i % 1000), service: 'a' },
+  destination: { ip: '10.0.0.2', port: 80, service: 'b' },
 });
 
 describe('ingest batch validation', () => {

@@ -31,7 +31,11 @@ export const HISTOGRAM_KINDS = ['tcp_connect', 'tcp_srtt', ...L7_PROTOCOLS] as c
 export const HistogramKind = z.enum(HISTOGRAM_KINDS);
 export type HistogramKind = z.infer<typeof HistogramKind>;
 
-const bucketIndex = z.number().int().min(0).max(HIST_NUM_BUCKETS - 1);
+const bucketIndex = z
+  .number()
+  .int()
+  .min(0)
+  .max(HIST_NUM_BUCKETS - 1);
 /** bigint columns (and sums of them): counts and counters stay exact JS integers. */
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const name = text().max(253);
@@ -90,7 +94,8 @@ export type CollectorHealthReport = z.infer<typeof CollectorHealthReport>;
 export type CollectorHealthReportInput = z.input<typeof CollectorHealthReport>;
 
 const schemaVersion = z.literal(WIRE_SCHEMA_VERSION, {
-  error: (iss) => `schemaVersion ${JSON.stringify(iss.input)} is not supported: this server takes batch schema ${WIRE_SCHEMA_VERSION} only (flows as rows, an endpoint table)`,
+  error: (iss) =>
+    `schemaVersion ${JSON.stringify(iss.input)} is not supported: this server takes batch schema ${WIRE_SCHEMA_VERSION} only (flows as rows, an endpoint table)`,
 });
 
 /**
@@ -130,7 +135,10 @@ const IngestBatchBody = z
   .superRefine((b, ctx) => checkEndpointRefs(b.flows, b.endpoints.length, ctx, b.l7));
 
 /** What ingest.push accepts: the version first, then the batch (rows stay rows: storage reads them as they are). */
-export const IngestBatch = z.looseObject({ schemaVersion }).pipe(IngestBatchBody) as unknown as z.ZodType<z.output<typeof IngestBatchBody>, z.input<typeof IngestBatchBody>>;
+export const IngestBatch = z.looseObject({ schemaVersion }).pipe(IngestBatchBody) as unknown as z.ZodType<
+  z.output<typeof IngestBatchBody>,
+  z.input<typeof IngestBatchBody>
+>;
 export type IngestBatch = z.output<typeof IngestBatchBody>;
 export type IngestBatchInput = z.input<typeof IngestBatchBody>;
 
@@ -174,13 +182,24 @@ function encode(b: RecordBatch<FlowInput, L7EventInput, CollectorHealthReportInp
   const enc = new BatchEncoder(nodeName);
   for (const f of b.flows ?? []) enc.addFlow(f);
   const l7 = (b.l7 ?? []).map((e) => enc.l7(e));
-  const out: IngestBatchInput = { schemaVersion: WIRE_SCHEMA_VERSION, batchId: b.batchId, sentAt: b.sentAt ?? Date.now(), nodeName, endpoints: enc.endpoints, flows: enc.rows, l7, histograms: b.histograms ?? [] };
+  const out: IngestBatchInput = {
+    schemaVersion: WIRE_SCHEMA_VERSION,
+    batchId: b.batchId,
+    sentAt: b.sentAt ?? Date.now(),
+    nodeName,
+    endpoints: enc.endpoints,
+    flows: enc.rows,
+    l7,
+    histograms: b.histograms ?? [],
+  };
   if (b.health) out.health = b.health;
   return out;
 }
 
 /** Records as objects → a batch in the wire schema (tests, tools; the collector writes its own, prepared-batch.ts). */
-export function encodeBatch(b: RecordBatch<FlowInput, L7EventInput, CollectorHealthReportInput, z.input<typeof HistogramSample>>): IngestBatchInput {
+export function encodeBatch(
+  b: RecordBatch<FlowInput, L7EventInput, CollectorHealthReportInput, z.input<typeof HistogramSample>>,
+): IngestBatchInput {
   return encode(b);
 }
 

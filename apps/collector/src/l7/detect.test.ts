@@ -20,7 +20,12 @@ describe('protocol detection', () => {
     ['a DELETE request', b('DELETE /x HTTP/1.0\r\n'), 'tcp', { protocol: 'http', requestDirection: true }],
     ['an HTTP response', b('HTTP/1.1 200 OK\r\n'), 'tcp', { protocol: 'http', requestDirection: false }],
     ['a Kafka request', kafkaApiVersions(), 'tcp', { protocol: 'kafka', requestDirection: true }],
-    ['a DNS query over TCP', Buffer.concat([Buffer.from([0, dnsQuery.length]), dnsQuery]), 'tcp', { protocol: 'dns', requestDirection: true }],
+    [
+      'a DNS query over TCP',
+      Buffer.concat([Buffer.from([0, dnsQuery.length]), dnsQuery]),
+      'tcp',
+      { protocol: 'dns', requestDirection: true },
+    ],
     ['a DNS query over UDP', dnsQuery, 'udp', { protocol: 'dns', requestDirection: true }],
     ['TLS', Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0, 0, 0, 0, 0]), 'tcp', null],
     ['SSH', b('SSH-2.0-OpenSSH_9.2\r\n'), 'tcp', null],

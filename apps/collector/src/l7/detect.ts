@@ -19,12 +19,14 @@ export function detectProtocol(data: Buffer, transport: 'tcp' | 'udp', peerPort?
   if (transport === 'udp') {
     if (looksLikeDnsQuery(data)) return { protocol: 'dns', requestDirection: true };
     // A response seen first (the query was missed): only trusted from the DNS port.
-    if ((peerPort === 53 || peerPort === 5353) && data.length >= 12 && (data[2]! & 0x80) !== 0) return { protocol: 'dns', requestDirection: false };
+    if ((peerPort === 53 || peerPort === 5353) && data.length >= 12 && (data[2]! & 0x80) !== 0)
+      return { protocol: 'dns', requestDirection: false };
     return null;
   }
   if (startsWithRequestLine(data)) return { protocol: 'http', requestDirection: true };
   if (startsWithStatusLine(data)) return { protocol: 'http', requestDirection: false };
   if (data.length >= 8 && looksLikeKafkaRequest(data)) return { protocol: 'kafka', requestDirection: true };
-  if (data.length >= 14 && data.readUInt16BE(0) >= 12 && looksLikeDnsQuery(data.subarray(2))) return { protocol: 'dns', requestDirection: true };
+  if (data.length >= 14 && data.readUInt16BE(0) >= 12 && looksLikeDnsQuery(data.subarray(2)))
+    return { protocol: 'dns', requestDirection: true };
   return null;
 }

@@ -20,7 +20,15 @@ function query(name: string, type = 1, id = 0x1234): Buffer {
 describe('parseDnsMessage on hand-built messages', () => {
   it('reads a query header and question', () => {
     const m = parseDnsMessage(query('example.com', 28));
-    expect(m).toEqual({ id: 0x1234, isResponse: false, opcode: 0, rcode: 0, truncated: false, questions: [{ name: 'example.com.', type: 'AAAA' }], answers: [] });
+    expect(m).toEqual({
+      id: 0x1234,
+      isResponse: false,
+      opcode: 0,
+      rcode: 0,
+      truncated: false,
+      questions: [{ name: 'example.com.', type: 'AAAA' }],
+      answers: [],
+    });
     expect(looksLikeDnsQuery(query('example.com'))).toBe(true);
   });
 
@@ -172,7 +180,17 @@ describe('dig against dnsmasq through a tee', () => {
     expect(q.questions).toEqual([{ name: 'alias.test.', type: 'A' }]);
     expectMatchesDig(r, truth);
     const details = dnsDetails(q, r, 'udp');
-    expect(details).toEqual({ query: 'alias.test', id: truth.id, qtypes: ['A'], rcode: 0, ips: ['10.0.0.7'], ttl: 300, cnames: ['web.test'], rrtypes: ['CNAME', 'A'], transport: 'udp' });
+    expect(details).toEqual({
+      query: 'alias.test',
+      id: truth.id,
+      qtypes: ['A'],
+      rcode: 0,
+      ips: ['10.0.0.7'],
+      ttl: 300,
+      cnames: ['web.test'],
+      rrtypes: ['CNAME', 'A'],
+      transport: 'udp',
+    });
     expect(DnsInfo.parse(details)).toEqual(details);
   });
 
@@ -186,7 +204,10 @@ describe('dig against dnsmasq through a tee', () => {
     expectMatchesDig(rm, multi.truth);
     expect(dnsDetails(parseDnsMessage(multi.udp[0]!.data), rm, 'udp').ips!.toSorted()).toEqual(['10.0.0.8', '10.0.0.9']);
     const wildcard = await dig('deep.svc.test', 'A');
-    expect(dnsDetails(parseDnsMessage(wildcard.udp[0]!.data), parseDnsMessage(wildcard.udp[1]!.data), 'udp')).toMatchObject({ query: 'deep.svc.test', ips: ['10.1.2.3'] });
+    expect(dnsDetails(parseDnsMessage(wildcard.udp[0]!.data), parseDnsMessage(wildcard.udp[1]!.data), 'udp')).toMatchObject({
+      query: 'deep.svc.test',
+      ips: ['10.1.2.3'],
+    });
   });
 
   it('PTR (reverse lookup) and MX', async () => {
@@ -198,7 +219,12 @@ describe('dig against dnsmasq through a tee', () => {
     const mx = await dig('mx.test', 'MX');
     const m = parseDnsMessage(mx.udp[1]!.data);
     expectMatchesDig(m, mx.truth);
-    expect(dnsDetails(parseDnsMessage(mx.udp[0]!.data), m, 'udp')).toMatchObject({ query: 'mx.test', qtypes: ['MX'], rrtypes: ['MX'], ips: [] });
+    expect(dnsDetails(parseDnsMessage(mx.udp[0]!.data), m, 'udp')).toMatchObject({
+      query: 'mx.test',
+      qtypes: ['MX'],
+      rrtypes: ['MX'],
+      ips: [],
+    });
   });
 
   it('NXDOMAIN', async () => {
@@ -206,7 +232,16 @@ describe('dig against dnsmasq through a tee', () => {
     expect(truth.status).toBe('NXDOMAIN');
     const r = parseDnsMessage(udp[1]!.data);
     expectMatchesDig(r, truth);
-    expect(dnsDetails(parseDnsMessage(udp[0]!.data), r, 'udp')).toEqual({ query: 'nope.test', id: truth.id, qtypes: ['A'], rcode: 3, ips: [], cnames: [], rrtypes: [], transport: 'udp' });
+    expect(dnsDetails(parseDnsMessage(udp[0]!.data), r, 'udp')).toEqual({
+      query: 'nope.test',
+      id: truth.id,
+      qtypes: ['A'],
+      rcode: 3,
+      ips: [],
+      cnames: [],
+      rrtypes: [],
+      transport: 'udp',
+    });
   });
 
   it('TCP with +tcp', async () => {
@@ -216,7 +251,14 @@ describe('dig against dnsmasq through a tee', () => {
     const q = parseDnsMessage(tcp[0]!.queries[0]!);
     const r = parseDnsMessage(tcp[0]!.responses[0]!);
     expectMatchesDig(r, truth);
-    expect(dnsDetails(q, r, 'tcp')).toMatchObject({ query: 'web.test', id: truth.id, rcode: 0, ips: ['10.0.0.7'], ttl: 300, transport: 'tcp' });
+    expect(dnsDetails(q, r, 'tcp')).toMatchObject({
+      query: 'web.test',
+      id: truth.id,
+      rcode: 0,
+      ips: ['10.0.0.7'],
+      ttl: 300,
+      transport: 'tcp',
+    });
   });
 
   it('TCP fallback after a truncated UDP answer', async () => {
@@ -230,7 +272,12 @@ describe('dig against dnsmasq through a tee', () => {
     expect(full.truncated).toBe(false);
     expectMatchesDig(full, truth);
     expect(full.answers.map((a) => a.type)).toEqual(['TXT', 'TXT', 'TXT']);
-    expect(dnsDetails(parseDnsMessage(tcp[0]!.queries[0]!), full, 'tcp')).toMatchObject({ qtypes: ['TXT'], rrtypes: ['TXT', 'TXT', 'TXT'], ttl: 300, ips: [] });
+    expect(dnsDetails(parseDnsMessage(tcp[0]!.queries[0]!), full, 'tcp')).toMatchObject({
+      qtypes: ['TXT'],
+      rrtypes: ['TXT', 'TXT', 'TXT'],
+      ttl: 300,
+      ips: [],
+    });
   });
 });
 
@@ -278,7 +325,13 @@ describe('fuzz', () => {
     const seeds = [query('example.com'), query('a.b.c.d.example.org', 28)];
     const resp = query('a.io');
     resp[7] = 2;
-    seeds.push(Buffer.concat([resp, Buffer.from([0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 0x77, 0x77, 0x77, 0xc0, 12]), Buffer.from([0xc0, 34, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 1, 2, 3])]));
+    seeds.push(
+      Buffer.concat([
+        resp,
+        Buffer.from([0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 0x77, 0x77, 0x77, 0xc0, 12]),
+        Buffer.from([0xc0, 34, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 1, 2, 3]),
+      ]),
+    );
     expect(captured.length).toBeGreaterThanOrEqual(14); // the real captures above ran first
     seeds.push(...captured);
     let parsed = 0;
@@ -300,7 +353,8 @@ describe('fuzz', () => {
         parsed++;
         // Whatever parses must make event details the shared schema accepts.
         const details = dnsDetails(msg, msg, 'udp');
-        if (!DnsInfo.safeParse(details).success) throw new Error(`invalid DnsInfo ${JSON.stringify(details)} from ${input.toString('hex')}`);
+        if (!DnsInfo.safeParse(details).success)
+          throw new Error(`invalid DnsInfo ${JSON.stringify(details)} from ${input.toString('hex')}`);
       } catch (e) {
         if (!(e instanceof L7ParseError)) throw new Error(`non-L7ParseError on ${input.toString('hex')}: ${String(e)}`);
         rejected++;

@@ -37,7 +37,17 @@ describe('L7 parser fuzzing through the engine', () => {
   });
 
   it('can fail: a parser that throws is caught, counted and reported by the fuzz invariants', () => {
-    const broken = [[{ transport: 'tcp' as const, direction: 'egress' as const, timestampNs: 1n, data: Buffer.from('GET / HTTP/1.1\r\n\r\n'), totalLength: 18 }]];
+    const broken = [
+      [
+        {
+          transport: 'tcp' as const,
+          direction: 'egress' as const,
+          timestampNs: 1n,
+          data: Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+          totalLength: 18,
+        },
+      ],
+    ];
     const original = Buffer.prototype.indexOf;
     Buffer.prototype.indexOf = function () {
       throw new Error('injected');

@@ -144,7 +144,11 @@ describe('L7 engine on real HTTP traffic through a TCP tee', () => {
   it('curl: keep-alive across URLs, HTTP/1.0 close-delimited bodies, latency against curl timings', async () => {
     const gets = MIX.filter((m) => m.method === 'GET');
     // HTTP/1.0 and no Content-Length (chunked is not possible): the body ends when the server closes.
-    const run = await runClientInChild(port, { client: 'curl', targets: gets.map((m) => m.target), http10Targets: ['/old?delay=10&chunked=1&size=3000'] });
+    const run = await runClientInChild(port, {
+      client: 'curl',
+      targets: gets.map((m) => m.target),
+      http10Targets: ['/old?delay=10&chunked=1&size=3000'],
+    });
     const engine = new L7Engine();
     const out = replay(engine, run);
     expect(out.map((e) => [e.http?.method, e.http?.path, e.http?.code, e.connId])).toEqual([

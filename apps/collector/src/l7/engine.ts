@@ -20,7 +20,12 @@ export const L7OptionsSchema = z.object({
   redactQueryParams: z.array(z.string().min(1).max(256)).max(1000).default(DEFAULT_REDACT_QUERY_PARAMS),
   keepHeaders: z.array(z.string().min(1).max(256)).max(64).default(DEFAULT_KEEP_HEADERS),
   maxConnections: z.number().int().min(1).max(10_000_000).default(65_536),
-  maxBufferBytes: z.number().int().min(256).max(64 * 1024 * 1024).default(64 * 1024),
+  maxBufferBytes: z
+    .number()
+    .int()
+    .min(256)
+    .max(64 * 1024 * 1024)
+    .default(64 * 1024),
   maxPendingPerConnection: z.number().int().min(1).max(1_000_000).default(256),
 });
 
@@ -124,7 +129,10 @@ export class L7Engine {
   connectionStats(connId: bigint): { parsedBytes: number; unparsedBytes: number; protocol?: L7Protocol } {
     const conn = this.conns.get(connId);
     if (!conn) return { parsedBytes: 0, unparsedBytes: 0 };
-    const s: { parsedBytes: number; unparsedBytes: number; protocol?: L7Protocol } = { parsedBytes: conn.counters.parsed, unparsedBytes: conn.counters.unparsed };
+    const s: { parsedBytes: number; unparsedBytes: number; protocol?: L7Protocol } = {
+      parsedBytes: conn.counters.parsed,
+      unparsedBytes: conn.counters.unparsed,
+    };
     if (conn.protocol) s.protocol = conn.protocol;
     return s;
   }
@@ -167,7 +175,12 @@ export class L7Engine {
       }
       const found = chunk.data.length > 0 ? detectProtocol(chunk.data, conn.transport, chunk.peer?.port) : null;
       if (!found) {
-        if (conn.transport === 'tcp' && chunk.data.length < DETECT_MIN_BYTES && chunk.totalLength === chunk.data.length && chunk.data.length > 0) {
+        if (
+          conn.transport === 'tcp' &&
+          chunk.data.length < DETECT_MIN_BYTES &&
+          chunk.totalLength === chunk.data.length &&
+          chunk.data.length > 0
+        ) {
           (conn.held ??= {})[chunk.direction] = { data: Buffer.from(chunk.data), ts: chunk.timestampNs };
           return;
         }
@@ -191,12 +204,20 @@ export class L7Engine {
     const collect = Math.min(this.opts.maxBufferBytes, 64 * 1024);
     switch (protocol) {
       case 'http':
-        return new HttpHandler(new HttpConnection(connId, role, {
-          redactor: this.redactor,
-          keepHeaders: this.keepHeaders,
-          maxHeadBytes: this.opts.maxBufferBytes,
-          maxPending: max,
-        }, conn.counters, this.pairing));
+        return new HttpHandler(
+          new HttpConnection(
+            connId,
+            role,
+            {
+              redactor: this.redactor,
+              keepHeaders: this.keepHeaders,
+              maxHeadBytes: this.opts.maxBufferBytes,
+              maxPending: max,
+            },
+            conn.counters,
+            this.pairing,
+          ),
+        );
       case 'dns':
         return new DnsConnection(connId, conn.transport, max, conn.counters, this.pairing, collect);
       case 'kafka':
@@ -225,8 +246,14 @@ export class L7Engine {
 
 function isChunk(c: L7Chunk): boolean {
   return (
-    typeof c === 'object' && c !== null && typeof c.connId === 'bigint' && Buffer.isBuffer(c.data) &&
-    typeof c.timestampNs === 'bigint' && Number.isSafeInteger(c.totalLength) && c.totalLength >= 0 &&
-    (c.direction === 'egress' || c.direction === 'ingress') && (c.transport === 'tcp' || c.transport === 'udp')
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.connId === 'bigint' &&
+    Buffer.isBuffer(c.data) &&
+    typeof c.timestampNs === 'bigint' &&
+    Number.isSafeInteger(c.totalLength) &&
+    c.totalLength >= 0 &&
+    (c.direction === 'egress' || c.direction === 'ingress') &&
+    (c.transport === 'tcp' || c.transport === 'udp')
   );
 }

@@ -49,7 +49,14 @@ function dnsResponse(id: number, name: string, ips: string[], rcode = 0, ttl = 3
 
 const framed2 = (m: Buffer) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]);
 
-function chunk(connId: bigint, transport: 'tcp' | 'udp', direction: 'egress' | 'ingress', data: Buffer, tsMs: number, extra: Partial<L7Chunk> = {}): L7Chunk {
+function chunk(
+  connId: bigint,
+  transport: 'tcp' | 'udp',
+  direction: 'egress' | 'ingress',
+  data: Buffer,
+  tsMs: number,
+  extra: Partial<L7Chunk> = {},
+): L7Chunk {
   return { connId, transport, direction, timestampNs: BigInt(tsMs) * MS, data, totalLength: data.length, ...extra };
 }
 
@@ -63,10 +70,34 @@ describe('DNS through the engine', () => {
       chunk(1n, 'udp', 'ingress', dnsResponse(0x1111, 'api.example.com', ['10.0.0.1', '10.0.0.2'], 0, 60), 7),
     ].flatMap((c) => engine.push(c));
     expect(out).toEqual([
-      { connId: 1n, protocol: 'dns', role: 'client', requestTimeNs: 2n * MS, responseTimeNs: 4n * MS, latencyNs: 2n * MS,
-        dns: { query: 'nope.example.com', id: 0x2222, qtypes: ['AAAA'], rcode: 3, ips: [], cnames: [], rrtypes: [], transport: 'udp' } },
-      { connId: 1n, protocol: 'dns', role: 'client', requestTimeNs: 1n * MS, responseTimeNs: 7n * MS, latencyNs: 6n * MS,
-        dns: { query: 'api.example.com', id: 0x1111, qtypes: ['A'], rcode: 0, ips: ['10.0.0.1', '10.0.0.2'], ttl: 60, cnames: [], rrtypes: ['A', 'A'], transport: 'udp' } },
+      {
+        connId: 1n,
+        protocol: 'dns',
+        role: 'client',
+        requestTimeNs: 2n * MS,
+        responseTimeNs: 4n * MS,
+        latencyNs: 2n * MS,
+        dns: { query: 'nope.example.com', id: 0x2222, qtypes: ['AAAA'], rcode: 3, ips: [], cnames: [], rrtypes: [], transport: 'udp' },
+      },
+      {
+        connId: 1n,
+        protocol: 'dns',
+        role: 'client',
+        requestTimeNs: 1n * MS,
+        responseTimeNs: 7n * MS,
+        latencyNs: 6n * MS,
+        dns: {
+          query: 'api.example.com',
+          id: 0x1111,
+          qtypes: ['A'],
+          rcode: 0,
+          ips: ['10.0.0.1', '10.0.0.2'],
+          ttl: 60,
+          cnames: [],
+          rrtypes: ['A', 'A'],
+          transport: 'udp',
+        },
+      },
     ]);
     expect(engine.stats()).toMatchObject({ exchanges: 2, unparsedBytes: 0, byProtocol: { dns: 2, http: 0, kafka: 0 } });
   });
@@ -96,7 +127,10 @@ describe('DNS through the engine', () => {
       if (cut > 0) chunks.push(chunk(5n, 'tcp', 'ingress', responses.subarray(0, cut), 2));
       if (cut < responses.length) chunks.push(chunk(5n, 'tcp', 'ingress', responses.subarray(cut), 3));
       const out = [...chunks.flatMap((c) => engine.push(c)), ...engine.closeConnection(5n)];
-      expect(out.map((e) => [e.dns?.query, e.dns?.ips, e.dns?.transport, e.responseTimeNs !== undefined]), `cut ${cut}`).toEqual([
+      expect(
+        out.map((e) => [e.dns?.query, e.dns?.ips, e.dns?.transport, e.responseTimeNs !== undefined]),
+        `cut ${cut}`,
+      ).toEqual([
         ['one.test', ['1.0.0.1'], 'tcp', true],
         ['two.test', ['2.0.0.2'], 'tcp', true],
         ['three.test', undefined, 'tcp', false],
@@ -107,7 +141,13 @@ describe('DNS through the engine', () => {
 
   it('skips a gap inside a TCP DNS frame by its length and stays in sync', () => {
     const engine = new L7Engine();
-    const big = framed2(dnsResponse(1, 'big.test', Array.from({ length: 30 }, (_, i) => `10.0.0.${i}`)));
+    const big = framed2(
+      dnsResponse(
+        1,
+        'big.test',
+        Array.from({ length: 30 }, (_, i) => `10.0.0.${i}`),
+      ),
+    );
     const out = [
       chunk(6n, 'tcp', 'egress', Buffer.concat([framed2(dnsQuery(1, 'big.test')), framed2(dnsQuery(2, 'small.test'))]), 1),
       { ...chunk(6n, 'tcp', 'ingress', big.subarray(0, 100), 2), totalLength: big.length }, // capture cut inside the answers
@@ -115,7 +155,10 @@ describe('DNS through the engine', () => {
     ].flatMap((c) => engine.push(c));
     expect(out.at(-1)!.dns).toMatchObject({ query: 'small.test', ips: ['9.9.9.9'] });
     expect(engine.stats().parsedBytes + engine.stats().unparsedBytes).toBe(
-      framed2(dnsQuery(1, 'big.test')).length + framed2(dnsQuery(2, 'small.test')).length + big.length + framed2(dnsResponse(2, 'small.test', ['9.9.9.9'])).length,
+      framed2(dnsQuery(1, 'big.test')).length +
+        framed2(dnsQuery(2, 'small.test')).length +
+        big.length +
+        framed2(dnsResponse(2, 'small.test', ['9.9.9.9'])).length,
     );
   });
 });
@@ -167,11 +210,18 @@ describe('Kafka framing through the engine', () => {
     await broker.start();
     const tee = await startChunkTee(broker.port);
     broker.advertisedPort = tee.port;
-    const kafka = new Kafka({ clientId: 'l7-engine', brokers: [`127.0.0.1:${tee.port}`], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50 } });
+    const kafka = new Kafka({
+      clientId: 'l7-engine',
+      brokers: [`127.0.0.1:${tee.port}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 1, initialRetryTime: 50 },
+    });
     const truth: string[] = [];
     try {
       const producer = kafka.producer();
-      producer.on(producer.events.REQUEST, (e) => truth.push(`${kafkaApiName(e.payload.apiKey)} v${e.payload.apiVersion} #${e.payload.correlationId}`));
+      producer.on(producer.events.REQUEST, (e) =>
+        truth.push(`${kafkaApiName(e.payload.apiKey)} v${e.payload.apiVersion} #${e.payload.correlationId}`),
+      );
       await producer.connect();
       await producer.send({ topic: 'payments', messages: [{ value: '1' }, { value: '2' }] });
       await producer.send({ topic: 'payments', messages: [{ value: '3' }] });
@@ -184,7 +234,9 @@ describe('Kafka framing through the engine', () => {
     const engine = new L7Engine();
     const out = tee.events.flatMap((e) => (e.kind === 'chunk' ? engine.push(e.chunk) : engine.closeConnection(e.connId)));
     const answered = out.filter((e) => e.responseTimeNs !== undefined);
-    expect(answered.map((e) => `${e.kafka?.apiKey} v${e.kafka?.apiVersion} #${e.kafka?.correlationId}`).toSorted()).toEqual(truth.toSorted());
+    expect(answered.map((e) => `${e.kafka?.apiKey} v${e.kafka?.apiVersion} #${e.kafka?.correlationId}`).toSorted()).toEqual(
+      truth.toSorted(),
+    );
     const produce = answered.filter((e) => e.kafka?.apiKey === 'Produce');
     expect(produce.map((e) => [e.kafka?.topic, e.kafka?.errorCode, e.kafka?.clientId, e.role])).toEqual([
       ['payments', 0, 'l7-engine', 'client'],
@@ -216,22 +268,47 @@ describe('DNS over TCP from dig against dnsmasq through the TCP tee', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       const tee = await startChunkTee(port);
-      const names = [['web.test', 'A'], ['web.test', 'AAAA'], ['multi.test', 'A'], ['nope.test', 'A']];
-      const { stdout } = await promisify(execFile)('dig', ['+tcp', '+keepopen', '+tries=1', '+time=5', '-p', String(tee.port), '@127.0.0.1', ...names.flat()]);
+      const names = [
+        ['web.test', 'A'],
+        ['web.test', 'AAAA'],
+        ['multi.test', 'A'],
+        ['nope.test', 'A'],
+      ];
+      const { stdout } = await promisify(execFile)('dig', [
+        '+tcp',
+        '+keepopen',
+        '+tries=1',
+        '+time=5',
+        '-p',
+        String(tee.port),
+        '@127.0.0.1',
+        ...names.flat(),
+      ]);
       await tee.waitClosed(1);
       await tee.close();
       // dig's own view: one header (status, id) per query, then its answer lines.
-      const truth = stdout.split(';; ->>HEADER<<-').slice(1).map((block) => ({
-        status: /status: (\w+)/.exec(block)![1],
-        id: Number(/id: (\d+)/.exec(block)![1]),
-        ips: [...block.matchAll(/^\S+\s+\d+\s+IN\s+(?:A|AAAA)\s+(\S+)$/gm)].map((m) => m[1]),
-      }));
+      const truth = stdout
+        .split(';; ->>HEADER<<-')
+        .slice(1)
+        .map((block) => ({
+          status: /status: (\w+)/.exec(block)![1],
+          id: Number(/id: (\d+)/.exec(block)![1]),
+          ips: [...block.matchAll(/^\S+\s+\d+\s+IN\s+(?:A|AAAA)\s+(\S+)$/gm)].map((m) => m[1]),
+        }));
       expect(truth).toHaveLength(4);
 
       const engine = new L7Engine();
       const out = tee.events.flatMap((e) => (e.kind === 'chunk' ? engine.push(e.chunk) : engine.closeConnection(e.connId)));
-      expect(out.map((e) => [e.dns?.query, e.dns?.qtypes, e.dns?.transport, e.role])).toEqual(names.map(([n, t]) => [n, [t], 'tcp', 'client']));
-      expect(out.map((e) => ({ status: e.dns?.rcode === 3 ? 'NXDOMAIN' : e.dns?.rcode === 0 ? 'NOERROR' : String(e.dns?.rcode), id: e.dns?.id, ips: e.dns?.ips }))).toEqual(truth);
+      expect(out.map((e) => [e.dns?.query, e.dns?.qtypes, e.dns?.transport, e.role])).toEqual(
+        names.map(([n, t]) => [n, [t], 'tcp', 'client']),
+      );
+      expect(
+        out.map((e) => ({
+          status: e.dns?.rcode === 3 ? 'NXDOMAIN' : e.dns?.rcode === 0 ? 'NOERROR' : String(e.dns?.rcode),
+          id: e.dns?.id,
+          ips: e.dns?.ips,
+        })),
+      ).toEqual(truth);
       expect(out[0]!.dns?.ttl).toBe(120);
       expect(engine.stats()).toMatchObject({ unparsedBytes: 0, unanswered: 0, orphanResponses: 0 });
     } finally {

@@ -63,9 +63,16 @@ export class DnsConnection implements ConnectionHandler {
       this.message(chunk.data, chunk.timestampNs, chunk.direction, chunk.totalLength, peerKey(chunk));
       return;
     }
-    const framer = (this.framers[chunk.direction] ??= new LengthPrefixedFramer(2, DNS_TCP_MAX, this.collectLimit, this.counters, {
-      onFrame: (frame, _complete, ts, total) => this.message(frame, ts, chunk.direction, total, '', true),
-    }, (data) => data.length >= 14 && looksLikeDnsQuery(data.subarray(2))));
+    const framer = (this.framers[chunk.direction] ??= new LengthPrefixedFramer(
+      2,
+      DNS_TCP_MAX,
+      this.collectLimit,
+      this.counters,
+      {
+        onFrame: (frame, _complete, ts, total) => this.message(frame, ts, chunk.direction, total, '', true),
+      },
+      (data) => data.length >= 14 && looksLikeDnsQuery(data.subarray(2)),
+    ));
     framer.feed(chunk.data, chunk.timestampNs);
     framer.gap(gap);
   }
@@ -105,7 +112,13 @@ export class DnsConnection implements ConnectionHandler {
   }
 
   private exchange(p: PendingQuery, response: DnsMessage | undefined, ts: bigint | undefined): L7Exchange {
-    const ex: L7Exchange = { connId: this.connId, protocol: 'dns', role: p.role, requestTimeNs: p.ts, dns: dnsDetails(p.query, response, this.transport) };
+    const ex: L7Exchange = {
+      connId: this.connId,
+      protocol: 'dns',
+      role: p.role,
+      requestTimeNs: p.ts,
+      dns: dnsDetails(p.query, response, this.transport),
+    };
     if (ts !== undefined) {
       ex.responseTimeNs = ts;
       if (ts >= p.ts) ex.latencyNs = ts - p.ts;
@@ -137,12 +150,26 @@ export class KafkaConnection implements ConnectionHandler {
     private readonly stats: PairingCounters,
     collectLimit = COLLECT_LIMIT,
   ) {
-    this.requests = new LengthPrefixedFramer(4, KAFKA_MAX_FRAME, collectLimit, counters, {
-      onFrame: (frame, _complete, ts, total) => this.request(frame, ts, total),
-    }, (data) => looksLikeKafkaRequest(data));
-    this.responses = new LengthPrefixedFramer(4, KAFKA_MAX_FRAME, collectLimit, counters, {
-      onFrame: (frame, _complete, ts, total) => this.response(frame, ts, total),
-    }, (data) => data.length >= 8 && data.readInt32BE(0) >= 4 && this.pending.has(data.readInt32BE(4)));
+    this.requests = new LengthPrefixedFramer(
+      4,
+      KAFKA_MAX_FRAME,
+      collectLimit,
+      counters,
+      {
+        onFrame: (frame, _complete, ts, total) => this.request(frame, ts, total),
+      },
+      (data) => looksLikeKafkaRequest(data),
+    );
+    this.responses = new LengthPrefixedFramer(
+      4,
+      KAFKA_MAX_FRAME,
+      collectLimit,
+      counters,
+      {
+        onFrame: (frame, _complete, ts, total) => this.response(frame, ts, total),
+      },
+      (data) => data.length >= 8 && data.readInt32BE(0) >= 4 && this.pending.has(data.readInt32BE(4)),
+    );
   }
 
   feed(chunk: L7Chunk, which: 'request' | 'response', out: L7Exchange[]): void {
@@ -191,7 +218,13 @@ export class KafkaConnection implements ConnectionHandler {
   }
 
   private exchange(p: PendingKafka, res: ReturnType<typeof parseKafkaResponse> | undefined, ts: bigint | undefined): L7Exchange {
-    const ex: L7Exchange = { connId: this.connId, protocol: 'kafka', role: this.role, requestTimeNs: p.ts, kafka: kafkaDetails(p.req, res) };
+    const ex: L7Exchange = {
+      connId: this.connId,
+      protocol: 'kafka',
+      role: this.role,
+      requestTimeNs: p.ts,
+      kafka: kafkaDetails(p.req, res),
+    };
     if (ts !== undefined) {
       ex.responseTimeNs = ts;
       if (ts >= p.ts) ex.latencyNs = ts - p.ts;

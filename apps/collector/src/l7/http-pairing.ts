@@ -119,7 +119,15 @@ export class HttpConnection {
       if (name === 'host' && host === undefined) host = value;
       if (this.opts.keepHeaders.has(name) && headers.length < MAX_HEADERS) headers.push(keptHeader(name, value));
     }
-    const req: PendingRequest = { lost: false, startTs: ts, method: head.method!, target: head.target!, version: head.version, host, headers };
+    const req: PendingRequest = {
+      lost: false,
+      startTs: ts,
+      method: head.method!,
+      target: head.target!,
+      version: head.version,
+      host,
+      headers,
+    };
     this.enqueue(req);
     this.current = req;
     if (head.chunked) return { kind: 'chunked' };

@@ -29,15 +29,37 @@ describe('HTTP/1.x through the engine', () => {
     const [ex, ...rest] = run(engine, [chunk('egress', req, 10), chunk('ingress', res, 13)]);
     expect(rest).toEqual([]);
     expect(ex).toEqual({
-      connId: CONN, protocol: 'http', role: 'client', requestTimeNs: 10n * MS, responseTimeNs: 13n * MS, latencyNs: 3n * MS,
+      connId: CONN,
+      protocol: 'http',
+      role: 'client',
+      requestTimeNs: 10n * MS,
+      responseTimeNs: 13n * MS,
+      latencyNs: 3n * MS,
       http: {
-        method: 'GET', url: '/users/42/orders?token=REDACTED&page=2', path: '/users/42/orders', pathTemplate: '/users/{id}/orders',
-        host: 'api.test', protocol: 'HTTP/1.1', code: 404, requestBytes: req.length, responseBytes: res.length,
-        headers: [{ key: 'authorization', value: 'REDACTED' }, { key: 'content-type', value: 'text/plain' }, { key: 'set-cookie', value: 'REDACTED' }],
+        method: 'GET',
+        url: '/users/42/orders?token=REDACTED&page=2',
+        path: '/users/42/orders',
+        pathTemplate: '/users/{id}/orders',
+        host: 'api.test',
+        protocol: 'HTTP/1.1',
+        code: 404,
+        requestBytes: req.length,
+        responseBytes: res.length,
+        headers: [
+          { key: 'authorization', value: 'REDACTED' },
+          { key: 'content-type', value: 'text/plain' },
+          { key: 'set-cookie', value: 'REDACTED' },
+        ],
       },
     });
     const s = engine.stats();
-    expect(s).toMatchObject({ parsedBytes: req.length + res.length, unparsedBytes: 0, exchanges: 1, unanswered: 0, byProtocol: { http: 1, dns: 0, kafka: 0 } });
+    expect(s).toMatchObject({
+      parsedBytes: req.length + res.length,
+      unparsedBytes: 0,
+      exchanges: 1,
+      unanswered: 0,
+      byProtocol: { http: 1, dns: 0, kafka: 0 },
+    });
   });
 
   it('takes the server role when requests arrive (ingress)', () => {
@@ -46,7 +68,9 @@ describe('HTTP/1.x through the engine', () => {
   });
 
   const paths = Array.from({ length: 10 }, (_, i) => `/p/${i}`);
-  const responses = paths.map((p, i) => (i % 3 === 0 ? chunked([p, 'xyz'.repeat(i + 1)]) : i % 3 === 1 ? ok(p.repeat(i), 210 + i) : 'HTTP/1.1 204 No Content\r\n\r\n'));
+  const responses = paths.map((p, i) =>
+    i % 3 === 0 ? chunked([p, 'xyz'.repeat(i + 1)]) : i % 3 === 1 ? ok(p.repeat(i), 210 + i) : 'HTTP/1.1 204 No Content\r\n\r\n',
+  );
   const responseBytes = Buffer.from(responses.join(''), 'latin1');
   const codes = paths.map((_, i) => (i % 3 === 0 ? 200 : i % 3 === 1 ? 210 + i : 204));
 
@@ -57,8 +81,14 @@ describe('HTTP/1.x through the engine', () => {
       if (cut > 0) chunks.push(chunk('ingress', responseBytes.subarray(0, cut), 2));
       if (cut < responseBytes.length) chunks.push(chunk('ingress', responseBytes.subarray(cut), 3));
       const out = run(engine, chunks);
-      expect(out.map((e) => e.http?.path), `cut ${cut}`).toEqual(paths);
-      expect(out.map((e) => e.http?.code), `cut ${cut}`).toEqual(codes);
+      expect(
+        out.map((e) => e.http?.path),
+        `cut ${cut}`,
+      ).toEqual(paths);
+      expect(
+        out.map((e) => e.http?.code),
+        `cut ${cut}`,
+      ).toEqual(codes);
       expect(out.map((e) => e.http?.responseBytes)).toEqual(responses.map((r) => r.length));
       expect(engine.stats()).toMatchObject({ unanswered: 0, unparsedBytes: 0, orphanResponses: 0 });
       // Each response starts in the chunk holding its first byte.
@@ -72,23 +102,30 @@ describe('HTTP/1.x through the engine', () => {
 
   it('parses requests split at every byte offset, bodies included', () => {
     const body = '{"a":1}';
-    const reqs = `POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
-      `PUT /y HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n` + get('/z');
+    const reqs =
+      `POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+      `PUT /y HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n` +
+      get('/z');
     for (let cut = 1; cut < reqs.length; cut++) {
       const out = run(new L7Engine(), [
-        chunk('egress', reqs.slice(0, cut), 1), chunk('egress', reqs.slice(cut), 2),
+        chunk('egress', reqs.slice(0, cut), 1),
+        chunk('egress', reqs.slice(cut), 2),
         chunk('ingress', ok('1') + ok('2') + ok('3'), 5),
       ]);
-      expect(out.map((e) => `${e.http?.method} ${e.http?.path} ${e.http?.requestBytes}`), `cut ${cut}`).toEqual([
-        `POST /x ${reqs.indexOf('PUT')}`, `PUT /y ${reqs.indexOf('GET') - reqs.indexOf('PUT')}`, `GET /z ${get('/z').length}`,
-      ]);
+      expect(
+        out.map((e) => `${e.http?.method} ${e.http?.path} ${e.http?.requestBytes}`),
+        `cut ${cut}`,
+      ).toEqual([`POST /x ${reqs.indexOf('PUT')}`, `PUT /y ${reqs.indexOf('GET') - reqs.indexOf('PUT')}`, `GET /z ${get('/z').length}`]);
     }
   });
 
   it('skips chunked bodies with extensions and trailers', () => {
     const res = chunked(['hello', 'world!', 'x'.repeat(300)]);
     const out = run(new L7Engine(), [chunk('egress', get('/c') + get('/d'), 1), chunk('ingress', res + ok('done'), 2)]);
-    expect(out.map((e) => [e.http?.path, e.http?.code, e.http?.responseBytes])).toEqual([['/c', 200, res.length], ['/d', 200, ok('done').length]]);
+    expect(out.map((e) => [e.http?.path, e.http?.code, e.http?.responseBytes])).toEqual([
+      ['/c', 200, res.length],
+      ['/d', 200, ok('done').length],
+    ]);
   });
 
   it('skips a gap that lands inside a body and stays in sync', () => {
@@ -118,7 +155,10 @@ describe('HTTP/1.x through the engine', () => {
       chunk('ingress', res.slice(0, 100), 2, res.length), // "…\r\n0\r\n\r\n" not captured
       chunk('ingress', res.slice(0, 100), 3, res.length + 7), // 7 more bytes than the last chunk: unknown
     ]);
-    expect(out.map((e) => [e.http?.path, e.http?.code, e.http?.responseBytes])).toEqual([['/a', 200, res.length], ['/b', 200, undefined]]);
+    expect(out.map((e) => [e.http?.path, e.http?.code, e.http?.responseBytes])).toEqual([
+      ['/a', 200, res.length],
+      ['/b', 200, undefined],
+    ]);
     expect(engine.stats().unparsedBytes).toBe(12);
   });
 
@@ -133,7 +173,10 @@ describe('HTTP/1.x through the engine', () => {
       chunk('egress', get('/three'), 5),
       chunk('ingress', ok('3'), 6),
     ]);
-    expect(out.map((e) => [e.http?.path, e.http?.code, e.latencyNs])).toEqual([['/one', 200, MS], ['/three', 200, MS]]);
+    expect(out.map((e) => [e.http?.path, e.http?.code, e.latencyNs])).toEqual([
+      ['/one', 200, MS],
+      ['/three', 200, MS],
+    ]);
     const s = engine.stats();
     expect(s.unparsedBytes).toBe('GET /two HTTP/1.1\r\nHo'.length + 20 + 'garbage that is not a request line'.length);
     expect(s.orphanResponses).toBe(1);
@@ -151,17 +194,36 @@ describe('HTTP/1.x through the engine', () => {
 
   it('knows HEAD, 1xx, 204 and 304 have no body', () => {
     const out = run(new L7Engine(), [
-      chunk('egress', 'HEAD /h HTTP/1.1\r\n\r\n' + get('/n') + get('/m') + 'POST /c HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nab', 1),
-      chunk('ingress', 'HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n' + 'HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n' +
-        'HTTP/1.1 204 No Content\r\n\r\n' + 'HTTP/1.1 100 Continue\r\n\r\n' + ok('created', 201), 2),
+      chunk(
+        'egress',
+        'HEAD /h HTTP/1.1\r\n\r\n' + get('/n') + get('/m') + 'POST /c HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nab',
+        1,
+      ),
+      chunk(
+        'ingress',
+        'HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n' +
+          'HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n' +
+          'HTTP/1.1 204 No Content\r\n\r\n' +
+          'HTTP/1.1 100 Continue\r\n\r\n' +
+          ok('created', 201),
+        2,
+      ),
     ]);
-    expect(out.map((e) => [e.http?.method, e.http?.code])).toEqual([['HEAD', 200], ['GET', 304], ['GET', 204], ['POST', 201]]);
+    expect(out.map((e) => [e.http?.method, e.http?.code])).toEqual([
+      ['HEAD', 200],
+      ['GET', 304],
+      ['GET', 204],
+      ['POST', 201],
+    ]);
   });
 
   it('flushes unanswered requests at close and counts them', () => {
     const engine = new L7Engine();
     const out = run(engine, [chunk('egress', get('/a') + get('/b'), 1), chunk('ingress', ok(''), 2)]);
-    expect(out.map((e) => [e.http?.path, e.http?.code, e.responseTimeNs])).toEqual([['/a', 200, 2n * MS], ['/b', undefined, undefined]]);
+    expect(out.map((e) => [e.http?.path, e.http?.code, e.responseTimeNs])).toEqual([
+      ['/a', 200, 2n * MS],
+      ['/b', undefined, undefined],
+    ]);
     expect(engine.stats()).toMatchObject({ exchanges: 2, unanswered: 1 });
   });
 

@@ -22,7 +22,8 @@ export interface HttpHead {
 }
 
 /** How the body after a head is delimited; decided by the pairing (a response's depends on its request). */
-export type BodyFraming = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'close' } | { kind: 'opaque' };
+export type BodyFraming =
+  { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'close' } | { kind: 'opaque' };
 
 export interface HttpStreamSink {
   onHead(head: HttpHead, startTs: bigint): BodyFraming;
@@ -100,12 +101,14 @@ export function parseHead(text: string, kind: 'request' | 'response'): HttpHead 
     // "HTTP/1.x NNN" then a space or the end of the line
     if (startEnd < 12 || !text.startsWith('HTTP/1.') || (text[7] !== '0' && text[7] !== '1') || text[8] !== ' ') return null;
     if (startEnd > 12 && text[12] !== ' ') return null;
-    const d0 = text.charCodeAt(9) - 48, d1 = text.charCodeAt(10) - 48, d2 = text.charCodeAt(11) - 48;
+    const d0 = text.charCodeAt(9) - 48,
+      d1 = text.charCodeAt(10) - 48,
+      d2 = text.charCodeAt(11) - 48;
     if (d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return null;
     head.version = text.slice(0, 8);
     head.code = d0 * 100 + d1 * 10 + d2;
   }
-  for (let pos = eol < 0 ? text.length : eol + 2; pos < text.length; ) {
+  for (let pos = eol < 0 ? text.length : eol + 2; pos < text.length;) {
     let end = text.indexOf('\r\n', pos);
     if (end < 0) end = text.length;
     const colon = text.indexOf(':', pos);
@@ -120,7 +123,10 @@ export function parseHead(text: string, kind: 'request' | 'response'): HttpHead 
         if (head.contentLength !== undefined && head.contentLength !== n) return null;
         head.contentLength = n;
       } else if (name === 'transfer-encoding') {
-        const codings = value.toLowerCase().split(',').map((c) => c.trim());
+        const codings = value
+          .toLowerCase()
+          .split(',')
+          .map((c) => c.trim());
         head.chunked = codings[codings.length - 1] === 'chunked';
         head.otherEncoding = !head.chunked;
       }

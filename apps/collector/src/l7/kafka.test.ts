@@ -68,7 +68,12 @@ describe('kcat (librdkafka) against the test broker through a tee', () => {
     p.child.stdin!.end(input ?? '');
     // A failed delivery makes kcat exit non-zero; its output is what the test checks.
     const { stdout, stderr } = await p.catch((e: { stdout: string; stderr: string }) => e);
-    const truth = [...stderr.matchAll(/Sent (\w+)Request \(v(\d+), (\d+) bytes @ 0, CorrId (\d+)\)/g)].map((m) => ({ name: m[1]!, version: Number(m[2]), bytes: Number(m[3]), correlationId: Number(m[4]) }));
+    const truth = [...stderr.matchAll(/Sent (\w+)Request \(v(\d+), (\d+) bytes @ 0, CorrId (\d+)\)/g)].map((m) => ({
+      name: m[1]!,
+      version: Number(m[2]),
+      bytes: Number(m[3]),
+      correlationId: Number(m[4]),
+    }));
     const received = [...stderr.matchAll(/Received (\w+)Response \(v(\d+), \d+ bytes, CorrId (\d+)/g)].map((m) => Number(m[3]));
     await new Promise((r) => setTimeout(r, 50)); // let the tee record the last bytes
     return { stdout, truth, received, pairs: parsePairs(tee, from) };
@@ -102,7 +107,15 @@ describe('kcat (librdkafka) against the test broker through a tee', () => {
     const produce = produced.pairs.filter((p) => p.req.apiKeyName === 'Produce');
     expect(produce.length).toBeGreaterThanOrEqual(1);
     expect(produce).toHaveLength(produced.truth.filter((t) => t.name === 'Produce').length);
-    for (const p of produce) expect(kafkaDetails(p.req, p.res)).toEqual({ apiKey: 'Produce', apiVersion: 7, correlationId: p.req.correlationId, clientId: 'rdkafka', topic: 'orders', errorCode: 0 });
+    for (const p of produce)
+      expect(kafkaDetails(p.req, p.res)).toEqual({
+        apiKey: 'Produce',
+        apiVersion: 7,
+        correlationId: p.req.correlationId,
+        clientId: 'rdkafka',
+        topic: 'orders',
+        errorCode: 0,
+      });
 
     const consumed = await kcat(['-C', '-t', 'orders', '-p', '1', '-o', 'beginning', '-c', '3', '-e']);
     expect(consumed.stdout.trim().split('\n')).toEqual(['one', 'two', 'three']);
@@ -132,23 +145,36 @@ describe('kcat (librdkafka) consumer group against the test broker through a tee
       const produce = run('kcat', ['-b', `127.0.0.1:${tee.port}`, '-P', '-t', 'audit'], { timeout: 30_000 });
       produce.child.stdin!.end('login\nlogout\n');
       await produce;
-      const consume = run('kcat', ['-b', `127.0.0.1:${tee.port}`, '-d', 'protocol', '-G', 'auditors', '-X', 'auto.offset.reset=earliest', '-c', '2', '-e', 'audit'], { timeout: 30_000 });
+      const consume = run(
+        'kcat',
+        ['-b', `127.0.0.1:${tee.port}`, '-d', 'protocol', '-G', 'auditors', '-X', 'auto.offset.reset=earliest', '-c', '2', '-e', 'audit'],
+        { timeout: 30_000 },
+      );
       const { stdout, stderr } = await consume;
       expect(stdout.trim().split('\n')).toEqual(['login', 'logout']);
       await new Promise((r) => setTimeout(r, 50));
-      const truth = [...stderr.matchAll(/Sent (\w+)Request \(v(\d+), (\d+) bytes @ 0, CorrId (\d+)\)/g)].map((m) => `${m[1] === 'ApiVersion' ? 'ApiVersions' : m[1]} v${m[2]} #${m[4]} ${m[3]}B`);
+      const truth = [...stderr.matchAll(/Sent (\w+)Request \(v(\d+), (\d+) bytes @ 0, CorrId (\d+)\)/g)].map(
+        (m) => `${m[1] === 'ApiVersion' ? 'ApiVersions' : m[1]} v${m[2]} #${m[4]} ${m[3]}B`,
+      );
       const pairs = parsePairs(tee, 1); // connection 0 was the producer
-      expect(pairs.map((p) => `${p.req.apiKeyName} v${p.req.apiVersion} #${p.req.correlationId} ${p.reqBytes}B`).toSorted()).toEqual(truth.toSorted());
+      expect(pairs.map((p) => `${p.req.apiKeyName} v${p.req.apiVersion} #${p.req.correlationId} ${p.reqBytes}B`).toSorted()).toEqual(
+        truth.toSorted(),
+      );
       const names = new Set(pairs.map((p) => p.req.apiKeyName));
-      for (const name of ['FindCoordinator', 'JoinGroup', 'SyncGroup', 'OffsetCommit', 'LeaveGroup', 'Fetch']) expect(names.has(name), name).toBe(true);
-      for (const p of pairs.filter((p) => p.res && ['FindCoordinator', 'JoinGroup', 'SyncGroup', 'LeaveGroup', 'Heartbeat'].includes(p.req.apiKeyName))) {
+      for (const name of ['FindCoordinator', 'JoinGroup', 'SyncGroup', 'OffsetCommit', 'LeaveGroup', 'Fetch'])
+        expect(names.has(name), name).toBe(true);
+      for (const p of pairs.filter(
+        (p) => p.res && ['FindCoordinator', 'JoinGroup', 'SyncGroup', 'LeaveGroup', 'Heartbeat'].includes(p.req.apiKeyName),
+      )) {
         expect(p.res!.correlationId).toBe(p.req.correlationId);
         expect(kafkaDetails(p.req, p.res).errorCode, p.req.apiKeyName).toBe(0);
       }
       expect(broker.committed.get('auditors/audit/0')).toBe(2n);
       // OffsetFetch v7 is flexible: a real client's request header v2 (client id, then tagged fields).
       const offsetFetch = pairs.filter((p) => p.req.apiKeyName === 'OffsetFetch');
-      expect(offsetFetch.map((p) => [p.req.apiVersion, p.req.clientId, p.res?.correlationId])).toEqual(offsetFetch.map((p) => [7, 'rdkafka', p.req.correlationId]));
+      expect(offsetFetch.map((p) => [p.req.apiVersion, p.req.clientId, p.res?.correlationId])).toEqual(
+        offsetFetch.map((p) => [7, 'rdkafka', p.req.correlationId]),
+      );
       expect(offsetFetch.length).toBeGreaterThan(0);
       keepForFuzz(tee);
     } finally {
@@ -164,14 +190,26 @@ describe('kafkajs producer and consumer against the test broker through a tee', 
     await broker.start();
     const tee = await startTcpTee(broker.port);
     broker.advertisedPort = tee.port;
-    const kafka = new Kafka({ clientId: 'sextant-test', brokers: [`127.0.0.1:${tee.port}`], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50 } });
+    const kafka = new Kafka({
+      clientId: 'sextant-test',
+      brokers: [`127.0.0.1:${tee.port}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 1, initialRetryTime: 50 },
+    });
     const truth: string[] = [];
-    const record = (e: { payload: { apiKey: number; apiVersion: number; correlationId: number } }) => truth.push(`${kafkaApiName(e.payload.apiKey)} v${e.payload.apiVersion} #${e.payload.correlationId}`);
+    const record = (e: { payload: { apiKey: number; apiVersion: number; correlationId: number } }) =>
+      truth.push(`${kafkaApiName(e.payload.apiKey)} v${e.payload.apiVersion} #${e.payload.correlationId}`);
     try {
       const producer = kafka.producer();
       producer.on(producer.events.REQUEST, record);
       await producer.connect();
-      await producer.send({ topic: 'payments', messages: [{ key: 'a', value: '100' }, { key: 'b', value: '250' }] });
+      await producer.send({
+        topic: 'payments',
+        messages: [
+          { key: 'a', value: '100' },
+          { key: 'b', value: '250' },
+        ],
+      });
       const err = await producer.send({ topic: 'nope', messages: [{ value: 'x' }] }).catch((e: Error) => e);
       expect(err).toBeInstanceOf(Error);
       // A topic deleted under the producer's cached metadata: the Produce response itself carries error 3.
@@ -225,7 +263,17 @@ describe('kafkajs producer and consumer against the test broker through a tee', 
       expect(metadata.filter((m) => m.startsWith('payments:') && m !== 'payments:0')).toEqual([]); // an error names its own topic
       expect(by('Fetch').length).toBeGreaterThan(0);
       for (const d of by('Fetch')) expect(d).toMatchObject({ apiVersion: 11, topic: 'payments', errorCode: 0 });
-      for (const name of ['FindCoordinator', 'JoinGroup', 'SyncGroup', 'Heartbeat', 'LeaveGroup', 'ApiVersions', 'OffsetFetch', 'OffsetCommit', 'ListOffsets']) {
+      for (const name of [
+        'FindCoordinator',
+        'JoinGroup',
+        'SyncGroup',
+        'Heartbeat',
+        'LeaveGroup',
+        'ApiVersions',
+        'OffsetFetch',
+        'OffsetCommit',
+        'ListOffsets',
+      ]) {
         expect(by(name).length, name).toBeGreaterThan(0);
         // Error codes are read for the group APIs with a top-level one; offsets APIs report none.
         for (const d of by(name)) expect(d.errorCode, name).toBe(name.startsWith('Offset') || name === 'ListOffsets' ? undefined : 0);
@@ -308,17 +356,25 @@ describe('fuzz', () => {
     };
     for (let i = 0; i < 110_000; i++) {
       const reqInput = i % 4 === 0 ? randomBytes() : mutate(capturedRequests[i % capturedRequests.length]!);
-      attempt('request', () => {
-        looksLikeKafkaRequest(reqInput);
-        const details = kafkaDetails(parseKafkaRequest(reqInput), undefined);
-        if (!KafkaInfo.safeParse(details).success) throw new Error(`invalid KafkaInfo ${JSON.stringify(details)}`);
-      }, reqInput);
+      attempt(
+        'request',
+        () => {
+          looksLikeKafkaRequest(reqInput);
+          const details = kafkaDetails(parseKafkaRequest(reqInput), undefined);
+          if (!KafkaInfo.safeParse(details).success) throw new Error(`invalid KafkaInfo ${JSON.stringify(details)}`);
+        },
+        reqInput,
+      );
       const seed = capturedResponses[i % capturedResponses.length]!;
       const resInput = i % 4 === 0 ? randomBytes() : mutate(seed.frame);
-      attempt('response', () => {
-        const details = kafkaDetails(seed.req, parseKafkaResponse(resInput, seed.req));
-        if (!KafkaInfo.safeParse(details).success) throw new Error(`invalid KafkaInfo ${JSON.stringify(details)}`);
-      }, resInput);
+      attempt(
+        'response',
+        () => {
+          const details = kafkaDetails(seed.req, parseKafkaResponse(resInput, seed.req));
+          if (!KafkaInfo.safeParse(details).success) throw new Error(`invalid KafkaInfo ${JSON.stringify(details)}`);
+        },
+        resInput,
+      );
     }
     expect(outcomes.request[0]! + outcomes.request[1]!).toBe(110_000);
     expect(outcomes.response[0]! + outcomes.response[1]!).toBe(110_000);

@@ -291,7 +291,9 @@ const TOP_LEVEL_ERROR_APIS = new Map<number, number>([
 /** Whether parseKafkaResponse reads an error code for this api key (else its 0 means "not looked at"). */
 export function hasParsedErrorCode(apiKey: number, apiVersion: number): boolean {
   if (apiKey === API_KEYS.FindCoordinator) return apiVersion < 4;
-  return [API_KEYS.Produce, API_KEYS.Fetch, API_KEYS.Metadata, API_KEYS.ApiVersions].includes(apiKey as 0) || TOP_LEVEL_ERROR_APIS.has(apiKey);
+  return (
+    [API_KEYS.Produce, API_KEYS.Fetch, API_KEYS.Metadata, API_KEYS.ApiVersions].includes(apiKey as 0) || TOP_LEVEL_ERROR_APIS.has(apiKey)
+  );
 }
 
 type ErrorSink = (code: number, topic?: string) => void;

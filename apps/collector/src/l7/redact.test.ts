@@ -4,7 +4,9 @@ import { QueryRedactor, redactHeaderValue } from './redact';
 describe('redaction', () => {
   it('redacts the default query parameters, case-insensitively and percent-decoded', () => {
     const r = new QueryRedactor();
-    expect(r.redactTarget('/a?token=1&page=2&API%5FKEY=3&Password=4&sig=&x#frag')).toBe('/a?token=REDACTED&page=2&API%5FKEY=REDACTED&Password=REDACTED&sig=REDACTED&x#frag');
+    expect(r.redactTarget('/a?token=1&page=2&API%5FKEY=3&Password=4&sig=&x#frag')).toBe(
+      '/a?token=REDACTED&page=2&API%5FKEY=REDACTED&Password=REDACTED&sig=REDACTED&x#frag',
+    );
     expect(r.redactTarget('/plain')).toBe('/plain');
     expect(r.redactTarget('/bad?%zz=1&secret=2')).toBe('/bad?%zz=1&secret=REDACTED');
   });

@@ -1,4 +1,14 @@
-import { SX_CLOSE_CLOSED, SX_CLOSE_OPEN, SX_DIR_CLIENT, SX_DIR_SERVER, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN, type TcpConnEvent } from '@sextant/bpf';
+import {
+  SX_CLOSE_CLOSED,
+  SX_CLOSE_OPEN,
+  SX_DIR_CLIENT,
+  SX_DIR_SERVER,
+  SX_TCP_ACK,
+  SX_TCP_FIN,
+  SX_TCP_RST,
+  SX_TCP_SYN,
+  type TcpConnEvent,
+} from '@sextant/bpf';
 import { decodeFlow, decodeFlowRows, FLOW_IX, IngestBatch, TCP_FLAGS, type PendingFlowRow } from '@sextant/shared';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,29 +30,71 @@ afterAll(() => listener.close());
 // A connection between two sockets of this host, as the kernel programs report its two ends at close.
 function connection(clientPort: number, o: Partial<TcpConnEvent> = {}): { client: TcpConnEvent; server: TcpConnEvent } {
   const base = {
-    kind: 0, family: 4, final: 1, startNs: 1_000_000_000n, endNs: 1_002_500_000n, cgroupId: 0n, pid: process.pid, comm: 'node',
-    segsOut: 6, segsIn: 5, totalRetrans: 1, retransmits: 0, srttUs: 42, rstSent: 0, rstRecv: 0, closeReason: SX_CLOSE_CLOSED,
-    tcpFlags: SX_TCP_SYN | SX_TCP_ACK | SX_TCP_FIN, connectNs: 51_000,
+    kind: 0,
+    family: 4,
+    final: 1,
+    startNs: 1_000_000_000n,
+    endNs: 1_002_500_000n,
+    cgroupId: 0n,
+    pid: process.pid,
+    comm: 'node',
+    segsOut: 6,
+    segsIn: 5,
+    totalRetrans: 1,
+    retransmits: 0,
+    srttUs: 42,
+    rstSent: 0,
+    rstRecv: 0,
+    closeReason: SX_CLOSE_CLOSED,
+    tcpFlags: SX_TCP_SYN | SX_TCP_ACK | SX_TCP_FIN,
+    connectNs: 51_000,
   };
   return {
-    client: { ...base, sockId: BigInt(clientPort), direction: SX_DIR_CLIENT, saddr: '127.0.0.1', sport: clientPort, daddr: '127.0.0.1', dport: port, bytesAcked: 120, bytesReceived: 853, ...o },
+    client: {
+      ...base,
+      sockId: BigInt(clientPort),
+      direction: SX_DIR_CLIENT,
+      saddr: '127.0.0.1',
+      sport: clientPort,
+      daddr: '127.0.0.1',
+      dport: port,
+      bytesAcked: 120,
+      bytesReceived: 853,
+      ...o,
+    },
     server: {
-      ...base, sockId: BigInt(clientPort) + 1_000_000n, direction: SX_DIR_SERVER, saddr: '127.0.0.1', sport: port, daddr: '127.0.0.1', dport: clientPort,
-      bytesAcked: 853, bytesReceived: 120, segsOut: 5, segsIn: 6, connectNs: 0, ...o,
+      ...base,
+      sockId: BigInt(clientPort) + 1_000_000n,
+      direction: SX_DIR_SERVER,
+      saddr: '127.0.0.1',
+      sport: port,
+      daddr: '127.0.0.1',
+      dport: clientPort,
+      bytesAcked: 853,
+      bytesReceived: 120,
+      segsOut: 5,
+      segsIn: 6,
+      connectNs: 0,
+      ...o,
     },
   };
 }
 
 /** Rows as a collector built them (identities unresolved) → the flows they stand for. */
-const decodePending = (rows: readonly PendingFlowRow[], nodeName: string) => rows.map((r) => decodeFlow(r, r[FLOW_IX.sourceRef], r[FLOW_IX.destinationRef], nodeName));
+const decodePending = (rows: readonly PendingFlowRow[], nodeName: string) =>
+  rows.map((r) => decodeFlow(r, r[FLOW_IX.sourceRef], r[FLOW_IX.destinationRef], nodeName));
 
 function assembler(): FlowAssembler {
-  return new FlowAssembler('node-a', new IdentityResolver({ nodeName: 'node-a' }), new ListenerTable(), new Clock(), { keepClosedIds: false });
+  return new FlowAssembler('node-a', new IdentityResolver({ nodeName: 'node-a' }), new ListenerTable(), new Clock(), {
+    keepClosedIds: false,
+  });
 }
 
 describe('FlowAssembler.tcpRows', () => {
   it('the kernel reports TCP flags in the bit order of the wire model', () => {
-    expect([SX_TCP_SYN, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST]).toEqual(['SYN', 'ACK', 'FIN', 'RST'].map((f) => 1 << TCP_FLAGS.indexOf(f as 'SYN')));
+    expect([SX_TCP_SYN, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST]).toEqual(
+      ['SYN', 'ACK', 'FIN', 'RST'].map((f) => 1 << TCP_FLAGS.indexOf(f as 'SYN')),
+    );
     expect(KERNEL_TCP_FLAGS).toBe(0b1111);
   });
 
@@ -54,10 +106,22 @@ describe('FlowAssembler.tcpRows', () => {
     const clock = new Clock();
     for (const f of [fromServer, fromClient]) {
       expect(f).toMatchObject({
-        nodeName: 'node-a', final: true, verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, isReply: false, localPeer: true,
-        tcpFlags: ['SYN', 'ACK', 'FIN'], closeReason: 'CLOSED', srttUs: 42, retransmits: 1,
+        nodeName: 'node-a',
+        final: true,
+        verdict: 'FORWARDED',
+        l4Protocol: 'TCP',
+        ipVersion: 4,
+        isReply: false,
+        localPeer: true,
+        tcpFlags: ['SYN', 'ACK', 'FIN'],
+        closeReason: 'CLOSED',
+        srttUs: 42,
+        retransmits: 1,
         // counters from the client's (the source's) point of view, whichever end reported them
-        bytesSent: 120, bytesReceived: 853, packetsSent: 6, packetsReceived: 5,
+        bytesSent: 120,
+        bytesReceived: 853,
+        packetsSent: 6,
+        packetsReceived: 5,
         source: { ip: '127.0.0.1', port: 40_001, hostName: 'node-a', process: { pid: process.pid } },
         destination: { ip: '127.0.0.1', port, hostName: 'node-a', process: { pid: process.pid } },
       });
@@ -73,7 +137,12 @@ describe('FlowAssembler.tcpRows', () => {
     // not from one of the same client port to another server port, or from a minute earlier.
     const other = connection(40_009);
     const late = connection(40_009, { startNs: 61_000_000_000n, endNs: 61_000_100_000n }).server;
-    const [elsewhere, stale] = decodePending([...a.tcpRows([{ ...other.client, dport: port + 1 }, other.server]), ...a.tcpRows([other.client, late])].filter((_, i) => i === 1 || i === 3), 'node-a');
+    const [elsewhere, stale] = decodePending(
+      [...a.tcpRows([{ ...other.client, dport: port + 1 }, other.server]), ...a.tcpRows([other.client, late])].filter(
+        (_, i) => i === 1 || i === 3,
+      ),
+      'node-a',
+    );
     for (const f of [elsewhere, stale]) expect(f!.source).toEqual({ ip: '127.0.0.1', port: 40_009 });
   });
 

@@ -6,8 +6,21 @@
 import os from 'node:os';
 import type { DropRecord, HistogramRecord, TcpConnEvent, UdpFlowRecord } from '@sextant/bpf';
 import {
-  SX_CLOSE_CLOSED, SX_CLOSE_OPEN, SX_CLOSE_REFUSED, SX_CLOSE_RESET, SX_CLOSE_TIMEOUT, SX_DIR_SERVER, SX_HIST_DNS, SX_HIST_HTTP,
-  SX_HIST_KAFKA, SX_HIST_TCP_CONNECT, SX_HIST_TCP_SRTT, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN,
+  SX_CLOSE_CLOSED,
+  SX_CLOSE_OPEN,
+  SX_CLOSE_REFUSED,
+  SX_CLOSE_RESET,
+  SX_CLOSE_TIMEOUT,
+  SX_DIR_SERVER,
+  SX_HIST_DNS,
+  SX_HIST_HTTP,
+  SX_HIST_KAFKA,
+  SX_HIST_TCP_CONNECT,
+  SX_HIST_TCP_SRTT,
+  SX_TCP_ACK,
+  SX_TCP_FIN,
+  SX_TCP_RST,
+  SX_TCP_SYN,
 } from '@sextant/bpf';
 import type { Endpoint, EndpointIdentity, Flow, HistogramKind, HistogramSample, PendingFlowRow } from '@sextant/shared';
 import { endpointServiceName, FLOW_FIELDS, FLOW_IX } from '@sextant/shared';
@@ -36,7 +49,11 @@ export function localAddresses(): Set<string> {
 }
 
 const HIST_KIND: Record<number, HistogramKind> = {
-  [SX_HIST_TCP_CONNECT]: 'tcp_connect', [SX_HIST_TCP_SRTT]: 'tcp_srtt', [SX_HIST_HTTP]: 'http', [SX_HIST_DNS]: 'dns', [SX_HIST_KAFKA]: 'kafka',
+  [SX_HIST_TCP_CONNECT]: 'tcp_connect',
+  [SX_HIST_TCP_SRTT]: 'tcp_srtt',
+  [SX_HIST_HTTP]: 'http',
+  [SX_HIST_DNS]: 'dns',
+  [SX_HIST_KAFKA]: 'kafka',
 };
 
 /** How long a closed connection's flow id stays findable (for L7 data delivered after the close). */
@@ -49,7 +66,11 @@ const LOCAL_PAIR_WINDOW_NS = 30e9;
 const UDP_ID_TTL_MS = 300_000;
 
 const CLOSE: Record<number, Flow['closeReason']> = {
-  [SX_CLOSE_OPEN]: 'OPEN', [SX_CLOSE_CLOSED]: 'CLOSED', [SX_CLOSE_RESET]: 'RESET', [SX_CLOSE_REFUSED]: 'REFUSED', [SX_CLOSE_TIMEOUT]: 'TIMEOUT',
+  [SX_CLOSE_OPEN]: 'OPEN',
+  [SX_CLOSE_CLOSED]: 'CLOSED',
+  [SX_CLOSE_RESET]: 'RESET',
+  [SX_CLOSE_REFUSED]: 'REFUSED',
+  [SX_CLOSE_TIMEOUT]: 'TIMEOUT',
 };
 
 /**
@@ -96,7 +117,8 @@ class LocalClients {
   clientOf(server: TcpConnEvent): EndpointIdentity | null {
     const p = server.dport;
     const identity = this.identity[p];
-    if (!identity || this.serverPort[p] !== server.sport || this.clientIp[p] !== server.daddr || this.serverIp[p] !== server.saddr) return null;
+    if (!identity || this.serverPort[p] !== server.sport || this.clientIp[p] !== server.daddr || this.serverIp[p] !== server.saddr)
+      return null;
     if (Math.abs(Number(server.startNs) - this.startNs[p]!) > LOCAL_PAIR_WINDOW_NS) return null;
     if (server.final) this.identity[p] = null;
     return identity;
@@ -319,7 +341,13 @@ export class FlowAssembler {
   udp(u: UdpFlowRecord): Flow {
     // Without a handshake, the side with the higher (ephemeral) port is taken as the client.
     const client = u.localPort >= u.remotePort;
-    const me = this.identity.localEndpoint({ ip: u.localIp, port: u.localPort, pid: u.pid || undefined, comm: u.comm || undefined, cgroupId: u.cgroupId.toString() });
+    const me = this.identity.localEndpoint({
+      ip: u.localIp,
+      port: u.localPort,
+      pid: u.pid || undefined,
+      comm: u.comm || undefined,
+      cgroupId: u.cgroupId.toString(),
+    });
     const other = this.peer(u.remoteIp, u.remotePort, !client);
     return {
       id: this.udpFlowIdFor(u.localIp, u.localPort, u.remoteIp, u.remotePort),
@@ -352,12 +380,16 @@ export class FlowAssembler {
     const localDst = this.isLocal(d.dstIp);
     // A SYN to a closed local port from another host (a local client's is forgotten by the probes: its
     // refused connect is the record) is a failed connect: its destination is named like one.
-    const dst: Endpoint = localDst && d.protocol === 6 && d.reasonName === 'NO_SOCKET'
-      ? endpointOf(d.dstIp, d.dstPort, this.failedDestination(d.dstIp, d.dstPort, null))
-      : localDst ? { ip: d.dstIp, port: d.dstPort, hostName: this.nodeName } : this.identity.remoteEndpoint(d.dstIp, d.dstPort);
-    const src: Endpoint = this.isLocal(d.srcIp) && d.cgroupId > 0n
-      ? this.identity.localEndpoint({ ip: d.srcIp, port: d.srcPort, cgroupId: d.cgroupId.toString() })
-      : this.identity.remoteEndpoint(d.srcIp, d.srcPort);
+    const dst: Endpoint =
+      localDst && d.protocol === 6 && d.reasonName === 'NO_SOCKET'
+        ? endpointOf(d.dstIp, d.dstPort, this.failedDestination(d.dstIp, d.dstPort, null))
+        : localDst
+          ? { ip: d.dstIp, port: d.dstPort, hostName: this.nodeName }
+          : this.identity.remoteEndpoint(d.dstIp, d.dstPort);
+    const src: Endpoint =
+      this.isLocal(d.srcIp) && d.cgroupId > 0n
+        ? this.identity.localEndpoint({ ip: d.srcIp, port: d.srcPort, cgroupId: d.cgroupId.toString() })
+        : this.identity.remoteEndpoint(d.srcIp, d.srcPort);
     return {
       id: recordId(),
       time: this.clock.toEpochMs(d.firstNs),
@@ -385,7 +417,9 @@ export class FlowAssembler {
 
   histogram(h: HistogramRecord, windowStart: number, windowSeconds: number): HistogramSample {
     const client = this.cgroupService.get(h.cgroupId.toString());
-    const src = client ? { ip: client.ip, ...client.identity } : this.identity.localEndpoint({ ip: '0.0.0.0', port: 0, cgroupId: h.cgroupId.toString() });
+    const src = client
+      ? { ip: client.ip, ...client.identity }
+      : this.identity.localEndpoint({ ip: '0.0.0.0', port: 0, cgroupId: h.cgroupId.toString() });
     const dst = this.peer(h.remoteIp, h.remotePort, false);
     return {
       kind: HIST_KIND[h.kind] ?? 'tcp_srtt',

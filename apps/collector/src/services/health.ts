@@ -17,14 +17,27 @@ export class HealthTracker {
     private readonly ebpf: { available: boolean; reason?: string },
   ) {}
 
-  report(counters: ProbeCounters | null, shipper: ShipperStats, spool: SpoolStats, eventsTotal: number, l7: L7Stats | null = null): CollectorHealthReportInput {
+  report(
+    counters: ProbeCounters | null,
+    shipper: ShipperStats,
+    spool: SpoolStats,
+    eventsTotal: number,
+    l7: L7Stats | null = null,
+  ): CollectorHealthReportInput {
     const now = Date.now();
     const rate = ((eventsTotal - this.lastEvents) * 1000) / Math.max(1, now - this.lastAt);
     this.lastEvents = eventsTotal;
     this.lastAt = now;
     const lostKernel = counters
-      ? counters.ringbufFull + counters.queueDroppedRecords + counters.sockMapFull + counters.udpMapFull + counters.dropMapFull + counters.histMapFull
-        + counters.l7RingbufFull + counters.l7SockMapFull + counters.l7ArgsMapFull
+      ? counters.ringbufFull +
+        counters.queueDroppedRecords +
+        counters.sockMapFull +
+        counters.udpMapFull +
+        counters.dropMapFull +
+        counters.histMapFull +
+        counters.l7RingbufFull +
+        counters.l7SockMapFull +
+        counters.l7ArgsMapFull
       : 0;
     return {
       time: now,

@@ -37,13 +37,26 @@ describe('IdentityResolver', () => {
     expect(shared).toBe((b as Record<symbol, unknown>)[ENDPOINT_IDENTITY]);
     expect(shared).toEqual(Object.fromEntries(Object.entries(idA)));
     expect(JSON.parse(JSON.stringify(a))).toEqual(Object.fromEntries(Object.entries(a)));
-    const flow = { id: crypto.randomUUID(), time: 1, nodeName: 'n1', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, source: a, destination: b } as const;
+    const flow = {
+      id: crypto.randomUUID(),
+      time: 1,
+      nodeName: 'n1',
+      verdict: 'FORWARDED',
+      l4Protocol: 'TCP',
+      ipVersion: 4,
+      source: a,
+      destination: b,
+    } as const;
     expect(encodeFlowRows([flow, { ...flow, source: b, destination: a }], 'n1').endpoints).toEqual([shared]);
   });
 
   it('completes a process name the kernel cut at 15 characters from the command line', async () => {
     // A real process that titles itself the way Next.js does: comm becomes "sextant-test-lo".
-    const child = spawn(process.execPath, ['-e', "process.title = 'sextant-test-long-name (v16.0.1)'; console.log('ready'); setInterval(() => {}, 1000)"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(
+      process.execPath,
+      ['-e', "process.title = 'sextant-test-long-name (v16.0.1)'; console.log('ready'); setInterval(() => {}, 1000)"],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     try {
       await new Promise((r) => child.stdout?.once('data', r));
       expect(fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim()).toBe('sextant-test-lo');
@@ -81,7 +94,13 @@ describe('IdentityResolver', () => {
     fs.writeFileSync(path.join(procRoot, '42', 'cgroup'), `0::/kubepods/burstable/pod${uid}/${'b'.repeat(64)}\n`);
     const r = new IdentityResolver({ nodeName: 'n1', podLogDir: dir, procRoot, cgroupRoot: '/nonexistent' });
     const e = r.localEndpoint({ ip: '10.0.0.5', port: 8080, pid: 42 });
-    expect(e).toMatchObject({ service: 'payments-api', namespace: 'shop', podName: 'payments-api-7d9f8b6c4d-x2k9p', containerId: 'b'.repeat(64), workloads: [{ name: 'payments-api', kind: 'Deployment' }] });
+    expect(e).toMatchObject({
+      service: 'payments-api',
+      namespace: 'shop',
+      podName: 'payments-api-7d9f8b6c4d-x2k9p',
+      containerId: 'b'.repeat(64),
+      workloads: [{ name: 'payments-api', kind: 'Deployment' }],
+    });
   });
 
   it('names remote IPs from DNS answers until their TTL passes', () => {

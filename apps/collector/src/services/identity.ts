@@ -172,7 +172,10 @@ export class IdentityResolver {
       // exited, or a kernel thread
     }
     try {
-      const line = fs.readFileSync(path.join(base, 'cgroup'), 'utf8').split('\n').find((l) => l.startsWith('0::'));
+      const line = fs
+        .readFileSync(path.join(base, 'cgroup'), 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('0::'));
       if (line) facts.cgroupPath = line.slice(3);
     } catch {
       // exited
@@ -215,7 +218,9 @@ export class IdentityResolver {
     if (hit === undefined) {
       hit = null;
       try {
-        const cfg = JSON.parse(fs.readFileSync(path.join(this.opts.dockerDir ?? '/var/lib/docker', 'containers', id, 'config.v2.json'), 'utf8')) as { Name?: unknown };
+        const cfg = JSON.parse(
+          fs.readFileSync(path.join(this.opts.dockerDir ?? '/var/lib/docker', 'containers', id, 'config.v2.json'), 'utf8'),
+        ) as { Name?: unknown };
         if (typeof cfg.Name === 'string' && cfg.Name.replace(/^\//, '')) hit = cfg.Name.replace(/^\//, '');
       } catch {
         // not Docker, or no access
@@ -301,7 +306,13 @@ export class IdentityResolver {
     const identity = Object.freeze(this.resolveLocal(a)); // shared by every flow and endpoint built from it
     // A cgroup created since the last scan has no path yet: ask again after the next scan is allowed.
     const unresolved = a.cgroupId !== undefined && a.cgroupId !== '0' && identity.cgroupPath === undefined;
-    const hit: LocalIdentity = { identity, at: unresolved ? now - PROCESS_TTL_MS + CGROUP_RESCAN_MS : now, key, comm: a.comm ?? '', cgroupId: a.cgroupId ?? '' };
+    const hit: LocalIdentity = {
+      identity,
+      at: unresolved ? now - PROCESS_TTL_MS + CGROUP_RESCAN_MS : now,
+      key,
+      comm: a.comm ?? '',
+      cgroupId: a.cgroupId ?? '',
+    };
     this.endpoints.set(key, hit);
     return hit;
   }
@@ -332,8 +343,14 @@ export class IdentityResolver {
       return e;
     }
     const named = serviceNameOf({
-      argv: proc?.argv, exe: proc?.exe, comm: a.comm || proc?.name, cwd: proc?.cwd, cgroupPath, workload: e.workloads?.[0]?.name,
-      containerName: cg.containerId ? this.containerName(cg.containerId) : undefined, packageName: this.packageLookup,
+      argv: proc?.argv,
+      exe: proc?.exe,
+      comm: a.comm || proc?.name,
+      cwd: proc?.cwd,
+      cgroupPath,
+      workload: e.workloads?.[0]?.name,
+      containerName: cg.containerId ? this.containerName(cg.containerId) : undefined,
+      packageName: this.packageLookup,
     });
     if (named) {
       // Sextant's own processes get names of their own: its PostgreSQL must not share a node with yours.

@@ -50,10 +50,7 @@ describe('L7Assembler: connections on a reused socket address', () => {
     const a = assembler();
     const t = 10_000n * MS;
     // Three connections one after the other on one address; #2's request is never answered.
-    const events = a.push([
-      request(101n, t + 1n * MS, '/one'), response(101n, t + 2n * MS),
-      request(102n, t + 11n * MS, '/two'),
-    ]);
+    const events = a.push([request(101n, t + 1n * MS, '/one'), response(101n, t + 2n * MS), request(102n, t + 11n * MS, '/two')]);
     expect(events.map((e) => [e.type, e.http?.path])).toEqual([['RESPONSE', '/one']]);
     // The TCP ring is ahead: #1 and #2 closed, and #3 (data not seen yet) too.
     a.connectionClosed(close(t, t + 3n * MS));
@@ -84,6 +81,8 @@ describe('L7Assembler: connections on a reused socket address', () => {
     a.connectionClosed(close(t, t + 3n * MS)); // the old connection's close
     expect(a.tick(Date.now() + 3_000)).toEqual([]); // flushes /old (nothing left to report), not /new
     expect(a.stats().connections).toBe(1);
-    expect(a.push([response(202n, t + 1_001n * MS)]).map((e) => [e.type, e.http?.path, e.latencyNs])).toEqual([['RESPONSE', '/new', 991_000_000]]);
+    expect(a.push([response(202n, t + 1_001n * MS)]).map((e) => [e.type, e.http?.path, e.latencyNs])).toEqual([
+      ['RESPONSE', '/new', 991_000_000],
+    ]);
   });
 });

@@ -98,16 +98,29 @@ export class L7Assembler {
           continue;
         }
         meta = {
-          sockId: h.sockId, firstNs: e.tsNs, lastAt: now, transport: h.transport === 17 ? 'udp' : 'tcp', localIp: h.saddr, localPort: h.sport,
-          remoteIp: h.daddr, remotePort: h.dport, pid: h.pid, comm: h.comm, cgroupId: h.cgroupId,
+          sockId: h.sockId,
+          firstNs: e.tsNs,
+          lastAt: now,
+          transport: h.transport === 17 ? 'udp' : 'tcp',
+          localIp: h.saddr,
+          localPort: h.sport,
+          remoteIp: h.daddr,
+          remotePort: h.dport,
+          pid: h.pid,
+          comm: h.comm,
+          cgroupId: h.cgroupId,
         };
         this.remember(connId, meta);
         if (this.takeEarlyClose(h.sockId, e.tsNs)) this.closing.add(connId);
       }
       meta.lastAt = now;
       const exchanges = this.engine.push({
-        connId, transport: meta.transport, direction: e.direction === SX_L7_EGRESS ? 'egress' : 'ingress',
-        timestampNs: e.tsNs, data: e.data(), totalLength: e.totalLen,
+        connId,
+        transport: meta.transport,
+        direction: e.direction === SX_L7_EGRESS ? 'egress' : 'ingress',
+        timestampNs: e.tsNs,
+        data: e.data(),
+        totalLength: e.totalLen,
       });
       for (const x of exchanges) this.emit(x, meta, out);
     }
@@ -178,7 +191,12 @@ export class L7Assembler {
   }
 
   stats(): L7Stats & { chunks: number; skippedLocalServer: number; skippedUnknownPeer: number } {
-    return { ...this.engine.stats(), chunks: this.chunks, skippedLocalServer: this.skippedLocalServer, skippedUnknownPeer: this.skippedUnknownPeer };
+    return {
+      ...this.engine.stats(),
+      chunks: this.chunks,
+      skippedLocalServer: this.skippedLocalServer,
+      skippedUnknownPeer: this.skippedUnknownPeer,
+    };
   }
 
   private remember(ino: bigint, meta: ConnMeta): void {
@@ -223,7 +241,11 @@ export class L7Assembler {
       this.identity.learnDns(x.dns.query, x.dns.ips, x.dns.ttl ?? 60);
     }
     meta.local ??= this.identity.localEndpoint({
-      ip: meta.localIp, port: meta.localPort, pid: meta.pid || undefined, comm: meta.comm || undefined, cgroupId: meta.cgroupId.toString(),
+      ip: meta.localIp,
+      port: meta.localPort,
+      pid: meta.pid || undefined,
+      comm: meta.comm || undefined,
+      cgroupId: meta.cgroupId.toString(),
     });
     if (!meta.remote || meta.serverSideRemote !== server) {
       meta.remote = this.flows.peerEndpoint(meta.remoteIp, meta.remotePort, server);
@@ -231,9 +253,10 @@ export class L7Assembler {
     }
     const me = meta.local;
     const other = meta.remote;
-    const flowId = meta.transport === 'udp'
-      ? this.flows.udpFlowIdFor(meta.localIp, meta.localPort, meta.remoteIp, meta.remotePort)
-      : this.flows.flowIdFor(meta.sockId, x.requestTimeNs);
+    const flowId =
+      meta.transport === 'udp'
+        ? this.flows.udpFlowIdFor(meta.localIp, meta.localPort, meta.remoteIp, meta.remotePort)
+        : this.flows.flowIdFor(meta.sockId, x.requestTimeNs);
     const event: L7EventInput = {
       id: recordId(),
       flowId,

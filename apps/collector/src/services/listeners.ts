@@ -24,7 +24,10 @@ export interface KernelListeners {
 
 function listeningInodes(procRoot: string): Map<string, { family: 4 | 6; port: number }> {
   const inodes = new Map<string, { family: 4 | 6; port: number }>();
-  for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
+  for (const [file, family] of [
+    ['tcp', 4],
+    ['tcp6', 6],
+  ] as const) {
     let text = '';
     try {
       text = fs.readFileSync(`${procRoot}/net/${file}`, 'utf8');

@@ -7,20 +7,28 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 
-const regex = z.string().max(512).refine((s) => {
-  try {
-    new RegExp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'invalid regular expression');
+const regex = z
+  .string()
+  .max(512)
+  .refine((s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'invalid regular expression');
 
 export const NamingRule = z.object({
   service: z.string().min(1).max(253),
   namespace: z.string().max(253).optional(),
   match: z
-    .object({ cgroup: regex.optional(), process: regex.optional(), exe: regex.optional(), port: z.number().int().min(1).max(65535).optional() })
+    .object({
+      cgroup: regex.optional(),
+      process: regex.optional(),
+      exe: regex.optional(),
+      port: z.number().int().min(1).max(65535).optional(),
+    })
     .refine((m) => Object.values(m).some((v) => v !== undefined), 'a rule needs at least one matcher'),
 });
 export type NamingRule = z.infer<typeof NamingRule>;

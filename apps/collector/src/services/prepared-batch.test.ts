@@ -1,20 +1,67 @@
 import { generateTraffic } from '@sextant/db/testing';
-import { BatchEncoder, CollectorHealthReport, decodeFlowRows, decodeL7Rows, Flow, IngestBatch, L7Event, type FlowInput, type HistogramSample, type L7EventInput } from '@sextant/shared';
+import {
+  BatchEncoder,
+  CollectorHealthReport,
+  decodeFlowRows,
+  decodeL7Rows,
+  Flow,
+  IngestBatch,
+  L7Event,
+  type FlowInput,
+  type HistogramSample,
+  type L7EventInput,
+} from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { prepareBatch } from './prepared-batch';
 
 const now = Date.now();
 // Enough flows and L7 events that their arrays are serialized in many slices.
 const t = generateTraffic({ seed: 9, connections: 3_000, start: now - 60_000, end: now, services: 30 });
-const histograms: HistogramSample[] = [{ kind: 'tcp_connect', windowStart: now - 10_000, windowSeconds: 10, nodeName: 'node-a', sourceService: 'a', sourceNamespace: '', destinationService: 'b', destinationNamespace: '', idx: [3, 4], cnt: [1, 2] }];
-const health = { time: now, version: '0.1.0', kernel: '6.18', hostname: 'node-a', eventsPerSecond: 5, lostEvents: 0, parsedBytes: 0, unparsedBytes: 0, spoolBytes: 0 };
+const histograms: HistogramSample[] = [
+  {
+    kind: 'tcp_connect',
+    windowStart: now - 10_000,
+    windowSeconds: 10,
+    nodeName: 'node-a',
+    sourceService: 'a',
+    sourceNamespace: '',
+    destinationService: 'b',
+    destinationNamespace: '',
+    idx: [3, 4],
+    cnt: [1, 2],
+  },
+];
+const health = {
+  time: now,
+  version: '0.1.0',
+  kernel: '6.18',
+  hostname: 'node-a',
+  eventsPerSecond: 5,
+  lostEvents: 0,
+  parsedBytes: 0,
+  unparsedBytes: 0,
+  spoolBytes: 0,
+};
 const content = { batchId: crypto.randomUUID(), sentAt: now, flows: t.flows, l7: t.l7, histograms, health };
 
-function compact(c: { batchId: string; sentAt: number; flows: FlowInput[]; l7?: L7EventInput[]; histograms?: HistogramSample[]; health?: typeof health }, nodeName: string) {
+function compact(
+  c: { batchId: string; sentAt: number; flows: FlowInput[]; l7?: L7EventInput[]; histograms?: HistogramSample[]; health?: typeof health },
+  nodeName: string,
+) {
   const enc = new BatchEncoder(nodeName);
   for (const f of c.flows) enc.addFlow(f);
   const l7 = c.l7?.map((e) => enc.l7(e));
-  return { schemaVersion: 3, batchId: c.batchId, sentAt: c.sentAt, nodeName, endpoints: enc.endpoints, flows: enc.rows, ...(l7 ? { l7 } : {}), ...(c.histograms ? { histograms: c.histograms } : {}), ...(c.health ? { health: c.health } : {}) };
+  return {
+    schemaVersion: 3,
+    batchId: c.batchId,
+    sentAt: c.sentAt,
+    nodeName,
+    endpoints: enc.endpoints,
+    flows: enc.rows,
+    ...(l7 ? { l7 } : {}),
+    ...(c.histograms ? { histograms: c.histograms } : {}),
+    ...(c.health ? { health: c.health } : {}),
+  };
 }
 
 describe('prepareBatch', () => {
@@ -37,6 +84,13 @@ describe('prepareBatch', () => {
     const p = prepareBatch({ batchId: content.batchId, sentAt: now, flows, l7: [] }, { nodeName: 'node-a' });
     expect(p.body.toString('utf8')).toBe(JSON.stringify(compact({ batchId: content.batchId, sentAt: now, flows, l7: [] }, 'node-a')));
     const empty = prepareBatch({ batchId: content.batchId, sentAt: now, flows: [] });
-    expect(JSON.parse(empty.body.toString())).toEqual({ schemaVersion: 3, batchId: content.batchId, sentAt: now, nodeName: '', endpoints: [], flows: [] });
+    expect(JSON.parse(empty.body.toString())).toEqual({
+      schemaVersion: 3,
+      batchId: content.batchId,
+      sentAt: now,
+      nodeName: '',
+      endpoints: [],
+      flows: [],
+    });
   });
 });

@@ -36,7 +36,9 @@ export function prepareBatch(b: BatchContent, opts: { nodeName?: string } = {}):
   for (const f of b.flows) encoder.addFlow(f);
   // the L7 events' identities join the table before it is written
   const l7 = b.l7?.map((e) => encoder.l7(e));
-  out.text(`{"schemaVersion":${WIRE_SCHEMA_VERSION},"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"nodeName":${JSON.stringify(nodeName)},"endpoints":`);
+  out.text(
+    `{"schemaVersion":${WIRE_SCHEMA_VERSION},"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"nodeName":${JSON.stringify(nodeName)},"endpoints":`,
+  );
   out.array(encoder.endpoints);
   out.text(',"flows":');
   out.array(encoder.rows);
@@ -71,7 +73,7 @@ class JsonParts {
   array(items: readonly unknown[]): void {
     if (items.length === 0) return this.text('[]');
     this.push(OPEN);
-    for (let i = 0; i < items.length; ) {
+    for (let i = 0; i < items.length;) {
       const n = Math.min(this.slice, items.length - i);
       const json = JSON.stringify(items.slice(i, i + n));
       if (i > 0) this.push(COMMA);

@@ -9,7 +9,9 @@ describe('SelfMarker', () => {
     // A grandchild of this process (sh → sleep), and this process as the root `npm start` would be.
     const sh = spawn('sh', ['-c', 'sleep 30 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
-      const grandchild = await new Promise<number>((resolve) => sh.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+      const grandchild = await new Promise<number>((resolve) =>
+        sh.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+      );
       const own = new SelfMarker({ ownPid: 4_000_000 });
       expect(own.isSelf(4_000_000)).toBe(true);
       expect(own.isSelf(grandchild)).toBe(false);
@@ -40,7 +42,12 @@ describe('SelfMarker', () => {
   });
 
   it('reads SEXTANT_SELF_PIDS and SEXTANT_SELF_PORTS', () => {
-    const c = loadConfig([], { SEXTANT_SERVER: 'http://127.0.0.1:3000', SEXTANT_TOKEN: `sxc_${'a'.repeat(24)}`, SEXTANT_SELF_PIDS: '4242', SEXTANT_SELF_PORTS: '3000, 54320' });
+    const c = loadConfig([], {
+      SEXTANT_SERVER: 'http://127.0.0.1:3000',
+      SEXTANT_TOKEN: `sxc_${'a'.repeat(24)}`,
+      SEXTANT_SELF_PIDS: '4242',
+      SEXTANT_SELF_PORTS: '3000, 54320',
+    });
     expect([c.selfPids, c.selfPorts]).toEqual([[4242], [3000, 54320]]);
   });
 });

@@ -57,7 +57,8 @@ function absolute(p: string, cwd: string | undefined): string {
 }
 
 /** systemd units that are not a service of their own: a user's manager, logins, the root scope. */
-const NOT_A_SERVICE_UNIT = /^(user@\d+|user-runtime-dir@\d+|session-[^/]+|init|app-[^/]+|run-[^/]+-\d+|getty@[^/]*|serial-getty@[^/]*)\.(service|scope)$/;
+const NOT_A_SERVICE_UNIT =
+  /^(user@\d+|user-runtime-dir@\d+|session-[^/]+|init|app-[^/]+|run-[^/]+-\d+|getty@[^/]*|serial-getty@[^/]*)\.(service|scope)$/;
 
 /** The innermost systemd service unit that names a workload, without ".service". */
 export function systemdServiceOf(cgroupPath: string): string | undefined {
@@ -110,8 +111,29 @@ const SCRIPTED = /^(ruby[\d.]*|perl[\d.]*|php[\d.]*|bash|sh|dash|zsh|ash|ksh|tcl
 
 /** Interpreter options that take a value (the next argument is not the script). */
 const PY_VALUE_OPTS = new Set(['-W', '-X', '--check-hash-based-pycs']);
-const NODE_VALUE_OPTS = new Set(['-r', '--require', '--import', '--loader', '--experimental-loader', '--env-file', '--conditions', '-C', '--inspect-port', '--title', '--max-old-space-size']);
-const JAVA_VALUE_OPTS = new Set(['-cp', '-classpath', '--class-path', '-p', '--module-path', '--add-modules', '--add-opens', '--add-exports']);
+const NODE_VALUE_OPTS = new Set([
+  '-r',
+  '--require',
+  '--import',
+  '--loader',
+  '--experimental-loader',
+  '--env-file',
+  '--conditions',
+  '-C',
+  '--inspect-port',
+  '--title',
+  '--max-old-space-size',
+]);
+const JAVA_VALUE_OPTS = new Set([
+  '-cp',
+  '-classpath',
+  '--class-path',
+  '-p',
+  '--module-path',
+  '--add-modules',
+  '--add-opens',
+  '--add-exports',
+]);
 
 /** The first argument that is not an option (or an option's value); `stop` options mean no script. */
 function firstOperand(args: readonly string[], valueOpts: Set<string>, stop: RegExp): string | undefined {
@@ -184,7 +206,8 @@ export function programName(f: Pick<ServiceFacts, 'argv' | 'exe' | 'comm' | 'cwd
     // argv[0] was rewritten to a title ("npm install prettier@3.6.2"): only its program word, when the comm
     // agrees the process titled itself, else the comm or the executable.
     const word = titleProgram(argv0);
-    if (word && (comm === '' || argv0.startsWith(comm) || word.startsWith(commName(comm)))) return { name: word.slice(0, MAX), source: 'program' };
+    if (word && (comm === '' || argv0.startsWith(comm) || word.startsWith(commName(comm))))
+      return { name: word.slice(0, MAX), source: 'program' };
     const fallback = comm ? commName(comm) : f.exe ? baseName(f.exe) : '';
     return fallback ? { name: fallback, source: 'comm' } : null;
   }
@@ -193,13 +216,17 @@ export function programName(f: Pick<ServiceFacts, 'argv' | 'exe' | 'comm' | 'cwd
     const exe = f.exe ? baseName(f.exe) : '';
     const is = (re: RegExp) => re.test(prog) || re.test(exe);
     const args = argv.slice(1);
-    const script = is(PYTHON) ? pythonName(args)
-      : is(NODE) ? nodeName(args, f.cwd, f.packageName)
-        : is(JAVA) ? javaName(args)
-          : is(SCRIPTED) ? (() => {
-            const s = firstOperand(args, new Set(), /^(-c|-e|-r)$/);
-            return s ? stripExt(baseName(s), /\.(rb|pl|php|sh|bash|tcl|R|lua)$/) : undefined;
-          })()
+    const script = is(PYTHON)
+      ? pythonName(args)
+      : is(NODE)
+        ? nodeName(args, f.cwd, f.packageName)
+        : is(JAVA)
+          ? javaName(args)
+          : is(SCRIPTED)
+            ? (() => {
+                const s = firstOperand(args, new Set(), /^(-c|-e|-r)$/);
+                return s ? stripExt(baseName(s), /\.(rb|pl|php|sh|bash|tcl|R|lua)$/) : undefined;
+              })()
             : undefined;
     if (script) return { name: script.slice(0, MAX), source: 'script' };
     if (prog) return { name: prog.slice(0, MAX), source: 'program' };

@@ -57,7 +57,12 @@ describe('shipper', () => {
     server = await startStandaloneServer({ db, version: 'test' });
     const port = Number(new URL(server.url).port);
     const spool = new Spool(spoolDir, 64 * 1024 * 1024);
-    const shipper = new Shipper(trpcTransport(server.url, token, 2_000), spool, { batchMaxRecords: 100, flushIntervalMs: 50, minBackoffMs: 50, maxBackoffMs: 200 });
+    const shipper = new Shipper(trpcTransport(server.url, token, 2_000), spool, {
+      batchMaxRecords: 100,
+      flushIntervalMs: 50,
+      minBackoffMs: 50,
+      maxBackoffMs: 200,
+    });
     shipper.start();
     const now = Date.now();
     const t = generateTraffic({ seed: 3, connections: 900, start: now - 60_000, end: now, requestsPerConnection: 0, l7Share: 0 });
@@ -89,7 +94,10 @@ describe('shipper', () => {
     spool.put(prepareBatch(batch));
     // e.g. spooled twice around a crash
     spool.put(prepareBatch(batch));
-    const shipper = new Shipper(trpcTransport(server?.url ?? '', token), new Spool(spoolDir, 64 * 1024 * 1024), { batchMaxRecords: 100, flushIntervalMs: 50 });
+    const shipper = new Shipper(trpcTransport(server?.url ?? '', token), new Spool(spoolDir, 64 * 1024 * 1024), {
+      batchMaxRecords: 100,
+      flushIntervalMs: 50,
+    });
     shipper.start();
     await waitFor(async () => new Spool(spoolDir, 1 << 30).stats().files === 0, 10_000);
     await shipper.stop();
@@ -114,7 +122,13 @@ describe('shipper', () => {
     await waitFor(async () => spool.stats().files === 0, 10_000);
     await shipper.stop();
     expect((await flowCount()) - before).toBe(20);
-    expect(shipper.stats).toMatchObject({ sentBatches: 1, sentRecords: 20, rejectedBatches: 1, rejectedRecords: 5, lastError: 'BAD_REQUEST' });
+    expect(shipper.stats).toMatchObject({
+      sentBatches: 1,
+      sentRecords: 20,
+      rejectedBatches: 1,
+      rejectedRecords: 5,
+      lastError: 'BAD_REQUEST',
+    });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -123,7 +137,8 @@ describe('shipper', () => {
     const spool = new Spool(dir, 64 * 1024);
     const now = Date.now();
     const t = generateTraffic({ seed: 5, connections: 400, start: now - 1000, end: now, l7Share: 0 });
-    for (let i = 0; i < 10; i++) spool.put(prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(i * 40, (i + 1) * 40) }, ));
+    for (let i = 0; i < 10; i++)
+      spool.put(prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(i * 40, (i + 1) * 40) }));
     const s = spool.stats();
     expect(s.bytes).toBeLessThanOrEqual(64 * 1024);
     expect(s.droppedBatches).toBeGreaterThan(5);
@@ -132,14 +147,20 @@ describe('shipper', () => {
     // What is left are the newest batches.
     const oldest = spool.peek()?.batch;
     expect(oldest?.records).toBe(40);
-    expect((JSON.parse(oldest?.body.toString() ?? '{}') as { flows?: unknown[][] }).flows?.[0]?.[FLOW_IX.id]).toBe(t.flows[(10 - s.files) * 40]?.id);
+    expect((JSON.parse(oldest?.body.toString() ?? '{}') as { flows?: unknown[][] }).flows?.[0]?.[FLOW_IX.id]).toBe(
+      t.flows[(10 - s.files) * 40]?.id,
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps a batch the server refuses (4xx) in the dead-letter file, counts it in health, and ships the next batches', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-dead-'));
     const spool = new Spool(dir, 64 * 1024 * 1024);
-    const shipper = new Shipper(trpcTransport(server?.url ?? '', token), spool, { batchMaxRecords: 50, flushIntervalMs: 50, concurrency: 1 });
+    const shipper = new Shipper(trpcTransport(server?.url ?? '', token), spool, {
+      batchMaxRecords: 50,
+      flushIntervalMs: 50,
+      concurrency: 1,
+    });
     const now = Date.now();
     const t = generateTraffic({ seed: 9, connections: 150, start: now - 60_000, end: now, l7Share: 0, nodeName: 'dead-letter-node' });
     // A value no column can hold (the schema bounds times to year 9999): the server answers 400, for good.
@@ -148,7 +169,8 @@ describe('shipper', () => {
     shipper.addFlows(poisoned);
     shipper.addFlows(t.flows.slice(100));
     shipper.start();
-    const stored = async () => Number((await db.pool.query(`SELECT count(*) AS n FROM flows WHERE node_name = 'dead-letter-node'`)).rows[0].n);
+    const stored = async () =>
+      Number((await db.pool.query(`SELECT count(*) AS n FROM flows WHERE node_name = 'dead-letter-node'`)).rows[0].n);
     await waitFor(async () => (await stored()) === 100 && shipper.stats.rejectedBatches === 1, 10_000);
     const lines = fs.readFileSync(path.join(dir, DEAD_LETTER_FILE), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -161,7 +183,12 @@ describe('shipper', () => {
     expect(report).toMatchObject({ deadLetterBatches: 1, details: { deadLetterRecords: 50 } });
     shipper.setHealth(report);
     shipper.cut();
-    await waitFor(async () => (await db.pool.query(`SELECT last_health->>'deadLetterBatches' AS n FROM collectors WHERE name = 'shipper-test'`)).rows[0].n === '1', 10_000);
+    await waitFor(
+      async () =>
+        (await db.pool.query(`SELECT last_health->>'deadLetterBatches' AS n FROM collectors WHERE name = 'shipper-test'`)).rows[0].n ===
+        '1',
+      10_000,
+    );
     await shipper.stop();
     expect(await stored()).toBe(100);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -179,17 +206,26 @@ describe('shipper', () => {
         res.end(JSON.stringify({ error: { message: 'database unavailable', data: { code: 'SERVICE_UNAVAILABLE' } } }));
         return;
       }
-      const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
+      const up = http.request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
       req.pipe(up);
     });
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-5xx-'));
     const spool = new Spool(dir, 64 * 1024 * 1024);
     const url = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
-    const shipper = new Shipper(trpcTransport(url, token), spool, { batchMaxRecords: 40, flushIntervalMs: 50, minBackoffMs: 50, maxBackoffMs: 100, concurrency: 1 });
+    const shipper = new Shipper(trpcTransport(url, token), spool, {
+      batchMaxRecords: 40,
+      flushIntervalMs: 50,
+      minBackoffMs: 50,
+      maxBackoffMs: 100,
+      concurrency: 1,
+    });
     const now = Date.now();
     const t = generateTraffic({ seed: 10, connections: 40, start: now - 60_000, end: now, l7Share: 0, nodeName: 'retry-node' });
     shipper.addFlows(t.flows);

@@ -49,7 +49,16 @@ export class Shipper {
   private loop: Promise<void> | undefined;
   private readonly draining = new Set<string>();
   private backoffMs = 0;
-  readonly stats: ShipperStats = { sentBatches: 0, sentRecords: 0, duplicateBatches: 0, rejectedBatches: 0, rejectedRecords: 0, failedAttempts: 0, queuedBatches: 0, lastError: null };
+  readonly stats: ShipperStats = {
+    sentBatches: 0,
+    sentRecords: 0,
+    duplicateBatches: 0,
+    rejectedBatches: 0,
+    rejectedRecords: 0,
+    failedAttempts: 0,
+    queuedBatches: 0,
+    lastError: null,
+  };
 
   constructor(
     private readonly transport: Transport,
@@ -105,7 +114,10 @@ export class Shipper {
       const health = this.health;
       this.health = undefined;
       // Serialized once, here: the same JSON is sent, spooled and re-sent (and the records' objects die young).
-      const prepared = prepareBatch({ batchId: randomUUID(), sentAt: Date.now(), flowRows, flows, l7, histograms, health }, { nodeName: this.opts.nodeName });
+      const prepared = prepareBatch(
+        { batchId: randomUUID(), sentAt: Date.now(), flowRows, flows, l7, histograms, health },
+        { nodeName: this.opts.nodeName },
+      );
       if (this.queue.length && this.queuedBytes + prepared.body.length > (this.opts.maxQueuedBytes ?? 32 << 20)) this.spool.put(prepared);
       else {
         this.queue.push(prepared);
@@ -185,7 +197,9 @@ export class Shipper {
         this.stats.rejectedBatches++;
         this.stats.rejectedRecords += records;
         this.spool.deadLetter(batch, errorReason(err));
-        this.opts.log?.(`server refused batch ${batch.batchId} (${records} records), kept in ${this.spool.dir}/dead-letter.jsonl: ${errorReason(err)}`);
+        this.opts.log?.(
+          `server refused batch ${batch.batchId} (${records} records), kept in ${this.spool.dir}/dead-letter.jsonl: ${errorReason(err)}`,
+        );
         this.backoffMs = 0;
         return true;
       }

@@ -44,7 +44,10 @@ export class Spool {
     private readonly maxDeadLetterBytes = Math.min(16 << 20, Math.max(64 << 10, maxBytes >> 2)),
   ) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.names = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    this.names = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     for (const f of this.names) {
       this.bytes += fs.statSync(path.join(dir, f)).size;
       this.files++;
@@ -60,7 +63,14 @@ export class Spool {
   }
 
   stats(): SpoolStats {
-    return { files: this.files, bytes: this.bytes, droppedBatches: this.droppedBatches, droppedRecords: this.droppedRecords, deadLetterBatches: this.deadLetterBatches, deadLetterRecords: this.deadLetterRecords };
+    return {
+      files: this.files,
+      bytes: this.bytes,
+      droppedBatches: this.droppedBatches,
+      droppedRecords: this.droppedRecords,
+      deadLetterBatches: this.deadLetterBatches,
+      deadLetterRecords: this.deadLetterRecords,
+    };
   }
 
   /**
@@ -70,7 +80,12 @@ export class Spool {
   deadLetter(batch: PreparedBatch, reason: string): void {
     this.deadLetterBatches++;
     this.deadLetterRecords += batch.records;
-    const head = JSON.stringify({ at: new Date().toISOString(), batchId: batch.batchId, records: batch.records, reason: reason.slice(0, 2000) });
+    const head = JSON.stringify({
+      at: new Date().toISOString(),
+      batchId: batch.batchId,
+      records: batch.records,
+      reason: reason.slice(0, 2000),
+    });
     // The body is JSON already (it was sent as such): spliced in as is, not parsed again.
     const line = Buffer.concat([Buffer.from(`${head.slice(0, -1)},"batch":`), batch.body, Buffer.from('}\n')]);
     const file = path.join(this.dir, DEAD_LETTER_FILE);

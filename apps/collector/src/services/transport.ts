@@ -43,7 +43,10 @@ export function trpcTransport(server: string, token: string, timeoutMs = 30_000)
       try {
         answer = JSON.parse(text) as typeof answer;
       } catch {
-        throw new PushError(res.status === 413 ? 'PAYLOAD_TOO_LARGE' : `HTTP_${res.status}`, `ingest.push: HTTP ${res.status}, not a tRPC answer`);
+        throw new PushError(
+          res.status === 413 ? 'PAYLOAD_TOO_LARGE' : `HTTP_${res.status}`,
+          `ingest.push: HTTP ${res.status}, not a tRPC answer`,
+        );
       }
       if (answer.error) throw new PushError(answer.error.data?.code ?? `HTTP_${res.status}`, answer.error.message ?? 'ingest.push failed');
       if (!answer.result?.data) throw new PushError(`HTTP_${res.status}`, 'ingest.push: answer without a result');
@@ -62,17 +65,21 @@ function post(url: string, headers: Record<string, string>, body: Buffer, timeou
   const secure = u.protocol === 'https:';
   const mod = secure ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.request(u, {
-      method: 'POST',
-      agent: secure ? agents.https : agents.http,
-      headers: { ...headers, 'content-length': body.length },
-      timeout: timeoutMs,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = mod.request(
+      u,
+      {
+        method: 'POST',
+        agent: secure ? agents.https : agents.http,
+        headers: { ...headers, 'content-length': body.length },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`ingest.push: no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);
@@ -85,7 +92,8 @@ const REFUSED = new Set(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'PARSE_ERROR', 'UNP
 
 /** Whether sending again could succeed: network errors and server faults yes; a refused batch no. */
 export function isRetriable(err: unknown): boolean {
-  const code = err instanceof PushError ? err.code : err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
+  const code =
+    err instanceof PushError ? err.code : err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
   return !(code !== undefined && REFUSED.has(code));
 }
 

@@ -16,14 +16,41 @@ export function ApiTokenAdmin() {
       {tokens.data && tokens.data.length > 0 && (
         <div className="table-scroll">
           <table>
-            <thead><tr><th>name</th><th>owner</th><th>token prefix</th><th>created</th><th>last used</th><th>state</th><th /></tr></thead>
+            <thead>
+              <tr>
+                <th>name</th>
+                <th>owner</th>
+                <th>token prefix</th>
+                <th>created</th>
+                <th>last used</th>
+                <th>state</th>
+                <th />
+              </tr>
+            </thead>
             <tbody>
               {tokens.data.map((t) => (
                 <tr key={t.id}>
-                  <td>{t.name}</td><td>{t.owner}</td><td className="mono">{t.tokenPrefix}…</td>
-                  <td>{when(t.createdAt)}</td><td>{when(t.lastUsedAt)}</td>
+                  <td>{t.name}</td>
+                  <td>{t.owner}</td>
+                  <td className="mono">{t.tokenPrefix}…</td>
+                  <td>{when(t.createdAt)}</td>
+                  <td>{when(t.lastUsedAt)}</td>
                   <td className={t.revokedAt ? 'muted' : 'ok'}>{t.revokedAt ? `revoked ${when(t.revokedAt)}` : 'active'}</td>
-                  <td>{!t.revokedAt && <button type="button" className="secondary small" aria-label={`revoke ${t.name} of ${t.owner}`} onClick={async () => { await api.admin.tokens.revoke.mutate({ id: t.id }); await qc.invalidateQueries({ queryKey: ['admin-tokens'] }); }}>revoke</button>}</td>
+                  <td>
+                    {!t.revokedAt && (
+                      <button
+                        type="button"
+                        className="secondary small"
+                        aria-label={`revoke ${t.name} of ${t.owner}`}
+                        onClick={async () => {
+                          await api.admin.tokens.revoke.mutate({ id: t.id });
+                          await qc.invalidateQueries({ queryKey: ['admin-tokens'] });
+                        }}
+                      >
+                        revoke
+                      </button>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -20,7 +20,9 @@ export default async function AdminPage() {
     return (
       <div className="panel" role="alert">
         <h3 style={{ marginTop: 0 }}>Admin role required</h3>
-        <p className="muted">You are signed in as {user.email} ({user.role}). Administration is for admins only; ask one to change your role.</p>
+        <p className="muted">
+          You are signed in as {user.email} ({user.role}). Administration is for admins only; ask one to change your role.
+        </p>
       </div>
     );
   }

@@ -12,7 +12,14 @@ function Bench() {
   const e = Math.min(Number(params.get('e') ?? 3000) || 3000, 20_000);
   const map = useMemo(() => (view === 'map' ? benchMap(n, e) : null), [view, n, e]);
   const rows = useMemo(() => (view === 'flows' ? benchFlows(n) : []), [view, n]);
-  const [state, setState] = useState<MapState>({ group: params.get('group') === 'namespace' ? 'namespace' : 'none', errorsOnly: false, namespace: '', find: '', node: null, edge: null });
+  const [state, setState] = useState<MapState>({
+    group: params.get('group') === 'namespace' ? 'namespace' : 'none',
+    errorsOnly: false,
+    namespace: '',
+    find: '',
+    node: null,
+    edge: null,
+  });
   if (map) return <MapView data={map} state={state} set={(p) => setState((s) => ({ ...s, ...p }))} rangeParams={new URLSearchParams()} />;
   return (
     <div className="panel flush">

@@ -13,7 +13,22 @@ export function benchMap(nodeCount: number, edgeCount: number, seed = 1): Servic
   const nodes = Array.from({ length: nodeCount }, (_, i) => {
     const namespace = `ns-${i % 12}`;
     const name = `svc-${i}`;
-    return { id: `${namespace}/${name}`, name, namespace, requestsIn: 0, requestsOut: 0, errorsIn: 0, errorsOut: 0, connectionsIn: 0, connectionsOut: 0, connectionErrorsIn: 0, connectionErrorsOut: 0, dropsIn: 0, dropsOut: 0, failureRatio: 0 };
+    return {
+      id: `${namespace}/${name}`,
+      name,
+      namespace,
+      requestsIn: 0,
+      requestsOut: 0,
+      errorsIn: 0,
+      errorsOut: 0,
+      connectionsIn: 0,
+      connectionsOut: 0,
+      connectionErrorsIn: 0,
+      connectionErrorsOut: 0,
+      dropsIn: 0,
+      dropsOut: 0,
+      failureRatio: 0,
+    };
   });
   const seen = new Set<string>();
   const edges: ServiceMap['edges'] = [];
@@ -35,10 +50,42 @@ export function benchMap(nodeCount: number, edgeCount: number, seed = 1): Servic
     dst.requestsIn += requests;
     dst.errorsIn += errors;
     const p50 = 1e6 + rand() * 2e7;
-    const http = { protocol: 'http', kind: 'requests' as const, count: requests, errors, errorRatio: errors / requests, perSecond: requests / 3600, bytesSent: requests * 500, bytesReceived: requests * 4000, retransmits: 0, p50Ns: p50, p95Ns: p50 * 3, p99Ns: p50 * 6 };
+    const http = {
+      protocol: 'http',
+      kind: 'requests' as const,
+      count: requests,
+      errors,
+      errorRatio: errors / requests,
+      perSecond: requests / 3600,
+      bytesSent: requests * 500,
+      bytesReceived: requests * 4000,
+      retransmits: 0,
+      p50Ns: p50,
+      p95Ns: p50 * 3,
+      p99Ns: p50 * 6,
+    };
     edges.push({
-      id, source: src.id, destination: dst.id, protocols: [http], protocol: 'http', kind: 'requests', requests, errors, errorRatio: errors / requests, requestsPerSecond: requests / 3600,
-      connections: 0, connectionErrors: 0, connectionsPerSecond: 0, drops: 0, bytesSent: requests * 500, bytesReceived: requests * 4000, retransmits: 0, p50Ns: p50, p95Ns: p50 * 3, p99Ns: p50 * 6, failureRatio: errors / requests,
+      id,
+      source: src.id,
+      destination: dst.id,
+      protocols: [http],
+      protocol: 'http',
+      kind: 'requests',
+      requests,
+      errors,
+      errorRatio: errors / requests,
+      requestsPerSecond: requests / 3600,
+      connections: 0,
+      connectionErrors: 0,
+      connectionsPerSecond: 0,
+      drops: 0,
+      bytesSent: requests * 500,
+      bytesReceived: requests * 4000,
+      retransmits: 0,
+      p50Ns: p50,
+      p95Ns: p50 * 3,
+      p99Ns: p50 * 6,
+      failureRatio: errors / requests,
     });
   }
   for (const n of nodes) n.failureRatio = n.requestsIn ? n.errorsIn / n.requestsIn : n.requestsOut ? n.errorsOut / n.requestsOut : 0;
@@ -58,10 +105,55 @@ export function benchFlows(count: number, seed = 2): FlowRecord[] {
     const id = `00000000-0000-4000-8000-${hex(i)}`;
     const time = t0 - i * 37;
     if (i % 3 === 0) {
-      out[i] = { kind: 'flow', flow: { id, time, final: true, nodeName: 'bench', verdict: rand() < 0.01 ? 'DROPPED' : 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, source, destination, tcpFlags: [], trafficDirection: 'EGRESS', isReply: false, bytesSent: 500, bytesReceived: 4000, packetsSent: 4, packetsReceived: 5, retransmits: 0, closeReason: rand() < 0.02 ? 'RESET' : 'CLOSED', localPeer: false, connectLatencyNs: Math.floor(rand() * 2e6) } } as FlowRecord;
+      out[i] = {
+        kind: 'flow',
+        flow: {
+          id,
+          time,
+          final: true,
+          nodeName: 'bench',
+          verdict: rand() < 0.01 ? 'DROPPED' : 'FORWARDED',
+          l4Protocol: 'TCP',
+          ipVersion: 4,
+          source,
+          destination,
+          tcpFlags: [],
+          trafficDirection: 'EGRESS',
+          isReply: false,
+          bytesSent: 500,
+          bytesReceived: 4000,
+          packetsSent: 4,
+          packetsReceived: 5,
+          retransmits: 0,
+          closeReason: rand() < 0.02 ? 'RESET' : 'CLOSED',
+          localPeer: false,
+          connectLatencyNs: Math.floor(rand() * 2e6),
+        },
+      } as FlowRecord;
     } else {
       const code = rand() < 0.05 ? 503 : 200;
-      out[i] = { kind: 'l7', event: { id, flowId: id, time, nodeName: 'bench', type: 'RESPONSE', protocol: 'http', latencyNs: Math.floor(rand() * 5e7), source, destination, http: { method: rand() < 0.8 ? 'GET' : 'POST', url: '', path: `/api/v1/items/${i % 977}`, protocol: 'HTTP/1.1', code, headers: [] } } } as FlowRecord;
+      out[i] = {
+        kind: 'l7',
+        event: {
+          id,
+          flowId: id,
+          time,
+          nodeName: 'bench',
+          type: 'RESPONSE',
+          protocol: 'http',
+          latencyNs: Math.floor(rand() * 5e7),
+          source,
+          destination,
+          http: {
+            method: rand() < 0.8 ? 'GET' : 'POST',
+            url: '',
+            path: `/api/v1/items/${i % 977}`,
+            protocol: 'HTTP/1.1',
+            code,
+            headers: [],
+          },
+        },
+      } as FlowRecord;
     }
   }
   return out;

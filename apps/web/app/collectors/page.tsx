@@ -1,7 +1,13 @@
 'use client';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { EVENTS_PER_SECOND_NOTE, eventsPerSecondText, unparsedShare, UNPARSED_NOTE, type HealthReport } from '../../src/client/collector-health';
+import {
+  EVENTS_PER_SECOND_NOTE,
+  eventsPerSecondText,
+  unparsedShare,
+  UNPARSED_NOTE,
+  type HealthReport,
+} from '../../src/client/collector-health';
 import { api } from '../../src/client/trpc';
 import { useAuthedQuery } from '../../src/client/use-authed-query';
 
@@ -24,32 +30,74 @@ export default function CollectorsPage() {
       <div className="panel">
         <strong>Collectors</strong>
         {list.error && <div className="error">{list.error.message}</div>}
-        {list.data && list.data.length === 0 && <div className="empty">No collector yet. Create a token below and run one on each host.</div>}
+        {list.data && list.data.length === 0 && (
+          <div className="empty">No collector yet. Create a token below and run one on each host.</div>
+        )}
         {list.data && list.data.length > 0 && (
           <div className="table-scroll">
-          <table>
-            <thead><tr><th>name</th><th>host</th><th>last seen</th><th>version</th><th>kernel</th><th title={EVENTS_PER_SECOND_NOTE}>events/s ⓘ</th><th title={UNPARSED_NOTE}>unparsed ⓘ</th><th>lost events</th><th title="batches the server refused (4xx), kept in the collector's dead-letter file">dead letters</th><th>spool</th><th>eBPF</th><th /></tr></thead>
-            <tbody>
-              {list.data.map((c) => {
-                const h = (c.health ?? {}) as HealthReport;
-                const unparsed = unparsedShare(c.health as HealthReport | null);
-                const stale = !c.lastSeenAt || Date.now() - c.lastSeenAt > 60_000;
-                return (
-                  <tr key={c.id}>
-                    <td>{c.name}{c.revokedAt ? <span className="muted"> (revoked)</span> : null}</td><td>{c.hostname ?? '–'}</td>
-                    <td className={stale ? 'warn' : 'ok'}>{ago(c.lastSeenAt)}</td><td>{c.version ?? '–'}</td><td>{c.kernel ?? '–'}</td>
-                    <td className="num">{eventsPerSecondText(h)}</td><td className={`num ${unparsed.tone}`} title={unparsed.title}>{unparsed.text}</td><td className={h.lostEvents ? 'bad' : ''}>{h.lostEvents ?? '–'}</td>
-                    <td className={h.deadLetterBatches ? 'bad' : ''} title={h.deadLetterBatches ? 'see dead-letter.jsonl in the collector spool directory' : undefined}>{h.deadLetterBatches ?? '–'}</td>
-                    <td>{h.spoolBytes ? `${(h.spoolBytes / 1024).toFixed(0)} KiB` : '0'}</td>
-                    <td>{h.ebpf ? (h.ebpf.available ? 'yes' : `no: ${h.ebpf.reason ?? ''}`) : '–'}</td>
-                    <td>{me.data?.role === 'admin' && !c.revokedAt && (
-                      <button className="secondary" onClick={async () => { await api.collectors.revoke.mutate({ id: c.id }); await qc.invalidateQueries({ queryKey: ['collectors'] }); }}>revoke</button>
-                    )}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+            <table>
+              <thead>
+                <tr>
+                  <th>name</th>
+                  <th>host</th>
+                  <th>last seen</th>
+                  <th>version</th>
+                  <th>kernel</th>
+                  <th title={EVENTS_PER_SECOND_NOTE}>events/s ⓘ</th>
+                  <th title={UNPARSED_NOTE}>unparsed ⓘ</th>
+                  <th>lost events</th>
+                  <th title="batches the server refused (4xx), kept in the collector's dead-letter file">dead letters</th>
+                  <th>spool</th>
+                  <th>eBPF</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.map((c) => {
+                  const h = (c.health ?? {}) as HealthReport;
+                  const unparsed = unparsedShare(c.health as HealthReport | null);
+                  const stale = !c.lastSeenAt || Date.now() - c.lastSeenAt > 60_000;
+                  return (
+                    <tr key={c.id}>
+                      <td>
+                        {c.name}
+                        {c.revokedAt ? <span className="muted"> (revoked)</span> : null}
+                      </td>
+                      <td>{c.hostname ?? '–'}</td>
+                      <td className={stale ? 'warn' : 'ok'}>{ago(c.lastSeenAt)}</td>
+                      <td>{c.version ?? '–'}</td>
+                      <td>{c.kernel ?? '–'}</td>
+                      <td className="num">{eventsPerSecondText(h)}</td>
+                      <td className={`num ${unparsed.tone}`} title={unparsed.title}>
+                        {unparsed.text}
+                      </td>
+                      <td className={h.lostEvents ? 'bad' : ''}>{h.lostEvents ?? '–'}</td>
+                      <td
+                        className={h.deadLetterBatches ? 'bad' : ''}
+                        title={h.deadLetterBatches ? 'see dead-letter.jsonl in the collector spool directory' : undefined}
+                      >
+                        {h.deadLetterBatches ?? '–'}
+                      </td>
+                      <td>{h.spoolBytes ? `${(h.spoolBytes / 1024).toFixed(0)} KiB` : '0'}</td>
+                      <td>{h.ebpf ? (h.ebpf.available ? 'yes' : `no: ${h.ebpf.reason ?? ''}`) : '–'}</td>
+                      <td>
+                        {me.data?.role === 'admin' && !c.revokedAt && (
+                          <button
+                            className="secondary"
+                            onClick={async () => {
+                              await api.collectors.revoke.mutate({ id: c.id });
+                              await qc.invalidateQueries({ queryKey: ['collectors'] });
+                            }}
+                          >
+                            revoke
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
           </div>
         )}
         {list.data && list.data.length > 0 && (
@@ -60,28 +108,35 @@ export default function CollectorsPage() {
         )}
       </div>
       {me.data?.role === 'admin' && (
-        <form className="panel row" onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          try {
-            const r = await api.collectors.create.mutate({ name });
-            setCreated({ name, token: r.token });
-            setName('');
-            await qc.invalidateQueries({ queryKey: ['collectors'] });
-          } catch (err) {
-            setError((err as Error).message);
-          }
-        }}>
+        <form
+          className="panel row"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            setError(null);
+            try {
+              const r = await api.collectors.create.mutate({ name });
+              setCreated({ name, token: r.token });
+              setName('');
+              await qc.invalidateQueries({ queryKey: ['collectors'] });
+            } catch (err) {
+              setError((err as Error).message);
+            }
+          }}
+        >
           <strong>New collector token</strong>
           <a href="/admin">all tokens →</a>
           <input aria-label="collector name" placeholder="host name" value={name} onChange={(e) => setName(e.target.value)} />
-          <button type="submit" disabled={!name}>Create token</button>
+          <button type="submit" disabled={!name}>
+            Create token
+          </button>
           {error && <span className="error">{error}</span>}
         </form>
       )}
       {created && (
         <div className="panel">
-          <p>Token for <strong>{created.name}</strong> (shown once):</p>
+          <p>
+            Token for <strong>{created.name}</strong> (shown once):
+          </p>
           <pre>{`npm run collector -- --server ${origin} --token ${created.token}`}</pre>
         </div>
       )}

@@ -14,7 +14,13 @@ const tone = (t: 'bad' | 'warn' | 'ok') => (t === 'ok' ? '' : t);
 
 const bytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
-export function FlowDrawer({ flowId, time, eventId, onClose, onOpenExchange }: {
+export function FlowDrawer({
+  flowId,
+  time,
+  eventId,
+  onClose,
+  onOpenExchange,
+}: {
   flowId: string;
   time: number;
   eventId: string | null;
@@ -33,7 +39,14 @@ export function FlowDrawer({ flowId, time, eventId, onClose, onOpenExchange }: {
     placeholderData: keepPreviousData,
   });
   const f = q.data?.flow;
-  const ep = (e: { ip: string; port?: number; service?: string; namespace?: string; podName?: string; process?: { name: string; pid?: number } }) =>
+  const ep = (e: {
+    ip: string;
+    port?: number;
+    service?: string;
+    namespace?: string;
+    podName?: string;
+    process?: { name: string; pid?: number };
+  }) =>
     `${e.namespace ? `${e.namespace}/` : ''}${e.service ?? e.ip} (${e.ip}${e.port ? `:${e.port}` : ''}${e.process ? `, ${e.process.name}${e.process.pid !== undefined ? `[${e.process.pid}]` : ''}` : ''})`;
   return (
     <aside className="drawer" role="dialog" aria-label="connection detail">
@@ -41,41 +54,67 @@ export function FlowDrawer({ flowId, time, eventId, onClose, onOpenExchange }: {
         <strong>{eventId ? 'Exchange' : 'Connection'}</strong>
         <span className="muted mono">{flowId}</span>
         <span className="spacer" />
-        <button className="secondary" onClick={onClose} aria-label="close detail">close (Esc)</button>
+        <button className="secondary" onClick={onClose} aria-label="close detail">
+          close (Esc)
+        </button>
       </div>
       {(q.isLoading || ex.isLoading) && <div className="empty">loading…</div>}
       {q.error && <div className="error">{q.error.message}</div>}
       {ex.error && <div className="error">{ex.error.message}</div>}
-      {q.data && ex.data && !f && ex.data.total === 0 && <div className="empty">This connection is no longer stored (retention) or was never reported.</div>}
-      {ex.data && <Exchanges page={ex.data} eventId={eventId} onOpen={onOpenExchange} onPage={(o) => setPaged({ key: pageKey, offset: o })} />}
+      {q.data && ex.data && !f && ex.data.total === 0 && (
+        <div className="empty">This connection is no longer stored (retention) or was never reported.</div>
+      )}
+      {ex.data && (
+        <Exchanges page={ex.data} eventId={eventId} onOpen={onOpenExchange} onPage={(o) => setPaged({ key: pageKey, offset: o })} />
+      )}
       {f && (
         <section>
           <h4>Connection (L4 record)</h4>
-          <KV rows={[
-            ['time', new Date(f.time).toISOString()],
-            ['source', ep(f.source)],
-            ['destination', ep(f.destination)],
-            ['protocol', `${f.l4Protocol} / IPv${f.ipVersion}`],
-            ['verdict', <span key="v" className={f.verdict === 'DROPPED' || f.verdict === 'ERROR' ? 'bad' : ''}>{f.verdict}{f.dropReason ? ` (${f.dropReason})` : ''}</span>],
-            ['direction', `${f.trafficDirection}${f.isReply ? ', reply' : ''}`],
-            ['node', f.nodeName],
-          ]} />
+          <KV
+            rows={[
+              ['time', new Date(f.time).toISOString()],
+              ['source', ep(f.source)],
+              ['destination', ep(f.destination)],
+              ['protocol', `${f.l4Protocol} / IPv${f.ipVersion}`],
+              [
+                'verdict',
+                <span key="v" className={f.verdict === 'DROPPED' || f.verdict === 'ERROR' ? 'bad' : ''}>
+                  {f.verdict}
+                  {f.dropReason ? ` (${f.dropReason})` : ''}
+                </span>,
+              ],
+              ['direction', `${f.trafficDirection}${f.isReply ? ', reply' : ''}`],
+              ['node', f.nodeName],
+            ]}
+          />
         </section>
       )}
       {q.data?.tcp && (
         <section>
           <h4>TCP statistics</h4>
-          <KV rows={[
-            ['sent', `${bytes(q.data.tcp.bytesSent)} in ${q.data.tcp.packetsSent} segments`],
-            ['received', `${bytes(q.data.tcp.bytesReceived)} in ${q.data.tcp.packetsReceived} segments`],
-            ['retransmits', <span key="r" className={q.data.tcp.retransmits ? 'warn' : ''}>{q.data.tcp.retransmits}</span>],
-            ['smoothed RTT', q.data.tcp.srttUs === null ? '–' : formatNs(q.data.tcp.srttUs * 1000)],
-            ['connect latency', formatNs(q.data.tcp.connectLatencyNs)],
-            ['close', <span key="c" className={tone(statusTone(flowStatusClass({ verdict: 'FORWARDED', closeReason: q.data.tcp.closeReason })))}>{q.data.tcp.closeReason}</span>],
-            ['flags', q.data.tcp.tcpFlags.join(' ') || '–'],
-            ['duration', q.data.tcp.durationMs === null ? 'open' : formatNs(q.data.tcp.durationMs * 1e6)],
-            ['updates', String(q.data.tcp.updates)],
-          ]} />
+          <KV
+            rows={[
+              ['sent', `${bytes(q.data.tcp.bytesSent)} in ${q.data.tcp.packetsSent} segments`],
+              ['received', `${bytes(q.data.tcp.bytesReceived)} in ${q.data.tcp.packetsReceived} segments`],
+              [
+                'retransmits',
+                <span key="r" className={q.data.tcp.retransmits ? 'warn' : ''}>
+                  {q.data.tcp.retransmits}
+                </span>,
+              ],
+              ['smoothed RTT', q.data.tcp.srttUs === null ? '–' : formatNs(q.data.tcp.srttUs * 1000)],
+              ['connect latency', formatNs(q.data.tcp.connectLatencyNs)],
+              [
+                'close',
+                <span key="c" className={tone(statusTone(flowStatusClass({ verdict: 'FORWARDED', closeReason: q.data.tcp.closeReason })))}>
+                  {q.data.tcp.closeReason}
+                </span>,
+              ],
+              ['flags', q.data.tcp.tcpFlags.join(' ') || '–'],
+              ['duration', q.data.tcp.durationMs === null ? 'open' : formatNs(q.data.tcp.durationMs * 1e6)],
+              ['updates', String(q.data.tcp.updates)],
+            ]}
+          />
         </section>
       )}
       {q.data && (

@@ -3,7 +3,12 @@
 import { useRef, useState } from 'react';
 import { applyCompletion, completeFilter, type Completion } from '../../src/client/filter-complete';
 
-export function FilterBar({ value, onApply, services, children }: {
+export function FilterBar({
+  value,
+  onApply,
+  services,
+  children,
+}: {
   value: string;
   onApply: (q: string) => void;
   services: { name: string; namespace: string }[];
@@ -77,7 +82,16 @@ export function FilterBar({ value, onApply, services, children }: {
         {completion && (
           <ul className="complete" role="listbox" aria-label="suggestions">
             {completion.options.map((o, i) => (
-              <li key={o} role="option" aria-selected={i === active} className={i === active ? 'active' : ''} onMouseDown={(e) => { e.preventDefault(); choose(o); }}>
+              <li
+                key={o}
+                role="option"
+                aria-selected={i === active}
+                className={i === active ? 'active' : ''}
+                onMouseDown={(e) => {
+                  e.preventDefault();
+                  choose(o);
+                }}
+              >
                 {o}
               </li>
             ))}

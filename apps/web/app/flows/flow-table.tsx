@@ -13,14 +13,29 @@ import { rowView } from '../../src/client/flow-rows';
 import { formatNs } from '../../src/client/time-range';
 
 export const ROW_HEIGHT = 30;
-const HEADERS: [string, string][] = [['c-time', 'time'], ['c-src', 'source'], ['c-dst', 'destination'], ['c-port', 'port/proto'], ['c-l7', 'L7 / outcome'], ['c-verdict', 'verdict'], ['c-lat', 'latency']];
+const HEADERS: [string, string][] = [
+  ['c-time', 'time'],
+  ['c-src', 'source'],
+  ['c-dst', 'destination'],
+  ['c-port', 'port/proto'],
+  ['c-l7', 'L7 / outcome'],
+  ['c-verdict', 'verdict'],
+  ['c-lat', 'latency'],
+];
 
 function timeOf(ms: number): string {
   const d = new Date(ms);
   return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-export function FlowTable({ rows, selectedId, onSelect, onEndReached, footer, height = 'calc(100vh - 230px)' }: {
+export function FlowTable({
+  rows,
+  selectedId,
+  onSelect,
+  onEndReached,
+  footer,
+  height = 'calc(100vh - 230px)',
+}: {
   rows: FlowRecord[];
   selectedId?: string | null;
   onSelect?: (r: FlowRecord) => void;
@@ -56,7 +71,9 @@ export function FlowTable({ rows, selectedId, onSelect, onEndReached, footer, he
     <div className="ftable" role="table" aria-label="flows" aria-rowcount={views.length}>
       <div className="frow fhead" role="row">
         {HEADERS.map(([c, h]) => (
-          <div key={h} className={c} role="columnheader">{h}</div>
+          <div key={h} className={c} role="columnheader">
+            {h}
+          </div>
         ))}
       </div>
       <div ref={scroller} className="fbody" style={{ height }} data-testid="flow-scroller">
@@ -77,13 +94,27 @@ export function FlowTable({ rows, selectedId, onSelect, onEndReached, footer, he
                 onClick={() => onSelect?.(rows[it.index] as FlowRecord)}
                 onKeyDown={(e) => onRowKey(e, it.index)}
               >
-                <div role="cell" className="c-time mono">{timeOf(r.time)}</div>
-                <div role="cell" className="c-src" title={r.source}>{r.source}</div>
-                <div role="cell" className="c-dst" title={r.destination}>{r.destination}</div>
-                <div role="cell" className="c-port mono">{r.port}</div>
-                <div role="cell" className={`c-l7 ${r.tone === 'ok' ? '' : r.tone}`} title={r.l7}>{r.l7}</div>
-                <div role="cell" className={`c-verdict ${r.verdict.startsWith('DROPPED') ? 'bad' : ''}`} title={r.verdict}>{r.verdict}</div>
-                <div role="cell" className="c-lat mono num">{formatNs(r.latencyNs)}</div>
+                <div role="cell" className="c-time mono">
+                  {timeOf(r.time)}
+                </div>
+                <div role="cell" className="c-src" title={r.source}>
+                  {r.source}
+                </div>
+                <div role="cell" className="c-dst" title={r.destination}>
+                  {r.destination}
+                </div>
+                <div role="cell" className="c-port mono">
+                  {r.port}
+                </div>
+                <div role="cell" className={`c-l7 ${r.tone === 'ok' ? '' : r.tone}`} title={r.l7}>
+                  {r.l7}
+                </div>
+                <div role="cell" className={`c-verdict ${r.verdict.startsWith('DROPPED') ? 'bad' : ''}`} title={r.verdict}>
+                  {r.verdict}
+                </div>
+                <div role="cell" className="c-lat mono num">
+                  {formatNs(r.latencyNs)}
+                </div>
               </div>
             );
           })}

@@ -78,11 +78,14 @@ function FlowsView() {
   const pathname = usePathname();
   const range = parseRange(params);
   const state = readFlowsState(params);
-  const set = useCallback((patch: Partial<FlowsState>, replace = false) => {
-    const url = `${pathname}?${writeFlowsState(new URLSearchParams(window.location.search), patch).toString()}`;
-    if (replace) router.replace(url, { scroll: false });
-    else router.push(url, { scroll: false });
-  }, [pathname, router]);
+  const set = useCallback(
+    (patch: Partial<FlowsState>, replace = false) => {
+      const url = `${pathname}?${writeFlowsState(new URLSearchParams(window.location.search), patch).toString()}`;
+      if (replace) router.replace(url, { scroll: false });
+      else router.push(url, { scroll: false });
+    },
+    [pathname, router],
+  );
 
   // A line with an error or with flags the page does not apply (--since: time comes from the range
   // picker) runs no query: its message is the whole answer, not "0 rows".
@@ -100,7 +103,14 @@ function FlowsView() {
     // Keyed by the URL's range parameters (not the computed times, which move with the clock).
     queryKey: ['flows', state.q, state.includeSelf, params.get('range'), params.get('since'), params.get('until')],
     enabled: filter !== null && !state.live,
-    queryFn: ({ pageParam }) => api.flows.search.query({ filter: filter ?? { allow: [], deny: [] }, window: { since: windowRef.current.since, until: windowRef.current.until }, limit: PAGE, cursor: pageParam, includeSelf: state.includeSelf }),
+    queryFn: ({ pageParam }) =>
+      api.flows.search.query({
+        filter: filter ?? { allow: [], deny: [] },
+        window: { since: windowRef.current.since, until: windowRef.current.until },
+        limit: PAGE,
+        cursor: pageParam,
+        includeSelf: state.includeSelf,
+      }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
@@ -117,7 +127,15 @@ function FlowsView() {
   }, [state.live, q]);
   const select = (r: FlowRecord) => {
     const rec = recordOf(r);
-    set({ selected: r.kind === 'flow' ? { flowId: r.flow.id, time: r.flow.time, eventId: null } : { flowId: r.event.flowId, time: rec.time, eventId: r.event.id } }, true);
+    set(
+      {
+        selected:
+          r.kind === 'flow'
+            ? { flowId: r.flow.id, time: r.flow.time, eventId: null }
+            : { flowId: r.event.flowId, time: rec.time, eventId: r.event.id },
+      },
+      true,
+    );
   };
   const lastEsc = useRef(0);
   useEffect(() => {
@@ -139,14 +157,34 @@ function FlowsView() {
   return (
     <div className={state.selected ? 'with-drawer' : ''}>
       <FilterBar value={state.q} onApply={(text) => set({ q: text })} services={services.data ?? []}>
-        <button type="button" className={state.live ? 'live on' : 'secondary live'} aria-pressed={state.live} onClick={() => set({ live: !state.live })}>
+        <button
+          type="button"
+          className={state.live ? 'live on' : 'secondary live'}
+          aria-pressed={state.live}
+          onClick={() => set({ live: !state.live })}
+        >
           {state.live ? '● Live' : '○ Live tail'}
         </button>
         <label title="Sextant's own traffic: browser ↔ Sextant server, server ↔ its PostgreSQL, collector → server">
-          <input type="checkbox" checked={state.includeSelf} onChange={(e) => set({ includeSelf: e.target.checked }, true)} /> Sextant&apos;s own traffic
+          <input type="checkbox" checked={state.includeSelf} onChange={(e) => set({ includeSelf: e.target.checked }, true)} />{' '}
+          Sextant&apos;s own traffic
         </label>
-        <button type="button" className="secondary" onClick={() => download('sextant-flows.jsonl', toNdjson(rows), 'application/x-ndjson')} disabled={!rows.length}>Export JSON</button>
-        <button type="button" className="secondary" onClick={() => download('sextant-flows.csv', toCsv(rows), 'text/csv')} disabled={!rows.length}>Export CSV</button>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => download('sextant-flows.jsonl', toNdjson(rows), 'application/x-ndjson')}
+          disabled={!rows.length}
+        >
+          Export JSON
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => download('sextant-flows.csv', toCsv(rows), 'text/csv')}
+          disabled={!rows.length}
+        >
+          Export CSV
+        </button>
       </FilterBar>
       <div className="status-line">
         {q.error && !isUnauthorized(q.error) && <span className="error">{q.error.message}</span>}
@@ -154,16 +192,30 @@ function FlowsView() {
       </div>
       <div className="panel flush">
         {filterError ? (
-          <div className="empty tall" role="alert"><span className="error">Filter not applied — {filterError}.</span>&nbsp;Correct it and press Apply.</div>
+          <div className="empty tall" role="alert">
+            <span className="error">Filter not applied — {filterError}.</span>&nbsp;Correct it and press Apply.
+          </div>
         ) : !state.live && q.isLoading ? (
           <div className="empty tall">loading…</div>
         ) : rows.length === 0 ? (
-          <div className="empty tall">{state.live ? `Waiting for new records matching this filter (${live.status})…` : `No flows match in ${range.label}. Widen the time range or loosen the filter.`}</div>
+          <div className="empty tall">
+            {state.live
+              ? `Waiting for new records matching this filter (${live.status})…`
+              : `No flows match in ${range.label}. Widen the time range or loosen the filter.`}
+          </div>
         ) : (
           <FlowTable rows={rows} selectedId={selectedId} onSelect={select} onEndReached={endReached} footer={footer} />
         )}
       </div>
-      {state.selected && <FlowDrawer flowId={state.selected.flowId} time={state.selected.time} eventId={state.selected.eventId} onClose={() => set({ selected: null }, true)} onOpenExchange={(e) => set({ selected: { flowId: e.flowId, time: e.time, eventId: e.id } }, true)} />}
+      {state.selected && (
+        <FlowDrawer
+          flowId={state.selected.flowId}
+          time={state.selected.time}
+          eventId={state.selected.eventId}
+          onClose={() => set({ selected: null }, true)}
+          onOpenExchange={(e) => set({ selected: { flowId: e.flowId, time: e.time, eventId: e.id } }, true)}
+        />
+      )}
     </div>
   );
 }

@@ -26,9 +26,18 @@ function LoginForm() {
       }}
     >
       <h2>◈ Sextant</h2>
-      <p className="muted">Sign in. The first admin&apos;s password was printed by <code>npm start</code>.</p>
+      <p className="muted">
+        Sign in. The first admin&apos;s password was printed by <code>npm start</code>.
+      </p>
       <input aria-label="email" placeholder="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" />
-      <input aria-label="password" placeholder="password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" />
+      <input
+        aria-label="password"
+        placeholder="password"
+        type="password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        autoComplete="current-password"
+      />
       <button type="submit">Sign in</button>
       {error && <div className="error">{error}</div>}
     </form>

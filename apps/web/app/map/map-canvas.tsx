@@ -31,7 +31,15 @@ function measureFrame(start: number, hasData: boolean) {
 function readPalette(el: HTMLElement): Palette {
   const s = getComputedStyle(el);
   const v = (n: string) => s.getPropertyValue(n).trim() || '#888';
-  return { ok: v('--ok'), warn: v('--warn'), bad: v('--bad'), text: v('--text'), muted: v('--muted'), accent: v('--accent'), panel: v('--panel') };
+  return {
+    ok: v('--ok'),
+    warn: v('--warn'),
+    bad: v('--bad'),
+    text: v('--text'),
+    muted: v('--muted'),
+    accent: v('--accent'),
+    panel: v('--panel'),
+  };
 }
 
 /**
@@ -39,7 +47,12 @@ function readPalette(el: HTMLElement): Palette {
  * zooming, `interacting` is true so big maps paint fast frames; a full frame follows 150 ms after the last
  * movement. Also redraws on resize and theme changes (CSS colours are read per frame).
  */
-function useMapZoom(canvas: RefObject<HTMLCanvasElement | null>, wrap: RefObject<HTMLDivElement | null>, view: RefObject<View>, draw: () => void) {
+function useMapZoom(
+  canvas: RefObject<HTMLCanvasElement | null>,
+  wrap: RefObject<HTMLDivElement | null>,
+  view: RefObject<View>,
+  draw: () => void,
+) {
   const zoomer = useRef<ZoomBehavior<HTMLCanvasElement, unknown> | null>(null);
   const interacting = useRef(false);
   const [, setThemeTick] = useState(0);
@@ -95,7 +108,19 @@ export interface MapCanvasProps {
   fitKey: string;
 }
 
-export function MapCanvas({ nodes, edges, positions, groups, highlight, selectedNode, selectedEdge, onNodeClick, onEdgeClick, onBackgroundClick, fitKey }: MapCanvasProps) {
+export function MapCanvas({
+  nodes,
+  edges,
+  positions,
+  groups,
+  highlight,
+  selectedNode,
+  selectedEdge,
+  onNodeClick,
+  onEdgeClick,
+  onBackgroundClick,
+  fitKey,
+}: MapCanvasProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const view = useRef<View>({ k: 1, x: 0, y: 0 });
@@ -182,7 +207,11 @@ export function MapCanvas({ nodes, edges, positions, groups, highlight, selected
         }}
         onMouseLeave={() => setTip(null)}
       />
-      {tip && <div className="map-tip" style={{ left: tip.x, top: tip.y }}>{tip.text}</div>}
+      {tip && (
+        <div className="map-tip" style={{ left: tip.x, top: tip.y }}>
+          {tip.text}
+        </div>
+      )}
     </div>
   );
 }

@@ -21,7 +21,8 @@ const pct = (r: number) => `${(r * 100).toFixed(1)}`;
 /** An edge's headline: its requests (L7), else its connections, else its drops. */
 function headline(e: MapEdge): { count: string; err: string; bad: boolean } {
   if (e.kind === 'requests') return { count: `${formatCount(e.requests)} req`, err: pct(e.errorRatio), bad: e.errors > 0 };
-  if (e.kind === 'connections') return { count: `${formatCount(e.connections)} conn`, err: pct(e.failureRatio), bad: e.connectionErrors > 0 };
+  if (e.kind === 'connections')
+    return { count: `${formatCount(e.connections)} conn`, err: pct(e.failureRatio), bad: e.connectionErrors > 0 };
   return { count: `${formatCount(e.drops)} drops`, err: '—', bad: true };
 }
 
@@ -30,16 +31,36 @@ export function EdgesTable({ edges, rangeParams }: { edges: MapEdge[]; rangePara
   const router = useRouter();
   return (
     <>
-      <h3 style={{ marginTop: 0 }}>Edges <span className="muted" style={{ fontWeight: 400, fontSize: 13 }}>by requests, then connections · click for flows</span></h3>
+      <h3 style={{ marginTop: 0 }}>
+        Edges{' '}
+        <span className="muted" style={{ fontWeight: 400, fontSize: 13 }}>
+          by requests, then connections · click for flows
+        </span>
+      </h3>
       <table className="compact">
-        <thead><tr><th>source → destination</th><th>proto</th><th>requests / connections</th><th title="error responses / requests; for an edge without L7: failed connections / connections">err %</th><th title={PERCENTILE_NOTE}>p95 ⓘ</th></tr></thead>
+        <thead>
+          <tr>
+            <th>source → destination</th>
+            <th>proto</th>
+            <th>requests / connections</th>
+            <th title="error responses / requests; for an edge without L7: failed connections / connections">err %</th>
+            <th title={PERCENTILE_NOTE}>p95 ⓘ</th>
+          </tr>
+        </thead>
         <tbody>
           {edges.slice(0, 200).map((e) => {
             const h = headline(e);
             return (
               <tr key={e.id} className="clickable" onClick={() => router.push(flowsLink(edgeQuery(e), rangeParams))}>
-                <td><Link href={flowsLink(edgeQuery(e), rangeParams)} style={{ color: 'inherit' }}>{e.source} → {e.destination}</Link></td>
-                <td>{e.protocol}</td><td>{h.count}</td><td className={h.bad ? 'bad' : ''}>{h.err}</td><td>{formatNs(e.p95Ns)}</td>
+                <td>
+                  <Link href={flowsLink(edgeQuery(e), rangeParams)} style={{ color: 'inherit' }}>
+                    {e.source} → {e.destination}
+                  </Link>
+                </td>
+                <td>{e.protocol}</td>
+                <td>{h.count}</td>
+                <td className={h.bad ? 'bad' : ''}>{h.err}</td>
+                <td>{formatNs(e.p95Ns)}</td>
               </tr>
             );
           })}
@@ -50,10 +71,25 @@ export function EdgesTable({ edges, rangeParams }: { edges: MapEdge[]; rangePara
 }
 
 function Stat({ k, v, bad, note }: { k: string; v: string; bad?: boolean; note?: string }) {
-  return <div className="stat" title={note}><div className={`v${bad ? ' bad' : ''}`}>{v}</div><div className="k">{k}{note && ' ⓘ'}</div></div>;
+  return (
+    <div className="stat" title={note}>
+      <div className={`v${bad ? ' bad' : ''}`}>{v}</div>
+      <div className="k">
+        {k}
+        {note && ' ⓘ'}
+      </div>
+    </div>
+  );
 }
 
-export function NodePanel({ node, edges, seconds, rangeParams, onClose, onPeer }: {
+export function NodePanel({
+  node,
+  edges,
+  seconds,
+  rangeParams,
+  onClose,
+  onPeer,
+}: {
   node: MapNode;
   edges: MapEdge[];
   seconds: number;
@@ -63,7 +99,8 @@ export function NodePanel({ node, edges, seconds, rangeParams, onClose, onPeer }
 }) {
   const inbound = edges.filter((e) => e.destination === node.id && e.requests > 0);
   const peers = edges.filter((e) => e.source === node.id || e.destination === node.id).slice(0, 12);
-  const worst = (k: 'p50Ns' | 'p95Ns' | 'p99Ns') => inbound.reduce<number | null>((m, e) => (e[k] !== null && (m === null || (e[k] as number) > m) ? e[k] : m), null);
+  const worst = (k: 'p50Ns' | 'p95Ns' | 'p99Ns') =>
+    inbound.reduce<number | null>((m, e) => (e[k] !== null && (m === null || (e[k] as number) > m) ? e[k] : m), null);
   const errIn = node.requestsIn ? node.errorsIn / node.requestsIn : null;
   const connErrIn = node.connectionsIn ? node.connectionErrorsIn / node.connectionsIn : null;
   const dash = new URLSearchParams(rangeParams.toString());
@@ -71,17 +108,39 @@ export function NodePanel({ node, edges, seconds, rangeParams, onClose, onPeer }
   dash.set('namespace', node.namespace);
   return (
     <>
-      <div className="row"><h3 style={{ margin: 0 }}>{node.id}</h3><span className="spacer" /><button className="secondary" onClick={onClose}>close</button></div>
+      <div className="row">
+        <h3 style={{ margin: 0 }}>{node.id}</h3>
+        <span className="spacer" />
+        <button className="secondary" onClick={onClose}>
+          close
+        </button>
+      </div>
       <div className="stat-grid">
-        <Stat k="requests in / s" v={formatRate(node.requestsIn / seconds)} note="L7 exchanges received (HTTP, DNS, Kafka); connections are counted apart" />
-        <Stat k="error rate in" v={errIn === null ? '—' : `${(errIn * 100).toFixed(2)} %`} bad={!!errIn} note="error responses / requests received" />
+        <Stat
+          k="requests in / s"
+          v={formatRate(node.requestsIn / seconds)}
+          note="L7 exchanges received (HTTP, DNS, Kafka); connections are counted apart"
+        />
+        <Stat
+          k="error rate in"
+          v={errIn === null ? '—' : `${(errIn * 100).toFixed(2)} %`}
+          bad={!!errIn}
+          note="error responses / requests received"
+        />
         <Stat k="p95 in (worst caller)" v={formatNs(worst('p95Ns'))} note={PERCENTILE_NOTE} />
         <Stat k="p99 in (worst caller)" v={formatNs(worst('p99Ns'))} note={PERCENTILE_NOTE} />
         <Stat k="requests out / s" v={formatRate(node.requestsOut / seconds)} />
         <Stat k="errors out" v={formatCount(node.errorsOut)} bad={node.errorsOut > 0} />
         <Stat k="connections in / s" v={formatRate(node.connectionsIn / seconds)} />
-        <Stat k="failed connections in" v={connErrIn === null ? '—' : `${formatCount(node.connectionErrorsIn)} (${(connErrIn * 100).toFixed(1)} %)`} bad={node.connectionErrorsIn > 0} note="refused, reset or timed out" />
-        {node.dropsIn + node.dropsOut > 0 && <Stat k="dropped packets in / out" v={`${formatCount(node.dropsIn)} / ${formatCount(node.dropsOut)}`} bad />}
+        <Stat
+          k="failed connections in"
+          v={connErrIn === null ? '—' : `${formatCount(node.connectionErrorsIn)} (${(connErrIn * 100).toFixed(1)} %)`}
+          bad={node.connectionErrorsIn > 0}
+          note="refused, reset or timed out"
+        />
+        {node.dropsIn + node.dropsOut > 0 && (
+          <Stat k="dropped packets in / out" v={`${formatCount(node.dropsIn)} / ${formatCount(node.dropsOut)}`} bad />
+        )}
       </div>
       <div className="row">
         <Link href={`/dashboards?${dash.toString()}`}>dashboard →</Link>
@@ -90,16 +149,30 @@ export function NodePanel({ node, edges, seconds, rangeParams, onClose, onPeer }
       </div>
       <h4>Top peers</h4>
       <table className="compact">
-        <thead><tr><th>peer</th><th>proto</th><th>req/s</th><th>err %</th><th>conn/s</th><th title={PERCENTILE_NOTE}>p95 ⓘ</th></tr></thead>
+        <thead>
+          <tr>
+            <th>peer</th>
+            <th>proto</th>
+            <th>req/s</th>
+            <th>err %</th>
+            <th>conn/s</th>
+            <th title={PERCENTILE_NOTE}>p95 ⓘ</th>
+          </tr>
+        </thead>
         <tbody>
           {peers.map((e) => {
             const peer = e.source === node.id ? e.destination : e.source;
             return (
               <tr key={e.id} className="clickable" onClick={() => onPeer(peer)}>
-                <td>{e.source === e.destination ? '↻ ' : e.source === node.id ? '→ ' : '← '}{peer}</td><td>{e.protocol}</td>
+                <td>
+                  {e.source === e.destination ? '↻ ' : e.source === node.id ? '→ ' : '← '}
+                  {peer}
+                </td>
+                <td>{e.protocol}</td>
                 <td>{e.requests ? formatRate(e.requestsPerSecond) : '—'}</td>
                 <td className={e.errors > 0 ? 'bad' : ''}>{e.requests ? pct(e.errorRatio) : '—'}</td>
-                <td>{e.connections ? formatRate(e.connectionsPerSecond) : '—'}</td><td>{formatNs(e.p95Ns)}</td>
+                <td>{e.connections ? formatRate(e.connectionsPerSecond) : '—'}</td>
+                <td>{formatNs(e.p95Ns)}</td>
               </tr>
             );
           })}
@@ -113,27 +186,60 @@ export function NodePanel({ node, edges, seconds, rangeParams, onClose, onPeer }
 export function EdgePanel({ edge, rangeParams, onClose }: { edge: MapEdge; rangeParams: URLSearchParams; onClose: () => void }) {
   return (
     <>
-      <div className="row"><h3 style={{ margin: 0 }}>{edge.source} → {edge.destination}</h3><span className="spacer" /><button className="secondary" onClick={onClose}>close</button></div>
-      <p className="muted">{edge.protocol} · {formatBytes(edge.bytesSent)} sent / {formatBytes(edge.bytesReceived)} received{edge.retransmits > 0 ? ` · ${formatCount(edge.retransmits)} retransmits` : ''}</p>
+      <div className="row">
+        <h3 style={{ margin: 0 }}>
+          {edge.source} → {edge.destination}
+        </h3>
+        <span className="spacer" />
+        <button className="secondary" onClick={onClose}>
+          close
+        </button>
+      </div>
+      <p className="muted">
+        {edge.protocol} · {formatBytes(edge.bytesSent)} sent / {formatBytes(edge.bytesReceived)} received
+        {edge.retransmits > 0 ? ` · ${formatCount(edge.retransmits)} retransmits` : ''}
+      </p>
       <div style={{ overflowX: 'auto' }}>
-      <table className="compact edge-protocols">
-        <thead><tr><th>proto</th><th>count</th><th>rate</th><th>errors</th><th title={PERCENTILE_NOTE}>p50 / p95 / p99 ⓘ</th><th /></tr></thead>
-        <tbody>
-          {edgeRows(edge).map((r) => (
-            <tr key={r.protocol} data-protocol={r.protocol}>
-              <td>{r.protocol}</td>
-              <td>{formatCount(r.count)} {r.unit}</td>
-              <td>{r.unit === 'dropped packets' ? '—' : formatRate(r.perSecond)}</td>
-              <td className={r.errors > 0 ? 'bad' : ''}>{r.unit === 'dropped packets' ? '—' : `${formatCount(r.errors)} ${r.errorsLabel} (${pct(r.errorRatio)} %)`}</td>
-              <td title={r.latency ? `${r.latency} latency` : undefined}>{r.latency ? `${r.latency === 'connect' ? 'connect ' : ''}${formatNs(r.p50Ns)} / ${formatNs(r.p95Ns)} / ${formatNs(r.p99Ns)}` : '—'}</td>
-              <td>
-                <Link href={flowsLink(r.flows, rangeParams)}>flows →</Link>
-                {r.failingFlows && r.errors > 0 && <> <Link href={flowsLink(r.failingFlows, rangeParams)}>only 5xx →</Link></>}
-              </td>
+        <table className="compact edge-protocols">
+          <thead>
+            <tr>
+              <th>proto</th>
+              <th>count</th>
+              <th>rate</th>
+              <th>errors</th>
+              <th title={PERCENTILE_NOTE}>p50 / p95 / p99 ⓘ</th>
+              <th />
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {edgeRows(edge).map((r) => (
+              <tr key={r.protocol} data-protocol={r.protocol}>
+                <td>{r.protocol}</td>
+                <td>
+                  {formatCount(r.count)} {r.unit}
+                </td>
+                <td>{r.unit === 'dropped packets' ? '—' : formatRate(r.perSecond)}</td>
+                <td className={r.errors > 0 ? 'bad' : ''}>
+                  {r.unit === 'dropped packets' ? '—' : `${formatCount(r.errors)} ${r.errorsLabel} (${pct(r.errorRatio)} %)`}
+                </td>
+                <td title={r.latency ? `${r.latency} latency` : undefined}>
+                  {r.latency
+                    ? `${r.latency === 'connect' ? 'connect ' : ''}${formatNs(r.p50Ns)} / ${formatNs(r.p95Ns)} / ${formatNs(r.p99Ns)}`
+                    : '—'}
+                </td>
+                <td>
+                  <Link href={flowsLink(r.flows, rangeParams)}>flows →</Link>
+                  {r.failingFlows && r.errors > 0 && (
+                    <>
+                      {' '}
+                      <Link href={flowsLink(r.failingFlows, rangeParams)}>only 5xx →</Link>
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </div>
     </>
   );

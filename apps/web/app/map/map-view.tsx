@@ -36,10 +36,14 @@ function useMapModel(data: ServiceMap, state: MapState) {
       laidOutFor.current = layoutKey;
     }
     const nsOf = new Map(nodes.map((n) => [n.id, n.namespace]));
-    const p = layoutWith(nodes.map((n) => n.id), edges.map((e) => ({ source: e.source, target: e.destination })), {
-      previous: previous.current,
-      groupOf: state.group === 'namespace' ? (id) => nsOf.get(id) ?? '' : undefined,
-    });
+    const p = layoutWith(
+      nodes.map((n) => n.id),
+      edges.map((e) => ({ source: e.source, target: e.destination })),
+      {
+        previous: previous.current,
+        groupOf: state.group === 'namespace' ? (id) => nsOf.get(id) ?? '' : undefined,
+      },
+    );
     const merged = new Map(previous.current);
     for (const [k, v] of p) merged.set(k, v);
     previous.current = merged;
@@ -52,7 +56,12 @@ function useMapModel(data: ServiceMap, state: MapState) {
   return { nodes, edges, positions, canvasNodes, canvasEdges, highlight, layoutKey };
 }
 
-export function MapView({ data, state, set, rangeParams }: {
+export function MapView({
+  data,
+  state,
+  set,
+  rangeParams,
+}: {
   data: ServiceMap;
   state: MapState;
   set: (patch: Partial<MapState>) => void;
@@ -84,13 +93,30 @@ export function MapView({ data, state, set, rangeParams }: {
         )}
         {m.edges.length > 0 && <NodeList nodes={m.canvasNodes} selected={state.node} onOpen={(id) => set({ node: id, edge: null })} />}
         <div className="map-legend">
-          <span className="ok">● healthy</span><span className="warn">● some errors</span><span className="bad">● ≥ 5 % errors</span><span className="muted" title="one line per caller → callee pair, all protocols on it; a pair with only dropped packets is dashed">┄ drops only</span>
-          <span className="muted">{m.nodes.length} services · {m.edges.length} edges · drag to pan, wheel to zoom</span>
+          <span className="ok">● healthy</span>
+          <span className="warn">● some errors</span>
+          <span className="bad">● ≥ 5 % errors</span>
+          <span
+            className="muted"
+            title="one line per caller → callee pair, all protocols on it; a pair with only dropped packets is dashed"
+          >
+            ┄ drops only
+          </span>
+          <span className="muted">
+            {m.nodes.length} services · {m.edges.length} edges · drag to pan, wheel to zoom
+          </span>
         </div>
       </div>
       <div className="panel map-side">
         {node ? (
-          <NodePanel node={node} edges={data.edges} seconds={seconds} rangeParams={rangeParams} onClose={() => set({ node: null })} onPeer={(id) => set({ node: id })} />
+          <NodePanel
+            node={node}
+            edges={data.edges}
+            seconds={seconds}
+            rangeParams={rangeParams}
+            onClose={() => set({ node: null })}
+            onPeer={(id) => set({ node: id })}
+          />
         ) : edge ? (
           <EdgePanel edge={edge} rangeParams={rangeParams} onClose={() => set({ edge: null })} />
         ) : (

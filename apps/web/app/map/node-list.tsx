@@ -26,14 +26,20 @@ export function NodeList({ nodes, selected, onOpen }: { nodes: CanvasNode[]; sel
       <ul ref={list}>
         {sorted.map((n) => (
           <li key={n.id}>
-            <button type="button" className={`secondary ${TONE[n.level] ?? ''}`} aria-current={n.id === selected ? 'true' : undefined} data-node={n.id} tabIndex={n.id === entry ? 0 : -1}
+            <button
+              type="button"
+              className={`secondary ${TONE[n.level] ?? ''}`}
+              aria-current={n.id === selected ? 'true' : undefined}
+              data-node={n.id}
+              tabIndex={n.id === entry ? 0 : -1}
               onClick={() => onOpen(n.id)}
               onKeyDown={(e) => {
                 if (['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(e.key)) {
                   e.preventDefault();
                   move(e.currentTarget, e.key);
                 }
-              }}>
+              }}
+            >
               {n.label}
             </button>
           </li>

@@ -32,10 +32,14 @@ const seconds = (ms: number) => (ms % 60_000 === 0 && ms >= 120_000 ? `${ms / 60
 export function unitNote(unit: ChartUnit, step: number | null): string {
   const s = step === null ? 'step' : `${seconds(step)} step`;
   switch (unit) {
-    case 'per-second': return `per second, averaged over each ${s}`;
-    case 'per-step': return `count per ${s}`;
-    case 'ratio': return `ratio per ${s}`;
-    case 'duration': return `per ${s}`;
+    case 'per-second':
+      return `per second, averaged over each ${s}`;
+    case 'per-step':
+      return `count per ${s}`;
+    case 'ratio':
+      return `ratio per ${s}`;
+    case 'duration':
+      return `per ${s}`;
   }
 }
 
@@ -59,7 +63,12 @@ export interface Hover {
 }
 
 /** The values at the step nearest `t` (null when no series has a point). A step with no data reads "no data", not 0. */
-export function hoverAt(series: readonly { label: string; colour: string; points: readonly ChartPoint[] }[], t: number, format: (v: number) => string, suffix: string): Hover | null {
+export function hoverAt(
+  series: readonly { label: string; colour: string; points: readonly ChartPoint[] }[],
+  t: number,
+  format: (v: number) => string,
+  suffix: string,
+): Hover | null {
   let best: number | null = null;
   for (const s of series) for (const p of s.points) if (best === null || Math.abs(p.t - t) < Math.abs(best - t)) best = p.t;
   if (best === null) return null;

@@ -3,7 +3,11 @@ import { eventsPerSecondText, unparsedShare } from './collector-health';
 
 describe('collector health as shown', () => {
   it('gives the unparsed share of captured L7 bytes, with the amounts in the title', () => {
-    expect(unparsedShare({ parsedBytes: 900, unparsedBytes: 100 })).toEqual({ text: '10 %', tone: '', title: '100 B unparsed of 1000 B captured' });
+    expect(unparsedShare({ parsedBytes: 900, unparsedBytes: 100 })).toEqual({
+      text: '10 %',
+      tone: '',
+      title: '100 B unparsed of 1000 B captured',
+    });
     expect(unparsedShare({ parsedBytes: 1000, unparsedBytes: 30 }).text).toBe('2.9 %');
     expect(unparsedShare({ parsedBytes: 10_000_000, unparsedBytes: 1 }).text).toBe('< 0.1 %');
     expect(unparsedShare({ parsedBytes: 5, unparsedBytes: 0 }).text).toBe('0 %');

@@ -19,7 +19,11 @@ describe('endpoints', () => {
   });
 
   it('links to exactly the endpoint flows towards the service', () => {
-    expect(endpointQuery('shop/orders-api', http)).toBe("--to-service orders-api --to-namespace shop --protocol http --http-method POST --http-path '^/api/checkout$'");
-    expect(endpointQuery('broker', { protocol: 'kafka', method: null, path: null, topic: 'orders' })).toBe('--to-service broker --protocol kafka --kafka-topic orders');
+    expect(endpointQuery('shop/orders-api', http)).toBe(
+      "--to-service orders-api --to-namespace shop --protocol http --http-method POST --http-path '^/api/checkout$'",
+    );
+    expect(endpointQuery('broker', { protocol: 'kafka', method: null, path: null, topic: 'orders' })).toBe(
+      '--to-service broker --protocol kafka --kafka-topic orders',
+    );
   });
 });

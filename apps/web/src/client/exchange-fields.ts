@@ -52,7 +52,11 @@ export function exchangeFields(e: L7Event): ExchangeField[] {
     out.push(
       { label: 'api', value: `${k.apiKey} v${k.apiVersion}` },
       { label: 'topic', value: k.topic ?? '–' },
-      { label: 'error code', value: k.errorCode === undefined ? 'no response seen' : k.errorCode === 0 ? '0 (none)' : String(k.errorCode), tone },
+      {
+        label: 'error code',
+        value: k.errorCode === undefined ? 'no response seen' : k.errorCode === 0 ? '0 (none)' : String(k.errorCode),
+        tone,
+      },
       { label: 'client', value: `${k.clientId ?? '–'}, correlation id ${k.correlationId}` },
     );
   }

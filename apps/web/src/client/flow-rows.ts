@@ -20,7 +20,12 @@ const name = (e: { service?: string; namespace?: string; names?: string[]; ip: s
   e.service ? (e.namespace ? `${e.namespace}/${e.service}` : e.service) : (e.names?.[0] ?? e.ip);
 
 /** Connection outcomes worth a word in the table; a clean close says nothing. */
-const CLOSE_WORDS: Partial<Record<Flow['closeReason'], string>> = { RESET: 'reset', CLIENT_RESET: 'client reset', REFUSED: 'refused', TIMEOUT: 'timeout' };
+const CLOSE_WORDS: Partial<Record<Flow['closeReason'], string>> = {
+  RESET: 'reset',
+  CLIENT_RESET: 'client reset',
+  REFUSED: 'refused',
+  TIMEOUT: 'timeout',
+};
 
 export function rowView(r: FlowRecord): RowView {
   if (r.kind === 'flow') {
@@ -74,7 +79,11 @@ export function toCsv(rows: FlowRecord[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of rows) {
     const v = rowView(r);
-    lines.push([new Date(v.time).toISOString(), r.kind, v.id, v.flowId, v.source, v.destination, v.port, v.l7, v.verdict, v.latencyNs].map(csvCell).join(','));
+    lines.push(
+      [new Date(v.time).toISOString(), r.kind, v.id, v.flowId, v.source, v.destination, v.port, v.l7, v.verdict, v.latencyNs]
+        .map(csvCell)
+        .join(','),
+    );
   }
   return lines.join('\n') + '\n';
 }

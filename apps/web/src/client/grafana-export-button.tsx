@@ -55,13 +55,41 @@ export function GrafanaExportButton({ dashboard, panel, service, namespace, labe
 
   return (
     <span className="grafana-export" style={{ position: 'relative', display: 'inline-block' }}>
-      <button type="button" className="secondary" aria-haspopup="menu" aria-expanded={open} disabled={busy} onClick={() => setOpen((o) => !o)}>
+      <button
+        type="button"
+        className="secondary"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        disabled={busy}
+        onClick={() => setOpen((o) => !o)}
+      >
         {busy ? 'Exporting…' : (label ?? 'Export to Grafana')}
       </button>
       {open && (
-        <span role="menu" className="panel" style={{ position: 'absolute', right: 0, top: '100%', zIndex: 20, display: 'flex', flexDirection: 'column', gap: 6, minWidth: 260 }}>
+        <span
+          role="menu"
+          className="panel"
+          style={{
+            position: 'absolute',
+            right: 0,
+            top: '100%',
+            zIndex: 20,
+            display: 'flex',
+            flexDirection: 'column',
+            gap: 6,
+            minWidth: 260,
+          }}
+        >
           {FLAVOURS.filter((f) => !(onlyPostgres && f.flavour === 'prometheus')).map((f) => (
-            <button key={f.flavour} type="button" role="menuitem" className="secondary" disabled={busy} title={f.hint} onClick={() => void exportAs(f.flavour)}>
+            <button
+              key={f.flavour}
+              type="button"
+              role="menuitem"
+              className="secondary"
+              disabled={busy}
+              title={f.hint}
+              onClick={() => void exportAs(f.flavour)}
+            >
               {f.label}
             </button>
           ))}

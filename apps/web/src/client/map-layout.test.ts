@@ -45,13 +45,20 @@ describe('map view maths', () => {
 
   it('fits a view, maps screen points back to the world and hits nodes and edges', async () => {
     const { fitView, toWorld, hitNode, hitEdge, segmentDistance, healthLevel } = await import('./map-layout');
-    const pos = new Map([['a', { x: -100, y: 0 }], ['b', { x: 100, y: 0 }], ['c', { x: 0, y: 50 }]]);
+    const pos = new Map([
+      ['a', { x: -100, y: 0 }],
+      ['b', { x: 100, y: 0 }],
+      ['c', { x: 0, y: 50 }],
+    ]);
     const v = fitView(pos, 500, 300, 50);
     expect(v.k).toBeCloseTo(2, 5); // 400 px for 200 world units
     expect(toWorld(v, 250, 150)).toEqual({ x: 0, y: 25 });
     expect(hitNode(pos, { x: 98, y: 3 }, 8)).toBe('b');
     expect(hitNode(pos, { x: 50, y: 50 }, 8)).toBeNull();
-    const edges = [{ source: 'a', destination: 'b', id: 'ab' }, { source: 'a', destination: 'c', id: 'ac' }];
+    const edges = [
+      { source: 'a', destination: 'b', id: 'ab' },
+      { source: 'a', destination: 'c', id: 'ac' },
+    ];
     expect(hitEdge(edges, pos, { x: 10, y: 2 }, 5)?.id).toBe('ab');
     expect(hitEdge(edges, pos, { x: 10, y: 40 }, 5)).toBeNull();
     // A self-loop is hit on its circle above the node, not on the node itself.
@@ -65,7 +72,10 @@ describe('map view maths', () => {
   it('lays out 1000 nodes and 3000 edges in well under two seconds', async () => {
     const { layoutWith } = await import('./map-layout');
     const ids = Array.from({ length: 1000 }, (_, i) => `ns${i % 10}/svc-${i}`);
-    const links = Array.from({ length: 3000 }, (_, i) => ({ source: ids[(i * 7) % 1000] as string, target: ids[(i * 13 + 1) % 1000] as string }));
+    const links = Array.from({ length: 3000 }, (_, i) => ({
+      source: ids[(i * 7) % 1000] as string,
+      target: ids[(i * 13 + 1) % 1000] as string,
+    }));
     const t = performance.now();
     const p = layoutWith(ids, links, { groupOf: (id) => id.split('/')[0] ?? '' });
     expect(performance.now() - t).toBeLessThan(1500);

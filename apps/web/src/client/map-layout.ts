@@ -42,7 +42,13 @@ export interface LayoutOptions {
   groupOf?: (id: string) => string;
 }
 
-export function layout(ids: string[], links: { source: string; target: string }[], previous: Positions = new Map(), ticks?: number, groupOf?: (id: string) => string): Positions {
+export function layout(
+  ids: string[],
+  links: { source: string; target: string }[],
+  previous: Positions = new Map(),
+  ticks?: number,
+  groupOf?: (id: string) => string,
+): Positions {
   return layoutWith(ids, links, { previous, ticks, groupOf });
 }
 
@@ -66,12 +72,25 @@ export function layoutWith(ids: string[], links: { source: string; target: strin
     const anchor = n ? previous.get(n) : undefined;
     const angle = i * 2.399963; // golden angle: spread new nodes without overlap
     const c = centreOf(id);
-    return anchor ? { id, x: anchor.x + 30 * Math.cos(angle), y: anchor.y + 30 * Math.sin(angle) } : { id, x: c.x + 25 * Math.sqrt(i) * Math.cos(angle), y: c.y + 25 * Math.sqrt(i) * Math.sin(angle) };
+    return anchor
+      ? { id, x: anchor.x + 30 * Math.cos(angle), y: anchor.y + 30 * Math.sin(angle) }
+      : { id, x: c.x + 25 * Math.sqrt(i) * Math.cos(angle), y: c.y + 25 * Math.sqrt(i) * Math.sin(angle) };
   });
   const big = ids.length > 300;
   const sim = forceSimulation(nodes)
-    .force('charge', forceManyBody().strength(big ? -60 : -120).theta(big ? 1.2 : 0.9).distanceMax(big ? 400 : Infinity))
-    .force('link', forceLink(valid).id((d) => (d as LayoutNode).id).distance(big ? 40 : 70))
+    .force(
+      'charge',
+      forceManyBody()
+        .strength(big ? -60 : -120)
+        .theta(big ? 1.2 : 0.9)
+        .distanceMax(big ? 400 : Infinity),
+    )
+    .force(
+      'link',
+      forceLink(valid)
+        .id((d) => (d as LayoutNode).id)
+        .distance(big ? 40 : 70),
+    )
     .force('collide', forceCollide(big ? 12 : 18))
     .force('x', forceX<LayoutNode>((d) => centreOf(d.id).x).strength(opts.groupOf ? 0.12 : 0.03))
     .force('y', forceY<LayoutNode>((d) => centreOf(d.id).y).strength(opts.groupOf ? 0.12 : 0.03))
@@ -149,18 +168,30 @@ export const REVERSE_SHIFT = 4;
  * The drawn ends of an edge between a and b: a pair drawn both ways (`shifted`) moves each direction to its
  * own right by REVERSE_SHIFT / 2, so A → B and B → A are two lines, each of which can be clicked.
  */
-export function edgeEnds(a: { x: number; y: number }, b: { x: number; y: number }, shifted?: boolean): [{ x: number; y: number }, { x: number; y: number }] {
+export function edgeEnds(
+  a: { x: number; y: number },
+  b: { x: number; y: number },
+  shifted?: boolean,
+): [{ x: number; y: number }, { x: number; y: number }] {
   if (!shifted) return [a, b];
   const dx = b.x - a.x;
   const dy = b.y - a.y;
   const len = Math.hypot(dx, dy) || 1;
   const ox = (-dy / len) * (REVERSE_SHIFT / 2);
   const oy = (dx / len) * (REVERSE_SHIFT / 2);
-  return [{ x: a.x + ox, y: a.y + oy }, { x: b.x + ox, y: b.y + oy }];
+  return [
+    { x: a.x + ox, y: a.y + oy },
+    { x: b.x + ox, y: b.y + oy },
+  ];
 }
 
 /** The edge nearest a world point within tolerance (a self-loop: its circle), else null. */
-export function hitEdge<E extends { source: string; destination: string; shifted?: boolean }>(edges: E[], positions: Positions, p: { x: number; y: number }, tolerance: number): E | null {
+export function hitEdge<E extends { source: string; destination: string; shifted?: boolean }>(
+  edges: E[],
+  positions: Positions,
+  p: { x: number; y: number },
+  tolerance: number,
+): E | null {
   let best: E | null = null;
   let bestD = tolerance;
   for (const e of edges) {

@@ -3,16 +3,65 @@ import { describe, expect, it } from 'vitest';
 import { edgeRows, searchHits, toCanvasEdge, toCanvasNode, visibleGraph, type MapEdge, type MapNode } from './map-model';
 
 const node = (namespace: string, name: string, over: Partial<MapNode> = {}): MapNode => ({
-  id: `${namespace}/${name}`, name, namespace, requestsIn: 0, requestsOut: 0, errorsIn: 0, errorsOut: 0,
-  connectionsIn: 0, connectionsOut: 0, connectionErrorsIn: 0, connectionErrorsOut: 0, dropsIn: 0, dropsOut: 0, failureRatio: 0, ...over,
+  id: `${namespace}/${name}`,
+  name,
+  namespace,
+  requestsIn: 0,
+  requestsOut: 0,
+  errorsIn: 0,
+  errorsOut: 0,
+  connectionsIn: 0,
+  connectionsOut: 0,
+  connectionErrorsIn: 0,
+  connectionErrorsOut: 0,
+  dropsIn: 0,
+  dropsOut: 0,
+  failureRatio: 0,
+  ...over,
 });
-const proto = (protocol: string, kind: ServiceMapProtocol['kind'], count: number, errors: number, p95Ns: number | null = 2e6): ServiceMapProtocol => ({
-  protocol, kind, count, errors, errorRatio: count ? errors / count : 0, perSecond: count / 3600, bytesSent: 0, bytesReceived: 0, retransmits: 0, p50Ns: p95Ns && p95Ns / 2, p95Ns, p99Ns: p95Ns && p95Ns * 1.5,
+const proto = (
+  protocol: string,
+  kind: ServiceMapProtocol['kind'],
+  count: number,
+  errors: number,
+  p95Ns: number | null = 2e6,
+): ServiceMapProtocol => ({
+  protocol,
+  kind,
+  count,
+  errors,
+  errorRatio: count ? errors / count : 0,
+  perSecond: count / 3600,
+  bytesSent: 0,
+  bytesReceived: 0,
+  retransmits: 0,
+  p50Ns: p95Ns && p95Ns / 2,
+  p95Ns,
+  p99Ns: p95Ns && p95Ns * 1.5,
 });
 const edge = (source: string, destination: string, over: Partial<MapEdge> = {}): MapEdge => ({
-  id: `${source}->${destination}`, source, destination, protocols: [proto('http', 'requests', 100, 0)], protocol: 'http', kind: 'requests',
-  requests: 100, errors: 0, errorRatio: 0, requestsPerSecond: 100 / 3600, connections: 0, connectionErrors: 0, connectionsPerSecond: 0, drops: 0,
-  bytesSent: 0, bytesReceived: 0, retransmits: 0, p50Ns: 1e6, p95Ns: 2e6, p99Ns: 3e6, failureRatio: 0, ...over,
+  id: `${source}->${destination}`,
+  source,
+  destination,
+  protocols: [proto('http', 'requests', 100, 0)],
+  protocol: 'http',
+  kind: 'requests',
+  requests: 100,
+  errors: 0,
+  errorRatio: 0,
+  requestsPerSecond: 100 / 3600,
+  connections: 0,
+  connectionErrors: 0,
+  connectionsPerSecond: 0,
+  drops: 0,
+  bytesSent: 0,
+  bytesReceived: 0,
+  retransmits: 0,
+  p50Ns: 1e6,
+  p95Ns: 2e6,
+  p99Ns: 3e6,
+  failureRatio: 0,
+  ...over,
 });
 
 const DATA: ServiceMap = {
@@ -20,13 +69,21 @@ const DATA: ServiceMap = {
   until: 3_600_000,
   resolutionSeconds: 60,
   nodes: [node('shop', 'web'), node('shop', 'pay'), node('data', 'db'), node('ops', 'idle')],
-  edges: [edge('shop/web', 'shop/pay'), edge('shop/pay', 'data/db', { errors: 5, errorRatio: 0.05, failureRatio: 0.05, protocols: [proto('http', 'requests', 100, 5)] })],
+  edges: [
+    edge('shop/web', 'shop/pay'),
+    edge('shop/pay', 'data/db', { errors: 5, errorRatio: 0.05, failureRatio: 0.05, protocols: [proto('http', 'requests', 100, 5)] }),
+  ],
 };
 
 // The incident's pair: 887 HTTP requests (120 of them 5xx) and one TCP connection on the same line.
 const INCIDENT = edge('shop/orders-api', 'shop/payments-svc', {
-  protocols: [proto('http', 'requests', 887, 120), proto('tcp', 'connections', 1, 0, 1e5)], protocol: 'http+tcp',
-  requests: 887, errors: 120, errorRatio: 120 / 887, connections: 1, failureRatio: 120 / 887,
+  protocols: [proto('http', 'requests', 887, 120), proto('tcp', 'connections', 1, 0, 1e5)],
+  protocol: 'http+tcp',
+  requests: 887,
+  errors: 120,
+  errorRatio: 120 / 887,
+  connections: 1,
+  failureRatio: 120 / 887,
 });
 
 describe('visibleGraph', () => {
@@ -71,7 +128,13 @@ describe('canvas shapes', () => {
     expect(tip[2]).toMatch(/^tcp: .* connections · 0\.0 % failed/);
   });
   it('an edge of drops only is dashed; a connections-only edge is as wide as its connections', () => {
-    const drops = edge('a/x', 'b/y', { protocols: [proto('drop', 'drops', 9, 9, null)], kind: 'drops', requests: 0, drops: 9, failureRatio: 1 });
+    const drops = edge('a/x', 'b/y', {
+      protocols: [proto('drop', 'drops', 9, 9, null)],
+      kind: 'drops',
+      requests: 0,
+      drops: 9,
+      failureRatio: 1,
+    });
     expect(toCanvasEdge(drops)).toMatchObject({ dashed: true, level: 'bad', width: 2 });
     const tcp = edge('a/x', 'b/y', { protocols: [proto('tcp', 'connections', 99, 0)], kind: 'connections', requests: 0, connections: 99 });
     expect(toCanvasEdge(tcp).width).toBe(3);
@@ -107,7 +170,11 @@ describe('pairs drawn both ways', () => {
     const { hitEdge } = await import('./map-layout');
     const both = toCanvasEdges([edge('a/x', 'b/y'), edge('b/y', 'a/x'), edge('a/x', 'c/z'), edge('a/x', 'a/x')]);
     expect(both.map((e) => e.shifted ?? false)).toEqual([true, true, false, false]);
-    const pos = new Map([['a/x', { x: 0, y: 0 }], ['b/y', { x: 100, y: 0 }], ['c/z', { x: 0, y: 100 }]]);
+    const pos = new Map([
+      ['a/x', { x: 0, y: 0 }],
+      ['b/y', { x: 100, y: 0 }],
+      ['c/z', { x: 0, y: 100 }],
+    ]);
     // A → B runs to its right (y + 2), B → A to its own right (y − 2): a click picks the line it is on.
     expect(hitEdge(both, pos, { x: 50, y: 2 }, 1.5)?.id).toBe('a/x->b/y');
     expect(hitEdge(both, pos, { x: 50, y: -2 }, 1.5)?.id).toBe('b/y->a/x');

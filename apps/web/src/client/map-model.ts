@@ -39,7 +39,13 @@ export function visibleGraph(data: ServiceMap, errorsOnly: boolean, namespace: s
  */
 export function toCanvasNode(n: MapNode): CanvasNode {
   const traffic = n.requestsIn + n.requestsOut || n.connectionsIn + n.connectionsOut;
-  return { id: n.id, label: n.id, group: n.namespace, level: healthLevel(n.failureRatio), r: 5 + Math.min(9, Math.log10(1 + traffic) * 1.6) };
+  return {
+    id: n.id,
+    label: n.id,
+    group: n.namespace,
+    level: healthLevel(n.failureRatio),
+    r: 5 + Math.min(9, Math.log10(1 + traffic) * 1.6),
+  };
 }
 
 /** The count an edge's line stands for: its requests, else its connections, else its dropped packets. */
@@ -53,7 +59,11 @@ export function toCanvasEdge(e: MapEdge): CanvasEdge {
     level: healthLevel(e.failureRatio),
     width: 1 + Math.min(5, Math.log10(1 + lineCount(e))),
     dashed: e.kind === 'drops',
-    tip: [`${e.source} → ${e.destination} (${e.protocol})`, ...edgeRows(e).map((r) => r.tip), formatBytes(e.bytesSent + e.bytesReceived)].join('\n'),
+    tip: [
+      `${e.source} → ${e.destination} (${e.protocol})`,
+      ...edgeRows(e).map((r) => r.tip),
+      formatBytes(e.bytesSent + e.bytesReceived),
+    ].join('\n'),
   };
 }
 
@@ -96,10 +106,26 @@ export function edgeRows(e: MapEdge): EdgeRow[] {
     const flows = protocolQuery(e, p.protocol);
     const failingFlows = p.protocol === 'http' ? `${flows} --http-status 5+` : null;
     const pct = `${(p.errorRatio * 100).toFixed(1)} %`;
-    const tip = p.kind === 'drops'
-      ? `${p.protocol}: ${formatCount(p.count)} dropped packets`
-      : `${p.protocol}: ${formatRate(p.perSecond)} ${unit} · ${pct} ${errorsLabel} · ${latency} p95 ${formatNs(p.p95Ns)} (bucket upper bound, ≤ ${HIST_PRECISION * 100} % over)`;
-    return { protocol: p.protocol, unit, count: p.count, perSecond: p.perSecond, errorsLabel, errors: p.errors, errorRatio: p.errorRatio, latency, p50Ns: p.p50Ns, p95Ns: p.p95Ns, p99Ns: p.p99Ns, flows, failingFlows, tip };
+    const tip =
+      p.kind === 'drops'
+        ? `${p.protocol}: ${formatCount(p.count)} dropped packets`
+        : `${p.protocol}: ${formatRate(p.perSecond)} ${unit} · ${pct} ${errorsLabel} · ${latency} p95 ${formatNs(p.p95Ns)} (bucket upper bound, ≤ ${HIST_PRECISION * 100} % over)`;
+    return {
+      protocol: p.protocol,
+      unit,
+      count: p.count,
+      perSecond: p.perSecond,
+      errorsLabel,
+      errors: p.errors,
+      errorRatio: p.errorRatio,
+      latency,
+      p50Ns: p.p50Ns,
+      p95Ns: p.p95Ns,
+      p99Ns: p.p99Ns,
+      flows,
+      failingFlows,
+      tip,
+    };
   });
 }
 

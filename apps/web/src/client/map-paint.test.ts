@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { Positions, View } from './map-layout';
-import { edgeBuckets, focusOf, groupLabels, paintMap, visibleBounds, type CanvasEdge, type CanvasNode, type MapFrame, type MapScene, type PaintContext, type Palette } from './map-paint';
+import {
+  edgeBuckets,
+  focusOf,
+  groupLabels,
+  paintMap,
+  visibleBounds,
+  type CanvasEdge,
+  type CanvasNode,
+  type MapFrame,
+  type MapScene,
+  type PaintContext,
+  type Palette,
+} from './map-paint';
 
 const PALETTE: Palette = { ok: 'green', warn: 'orange', bad: 'red', text: 'black', muted: 'grey', accent: 'blue', panel: 'white' };
 
@@ -26,34 +38,106 @@ class Recorder {
   textAlign: PaintContext['textAlign'] = 'start';
   ops: Op[] = [];
   private rec(op: string, args: unknown[]) {
-    this.ops.push({ op, args, fillStyle: this.fillStyle, strokeStyle: this.strokeStyle, globalAlpha: this.globalAlpha, lineWidth: this.lineWidth, textAlign: this.textAlign });
+    this.ops.push({
+      op,
+      args,
+      fillStyle: this.fillStyle,
+      strokeStyle: this.strokeStyle,
+      globalAlpha: this.globalAlpha,
+      lineWidth: this.lineWidth,
+      textAlign: this.textAlign,
+    });
   }
-  setTransform(...args: unknown[]) { this.rec('setTransform', args); }
-  fillRect(...args: unknown[]) { this.rec('fillRect', args); }
-  beginPath() { this.rec('beginPath', []); }
-  moveTo(...args: unknown[]) { this.rec('moveTo', args); }
-  lineTo(...args: unknown[]) { this.rec('lineTo', args); }
-  arc(...args: unknown[]) { this.rec('arc', args); }
-  closePath() { this.rec('closePath', []); }
-  stroke() { this.rec('stroke', []); }
-  fill() { this.rec('fill', []); }
-  fillText(...args: unknown[]) { this.rec('fillText', args); }
-  setLineDash(...args: unknown[]) { this.rec('setLineDash', args); }
-  count(op: string) { return this.ops.filter((o) => o.op === op).length; }
-  texts() { return this.ops.filter((o) => o.op === 'fillText').map((o) => o.args[0] as string); }
+  setTransform(...args: unknown[]) {
+    this.rec('setTransform', args);
+  }
+  fillRect(...args: unknown[]) {
+    this.rec('fillRect', args);
+  }
+  beginPath() {
+    this.rec('beginPath', []);
+  }
+  moveTo(...args: unknown[]) {
+    this.rec('moveTo', args);
+  }
+  lineTo(...args: unknown[]) {
+    this.rec('lineTo', args);
+  }
+  arc(...args: unknown[]) {
+    this.rec('arc', args);
+  }
+  closePath() {
+    this.rec('closePath', []);
+  }
+  stroke() {
+    this.rec('stroke', []);
+  }
+  fill() {
+    this.rec('fill', []);
+  }
+  fillText(...args: unknown[]) {
+    this.rec('fillText', args);
+  }
+  setLineDash(...args: unknown[]) {
+    this.rec('setLineDash', args);
+  }
+  count(op: string) {
+    return this.ops.filter((o) => o.op === op).length;
+  }
+  texts() {
+    return this.ops.filter((o) => o.op === 'fillText').map((o) => o.args[0] as string);
+  }
 }
 
-const node = (id: string, over: Partial<CanvasNode> = {}): CanvasNode => ({ id, label: id, group: id.split('/')[0] ?? '', level: 'ok', r: 6, ...over });
-const edge = (source: string, destination: string, over: Partial<CanvasEdge> = {}): CanvasEdge => ({ id: `${source}->${destination}`, source, destination, level: 'ok', width: 2, tip: '', ...over });
+const node = (id: string, over: Partial<CanvasNode> = {}): CanvasNode => ({
+  id,
+  label: id,
+  group: id.split('/')[0] ?? '',
+  level: 'ok',
+  r: 6,
+  ...over,
+});
+const edge = (source: string, destination: string, over: Partial<CanvasEdge> = {}): CanvasEdge => ({
+  id: `${source}->${destination}`,
+  source,
+  destination,
+  level: 'ok',
+  width: 2,
+  tip: '',
+  ...over,
+});
 
 function scene(nodes: CanvasNode[], edges: CanvasEdge[], positions: Positions, over: Partial<MapScene> = {}): MapScene {
-  return { nodes, edges, positions, byId: new Map(nodes.map((n) => [n.id, n])), groups: false, highlight: new Set(), selectedNode: null, selectedEdge: null, hover: null, ...over };
+  return {
+    nodes,
+    edges,
+    positions,
+    byId: new Map(nodes.map((n) => [n.id, n])),
+    groups: false,
+    highlight: new Set(),
+    selectedNode: null,
+    selectedEdge: null,
+    hover: null,
+    ...over,
+  };
 }
-const frame = (over: Partial<MapFrame> = {}): MapFrame => ({ width: 400, height: 300, dpr: 1, view: { k: 1, x: 0, y: 0 }, fast: false, ...over });
+const frame = (over: Partial<MapFrame> = {}): MapFrame => ({
+  width: 400,
+  height: 300,
+  dpr: 1,
+  view: { k: 1, x: 0, y: 0 },
+  fast: false,
+  ...over,
+});
 
 /** a → b → c in a row, d far off to the right (outside a 400 px wide view at k = 1). */
 const NODES = [node('shop/a'), node('shop/b'), node('data/c', { level: 'bad' }), node('data/d')];
-const POS: Positions = new Map([['shop/a', { x: 50, y: 50 }], ['shop/b', { x: 150, y: 50 }], ['data/c', { x: 250, y: 80 }], ['data/d', { x: 5000, y: 50 }]]);
+const POS: Positions = new Map([
+  ['shop/a', { x: 50, y: 50 }],
+  ['shop/b', { x: 150, y: 50 }],
+  ['data/c', { x: 250, y: 80 }],
+  ['data/d', { x: 5000, y: 50 }],
+]);
 const EDGES = [edge('shop/a', 'shop/b'), edge('shop/b', 'data/c', { level: 'bad' }), edge('data/c', 'data/d')];
 
 describe('visibleBounds', () => {
@@ -88,7 +172,10 @@ describe('edgeBuckets', () => {
     const pos: Positions = new Map([...POS, ['data/d2', { x: 6000, y: 0 }]]);
     const s = scene(NODES, [...EDGES, edge('shop/a', 'data/c', { width: 2.4 }), far], pos);
     const b = edgeBuckets(s, inView, focusOf(s), false);
-    expect(b.map((x) => [x.level, x.strong, x.width, x.segs.length / 4])).toEqual([['ok', true, 2, 3], ['bad', true, 2, 1]]);
+    expect(b.map((x) => [x.level, x.strong, x.width, x.segs.length / 4])).toEqual([
+      ['ok', true, 2, 3],
+      ['bad', true, 2, 1],
+    ]);
   });
   it('draws every edge one pixel wide in fast frames', () => {
     const s = scene(NODES, [edge('shop/a', 'shop/b', { width: 5.6 }), edge('shop/b', 'data/c', { width: 1 })], POS);
@@ -99,7 +186,8 @@ describe('edgeBuckets', () => {
     const b = edgeBuckets(s, inView, focusOf(s), false);
     const strong = (source: string, destination: string) => {
       const [a, c] = [POS.get(source), POS.get(destination)];
-      const has = (segs: number[]) => segs.some((_, i) => i % 4 === 0 && segs[i] === a?.x && segs[i + 1] === a?.y && segs[i + 2] === c?.x && segs[i + 3] === c?.y);
+      const has = (segs: number[]) =>
+        segs.some((_, i) => i % 4 === 0 && segs[i] === a?.x && segs[i + 1] === a?.y && segs[i + 2] === c?.x && segs[i + 3] === c?.y);
       return b.find((x) => has(x.segs))?.strong;
     };
     expect([strong('shop/a', 'shop/b'), strong('shop/b', 'data/c'), strong('data/c', 'data/d')]).toEqual([true, false, true]);
@@ -111,7 +199,10 @@ describe('edge kinds', () => {
   it('a drops-only edge gets its own dashed bucket; a self-loop is a circle of segments above its node', () => {
     const s = scene(NODES, [edge('shop/a', 'shop/b'), edge('shop/b', 'data/c', { dashed: true }), edge('shop/a', 'shop/a')], POS);
     const b = edgeBuckets(s, inView, focusOf(s), false);
-    expect(b.map((x) => [x.dashed, x.segs.length / 4])).toEqual([[false, 17], [true, 1]]);
+    expect(b.map((x) => [x.dashed, x.segs.length / 4])).toEqual([
+      [false, 17],
+      [true, 1],
+    ]);
     const ys = (b[0]?.segs ?? []).slice(4).filter((_, i) => i % 2 === 1);
     expect(Math.max(...ys)).toBeLessThan(50);
     const ctx = new Recorder();
@@ -122,7 +213,10 @@ describe('edge kinds', () => {
 
 describe('groupLabels', () => {
   it('centres each group over its members, at the topmost one', () => {
-    expect(groupLabels(NODES, POS)).toEqual([{ name: 'shop', x: 100, top: 50 }, { name: 'data', x: 2625, top: 50 }]);
+    expect(groupLabels(NODES, POS)).toEqual([
+      { name: 'shop', x: 100, top: 50 },
+      { name: 'data', x: 2625, top: 50 },
+    ]);
   });
 });
 
@@ -173,7 +267,12 @@ describe('paintMap', () => {
 
   it('rings the selected node and strokes the selected edge in the accent colour', () => {
     const ctx = new Recorder();
-    paintMap(ctx, scene(NODES, EDGES, POS, { selectedNode: 'shop/a', selectedEdge: 'shop/a->shop/b' }), frame({ view: { k: 1.25, x: 0, y: 0 } }), PALETTE);
+    paintMap(
+      ctx,
+      scene(NODES, EDGES, POS, { selectedNode: 'shop/a', selectedEdge: 'shop/a->shop/b' }),
+      frame({ view: { k: 1.25, x: 0, y: 0 } }),
+      PALETTE,
+    );
     const accent = ctx.ops.filter((o) => o.op === 'stroke' && o.strokeStyle === 'blue');
     expect(accent.map((o) => o.lineWidth)).toEqual([(2 + 3) / 1.25, 2.5 / 1.25]);
     // Nodes out of focus (c) are faint (the last red fill: the arrowhead into c comes before the nodes).
@@ -182,7 +281,10 @@ describe('paintMap', () => {
 
   it('names groups at their centre, an empty namespace as such, and restores the text alignment', () => {
     const nodes = [node('a', { group: '' }), node('b', { group: '' })];
-    const pos: Positions = new Map([['a', { x: 0, y: 20 }], ['b', { x: 100, y: 40 }]]);
+    const pos: Positions = new Map([
+      ['a', { x: 0, y: 20 }],
+      ['b', { x: 100, y: 40 }],
+    ]);
     const ctx = new Recorder();
     paintMap(ctx, scene(nodes, [], pos, { groups: true }), frame({ view: { k: 1, x: 10, y: 30 } }), PALETTE);
     const label = ctx.ops.find((o) => o.op === 'fillText' && o.args[0] === '(no namespace)');

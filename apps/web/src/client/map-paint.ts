@@ -62,8 +62,25 @@ export type Palette = Record<Level | 'text' | 'muted' | 'accent' | 'panel', stri
 /** The part of CanvasRenderingContext2D the painter uses. */
 export type PaintContext = Pick<
   CanvasRenderingContext2D,
-  'setTransform' | 'fillRect' | 'beginPath' | 'moveTo' | 'lineTo' | 'arc' | 'closePath' | 'stroke' | 'fill' | 'fillText'
-  | 'fillStyle' | 'strokeStyle' | 'globalAlpha' | 'lineWidth' | 'lineCap' | 'font' | 'textBaseline' | 'textAlign' | 'setLineDash'
+  | 'setTransform'
+  | 'fillRect'
+  | 'beginPath'
+  | 'moveTo'
+  | 'lineTo'
+  | 'arc'
+  | 'closePath'
+  | 'stroke'
+  | 'fill'
+  | 'fillText'
+  | 'fillStyle'
+  | 'strokeStyle'
+  | 'globalAlpha'
+  | 'lineWidth'
+  | 'lineCap'
+  | 'font'
+  | 'textBaseline'
+  | 'textAlign'
+  | 'setLineDash'
 >;
 
 type Point = { x: number; y: number };
@@ -83,10 +100,11 @@ export function visibleBounds(v: View, width: number, height: number, margin = 4
  */
 export function focusOf(s: Pick<MapScene, 'edges' | 'highlight' | 'selectedNode'>) {
   const peers = new Set<string>();
-  if (s.selectedNode) for (const e of s.edges) {
-    if (e.source === s.selectedNode) peers.add(e.destination);
-    if (e.destination === s.selectedNode) peers.add(e.source);
-  }
+  if (s.selectedNode)
+    for (const e of s.edges) {
+      if (e.source === s.selectedNode) peers.add(e.destination);
+      if (e.destination === s.selectedNode) peers.add(e.source);
+    }
   const focus = (id: string) => s.highlight.has(id) || id === s.selectedNode || peers.has(id);
   return { dimming: s.highlight.size > 0 || s.selectedNode !== null, focus };
 }
@@ -110,7 +128,9 @@ export function edgeBuckets(s: MapScene, inView: (p: Point) => boolean, f: Focus
     const b = s.positions.get(e.destination);
     if (!a || !b) continue;
     if (!inView(a) && !inView(b)) continue;
-    const touchesSelected = s.selectedNode ? e.source === s.selectedNode || e.destination === s.selectedNode : f.focus(e.source) || f.focus(e.destination);
+    const touchesSelected = s.selectedNode
+      ? e.source === s.selectedNode || e.destination === s.selectedNode
+      : f.focus(e.source) || f.focus(e.destination);
     const strong = !f.dimming || touchesSelected || e.id === s.selectedEdge;
     const width = fast ? 1 : Math.round(e.width);
     const dashed = !fast && e.dashed === true;

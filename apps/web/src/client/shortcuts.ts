@@ -11,7 +11,13 @@ export interface ShortcutState {
   pendingG: number | null;
 }
 
-export function nextShortcut(state: ShortcutState, key: string, now: number, inField: boolean, modifier: boolean): { state: ShortcutState; action: ShortcutAction } {
+export function nextShortcut(
+  state: ShortcutState,
+  key: string,
+  now: number,
+  inField: boolean,
+  modifier: boolean,
+): { state: ShortcutState; action: ShortcutAction } {
   if (inField || modifier) return { state: { pendingG: null }, action: null };
   if (state.pendingG !== null && now - state.pendingG <= CHORD_MS) {
     const href = GO[key];

@@ -10,9 +10,19 @@ describe('sign-in return path', () => {
 
   it('refuses anything that leaves the origin (no open redirect)', () => {
     for (const evil of [
-      'https://evil.example/x', '//evil.example/x', '/\\evil.example', '\\\\evil.example', 'javascript:alert(1)',
-      '/\t/evil.example', '/\n/evil.example', ' //evil.example', 'evil.example', 'http:/evil.example', '',
-    ]) expect(safeNextPath(evil), evil).toBe(AFTER_SIGN_IN);
+      'https://evil.example/x',
+      '//evil.example/x',
+      '/\\evil.example',
+      '\\\\evil.example',
+      'javascript:alert(1)',
+      '/\t/evil.example',
+      '/\n/evil.example',
+      ' //evil.example',
+      'evil.example',
+      'http:/evil.example',
+      '',
+    ])
+      expect(safeNextPath(evil), evil).toBe(AFTER_SIGN_IN);
     expect(safeNextPath(null)).toBe(AFTER_SIGN_IN);
     expect(safeNextPath(undefined)).toBe(AFTER_SIGN_IN);
   });

@@ -3,7 +3,10 @@ import { formatNs, parseRange } from './time-range';
 
 describe('time range in the URL', () => {
   it('reads relative ranges and defaults to the last hour', () => {
-    expect(parseRange(new URLSearchParams('range=15m'), 1_000_000_000)).toMatchObject({ since: 1_000_000_000 - 900_000, until: 1_000_000_000 });
+    expect(parseRange(new URLSearchParams('range=15m'), 1_000_000_000)).toMatchObject({
+      since: 1_000_000_000 - 900_000,
+      until: 1_000_000_000,
+    });
     expect(parseRange(new URLSearchParams(''), 10_000_000).since).toBe(10_000_000 - 3_600_000);
     expect(parseRange(new URLSearchParams('range=bogus'), 10_000_000).since).toBe(10_000_000 - 3_600_000);
   });

@@ -1,5 +1,12 @@
 /** Time range state in the URL: `?range=1h` (relative) or `?since=…&until=…` (epoch ms, absolute). */
-export const RANGES: Record<string, number> = { '5m': 300_000, '15m': 900_000, '1h': 3_600_000, '6h': 21_600_000, '24h': 86_400_000, '7d': 604_800_000 };
+export const RANGES: Record<string, number> = {
+  '5m': 300_000,
+  '15m': 900_000,
+  '1h': 3_600_000,
+  '6h': 21_600_000,
+  '24h': 86_400_000,
+  '7d': 604_800_000,
+};
 
 export interface TimeRange {
   since: number;
@@ -9,7 +16,14 @@ export interface TimeRange {
 }
 
 function short(ms: number): string {
-  return new Date(ms).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  return new Date(ms).toLocaleString([], {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  });
 }
 
 export function parseRange(params: URLSearchParams, now = Date.now()): TimeRange {

@@ -8,10 +8,20 @@ const E = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 describe('flows URL state', () => {
   it('round-trips filter, live tail and the open connection, keeping the time range', () => {
     const base = new URLSearchParams('range=15m');
-    const p = writeFlowsState(base, { q: "--http-path '/a b' --http-status 5+", live: true, selected: { flowId: F, time: 1700000000123, eventId: E }, includeSelf: true });
+    const p = writeFlowsState(base, {
+      q: "--http-path '/a b' --http-status 5+",
+      live: true,
+      selected: { flowId: F, time: 1700000000123, eventId: E },
+      includeSelf: true,
+    });
     expect(p.get('self')).toBe('1');
     expect(p.get('range')).toBe('15m');
-    expect(readFlowsState(new URLSearchParams(p.toString()))).toEqual({ q: "--http-path '/a b' --http-status 5+", live: true, selected: { flowId: F, time: 1700000000123, eventId: E }, includeSelf: true });
+    expect(readFlowsState(new URLSearchParams(p.toString()))).toEqual({
+      q: "--http-path '/a b' --http-status 5+",
+      live: true,
+      selected: { flowId: F, time: 1700000000123, eventId: E },
+      includeSelf: true,
+    });
     const closed = writeFlowsState(p, { selected: null, live: false, includeSelf: false });
     expect([...closed.keys()].sort()).toEqual(['q', 'range']);
   });

@@ -31,7 +31,11 @@ const LEGACY: [string, string][] = [
 export function legacyQuery(p: URLSearchParams): string {
   const parts: string[] = [];
   for (const [key, flag] of LEGACY) {
-    for (const v of (p.get(key) ?? '').split(',').map((s) => s.trim()).filter(Boolean)) parts.push(`${flag} ${quoteArg(v)}`);
+    for (const v of (p.get(key) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      parts.push(`${flag} ${quoteArg(v)}`);
   }
   return parts.join(' ');
 }

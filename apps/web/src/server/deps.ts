@@ -7,6 +7,7 @@ const g = globalThis as unknown as { sextantDeps?: ServerDeps };
 
 export function getServerDeps(): ServerDeps {
   // A stored batch wakes the live-tail subscribers of this process at once.
-  if (!g.sextantDeps) g.sextantDeps = { db: connect(webEnv().DATABASE_URL), version: SEXTANT_VERSION, onIngest: () => ingestSignal.notify() };
+  if (!g.sextantDeps)
+    g.sextantDeps = { db: connect(webEnv().DATABASE_URL), version: SEXTANT_VERSION, onIngest: () => ingestSignal.notify() };
   return g.sextantDeps;
 }

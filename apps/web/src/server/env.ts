@@ -19,7 +19,8 @@ let cached: WebEnv | undefined;
 export function webEnv(): WebEnv {
   if (!cached) {
     const parsed = Env.safeParse(process.env);
-    if (!parsed.success) throw new Error(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new Error(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     cached = parsed.data;
   }
   return cached;

@@ -15,7 +15,8 @@ export function startMaintenance(): void {
     intervalMs: env.SEXTANT_MAINTENANCE_INTERVAL_MS,
     onError: (err) => console.error(`[sextant] maintenance failed: ${(err as Error).message}`),
     onReport: (r) => {
-      if (r.created || r.dropped.length) console.log(`[sextant] maintenance: ${r.created} partitions created, dropped ${r.dropped.join(', ') || 'none'}`);
+      if (r.created || r.dropped.length)
+        console.log(`[sextant] maintenance: ${r.created} partitions created, dropped ${r.dropped.join(', ') || 'none'}`);
     },
   });
 }

@@ -36,40 +36,53 @@ const stored = async (b: IngestBatchInput) => ({
 });
 
 describe('a Citus worker stopped during ingest', () => {
-  it.skipIf(!cluster)('batches fail with a retryable answer, nothing is stored, and after the worker is back each is stored once', async () => {
-    const c = h.client(h.collectorToken);
-    const before = batch(1);
-    expect((await c.ingest.push.mutate(before)).stored).toBe(true);
-    const worker = cluster!.workers[1]!;
-    const pending = [batch(2), batch(3), batch(4)];
-    // One batch is in flight when the worker goes away; the others arrive while it is down.
-    const inFlight = c.ingest.push.mutate(pending[0]!).then(
-      (r) => ({ ok: true as const, r }),
-      (e: unknown) => ({ ok: false as const, e }),
-    );
-    await stopCitusNode(worker, 'immediate');
-    const first = await inFlight;
-    const answers = [first, ...(await Promise.all(pending.slice(1).map((b) => c.ingest.push.mutate(b).then((r) => ({ ok: true as const, r }), (e: unknown) => ({ ok: false as const, e })))))];
-    for (const [i, a] of answers.entries()) {
-      if (a.ok) {
-        // Only the in-flight batch may have committed before the worker stopped.
-        expect(i).toBe(0);
-        continue;
+  it.skipIf(!cluster)(
+    'batches fail with a retryable answer, nothing is stored, and after the worker is back each is stored once',
+    async () => {
+      const c = h.client(h.collectorToken);
+      const before = batch(1);
+      expect((await c.ingest.push.mutate(before)).stored).toBe(true);
+      const worker = cluster!.workers[1]!;
+      const pending = [batch(2), batch(3), batch(4)];
+      // One batch is in flight when the worker goes away; the others arrive while it is down.
+      const inFlight = c.ingest.push.mutate(pending[0]!).then(
+        (r) => ({ ok: true as const, r }),
+        (e: unknown) => ({ ok: false as const, e }),
+      );
+      await stopCitusNode(worker, 'immediate');
+      const first = await inFlight;
+      const answers = [
+        first,
+        ...(await Promise.all(
+          pending.slice(1).map((b) =>
+            c.ingest.push.mutate(b).then(
+              (r) => ({ ok: true as const, r }),
+              (e: unknown) => ({ ok: false as const, e }),
+            ),
+          ),
+        )),
+      ];
+      for (const [i, a] of answers.entries()) {
+        if (a.ok) {
+          // Only the in-flight batch may have committed before the worker stopped.
+          expect(i).toBe(0);
+          continue;
+        }
+        expect(a.e).toBeInstanceOf(TRPCClientError);
+        const err = a.e as TRPCClientError<never>;
+        expect(err.data).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
+        expect(err.message).toContain('retry later');
       }
-      expect(a.e).toBeInstanceOf(TRPCClientError);
-      const err = a.e as TRPCClientError<never>;
-      expect(err.data).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
-      expect(err.message).toContain('retry later');
-    }
-    const failed = pending.filter((_, i) => !answers[i]!.ok);
-    expect(failed.length).toBeGreaterThanOrEqual(2);
+      const failed = pending.filter((_, i) => !answers[i]!.ok);
+      expect(failed.length).toBeGreaterThanOrEqual(2);
 
-    await startCitusNode(worker, cluster!.dir);
-    // The collector's retries: the spooled batches again, then every batch once more (as after a lost answer).
-    for (const b of failed) expect((await c.ingest.push.mutate(b)).stored).toBe(true);
-    for (const b of [before, ...pending]) expect((await c.ingest.push.mutate(b)).stored).toBe(false);
-    for (const b of [before, ...pending]) {
-      expect(await stored(b)).toEqual({ receipts: 1, flows: b.flows?.length, l7: b.l7?.length });
-    }
-  });
+      await startCitusNode(worker, cluster!.dir);
+      // The collector's retries: the spooled batches again, then every batch once more (as after a lost answer).
+      for (const b of failed) expect((await c.ingest.push.mutate(b)).stored).toBe(true);
+      for (const b of [before, ...pending]) expect((await c.ingest.push.mutate(b)).stored).toBe(false);
+      for (const b of [before, ...pending]) {
+        expect(await stored(b)).toEqual({ receipts: 1, flows: b.flows?.length, l7: b.l7?.length });
+      }
+    },
+  );
 });

@@ -8,7 +8,8 @@ export function allExportInputs(extra: Partial<GrafanaExportInput> = {}): Grafan
   for (const dashboard of DASHBOARD_KINDS) {
     for (const flavour of FLAVOURS) {
       out.push({ dashboard, flavour, ...extra });
-      for (const panel of DASHBOARD_PANELS[dashboard]) if (panelAvailable(panel, flavour)) out.push({ dashboard, flavour, panel, ...extra });
+      for (const panel of DASHBOARD_PANELS[dashboard])
+        if (panelAvailable(panel, flavour)) out.push({ dashboard, flavour, panel, ...extra });
     }
   }
   return out;

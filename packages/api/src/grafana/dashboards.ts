@@ -32,10 +32,18 @@ export const GrafanaExportInput = z
   })
   .superRefine((v, ctx) => {
     if (v.panel && !DASHBOARD_PANELS[v.dashboard].includes(v.panel)) {
-      ctx.addIssue({ code: 'custom', path: ['panel'], message: `the ${v.dashboard} dashboard has no ${v.panel} panel (it has ${DASHBOARD_PANELS[v.dashboard].join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['panel'],
+        message: `the ${v.dashboard} dashboard has no ${v.panel} panel (it has ${DASHBOARD_PANELS[v.dashboard].join(', ')})`,
+      });
     }
     if (v.panel && !panelAvailable(v.panel, v.flavour)) {
-      ctx.addIssue({ code: 'custom', path: ['panel'], message: `the ${v.panel} panel needs the PostgreSQL flavour (Hubble metrics have no byte counters)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['panel'],
+        message: `the ${v.panel} panel needs the PostgreSQL flavour (Hubble metrics have no byte counters)`,
+      });
     }
   });
 export type GrafanaExportInput = z.infer<typeof GrafanaExportInput>;
@@ -50,8 +58,18 @@ function variables(input: GrafanaExportInput): GrafanaVariable[] {
   const flavour = input.flavour;
   const queries = flavour === 'postgres' ? SQL_VARIABLES : PROMQL_VARIABLES;
   const query = (varName: 'namespace' | 'service' | 'collector', label: string, value: string | undefined): GrafanaVariable => ({
-    type: 'query', name: varName, label, datasource: datasourceRef(flavour), query: queries[varName],
-    multi: true, includeAll: true, current: current(value), refresh: 2, sort: 1, hide: 0, options: [],
+    type: 'query',
+    name: varName,
+    label,
+    datasource: datasourceRef(flavour),
+    query: queries[varName],
+    multi: true,
+    includeAll: true,
+    current: current(value),
+    refresh: 2,
+    sort: 1,
+    hide: 0,
+    options: [],
   });
   return [
     { type: 'datasource', name: 'datasource', label: 'Data source', query: DATASOURCE_TYPE[flavour], hide: 0, refresh: 1, options: [] },

@@ -18,16 +18,29 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 async function error(p: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
-  const e = await p.then(() => null, (err: unknown) => err);
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
   if (!(e instanceof TRPCClientError)) throw new Error(`expected a tRPC error, got ${String(e)}`);
   return e as TRPCClientError<AppRouter>;
 }
 
 describe('grafana.export', () => {
   it('gives a viewer the service dashboard with the service preselected', async () => {
-    const d = await h.client(viewerToken).grafana.export.query({ dashboard: 'service', flavour: 'postgres', service: 'payments', namespace: 'shop' });
+    const d = await h
+      .client(viewerToken)
+      .grafana.export.query({ dashboard: 'service', flavour: 'postgres', service: 'payments', namespace: 'shop' });
     expect(d.title).toBe('Sextant · Service · payments (PostgreSQL)');
-    expect(d.panels?.map((p) => p.title)).toEqual(['Requests / s', 'Error ratio', 'Connections / s', 'Latency', 'Bytes / s', 'Drops / s', 'Service map']);
+    expect(d.panels?.map((p) => p.title)).toEqual([
+      'Requests / s',
+      'Error ratio',
+      'Connections / s',
+      'Latency',
+      'Bytes / s',
+      'Drops / s',
+      'Service map',
+    ]);
     const service = d.templating?.list?.find((v) => v.name === 'service');
     expect(service?.current).toEqual({ text: 'payments', value: ['payments'], selected: true });
   });
@@ -41,7 +54,9 @@ describe('grafana.export', () => {
   });
 
   it('requires a session', async () => {
-    expect((await error(h.client(null).grafana.export.query({ dashboard: 'overview', flavour: 'postgres' }))).data?.code).toBe('UNAUTHORIZED');
+    expect((await error(h.client(null).grafana.export.query({ dashboard: 'overview', flavour: 'postgres' }))).data?.code).toBe(
+      'UNAUTHORIZED',
+    );
   });
 
   it('rejects bad input naming the field', async () => {

@@ -26,8 +26,11 @@ function builtins(ctx: GrafanaQueryContext): [string, string][] {
   const iv = intervalSeconds(ctx.interval);
   // Longest names first, so $__interval_ms is not read as $__interval followed by "_ms".
   return [
-    ['$__rate_interval', ctx.interval], ['$__interval_ms', String(iv * 1000)], ['$__interval', ctx.interval],
-    ['$__range_s', String(rangeS)], ['$__range', `${rangeS}s`],
+    ['$__rate_interval', ctx.interval],
+    ['$__interval_ms', String(iv * 1000)],
+    ['$__interval', ctx.interval],
+    ['$__range_s', String(rangeS)],
+    ['$__range', `${rangeS}s`],
   ];
 }
 

@@ -6,7 +6,8 @@
 import type { Scope } from './sql-queries';
 
 function selector(scope: Scope, extra = ''): string {
-  const base = scope === 'service' ? 'destination_workload=~"$service",destination_namespace=~"$namespace"' : 'destination_namespace=~"$namespace"';
+  const base =
+    scope === 'service' ? 'destination_workload=~"$service",destination_namespace=~"$namespace"' : 'destination_namespace=~"$namespace"';
   return `{${base}${extra ? `,${extra}` : ''}}`;
 }
 
@@ -15,7 +16,10 @@ const RATE = '[$__rate_interval]';
 /** Selectors for the map: flows into, and out of, the selection. */
 function touching(scope: Scope): string[] {
   return scope === 'service'
-    ? ['{destination_workload=~"$service",destination_namespace=~"$namespace"}', '{source_workload=~"$service",source_namespace=~"$namespace"}']
+    ? [
+        '{destination_workload=~"$service",destination_namespace=~"$namespace"}',
+        '{source_workload=~"$service",source_namespace=~"$namespace"}',
+      ]
     : ['{destination_namespace=~"$namespace"}', '{source_namespace=~"$namespace"}'];
 }
 
@@ -30,12 +34,21 @@ function joined(expr: string, label: string, side: 'source' | 'destination'): st
 
 export const PROMQL = {
   /** L7 flows only (type="L7": one per exchange); L3/L4 flow records are the connections panel. */
-  requests: (s: Scope) => [{ expr: `sum by (protocol) (rate(hubble_flows_processed_total${selector(s, 'type="L7"')}${RATE}))`, legend: '{{protocol}}' }],
-  connections: (s: Scope) => [{ expr: `sum by (protocol, verdict) (rate(hubble_flows_processed_total${selector(s, 'type="L3_L4"')}${RATE}))`, legend: '{{protocol}} {{verdict}} connection records' }],
-  errors: (s: Scope) => [{
-    expr: `sum(rate(hubble_http_responses_total${selector(s, 'status=~"5.."')}${RATE})) / sum(rate(hubble_http_responses_total${selector(s)}${RATE}))`,
-    legend: 'HTTP 5xx ratio',
-  }],
+  requests: (s: Scope) => [
+    { expr: `sum by (protocol) (rate(hubble_flows_processed_total${selector(s, 'type="L7"')}${RATE}))`, legend: '{{protocol}}' },
+  ],
+  connections: (s: Scope) => [
+    {
+      expr: `sum by (protocol, verdict) (rate(hubble_flows_processed_total${selector(s, 'type="L3_L4"')}${RATE}))`,
+      legend: '{{protocol}} {{verdict}} connection records',
+    },
+  ],
+  errors: (s: Scope) => [
+    {
+      expr: `sum(rate(hubble_http_responses_total${selector(s, 'status=~"5.."')}${RATE})) / sum(rate(hubble_http_responses_total${selector(s)}${RATE}))`,
+      legend: 'HTTP 5xx ratio',
+    },
+  ],
   latency: (s: Scope) => [0.5, 0.95, 0.99].map((q) => ({ expr: quantile(q, s), legend: `p${Math.round(q * 100)}` })),
   drops: (s: Scope) => [{ expr: `sum by (reason) (rate(hubble_drop_total${selector(s)}${RATE}))`, legend: '{{reason}}' }],
   collectorEvents: () => [{ expr: 'sextant_collector_events_per_second{collector=~"$collector"}', legend: '{{collector}}' }],

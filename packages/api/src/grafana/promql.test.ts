@@ -17,10 +17,25 @@ import { PROMQL_VARIABLES } from './promql-queries';
 
 let h: Harness;
 let prom: PrometheusHarness;
-const health = { time: Date.now(), version: '0.1.0', kernel: '6.18', hostname: 'node-a', eventsPerSecond: 120, lostEvents: 7, parsedBytes: 900, unparsedBytes: 100, spoolBytes: 0 };
+const health = {
+  time: Date.now(),
+  version: '0.1.0',
+  kernel: '6.18',
+  hostname: 'node-a',
+  eventsPerSecond: 120,
+  lostEvents: 7,
+  parsedBytes: 900,
+  unparsedBytes: 100,
+  spoolBytes: 0,
+};
 
 function ctx(): GrafanaQueryContext {
-  return { from: new Date(Date.now() - 5 * 60_000), to: new Date(), interval: '1m', vars: { namespace: ['shop'], service: ['payments'], collector: ['test-host'] } };
+  return {
+    from: new Date(Date.now() - 5 * 60_000),
+    to: new Date(),
+    interval: '1m',
+    vars: { namespace: ['shop'], service: ['payments'], collector: ['test-host'] },
+  };
 }
 
 beforeAll(async () => {
@@ -45,7 +60,9 @@ afterAll(async () => {
 const promExports = allExports().filter((e) => e.input.flavour === 'prometheus');
 
 function targetsOf(d: (typeof promExports)[number]['dashboard']): { panel: string; refId: string; expr: string }[] {
-  return (d.panels ?? []).flatMap((p) => ('targets' in p ? (p.targets ?? []) : []).map((t) => ({ panel: p.title ?? '', refId: String(t.refId), expr: String(t.expr) })));
+  return (d.panels ?? []).flatMap((p) =>
+    ('targets' in p ? (p.targets ?? []) : []).map((t) => ({ panel: p.title ?? '', refId: String(t.refId), expr: String(t.expr) })),
+  );
 }
 
 function single(dashboard: string, panel: string) {

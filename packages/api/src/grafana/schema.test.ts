@@ -26,7 +26,11 @@ function moduleFor(dashboards: unknown[]): string {
     const panels = (d as { panels?: { type: string; options?: unknown }[] }).panels ?? [];
     panels.forEach((p, j) => {
       const t = OPTION_TYPES[p.type];
-      lines.push(t ? `export const options${i}_${j}: Plain<${t}> = ${JSON.stringify(p.options)};` : `throw new Error('no published options type for ${p.type}');`);
+      lines.push(
+        t
+          ? `export const options${i}_${j}: Plain<${t}> = ${JSON.stringify(p.options)};`
+          : `throw new Error('no published options type for ${p.type}');`,
+      );
     });
   });
   return lines.join('\n');
@@ -36,12 +40,18 @@ function moduleFor(dashboards: unknown[]): string {
 function typeErrors(source: string): string[] {
   const file = path.join(import.meta.dirname, '__grafana_schema_check__.ts');
   const options: ts.CompilerOptions = {
-    strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Bundler, types: [],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    types: [],
   };
   const host = ts.createCompilerHost(options);
   const { getSourceFile, fileExists, readFile } = host;
-  host.getSourceFile = (name, lang, ...rest) => (name === file ? ts.createSourceFile(name, source, lang) : getSourceFile.call(host, name, lang, ...rest));
+  host.getSourceFile = (name, lang, ...rest) =>
+    name === file ? ts.createSourceFile(name, source, lang) : getSourceFile.call(host, name, lang, ...rest);
   host.fileExists = (name) => name === file || fileExists.call(host, name);
   host.readFile = (name) => (name === file ? source : readFile.call(host, name));
   const program = ts.createProgram([file], options, host);
@@ -58,12 +68,25 @@ describe('Grafana export schema', () => {
 
   it('fails on JSON that breaks the schema (the check can fail)', () => {
     const good = exports[0]!.dashboard;
-    const errors = typeErrors(moduleFor([
-      { ...good, panels: [{ ...good.panels?.[0], gridPos: { x: 0, y: 0, w: 12 } }] },
-      { ...good, templating: { list: [{ name: 'x', type: 'dropdown' }] } },
-      { ...good, panels: [{ ...good.panels?.[0], options: { legend: { displayMode: 'sideways', placement: 'bottom', showLegend: true, calcs: [] }, tooltip: { mode: 'multi', sort: 'desc' } } }] },
-      { ...good, schemaVersion: undefined },
-    ]));
+    const errors = typeErrors(
+      moduleFor([
+        { ...good, panels: [{ ...good.panels?.[0], gridPos: { x: 0, y: 0, w: 12 } }] },
+        { ...good, templating: { list: [{ name: 'x', type: 'dropdown' }] } },
+        {
+          ...good,
+          panels: [
+            {
+              ...good.panels?.[0],
+              options: {
+                legend: { displayMode: 'sideways', placement: 'bottom', showLegend: true, calcs: [] },
+                tooltip: { mode: 'multi', sort: 'desc' },
+              },
+            },
+          ],
+        },
+        { ...good, schemaVersion: undefined },
+      ]),
+    );
     expect(errors.join('\n')).toMatch(/Property 'h' is missing/);
     expect(errors.join('\n')).toMatch(/"dropdown"/);
     expect(errors.join('\n')).toMatch(/"sideways"/);
@@ -80,10 +103,11 @@ describe('Grafana export schema', () => {
       for (const p of panels) {
         const g = 'gridPos' in p ? p.gridPos : undefined;
         expect(g).toBeDefined();
-        for (let x = g!.x; x < g!.x + g!.w; x++) for (let y = g!.y; y < g!.y + g!.h; y++) {
-          expect(cells.has(`${x},${y}`)).toBe(false);
-          cells.add(`${x},${y}`);
-        }
+        for (let x = g!.x; x < g!.x + g!.w; x++)
+          for (let y = g!.y; y < g!.y + g!.h; y++) {
+            expect(cells.has(`${x},${y}`)).toBe(false);
+            cells.add(`${x},${y}`);
+          }
         expect(g!.x + g!.w).toBeLessThanOrEqual(24);
       }
       expect(dashboard.templating?.list?.map((v) => v.name)).toEqual(['datasource', 'namespace', 'service', 'collector']);

@@ -88,9 +88,11 @@ SELECT to_timestamp(t) AS "time", 'p' || round(q * 100) AS metric, min(lo + widt
  GROUP BY 1, 2
  ORDER BY 1, 2`,
 
-  drops: (s: Scope) => `SELECT $__timeGroupAlias(time, $__interval), coalesce(drop_reason, 'UNKNOWN') AS metric, sum(greatest(packets_sent, 1)) / ${PER_SECOND} AS value
+  drops: (
+    s: Scope,
+  ) => `SELECT $__timeGroupAlias(time, $__interval), coalesce(drop_reason, 'UNKNOWN') AS metric, sum(greatest(packets_sent, 1)) / ${PER_SECOND} AS value
   FROM flows
- WHERE $__timeFilter(time) AND verdict = 'DROPPED' AND ${inbound(s).replace(/dst_(service|namespace)/g, 'coalesce(dst_$1, \'\')')}
+ WHERE $__timeFilter(time) AND verdict = 'DROPPED' AND ${inbound(s).replace(/dst_(service|namespace)/g, "coalesce(dst_$1, '')")}
  GROUP BY 1, 2
  ORDER BY 1, 2`,
 

@@ -14,14 +14,28 @@ let h: Harness;
 const minute = Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000;
 const trafficTime = minute + 10_000;
 const ctx: GrafanaQueryContext = {
-  from: new Date(minute - 30 * 60_000), to: new Date(), interval: '1m',
+  from: new Date(minute - 30 * 60_000),
+  to: new Date(),
+  interval: '1m',
   vars: { namespace: ['shop'], service: ['payments'], collector: ['test-host'] },
 };
 
 beforeAll(async () => {
   h = await startHarness();
-  const health = { time: trafficTime, version: '0.1.0', kernel: '6.18', hostname: 'node-a', eventsPerSecond: 120, lostEvents: 7, parsedBytes: 900, unparsedBytes: 100, spoolBytes: 0 };
-  const res = await h.client(h.collectorToken).ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), ...knownTraffic(trafficTime), health }));
+  const health = {
+    time: trafficTime,
+    version: '0.1.0',
+    kernel: '6.18',
+    hostname: 'node-a',
+    eventsPerSecond: 120,
+    lostEvents: 7,
+    parsedBytes: 900,
+    unparsedBytes: 100,
+    spoolBytes: 0,
+  };
+  const res = await h
+    .client(h.collectorToken)
+    .ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), ...knownTraffic(trafficTime), health }));
   expect(res.stored).toBe(true);
 });
 afterAll(async () => h?.close());
@@ -30,11 +44,15 @@ type Row = Record<string, unknown>;
 /** Runs an expanded query; numeric and bigint columns (strings in node-postgres) read as numbers, as Grafana does. */
 async function run(sql: string): Promise<Row[]> {
   const rows = (await h.db.pool.query(grafanaSql(sql, ctx))).rows as Row[];
-  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v])));
+  return rows.map((r) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v])),
+  );
 }
 
 function targetsOf(d: ReturnType<typeof allExports>[number]['dashboard']): { panel: string; refId: string; rawSql: string }[] {
-  return (d.panels ?? []).flatMap((p) => ('targets' in p ? (p.targets ?? []) : []).map((t) => ({ panel: p.title ?? '', refId: String(t.refId), rawSql: String(t.rawSql) })));
+  return (d.panels ?? []).flatMap((p) =>
+    ('targets' in p ? (p.targets ?? []) : []).map((t) => ({ panel: p.title ?? '', refId: String(t.refId), rawSql: String(t.rawSql) })),
+  );
 }
 
 /** The latency panel reports a bucket's upper bound (never below the true value), in seconds. */
@@ -71,7 +89,8 @@ describe('PostgreSQL-flavoured exports on the real database', () => {
       expect(await run(single(dashboard, 'requests')[0]!.rawSql)).toEqual([{ time: t, metric: 'http', value: 5 / 60 }]);
       expect(await run(single(dashboard, 'errors')[0]!.rawSql)).toEqual([{ time: t, 'error ratio': 2 / 5 }]);
       expect(await run(single(dashboard, 'connections')[0]!.rawSql)).toEqual([
-        { time: t, metric: 'connections', value: 4 / 60 }, { time: t, metric: 'failed connections', value: 0 },
+        { time: t, metric: 'connections', value: 4 / 60 },
+        { time: t, metric: 'failed connections', value: 0 },
       ]);
       expect(await run(single(dashboard, 'bytes')[0]!.rawSql)).toEqual([{ time: t, 'bytes/s': 1200 / 60 }]);
       expect(await run(single(dashboard, 'drops')[0]!.rawSql)).toEqual([{ time: t, metric: 'POLICY_DENIED', value: 3 / 60 }]);
@@ -81,7 +100,9 @@ describe('PostgreSQL-flavoured exports on the real database', () => {
   it('latency percentiles from the merged histograms', async () => {
     const rows = await run(single('service', 'latency')[0]!.rawSql);
     expect(rows.map((r) => [(r.time as Date).getTime(), r.metric, r.seconds])).toEqual([
-      [minute, 'p50', upper(10)], [minute, 'p95', upper(300)], [minute, 'p99', upper(300)],
+      [minute, 'p50', upper(10)],
+      [minute, 'p95', upper(300)],
+      [minute, 'p99', upper(300)],
     ]);
   });
 
@@ -99,14 +120,26 @@ describe('PostgreSQL-flavoured exports on the real database', () => {
       { id: 'shop/payments', title: 'payments', subtitle: 'shop', mainstat: 5, secondarystat: 2 / 5, detail__connections: 4 },
     ]);
     expect(await run(edges!.rawSql)).toEqual([
-      { id: 'shop/frontend->shop/payments', source: 'shop/frontend', target: 'shop/payments', mainstat: 5, secondarystat: 2 / 5, detail__connections: 4 },
+      {
+        id: 'shop/frontend->shop/payments',
+        source: 'shop/frontend',
+        target: 'shop/payments',
+        mainstat: 5,
+        secondarystat: 2 / 5,
+        detail__connections: 4,
+      },
     ]);
     const [allNodes, allEdges] = single('overview', 'map');
     expect((await run(allNodes!.rawSql)).map((r) => [r.id, r.mainstat])).toEqual([
-      ['data/kafka', 1], ['kube-system/coredns', 2], ['shop/frontend', 0], ['shop/payments', 5],
+      ['data/kafka', 1],
+      ['kube-system/coredns', 2],
+      ['shop/frontend', 0],
+      ['shop/payments', 5],
     ]);
     expect((await run(allEdges!.rawSql)).map((r) => [r.id, r.mainstat])).toEqual([
-      ['shop/frontend->data/kafka', 1], ['shop/frontend->kube-system/coredns', 2], ['shop/frontend->shop/payments', 5],
+      ['shop/frontend->data/kafka', 1],
+      ['shop/frontend->kube-system/coredns', 2],
+      ['shop/frontend->shop/payments', 5],
     ]);
   });
 

@@ -53,7 +53,8 @@ export function jsonTooDeep(bytes: Uint8Array, max: number): boolean {
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
     if (inString) {
-      if (b === 0x5c) i++; // backslash: skip the escaped byte
+      if (b === 0x5c)
+        i++; // backslash: skip the escaped byte
       else if (b === 0x22) inString = false;
     } else if (b === 0x22) inString = true;
     else if (b === 0x5b || b === 0x7b) {
@@ -88,10 +89,21 @@ export async function readLimited(body: ReadableStream<Uint8Array> | null, limit
   return out;
 }
 
-const HTTP_STATUS: Partial<Record<TRPC_ERROR_CODE_KEY, number>> = { BAD_REQUEST: 400, UNAUTHORIZED: 401, FORBIDDEN: 403, PAYLOAD_TOO_LARGE: 413 };
+const HTTP_STATUS: Partial<Record<TRPC_ERROR_CODE_KEY, number>> = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  PAYLOAD_TOO_LARGE: 413,
+};
 
 /** An error in tRPC's response shape (one per call of a batch), so tRPC clients show the message. */
-export function trpcErrorResponse(code: TRPC_ERROR_CODE_KEY, message: string, calls = 1, batch = false, extraHeaders: Record<string, string> = {}): Response {
+export function trpcErrorResponse(
+  code: TRPC_ERROR_CODE_KEY,
+  message: string,
+  calls = 1,
+  batch = false,
+  extraHeaders: Record<string, string> = {},
+): Response {
   const httpStatus = HTTP_STATUS[code] ?? 400;
   const one = { error: { message, code: TRPC_ERROR_CODES_BY_KEY[code], data: { code, httpStatus } } };
   const body = batch ? Array.from({ length: calls }, () => one) : one;
@@ -120,7 +132,8 @@ export async function admitTrpcRequest(req: Request, authenticate: Authenticate,
     }
     return req;
   }
-  const tooLarge = () => trpcErrorResponse('PAYLOAD_TOO_LARGE', `request body over ${gate.bytes} bytes`, calls, batch, { connection: 'close' });
+  const tooLarge = () =>
+    trpcErrorResponse('PAYLOAD_TOO_LARGE', `request body over ${gate.bytes} bytes`, calls, batch, { connection: 'close' });
   const verdict = gate.auth ? await authenticate(gate.auth, req.headers) : 'ok';
   if (verdict !== 'ok') {
     await req.body?.cancel().catch(() => {});

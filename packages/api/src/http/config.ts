@@ -30,7 +30,8 @@ let cached: EdgeConfig | undefined;
 
 export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeConfig {
   const parsed = Env.safeParse(env);
-  if (!parsed.success) throw new Error(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 

@@ -52,7 +52,10 @@ describe('body limits', () => {
   });
 
   it('answers 401 to ingest without a valid collector token before reading the body', async () => {
-    for (const auth of [{}, { authorization: 'Bearer sxc_wrong' }, { authorization: `Bearer ${h.userToken}` }] as Record<string, string>[]) {
+    for (const auth of [{}, { authorization: 'Bearer sxc_wrong' }, { authorization: `Bearer ${h.userToken}` }] as Record<
+      string,
+      string
+    >[]) {
       const body = lazyBody(50 * 1024 * 1024, new Uint8Array(256 * 1024).fill(0x5b));
       const res = await post('ingest.push', body.stream, auth);
       expect(res.status).toBe(401);
@@ -75,9 +78,13 @@ describe('body limits', () => {
   });
 
   it('takes a collector batch over 64 KiB (chunked) and refuses one over 16 MiB', async () => {
-    const ok = await post('ingest.push', JSON.stringify({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), pad: 'x'.repeat(100_000), flows: [] }), {
-      authorization: `Bearer ${h.collectorToken}`,
-    });
+    const ok = await post(
+      'ingest.push',
+      JSON.stringify({ schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), pad: 'x'.repeat(100_000), flows: [] }),
+      {
+        authorization: `Bearer ${h.collectorToken}`,
+      },
+    );
     // Not a 413: the body is past the small limit but within ingest's (the schema decides the rest).
     expect(ok.status).not.toBe(413);
     expect(ok.status).toBeLessThan(500);
@@ -90,7 +97,9 @@ describe('body limits', () => {
     const res = await post('auth.login', nested);
     expect(res.status).toBe(400);
     expect(res.text).toContain('nested deeper');
-    const q = await fetch(`${h.server.url}/api/trpc/flows.search?input=${encodeURIComponent('['.repeat(2000))}`, { headers: { authorization: `Bearer ${h.userToken}` } });
+    const q = await fetch(`${h.server.url}/api/trpc/flows.search?input=${encodeURIComponent('['.repeat(2000))}`, {
+      headers: { authorization: `Bearer ${h.userToken}` },
+    });
     expect(q.status).toBe(400);
     expect(jsonTooDeep(new TextEncoder().encode('{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\"[[[["}'), 3)).toBe(false);
     expect(jsonTooDeep(new TextEncoder().encode('[[[[]]]]'), 3)).toBe(true);
@@ -134,7 +143,10 @@ describe('sign-in throttling', () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 6; i++) {
-        const res = await post('auth.login', JSON.stringify({ email: `spray-${i}@example.com`, password: 'x' }), { 'x-sextant-peer': `forged http 10.0.0.${i}`, 'x-forwarded-for': `10.1.0.${i}` });
+        const res = await post('auth.login', JSON.stringify({ email: `spray-${i}@example.com`, password: 'x' }), {
+          'x-sextant-peer': `forged http 10.0.0.${i}`,
+          'x-forwarded-for': `10.1.0.${i}`,
+        });
         statuses.push(res.status);
       }
       expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
@@ -158,7 +170,8 @@ describe('tokens and cookies', () => {
 
   it('marks the session cookie Secure only over HTTPS, and trusts X-Forwarded-Proto only when told to', async () => {
     await createUser(h.db.prisma, 'cookie@example.com', 'cookie password', 'viewer');
-    const signIn = (headers: Record<string, string>) => post('auth.login', JSON.stringify({ email: 'cookie@example.com', password: 'cookie password' }), headers);
+    const signIn = (headers: Record<string, string>) =>
+      post('auth.login', JSON.stringify({ email: 'cookie@example.com', password: 'cookie password' }), headers);
     const plain = await signIn({ 'x-forwarded-proto': 'https' });
     expect(plain.headers.get('set-cookie')).toMatch(/HttpOnly/);
     expect(plain.headers.get('set-cookie')).not.toMatch(/Secure/);
@@ -180,7 +193,9 @@ describe('query pile-ups', () => {
       const input = encodeURIComponent(JSON.stringify({ window: { since: Date.now() - 86_400_000, until: Date.now() } }));
       const results = await Promise.all(
         Array.from({ length: 30 }, () =>
-          fetch(`${h.server.url}/api/trpc/flows.search?input=${input}`, { headers: { authorization: `Bearer ${h.userToken}` } }).then(async (r) => ({ status: r.status, text: await r.text() })),
+          fetch(`${h.server.url}/api/trpc/flows.search?input=${input}`, { headers: { authorization: `Bearer ${h.userToken}` } }).then(
+            async (r) => ({ status: r.status, text: await r.text() }),
+          ),
         ),
       );
       const refused = results.filter((r) => r.status === 429);

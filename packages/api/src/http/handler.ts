@@ -31,7 +31,8 @@ async function checkSubscription(deps: ServerDeps, req: Request, endpoint: strin
   if (req.method !== 'GET') return null;
   const url = new URL(req.url);
   const paths = procedurePaths(url, endpoint);
-  const proc = paths?.length === 1 ? (appRouter._def.procedures as Record<string, ProcedureDef | undefined>)[paths[0] as string] : undefined;
+  const proc =
+    paths?.length === 1 ? (appRouter._def.procedures as Record<string, ProcedureDef | undefined>)[paths[0] as string] : undefined;
   if (proc?._def?.type !== 'subscription') return null;
   if (!(await callerUser(deps.db, credentialsOf(req.headers)))) return trpcErrorResponse('UNAUTHORIZED', 'sign in first');
   let input: unknown;
@@ -42,11 +43,15 @@ async function checkSubscription(deps: ServerDeps, req: Request, endpoint: strin
     return trpcErrorResponse('BAD_REQUEST', 'input is not valid JSON');
   }
   const lastEventId = req.headers.get('last-event-id') ?? url.searchParams.get('lastEventId') ?? url.searchParams.get('Last-Event-Id');
-  if (lastEventId) input = input && typeof input === 'object' && !Array.isArray(input) ? { ...input, lastEventId } : (input ?? { lastEventId });
+  if (lastEventId)
+    input = input && typeof input === 'object' && !Array.isArray(input) ? { ...input, lastEventId } : (input ?? { lastEventId });
   for (const parser of proc._def.inputs ?? []) {
     const r = parser.safeParse?.(input);
     if (r && !r.success) {
-      const why = (r.error?.issues ?? []).slice(0, 5).map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`).join('; ');
+      const why = (r.error?.issues ?? [])
+        .slice(0, 5)
+        .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
+        .join('; ');
       return trpcErrorResponse('BAD_REQUEST', `invalid input: ${why}`);
     }
   }
@@ -65,6 +70,11 @@ export async function handleTrpcRequest(deps: ServerDeps, req: Request, endpoint
     router: appRouter,
     maxBatchSize: MAX_BATCH_CALLS,
     createContext: ({ resHeaders }) =>
-      createContext(deps, admitted.headers, { setCookie: (c) => resHeaders.append('set-cookie', c), setHeader: (n, v) => resHeaders.set(n, v) }, trustProxy),
+      createContext(
+        deps,
+        admitted.headers,
+        { setCookie: (c) => resHeaders.append('set-cookie', c), setHeader: (n, v) => resHeaders.set(n, v) },
+        trustProxy,
+      ),
   });
 }

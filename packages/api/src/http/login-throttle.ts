@@ -56,7 +56,10 @@ export class LoginThrottle {
   private readonly accounts = new Window();
   private readonly addresses = new Window();
 
-  constructor(private readonly limits: () => ThrottleLimits, private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly limits: () => ThrottleLimits,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   /**
    * Retry-After seconds when the account or the address is throttled (refuse without checking the

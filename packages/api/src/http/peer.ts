@@ -54,7 +54,10 @@ export interface Peer {
 
 /** The rightmost X-Forwarded-For entry: the one our own proxy appended (entries left of it are the client's word). */
 function forwardedFor(headers: Headers): string | null {
-  const parts = (headers.get('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = (headers.get('x-forwarded-for') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return parts.at(-1) ?? null;
 }
 

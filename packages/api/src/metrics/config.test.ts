@@ -11,11 +11,16 @@ describe('parseMetricsConfig', () => {
   it('accepts a list in any order, "none", and numbers as strings', () => {
     expect(parseMetricsConfig({ SEXTANT_METRICS_CONTEXT: 'ip, workload' }).context).toEqual(['workload', 'ip']);
     expect(parseMetricsConfig({ SEXTANT_METRICS_CONTEXT: 'none' }).context).toEqual([]);
-    expect(parseMetricsConfig({ SEXTANT_METRICS_MAX_SERIES: '50', SEXTANT_METRICS_SERIES_TTL_SECONDS: '60' })).toMatchObject({ maxSeriesPerMetric: 50, seriesTtlMs: 60_000 });
+    expect(parseMetricsConfig({ SEXTANT_METRICS_MAX_SERIES: '50', SEXTANT_METRICS_SERIES_TTL_SECONDS: '60' })).toMatchObject({
+      maxSeriesPerMetric: 50,
+      seriesTtlMs: 60_000,
+    });
   });
 
   it('rejects bad values with a message naming the variable', () => {
-    expect(() => parseMetricsConfig({ SEXTANT_METRICS_CONTEXT: 'workload,labels' })).toThrow(/SEXTANT_METRICS_CONTEXT.*one of namespace, workload, pod, ip/);
+    expect(() => parseMetricsConfig({ SEXTANT_METRICS_CONTEXT: 'workload,labels' })).toThrow(
+      /SEXTANT_METRICS_CONTEXT.*one of namespace, workload, pod, ip/,
+    );
     expect(() => parseMetricsConfig({ SEXTANT_METRICS_MAX_SERIES: 'lots' })).toThrow(/SEXTANT_METRICS_MAX_SERIES/);
     expect(() => parseMetricsConfig({ SEXTANT_METRICS_TOKEN: 'short' })).toThrow(/at least 16 characters/);
   });

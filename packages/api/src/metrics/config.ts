@@ -24,7 +24,12 @@ const MetricsEnv = z.object({
   /** Maximum label sets per metric; samples for new label sets beyond it are counted as overflow and dropped. */
   SEXTANT_METRICS_MAX_SERIES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   /** A series not updated for this many seconds is removed (workloads that went away). */
-  SEXTANT_METRICS_SERIES_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86_400).default(900),
+  SEXTANT_METRICS_SERIES_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 86_400)
+    .default(900),
 });
 
 export interface MetricsConfig {
@@ -41,7 +46,12 @@ export function parseMetricsConfig(env: Record<string, string | undefined>): Met
     throw new Error(`invalid metrics environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const e = parsed.data;
-  return { context: e.SEXTANT_METRICS_CONTEXT, token: e.SEXTANT_METRICS_TOKEN, maxSeriesPerMetric: e.SEXTANT_METRICS_MAX_SERIES, seriesTtlMs: e.SEXTANT_METRICS_SERIES_TTL_SECONDS * 1000 };
+  return {
+    context: e.SEXTANT_METRICS_CONTEXT,
+    token: e.SEXTANT_METRICS_TOKEN,
+    maxSeriesPerMetric: e.SEXTANT_METRICS_MAX_SERIES,
+    seriesTtlMs: e.SEXTANT_METRICS_SERIES_TTL_SECONDS * 1000,
+  };
 }
 
 /** The context label names for a configuration, source side first (Hubble's naming). */

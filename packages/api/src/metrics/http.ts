@@ -24,7 +24,11 @@ function tokenMatches(header: string | null, token: string): boolean {
 }
 
 /** `metrics` is a registry or a function returning it (which may throw on a bad metrics environment). */
-export async function metricsResponse(db: Db, metrics: SextantMetrics | (() => SextantMetrics), authorization: string | null): Promise<MetricsResponse> {
+export async function metricsResponse(
+  db: Db,
+  metrics: SextantMetrics | (() => SextantMetrics),
+  authorization: string | null,
+): Promise<MetricsResponse> {
   if (typeof metrics === 'function') {
     try {
       metrics = metrics();
@@ -34,7 +38,11 @@ export async function metricsResponse(db: Db, metrics: SextantMetrics | (() => S
   }
   const token = metrics.config.token;
   if (token && !tokenMatches(authorization, token)) {
-    return { status: 401, headers: { ...TEXT, 'www-authenticate': 'Bearer realm="sextant-metrics"' }, body: 'a valid metrics token is required (Authorization: Bearer <SEXTANT_METRICS_TOKEN>)\n' };
+    return {
+      status: 401,
+      headers: { ...TEXT, 'www-authenticate': 'Bearer realm="sextant-metrics"' },
+      body: 'a valid metrics token is required (Authorization: Bearer <SEXTANT_METRICS_TOKEN>)\n',
+    };
   }
   try {
     metrics.setCollectors(await activeCollectorHealth(db.prisma));

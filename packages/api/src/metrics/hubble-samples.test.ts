@@ -19,14 +19,32 @@ describe('hubbleSamples', () => {
 
   it('counts dropped packets with their reason, and TCP flags by family', () => {
     expect(samples.filter((s) => s.metric === 'hubble_drop_total')).toEqual([
-      { metric: 'hubble_drop_total', labels: { reason: 'POLICY_DENIED', protocol: 'TCP', source_namespace: 'shop', source_workload: 'frontend', destination_namespace: 'shop', destination_workload: 'payments' }, value: 3 },
+      {
+        metric: 'hubble_drop_total',
+        labels: {
+          reason: 'POLICY_DENIED',
+          protocol: 'TCP',
+          source_namespace: 'shop',
+          source_workload: 'frontend',
+          destination_namespace: 'shop',
+          destination_workload: 'payments',
+        },
+        value: 3,
+      },
     ]);
     expect(total(samples, 'hubble_tcp_flags_total', { flag: 'SYN', family: 'IPv4' })).toBe(4);
     expect(total(samples, 'hubble_tcp_flags_total', { flag: 'FIN' })).toBe(0);
   });
 
   it('maps HTTP requests, responses and durations with the reporter', () => {
-    expect(total(samples, 'hubble_http_requests_total', { method: 'GET', protocol: 'HTTP/1.1', reporter: 'client', destination_workload: 'payments' })).toBe(5);
+    expect(
+      total(samples, 'hubble_http_requests_total', {
+        method: 'GET',
+        protocol: 'HTTP/1.1',
+        reporter: 'client',
+        destination_workload: 'payments',
+      }),
+    ).toBe(5);
     expect(total(samples, 'hubble_http_responses_total', { status: '503' })).toBe(2);
     const durations = samples.filter((s) => s.metric === 'hubble_http_request_duration_seconds').map((s) => s.value);
     expect(durations.sort()).toEqual([0.01, 0.01, 0.01, 0.3, 0.3]);
@@ -40,7 +58,15 @@ describe('hubbleSamples', () => {
   });
 
   it('maps Kafka requests', () => {
-    expect(total(samples, 'hubble_kafka_requests_total', { topic: 'orders', api_key: 'produce', error_code: '0', destination_workload: 'kafka', destination_namespace: 'data' })).toBe(1);
+    expect(
+      total(samples, 'hubble_kafka_requests_total', {
+        topic: 'orders',
+        api_key: 'produce',
+        error_code: '0',
+        destination_workload: 'kafka',
+        destination_namespace: 'data',
+      }),
+    ).toBe(1);
     expect(total(samples, 'hubble_kafka_request_duration_seconds')).toBeCloseTo(0.005);
   });
 
@@ -55,10 +81,19 @@ describe('contextLabels', () => {
   it('names workloads like the service map, prefers the collector workload, and can add pods and IPs', () => {
     const f = flow({ destination: { ...PAYMENTS, podName: 'payments-7d9f', workloads: [{ name: 'payments-v2', kind: 'Deployment' }] } });
     expect(contextLabels(f.source, f.destination, ['namespace', 'workload', 'pod', 'ip'])).toEqual({
-      source_namespace: 'shop', source_workload: 'frontend', source_pod: '', source_ip: '10.0.0.1',
-      destination_namespace: 'shop', destination_workload: 'payments-v2', destination_pod: 'payments-7d9f', destination_ip: '10.0.0.2',
+      source_namespace: 'shop',
+      source_workload: 'frontend',
+      source_pod: '',
+      source_ip: '10.0.0.1',
+      destination_namespace: 'shop',
+      destination_workload: 'payments-v2',
+      destination_pod: 'payments-7d9f',
+      destination_ip: '10.0.0.2',
     });
-    expect(contextLabels({ ip: '8.8.8.8' }, { ip: '10.1.2.3' }, ['workload'])).toEqual({ source_workload: 'world', destination_workload: '10.1.2.3' });
+    expect(contextLabels({ ip: '8.8.8.8' }, { ip: '10.1.2.3' }, ['workload'])).toEqual({
+      source_workload: 'world',
+      destination_workload: '10.1.2.3',
+    });
   });
 
   it('names rcodes as Hubble does', () => {

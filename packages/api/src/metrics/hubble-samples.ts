@@ -38,9 +38,17 @@ export const HUBBLE_METRICS: Record<HubbleMetricName, { help: string; labels: re
   hubble_dns_response_types_total: { help: 'Number of DNS response types', labels: ['type', 'qtypes'] },
   hubble_http_requests_total: { help: 'Count of HTTP requests', labels: ['method', 'protocol', 'reporter'] },
   hubble_http_responses_total: { help: 'Count of HTTP responses', labels: ['method', 'status', 'reporter'] },
-  hubble_http_request_duration_seconds: { help: 'Quantiles of HTTP request duration in seconds', labels: ['method', 'reporter'], histogram: true },
+  hubble_http_request_duration_seconds: {
+    help: 'Quantiles of HTTP request duration in seconds',
+    labels: ['method', 'reporter'],
+    histogram: true,
+  },
   hubble_kafka_requests_total: { help: 'Count of Kafka requests', labels: ['topic', 'api_key', 'error_code', 'reporter'] },
-  hubble_kafka_request_duration_seconds: { help: 'Quantiles of Kafka request duration in seconds', labels: ['topic', 'api_key', 'reporter'], histogram: true },
+  hubble_kafka_request_duration_seconds: {
+    help: 'Quantiles of Kafka request duration in seconds',
+    labels: ['topic', 'api_key', 'reporter'],
+    histogram: true,
+  },
 };
 
 export interface HubbleSample {
@@ -80,7 +88,8 @@ function reporter(e: L7Event): string {
 }
 
 function l7Samples(e: L7Event, ctx: Record<string, string>, out: HubbleSample[]): void {
-  const push = (metric: HubbleMetricName, labels: Record<string, string>, value = 1) => out.push({ metric, labels: { ...labels, ...ctx }, value });
+  const push = (metric: HubbleMetricName, labels: Record<string, string>, value = 1) =>
+    out.push({ metric, labels: { ...labels, ...ctx }, value });
   const seconds = e.latencyNs === undefined ? undefined : e.latencyNs / 1e9;
   if (e.protocol === 'http' && e.http) {
     const h = e.http;
@@ -116,9 +125,17 @@ export function hubbleSamples(batch: BatchRecords, context: readonly ContextOpti
   const out: HubbleSample[] = [];
   for (const f of batch.flows) {
     const ctx = contextLabels(f.source, f.destination, context);
-    out.push({ metric: 'hubble_flows_processed_total', labels: { type: 'L3_L4', subtype: '', verdict: f.verdict, protocol: f.l4Protocol, ...ctx }, value: 1 });
+    out.push({
+      metric: 'hubble_flows_processed_total',
+      labels: { type: 'L3_L4', subtype: '', verdict: f.verdict, protocol: f.l4Protocol, ...ctx },
+      value: 1,
+    });
     if (f.verdict === 'DROPPED') {
-      out.push({ metric: 'hubble_drop_total', labels: { reason: f.dropReason ?? 'UNKNOWN', protocol: f.l4Protocol, ...ctx }, value: Math.max(1, f.packetsSent) });
+      out.push({
+        metric: 'hubble_drop_total',
+        labels: { reason: f.dropReason ?? 'UNKNOWN', protocol: f.l4Protocol, ...ctx },
+        value: Math.max(1, f.packetsSent),
+      });
     }
     if (f.l4Protocol === 'TCP') {
       const family = f.ipVersion === 6 ? 'IPv6' : 'IPv4';
@@ -127,7 +144,11 @@ export function hubbleSamples(batch: BatchRecords, context: readonly ContextOpti
   }
   for (const e of batch.l7) {
     const ctx = contextLabels(e.source, e.destination, context);
-    out.push({ metric: 'hubble_flows_processed_total', labels: { type: 'L7', subtype: e.type, verdict: 'FORWARDED', protocol: L7_PROTOCOL_LABEL[e.protocol], ...ctx }, value: 1 });
+    out.push({
+      metric: 'hubble_flows_processed_total',
+      labels: { type: 'L7', subtype: e.type, verdict: 'FORWARDED', protocol: L7_PROTOCOL_LABEL[e.protocol], ...ctx },
+      value: 1,
+    });
     l7Samples(e, ctx, out);
   }
   return out;

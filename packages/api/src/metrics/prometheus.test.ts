@@ -21,7 +21,17 @@ function batch(health?: IngestBatchInput['health']): IngestBatchInput {
   return encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), ...knownTraffic(), health });
 }
 
-const health = { time: Date.now(), version: '0.1.0', kernel: '6.18', hostname: 'node-a', eventsPerSecond: 120, lostEvents: 7, parsedBytes: 900, unparsedBytes: 100, spoolBytes: 0 };
+const health = {
+  time: Date.now(),
+  version: '0.1.0',
+  kernel: '6.18',
+  hostname: 'node-a',
+  eventsPerSecond: 120,
+  lostEvents: 7,
+  parsedBytes: 900,
+  unparsedBytes: 100,
+  spoolBytes: 0,
+};
 
 beforeAll(async () => {
   setProcessMetrics(new SextantMetrics(parseMetricsConfig({ SEXTANT_METRICS_TOKEN: TOKEN })));

@@ -18,7 +18,10 @@ export function labelKey(labels: Record<string, string>): string {
 export class SeriesTracker {
   private readonly series = new Map<string, Map<string, TrackedSeries>>();
 
-  constructor(private readonly maxPerMetric: number, private readonly ttlMs: number) {}
+  constructor(
+    private readonly maxPerMetric: number,
+    private readonly ttlMs: number,
+  ) {}
 
   /**
    * Marks a label set as used at `now`; false when it is new and the metric is at its cap. `key` may be

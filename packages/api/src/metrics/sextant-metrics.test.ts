@@ -50,8 +50,21 @@ describe('SextantMetrics', () => {
 
   it('exports collector health from the last reports, replacing vanished collectors', async () => {
     const m = new SextantMetrics(parseMetricsConfig({}));
-    const report = { time: 1, version: '0.1.0', kernel: '6.18', hostname: 'h', eventsPerSecond: 250, lostEvents: 7, parsedBytes: 300, unparsedBytes: 100, spoolBytes: 4096 };
-    m.setCollectors([{ name: 'host-1', lastSeenAt: new Date(1_700_000_000_000), lastHealth: report }, { name: 'host-2', lastSeenAt: null, lastHealth: null }]);
+    const report = {
+      time: 1,
+      version: '0.1.0',
+      kernel: '6.18',
+      hostname: 'h',
+      eventsPerSecond: 250,
+      lostEvents: 7,
+      parsedBytes: 300,
+      unparsedBytes: 100,
+      spoolBytes: 4096,
+    };
+    m.setCollectors([
+      { name: 'host-1', lastSeenAt: new Date(1_700_000_000_000), lastHealth: report },
+      { name: 'host-2', lastSeenAt: null, lastHealth: null },
+    ]);
     let text = await m.render();
     expect(value(text, 'sextant_collector_last_seen_timestamp_seconds{collector="host-1"}')).toBe(1_700_000_000);
     expect(value(text, 'sextant_collector_events_per_second{collector="host-1"}')).toBe(250);

@@ -29,32 +29,85 @@ export class SextantMetrics {
   private readonly refusedBatches: Counter<'reason'>;
   private readonly health: Record<'lastSeen' | 'eventsPerSecond' | 'unparsedRatio' | 'spoolBytes' | 'deadLetter', Gauge<'collector'>>;
 
-  constructor(readonly config: MetricsConfig, opts: { processMetrics?: boolean } = {}) {
+  constructor(
+    readonly config: MetricsConfig,
+    opts: { processMetrics?: boolean } = {},
+  ) {
     this.tracker = new SeriesTracker(config.maxSeriesPerMetric, config.seriesTtlMs);
     const registers = [this.registry];
     const ctx = contextLabelNames(config.context);
     for (const [name, def] of Object.entries(HUBBLE_METRICS) as [HubbleMetricName, (typeof HUBBLE_METRICS)[HubbleMetricName]][]) {
       const labelNames = [...def.labels, ...ctx];
-      this.hubble.set(name, def.histogram
-        ? new Histogram({ name, help: def.help, labelNames, buckets: DURATION_BUCKETS, registers })
-        : new Counter({ name, help: def.help, labelNames, registers }));
+      this.hubble.set(
+        name,
+        def.histogram
+          ? new Histogram({ name, help: def.help, labelNames, buckets: DURATION_BUCKETS, registers })
+          : new Counter({ name, help: def.help, labelNames, registers }),
+      );
     }
-    this.lostEvents = new Counter({ name: 'hubble_lost_events_total', help: 'Number of lost events (kernel events a collector could not deliver, as last reported by it)', labelNames: ['source', 'collector'], registers });
-    this.overflow = new Counter({ name: 'sextant_metrics_series_overflow_total', help: 'Samples dropped because their metric reached SEXTANT_METRICS_MAX_SERIES label sets', labelNames: ['metric'], registers });
-    this.expired = new Counter({ name: 'sextant_metrics_series_expired_total', help: 'Series removed after SEXTANT_METRICS_SERIES_TTL_SECONDS without updates', labelNames: ['metric'], registers });
-    this.seriesGauge = new Gauge({ name: 'sextant_metrics_series', help: 'Label sets currently exported per Hubble metric', labelNames: ['metric'], registers });
-    this.batches = new Counter({ name: 'sextant_ingest_batches_total', help: 'Ingest batches stored (idempotent replays not counted)', labelNames: ['collector'], registers });
-    this.rows = new Counter({ name: 'sextant_ingest_rows_total', help: 'Rows stored by ingest, by kind (flows, l7, histograms)', labelNames: ['collector', 'kind'], registers });
-    this.rejectedRecords = new Counter({ name: 'sextant_ingest_records_rejected_total', help: 'Records left out of stored batches because their time is outside the ingest window (too_old: before now - SEXTANT_RETENTION_RAW_DAYS, too_new: after now + 10 min)', labelNames: ['reason'], registers });
-    this.sanitizedRecords = new Counter({ name: 'sextant_ingest_records_sanitized_total', help: 'Records stored with NUL or lone surrogates replaced by U+FFFD (labelled sextant:sanitized)', registers });
-    this.refusedBatches = new Counter({ name: 'sextant_ingest_batches_refused_total', help: 'Ingest calls answered 4xx: the input can never be stored as it is (invalid, too_large)', labelNames: ['reason'], registers });
+    this.lostEvents = new Counter({
+      name: 'hubble_lost_events_total',
+      help: 'Number of lost events (kernel events a collector could not deliver, as last reported by it)',
+      labelNames: ['source', 'collector'],
+      registers,
+    });
+    this.overflow = new Counter({
+      name: 'sextant_metrics_series_overflow_total',
+      help: 'Samples dropped because their metric reached SEXTANT_METRICS_MAX_SERIES label sets',
+      labelNames: ['metric'],
+      registers,
+    });
+    this.expired = new Counter({
+      name: 'sextant_metrics_series_expired_total',
+      help: 'Series removed after SEXTANT_METRICS_SERIES_TTL_SECONDS without updates',
+      labelNames: ['metric'],
+      registers,
+    });
+    this.seriesGauge = new Gauge({
+      name: 'sextant_metrics_series',
+      help: 'Label sets currently exported per Hubble metric',
+      labelNames: ['metric'],
+      registers,
+    });
+    this.batches = new Counter({
+      name: 'sextant_ingest_batches_total',
+      help: 'Ingest batches stored (idempotent replays not counted)',
+      labelNames: ['collector'],
+      registers,
+    });
+    this.rows = new Counter({
+      name: 'sextant_ingest_rows_total',
+      help: 'Rows stored by ingest, by kind (flows, l7, histograms)',
+      labelNames: ['collector', 'kind'],
+      registers,
+    });
+    this.rejectedRecords = new Counter({
+      name: 'sextant_ingest_records_rejected_total',
+      help: 'Records left out of stored batches because their time is outside the ingest window (too_old: before now - SEXTANT_RETENTION_RAW_DAYS, too_new: after now + 10 min)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.sanitizedRecords = new Counter({
+      name: 'sextant_ingest_records_sanitized_total',
+      help: 'Records stored with NUL or lone surrogates replaced by U+FFFD (labelled sextant:sanitized)',
+      registers,
+    });
+    this.refusedBatches = new Counter({
+      name: 'sextant_ingest_batches_refused_total',
+      help: 'Ingest calls answered 4xx: the input can never be stored as it is (invalid, too_large)',
+      labelNames: ['reason'],
+      registers,
+    });
     const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['collector'], registers });
     this.health = {
       lastSeen: gauge('sextant_collector_last_seen_timestamp_seconds', 'When the collector last reported (Unix seconds)'),
       eventsPerSecond: gauge('sextant_collector_events_per_second', 'Kernel events per second, as last reported by the collector'),
       unparsedRatio: gauge('sextant_collector_unparsed_ratio', 'Share of L7 payload bytes no protocol parser understood (0..1)'),
       spoolBytes: gauge('sextant_collector_spool_bytes', 'Bytes waiting in the collector spool (server unreachable or slow)'),
-      deadLetter: gauge('sextant_collector_dead_letter_batches', 'Batches the server refused (4xx) that the collector set aside in its dead-letter file, as last reported'),
+      deadLetter: gauge(
+        'sextant_collector_dead_letter_batches',
+        'Batches the server refused (4xx) that the collector set aside in its dead-letter file, as last reported',
+      ),
     };
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'sextant_' });
   }
@@ -67,7 +120,10 @@ export class SextantMetrics {
     this.rows.inc({ collector, kind: 'histograms' }, batch.histograms.length);
     // One registry update per series per batch, not per record: samples are grouped first. hubbleSamples
     // builds each metric's labels in one fixed order, so the values alone identify a series of a metric.
-    const groups = new Map<string, { metric: HubbleMetricName; labels: Record<string, string>; samples: number; sum: number; values: number[] }>();
+    const groups = new Map<
+      string,
+      { metric: HubbleMetricName; labels: Record<string, string>; samples: number; sum: number; values: number[] }
+    >();
     for (const s of hubbleSamples(batch, this.config.context)) {
       const key = `${s.metric}\u0000${Object.values(s.labels).join('\u0000')}`;
       let g = groups.get(key);
@@ -113,8 +169,9 @@ export class SextantMetrics {
       if (v.unparsedRatio !== null) this.health.unparsedRatio.set(labels, v.unparsedRatio);
       if (v.spoolBytes !== null) this.health.spoolBytes.set(labels, v.spoolBytes);
       if (v.deadLetterBatches !== null) this.health.deadLetter.set(labels, v.deadLetterBatches);
-      if (v.lostEvents !== null) // Kernel ring buffer losses: Hubble's source value for the same kind of loss.
-      this.lostEvents.inc({ source: 'perf_event_ring_buffer', collector: v.collector }, v.lostEvents);
+      if (v.lostEvents !== null)
+        // Kernel ring buffer losses: Hubble's source value for the same kind of loss.
+        this.lostEvents.inc({ source: 'perf_event_ring_buffer', collector: v.collector }, v.lostEvents);
     }
   }
 

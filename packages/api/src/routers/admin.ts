@@ -3,14 +3,29 @@
  * enable (a new one-time password) — and every user's API tokens, listed and revocable. Thin: the work is in
  * packages/db admin/accounts.ts.
  */
-import { AccountChangeError, disableUser, enableUser, inviteUser, listAllApiTokens, listUsers, revokeAnyApiToken, setUserRole, type UserSummary } from '@sextant/db';
+import {
+  AccountChangeError,
+  disableUser,
+  enableUser,
+  inviteUser,
+  listAllApiTokens,
+  listUsers,
+  revokeAnyApiToken,
+  setUserRole,
+  type UserSummary,
+} from '@sextant/db';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { adminProcedure, router } from '../trpc';
 
 const Role = z.enum(['viewer', 'admin']);
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-const Email = z.string().trim().min(3).max(254).regex(/^[^\s@\u0000-\u001f\u007f]+@[^\s@\u0000-\u001f\u007f]+$/, 'expected name@host');
+const Email = z
+  .string()
+  .trim()
+  .min(3)
+  .max(254)
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  .regex(/^[^\s@\u0000-\u001f\u007f]+@[^\s@\u0000-\u001f\u007f]+$/, 'expected name@host');
 
 const userView = (u: UserSummary) => ({ ...u, createdAt: u.createdAt.getTime() });
 
@@ -18,7 +33,8 @@ async function change<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (err instanceof AccountChangeError) throw new TRPCError({ code: err.reason === 'not-found' ? 'NOT_FOUND' : 'CONFLICT', message: err.message });
+    if (err instanceof AccountChangeError)
+      throw new TRPCError({ code: err.reason === 'not-found' ? 'NOT_FOUND' : 'CONFLICT', message: err.message });
     throw err;
   }
 }
@@ -49,12 +65,19 @@ export const adminRouter = router({
       return { ok: true as const };
     }),
 
-    enable: adminProcedure.input(z.object({ id: z.uuid() })).mutation(async ({ ctx, input }) => change(() => enableUser(ctx.db.prisma, input.id))),
+    enable: adminProcedure
+      .input(z.object({ id: z.uuid() }))
+      .mutation(async ({ ctx, input }) => change(() => enableUser(ctx.db.prisma, input.id))),
   }),
 
   tokens: router({
     list: adminProcedure.query(async ({ ctx }) =>
-      (await listAllApiTokens(ctx.db.prisma)).map((t) => ({ ...t, createdAt: t.createdAt.getTime(), lastUsedAt: t.lastUsedAt?.getTime() ?? null, revokedAt: t.revokedAt?.getTime() ?? null })),
+      (await listAllApiTokens(ctx.db.prisma)).map((t) => ({
+        ...t,
+        createdAt: t.createdAt.getTime(),
+        lastUsedAt: t.lastUsedAt?.getTime() ?? null,
+        revokedAt: t.revokedAt?.getTime() ?? null,
+      })),
     ),
 
     revoke: adminProcedure.input(z.object({ id: z.uuid() })).mutation(async ({ ctx, input }) => {

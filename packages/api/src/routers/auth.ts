@@ -13,7 +13,11 @@ import { publicProcedure, router, userProcedure } from '../trpc';
 
 export const loginThrottle = new LoginThrottle(() => {
   const c = edgeConfig();
-  return { maxFailuresPerAccount: c.SEXTANT_LOGIN_MAX_FAILURES_ACCOUNT, maxFailuresPerAddress: c.SEXTANT_LOGIN_MAX_FAILURES_ADDRESS, windowMs: c.SEXTANT_LOGIN_WINDOW_SECONDS * 1000 };
+  return {
+    maxFailuresPerAccount: c.SEXTANT_LOGIN_MAX_FAILURES_ACCOUNT,
+    maxFailuresPerAddress: c.SEXTANT_LOGIN_MAX_FAILURES_ADDRESS,
+    windowMs: c.SEXTANT_LOGIN_WINDOW_SECONDS * 1000,
+  };
 });
 
 function sessionCookie(ctx: Context, value: string, maxAge: number): string {
@@ -27,27 +31,30 @@ const typeable = (s: string) => !LONE_SURROGATE.test(s);
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const LoginInput = z.object({
   // Not z.email(): local accounts such as admin@localhost are valid sign-in names.
-  email: z.string().trim().min(3).max(254).refine((s) => typeable(s) && !CONTROL.test(s), 'not a valid sign-in name'),
+  email: z
+    .string()
+    .trim()
+    .min(3)
+    .max(254)
+    .refine((s) => typeable(s) && !CONTROL.test(s), 'not a valid sign-in name'),
   password: z.string().min(1).max(1024).refine(typeable, 'not valid text'),
 });
 
 export const authRouter = router({
-  login: publicProcedure
-    .input(LoginInput)
-    .mutation(async ({ ctx, input }) => {
-      const account = input.email.toLowerCase();
-      const wait = loginThrottle.begin(account, ctx.peer.address);
-      if (wait > 0) {
-        ctx.setHeader('retry-after', String(wait));
-        throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `too many failed sign-ins; try again in ${wait} s` });
-      }
-      const s = await login(ctx.db.prisma, input.email, input.password);
-      if (!s) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'wrong email or password' });
-      loginThrottle.succeeded(account, ctx.peer.address);
-      const maxAge = Math.floor((s.expiresAt.getTime() - Date.now()) / 1000);
-      ctx.setCookie(sessionCookie(ctx, s.token, maxAge));
-      return { user: s.user, token: s.token, expiresAt: s.expiresAt.getTime() };
-    }),
+  login: publicProcedure.input(LoginInput).mutation(async ({ ctx, input }) => {
+    const account = input.email.toLowerCase();
+    const wait = loginThrottle.begin(account, ctx.peer.address);
+    if (wait > 0) {
+      ctx.setHeader('retry-after', String(wait));
+      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `too many failed sign-ins; try again in ${wait} s` });
+    }
+    const s = await login(ctx.db.prisma, input.email, input.password);
+    if (!s) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'wrong email or password' });
+    loginThrottle.succeeded(account, ctx.peer.address);
+    const maxAge = Math.floor((s.expiresAt.getTime() - Date.now()) / 1000);
+    ctx.setCookie(sessionCookie(ctx, s.token, maxAge));
+    return { user: s.user, token: s.token, expiresAt: s.expiresAt.getTime() };
+  }),
 
   logout: userProcedure.mutation(async ({ ctx }) => {
     if (ctx.sessionToken) await logout(ctx.db.prisma, ctx.sessionToken);

@@ -23,7 +23,15 @@ export const collectorsRouter = router({
   list: userProcedure.query(async ({ ctx }) => (await listCollectors(ctx.db.prisma)).map(view)),
 
   create: adminProcedure
-    .input(z.object({ name: z.string().min(1).max(100).regex(/^[\w.-]+$/, 'letters, digits, dot, dash and underscore only') }))
+    .input(
+      z.object({
+        name: z
+          .string()
+          .min(1)
+          .max(100)
+          .regex(/^[\w.-]+$/, 'letters, digits, dot, dash and underscore only'),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       const created = await createNamedCollector(ctx.db.prisma, input.name, ctx.user.id);
       if (!created) throw new TRPCError({ code: 'CONFLICT', message: `a collector named ${input.name} exists` });

@@ -13,7 +13,14 @@ export const PanelsInput = z.object({
 
 export const dashboardsRouter = router({
   timeSeries: userProcedure.input(TimeSeriesInput).query(({ ctx, input }) =>
-    timeSeries(ctx.db.pool, { ...input.window, stepSeconds: input.stepSeconds, service: input.service, namespace: input.namespace, direction: input.direction, protocols: input.protocols }),
+    timeSeries(ctx.db.pool, {
+      ...input.window,
+      stepSeconds: input.stepSeconds,
+      service: input.service,
+      namespace: input.namespace,
+      direction: input.direction,
+      protocols: input.protocols,
+    }),
   ),
 
   /** DNS by rcode, Kafka by topic, TCP health, drops by reason and top talkers for one window. */
@@ -31,13 +38,17 @@ export const dashboardsRouter = router({
 
   /** One service's endpoints (method + path template, DNS qtype, Kafka topic + api key) with rate, errors, p50/p95/p99. */
   endpoints: userProcedure
-    .input(z.object({
-      window: TimeWindow.prefault({}),
-      service: z.string().min(1).max(253),
-      namespace: z.string().max(253).default(''),
-      limit: z.number().int().min(1).max(200).default(50),
-    }))
-    .query(({ ctx, input }) => serviceEndpoints(ctx.db.pool, { ...input.window, service: input.service, namespace: input.namespace, limit: input.limit })),
+    .input(
+      z.object({
+        window: TimeWindow.prefault({}),
+        service: z.string().min(1).max(253),
+        namespace: z.string().max(253).default(''),
+        limit: z.number().int().min(1).max(200).default(50),
+      }),
+    )
+    .query(({ ctx, input }) =>
+      serviceEndpoints(ctx.db.pool, { ...input.window, service: input.service, namespace: input.namespace, limit: input.limit }),
+    ),
 
   services: userProcedure
     .input(z.object({ prefix: z.string().max(253).default(''), limit: z.number().int().min(1).max(500).default(50) }))

@@ -21,5 +21,7 @@ export const ExchangesInput = z.object({
 export const drawerRouter = router({
   exchanges: userProcedure
     .input(ExchangesInput)
-    .query(({ ctx, input }) => flowExchanges(ctx.db.pool, input.flowId, input.time, { eventId: input.eventId, offset: input.offset, limit: input.limit })),
+    .query(({ ctx, input }) =>
+      flowExchanges(ctx.db.pool, input.flowId, input.time, { eventId: input.eventId, offset: input.offset, limit: input.limit }),
+    ),
 });

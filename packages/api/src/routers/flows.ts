@@ -3,7 +3,17 @@
  * subscription whose event ids are ingest-order cursors, so a reconnecting client resumes where it stopped)
  * and the detail of one connection.
  */
-import { cursorFromEventId, flowDetail, isTailEventId, searchFlows, TAIL_EVENT_ID, tailPage, tailStart, type FlowRecord, type TailCursor } from '@sextant/db';
+import {
+  cursorFromEventId,
+  flowDetail,
+  isTailEventId,
+  searchFlows,
+  TAIL_EVENT_ID,
+  tailPage,
+  tailStart,
+  type FlowRecord,
+  type TailCursor,
+} from '@sextant/db';
 import { EpochMs, FlowQueryFilter, withoutSelf } from '@sextant/shared';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
@@ -25,7 +35,11 @@ export const TailInput = z.object({
   /** Also deliver records already stored whose time is after this epoch millisecond (default: none). */
   since: EpochMs.optional(),
   /** Set by httpSubscriptionLink on reconnect: the id of the last event the client received. */
-  lastEventId: z.string().regex(TAIL_EVENT_ID, 'expected a live-tail event id').refine(isTailEventId, 'live-tail event id out of range').nullish(),
+  lastEventId: z
+    .string()
+    .regex(TAIL_EVENT_ID, 'expected a live-tail event id')
+    .refine(isTailEventId, 'live-tail event id out of range')
+    .nullish(),
   /** Also Sextant's own traffic; hidden by default. */
   includeSelf: z.boolean().default(false),
 });
@@ -43,7 +57,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 export const flowsRouter = router({
   search: userProcedure.input(SearchFlowsInput).query(({ ctx, input }) =>
-    searchFlows(ctx.db.pool, { filter: input.includeSelf ? input.filter : withoutSelf(input.filter), ...input.window, limit: input.limit, cursor: input.cursor }),
+    searchFlows(ctx.db.pool, {
+      filter: input.includeSelf ? input.filter : withoutSelf(input.filter),
+      ...input.window,
+      limit: input.limit,
+      cursor: input.cursor,
+    }),
   ),
 
   /**

@@ -28,30 +28,41 @@ export function importBatchId(lines: string[]): string {
 }
 
 export const hubbleRouter = router({
-  import: adminProcedure.use(storageErrors('import not stored')).input(ImportInput).mutation(async ({ ctx, input }) => {
-    const parsedFlows: Flow[] = [];
-    const parsedL7: L7Event[] = [];
-    let skipped = 0;
-    try {
-      input.lines.forEach((line, i) => {
-        if (!line.trim()) return;
-        const r = fromHubbleJson(line, input.firstLine + i);
-        if (r.kind === 'flow') parsedFlows.push(r.flow);
-        else if (r.kind === 'l7') parsedL7.push(r.event);
-        else skipped++;
-      });
-    } catch (err) {
-      if (err instanceof HubbleParseError) throw new TRPCError({ code: 'BAD_REQUEST', message: err.message, cause: err });
-      throw err;
-    }
-    if (parsedFlows.length > BATCH_LIMITS.maxFlows || parsedL7.length > BATCH_LIMITS.maxL7Events) {
-      throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `at most ${BATCH_LIMITS.maxFlows} flows per import batch` });
-    }
-    const batchId = importBatchId(input.lines);
-    const r = await storeImportedRecords(ctx.db, ctx.user.id, { batchId, flows: parsedFlows, l7: parsedL7 });
-    if (r.result.stored) ctx.onIngest?.({ collectorId: r.collectorId, flows: r.result.flows, l7: r.result.l7 });
-    return { batchId, stored: r.result.stored, flows: r.flows, l7: r.l7, duplicates: r.result.stored ? r.duplicates : 0, skipped, rejected: r.rejected };
-  }),
+  import: adminProcedure
+    .use(storageErrors('import not stored'))
+    .input(ImportInput)
+    .mutation(async ({ ctx, input }) => {
+      const parsedFlows: Flow[] = [];
+      const parsedL7: L7Event[] = [];
+      let skipped = 0;
+      try {
+        input.lines.forEach((line, i) => {
+          if (!line.trim()) return;
+          const r = fromHubbleJson(line, input.firstLine + i);
+          if (r.kind === 'flow') parsedFlows.push(r.flow);
+          else if (r.kind === 'l7') parsedL7.push(r.event);
+          else skipped++;
+        });
+      } catch (err) {
+        if (err instanceof HubbleParseError) throw new TRPCError({ code: 'BAD_REQUEST', message: err.message, cause: err });
+        throw err;
+      }
+      if (parsedFlows.length > BATCH_LIMITS.maxFlows || parsedL7.length > BATCH_LIMITS.maxL7Events) {
+        throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `at most ${BATCH_LIMITS.maxFlows} flows per import batch` });
+      }
+      const batchId = importBatchId(input.lines);
+      const r = await storeImportedRecords(ctx.db, ctx.user.id, { batchId, flows: parsedFlows, l7: parsedL7 });
+      if (r.result.stored) ctx.onIngest?.({ collectorId: r.collectorId, flows: r.result.flows, l7: r.result.l7 });
+      return {
+        batchId,
+        stored: r.result.stored,
+        flows: r.flows,
+        l7: r.l7,
+        duplicates: r.result.stored ? r.duplicates : 0,
+        skipped,
+        rejected: r.rejected,
+      };
+    }),
 
   /** Flows matching a search as `hubble observe -o jsonpb` lines, newest first, paged like flows.search. */
   export: userProcedure.input(SearchFlowsInput).query(async ({ ctx, input }) => {

@@ -1,6 +1,14 @@
 /** Ingest procedures for collectors: register and batches (idempotent by batch id; a batch may carry a health report). */
 import { IngestInputError, pgInputError, registerCollector, storeReceivedBatch } from '@sextant/db';
-import { BATCH_LIMITS, decodeFlowRows, decodeL7Rows, IngestBatch, MAX_BATCH_ENDPOINTS, RegisterInput, sanitizedRecords } from '@sextant/shared';
+import {
+  BATCH_LIMITS,
+  decodeFlowRows,
+  decodeL7Rows,
+  IngestBatch,
+  MAX_BATCH_ENDPOINTS,
+  RegisterInput,
+  sanitizedRecords,
+} from '@sextant/shared';
 import { TRPCError } from '@trpc/server';
 import { recordStoredBatch, withProcessMetrics } from '../metrics/process-metrics';
 import { collectorProcedure, router } from '../trpc';
@@ -21,7 +29,8 @@ export function storageErrors(what: string) {
       withProcessMetrics((m) => m.recordRefusedBatch('invalid'));
       throw new TRPCError({ code: 'BAD_REQUEST', message: `${what}: ${input}` });
     }
-    if (error.code === 'BAD_REQUEST' || error.code === 'PAYLOAD_TOO_LARGE') withProcessMetrics((m) => m.recordRefusedBatch(error.code === 'BAD_REQUEST' ? 'invalid' : 'too_large'));
+    if (error.code === 'BAD_REQUEST' || error.code === 'PAYLOAD_TOO_LARGE')
+      withProcessMetrics((m) => m.recordRefusedBatch(error.code === 'BAD_REQUEST' ? 'invalid' : 'too_large'));
     else if (error.code === 'INTERNAL_SERVER_ERROR') {
       console.error(`${path}: ${cause instanceof Error ? cause.message : String(cause)}`);
       throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `${what}: the server could not store it now, retry later` });
@@ -33,7 +42,12 @@ export function storageErrors(what: string) {
 /** Rejects oversized batches before they are parsed, with PAYLOAD_TOO_LARGE naming the limit. */
 const batchSizeGuard = collectorProcedure.use(storageErrors('batch not stored')).use(async ({ getRawInput, next }) => {
   const raw = (await getRawInput()) as Record<string, unknown> | undefined;
-  const limits: [string, number][] = [['flows', BATCH_LIMITS.maxFlows], ['l7', BATCH_LIMITS.maxL7Events], ['histograms', BATCH_LIMITS.maxHistograms], ['endpoints', MAX_BATCH_ENDPOINTS]];
+  const limits: [string, number][] = [
+    ['flows', BATCH_LIMITS.maxFlows],
+    ['l7', BATCH_LIMITS.maxL7Events],
+    ['histograms', BATCH_LIMITS.maxHistograms],
+    ['endpoints', MAX_BATCH_ENDPOINTS],
+  ];
   for (const [key, max] of limits) {
     const v = raw?.[key];
     if (Array.isArray(v) && v.length > max) {
@@ -44,10 +58,13 @@ const batchSizeGuard = collectorProcedure.use(storageErrors('batch not stored'))
 });
 
 export const ingestRouter = router({
-  register: collectorProcedure.use(storageErrors('registration not stored')).input(RegisterInput).mutation(async ({ ctx, input }) => {
-    const c = await registerCollector(ctx.db.prisma, ctx.collector.id, input);
-    return { collectorId: c.id, name: c.name, serverVersion: ctx.version };
-  }),
+  register: collectorProcedure
+    .use(storageErrors('registration not stored'))
+    .input(RegisterInput)
+    .mutation(async ({ ctx, input }) => {
+      const c = await registerCollector(ctx.db.prisma, ctx.collector.id, input);
+      return { collectorId: c.id, name: c.name, serverVersion: ctx.version };
+    }),
 
   push: batchSizeGuard.input(IngestBatch).mutation(async ({ ctx, input }) => {
     // Only records inside [now − raw retention, now + skew] are stored: the rest are counted, not partitioned.
@@ -56,7 +73,11 @@ export const ingestRouter = router({
     // Metrics count each stored batch exactly once: a replayed batch id (stored: false) adds nothing.
     if (result.stored) {
       // Hubble's metrics are defined over records: the stored rows as flow and L7 objects.
-      recordStoredBatch(ctx.collector.name, { flows: decodeFlowRows(batch.flows, batch.endpoints, batch.nodeName), l7: decodeL7Rows(batch.l7, batch.endpoints), histograms: batch.histograms });
+      recordStoredBatch(ctx.collector.name, {
+        flows: decodeFlowRows(batch.flows, batch.endpoints, batch.nodeName),
+        l7: decodeL7Rows(batch.l7, batch.endpoints),
+        histograms: batch.histograms,
+      });
       withProcessMetrics((m) => m.recordIngestedRecords(rejected, sanitizedRecords(batch)));
     }
     return { ...result, rejected };

@@ -5,6 +5,12 @@ import { router, userProcedure } from '../trpc';
 
 export const servicemapRouter = router({
   get: userProcedure.input(ServiceMapInput).query(({ ctx, input }) =>
-    serviceMap(ctx.db.pool, { ...input.window, namespaces: input.namespaces, protocols: input.protocols, errorsOnly: input.errorsOnly, includeSelf: input.includeSelf }),
+    serviceMap(ctx.db.pool, {
+      ...input.window,
+      namespaces: input.namespaces,
+      protocols: input.protocols,
+      errorsOnly: input.errorsOnly,
+      includeSelf: input.includeSelf,
+    }),
   ),
 });

@@ -23,16 +23,19 @@ export const tokensRouter = router({
    * session mints tokens: a leaked token must not be able to make copies of itself that outlive its
    * revocation.
    */
-  create: userProcedure
-    .input(z.object({ name: z.string().trim().min(1).max(100) }))
-    .mutation(async ({ ctx, input }) => {
-      if (!ctx.viaSession) throw new TRPCError({ code: 'FORBIDDEN', message: 'API tokens cannot create tokens: create one signed in (sextant token create --email …, or the UI)' });
-      const { token, apiToken } = await createApiToken(ctx.db.prisma, ctx.user.id, input.name);
-      return { token: view(apiToken), secret: token, role: ctx.user.role };
-    }),
+  create: userProcedure.input(z.object({ name: z.string().trim().min(1).max(100) })).mutation(async ({ ctx, input }) => {
+    if (!ctx.viaSession)
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: 'API tokens cannot create tokens: create one signed in (sextant token create --email …, or the UI)',
+      });
+    const { token, apiToken } = await createApiToken(ctx.db.prisma, ctx.user.id, input.name);
+    return { token: view(apiToken), secret: token, role: ctx.user.role };
+  }),
 
   revoke: userProcedure.input(z.object({ id: z.uuid() })).mutation(async ({ ctx, input }) => {
-    if (!(await revokeApiToken(ctx.db.prisma, ctx.user.id, input.id))) throw new TRPCError({ code: 'NOT_FOUND', message: 'no such token of yours' });
+    if (!(await revokeApiToken(ctx.db.prisma, ctx.user.id, input.id)))
+      throw new TRPCError({ code: 'NOT_FOUND', message: 'no such token of yours' });
     return { ok: true as const };
   }),
 });

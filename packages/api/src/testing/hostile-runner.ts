@@ -39,7 +39,13 @@ async function send(baseUrl: string, c: HostileCase, tokens: { collector: string
   if (c.auth !== 'none') headers.authorization = `Bearer ${tokens[c.auth]}`;
   const t0 = performance.now();
   try {
-    const res = await fetch(`${baseUrl}/api/trpc/${c.path}`, { method: c.method, headers, body: bodyOf(c), duplex: 'half', signal: AbortSignal.timeout(15_000) } as RequestInit);
+    const res = await fetch(`${baseUrl}/api/trpc/${c.path}`, {
+      method: c.method,
+      headers,
+      body: bodyOf(c),
+      duplex: 'half',
+      signal: AbortSignal.timeout(15_000),
+    } as RequestInit);
     // A subscription that was accepted streams forever: its headers are the answer.
     const sse = res.headers.get('content-type')?.includes('text/event-stream');
     const body = sse ? (await res.body?.cancel(), '(event stream)') : await res.text();
@@ -65,7 +71,10 @@ export async function runHostile(
   const prober = (async () => {
     while (running) {
       const t0 = performance.now();
-      const ok = await fetch(`${baseUrl}/api/health`, { signal: AbortSignal.timeout(30_000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(`${baseUrl}/api/health`, { signal: AbortSignal.timeout(30_000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       worstHealthMs = Math.max(worstHealthMs, performance.now() - t0);
       healthChecks++;
       if (!ok) healthFailures++;

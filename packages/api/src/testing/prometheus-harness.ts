@@ -37,11 +37,14 @@ async function freePort(): Promise<number> {
 
 export async function startPrometheus(target: { hostPort: string; path: string; bearer?: string }): Promise<PrometheusHarness> {
   // A missing peer is a failure with its cause, not an ENOENT from spawn.
-  if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} is not installed: run bash scripts/install-system-deps.sh test (npm test does)`);
+  if (!existsSync(PROMETHEUS_BIN))
+    throw new Error(`${PROMETHEUS_BIN} is not installed: run bash scripts/install-system-deps.sh test (npm test does)`);
   const dir = await mkdtemp(path.join(tmpdir(), 'sextant-prom-'));
   const port = await freePort();
   const auth = target.bearer ? `\n    authorization:\n      type: Bearer\n      credentials: ${JSON.stringify(target.bearer)}` : '';
-  await writeFile(path.join(dir, 'prometheus.yml'), `global:
+  await writeFile(
+    path.join(dir, 'prometheus.yml'),
+    `global:
   scrape_interval: 1s
   evaluation_interval: 1s
 scrape_configs:
@@ -49,13 +52,22 @@ scrape_configs:
     metrics_path: ${target.path}
     static_configs:
       - targets: [${JSON.stringify(target.hostPort)}]${auth}
-`);
-  const proc: ChildProcess = spawn(PROMETHEUS_BIN, [
-    `--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+`,
+  );
+  const proc: ChildProcess = spawn(
+    PROMETHEUS_BIN,
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  proc.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
   const url = `http://127.0.0.1:${port}`;
 
   const query = async (promql: string): Promise<PromSample[]> => {
@@ -68,7 +80,10 @@ scrape_configs:
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`prometheus exited (${proc.exitCode}): ${stderr}`);
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) throw new Error(`prometheus not ready after 30 s: ${stderr}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -87,7 +102,8 @@ scrape_configs:
   // Prometheus applies new targets a few seconds after start: wait for the first successful scrape, so
   // traffic sent afterwards is seen growing across scrapes.
   const up = await waitFor('up{job="sextant"}', (r) => r.length === 1 && r[0]?.value[1] === '1');
-  if (up.length !== 1 || up[0]?.value[1] !== '1') throw new Error(`prometheus did not scrape ${target.hostPort}${target.path}: ${JSON.stringify(up)} ${stderr}`);
+  if (up.length !== 1 || up[0]?.value[1] !== '1')
+    throw new Error(`prometheus did not scrape ${target.hostPort}${target.path}: ${JSON.stringify(up)} ${stderr}`);
 
   return {
     url,

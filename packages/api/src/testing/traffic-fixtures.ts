@@ -13,19 +13,68 @@ export const COREDNS = { ip: '10.0.0.53', port: 53, service: 'coredns', namespac
 export const KAFKA = { ip: '10.0.0.9', port: 9092, service: 'kafka', namespace: 'data' };
 
 export function flow(over: Partial<FlowInput> = {}): Flow {
-  return Flow.parse({ id: uuid(), time: over.time ?? Date.now() - 60_000, nodeName: 'node-a', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4, source: FRONTEND, destination: PAYMENTS, tcpFlags: ['SYN', 'ACK'], trafficDirection: 'EGRESS', bytesSent: 100, bytesReceived: 200, connectLatencyNs: 1_000_000, closeReason: 'CLOSED', ...over });
+  return Flow.parse({
+    id: uuid(),
+    time: over.time ?? Date.now() - 60_000,
+    nodeName: 'node-a',
+    verdict: 'FORWARDED',
+    l4Protocol: 'TCP',
+    ipVersion: 4,
+    source: FRONTEND,
+    destination: PAYMENTS,
+    tcpFlags: ['SYN', 'ACK'],
+    trafficDirection: 'EGRESS',
+    bytesSent: 100,
+    bytesReceived: 200,
+    connectLatencyNs: 1_000_000,
+    closeReason: 'CLOSED',
+    ...over,
+  });
 }
 
 export function http(code: number | undefined, latencyMs: number, over: Partial<L7EventInput> = {}): L7Event {
-  return L7Event.parse({ id: uuid(), flowId: uuid(), time: over.time ?? Date.now() - 60_000, nodeName: 'node-a', protocol: 'http', latencyNs: latencyMs * 1e6, source: FRONTEND, destination: PAYMENTS, http: { method: 'GET', url: 'http://payments/pay', path: '/pay', code }, ...over });
+  return L7Event.parse({
+    id: uuid(),
+    flowId: uuid(),
+    time: over.time ?? Date.now() - 60_000,
+    nodeName: 'node-a',
+    protocol: 'http',
+    latencyNs: latencyMs * 1e6,
+    source: FRONTEND,
+    destination: PAYMENTS,
+    http: { method: 'GET', url: 'http://payments/pay', path: '/pay', code },
+    ...over,
+  });
 }
 
 export function dns(rcode: number | undefined, over: Partial<L7EventInput> = {}): L7Event {
-  return L7Event.parse({ id: uuid(), flowId: uuid(), time: over.time ?? Date.now() - 60_000, nodeName: 'node-a', protocol: 'dns', latencyNs: 2e6, source: FRONTEND, destination: COREDNS, dns: { query: 'payments.shop.svc.', qtypes: ['A'], rcode, ips: rcode === 0 ? ['10.0.0.2'] : [], rrtypes: rcode === 0 ? ['A'] : [] }, ...over });
+  return L7Event.parse({
+    id: uuid(),
+    flowId: uuid(),
+    time: over.time ?? Date.now() - 60_000,
+    nodeName: 'node-a',
+    protocol: 'dns',
+    latencyNs: 2e6,
+    source: FRONTEND,
+    destination: COREDNS,
+    dns: { query: 'payments.shop.svc.', qtypes: ['A'], rcode, ips: rcode === 0 ? ['10.0.0.2'] : [], rrtypes: rcode === 0 ? ['A'] : [] },
+    ...over,
+  });
 }
 
 export function kafka(errorCode: number, over: Partial<L7EventInput> = {}): L7Event {
-  return L7Event.parse({ id: uuid(), flowId: uuid(), time: over.time ?? Date.now() - 60_000, nodeName: 'node-a', protocol: 'kafka', latencyNs: 5e6, source: FRONTEND, destination: KAFKA, kafka: { apiKey: 'produce', apiVersion: 9, correlationId: 1, topic: 'orders', errorCode }, ...over });
+  return L7Event.parse({
+    id: uuid(),
+    flowId: uuid(),
+    time: over.time ?? Date.now() - 60_000,
+    nodeName: 'node-a',
+    protocol: 'kafka',
+    latencyNs: 5e6,
+    source: FRONTEND,
+    destination: KAFKA,
+    kafka: { apiKey: 'produce', apiVersion: 9, correlationId: 1, topic: 'orders', errorCode },
+    ...over,
+  });
 }
 
 /**

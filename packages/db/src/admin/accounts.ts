@@ -36,7 +36,10 @@ export interface AdminTokenSummary {
 
 /** Why an account change was refused (the API answers 409/404 with the message). */
 export class AccountChangeError extends Error {
-  constructor(message: string, readonly reason: 'not-found' | 'conflict') {
+  constructor(
+    message: string,
+    readonly reason: 'not-found' | 'conflict',
+  ) {
     super(message);
   }
 }
@@ -54,7 +57,15 @@ export async function listUsers(prisma: PrismaClient): Promise<UserSummary[]> {
     orderBy: { createdAt: 'asc' },
     include: { _count: { select: { sessions: { where: { expiresAt: { gt: now } } }, apiTokens: { where: { revokedAt: null } } } } },
   });
-  return rows.map((u) => ({ id: u.id, email: u.email, role: u.role, createdAt: u.createdAt, disabled: isDisabledHash(u.passwordHash), sessions: u._count.sessions, activeTokens: u._count.apiTokens }));
+  return rows.map((u) => ({
+    id: u.id,
+    email: u.email,
+    role: u.role,
+    createdAt: u.createdAt,
+    disabled: isDisabledHash(u.passwordHash),
+    sessions: u._count.sessions,
+    activeTokens: u._count.apiTokens,
+  }));
 }
 
 /** A new account with a one-time password (returned once; only its hash is stored); null when the email is taken. */
@@ -63,7 +74,10 @@ export async function inviteUser(prisma: PrismaClient, email: string, role: Role
   const lower = email.toLowerCase();
   if (await prisma.user.findUnique({ where: { email: lower } })) return null;
   const u = await prisma.user.create({ data: { email: lower, passwordHash: await hashPassword(password), role } });
-  return { user: { id: u.id, email: u.email, role: u.role, createdAt: u.createdAt, disabled: false, sessions: 0, activeTokens: 0 }, password };
+  return {
+    user: { id: u.id, email: u.email, role: u.role, createdAt: u.createdAt, disabled: false, sessions: 0, activeTokens: 0 },
+    password,
+  };
 }
 
 /** Whether `userId` is the only enabled admin (changing it would leave nobody to administer). */
@@ -82,7 +96,8 @@ async function existing(prisma: PrismaClient, userId: string) {
 export async function setUserRole(prisma: PrismaClient, userId: string, role: Role): Promise<void> {
   const u = await existing(prisma, userId);
   if (u.role === role) return;
-  if (role !== 'admin' && (await lastAdmin(prisma, userId))) throw new AccountChangeError('the last enabled admin cannot lose the admin role', 'conflict');
+  if (role !== 'admin' && (await lastAdmin(prisma, userId)))
+    throw new AccountChangeError('the last enabled admin cannot lose the admin role', 'conflict');
   await prisma.user.update({ where: { id: userId }, data: { role } });
 }
 
@@ -90,7 +105,8 @@ export async function setUserRole(prisma: PrismaClient, userId: string, role: Ro
 export async function disableUser(prisma: PrismaClient, userId: string): Promise<void> {
   const u = await existing(prisma, userId);
   if (isDisabledHash(u.passwordHash)) return;
-  if (u.role === 'admin' && (await lastAdmin(prisma, userId))) throw new AccountChangeError('the last enabled admin cannot be disabled', 'conflict');
+  if (u.role === 'admin' && (await lastAdmin(prisma, userId)))
+    throw new AccountChangeError('the last enabled admin cannot be disabled', 'conflict');
   const hash = (await hashPassword(randomBytes(32).toString('base64url'))) + DISABLED;
   await prisma.$transaction([
     prisma.user.update({ where: { id: userId }, data: { passwordHash: hash } }),
@@ -109,7 +125,15 @@ export async function enableUser(prisma: PrismaClient, userId: string): Promise<
 
 export async function listAllApiTokens(prisma: PrismaClient): Promise<AdminTokenSummary[]> {
   const rows = await prisma.apiToken.findMany({ orderBy: { createdAt: 'asc' }, include: { user: { select: { email: true } } } });
-  return rows.map((r) => ({ id: r.id, name: r.name, tokenPrefix: r.tokenPrefix, owner: r.user.email, createdAt: r.createdAt, lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt }));
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    tokenPrefix: r.tokenPrefix,
+    owner: r.user.email,
+    createdAt: r.createdAt,
+    lastUsedAt: r.lastUsedAt,
+    revokedAt: r.revokedAt,
+  }));
 }
 
 /** Revokes any user's API token; false when no such token exists (revoking a revoked one is not an error). */

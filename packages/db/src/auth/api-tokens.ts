@@ -25,7 +25,11 @@ export function newApiToken(): string {
   return API_TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
-export async function createApiToken(prisma: PrismaClient, userId: string, name: string): Promise<{ token: string; apiToken: ApiTokenSummary }> {
+export async function createApiToken(
+  prisma: PrismaClient,
+  userId: string,
+  name: string,
+): Promise<{ token: string; apiToken: ApiTokenSummary }> {
   const token = newApiToken();
   const row = await prisma.apiToken.create({
     data: { name, userId, tokenHash: hashToken(token), tokenPrefix: token.slice(0, 10) },
@@ -57,7 +61,14 @@ export async function revokeApiToken(prisma: PrismaClient, userId: string, id: s
   return (await prisma.apiToken.count({ where: { id, userId } })) > 0;
 }
 
-function summarize(r: { id: string; name: string; tokenPrefix: string; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null }): ApiTokenSummary {
+function summarize(r: {
+  id: string;
+  name: string;
+  tokenPrefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}): ApiTokenSummary {
   const { id, name, tokenPrefix, createdAt, lastUsedAt, revokedAt } = r;
   return { id, name, tokenPrefix, createdAt, lastUsedAt, revokedAt };
 }

@@ -52,8 +52,16 @@ export async function listCollectors(prisma: PrismaClient): Promise<CollectorSum
 }
 
 function summarize(c: {
-  id: string; name: string; tokenPrefix: string; createdAt: Date; revokedAt: Date | null; hostname: string | null;
-  version: string | null; kernel: string | null; lastSeenAt: Date | null; lastHealth: unknown;
+  id: string;
+  name: string;
+  tokenPrefix: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+  hostname: string | null;
+  version: string | null;
+  kernel: string | null;
+  lastSeenAt: Date | null;
+  lastHealth: unknown;
 }): CollectorSummary {
   const { id, name, tokenPrefix, createdAt, revokedAt, hostname, version, kernel, lastSeenAt, lastHealth } = c;
   return { id, name, tokenPrefix, createdAt, revokedAt, hostname, version, kernel, lastSeenAt, lastHealth };

@@ -27,7 +27,11 @@ function decoyHash(): Promise<string> {
 }
 
 /** Checks credentials and opens a session; null on a wrong email or password (same answer and work for both). */
-export async function login(prisma: PrismaClient, email: string, password: string): Promise<{ user: SessionUser; token: string; expiresAt: Date } | null> {
+export async function login(
+  prisma: PrismaClient,
+  email: string,
+  password: string,
+): Promise<{ user: SessionUser; token: string; expiresAt: Date } | null> {
   const u = await prisma.user.findUnique({ where: { email: email.toLowerCase() } });
   const ok = await verifyPassword(password, u?.passwordHash ?? (await decoyHash()));
   if (!u || !ok) return null;

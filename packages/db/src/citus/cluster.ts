@@ -168,7 +168,11 @@ export async function citusWorkers(url: string): Promise<{ host: string; port: n
  * is any database of the coordinator; the workers take the same user and password. Returns the URL of
  * `database` on the coordinator.
  */
-export async function prepareCitusDatabase(serverUrl: string, workers: { host: string; port: number }[], database: string): Promise<string> {
+export async function prepareCitusDatabase(
+  serverUrl: string,
+  workers: { host: string; port: number }[],
+  database: string,
+): Promise<string> {
   const u = new URL(serverUrl);
   const coordinator = { host: u.hostname, port: Number(u.port || 5432) };
   const nodes = [coordinator, ...workers];
@@ -207,7 +211,10 @@ export async function startCitusCluster(opts: CitusClusterOptions = {}): Promise
   fs.mkdirSync(dir, { recursive: true });
   fs.chmodSync(dir, 0o755);
   chownToPostgres(dir);
-  const files: [string, string][] = [['pwfile', `${PASSWORD}\n`], ['pgpass', `127.0.0.1:*:*:${USER}:${PASSWORD}\n`]];
+  const files: [string, string][] = [
+    ['pwfile', `${PASSWORD}\n`],
+    ['pgpass', `127.0.0.1:*:*:${USER}:${PASSWORD}\n`],
+  ];
   for (const [file, text] of files) {
     fs.writeFileSync(path.join(dir, file), text, { mode: 0o600 });
     chownToPostgres(path.join(dir, file));
@@ -234,11 +241,14 @@ export async function startCitusCluster(opts: CitusClusterOptions = {}): Promise
     );
     const coordinator = nodes[0] as CitusNode;
     const workers = nodes.slice(1);
-    const url = await prepareCitusDatabase(nodeUrl(coordinator.port), workers.map((w) => ({ host: '127.0.0.1', port: w.port })), 'postgres');
+    const url = await prepareCitusDatabase(
+      nodeUrl(coordinator.port),
+      workers.map((w) => ({ host: '127.0.0.1', port: w.port })),
+      'postgres',
+    );
     return { url, coordinator, workers, dir, stop };
   } catch (err) {
     await stop();
     throw err;
   }
 }
-

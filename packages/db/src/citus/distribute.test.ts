@@ -53,10 +53,7 @@ describe('db:distribute', () => {
     await ensurePartitions(db.pool, PARTITIONED_TABLES, [day]);
     for (const t of PARTITIONED_TABLES) {
       const name = partitionName(t, day);
-      const parent = await db.pool.query(
-        `SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = $1::regclass`,
-        [t],
-      );
+      const parent = await db.pool.query(`SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = $1::regclass`, [t]);
       const part = await db.pool.query(`SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = $1::regclass`, [name]);
       expect(part.rows[0]?.colocationid, name).toBe(parent.rows[0]?.colocationid);
       expect(await count(`SELECT count(*) AS n FROM pg_dist_shard WHERE logicalrelid = $1::regclass`, [name]), name).toBeGreaterThan(1);
@@ -69,7 +66,18 @@ describe('exactly-once ingest on the layout', () => {
     const now = Date.now();
     const t = generateTraffic({ seed: 18, connections: 60, start: now - 120_000, end: now });
     const batchId = crypto.randomUUID();
-    const health = { time: now, version: 't', kernel: 'k', hostname: 'h', eventsPerSecond: 1, lostEvents: 0, parsedBytes: 0, unparsedBytes: 0, spoolBytes: 0, deadLetterBatches: 0 };
+    const health = {
+      time: now,
+      version: 't',
+      kernel: 'k',
+      hostname: 'h',
+      eventsPerSecond: 1,
+      lostEvents: 0,
+      parsedBytes: 0,
+      unparsedBytes: 0,
+      spoolBytes: 0,
+      deadLetterBatches: 0,
+    };
     const records = { batchId, sentAt: now, flows: t.flows, l7: t.l7, histograms: [] };
     const stored = async () => ({
       receipts: await count(`SELECT count(*) AS n FROM ingest_receipts WHERE batch_id = $1`, [batchId]),

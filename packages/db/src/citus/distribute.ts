@@ -74,14 +74,20 @@ export async function distributeSchema(url: string, opts: DistributeOptions = {}
   const c = new pg.Client({ connectionString: url, application_name: 'sextant-distribute' });
   await c.connect();
   try {
-    if (!(await isCitus(c))) throw new Error('db:distribute needs a Citus coordinator: the Citus extension is not installed in this database (CREATE EXTENSION citus, then add the workers)');
+    if (!(await isCitus(c)))
+      throw new Error(
+        'db:distribute needs a Citus coordinator: the Citus extension is not installed in this database (CREATE EXTENSION citus, then add the workers)',
+      );
     const workers = await c.query(`SELECT 1 FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary' AND isactive`);
     if (workers.rowCount === 0) throw new Error('db:distribute: no worker nodes registered on this coordinator (citus_add_node)');
     const migrated = await c.query(`SELECT to_regclass('public.flows') IS NOT NULL AS ok`);
     if (!migrated.rows[0].ok) throw new Error('db:distribute: the schema is not migrated yet (run the migrations first)');
 
     const done = new Map<string, string>();
-    for (const r of (await c.query<{ t: string; kind: string }>(`SELECT logicalrelid::regclass::text AS t, partmethod AS kind FROM pg_dist_partition`)).rows) done.set(r.t, r.kind);
+    for (const r of (
+      await c.query<{ t: string; kind: string }>(`SELECT logicalrelid::regclass::text AS t, partmethod AS kind FROM pg_dist_partition`)
+    ).rows)
+      done.set(r.t, r.kind);
 
     const report: DistributeReport = { reference: [], distributed: [] };
     // Functions the workers run: created there before any shard query or upsert uses them.
@@ -94,11 +100,16 @@ export async function distributeSchema(url: string, opts: DistributeOptions = {}
     for (const [t, fk] of DROPPED_FOREIGN_KEYS) await c.query(`ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${fk}`);
     // A table this step does not know would silently stay on the coordinator: refuse, so its place is decided.
     const known = new Set<string>([...REFERENCE_TABLES, ...DISTRIBUTED_TABLES.map(([t]) => t), ...COORDINATOR_TABLES]);
-    const tables = (await c.query<{ t: string }>(
-      `SELECT relname AS t FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition`,
-    )).rows.map((r) => r.t);
+    const tables = (
+      await c.query<{ t: string }>(
+        `SELECT relname AS t FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition`,
+      )
+    ).rows.map((r) => r.t);
     const unknown = tables.filter((t) => !known.has(t));
-    if (unknown.length) throw new Error(`db:distribute does not know the table(s) ${unknown.join(', ')}: give each its place in packages/db/src/citus/distribute.ts`);
+    if (unknown.length)
+      throw new Error(
+        `db:distribute does not know the table(s) ${unknown.join(', ')}: give each its place in packages/db/src/citus/distribute.ts`,
+      );
     const exists = new Set(tables);
 
     for (const t of REFERENCE_TABLES) {

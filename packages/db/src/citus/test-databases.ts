@@ -84,5 +84,6 @@ export async function cloneCitusDatabase(serverUrl: string, workers: NodeRef[], 
 }
 
 export async function dropCitusDatabase(serverUrl: string, workers: NodeRef[], name: string): Promise<void> {
-  for (const n of nodesOf(serverUrl, workers)) await onNode(serverUrl, n, [`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`]);
+  for (const n of nodesOf(serverUrl, workers))
+    await onNode(serverUrl, n, [`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`]);
 }

@@ -6,7 +6,11 @@ import type { PrismaClient } from '../generated/prisma/client';
 export const IMPORT_COLLECTOR = 'hubble-import';
 
 /** A new collector and its token (shown once, only its hash is stored), or null when the name is taken. */
-export async function createNamedCollector(prisma: PrismaClient, name: string, createdById: string): Promise<{ collector: CollectorSummary; token: string } | null> {
+export async function createNamedCollector(
+  prisma: PrismaClient,
+  name: string,
+  createdById: string,
+): Promise<{ collector: CollectorSummary; token: string } | null> {
   const exists = await prisma.collector.findUnique({ where: { name } });
   if (exists) return null;
   return createCollectorToken(prisma, name, createdById);

@@ -39,10 +39,19 @@ describe('collector status and health', () => {
     const a = (await createCollectorToken(db.prisma, 'status-a')).collector;
     const b = (await createCollectorToken(db.prisma, 'status-b')).collector;
     await db.prisma.collector.update({ where: { id: a.id }, data: { lastSeenAt: new Date(now - 1000), lastHealth: { lostEvents: 7 } } });
-    await db.prisma.collector.update({ where: { id: b.id }, data: { lastSeenAt: new Date(now - 5 * 60_000), lastHealth: { lostEvents: 5 } } });
+    await db.prisma.collector.update({
+      where: { id: b.id },
+      data: { lastSeenAt: new Date(now - 5 * 60_000), lastHealth: { lostEvents: 5 } },
+    });
     const t = generateTraffic({ seed: 3, connections: 10, start: now - 30_000, end: now - 1000 });
     await storeRecords(db.pool, a.id, { batchId: crypto.randomUUID(), sentAt: now, flows: t.flows, l7: t.l7, histograms: [] });
-    await storeRecords(db.pool, await importCollectorId(db.prisma, adminId), { batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(0, 1), l7: [], histograms: [] });
+    await storeRecords(db.pool, await importCollectorId(db.prisma, adminId), {
+      batchId: crypto.randomUUID(),
+      sentAt: now,
+      flows: t.flows.slice(0, 1),
+      l7: [],
+      histograms: [],
+    });
     const before = await collectorsStatus(db.prisma, now);
     const other = (await createCollectorToken(db.prisma, 'status-c')).collector;
     await revokeCollector(db.prisma, other.id);
@@ -53,7 +62,11 @@ describe('collector status and health', () => {
     expect(s.rateWindowSeconds).toBe(60);
     const health = await activeCollectorHealth(db.prisma);
     expect(health.map((r) => r.name)).not.toContain('status-c');
-    expect(health.find((r) => r.name === 'status-a')).toEqual({ name: 'status-a', lastSeenAt: expect.any(Date), lastHealth: { lostEvents: 7 } });
+    expect(health.find((r) => r.name === 'status-a')).toEqual({
+      name: 'status-a',
+      lastSeenAt: expect.any(Date),
+      lastHealth: { lostEvents: 7 },
+    });
   });
 
   it('answers whether the database is reachable', async () => {

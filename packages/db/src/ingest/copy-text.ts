@@ -16,7 +16,9 @@ function escapeText(s: string): string {
   // eslint-disable-next-line no-control-regex
   if (!/[\\\t\n\r\u0000]/.test(s)) return s;
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\\\t\n\r\u0000]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\uFFFD'));
+  return s.replace(/[\\\t\n\r\u0000]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\uFFFD',
+  );
 }
 
 // A \u0000 or surrogate escape as JSON.stringify writes them (lone surrogates only: pairs are written as is).

@@ -47,9 +47,21 @@ function bucketOf(t: number, size: number): number {
 }
 
 /** Folds a batch's final flows and L7 events into edge rows for buckets of `bucketMs`, reading rows as they came. */
-export function foldEdges(batch: Pick<IngestBatch, 'flows' | 'l7' | 'endpoints'>, bucketMs: number, ends = new BatchEndpoints(batch.endpoints)): EdgeRollup[] {
+export function foldEdges(
+  batch: Pick<IngestBatch, 'flows' | 'l7' | 'endpoints'>,
+  bucketMs: number,
+  ends = new BatchEndpoints(batch.endpoints),
+): EdgeRollup[] {
   const rows = new Map<string, EdgeRollup>();
-  const row = (t: number, sIp: string, sRef: number | null, dIp: string, dRef: number | null, protocol: string, statusClass: StatusClass) => {
+  const row = (
+    t: number,
+    sIp: string,
+    sRef: number | null,
+    dIp: string,
+    dRef: number | null,
+    protocol: string,
+    statusClass: StatusClass,
+  ) => {
     const bucket = bucketOf(t, bucketMs);
     const [s, d] = [ends.identity(sRef), ends.identity(dRef)];
     const srcNamespace = s.namespace ?? '';
@@ -59,7 +71,22 @@ export function foldEdges(batch: Pick<IngestBatch, 'flows' | 'l7' | 'endpoints'>
     const key = `${bucket}|${srcNamespace}|${srcService}|${dstNamespace}|${dstService}|${protocol}|${statusClass}`;
     let r = rows.get(key);
     if (!r) {
-      r = { bucket, srcNamespace, srcService, dstNamespace, dstService, protocol, statusClass, requests: 0, errors: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, latencySumNs: 0, hist: new Map() };
+      r = {
+        bucket,
+        srcNamespace,
+        srcService,
+        dstNamespace,
+        dstService,
+        protocol,
+        statusClass,
+        requests: 0,
+        errors: 0,
+        bytesSent: 0,
+        bytesReceived: 0,
+        retransmits: 0,
+        latencySumNs: 0,
+        hist: new Map(),
+      };
       rows.set(key, r);
     }
     // Sextant's own processes (label sextant:self): their services become kind 'self' (hidden on the map).
@@ -73,7 +100,13 @@ export function foldEdges(batch: Pick<IngestBatch, 'flows' | 'l7' | 'endpoints'>
     if (!f[FLOW_IX.final]) continue;
     // A connection between two sockets of this node is reported from both ends: count its client side.
     if (f[FLOW_IX.localPeer] && f[FLOW_IX.trafficDirection] === 'INGRESS') continue;
-    const [t, sIp, sRef, dIp, dRef] = [f[FLOW_IX.time], f[FLOW_IX.sourceIp], f[FLOW_IX.sourceRef], f[FLOW_IX.destinationIp], f[FLOW_IX.destinationRef]];
+    const [t, sIp, sRef, dIp, dRef] = [
+      f[FLOW_IX.time],
+      f[FLOW_IX.sourceIp],
+      f[FLOW_IX.sourceRef],
+      f[FLOW_IX.destinationIp],
+      f[FLOW_IX.destinationRef],
+    ];
     if (f[FLOW_IX.verdict] === 'DROPPED') {
       // A drop record aggregates dropped packets, not a connection: its own edge kind, all errors.
       const d = row(t, sIp, sRef, dIp, dRef, 'drop', 'error');
@@ -109,7 +142,10 @@ export function foldEdges(batch: Pick<IngestBatch, 'flows' | 'l7' | 'endpoints'>
       recordValue(r.hist, e.latencyNs);
     }
   }
-  return sortByKey([...rows.values()], (r) => `${r.srcNamespace}|${r.srcService}|${r.dstNamespace}|${r.dstService}|${r.protocol}|${r.statusClass}`);
+  return sortByKey(
+    [...rows.values()],
+    (r) => `${r.srcNamespace}|${r.srcService}|${r.dstNamespace}|${r.dstService}|${r.protocol}|${r.statusClass}`,
+  );
 }
 
 // Concurrent batches upsert rows in one global key order, so they cannot deadlock on each other.
@@ -142,10 +178,21 @@ export async function upsertEdges(client: pg.PoolClient, table: 'edge_minute' | 
   const payload = rows.map((r) => {
     const { idx, cnt } = toSparse(r.hist);
     return {
-      bucket: r.bucket, src_namespace: r.srcNamespace, src_service: r.srcService, dst_namespace: r.dstNamespace,
-      dst_service: r.dstService, protocol: r.protocol, status_class: r.statusClass, requests: r.requests,
-      errors: r.errors, bytes_sent: r.bytesSent, bytes_received: r.bytesReceived, retransmits: r.retransmits,
-      latency_sum_ns: r.latencySumNs, hist_idx: idx, hist_cnt: cnt,
+      bucket: r.bucket,
+      src_namespace: r.srcNamespace,
+      src_service: r.srcService,
+      dst_namespace: r.dstNamespace,
+      dst_service: r.dstService,
+      protocol: r.protocol,
+      status_class: r.statusClass,
+      requests: r.requests,
+      errors: r.errors,
+      bytes_sent: r.bytesSent,
+      bytes_received: r.bytesReceived,
+      retransmits: r.retransmits,
+      latency_sum_ns: r.latencySumNs,
+      hist_idx: idx,
+      hist_cnt: cnt,
     };
   });
   await client.query(EDGE_UPSERT(table), [JSON.stringify(payload)]);
@@ -169,19 +216,45 @@ export function foldLatency(samples: readonly HistogramSample[]): LatencyRollup[
     const key = `${bucket}|${s.kind}|${s.nodeName}|${s.sourceNamespace}|${s.sourceService}|${s.destinationNamespace}|${s.destinationService}`;
     let r = rows.get(key);
     if (!r) {
-      r = { bucket, kind: s.kind, nodeName: s.nodeName, srcNamespace: s.sourceNamespace, srcService: s.sourceService, dstNamespace: s.destinationNamespace, dstService: s.destinationService, hist: new Map() };
+      r = {
+        bucket,
+        kind: s.kind,
+        nodeName: s.nodeName,
+        srcNamespace: s.sourceNamespace,
+        srcService: s.sourceService,
+        dstNamespace: s.destinationNamespace,
+        dstService: s.destinationService,
+        hist: new Map(),
+      };
       rows.set(key, r);
     }
-    mergeInto(r.hist, s.idx.map((i, k) => [i, s.cnt[k] ?? 0] as [number, number]));
+    mergeInto(
+      r.hist,
+      s.idx.map((i, k) => [i, s.cnt[k] ?? 0] as [number, number]),
+    );
   }
-  return sortByKey([...rows.values()], (r) => `${r.kind}|${r.nodeName}|${r.srcNamespace}|${r.srcService}|${r.dstNamespace}|${r.dstService}`);
+  return sortByKey(
+    [...rows.values()],
+    (r) => `${r.kind}|${r.nodeName}|${r.srcNamespace}|${r.srcService}|${r.dstNamespace}|${r.dstService}`,
+  );
 }
 
 export async function upsertLatency(client: pg.PoolClient, rows: LatencyRollup[]): Promise<void> {
   if (rows.length === 0) return;
   const payload = rows.map((r) => {
     const { idx, cnt } = toSparse(r.hist);
-    return { bucket: r.bucket, kind: r.kind, node_name: r.nodeName, src_namespace: r.srcNamespace, src_service: r.srcService, dst_namespace: r.dstNamespace, dst_service: r.dstService, samples: cnt.reduce((a, b) => a + b, 0), hist_idx: idx, hist_cnt: cnt };
+    return {
+      bucket: r.bucket,
+      kind: r.kind,
+      node_name: r.nodeName,
+      src_namespace: r.srcNamespace,
+      src_service: r.srcService,
+      dst_namespace: r.dstNamespace,
+      dst_service: r.dstService,
+      samples: cnt.reduce((a, b) => a + b, 0),
+      hist_idx: idx,
+      hist_cnt: cnt,
+    };
   });
   await client.query(
     `INSERT INTO latency_minute AS t (bucket, kind, node_name, src_namespace, src_service, dst_namespace, dst_service, samples, hist_idx, hist_cnt)
@@ -209,10 +282,14 @@ export async function markDirtyHours(client: pg.PoolClient, rows: readonly EdgeR
 export async function upsertServices(client: pg.PoolClient, rows: readonly EdgeRollup[]): Promise<void> {
   const seen = new Map<string, { namespace: string; name: string; lastSeen: number; self: boolean }>();
   for (const r of rows) {
-    for (const [namespace, name, self] of [[r.srcNamespace, r.srcService, r.srcSelf], [r.dstNamespace, r.dstService, r.dstSelf]] as const) {
+    for (const [namespace, name, self] of [
+      [r.srcNamespace, r.srcService, r.srcSelf],
+      [r.dstNamespace, r.dstService, r.dstSelf],
+    ] as const) {
       const k = `${namespace}|${name}`;
       const prev = seen.get(k);
-      if (!prev || prev.lastSeen < r.bucket) seen.set(k, { namespace, name, lastSeen: r.bucket, self: self === true || prev?.self === true });
+      if (!prev || prev.lastSeen < r.bucket)
+        seen.set(k, { namespace, name, lastSeen: r.bucket, self: self === true || prev?.self === true });
       else if (self) prev.self = true;
     }
   }

@@ -15,16 +15,38 @@ const sideColumns = (prefix: string, columns: readonly string[]) => columns.map(
 
 /** COPY columns of flows: the batch's own, then FLOW_FIELDS in order (a ref: its identity's columns). */
 export const FLOW_COLUMNS: readonly string[] = [
-  'collector_id', 'batch_id',
+  'collector_id',
+  'batch_id',
   ...FLOW_FIELDS.flatMap((f) => (kindOf(f) === 'ref' ? sideColumns(f.column, IDENTITY_COLUMNS) : [f.column])),
 ];
 
 /** COPY columns of l7_events, in the order l7Copy writes them. */
 export const L7_COLUMNS: readonly string[] = [
-  'collector_id', 'batch_id', 'time', 'event_id', 'flow_id', 'node_name', 'type', 'protocol', 'latency_ns',
-  'src_ip', 'src_port', ...sideColumns('src', L7_IDENTITY_COLUMNS), 'dst_ip', 'dst_port', ...sideColumns('dst', L7_IDENTITY_COLUMNS),
-  'http_method', 'http_path', 'http_code', 'dns_query', 'dns_rcode', 'kafka_api_key', 'kafka_topic', 'kafka_error_code',
-  'status_class', 'detail',
+  'collector_id',
+  'batch_id',
+  'time',
+  'event_id',
+  'flow_id',
+  'node_name',
+  'type',
+  'protocol',
+  'latency_ns',
+  'src_ip',
+  'src_port',
+  ...sideColumns('src', L7_IDENTITY_COLUMNS),
+  'dst_ip',
+  'dst_port',
+  ...sideColumns('dst', L7_IDENTITY_COLUMNS),
+  'http_method',
+  'http_path',
+  'http_code',
+  'dns_query',
+  'dns_rcode',
+  'kafka_api_key',
+  'kafka_topic',
+  'kafka_error_code',
+  'status_class',
+  'detail',
 ];
 
 /** A tcp_flags column → the flags (readers: queries/read-rows.ts). */
@@ -72,7 +94,15 @@ export class BatchEndpoints {
     if (t === undefined) {
       const e = this.identity(ref);
       const labelled = marked ? { ...e, labels: withSanitizedLabel(e.labels) } : e;
-      const values = [e.service, e.namespace, e.podName, e.process?.name, ...(pid ? [e.process?.pid] : []), e.names, endpointExtra(labelled)];
+      const values = [
+        e.service,
+        e.namespace,
+        e.podName,
+        e.process?.name,
+        ...(pid ? [e.process?.pid] : []),
+        e.names,
+        endpointExtra(labelled),
+      ];
       t = values.map(copyField).join('\t');
       cache[at] = t;
     }
@@ -81,7 +111,11 @@ export class BatchEndpoints {
 }
 
 /** A writer of one batch's flow rows as COPY text lines (FLOW_COLUMNS). */
-export function flowCopyWriter(batch: Pick<IngestBatch, 'nodeName' | 'endpoints'>, ctx: RowContext, ends = new BatchEndpoints(batch.endpoints)): (row: FlowRow) => string {
+export function flowCopyWriter(
+  batch: Pick<IngestBatch, 'nodeName' | 'endpoints'>,
+  ctx: RowContext,
+  ends = new BatchEndpoints(batch.endpoints),
+): (row: FlowRow) => string {
   const head = `${copyField(ctx.collectorId)}\t${copyField(ctx.batchId)}`;
   const node = copyField(batch.nodeName);
   const kinds = FLOW_FIELDS.map(kindOf);
@@ -111,7 +145,11 @@ export function flowCopyWriter(batch: Pick<IngestBatch, 'nodeName' | 'endpoints'
 }
 
 /** A writer of one batch's L7 event rows as COPY text lines (L7_COLUMNS). */
-export function l7CopyWriter(batch: Pick<IngestBatch, 'endpoints'>, ctx: RowContext, ends = new BatchEndpoints(batch.endpoints)): (e: L7EventRow) => string {
+export function l7CopyWriter(
+  batch: Pick<IngestBatch, 'endpoints'>,
+  ctx: RowContext,
+  ends = new BatchEndpoints(batch.endpoints),
+): (e: L7EventRow) => string {
   const head = `${copyField(ctx.collectorId)}\t${copyField(ctx.batchId)}`;
   return (e) => {
     const [s, d] = [e.source, e.destination];
@@ -124,7 +162,18 @@ export function l7CopyWriter(batch: Pick<IngestBatch, 'endpoints'>, ctx: RowCont
       ends.text(s[2], false, marked),
       fields([d[0], d[1]]),
       ends.text(d[2], false, false),
-      fields([e.http?.method, e.http?.path, e.http?.code, e.dns?.query, e.dns?.rcode, e.kafka?.apiKey, e.kafka?.topic, e.kafka?.errorCode, status, e.http ?? e.dns ?? e.kafka ?? {}]),
+      fields([
+        e.http?.method,
+        e.http?.path,
+        e.http?.code,
+        e.dns?.query,
+        e.dns?.rcode,
+        e.kafka?.apiKey,
+        e.kafka?.topic,
+        e.kafka?.errorCode,
+        status,
+        e.http ?? e.dns ?? e.kafka ?? {},
+      ]),
     ].join('\t')}\n`;
   };
 }

@@ -31,10 +31,14 @@ describe('storeBatch', () => {
     e.http = { ...e.http!, url: '/a\u0000b', path: '/a\u0000b' };
     t.flows[0]!.source.process = { pid: 1, name: 'p\u0000\uDC00' };
     const batchId = crypto.randomUUID();
-    expect((await storeRecords(db.pool, collectorId, { batchId, sentAt: now, flows: t.flows, l7: t.l7, histograms: [] })).stored).toBe(true);
+    expect((await storeRecords(db.pool, collectorId, { batchId, sentAt: now, flows: t.flows, l7: t.l7, histograms: [] })).stored).toBe(
+      true,
+    );
     const r = await db.pool.query(`SELECT http_path, detail->>'url' AS url FROM l7_events WHERE event_id = $1`, [e.id]);
     expect(r.rows[0]).toEqual({ http_path: '/a\uFFFDb', url: '/a\uFFFDb' });
-    expect((await db.pool.query(`SELECT src_process FROM flows WHERE flow_id = $1`, [t.flows[0]!.id])).rows[0].src_process).toBe('p\uFFFD\uFFFD');
+    expect((await db.pool.query(`SELECT src_process FROM flows WHERE flow_id = $1`, [t.flows[0]!.id])).rows[0].src_process).toBe(
+      'p\uFFFD\uFFFD',
+    );
   });
 
   it('refuses a batch spanning more days than allowed before creating any partition', async () => {

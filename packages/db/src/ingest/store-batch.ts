@@ -45,7 +45,12 @@ export async function copyInto<T>(
 }
 
 /** COPY a batch's flow and L7 rows (rows.ts), identities formatted once for both. */
-export async function copyBatch(client: pg.PoolClient, batch: IngestBatch, ctx: RowContext, ends = new BatchEndpoints(batch.endpoints)): Promise<void> {
+export async function copyBatch(
+  client: pg.PoolClient,
+  batch: IngestBatch,
+  ctx: RowContext,
+  ends = new BatchEndpoints(batch.endpoints),
+): Promise<void> {
   await copyInto(client, 'flows', FLOW_COLUMNS, batch.flows, flowCopyWriter(batch, ctx, ends));
   await copyInto(client, 'l7_events', L7_COLUMNS, batch.l7, l7CopyWriter(batch, ctx, ends));
 }
@@ -67,7 +72,12 @@ export interface StoreOptions {
 }
 
 /** Records as objects (Hubble import, tests, tools), stored as the batch of rows they encode to. */
-export async function storeRecords(pool: pg.Pool, collectorId: string, records: RecordBatch<Flow, L7Event, CollectorHealthReport>, opts: StoreOptions = {}): Promise<IngestResult> {
+export async function storeRecords(
+  pool: pg.Pool,
+  collectorId: string,
+  records: RecordBatch<Flow, L7Event, CollectorHealthReport>,
+  opts: StoreOptions = {},
+): Promise<IngestResult> {
   return storeBatch(pool, collectorId, encodeRecords(records), opts);
 }
 

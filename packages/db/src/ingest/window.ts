@@ -29,7 +29,8 @@ export interface RejectedRecords {
 export function rawRetentionDays(env: Record<string, string | undefined> = process.env): number {
   const raw = env.SEXTANT_RETENTION_RAW_DAYS?.trim() || '7';
   const days = Number(raw);
-  if (!/^\d+$/.test(raw) || days < 1 || days > 3650) throw new Error(`SEXTANT_RETENTION_RAW_DAYS must be a whole number of days between 1 and 3650, not ${raw}`);
+  if (!/^\d+$/.test(raw) || days < 1 || days > 3650)
+    throw new Error(`SEXTANT_RETENTION_RAW_DAYS must be a whole number of days between 1 and 3650, not ${raw}`);
   return days;
 }
 

@@ -19,7 +19,13 @@ const KEYS = 'src_namespace, src_service, dst_namespace, dst_service, protocol, 
  * [startSec, startSec + spanSec) folded per key: counters summed, histograms merged bucket by bucket.
  * Table names come from this package's constants, never from input.
  */
-export async function foldRollup(client: pg.PoolClient, source: 'edge_minute' | 'edge_hour', target: 'edge_hour' | 'edge_6h', startSec: number, spanSec: number): Promise<void> {
+export async function foldRollup(
+  client: pg.PoolClient,
+  source: 'edge_minute' | 'edge_hour',
+  target: 'edge_hour' | 'edge_6h',
+  startSec: number,
+  spanSec: number,
+): Promise<void> {
   const h = [startSec, spanSec];
   await client.query(`DELETE FROM ${target} WHERE bucket = to_timestamp($1)`, [startSec]);
   await client.query(

@@ -36,7 +36,9 @@ export async function runMaintenance(pool: pg.Pool, opts: MaintenanceOptions, no
   prunedRows += (await pool.query('DELETE FROM collector_health WHERE time < $1', [horizon])).rowCount ?? 0;
   prunedRows += (await pool.query('DELETE FROM sessions WHERE expires_at < now()')).rowCount ?? 0;
   // Marks of blocks whose rollup partitions are gone (nothing left to build).
-  prunedRows += (await pool.query('DELETE FROM rollup_dirty_blocks WHERE block < $1', [new Date((today - opts.rollupDays) * 86_400_000)])).rowCount ?? 0;
+  prunedRows +=
+    (await pool.query('DELETE FROM rollup_dirty_blocks WHERE block < $1', [new Date((today - opts.rollupDays) * 86_400_000)])).rowCount ??
+    0;
   return { created, hoursRolledUp, blocksRolledUp, dropped, prunedRows };
 }
 

@@ -50,10 +50,17 @@ describe('maintenance job', () => {
     const now = Date.now();
     const old = now - 10 * DAY;
     const recent = now - 1 * DAY;
-    for (const [seed, t] of [[1, old], [2, recent]] as const) {
+    for (const [seed, t] of [
+      [1, old],
+      [2, recent],
+    ] as const) {
       const traffic = generateTraffic({ seed, connections: 50, start: t, end: t + 60_000 });
       await storeRecords(db.pool, collectorId, {
-        batchId: crypto.randomUUID(), sentAt: now, flows: traffic.flows, l7: traffic.l7, histograms: [],
+        batchId: crypto.randomUUID(),
+        sentAt: now,
+        flows: traffic.flows,
+        l7: traffic.l7,
+        histograms: [],
       });
     }
     expect(await count('flows')).toBe(100);
@@ -64,8 +71,12 @@ describe('maintenance job', () => {
     expect(await count('flows')).toBe(50);
     expect(await count('edge_minute')).toBe(rollupsBefore);
     const r2 = await runMaintenance(db.pool, { rawDays: 7, rollupDays: 5, daysAhead: 1 }, now);
-    expect(r2.dropped).toEqual(expect.arrayContaining([partitionName('edge_minute', oldDay), partitionName('edge_hour', oldDay), partitionName('edge_6h', oldDay)]));
-    const remaining = Number((await db.pool.query(`SELECT count(*) AS n FROM edge_minute WHERE bucket < now() - interval '5 days'`)).rows[0].n);
+    expect(r2.dropped).toEqual(
+      expect.arrayContaining([partitionName('edge_minute', oldDay), partitionName('edge_hour', oldDay), partitionName('edge_6h', oldDay)]),
+    );
+    const remaining = Number(
+      (await db.pool.query(`SELECT count(*) AS n FROM edge_minute WHERE bucket < now() - interval '5 days'`)).rows[0].n,
+    );
     expect(remaining).toBe(0);
   });
 });

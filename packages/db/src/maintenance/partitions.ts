@@ -37,15 +37,12 @@ export function forgetKnownPartitions(): void {
   known.clear();
 }
 
-export async function ensurePartitions(
-  pool: pg.Pool,
-  tables: readonly PartitionedTable[],
-  days: Iterable<number>,
-): Promise<number> {
+export async function ensurePartitions(pool: pg.Pool, tables: readonly PartitionedTable[], days: Iterable<number>): Promise<number> {
   const missing: { table: PartitionedTable; day: number; name: string }[] = [];
   for (const day of new Set(days)) {
     // The bounds come from this file's DDL: toISOString() of a day past year 9999 is '+010000-…'.
-    if (!Number.isInteger(day) || day < 0 || day > dayOf(MAX_EPOCH_MS)) throw new RangeError(`no partition for day ${day}: times must lie in 1970–9999`);
+    if (!Number.isInteger(day) || day < 0 || day > dayOf(MAX_EPOCH_MS))
+      throw new RangeError(`no partition for day ${day}: times must lie in 1970–9999`);
     for (const table of tables) {
       const name = partitionName(table, day);
       if (!known.has(`${pool.options.connectionString}|${name}`)) missing.push({ table, day, name });
@@ -60,10 +57,7 @@ export async function ensurePartitions(
       const from = new Date(day * DAY_MS).toISOString();
       const to = new Date((day + 1) * DAY_MS).toISOString();
       // Identifiers are built from our own constants and a day number, never from user input.
-      const res = await client.query(
-        `SELECT 1 FROM pg_class WHERE relname = $1 AND relkind IN ('r', 'p')`,
-        [name],
-      );
+      const res = await client.query(`SELECT 1 FROM pg_class WHERE relname = $1 AND relkind IN ('r', 'p')`, [name]);
       if (res.rowCount === 0) {
         await client.query(`CREATE TABLE ${name} PARTITION OF ${table} FOR VALUES FROM ('${from}') TO ('${to}')`);
         created++;

@@ -36,8 +36,14 @@ export function kindSql(p: Params) {
   const conn = once([...CONNECTION_PROTOCOLS], (x) => `protocol = ANY(${x}::text[])`);
   const errs = once(ERROR_CLASSES, (x) => `status_class = ANY(${x}::text[])`);
   return {
-    get isL7() { return l7(); },
-    get isConnection() { return conn(); },
-    get isError() { return errs(); },
+    get isL7() {
+      return l7();
+    },
+    get isConnection() {
+      return conn();
+    },
+    get isError() {
+      return errs();
+    },
   };
 }

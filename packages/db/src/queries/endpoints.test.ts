@@ -22,8 +22,17 @@ const client = { ip: '10.0.0.9', port: 40000, service: 'checkout-web', namespace
 const ep = (service: string, port: number) => ({ ip: '10.0.0.2', port, service, namespace: 'shop' });
 
 let k = 0;
-const base = (protocol: L7Event['protocol'], destination: ReturnType<typeof ep>, latencyNs: number) =>
-  ({ id: crypto.randomUUID(), flowId: crypto.randomUUID(), time: t0 + k++, nodeName: 'node-a', type: 'RESPONSE' as const, protocol, latencyNs, source: client, destination });
+const base = (protocol: L7Event['protocol'], destination: ReturnType<typeof ep>, latencyNs: number) => ({
+  id: crypto.randomUUID(),
+  flowId: crypto.randomUUID(),
+  time: t0 + k++,
+  nodeName: 'node-a',
+  type: 'RESPONSE' as const,
+  protocol,
+  latencyNs,
+  source: client,
+  destination,
+});
 const http = (method: string, path: string, pathTemplate: string, code: number, latencyNs: number): L7Event => ({
   ...base('http', ep('orders-api', 8080), latencyNs),
   http: { method, url: `http://orders-api${path}`, path, pathTemplate, protocol: 'HTTP/1.1', code, headers: [] },
@@ -40,8 +49,14 @@ const kafka = (errorCode: number): L7Event => ({
 const l7: L7Event[] = [
   ...Array.from({ length: 20 }, (_, i) => http('POST', '/api/checkout', '/api/checkout', i < 6 ? 502 : 200, 801_000_000)),
   ...Array.from({ length: 10 }, (_, i) => http('GET', `/api/orders/${1000 + i}`, '/api/orders/{id}', 200, 2_000_000)),
-  dns('A', 0), dns('A', 0), dns('A', 3), dns('A', 2), dns('AAAA', 0),
-  kafka(0), kafka(0), kafka(6),
+  dns('A', 0),
+  dns('A', 0),
+  dns('A', 3),
+  dns('A', 2),
+  dns('AAAA', 0),
+  kafka(0),
+  kafka(0),
+  kafka(6),
 ];
 
 beforeAll(async () => {
@@ -54,7 +69,10 @@ afterAll(async () => db?.close());
 describe('per-endpoint golden signals', () => {
   it('HTTP: method + path template, exact counts and error %, percentiles as bucket upper bounds', async () => {
     const eps = await serviceEndpoints(db.pool, { ...window, service: 'orders-api', namespace: 'shop' });
-    expect(eps.map((e) => [e.method, e.path, e.requests, e.errors])).toEqual([['POST', '/api/checkout', 20, 6], ['GET', '/api/orders/{id}', 10, 0]]);
+    expect(eps.map((e) => [e.method, e.path, e.requests, e.errors])).toEqual([
+      ['POST', '/api/checkout', 20, 6],
+      ['GET', '/api/orders/{id}', 10, 0],
+    ]);
     const checkout = eps[0];
     expect(checkout?.errorRatio).toBe(0.3);
     expect(checkout?.requestsPerSecond).toBeCloseTo(20 / 1800, 9);
@@ -66,7 +84,10 @@ describe('per-endpoint golden signals', () => {
 
   it('DNS by query type (NXDOMAIN is an answer, SERVFAIL an error) and Kafka by topic + api key', async () => {
     const d = await serviceEndpoints(db.pool, { ...window, service: 'dnsmasq', namespace: 'shop' });
-    expect(d.map((e) => [e.protocol, e.qtype, e.requests, e.errors])).toEqual([['dns', 'A', 4, 1], ['dns', 'AAAA', 1, 0]]);
+    expect(d.map((e) => [e.protocol, e.qtype, e.requests, e.errors])).toEqual([
+      ['dns', 'A', 4, 1],
+      ['dns', 'AAAA', 1, 0],
+    ]);
     const kf = await serviceEndpoints(db.pool, { ...window, service: 'broker', namespace: 'shop' });
     expect(kf.map((e) => [e.protocol, e.topic, e.apiKey, e.requests, e.errors])).toEqual([['kafka', 'orders', 'Produce', 3, 1]]);
   });

@@ -126,7 +126,9 @@ function sideClauses(f: FlowFilter, side: Side, p: Params, path: string): string
   if (label?.length) out.push(labelClause(`${side}_extra`, label, p));
   const workload = get('Workload');
   if (workload?.length)
-    out.push(`(${workload.map((w) => `coalesce(${side}_extra->'workloads', '[]'::jsonb) @> jsonb_build_array(jsonb_build_object('name', ${p.add(w)}::text))`).join(' OR ')})`);
+    out.push(
+      `(${workload.map((w) => `coalesce(${side}_extra->'workloads', '[]'::jsonb) @> jsonb_build_array(jsonb_build_object('name', ${p.add(w)}::text))`).join(' OR ')})`,
+    );
   const proc = get('Process');
   if (proc?.length) out.push(anyOf(`${side}_process`, proc, p));
   const port = get('Port');
@@ -160,7 +162,10 @@ export function filterClause(f: FlowFilter, table: EventTable, p: Params, path =
         if (!wanted.has(transport)) continue;
         const { only, among } = l7ProtocolsOver(transport);
         const detail = transport === 'udp' ? `coalesce(detail->>'transport', 'udp')` : `detail->>'transport'`;
-        const alts = [...(only.length ? [anyOf('protocol', only, p)] : []), ...(among.length ? [`(${anyOf('protocol', among, p)} AND ${detail} = ${p.add(transport)}::text)`] : [])];
+        const alts = [
+          ...(only.length ? [anyOf('protocol', only, p)] : []),
+          ...(among.length ? [`(${anyOf('protocol', among, p)} AND ${detail} = ${p.add(transport)}::text)`] : []),
+        ];
         parts.push(alts.length ? `(${alts.join(' OR ')})` : FALSE);
       }
       out.push(parts.length ? `(${parts.join(' OR ')})` : FALSE);
@@ -171,7 +176,15 @@ export function filterClause(f: FlowFilter, table: EventTable, p: Params, path =
   }
   const l7Only: [keyof FlowFilter, () => string][] = [
     ['httpStatusCode', () => statusClause(f.httpStatusCode ?? [], p)],
-    ['httpMethod', () => anyOf('upper(http_method)', (f.httpMethod ?? []).map((m) => m.toUpperCase()), p)],
+    [
+      'httpMethod',
+      () =>
+        anyOf(
+          'upper(http_method)',
+          (f.httpMethod ?? []).map((m) => m.toUpperCase()),
+          p,
+        ),
+    ],
     ['httpPath', () => regexClause('http_path', f.httpPath ?? [], p, `${path}.httpPath`)],
     ['dnsQuery', () => regexClause(`rtrim(dns_query, '.')`, f.dnsQuery ?? [], p, `${path}.dnsQuery`)],
     ['kafkaTopic', () => anyOf('kafka_topic', f.kafkaTopic ?? [], p)],

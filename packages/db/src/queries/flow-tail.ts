@@ -24,8 +24,7 @@ import { FilterError, Params, queryClause, type EventTable } from './filter-sql'
 import { type FlowRecord, recordFromRow, type Row } from './read-rows';
 
 export type TailCursor =
-  | { phase: 'history'; liveFrom: string; tUs: string; id: string; seq: string }
-  | { phase: 'live'; xid: string; seq: string };
+  { phase: 'history'; liveFrom: string; tUs: string; id: string; seq: string } | { phase: 'live'; xid: string; seq: string };
 
 export interface TailPage {
   items: { eventId: string; record: FlowRecord }[];
@@ -73,15 +72,30 @@ export const tailStats = { queries: 0 };
 /** The first cursor of a new subscription: history after `sinceMs` (if given), then live from now. */
 export async function tailStart(pool: pg.Pool, sinceMs: number | undefined): Promise<TailCursor> {
   tailStats.queries++;
-  const xmin = (await fencedXmin(pool)) ?? String((await pool.query(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x`)).rows[0].x);
+  const xmin =
+    (await fencedXmin(pool)) ?? String((await pool.query(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x`)).rows[0].x);
   if (sinceMs === undefined) return { phase: 'live', xid: xmin, seq: '0' };
-  return { phase: 'history', liveFrom: xmin, tUs: String(Math.floor(sinceMs * 1000)), id: 'ffffffff-ffff-ffff-ffff-ffffffffffff', seq: '0' };
+  return {
+    phase: 'history',
+    liveFrom: xmin,
+    tUs: String(Math.floor(sinceMs * 1000)),
+    id: 'ffffffff-ffff-ffff-ffff-ffffffffffff',
+    seq: '0',
+  };
 }
 
 const EPOCH_US = (param: string) => `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
 const ridOf = (table: EventTable) => (table === 'flows' ? 'flow_id' : 'event_id');
 
-interface TailRow { src_table: EventTable; t_us: string; rid: string; xid: string; seq: string; row: Row; xmin?: string }
+interface TailRow {
+  src_table: EventTable;
+  t_us: string;
+  rid: string;
+  xid: string;
+  seq: string;
+  row: Row;
+  xmin?: string;
+}
 
 // The row travels as a composite and becomes JSON only after the final LIMIT: an expression in a sorted
 // subquery is computed for every row fed to the sort (measured: 490 ms for a 500-row page of 20k candidates
@@ -92,7 +106,12 @@ const COLUMNS = (table: EventTable) =>
 const ROW_JSON = `CASE WHEN src_table = 'flows' THEN to_jsonb(fr) ELSE to_jsonb(lr) END`;
 
 /** One page of the history phase: stored before `liveFrom`, after the cursor in (time, id, seq). */
-async function historyPage(pool: pg.Pool, filter: FlowQueryFilter, c: Extract<TailCursor, { phase: 'history' }>, limit: number): Promise<TailPage> {
+async function historyPage(
+  pool: pg.Pool,
+  filter: FlowQueryFilter,
+  c: Extract<TailCursor, { phase: 'history' }>,
+  limit: number,
+): Promise<TailPage> {
   const p = new Params();
   const side = (table: EventTable) => {
     const rid = ridOf(table);
@@ -120,7 +139,12 @@ async function historyPage(pool: pg.Pool, filter: FlowQueryFilter, c: Extract<Ta
 }
 
 /** One page of the live phase: rows of ended transactions after the cursor in (ingest_xid, ingest_seq). */
-async function livePage(pool: pg.Pool, filter: FlowQueryFilter, c: Extract<TailCursor, { phase: 'live' }>, limit: number): Promise<TailPage> {
+async function livePage(
+  pool: pg.Pool,
+  filter: FlowQueryFilter,
+  c: Extract<TailCursor, { phase: 'live' }>,
+  limit: number,
+): Promise<TailPage> {
   const p = new Params();
   const xid = p.add(c.xid);
   const seq = p.add(c.seq);
@@ -140,14 +164,20 @@ async function livePage(pool: pg.Pool, filter: FlowQueryFilter, c: Extract<TailC
   const rows = (await pool.query(sql, p.values)).rows as TailRow[];
   const snapshotXmin = String(rows[0]?.xmin ?? c.xid);
   const found = rows.filter((r) => r.src_table !== null);
-  const items = found.map((r) => ({ eventId: cursorToEventId({ phase: 'live', xid: r.xid, seq: String(r.seq) }), record: recordFromRow(r.src_table, r.t_us, r.row) }));
+  const items = found.map((r) => ({
+    eventId: cursorToEventId({ phase: 'live', xid: r.xid, seq: String(r.seq) }),
+    record: recordFromRow(r.src_table, r.t_us, r.row),
+  }));
   const full = found.length >= limit;
   const last = found[found.length - 1];
   // A full page stops at its last row. A short one examined every row below xmin (all of them below xmin
   // by the WHERE clause): the next read starts at xmin, which never moves backwards.
-  const next: TailCursor = full && last
-    ? { phase: 'live', xid: last.xid, seq: String(last.seq) }
-    : BigInt(snapshotXmin) > BigInt(c.xid) ? { phase: 'live', xid: snapshotXmin, seq: '0' } : c;
+  const next: TailCursor =
+    full && last
+      ? { phase: 'live', xid: last.xid, seq: String(last.seq) }
+      : BigInt(snapshotXmin) > BigInt(c.xid)
+        ? { phase: 'live', xid: snapshotXmin, seq: '0' }
+        : c;
   return { items, next, full };
 }
 

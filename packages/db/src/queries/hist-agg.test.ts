@@ -6,7 +6,14 @@ describe('histogram aggregate parsing', () => {
   it('sums counts per bucket across rows, the fast scanner agreeing with the plain parser', () => {
     const s = '1,5,200:3,1,7;5,200:2,10;335:4';
     expect(denseToHistogram(parseHistAggDense(s))).toEqual(parseHistAgg(s));
-    expect(parseHistAgg(s)).toEqual(new Map([[1, 3], [5, 3], [200, 17], [335, 4]]));
+    expect(parseHistAgg(s)).toEqual(
+      new Map([
+        [1, 3],
+        [5, 3],
+        [200, 17],
+        [335, 4],
+      ]),
+    );
     expect(parseHistAggDense(null).every((c) => c === 0)).toBe(true);
   });
 
@@ -23,7 +30,11 @@ describe('histogram aggregate parsing', () => {
       cases.push(d);
     }
     // One sample, one bucket with 100 (ranks exactly on 50/95/99), the open-ended last bucket.
-    for (const [i, c] of [[7, 1], [120, 100], [HIST_NUM_BUCKETS - 1, 3]] as const) {
+    for (const [i, c] of [
+      [7, 1],
+      [120, 100],
+      [HIST_NUM_BUCKETS - 1, 3],
+    ] as const) {
       const d = new Float64Array(HIST_NUM_BUCKETS);
       d[i] = c;
       cases.push(d);

@@ -50,7 +50,16 @@ function serviceClause(input: PanelInput, p: Params, nsNullable: boolean): strin
 }
 
 /** Groups rows of `table` in the window by time bin and `keyExpr`, summing `valueExpr`. */
-async function binned(pool: pg.Pool, input: PanelInput, table: 'flows' | 'l7_events', where: string[], keyExpr: string, valueExpr: string, p: Params, maxKeys = 8): Promise<PanelSeries> {
+async function binned(
+  pool: pg.Pool,
+  input: PanelInput,
+  table: 'flows' | 'l7_events',
+  where: string[],
+  keyExpr: string,
+  valueExpr: string,
+  p: Params,
+  maxKeys = 8,
+): Promise<PanelSeries> {
   const step = panelStep(input.since, input.until, input.stepSeconds);
   const stepP = p.add(step);
   const origin = p.add(Math.floor(input.since / 1000 / step) * step);
@@ -103,7 +112,15 @@ export async function dnsByRcode(pool: pg.Pool, input: PanelInput): Promise<Pane
 }
 
 export async function kafkaByTopic(pool: pg.Pool, input: PanelInput): Promise<PanelSeries> {
-  return binned(pool, input, 'l7_events', [`protocol = 'kafka'`, `type <> 'REQUEST'`], `coalesce(kafka_topic, '(no topic)')`, '1', new Params());
+  return binned(
+    pool,
+    input,
+    'l7_events',
+    [`protocol = 'kafka'`, `type <> 'REQUEST'`],
+    `coalesce(kafka_topic, '(no topic)')`,
+    '1',
+    new Params(),
+  );
 }
 
 /** Retransmits (segments), resets and failed connects (refused or timed out) of closed TCP connections. */
@@ -137,7 +154,15 @@ export async function tcpHealth(pool: pg.Pool, input: PanelInput): Promise<Panel
  * it received (packets_received) is the refusal, not a second drop.
  */
 export async function dropsByReason(pool: pg.Pool, input: PanelInput): Promise<PanelSeries> {
-  return binned(pool, input, 'flows', [`verdict = 'DROPPED'`], `coalesce(drop_reason, 'UNKNOWN')`, 'greatest(packets_sent, 1)', new Params());
+  return binned(
+    pool,
+    input,
+    'flows',
+    [`verdict = 'DROPPED'`],
+    `coalesce(drop_reason, 'UNKNOWN')`,
+    'greatest(packets_sent, 1)',
+    new Params(),
+  );
 }
 
 export interface Talker {

@@ -54,7 +54,8 @@ function endpoint(r: Row, side: 'src' | 'dst'): Endpoint {
   const pname = str(r[`${side}_process`]);
   const pid = num(r[`${side}_pid`]);
   // No pid where none was stored (l7_events has no pid column): absent, not a made-up 0.
-  if (pname !== undefined || pid !== undefined) e.process = { ...(pid !== undefined ? { pid } : {}), name: pname ?? '', ...(exe ? { exe } : {}) };
+  if (pname !== undefined || pid !== undefined)
+    e.process = { ...(pid !== undefined ? { pid } : {}), name: pname ?? '', ...(exe ? { exe } : {}) };
   return e;
 }
 

@@ -26,17 +26,53 @@ const api = ep('orders-api', '10.0.0.2', 8080);
 
 function connection(client: string, t: number, bytes: number, closeReason: Flow['closeReason'] = 'CLOSED'): Flow {
   return {
-    id: crypto.randomUUID(), time: t, endTime: t + 50, final: true, nodeName: 'node-a', verdict: 'FORWARDED', l4Protocol: 'TCP', ipVersion: 4,
-    source: ep(client, '10.0.0.9', 40000 + (t % 20000)), destination: api, tcpFlags: ['SYN', 'ACK', 'FIN'], trafficDirection: 'EGRESS', isReply: false,
-    bytesSent: bytes, bytesReceived: bytes, packetsSent: 4, packetsReceived: 4, retransmits: 0, connectLatencyNs: 100_000, closeReason, localPeer: false,
+    id: crypto.randomUUID(),
+    time: t,
+    endTime: t + 50,
+    final: true,
+    nodeName: 'node-a',
+    verdict: 'FORWARDED',
+    l4Protocol: 'TCP',
+    ipVersion: 4,
+    source: ep(client, '10.0.0.9', 40000 + (t % 20000)),
+    destination: api,
+    tcpFlags: ['SYN', 'ACK', 'FIN'],
+    trafficDirection: 'EGRESS',
+    isReply: false,
+    bytesSent: bytes,
+    bytesReceived: bytes,
+    packetsSent: 4,
+    packetsReceived: 4,
+    retransmits: 0,
+    connectLatencyNs: 100_000,
+    closeReason,
+    localPeer: false,
   };
 }
 
 function request(conn: Flow, t: number, code: number): L7Event {
   return {
-    id: crypto.randomUUID(), flowId: conn.id, time: t, nodeName: 'node-a', type: 'RESPONSE', protocol: 'http', latencyNs: 2_000_000,
-    source: conn.source, destination: conn.destination,
-    http: { method: 'POST', url: 'http://orders-api/api/checkout', path: '/api/checkout', pathTemplate: '/api/checkout', host: 'orders-api', protocol: 'HTTP/1.1', code, headers: [], requestBytes: 100, responseBytes: 200 },
+    id: crypto.randomUUID(),
+    flowId: conn.id,
+    time: t,
+    nodeName: 'node-a',
+    type: 'RESPONSE',
+    protocol: 'http',
+    latencyNs: 2_000_000,
+    source: conn.source,
+    destination: conn.destination,
+    http: {
+      method: 'POST',
+      url: 'http://orders-api/api/checkout',
+      path: '/api/checkout',
+      pathTemplate: '/api/checkout',
+      host: 'orders-api',
+      protocol: 'HTTP/1.1',
+      code,
+      headers: [],
+      requestBytes: 100,
+      responseBytes: 200,
+    },
   };
 }
 
@@ -80,14 +116,35 @@ describe('requests are not connections', () => {
     const map = await serviceMap(db.pool, window);
     expect(map.edges).toHaveLength(3);
     const edge = map.edges.find((e) => e.source === `${NS}/checkout-web`);
-    expect(edge).toMatchObject({ id: `${NS}/checkout-web->${NS}/orders-api`, kind: 'requests', protocol: 'http+tcp', requests: 40, errors: 5, errorRatio: 0.125, connections: 4, connectionErrors: 0, failureRatio: 0.125 });
-    expect(edge?.protocols.map((p) => [p.protocol, p.kind, p.count, p.errors])).toEqual([['http', 'requests', 40, 5], ['tcp', 'connections', 4, 0]]);
+    expect(edge).toMatchObject({
+      id: `${NS}/checkout-web->${NS}/orders-api`,
+      kind: 'requests',
+      protocol: 'http+tcp',
+      requests: 40,
+      errors: 5,
+      errorRatio: 0.125,
+      connections: 4,
+      connectionErrors: 0,
+      failureRatio: 0.125,
+    });
+    expect(edge?.protocols.map((p) => [p.protocol, p.kind, p.count, p.errors])).toEqual([
+      ['http', 'requests', 40, 5],
+      ['tcp', 'connections', 4, 0],
+    ]);
     // Bytes once: the connections carry the HTTP payloads.
     expect(edge?.bytesSent).toBe(4 * 3000);
     // Request latency is the HTTP exchanges' (2 ms), not mixed with connect latency (0.1 ms).
     expect(edge?.p50Ns).toBeGreaterThanOrEqual(2_000_000);
     const refused = map.edges.find((e) => e.source === `${NS}/cron`);
-    expect(refused).toMatchObject({ kind: 'connections', requests: 0, errors: 0, connections: 2, connectionErrors: 2, failureRatio: 1, p95Ns: null });
+    expect(refused).toMatchObject({
+      kind: 'connections',
+      requests: 0,
+      errors: 0,
+      connections: 2,
+      connectionErrors: 2,
+      failureRatio: 1,
+      p95Ns: null,
+    });
     const errorsOnly = await serviceMap(db.pool, { ...window, errorsOnly: true });
     expect(errorsOnly.edges.map((e) => e.source).sort()).toEqual([`${NS}/checkout-web`, `${NS}/cron`]);
   });

@@ -77,7 +77,8 @@ export async function searchFlows(pool: pg.Pool, input: SearchFlowsInput): Promi
     rows = (await pool.query(sql, p.values)).rows;
   } catch (err) {
     // An expression PostgreSQL's regex engine rejects is the user's input error, not a server fault.
-    if ((err as { code?: string }).code === '2201B') throw new FilterError(`invalid regular expression: ${(err as Error).message}`, 'httpPath');
+    if ((err as { code?: string }).code === '2201B')
+      throw new FilterError(`invalid regular expression: ${(err as Error).message}`, 'httpPath');
     throw err;
   }
   const page = rows.slice(0, input.limit);

@@ -25,7 +25,18 @@ const now = Date.now();
 const window = { since: now - 24 * HOUR, until: now };
 
 async function store(seed: number, start: number, end: number, connections: number) {
-  const t = generateTraffic({ seed, connections, start, end, services: 12, namespaces: 3, l7Share: 0.5, requestsPerConnection: 2, refusedShare: 0.05, topologySeed: 7 });
+  const t = generateTraffic({
+    seed,
+    connections,
+    start,
+    end,
+    services: 12,
+    namespaces: 3,
+    l7Share: 0.5,
+    requestsPerConnection: 2,
+    refusedShare: 0.05,
+    topologySeed: 7,
+  });
   // Some connections as UDP and some records as drops, so every edge kind is on the map.
   t.flows.forEach((f, i) => {
     if (i % 17 === 3) f.l4Protocol = 'UDP';
@@ -34,16 +45,22 @@ async function store(seed: number, start: number, end: number, connections: numb
   await storeRecords(db.pool, collectorId, { batchId: crypto.randomUUID(), sentAt: now, flows: t.flows, l7: t.l7, histograms: [] });
 }
 
-interface RefProtocol { count: number; errors: number; bytesSent: number; bytesReceived: number; retransmits: number; hist: Histogram }
+interface RefProtocol {
+  count: number;
+  errors: number;
+  bytesSent: number;
+  bytesReceived: number;
+  retransmits: number;
+  hist: Histogram;
+}
 
 /** The reference: every minute row of the hour-widened window, summed and merged in plain code. */
 async function reference() {
   const s = Math.floor(window.since / HOUR) * HOUR;
   const u = Math.ceil(window.until / HOUR) * HOUR;
-  const rows = (await db.pool.query(
-    `SELECT * FROM edge_minute WHERE bucket >= to_timestamp($1) AND bucket < to_timestamp($2)`,
-    [s / 1000, u / 1000],
-  )).rows as Record<string, unknown>[];
+  const rows = (
+    await db.pool.query(`SELECT * FROM edge_minute WHERE bucket >= to_timestamp($1) AND bucket < to_timestamp($2)`, [s / 1000, u / 1000])
+  ).rows as Record<string, unknown>[];
   const pairs = new Map<string, Map<string, RefProtocol>>();
   for (const r of rows) {
     const id = `${nodeId(String(r.src_namespace), String(r.src_service))}->${nodeId(String(r.dst_namespace), String(r.dst_service))}`;
@@ -85,7 +102,13 @@ async function expectMapEqualsReference() {
       }
       if (kind === 'connections') connections += r.count;
       if (kind === 'drops') drops += r.count;
-      expect([x.count, x.errors, x.bytesSent, x.bytesReceived, x.retransmits], `${e.id} ${x.protocol}`).toEqual([r.count, r.errors, r.bytesSent, r.bytesReceived, r.retransmits]);
+      expect([x.count, x.errors, x.bytesSent, x.bytesReceived, x.retransmits], `${e.id} ${x.protocol}`).toEqual([
+        r.count,
+        r.errors,
+        r.bytesSent,
+        r.bytesReceived,
+        r.retransmits,
+      ]);
       expect([x.p50Ns, x.p95Ns, x.p99Ns], `${e.id} ${x.protocol} percentiles`).toEqual(pct(kind === 'drops' ? null : r.hist));
     }
     expect([e.requests, e.connections, e.drops]).toEqual([requests, connections, drops]);
@@ -94,9 +117,14 @@ async function expectMapEqualsReference() {
   // The time-series source (hours and minutes, no blocks) totals the same rows.
   const p = new Params();
   const src = rollupSource(window.since, window.until, p);
-  const totals = async (from: string, params: unknown[]) => (await db.pool.query(
-    `SELECT protocol, status_class, sum(requests)::float8 AS n, sum(bytes_sent)::float8 AS b, sum((SELECT sum(c) FROM unnest(hist_cnt) c))::float8 AS h
-       FROM ${from} x GROUP BY 1, 2 ORDER BY 1, 2`, params)).rows;
+  const totals = async (from: string, params: unknown[]) =>
+    (
+      await db.pool.query(
+        `SELECT protocol, status_class, sum(requests)::float8 AS n, sum(bytes_sent)::float8 AS b, sum((SELECT sum(c) FROM unnest(hist_cnt) c))::float8 AS h
+       FROM ${from} x GROUP BY 1, 2 ORDER BY 1, 2`,
+        params,
+      )
+    ).rows;
   const minutes = new Params();
   const all = `(SELECT * FROM edge_minute WHERE bucket >= to_timestamp(${minutes.add(src.since / 1000)}) AND bucket < to_timestamp(${minutes.add(src.until / 1000)}))`;
   expect(await totals(src.sql, p.values)).toEqual(await totals(all, minutes.values));

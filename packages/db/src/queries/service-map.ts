@@ -129,7 +129,10 @@ export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise
      GROUP BY src_namespace, src_service, dst_namespace, dst_service, protocol`;
   const rows = (await pool.query(sql, p.values)).rows as Record<string, unknown>[];
   const seconds = Math.max(1, (input.until - input.since) / 1000);
-  const pairs = new Map<string, { source: [string, string]; destination: [string, string]; protocols: ServiceMapProtocol[]; l7Hist: Float64Array | null }>();
+  const pairs = new Map<
+    string,
+    { source: [string, string]; destination: [string, string]; protocols: ServiceMapProtocol[]; l7Hist: Float64Array | null }
+  >();
   for (const r of rows) {
     const s: [string, string] = [String(r.src_namespace), String(r.src_service)];
     const d: [string, string] = [String(r.dst_namespace), String(r.dst_service)];
@@ -174,7 +177,14 @@ export async function serviceMap(pool: pg.Pool, input: ServiceMapInput): Promise
   return { since: src.since, until: src.until, resolutionSeconds: src.bucketMs / 1000, nodes: nodesOf(edges, names), edges };
 }
 
-function toEdge(id: string, s: [string, string], d: [string, string], protocols: ServiceMapProtocol[], l7Hist: Float64Array | null, seconds: number): ServiceMapEdge {
+function toEdge(
+  id: string,
+  s: [string, string],
+  d: [string, string],
+  protocols: ServiceMapProtocol[],
+  l7Hist: Float64Array | null,
+  seconds: number,
+): ServiceMapEdge {
   protocols.sort((a, b) => KIND_RANK[a.kind] - KIND_RANK[b.kind] || b.count - a.count || a.protocol.localeCompare(b.protocol));
   const sum = (kind: EdgeKind, f: (x: ServiceMapProtocol) => number) => protocols.reduce((acc, x) => acc + (x.kind === kind ? f(x) : 0), 0);
   const requests = sum('requests', (x) => x.count);
@@ -216,7 +226,22 @@ function nodesOf(edges: ServiceMapEdge[], names: Map<string, [string, string]>):
     let n = nodes.get(id);
     if (!n) {
       const [namespace, name] = names.get(id) ?? ['', id];
-      n = { id, name, namespace, requestsIn: 0, requestsOut: 0, errorsIn: 0, errorsOut: 0, connectionsIn: 0, connectionsOut: 0, connectionErrorsIn: 0, connectionErrorsOut: 0, dropsIn: 0, dropsOut: 0, failureRatio: 0 };
+      n = {
+        id,
+        name,
+        namespace,
+        requestsIn: 0,
+        requestsOut: 0,
+        errorsIn: 0,
+        errorsOut: 0,
+        connectionsIn: 0,
+        connectionsOut: 0,
+        connectionErrorsIn: 0,
+        connectionErrorsOut: 0,
+        dropsIn: 0,
+        dropsOut: 0,
+        failureRatio: 0,
+      };
       nodes.set(id, n);
     }
     return n;
@@ -236,11 +261,17 @@ function nodesOf(edges: ServiceMapEdge[], names: Map<string, [string, string]>):
     d.dropsIn += e.drops;
   }
   for (const n of nodes.values()) {
-    n.failureRatio = n.requestsIn ? n.errorsIn / n.requestsIn
-      : n.requestsOut ? n.errorsOut / n.requestsOut
-        : n.connectionsIn ? n.connectionErrorsIn / n.connectionsIn
-          : n.connectionsOut ? n.connectionErrorsOut / n.connectionsOut
-            : n.dropsIn + n.dropsOut > 0 ? 1 : 0;
+    n.failureRatio = n.requestsIn
+      ? n.errorsIn / n.requestsIn
+      : n.requestsOut
+        ? n.errorsOut / n.requestsOut
+        : n.connectionsIn
+          ? n.connectionErrorsIn / n.connectionsIn
+          : n.connectionsOut
+            ? n.connectionErrorsOut / n.connectionsOut
+            : n.dropsIn + n.dropsOut > 0
+              ? 1
+              : 0;
   }
   return [...nodes.values()];
 }

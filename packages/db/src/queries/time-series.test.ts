@@ -22,7 +22,13 @@ const http = traffic.l7.find((e) => e.protocol === 'http') as L7Event;
 const svc = { service: http.destination.service as string, namespace: http.destination.namespace ?? '' };
 
 function requests(start: number, n: number, code: number, latencyNs: number): L7Event[] {
-  return Array.from({ length: n }, (_, k) => ({ ...http, id: crypto.randomUUID(), time: start + 1000 + k, latencyNs, http: { ...http.http, code } as L7Event['http'] }));
+  return Array.from({ length: n }, (_, k) => ({
+    ...http,
+    id: crypto.randomUUID(),
+    time: start + 1000 + k,
+    latencyNs,
+    http: { ...http.http, code } as L7Event['http'],
+  }));
 }
 
 beforeAll(async () => {
@@ -30,15 +36,26 @@ beforeAll(async () => {
   const collectorId = (await createCollectorToken(db.prisma, 'ts')).collector.id;
   // minute -8: 10 requests, half 5xx, all 801 ms. minute -6: nothing (the outage). minute -4: 4 requests, no
   // errors. The current minute: 3 requests so far.
-  const l7 = [...requests(minute(8), 5, 200, 801e6), ...requests(minute(8) + 10, 5, 503, 801e6), ...requests(minute(4), 4, 200, 2e6), ...requests(minute(0), 3, 200, 2e6)];
-  const flows = traffic.flows.slice(0, 3).map((f, k) => ({ ...f, id: crypto.randomUUID(), time: minute(8) + k, closeReason: 'RESET' as const }));
+  const l7 = [
+    ...requests(minute(8), 5, 200, 801e6),
+    ...requests(minute(8) + 10, 5, 503, 801e6),
+    ...requests(minute(4), 4, 200, 2e6),
+    ...requests(minute(0), 3, 200, 2e6),
+  ];
+  const flows = traffic.flows
+    .slice(0, 3)
+    .map((f, k) => ({ ...f, id: crypto.randomUUID(), time: minute(8) + k, closeReason: 'RESET' as const }));
   await storeRecords(db.pool, collectorId, { batchId: crypto.randomUUID(), sentAt: now, flows, l7, histograms: [] });
 });
 afterAll(async () => db?.close());
 
 describe('time series: no data is not zero', () => {
   it('gives null for a step without requests, 0 for a measured zero, and marks the step in progress partial', async () => {
-    const ts = await timeSeries(db.pool, { since: minute(10), until: now, stepSeconds: 60, protocols: ['http'], ...svc, direction: 'inbound' }, now);
+    const ts = await timeSeries(
+      db.pool,
+      { since: minute(10), until: now, stepSeconds: 60, protocols: ['http'], ...svc, direction: 'inbound' },
+      now,
+    );
     expect(ts.stepSeconds).toBe(60);
     const at = (k: number) => ts.points.find((p) => p.time === minute(k));
     expect(ts.points.map((p) => p.time)).toEqual(Array.from({ length: 11 }, (_, i) => minute(10 - i)));
@@ -47,7 +64,17 @@ describe('time series: no data is not zero', () => {
     expect(at(8)?.p99Ns).toBeGreaterThanOrEqual(801e6);
 
     // The outage minute: nothing observed. Not "0 requests, 0 % errors, 0 ns" (= recovered).
-    expect(at(6)).toMatchObject({ requests: null, errors: null, requestsPerSecond: null, errorRatio: null, bytes: null, p50Ns: null, p95Ns: null, p99Ns: null, partial: false });
+    expect(at(6)).toMatchObject({
+      requests: null,
+      errors: null,
+      requestsPerSecond: null,
+      errorRatio: null,
+      bytes: null,
+      p50Ns: null,
+      p95Ns: null,
+      p99Ns: null,
+      partial: false,
+    });
 
     expect(at(4)).toMatchObject({ requests: 4, errors: 0, errorRatio: 0, partial: false });
     expect(at(4)?.p50Ns).toBeGreaterThan(0);

@@ -46,7 +46,11 @@ export interface TimeSeriesPoint {
   partial: boolean;
 }
 
-export async function timeSeries(pool: pg.Pool, input: TimeSeriesInput, now = Date.now()): Promise<{ stepSeconds: number; points: TimeSeriesPoint[] }> {
+export async function timeSeries(
+  pool: pg.Pool,
+  input: TimeSeriesInput,
+  now = Date.now(),
+): Promise<{ stepSeconds: number; points: TimeSeriesPoint[] }> {
   const p = new Params();
   const src = rollupSource(input.since, input.until, p, now);
   const minStep = src.bucketMs / 1000;

@@ -18,11 +18,18 @@ describe('planWindow', () => {
     const p = planWindow(day, day + 24 * H, day + 23 * H, new Set([day + 8 * H, day + 9 * H]), new Set([day + 12 * H]));
     expect(p.blocks).toEqual([day]);
     expect(p.hours).toEqual([...hours(6, 8), ...hours(10, 23)]);
-    expect(p.minuteRanges).toEqual([[day + 8 * H, day + 10 * H], [day + 23 * H, day + 24 * H]]);
+    expect(p.minuteRanges).toEqual([
+      [day + 8 * H, day + 10 * H],
+      [day + 23 * H, day + 24 * H],
+    ]);
   });
 
   it('a window in the past has no minute part; an empty window has nothing', () => {
-    expect(planWindow(day, day + 12 * H, day + 30 * H, new Set(), new Set())).toEqual({ blocks: [day, day + 6 * H], hours: [], minuteRanges: [] });
+    expect(planWindow(day, day + 12 * H, day + 30 * H, new Set(), new Set())).toEqual({
+      blocks: [day, day + 6 * H],
+      hours: [],
+      minuteRanges: [],
+    });
     expect(planWindow(day, day, day + 30 * H, new Set(), new Set())).toEqual({ blocks: [], hours: [], minuteRanges: [] });
   });
 });

@@ -31,7 +31,7 @@ export function planWindow(s: number, u: number, currentHour: number, dirtyHours
   const blocks: number[] = [];
   const hours: number[] = [];
   const minuteHours: number[] = [];
-  for (let h = s; h < closedEnd; ) {
+  for (let h = s; h < closedEnd;) {
     const b = Math.floor(h / BLOCK_MS) * BLOCK_MS;
     if (b === h && b + BLOCK_MS <= closedEnd && !dirtyBlocks.has(b) && !hasDirtyHour(b, dirtyHours)) {
       blocks.push(b);
@@ -75,7 +75,9 @@ export async function windowSource(pool: pg.Pool, since: number, until: number, 
   if (plan.blocks.length) parts.push(`SELECT * FROM edge_6h WHERE bucket = ANY(${ts(plan.blocks)})`);
   if (plan.hours.length) parts.push(`SELECT * FROM edge_hour WHERE bucket = ANY(${ts(plan.hours)})`);
   if (plan.minuteRanges.length) {
-    const ranges = plan.minuteRanges.map(([a, b]) => `(bucket >= to_timestamp(${p.add(a / 1000)}) AND bucket < to_timestamp(${p.add(b / 1000)}))`);
+    const ranges = plan.minuteRanges.map(
+      ([a, b]) => `(bucket >= to_timestamp(${p.add(a / 1000)}) AND bucket < to_timestamp(${p.add(b / 1000)}))`,
+    );
     parts.push(`SELECT * FROM edge_minute WHERE ${ranges.join(' OR ')}`);
   }
   // An empty window (until ≤ since) still needs a source with edge_minute's columns.

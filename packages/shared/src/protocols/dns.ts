@@ -54,10 +54,23 @@ export const dnsProtocol: L7ProtocolSpec = {
     return rcode === DNS_NXDOMAIN ? 'nxdomain' : 'error';
   },
   toHubble: (e) =>
-    e.dns && compact({ query: e.dns.query, ips: e.dns.ips, ttl: e.dns.ttl, cnames: e.dns.cnames, rcode: e.dns.rcode, qtypes: e.dns.qtypes, rrtypes: e.dns.rrtypes }),
+    e.dns &&
+    compact({
+      query: e.dns.query,
+      ips: e.dns.ips,
+      ttl: e.dns.ttl,
+      cnames: e.dns.cnames,
+      rcode: e.dns.rcode,
+      qtypes: e.dns.qtypes,
+      rrtypes: e.dns.rrtypes,
+    }),
   fromHubble(d: HubbleDns, ctx) {
     const dns: z.input<typeof DnsInfo> = {
-      query: d.query ?? '', ips: d.ips ?? [], cnames: d.cnames ?? [], qtypes: d.qtypes ?? [], rrtypes: d.rrtypes ?? [],
+      query: d.query ?? '',
+      ips: d.ips ?? [],
+      cnames: d.cnames ?? [],
+      qtypes: d.qtypes ?? [],
+      rrtypes: d.rrtypes ?? [],
       transport: ctx.transport === 'TCP' ? 'tcp' : 'udp',
     };
     if (d.ttl) dns.ttl = Number(d.ttl);

@@ -26,9 +26,20 @@ export const kafkaProtocol: L7ProtocolSpec = {
     return code === 0 ? 'ok' : 'error';
   },
   toHubble: (e) =>
-    e.kafka && compact({ error_code: e.kafka.errorCode, api_version: e.kafka.apiVersion, api_key: e.kafka.apiKey, correlation_id: e.kafka.correlationId, topic: e.kafka.topic }),
+    e.kafka &&
+    compact({
+      error_code: e.kafka.errorCode,
+      api_version: e.kafka.apiVersion,
+      api_key: e.kafka.apiKey,
+      correlation_id: e.kafka.correlationId,
+      topic: e.kafka.topic,
+    }),
   fromHubble(k: HubbleKafka, ctx) {
-    const kafka: z.input<typeof KafkaInfo> = { apiKey: k.api_key ?? '', apiVersion: Number(k.api_version ?? 0), correlationId: Number(k.correlation_id ?? 0) };
+    const kafka: z.input<typeof KafkaInfo> = {
+      apiKey: k.api_key ?? '',
+      apiVersion: Number(k.api_version ?? 0),
+      correlationId: Number(k.correlation_id ?? 0),
+    };
     if (k.topic) kafka.topic = k.topic;
     // protojson leaves error_code 0 out: a response without one succeeded.
     if (k.error_code || ctx.response) kafka.errorCode = Number(k.error_code ?? 0);

@@ -30,12 +30,22 @@ export function handcraftedSeeds(): FuzzSeeds {
     http: [
       [
         seedChunk('egress', 'GET /a/1?token=x HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello', 1),
-        seedChunk('ingress', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nabcde\r\n0\r\nT: 1\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\nabc', 2),
+        seedChunk(
+          'ingress',
+          'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nabcde\r\n0\r\nT: 1\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\nabc',
+          2,
+        ),
       ],
       [seedChunk('egress', 'HEAD / HTTP/1.0\r\n\r\n', 1), seedChunk('ingress', 'HTTP/1.0 200 OK\r\nContent-Length: 99\r\n\r\n', 2)],
       [seedChunk('egress', 'GET /old HTTP/1.0\r\n\r\n', 1), seedChunk('ingress', 'HTTP/1.0 200 OK\r\n\r\nbody until close', 2)],
-      [seedChunk('egress', 'GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n', 1), seedChunk('ingress', 'HTTP/1.1 101 Switching\r\n\r\n\x81\x00', 2)],
-      [seedChunk('ingress', 'PUT /s HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok', 1), seedChunk('egress', 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n', 2)],
+      [
+        seedChunk('egress', 'GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n', 1),
+        seedChunk('ingress', 'HTTP/1.1 101 Switching\r\n\r\n\x81\x00', 2),
+      ],
+      [
+        seedChunk('ingress', 'PUT /s HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok', 1),
+        seedChunk('egress', 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n', 2),
+      ],
     ],
     dnsUdp: [
       [seedChunk('egress', dnsMessage(1, false, 0), 1, 'udp'), seedChunk('ingress', dnsMessage(1, true, 2), 2, 'udp')],
@@ -68,7 +78,9 @@ export async function addRealSeeds(seeds: FuzzSeeds): Promise<void> {
   for (const path of ['/users/1?api_key=z', '/chunked', '/x/550e8400-e29b-41d4-a716-446655440000']) {
     for (const method of ['GET', 'POST']) {
       await new Promise<void>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: tee.port, path, method, agent, headers: { cookie: 'a=b' } }, (res) => res.resume().on('end', resolve));
+        const req = http.request({ host: '127.0.0.1', port: tee.port, path, method, agent, headers: { cookie: 'a=b' } }, (res) =>
+          res.resume().on('end', resolve),
+        );
         req.on('error', reject);
         req.end(method === 'POST' ? '{"k":"v"}' : undefined);
       });

@@ -59,7 +59,8 @@ export function mutate(seed: Capture, rand: () => number): Capture {
         out[i] = { ...c, data: d, totalLength: Math.max(c.totalLength, d.length) };
         break;
       }
-      case 2: { // a digit changed: lengths, sizes, ids
+      case 2: {
+        // a digit changed: lengths, sizes, ids
         const d = Buffer.from(c.data);
         for (let k = 0, p = pick(d.length + 1); k < d.length; k++, p = (p + 1) % d.length) {
           if (d[p]! >= 48 && d[p]! <= 57) {
@@ -70,7 +71,8 @@ export function mutate(seed: Capture, rand: () => number): Capture {
         out[i] = { ...c, data: d };
         break;
       }
-      case 3: { // capture truncated: the rest becomes a gap
+      case 3: {
+        // capture truncated: the rest becomes a gap
         const keep = pick(c.data.length + 1);
         out[i] = { ...c, data: c.data.subarray(0, keep), totalLength: c.totalLength };
         break;
@@ -78,14 +80,16 @@ export function mutate(seed: Capture, rand: () => number): Capture {
       case 4: // a larger gap than the data had
         out[i] = { ...c, totalLength: c.totalLength + pick(rand() < 0.5 ? 16 : 100_000) };
         break;
-      case 5: { // split
+      case 5: {
+        // split
         const at = pick(c.data.length + 1);
         const a = { ...c, data: c.data.subarray(0, at), totalLength: at };
         const b = { ...c, data: c.data.subarray(at), totalLength: c.totalLength - at, timestampNs: c.timestampNs + 1n };
         out.splice(i, 1, a, b);
         break;
       }
-      case 6: { // merge with the next one
+      case 6: {
+        // merge with the next one
         const n = out[i + 1];
         if (!n) break;
         out.splice(i, 2, { ...c, data: Buffer.concat([c.data, n.data]), totalLength: c.data.length + n.totalLength });
@@ -98,7 +102,8 @@ export function mutate(seed: Capture, rand: () => number): Capture {
       case 8:
         out[i] = { ...c, direction: c.direction === 'egress' ? 'ingress' : 'egress' };
         break;
-      default: { // random bytes inserted
+      default: {
+        // random bytes inserted
         const junk = Buffer.alloc(1 + pick(64));
         for (let k = 0; k < junk.length; k++) junk[k] = pick(256);
         out.splice(i, 0, { ...c, data: junk, totalLength: junk.length });
@@ -121,7 +126,13 @@ export function randomCapture(seed: Capture, rand: () => number): Capture {
     for (let j = 0; j < junk.length; j++) junk[j] = rand() < 0.3 ? INTERESTING[pick(INTERESTING.length)]! : pick(256);
     const data = Buffer.concat([prefix, junk]);
     const direction = k === 0 ? first.direction : rand() < 0.5 ? 'egress' : 'ingress';
-    out.push({ transport: first.transport, direction, timestampNs: BigInt(k), data, totalLength: data.length + (rand() < 0.2 ? pick(5000) : 0) });
+    out.push({
+      transport: first.transport,
+      direction,
+      timestampNs: BigInt(k),
+      data,
+      totalLength: data.length + (rand() < 0.2 ? pick(5000) : 0),
+    });
   }
   return out;
 }
@@ -165,7 +176,8 @@ export function fuzzEngine(seeds: Capture[], n: number, seed: number, check?: (e
   const s = engine.stats();
   if (s.internalErrors > 0) throw new Error(`${s.internalErrors} internal errors caught by the engine`);
   if (s.connections !== 0) throw new Error(`${s.connections} connections left after closing all`);
-  if (s.parsedBytes + s.unparsedBytes !== bytes) throw new Error(`byte accounting off: ${bytes} pushed, ${s.parsedBytes} parsed, ${s.unparsedBytes} unparsed`);
+  if (s.parsedBytes + s.unparsedBytes !== bytes)
+    throw new Error(`byte accounting off: ${bytes} pushed, ${s.parsedBytes} parsed, ${s.unparsedBytes} unparsed`);
   peakHeapBytes = Math.max(peakHeapBytes, process.memoryUsage().heapUsed);
   return { inputs: n, chunks, bytes, exchanges, ms: performance.now() - started, peakHeapBytes };
 }

@@ -7,7 +7,13 @@ describe('KafkaTestBroker (the fixture itself)', () => {
     const auto = new KafkaTestBroker({ autoCreateTopics: true });
     const strict = new KafkaTestBroker();
     await Promise.all([auto.start(), strict.start()]);
-    const client = (b: KafkaTestBroker) => new Kafka({ clientId: 'fixture-test', brokers: [`127.0.0.1:${b.port}`], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50 } });
+    const client = (b: KafkaTestBroker) =>
+      new Kafka({
+        clientId: 'fixture-test',
+        brokers: [`127.0.0.1:${b.port}`],
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 1, initialRetryTime: 50 },
+      });
     try {
       const producer = client(auto).producer();
       await producer.connect();
@@ -15,7 +21,10 @@ describe('KafkaTestBroker (the fixture itself)', () => {
       const [second] = await producer.send({ topic: 'fresh', messages: [{ value: 'c' }] });
       await producer.disconnect();
       expect([first?.errorCode, first?.baseOffset, second?.baseOffset]).toEqual([0, '0', '2']);
-      expect(auto.logs.get('fresh')?.[0]?.map((b) => [b.baseOffset, b.nextOffset])).toEqual([[0n, 2n], [2n, 3n]]);
+      expect(auto.logs.get('fresh')?.[0]?.map((b) => [b.baseOffset, b.nextOffset])).toEqual([
+        [0n, 2n],
+        [2n, 3n],
+      ]);
       const strictProducer = client(strict).producer();
       await strictProducer.connect();
       const err = await strictProducer.send({ topic: 'fresh', messages: [{ value: 'a' }] }).catch((e: Error) => e);

@@ -28,7 +28,14 @@ const SUPPORTED: Record<number, [number, number]> = {
   13: [0, 2], // LeaveGroup
 };
 
-const ERR = { NONE: 0, OFFSET_OUT_OF_RANGE: 1, UNKNOWN_TOPIC_OR_PARTITION: 3, ILLEGAL_GENERATION: 22, UNKNOWN_MEMBER_ID: 25, UNSUPPORTED_VERSION: 35 };
+const ERR = {
+  NONE: 0,
+  OFFSET_OUT_OF_RANGE: 1,
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  ILLEGAL_GENERATION: 22,
+  UNKNOWN_MEMBER_ID: 25,
+  UNSUPPORTED_VERSION: 35,
+};
 const NODE_ID = 1;
 
 interface Batch {
@@ -55,7 +62,10 @@ export class KafkaTestBroker {
   advertisedPort = 0;
   private server = net.createServer((s) => this.serve(s));
   private sockets = new Set<net.Socket>();
-  private groups = new Map<string, { generation: number; members: Map<string, Buffer>; protocol: string; assignments: Map<string, Buffer> }>();
+  private groups = new Map<
+    string,
+    { generation: number; members: Map<string, Buffer>; protocol: string; assignments: Map<string, Buffer> }
+  >();
   private nextMember = 1;
 
   constructor(private readonly options: KafkaTestBrokerOptions = {}) {
@@ -63,7 +73,11 @@ export class KafkaTestBroker {
   }
 
   createTopic(topic: string, partitions = 1): void {
-    if (!this.logs.has(topic)) this.logs.set(topic, Array.from({ length: partitions }, () => []));
+    if (!this.logs.has(topic))
+      this.logs.set(
+        topic,
+        Array.from({ length: partitions }, () => []),
+      );
   }
 
   /** Removes a topic and its log (clients that cached its metadata then get UNKNOWN_TOPIC_OR_PARTITION). */
@@ -200,7 +214,7 @@ export class KafkaTestBroker {
     const log = this.logs.get(topic)?.[partition];
     if (!log) return { error: ERR.UNKNOWN_TOPIC_OR_PARTITION, baseOffset: -1n };
     const first = end(log);
-    for (let pos = 0; records && pos + 61 <= records.length; ) {
+    for (let pos = 0; records && pos + 61 <= records.length;) {
       const size = 12 + records.readInt32BE(pos + 8);
       const data = Buffer.from(records.subarray(pos, pos + size));
       const base = end(log);
@@ -214,20 +228,31 @@ export class KafkaTestBroker {
   private listOffsets(r: In, w: Out, v: number): Out {
     r.i32(); // replica id
     if (v >= 2) r.i8();
-    const topics = r.arr(() => ({
-      name: r.str() ?? '',
-      parts: r.arr(() => {
-        const index = r.i32();
-        if (v >= 4) r.i32();
-        return { index, timestamp: r.i64() };
-      }) ?? [],
-    })) ?? [];
+    const topics =
+      r.arr(() => ({
+        name: r.str() ?? '',
+        parts:
+          r.arr(() => {
+            const index = r.i32();
+            if (v >= 4) r.i32();
+            return { index, timestamp: r.i64() };
+          }) ?? [],
+      })) ?? [];
     if (v >= 2) w.i32(0);
     w.arr(topics, (t) =>
       w.str(t.name).arr(t.parts, (p) => {
         const log = this.logs.get(t.name)?.[p.index];
-        const offset = !log ? -1n : p.timestamp === -2n ? 0n : p.timestamp === -1n ? end(log) : (log.find((b) => b.maxTimestamp >= p.timestamp)?.baseOffset ?? end(log));
-        w.i32(p.index).i16(log ? ERR.NONE : ERR.UNKNOWN_TOPIC_OR_PARTITION).i64(-1).i64(offset);
+        const offset = !log
+          ? -1n
+          : p.timestamp === -2n
+            ? 0n
+            : p.timestamp === -1n
+              ? end(log)
+              : (log.find((b) => b.maxTimestamp >= p.timestamp)?.baseOffset ?? end(log));
+        w.i32(p.index)
+          .i16(log ? ERR.NONE : ERR.UNKNOWN_TOPIC_OR_PARTITION)
+          .i64(-1)
+          .i64(offset);
         if (v >= 4) w.i32(0);
       }),
     );
@@ -241,16 +266,18 @@ export class KafkaTestBroker {
     r.i32(); // max bytes
     r.i8(); // isolation level
     if (v >= 7) r.pos += 8; // session id, epoch
-    const topics = r.arr(() => ({
-      name: r.str() ?? '',
-      parts: r.arr(() => {
-        const index = r.i32();
-        if (v >= 9) r.i32();
-        const offset = r.i64();
-        if (v >= 5) r.i64();
-        return { index, offset, maxBytes: r.i32() };
-      }) ?? [],
-    })) ?? [];
+    const topics =
+      r.arr(() => ({
+        name: r.str() ?? '',
+        parts:
+          r.arr(() => {
+            const index = r.i32();
+            if (v >= 9) r.i32();
+            const offset = r.i64();
+            if (v >= 5) r.i64();
+            return { index, offset, maxBytes: r.i32() };
+          }) ?? [],
+      })) ?? [];
     const collect = () =>
       topics.map((t) => ({
         name: t.name,
@@ -270,7 +297,10 @@ export class KafkaTestBroker {
       }));
     let result = collect();
     // Like a broker's long poll (capped): wait a little for data instead of letting consumers spin.
-    for (const until = Date.now() + Math.min(maxWaitMs, 250); result.every((t) => t.parts.every((p) => p.data.length === 0)) && Date.now() < until; ) {
+    for (
+      const until = Date.now() + Math.min(maxWaitMs, 250);
+      result.every((t) => t.parts.every((p) => p.data.length === 0)) && Date.now() < until;
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 25));
       result = collect();
     }
@@ -296,7 +326,12 @@ export class KafkaTestBroker {
       return w.i32(NODE_ID).str('127.0.0.1').i32(this.advertisedPort);
     }
     const groupId = r.str() ?? '';
-    const group = this.groups.get(groupId) ?? { generation: 0, members: new Map<string, Buffer>(), protocol: '', assignments: new Map<string, Buffer>() };
+    const group = this.groups.get(groupId) ?? {
+      generation: 0,
+      members: new Map<string, Buffer>(),
+      protocol: '',
+      assignments: new Map<string, Buffer>(),
+    };
     this.groups.set(groupId, group);
     if (apiKey === 11) {
       r.i32(); // session timeout
@@ -315,9 +350,14 @@ export class KafkaTestBroker {
     if (apiKey === 14) {
       const generation = r.i32();
       const memberId = r.str() ?? '';
-      for (const a of r.arr(() => ({ id: r.str() ?? '', assignment: r.bytes() ?? Buffer.alloc(0) })) ?? []) group.assignments.set(a.id, a.assignment);
+      for (const a of r.arr(() => ({ id: r.str() ?? '', assignment: r.bytes() ?? Buffer.alloc(0) })) ?? [])
+        group.assignments.set(a.id, a.assignment);
       if (v >= 1) w.i32(0);
-      const error = !group.members.has(memberId) ? ERR.UNKNOWN_MEMBER_ID : generation !== group.generation ? ERR.ILLEGAL_GENERATION : ERR.NONE;
+      const error = !group.members.has(memberId)
+        ? ERR.UNKNOWN_MEMBER_ID
+        : generation !== group.generation
+          ? ERR.ILLEGAL_GENERATION
+          : ERR.NONE;
       return w.i16(error).bytes(group.assignments.get(memberId) ?? Buffer.alloc(0));
     }
     if (apiKey === 12 || apiKey === 13) {
@@ -343,7 +383,8 @@ export class KafkaTestBroker {
     r.i32(); // generation
     r.str(); // member id
     if (v <= 4) r.i64(); // retention time
-    const topics = r.arr(() => ({ name: r.str() ?? '', parts: r.arr(() => ({ index: r.i32(), offset: r.i64(), metadata: r.str() })) ?? [] })) ?? [];
+    const topics =
+      r.arr(() => ({ name: r.str() ?? '', parts: r.arr(() => ({ index: r.i32(), offset: r.i64(), metadata: r.str() })) ?? [] })) ?? [];
     for (const t of topics) for (const p of t.parts) this.committed.set(`${groupId}/${t.name}/${p.index}`, p.offset);
     if (v >= 3) w.i32(0);
     return w.arr(topics, (t) => w.str(t.name).arr(t.parts, (p) => w.i32(p.index).i16(ERR.NONE)));

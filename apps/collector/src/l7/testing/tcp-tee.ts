@@ -33,7 +33,10 @@ export async function startChunkTee(upstreamPort: number, opts: { captureBytes?:
   const record = (connId: bigint, direction: 'egress' | 'ingress', data: Buffer) => {
     const timestampNs = process.hrtime.bigint();
     const captured = data.length > limit ? data.subarray(0, limit) : data;
-    events.push({ kind: 'chunk', chunk: { connId, transport: 'tcp', direction, timestampNs, data: Buffer.from(captured), totalLength: data.length } });
+    events.push({
+      kind: 'chunk',
+      chunk: { connId, transport: 'tcp', direction, timestampNs, data: Buffer.from(captured), totalLength: data.length },
+    });
   };
 
   const server = net.createServer((client) => {

@@ -64,15 +64,19 @@ async function curl(port: number, targets: string[], http10Targets: string[]): P
   const run = promisify(execFile);
   const format = '%{http_code} %{time_pretransfer} %{time_starttransfer}\\n';
   const parse = (stdout: string) =>
-    stdout.trim().split('\n').map((l) => {
-      const [code, pre, start] = l.split(' ').map(Number);
-      return { status: code!, latencyMs: (start! - pre!) * 1000 };
-    });
+    stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [code, pre, start] = l.split(' ').map(Number);
+        return { status: code!, latencyMs: (start! - pre!) * 1000 };
+      });
   const args = ['-s', '-w', format];
   for (const t of targets) args.push('-o', '/dev/null', `http://127.0.0.1:${port}${t}`);
   const out = targets.length ? parse((await run('curl', args)).stdout) : [];
   // Separate invocations: HTTP/1.0 connections close after one exchange.
-  for (const t of http10Targets) out.push(...parse((await run('curl', ['-s', '--http1.0', '-w', format, '-o', '/dev/null', `http://127.0.0.1:${port}${t}`])).stdout));
+  for (const t of http10Targets)
+    out.push(...parse((await run('curl', ['-s', '--http1.0', '-w', format, '-o', '/dev/null', `http://127.0.0.1:${port}${t}`])).stdout));
   return out;
 }
 
@@ -121,7 +125,10 @@ async function runHere(upstreamPort: number, spec: ClientSpec, captureBytes?: nu
   } catch {}
   // Warm the code paths (JIT, first connection) so that the measured exchanges do not carry them.
   const warm = await startChunkTee(upstreamPort);
-  await nodeHttp(warm.port, Array.from({ length: 10 }, () => ({ method: 'GET', target: '/warm?size=10' })));
+  await nodeHttp(
+    warm.port,
+    Array.from({ length: 10 }, () => ({ method: 'GET', target: '/warm?size=10' })),
+  );
   await rawPipeline(warm.port, ['/warm?size=1', '/warm?size=2']);
   await warm.close();
 
@@ -143,13 +150,24 @@ async function runHere(upstreamPort: number, spec: ClientSpec, captureBytes?: nu
   return { teePort: tee.port, events: tee.events, measured };
 }
 
-type Wire = { teePort: number; measured: Measured[]; events: ({ kind: 'close'; connId: string } | { kind: 'chunk'; connId: string; direction: 'egress' | 'ingress'; ts: string; data: string; totalLength: number })[] };
+type Wire = {
+  teePort: number;
+  measured: Measured[];
+  events: (
+    | { kind: 'close'; connId: string }
+    | { kind: 'chunk'; connId: string; direction: 'egress' | 'ingress'; ts: string; data: string; totalLength: number }
+  )[];
+};
 
 /** From the test: runs the client and the tee in a child process and returns what they recorded. */
 export async function runClientInChild(upstreamPort: number, spec: ClientSpec, captureBytes?: number): Promise<ClientRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify({ upstreamPort, spec, captureBytes })], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify({ upstreamPort, spec, captureBytes })],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const chunks: Buffer[] = [];
   child.stdout.on('data', (d: Buffer) => chunks.push(d));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -161,13 +179,27 @@ export async function runClientInChild(upstreamPort: number, spec: ClientSpec, c
     events: wire.events.map((e) =>
       e.kind === 'close'
         ? { kind: 'close', connId: BigInt(e.connId) }
-        : { kind: 'chunk', chunk: { connId: BigInt(e.connId), transport: 'tcp', direction: e.direction, timestampNs: BigInt(e.ts), data: Buffer.from(e.data, 'base64'), totalLength: e.totalLength } },
+        : {
+            kind: 'chunk',
+            chunk: {
+              connId: BigInt(e.connId),
+              transport: 'tcp',
+              direction: e.direction,
+              timestampNs: BigInt(e.ts),
+              data: Buffer.from(e.data, 'base64'),
+              totalLength: e.totalLength,
+            },
+          },
     ),
   };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { upstreamPort, spec, captureBytes } = JSON.parse(process.argv[2]!) as { upstreamPort: number; spec: ClientSpec; captureBytes?: number };
+  const { upstreamPort, spec, captureBytes } = JSON.parse(process.argv[2]!) as {
+    upstreamPort: number;
+    spec: ClientSpec;
+    captureBytes?: number;
+  };
   const r = await runHere(upstreamPort, spec, captureBytes);
   const wire: Wire = {
     teePort: r.teePort,
@@ -175,7 +207,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     events: r.events.map((e) =>
       e.kind === 'close'
         ? { kind: 'close', connId: String(e.connId) }
-        : { kind: 'chunk', connId: String(e.chunk.connId), direction: e.chunk.direction, ts: String(e.chunk.timestampNs), data: e.chunk.data.toString('base64'), totalLength: e.chunk.totalLength },
+        : {
+            kind: 'chunk',
+            connId: String(e.chunk.connId),
+            direction: e.chunk.direction,
+            ts: String(e.chunk.timestampNs),
+            data: e.chunk.data.toString('base64'),
+            totalLength: e.chunk.totalLength,
+          },
     ),
   };
   process.stdout.write(JSON.stringify(wire));

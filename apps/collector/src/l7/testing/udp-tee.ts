@@ -98,8 +98,7 @@ export async function startTcpTee(upstreamPort: number, port = 0): Promise<TcpTe
   return {
     port: (server.address() as net.AddressInfo).port,
     records,
-    stream: (conn, direction) =>
-      Buffer.concat(records.filter((r) => r.conn === conn && r.direction === direction).map((r) => r.data)),
+    stream: (conn, direction) => Buffer.concat(records.filter((r) => r.conn === conn && r.direction === direction).map((r) => r.data)),
     connections: () => nextConn,
     close: async () => {
       for (const s of sockets) s.destroy();
