@@ -1,6 +1,5 @@
 'use client';
 import { useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
 import {
   EVENTS_PER_SECOND_NOTE,
   eventsPerSecondText,
@@ -9,6 +8,7 @@ import {
   type HealthReport,
 } from '../../src/client/collector-health';
 import { api } from '../../src/client/trpc';
+import { NewCollectorToken } from './new-collector-token';
 import { useAuthedQuery } from '../../src/client/use-authed-query';
 
 function ago(ms: number | null): string {
@@ -21,10 +21,6 @@ export default function CollectorsPage() {
   const qc = useQueryClient();
   const me = useAuthedQuery({ queryKey: ['me'], queryFn: () => api.auth.me.query() });
   const list = useAuthedQuery({ queryKey: ['collectors'], queryFn: () => api.collectors.list.query(), refetchInterval: 10_000 });
-  const [name, setName] = useState('');
-  const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const origin = typeof window === 'undefined' ? 'http://SEXTANT_HOST:3000' : window.location.origin;
   return (
     <>
       <div className="panel">
@@ -108,37 +104,9 @@ export default function CollectorsPage() {
         )}
       </div>
       {me.data?.role === 'admin' && (
-        <form
-          className="panel row"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            setError(null);
-            try {
-              const r = await api.collectors.create.mutate({ name });
-              setCreated({ name, token: r.token });
-              setName('');
-              await qc.invalidateQueries({ queryKey: ['collectors'] });
-            } catch (err) {
-              setError((err as Error).message);
-            }
-          }}
-        >
-          <strong>New collector token</strong>
+        <NewCollectorToken>
           <a href="/admin">all tokens →</a>
-          <input aria-label="collector name" placeholder="host name" value={name} onChange={(e) => setName(e.target.value)} />
-          <button type="submit" disabled={!name}>
-            Create token
-          </button>
-          {error && <span className="error">{error}</span>}
-        </form>
-      )}
-      {created && (
-        <div className="panel">
-          <p>
-            Token for <strong>{created.name}</strong> (shown once):
-          </p>
-          <pre>{`npm run collector -- --server ${origin} --token ${created.token}`}</pre>
-        </div>
+        </NewCollectorToken>
       )}
     </>
   );

@@ -51,18 +51,8 @@ export async function listCollectors(prisma: PrismaClient): Promise<CollectorSum
   return rows.map(summarize);
 }
 
-function summarize(c: {
-  id: string;
-  name: string;
-  tokenPrefix: string;
-  createdAt: Date;
-  revokedAt: Date | null;
-  hostname: string | null;
-  version: string | null;
-  kernel: string | null;
-  lastSeenAt: Date | null;
-  lastHealth: unknown;
-}): CollectorSummary {
+/** The summary's fields of a collector row (which has more: the token hash, who created it). */
+function summarize(c: CollectorSummary): CollectorSummary {
   const { id, name, tokenPrefix, createdAt, revokedAt, hostname, version, kernel, lastSeenAt, lastHealth } = c;
   return { id, name, tokenPrefix, createdAt, revokedAt, hostname, version, kernel, lastSeenAt, lastHealth };
 }
