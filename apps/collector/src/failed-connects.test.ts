@@ -140,7 +140,7 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
    * clients' refused connects afterwards must name it. `reaped`: its parent collects it at once (its /proc
    * goes); otherwise it stays a zombie, whose /proc still shows its comm ('node') and nothing else.
    */
-  async function deadServerNamed(reaped: boolean, spool: string) {
+  async function deadServerNamed(reaped: boolean, spool: string, byPackage = !reaped) {
     const collector = new Collector(config(spool), () => {});
     await collector.start();
     // Not reaped: `node server.js` named by its package.json (a zombie's /proc has no cwd or argv to find
@@ -149,13 +149,15 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'payments-svc' }));
     fs.writeFileSync(path.join(dir, 'server.js'), SERVER.replace("process.title = 'payments-svc';", ''));
-    const server = reaped
+    const server = !byPackage
       ? spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn('perl', ['-e', 'my $p = fork(); if ($p == 0) { exec @ARGV } sleep 60;', process.execPath, 'server.js'], {
-          cwd: dir,
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-    const processName = reaped ? 'payments-svc' : 'node';
+      : reaped
+        ? spawn(process.execPath, ['server.js'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] })
+        : spawn('perl', ['-e', 'my $p = fork(); if ($p == 0) { exec @ARGV } sleep 60;', process.execPath, 'server.js'], {
+            cwd: dir,
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+    const processName = byPackage ? 'node' : 'payments-svc';
     try {
       const port = await new Promise<number>((resolve) => server.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
       await curlTimes(port, 3);
@@ -204,6 +206,8 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
     () => deadServerNamed(true, 'spool-dead'),
     60_000,
   );
+
+  it('names them after the package-named service once it is reaped', () => deadServerNamed(true, 'spool-package', true), 60_000);
 
   it(
     'names them after the service also while the killed server is a zombie nobody reaped',

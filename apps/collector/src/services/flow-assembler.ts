@@ -210,10 +210,13 @@ export class FlowAssembler {
       if (pid !== undefined) {
         const identity = this.identity.localIdentity({ port, pid });
         if (identity === last) return last;
-        // Once killed, a listener's /proc says less (a zombie keeps only its comm, e.g. 'node'; then
-        // nothing): what is read of the same pid then must not rename the dead service. Checked when
-        // the identity was re-read (every 10 s per process), not per connection.
-        if (last && this.listeners.lastPidOf(port) === pid && !this.identity.isRunning(pid)) return last;
+        // Once killed, a listener's /proc says less (while it exits: no cwd, so no package.json name; a
+        // zombie: only its comm, e.g. 'node'; then nothing), and what is read of the same pid then must
+        // not rename the dead service: a pid keeps the name it was first known by on its port (a server
+        // that execs another program keeps its first name there). Checked only when the identity was
+        // re-read (every 10 s per process), not per connection.
+        if (last && this.listeners.lastPidOf(port) === pid && (identity.service !== last.service || !this.identity.isRunning(pid)))
+          return last;
         if (!identity.service) return last ?? identity;
         this.listeners.rememberIdentity(port, pid, identity);
         return identity;
