@@ -189,6 +189,15 @@ export const KafkaInfo = z.object({
   errorCode: z.number().int().min(-1).max(32767).optional(),
 });
 
+/**
+ * Why a record of an exchange counted by the kernel's aggregates was kept (docs/l7-line-rate.md): an error, a
+ * slow exchange, an on-demand capture, or a success within the record budget. Absent: the full path, where the
+ * record is the only count of its exchange. Rollups and metrics count only records without it.
+ */
+export const L7_SAMPLINGS = ['error', 'slow', 'capture', 'sampled'] as const;
+export const L7Sampling = z.enum(L7_SAMPLINGS);
+export type L7Sampling = z.infer<typeof L7Sampling>;
+
 /** The fields of an L7 event (L7Event adds its one cross-field check). */
 export const L7EventFields = z.object({
   id: z.uuid(),
@@ -204,6 +213,8 @@ export const L7EventFields = z.object({
   http: HttpInfo.optional(),
   dns: DnsInfo.optional(),
   kafka: KafkaInfo.optional(),
+  /** Set when the exchange is counted by a kernel aggregate (L7_SAMPLINGS); absent on the full path. */
+  sampling: L7Sampling.optional(),
 });
 
 /** The details of its protocol are required: an issue at that path otherwise. */
