@@ -141,6 +141,22 @@ export type L7Protocol = z.infer<typeof L7Protocol>;
 
 const header = z.object({ key: text().max(256), value: text().max(8192) });
 
+/** A gRPC call (HTTP/2 with content-type application/grpc): names from :path, outcome from the trailers. */
+export const GrpcInfo = z.object({
+  /** Fully qualified service ("helloworld.Greeter"), from :path "/<service>/<method>". */
+  service: text().max(512),
+  method: text().max(256),
+  /** grpc-status (0 OK … 16 UNAUTHENTICATED); absent when no trailers (or headers-only response) were seen. */
+  status: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
+  /** grpc-message, percent-decoded. */
+  message: text().max(1024).optional(),
+});
+
 export const HttpInfo = z.object({
   method: text().max(32),
   /** Full URL as seen (query string already redacted by the collector when configured). */
@@ -155,6 +171,20 @@ export const HttpInfo = z.object({
   headers: z.array(header).max(64).default([]),
   requestBytes: counter.optional(),
   responseBytes: counter.optional(),
+  /** HTTP/2: the stream's id on its connection. */
+  streamId: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .optional(),
+  grpc: GrpcInfo.optional(),
+  /**
+   * HTTP/2 only: the stream's header blocks could not be read (never guessed). `truncated`: a block lay past
+   * the bytes captured of its syscall; `table-lost`: an earlier block of the connection was lost, so its HPACK
+   * dynamic table is unknown. Method, path or status are then empty/absent.
+   */
+  notDecodable: z.enum(['truncated', 'table-lost']).optional(),
 });
 
 export const DnsInfo = z.object({
