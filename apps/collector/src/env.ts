@@ -47,6 +47,20 @@ export const CollectorConfig = z.object({
   udpFlows: z.boolean().default(true),
   /** L7 capture (HTTP, DNS, Kafka) from send/receive syscalls; 0 turns it off (env SEXTANT_L7). */
   l7: z.boolean().default(true),
+  /**
+   * How HTTP exchanges reach user space (env SEXTANT_L7_MODE): `signals` (default) counts every exchange in kernel
+   * aggregates (method, status, latency histogram per endpoint pair) and copies full records only for errors, slow
+   * exchanges, an on-demand capture and successes within the record budget; `full` copies every exchange (each is
+   * its own record); `hooks` attaches the L7 tracepoints that return at once (benchmarks: the floor of the hooks).
+   * DNS and Kafka are recorded in full in every mode.
+   */
+  l7Mode: z.enum(['signals', 'full', 'hooks']).default('signals'),
+  /** Successful HTTP exchanges recorded per second on this host in signals mode; errors and slow ones always are (env SEXTANT_L7_RECORD_BUDGET). */
+  l7RecordBudget: z.coerce.number().int().min(0).max(1_000_000).default(500),
+  /** An HTTP exchange this slow (request → first response bytes, ms) is always recorded in signals mode (env SEXTANT_L7_SLOW_MS). */
+  l7SlowMs: z.coerce.number().int().min(1).max(3_600_000).default(250),
+  /** How often the server is asked whether it wants every exchange recorded (a live tail's capture; env SEXTANT_CONTROL_INTERVAL_MS). */
+  controlIntervalMs: z.coerce.number().int().min(200).max(60_000).default(2_000),
   /** Bytes captured from each send/receive syscall, 64..4096 (env SEXTANT_L7_CAPTURE_BYTES). */
   l7CaptureBytes: z.coerce.number().int().min(64).max(4096).default(1024),
   /** Query parameters whose values are redacted in captured URLs, comma-separated; * = all (env SEXTANT_REDACT_QUERY). */
@@ -110,6 +124,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     observeSelf: env.SEXTANT_OBSERVE_SELF === '1' || env.SEXTANT_OBSERVE_SELF === 'true',
     udpFlows: env.SEXTANT_UDP_FLOWS !== '0' && env.SEXTANT_UDP_FLOWS !== 'false',
     l7: env.SEXTANT_L7 !== '0' && env.SEXTANT_L7 !== 'false',
+    l7Mode: env.SEXTANT_L7_MODE || undefined,
+    l7RecordBudget: env.SEXTANT_L7_RECORD_BUDGET || undefined,
+    l7SlowMs: env.SEXTANT_L7_SLOW_MS || undefined,
+    controlIntervalMs: env.SEXTANT_CONTROL_INTERVAL_MS || undefined,
     l7CaptureBytes: env.SEXTANT_L7_CAPTURE_BYTES,
     tcpRingMb: env.SEXTANT_TCP_RING_MB,
     selfPids: env.SEXTANT_SELF_PIDS

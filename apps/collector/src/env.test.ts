@@ -1,0 +1,27 @@
+/** The collector's configuration: the L7 mode, record budget and slow threshold from the environment. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './env';
+
+const base = { SEXTANT_SERVER: 'http://127.0.0.1:3000', SEXTANT_TOKEN: `sxc_${'a'.repeat(24)}` };
+
+describe('collector configuration', () => {
+  it('defaults to signals mode, 500 records/s, 250 ms slow, control every 2 s', () => {
+    const c = loadConfig([], base);
+    expect([c.l7Mode, c.l7RecordBudget, c.l7SlowMs, c.controlIntervalMs]).toEqual(['signals', 500, 250, 2_000]);
+  });
+
+  it('reads SEXTANT_L7_MODE, SEXTANT_L7_RECORD_BUDGET and SEXTANT_L7_SLOW_MS', () => {
+    const c = loadConfig([], { ...base, SEXTANT_L7_MODE: 'full', SEXTANT_L7_RECORD_BUDGET: '50', SEXTANT_L7_SLOW_MS: '1000' });
+    expect([c.l7Mode, c.l7RecordBudget, c.l7SlowMs]).toEqual(['full', 50, 1000]);
+    expect(loadConfig([], { ...base, SEXTANT_L7_MODE: 'hooks', SEXTANT_L7_RECORD_BUDGET: '0' })).toMatchObject({
+      l7Mode: 'hooks',
+      l7RecordBudget: 0,
+    });
+  });
+
+  it('refuses an unknown mode, a negative budget and a zero threshold, naming the setting', () => {
+    expect(() => loadConfig([], { ...base, SEXTANT_L7_MODE: 'fast' })).toThrow(/l7Mode/);
+    expect(() => loadConfig([], { ...base, SEXTANT_L7_RECORD_BUDGET: '-1' })).toThrow(/l7RecordBudget/);
+    expect(() => loadConfig([], { ...base, SEXTANT_L7_SLOW_MS: '0' })).toThrow(ConfigError);
+  });
+});
