@@ -34,3 +34,4 @@ export * from './collectors/by-name';
 export * from './collectors/status';
 export * from './ingest/store-received';
 export * from './queries/endpoints';
+export * from './capture/capture-requests';

@@ -15,7 +15,7 @@
  *   and its receipt commit together or not at all (citus/distribute.test.ts checks it).
  * - services, rollup_dirty_hours, rollup_dirty_blocks: reference tables (a copy on every node): the map's and the rollup readers'
  *   subqueries against them run inside each shard's query.
- * - users, sessions, api_tokens, collectors, collector_health and _prisma_migrations stay plain tables of the
+ * - users, sessions, api_tokens, collectors, collector_health, capture_requests and _prisma_migrations stay plain tables of the
  *   coordinator. Only the server reads them, through the coordinator, never joined with telemetry; and Citus
  *   refuses what Prisma writes for them as Citus tables: RETURNING "role"::text (an enum's output function is
  *   not immutable) on users, and an update of collectors (last_seen_at) after the batch's parallel COPY in the
@@ -45,7 +45,15 @@ export const DISTRIBUTED_TABLES: readonly (readonly [string, string, string | nu
 ];
 
 /** Tables that stay plain tables of the coordinator (see the file comment). */
-export const COORDINATOR_TABLES = ['users', 'sessions', 'api_tokens', 'collectors', 'collector_health', '_prisma_migrations'] as const;
+export const COORDINATOR_TABLES = [
+  'users',
+  'sessions',
+  'api_tokens',
+  'collectors',
+  'collector_health',
+  'capture_requests',
+  '_prisma_migrations',
+] as const;
 
 /** Foreign keys from a distributed to a local table, dropped on Citus (see the file comment). */
 export const DROPPED_FOREIGN_KEYS = [['ingest_receipts', 'ingest_receipts_collector_id_fkey']] as const;
