@@ -55,11 +55,15 @@ export async function rebuildDirtyHours(pool: pg.Pool, now = Date.now()): Promis
   );
   const hours = dirty.rows.map((r) => Number(r.h));
   if (hours.length) await ensurePartitions(pool, ['edge_hour'], hours.map(dayOf));
+  let rebuilt = 0;
   for (const hour of hours) {
     await inTransaction(pool, async (client) => {
       const h = [hour / 1000];
-      // Taking the mark first: ingest that marks this hour again meanwhile waits, then re-marks it.
-      await client.query('DELETE FROM rollup_dirty_hours WHERE hour = to_timestamp($1)', h);
+      // Taking the mark first: ingest that marks this hour again meanwhile waits, then re-marks it. A mark
+      // already gone was taken by another run since the list was read (it rebuilt the hour): nothing to do.
+      const taken = await client.query('DELETE FROM rollup_dirty_hours WHERE hour = to_timestamp($1)', h);
+      if (!taken.rowCount) return;
+      rebuilt++;
       await foldRollup(client, 'edge_minute', 'edge_hour', hour / 1000, HOUR_MS / 1000);
       // Its block's rows are stale from now on: readers skip a marked block until the job rebuilds it.
       await client.query('INSERT INTO rollup_dirty_blocks (block) VALUES (to_timestamp($1)) ON CONFLICT (block) DO NOTHING', [
@@ -67,5 +71,5 @@ export async function rebuildDirtyHours(pool: pg.Pool, now = Date.now()): Promis
       ]);
     });
   }
-  return hours.length;
+  return rebuilt;
 }
