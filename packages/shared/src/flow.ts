@@ -179,6 +179,8 @@ export const HttpInfo = z.object({
     .max(2 ** 31 - 1)
     .optional(),
   grpc: GrpcInfo.optional(),
+  /** HTTP/2: the error code name of the RST_STREAM that ended the stream (CANCEL, INTERNAL_ERROR, REFUSED_STREAM…). */
+  reset: text().max(32).optional(),
   /**
    * HTTP/2 only: the stream's header blocks could not be read (never guessed). `truncated`: a block lay past
    * the bytes captured of its syscall; `table-lost`: an earlier block of the connection was lost, so its HPACK
