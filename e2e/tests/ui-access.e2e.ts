@@ -92,7 +92,7 @@ beforeAll(async () => {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.collectorToken}` },
     body: JSON.stringify({
-      schemaVersion: 3,
+      schemaVersion: 4,
       batchId: crypto.randomUUID(),
       sentAt: now,
       nodeName: 'e2e-seed',

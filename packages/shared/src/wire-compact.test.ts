@@ -109,7 +109,7 @@ function flows(n: number): FlowInput[] {
 }
 
 function v2(f: FlowInput[]): IngestBatchInput {
-  return { schemaVersion: 3, batchId: crypto.randomUUID(), sentAt: 5, nodeName: 'node-a', ...encodeFlowRows(f, 'node-a') };
+  return { schemaVersion: 4, batchId: crypto.randomUUID(), sentAt: 5, nodeName: 'node-a', ...encodeFlowRows(f, 'node-a') };
 }
 
 const parseFlows = (b: IngestBatchInput) => {
@@ -206,7 +206,7 @@ function v3(f: FlowInput[], events: L7EventInput[]): IngestBatchInput {
   for (const x of f) enc.addFlow(x);
   const compactL7 = events.map((e) => enc.l7(e));
   return {
-    schemaVersion: 3,
+    schemaVersion: 4,
     batchId: crypto.randomUUID(),
     sentAt: 5,
     nodeName: 'node-a',

@@ -11,9 +11,22 @@
  * them back into objects where objects are wanted (metrics, tests), the inverse of `BatchEncoder` (tested).
  */
 import { z } from 'zod';
-import { checkL7Details, Endpoint, L7EventFields, markSanitized, type Flow, type FlowInput, type L7Event, type L7EventInput } from './flow';
+import {
+  checkL7Details,
+  Endpoint,
+  EpochMs,
+  L7EventFields,
+  markSanitized,
+  type Flow,
+  type FlowInput,
+  type L7Event,
+  type L7EventInput,
+} from './flow';
 import { decodeFlow, encodeFlow, endpointFrom, FLOW_FIELDS, FLOW_IX, flowRowTuple, type FlowRowTuple } from './flow-fields';
-import { isSanitized, marked } from './sanitize';
+import { HIST_NUM_BUCKETS } from './histogram';
+import { L7_PROTOCOL_REGISTRY } from './l7-protocols';
+import { isSanitized, marked, text } from './sanitize';
+import type { StatusClass } from './status';
 
 export { MAX_BATCH_ENDPOINTS } from './flow-fields';
 
@@ -45,12 +58,64 @@ export const L7EventRow = marked(L7EventFields.extend({ source: EndpointRef, des
 export type L7EventRow = z.infer<typeof L7EventRow>;
 export type L7EventRowInput = z.input<typeof L7EventRow>;
 
+/** Protocols the kernel aggregates (docs/l7-line-rate.md): HTTP/1.x. DNS and Kafka stay on the full path. */
+export const L7_AGGREGATE_PROTOCOLS = ['http'] as const;
+
+const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const bucketIndex = z
+  .number()
+  .int()
+  .min(0)
+  .max(HIST_NUM_BUCKETS - 1);
+/** An HTTP method is a token (RFC 9110): anything else (a NUL, a space) is a broken or hostile sender. */
+const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * The exchanges of one (reporter process side, endpoints, method, status code) over a window, counted in the
+ * kernel instead of copied (docs/l7-line-rate.md). Not stored as rows: folded into the edge rollups and
+ * Hubble's metrics (records of the same exchanges carry `sampling` and are not counted again).
+ */
+export const L7AggregateRow = z
+  .object({
+    /** Window start (epoch ms); the server counts the whole window in the minute that holds it. */
+    time: EpochMs,
+    windowSeconds: z.number().positive().max(3600),
+    protocol: z.enum(L7_AGGREGATE_PROTOCOLS),
+    /** The socket that counted: the client's (source) or the server's (destination). */
+    reporter: z.enum(['client', 'server']),
+    source: EndpointRef,
+    destination: EndpointRef,
+    method: text().min(1).max(32).regex(HTTP_TOKEN),
+    /** Response status code. */
+    code: z.number().int().min(0).max(999),
+    count: counter,
+    latencySumNs: counter,
+    /** Latency histogram (histogram.ts buckets), sparse: bucket indices and their counts. */
+    idx: z.array(bucketIndex).max(HIST_NUM_BUCKETS),
+    cnt: z.array(counter).max(HIST_NUM_BUCKETS),
+  })
+  .refine((a) => a.idx.length === a.cnt.length, { path: ['cnt'], message: 'idx and cnt must have the same length' });
+export type L7AggregateRow = z.infer<typeof L7AggregateRow>;
+
+/** An aggregate as a collector builds it: its endpoints as objects (tagged with ENDPOINT_IDENTITY or not). */
+export type L7AggregateInput = Omit<z.input<typeof L7AggregateRow>, 'source' | 'destination'> & {
+  source: Endpoint;
+  destination: Endpoint;
+};
+
+/** An aggregate's status class: its protocol's rule in the registry, as for a record with that outcome. */
+export function l7AggregateStatusClass(a: Pick<L7AggregateRow, 'protocol' | 'method' | 'code'>): StatusClass {
+  const details = { http: { method: a.method, code: a.code } }[a.protocol];
+  return L7_PROTOCOL_REGISTRY[a.protocol].statusClass({ protocol: a.protocol, [a.protocol]: details } as unknown as L7Event);
+}
+
 /** Issues for refs past the end of `endpoints`, with the row's path, for a schema's superRefine. */
 export function checkEndpointRefs(
   rows: readonly FlowRow[],
   endpointCount: number,
   ctx: z.RefinementCtx,
   l7: readonly L7EventRow[] = [],
+  l7Aggregates: readonly L7AggregateRow[] = [],
 ): void {
   const check = (r: number | null, path: (string | number)[], what: string) => {
     if (r !== null && r >= endpointCount)
@@ -61,6 +126,9 @@ export function checkEndpointRefs(
   }
   for (let i = 0; i < l7.length; i++) {
     for (const side of ['source', 'destination'] as const) check(l7[i]![side][2], ['l7', i, side, 2], `${side} ref`);
+  }
+  for (let i = 0; i < l7Aggregates.length; i++) {
+    for (const side of ['source', 'destination'] as const) check(l7Aggregates[i]![side][2], ['l7Aggregates', i, side, 2], `${side} ref`);
   }
 }
 
@@ -109,6 +177,13 @@ export class BatchEncoder {
     const s = e.source;
     const d = e.destination;
     return { ...e, source: [s.ip, s.port ?? null, this.refOf(s)], destination: [d.ip, d.port ?? null, this.refOf(d)] };
+  }
+
+  /** A kernel aggregate with its endpoints as refs (they intern into the same table as flows and L7 events). */
+  l7Aggregate(a: L7AggregateInput): z.input<typeof L7AggregateRow> {
+    const s = a.source;
+    const d = a.destination;
+    return { ...a, source: [s.ip, s.port ?? null, this.refOf(s)], destination: [d.ip, d.port ?? null, this.refOf(d)] };
   }
 
   private identityRef(identity: EndpointIdentity): number {
@@ -195,5 +270,20 @@ export function decodeL7Rows(events: readonly L7EventRow[], endpoints: readonly 
     out.destination = endpointFrom(d[0], d[1], d[2] === null ? null : endpoints[d[2]]);
     if (isSanitizedRecord(e, s[2], d[2], endpoints)) markSanitized(out);
     return out;
+  });
+}
+
+/** An aggregate with its endpoints as objects (what Hubble's metrics label by). */
+export type L7Aggregate = Omit<L7AggregateRow, 'source' | 'destination'> & { source: Endpoint; destination: Endpoint };
+
+/** Aggregate rows → aggregates with endpoint objects (refs already checked), the inverse of `BatchEncoder.l7Aggregate`. */
+export function decodeL7Aggregates(rows: readonly L7AggregateRow[], endpoints: readonly EndpointIdentity[]): L7Aggregate[] {
+  return rows.map((a) => {
+    const [s, d] = [a.source, a.destination];
+    return {
+      ...a,
+      source: endpointFrom(s[0], s[1], s[2] === null ? null : endpoints[s[2]]),
+      destination: endpointFrom(d[0], d[1], d[2] === null ? null : endpoints[d[2]]),
+    };
   });
 }

@@ -9,19 +9,30 @@ import { z } from 'zod';
 import { EpochMs, L7_PROTOCOLS, type Flow, type FlowInput, type L7Event, type L7EventInput } from './flow';
 import { HIST_NUM_BUCKETS } from './histogram';
 import { marked, text } from './sanitize';
-import { BatchEncoder, checkEndpointRefs, EndpointIdentity, FlowRow, L7EventRow, MAX_BATCH_ENDPOINTS } from './wire-compact';
+import {
+  BatchEncoder,
+  checkEndpointRefs,
+  EndpointIdentity,
+  FlowRow,
+  L7AggregateRow,
+  L7EventRow,
+  MAX_BATCH_ENDPOINTS,
+  type L7AggregateInput,
+} from './wire-compact';
 
 /**
  * The batch schema. Numbered on from the object (1) and rows-only (2) forms that 0.1.0 development went
  * through: a change of shape gets a new number, and a server answers batches of another number 400.
+ * 4: kernel L7 aggregates (`l7Aggregates`) and `sampling` on L7 rows (docs/l7-line-rate.md).
  */
-export const WIRE_SCHEMA_VERSION = 3 as const;
+export const WIRE_SCHEMA_VERSION = 4 as const;
 
 /** Limits a batch must respect; the server answers PAYLOAD_TOO_LARGE above them. */
 export const BATCH_LIMITS = {
   maxFlows: 20_000,
   maxL7Events: 20_000,
   maxHistograms: 5_000,
+  maxL7Aggregates: 20_000,
   /** Request body size accepted by the ingest endpoint. */
   maxBodyBytes: 16 * 1024 * 1024,
 } as const;
@@ -103,19 +114,22 @@ const schemaVersion = z.literal(WIRE_SCHEMA_VERSION, {
  * its index. A batch of 20,000 malformed records otherwise built ~100k issues and held the event loop for
  * over a second. Typed as `z.array(item)`.
  */
-export function arrayUntilFirstIssue<T extends z.ZodType>(item: T): z.ZodArray<T> {
-  return z.array(z.unknown()).transform((values, ctx) => {
-    const out: z.output<T>[] = new Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const r = item.safeParse(values[i]);
-      if (!r.success) {
-        for (const issue of r.error.issues.slice(0, 10)) ctx.addIssue({ ...issue, path: [i, ...issue.path] } as z.core.$ZodRawIssue);
-        return z.NEVER;
+export function arrayUntilFirstIssue<T extends z.ZodType>(item: T, max = Number.MAX_SAFE_INTEGER): z.ZodArray<T> {
+  return z
+    .array(z.unknown())
+    .max(max)
+    .transform((values, ctx) => {
+      const out: z.output<T>[] = new Array(values.length);
+      for (let i = 0; i < values.length; i++) {
+        const r = item.safeParse(values[i]);
+        if (!r.success) {
+          for (const issue of r.error.issues.slice(0, 10)) ctx.addIssue({ ...issue, path: [i, ...issue.path] } as z.core.$ZodRawIssue);
+          return z.NEVER;
+        }
+        out[i] = r.data;
       }
-      out[i] = r.data;
-    }
-    return out;
-  }) as unknown as z.ZodArray<T>;
+      return out;
+    }) as unknown as z.ZodArray<T>;
 }
 
 const IngestBatchBody = z
@@ -130,9 +144,11 @@ const IngestBatchBody = z
     flows: arrayUntilFirstIssue(FlowRow).default([]),
     l7: arrayUntilFirstIssue(L7EventRow).default([]),
     histograms: arrayUntilFirstIssue(HistogramSample).default([]),
+    /** Kernel-counted L7 exchanges (folded into rollups and metrics, not stored as rows). */
+    l7Aggregates: arrayUntilFirstIssue(L7AggregateRow, BATCH_LIMITS.maxL7Aggregates).default([]),
     health: CollectorHealthReport.optional(),
   })
-  .superRefine((b, ctx) => checkEndpointRefs(b.flows, b.endpoints.length, ctx, b.l7));
+  .superRefine((b, ctx) => checkEndpointRefs(b.flows, b.endpoints.length, ctx, b.l7, b.l7Aggregates));
 
 /** What ingest.push accepts: the version first, then the batch (rows stay rows: storage reads them as they are). */
 export const IngestBatch = z.looseObject({ schemaVersion }).pipe(IngestBatchBody) as unknown as z.ZodType<
@@ -149,6 +165,8 @@ export const IngestResult = z.object({
   flows: z.number().int(),
   l7: z.number().int(),
   histograms: z.number().int(),
+  /** Kernel L7 aggregates folded into the rollups (absent from servers before batch schema 4). */
+  l7Aggregates: z.number().int().optional(),
   /**
    * Records left out because their time is outside the ingest window [now − raw retention, now + skew]
    * (packages/db ingest/window.ts), by reason; the rest of the batch is stored. Absent from older servers.
@@ -174,6 +192,8 @@ export interface RecordBatch<F, E, H, S = HistogramSample> {
   flows?: readonly F[];
   l7?: readonly E[];
   histograms?: S[];
+  /** Kernel L7 aggregates, their endpoints as objects. */
+  l7Aggregates?: readonly L7AggregateInput[];
   health?: H;
 }
 
@@ -182,6 +202,7 @@ function encode(b: RecordBatch<FlowInput, L7EventInput, CollectorHealthReportInp
   const enc = new BatchEncoder(nodeName);
   for (const f of b.flows ?? []) enc.addFlow(f);
   const l7 = (b.l7 ?? []).map((e) => enc.l7(e));
+  const l7Aggregates = (b.l7Aggregates ?? []).map((a) => enc.l7Aggregate(a));
   const out: IngestBatchInput = {
     schemaVersion: WIRE_SCHEMA_VERSION,
     batchId: b.batchId,
@@ -191,6 +212,7 @@ function encode(b: RecordBatch<FlowInput, L7EventInput, CollectorHealthReportInp
     flows: enc.rows,
     l7,
     histograms: b.histograms ?? [],
+    l7Aggregates,
   };
   if (b.health) out.health = b.health;
   return out;
