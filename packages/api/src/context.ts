@@ -14,6 +14,8 @@ export interface ServerDeps {
   version: string;
   /** Called after a batch is stored, e.g. to wake live-tail subscribers. */
   onIngest?: (info: { collectorId: string; flows: number; l7: number }) => void;
+  /** On-demand capture timing of live tails (defaults: 30 s lifetime, renewed every 10 s); tests shorten them. */
+  capture?: { ttlMs?: number; renewMs?: number };
 }
 
 export interface Context extends ServerDeps {

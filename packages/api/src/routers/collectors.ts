@@ -1,8 +1,11 @@
-/** Collectors: health listing for users, token creation and revocation for admins. */
-import { createNamedCollector, listCollectors, revokeCollector, type CollectorSummary } from '@sextant/db';
+/**
+ * Collectors: health listing for users, token creation and revocation for admins, and the collectors' own
+ * control poll (on-demand capture deadline).
+ */
+import { captureDeadline, createNamedCollector, listCollectors, revokeCollector, type CollectorSummary } from '@sextant/db';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { adminProcedure, router, userProcedure } from '../trpc';
+import { adminProcedure, collectorProcedure, router, userProcedure } from '../trpc';
 
 function view(c: CollectorSummary) {
   return {
@@ -43,4 +46,11 @@ export const collectorsRouter = router({
     await revokeCollector(ctx.db.prisma, input.id);
     return { ok: true as const };
   }),
+
+  /**
+   * Polled by every collector (every 2 s): record every HTTP exchange until `recordAllUntil` (epoch ms, the
+   * latest expiry of an open capture request, e.g. a running live tail), or sample as configured when null.
+   * Read from the database, so every server replica answers the same.
+   */
+  control: collectorProcedure.query(async ({ ctx }) => ({ recordAllUntil: await captureDeadline(ctx.db.pool) })),
 });

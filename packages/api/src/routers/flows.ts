@@ -17,6 +17,7 @@ import {
 import { EpochMs, FlowQueryFilter, withoutSelf } from '@sextant/shared';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
+import { holdCapture } from '../capture-hold';
 import { SearchFlowsInput } from '../inputs';
 import { ingestSignal } from '../live';
 import { router, userProcedure } from '../trpc';
@@ -71,17 +72,24 @@ export const flowsRouter = router({
    */
   tail: userProcedure.input(TailInput).subscription(async function* ({ ctx, input, signal }) {
     const filter = input.includeSelf ? input.filter : withoutSelf(input.filter);
-    let cursor: TailCursor = input.lastEventId ? cursorFromEventId(input.lastEventId) : await tailStart(ctx.db.pool, input.since);
-    while (!signal?.aborted) {
-      const started = Date.now();
-      const generation = ingestSignal.generation;
-      const page = await tailPage(ctx.db.pool, filter, cursor, TAIL_BATCH);
-      for (const it of page.items) yield tracked<FlowRecord>(it.eventId, it.record);
-      cursor = page.next;
-      if (page.full) continue;
-      await ingestSignal.wait(TAIL_POLL_MS, signal, generation);
-      const since = Date.now() - started;
-      if (since < TAIL_MIN_INTERVAL_MS) await sleep(TAIL_MIN_INTERVAL_MS - since, signal);
+    // While the tail runs, collectors record every exchange (on-demand capture, renewed, closed at the end);
+    // the filter above still decides what this tail delivers.
+    const capture = await holdCapture(ctx.db.pool, { userId: ctx.user.id, reason: 'live tail', filter: input.filter }, ctx.capture);
+    try {
+      let cursor: TailCursor = input.lastEventId ? cursorFromEventId(input.lastEventId) : await tailStart(ctx.db.pool, input.since);
+      while (!signal?.aborted) {
+        const started = Date.now();
+        const generation = ingestSignal.generation;
+        const page = await tailPage(ctx.db.pool, filter, cursor, TAIL_BATCH);
+        for (const it of page.items) yield tracked<FlowRecord>(it.eventId, it.record);
+        cursor = page.next;
+        if (page.full) continue;
+        await ingestSignal.wait(TAIL_POLL_MS, signal, generation);
+        const since = Date.now() - started;
+        if (since < TAIL_MIN_INTERVAL_MS) await sleep(TAIL_MIN_INTERVAL_MS - since, signal);
+      }
+    } finally {
+      await capture.release();
     }
   }),
 
