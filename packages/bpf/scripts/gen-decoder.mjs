@@ -49,7 +49,7 @@ function tsType(f) {
 function reader(f) {
   const at = `off + ${f.offset}`;
   if (f.type === 'char') return `cString(buf, ${at}, ${f.count})`;
-  if (f.count > 1) return `buf.subarray(${at}, ${at} + ${f.count})`;
+  if (f.count > 1) return `buf.subarray(${at}, ${at} + ${f.size})`;
   return {
     __u64: `dv.getBigUint64(${at}, true)`,
     __u32: `dv.getUint32(${at}, true)`,

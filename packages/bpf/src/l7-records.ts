@@ -30,6 +30,13 @@ export class L7Record {
   get role(): number {
     return this.buf[this.off + L7.role!.offset]!;
   }
+  get protocol(): number {
+    return this.buf[this.off + L7.protocol!.offset]!;
+  }
+  /** Why a record of an aggregated exchange was kept (SX_KEPT_*); 0 = full path, the record is its only count. */
+  get kept(): number {
+    return this.buf[this.off + L7.kept!.offset]!;
+  }
   /** The captured bytes, copied out so the batch is not kept alive by connection state. */
   data(): Buffer {
     const start = this.off + SX_L7_HEADER_SIZE;

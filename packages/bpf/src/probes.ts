@@ -21,6 +21,14 @@ import {
   SX_COUNTER_L7_EVENTS,
   SX_COUNTER_L7_RINGBUF_FULL,
   SX_COUNTER_L7_SOCK_MAP_FULL,
+  SX_COUNTER_L7_AGG_MAP_FULL,
+  SX_COUNTER_L7_AGGREGATED,
+  SX_COUNTER_L7_FULL_SWITCHES,
+  SX_COUNTER_L7_KEPT_CAPTURE,
+  SX_COUNTER_L7_KEPT_ERROR,
+  SX_COUNTER_L7_KEPT_SAMPLED,
+  SX_COUNTER_L7_KEPT_SLOW,
+  SX_COUNTER_L7_STASH_FULL,
   SX_COUNTER_MAX,
   SX_COUNTER_RETRANSMITS,
   SX_COUNTER_RINGBUF_FULL,
@@ -34,9 +42,11 @@ import {
 } from './generated/events';
 import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from './native';
 import { L7Record } from './l7-records';
+import { DEFAULT_L7_CONFIG, L7_MODES, L7Signals, type L7AggregateRecord, type L7Config, type L7Mode } from './l7-probes';
 import { readTcpEvent, type TcpConnEvent } from './tcp-events';
 
 export { L7Record } from './l7-records';
+export { DEFAULT_L7_CONFIG, monotonicNsFromEpochMs, type L7AggregateRecord, type L7Config, type L7Mode } from './l7-probes';
 export type { TcpConnEvent } from './tcp-events';
 
 export interface ProbeOptions {
@@ -63,6 +73,12 @@ export interface ProbeOptions {
    * socket is captured and reports the exchange; both sides would double the work).
    */
   captureLoopbackServers?: boolean;
+  /**
+   * 'signals' (default): HTTP/1.x exchanges aggregated in the kernel, records only where they matter (see
+   * setL7Config, drainL7Aggregates); 'full': every exchange a record; 'hooks': the L7 tracepoints attached
+   * but returning at once (the floor of the hooks, for benchmarks).
+   */
+  l7Mode?: L7Mode;
   /** Size of the TCP connection event ring buffer in MiB: a power of two, 1..256 (default 4). */
   tcpRingMb?: number;
 }
@@ -130,6 +146,17 @@ export interface ProbeCounters {
   l7Events: number;
   l7SockMapFull: number;
   l7ArgsMapFull: number;
+  /** Signals mode: requests that could not be stashed, and exchanges the aggregate map had no room for. */
+  l7StashFull: number;
+  l7AggMapFull: number;
+  /** Signals mode: exchanges counted in the kernel aggregates, and those of them also recorded, by reason. */
+  l7Aggregated: number;
+  l7KeptError: number;
+  l7KeptSlow: number;
+  l7KeptCapture: number;
+  l7KeptSampled: number;
+  /** Signals mode: HTTP sockets switched to the full path. */
+  l7FullSwitches: number;
   /** Batches the native poller could not queue towards JS. */
   queueDroppedRecords: number;
 }
@@ -177,12 +204,14 @@ export class SextantProbes {
   private interim = false;
   private readonly maps = new Map<string, MapInfo>();
   private readonly cpus: number;
+  private readonly l7Signals: L7Signals;
 
   private constructor(
     private readonly addon: NativeAddon,
     private readonly handle: number,
   ) {
     this.cpus = addon.numPossibleCpus();
+    this.l7Signals = new L7Signals({ addon, cpus: this.cpus, map: (n) => this.map(n), drain: (n) => this.drain(n) });
   }
 
   static open(opts: ProbeOptions = {}): SextantProbes {
@@ -209,6 +238,9 @@ export class SextantProbes {
         'set capture_loopback_servers',
         addon.setGlobal(handle, 'capture_loopback_servers', Buffer.from([opts.captureLoopbackServers ? 1 : 0])),
       );
+      const mode = opts.l7Mode ?? 'signals';
+      if (!(mode in L7_MODES)) throw new RangeError(`l7Mode must be full, signals or hooks, got ${String(mode)}`);
+      check('set l7_mode', addon.setGlobal(handle, 'l7_mode', Buffer.from([L7_MODES[mode]])));
       for (const name of addon.programNames(handle)) {
         const off =
           (opts.l7 === false && L7_PROGRAM.test(name)) ||
@@ -217,6 +249,7 @@ export class SextantProbes {
         if (off) check(`autoload ${name}`, addon.setAutoload(handle, name, false));
       }
       check('bpf_object__load', addon.load(handle));
+      probes.l7Signals.setConfig(DEFAULT_L7_CONFIG);
       check('attach tracepoints', addon.attachTracepoints(handle));
       if (opts.cgroupRoot) {
         for (const name of UDP_CGROUP_PROGRAMS) check(`attach ${name}`, addon.attachCgroup(handle, name, opts.cgroupRoot));
@@ -330,6 +363,23 @@ export class SextantProbes {
         maxQueuedBatches,
       ),
     );
+  }
+
+  /**
+   * The signals mode's settings (sx_l7_config): slow threshold, on-demand capture until (CLOCK_MONOTONIC ns, see
+   * monotonicNsFromEpochMs), and the per-host budget of sampled successes per second (budget_per_cpu =
+   * ceil(budget / possible CPUs)). Defaults at open: DEFAULT_L7_CONFIG.
+   */
+  setL7Config(cfg: L7Config): void {
+    this.l7Signals.setConfig(cfg);
+  }
+
+  /**
+   * Reads and resets the HTTP aggregates of the signals mode: flips the generation programs write, waits ~20 ms
+   * for programs in flight, then reads and deletes every entry of the previous generation (nothing is lost).
+   */
+  drainL7Aggregates(): Promise<L7AggregateRecord[]> {
+    return this.l7Signals.drain();
   }
 
   /** All keys of a hash map, then each entry looked up and deleted atomically. */
@@ -452,6 +502,14 @@ export class SextantProbes {
       l7Events: sums[SX_COUNTER_L7_EVENTS] ?? 0,
       l7SockMapFull: sums[SX_COUNTER_L7_SOCK_MAP_FULL] ?? 0,
       l7ArgsMapFull: sums[SX_COUNTER_L7_ARGS_MAP_FULL] ?? 0,
+      l7StashFull: sums[SX_COUNTER_L7_STASH_FULL] ?? 0,
+      l7AggMapFull: sums[SX_COUNTER_L7_AGG_MAP_FULL] ?? 0,
+      l7Aggregated: sums[SX_COUNTER_L7_AGGREGATED] ?? 0,
+      l7KeptError: sums[SX_COUNTER_L7_KEPT_ERROR] ?? 0,
+      l7KeptSlow: sums[SX_COUNTER_L7_KEPT_SLOW] ?? 0,
+      l7KeptCapture: sums[SX_COUNTER_L7_KEPT_CAPTURE] ?? 0,
+      l7KeptSampled: sums[SX_COUNTER_L7_KEPT_SAMPLED] ?? 0,
+      l7FullSwitches: sums[SX_COUNTER_L7_FULL_SWITCHES] ?? 0,
       queueDroppedRecords: q.droppedRecords,
     };
   }

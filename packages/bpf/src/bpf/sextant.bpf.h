@@ -9,6 +9,8 @@
 #include "sextant_events.h"
 #include "sextant_hist.h"
 
+_Static_assert(SX_HIST_BUCKETS == sizeof(((struct sx_l7_agg_value *)0)->hist) / 8, "sx_l7_agg_value.hist is one counter per bucket");
+
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6

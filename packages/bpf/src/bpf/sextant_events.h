@@ -43,17 +43,53 @@
 #define SX_COUNTER_L7_EVENTS 8
 #define SX_COUNTER_L7_SOCK_MAP_FULL 9
 #define SX_COUNTER_L7_ARGS_MAP_FULL 10
-#define SX_COUNTER_MAX 12
+/* L7 signals mode: a request that could not be stashed, an exchange the aggregate map had no room for (both
+ * switch the socket to FULL), exchanges aggregated, the kept ones by reason, and sockets switched to FULL. */
+#define SX_COUNTER_L7_STASH_FULL 11
+#define SX_COUNTER_L7_AGG_MAP_FULL 12
+#define SX_COUNTER_L7_AGGREGATED 13
+#define SX_COUNTER_L7_KEPT_ERROR 14
+#define SX_COUNTER_L7_KEPT_SLOW 15
+#define SX_COUNTER_L7_KEPT_CAPTURE 16
+#define SX_COUNTER_L7_KEPT_SAMPLED 17
+#define SX_COUNTER_L7_FULL_SWITCHES 18
+#define SX_COUNTER_MAX 20
 
 /* L7 capture: protocols inferred in the kernel from a connection's first bytes. */
 #define SX_PROTO_UNKNOWN 0
 #define SX_PROTO_HTTP 1
 #define SX_PROTO_DNS 2
 #define SX_PROTO_KAFKA 3
+/* A client's HTTP/2 connection preface ("PRI * HTTP/2.0..."): always on the full path (parsed in user space). */
+#define SX_PROTO_HTTP2 4
 #define SX_PROTO_NONE 15
 
 #define SX_L7_EGRESS 1
 #define SX_L7_INGRESS 2
+
+/* L7 mode (kernel global l7_mode): every exchange a record; HTTP/1.x aggregated in the kernel, records kept
+ * where they matter (docs/l7-line-rate.md); the tracepoints attached but returning at once (benchmarks). */
+#define SX_L7_MODE_FULL 0
+#define SX_L7_MODE_SIGNALS 1
+#define SX_L7_MODE_HOOKS 2
+
+/* sx_l7_header.kept: 0 = full path (the record is the only count of its exchange); otherwise the exchange is
+ * counted by the kernel aggregates and this record was kept for that reason. */
+#define SX_KEPT_NONE 0
+#define SX_KEPT_ERROR 1
+#define SX_KEPT_SLOW 2
+#define SX_KEPT_CAPTURE 3
+#define SX_KEPT_SAMPLED 4
+
+/* HTTP/1.x request methods the kernel aggregates by (any other method puts the socket on the full path). */
+#define SX_HTTP_METHOD_UNKNOWN 0
+#define SX_HTTP_METHOD_GET 1
+#define SX_HTTP_METHOD_POST 2
+#define SX_HTTP_METHOD_PUT 3
+#define SX_HTTP_METHOD_DELETE 4
+#define SX_HTTP_METHOD_HEAD 5
+#define SX_HTTP_METHOD_PATCH 6
+#define SX_HTTP_METHOD_OPTIONS 7
 
 /* Upper bound of the bytes captured per syscall (the load-time knob capture_bytes is at most this). */
 #define SX_L7_MAX_CAPTURE 4096
@@ -177,11 +213,55 @@ struct sx_l7_header {
 	__u8 protocol;
 	__u8 syscall;
 	__u8 role;
-	__u16 pad1;
+	__u8 kept;
+	__u8 pad1;
 	__u8 saddr[16];
 	__u8 daddr[16];
 	char comm[16];
 };
 _Static_assert(sizeof(struct sx_l7_header) == 104, "sx_l7_header size");
+
+/* HTTP exchanges aggregated in the kernel (maps sx_l7_agg0 / sx_l7_agg1, the one of sx_l7_config.gen & 1):
+ * per process, endpoints, role, method and status. Client role: lport 0 (ephemeral), rport the server's port;
+ * server role: rport 0, lport the listening port. Addresses as in sx_l7_header. */
+struct sx_l7_agg_key {
+	__u64 cgroup_id;
+	__u32 pid;
+	__u16 lport;
+	__u16 rport;
+	__u16 status;
+	__u8 method;
+	__u8 role;
+	__u8 family;
+	__u8 protocol;
+	__u16 pad0;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+_Static_assert(sizeof(struct sx_l7_agg_key) == 56, "sx_l7_agg_key size");
+
+/* Latency = first response bytes - request (both as sx_l7_header.ts_ns); hist in the shared bucket scheme
+ * (SX_HIST_BUCKETS = 336 buckets, sextant_hist.h). */
+struct sx_l7_agg_value {
+	__u64 count;
+	__u64 latency_sum_ns;
+	__u64 first_ns;
+	__u64 last_ns;
+	char comm[16];
+	__u64 hist[336];
+};
+_Static_assert(sizeof(struct sx_l7_agg_value) == 2736, "sx_l7_agg_value size");
+
+/* Map sx_l7_config (array, one entry), written by the collector: which aggregate map programs write (gen & 1),
+ * the slow threshold (0 = none), on-demand capture until (bpf_ktime_get_ns, CLOCK_MONOTONIC; 0 = none), and
+ * the sampled successes each CPU may keep per one-second window. */
+struct sx_l7_config {
+	__u64 gen;
+	__u64 slow_ns;
+	__u64 record_all_until_ns;
+	__u32 budget_per_cpu;
+	__u32 pad0;
+};
+_Static_assert(sizeof(struct sx_l7_config) == 32, "sx_l7_config size");
 
 #endif

@@ -12,6 +12,8 @@ const volatile __u32 capture_bytes = 1024;  /* bytes captured per syscall, ≤ S
 /* Server sockets whose client is on loopback: that client's socket is captured too and reports the exchange,
  * so by default the server side is not captured at all (1 = capture both sides). */
 const volatile __u8 capture_loopback_servers = 0;
+/* SX_L7_MODE_FULL / SIGNALS (HTTP/1.x aggregated in the kernel, sextant_l7_signals.bpf.h) / HOOKS (benchmarks). */
+const volatile __u8 l7_mode = SX_L7_MODE_SIGNALS;
 
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
@@ -61,15 +63,20 @@ struct {
 	__type(value, struct sx_l7_args);
 } sx_l7_args_map SEC(".maps");
 
-/* Per-socket L7 state: inferred protocol, and the client-side request timer for the histograms. */
+/* Per-socket L7 state: inferred protocol, the client-side request timer for the histograms, and the signals
+ * mode's exchange (sextant_l7_signals.bpf.h). */
 struct sx_l7_sock {
 	__u64 ino;      /* the socket inode: a socket reusing a freed struct sock starts afresh */
 	__u64 req_ns;
+	__u64 x_req_ns; /* signals: the stashed request's time (as its header's ts_ns) */
 	__u8 protocol;
 	__u8 tries;
 	__u8 role;      /* SX_DIR_CLIENT when the first bytes were a request sent or a response received */
 	__u8 awaiting;  /* a request was sent, its response has not started */
-	__u32 pad;
+	__u8 full;      /* signals: this socket left AGG mode (every chunk a record, kept 0) */
+	__u8 xstate;    /* signals: SX_X_IDLE / AWAITING / RESPONDING */
+	__u8 kept;      /* signals: the current exchange's kept reason */
+	__u8 method;    /* signals: the stashed request's SX_HTTP_METHOD_* */
 };
 
 struct {
@@ -127,6 +134,8 @@ static __always_inline struct sock *sx_fd_sock(int fd, __u64 *ino)
 
 static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kind, __u8 direction, __u8 syscall)
 {
+	if (l7_mode == SX_L7_MODE_HOOKS)
+		return 0;
 	if (sx_is_self())
 		return 0;
 	__u64 ino = 0;
@@ -216,6 +225,8 @@ static __always_inline __u32 sx_l7_copy(struct sx_l7_record *r, __u64 buf, __u32
 	return off > SX_L7_MAX_CAPTURE ? SX_L7_MAX_CAPTURE : off;
 }
 
+#include "sextant_l7_signals.bpf.h"
+
 /* One message of `len` bytes moved by the syscall: classify, time, and emit header + first bytes. */
 static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len, __u64 id)
 {
@@ -237,6 +248,7 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &a->sk);
 	if (ls && ls->ino != a->ino) {
 		bpf_map_delete_elem(&sx_l7_socks, &a->sk);
+		sx_l7_flush_stash(&a->sk, SX_KEPT_NONE); /* an earlier socket's request, never answered */
 		ls = NULL;
 	}
 	if (!ls) {
@@ -272,7 +284,7 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 
 	__u64 now = bpf_ktime_get_ns();
 	/* Client sockets: request sent → first response bytes, exact when requests are not pipelined. */
-	if (ls->protocol != SX_PROTO_UNKNOWN && ls->role == SX_DIR_CLIENT) {
+	if (ls->protocol != SX_PROTO_UNKNOWN && ls->protocol != SX_PROTO_HTTP2 && ls->role == SX_DIR_CLIENT) {
 		if (a->direction == SX_L7_EGRESS && !ls->awaiting) {
 			ls->req_ns = a->ts_ns;
 			ls->awaiting = 1;
@@ -310,6 +322,8 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	h->protocol = ls->protocol;
 	h->syscall = a->syscall;
 	h->role = ls->role;
+	h->kept = SX_KEPT_NONE;
+	h->pad1 = 0;
 	__builtin_memset(h->saddr, 0, sizeof(h->saddr));
 	__builtin_memset(h->daddr, 0, sizeof(h->daddr));
 	if (family == AF_INET6) {
@@ -320,17 +334,15 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 		BPF_CORE_READ_INTO((__u32 *)h->daddr, sk, __sk_common.skc_daddr);
 	}
 	sx_process_comm(h->comm);
-	sx_bound(captured);
-	__u64 size = sizeof(struct sx_l7_header) + captured;
-	__u64 flags = bpf_ringbuf_query(&sx_l7_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&sx_l7_events, r, size, flags))
-		sx_count(SX_COUNTER_L7_RINGBUF_FULL);
-	else
-		sx_count(SX_COUNTER_L7_EVENTS);
+	if (l7_mode == SX_L7_MODE_SIGNALS && ls->protocol == SX_PROTO_HTTP && !ls->full && !sx_l7_signals(r, ls, &a->sk, captured, now))
+		return;
+	sx_l7_output(r, captured);
 }
 
 static __always_inline int sx_l7_exit(long ret)
 {
+	if (l7_mode == SX_L7_MODE_HOOKS)
+		return 0;
 	struct sx_l7_args *ap = bpf_task_storage_get(&sx_l7_args_map, bpf_get_current_task_btf(), 0, 0);
 	if (!ap || !ap->sk)
 		return 0;

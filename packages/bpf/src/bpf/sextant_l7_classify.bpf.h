@@ -25,6 +25,13 @@ static __always_inline int sx_is_http_start(const __u8 *d)
 	return 0;
 }
 
+/* A client's HTTP/2 connection preface: "PRI * HTTP/2.0\r\n" (then "\r\nSM\r\n\r\n"). */
+static __always_inline int sx_is_http2_preface(const __u8 *d)
+{
+	return d[0] == 'P' && d[1] == 'R' && d[2] == 'I' && d[3] == ' ' && d[4] == '*' && d[5] == ' ' && d[6] == 'H' && d[7] == 'T' &&
+	       d[8] == 'T' && d[9] == 'P' && d[10] == '/' && d[11] == '2' && d[12] == '.' && d[13] == '0' && d[14] == '\r' && d[15] == '\n';
+}
+
 /* A DNS header at d: one question, standard query opcode, sane counts. */
 static __always_inline int sx_is_dns_header(const __u8 *d, __u32 len)
 {
@@ -63,6 +70,8 @@ static __always_inline __u8 sx_classify(const __u8 *d, __u32 len, __u16 l4, __u1
 		return SX_PROTO_UNKNOWN;
 	if (l4 == IPPROTO_UDP)
 		return sx_is_dns_header(d, len) || sport == 53 || dport == 53 ? SX_PROTO_DNS : SX_PROTO_NONE;
+	if (d[0] == 'P' && d[1] == 'R' && d[2] == 'I' && d[3] == ' ')
+		return len < 16 ? SX_PROTO_UNKNOWN : sx_is_http2_preface(d) ? SX_PROTO_HTTP2 : SX_PROTO_NONE;
 	if (sx_is_http_start(d))
 		return SX_PROTO_HTTP;
 	if ((sport == 53 || dport == 53) || (len >= 19 && (((__u32)d[0] << 8) | d[1]) + 2 >= len && sx_is_dns_header(d + 2, len - 2)))

@@ -32,14 +32,39 @@ export const SX_COUNTER_L7_RINGBUF_FULL = 7;
 export const SX_COUNTER_L7_EVENTS = 8;
 export const SX_COUNTER_L7_SOCK_MAP_FULL = 9;
 export const SX_COUNTER_L7_ARGS_MAP_FULL = 10;
-export const SX_COUNTER_MAX = 12;
+export const SX_COUNTER_L7_STASH_FULL = 11;
+export const SX_COUNTER_L7_AGG_MAP_FULL = 12;
+export const SX_COUNTER_L7_AGGREGATED = 13;
+export const SX_COUNTER_L7_KEPT_ERROR = 14;
+export const SX_COUNTER_L7_KEPT_SLOW = 15;
+export const SX_COUNTER_L7_KEPT_CAPTURE = 16;
+export const SX_COUNTER_L7_KEPT_SAMPLED = 17;
+export const SX_COUNTER_L7_FULL_SWITCHES = 18;
+export const SX_COUNTER_MAX = 20;
 export const SX_PROTO_UNKNOWN = 0;
 export const SX_PROTO_HTTP = 1;
 export const SX_PROTO_DNS = 2;
 export const SX_PROTO_KAFKA = 3;
+export const SX_PROTO_HTTP2 = 4;
 export const SX_PROTO_NONE = 15;
 export const SX_L7_EGRESS = 1;
 export const SX_L7_INGRESS = 2;
+export const SX_L7_MODE_FULL = 0;
+export const SX_L7_MODE_SIGNALS = 1;
+export const SX_L7_MODE_HOOKS = 2;
+export const SX_KEPT_NONE = 0;
+export const SX_KEPT_ERROR = 1;
+export const SX_KEPT_SLOW = 2;
+export const SX_KEPT_CAPTURE = 3;
+export const SX_KEPT_SAMPLED = 4;
+export const SX_HTTP_METHOD_UNKNOWN = 0;
+export const SX_HTTP_METHOD_GET = 1;
+export const SX_HTTP_METHOD_POST = 2;
+export const SX_HTTP_METHOD_PUT = 3;
+export const SX_HTTP_METHOD_DELETE = 4;
+export const SX_HTTP_METHOD_HEAD = 5;
+export const SX_HTTP_METHOD_PATCH = 6;
+export const SX_HTTP_METHOD_OPTIONS = 7;
 export const SX_L7_MAX_CAPTURE = 4096;
 
 function cString(buf: Buffer, off: number, len: number): string {
@@ -341,7 +366,8 @@ export const SX_L7_HEADER_LAYOUT: Record<string, FieldLayout> = {
   protocol: { offset: 51, size: 1, type: '__u8', count: 1 },
   syscall: { offset: 52, size: 1, type: '__u8', count: 1 },
   role: { offset: 53, size: 1, type: '__u8', count: 1 },
-  pad1: { offset: 54, size: 2, type: '__u16', count: 1 },
+  kept: { offset: 54, size: 1, type: '__u8', count: 1 },
+  pad1: { offset: 55, size: 1, type: '__u8', count: 1 },
   saddr: { offset: 56, size: 16, type: '__u8', count: 16 },
   daddr: { offset: 72, size: 16, type: '__u8', count: 16 },
   comm: { offset: 88, size: 16, type: 'char', count: 16 },
@@ -362,6 +388,7 @@ export interface SxL7Header {
   protocol: number;
   syscall: number;
   role: number;
+  kept: number;
   saddr: Uint8Array;
   daddr: Uint8Array;
   comm: string;
@@ -384,8 +411,107 @@ export function decodeSxL7Header(buf: Buffer, off = 0): SxL7Header {
     protocol: buf[off + 51]!,
     syscall: buf[off + 52]!,
     role: buf[off + 53]!,
+    kept: buf[off + 54]!,
     saddr: buf.subarray(off + 56, off + 56 + 16),
     daddr: buf.subarray(off + 72, off + 72 + 16),
     comm: cString(buf, off + 88, 16),
+  };
+}
+
+export const SX_L7_AGG_KEY_SIZE = 56;
+export const SX_L7_AGG_KEY_LAYOUT: Record<string, FieldLayout> = {
+  cgroup_id: { offset: 0, size: 8, type: '__u64', count: 1 },
+  pid: { offset: 8, size: 4, type: '__u32', count: 1 },
+  lport: { offset: 12, size: 2, type: '__u16', count: 1 },
+  rport: { offset: 14, size: 2, type: '__u16', count: 1 },
+  status: { offset: 16, size: 2, type: '__u16', count: 1 },
+  method: { offset: 18, size: 1, type: '__u8', count: 1 },
+  role: { offset: 19, size: 1, type: '__u8', count: 1 },
+  family: { offset: 20, size: 1, type: '__u8', count: 1 },
+  protocol: { offset: 21, size: 1, type: '__u8', count: 1 },
+  pad0: { offset: 22, size: 2, type: '__u16', count: 1 },
+  laddr: { offset: 24, size: 16, type: '__u8', count: 16 },
+  raddr: { offset: 40, size: 16, type: '__u8', count: 16 },
+};
+export interface SxL7AggKey {
+  cgroupId: bigint;
+  pid: number;
+  lport: number;
+  rport: number;
+  status: number;
+  method: number;
+  role: number;
+  family: number;
+  protocol: number;
+  laddr: Uint8Array;
+  raddr: Uint8Array;
+}
+export function decodeSxL7AggKey(buf: Buffer, off = 0): SxL7AggKey {
+  const dv = dataView(buf);
+  return {
+    cgroupId: dv.getBigUint64(off + 0, true),
+    pid: dv.getUint32(off + 8, true),
+    lport: dv.getUint16(off + 12, true),
+    rport: dv.getUint16(off + 14, true),
+    status: dv.getUint16(off + 16, true),
+    method: buf[off + 18]!,
+    role: buf[off + 19]!,
+    family: buf[off + 20]!,
+    protocol: buf[off + 21]!,
+    laddr: buf.subarray(off + 24, off + 24 + 16),
+    raddr: buf.subarray(off + 40, off + 40 + 16),
+  };
+}
+
+export const SX_L7_AGG_VALUE_SIZE = 2736;
+export const SX_L7_AGG_VALUE_LAYOUT: Record<string, FieldLayout> = {
+  count: { offset: 0, size: 8, type: '__u64', count: 1 },
+  latency_sum_ns: { offset: 8, size: 8, type: '__u64', count: 1 },
+  first_ns: { offset: 16, size: 8, type: '__u64', count: 1 },
+  last_ns: { offset: 24, size: 8, type: '__u64', count: 1 },
+  comm: { offset: 32, size: 16, type: 'char', count: 16 },
+  hist: { offset: 48, size: 2688, type: '__u64', count: 336 },
+};
+export interface SxL7AggValue {
+  count: bigint;
+  latencySumNs: bigint;
+  firstNs: bigint;
+  lastNs: bigint;
+  comm: string;
+  hist: Uint8Array;
+}
+export function decodeSxL7AggValue(buf: Buffer, off = 0): SxL7AggValue {
+  const dv = dataView(buf);
+  return {
+    count: dv.getBigUint64(off + 0, true),
+    latencySumNs: dv.getBigUint64(off + 8, true),
+    firstNs: dv.getBigUint64(off + 16, true),
+    lastNs: dv.getBigUint64(off + 24, true),
+    comm: cString(buf, off + 32, 16),
+    hist: buf.subarray(off + 48, off + 48 + 2688),
+  };
+}
+
+export const SX_L7_CONFIG_SIZE = 32;
+export const SX_L7_CONFIG_LAYOUT: Record<string, FieldLayout> = {
+  gen: { offset: 0, size: 8, type: '__u64', count: 1 },
+  slow_ns: { offset: 8, size: 8, type: '__u64', count: 1 },
+  record_all_until_ns: { offset: 16, size: 8, type: '__u64', count: 1 },
+  budget_per_cpu: { offset: 24, size: 4, type: '__u32', count: 1 },
+  pad0: { offset: 28, size: 4, type: '__u32', count: 1 },
+};
+export interface SxL7Config {
+  gen: bigint;
+  slowNs: bigint;
+  recordAllUntilNs: bigint;
+  budgetPerCpu: number;
+}
+export function decodeSxL7Config(buf: Buffer, off = 0): SxL7Config {
+  const dv = dataView(buf);
+  return {
+    gen: dv.getBigUint64(off + 0, true),
+    slowNs: dv.getBigUint64(off + 8, true),
+    recordAllUntilNs: dv.getBigUint64(off + 16, true),
+    budgetPerCpu: dv.getUint32(off + 24, true),
   };
 }

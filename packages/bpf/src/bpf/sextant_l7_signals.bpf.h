@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/* L7 signals mode (docs/l7-line-rate.md; included by sextant_l7.bpf.h): an HTTP/1.x socket in AGG mode is
+ * counted in the kernel. A request is stashed (nothing emitted); its first response chunk parses the status,
+ * updates the aggregate of (process, endpoints, role, method, status) with the latency, and decides whether the
+ * exchange is kept (error > slow > capture > sampled > none). Kept: the stash and the response chunks are
+ * emitted with `kept` = the reason. Anything the rules do not follow switches the socket to FULL for good: its
+ * stash and current chunk are emitted with kept = 0 and every later chunk too, so each exchange is counted once,
+ * by an aggregate or by its record. */
+#pragma once
+
+#define SX_X_IDLE 0
+#define SX_X_AWAITING 1    /* request stashed, no response bytes yet */
+#define SX_X_RESPONDING 2  /* the response started; later chunks follow `kept` */
+
+/* A stashed request: the record it would have been (header + first captured bytes). */
+struct sx_l7_stashed {
+	struct sx_l7_header h;
+	__u8 data[SX_L7_MAX_CAPTURE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sx_l7_stashed);
+} sx_l7_stash SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct sx_l7_agg_key);
+	__type(value, struct sx_l7_agg_value);
+} sx_l7_agg0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct sx_l7_agg_key);
+	__type(value, struct sx_l7_agg_value);
+} sx_l7_agg1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sx_l7_config);
+} sx_l7_config SEC(".maps");
+
+/* The value a new aggregate is inserted from (too large for the BPF stack): zero counts, comm and first_ns set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sx_l7_agg_value);
+} sx_l7_agg_zero SEC(".maps");
+
+/* Sampled successes kept by this CPU in its current one-second window. */
+struct sx_l7_budget {
+	__u64 window_ns;
+	__u32 used;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sx_l7_budget);
+} sx_l7_budget SEC(".maps");
+
+/* One record (header + captured bytes) into the L7 ring. */
+static __always_inline void sx_l7_output(void *rec, __u32 captured)
+{
+	if (captured > SX_L7_MAX_CAPTURE)
+		captured = SX_L7_MAX_CAPTURE;
+	sx_bound(captured);
+	__u64 size = sizeof(struct sx_l7_header) + captured;
+	__u64 flags = bpf_ringbuf_query(&sx_l7_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&sx_l7_events, rec, size, flags))
+		sx_count(SX_COUNTER_L7_RINGBUF_FULL);
+	else
+		sx_count(SX_COUNTER_L7_EVENTS);
+}
+
+/* Emits a socket's stashed request (if any) with `kept`, and forgets it. */
+static __always_inline void sx_l7_flush_stash(__u64 *key, __u8 kept)
+{
+	struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, key);
+	if (!s)
+		return;
+	s->h.kept = kept;
+	sx_l7_output(s, s->h.captured_len);
+	bpf_map_delete_elem(&sx_l7_stash, key);
+}
+
+static __always_inline __u8 sx_http_method(const __u8 *d, __u32 len)
+{
+	if (len < 8)
+		return SX_HTTP_METHOD_UNKNOWN;
+	if (d[0] == 'G' && d[1] == 'E' && d[2] == 'T' && d[3] == ' ')
+		return SX_HTTP_METHOD_GET;
+	if (d[0] == 'P' && d[1] == 'O' && d[2] == 'S' && d[3] == 'T' && d[4] == ' ')
+		return SX_HTTP_METHOD_POST;
+	if (d[0] == 'P' && d[1] == 'U' && d[2] == 'T' && d[3] == ' ')
+		return SX_HTTP_METHOD_PUT;
+	if (d[0] == 'D' && d[1] == 'E' && d[2] == 'L' && d[3] == 'E' && d[4] == 'T' && d[5] == 'E' && d[6] == ' ')
+		return SX_HTTP_METHOD_DELETE;
+	if (d[0] == 'H' && d[1] == 'E' && d[2] == 'A' && d[3] == 'D' && d[4] == ' ')
+		return SX_HTTP_METHOD_HEAD;
+	if (d[0] == 'P' && d[1] == 'A' && d[2] == 'T' && d[3] == 'C' && d[4] == 'H' && d[5] == ' ')
+		return SX_HTTP_METHOD_PATCH;
+	if (d[0] == 'O' && d[1] == 'P' && d[2] == 'T' && d[3] == 'I' && d[4] == 'O' && d[5] == 'N' && d[6] == 'S' && d[7] == ' ')
+		return SX_HTTP_METHOD_OPTIONS;
+	return SX_HTTP_METHOD_UNKNOWN;
+}
+
+/* The status of an "HTTP/1.x NNN" line, 0 when it is not one. */
+static __always_inline __u16 sx_http_status(const __u8 *d, __u32 len)
+{
+	if (len < 12)
+		return 0;
+	if (d[0] != 'H' || d[1] != 'T' || d[2] != 'T' || d[3] != 'P' || d[4] != '/' || d[5] != '1' || d[6] != '.' || d[8] != ' ')
+		return 0;
+	if (d[9] < '1' || d[9] > '5' || d[10] < '0' || d[10] > '9' || d[11] < '0' || d[11] > '9')
+		return 0;
+	return (d[9] - '0') * 100 + (d[10] - '0') * 10 + (d[11] - '0');
+}
+
+/* Adds one exchange to an aggregate map; -1 when it has no room for a new key. */
+static __always_inline int sx_l7_agg_add(void *map, struct sx_l7_agg_key *k, const char *comm, __u64 lat, __u64 now)
+{
+	struct sx_l7_agg_value *v = bpf_map_lookup_elem(map, k);
+	if (!v) {
+		__u32 zero = 0;
+		struct sx_l7_agg_value *z = bpf_map_lookup_elem(&sx_l7_agg_zero, &zero);
+		if (!z)
+			return -1;
+		__builtin_memcpy(z->comm, comm, sizeof(z->comm));
+		z->first_ns = now;
+		if (bpf_map_update_elem(map, k, z, BPF_NOEXIST) && !bpf_map_lookup_elem(map, k)) {
+			sx_count(SX_COUNTER_L7_AGG_MAP_FULL);
+			return -1;
+		}
+		v = bpf_map_lookup_elem(map, k);
+		if (!v)
+			return -1;
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->latency_sum_ns, lat);
+	v->last_ns = now;
+	__u32 b = sextant_hist_bucket(lat);
+	if (b < SX_HIST_BUCKETS)
+		__sync_fetch_and_add(&v->hist[b], 1);
+	return 0;
+}
+
+/* Whether an aggregated exchange is also recorded, and why. */
+static __always_inline __u8 sx_l7_keep(struct sx_l7_config *c, __u16 status, __u64 lat, __u64 now)
+{
+	if (status >= 500)
+		return SX_KEPT_ERROR;
+	if (c->slow_ns && lat >= c->slow_ns)
+		return SX_KEPT_SLOW;
+	if (now < c->record_all_until_ns)
+		return SX_KEPT_CAPTURE;
+	if (!c->budget_per_cpu)
+		return SX_KEPT_NONE;
+	__u32 zero = 0;
+	struct sx_l7_budget *b = bpf_map_lookup_elem(&sx_l7_budget, &zero);
+	if (!b)
+		return SX_KEPT_NONE;
+	if (now - b->window_ns >= 1000000000ULL) {
+		b->window_ns = now;
+		b->used = 0;
+	}
+	if (b->used >= c->budget_per_cpu)
+		return SX_KEPT_NONE;
+	b->used++;
+	return SX_KEPT_SAMPLED;
+}
+
+/* The socket leaves AGG mode: its stash and this chunk go out as full-path records. */
+static __always_inline int sx_l7_go_full(struct sx_l7_sock *ls, struct sx_l7_record *r, __u64 *key)
+{
+	ls->full = 1;
+	ls->xstate = SX_X_IDLE;
+	sx_count(SX_COUNTER_L7_FULL_SWITCHES);
+	sx_l7_flush_stash(key, SX_KEPT_NONE);
+	r->h.kept = SX_KEPT_NONE;
+	return 1;
+}
+
+/* One chunk of an AGG socket, its header filled in r: 1 = emit r (with r->h.kept set), 0 = nothing to emit. */
+static __always_inline int sx_l7_signals(struct sx_l7_record *r, struct sx_l7_sock *ls, __u64 *key, __u32 captured, __u64 now)
+{
+	struct sx_l7_header *h = &r->h;
+	int request = (h->direction == SX_L7_EGRESS) == (ls->role == SX_DIR_CLIENT);
+	if (request) {
+		if (ls->xstate == SX_X_AWAITING) /* a body in a second write, or pipelining */
+			return sx_l7_go_full(ls, r, key);
+		__u8 m = sx_http_method(r->data, captured);
+		if (m == SX_HTTP_METHOD_UNKNOWN)
+			return sx_l7_go_full(ls, r, key);
+		h->kept = SX_KEPT_NONE;
+		if (bpf_map_update_elem(&sx_l7_stash, key, r, BPF_ANY)) {
+			sx_count(SX_COUNTER_L7_STASH_FULL);
+			return sx_l7_go_full(ls, r, key);
+		}
+		ls->xstate = SX_X_AWAITING;
+		ls->method = m;
+		ls->kept = SX_KEPT_NONE;
+		ls->x_req_ns = h->ts_ns;
+		return 0;
+	}
+	if (ls->xstate == SX_X_RESPONDING) {
+		h->kept = ls->kept;
+		return ls->kept != SX_KEPT_NONE;
+	}
+	if (ls->xstate != SX_X_AWAITING)
+		return sx_l7_go_full(ls, r, key);
+	__u16 status = sx_http_status(r->data, captured);
+	if (status < 200)
+		return sx_l7_go_full(ls, r, key);
+	__u32 zero = 0;
+	struct sx_l7_config *c = bpf_map_lookup_elem(&sx_l7_config, &zero);
+	if (!c)
+		return sx_l7_go_full(ls, r, key);
+	__u64 lat = h->ts_ns > ls->x_req_ns ? h->ts_ns - ls->x_req_ns : 0;
+
+	struct sx_l7_agg_key k = {};
+	k.cgroup_id = h->cgroup_id;
+	k.pid = h->pid;
+	k.status = status;
+	k.method = ls->method;
+	k.role = ls->role;
+	k.family = h->family;
+	k.protocol = SX_PROTO_HTTP;
+	if (ls->role == SX_DIR_CLIENT)
+		k.rport = h->dport;
+	else
+		k.lport = h->sport;
+	__builtin_memcpy(k.laddr, h->saddr, sizeof(k.laddr));
+	__builtin_memcpy(k.raddr, h->daddr, sizeof(k.raddr));
+	int err = (c->gen & 1) ? sx_l7_agg_add(&sx_l7_agg1, &k, h->comm, lat, now) : sx_l7_agg_add(&sx_l7_agg0, &k, h->comm, lat, now);
+	if (err)
+		return sx_l7_go_full(ls, r, key);
+	sx_count(SX_COUNTER_L7_AGGREGATED);
+
+	__u8 kept = sx_l7_keep(c, status, lat, now);
+	ls->xstate = SX_X_RESPONDING;
+	ls->kept = kept;
+	if (kept == SX_KEPT_NONE) {
+		bpf_map_delete_elem(&sx_l7_stash, key);
+		return 0;
+	}
+	sx_count(SX_COUNTER_L7_KEPT_ERROR - SX_KEPT_ERROR + kept);
+	sx_l7_flush_stash(key, kept);
+	h->kept = kept;
+	return 1;
+}

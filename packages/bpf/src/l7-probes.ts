@@ -1,0 +1,184 @@
+/**
+ * The L7 signals mode's maps (docs/l7-line-rate.md): the config the programs read (sx_l7_config) and the two
+ * generations of HTTP aggregates (sx_l7_agg0 / sx_l7_agg1). SextantProbes delegates to L7Signals.
+ */
+import { formatIp } from './addresses';
+import {
+  decodeSxL7AggKey,
+  decodeSxL7AggValue,
+  SX_DIR_CLIENT,
+  SX_HTTP_METHOD_DELETE,
+  SX_HTTP_METHOD_GET,
+  SX_HTTP_METHOD_HEAD,
+  SX_HTTP_METHOD_OPTIONS,
+  SX_HTTP_METHOD_PATCH,
+  SX_HTTP_METHOD_POST,
+  SX_HTTP_METHOD_PUT,
+  SX_L7_AGG_VALUE_LAYOUT,
+  SX_L7_CONFIG_LAYOUT,
+  SX_L7_CONFIG_SIZE,
+  SX_L7_MODE_FULL,
+  SX_L7_MODE_HOOKS,
+  SX_L7_MODE_SIGNALS,
+} from './generated/events';
+import { check, type MapInfo, type NativeAddon } from './native';
+
+export type L7Mode = 'full' | 'signals' | 'hooks';
+export const L7_MODES: Record<L7Mode, number> = { full: SX_L7_MODE_FULL, signals: SX_L7_MODE_SIGNALS, hooks: SX_L7_MODE_HOOKS };
+
+export const HTTP_METHODS: Record<number, string> = {
+  [SX_HTTP_METHOD_GET]: 'GET',
+  [SX_HTTP_METHOD_POST]: 'POST',
+  [SX_HTTP_METHOD_PUT]: 'PUT',
+  [SX_HTTP_METHOD_DELETE]: 'DELETE',
+  [SX_HTTP_METHOD_HEAD]: 'HEAD',
+  [SX_HTTP_METHOD_PATCH]: 'PATCH',
+  [SX_HTTP_METHOD_OPTIONS]: 'OPTIONS',
+};
+
+export interface L7Config {
+  /** Exchanges at least this slow are recorded (kept = slow); 0 = no slow rule. */
+  slowNs: number | bigint;
+  /** Every exchange is recorded (kept = capture) while bpf_ktime_get_ns() (CLOCK_MONOTONIC) is below this; 0 = off. */
+  recordAllUntilNs: number | bigint;
+  /** Successes recorded per second per host (kept = sampled), split evenly over the possible CPUs. */
+  budgetPerSec: number;
+}
+
+export const DEFAULT_L7_CONFIG: L7Config = { slowNs: 250_000_000, recordAllUntilNs: 0, budgetPerSec: 500 };
+
+/** One HTTP aggregate drained from the kernel: every exchange of one (process, endpoints, role, method, status). */
+export interface L7AggregateRecord {
+  cgroupId: bigint;
+  pid: number;
+  comm: string;
+  family: 4 | 6;
+  laddr: string;
+  raddr: string;
+  /** 0 for the client role (ephemeral). */
+  lport: number;
+  /** 0 for the server role. */
+  rport: number;
+  role: 'client' | 'server';
+  protocol: 'http';
+  method: string;
+  status: number;
+  count: number;
+  latencySumNs: bigint;
+  /** bpf_ktime_get_ns (CLOCK_MONOTONIC) of the first and last exchange in this window. */
+  firstNs: bigint;
+  lastNs: bigint;
+  /** Sparse latency histogram in the shared bucket scheme. */
+  idx: number[];
+  cnt: number[];
+}
+
+/**
+ * CLOCK_MONOTONIC nanoseconds (what bpf_ktime_get_ns returns) of a wall-clock epoch time in ms. Node's hrtime
+ * is CLOCK_MONOTONIC on Linux.
+ */
+export function monotonicNsFromEpochMs(epochMs: number, nowMs = Date.now(), nowMono = process.hrtime.bigint()): bigint {
+  const ns = nowMono + BigInt(Math.round((epochMs - nowMs) * 1e6));
+  return ns < 0n ? 0n : ns;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long programs that read the old generation may still be writing its map. */
+const IN_FLIGHT_MS = 20;
+
+function toBig(v: number | bigint, what: string): bigint {
+  const b = typeof v === 'bigint' ? v : Number.isFinite(v) ? BigInt(Math.round(v)) : -1n;
+  if (b < 0n || b >= 1n << 64n) throw new RangeError(`${what} must be a non-negative 64-bit integer, got ${v}`);
+  return b;
+}
+
+export interface L7MapAccess {
+  addon: NativeAddon;
+  cpus: number;
+  map(name: string): MapInfo;
+  drain(name: string): [Buffer, Buffer][];
+}
+
+export class L7Signals {
+  private gen = 0n;
+  private config: { slowNs: bigint; recordAllUntilNs: bigint; budgetPerCpu: number } = {
+    slowNs: 0n,
+    recordAllUntilNs: 0n,
+    budgetPerCpu: 0,
+  };
+  private draining: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly m: L7MapAccess) {}
+
+  setConfig(cfg: L7Config): void {
+    const { budgetPerSec } = cfg;
+    if (!Number.isInteger(budgetPerSec) || budgetPerSec < 0 || budgetPerSec > 0xffffffff)
+      throw new RangeError(`budgetPerSec must be an integer 0..2^32-1, got ${budgetPerSec}`);
+    this.config = {
+      slowNs: toBig(cfg.slowNs, 'slowNs'),
+      recordAllUntilNs: toBig(cfg.recordAllUntilNs, 'recordAllUntilNs'),
+      budgetPerCpu: Math.ceil(budgetPerSec / this.m.cpus),
+    };
+    this.write();
+  }
+
+  private write(): void {
+    const L = SX_L7_CONFIG_LAYOUT;
+    const v = Buffer.alloc(SX_L7_CONFIG_SIZE);
+    v.writeBigUInt64LE(this.gen, L.gen!.offset);
+    v.writeBigUInt64LE(this.config.slowNs, L.slow_ns!.offset);
+    v.writeBigUInt64LE(this.config.recordAllUntilNs, L.record_all_until_ns!.offset);
+    v.writeUInt32LE(this.config.budgetPerCpu, L.budget_per_cpu!.offset);
+    const m = this.m.map('sx_l7_config');
+    check('update sx_l7_config', this.m.addon.mapUpdate(m.fd, Buffer.alloc(4), v, 0));
+  }
+
+  /** Flips the generation, waits for programs in flight, then reads and deletes every aggregate of the old one. */
+  drain(): Promise<L7AggregateRecord[]> {
+    const run = this.draining.then(async () => {
+      const old = this.gen;
+      this.gen += 1n;
+      this.write();
+      await sleep(IN_FLIGHT_MS);
+      return this.m.drain(old & 1n ? 'sx_l7_agg1' : 'sx_l7_agg0').map(([k, v]) => decodeAggregate(k, v));
+    });
+    this.draining = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function decodeAggregate(k: Buffer, v: Buffer): L7AggregateRecord {
+  const key = decodeSxL7AggKey(k);
+  const val = decodeSxL7AggValue(v);
+  const family = key.family === 6 ? 6 : 4;
+  const idx: number[] = [];
+  const cnt: number[] = [];
+  const hist = SX_L7_AGG_VALUE_LAYOUT.hist!;
+  for (let i = 0; i < hist.count; i++) {
+    const c = Number(v.readBigUInt64LE(hist.offset + i * 8));
+    if (c > 0) {
+      idx.push(i);
+      cnt.push(c);
+    }
+  }
+  return {
+    cgroupId: key.cgroupId,
+    pid: key.pid,
+    comm: val.comm,
+    family,
+    laddr: formatIp(key.laddr, family),
+    raddr: formatIp(key.raddr, family),
+    lport: key.lport,
+    rport: key.rport,
+    role: key.role === SX_DIR_CLIENT ? 'client' : 'server',
+    protocol: 'http',
+    method: HTTP_METHODS[key.method] ?? `method ${key.method}`,
+    status: key.status,
+    count: Number(val.count),
+    latencySumNs: val.latencySumNs,
+    firstNs: val.firstNs,
+    lastNs: val.lastNs,
+    idx,
+    cnt,
+  };
+}
