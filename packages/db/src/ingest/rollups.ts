@@ -10,6 +10,7 @@ import {
   flowStatusClass,
   isSelfEndpoint,
   isErrorClass,
+  l7AggregateStatusClass,
   l7StatusClass,
   mergeInto,
   recordValue,
@@ -46,9 +47,13 @@ function bucketOf(t: number, size: number): number {
   return Math.floor(t / size) * size;
 }
 
-/** Folds a batch's final flows and L7 events into edge rows for buckets of `bucketMs`, reading rows as they came. */
+/**
+ * Folds a batch's final flows, L7 events and kernel L7 aggregates into edge rows for buckets of `bucketMs`,
+ * reading rows as they came. Each exchange is counted once: by its aggregate, or by its record when it has no
+ * `sampling` (the full path); a record with `sampling` is a sample of exchanges its aggregate counts.
+ */
 export function foldEdges(
-  batch: Pick<IngestBatch, 'flows' | 'l7' | 'endpoints'>,
+  batch: Pick<IngestBatch, 'flows' | 'l7' | 'endpoints'> & Partial<Pick<IngestBatch, 'l7Aggregates'>>,
   bucketMs: number,
   ends = new BatchEndpoints(batch.endpoints),
 ): EdgeRollup[] {
@@ -130,6 +135,7 @@ export function foldEdges(
     }
   }
   for (const e of batch.l7) {
+    if (e.sampling !== undefined) continue;
     // (the class reads only the protocol's details, which a row has as an event does)
     const cls = l7StatusClass(e as unknown as L7Event);
     const r = row(e.time, e.source[0], e.source[2], e.destination[0], e.destination[2], e.protocol, cls);
@@ -140,6 +146,19 @@ export function foldEdges(
     if (e.latencyNs !== undefined) {
       r.latencySumNs += e.latencyNs;
       recordValue(r.hist, e.latencyNs);
+    }
+  }
+  for (const a of batch.l7Aggregates ?? []) {
+    if (a.count === 0) continue;
+    // The whole window counts in the bucket of its start (a window is seconds long, a bucket a minute or more).
+    const cls = l7AggregateStatusClass(a);
+    const r = row(a.time, a.source[0], a.source[2], a.destination[0], a.destination[2], a.protocol, cls);
+    r.requests += a.count;
+    if (isErrorClass(cls)) r.errors += a.count;
+    r.latencySumNs += a.latencySumNs;
+    for (let k = 0; k < a.idx.length; k++) {
+      const [i, c] = [a.idx[k]!, a.cnt[k]!];
+      if (c > 0) r.hist.set(i, (r.hist.get(i) ?? 0) + c);
     }
   }
   return sortByKey(

@@ -47,6 +47,7 @@ export const L7_COLUMNS: readonly string[] = [
   'kafka_error_code',
   'status_class',
   'detail',
+  'sampling',
 ];
 
 /** A tcp_flags column → the flags (readers: queries/read-rows.ts). */
@@ -173,6 +174,7 @@ export function l7CopyWriter(
         e.kafka?.errorCode,
         status,
         e.http ?? e.dns ?? e.kafka ?? {},
+        e.sampling,
       ]),
     ].join('\t')}\n`;
   };

@@ -1,6 +1,6 @@
 /**
  * Stores one ingest batch (flow rows and L7 event rows, as validated: no objects in between) in one transaction: the receipt (idempotency key), COPY of flows and L7 events,
- * edge and latency rollups, service names and the collector's health. A batch id already stored is
+ * edge rollups (kernel L7 aggregates fold into them, they are not stored as rows), latency rollups, service names and the collector's health. A batch id already stored is
  * acknowledged without writing anything again.
  */
 import { Readable } from 'node:stream';
@@ -60,6 +60,7 @@ function batchDays(batch: IngestBatch): Set<number> {
   for (const f of batch.flows) days.add(dayOf(f[FLOW_IX.time]));
   for (const e of batch.l7) days.add(dayOf(e.time));
   for (const h of batch.histograms) days.add(dayOf(h.windowStart));
+  for (const a of batch.l7Aggregates) days.add(dayOf(a.time));
   return days;
 }
 
@@ -83,7 +84,13 @@ export async function storeRecords(
 
 /** A parsed batch (rows as the collector sent them), in one transaction. */
 export async function storeBatch(pool: pg.Pool, collectorId: string, batch: IngestBatch, opts: StoreOptions = {}): Promise<IngestResult> {
-  const result = { batchId: batch.batchId, flows: batch.flows.length, l7: batch.l7.length, histograms: batch.histograms.length };
+  const result = {
+    batchId: batch.batchId,
+    flows: batch.flows.length,
+    l7: batch.l7.length,
+    histograms: batch.histograms.length,
+    l7Aggregates: batch.l7Aggregates.length,
+  };
   const days = batchDays(batch);
   const maxDays = opts.maxDays ?? DEFAULT_MAX_BATCH_DAYS;
   if (days.size > maxDays) throw new IngestInputError(`records span ${days.size} days: at most ${maxDays} days per batch`);

@@ -44,8 +44,8 @@ export function windowDays(w: IngestWindow): number {
 }
 
 /**
- * The batch with records outside the window left out, and how many were. Histograms are windowed too
- * (their minute rolls into a partitioned table); the health report is not (it is not partitioned).
+ * The batch with records outside the window left out, and how many were. Histograms and L7 aggregates are
+ * windowed too (their minute rolls into a partitioned table); the health report is not (it is not partitioned).
  */
 export function applyWindow(batch: IngestBatch, w: IngestWindow): { batch: IngestBatch; rejected: RejectedRecords } {
   const rejected: RejectedRecords = { tooOld: 0, tooNew: 0 };
@@ -58,6 +58,7 @@ export function applyWindow(batch: IngestBatch, w: IngestWindow): { batch: Inges
   const flows = batch.flows.filter((r) => inside(r[FLOW_IX.time]));
   const l7 = batch.l7.filter((e) => inside(e.time));
   const histograms = batch.histograms.filter((h) => inside(h.windowStart));
+  const l7Aggregates = batch.l7Aggregates.filter((a) => inside(a.time));
   if (rejected.tooOld + rejected.tooNew === 0) return { batch, rejected };
-  return { batch: { ...batch, flows, l7, histograms }, rejected };
+  return { batch: { ...batch, flows, l7, histograms, l7Aggregates }, rejected };
 }

@@ -103,5 +103,6 @@ export function l7FromRow(r: Row): L7Event {
     [String(r.protocol)]: r.detail,
   } as L7Event;
   if (r.latency_ns !== null && r.latency_ns !== undefined) e.latencyNs = Number(r.latency_ns);
+  if (r.sampling !== null && r.sampling !== undefined) e.sampling = r.sampling as L7Event['sampling'];
   return e;
 }
