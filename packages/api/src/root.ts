@@ -1,6 +1,7 @@
 import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
 import { collectorsRouter } from './routers/collectors';
+import { coverageRouter } from './routers/coverage';
 import { dashboardsRouter } from './routers/dashboards';
 import { drawerRouter } from './routers/drawer';
 import { flowsRouter } from './routers/flows';
@@ -15,6 +16,7 @@ export const appRouter = router({
   admin: adminRouter,
   auth: authRouter,
   collectors: collectorsRouter,
+  coverage: coverageRouter,
   dashboards: dashboardsRouter,
   drawer: drawerRouter,
   flows: flowsRouter,

@@ -35,3 +35,4 @@ export * from './collectors/status';
 export * from './ingest/store-received';
 export * from './queries/endpoints';
 export * from './capture/capture-requests';
+export * from './queries/l7-coverage';
