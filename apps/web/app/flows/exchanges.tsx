@@ -5,6 +5,7 @@
  */
 import type { ReactNode } from 'react';
 import { l7StatusClass, l7Summary, statusTone, type L7Event } from '@sextant/shared';
+import { keptBecause } from '../../src/client/coverage-text';
 import { exchangeFields, exchangeHeaders } from '../../src/client/exchange-fields';
 import { formatNs } from '../../src/client/time-range';
 
@@ -30,12 +31,15 @@ function ExchangeDetail({ e }: { e: L7Event }) {
       <h4>Exchange</h4>
       <div className={`exchange-summary ${statusTone(l7StatusClass(e)) === 'ok' ? '' : statusTone(l7StatusClass(e))}`}>{l7Summary(e)}</div>
       <KV
-        rows={exchangeFields(e).map((f) => [
-          f.label,
-          <span key={f.label} className={f.tone ?? ''}>
-            {f.value}
-          </span>,
-        ])}
+        rows={[
+          ...exchangeFields(e).map((f): [string, ReactNode] => [
+            f.label,
+            <span key={f.label} className={f.tone ?? ''}>
+              {f.value}
+            </span>,
+          ]),
+          ...(keptBecause(e.sampling) ? [['kept because', keptBecause(e.sampling)] as [string, ReactNode]] : []),
+        ]}
       />
       {e.http && (
         <>

@@ -10,6 +10,7 @@ import { parseRange } from '../../src/client/time-range';
 import { parseUiFilter } from '../../src/client/ui-filter';
 import { api, isUnauthorized } from '../../src/client/trpc';
 import { readFlowsState, writeFlowsState, type FlowsState } from '../../src/client/url-state';
+import { CoverageNotice, LiveCaptureNote } from './coverage';
 import { FlowDrawer } from './drawer';
 import { FilterBar } from './filter-bar';
 import { FlowTable } from './flow-table';
@@ -189,6 +190,16 @@ function FlowsView() {
       <div className="status-line">
         {q.error && !isUnauthorized(q.error) && <span className="error">{q.error.message}</span>}
         {live.error && <span className="error">live tail: {live.error}</span>}
+        {state.live ? (
+          <LiveCaptureNote />
+        ) : (
+          <CoverageNotice
+            enabled={filter !== null && !q.error}
+            cacheKey={`${params.get('range')}|${params.get('since')}|${params.get('until')}`}
+            window={{ since: windowRef.current.since, until: windowRef.current.until }}
+            includeSelf={state.includeSelf}
+          />
+        )}
       </div>
       <div className="panel flush">
         {filterError ? (

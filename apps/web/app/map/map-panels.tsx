@@ -8,6 +8,7 @@ import { PERCENTILE_NOTE } from '@sextant/shared';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { edgeRows, protocolQuery, type MapEdge, type MapNode } from '../../src/client/map-model';
+import { ServiceCoverage } from '../flows/coverage';
 import { formatBytes, formatCount, formatNs, formatRate } from '../../src/client/time-range';
 import { flowsLink, serviceFlags } from '../../src/client/url-state';
 
@@ -89,11 +90,14 @@ export function NodePanel({
   rangeParams,
   onClose,
   onPeer,
+  mapWindow,
 }: {
   node: MapNode;
   edges: MapEdge[];
   seconds: number;
   rangeParams: URLSearchParams;
+  /** The map's window (its rollup bounds): the records-coverage line covers the same. */
+  mapWindow?: { since: number; until: number };
   onClose: () => void;
   onPeer: (id: string) => void;
 }) {
@@ -142,6 +146,15 @@ export function NodePanel({
           <Stat k="dropped packets in / out" v={`${formatCount(node.dropsIn)} / ${formatCount(node.dropsOut)}`} bad />
         )}
       </div>
+      {mapWindow && (
+        <ServiceCoverage
+          cacheKey={`${mapWindow.since}|${mapWindow.until}`}
+          window={mapWindow}
+          includeSelf={rangeParams.get('self') === '1'}
+          service={node.name}
+          namespace={node.namespace}
+        />
+      )}
       <div className="row">
         <Link href={`/dashboards?${dash.toString()}`}>dashboard →</Link>
         <Link href={flowsLink(serviceFlags('to', node.id), rangeParams)}>inbound flows →</Link>

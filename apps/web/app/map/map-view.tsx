@@ -114,6 +114,7 @@ export function MapView({
             edges={data.edges}
             seconds={seconds}
             rangeParams={rangeParams}
+            mapWindow={{ since: data.since, until: data.until }}
             onClose={() => set({ node: null })}
             onPeer={(id) => set({ node: id })}
           />
