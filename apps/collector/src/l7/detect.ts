@@ -5,6 +5,7 @@
  */
 import { looksLikeDnsQuery } from './dns';
 import { startsWithRequestLine, startsWithStatusLine } from './http';
+import { PREFACE } from './http2-frames';
 import { looksLikeKafkaRequest } from './kafka';
 import type { L7Protocol } from '@sextant/shared';
 
@@ -12,6 +13,8 @@ export interface Detection {
   protocol: L7Protocol;
   /** Whether the inspected bytes travel in the request direction. */
   requestDirection: boolean;
+  /** HTTP over HTTP/2 (h2c: the client's connection preface), parsed by http2.ts. */
+  http2?: boolean;
 }
 
 /** Detects the protocol of a connection from one chunk's captured bytes; null when unknown. */
@@ -23,6 +26,8 @@ export function detectProtocol(data: Buffer, transport: 'tcp' | 'udp', peerPort?
       return { protocol: 'dns', requestDirection: false };
     return null;
   }
+  const n = Math.min(data.length, PREFACE.length);
+  if (n >= 4 && data.compare(PREFACE, 0, n, 0, n) === 0) return { protocol: 'http', requestDirection: true, http2: true };
   if (startsWithRequestLine(data)) return { protocol: 'http', requestDirection: true };
   if (startsWithStatusLine(data)) return { protocol: 'http', requestDirection: false };
   if (data.length >= 8 && looksLikeKafkaRequest(data)) return { protocol: 'kafka', requestDirection: true };

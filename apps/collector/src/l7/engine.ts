@@ -10,6 +10,7 @@ import { detectProtocol } from './detect';
 import { DnsConnection, KafkaConnection, type ConnectionHandler, type PairingCounters } from './framed-pairing';
 import { startsWithRequestLine, startsWithStatusLine } from './http';
 import { HttpConnection } from './http-pairing';
+import { Http2Connection } from './http2';
 import type { ByteCounters } from './reassembly';
 import { DEFAULT_REDACT_QUERY_PARAMS, QueryRedactor } from './redact';
 import type { L7Chunk, L7Exchange, L7Options, L7Stats } from './types';
@@ -193,17 +194,22 @@ export class L7Engine {
       const other = chunk.direction === 'egress' ? 'ingress' : 'egress';
       conn.requestDirection = found.requestDirection ? chunk.direction : other;
       conn.protocol = found.protocol;
-      conn.handler = this.handlerFor(chunk.connId, conn, found.protocol, conn.requestDirection === 'egress' ? 'client' : 'server');
+      const role = conn.requestDirection === 'egress' ? 'client' : 'server';
+      conn.handler = this.handlerFor(chunk.connId, conn, found.protocol, role, found.http2);
       conn.state = 'active';
     }
     conn.handler!.feed(chunk, chunk.direction === conn.requestDirection ? 'request' : 'response', out);
   }
 
-  private handlerFor(connId: bigint, conn: Connection, protocol: L7Protocol, role: 'client' | 'server'): ConnectionHandler {
+  private handlerFor(connId: bigint, conn: Connection, protocol: L7Protocol, role: 'client' | 'server', http2 = false): ConnectionHandler {
     const max = this.opts.maxPendingPerConnection;
     const collect = Math.min(this.opts.maxBufferBytes, 64 * 1024);
     switch (protocol) {
       case 'http':
+        if (http2) {
+          const h2 = { redactor: this.redactor, keepHeaders: this.keepHeaders, maxBlockBytes: collect, maxStreams: max };
+          return new Http2Connection(connId, role, h2, conn.counters, this.pairing);
+        }
         return new HttpHandler(
           new HttpConnection(
             connId,
