@@ -41,8 +41,18 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
         },
       },
-      // *.citus-test.ts stop and start a worker of the shared cluster: alone, after every other file.
-      { test: { ...shared, name: 'cluster faults', root: packages, include: ['*/src/**/*.citus-test.ts'], sequence: { groupOrder: 1 } } },
+      // *.citus-test.ts stop and start nodes of the shared cluster or run server processes: after every other
+      // file, one file at a time.
+      {
+        test: {
+          ...shared,
+          name: 'cluster faults',
+          root: packages,
+          include: ['*/src/**/*.citus-test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });

@@ -20,12 +20,17 @@ export async function citusServerForTests(): Promise<{ url: string; stop: () => 
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
   if (!fs.existsSync(CITUS_SO)) throw new Error(`SEXTANT_TEST_CITUS=1 needs Citus installed (${CITUS_SO}): run scripts/citus/build.sh`);
   const cluster = await startCitusCluster({ fast: true });
-  return { url: cluster.url, stop: cluster.stop, cluster: { dir: cluster.dir, workers: cluster.workers } };
+  return {
+    url: cluster.url,
+    stop: cluster.stop,
+    cluster: { dir: cluster.dir, coordinator: cluster.coordinator, workers: cluster.workers },
+  };
 }
 
-/** The loopback cluster the tests started (tests that stop and start a worker get it through inject). */
+/** The loopback cluster the tests started (tests that stop and start a node get it through inject). */
 export interface TestCluster {
   dir: string;
+  coordinator: CitusNode;
   workers: CitusNode[];
 }
 
