@@ -11,7 +11,7 @@ import { kafkaProtocol } from './protocols/kafka';
 import type { L7ProtocolSpec } from './protocols/spec';
 
 export { DNS_NXDOMAIN, DNS_RCODES, dnsRcodeName } from './protocols/dns';
-export { httpStatusClass } from './protocols/http';
+export { grpcStatusClass, grpcStatusName, GRPC_STATUS_NAMES, httpStatusClass } from './protocols/http';
 export type { HubbleImportContext, L7ProtocolSpec } from './protocols/spec';
 
 export const L7_PROTOCOL_REGISTRY: { readonly [P in L7Protocol]: L7ProtocolSpec } = {

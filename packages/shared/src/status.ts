@@ -6,7 +6,7 @@
 import type { Flow, L7Event } from './flow';
 import { L7_PROTOCOL_REGISTRY } from './l7-protocols';
 
-export { httpStatusClass } from './l7-protocols';
+export { grpcStatusClass, httpStatusClass } from './l7-protocols';
 
 export const STATUS_CLASSES = ['ok', '1xx', '2xx', '3xx', '4xx', '5xx', 'nxdomain', 'error', 'none'] as const;
 export type StatusClass = (typeof STATUS_CLASSES)[number];
@@ -16,7 +16,12 @@ export function l7StatusClass(e: L7Event): StatusClass {
   return L7_PROTOCOL_REGISTRY[e.protocol].statusClass(e);
 }
 
-/** Errors: HTTP 5xx, DNS failures other than NXDOMAIN, Kafka error codes, failed or broken connections. */
+/**
+ * Errors: HTTP 5xx, DNS failures other than NXDOMAIN, Kafka error codes, failed or broken connections. gRPC
+ * calls take the class of the HTTP status gRPC maps their grpc-status to (`grpcStatusClass`: UNKNOWN,
+ * DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS are 5xx; the caller's own mistakes 4xx);
+ * an HTTP/2 stream reset with an error code other than NO_ERROR or CANCEL is an error.
+ */
 export function isErrorClass(c: StatusClass): boolean {
   return c === '5xx' || c === 'error';
 }
