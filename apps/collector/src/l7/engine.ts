@@ -5,7 +5,7 @@
  * understand are counted as unparsed per connection, for coverage reporting.
  */
 import { z } from 'zod';
-import type { L7Protocol } from '@sextant/shared';
+import { L7_SAMPLINGS, type L7Protocol } from '@sextant/shared';
 import { detectProtocol } from './detect';
 import { DnsConnection, KafkaConnection, type ConnectionHandler, type PairingCounters } from './framed-pairing';
 import { startsWithRequestLine, startsWithStatusLine } from './http';
@@ -50,7 +50,7 @@ interface Connection {
 class HttpHandler implements ConnectionHandler {
   constructor(private readonly conn: HttpConnection) {}
   feed(chunk: L7Chunk, which: 'request' | 'response', out: L7Exchange[]): void {
-    this.conn.feed(which, chunk.data, chunk.timestampNs, chunk.totalLength - chunk.data.length, out);
+    this.conn.feed(which, chunk.data, chunk.timestampNs, chunk.totalLength - chunk.data.length, out, chunk.sampling);
   }
   close(out: L7Exchange[]): void {
     this.conn.close(out);
@@ -62,7 +62,7 @@ export class L7Engine {
   private readonly redactor: QueryRedactor;
   private readonly keepHeaders: ReadonlySet<string>;
   private readonly conns = new Map<bigint, Connection>();
-  private readonly pairing: PairingCounters = { unanswered: 0, orphanResponses: 0 };
+  private readonly pairing: PairingCounters = { unanswered: 0, orphanResponses: 0, unmatchedSampled: 0 };
   private readonly totals = { parsedBytes: 0, unparsedBytes: 0, exchanges: 0, evictedConnections: 0, invalidChunks: 0, internalErrors: 0 };
   private readonly byProtocol: Record<L7Protocol, number> = { http: 0, dns: 0, kafka: 0 };
 
@@ -121,6 +121,7 @@ export class L7Engine {
       evictedConnections: this.totals.evictedConnections,
       byProtocol: { ...this.byProtocol },
       orphanResponses: this.pairing.orphanResponses,
+      unmatchedSampled: this.pairing.unmatchedSampled,
       invalidChunks: this.totals.invalidChunks,
       internalErrors: this.totals.internalErrors,
       connections: this.conns.size,
@@ -260,6 +261,7 @@ function isChunk(c: L7Chunk): boolean {
     Number.isSafeInteger(c.totalLength) &&
     c.totalLength >= 0 &&
     (c.direction === 'egress' || c.direction === 'ingress') &&
-    (c.transport === 'tcp' || c.transport === 'udp')
+    (c.transport === 'tcp' || c.transport === 'udp') &&
+    (c.sampling === undefined || (L7_SAMPLINGS as readonly string[]).includes(c.sampling))
   );
 }

@@ -11,6 +11,8 @@ import type { L7Chunk, L7Exchange } from './types';
 export interface PairingCounters {
   unanswered: number;
   orphanResponses: number;
+  /** HTTP only (http-pairing.ts): halves of sampled exchanges whose other half was lost. */
+  unmatchedSampled: number;
 }
 
 /** The engine's view of one protocol's connection state. */

@@ -2,7 +2,13 @@
  * Pairs the requests and responses of one HTTP/1.x connection. Responses come back in request order
  * (pipelining included), so pending requests are a FIFO queue. When a direction loses sync some messages are
  * unknown; the pairing then uses time (a response cannot start before its request) to stay honest.
+ *
+ * In signals mode the kernel copies only the exchanges it keeps, each as its request followed at once by its
+ * response, both marked with the same sampling reason; the others leave no trace here. So a sampled response
+ * answers only a request with the same reason fed as the chunk just before it: a half whose other half was
+ * lost (a full ring) is dropped and counted, never paired with another exchange's.
  */
+import type { L7Sampling } from '@sextant/shared';
 import { templatePath } from './http-path';
 import { HttpStream, type BodyFraming, type HttpHead, type HttpStreamSink } from './http';
 import type { ByteCounters } from './reassembly';
@@ -25,6 +31,9 @@ interface PendingRequest {
   host?: string;
   headers: { key: string; value: string }[];
   bytes?: number;
+  sampling?: L7Sampling;
+  /** The connection's chunk number its head was parsed in. */
+  chunk: number;
 }
 /** Stands for requests that were sent while the request direction was out of sync (count unknown). */
 interface LostRequests {
@@ -37,11 +46,13 @@ interface CurrentResponse {
   startTs: bigint;
   code: number;
   headers: { key: string; value: string }[];
+  sampling?: L7Sampling;
 }
 
 export interface HttpPairingCounters {
   unanswered: number;
   orphanResponses: number;
+  unmatchedSampled: number;
 }
 
 const MAX_HEADERS = 64;
@@ -54,6 +65,9 @@ export class HttpConnection {
   private response: CurrentResponse | null = null;
   private responsesLost = false;
   private out: L7Exchange[] = [];
+  /** The sampling reason of the chunk being fed (its heads take it), and that chunk's number. */
+  private sampling: L7Sampling | undefined;
+  private chunk = 0;
 
   constructor(
     private readonly connId: bigint,
@@ -85,8 +99,10 @@ export class HttpConnection {
     this.responses = new HttpStream('response', opts.maxHeadBytes, counters, responseSink);
   }
 
-  feed(which: 'request' | 'response', data: Buffer, ts: bigint, gap: number, out: L7Exchange[]): void {
+  feed(which: 'request' | 'response', data: Buffer, ts: bigint, gap: number, out: L7Exchange[], sampling?: L7Sampling): void {
     this.out = out;
+    this.sampling = sampling;
+    this.chunk++;
     const stream = which === 'request' ? this.requests : this.responses;
     if (data.length > 0) stream.feed(data, ts);
     if (gap > 0) stream.gap(gap);
@@ -100,6 +116,11 @@ export class HttpConnection {
     if (this.response) this.finishResponse(undefined);
     for (const p of this.pending.splice(0)) {
       if (p.lost) continue;
+      // The kernel copies a sampled request only with its response: that response was lost, not missing.
+      if (p.sampling !== undefined) {
+        this.stats.unmatchedSampled++;
+        continue;
+      }
       this.stats.unanswered++;
       out.push(this.exchange(p, undefined, undefined));
     }
@@ -127,7 +148,9 @@ export class HttpConnection {
       version: head.version,
       host,
       headers,
+      chunk: this.chunk,
     };
+    if (this.sampling !== undefined) req.sampling = this.sampling;
     this.enqueue(req);
     this.current = req;
     if (head.chunked) return { kind: 'chunked' };
@@ -135,8 +158,32 @@ export class HttpConnection {
     return { kind: 'length', length: head.contentLength ?? 0 };
   }
 
+  /**
+   * The request a sampled response answers: the newest one when it came in the chunk just before and has the
+   * same reason. Every older request is one whose response was lost (a sampled one's) or will never come here.
+   */
+  private takeSampledRequest(sampling: L7Sampling): PendingRequest | undefined {
+    const newest = this.pending.pop();
+    for (const p of this.pending.splice(0)) if (!p.lost) this.dropUnanswered(p);
+    this.responsesLost = false;
+    if (newest && !newest.lost && newest.sampling === sampling && newest.chunk === this.chunk - 1) return newest;
+    if (newest && !newest.lost) this.dropUnanswered(newest);
+    this.stats.unmatchedSampled++; // this response's own request was lost
+    return undefined;
+  }
+
+  private dropUnanswered(p: PendingRequest): void {
+    if (p.sampling !== undefined) this.stats.unmatchedSampled++;
+    else this.stats.unanswered++;
+  }
+
   /** The request a response answers, honouring lost messages on either side. */
   private takeRequest(ts: bigint): PendingRequest | undefined {
+    // A full-path response never answers a sampled request (whose own response was lost).
+    while (this.pending[0] && !this.pending[0].lost && this.pending[0].sampling !== undefined) {
+      this.stats.unmatchedSampled++;
+      this.pending.shift();
+    }
     if (this.responsesLost) {
       // Responses were lost: answer the newest request sent before this response (first of its write).
       this.responsesLost = false;
@@ -165,13 +212,15 @@ export class HttpConnection {
   private onResponseHead(head: HttpHead, ts: bigint): BodyFraming {
     const code = head.code!;
     if (code >= 100 && code < 200 && code !== 101) return { kind: 'none' }; // interim: the final one follows
-    const request = this.takeRequest(ts);
-    if (!request) this.stats.orphanResponses++;
+    const sampling = this.sampling;
+    const request = sampling !== undefined ? this.takeSampledRequest(sampling) : this.takeRequest(ts);
+    if (!request && sampling === undefined) this.stats.orphanResponses++;
     const headers: { key: string; value: string }[] = [];
     for (const [name, value] of head.headers) {
       if (this.opts.keepHeaders.has(name) && headers.length < MAX_HEADERS) headers.push(keptHeader(name, value));
     }
     this.response = { request, startTs: ts, code, headers };
+    if (sampling !== undefined) this.response.sampling = sampling;
     const method = request?.method;
     if (code === 101 || (method === 'CONNECT' && code >= 200 && code < 300)) {
       this.requests.becomeOpaque();
@@ -216,6 +265,7 @@ export class HttpConnection {
     if (responseBytes !== undefined) http.responseBytes = responseBytes;
     const ex: L7Exchange = { connId: this.connId, protocol: 'http', role: this.role, requestTimeNs: req.startTs, http };
     if (res) {
+      if (res.sampling !== undefined) ex.sampling = res.sampling;
       ex.responseTimeNs = res.startTs;
       if (res.startTs >= req.startTs) ex.latencyNs = res.startTs - req.startTs;
     }

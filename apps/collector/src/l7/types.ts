@@ -4,7 +4,7 @@
  * reassembles each direction of each connection, detects the protocol, parses, pairs requests with
  * responses and returns finished exchanges. It never throws on bad bytes: they are counted as unparsed.
  */
-import type { DnsInfo, HttpInfo, KafkaInfo, L7Protocol } from '@sextant/shared';
+import type { DnsInfo, HttpInfo, KafkaInfo, L7Protocol, L7Sampling } from '@sextant/shared';
 import type { z } from 'zod';
 
 /** One send/receive syscall's data as captured by the kernel. */
@@ -22,6 +22,11 @@ export interface L7Chunk {
   totalLength: number;
   /** UDP only: the datagram's peer (for DNS over unconnected sockets). */
   peer?: { ip: string; port: number };
+  /**
+   * Why the kernel copied this chunk of an exchange it also counted in its aggregates (signals mode: the
+   * request and the response of a kept exchange carry the same reason); absent on the full path.
+   */
+  sampling?: L7Sampling;
 }
 
 export type HttpDetails = z.input<typeof HttpInfo>;
@@ -42,6 +47,8 @@ export interface L7Exchange {
   http?: HttpDetails;
   dns?: DnsDetails;
   kafka?: KafkaDetails;
+  /** The response's sampling reason (its request's is the same): the exchange is counted by kernel aggregates. */
+  sampling?: L7Sampling;
 }
 
 export interface L7Options {
@@ -67,6 +74,11 @@ export interface L7Stats {
   byProtocol: Record<L7Protocol, number>;
   /** Responses that matched no waiting request (capture started mid-connection, requests lost in a gap). */
   orphanResponses: number;
+  /**
+   * Halves of kernel-sampled exchanges whose other half never came (a record lost in a full ring): dropped,
+   * never paired with another exchange's half; the exchange itself is counted by the kernel aggregates.
+   */
+  unmatchedSampled: number;
   /** Chunks rejected because they did not have the L7Chunk shape. */
   invalidChunks: number;
   /** Parser bugs caught by the engine (the connection's bytes are then counted unparsed). */
