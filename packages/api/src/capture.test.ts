@@ -137,6 +137,9 @@ describe('on-demand capture', () => {
     const anonymous = await openTail(server.url, 'sxc_not-a-token', {});
     expect(anonymous.status).toBe(401);
     await anonymous.stop();
+    // A filter the tail refuses starts no capture either.
+    const refused = await openTail(server.url, userToken, { filter: { allow: [{ sourceIp: ['not-an-ip'] }], deny: [] } });
+    await refused.stop();
     expect(Number((await db.pool.query('SELECT count(*) AS n FROM capture_requests')).rows[0].n)).toBe(before);
     expect(await captureDeadline(db.pool)).toBeNull();
   });

@@ -17,7 +17,7 @@ import {
 import { EpochMs, FlowQueryFilter, withoutSelf } from '@sextant/shared';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import { holdCapture } from '../capture-hold';
+import { holdCapture, type CaptureHold } from '../capture-hold';
 import { SearchFlowsInput } from '../inputs';
 import { ingestSignal } from '../live';
 import { router, userProcedure } from '../trpc';
@@ -73,14 +73,16 @@ export const flowsRouter = router({
   tail: userProcedure.input(TailInput).subscription(async function* ({ ctx, input, signal }) {
     const filter = input.includeSelf ? input.filter : withoutSelf(input.filter);
     // While the tail runs, collectors record every exchange (on-demand capture, renewed, closed at the end);
-    // the filter above still decides what this tail delivers.
-    const capture = await holdCapture(ctx.db.pool, { userId: ctx.user.id, reason: 'live tail', filter: input.filter }, ctx.capture);
+    // the filter above still decides what this tail delivers. Opened once the first read has accepted the
+    // filter, so a refused filter starts no capture.
+    let capture: CaptureHold | null = null;
     try {
       let cursor: TailCursor = input.lastEventId ? cursorFromEventId(input.lastEventId) : await tailStart(ctx.db.pool, input.since);
       while (!signal?.aborted) {
         const started = Date.now();
         const generation = ingestSignal.generation;
         const page = await tailPage(ctx.db.pool, filter, cursor, TAIL_BATCH);
+        capture ??= await holdCapture(ctx.db.pool, { userId: ctx.user.id, reason: 'live tail', filter: input.filter }, ctx.capture);
         for (const it of page.items) yield tracked<FlowRecord>(it.eventId, it.record);
         cursor = page.next;
         if (page.full) continue;
@@ -89,7 +91,7 @@ export const flowsRouter = router({
         if (since < TAIL_MIN_INTERVAL_MS) await sleep(TAIL_MIN_INTERVAL_MS - since, signal);
       }
     } finally {
-      await capture.release();
+      await capture?.release();
     }
   }),
 
