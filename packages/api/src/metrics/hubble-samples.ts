@@ -4,15 +4,19 @@
  * mapping is tested without a registry.
  *
  * Mapping decisions (Sextant records connections and paired L7 exchanges, Hubble counts packet events):
- * - every flow record is one processed L3_L4 flow; every L7 event is one processed L7 flow;
+ * - every flow record is one processed L3_L4 flow; every L7 exchange is one processed L7 flow: counted by its
+ *   kernel aggregate (docs/l7-line-rate.md) or, on the full path, by its record. A record that carries `sampling`
+ *   is a sample of exchanges an aggregate counts, so it adds nothing: totals are exact whatever is sampled;
+ * - an aggregate's durations are observed at the upper bound of each of its latency buckets (the way every
+ *   Sextant percentile is reported), its _sum is its exact latency total; its HTTP version is not known (1.1);
  * - a DROPPED record counts its dropped packets (at least 1) in hubble_drop_total;
  * - TCP flags count once per flow record that carries them;
  * - a DNS exchange is one query, and one response when an rcode was seen;
  * - `reporter` is "client" when the collector saw the source process, "server" when only the
- *   destination's, else "unknown".
+ *   destination's, else "unknown" (an aggregate says which socket counted it).
  */
-import type { Endpoint, Flow, L7Event } from '@sextant/shared';
-import { dnsRcodeName, endpointServiceName } from '@sextant/shared';
+import type { Endpoint, Flow, L7Aggregate, L7Event } from '@sextant/shared';
+import { bucketReportValue, dnsRcodeName, endpointServiceName } from '@sextant/shared';
 import type { ContextOption } from './config';
 
 export type HubbleMetricName =
@@ -54,8 +58,10 @@ export const HUBBLE_METRICS: Record<HubbleMetricName, { help: string; labels: re
 export interface HubbleSample {
   metric: HubbleMetricName;
   labels: Record<string, string>;
-  /** Counter increment, or the observed value for a histogram. */
+  /** Counter increment, or the observed value for a histogram (with `observations`: their exact sum). */
   value: number;
+  /** Histograms fed by a kernel aggregate: [value, times] per latency bucket. */
+  observations?: readonly (readonly [number, number])[];
 }
 
 /** DNS rcode names as Hubble prints them (the registry's table). */
@@ -114,12 +120,36 @@ function l7Samples(e: L7Event, ctx: Record<string, string>, out: HubbleSample[])
 
 const L7_PROTOCOL_LABEL = { http: 'HTTP', dns: 'DNS', kafka: 'Kafka' } as const;
 
-/** All Hubble samples of one stored batch. */
-/** A stored batch's records, as objects. */
+/** A stored batch's records and kernel aggregates, as objects. */
 export interface BatchRecords {
   flows: readonly Flow[];
   l7: readonly L7Event[];
+  l7Aggregates?: readonly L7Aggregate[];
 }
+
+function aggregateSamples(a: L7Aggregate, context: readonly ContextOption[], out: HubbleSample[]): void {
+  if (a.count === 0) return;
+  const ctx = contextLabels(a.source, a.destination, context);
+  const labels = (own: Record<string, string>) => ({ ...own, ...ctx });
+  out.push({
+    metric: 'hubble_flows_processed_total',
+    labels: labels({ type: 'L7', subtype: 'RESPONSE', verdict: 'FORWARDED', protocol: L7_PROTOCOL_LABEL[a.protocol] }),
+    value: a.count,
+  });
+  const { method, reporter } = a;
+  out.push({ metric: 'hubble_http_requests_total', labels: labels({ method, protocol: 'HTTP/1.1', reporter }), value: a.count });
+  out.push({ metric: 'hubble_http_responses_total', labels: labels({ method, status: String(a.code), reporter }), value: a.count });
+  const observations = a.idx.map((i, k) => [bucketReportValue(i) / 1e9, a.cnt[k]!] as const).filter(([, n]) => n > 0);
+  if (observations.length)
+    out.push({
+      metric: 'hubble_http_request_duration_seconds',
+      labels: labels({ method, reporter }),
+      value: a.latencySumNs / 1e9,
+      observations,
+    });
+}
+
+/** All Hubble samples of one stored batch. */
 
 export function hubbleSamples(batch: BatchRecords, context: readonly ContextOption[]): HubbleSample[] {
   const out: HubbleSample[] = [];
@@ -143,6 +173,7 @@ export function hubbleSamples(batch: BatchRecords, context: readonly ContextOpti
     }
   }
   for (const e of batch.l7) {
+    if (e.sampling !== undefined) continue;
     const ctx = contextLabels(e.source, e.destination, context);
     out.push({
       metric: 'hubble_flows_processed_total',
@@ -151,5 +182,6 @@ export function hubbleSamples(batch: BatchRecords, context: readonly ContextOpti
     });
     l7Samples(e, ctx, out);
   }
+  for (const a of batch.l7Aggregates ?? []) aggregateSamples(a, context, out);
   return out;
 }

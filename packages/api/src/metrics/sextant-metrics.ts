@@ -3,16 +3,17 @@
  * series cap and expired by TTL), collector health refreshed from the database at scrape time, and
  * Sextant's own ingest and bookkeeping counters. Rendered in Prometheus text format by prom-client.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { type CollectorRow, collectorHealthValues } from './collector-health';
 import { contextLabelNames, type MetricsConfig } from './config';
 import { type BatchRecords, HUBBLE_METRICS, type HubbleMetricName, hubbleSamples } from './hubble-samples';
 import { SeriesTracker } from './series-tracker';
+import { WeightedHistogram } from './weighted-histogram';
 
 /** prometheus/client_golang's default buckets, which Hubble's duration histograms use. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-type HubbleMetric = Counter<string> | Histogram<string>;
+type HubbleMetric = Counter<string> | WeightedHistogram;
 
 export class SextantMetrics {
   readonly registry = new Registry();
@@ -41,7 +42,7 @@ export class SextantMetrics {
       this.hubble.set(
         name,
         def.histogram
-          ? new Histogram({ name, help: def.help, labelNames, buckets: DURATION_BUCKETS, registers })
+          ? new WeightedHistogram(name, def.help, labelNames, DURATION_BUCKETS, registers)
           : new Counter({ name, help: def.help, labelNames, registers }),
       );
     }
@@ -77,7 +78,7 @@ export class SextantMetrics {
     });
     this.rows = new Counter({
       name: 'sextant_ingest_rows_total',
-      help: 'Rows stored by ingest, by kind (flows, l7, histograms)',
+      help: 'Rows stored by ingest, by kind (flows, l7, histograms, l7_aggregates: kernel L7 aggregates folded into rollups)',
       labelNames: ['collector', 'kind'],
       registers,
     });
@@ -118,11 +119,12 @@ export class SextantMetrics {
     this.rows.inc({ collector, kind: 'flows' }, batch.flows.length);
     this.rows.inc({ collector, kind: 'l7' }, batch.l7.length);
     this.rows.inc({ collector, kind: 'histograms' }, batch.histograms.length);
+    if (batch.l7Aggregates?.length) this.rows.inc({ collector, kind: 'l7_aggregates' }, batch.l7Aggregates.length);
     // One registry update per series per batch, not per record: samples are grouped first. hubbleSamples
     // builds each metric's labels in one fixed order, so the values alone identify a series of a metric.
     const groups = new Map<
       string,
-      { metric: HubbleMetricName; labels: Record<string, string>; samples: number; sum: number; values: number[] }
+      { metric: HubbleMetricName; labels: Record<string, string>; samples: number; sum: number; values: (readonly [number, number])[] }
     >();
     for (const s of hubbleSamples(batch, this.config.context)) {
       const key = `${s.metric}\u0000${Object.values(s.labels).join('\u0000')}`;
@@ -130,7 +132,10 @@ export class SextantMetrics {
       if (!g) groups.set(key, (g = { metric: s.metric, labels: s.labels, samples: 0, sum: 0, values: [] }));
       g.samples++;
       g.sum += s.value;
-      if (HUBBLE_METRICS[s.metric].histogram) g.values.push(s.value);
+      if (HUBBLE_METRICS[s.metric].histogram) {
+        if (s.observations) g.values.push(...s.observations);
+        else g.values.push([s.value, 1]);
+      }
     }
     for (const [key, g] of groups) {
       if (!this.tracker.touch(g.metric, g.labels, now, key)) {
@@ -138,10 +143,8 @@ export class SextantMetrics {
         continue;
       }
       const m = this.hubble.get(g.metric);
-      if (m instanceof Histogram) {
-        const child = m.labels(g.labels);
-        for (const v of g.values) child.observe(v);
-      } else m?.inc(g.labels, g.sum);
+      if (m instanceof WeightedHistogram) m.observe(g.labels, g.values, g.sum);
+      else m?.inc(g.labels, g.sum);
     }
   }
 

@@ -3,6 +3,7 @@ import { IngestInputError, pgInputError, registerCollector, storeReceivedBatch }
 import {
   BATCH_LIMITS,
   decodeFlowRows,
+  decodeL7Aggregates,
   decodeL7Rows,
   IngestBatch,
   MAX_BATCH_ENDPOINTS,
@@ -46,6 +47,7 @@ const batchSizeGuard = collectorProcedure.use(storageErrors('batch not stored'))
     ['flows', BATCH_LIMITS.maxFlows],
     ['l7', BATCH_LIMITS.maxL7Events],
     ['histograms', BATCH_LIMITS.maxHistograms],
+    ['l7Aggregates', BATCH_LIMITS.maxL7Aggregates],
     ['endpoints', MAX_BATCH_ENDPOINTS],
   ];
   for (const [key, max] of limits) {
@@ -76,6 +78,7 @@ export const ingestRouter = router({
       recordStoredBatch(ctx.collector.name, {
         flows: decodeFlowRows(batch.flows, batch.endpoints, batch.nodeName),
         l7: decodeL7Rows(batch.l7, batch.endpoints),
+        l7Aggregates: decodeL7Aggregates(batch.l7Aggregates, batch.endpoints),
         histograms: batch.histograms,
       });
       withProcessMetrics((m) => m.recordIngestedRecords(rejected, sanitizedRecords(batch)));
