@@ -15,6 +15,7 @@ process.env.SEXTANT_TEST_CITUS = '1';
 export const API_SUITES = [
   'ingest.test.ts',
   'ingest-poison.test.ts',
+  'ingest-aggregates.test.ts',
   'queries.test.ts',
   'live-tail.test.ts',
   'ui-queries.test.ts',
