@@ -21,6 +21,11 @@ export function createPool(connectionString: string, max = 20, statementTimeoutM
   });
   // An idle client error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // Nor may a checked-out client's: pg emits 'error' on a client whose connection ends (a fast shutdown of
+  // the database) even when its running query already failed with it, and pg-pool listens only while the
+  // client is idle, so an ingest transaction cut off mid-batch crashed the process (seen in
+  // citus/coordinator-restart.citus-test.ts). The query's own promise still rejects.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
