@@ -11,7 +11,7 @@ import { startStandaloneServer, type StandaloneServer } from './standalone';
 import { trpcClient } from './testing/api-harness';
 import { SEXTANT_VERSION } from './version';
 
-const TTL_MS = 1500;
+const TTL_MS = 3000;
 const RENEW_MS = 300;
 
 let db: TestDatabase;
