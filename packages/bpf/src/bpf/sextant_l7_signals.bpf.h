@@ -205,8 +205,12 @@ static __always_inline int sx_l7_signals(struct sx_l7_record *r, struct sx_l7_so
 		if (m == SX_HTTP_METHOD_UNKNOWN)
 			return sx_l7_go_full(ls, r, key);
 		h->kept = SX_KEPT_NONE;
-		if (bpf_map_update_elem(&sx_l7_stash, key, r, BPF_ANY)) {
-			sx_count(SX_COUNTER_L7_STASH_FULL);
+		/* A stash left over here (the socket's state was evicted meanwhile) is an exchange of its own: the
+		 * switch to FULL emits it rather than overwriting it. */
+		long err = bpf_map_update_elem(&sx_l7_stash, key, r, BPF_NOEXIST);
+		if (err) {
+			if (err != -17 /* EEXIST */)
+				sx_count(SX_COUNTER_L7_STASH_FULL);
 			return sx_l7_go_full(ls, r, key);
 		}
 		ls->xstate = SX_X_AWAITING;
