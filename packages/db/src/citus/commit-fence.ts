@@ -9,6 +9,10 @@
  * transaction until COMMIT has returned, i.e. the workers committed), and the tail reads xmin while holding
  * the exclusive one: it waits for the commits in flight, and none can start while it reads. On one
  * PostgreSQL neither is needed (a commit is visible when the transaction ends) and neither runs.
+ *
+ * A worker lost between PREPARE and COMMIT PREPARED leaves its part of a committed batch prepared (invisible)
+ * until Citus's recovery commits it after the worker is back; ingest keeps the fence until then (awaitRecovery),
+ * so the tail does not pass those rows (api/src/citus/commit-window.citus-test.ts).
  */
 import type pg from 'pg';
 import { isCitus } from './distribute';
@@ -27,6 +31,11 @@ export function poolOnCitus(pool: pg.Pool): Promise<boolean> {
   return known;
 }
 
+/** How long a commit left in doubt on a worker waits for Citus's recovery before it lets the tail go on. */
+export const RECOVERY_WAIT_MS = 10 * 60_000;
+const RECOVERY_RETRY_MS = 1000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** COMMIT of an ingest transaction on `client`, fenced on Citus (see the file comment). */
 export async function commitFenced(client: pg.PoolClient, citus: boolean): Promise<void> {
   if (!citus) {
@@ -34,10 +43,47 @@ export async function commitFenced(client: pg.PoolClient, citus: boolean): Promi
     return;
   }
   await client.query(`SELECT pg_advisory_lock_shared(${LOCK})`);
+  // Citus reports a worker it could not COMMIT PREPARED on as a WARNING of the COMMIT, which still succeeds.
+  let warned = false;
+  const onNotice = (n: { severity?: string }) => {
+    if (n.severity === 'WARNING') warned = true;
+  };
+  client.on('notice', onNotice);
   try {
+    // The 32-bit id the coordinator's rows of this transaction carry as xmin, pg_dist_transaction's included.
+    const xid = String((await client.query(`SELECT (txid_current() % 4294967296)::text AS x`)).rows[0].x);
     await client.query('COMMIT');
+    if (warned) await awaitRecovery(client, xid);
   } finally {
+    client.off('notice', onNotice);
     await client.query(`SELECT pg_advisory_unlock_shared(${LOCK})`).catch(() => {});
+  }
+}
+
+/**
+ * A commit Citus could not finish on some worker (lost between PREPARE and COMMIT PREPARED): its rows there
+ * stay prepared, invisible, until Citus's recovery commits them once the worker is reachable. Keep the fence
+ * (the tail waits) and run the recovery until none of this transaction's commit records (pg_dist_transaction
+ * rows written by it) is left, i.e. every worker committed its part. Bounded by RECOVERY_WAIT_MS; past it the
+ * maintenance daemon still recovers the rows, but a tail may have passed them.
+ */
+async function awaitRecovery(client: pg.PoolClient, xid: string): Promise<void> {
+  const deadline = Date.now() + RECOVERY_WAIT_MS;
+  for (;;) {
+    try {
+      await client.query('SELECT recover_prepared_transactions()');
+      const left = await client.query(`SELECT count(*)::int AS n FROM pg_dist_transaction WHERE xmin = $1::xid`, [xid]);
+      if (left.rows[0].n === 0) return;
+    } catch {
+      // The worker is still unreachable: try again.
+    }
+    if (Date.now() > deadline) {
+      console.error(
+        `citus: a batch's commit on a worker is still in doubt after ${RECOVERY_WAIT_MS / 1000} s; a live tail may skip its rows`,
+      );
+      return;
+    }
+    await sleep(RECOVERY_RETRY_MS);
   }
 }
 
