@@ -67,8 +67,11 @@ const bucketIndex = z
   .int()
   .min(0)
   .max(HIST_NUM_BUCKETS - 1);
-/** An HTTP method is a token (RFC 9110): anything else (a NUL, a space) is a broken or hostile sender. */
-const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * An HTTP method is a token (RFC 9110): anything else (a NUL, a space) is a broken or hostile sender. Empty is
+ * let through (a method the collector could not read), so one such row cannot get a whole batch refused.
+ */
+const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/;
 
 /**
  * The exchanges of one (reporter process side, endpoints, method, status code) over a window, counted in the
@@ -85,7 +88,7 @@ export const L7AggregateRow = z
     reporter: z.enum(['client', 'server']),
     source: EndpointRef,
     destination: EndpointRef,
-    method: text().min(1).max(32).regex(HTTP_TOKEN),
+    method: text().max(32).regex(HTTP_TOKEN),
     /** Response status code. */
     code: z.number().int().min(0).max(999),
     count: counter,
