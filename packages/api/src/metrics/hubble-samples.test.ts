@@ -1,3 +1,4 @@
+import { bucketIndex, bucketReportValue, type L7Aggregate } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { flow, http, knownTraffic, PAYMENTS } from '../testing/traffic-fixtures';
 import { contextLabels, type HubbleSample, hubbleSamples, rcodeName } from './hubble-samples';
@@ -98,5 +99,34 @@ describe('contextLabels', () => {
 
   it('names rcodes as Hubble does', () => {
     expect([0, 2, 3, 5, 9].map(rcodeName)).toEqual(['No Error', 'Server Failure', 'Non-Existent Domain', 'Query Refused', 'RCODE9']);
+  });
+
+  it('counts a kernel aggregate by its count, observes its buckets at their reported value, and skips sampled records', () => {
+    const agg: L7Aggregate = {
+      time: 0,
+      windowSeconds: 5,
+      protocol: 'http',
+      reporter: 'server',
+      source: { ip: '10.0.0.9', service: 'frontend', namespace: 'shop' },
+      destination: { ...PAYMENTS, port: 8080 },
+      method: 'POST',
+      code: 201,
+      count: 40,
+      latencySumNs: 123_456_789,
+      idx: [bucketIndex(1_000_000), bucketIndex(5_000_000)],
+      cnt: [30, 10],
+    };
+    const sampled = http(200, 3, { sampling: 'sampled' });
+    const out = hubbleSamples({ flows: [], l7: [sampled], l7Aggregates: [agg] }, []);
+    expect(out.map((s) => [s.metric, s.labels, s.value])).toEqual([
+      ['hubble_flows_processed_total', { type: 'L7', subtype: 'RESPONSE', verdict: 'FORWARDED', protocol: 'HTTP' }, 40],
+      ['hubble_http_requests_total', { method: 'POST', protocol: 'HTTP/1.1', reporter: 'server' }, 40],
+      ['hubble_http_responses_total', { method: 'POST', status: '201', reporter: 'server' }, 40],
+      ['hubble_http_request_duration_seconds', { method: 'POST', reporter: 'server' }, 0.123456789],
+    ]);
+    expect(out[3]?.observations).toEqual([
+      [bucketReportValue(bucketIndex(1_000_000)) / 1e9, 30],
+      [bucketReportValue(bucketIndex(5_000_000)) / 1e9, 10],
+    ]);
   });
 });
