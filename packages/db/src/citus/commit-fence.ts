@@ -69,9 +69,16 @@ export async function commitFenced(client: pg.PoolClient, citus: boolean): Promi
  */
 async function awaitRecovery(client: pg.PoolClient, xid: string): Promise<void> {
   const deadline = Date.now() + RECOVERY_WAIT_MS;
+  // Citus revokes recover_prepared_transactions() from PUBLIC: without the grant, the maintenance daemon's
+  // own recovery (every citus.recover_2pc_interval, 1 min by default) is waited for instead.
+  let mayRecover = true;
   for (;;) {
     try {
-      await client.query('SELECT recover_prepared_transactions()');
+      if (mayRecover)
+        await client.query('SELECT recover_prepared_transactions()').catch((err: { code?: string }) => {
+          if (err.code !== '42501') throw err;
+          mayRecover = false;
+        });
       const left = await client.query(`SELECT count(*)::int AS n FROM pg_dist_transaction WHERE xmin = $1::xid`, [xid]);
       if (left.rows[0].n === 0) return;
     } catch {
