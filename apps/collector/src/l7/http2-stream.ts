@@ -36,6 +36,8 @@ const MAX_HEADERS = 64;
 export interface H2Stream {
   id: number;
   requestTs: bigint;
+  /** The request was in bytes the capture missed: requestTs is the response's time, latency unknown. */
+  requestUnseen?: boolean;
   method?: string;
   path?: string;
   authority?: string;
@@ -119,7 +121,7 @@ export function streamExchange(s: H2Stream, connId: bigint, role: 'client' | 'se
   const ex: L7Exchange = { connId, protocol: 'http', role, requestTimeNs: s.requestTs, http };
   if (s.responseTs !== undefined) {
     ex.responseTimeNs = s.responseTs;
-    if (s.responseTs >= s.requestTs) ex.latencyNs = s.responseTs - s.requestTs;
+    if (s.responseTs >= s.requestTs && !s.requestUnseen) ex.latencyNs = s.responseTs - s.requestTs;
   }
   return ex;
 }

@@ -6,6 +6,8 @@
  */
 import { HttpInfo } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
+import { L7Engine } from './engine';
+import { PREFACE, readFrameHeader } from './http2-frames';
 import { request, runH2 } from './testing/h2-peers';
 import type { L7Exchange } from './types';
 
@@ -130,5 +132,35 @@ describe('HTTP/2 (h2c) from node http2 through the tee', () => {
       { method: '', path: '', code: 404, notDecodable: 'table-lost' },
     ]);
     for (const e of run.exchanges) HttpInfo.parse(e.http);
+  });
+
+  it('frames of one write past its capture (the kernel copies 8 iovecs; node writes a frame per iovec): streams known from their responses, names not decodable', async () => {
+    const codes = [200, 201, 404, 503, 204];
+    const run = await runH2(async (session) => {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => request(session, { ':path': `/status/${codes[i % 5]}` })));
+    });
+    // The client's first write: preface, SETTINGS, then 20 HEADERS frames. Keep preface + SETTINGS + 6 frames.
+    const first = run.events.find((e) => e.kind === 'chunk' && e.chunk.direction === 'egress' && e.chunk.data.length > 200);
+    if (first?.kind !== 'chunk') throw new Error('no batched write recorded');
+    let cut = PREFACE.length;
+    for (let frames = 0; frames < 7; frames++) cut += 9 + readFrameHeader(first.chunk.data, cut).length;
+    const engine = new L7Engine();
+    const out = run.events.flatMap((e) => {
+      if (e.kind === 'close') return engine.closeConnection(e.connId);
+      return engine.push(e === first ? { ...e.chunk, data: e.chunk.data.subarray(0, cut) } : e.chunk);
+    });
+    const got = byStream(out);
+    expect(got).toHaveLength(20);
+    got.forEach((e, i) => {
+      const code = codes[i % 5]!;
+      if (i < 6) {
+        expect(brief(e)).toEqual({ method: 'GET', path: `/status/${code}`, code });
+        expect(e.latencyNs).toBeGreaterThanOrEqual(0n);
+      } else {
+        expect(brief(e)).toEqual({ method: '', path: '', code, notDecodable: 'truncated' });
+        expect(e.latencyNs).toBeUndefined();
+      }
+    });
+    expect(engine.stats().orphanResponses).toBe(0);
   });
 });

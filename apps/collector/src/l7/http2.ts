@@ -47,6 +47,8 @@ export class Http2Connection {
   private readonly request: Side;
   private readonly response: Side;
   private out: L7Exchange[] = [];
+  /** Request frames were missed at least once: streams may be first seen by their response. */
+  private requestFramingLost = false;
 
   constructor(
     private readonly connId: bigint,
@@ -208,6 +210,10 @@ export class Http2Connection {
     const s: H2Stream = { id: b.streamId, requestTs: b.ts, grpc: false, headers: [], requestBytes: 0, responseBytes: 0 };
     if (fields) applyRequestHeaders(s, fields, this.opts.keepHeaders);
     if (lost) s.notDecodable = lost;
+    this.track(s);
+  }
+
+  private track(s: H2Stream): void {
     this.streams.set(s.id, s);
     while (this.streams.size > this.opts.maxStreams) {
       const oldest = this.streams.keys().next().value as number;
@@ -217,7 +223,13 @@ export class Http2Connection {
   }
 
   private responseBlock(b: Block, fields: [string, string][] | undefined, lost: NotDecodable | undefined): void {
-    const s = this.streams.get(b.streamId);
+    let s = this.streams.get(b.streamId);
+    if (!s && b.streamId % 2 === 1 && this.requestFramingLost) {
+      // Its request was in bytes the capture missed (framing lost): the stream is known from its response.
+      s = { id: b.streamId, requestTs: b.ts, requestUnseen: true, grpc: false, headers: [], requestBytes: 0, responseBytes: 0 };
+      s.notDecodable = 'truncated';
+      this.track(s);
+    }
     if (!s) {
       if (b.streamId % 2 === 1) this.stats.orphanResponses++;
       return;
@@ -235,6 +247,7 @@ export class Http2Connection {
   private desync(side: Side, isRequest: boolean): void {
     if (side.block) this.endBlock(side, isRequest, false);
     side.tableLost = true;
+    if (isRequest) this.requestFramingLost = true;
     if (!isRequest) for (const s of this.streams.values()) s.notDecodable ??= 'truncated';
   }
 
