@@ -21,7 +21,14 @@ namespace {
 struct Batch {
   std::vector<uint8_t> data;
   uint32_t records = 0;
+  /** When its first record was read: a batch is handed to JS at most kMaxBatchAge later. */
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
+
+/* A steady trickle (one record every 50 ms or more often) never leaves the ring quiet for a whole drain, so
+ * without an age bound a batch waited for 256 KiB: a minute and more at a few dozen records a second, and
+ * a server that was killed meanwhile had no /proc left to be named from when its connections reached JS. */
+constexpr auto kMaxBatchAge = std::chrono::milliseconds(100);
 
 struct RingPoller {
   std::string map;
@@ -268,8 +275,10 @@ Napi::Value RingbufStart(const Napi::CallbackInfo &info) {
       int n = ring_buffer__poll(raw->rb, 50);
       if (n == 0) n = ring_buffer__consume(raw->rb);
       if (n < 0 && n != -EINTR) break;
-      // Deliver in chunks: flush when the batch is big or the ring went quiet.
-      if (raw->current && (n == 0 || raw->current->data.size() >= raw->maxBatchBytes)) Flush(raw);
+      // Deliver in chunks: flush when the batch is big, the ring went quiet or the batch is kMaxBatchAge old.
+      if (raw->current && (n == 0 || raw->current->data.size() >= raw->maxBatchBytes ||
+                           std::chrono::steady_clock::now() - raw->current->started >= kMaxBatchAge))
+        Flush(raw);
     }
     Flush(raw);
   });

@@ -1,0 +1,127 @@
+/**
+ * The outage e2e's setup on the real kernel, without the browser (issue #13): the collector as its own process
+ * (bin/sextant-collector.mjs), payments-svc and orders-api as `node server.js` named by their package.json,
+ * orders-api calling payments-svc with a new connection per checkout (agent: false), curl calling orders-api one
+ * request after the other — then payments-svc killed the moment the last call is answered, without waiting for
+ * the collector, and orders-api's connects to it refused. Every record towards payments-svc's port, served or
+ * refused, must name payments-svc.
+ *
+ * The traffic is a steady trickle (a record every few ms, never 50 ms of quiet). The ring buffer poller used to
+ * hand records to JS only once the ring was quiet for a whole 50 ms drain or 256 KiB had piled up, so the whole
+ * run reached the collector after the kill: payments-svc's /proc was gone when it was first read, its records
+ * were named after the kernel's comm ('node'), and so was the port it left behind.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
+import { preflight } from '@sextant/bpf';
+import { createCollectorToken } from '@sextant/db';
+import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { missingPrerequisite } from '@sextant/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './testing/wait-for';
+
+const run = promisify(execFile);
+const pf = preflight();
+const noKernel = missingPrerequisite(pf.ok, `outage naming kernel test: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
+
+// The e2e's two services (e2e/tests/outage.e2e.ts), unchanged.
+const PAYMENTS_JS = `const http = require('http'); let n = 0;
+http.createServer((q, r) => { q.resume(); q.on('end', () => { n++; r.writeHead(n % 4 === 0 ? 500 : 200); r.end(n % 4 === 0 ? 'card processor error' : 'charged'); }); })
+  .listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
+const ORDERS_JS = `const http = require('http'); const PAY = Number(process.env.PAYMENTS_PORT);
+http.createServer((q, r) => {
+  if (q.url === '/api/items') { r.writeHead(200, { 'content-type': 'application/json' }); return r.end('[{"id":1}]'); }
+  if (q.url !== '/api/checkout') { r.writeHead(404); return r.end(); }
+  const up = http.request({ host: '127.0.0.1', port: PAY, path: '/charge', method: 'POST', agent: false }, (p) => {
+    p.resume(); p.on('end', () => { r.writeHead(p.statusCode === 200 ? 200 : 502); r.end(p.statusCode === 200 ? 'ok' : 'payments failed'); });
+  });
+  up.on('error', () => { r.writeHead(502); r.end('payments unreachable'); });
+  up.end('{"amount":1}');
+}).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
+
+let db: TestDatabase;
+let api: StandaloneServer;
+let token: string;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-outage-naming-'));
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  if (noKernel) return;
+  db = await createTestDatabase(testServerUrl());
+  api = await startStandaloneServer({ db, version: 'test' });
+  token = (await createCollectorToken(db.prisma, 'outage-naming')).token;
+});
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.on('exit', r)) : null)));
+  await api?.close();
+  await db?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** `node server.js` from a directory whose package.json names the service; resolves its listening port. */
+async function startService(name: string, js: string, env: Record<string, string> = {}): Promise<[ChildProcess, number]> {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, private: true }));
+  fs.writeFileSync(path.join(dir, 'server.js'), js);
+  const child = spawn(process.execPath, ['server.js'], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const port = await new Promise<number>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  return [child, port];
+}
+
+/** n requests to orders-api, one after the other, every third one /api/items; returns the checkouts made. */
+async function drive(ordersPort: number, n: number): Promise<number> {
+  let checkouts = 0;
+  for (let i = 0; i < n; i++) {
+    const p = i % 3 === 2 ? 'items' : 'checkout';
+    if (p === 'checkout') checkouts++;
+    await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${ordersPort}/api/${p}`]);
+  }
+  return checkouts;
+}
+
+describe.skipIf(noKernel)('a dependency killed right after its last call (the outage e2e on the kernel)', () => {
+  it('names every record towards its port after it, served and refused, also when killed before the collector read it', async () => {
+    const collector = spawn(process.execPath, [path.resolve(__dirname, '..', 'bin', 'sextant-collector.mjs')], {
+      env: {
+        ...process.env,
+        SEXTANT_SERVER: api.url,
+        SEXTANT_TOKEN: token,
+        SEXTANT_SPOOL_DIR: path.join(tmp, 'spool'),
+        SEXTANT_FLUSH_INTERVAL_MS: '200',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(collector);
+    await new Promise<void>((resolve) => collector.stdout?.on('data', (d: Buffer) => d.toString().includes('observing') && resolve()));
+    const [payments, paymentsPort] = await startService('payments-svc', PAYMENTS_JS);
+    const [, ordersPort] = await startService('orders-api', ORDERS_JS, { PAYMENTS_PORT: String(paymentsPort) });
+    const calls = await drive(ordersPort, 63); // 42 checkouts, each one connection to payments-svc
+    payments.kill('SIGKILL'); // as the e2e does: at once, whatever the collector has read so far
+    await new Promise((r) => payments.on('exit', r));
+    await new Promise((r) => setTimeout(r, 11_000)); // past the collector's 10 s cache of /proc
+    const refused = await drive(ordersPort, 13); // 9 checkouts, refused at connect
+
+    const byName = `SELECT traffic_direction AS dir, close_reason AS why, dst_service AS service, count(*)::int AS n
+      FROM flows WHERE dst_port = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`;
+    const total = async () => (await db.pool.query(byName, [paymentsPort])).rows.reduce((s: number, r: { n: number }) => s + r.n, 0);
+    await waitFor(total, (n) => n >= 2 * calls + refused, 30_000);
+    await new Promise((r) => setTimeout(r, 1_000)); // nothing more arrives
+    // Each served call: its connection from both ends (orders-api's and payments-svc's); each refused
+    // connect: one record. All named payments-svc.
+    expect((await db.pool.query(byName, [paymentsPort])).rows).toEqual([
+      { dir: 'EGRESS', why: 'CLOSED', service: 'payments-svc', n: calls },
+      { dir: 'EGRESS', why: 'REFUSED', service: 'payments-svc', n: refused },
+      { dir: 'INGRESS', why: 'CLOSED', service: 'payments-svc', n: calls },
+    ]);
+    collector.kill('SIGTERM');
+    await new Promise((r) => collector.on('exit', r));
+  }, 120_000);
+});
