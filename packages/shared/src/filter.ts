@@ -11,6 +11,10 @@ const str = z.string().min(1).max(512);
 
 /** `--http-status` values: an exact code ("503") or a prefix ("5+", "50+"). */
 export const HttpStatusMatch = z.string().regex(/^(\d{3}|\d{1,2}\+)$/, 'expected a status like 503, 5+ or 50+');
+/** `--grpc-method` values: "<service>/<method>" (one method) or "<service>" (all its methods), as in :path. */
+export const GrpcMethodMatch = z.string().regex(/^[^/\s]{1,512}(\/[^/\s]{1,256})?$/, 'expected a gRPC service or service/method');
+/** `--grpc-status` values: the code as a number string (observe-args turns NOT_FOUND into "5"). */
+export const GrpcStatusMatch = z.string().regex(/^\d{1,10}$/, 'expected a gRPC status code like 5 or NOT_FOUND');
 /** Port values are numbers as strings so filter strings and URLs round-trip unchanged. */
 export const PortMatch = z
   .string()
@@ -52,6 +56,10 @@ export const FlowFilter = z.object({
   /** Regular expressions matched against the DNS query name, like Hubble's --dns-query. */
   dnsQuery: values(z.string().min(1).max(512)),
   kafkaTopic: values(str),
+  /** gRPC calls (HTTP/2) by service or service/method. */
+  grpcMethod: values(GrpcMethodMatch),
+  /** gRPC calls by grpc-status. */
+  grpcStatus: values(GrpcStatusMatch),
   flowId: values(z.uuid()),
 });
 export type FlowFilter = z.infer<typeof FlowFilter>;

@@ -98,11 +98,18 @@ function regexTest(pattern: string, value: string | undefined): boolean {
   }
 }
 
+/** "<service>/<method>" names one method, "<service>" all of its methods (as filter-sql.ts). */
+function grpcMethodMatches(g: { service: string; method: string } | undefined, value: string): boolean {
+  if (!g) return false;
+  return value.includes('/') ? `${g.service}/${g.method}` === value : g.service === value;
+}
+
 const hasAny = (v: unknown[] | undefined) => v !== undefined && v.length > 0;
 
 export function matchFlow(flow: Flow, f: FlowFilter): boolean {
   // L7-only fields never match an L3/L4 flow.
   if (hasAny(f.httpStatusCode) || hasAny(f.httpMethod) || hasAny(f.httpPath) || hasAny(f.dnsQuery) || hasAny(f.kafkaTopic)) return false;
+  if (hasAny(f.grpcMethod) || hasAny(f.grpcStatus)) return false;
   return (
     sideMatches(f, 'source', flow.source) &&
     sideMatches(f, 'destination', flow.destination) &&
@@ -134,7 +141,9 @@ export function matchL7(e: L7Event, f: FlowFilter): boolean {
     any(f.httpMethod, (m) => e.http?.method.toUpperCase() === m.toUpperCase()) &&
     any(f.httpPath, (p) => regexTest(p, e.http?.path)) &&
     any(f.dnsQuery, (p) => regexTest(p, e.dns?.query.replace(/\.$/, ''))) &&
-    any(f.kafkaTopic, (t) => e.kafka?.topic === t)
+    any(f.kafkaTopic, (t) => e.kafka?.topic === t) &&
+    any(f.grpcMethod, (m) => grpcMethodMatches(e.http?.grpc, m)) &&
+    any(f.grpcStatus, (st) => e.http?.grpc?.status !== undefined && e.http.grpc.status === Number(st))
   );
 }
 

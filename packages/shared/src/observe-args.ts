@@ -6,6 +6,7 @@
  */
 import type { FlowFilter, FlowQueryFilter } from './filter';
 import { FlowQueryFilter as FlowQueryFilterSchema } from './filter';
+import { GRPC_STATUS_NAMES } from './protocols/http';
 
 export class ObserveArgsError extends Error {}
 
@@ -45,6 +46,8 @@ const SIMPLE: Record<string, Key> = {
   'http-path': 'httpPath',
   'dns-query': 'dnsQuery',
   'kafka-topic': 'kafkaTopic',
+  'grpc-method': 'grpcMethod',
+  'grpc-status': 'grpcStatus',
   type: 'eventType',
   'tcp-flags': 'tcpFlags',
 };
@@ -64,6 +67,11 @@ export function parseTime(value: string, now: number, flag: string): number {
 }
 
 function normalise(key: Key, value: string): string | number {
+  if (key === 'grpcStatus' && !/^\d+$/.test(value)) {
+    const code = (GRPC_STATUS_NAMES as readonly string[]).indexOf(value.toUpperCase());
+    if (code < 0) throw new ObserveArgsError(`--grpc-status: expected a code (0-16) or a name like NOT_FOUND, got "${value}"`);
+    return String(code);
+  }
   if (key === 'verdict' || key === 'trafficDirection' || key === 'tcpFlags') return value.toUpperCase();
   if (key === 'eventType') {
     const v = value.toLowerCase();

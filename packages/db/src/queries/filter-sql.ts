@@ -97,6 +97,17 @@ function statusClause(values: string[], p: Params): string {
   return `(${parts.join(' OR ')})`;
 }
 
+/** gRPC calls (HTTP/2 details in l7_events.detail): "<service>/<method>" one method, "<service>" all of them. */
+function grpcMethodClause(values: string[], p: Params): string {
+  const methods = values.filter((v) => v.includes('/'));
+  const services = values.filter((v) => !v.includes('/'));
+  const parts = [
+    ...(methods.length ? [anyOf(`((detail->'grpc'->>'service') || '/' || (detail->'grpc'->>'method'))`, methods, p)] : []),
+    ...(services.length ? [anyOf(`(detail->'grpc'->>'service')`, services, p)] : []),
+  ];
+  return `(protocol = 'http' AND (${parts.join(' OR ')}))`;
+}
+
 function regexClause(expr: string, values: string[], p: Params, path: string): string {
   for (const v of values) {
     try {
@@ -188,6 +199,8 @@ export function filterClause(f: FlowFilter, table: EventTable, p: Params, path =
     ['httpPath', () => regexClause('http_path', f.httpPath ?? [], p, `${path}.httpPath`)],
     ['dnsQuery', () => regexClause(`rtrim(dns_query, '.')`, f.dnsQuery ?? [], p, `${path}.dnsQuery`)],
     ['kafkaTopic', () => anyOf('kafka_topic', f.kafkaTopic ?? [], p)],
+    ['grpcMethod', () => grpcMethodClause(f.grpcMethod ?? [], p)],
+    ['grpcStatus', () => `(protocol = 'http' AND ${anyOf(`(detail->'grpc'->>'status')`, f.grpcStatus ?? [], p)})`],
   ];
   for (const [key, clause] of l7Only) {
     if ((f[key] as unknown[] | undefined)?.length) out.push(l7 ? clause() : FALSE);
