@@ -2,12 +2,14 @@
  * The collector: one per host. Loads the probes, turns kernel records into flows and histograms, ships
  * them, reports health, and on stop detaches every program and leaves unsent batches in the spool.
  */
-import { preflight, SextantProbes, type ProbeCounters } from '@sextant/bpf';
+import { monotonicNsFromEpochMs, preflight, SextantProbes, type ProbeCounters } from '@sextant/bpf';
 import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
 import type { CollectorConfig } from './env';
 import { Clock, FlowAssembler } from './services/flow-assembler';
+import { CaptureControl } from './services/capture-control';
 import { COLLECTOR_VERSION, HealthTracker } from './services/health';
 import { IdentityResolver } from './services/identity';
+import { L7AggregateBuilder } from './services/l7-aggregates';
 import { L7Assembler } from './services/l7-assembler';
 import { ListenerTable } from './services/listeners';
 import { localServerPort, SelfMarker } from './services/self-marker';
@@ -31,6 +33,11 @@ export class Collector {
   private events = 0;
   private health: HealthTracker | null = null;
   private windowStart = Date.now();
+  private readonly aggregates: L7AggregateBuilder;
+  private readonly capture: CaptureControl;
+  /** Start of the kernel aggregates' current window (wall ms), and the drain in progress. */
+  private aggWindowStart = Date.now();
+  private aggDrain: Promise<void> | null = null;
 
   constructor(
     private readonly config: CollectorConfig,
@@ -58,6 +65,24 @@ export class Collector {
     });
     this.assembler = new FlowAssembler(config.nodeName, this.identity, this.listeners, this.clock, { keepClosedIds: config.l7 });
     this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
+    this.aggregates = new L7AggregateBuilder(this.assembler, this.identity);
+    this.capture = new CaptureControl(this.transport, () => this.applyL7Config(), this.log);
+  }
+
+  /** Whether HTTP is aggregated in the kernel (records kept where they matter). */
+  private get signals(): boolean {
+    return this.config.l7 && this.config.l7Mode === 'signals';
+  }
+
+  /** Slow threshold, record budget and the on-demand capture deadline, to the kernel. */
+  private applyL7Config(): void {
+    if (!this.probes || !this.signals) return;
+    const until = this.capture.deadline();
+    this.probes.setL7Config({
+      slowNs: BigInt(this.config.l7SlowMs) * 1_000_000n,
+      budgetPerSec: this.config.l7RecordBudget,
+      recordAllUntilNs: until === null ? 0n : monotonicNsFromEpochMs(until),
+    });
   }
 
   /** Starts observing; throws with a clear reason when eBPF cannot run here. */
@@ -69,9 +94,12 @@ export class Collector {
       cgroupRoot: this.config.udpFlows ? this.identity.cgroupRoot : null,
       updateIntervalMs: this.config.updateIntervalMs,
       l7: this.config.l7,
+      l7Mode: this.config.l7Mode,
       captureBytes: this.config.l7CaptureBytes,
       tcpRingMb: this.config.tcpRingMb,
     });
+    this.applyL7Config();
+    this.aggWindowStart = Date.now();
     this.health = new HealthTracker(this.config.nodeName, { available: true });
     // Listeners older than the probes: found in /proc once, now, and given to the kernel side, so that the
     // connections they accept carry their process; later ones the kernel sees at listen().
@@ -99,6 +127,10 @@ export class Collector {
       this.log(`server not reachable yet (${(err as Error).message}); spooling until it is`);
     }
     this.timers.push(setInterval(() => this.drainMaps(), this.config.histogramIntervalMs));
+    if (this.signals) {
+      this.timers.push(setInterval(() => void this.capture.poll(), this.config.controlIntervalMs));
+      void this.capture.poll();
+    }
     if (this.config.updateIntervalMs > 0) {
       // A connection is reported between 1 and 1.25 intervals after its previous report.
       this.timers.push(setInterval(() => this.sweepConnections(), Math.max(250, this.config.updateIntervalMs / 4)));
@@ -136,13 +168,45 @@ export class Collector {
     );
     this.windowStart = now;
     this.assembler.expireIds(now);
+    if (this.signals) void this.drainL7Aggregates();
+  }
+
+  /**
+   * The kernel's HTTP aggregates of the window since the last drain, named and shipped. One drain at a time: a
+   * drain still running (a slow event loop) makes this a no-op, and the next one takes everything counted since
+   * (the kernel map keeps adding up), so nothing waits in a queue and nothing is lost.
+   */
+  drainL7Aggregates(): Promise<void> {
+    if (this.aggDrain) return this.aggDrain;
+    const probes = this.probes;
+    if (!probes) return Promise.resolve();
+    const start = this.aggWindowStart;
+    const end = Date.now();
+    this.aggWindowStart = end;
+    this.aggDrain = probes
+      .drainL7Aggregates()
+      .then((records) => {
+        this.events += records.length;
+        this.shipper.addL7Aggregates(this.aggregates.rows(records, start, (end - start) / 1000));
+      })
+      .catch((err: unknown) => {
+        this.aggWindowStart = start; // the next drain's window covers this one's exchanges
+        this.log(`L7 aggregate drain failed: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        this.aggDrain = null;
+      });
+    return this.aggDrain;
   }
 
   private reportHealth(): void {
     if (!this.health) return;
     const counters: ProbeCounters | null = this.probes ? this.probes.readCounters() : null;
     this.shipper.setHealth(
-      this.health.report(counters, this.shipper.stats, this.spool.stats(), this.events, this.config.l7 ? this.l7.stats() : null),
+      this.health.report(counters, this.shipper.stats, this.spool.stats(), this.events, this.config.l7 ? this.l7.stats() : null, {
+        aggregates: this.aggregates.stats,
+        captureUntil: this.capture.deadline(),
+      }),
     );
     this.shipper.cut();
   }
@@ -156,6 +220,11 @@ export class Collector {
     for (const t of this.timers) clearInterval(t);
     if (this.probes) {
       this.drainMaps();
+      // The aggregates of the last window: a drain in progress first, then one more for what came since.
+      if (this.signals) {
+        await this.aggDrain;
+        await this.drainL7Aggregates();
+      }
       this.probes.close();
       this.probes = null;
       // Whatever is still waiting for a response is reported as an unanswered request.

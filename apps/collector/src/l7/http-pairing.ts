@@ -3,10 +3,13 @@
  * (pipelining included), so pending requests are a FIFO queue. When a direction loses sync some messages are
  * unknown; the pairing then uses time (a response cannot start before its request) to stay honest.
  *
- * In signals mode the kernel copies only the exchanges it keeps, each as its request followed at once by its
- * response, both marked with the same sampling reason; the others leave no trace here. So a sampled response
- * answers only a request with the same reason fed as the chunk just before it: a half whose other half was
- * lost (a full ring) is dropped and counted, never paired with another exchange's.
+ * In signals mode the kernel copies only the exchanges it keeps, each as its request chunk followed at once by
+ * its response chunks, all marked with the same sampling reason; the others leave no trace here. So the first
+ * response of a sampled exchange answers only a request of the same reason from the chunk just before it: a
+ * half whose other half was lost (a full ring) is dropped and counted, never paired with another exchange's.
+ * The kernel takes one write for one request: when that chunk held several (pipelined in one write), it
+ * counted only the first; the others are paired with the later responses of the same chunks and reported
+ * unsampled, so that their records count them.
  */
 import type { L7Sampling } from '@sextant/shared';
 import { templatePath } from './http-path';
@@ -34,6 +37,8 @@ interface PendingRequest {
   sampling?: L7Sampling;
   /** The connection's chunk number its head was parsed in. */
   chunk: number;
+  /** A request after the first in a sampled chunk: the kernel did not count it (reported unsampled). */
+  uncounted?: boolean;
 }
 /** Stands for requests that were sent while the request direction was out of sync (count unknown). */
 interface LostRequests {
@@ -68,6 +73,9 @@ export class HttpConnection {
   /** The sampling reason of the chunk being fed (its heads take it), and that chunk's number. */
   private sampling: L7Sampling | undefined;
   private chunk = 0;
+  /** The chunk number of the last request chunk, and whether a response head followed it yet. */
+  private requestChunk = 0;
+  private answered = false;
 
   constructor(
     private readonly connId: bigint,
@@ -103,6 +111,10 @@ export class HttpConnection {
     this.out = out;
     this.sampling = sampling;
     this.chunk++;
+    if (which === 'request') {
+      this.requestChunk = this.chunk;
+      this.answered = false;
+    }
     const stream = which === 'request' ? this.requests : this.responses;
     if (data.length > 0) stream.feed(data, ts);
     if (gap > 0) stream.gap(gap);
@@ -117,7 +129,7 @@ export class HttpConnection {
     for (const p of this.pending.splice(0)) {
       if (p.lost) continue;
       // The kernel copies a sampled request only with its response: that response was lost, not missing.
-      if (p.sampling !== undefined) {
+      if (p.sampling !== undefined && !p.uncounted) {
         this.stats.unmatchedSampled++;
         continue;
       }
@@ -159,21 +171,35 @@ export class HttpConnection {
   }
 
   /**
-   * The request a sampled response answers: the newest one when it came in the chunk just before and has the
-   * same reason. Every older request is one whose response was lost (a sampled one's) or will never come here.
+   * The request a sampled response answers. The exchange's first response head (in the first response chunk
+   * after a request chunk) answers the first request of that chunk when it has the same reason; every older
+   * request is one whose response was lost (a sampled one's) or will never come here. A later head of the same
+   * response chunks answers the next request of that chunk (pipelined in one write), uncounted by the kernel.
    */
   private takeSampledRequest(sampling: L7Sampling): PendingRequest | undefined {
-    const newest = this.pending.pop();
-    for (const p of this.pending.splice(0)) if (!p.lost) this.dropUnanswered(p);
     this.responsesLost = false;
-    if (newest && !newest.lost && newest.sampling === sampling && newest.chunk === this.chunk - 1) return newest;
-    if (newest && !newest.lost) this.dropUnanswered(newest);
+    if (!this.answered && this.requestChunk === this.chunk - 1) {
+      this.answered = true;
+      while (this.pending.length && (this.pending[0]!.lost || (this.pending[0] as PendingRequest).chunk !== this.requestChunk)) {
+        const p = this.pending.shift()!;
+        if (!p.lost) this.dropUnanswered(p);
+      }
+      const first = this.pending[0] as PendingRequest | undefined;
+      if (first && first.sampling === sampling) {
+        this.pending.shift();
+        for (const p of this.pending) if (!p.lost) p.uncounted = true;
+        return first;
+      }
+    } else {
+      const next = this.pending[0];
+      if (next && !next.lost && next.uncounted && next.sampling === sampling) return this.pending.shift() as PendingRequest;
+    }
     this.stats.unmatchedSampled++; // this response's own request was lost
     return undefined;
   }
 
   private dropUnanswered(p: PendingRequest): void {
-    if (p.sampling !== undefined) this.stats.unmatchedSampled++;
+    if (p.sampling !== undefined && !p.uncounted) this.stats.unmatchedSampled++;
     else this.stats.unanswered++;
   }
 
@@ -181,8 +207,7 @@ export class HttpConnection {
   private takeRequest(ts: bigint): PendingRequest | undefined {
     // A full-path response never answers a sampled request (whose own response was lost).
     while (this.pending[0] && !this.pending[0].lost && this.pending[0].sampling !== undefined) {
-      this.stats.unmatchedSampled++;
-      this.pending.shift();
+      this.dropUnanswered(this.pending.shift() as PendingRequest);
     }
     if (this.responsesLost) {
       // Responses were lost: answer the newest request sent before this response (first of its write).
@@ -220,7 +245,8 @@ export class HttpConnection {
       if (this.opts.keepHeaders.has(name) && headers.length < MAX_HEADERS) headers.push(keptHeader(name, value));
     }
     this.response = { request, startTs: ts, code, headers };
-    if (sampling !== undefined) this.response.sampling = sampling;
+    // (a request the kernel did not count is counted by its record: reported unsampled)
+    if (sampling !== undefined && !request?.uncounted) this.response.sampling = sampling;
     const method = request?.method;
     if (code === 101 || (method === 'CONNECT' && code >= 200 && code < 300)) {
       this.requests.becomeOpaque();

@@ -96,6 +96,40 @@ describe('L7 engine: sampled exchanges (signals mode)', () => {
     expect(engine.stats()).toMatchObject({ unmatchedSampled: 1, unanswered: 1 });
   });
 
+  it('pipelined in one write: the kernel counted the first request of the chunk; the others are reported unsampled', () => {
+    const twoWrites = new L7Engine();
+    const reqs = (s: L7Sampling) => chunk('egress', ['/p1', '/p2', '/p3'].map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''), s);
+    const res = (code: number) => `HTTP/1.1 ${code} X\r\nContent-Length: 2\r\n\r\nok`;
+    // the responses in one read, then (another exchange) in three reads
+    const out = feed(twoWrites, [reqs('sampled'), chunk('ingress', res(200) + res(503) + res(201), 'sampled')]);
+    out.push(
+      ...feed(twoWrites, [
+        reqs('error'),
+        chunk('ingress', res(500), 'error'),
+        chunk('ingress', res(200), 'error'),
+        chunk('ingress', res(404), 'error'),
+      ]),
+    );
+    expect(summary(out)).toEqual([
+      ['/p1', 200, 'sampled'],
+      ['/p2', 503, null],
+      ['/p3', 201, null],
+      ['/p1', 500, 'error'],
+      ['/p2', 200, null],
+      ['/p3', 404, null],
+    ]);
+    // a response lost among them: the rest still pair in order, and the request left over is unanswered at close
+    const lossy = new L7Engine();
+    const got = feed(lossy, [reqs('slow'), chunk('ingress', res(200), 'slow'), chunk('ingress', res(202), 'slow')]);
+    got.push(...lossy.closeConnection(conn));
+    expect(summary(got)).toEqual([
+      ['/p1', 200, 'slow'],
+      ['/p2', 202, null],
+      ['/p3', null, null],
+    ]);
+    expect(lossy.stats()).toMatchObject({ unmatchedSampled: 0, unanswered: 1 });
+  });
+
   it('refuses a chunk with an unknown sampling reason', () => {
     const engine = new L7Engine();
     feed(engine, [{ ...request('/a'), sampling: 'most' as L7Sampling }]);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { ProbeCounters } from '@sextant/bpf';
 import type { CollectorHealthReportInput } from '@sextant/shared';
 import type { L7Stats } from '../l7/types';
+import type { L7AggregateStats } from './l7-aggregates';
 import type { ShipperStats } from './shipper';
 import type { SpoolStats } from './spool';
 
@@ -22,7 +23,8 @@ export class HealthTracker {
     shipper: ShipperStats,
     spool: SpoolStats,
     eventsTotal: number,
-    l7: L7Stats | null = null,
+    l7: (L7Stats & { recorded?: Record<string, number> }) | null = null,
+    signals: { aggregates: L7AggregateStats; captureUntil: number | null } | null = null,
   ): CollectorHealthReportInput {
     const now = Date.now();
     const rate = ((eventsTotal - this.lastEvents) * 1000) / Math.max(1, now - this.lastAt);
@@ -65,6 +67,21 @@ export class HealthTracker {
         l7Exchanges: l7?.exchanges ?? 0,
         l7Unanswered: l7?.unanswered ?? 0,
         l7EvictedConnections: l7?.evictedConnections ?? 0,
+        // Signals mode (docs/l7-line-rate.md): aggregate keys drained and the exchanges they counted, records
+        // kept by the kernel by reason, requests that could not be stashed and exchanges the aggregate map had
+        // no room for (both put their socket on the full path: counted by records instead), the capture deadline.
+        l7AggregateKeys: signals?.aggregates.keys ?? 0,
+        l7AggregatedExchanges: signals?.aggregates.exchanges ?? 0,
+        l7KeptError: counters?.l7KeptError ?? 0,
+        l7KeptSlow: counters?.l7KeptSlow ?? 0,
+        l7KeptCapture: counters?.l7KeptCapture ?? 0,
+        l7KeptSampled: counters?.l7KeptSampled ?? 0,
+        l7RecordedFull: l7?.recorded?.full ?? 0,
+        l7UnmatchedSampled: l7?.unmatchedSampled ?? 0,
+        l7StashFull: counters?.l7StashFull ?? 0,
+        l7AggMapFull: counters?.l7AggMapFull ?? 0,
+        l7FullSwitches: counters?.l7FullSwitches ?? 0,
+        l7CaptureUntil: signals?.captureUntil ?? 0,
       },
     };
   }

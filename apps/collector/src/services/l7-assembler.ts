@@ -3,13 +3,15 @@
  * (keyed by the socket's inode, so a kernel socket address reused by a later connection starts afresh); each
  * finished exchange becomes an L7Event oriented the Hubble way (source = client), linked to its connection
  * flow (FlowAssembler.flowIdFor), with the same endpoint naming as the flows. DNS answers feed the IP → name
- * cache, so later flows to those addresses carry their DNS names.
+ * cache, so later flows to those addresses carry their DNS names. In signals mode a record the kernel kept for
+ * an exchange it also counted carries why (`kept`): the engine pairs it only with its own other half, and the
+ * event says it was sampled (`sampling`), so the server counts that exchange from the aggregate, never twice.
  */
 import type { L7Record } from '@sextant/bpf';
 import { SX_DIR_SERVER, SX_L7_EGRESS } from '@sextant/bpf';
-import type { Endpoint, L7EventInput } from '@sextant/shared';
+import type { Endpoint, L7EventInput, L7Sampling } from '@sextant/shared';
 import { L7Engine } from '../l7/engine';
-import type { L7Exchange, L7Options, L7Stats } from '../l7/types';
+import type { L7Chunk, L7Exchange, L7Options, L7Stats } from '../l7/types';
 import type { FlowAssembler } from './flow-assembler';
 import type { IdentityResolver } from './identity';
 import { recordId } from './record-ids';
@@ -45,6 +47,9 @@ const CLOSED_EARLY_TTL_MS = 30_000;
 /** Connection metadata kept at most (oldest forgotten first). */
 const MAX_CONNECTIONS = 65_536;
 
+/** sx_l7_header.kept → the event's sampling (0: the full path, the record is its exchange's only count). */
+const SAMPLING: readonly (L7Sampling | undefined)[] = [undefined, 'error', 'slow', 'capture', 'sampled'];
+
 /** Whether `ts` falls within a connection's [start, end] (start 0: not known, only the end bounds it). */
 function within(ts: bigint, startNs: bigint, endNs: bigint): boolean {
   return ts <= endNs && (startNs === 0n || ts >= startNs);
@@ -72,6 +77,8 @@ export class L7Assembler {
   private chunks = 0;
   private skippedLocalServer = 0;
   private skippedUnknownPeer = 0;
+  /** Events shipped per sampling reason (`full`: the full path). */
+  private readonly recorded: Record<L7Sampling | 'full', number> = { full: 0, error: 0, slow: 0, capture: 0, sampled: 0 };
 
   constructor(
     private readonly flows: FlowAssembler,
@@ -114,14 +121,17 @@ export class L7Assembler {
         if (this.takeEarlyClose(h.sockId, e.tsNs)) this.closing.add(connId);
       }
       meta.lastAt = now;
-      const exchanges = this.engine.push({
+      const chunk: L7Chunk = {
         connId,
         transport: meta.transport,
         direction: e.direction === SX_L7_EGRESS ? 'egress' : 'ingress',
         timestampNs: e.tsNs,
         data: e.data(),
         totalLength: e.totalLen,
-      });
+      };
+      const sampling = SAMPLING[e.kept];
+      if (sampling) chunk.sampling = sampling;
+      const exchanges = this.engine.push(chunk);
       for (const x of exchanges) this.emit(x, meta, out);
     }
     return out;
@@ -190,9 +200,15 @@ export class L7Assembler {
     return out;
   }
 
-  stats(): L7Stats & { chunks: number; skippedLocalServer: number; skippedUnknownPeer: number } {
+  stats(): L7Stats & {
+    chunks: number;
+    skippedLocalServer: number;
+    skippedUnknownPeer: number;
+    recorded: Record<L7Sampling | 'full', number>;
+  } {
     return {
       ...this.engine.stats(),
+      recorded: { ...this.recorded },
       chunks: this.chunks,
       skippedLocalServer: this.skippedLocalServer,
       skippedUnknownPeer: this.skippedUnknownPeer,
@@ -271,6 +287,8 @@ export class L7Assembler {
     if (x.http) event.http = x.http;
     if (x.dns) event.dns = x.dns;
     if (x.kafka) event.kafka = x.kafka;
+    if (x.sampling) event.sampling = x.sampling;
+    this.recorded[x.sampling ?? 'full']++;
     out.push(event);
   }
 }

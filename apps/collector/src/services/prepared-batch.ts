@@ -1,12 +1,19 @@
 /** A batch serialized once for the wire: what the shipper queues, sends, spools and re-sends. */
-import type { CollectorHealthReportInput, FlowInput, HistogramSample, L7EventInput, PendingFlowRow } from '@sextant/shared';
+import type {
+  CollectorHealthReportInput,
+  FlowInput,
+  HistogramSample,
+  L7AggregateInput,
+  L7EventInput,
+  PendingFlowRow,
+} from '@sextant/shared';
 import { BatchEncoder, FLOW_IX, WIRE_SCHEMA_VERSION } from '@sextant/shared';
 
 export interface PreparedBatch {
   batchId: string;
   /** The ingest procedure's input: JSON, UTF-8. */
   body: Buffer;
-  /** Flows + L7 events in it (for statistics and the spool's drop count). */
+  /** Flows + L7 events + L7 aggregates in it (for statistics and the spool's drop count). */
   records: number;
 }
 
@@ -18,6 +25,8 @@ export interface BatchContent {
   flowRows?: PendingFlowRow[];
   l7?: L7EventInput[];
   histograms?: HistogramSample[];
+  /** Kernel-counted HTTP exchanges (signals mode). */
+  l7Aggregates?: L7AggregateInput[];
   health?: CollectorHealthReportInput;
 }
 
@@ -28,7 +37,7 @@ export interface BatchContent {
  */
 export function prepareBatch(b: BatchContent, opts: { nodeName?: string } = {}): PreparedBatch {
   const rows = b.flowRows ?? [];
-  const records = rows.length + b.flows.length + (b.l7?.length ?? 0);
+  const records = rows.length + b.flows.length + (b.l7?.length ?? 0) + (b.l7Aggregates?.length ?? 0);
   const out = new JsonParts();
   const nodeName = opts.nodeName ?? b.flows[0]?.nodeName ?? rows[0]?.[FLOW_IX.nodeName] ?? '';
   const encoder = new BatchEncoder(nodeName);
@@ -36,6 +45,7 @@ export function prepareBatch(b: BatchContent, opts: { nodeName?: string } = {}):
   for (const f of b.flows) encoder.addFlow(f);
   // the L7 events' identities join the table before it is written
   const l7 = b.l7?.map((e) => encoder.l7(e));
+  const aggregates = b.l7Aggregates?.length ? b.l7Aggregates.map((a) => encoder.l7Aggregate(a)) : undefined;
   out.text(
     `{"schemaVersion":${WIRE_SCHEMA_VERSION},"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"nodeName":${JSON.stringify(nodeName)},"endpoints":`,
   );
@@ -45,6 +55,10 @@ export function prepareBatch(b: BatchContent, opts: { nodeName?: string } = {}):
   if (l7) {
     out.text(',"l7":');
     out.array(l7);
+  }
+  if (aggregates) {
+    out.text(',"l7Aggregates":');
+    out.array(aggregates);
   }
   if (b.histograms) out.text(`,"histograms":${JSON.stringify(b.histograms)}`);
   if (b.health) out.text(`,"health":${JSON.stringify(b.health)}`);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
 import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, generateTraffic, testServerUrl, type TestDatabase } from '@sextant/db/testing';
-import { encodeFlowRows, FLOW_IX, type FlowInput, type PendingFlowRow } from '@sextant/shared';
+import { encodeFlowRows, FLOW_IX, WIRE_SCHEMA_VERSION, type FlowInput, type PendingFlowRow } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthTracker } from './health';
 import { prepareBatch } from './prepared-batch';
@@ -115,7 +115,7 @@ describe('shipper', () => {
     const spool = new Spool(dir, 64 * 1024 * 1024);
     expect(spool.peek()?.batch).toMatchObject({ batchId: old.batchId, records: 20 });
     const bad = prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(0, 5) });
-    spool.put({ ...bad, body: Buffer.from(bad.body.toString().replace('"schemaVersion":3', '"schemaVersion":99')) });
+    spool.put({ ...bad, body: Buffer.from(bad.body.toString().replace(`"schemaVersion":${WIRE_SCHEMA_VERSION}`, '"schemaVersion":99')) });
     const before = await flowCount();
     const shipper = new Shipper(trpcTransport(server?.url ?? '', token), spool, { batchMaxRecords: 100, flushIntervalMs: 50 });
     shipper.start();

@@ -6,7 +6,8 @@
  * the kernel reader is never blocked.
  */
 import { randomUUID } from 'node:crypto';
-import type { CollectorHealthReportInput, Flow, HistogramSample, L7EventInput, PendingFlowRow } from '@sextant/shared';
+import type { CollectorHealthReportInput, Flow, HistogramSample, L7AggregateInput, L7EventInput, PendingFlowRow } from '@sextant/shared';
+import { BATCH_LIMITS } from '@sextant/shared';
 import type { Spool } from './spool';
 import { prepareBatch, type PreparedBatch } from './prepared-batch';
 import { errorCode, errorReason, isRetriable, type Transport } from './transport';
@@ -41,6 +42,7 @@ export class Shipper {
   private flowRows: PendingFlowRow[] = [];
   private l7: L7EventInput[] = [];
   private histograms: HistogramSample[] = [];
+  private aggregates: L7AggregateInput[] = [];
   private health: CollectorHealthReportInput | undefined;
   private queue: PreparedBatch[] = [];
   private queuedBytes = 0;
@@ -88,6 +90,15 @@ export class Shipper {
     this.cutIfFull();
   }
 
+  /**
+   * Kernel HTTP aggregates (one drain window): they go out with the next batch, like every record, and take
+   * the same way to the server (memory queue, spool); they are the only count of their exchanges.
+   */
+  addL7Aggregates(rows: readonly L7AggregateInput[]): void {
+    for (const a of rows) this.aggregates.push(a);
+    this.cutIfFull();
+  }
+
   addHistograms(samples: readonly HistogramSample[]): void {
     for (const s of samples) this.histograms.push(s);
   }
@@ -98,24 +109,34 @@ export class Shipper {
   }
 
   private cutIfFull(): void {
-    if (this.flowRows.length + this.flows.length + this.l7.length >= this.opts.batchMaxRecords) this.cut();
+    if (this.flowRows.length + this.flows.length + this.l7.length + this.aggregates.length >= this.opts.batchMaxRecords) this.cut();
   }
 
   /** Closes the current buffer into a batch (if it holds anything). */
   cut(): void {
-    if (!this.flowRows.length && !this.flows.length && !this.l7.length && !this.histograms.length && !this.health) return;
+    if (
+      !this.flowRows.length &&
+      !this.flows.length &&
+      !this.l7.length &&
+      !this.aggregates.length &&
+      !this.histograms.length &&
+      !this.health
+    )
+      return;
     const max = this.opts.batchMaxRecords;
     // Split oversized buffers so no batch exceeds the server's limits.
-    while (this.flowRows.length || this.flows.length || this.l7.length || this.histograms.length || this.health) {
+    while (this.flowRows.length || this.flows.length || this.l7.length || this.aggregates.length || this.histograms.length || this.health) {
       const flowRows = this.flowRows.splice(0, max);
       const flows = this.flows.splice(0, max - flowRows.length);
       const l7 = this.l7.splice(0, Math.max(0, max - flowRows.length - flows.length));
+      // Aggregates first in their own share of a batch (a few hundred keys per window): never starved by records.
+      const l7Aggregates = this.aggregates.splice(0, Math.min(BATCH_LIMITS.maxL7Aggregates, max));
       const histograms = this.histograms.splice(0, 2_000);
       const health = this.health;
       this.health = undefined;
       // Serialized once, here: the same JSON is sent, spooled and re-sent (and the records' objects die young).
       const prepared = prepareBatch(
-        { batchId: randomUUID(), sentAt: Date.now(), flowRows, flows, l7, histograms, health },
+        { batchId: randomUUID(), sentAt: Date.now(), flowRows, flows, l7, l7Aggregates, histograms, health },
         { nodeName: this.opts.nodeName },
       );
       if (this.queue.length && this.queuedBytes + prepared.body.length > (this.opts.maxQueuedBytes ?? 32 << 20)) this.spool.put(prepared);
@@ -228,6 +249,8 @@ export class Shipper {
 
   /** Records accepted but not yet confirmed by the server (memory queue + buffers). */
   pendingRecords(): number {
-    return this.flowRows.length + this.flows.length + this.l7.length + this.queue.reduce((a, b) => a + b.records, 0);
+    return (
+      this.flowRows.length + this.flows.length + this.l7.length + this.aggregates.length + this.queue.reduce((a, b) => a + b.records, 0)
+    );
   }
 }

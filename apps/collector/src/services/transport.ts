@@ -10,6 +10,8 @@ export interface Transport {
   register(info: RegisterInput): Promise<{ collectorId: string; name: string; serverVersion: string }>;
   /** ingest.push with the batch's JSON as the body, exactly what the tRPC client would send, serialized once. */
   push(batch: PreparedBatch): Promise<IngestResult>;
+  /** collectors.control: until when (epoch ms, the server's clock) every exchange should be recorded; null = no capture. */
+  control(): Promise<{ recordAllUntil: number | null }>;
 }
 
 /** A failed ingest.push: `code` is the tRPC error code (or HTTP_<status> when the answer was not tRPC's). */
@@ -36,6 +38,7 @@ export function trpcTransport(server: string, token: string, timeoutMs = 30_000)
   });
   return {
     register: (info) => client.ingest.register.mutate(info),
+    control: () => client.collectors.control.query(),
     push: async (batch) => {
       const res = await post(pushUrl, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, batch.body, timeoutMs);
       const text = res.body;
