@@ -11,7 +11,15 @@ import { connect, copyBatch, createCollectorToken, ensurePartitions, dayOf, PART
 import { generateTraffic } from '@sextant/db/testing';
 import { encodeBatch, encodeRecords, Flow, L7Event, type IngestBatch, type IngestBatchInput } from '@sextant/shared';
 import { trpcClient } from '../src/testing/api-harness';
-import { fmt, startBenchPostgres } from './bench-db';
+import { fmt, startBenchPostgres, type BenchPostgres } from './bench-db';
+import {
+  BENCH_CITUS,
+  BENCH_CITUS_SHARDS,
+  printStatements,
+  resetStatements,
+  startCitusBenchPostgres,
+  type CitusBenchPostgres,
+} from './bench-citus';
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 60);
 const CONNECTIONS_PER_BATCH = Number(process.env.BENCH_BATCH_FLOWS ?? 2000);
@@ -60,8 +68,9 @@ const servers = [{ label: 'tRPC ingest', script: path.join(here, 'ingest-server.
 if (BASELINE)
   servers.push({ label: 'baseline tRPC ingest', script: path.join(BASELINE, 'packages/api/bench/ingest-server.ts'), cwd: BASELINE });
 
-const pgh = await startBenchPostgres();
-try {
+/** Every round on one database server; the last round's rows/s (raw COPY, then each server's end to end). */
+async function runOn(pgh: BenchPostgres, citus?: CitusBenchPostgres): Promise<{ raw: number; e2e: number }> {
+  let last = { raw: 0, e2e: 0 };
   // Raw COPY: same rows, same schema, same concurrency, no HTTP, no validation, no rollups.
   async function rawCopy(name: string): Promise<number> {
     const scratch = connect(await pgh.createDatabase(name), { poolSize: SENDERS + 2 });
@@ -94,6 +103,7 @@ try {
     const db = connect(url, { poolSize: 2 });
     const { token } = await createCollectorToken(db.prisma, 'bench');
     await ensurePartitions(db.pool, PARTITIONED_TABLES, [dayOf(now - 10 * 60_000), dayOf(now)]);
+    if (citus) await resetStatements(citus.nodeUrls(name));
     const server = fork(script, {
       cwd,
       env: { ...process.env, DATABASE_URL: url },
@@ -117,6 +127,7 @@ try {
       server.send('cpu');
     });
     server.kill('SIGTERM');
+    if (citus) await printStatements(citus.nodeUrls(name));
     const stored = Number((await db.pool.query('SELECT (SELECT count(*) FROM flows) + (SELECT count(*) FROM l7_events) AS n')).rows[0].n);
     await db.close();
     if (stored !== rowsPerRun) throw new Error(`${name}: stored ${stored} rows, expected ${rowsPerRun}`);
@@ -138,8 +149,33 @@ try {
       console.log(
         `    server process CPU  ${fmt(r.cpuSeconds, 2)} s (${fmt((r.cpuSeconds / r.seconds) * 100)} % of one core during the run, incl. startup)`,
       );
+      if (i === 0) last = { raw, e2e };
     }
   }
+  return last;
+}
+
+const pgh = await startBenchPostgres();
+let single: { raw: number; e2e: number };
+try {
+  if (BENCH_CITUS) console.log('\n— single node (embedded PostgreSQL) —');
+  single = await runOn(pgh);
 } finally {
   await pgh.stop();
+}
+// BENCH_CITUS=1: the same batches on a Citus coordinator + 2 workers on this machine, then both side by side.
+if (BENCH_CITUS) {
+  console.log(`\n— Citus: coordinator + 2 workers on loopback, ${BENCH_CITUS_SHARDS} shards per table —`);
+  const cluster = await startCitusBenchPostgres();
+  try {
+    const onCitus = await runOn(cluster, cluster);
+    console.log('\n                      single node    Citus (1 + 2 nodes, one box)   Citus / single');
+    for (const [label, a, b] of [
+      ['raw COPY rows/s', single.raw, onCitus.raw],
+      ['tRPC ingest rows/s', single.e2e, onCitus.e2e],
+    ] as const)
+      console.log(`  ${label.padEnd(20)} ${fmt(a).padStart(11)}    ${fmt(b).padStart(11)}                    ${fmt(b / a, 2)}`);
+  } finally {
+    await cluster.stop();
+  }
 }

@@ -24,18 +24,36 @@ import {
 import { generateTraffic, makeServices, mulberry32 } from '@sextant/db/testing';
 import type { FlowQueryFilterInput } from '@sextant/shared';
 import { encodeRecords, FlowQueryFilter } from '@sextant/shared';
-import { fmt, percentile, startBenchPostgres } from './bench-db';
+import { fmt, percentile, startBenchPostgres, type BenchPostgres } from './bench-db';
+import {
+  BENCH_CITUS,
+  BENCH_CITUS_SHARDS,
+  databaseBytes,
+  printStatements,
+  resetStatements,
+  startCitusBenchPostgres,
+  type CitusBenchPostgres,
+} from './bench-citus';
 
-const TOTAL = Number(process.env.BENCH_FLOWS ?? 10_000_000);
+// BENCH_CITUS=1 (single node and cluster side by side on one box) defaults to a modest 1 M.
+const TOTAL = Number(process.env.BENCH_FLOWS ?? (BENCH_CITUS ? 1_000_000 : 10_000_000));
 const CHUNK = 100_000;
 const SERVICES = 500;
 const DAY = 86_400_000;
 const now = Date.now();
 const start = now - DAY;
 
-const pgh = await startBenchPostgres();
-try {
+interface Figures {
+  loadRowsPerS: number;
+  searchP50: number;
+  searchP95: number;
+  mapP50: number;
+  mapP95: number;
+}
+
+async function runOn(pgh: BenchPostgres, citus?: CitusBenchPostgres): Promise<Figures> {
   const db = connect(await pgh.createDatabase('bench_query'), { poolSize: 4 });
+  const nodeUrls = citus?.nodeUrls('bench_query') ?? [];
   await ensurePartitions(db.pool, PARTITIONED_TABLES, [dayOf(start), dayOf(now)]);
   console.log(`bench:query — loading ${fmt(TOTAL)} flows over 24 h (${SERVICES} services, Zipf-skewed, HTTP on 30 %)`);
   const t0 = performance.now();
@@ -87,6 +105,7 @@ try {
       `SELECT (SELECT count(*) FROM flows) AS flows, (SELECT count(*) FROM l7_events) AS l7, (SELECT count(*) FROM edge_minute) AS em, (SELECT count(*) FROM edge_hour) AS eh, (SELECT count(*) FROM edge_6h) AS e6, pg_database_size(current_database()) AS bytes`,
     )
   ).rows[0];
+  if (citus) sizes.bytes = await databaseBytes(nodeUrls);
   console.log(
     `loaded ${fmt(sizes.flows)} flows + ${fmt(sizes.l7)} L7 events (${fmt(l7Total)} generated), ${fmt(sizes.em)} minute / ${fmt(sizes.eh)} hour / ${fmt(sizes.e6)} 6-hour rollup rows, ${fmt(sizes.bytes / 2 ** 30, 1)} GiB, in ${fmt(loadSeconds)} s (${fmt((Number(sizes.flows) + Number(sizes.l7)) / loadSeconds)} rows/s)`,
   );
@@ -116,6 +135,7 @@ try {
     ],
   ];
   console.log(`\nflow searches, first page of 100, ${RUNS} runs each (target p95 < 150 ms):`);
+  if (citus) await resetStatements(nodeUrls);
   const allTimes: number[] = [];
   for (const [name, make, window] of scenarios) {
     const times: number[] = [];
@@ -135,6 +155,11 @@ try {
   console.log(
     `  ${'all searches'.padEnd(40)} p50 ${fmt(percentile(allTimes, 0.5), 1).padStart(7)} ms   p95 ${fmt(percentile(allTimes, 0.95), 1).padStart(7)} ms`,
   );
+  if (citus) {
+    console.log('where the search time went:');
+    await printStatements(nodeUrls);
+    await resetStatements(nodeUrls);
+  }
   const mapTimes: number[] = [];
   let edges = 0;
   let nodes = 0;
@@ -148,6 +173,10 @@ try {
   console.log(
     `\nservice map, 24 h (${fmt(nodes)} nodes, ${fmt(edges)} edges): p50 ${fmt(percentile(mapTimes, 0.5))} ms, p95 ${fmt(percentile(mapTimes, 0.95))} ms (target < 1000 ms)`,
   );
+  if (citus) {
+    console.log('where the map time went:');
+    await printStatements(nodeUrls);
+  }
   // Per-endpoint golden signals read the service's raw L7 events of the window (no endpoint rollup).
   const busiest = (
     await db.pool.query(
@@ -170,6 +199,41 @@ try {
     );
   }
   await db.close();
+  return {
+    loadRowsPerS: (Number(sizes.flows) + Number(sizes.l7)) / loadSeconds,
+    searchP50: percentile(allTimes, 0.5),
+    searchP95: percentile(allTimes, 0.95),
+    mapP50: percentile(mapTimes, 0.5),
+    mapP95: percentile(mapTimes, 0.95),
+  };
+}
+
+const pgh = await startBenchPostgres();
+let single: Figures;
+try {
+  if (BENCH_CITUS) console.log('\n— single node (embedded PostgreSQL) —');
+  single = await runOn(pgh);
 } finally {
   await pgh.stop();
+}
+// BENCH_CITUS=1: the same data and queries on a Citus coordinator + 2 workers on this machine, then side by side.
+if (BENCH_CITUS) {
+  console.log(`\n— Citus: coordinator + 2 workers on loopback, ${BENCH_CITUS_SHARDS} shards per table —`);
+  const cluster = await startCitusBenchPostgres();
+  try {
+    const onCitus = await runOn(cluster, cluster);
+    console.log(`\n${fmt(TOTAL)} flows         single node    Citus (1 + 2 nodes, one box)   Citus / single`);
+    for (const [label, k, unit] of [
+      ['load rows/s', 'loadRowsPerS', ''],
+      ['searches p50', 'searchP50', ' ms'],
+      ['searches p95', 'searchP95', ' ms'],
+      ['24 h map p50', 'mapP50', ' ms'],
+      ['24 h map p95', 'mapP95', ' ms'],
+    ] as const)
+      console.log(
+        `  ${label.padEnd(20)} ${(fmt(single[k], 1) + unit).padStart(12)}    ${(fmt(onCitus[k], 1) + unit).padStart(12)}                   ${fmt(onCitus[k] / single[k], 2)}`,
+      );
+  } finally {
+    await cluster.stop();
+  }
 }

@@ -46,6 +46,8 @@ export interface CitusClusterOptions {
    * tests recreate anyway). Default false.
    */
   fast?: boolean;
+  /** Libraries loaded after citus (shared_preload_libraries), e.g. pg_stat_statements for the benchmarks. */
+  preload?: string[];
   log?: (line: string) => void;
 }
 
@@ -83,7 +85,7 @@ export function nodeUrl(port: number, database = 'postgres'): string {
   return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
 }
 
-async function initNode(node: CitusNode, dir: string, fast: boolean): Promise<void> {
+async function initNode(node: CitusNode, dir: string, fast: boolean, preload: string[] = []): Promise<void> {
   const pwfile = path.join(dir, 'pwfile');
   if (!fs.existsSync(path.join(node.dataDir, 'PG_VERSION'))) {
     fs.mkdirSync(node.dataDir, { recursive: true, mode: 0o700 });
@@ -95,7 +97,8 @@ async function initNode(node: CitusNode, dir: string, fast: boolean): Promise<vo
     `port = ${node.port}`,
     `listen_addresses = '127.0.0.1'`,
     `unix_socket_directories = ''`,
-    `shared_preload_libraries = 'citus'`,
+    // Citus must come first.
+    `shared_preload_libraries = '${['citus', ...preload].join(',')}'`,
     // Citus commits multi-node transactions with two-phase commit.
     `max_prepared_transactions = 200`,
     `max_connections = 300`,
@@ -231,7 +234,7 @@ export async function startCitusCluster(opts: CitusClusterOptions = {}): Promise
     if (temporary) fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await Promise.all(nodes.map((n) => initNode(n, dir, opts.fast ?? false)));
+    await Promise.all(nodes.map((n) => initNode(n, dir, opts.fast ?? false, opts.preload)));
     await Promise.all(
       nodes.map(async (n) => {
         await startNode(n, dir);
