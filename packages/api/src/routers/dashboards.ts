@@ -1,5 +1,14 @@
 /** Dashboard time series (rates, error ratio, p50/p95/p99), the per-topic panels and the known services list. */
-import { dnsByRcode, dropsByReason, kafkaByTopic, listServices, serviceEndpoints, tcpHealth, timeSeries, topTalkers } from '@sextant/db';
+import {
+  dnsByRcode,
+  dropsByReason,
+  kafkaByTopic,
+  listServices,
+  serviceEndpointSignals,
+  tcpHealth,
+  timeSeries,
+  topTalkers,
+} from '@sextant/db';
 import { z } from 'zod';
 import { TimeSeriesInput, TimeWindow } from '../inputs';
 import { router, userProcedure } from '../trpc';
@@ -36,7 +45,10 @@ export const dashboardsRouter = router({
     return { dns, kafka, tcp, drops, talkers };
   }),
 
-  /** One service's endpoints (method + path template, DNS qtype, Kafka topic + api key) with rate, errors, p50/p95/p99. */
+  /**
+   * One service's endpoints (method + path template, DNS qtype, Kafka topic + api key) with rate, errors, p50/p95/p99,
+   * and its HTTP exchanges (rollups) against its HTTP records: when records are a sample, HTTP rows are estimates.
+   */
   endpoints: userProcedure
     .input(
       z.object({
@@ -47,7 +59,7 @@ export const dashboardsRouter = router({
       }),
     )
     .query(({ ctx, input }) =>
-      serviceEndpoints(ctx.db.pool, { ...input.window, service: input.service, namespace: input.namespace, limit: input.limit }),
+      serviceEndpointSignals(ctx.db.pool, { ...input.window, service: input.service, namespace: input.namespace, limit: input.limit }),
     ),
 
   services: userProcedure

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorToken } from '../auth/collectors';
 import { storeRecords } from '../ingest/store-batch';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
-import { serviceEndpoints } from './endpoints';
+import { serviceEndpoints, serviceEndpointSignals } from './endpoints';
 
 const MIN = 60_000;
 let db: TestDatabase;
@@ -80,6 +80,13 @@ describe('per-endpoint golden signals', () => {
     expect([checkout?.p50Ns, checkout?.p95Ns, checkout?.p99Ns]).toEqual([upper, upper, upper]);
     expect(checkout?.p99Ns).toBeGreaterThanOrEqual(801_000_000);
     expect(eps[1]?.p95Ns).toBe(bucketReportValue(bucketIndex(2_000_000)));
+    // Full path only: every exchange is a record, nothing is estimated.
+    expect(eps.map((e) => [e.estimated, e.records, e.recordShare])).toEqual([
+      [false, 20, 1],
+      [false, 10, 1],
+    ]);
+    const all = await serviceEndpointSignals(db.pool, { ...window, service: 'orders-api', namespace: 'shop' });
+    expect(all.http).toEqual({ ...window, exchanges: 30, records: 30, estimated: false });
   });
 
   it('DNS by query type (NXDOMAIN is an answer, SERVFAIL an error) and Kafka by topic + api key', async () => {
