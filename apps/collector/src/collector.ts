@@ -211,6 +211,11 @@ export class Collector {
     this.shipper.cut();
   }
 
+  /** The on-demand capture deadline in force (epoch ms), null when none. */
+  captureUntil(): number | null {
+    return this.capture.deadline();
+  }
+
   counters(): ProbeCounters | null {
     return this.probes?.readCounters() ?? null;
   }

@@ -1,0 +1,247 @@
+/**
+ * L7 signals mode end to end on the real kernel (docs/l7-line-rate.md): a node http server and a keep-alive node
+ * client (processes of their own), the collector aggregating in the kernel and recording where it matters,
+ * shipped over tRPC into PostgreSQL. Ground truth is what the client counted: the aggregates must equal it
+ * exactly (edge_minute after ingest), errors and slow exchanges must all be recorded, successes within the
+ * budget, and an on-demand capture must record everything while it lasts.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
+import { preflight } from '@sextant/bpf';
+import { closeCaptureRequest, createCollectorToken, createUser, openCaptureRequest } from '@sextant/db';
+import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { missingPrerequisite } from '@sextant/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Collector } from './collector';
+import { CollectorConfig } from './env';
+import { HttpMix, type SequencePlan } from './testing/http-mix';
+import { waitFor } from './testing/wait-for';
+
+const pf = preflight();
+const noKernel = missingPrerequisite(pf.ok, `L7 signals kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
+
+let db: TestDatabase;
+let api: StandaloneServer;
+let token: string;
+const peers = new HttpMix();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-l7-signals-'));
+
+beforeAll(async () => {
+  if (noKernel) return;
+  db = await createTestDatabase(testServerUrl());
+  api = await startStandaloneServer({ db, version: 'test' });
+  token = (await createCollectorToken(db.prisma, 'l7-signals-test')).token;
+});
+
+afterAll(async () => {
+  peers.close();
+  await api?.close();
+  await db?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** A collector whose rules name the server on `port` `service`. */
+function collector(service: string, port: number, extra: Partial<CollectorConfig>): Collector {
+  const rulesFile = path.join(tmp, `rules-${service}.json`);
+  fs.writeFileSync(rulesFile, JSON.stringify([{ service, match: { port } }]));
+  const config = CollectorConfig.parse({
+    server: api.url,
+    token,
+    nodeName: 'signals-node',
+    spoolDir: path.join(tmp, `spool-${service}`),
+    rulesFile,
+    flushIntervalMs: 200,
+    histogramIntervalMs: 1_000,
+    healthIntervalMs: 1_000,
+    ...extra,
+  });
+  return new Collector(config, () => {});
+}
+
+const rows = async (sql: string, params: unknown[] = []) => (await db.pool.query(sql, params)).rows;
+/** HTTP requests and errors of the edges into `service`, per status class, after ingest (aggregates + unsampled records). */
+const edges = (service: string) =>
+  rows(
+    `SELECT status_class, sum(requests)::int AS requests, sum(errors)::int AS errors FROM edge_minute
+      WHERE dst_service = $1 AND protocol = 'http' GROUP BY 1 ORDER BY 1`,
+    [service],
+  );
+const totalRequests = async (service: string) => (await edges(service)).reduce((s, r) => s + (r.requests as number), 0);
+/** Records of exchanges with `service`, counted by what they were and why they were kept. */
+const recordsBy = (service: string) =>
+  rows(
+    `SELECT http_method AS m, http_path AS p, http_code AS c, sampling AS s, count(*)::int AS n FROM l7_events
+      WHERE dst_service = $1 AND protocol = 'http' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+    [service],
+  );
+
+// A known mix, interleaved: 20 × 200, 5 × 503, 4 × 404, 3 POSTs (201), 2 slow (≥ the slow threshold).
+const MIX: SequencePlan['sequence'] = [];
+for (let i = 0; i < 20; i++) {
+  MIX.push(['GET', '/ok']);
+  if (i % 4 === 0) MIX.push(['GET', '/fail']);
+  if (i % 5 === 1) MIX.push(['GET', '/missing']);
+  if (i % 7 === 2) MIX.push(['POST', '/items']);
+  if (i % 10 === 9) MIX.push(['GET', '/slow']);
+}
+const MIX_COUNTS = { 'GET /ok 200': 20, 'GET /fail 503': 5, 'GET /missing 404': 4, 'POST /items 201': 3, 'GET /slow 200': 2 };
+// Slow: 1 s threshold, the slow route answers after 1.1 s; nothing else comes near it on a busy machine.
+const SLOW_MS = 1_000;
+const SLOW_ROUTE_MS = 1_100;
+
+/** Runs the mix through a collector in `mode`; returns the service its server was named. */
+async function runMix(mode: 'full' | 'signals'): Promise<string> {
+  const service = `mix-${mode}`;
+  const port = await peers.server(SLOW_ROUTE_MS);
+  const c = collector(service, port, { l7Mode: mode, l7RecordBudget: 500, l7SlowMs: SLOW_MS });
+  await c.start();
+  const got = await peers.client(port, { sequence: MIX });
+  expect(got.counts).toEqual(MIX_COUNTS);
+  const n = MIX.length;
+  const responses = `SELECT count(*)::int AS n FROM l7_events WHERE dst_service = $1 AND type = 'RESPONSE'`;
+  await waitFor(
+    async () => (await rows(responses, [service]))[0].n as number,
+    (x) => x >= n,
+  );
+  await waitFor(
+    () => totalRequests(service),
+    (x) => x >= n,
+  );
+  await new Promise((r) => setTimeout(r, 1_000)); // nothing more may arrive
+  await c.stop();
+  return service;
+}
+
+describe.skipIf(noKernel)('L7 signals mode on the real kernel', () => {
+  it('a known mix at low rate, budget above it: every exchange recorded as in full mode, with why; aggregates equal the mix', async () => {
+    const full = await runMix('full');
+    const signals = await runMix('signals');
+    expect(await recordsBy(full)).toEqual([
+      { m: 'GET', p: '/fail', c: 503, s: null, n: 5 },
+      { m: 'GET', p: '/missing', c: 404, s: null, n: 4 },
+      { m: 'GET', p: '/ok', c: 200, s: null, n: 20 },
+      { m: 'GET', p: '/slow', c: 200, s: null, n: 2 },
+      { m: 'POST', p: '/items', c: 201, s: null, n: 3 },
+    ]);
+    expect(await recordsBy(signals)).toEqual([
+      { m: 'GET', p: '/fail', c: 503, s: 'error', n: 5 },
+      { m: 'GET', p: '/missing', c: 404, s: 'sampled', n: 4 },
+      { m: 'GET', p: '/ok', c: 200, s: 'sampled', n: 20 },
+      { m: 'GET', p: '/slow', c: 200, s: 'slow', n: 2 },
+      { m: 'POST', p: '/items', c: 201, s: 'sampled', n: 3 },
+    ]);
+    // The same records, field for field (what was parsed, sizes, headers kept, who the ends are).
+    const content = async (service: string) =>
+      (
+        await rows(
+          `SELECT type, http_method, http_path, http_code, status_class, detail, src_service, src_process, dst_process
+             FROM l7_events WHERE dst_service = $1 AND protocol = 'http'`,
+          [service],
+        )
+      )
+        .map((r) => JSON.stringify(r))
+        .toSorted();
+    expect(await content(signals)).toEqual(await content(full));
+    // The slow exchanges' latency is the kernel's request → first response bytes: at least the server's delay.
+    const slow = await rows(`SELECT latency_ns FROM l7_events WHERE dst_service = $1 AND http_path = '/slow'`, [signals]);
+    for (const r of slow) expect(Number(r.latency_ns)).toBeGreaterThanOrEqual((SLOW_ROUTE_MS - 1) * 1e6);
+    // Counted once: from the records in full mode, from the kernel's aggregates in signals mode (its records
+    // all carry a sampling reason, so they are not counted again).
+    const fullEdges = await edges(full);
+    expect(fullEdges.reduce((s, r) => s + r.requests, 0)).toBe(MIX.length);
+    expect(fullEdges.reduce((s, r) => s + r.errors, 0)).toBe(5);
+    expect(await edges(signals)).toEqual(fullEdges);
+  });
+
+  it('the same mix flat out with a 50/s budget: aggregates exact, every 5xx and slow exchange recorded, successes within the budget', async () => {
+    const service = 'flat-out';
+    const port = await peers.server(SLOW_ROUTE_MS);
+    const c = collector(service, port, { l7RecordBudget: 50, l7SlowMs: SLOW_MS });
+    await c.start();
+    const plan = { total: 20_000, connections: 4, failEvery: 50, slowAt: [1_001, 7_001, 13_001, 19_001] };
+    const got = await peers.client(port, plan);
+    expect(got.counts).toEqual({ 'GET /fail 503': 400, 'GET /slow 200': 4, 'GET /ok 200': 19_596 });
+    await waitFor(
+      () => totalRequests(service),
+      (n) => n >= plan.total,
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 1_500));
+    const counters = c.counters()!;
+    await c.stop();
+    // Exact: every request the client completed is counted once, by status class.
+    const byClass = await edges(service);
+    expect(byClass.reduce((s, r) => s + r.requests, 0)).toBe(plan.total);
+    expect(byClass.reduce((s, r) => s + r.errors, 0)).toBe(400);
+    // Every 5xx and every slow exchange recorded, as such; successes within the budget.
+    expect(counters.l7RingbufFull).toBe(0);
+    const records = await recordsBy(service);
+    const n = (p: string, s: string | null) => records.filter((r) => r.p === p && r.s === s).reduce((a, r) => a + r.n, 0);
+    expect(n('/fail', 'error')).toBe(400);
+    expect(n('/slow', 'slow')).toBe(4);
+    const sampled = n('/ok', 'sampled');
+    const seconds = Math.ceil(got.ms / 1000);
+    console.log(
+      `flat out: ${plan.total} requests in ${got.ms} ms; records ${JSON.stringify(records)}; kernel aggregated ${counters.l7Aggregated}, full-path switches ${counters.l7FullSwitches}`,
+    );
+    // The budget is per CPU and per one-second window: budget / CPUs in each CPU's window, so at most
+    // budget × (seconds + 2) over a run (a window open at either end).
+    expect(sampled).toBeGreaterThan(0);
+    expect(sampled).toBeLessThanOrEqual(50 * (seconds + 2));
+    expect(n('/ok', 'error') + n('/ok', 'slow') + n('/ok', 'capture')).toBe(0);
+  });
+
+  it('on demand: while a capture request is open every exchange is recorded (capture), after it lapses back to sampling', async () => {
+    const service = 'on-demand';
+    const port = await peers.server(SLOW_ROUTE_MS);
+    // Budget 0: without a capture no success is recorded at all.
+    const c = collector(service, port, { l7RecordBudget: 0, l7SlowMs: SLOW_MS, controlIntervalMs: 200 });
+    await c.start();
+    const user = await createUser(db.prisma, 'tail-signals@example.com', 'correct horse battery staple', 'viewer');
+    const phase: SequencePlan['sequence'] = [...Array.from({ length: 30 }, () => ['GET', '/ok'] as [string, string])];
+    phase.splice(10, 0, ['GET', '/fail']);
+    phase.splice(20, 0, ['GET', '/fail']);
+    const opened = await openCaptureRequest(db.pool, { userId: user.id, reason: 'live tail', filter: {}, ttlMs: 6_000 });
+    await waitFor(
+      async () => c.captureUntil(),
+      (u) => u === opened.expiresAt,
+      10_000,
+    );
+    const during = await peers.client(port, { sequence: phase });
+    const duringEnd = Date.now();
+    expect(duringEnd).toBeLessThan(opened.expiresAt);
+    // It lapses on its own (nobody renews it), and the collector learns it.
+    await waitFor(
+      async () => Date.now() > opened.expiresAt + 300 && c.captureUntil() === null,
+      (ok) => ok,
+      15_000,
+    );
+    const after = await peers.client(port, { sequence: phase });
+    expect([during.counts, after.counts]).toEqual([
+      { 'GET /ok 200': 30, 'GET /fail 503': 2 },
+      { 'GET /ok 200': 30, 'GET /fail 503': 2 },
+    ]);
+    await waitFor(
+      () => totalRequests(service),
+      (n) => n >= 64,
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    await c.stop();
+    await closeCaptureRequest(db.pool, opened.id);
+    const split = await rows(
+      `SELECT time < to_timestamp($2 / 1000.0) AS during, http_path AS p, sampling AS s, count(*)::int AS n FROM l7_events
+        WHERE dst_service = $1 GROUP BY 1, 2, 3 ORDER BY 1 DESC, 2, 3`,
+      [service, duringEnd],
+    );
+    expect(split).toEqual([
+      { during: true, p: '/fail', s: 'error', n: 2 },
+      { during: true, p: '/ok', s: 'capture', n: 30 },
+      { during: false, p: '/fail', s: 'error', n: 2 },
+    ]);
+    const byClass = await edges(service);
+    expect([byClass.reduce((s, r) => s + r.requests, 0), byClass.reduce((s, r) => s + r.errors, 0)]).toEqual([64, 4]);
+  });
+});
