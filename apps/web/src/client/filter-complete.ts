@@ -34,6 +34,8 @@ export const FLAGS = [
   '--http-path',
   '--dns-query',
   '--kafka-topic',
+  '--grpc-method',
+  '--grpc-status',
   '--type',
   '--tcp-flags',
   '--node-name',
@@ -47,6 +49,7 @@ const VALUES: Record<string, string[]> = {
   '--http-status': ['5+', '4+', '200', '404', '500', '503'],
   '--http-method': ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
   '--type': ['l7', 'trace'],
+  '--grpc-status': ['OK', 'NOT_FOUND', 'INTERNAL', 'UNAVAILABLE', 'DEADLINE_EXCEEDED'],
 };
 const SERVICE_FLAGS = new Set(['--from-service', '--to-service', '--service']);
 const NAMESPACE_FLAGS = new Set(['--from-namespace', '--to-namespace', '--namespace', '-n']);
