@@ -163,4 +163,22 @@ describe('HTTP/2 (h2c) from node http2 through the tee', () => {
     });
     expect(engine.stats().orphanResponses).toBe(0);
   });
+
+  it('the server side of the same bytes (directions swapped): the same exchanges, role server', async () => {
+    const run = await runH2(async (session) => {
+      await Promise.all(
+        ['/status/200', '/status/404', '/grpc.test.Echo/NotFound'].map((p) =>
+          request(session, { ':method': 'POST', ':path': p, 'content-type': p.includes('grpc') ? 'application/grpc' : 'text/plain' }, 'x'),
+        ),
+      );
+    });
+    const engine = new L7Engine();
+    const swapped = run.events.flatMap((e) => {
+      if (e.kind === 'close') return engine.closeConnection(e.connId);
+      return engine.push({ ...e.chunk, direction: e.chunk.direction === 'egress' ? 'ingress' : 'egress' });
+    });
+    expect(swapped.map((e) => e.role)).toEqual(['server', 'server', 'server']);
+    expect(byStream(swapped).map(brief)).toEqual(byStream(run.exchanges).map(brief));
+    expect(byStream(swapped).map(brief)[2]).toMatchObject({ code: 200, grpc: { method: 'NotFound', status: 5 } });
+  });
 });
