@@ -93,3 +93,43 @@ export async function printStatements(urls: string[], top = 8): Promise<void> {
       );
   }
 }
+
+/**
+ * What Citus's two-phase commit costs by itself, timed at the client: transactions writing two small rows
+ * to one worker (Citus commits those without 2PC) against two rows on different workers (PREPARE TRANSACTION
+ * on each, the coordinator's commit, COMMIT PREPARED on each). Median COMMIT round trip of `n` of each.
+ */
+export async function commitCost(url: string, n = 200): Promise<{ oneNodeMs: number; twoNodesMs: number }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('CREATE TABLE bench_commit (k uuid PRIMARY KEY, v int)');
+    await c.query(`SELECT create_distributed_table('bench_commit', 'k')`);
+    const ids = Array.from({ length: 8 * n }, () => crypto.randomUUID());
+    const placed = await c.query<{ k: string; port: number }>(
+      `SELECT k::text, (SELECT nodeport FROM citus_shards s WHERE s.shardid = get_shard_id_for_distribution_column('bench_commit', k)) AS port
+         FROM unnest($1::uuid[]) AS k`,
+      [ids],
+    );
+    const ports = [...new Set(placed.rows.map((r) => r.port))].sort();
+    const [a, b] = ports.map((p) => placed.rows.filter((r) => r.port === p).map((r) => r.k));
+    if (!a || !b) throw new Error('commitCost needs two workers');
+    const timeCommit = async (k1: string, k2: string) => {
+      await c.query('BEGIN');
+      await c.query('INSERT INTO bench_commit VALUES ($1, 1), ($2, 2)', [k1, k2]);
+      const t = performance.now();
+      await c.query('COMMIT');
+      return performance.now() - t;
+    };
+    const one: number[] = [];
+    const two: number[] = [];
+    for (let i = 0; i < n; i++) {
+      one.push(await timeCommit(a.pop()!, a.pop()!));
+      two.push(await timeCommit(a.pop()!, b.pop()!));
+    }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    return { oneNodeMs: median(one), twoNodesMs: median(two) };
+  } finally {
+    await c.end();
+  }
+}

@@ -15,6 +15,7 @@ import { fmt, startBenchPostgres, type BenchPostgres } from './bench-db';
 import {
   BENCH_CITUS,
   BENCH_CITUS_SHARDS,
+  commitCost,
   printStatements,
   resetStatements,
   startCitusBenchPostgres,
@@ -169,6 +170,10 @@ if (BENCH_CITUS) {
   const cluster = await startCitusBenchPostgres();
   try {
     const onCitus = await runOn(cluster, cluster);
+    const cc = await commitCost(await cluster.createDatabase('bench_commit'));
+    console.log(
+      `\nCOMMIT round trip (median of 200): two rows on one worker ${fmt(cc.oneNodeMs, 2)} ms, on two workers (2PC) ${fmt(cc.twoNodesMs, 2)} ms`,
+    );
     console.log('\n                      single node    Citus (1 + 2 nodes, one box)   Citus / single');
     for (const [label, a, b] of [
       ['raw COPY rows/s', single.raw, onCitus.raw],
