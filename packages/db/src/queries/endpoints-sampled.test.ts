@@ -119,6 +119,12 @@ describe('per-endpoint signals from sampled HTTP records', () => {
       `SELECT sum(requests)::int AS n, sum(errors)::int AS e FROM edge_minute WHERE dst_service = 'catalog' AND protocol = 'http'`,
     );
     expect(roll.rows[0]).toEqual({ n: 4010, e: 10 });
+
+    // A window that starts inside the minute: weights still come from whole rollup buckets, applied to the
+    // records of the window asked for (here past the 20 records of /a: /b alone, each record still 100).
+    const late = await serviceEndpointSignals(db.pool, { since: t + 2_000 + 20, until: now, service: 'catalog', namespace: 'shop' });
+    expect(late.endpoints.map((e) => [e.path, e.requests, e.errors, e.records])).toEqual([['/b', 3000, 0, 30]]);
+    expect(late.http).toMatchObject({ since: t, exchanges: 4010, records: 50 });
   });
 
   it('weights percentiles: every slow exchange is kept, yet p95 lands in the bucket of the true p95', async () => {

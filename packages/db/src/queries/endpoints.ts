@@ -12,12 +12,13 @@
  * least 1, and 1 when the rollups have nothing for the class. Weights come from the rollups' bucket-aligned
  * window (the coverage query's bounds) and apply to the records of the window asked for. Requests are Σ
  * weights, errors Σ weights of error classes (every 5xx is kept: exact), and percentiles weighted: the
- * latency where the cumulative weight in latency order first reaches q·Σ weights — with every weight 1 that is
- * `percentile_disc` (rank ceil(q·n)) — reported like every other percentile in Sextant: the upper bound of
- * the histogram bucket holding it. DNS and Kafka are always on the full path: every weight 1.
+ * histogram bucket where the cumulative weight in latency order first reaches q·Σ weights — with every weight 1
+ * the bucket of `percentile_disc`'s value (rank ceil(q·n)) — reported like every other percentile in Sextant:
+ * the bucket's upper bound. DNS and Kafka are always on the full path: every weight 1.
  */
-import { bucketIndex, bucketReportValue } from '@sextant/shared';
+import { bucketReportValue } from '@sextant/shared';
 import type pg from 'pg';
+import { bucketIndexSql } from './bucket-sql';
 import { ERROR_CLASSES } from './edge-kinds';
 import { Params } from './filter-sql';
 import { windowSource } from './window-source';
@@ -72,7 +73,8 @@ export interface ServiceEndpoints {
   http: EndpointsHttpCoverage;
 }
 
-const report = (v: unknown) => (v === null || v === undefined ? null : bucketReportValue(bucketIndex(Number(v))));
+/** A percentile's bucket (index) as every percentile is reported: the bucket's upper bound. */
+const report = (b: unknown) => (b === null || b === undefined ? null : bucketReportValue(Number(b)));
 const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 export async function serviceEndpointSignals(pool: pg.Pool, input: EndpointsInput): Promise<ServiceEndpoints> {
@@ -83,19 +85,25 @@ export async function serviceEndpointSignals(pool: pg.Pool, input: EndpointsInpu
   const http = p.add('http');
   const [since, until] = [p.add(input.since / 1000), p.add(input.until / 1000)];
   const group = 'protocol, method, path, qtype, topic, api_key';
+  // Records are first counted per endpoint, status class, kind of weight and latency bucket (a hash
+  // aggregate: no sort of raw rows); weights and cumulative sums then run over those few rows.
   const sql = `
     WITH rec AS (
-      SELECT protocol,
-             CASE WHEN protocol = 'http' THEN http_method END AS method,
-             CASE WHEN protocol = 'http' THEN coalesce(nullif(detail->>'pathTemplate', ''), http_path) END AS path,
-             CASE WHEN protocol = 'dns' THEN detail->'qtypes'->>0 END AS qtype,
-             CASE WHEN protocol = 'kafka' THEN kafka_topic END AS topic,
-             CASE WHEN protocol = 'kafka' THEN kafka_api_key END AS api_key,
-             status_class, sampling, latency_ns,
-             time >= to_timestamp(${since}) AND time < to_timestamp(${until}) AS shown
+      SELECT protocol COLLATE "C" AS protocol,
+             CASE WHEN protocol = 'http' THEN http_method END COLLATE "C" AS method,
+             CASE WHEN protocol = 'http' THEN coalesce(nullif(detail->>'pathTemplate', ''), http_path) END COLLATE "C" AS path,
+             CASE WHEN protocol = 'dns' THEN detail->'qtypes'->>0 END COLLATE "C" AS qtype,
+             CASE WHEN protocol = 'kafka' THEN kafka_topic END COLLATE "C" AS topic,
+             CASE WHEN protocol = 'kafka' THEN kafka_api_key END COLLATE "C" AS api_key,
+             status_class COLLATE "C" AS status_class,
+             coalesce(protocol = ${http} AND sampling = 'sampled', FALSE) AS sampled,
+             time >= to_timestamp(${since}) AND time < to_timestamp(${until}) AS shown,
+             ${bucketIndexSql('latency_ns')} AS b,
+             count(*) AS n
         FROM l7_events
        WHERE dst_service = ${service} AND coalesce(dst_namespace, '') = ${namespace}
          AND time >= to_timestamp(${p.add(src.since / 1000)}) AND time < to_timestamp(${p.add(src.until / 1000)})
+       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
     ),
     roll AS (
       SELECT e.status_class, sum(e.requests)::float8 AS n FROM ${src.sql} e
@@ -103,9 +111,7 @@ export async function serviceEndpointSignals(pool: pg.Pool, input: EndpointsInpu
        GROUP BY 1
     ),
     cls AS (
-      SELECT status_class,
-             count(*) FILTER (WHERE sampling IS DISTINCT FROM 'sampled') AS exact,
-             count(*) FILTER (WHERE sampling = 'sampled') AS sampled
+      SELECT status_class, coalesce(sum(n) FILTER (WHERE NOT sampled), 0) AS exact, coalesce(sum(n) FILTER (WHERE sampled), 0) AS sampled
         FROM rec WHERE protocol = ${http} GROUP BY 1
     ),
     w AS (
@@ -116,24 +122,29 @@ export async function serviceEndpointSignals(pool: pg.Pool, input: EndpointsInpu
     tot AS (
       SELECT (SELECT coalesce(sum(n), 0) FROM roll) AS exchanges, (SELECT coalesce(sum(exact + sampled), 0) FROM cls) AS records
     ),
-    wr AS (
-      SELECT rec.*, CASE WHEN rec.protocol = ${http} AND rec.sampling = 'sampled' THEN coalesce(w.w, 1) ELSE 1 END::float8 AS weight
-        FROM rec LEFT JOIN w ON rec.protocol = ${http} AND w.status_class = rec.status_class
+    bk AS (
+      SELECT ${group}, rec.b,
+             sum(rec.n * CASE WHEN rec.sampled THEN coalesce(w.w, 1) ELSE 1 END) AS wsum,
+             sum(rec.n * CASE WHEN rec.sampled THEN coalesce(w.w, 1) ELSE 1 END)
+               FILTER (WHERE rec.status_class = ANY(${p.add(ERROR_CLASSES)}::text[])) AS esum,
+             sum(rec.n) AS records
+        FROM rec LEFT JOIN w ON rec.sampled AND w.status_class = rec.status_class
        WHERE rec.shown
+       GROUP BY ${group}, rec.b
     ),
     cum AS (
-      SELECT wr.*,
-             sum(weight) OVER (PARTITION BY ${group} ORDER BY latency_ns ROWS UNBOUNDED PRECEDING) AS cw,
-             sum(weight) FILTER (WHERE latency_ns IS NOT NULL) OVER (PARTITION BY ${group}) AS lw
-        FROM wr
+      SELECT bk.*,
+             sum(wsum) OVER (PARTITION BY ${group} ORDER BY b ROWS UNBOUNDED PRECEDING) AS cw,
+             sum(wsum) FILTER (WHERE b IS NOT NULL) OVER (PARTITION BY ${group}) AS lw
+        FROM bk
     )
     SELECT ${group},
-           sum(weight) AS requests,
-           coalesce(sum(weight) FILTER (WHERE status_class = ANY(${p.add(ERROR_CLASSES)}::text[])), 0) AS errors,
-           count(*) AS records,
-           min(latency_ns) FILTER (WHERE cw >= 0.5::float8 * lw) AS p50,
-           min(latency_ns) FILTER (WHERE cw >= 0.95::float8 * lw) AS p95,
-           min(latency_ns) FILTER (WHERE cw >= 0.99::float8 * lw) AS p99,
+           sum(wsum)::float8 AS requests,
+           coalesce(sum(esum), 0)::float8 AS errors,
+           sum(records) AS records,
+           min(b) FILTER (WHERE b IS NOT NULL AND cw >= 0.5::float8 * lw) AS p50,
+           min(b) FILTER (WHERE b IS NOT NULL AND cw >= 0.95::float8 * lw) AS p95,
+           min(b) FILTER (WHERE b IS NOT NULL AND cw >= 0.99::float8 * lw) AS p99,
            (SELECT exchanges FROM tot) AS http_exchanges, (SELECT records FROM tot) AS http_records
       FROM cum
      GROUP BY ${group}
