@@ -12,6 +12,18 @@ import { distributeSchema } from '../../db/src/citus/distribute';
 import type { BenchPostgres } from './bench-db';
 
 export const BENCH_CITUS = process.env.BENCH_CITUS === '1';
+/**
+ * BENCH_CITUS_SETTINGS="name=value,…": settings for each benchmark database on the coordinator (ALTER DATABASE
+ * … SET), e.g. citus.max_cached_conns_per_worker=8, to see what a setting changes.
+ */
+const SETTINGS = (process.env.BENCH_CITUS_SETTINGS ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((kv) => {
+    const m = /^([a-z_.]+)=([\w.-]+)$/.exec(kv.trim());
+    if (!m) throw new Error(`BENCH_CITUS_SETTINGS: expected name=value, got ${kv}`);
+    return [m[1]!, m[2]!] as const;
+  });
 /** Shards per distributed table (and per daily partition): Citus's default unless BENCH_CITUS_SHARDS says. */
 export const BENCH_CITUS_SHARDS = Number(process.env.BENCH_CITUS_SHARDS ?? 32);
 
@@ -39,6 +51,7 @@ export async function startCitusBenchPostgres(): Promise<CitusBenchPostgres> {
       await distributeSchema(url, { shardCount: BENCH_CITUS_SHARDS });
       // Created on the coordinator, Citus creates it on the workers.
       await onNode(url, ['CREATE EXTENSION IF NOT EXISTS pg_stat_statements']);
+      for (const [k, v] of SETTINGS) await onNode(url, [`ALTER DATABASE ${pg.escapeIdentifier(name)} SET ${k} = '${v}'`]);
       return url;
     },
     nodeUrls: (database) => [cluster.coordinator.port, ...workers.map((w) => w.port)].map((p) => at(p, database)),

@@ -208,13 +208,16 @@ async function runOn(pgh: BenchPostgres, citus?: CitusBenchPostgres): Promise<Fi
   };
 }
 
-const pgh = await startBenchPostgres();
-let single: Figures;
-try {
-  if (BENCH_CITUS) console.log('\n— single node (embedded PostgreSQL) —');
-  single = await runOn(pgh);
-} finally {
-  await pgh.stop();
+// BENCH_CITUS_ONLY=1: the cluster alone (to compare its settings between runs).
+let single: Figures | undefined;
+if (process.env.BENCH_CITUS_ONLY !== '1') {
+  const pgh = await startBenchPostgres();
+  try {
+    if (BENCH_CITUS) console.log('\n— single node (embedded PostgreSQL) —');
+    single = await runOn(pgh);
+  } finally {
+    await pgh.stop();
+  }
 }
 // BENCH_CITUS=1: the same data and queries on a Citus coordinator + 2 workers on this machine, then side by side.
 if (BENCH_CITUS) {
@@ -222,17 +225,20 @@ if (BENCH_CITUS) {
   const cluster = await startCitusBenchPostgres();
   try {
     const onCitus = await runOn(cluster, cluster);
-    console.log(`\n${fmt(TOTAL)} flows         single node    Citus (1 + 2 nodes, one box)   Citus / single`);
-    for (const [label, k, unit] of [
-      ['load rows/s', 'loadRowsPerS', ''],
-      ['searches p50', 'searchP50', ' ms'],
-      ['searches p95', 'searchP95', ' ms'],
-      ['24 h map p50', 'mapP50', ' ms'],
-      ['24 h map p95', 'mapP95', ' ms'],
-    ] as const)
-      console.log(
-        `  ${label.padEnd(20)} ${(fmt(single[k], 1) + unit).padStart(12)}    ${(fmt(onCitus[k], 1) + unit).padStart(12)}                   ${fmt(onCitus[k] / single[k], 2)}`,
-      );
+    const base = single;
+    if (base) {
+      console.log(`\n${fmt(TOTAL)} flows         single node    Citus (1 + 2 nodes, one box)   Citus / single`);
+      for (const [label, k, unit] of [
+        ['load rows/s', 'loadRowsPerS', ''],
+        ['searches p50', 'searchP50', ' ms'],
+        ['searches p95', 'searchP95', ' ms'],
+        ['24 h map p50', 'mapP50', ' ms'],
+        ['24 h map p95', 'mapP95', ' ms'],
+      ] as const)
+        console.log(
+          `  ${label.padEnd(20)} ${(fmt(base[k], 1) + unit).padStart(12)}    ${(fmt(onCitus[k], 1) + unit).padStart(12)}                   ${fmt(onCitus[k] / base[k], 2)}`,
+        );
+    }
   } finally {
     await cluster.stop();
   }
