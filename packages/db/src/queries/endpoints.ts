@@ -85,8 +85,8 @@ export async function serviceEndpointSignals(pool: pg.Pool, input: EndpointsInpu
   const http = p.add('http');
   const [since, until] = [p.add(input.since / 1000), p.add(input.until / 1000)];
   const group = 'protocol, method, path, qtype, topic, api_key';
-  // Records are first counted per endpoint, status class, kind of weight and latency bucket (a hash
-  // aggregate: no sort of raw rows); weights and cumulative sums then run over those few rows.
+  // Records are first counted per endpoint, status class, kind of weight and latency bucket (one grouping pass
+  // over the raw rows, as the unweighted query made); weights and cumulative sums then run over those few rows.
   const sql = `
     WITH rec AS (
       SELECT protocol COLLATE "C" AS protocol,
