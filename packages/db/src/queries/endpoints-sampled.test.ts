@@ -173,5 +173,13 @@ describe('per-endpoint signals from sampled HTTP records', () => {
       ['/z', 5, 5],
     ]);
     expect(r.http).toMatchObject({ exchanges: 65, records: 65, estimated: false });
+
+    // A service without a namespace: NULL on its records, '' in the rollups and in the question.
+    const bare = { ip: '10.2.0.3', port: 8080, service: 'bare' };
+    await store({ l7: range(3, (i) => ({ ...record('bare', '/q', 200, 1_000_000 + i), destination: bare })) });
+    const b = await serviceEndpointSignals(db.pool, { ...window, service: 'bare', namespace: '' });
+    expect(b.endpoints.map((e) => [e.path, e.requests, e.estimated])).toEqual([['/q', 3, false]]);
+    expect(b.http).toMatchObject({ exchanges: 3, records: 3, estimated: false });
+    expect((await serviceEndpointSignals(db.pool, { ...window, service: 'bare', namespace: 'shop' })).endpoints).toEqual([]);
   });
 });

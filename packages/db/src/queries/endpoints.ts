@@ -101,7 +101,7 @@ export async function serviceEndpointSignals(pool: pg.Pool, input: EndpointsInpu
              ${bucketIndexSql('latency_ns')} AS b,
              count(*) AS n
         FROM l7_events
-       WHERE dst_service = ${service} AND coalesce(dst_namespace, '') = ${namespace}
+       WHERE dst_service = ${service} AND (dst_namespace = ${namespace} OR (dst_namespace IS NULL AND ${namespace} = ''))
          AND time >= to_timestamp(${p.add(src.since / 1000)}) AND time < to_timestamp(${p.add(src.until / 1000)})
        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
     ),
