@@ -108,40 +108,57 @@ export async function printStatements(urls: string[], top = 8): Promise<void> {
 }
 
 /**
- * What Citus's two-phase commit costs by itself, timed at the client: transactions writing two small rows
- * to one worker (Citus commits those without 2PC) against two rows on different workers (PREPARE TRANSACTION
- * on each, the coordinator's commit, COMMIT PREPARED on each). Median COMMIT round trip of `n` of each.
+ * What Citus's two-phase commit costs by itself, timed at the client (median COMMIT round trip of `n` each):
+ * two rows in a plain table of the coordinator; two rows in one shard (Citus relays one COMMIT to one worker);
+ * two rows on different workers (PREPARE TRANSACTION on each, the coordinator's commit, COMMIT PREPARED on
+ * each). Every commit is durable (fsync on), as in the benchmarks' clusters.
  */
-export async function commitCost(url: string, n = 200): Promise<{ oneNodeMs: number; twoNodesMs: number }> {
+export async function commitCost(url: string, n = 200): Promise<{ localMs: number; oneShardMs: number; twoWorkersMs: number }> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
+    await c.query('CREATE TABLE bench_commit_local (k uuid PRIMARY KEY, v int)');
     await c.query('CREATE TABLE bench_commit (k uuid PRIMARY KEY, v int)');
     await c.query(`SELECT create_distributed_table('bench_commit', 'k')`);
-    const ids = Array.from({ length: 8 * n }, () => crypto.randomUUID());
-    const placed = await c.query<{ k: string; port: number }>(
-      `SELECT k::text, (SELECT nodeport FROM citus_shards s WHERE s.shardid = get_shard_id_for_distribution_column('bench_commit', k)) AS port
-         FROM unnest($1::uuid[]) AS k`,
+    const ids = Array.from({ length: 64 * n }, () => crypto.randomUUID());
+    const placed = await c.query<{ k: string; shard: string; port: number }>(
+      `SELECT k::text, s.shardid::text AS shard, s.nodeport AS port
+         FROM unnest($1::uuid[]) AS k JOIN citus_shards s ON s.shardid = get_shard_id_for_distribution_column('bench_commit', k)`,
       [ids],
     );
+    // Half the keys for pairs in one shard, the other half for pairs across workers (no key used twice).
+    const half = placed.rows.length >> 1;
+    const byShard = new Map<string, string[]>();
+    for (const r of placed.rows.slice(0, half)) byShard.set(r.shard, [...(byShard.get(r.shard) ?? []), r.k]);
+    // Pairs of keys in one shard, and pairs of keys on two different workers.
+    const sameShard: [string, string][] = [];
+    for (const keys of byShard.values()) for (let i = 0; i + 1 < keys.length; i += 2) sameShard.push([keys[i]!, keys[i + 1]!]);
     const ports = [...new Set(placed.rows.map((r) => r.port))].sort();
-    const [a, b] = ports.map((p) => placed.rows.filter((r) => r.port === p).map((r) => r.k));
-    if (!a || !b) throw new Error('commitCost needs two workers');
-    const timeCommit = async (k1: string, k2: string) => {
+    const [a, b] = ports.map((p) =>
+      placed.rows
+        .slice(half)
+        .filter((r) => r.port === p)
+        .map((r) => r.k),
+    );
+    if (!a || !b || sameShard.length < n) throw new Error('commitCost needs two workers');
+    const timeCommit = async (table: string, k1: string, k2: string) => {
       await c.query('BEGIN');
-      await c.query('INSERT INTO bench_commit VALUES ($1, 1), ($2, 2)', [k1, k2]);
+      await c.query(`INSERT INTO ${table} VALUES ($1, 1), ($2, 2)`, [k1, k2]);
       const t = performance.now();
       await c.query('COMMIT');
       return performance.now() - t;
     };
+    const local: number[] = [];
     const one: number[] = [];
     const two: number[] = [];
     for (let i = 0; i < n; i++) {
-      one.push(await timeCommit(a.pop()!, a.pop()!));
-      two.push(await timeCommit(a.pop()!, b.pop()!));
+      local.push(await timeCommit('bench_commit_local', crypto.randomUUID(), crypto.randomUUID()));
+      const [k1, k2] = sameShard[i]!;
+      one.push(await timeCommit('bench_commit', k1, k2));
+      two.push(await timeCommit('bench_commit', a[i]!, b[i]!));
     }
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-    return { oneNodeMs: median(one), twoNodesMs: median(two) };
+    return { localMs: median(local), oneShardMs: median(one), twoWorkersMs: median(two) };
   } finally {
     await c.end();
   }

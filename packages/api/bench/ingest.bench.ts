@@ -172,7 +172,7 @@ if (BENCH_CITUS) {
     const onCitus = await runOn(cluster, cluster);
     const cc = await commitCost(await cluster.createDatabase('bench_commit'));
     console.log(
-      `\nCOMMIT round trip (median of 200): two rows on one worker ${fmt(cc.oneNodeMs, 2)} ms, on two workers (2PC) ${fmt(cc.twoNodesMs, 2)} ms`,
+      `\nCOMMIT round trip (median of 200, two rows each): coordinator table ${fmt(cc.localMs, 2)} ms, one shard ${fmt(cc.oneShardMs, 2)} ms, two workers (2PC) ${fmt(cc.twoWorkersMs, 2)} ms`,
     );
     console.log('\n                      single node    Citus (1 + 2 nodes, one box)   Citus / single');
     for (const [label, a, b] of [
