@@ -9,15 +9,34 @@ export interface TailReader {
   lastEventId: string | null;
   /** Why the stream ended, when the server ended it or the request failed (not after stop()). */
   error: string | null;
+  /** With `reconnect`: why each earlier stream ended before it resumed from its last event id. */
+  reconnects: string[];
   stop(): void;
   done: Promise<void>;
 }
 
-export function subscribeTail(serverUrl: string, token: string, input: Record<string, unknown>): TailReader {
+/**
+ * `reconnect`: when the stream ends or fails, subscribe again from the last event id after 500 ms, as the UI's
+ * subscription link does (each reason kept in `reconnects`).
+ */
+export function subscribeTail(
+  serverUrl: string,
+  token: string,
+  input: Record<string, unknown>,
+  opts: { reconnect?: boolean } = {},
+): TailReader {
   const ac = new AbortController();
-  const reader: TailReader = { records: [], lastEventId: null, error: null, stop: () => ac.abort(), done: Promise.resolve() };
-  const url = `${serverUrl}/api/trpc/flows.tail?input=${encodeURIComponent(JSON.stringify(input))}`;
-  reader.done = (async () => {
+  const reader: TailReader = {
+    records: [],
+    lastEventId: null,
+    error: null,
+    reconnects: [],
+    stop: () => ac.abort(),
+    done: Promise.resolve(),
+  };
+  const once = async () => {
+    const from = reader.lastEventId ? { ...input, lastEventId: reader.lastEventId } : input;
+    const url = `${serverUrl}/api/trpc/flows.tail?input=${encodeURIComponent(JSON.stringify(from))}`;
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: ac.signal });
     if (!res.ok || !res.body) throw new Error(`tail answered ${res.status}`);
     const body = res.body.getReader();
@@ -39,15 +58,29 @@ export function subscribeTail(serverUrl: string, token: string, input: Record<st
           else if (line.startsWith('data: ')) data += line.slice(6);
           else if (line.startsWith('event: ')) type = line.slice(7);
         }
+        if (type === 'serialized-error') throw new Error(`the tail failed: ${data}`);
         if (type !== 'message' || !id) continue;
         const r = JSON.parse(data) as { kind: 'flow'; flow: { id: string } } | { kind: 'l7'; event: { id: string } };
         reader.records.push(r.kind === 'flow' ? r.flow.id : r.event.id);
         reader.lastEventId = id;
       }
     }
-  })().catch((err: unknown) => {
-    if (!ac.signal.aborted) reader.error = String(err);
-  });
+  };
+  reader.done = (async () => {
+    for (;;) {
+      try {
+        await once();
+      } catch (err) {
+        if (ac.signal.aborted) return;
+        if (!opts.reconnect) {
+          reader.error = String(err);
+          return;
+        }
+        reader.reconnects.push(String(err));
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  })();
   return reader;
 }
 
