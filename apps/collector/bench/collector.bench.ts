@@ -1,12 +1,17 @@
 /**
- * bench:collector — wrk against nginx on loopback with the collector off and on, alternated in one run, for
- * four workloads: keep-alive requests with everything on (L7 capture included, the default), keep-alive
- * with connection-level observation only (SEXTANT_L7=0: TCP connections, interim reports, UDP flows, drops,
+ * bench:collector — wrk against nginx on loopback with the collector off and on, alternated in one run, per
+ * workload: keep-alive requests with everything on (ka: L7 in signals mode, the default — HTTP counted in kernel
+ * aggregates, records where they matter), the same with every exchange a record (ka-full, SEXTANT_L7_MODE=full),
+ * with the L7 hooks attached and doing nothing (ka-hooks: the floor any L7 capture on these hooks pays),
+ * connection-level observation only (ka-l4, SEXTANT_L7=0: TCP connections, interim reports, UDP flows, drops,
  * histograms), the same without UDP flows and interim reports (ka-lean), and a new TCP connection per request
- * (the worst case for connection tracking: 2 kernel connection events per request). Prints, per workload:
- * throughput ratio on/off, collector CPU (% of a core, and per 10k req/s), peak RSS and lost events.
+ * (close, close-full, close-l4, close-lean: the worst case for connection tracking, 2 kernel connection events
+ * per request). Prints, per workload: throughput ratio on/off, machine CPU added per request, collector CPU
+ * (% of a core, and per 10k req/s), peak RSS, lost events; in signals mode the requests counted (aggregates +
+ * full-path records) against wrk's own count, and the records kept by reason; in full mode records per request.
  * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (off/on alternations, default 3),
- * BENCH_WORKLOADS (comma list of ka,ka-l4,ka-lean,close,close-l4,close-lean,custom). BENCH_RATE (req/s) paces wrk instead of
+ * BENCH_WORKLOADS (comma list of ka,ka-full,ka-hooks,ka-l4,ka-lean,close,close-full,close-l4,close-lean,custom;
+ * default ka,ka-full,ka-hooks,ka-l4,close,close-l4). BENCH_RATE (req/s) paces wrk instead of
  * running flat out, to read CPU, RSS and lost events at a given rate (the ratio is then ~1 by construction);
  * it sets the connection count to rate × 2 ms unless BENCH_CONNECTIONS is given. BENCH_BASELINE=path/to/bundle.mjs runs a second collector build (e.g. of an earlier commit, made
  * with `npm run bench:baseline -- <git ref>`) in the same rounds, so that two versions are compared side by side.
@@ -18,19 +23,34 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 // wrk paces each connection with a whole-millisecond delay: 2 ms per request and rate × 2 / 1000 connections.
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (RATE ? Math.max(1, Math.round((RATE * 2) / 1000)) : 32));
-const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'ka,ka-l4,ka-lean,close').split(',');
+const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'ka,ka-full,ka-hooks,ka-l4,close,close-l4').split(',');
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 requireTools('bench:collector');
 
 const DESCRIPTIONS: Record<string, { title: string; close: boolean; env: Record<string, string> }> = {
-  ka: { title: 'keep-alive, collector with L7 capture (default)', close: false, env: {} },
+  ka: {
+    title: 'keep-alive, collector with L7 in signals mode (default: kernel aggregates, records where they matter)',
+    close: false,
+    env: {},
+  },
+  'ka-full': { title: 'keep-alive, every exchange a record (SEXTANT_L7_MODE=full)', close: false, env: { SEXTANT_L7_MODE: 'full' } },
+  'ka-hooks': {
+    title: 'keep-alive, L7 hooks attached and returning at once (SEXTANT_L7_MODE=hooks: the floor of the hooks)',
+    close: false,
+    env: { SEXTANT_L7_MODE: 'hooks' },
+  },
   'ka-l4': { title: 'keep-alive, connection-level only (SEXTANT_L7=0)', close: false, env: { SEXTANT_L7: '0' } },
   'ka-lean': {
     title: 'keep-alive, connections at close only, no UDP flows (SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0 SEXTANT_UPDATE_INTERVAL_MS=0)',
     close: false,
     env: { SEXTANT_L7: '0', SEXTANT_UDP_FLOWS: '0', SEXTANT_UPDATE_INTERVAL_MS: '0' },
   },
-  close: { title: 'new TCP connection per request, collector with L7 capture', close: true, env: {} },
+  close: { title: 'new TCP connection per request, collector with L7 in signals mode (default)', close: true, env: {} },
+  'close-full': {
+    title: 'new TCP connection per request, every exchange a record (SEXTANT_L7_MODE=full)',
+    close: true,
+    env: { SEXTANT_L7_MODE: 'full' },
+  },
   'close-l4': { title: 'new TCP connection per request, connection-level only (SEXTANT_L7=0)', close: true, env: { SEXTANT_L7: '0' } },
   'close-lean': {
     title:
@@ -76,6 +96,11 @@ interface Variant {
   requests: number;
   /** HTTP exchanges with nginx that this variant's batches carried. */
   http: number;
+  /** Signals mode: exchanges with nginx counted (aggregates + full-path records), records kept by reason. */
+  counted: number;
+  kept: Record<string, number>;
+  /** Per run: counted − wrk's requests. */
+  countDiffs: number[];
 }
 
 // BENCH_BASELINE=file: a collector bundle built from another commit (see README), run in the same rounds.
@@ -83,7 +108,7 @@ const BASELINE = process.env.BENCH_BASELINE;
 
 async function workload(rig: Rig, name: string): Promise<void> {
   const d = DESCRIPTIONS[name];
-  if (!d) throw new Error(`unknown workload ${name} (ka, ka-l4, ka-lean, close, close-l4, close-lean, custom)`);
+  if (!d) throw new Error(`unknown workload ${name} (${Object.keys(DESCRIPTIONS).join(', ')})`);
   const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close, rate: RATE };
   await wrk(rig, { ...opts, seconds: 2 }); // warm-up
   const variant = (v: string, entry?: string): Variant => ({
@@ -99,6 +124,9 @@ async function workload(rig: Rig, name: string): Promise<void> {
     lost: 0,
     requests: 0,
     http: 0,
+    counted: 0,
+    kept: {},
+    countDiffs: [],
   });
   const variants = BASELINE ? [variant('this checkout'), variant(`baseline ${BASELINE}`, BASELINE)] : [variant('')];
   // Two cores shared by wrk, nginx and the collector make single runs noisy (±4 %): alternate off and on
@@ -112,6 +140,8 @@ async function workload(rig: Rig, name: string): Promise<void> {
     const order = round % 2 ? [...variants].reverse() : variants;
     for (const v of order) {
       const httpBefore = rig.counts.httpToNginx;
+      const countedBefore = rig.counts.aggregatedToNginx + rig.counts.fullPathToNginx;
+      const keptBefore = rig.counts.keptToNginx;
       const collector = await startCollector(rig, d.env, v.entry);
       collector.mark();
       const on = await wrk(rig, opts);
@@ -129,11 +159,16 @@ async function workload(rig: Rig, name: string): Promise<void> {
         await new Promise((r) => setTimeout(r, 2_000));
       }
       v.http += rig.counts.httpToNginx - httpBefore;
+      // (the collector's last aggregates and records ride on its final batch, sent at stop: read after it)
       v.rss = Math.max(v.rss, collector.peakRssMb());
       v.mapped = Math.max(v.mapped, collector.bpfMappedMb());
       // The last report (every 2 s) is this collector's: its count runs from its own start.
       v.lost += rig.counts.lastHealth.lostEvents ?? 0;
       await collector.stop();
+      const counted = rig.counts.aggregatedToNginx + rig.counts.fullPathToNginx - countedBefore;
+      v.counted += counted;
+      v.countDiffs.push(counted - on.requests);
+      for (const [k, n] of Object.entries(rig.counts.keptToNginx)) v.kept[k] = (v.kept[k] ?? 0) + n - (keptBefore[k] ?? 0);
       const off = await wrk(rig, opts);
       v.ratios.push(on.rps / ((offs[offs.length - 1]! + off.rps) / 2));
       offs.push(off.rps);
@@ -163,7 +198,17 @@ async function workload(rig: Rig, name: string): Promise<void> {
       `  collector peak RSS    ${v.rss.toFixed(0)} MB  (target <= 150 MB); of which BPF ring buffer mappings ${v.mapped.toFixed(0)} MB`,
     );
     console.log(`  lost events           ${v.lost}  (target 0)`);
-    if (!d.env.SEXTANT_L7) console.log(`  HTTP exchanges        ${v.http} of ${v.requests} requests (${pct(v.http / v.requests)})`);
+    const mode = d.env.SEXTANT_L7 === '0' ? 'off' : (d.env.SEXTANT_L7_MODE ?? 'signals');
+    if (mode === 'full') console.log(`  HTTP records          ${v.http} of ${v.requests} requests (${pct(v.http / v.requests)})`);
+    if (mode === 'signals') {
+      console.log(
+        `  requests counted      ${v.counted} (aggregates + full-path records) vs wrk ${v.requests}: difference ${v.counted - v.requests} (per run ${v.countDiffs.join(', ')}; target 0)`,
+      );
+      const kept = Object.entries(v.kept)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+      console.log(`  records kept          ${kept || 'none'}; full path ${v.http - Object.values(v.kept).reduce((a, b) => a + b, 0)}`);
+    }
   }
   rig.resetCounts();
 }

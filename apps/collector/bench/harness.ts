@@ -37,6 +37,12 @@ export interface SinkCounts {
   flows: number;
   /** Paired HTTP exchanges (request + response) whose server is the benchmark's nginx. */
   httpToNginx: number;
+  /** Of those, the ones on the full path (no sampling reason): each is the only count of its exchange. */
+  fullPathToNginx: number;
+  /** HTTP exchanges with nginx counted by the kernel's aggregates (signals mode). */
+  aggregatedToNginx: number;
+  /** Records of nginx's exchanges by why they were kept (signals mode: error, slow, capture, sampled). */
+  keptToNginx: Record<string, number>;
   l7Total: number;
   lastHealth: { lostEvents?: number; eventsPerSecond?: number; unparsedBytes?: number; parsedBytes?: number };
 }
@@ -72,14 +78,28 @@ http {
   // The sink stands in for a remote server: during a measurement it only reads bodies and answers (the batch
   // id is near the start of the JSON); parsing and counting wait until a figure is read, so that the sink's
   // JSON work does not take CPU from the workload being measured on these 2 cores.
-  const tally: SinkCounts = { flows: 0, httpToNginx: 0, l7Total: 0, lastHealth: {} };
+  const tally: SinkCounts = {
+    flows: 0,
+    httpToNginx: 0,
+    fullPathToNginx: 0,
+    aggregatedToNginx: 0,
+    keptToNginx: {},
+    l7Total: 0,
+    lastHealth: {},
+  };
   const pending: Buffer[] = [];
   const settle = () => {
     for (const raw of pending.splice(0)) {
       // (an L7 event's destination is an object up to wire schema v2, [ip, port, ref] from v3)
       const body = JSON.parse(raw.toString()) as {
         flows?: unknown[];
-        l7?: { protocol: string; type?: string; destination: { port?: number } | [string, number | null, number | null] }[];
+        l7?: {
+          protocol: string;
+          type?: string;
+          sampling?: string;
+          destination: { port?: number } | [string, number | null, number | null];
+        }[];
+        l7Aggregates?: { protocol: string; count: number; destination: [string, number | null, number | null] }[];
         health?: SinkCounts['lastHealth'];
       };
       if (body.health) tally.lastHealth = body.health;
@@ -87,8 +107,14 @@ http {
       for (const e of body.l7 ?? []) {
         tally.l7Total++;
         const port = Array.isArray(e.destination) ? e.destination[1] : e.destination.port;
-        if (e.protocol === 'http' && e.type === 'RESPONSE' && port === nginxPort) tally.httpToNginx++;
+        if (e.protocol === 'http' && e.type === 'RESPONSE' && port === nginxPort) {
+          tally.httpToNginx++;
+          if (e.sampling) tally.keptToNginx[e.sampling] = (tally.keptToNginx[e.sampling] ?? 0) + 1;
+          else tally.fullPathToNginx++;
+        }
       }
+      for (const a of body.l7Aggregates ?? [])
+        if (a.protocol === 'http' && a.destination[1] === nginxPort) tally.aggregatedToNginx += a.count;
     }
     return tally;
   };
@@ -98,6 +124,15 @@ http {
     },
     get httpToNginx() {
       return settle().httpToNginx;
+    },
+    get fullPathToNginx() {
+      return settle().fullPathToNginx;
+    },
+    get aggregatedToNginx() {
+      return settle().aggregatedToNginx;
+    },
+    get keptToNginx() {
+      return { ...settle().keptToNginx };
     },
     get l7Total() {
       return settle().l7Total;
@@ -133,6 +168,9 @@ http {
       settle();
       tally.flows = 0;
       tally.httpToNginx = 0;
+      tally.fullPathToNginx = 0;
+      tally.aggregatedToNginx = 0;
+      tally.keptToNginx = {};
       tally.l7Total = 0;
     },
     close() {
