@@ -26,10 +26,12 @@ struct {
 	__type(value, struct sx_l7_stashed);
 } sx_l7_stash SEC(".maps");
 
+/* Aggregates of one drain interval: 16,384 keys of 2.7 kB at most (~45 MB, allocated as used, like sx_hist). A
+ * key that finds no room puts its socket on the full path (counted), so no exchange goes uncounted. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 16384);
 	__type(key, struct sx_l7_agg_key);
 	__type(value, struct sx_l7_agg_value);
 } sx_l7_agg0 SEC(".maps");
@@ -37,7 +39,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 16384);
 	__type(key, struct sx_l7_agg_key);
 	__type(value, struct sx_l7_agg_value);
 } sx_l7_agg1 SEC(".maps");
