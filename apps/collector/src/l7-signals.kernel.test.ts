@@ -193,6 +193,36 @@ describe.skipIf(noKernel)('L7 signals mode on the real kernel', () => {
     expect(n('/ok', 'error') + n('/ok', 'slow') + n('/ok', 'capture')).toBe(0);
   });
 
+  it('JS behind: records are shed in the kernel (counted), aggregates stay exact, halves of different exchanges never joined', async () => {
+    const service = 'behind';
+    const port = await peers.server(SLOW_ROUTE_MS);
+    // Every exchange kept (a budget far above the rate): the record ring fills while nobody reads it.
+    const c = collector(service, port, { l7RecordBudget: 1_000_000, l7SlowMs: SLOW_MS });
+    await c.start();
+    const plan = { total: 60_000, connections: 4, failEvery: 50, slowAt: [] };
+    // This process (the collector's) is blocked for the whole run: its kernel rings are not read.
+    const got = peers.clientBlocking(port, plan);
+    expect(got.counts).toEqual({ 'GET /fail 503': 1_200, 'GET /ok 200': 58_800 });
+    await waitFor(
+      () => totalRequests(service),
+      (n) => n >= plan.total,
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 1_500));
+    const counters = c.counters()!;
+    await c.stop();
+    expect(counters.l7RingbufFull).toBeGreaterThan(0); // records were shed (else this test proves nothing)
+    const byClass = await edges(service);
+    expect([byClass.reduce((s, r) => s + r.requests, 0), byClass.reduce((s, r) => s + r.errors, 0)]).toEqual([60_000, 1_200]);
+    const records = await recordsBy(service);
+    console.log(`JS behind: ${counters.l7RingbufFull} L7 records lost in the ring; stored ${JSON.stringify(records)}`);
+    const stored = records.reduce((a, r) => a + r.n, 0);
+    expect(stored).toBeGreaterThan(0);
+    expect(stored).toBeLessThan(plan.total);
+    // Each stored record is one exchange's own request and response: /fail answered 503 (error), /ok 200 (sampled).
+    for (const r of records) expect([r.p, r.c, r.s]).toEqual(r.p === '/fail' ? ['/fail', 503, 'error'] : ['/ok', 200, 'sampled']);
+  });
+
   it('on demand: while a capture request is open every exchange is recorded (capture), after it lapses back to sampling', async () => {
     const service = 'on-demand';
     const port = await peers.server(SLOW_ROUTE_MS);

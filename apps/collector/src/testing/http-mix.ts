@@ -4,7 +4,7 @@
  * a plan — a list of requests one after another, or a bounded flat-out loop over a few connections — and
  * prints what it got per (method, path, status): the ground truth.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
 /** GET /ok 200, GET /missing 404, GET /fail 503, POST /items 201, GET /slow 200 after `slowMs`. */
 const SERVER = `
@@ -102,6 +102,16 @@ export class HttpMix {
     const code = await new Promise((r) => child.on('exit', r));
     if (code !== 0) throw new Error(`client exited with ${code}: ${out}`);
     return JSON.parse(out) as ClientResult;
+  }
+
+  /**
+   * Runs a client plan while blocking this whole process (spawnSync): a collector running here cannot read its
+   * kernel rings meanwhile, as when its JS falls behind.
+   */
+  clientBlocking(port: number, plan: SequencePlan | FlatOutPlan): ClientResult {
+    const r = spawnSync(process.execPath, ['-e', CLIENT, String(port), JSON.stringify(plan)], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`client exited with ${r.status}: ${r.stdout} ${r.stderr}`);
+    return JSON.parse(r.stdout) as ClientResult;
   }
 
   close(): void {
