@@ -109,13 +109,27 @@ async function writeResponse(response: Response, res: http.ServerResponse, signa
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        if (!res.write(value)) await new Promise((r) => (res.once('drain', r), res.once('close', r)));
+        if (!res.write(value)) await writable(res);
       }
     } catch {
       // The client went away mid-stream (a closed live tail): nothing left to write to.
     }
   }
   res.end();
+}
+
+/** Resolves once the response can take more bytes or has closed; removes both listeners either way, so a long
+ * stream (a live tail) does not pile up one 'close' listener per backpressure wait. */
+function writable(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 export async function startStandaloneServer(deps: ServerDeps, opts: { port?: number; host?: string } = {}): Promise<StandaloneServer> {

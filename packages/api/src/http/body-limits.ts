@@ -94,6 +94,7 @@ const HTTP_STATUS: Partial<Record<TRPC_ERROR_CODE_KEY, number>> = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   PAYLOAD_TOO_LARGE: 413,
+  INTERNAL_SERVER_ERROR: 500,
 };
 
 /** An error in tRPC's response shape (one per call of a batch), so tRPC clients show the message. */

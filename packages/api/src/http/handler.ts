@@ -59,10 +59,19 @@ async function checkSubscription(deps: ServerDeps, req: Request, endpoint: strin
 }
 
 export async function handleTrpcRequest(deps: ServerDeps, req: Request, endpoint = '/api/trpc'): Promise<Response> {
-  const admitted = await admitTrpcRequest(req, (kind, headers) => authenticate(deps, kind, headers), endpoint);
-  if (admitted instanceof Response) return admitted;
-  const refused = await checkSubscription(deps, admitted, endpoint);
-  if (refused) return refused;
+  let admitted: Request;
+  try {
+    const a = await admitTrpcRequest(req, (kind, headers) => authenticate(deps, kind, headers), endpoint);
+    if (a instanceof Response) return a;
+    const refused = await checkSubscription(deps, a, endpoint);
+    if (refused) return refused;
+    admitted = a;
+  } catch (err) {
+    // Credentials are checked against the database before tRPC runs: when it is unreachable, answer like a
+    // procedure would (a retryable 500 in tRPC's shape, the cause in the server's log), not an empty 500.
+    console.error(`[api] request refused before its procedure ran: ${(err as Error).message}`);
+    return trpcErrorResponse('INTERNAL_SERVER_ERROR', 'server error while checking credentials; retry later');
+  }
   const trustProxy = edgeConfig().SEXTANT_TRUST_PROXY;
   return fetchRequestHandler({
     endpoint,
