@@ -38,7 +38,9 @@ const volatile __u8 l7_mode = SX_L7_MODE_SIGNALS;
 /* Messages of one sendmmsg/recvmmsg captured (a resolver sends its A and AAAA queries in one call). */
 #define SX_L7_MAX_MMSG 2
 
-#define SX_L7_MAX_IOV 8
+/* iovecs walked per call (bpf_loop: verified once, whatever the count). node's http2 sends a burst of
+ * streams as one writev of one buffer per frame (30 requests: 32 iovecs); the copy still stops at capture_bytes. */
+#define SX_L7_MAX_IOV 64
 /* How many first chunks may be too short to classify before a socket is given up. */
 #define SX_L7_CLASSIFY_TRIES 4
 
@@ -191,20 +193,19 @@ static __always_inline __u8 sx_hist_kind(__u8 protocol)
 	return protocol == SX_PROTO_HTTP ? SX_HIST_HTTP : protocol == SX_PROTO_DNS ? SX_HIST_DNS : SX_HIST_KAFKA;
 }
 
-/* Copies the first bytes of one message (a plain buffer, or an iovec array) into the scratch record. */
-static __always_inline __u32 sx_l7_copy(struct sx_l7_record *r, __u64 buf, __u32 iovcnt, __u8 kind, __u32 want)
+/* The iovec walk is a global function: the verifier checks it once per program, on its own, instead of once
+ * per path through sx_l7_emit (the caller sees an unknown return value, clamped). The record is the per-CPU
+ * scratch, looked up again here (global functions take scalars). Returns the bytes copied. */
+__noinline int sx_l7_copy_iov(__u64 buf, __u32 iovcnt, __u32 want)
 {
-	__u32 off = 0;
-	if (kind == SX_ARGS_BUF) {
-		__u32 n = want;
-		if (n > SX_L7_MAX_CAPTURE)
-			n = SX_L7_MAX_CAPTURE;
-		sx_bound(n);
-		if (bpf_probe_read_user(r->data, n, (void *)buf))
-			return 0;
-		return n;
-	}
+	__u32 zero = 0;
+	struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);
+	if (!r)
+		return 0;
+	if (want > SX_L7_MAX_CAPTURE)
+		want = SX_L7_MAX_CAPTURE;
 	struct iovec *iov = (struct iovec *)buf;
+	__u32 off = 0;
 	for (int i = 0; i < SX_L7_MAX_IOV; i++) {
 		if (i >= iovcnt || off >= want)
 			break;
@@ -214,15 +215,29 @@ static __always_inline __u32 sx_l7_copy(struct sx_l7_record *r, __u64 buf, __u32
 		if (!v.iov_len)
 			continue;
 		__u32 n = v.iov_len < want - off ? (__u32)v.iov_len : want - off;
-		if (n > SX_L7_MAX_CAPTURE)
-			n = SX_L7_MAX_CAPTURE;
 		sx_bound(n);
 		__u32 o = off & (SX_L7_MAX_CAPTURE - 1);
 		if (bpf_probe_read_user(&r->data[o], n, v.iov_base))
 			break;
 		off += n;
 	}
-	return off > SX_L7_MAX_CAPTURE ? SX_L7_MAX_CAPTURE : off;
+	return off;
+}
+
+/* Copies the first bytes of one message (a plain buffer, or an iovec array) into the scratch record. */
+static __always_inline __u32 sx_l7_copy(struct sx_l7_record *r, __u64 buf, __u32 iovcnt, __u8 kind, __u32 want)
+{
+	if (kind == SX_ARGS_BUF) {
+		__u32 n = want;
+		if (n > SX_L7_MAX_CAPTURE)
+			n = SX_L7_MAX_CAPTURE;
+		sx_bound(n);
+		if (bpf_probe_read_user(r->data, n, (void *)buf))
+			return 0;
+		return n;
+	}
+	int off = sx_l7_copy_iov(buf, iovcnt, want);
+	return off < 0 ? 0 : off > SX_L7_MAX_CAPTURE ? SX_L7_MAX_CAPTURE : (__u32)off;
 }
 
 #include "sextant_l7_signals.bpf.h"
@@ -248,7 +263,7 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &a->sk);
 	if (ls && ls->ino != a->ino) {
 		bpf_map_delete_elem(&sx_l7_socks, &a->sk);
-		sx_l7_flush_stash(&a->sk, SX_KEPT_NONE); /* an earlier socket's request, never answered */
+		sx_l7_drop_stash(&a->sk); /* an earlier socket's request, never answered */
 		ls = NULL;
 	}
 	if (!ls) {
