@@ -242,7 +242,7 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 
 	/* newstate == TCP_CLOSE. A request stashed by the L7 signals mode that was never answered: its record. */
 	if (l7_enabled && l7_mode == SX_L7_MODE_SIGNALS)
-		sx_l7_flush_stash(&key, SX_KEPT_NONE);
+		sx_l7_drop_stash(&key);
 	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
 	if (!st)
 		return 0;
