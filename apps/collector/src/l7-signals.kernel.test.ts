@@ -195,7 +195,10 @@ describe.skipIf(noKernel)('L7 signals mode on the real kernel', () => {
 
   it('JS behind: records are shed in the kernel (counted), aggregates stay exact, halves of different exchanges never joined', async () => {
     const service = 'behind';
-    const port = await peers.server(SLOW_ROUTE_MS);
+    // 2 kB answers: each response record carries a full capture (~1.1 kB), so 60,000 kept exchanges (~80 MB of
+    // records) overflow the 16 MB ring and the poller's bounded queue for certain. With 4-byte bodies the records
+    // (~25 MB) overflowed them by a few MB only, and a CI run shed none.
+    const port = await peers.server(SLOW_ROUTE_MS, 2_048);
     // Every exchange kept (a budget far above the rate): the record ring fills while nobody reads it.
     const c = collector(service, port, { l7RecordBudget: 1_000_000, l7SlowMs: SLOW_MS });
     await c.start();

@@ -62,7 +62,11 @@ const ms = (ns: bigint | undefined) => Number(ns ?? -1n) / 1e6;
  * and read the response after the server wrote it (≥ the server's own measurement), and the client sent
  * before the tee read and received after the tee forwarded (≤ the client's measurement). A tolerance
  * around the client's clock alone included the client's own overhead (curl's, a stalled event loop) and
- * failed at random on a 2-core machine. 0.05 ms covers curl's microsecond rounding.
+ * failed at random on a 2-core machine. curl's own figure is not exactly the client's send → first byte: its
+ * start (time_pretransfer) can be stamped after the request was handed to the socket, so the tee may read the
+ * request a little before curl's clock starts (seen in a CI run: engine 30.618 ms, client 30.496 ms). The upper bound
+ * allows 0.05 ms (curl's microsecond rounding) + 1 % of the client's figure for that; a mispaired response is
+ * off by whole milliseconds.
  */
 function expectLatency(engineNs: bigint | undefined, server: Handled | undefined, clientMs: number, what: string) {
   const engineMs = ms(engineNs);
@@ -70,7 +74,7 @@ function expectLatency(engineNs: bigint | undefined, server: Handled | undefined
   const msg = `${what}: engine ${engineMs.toFixed(3)} ms, server ${serverMs.toFixed(3)} ms, client ${clientMs.toFixed(3)} ms`;
   if (process.env.L7_DEBUG) console.log(msg);
   expect(engineMs, msg).toBeGreaterThanOrEqual(serverMs);
-  expect(engineMs, msg).toBeLessThanOrEqual(clientMs + 0.05);
+  expect(engineMs, msg).toBeLessThanOrEqual(clientMs * 1.01 + 0.05);
 }
 
 const MIX: { method: string; target: string; status: number }[] = [

@@ -6,10 +6,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
-/** GET /ok 200, GET /missing 404, GET /fail 503, POST /items 201, GET /slow 200 after `slowMs`. */
+/** GET /ok 200 (a body of `okBytes`, default 4), GET /missing 404, GET /fail 503, POST /items 201, GET /slow 200 after `slowMs`. */
 const SERVER = `
 const http = require('http');
 const slowMs = Number(process.argv[1]);
+const ok = 'b'.repeat(Number(process.argv[2] || 4));
 const s = http.createServer((q, r) => {
   q.resume();
   q.on('end', () => {
@@ -17,7 +18,7 @@ const s = http.createServer((q, r) => {
     if (q.url === '/missing') { r.writeHead(404, { 'content-length': 2 }); return r.end('no'); }
     if (q.url === '/slow') return setTimeout(() => { r.writeHead(200, { 'content-length': 4 }); r.end('slow'); }, slowMs);
     if (q.method === 'POST') { r.writeHead(201, { 'content-length': 7 }); return r.end('created'); }
-    r.writeHead(200, { 'content-length': 4 }); r.end('body');
+    r.writeHead(200, { 'content-length': ok.length }); r.end(ok);
   });
 });
 s.keepAliveTimeout = 60000;
@@ -84,8 +85,8 @@ export class HttpMix {
   private readonly children: ChildProcess[] = [];
 
   /** Starts a server; resolves with its port. */
-  async server(slowMs: number): Promise<number> {
-    const child = this.spawn(SERVER, [String(slowMs)]);
+  async server(slowMs: number, okBytes = 4): Promise<number> {
+    const child = this.spawn(SERVER, [String(slowMs), String(okBytes)]);
     return Number(
       await new Promise<string>((resolve, reject) => {
         child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
