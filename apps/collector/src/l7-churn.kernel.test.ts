@@ -7,55 +7,20 @@
  * mode each exchange is a record; in signals mode (the default) the kernel's aggregates count them and name
  * their server the same way, and the few records kept name it too.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
-import { preflight } from '@sextant/bpf';
-import { createCollectorToken } from '@sextant/db';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { missingPrerequisite } from '@sextant/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { has, kernelRig, run, settle } from './testing/kernel-rig';
 import { waitFor } from './testing/wait-for';
-import { Collector } from './collector';
-import { CollectorConfig } from './env';
 
-const run = promisify(execFile);
-const pf = preflight();
-const noKernel = missingPrerequisite(pf.ok, `L7 churn test: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
-const has = (bin: string) =>
-  run('sh', ['-c', `command -v ${bin}`]).then(
-    () => true,
-    () => false,
-  );
-
-let db: TestDatabase;
-let api: StandaloneServer;
-let token: string;
-const children: ChildProcess[] = [];
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-l7-churn-'));
-
-beforeAll(async () => {
-  if (noKernel) return;
-  db = await createTestDatabase(testServerUrl());
-  api = await startStandaloneServer({ db, version: 'test' });
-  token = (await createCollectorToken(db.prisma, 'l7-churn-test')).token;
-});
-
-afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  await api?.close();
-  await db?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const rig = kernelRig('l7-churn-test');
+/** The collector's default: kernel histograms drained every 10 s (not the rig's 1 s), as in production under churn. */
+const histogramIntervalMs = 10_000;
 
 /** wrk's connections: at most this many requests are in flight when it stops. */
 const CONNS = 64;
-const rows = async (sql: string, params: unknown[] = []) => (await db.pool.query(sql, params)).rows;
+const rows = (sql: string, params: unknown[] = []) => rig.rows(sql, params);
 
-describe.skipIf(noKernel)('L7 names under connection churn', () => {
+describe.skipIf(rig.skip)('L7 names under connection churn', () => {
   it.for(['full', 'signals'] as const)(
     'names nginx as the server of every exchange of a new connection per request, counts exact against wrk (%s mode)',
     async (mode, t) => {
@@ -66,41 +31,13 @@ describe.skipIf(noKernel)('L7 names under connection churn', () => {
         )
       )
         return t.skip();
-      const dir = path.join(tmp, 'nginx');
-      fs.mkdirSync(dir, { recursive: true });
-      const port = 21000 + Math.floor(Math.random() * 1000);
       // Two workers: the master called listen(), the workers accept and answer.
-      fs.writeFileSync(
-        path.join(dir, 'nginx.conf'),
-        `worker_processes 2; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log crit;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
-  server { listen 127.0.0.1:${port}; location / { return 200 "ok\\n"; } } }`,
-      );
-      const nginx = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
-      children.push(nginx);
-      await waitFor(
-        () =>
-          run('curl', ['-s', `http://127.0.0.1:${port}/`]).then(
-            () => true,
-            () => false,
-          ),
-        (ok) => ok,
-        10_000,
-      );
-      const collector = new Collector(
-        CollectorConfig.parse({
-          server: api.url,
-          token,
-          nodeName: 'churn-node',
-          spoolDir: path.join(tmp, `spool-${mode}`),
-          flushIntervalMs: 200,
-          healthIntervalMs: 1_000,
-          l7Mode: mode,
-        }),
-        () => {},
-      );
-      await collector.start();
+      const { port, process: nginx } = await rig.nginx('location / { return 200 "ok\\n"; }', {
+        workers: 2,
+        connections: 4096,
+        errorLog: 'crit',
+      });
+      const collector = await rig.startCollector({ l7Mode: mode, histogramIntervalMs });
       // Edges are per service pair: the other mode's run of this test added to the same rows.
       const edgeTotal = `SELECT coalesce(sum(requests), 0)::int AS n FROM edge_minute WHERE src_service = 'wrk' AND protocol = 'http' AND status_class <> 'none'`;
       const answeredBefore = mode === 'full' ? 0 : ((await rows(edgeTotal))[0].n as number);
@@ -131,7 +68,7 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
         40_000,
       );
       // Connections wrk left open at its end close with it: their unanswered requests are flushed after a quiet period.
-      await new Promise((r) => setTimeout(r, 3_000));
+      await settle(3_000);
       const c = collector.counters()!;
       const lost = c.ringbufFull + c.queueDroppedRecords + c.sockMapFull + c.l7RingbufFull + c.l7SockMapFull + c.l7ArgsMapFull;
       // (the aggregates depend on the L7 side only: the TCP ring may overflow at these rates)
@@ -188,36 +125,14 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
   it('keeps the status of a POST its server answered early and reset: the client reads the response after the close', async () => {
     // The server answers before reading the 200 KB body and destroys the socket: the unread body makes its
     // kernel send an RST, the client's socket is closed (TCP_CLOSE) before it reads the queued response.
-    const server = spawn(
-      process.execPath,
-      [
-        '-e',
-        `
+    const server = rig.node(`
 const s = require('http').createServer((q, r) => { r.writeHead(413, { connection: 'close' }); r.end('too big'); setTimeout(() => q.socket.destroy(), 5); });
-s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    children.push(server);
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));`);
     const port = Number(await new Promise<string>((r) => server.stdout!.once('data', (d: Buffer) => r(d.toString().trim()))));
-    const collector = new Collector(
-      CollectorConfig.parse({
-        server: api.url,
-        token,
-        nodeName: 'churn-node',
-        spoolDir: path.join(tmp, 'spool-post'),
-        flushIntervalMs: 200,
-        healthIntervalMs: 1_000,
-      }),
-      () => {},
-    );
-    await collector.start();
+    const collector = await rig.startCollector({ histogramIntervalMs });
     const posts = 20;
-    const client = spawn(
-      process.execPath,
-      [
-        '-e',
-        `
+    const client = rig.node(
+      `
 const net = require('net');
 const port = Number(process.argv[1]);
 (async () => {
@@ -231,11 +146,8 @@ const port = Number(process.argv[1]);
   });
   console.log(answered);
 })();`,
-        String(port),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      [String(port)],
     );
-    children.push(client);
     const answeredByClient = Number(await new Promise<string>((r) => client.stdout!.once('data', (d: Buffer) => r(d.toString().trim()))));
     const q = `SELECT count(*)::int AS n FROM l7_events WHERE dst_port = $1 AND type = 'RESPONSE'`;
     await waitFor(
@@ -243,7 +155,7 @@ const port = Number(process.argv[1]);
       (n) => n >= answeredByClient,
       20_000,
     );
-    await new Promise((r) => setTimeout(r, 3_000)); // unanswered requests would be flushed by now
+    await settle(3_000); // unanswered requests would be flushed by now
     await collector.stop();
     server.kill();
     expect(answeredByClient).toBe(posts);

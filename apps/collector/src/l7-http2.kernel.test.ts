@@ -5,87 +5,12 @@
  * the full path from the client preface on), decoded by the L7 engine, stored in PostgreSQL, and compared
  * with what the clients themselves saw. A header block larger than the capture is marked not decodable.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
-import { preflight } from '@sextant/bpf';
-import { createCollectorToken } from '@sextant/db';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
-import { missingPrerequisite } from '@sextant/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Collector } from './collector';
-import { CollectorConfig } from './env';
-import { waitFor } from './testing/wait-for';
+import { describe, expect, it } from 'vitest';
+import { firstLine, kernelRig, output, settle } from './testing/kernel-rig';
 
-const pf = preflight();
-const noKernel = missingPrerequisite(pf.ok, `HTTP/2 kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
-
-let db: TestDatabase;
-let api: StandaloneServer;
-let token: string;
-const children: ChildProcess[] = [];
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-h2-'));
-
-/** A node script in its own process (the collector does not observe its own), resolving modules from here. */
-function node(script: string, args: string[] = []): ChildProcess {
-  const child = spawn(process.execPath, ['-e', script, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    cwd: path.resolve(__dirname, '..'),
-  });
-  children.push(child);
-  return child;
-}
-function firstLine(child: ChildProcess): Promise<string> {
-  let buf = '';
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(buf.slice(0, nl));
-    });
-    child.on('exit', (code) => reject(new Error(`child exited (${code}) before printing`)));
-  });
-}
-async function output(child: ChildProcess): Promise<string> {
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => (buf += d.toString()));
-  const code = await new Promise((r) => child.on('exit', r));
-  if (code !== 0) throw new Error(`child exited with ${code}: ${buf}`);
-  return buf;
-}
-
-beforeAll(async () => {
-  if (noKernel) return;
-  db = await createTestDatabase(testServerUrl());
-  api = await startStandaloneServer({ db, version: 'test' });
-  token = (await createCollectorToken(db.prisma, 'h2-kernel-test')).token;
-});
-afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  await api?.close();
-  await db?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-function config(rules: unknown[]): CollectorConfig {
-  const rulesFile = path.join(tmp, `rules-${Math.random().toString(36).slice(2)}.json`);
-  fs.writeFileSync(rulesFile, JSON.stringify(rules));
-  return CollectorConfig.parse({
-    server: api.url,
-    token,
-    nodeName: 'h2-node',
-    spoolDir: path.join(tmp, `spool-${Math.random().toString(36).slice(2)}`),
-    rulesFile,
-    flushIntervalMs: 200,
-    histogramIntervalMs: 1_000,
-    healthIntervalMs: 1_000,
-    l7CaptureBytes: 4096,
-  });
-}
-const rows = async (sql: string, params: unknown[] = []) => (await db.pool.query(sql, params)).rows;
-const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query(sql, params)).rows[0].n);
+const rig = kernelRig('h2-kernel-test');
+/** The collector's settings here: header blocks of up to 4 kB are captured whole. */
+const l7CaptureBytes = 4096;
 
 const H2_SERVER = `
 const http2 = require('http2');
@@ -181,7 +106,7 @@ const one = ([m, k]) => new Promise((res) => {
 // One call at a time, so that each call's names are in the capture on their own.
 (async () => { const r = []; for (const x of plan) r.push(await one(x)); console.log(JSON.stringify(r)); c.close(); })();`;
 
-describe.skipIf(noKernel)('HTTP/2 and gRPC capture on the real kernel', () => {
+describe.skipIf(rig.skip)('HTTP/2 and gRPC capture on the real kernel', () => {
   const plan: [string, string, string?][] = [];
   for (let i = 0; i < 30; i++) {
     const kind = i % 6;
@@ -195,21 +120,17 @@ describe.skipIf(noKernel)('HTTP/2 and gRPC capture on the real kernel', () => {
 
   /** Runs the plan through one client connection under the collector; returns the stored records by stream. */
   async function h2Records(staggered: boolean) {
-    const server = node(H2_SERVER);
+    const server = rig.node(H2_SERVER);
     const port = Number(await firstLine(server));
-    const collector = new Collector(config([{ service: 'h2-api', namespace: 'shop', match: { port } }]), () => {});
-    await collector.start();
+    const collector = await rig.startCollector({ rules: [{ service: 'h2-api', namespace: 'shop', match: { port } }], l7CaptureBytes });
     const args = [String(port), JSON.stringify(plan), ...(staggered ? ['staggered'] : [])];
-    const codes = JSON.parse(await output(node(H2_CLIENT, args))) as number[];
+    const codes = JSON.parse(await output(rig.node(H2_CLIENT, args))) as number[];
     expect(codes).toEqual(plan.map(([m, p]) => expectedCode(m, p)));
-    await waitFor(
-      () => count(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND protocol = 'http'`, [port]),
-      (n) => n >= plan.length,
-    );
-    await new Promise((r) => setTimeout(r, 1_000)); // nothing more may arrive
+    await rig.waitCount(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND protocol = 'http'`, [port], plan.length);
+    await settle(); // nothing more may arrive
     await collector.stop();
     server.kill();
-    return rows(`SELECT * FROM l7_events WHERE dst_port = $1 ORDER BY (detail->>'streamId')::int`, [port]);
+    return rig.rows(`SELECT * FROM l7_events WHERE dst_port = $1 ORDER BY (detail->>'streamId')::int`, [port]);
   }
 
   it('node http2, 30 streams one after another while the slow ones stay in flight → 30 exact records', async () => {
@@ -233,7 +154,7 @@ describe.skipIf(noKernel)('HTTP/2 and gRPC capture on the real kernel', () => {
     });
     expect(all.filter((e) => e.status_class === '5xx')).toHaveLength(5);
     expect(new Set(all.map((e) => e.flow_id)).size).toBe(1); // one connection, joined to its flow
-    expect(await count(`SELECT count(*) AS n FROM flows WHERE flow_id = $1`, [all[0].flow_id])).toBeGreaterThan(0);
+    expect(await rig.count(`SELECT count(*) AS n FROM flows WHERE flow_id = $1`, [all[0].flow_id])).toBeGreaterThan(0);
   });
 
   it('node http2, 30 streams started at once (one writev of ~32 iovecs, all walked in the kernel) → 30 exact records', async () => {
@@ -253,10 +174,9 @@ describe.skipIf(noKernel)('HTTP/2 and gRPC capture on the real kernel', () => {
   });
 
   it('a request header block larger than the capture: that stream not decodable, later ones table-lost, statuses still read', async () => {
-    const server = node(H2_SERVER);
+    const server = rig.node(H2_SERVER);
     const port = Number(await firstLine(server));
-    const collector = new Collector(config([]), () => {});
-    await collector.start();
+    const collector = await rig.startCollector({ rules: [], l7CaptureBytes });
     // One connection, requests one after another (each waits for the previous response).
     const seq = `
 const http2 = require('http2');
@@ -271,15 +191,12 @@ const one = (p, big) => new Promise((res) => {
   r.on('close', () => res(code));
 });
 (async () => { const c = [await one('/users/1'), await one('/items', 6000), await one('/missing')]; console.log(JSON.stringify(c)); session.close(); })();`;
-    expect(JSON.parse(await output(node(seq, [String(port)])))).toEqual([200, 200, 404]);
-    await waitFor(
-      () => count(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`, [port]),
-      (n) => n >= 3,
-    );
-    await new Promise((r) => setTimeout(r, 1_000));
+    expect(JSON.parse(await output(rig.node(seq, [String(port)])))).toEqual([200, 200, 404]);
+    await rig.waitCount(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`, [port], 3);
+    await settle();
     await collector.stop();
     server.kill();
-    const got = await rows(
+    const got = await rig.rows(
       `SELECT detail->>'streamId' AS s, http_method AS m, http_path AS p, http_code AS c, detail->>'notDecodable' AS nd FROM l7_events WHERE dst_port = $1 ORDER BY 1`,
       [port],
     );
@@ -291,10 +208,9 @@ const one = (p, big) => new Promise((res) => {
   });
 
   it('@grpc/grpc-js unary and server streaming, OK and errors → exact method, path and grpc-status per call', async () => {
-    const server = node(GRPC_SERVER);
+    const server = rig.node(GRPC_SERVER);
     const port = Number(await firstLine(server));
-    const collector = new Collector(config([{ service: 'store', match: { port } }]), () => {});
-    await collector.start();
+    const collector = await rig.startCollector({ rules: [{ service: 'store', match: { port } }], l7CaptureBytes });
     const plan = [
       ['Get', 'a'],
       ['Get', 'missing'],
@@ -304,16 +220,13 @@ const one = (p, big) => new Promise((res) => {
       ['Get', 'b'],
       ['List', ''],
     ];
-    const seen = JSON.parse(await output(node(GRPC_CLIENT, [String(port), JSON.stringify(plan)]))) as [string, string, number][];
+    const seen = JSON.parse(await output(rig.node(GRPC_CLIENT, [String(port), JSON.stringify(plan)]))) as [string, string, number][];
     expect(seen.map((s) => s[2])).toEqual([0, 5, 0, 13, 14, 0, 0]);
-    await waitFor(
-      () => count(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`, [port]),
-      (n) => n >= plan.length,
-    );
-    await new Promise((r) => setTimeout(r, 1_000));
+    await rig.waitCount(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`, [port], plan.length);
+    await settle();
     await collector.stop();
     server.kill();
-    const got = await rows(
+    const got = await rig.rows(
       `SELECT (detail->>'streamId')::int AS s, http_method AS m, http_path AS p, http_code AS c, detail->'grpc'->>'service' AS svc,
               detail->'grpc'->>'method' AS gm, (detail->'grpc'->>'status')::int AS gs, status_class AS sc, dst_service AS dst
        FROM l7_events WHERE dst_port = $1 ORDER BY 1`,

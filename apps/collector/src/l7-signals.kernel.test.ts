@@ -5,62 +5,24 @@
  * exactly (edge_minute after ingest), errors and slow exchanges must all be recorded, successes within the
  * budget, and an on-demand capture must record everything while it lasts.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
-import { preflight } from '@sextant/bpf';
-import { closeCaptureRequest, createCollectorToken, createUser, openCaptureRequest } from '@sextant/db';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
-import { missingPrerequisite } from '@sextant/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Collector } from './collector';
-import { CollectorConfig } from './env';
+import { closeCaptureRequest, createUser, openCaptureRequest } from '@sextant/db';
+import { describe, expect, it } from 'vitest';
+import type { Collector } from './collector';
+import type { CollectorConfig } from './env';
 import { HttpMix, type SequencePlan } from './testing/http-mix';
+import { kernelRig, settle } from './testing/kernel-rig';
 import { waitFor } from './testing/wait-for';
 
-const pf = preflight();
-const noKernel = missingPrerequisite(pf.ok, `L7 signals kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
-
-let db: TestDatabase;
-let api: StandaloneServer;
-let token: string;
+const rig = kernelRig('l7-signals-test');
 const peers = new HttpMix();
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-l7-signals-'));
+rig.onClose(() => peers.close());
 
-beforeAll(async () => {
-  if (noKernel) return;
-  db = await createTestDatabase(testServerUrl());
-  api = await startStandaloneServer({ db, version: 'test' });
-  token = (await createCollectorToken(db.prisma, 'l7-signals-test')).token;
-});
-
-afterAll(async () => {
-  peers.close();
-  await api?.close();
-  await db?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-/** A collector whose rules name the server on `port` `service`. */
-function collector(service: string, port: number, extra: Partial<CollectorConfig>): Collector {
-  const rulesFile = path.join(tmp, `rules-${service}.json`);
-  fs.writeFileSync(rulesFile, JSON.stringify([{ service, match: { port } }]));
-  const config = CollectorConfig.parse({
-    server: api.url,
-    token,
-    nodeName: 'signals-node',
-    spoolDir: path.join(tmp, `spool-${service}`),
-    rulesFile,
-    flushIntervalMs: 200,
-    histogramIntervalMs: 1_000,
-    healthIntervalMs: 1_000,
-    ...extra,
-  });
-  return new Collector(config, () => {});
+/** A started collector whose rules name the server on `port` `service`. */
+function collector(service: string, port: number, extra: Partial<CollectorConfig>): Promise<Collector> {
+  return rig.startCollector({ rules: [{ service, match: { port } }], ...extra });
 }
 
-const rows = async (sql: string, params: unknown[] = []) => (await db.pool.query(sql, params)).rows;
+const rows = (sql: string, params: unknown[] = []) => rig.rows(sql, params);
 /** HTTP requests and errors of the edges into `service`, per status class, after ingest (aggregates + unsampled records). */
 const edges = (service: string) =>
   rows(
@@ -95,8 +57,7 @@ const SLOW_ROUTE_MS = 1_100;
 async function runMix(mode: 'full' | 'signals'): Promise<string> {
   const service = `mix-${mode}`;
   const port = await peers.server(SLOW_ROUTE_MS);
-  const c = collector(service, port, { l7Mode: mode, l7RecordBudget: 500, l7SlowMs: SLOW_MS });
-  await c.start();
+  const c = await collector(service, port, { l7Mode: mode, l7RecordBudget: 500, l7SlowMs: SLOW_MS });
   const got = await peers.client(port, { sequence: MIX });
   expect(got.counts).toEqual(MIX_COUNTS);
   const n = MIX.length;
@@ -109,12 +70,12 @@ async function runMix(mode: 'full' | 'signals'): Promise<string> {
     () => totalRequests(service),
     (x) => x >= n,
   );
-  await new Promise((r) => setTimeout(r, 1_000)); // nothing more may arrive
+  await settle(); // nothing more may arrive
   await c.stop();
   return service;
 }
 
-describe.skipIf(noKernel)('L7 signals mode on the real kernel', () => {
+describe.skipIf(rig.skip)('L7 signals mode on the real kernel', () => {
   it('a known mix at low rate, budget above it: every exchange recorded as in full mode, with why; aggregates equal the mix', async () => {
     const full = await runMix('full');
     const signals = await runMix('signals');
@@ -158,8 +119,7 @@ describe.skipIf(noKernel)('L7 signals mode on the real kernel', () => {
   it('the same mix flat out with a 50/s budget: aggregates exact, every 5xx and slow exchange recorded, successes within the budget', async () => {
     const service = 'flat-out';
     const port = await peers.server(SLOW_ROUTE_MS);
-    const c = collector(service, port, { l7RecordBudget: 50, l7SlowMs: SLOW_MS });
-    await c.start();
+    const c = await collector(service, port, { l7RecordBudget: 50, l7SlowMs: SLOW_MS });
     const plan = { total: 20_000, connections: 4, failEvery: 50, slowAt: [1_001, 7_001, 13_001, 19_001] };
     const got = await peers.client(port, plan);
     expect(got.counts).toEqual({ 'GET /fail 503': 400, 'GET /slow 200': 4, 'GET /ok 200': 19_596 });
@@ -168,7 +128,7 @@ describe.skipIf(noKernel)('L7 signals mode on the real kernel', () => {
       (n) => n >= plan.total,
       60_000,
     );
-    await new Promise((r) => setTimeout(r, 1_500));
+    await settle(1_500);
     const counters = c.counters()!;
     await c.stop();
     // Exact: every request the client completed is counted once, by status class.
@@ -200,8 +160,7 @@ describe.skipIf(noKernel)('L7 signals mode on the real kernel', () => {
     // (~25 MB) overflowed them by a few MB only, and a CI run shed none.
     const port = await peers.server(SLOW_ROUTE_MS, 2_048);
     // Every exchange kept (a budget far above the rate): the record ring fills while nobody reads it.
-    const c = collector(service, port, { l7RecordBudget: 1_000_000, l7SlowMs: SLOW_MS });
-    await c.start();
+    const c = await collector(service, port, { l7RecordBudget: 1_000_000, l7SlowMs: SLOW_MS });
     const plan = { total: 60_000, connections: 4, failEvery: 50, slowAt: [] };
     // This process (the collector's) is blocked for the whole run: its kernel rings are not read.
     const got = peers.clientBlocking(port, plan);
@@ -211,7 +170,7 @@ describe.skipIf(noKernel)('L7 signals mode on the real kernel', () => {
       (n) => n >= plan.total,
       60_000,
     );
-    await new Promise((r) => setTimeout(r, 1_500));
+    await settle(1_500);
     const counters = c.counters()!;
     await c.stop();
     expect(counters.l7RingbufFull).toBeGreaterThan(0); // records were shed (else this test proves nothing)
@@ -230,13 +189,12 @@ describe.skipIf(noKernel)('L7 signals mode on the real kernel', () => {
     const service = 'on-demand';
     const port = await peers.server(SLOW_ROUTE_MS);
     // Budget 0: without a capture no success is recorded at all.
-    const c = collector(service, port, { l7RecordBudget: 0, l7SlowMs: SLOW_MS, controlIntervalMs: 200 });
-    await c.start();
-    const user = await createUser(db.prisma, 'tail-signals@example.com', 'correct horse battery staple', 'viewer');
+    const c = await collector(service, port, { l7RecordBudget: 0, l7SlowMs: SLOW_MS, controlIntervalMs: 200 });
+    const user = await createUser(rig.db.prisma, 'tail-signals@example.com', 'correct horse battery staple', 'viewer');
     const phase: SequencePlan['sequence'] = [...Array.from({ length: 30 }, () => ['GET', '/ok'] as [string, string])];
     phase.splice(10, 0, ['GET', '/fail']);
     phase.splice(20, 0, ['GET', '/fail']);
-    const opened = await openCaptureRequest(db.pool, { userId: user.id, reason: 'live tail', filter: {}, ttlMs: 6_000 });
+    const opened = await openCaptureRequest(rig.db.pool, { userId: user.id, reason: 'live tail', filter: {}, ttlMs: 6_000 });
     await waitFor(
       async () => c.captureUntil(),
       (u) => u === opened.expiresAt,
@@ -261,9 +219,9 @@ describe.skipIf(noKernel)('L7 signals mode on the real kernel', () => {
       (n) => n >= 64,
       30_000,
     );
-    await new Promise((r) => setTimeout(r, 1_000));
+    await settle();
     await c.stop();
-    await closeCaptureRequest(db.pool, opened.id);
+    await closeCaptureRequest(rig.db.pool, opened.id);
     const split = await rows(
       `SELECT time < to_timestamp($2 / 1000.0) AS during, http_path AS p, sampling AS s, count(*)::int AS n FROM l7_events
         WHERE dst_service = $1 GROUP BY 1, 2, 3 ORDER BY 1 DESC, 2, 3`,

@@ -3,96 +3,14 @@
  * http, nginx, dig against dnsmasq) observed by the collector's syscall capture, parsed and paired by the L7
  * engine, shipped over tRPC into PostgreSQL, and compared with what the test did.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
-import { preflight } from '@sextant/bpf';
-import { createCollectorToken } from '@sextant/db';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { missingPrerequisite } from '@sextant/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from './testing/wait-for';
-import { Collector } from './collector';
-import { CollectorConfig } from './env';
+import { describe, expect, it } from 'vitest';
 import { KafkaTestBroker } from './l7/testing/kafka-broker';
+import { firstLine, has, kernelRig, output, run, settle } from './testing/kernel-rig';
+import { waitFor } from './testing/wait-for';
 
-const run = promisify(execFile);
-const pf = preflight();
-const noKernel = missingPrerequisite(pf.ok, `L7 kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
-const has = (bin: string) =>
-  run('sh', ['-c', `command -v ${bin}`]).then(
-    () => true,
-    () => false,
-  );
-
-let db: TestDatabase;
-let api: StandaloneServer;
-let token: string;
-const children: ChildProcess[] = [];
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-l7-'));
-
-/** Runs a node script in its own process (the collector does not observe its own process). */
-function node(script: string, args: string[] = []): ChildProcess {
-  const child = spawn(process.execPath, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return child;
-}
-
-async function firstLine(child: ChildProcess): Promise<string> {
-  let buf = '';
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(buf.slice(0, nl));
-    });
-    child.on('exit', (code) => reject(new Error(`child exited (${code}) before printing`)));
-  });
-}
-
-async function output(child: ChildProcess): Promise<string> {
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => (buf += d.toString()));
-  const code = await new Promise((r) => child.on('exit', r));
-  if (code !== 0) throw new Error(`child exited with ${code}: ${buf}`);
-  return buf;
-}
-
-beforeAll(async () => {
-  if (noKernel) return;
-  db = await createTestDatabase(testServerUrl());
-  api = await startStandaloneServer({ db, version: 'test' });
-  token = (await createCollectorToken(db.prisma, 'l7-kernel-test')).token;
-});
-
-afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  await api?.close();
-  await db?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-function config(rules: unknown[], extra: Partial<CollectorConfig> = {}): CollectorConfig {
-  const rulesFile = path.join(tmp, `rules-${Math.random().toString(36).slice(2)}.json`);
-  fs.writeFileSync(rulesFile, JSON.stringify(rules));
-  return CollectorConfig.parse({
-    server: api.url,
-    token,
-    nodeName: 'l7-node',
-    spoolDir: path.join(tmp, `spool-${Math.random().toString(36).slice(2)}`),
-    rulesFile,
-    flushIntervalMs: 200,
-    histogramIntervalMs: 1_000,
-    healthIntervalMs: 1_000,
-    ...extra,
-  });
-}
-
-const rows = async (sql: string, params: unknown[] = []) => (await db.pool.query(sql, params)).rows;
-const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query(sql, params)).rows[0].n);
+const rig = kernelRig('l7-kernel-test');
 
 /** HTTP server with known statuses and delays, and a chunked response. */
 const HTTP_SERVER = `
@@ -153,12 +71,11 @@ let buf = '';
 s.on('data', (d) => { buf += d.toString('latin1'); if ((buf.match(/HTTP\\/1\\.1 \\d{3}/g) || []).length >= paths.length) setTimeout(() => s.end(), 50); });
 s.on('close', () => console.log('done'));`;
 
-describe.skipIf(noKernel)('L7 capture on the real kernel', () => {
+describe.skipIf(rig.skip)('L7 capture on the real kernel', () => {
   it('pairs HTTP/1.1 exchanges of curl, pipelined and sequential raw clients with a node server: exact counts, statuses, latency', async () => {
-    const server = node(HTTP_SERVER);
+    const server = rig.node(HTTP_SERVER);
     const port = Number(await firstLine(server));
-    const collector = new Collector(config([{ service: 'web-api', namespace: 'shop', match: { port } }]), () => {});
-    await collector.start();
+    const collector = await rig.startCollector({ rules: [{ service: 'web-api', namespace: 'shop', match: { port } }] });
     // curl reuses one connection for the three URLs.
     await run('curl', [
       '-s',
@@ -172,17 +89,14 @@ describe.skipIf(noKernel)('L7 capture on the real kernel', () => {
       `http://127.0.0.1:${port}/fail`,
       `http://127.0.0.1:${port}/missing`,
     ]);
-    const measured = JSON.parse(await output(node(RAW_CLIENT, [String(port)]))) as number[];
+    const measured = JSON.parse(await output(rig.node(RAW_CLIENT, [String(port)]))) as number[];
     const expected = 13;
     const q = `SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND protocol = 'http' AND type = 'RESPONSE'`;
-    await waitFor(
-      () => count(q, [port]),
-      (n) => n >= expected,
-    );
-    await new Promise((r) => setTimeout(r, 1_000)); // nothing more may arrive
+    await rig.waitCount(q, [port], expected);
+    await settle(); // nothing more may arrive
     await collector.stop();
 
-    const byKey = await rows(
+    const byKey = await rig.rows(
       `SELECT http_method AS m, http_path AS p, http_code AS c, count(*)::int AS n FROM l7_events WHERE dst_port = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
       [port],
     );
@@ -193,7 +107,7 @@ describe.skipIf(noKernel)('L7 capture on the real kernel', () => {
       { m: 'GET', p: '/slow', c: 200, n: 3 },
       { m: 'POST', p: '/items', c: 201, n: 1 },
     ]);
-    const all = await rows(`SELECT * FROM l7_events WHERE dst_port = $1 ORDER BY time`, [port]);
+    const all = await rig.rows(`SELECT * FROM l7_events WHERE dst_port = $1 ORDER BY time`, [port]);
     expect(all).toHaveLength(expected);
     for (const e of all) {
       expect(e.type).toBe('RESPONSE');
@@ -216,13 +130,13 @@ describe.skipIf(noKernel)('L7 capture on the real kernel', () => {
       expect(ns).toBeLessThanOrEqual(measured[i]!);
     });
     // Every L7 event joins its connection flow (L4 ↔ L7).
-    const joined = await count(
+    const joined = await rig.count(
       `SELECT count(DISTINCT l.event_id) AS n FROM l7_events l JOIN flows f ON f.flow_id = l.flow_id WHERE l.dst_port = $1`,
       [port],
     );
     expect(joined).toBe(expected);
     // Kernel-side request → response histogram for the client sockets.
-    const kernelHist = await count(
+    const kernelHist = await rig.count(
       `SELECT coalesce(sum(samples), 0) AS n FROM latency_minute WHERE kind = 'http' AND dst_service = 'web-api'`,
     );
     expect(kernelHist).toBeGreaterThanOrEqual(9);
@@ -231,32 +145,10 @@ describe.skipIf(noKernel)('L7 capture on the real kernel', () => {
 
   it('sees curl against nginx: methods, paths and statuses, with nginx as the server', async (t) => {
     if (missingPrerequisite(await has('nginx'), 'nginx is not installed (bash scripts/install-system-deps.sh test)')) return t.skip();
-    const dir = path.join(tmp, 'nginx');
-    fs.mkdirSync(dir, { recursive: true });
-    const port = 19000 + Math.floor(Math.random() * 1000);
-    fs.writeFileSync(
-      path.join(dir, 'nginx.conf'),
-      `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
-  server { listen 127.0.0.1:${port};
-    location = /a { return 200 "hello"; }
-    location = /err { return 500 "boom"; }
-    location / { return 404; } } }`,
+    const { port, process: nginx } = await rig.nginx(
+      'location = /a { return 200 "hello"; } location = /err { return 500 "boom"; } location / { return 404; }',
     );
-    const nginx = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
-    children.push(nginx);
-    await waitFor(
-      async () =>
-        run('curl', ['-s', `http://127.0.0.1:${port}/a`]).then(
-          () => true,
-          () => false,
-        ),
-      (ok) => ok,
-      10_000,
-    );
-    const collector = new Collector(config([]), () => {});
-    await collector.start();
+    const collector = await rig.startCollector({ rules: [] });
     const plan = [
       ['/a', 4],
       ['/err', 2],
@@ -274,16 +166,13 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
       'Authorization: Bearer abc',
     ]);
     // Five requests pipelined in one write on one connection, answered in order by nginx.
-    await output(node(PIPELINE_CLIENT, [String(port), '/a', '/err', '/a', '/nothing', '/a']));
+    await output(rig.node(PIPELINE_CLIENT, [String(port), '/a', '/err', '/a', '/nothing', '/a']));
     const q = `SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`;
-    await waitFor(
-      () => count(q, [port]),
-      (n) => n >= 15,
-    );
-    await new Promise((r) => setTimeout(r, 1_000));
+    await rig.waitCount(q, [port], 15);
+    await settle();
     await collector.stop();
     nginx.kill('SIGQUIT');
-    const got = await rows(
+    const got = await rig.rows(
       `SELECT http_method AS m, http_path AS p, http_code AS c, count(*)::int AS n FROM l7_events WHERE dst_port = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
       [port],
     );
@@ -293,12 +182,12 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
       { m: 'GET', p: '/err', c: 500, n: 3 },
       { m: 'GET', p: '/nothing', c: 404, n: 4 },
     ]);
-    const del = (await rows(`SELECT * FROM l7_events WHERE dst_port = $1 AND http_method = 'DELETE'`, [port]))[0];
+    const del = (await rig.rows(`SELECT * FROM l7_events WHERE dst_port = $1 AND http_method = 'DELETE'`, [port]))[0];
     // Secrets never leave the host: the token query parameter and the Authorization header are redacted.
     expect(JSON.stringify(del.detail)).not.toContain('s3cret');
     expect(JSON.stringify(del.detail)).not.toContain('abc');
     expect(del.detail.url).toContain('x=1');
-    const servers = await rows(`SELECT DISTINCT src_process, dst_process, dst_service FROM l7_events WHERE dst_port = $1 ORDER BY 1`, [
+    const servers = await rig.rows(`SELECT DISTINCT src_process, dst_process, dst_service FROM l7_events WHERE dst_port = $1 ORDER BY 1`, [
       port,
     ]);
     expect(servers).toEqual([
@@ -316,14 +205,13 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     )
       return t.skip();
     const port = 15000 + Math.floor(Math.random() * 1000);
-    const conf = path.join(tmp, 'dnsmasq.conf');
+    const conf = rig.file('dnsmasq') + '.conf';
     fs.writeFileSync(
       conf,
       `port=${port}\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\nlocal-ttl=120\n` +
         `address=/svc.test/10.1.2.3\naddress=/svc.test/fd00::3\naddress=/gone.test/\n`,
     );
-    const dnsmasq = spawn('dnsmasq', ['--no-daemon', `--conf-file=${conf}`], { stdio: 'ignore' });
-    children.push(dnsmasq);
+    const dnsmasq = rig.spawn('dnsmasq', ['--no-daemon', `--conf-file=${conf}`], { stdio: 'ignore' });
     await waitFor(
       async () =>
         run('dig', ['@127.0.0.1', '-p', String(port), 'api.svc.test', '+short', '+tries=1', '+time=1']).then(
@@ -333,22 +221,18 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
       (s) => s === '10.1.2.3',
       10_000,
     );
-    const collector = new Collector(config([]), () => {});
-    await collector.start();
+    const collector = await rig.startCollector({ rules: [] });
     const dig = (...a: string[]) => run('dig', ['@127.0.0.1', '-p', String(port), ...a, '+tries=1', '+time=2']);
     await dig('api.svc.test', 'A');
     await dig('api.svc.test', 'AAAA');
     await dig('x.gone.test', 'A');
     await dig('db.svc.test', 'A', '+tcp');
     const q = `SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND protocol = 'dns'`;
-    await waitFor(
-      () => count(q, [port]),
-      (n) => n >= 4,
-    );
-    await new Promise((r) => setTimeout(r, 1_000));
+    await rig.waitCount(q, [port], 4);
+    await settle();
     await collector.stop();
     dnsmasq.kill();
-    const got = await rows(
+    const got = await rig.rows(
       `SELECT dns_query, dns_rcode, detail, src_process FROM l7_events WHERE dst_port = $1 AND protocol = 'dns' ORDER BY time`,
       [port],
     );
@@ -366,8 +250,7 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     // The fixture broker runs in this (the collector's own, unobserved) process; kcat is observed as the client.
     const broker = new KafkaTestBroker({ topics: { orders: 1 } });
     const port = await broker.start();
-    const collector = new Collector(config([{ service: 'kafka', namespace: 'data', match: { port } }]), () => {});
-    await collector.start();
+    const collector = await rig.startCollector({ rules: [{ service: 'kafka', namespace: 'data', match: { port } }] });
     const kcat = async (args: string[], input = '') => {
       const p = run('kcat', ['-b', `127.0.0.1:${port}`, '-d', 'protocol', ...args], { timeout: 30_000 });
       p.child.stdin!.end(input);
@@ -383,15 +266,11 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     const expected = truth.map((t) => `${alias[t.name] ?? t.name} v${t.version} #${t.correlationId}`).toSorted();
     expect(expected.some((e) => e.startsWith('Produce'))).toBe(true);
     const q = `SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND protocol = 'kafka'`;
-    await waitFor(
-      () => count(q, [port]),
-      (n) => n >= truth.length,
-      30_000,
-    );
-    await new Promise((r) => setTimeout(r, 1_000));
+    await rig.waitCount(q, [port], truth.length, 30_000);
+    await settle();
     await collector.stop();
     await broker.stop();
-    const got = await rows(
+    const got = await rig.rows(
       `SELECT kafka_api_key, kafka_topic, kafka_error_code, detail, src_process, dst_service FROM l7_events WHERE dst_port = $1 AND protocol = 'kafka'`,
       [port],
     );

@@ -14,22 +14,14 @@
  * HTTP call on a new loopback connection every 10 ms while the services are called (a few dozen KB/s of
  * records: no 256 KiB batch in the run), so the connections' ring is never quiet before the kill.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
-import { preflight } from '@sextant/bpf';
-import { createCollectorToken } from '@sextant/db';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
-import { missingPrerequisite } from '@sextant/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { kernelRig, run, settle } from './testing/kernel-rig';
 import { waitFor } from './testing/wait-for';
 
-const run = promisify(execFile);
-const pf = preflight();
-const noKernel = missingPrerequisite(pf.ok, `outage naming kernel test: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
+const rig = kernelRig('outage-naming');
 
 // The e2e's two services (e2e/tests/outage.e2e.ts), unchanged.
 const PAYMENTS_JS = `const http = require('http'); let n = 0;
@@ -46,35 +38,17 @@ http.createServer((q, r) => {
   up.end('{"amount":1}');
 }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
 
-let db: TestDatabase;
-let api: StandaloneServer;
-let token: string;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-outage-naming-'));
-const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  if (noKernel) return;
-  db = await createTestDatabase(testServerUrl());
-  api = await startStandaloneServer({ db, version: 'test' });
-  token = (await createCollectorToken(db.prisma, 'outage-naming')).token;
-});
-
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.on('exit', r)) : null)));
-  await api?.close();
-  await db?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
 /** `node server.js` from a directory whose package.json names the service; resolves its listening port. */
 async function startService(name: string, js: string, env: Record<string, string> = {}): Promise<[ChildProcess, number]> {
-  const dir = path.join(tmp, name);
+  const dir = path.join(rig.tmp, name);
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, private: true }));
   fs.writeFileSync(path.join(dir, 'server.js'), js);
-  const child = spawn(process.execPath, ['server.js'], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
+  const child = rig.spawn(process.execPath, ['server.js'], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
   return [child, port];
 }
@@ -100,27 +74,16 @@ async function drive(ordersPort: number, n: number): Promise<number> {
   return checkouts;
 }
 
-describe.skipIf(noKernel)('a dependency killed right after its last call (the outage e2e on the kernel)', () => {
+describe.skipIf(rig.skip)('a dependency killed right after its last call (the outage e2e on the kernel)', () => {
   it('names every record towards its port after it, served and refused, also when killed before the collector read it', async () => {
-    const collector = spawn(process.execPath, [path.resolve(__dirname, '..', 'bin', 'sextant-collector.mjs')], {
-      env: {
-        ...process.env,
-        SEXTANT_SERVER: api.url,
-        SEXTANT_TOKEN: token,
-        SEXTANT_SPOOL_DIR: path.join(tmp, 'spool'),
-        SEXTANT_FLUSH_INTERVAL_MS: '200',
-        // Only the connection records name payments-svc here: the HTTP exchanges (the L7 ring, same poller)
-        // and the kernel histograms (drained every 10 s) name their destinations too, and one of them read
-        // while payments-svc ran passed the old poller about one run in three.
-        SEXTANT_L7: '0',
-        SEXTANT_HISTOGRAM_INTERVAL_MS: '300000',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const collector = await rig.collectorProcess({
+      // Only the connection records name payments-svc here: the HTTP exchanges (the L7 ring, same poller)
+      // and the kernel histograms (drained every 10 s) name their destinations too, and one of them read
+      // while payments-svc ran passed the old poller about one run in three.
+      SEXTANT_L7: '0',
+      SEXTANT_HISTOGRAM_INTERVAL_MS: '300000',
     });
-    children.push(collector);
-    await new Promise<void>((resolve) => collector.stdout?.on('data', (d: Buffer) => d.toString().includes('observing') && resolve()));
-    const trickle = spawn(process.execPath, ['-e', TRICKLE_JS], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(trickle);
+    const trickle = rig.node(TRICKLE_JS);
     await new Promise((resolve) => trickle.stdout?.once('data', resolve));
     const [payments, paymentsPort] = await startService('payments-svc', PAYMENTS_JS);
     const [, ordersPort] = await startService('orders-api', ORDERS_JS, { PAYMENTS_PORT: String(paymentsPort) });
@@ -133,16 +96,16 @@ describe.skipIf(noKernel)('a dependency killed right after its last call (the ou
 
     const byName = `SELECT traffic_direction AS dir, close_reason AS why, dst_service AS service, count(*)::int AS n
       FROM flows WHERE dst_port = $1 AND (drop_reason IS NULL OR drop_reason = 'CONNECTION_REFUSED') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`;
-    const total = async () => (await db.pool.query(byName, [paymentsPort])).rows.reduce((s: number, r: { n: number }) => s + r.n, 0);
+    const total = async () => (await rig.db.pool.query(byName, [paymentsPort])).rows.reduce((s: number, r: { n: number }) => s + r.n, 0);
     await waitFor(total, (n) => n >= 2 * calls + refused, 30_000);
-    await new Promise((r) => setTimeout(r, 1_000)); // nothing more arrives
+    await settle(); // nothing more arrives
     // Each served call: its connection from both ends (orders-api's and payments-svc's); each refused
     // connect: one record. All named payments-svc. Left out (logged): packet drops the kernel counted at the
     // port around the kill (one run had one), drop records of their own and not connections.
     const drops = `SELECT traffic_direction, drop_reason, src_service, dst_service, packets_sent FROM flows
       WHERE dst_port = $1 AND drop_reason IS NOT NULL AND drop_reason <> 'CONNECTION_REFUSED'`;
-    console.log(`[outage-naming] other drops at the port: ${JSON.stringify((await db.pool.query(drops, [paymentsPort])).rows)}`);
-    expect((await db.pool.query(byName, [paymentsPort])).rows).toEqual([
+    console.log(`[outage-naming] other drops at the port: ${JSON.stringify((await rig.db.pool.query(drops, [paymentsPort])).rows)}`);
+    expect((await rig.db.pool.query(byName, [paymentsPort])).rows).toEqual([
       { dir: 'EGRESS', why: 'CLOSED', service: 'payments-svc', n: calls },
       { dir: 'EGRESS', why: 'REFUSED', service: 'payments-svc', n: refused },
       { dir: 'INGRESS', why: 'CLOSED', service: 'payments-svc', n: calls },
