@@ -92,7 +92,7 @@ beforeAll(async () => {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.collectorToken}` },
     body: JSON.stringify({
-      schemaVersion: 4,
+      schemaVersion: 5,
       batchId: crypto.randomUUID(),
       sentAt: now,
       nodeName: 'e2e-seed',

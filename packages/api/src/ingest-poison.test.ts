@@ -77,7 +77,7 @@ describe('poison text', () => {
     const enc = new BatchEncoder('node-a');
     for (const f of flows) enc.addFlow(f);
     const b = {
-      schemaVersion: 4 as const,
+      schemaVersion: 5 as const,
       batchId: crypto.randomUUID(),
       sentAt: now,
       nodeName: 'node-a',

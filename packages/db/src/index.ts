@@ -36,3 +36,4 @@ export * from './ingest/store-received';
 export * from './queries/endpoints';
 export * from './capture/capture-requests';
 export * from './queries/l7-coverage';
+export * from './queries/workload-coverage';

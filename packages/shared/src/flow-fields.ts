@@ -25,6 +25,7 @@ import {
   type Flow,
   type FlowInput,
 } from './flow';
+import { L7CoverageClass } from './l7-coverage';
 import { text } from './sanitize';
 
 /** Distinct identities per batch; a batch of 20k flows between a few hundred processes needs a few hundred. */
@@ -70,6 +71,7 @@ export const FLOW_FIELDS = [
   { name: 'connectLatencyNs', column: 'connect_latency_ns', schema: counter.nullable() },
   { name: 'closeReason', column: 'close_reason', schema: CloseReason },
   { name: 'localPeer', column: 'local_peer', schema: z.boolean() },
+  { name: 'l7Coverage', column: 'l7_coverage', schema: L7CoverageClass.nullable() },
 ] as const;
 
 type Fields = typeof FLOW_FIELDS;

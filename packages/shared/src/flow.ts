@@ -4,6 +4,7 @@
  * wire and types the code. Times are epoch milliseconds (fractions allowed) on the wire.
  */
 import { z } from 'zod';
+import { L7CoverageClass } from './l7-coverage';
 import { marked, text, withSanitizedLabel } from './sanitize';
 
 export const VERDICTS = ['VERDICT_UNKNOWN', 'FORWARDED', 'DROPPED', 'ERROR', 'AUDIT', 'REDIRECTED', 'TRACED', 'TRANSLATED'] as const;
@@ -123,6 +124,8 @@ export const FlowFields = z.object({
    * count such a connection once, from its client (EGRESS) side.
    */
   localPeer: z.boolean().default(false),
+  /** Whether and how this connection's payload was decoded (l7-coverage.ts); absent: no class. */
+  l7Coverage: L7CoverageClass.optional(),
 });
 /** Marks the record whose text had bytes replaced (sanitize.ts): a label on its source endpoint. */
 export function markSanitized(r: { source: Endpoint }): void {

@@ -2,6 +2,7 @@ export * from './flow';
 export * from './sanitize';
 export * from './status';
 export * from './l7-protocols';
+export * from './l7-coverage';
 export * from './wire';
 export * from './wire-compact';
 export * from './flow-fields';

@@ -78,7 +78,7 @@ describe('sanitizing schemas', () => {
       }),
     ];
     const b = IngestBatch.parse({
-      schemaVersion: 4,
+      schemaVersion: 5,
       batchId: crypto.randomUUID(),
       sentAt: 1,
       nodeName: 'n',

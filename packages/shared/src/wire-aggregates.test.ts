@@ -31,7 +31,7 @@ describe('kernel L7 aggregates on the wire (batch schema 4)', () => {
       l7Aggregates: [agg(), agg({ code: 503, count: 7, cnt: [4, 3] })],
     });
     expect(b.schemaVersion).toBe(WIRE_SCHEMA_VERSION);
-    expect(b.schemaVersion).toBe(4);
+    expect(b.schemaVersion).toBe(WIRE_SCHEMA_VERSION);
     expect(b.endpoints).toEqual([clientIdentity, { service: 'cart' }]);
     expect(b.l7Aggregates?.[0]?.source).toEqual(['10.0.0.1', null, 0]);
     expect(b.l7Aggregates?.[1]?.destination).toEqual(['10.0.0.2', 8080, 1]);

@@ -109,7 +109,7 @@ function flows(n: number): FlowInput[] {
 }
 
 function v2(f: FlowInput[]): IngestBatchInput {
-  return { schemaVersion: 4, batchId: crypto.randomUUID(), sentAt: 5, nodeName: 'node-a', ...encodeFlowRows(f, 'node-a') };
+  return { schemaVersion: 5, batchId: crypto.randomUUID(), sentAt: 5, nodeName: 'node-a', ...encodeFlowRows(f, 'node-a') };
 }
 
 const parseFlows = (b: IngestBatchInput) => {
@@ -206,7 +206,7 @@ function v3(f: FlowInput[], events: L7EventInput[]): IngestBatchInput {
   for (const x of f) enc.addFlow(x);
   const compactL7 = events.map((e) => enc.l7(e));
   return {
-    schemaVersion: 4,
+    schemaVersion: 5,
     batchId: crypto.randomUUID(),
     sentAt: 5,
     nodeName: 'node-a',
@@ -272,6 +272,7 @@ describe('FLOW_FIELDS, the one row definition', () => {
       connectLatencyNs: 707,
       closeReason: 'CLIENT_RESET',
       localPeer: true,
+      l7Coverage: 'tls-undecoded',
     };
     const b = IngestBatch.parse(JSON.parse(JSON.stringify(v2([f]))));
     const row = b.flows[0]!;

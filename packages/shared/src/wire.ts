@@ -24,8 +24,9 @@ import {
  * The batch schema. Numbered on from the object (1) and rows-only (2) forms that 0.1.0 development went
  * through: a change of shape gets a new number, and a server answers batches of another number 400.
  * 4: kernel L7 aggregates (`l7Aggregates`) and `sampling` on L7 rows (docs/l7-line-rate.md).
+ * 5: flow rows end with `l7Coverage`, the connection's decode class (l7-coverage.ts).
  */
-export const WIRE_SCHEMA_VERSION = 4 as const;
+export const WIRE_SCHEMA_VERSION = 5 as const;
 
 /** Limits a batch must respect; the server answers PAYLOAD_TOO_LARGE above them. */
 export const BATCH_LIMITS = {

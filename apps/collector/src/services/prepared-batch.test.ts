@@ -52,7 +52,7 @@ function compact(
   for (const f of c.flows) enc.addFlow(f);
   const l7 = c.l7?.map((e) => enc.l7(e));
   return {
-    schemaVersion: 4,
+    schemaVersion: 5,
     batchId: c.batchId,
     sentAt: c.sentAt,
     nodeName,
@@ -85,7 +85,7 @@ describe('prepareBatch', () => {
     expect(p.body.toString('utf8')).toBe(JSON.stringify(compact({ batchId: content.batchId, sentAt: now, flows, l7: [] }, 'node-a')));
     const empty = prepareBatch({ batchId: content.batchId, sentAt: now, flows: [] });
     expect(JSON.parse(empty.body.toString())).toEqual({
-      schemaVersion: 4,
+      schemaVersion: 5,
       batchId: content.batchId,
       sentAt: now,
       nodeName: '',

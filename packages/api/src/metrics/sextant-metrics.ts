@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { type CollectorRow, collectorHealthValues } from './collector-health';
 import { contextLabelNames, type MetricsConfig } from './config';
+import { COVERAGE_HELP, COVERAGE_METRIC, coverageSamples } from './coverage-samples';
 import { type BatchRecords, HUBBLE_METRICS, type HubbleMetricName, hubbleSamples } from './hubble-samples';
 import { SeriesTracker } from './series-tracker';
 import { WeightedHistogram } from './weighted-histogram';
@@ -28,6 +29,7 @@ export class SextantMetrics {
   private readonly rejectedRecords: Counter<'reason'>;
   private readonly sanitizedRecords: Counter;
   private readonly refusedBatches: Counter<'reason'>;
+  private readonly coverage: Counter<'service' | 'namespace' | 'class'>;
   private readonly health: Record<'lastSeen' | 'eventsPerSecond' | 'unparsedRatio' | 'spoolBytes' | 'deadLetter', Gauge<'collector'>>;
 
   constructor(
@@ -99,6 +101,7 @@ export class SextantMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.coverage = new Counter({ name: COVERAGE_METRIC, help: COVERAGE_HELP, labelNames: ['service', 'namespace', 'class'], registers });
     const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['collector'], registers });
     this.health = {
       lastSeen: gauge('sextant_collector_last_seen_timestamp_seconds', 'When the collector last reported (Unix seconds)'),
@@ -126,6 +129,11 @@ export class SextantMetrics {
       string,
       { metric: HubbleMetricName; labels: Record<string, string>; samples: number; sum: number; values: (readonly [number, number])[] }
     >();
+    // L7 decode coverage per workload: bounded and expired like Hubble's series.
+    for (const c of coverageSamples(batch.flows)) {
+      if (this.tracker.touch(COVERAGE_METRIC, c.labels, now)) this.coverage.inc(c.labels, c.connections);
+      else this.overflow.inc({ metric: COVERAGE_METRIC }, c.connections);
+    }
     for (const s of hubbleSamples(batch, this.config.context)) {
       const key = `${s.metric}\u0000${Object.values(s.labels).join('\u0000')}`;
       let g = groups.get(key);
@@ -182,7 +190,8 @@ export class SextantMetrics {
   expire(now = Date.now()): number {
     const gone = this.tracker.expire(now);
     for (const g of gone) {
-      this.hubble.get(g.metric as HubbleMetricName)?.remove(g.labels);
+      if (g.metric === COVERAGE_METRIC) this.coverage.remove(g.labels);
+      else this.hubble.get(g.metric as HubbleMetricName)?.remove(g.labels);
       this.expired.inc({ metric: g.metric });
     }
     return gone.length;

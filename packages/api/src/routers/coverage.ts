@@ -2,7 +2,7 @@
  * Coverage transparency (docs/l7-line-rate.md): how many HTTP exchanges a window held (rollups) against how
  * many were kept as records, by why they were kept. Views that show records show this next to them.
  */
-import { l7Coverage } from '@sextant/db';
+import { l7Coverage, workloadCoverage } from '@sextant/db';
 import { z } from 'zod';
 import { TimeWindow } from '../inputs';
 import { router, userProcedure } from '../trpc';
@@ -19,6 +19,15 @@ export const L7CoverageInput = z.object({
 export const coverageRouter = router({
   l7: userProcedure.input(L7CoverageInput).query(({ ctx, input }) =>
     l7Coverage(ctx.db.pool, {
+      ...input.window,
+      service: input.service,
+      namespace: input.namespace,
+      includeSelf: input.includeSelf,
+    }),
+  ),
+  /** L7 decode coverage per workload (issue 17): connections decoded / not decoded, by class. */
+  workloads: userProcedure.input(L7CoverageInput).query(({ ctx, input }) =>
+    workloadCoverage(ctx.db.pool, {
       ...input.window,
       service: input.service,
       namespace: input.namespace,

@@ -16,7 +16,7 @@ import {
   type Flow,
   type FlowInput,
 } from '@sextant/shared';
-import { Flow as FlowSchema } from '@sextant/shared';
+import { Flow as FlowSchema, L7_COVERAGE_CLASSES } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorToken } from '../auth/collectors';
 import { mulberry32 } from '../fixtures/generate-traffic';
@@ -87,6 +87,7 @@ function randomFlow(now: number): FlowInput {
     connectLatencyNs: maybe(big()),
     closeReason: pick(CLOSE_REASONS),
     localPeer: rand() < 0.5,
+    l7Coverage: maybe(pick(L7_COVERAGE_CLASSES)),
   };
 }
 
@@ -140,6 +141,7 @@ function expectedColumns(f: Flow, batchId: string): Record<string, unknown> {
     connect_latency_ns: f.connectLatencyNs ?? null,
     close_reason: f.closeReason,
     local_peer: f.localPeer,
+    l7_coverage: f.l7Coverage ?? null,
     ...prefixed('src', side(f.source, true)),
     ...prefixed('dst', side(f.destination, true)),
   };

@@ -12,6 +12,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { commitFenced, poolOnCitus } from '../citus/commit-fence';
 import { dayOf, ensurePartitions, PARTITIONED_TABLES } from '../maintenance/partitions';
 import { jsonText } from './copy-text';
+import { foldCoverage, upsertCoverage } from './coverage-rollup';
 import { IngestInputError } from './errors';
 import { foldEdges, foldLatency, markDirtyHours, MINUTE_MS, upsertEdges, upsertLatency, upsertServices } from './rollups';
 import { BatchEndpoints, FLOW_COLUMNS, flowCopyWriter, L7_COLUMNS, l7CopyWriter, type RowContext } from './rows';
@@ -114,6 +115,7 @@ export async function storeBatch(pool: pg.Pool, collectorId: string, batch: Inge
     await copyBatch(client, batch, ctx, ends);
     const minute = foldEdges(batch, MINUTE_MS, ends);
     await upsertEdges(client, 'edge_minute', minute);
+    await upsertCoverage(client, foldCoverage(batch, ends));
     await markDirtyHours(client, minute);
     await upsertLatency(client, foldLatency(batch.histograms));
     await upsertServices(client, minute);
