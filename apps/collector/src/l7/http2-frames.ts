@@ -6,7 +6,7 @@
  * started in hides the next frame header: the direction loses its framing and waits for a chunk that starts
  * with a plausible frame (a syscall usually starts on a frame boundary).
  */
-import { Carry, type ByteCounters } from './reassembly';
+import { FramedReader, HEAD_INCOMPLETE, HEAD_INVALID, type ByteCounters } from './reassembly';
 
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -91,130 +91,53 @@ export function looksLikeFrames(data: Buffer): boolean {
   return frames > 0;
 }
 
-export class Http2FrameReader {
-  private readonly carry = new Carry();
-  private state: 'preface' | 'header' | 'payload' | 'desync';
+export class Http2FrameReader extends FramedReader {
   private header: FrameHeader = { length: 0, type: 0, flags: 0, streamId: 0 };
   private headerTs = 0n;
-  private remaining = 0;
-  private parts: Buffer[] = [];
-  private collected = 0;
-  private truncated = false;
-  private prefaceSeen = 0;
+  /** Bytes of the client preface read so far; null once past it (or when none is expected, or after a resync). */
+  private prefaceSeen: number | null;
 
   constructor(
     expectPreface: boolean,
-    private readonly collectLimit: number,
-    private readonly counters: ByteCounters,
+    collectLimit: number,
+    counters: ByteCounters,
     private readonly sink: FrameSink,
   ) {
-    this.state = expectPreface ? 'preface' : 'header';
+    super(counters, collectLimit);
+    this.prefaceSeen = expectPreface ? 0 : null;
   }
 
-  get inSync(): boolean {
-    return this.state !== 'desync';
-  }
-
-  feed(data: Buffer, ts: bigint): void {
-    if (this.state === 'desync') {
-      if (!looksLikeFrames(data)) {
-        this.counters.unparsed += data.length;
-        return;
-      }
-      this.state = 'header';
-    }
-    const { buf, firstTs, carried } = this.carry.join(data, ts);
-    let pos = 0;
-    while (pos < buf.length) {
-      if (this.state === 'preface') {
-        const n = Math.min(PREFACE.length - this.prefaceSeen, buf.length - pos);
-        if (buf.compare(PREFACE, this.prefaceSeen, this.prefaceSeen + n, pos, pos + n) !== 0) return this.loseSync(buf.length - pos);
-        this.counters.parsed += n;
-        this.prefaceSeen += n;
-        pos += n;
-        if (this.prefaceSeen === PREFACE.length) this.state = 'header';
-      } else if (this.state === 'header') {
-        if (buf.length - pos < HEADER) {
-          this.carry.keep(buf.subarray(pos), pos < carried ? firstTs : ts);
-          return;
-        }
-        const h = readFrameHeader(buf, pos);
-        if (!plausibleFrame(h)) return this.loseSync(buf.length - pos);
-        this.counters.parsed += HEADER;
-        pos += HEADER;
-        this.startFrame(h, pos - HEADER < carried ? firstTs : ts);
-      } else if (this.state === 'payload') {
-        const n = Math.min(this.remaining, buf.length - pos);
-        this.take(buf.subarray(pos, pos + n));
-        pos += n;
-      } else return;
-    }
-  }
-
-  /** `n` bytes moved by the syscall past what was captured. */
-  gap(n: number): void {
-    if (n <= 0) return;
-    if (this.state === 'payload' && n <= this.remaining) {
-      this.truncated = true;
+  protected head(buf: Buffer, pos: number, ts: bigint): number {
+    if (this.prefaceSeen !== null) {
+      const n = Math.min(PREFACE.length - this.prefaceSeen, buf.length - pos);
+      if (buf.compare(PREFACE, this.prefaceSeen, this.prefaceSeen + n, pos, pos + n) !== 0) return HEAD_INVALID;
       this.counters.parsed += n;
-      this.remaining -= n;
-      if (this.remaining === 0) this.finishFrame();
-      return;
+      this.prefaceSeen += n;
+      if (this.prefaceSeen === PREFACE.length) this.prefaceSeen = null;
+      return pos + n;
     }
-    if (this.state === 'payload') {
-      const rest = this.remaining;
-      this.truncated = true;
-      this.counters.parsed += rest;
-      this.remaining = 0;
-      this.finishFrame();
-      n -= rest;
-    }
-    this.loseSync(n);
-  }
-
-  /** At close: an incomplete frame header is unparsed. */
-  discard(): void {
-    this.counters.unparsed += this.carry.clear();
-    this.parts = [];
-  }
-
-  private startFrame(h: FrameHeader, ts: bigint): void {
+    if (buf.length - pos < HEADER) return HEAD_INCOMPLETE;
+    const h = readFrameHeader(buf, pos);
+    if (!plausibleFrame(h)) return HEAD_INVALID;
+    this.counters.parsed += HEADER;
     this.header = h;
     this.headerTs = ts;
-    this.remaining = h.length;
-    this.parts = [];
-    this.collected = 0;
-    this.truncated = false;
-    if (!COLLECTED.has(h.type)) this.sink.onFrame(h, undefined, true, ts);
-    this.state = 'payload';
-    if (h.length === 0) this.finishFrame();
+    const collect = COLLECTED.has(h.type);
+    if (!collect) this.sink.onFrame(h, undefined, true, ts);
+    this.startPayload(h.length, collect);
+    return pos + HEADER;
   }
 
-  private take(bytes: Buffer): void {
-    if (COLLECTED.has(this.header.type) && !this.truncated) {
-      const room = this.collectLimit - this.collected;
-      const keep = Math.min(room, bytes.length);
-      if (keep > 0) this.parts.push(Buffer.from(bytes.subarray(0, keep)));
-      this.collected += keep;
-      if (keep < bytes.length) this.truncated = true;
-    }
-    this.counters.parsed += bytes.length;
-    this.remaining -= bytes.length;
-    if (this.remaining === 0) this.finishFrame();
+  protected payload(payload: Buffer, complete: boolean): void {
+    this.sink.onFrame(this.header, payload, complete, this.headerTs);
   }
 
-  private finishFrame(): void {
-    this.state = 'header';
-    if (!COLLECTED.has(this.header.type)) return;
-    const payload = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
-    this.parts = [];
-    this.sink.onFrame(this.header, payload, !this.truncated, this.headerTs);
+  protected resync(data: Buffer): boolean {
+    return looksLikeFrames(data);
   }
 
-  private loseSync(unparsed: number): void {
-    this.counters.unparsed += unparsed + this.carry.clear();
-    this.parts = [];
-    this.state = 'desync';
+  protected override onLoseSync(): void {
+    this.prefaceSeen = null; // a resync starts on a frame header
     this.sink.onDesync();
   }
 }
