@@ -14,3 +14,4 @@ export * from './random';
 export * from './observe-args';
 export * from './hubble';
 export * from './hubble-import';
+export * from './service-map-node';

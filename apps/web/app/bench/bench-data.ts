@@ -4,7 +4,7 @@
  * components, without a database.
  */
 import type { FlowRecord, ServiceMap } from '@sextant/db';
-import { mulberry32 } from '@sextant/shared';
+import { emptyServiceNode, mulberry32 } from '@sextant/shared';
 
 export function benchMap(nodeCount: number, edgeCount: number, seed = 1): ServiceMap {
   const rand = mulberry32(seed);
@@ -13,22 +13,7 @@ export function benchMap(nodeCount: number, edgeCount: number, seed = 1): Servic
   const nodes = Array.from({ length: nodeCount }, (_, i) => {
     const namespace = `ns-${i % 12}`;
     const name = `svc-${i}`;
-    return {
-      id: `${namespace}/${name}`,
-      name,
-      namespace,
-      requestsIn: 0,
-      requestsOut: 0,
-      errorsIn: 0,
-      errorsOut: 0,
-      connectionsIn: 0,
-      connectionsOut: 0,
-      connectionErrorsIn: 0,
-      connectionErrorsOut: 0,
-      dropsIn: 0,
-      dropsOut: 0,
-      failureRatio: 0,
-    };
+    return emptyServiceNode(`${namespace}/${name}`, namespace, name);
   });
   const seen = new Set<string>();
   const edges: ServiceMap['edges'] = [];

@@ -1,22 +1,10 @@
 import type { ServiceMap, ServiceMapProtocol } from '@sextant/db';
+import { emptyServiceNode } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { edgeRows, searchHits, toCanvasEdge, toCanvasNode, visibleGraph, type MapEdge, type MapNode } from './map-model';
 
 const node = (namespace: string, name: string, over: Partial<MapNode> = {}): MapNode => ({
-  id: `${namespace}/${name}`,
-  name,
-  namespace,
-  requestsIn: 0,
-  requestsOut: 0,
-  errorsIn: 0,
-  errorsOut: 0,
-  connectionsIn: 0,
-  connectionsOut: 0,
-  connectionErrorsIn: 0,
-  connectionErrorsOut: 0,
-  dropsIn: 0,
-  dropsOut: 0,
-  failureRatio: 0,
+  ...emptyServiceNode(`${namespace}/${name}`, namespace, name),
   ...over,
 });
 const proto = (

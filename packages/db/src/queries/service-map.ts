@@ -7,6 +7,7 @@
  * the coarsest complete ones for the window (window-source.ts).
  */
 import type pg from 'pg';
+import { emptyServiceNode, type ServiceMapNode } from '@sextant/shared';
 import { edgeKind, KIND_RANK, kindSql, type EdgeKind } from './edge-kinds';
 import { Params } from './filter-sql';
 import { denseQuantiles, HIST_AGG_SQL, parseHistAggDense } from './hist-agg';
@@ -75,24 +76,7 @@ export interface ServiceMapEdge {
   failureRatio: number;
 }
 
-export interface ServiceMapNode {
-  id: string;
-  name: string;
-  namespace: string;
-  /** L7 requests and error responses. */
-  requestsIn: number;
-  requestsOut: number;
-  errorsIn: number;
-  errorsOut: number;
-  connectionsIn: number;
-  connectionsOut: number;
-  connectionErrorsIn: number;
-  connectionErrorsOut: number;
-  dropsIn: number;
-  dropsOut: number;
-  /** Health: inbound request error ratio, else outbound, else the same for connections; 1 with only drops. */
-  failureRatio: number;
-}
+export type { ServiceMapNode };
 
 export interface ServiceMap {
   since: number;
@@ -226,22 +210,7 @@ function nodesOf(edges: ServiceMapEdge[], names: Map<string, [string, string]>):
     let n = nodes.get(id);
     if (!n) {
       const [namespace, name] = names.get(id) ?? ['', id];
-      n = {
-        id,
-        name,
-        namespace,
-        requestsIn: 0,
-        requestsOut: 0,
-        errorsIn: 0,
-        errorsOut: 0,
-        connectionsIn: 0,
-        connectionsOut: 0,
-        connectionErrorsIn: 0,
-        connectionErrorsOut: 0,
-        dropsIn: 0,
-        dropsOut: 0,
-        failureRatio: 0,
-      };
+      n = emptyServiceNode(id, namespace, name);
       nodes.set(id, n);
     }
     return n;
