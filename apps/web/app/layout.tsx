@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import { headers } from 'next/headers';
 import type { ReactNode } from 'react';
 import { THEME_BOOT } from '../src/client/theme';
+import { THEME_CSS } from '../src/client/theme-palette';
 import './globals.css';
 import { Providers } from './providers';
 import { TopBar } from './top-bar';
@@ -14,6 +15,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
   return (
     <html lang="en" suppressHydrationWarning>
       <head>
+        <style dangerouslySetInnerHTML={{ __html: THEME_CSS }} />
         <script nonce={nonce} dangerouslySetInnerHTML={{ __html: THEME_BOOT }} />
       </head>
       <body>
