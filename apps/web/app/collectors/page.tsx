@@ -9,6 +9,7 @@ import {
 } from '../../src/client/collector-health';
 import { api } from '../../src/client/trpc';
 import { NewCollectorToken } from './new-collector-token';
+import { WorkloadCoverage } from './workload-coverage';
 import { useAuthedQuery } from '../../src/client/use-authed-query';
 
 function ago(ms: number | null): string {
@@ -103,6 +104,7 @@ export default function CollectorsPage() {
           </p>
         )}
       </div>
+      <WorkloadCoverage />
       {me.data?.role === 'admin' && (
         <NewCollectorToken>
           <a href="/admin">all tokens →</a>

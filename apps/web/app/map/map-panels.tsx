@@ -9,6 +9,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { edgeRows, protocolQuery, type MapEdge, type MapNode } from '../../src/client/map-model';
 import { ServiceCoverage } from '../flows/coverage';
+import { ServiceDecodeCoverage } from './decode-coverage';
 import { formatBytes, formatCount, formatNs, formatRate } from '../../src/client/time-range';
 import { flowsLink, serviceFlags } from '../../src/client/url-state';
 
@@ -148,6 +149,15 @@ export function NodePanel({
       </div>
       {mapWindow && (
         <ServiceCoverage
+          cacheKey={`${mapWindow.since}|${mapWindow.until}`}
+          window={mapWindow}
+          includeSelf={rangeParams.get('self') === '1'}
+          service={node.name}
+          namespace={node.namespace}
+        />
+      )}
+      {mapWindow && (
+        <ServiceDecodeCoverage
           cacheKey={`${mapWindow.since}|${mapWindow.until}`}
           window={mapWindow}
           includeSelf={rangeParams.get('self') === '1'}
