@@ -11,6 +11,7 @@ import { COLLECTOR_VERSION, HealthTracker } from './services/health';
 import { IdentityResolver } from './services/identity';
 import { L7AggregateBuilder } from './services/l7-aggregates';
 import { L7Assembler } from './services/l7-assembler';
+import { L7CoverageClassifier } from './services/l7-coverage';
 import { ListenerTable } from './services/listeners';
 import { localServerPort, SelfMarker } from './services/self-marker';
 import { RuleSet } from './services/naming-rules';
@@ -63,8 +64,11 @@ export class Collector {
       rules: config.rulesFile ? RuleSet.fromFile(config.rulesFile) : undefined,
       isSelf: (pid) => self.isSelf(pid),
     });
-    this.assembler = new FlowAssembler(config.nodeName, this.identity, this.listeners, this.clock, { keepClosedIds: config.l7 });
+    // L7 decode coverage per connection, from the kernel's classification in each close event (l7-coverage.ts).
+    const coverage = new L7CoverageClassifier(config.l7 && config.l7Mode !== 'hooks');
+    this.assembler = new FlowAssembler(config.nodeName, this.identity, this.listeners, this.clock, { keepClosedIds: config.l7, coverage });
     this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
+    this.l7.onNotDecodable = (sockId, firstNs) => coverage.markNotDecodable(sockId, firstNs);
     this.aggregates = new L7AggregateBuilder(this.assembler, this.identity);
     this.capture = new CaptureControl(this.transport, () => this.applyL7Config(), this.log);
   }

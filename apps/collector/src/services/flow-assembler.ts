@@ -27,6 +27,7 @@ import { endpointServiceName, FLOW_FIELDS, FLOW_IX } from '@sextant/shared';
 import { endpointOf, type IdentityResolver } from './identity';
 import { recordId } from './record-ids';
 import type { ListenerTable } from './listeners';
+import type { L7CoverageClassifier } from './l7-coverage';
 
 /** Converts CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns) to epoch milliseconds. */
 export class Clock {
@@ -148,7 +149,7 @@ export class FlowAssembler {
     private readonly listeners: ListenerTable,
     private readonly clock: Clock,
     /** Remember closed connections' ids for late L7 data (only useful with L7 capture on). */
-    private readonly opts: { keepClosedIds?: boolean } = {},
+    private readonly opts: { keepClosedIds?: boolean; coverage?: L7CoverageClassifier } = {},
   ) {}
 
   isLocal(ip: string): boolean {
@@ -328,6 +329,7 @@ export class FlowAssembler {
     row[FLOW_IX.connectLatencyNs] = e.connectNs > 0 ? e.connectNs : null;
     row[FLOW_IX.closeReason] = closeReasonOf(e, server);
     row[FLOW_IX.localPeer] = localPeer;
+    row[FLOW_IX.l7Coverage] = e.final ? (this.opts.coverage?.classOf(e, server && localPeer) ?? null) : null;
     return row;
   }
 

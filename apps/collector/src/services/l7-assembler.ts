@@ -79,6 +79,8 @@ export class L7Assembler {
   private skippedUnknownPeer = 0;
   /** Events shipped per sampling reason (`full`: the full path). */
   private readonly recorded: Record<L7Sampling | 'full', number> = { full: 0, error: 0, slow: 0, capture: 0, sampled: 0 };
+  /** Told of each HTTP/2 stream whose headers could not be decoded, by socket (the connection's coverage class). */
+  onNotDecodable?: (sockId: bigint, firstNs: bigint) => void;
 
   constructor(
     private readonly flows: FlowAssembler,
@@ -241,6 +243,7 @@ export class L7Assembler {
   }
 
   private emit(x: L7Exchange, meta: ConnMeta, out: L7EventInput[]): void {
+    if (x.http?.notDecodable) this.onNotDecodable?.(meta.sockId, meta.firstNs);
     const server = x.role === 'server';
     // Both ends on this host are both captured: the client's side reports the exchange, once. (The kernel
     // does not even capture the server side of loopback connections.)
