@@ -4,14 +4,15 @@
  * Debian or npm, and the L7 parsers need real client traffic to be checked against.
  *
  * It speaks: ApiVersions 0–3, Metadata 0–12, Produce 3–7 (record batches v2 stored opaquely, base offsets
- * rewritten), ListOffsets 1–5, Fetch 4–11 (returns stored batches), and for a consumer group with ONE
+ * rewritten), ListOffsets 1–5, Fetch 4–11 (returns stored batches), and (kafka-groups.ts) for a consumer group with ONE
  * member at a time: FindCoordinator 0–2, JoinGroup 0–4, SyncGroup 0–2, Heartbeat 0–2, OffsetFetch 1–7,
  * OffsetCommit 2–5, LeaveGroup 0–2. No replication, transactions, compression handling, ACLs or SASL.
  * Unknown topics get UNKNOWN_TOPIC_OR_PARTITION (3) unless autoCreateTopics is on.
  */
 import net from 'node:net';
 import { isFlexible, responseHeaderVersion } from '../kafka-apis';
-import { In, Out } from './kafka-wire';
+import { KafkaTestGroups } from './kafka-groups';
+import { ERR, In, NODE_ID, Out } from './kafka-wire';
 
 const SUPPORTED: Record<number, [number, number]> = {
   18: [0, 3], // ApiVersions
@@ -27,16 +28,6 @@ const SUPPORTED: Record<number, [number, number]> = {
   8: [2, 5], // OffsetCommit
   13: [0, 2], // LeaveGroup
 };
-
-const ERR = {
-  NONE: 0,
-  OFFSET_OUT_OF_RANGE: 1,
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  ILLEGAL_GENERATION: 22,
-  UNKNOWN_MEMBER_ID: 25,
-  UNSUPPORTED_VERSION: 35,
-};
-const NODE_ID = 1;
 
 interface Batch {
   baseOffset: bigint;
@@ -55,18 +46,15 @@ export interface KafkaTestBrokerOptions {
 /** The test fixture broker. `advertisedPort` may be pointed at a tee in front of it. */
 export class KafkaTestBroker {
   readonly logs = new Map<string, Batch[][]>();
-  readonly committed = new Map<string, bigint>(); // `${group}/${topic}/${partition}` → offset
+  private readonly groups = new KafkaTestGroups(() => this.advertisedPort);
+  /** Offsets committed by consumer groups: `${group}/${topic}/${partition}` → offset. */
+  readonly committed = this.groups.committed;
   /** Every (apiKey, apiVersion) served, for tests to assert on. */
   readonly served: { apiKey: number; apiVersion: number }[] = [];
   port = 0;
   advertisedPort = 0;
   private server = net.createServer((s) => this.serve(s));
   private sockets = new Set<net.Socket>();
-  private groups = new Map<
-    string,
-    { generation: number; members: Map<string, Buffer>; protocol: string; assignments: Map<string, Buffer> }
-  >();
-  private nextMember = 1;
 
   constructor(private readonly options: KafkaTestBrokerOptions = {}) {
     for (const [topic, partitions] of Object.entries(options.topics ?? {})) this.createTopic(topic, partitions);
@@ -148,7 +136,7 @@ export class KafkaTestBroker {
       case 1:
         return (await this.fetch(r, w, v)).done();
       default:
-        return this.group(apiKey, r, w, v).done();
+        return this.groups.handle(apiKey, r, w, v).done();
     }
   }
 
@@ -316,78 +304,6 @@ export class KafkaTestBroker {
       }),
     );
     return w;
-  }
-
-  private group(apiKey: number, r: In, w: Out, v: number): Out {
-    if (apiKey === 10) {
-      r.str(); // key
-      if (v >= 1) w.i32(0).i16(ERR.NONE).str(null);
-      else w.i16(ERR.NONE);
-      return w.i32(NODE_ID).str('127.0.0.1').i32(this.advertisedPort);
-    }
-    const groupId = r.str() ?? '';
-    const group = this.groups.get(groupId) ?? {
-      generation: 0,
-      members: new Map<string, Buffer>(),
-      protocol: '',
-      assignments: new Map<string, Buffer>(),
-    };
-    this.groups.set(groupId, group);
-    if (apiKey === 11) {
-      r.i32(); // session timeout
-      if (v >= 1) r.i32(); // rebalance timeout
-      const memberId = r.str() || `member-${this.nextMember++}`;
-      r.str(); // protocol type
-      const protocols = r.arr(() => ({ name: r.str() ?? '', metadata: r.bytes() ?? Buffer.alloc(0) })) ?? [];
-      // One member at a time: every join starts a new generation with just this member, its own leader.
-      group.generation++;
-      group.members = new Map([[memberId, protocols[0]?.metadata ?? Buffer.alloc(0)]]);
-      group.protocol = protocols[0]?.name ?? '';
-      if (v >= 2) w.i32(0);
-      w.i16(ERR.NONE).i32(group.generation).str(group.protocol).str(memberId).str(memberId);
-      return w.arr([...group.members], ([id, metadata]) => w.str(id).bytes(metadata));
-    }
-    if (apiKey === 14) {
-      const generation = r.i32();
-      const memberId = r.str() ?? '';
-      for (const a of r.arr(() => ({ id: r.str() ?? '', assignment: r.bytes() ?? Buffer.alloc(0) })) ?? [])
-        group.assignments.set(a.id, a.assignment);
-      if (v >= 1) w.i32(0);
-      const error = !group.members.has(memberId)
-        ? ERR.UNKNOWN_MEMBER_ID
-        : generation !== group.generation
-          ? ERR.ILLEGAL_GENERATION
-          : ERR.NONE;
-      return w.i16(error).bytes(group.assignments.get(memberId) ?? Buffer.alloc(0));
-    }
-    if (apiKey === 12 || apiKey === 13) {
-      if (apiKey === 12) r.i32(); // generation
-      const memberId = r.str() ?? '';
-      if (v >= 1) w.i32(0);
-      if (apiKey === 13) group.members.delete(memberId);
-      return w.i16(apiKey === 12 && !group.members.has(memberId) ? ERR.UNKNOWN_MEMBER_ID : ERR.NONE);
-    }
-    if (apiKey === 9) {
-      const topics = r.arr(() => ({ name: r.str() ?? '', parts: r.ints() }));
-      if (v >= 3) w.i32(0);
-      w.arr(topics ?? [], (t) =>
-        w.str(t.name).arr(t.parts, (p) => {
-          w.i32(p).i64(this.committed.get(`${groupId}/${t.name}/${p}`) ?? -1n);
-          if (v >= 5) w.i32(-1); // committed leader epoch
-          w.str('').i16(ERR.NONE);
-        }),
-      );
-      return (v >= 2 ? w.i16(ERR.NONE) : w).tags();
-    }
-    // OffsetCommit 2–5
-    r.i32(); // generation
-    r.str(); // member id
-    if (v <= 4) r.i64(); // retention time
-    const topics =
-      r.arr(() => ({ name: r.str() ?? '', parts: r.arr(() => ({ index: r.i32(), offset: r.i64(), metadata: r.str() })) ?? [] })) ?? [];
-    for (const t of topics) for (const p of t.parts) this.committed.set(`${groupId}/${t.name}/${p.index}`, p.offset);
-    if (v >= 3) w.i32(0);
-    return w.arr(topics, (t) => w.str(t.name).arr(t.parts, (p) => w.i32(p.index).i16(ERR.NONE)));
   }
 }
 

@@ -1,7 +1,19 @@
 /**
  * TEST FIXTURE ONLY — the Kafka wire primitives of the test broker (kafka-broker.ts): a reader (In) and a
- * writer (Out) of int8..int64, varints, (compact) strings, bytes and arrays, tagged fields for flexible versions.
+ * writer (Out) of int8..int64, varints, (compact) strings, bytes and arrays, tagged fields for flexible versions;
+ * the error codes it answers with and its node id.
  */
+/** Kafka error codes the fixture answers with. */
+export const ERR = {
+  NONE: 0,
+  OFFSET_OUT_OF_RANGE: 1,
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  ILLEGAL_GENERATION: 22,
+  UNKNOWN_MEMBER_ID: 25,
+  UNSUPPORTED_VERSION: 35,
+};
+export const NODE_ID = 1;
+
 export class In {
   pos = 0;
   constructor(
