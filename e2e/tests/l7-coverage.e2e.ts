@@ -131,6 +131,13 @@ describe.skipIf(!canRun)('L7 decode coverage per workload', () => {
     ]);
     expect(await table.getByRole('columnheader', { name: 'TLS not decoded' }).getAttribute('title')).toBe('TLS (not decoded)');
     await page.screenshot({ path: path.join(ARTIFACTS, 'collectors-decode-coverage.png') });
+    // each connection says it in the drawer (newest first: the two without payload, then the TLS ones)
+    await page.goto(`${stack.url}/flows?range=15m&q=${encodeURIComponent('--to-service legacy-pay')}`);
+    const rows = page.locator('[data-testid="flow-scroller"] [role="row"]');
+    await expect.poll(() => rows.count()).toBe(5);
+    await rows.nth(2).click();
+    await page.getByText('Connection (L4 record)').waitFor();
+    expect(await page.locator('table.kv tr', { hasText: 'L7 decoding' }).textContent()).toBe('L7 decodingTLS (not decoded)');
     await page.close();
   });
 

@@ -5,7 +5,7 @@
  */
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { flowStatusClass, statusTone, type L7Event } from '@sextant/shared';
+import { flowStatusClass, L7_COVERAGE_LABELS, statusTone, type L7Event } from '@sextant/shared';
 import { formatNs } from '../../src/client/time-range';
 import { api } from '../../src/client/trpc';
 import { EXCHANGE_PAGE, Exchanges, KV } from './exchanges';
@@ -85,6 +85,7 @@ export function FlowDrawer({
               ],
               ['direction', `${f.trafficDirection}${f.isReply ? ', reply' : ''}`],
               ['node', f.nodeName],
+              ...(f.l7Coverage ? [['L7 decoding', L7_COVERAGE_LABELS[f.l7Coverage]] as [string, string]] : []),
             ]}
           />
         </section>

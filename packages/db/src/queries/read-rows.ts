@@ -87,6 +87,7 @@ export function flowFromRow(r: Row): Flow {
   if (r.drop_reason) f.dropReason = String(r.drop_reason);
   if (r.srtt_us !== null && r.srtt_us !== undefined) f.srttUs = Number(r.srtt_us);
   if (r.connect_latency_ns !== null && r.connect_latency_ns !== undefined) f.connectLatencyNs = Number(r.connect_latency_ns);
+  if (r.l7_coverage) f.l7Coverage = r.l7_coverage as Flow['l7Coverage'];
   return f;
 }
 
