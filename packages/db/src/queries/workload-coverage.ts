@@ -50,7 +50,10 @@ export async function workloadCoverage(pool: pg.Pool, input: WorkloadCoverageInp
       AND ((s.namespace = c.src_namespace AND s.name = c.src_service) OR (s.namespace = c.dst_namespace AND s.name = c.dst_service)))`);
   const sideWhere: string[] = [];
   if (input.service !== undefined) {
-    sideWhere.push(`x.service = ${p.add(input.service)}`);
+    const s = p.add(input.service);
+    sideWhere.push(`x.service = ${s}`);
+    // only the edges of that service are read (the panel of a long window)
+    edgeWhere.push(`(c.src_service = ${s} OR c.dst_service = ${s})`);
     if (input.namespace !== undefined) sideWhere.push(`x.namespace = ${p.add(input.namespace)}`);
   }
   const res = await pool.query<{ namespace: string; service: string; class: string; n: string | number }>(
