@@ -7,7 +7,7 @@ set -euo pipefail
 MODE="${1:-runtime}"
 PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ python3)
 if [ "$MODE" = "test" ]; then
-  PACKAGES+=(nginx-light wrk curl dnsutils dnsmasq-base iproute2 chromium kcat prometheus)
+  PACKAGES+=(nginx-light wrk curl openssl dnsutils dnsmasq-base iproute2 chromium kcat prometheus)
 fi
 missing=()
 for p in "${PACKAGES[@]}"; do
