@@ -49,7 +49,7 @@ describe('ingest', () => {
     const old = { schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), flows: t.flows, l7: t.l7 };
     const err = await rejection(h.client(h.collectorToken).ingest.push.mutate(old as unknown as IngestBatchInput));
     expect(err.data?.code).toBe('BAD_REQUEST');
-    expect(err.message).toContain('schemaVersion 1 is not supported: this server takes batch schema 4 only');
+    expect(err.message).toContain('schemaVersion 1 is not supported: this server takes batch schema 5 only');
     expect(err.message).not.toMatch(/flows\.\d/);
     expect(await count('SELECT count(*) AS n FROM ingest_receipts WHERE batch_id = $1', [old.batchId])).toBe(0);
   });
