@@ -1,26 +1,17 @@
 /**
  * The probes on the real kernel with real traffic on loopback: exact event counts against what the test
- * itself did. Skipped (with the reason printed) only where eBPF cannot run.
+ * itself did, for TCP connections and listeners, and the probes' own lifecycle (loss counters, programs
+ * attached and detached, ring size). Interim reports and UDP have files of their own. Skipped (with the
+ * reason printed) only where eBPF cannot run.
  */
 import { execFileSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SX_CLOSE_CLOSED,
-  SX_CLOSE_OPEN,
-  SX_CLOSE_REFUSED,
-  SX_CLOSE_RESET,
-  SX_DIR_CLIENT,
-  SX_DIR_SERVER,
-  SX_HIST_TCP_CONNECT,
-} from './generated/events';
-import { preflight } from './preflight';
+import { SX_CLOSE_CLOSED, SX_CLOSE_REFUSED, SX_CLOSE_RESET, SX_DIR_CLIENT, SX_DIR_SERVER, SX_HIST_TCP_CONNECT } from './generated/events';
 import { SextantProbes, type TcpConnEvent } from './probes';
-import { missingPrerequisite } from '@sextant/shared/testing';
+import { connectOnce, kernelMissing, listen, settle } from './testing/kernel';
 
-const pf = preflight();
-const noKernel = missingPrerequisite(pf.ok, `eBPF kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
+const noKernel = kernelMissing();
 
 let probes: SextantProbes;
 const events: TcpConnEvent[] = [];
@@ -37,27 +28,6 @@ afterAll(() => {
   probes?.close();
   early?.close();
 });
-
-async function listen(handler: (s: net.Socket) => void, host = '127.0.0.1'): Promise<{ port: number; close: () => void }> {
-  const srv = net.createServer(handler);
-  await new Promise<void>((r) => srv.listen(0, host, r));
-  return { port: (srv.address() as net.AddressInfo).port, close: () => srv.close() };
-}
-
-function connectOnce(port: number, payload: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(port, '127.0.0.1', () => c.write(payload));
-    c.on('data', () => c.end());
-    c.on('close', () => resolve());
-    c.on('error', reject);
-  });
-}
-
-async function settle(pred: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !pred()) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 200)); // and let stragglers arrive
-}
 
 describe.skipIf(noKernel)('TCP lifecycle', () => {
   it('reports exactly N client and N server connections with pids and byte counts', async () => {
@@ -174,188 +144,6 @@ describe.skipIf(noKernel)('TCP lifecycle', () => {
     const server = mine().find((e) => e.direction === SX_DIR_SERVER);
     expect(client).toMatchObject({ closeReason: SX_CLOSE_RESET, rstRecv: 1 });
     expect(server).toMatchObject({ closeReason: SX_CLOSE_RESET, rstSent: 1 });
-  });
-});
-
-describe.skipIf(noKernel)('interim reports of long-lived connections', () => {
-  it('reports open connections that moved bytes once per interval, from the sweep, and never idle ones', async () => {
-    const sweeper = SextantProbes.open({ updateIntervalMs: 300, l7: false });
-    const seen: TcpConnEvent[] = [];
-    sweeper.onTcpEvents((batch) => seen.push(...batch));
-    try {
-      let server: net.Socket | undefined;
-      const srv = await listen((s) => {
-        server = s;
-        s.on('data', (d) => s.write(d)); // echo
-      });
-      const client = net.connect(srv.port, '127.0.0.1');
-      await new Promise<void>((r) => client.on('connect', () => r()));
-      const echo = async (n: number) => {
-        let got = 0;
-        await new Promise<void>((r) => {
-          const on = (d: Buffer) => {
-            got += d.length;
-            if (got >= n) {
-              client.off('data', on);
-              r();
-            }
-          };
-          client.on('data', on);
-          client.write(Buffer.alloc(n, 7));
-        });
-      };
-      const mine = () => seen.filter((e) => e.sport === srv.port || e.dport === srv.port);
-      await echo(1000);
-      expect(sweeper.sweepConnections()).toBe(0); // younger than the interval
-      await new Promise((r) => setTimeout(r, 350));
-      expect(sweeper.sweepConnections()).toBe(2); // client and server side
-      expect(sweeper.sweepConnections()).toBe(0); // just reported
-      await new Promise((r) => setTimeout(r, 350));
-      expect(sweeper.sweepConnections()).toBe(0); // idle since
-      await echo(500);
-      await new Promise((r) => setTimeout(r, 350));
-      expect(sweeper.sweepConnections()).toBe(2);
-      await settle(() => mine().length >= 4, 2_000);
-      client.end();
-      server?.end();
-      await settle(() => mine().filter((e) => e.final).length >= 2, 3_000);
-      srv.close();
-      const updates = mine().filter((e) => !e.final);
-      const closes = mine().filter((e) => e.final);
-      expect(updates).toHaveLength(4);
-      expect(closes).toHaveLength(2);
-      const clientUpdates = updates.filter((e) => e.direction === SX_DIR_CLIENT);
-      // cumulative; the kernel's acked count includes the SYN's sequence number
-      expect(clientUpdates.map((e) => [Number(e.bytesAcked), Number(e.bytesReceived)])).toEqual([
-        [1001, 1000],
-        [1501, 1500],
-      ]);
-      for (const u of updates) expect(u).toMatchObject({ closeReason: SX_CLOSE_OPEN, pid: process.pid });
-      // the close carries the same socket id and the totals
-      const clientClose = closes.find((e) => e.direction === SX_DIR_CLIENT);
-      expect(clientClose?.sockId).toBe(clientUpdates[0]?.sockId);
-      expect(Number(clientClose?.bytesReceived)).toBeGreaterThanOrEqual(1500);
-    } finally {
-      sweeper.close();
-    }
-  });
-
-  it('does nothing when interim reports are off', () => {
-    const lean = SextantProbes.open({ updateIntervalMs: 0, l7: false });
-    try {
-      expect(lean.sweepConnections()).toBe(0);
-    } finally {
-      lean.close();
-    }
-  });
-});
-
-describe.skipIf(noKernel)('UDP flows and drops', () => {
-  async function udpSocket(type: 'udp4' | 'udp6', addr: string): Promise<dgram.Socket> {
-    const sock = dgram.createSocket(type);
-    await new Promise<void>((r) => sock.bind(0, addr, r));
-    return sock;
-  }
-
-  it('counts every datagram and byte each way, per peer, for unconnected and connected sockets', async () => {
-    probes.drainUdpFlows();
-    // A server bound to "any" (like a DNS server): no local address on its socket, one peer per datagram.
-    const server = await udpSocket('udp4', '0.0.0.0');
-    const sport = server.address().port;
-    let got = 0;
-    server.on('message', (msg, rinfo) => {
-      got++;
-      server.send(msg.subarray(0, 10), rinfo.port, rinfo.address); // reply: 10 bytes
-    });
-    const a = await udpSocket('udp4', '127.0.0.1'); // unconnected: the peer comes with each call
-    const b = await udpSocket('udp4', '127.0.0.1');
-    await new Promise<void>((r) => b.connect(sport, '127.0.0.1', r)); // connected: the peer is on the socket
-    let replies = 0;
-    a.on('message', () => replies++);
-    b.on('message', () => replies++);
-    const N = 40;
-    const payload = Buffer.alloc(100, 1);
-    for (let i = 0; i < N; i++) {
-      await new Promise<void>((r) => a.send(payload, sport, '127.0.0.1', () => r()));
-      await new Promise<void>((r) => b.send(payload.subarray(0, 50), () => r()));
-    }
-    await settle(() => got >= 2 * N && replies >= 2 * N, 3_000);
-    const [aport, bport] = [a.address().port, b.address().port];
-    for (const sock of [a, b, server]) sock.close();
-    const flows = probes.drainUdpFlows();
-    const find = (lport: number, rport: number) => flows.filter((f) => f.localPort === lport && f.remotePort === rport);
-    expect(find(aport, sport)).toEqual([
-      expect.objectContaining({
-        localIp: '127.0.0.1',
-        remoteIp: '127.0.0.1',
-        packetsOut: N,
-        bytesOut: N * 100,
-        packetsIn: N,
-        bytesIn: N * 10,
-        pid: process.pid,
-      }),
-    ]);
-    expect(find(bport, sport)).toEqual([
-      expect.objectContaining({ localIp: '127.0.0.1', packetsOut: N, bytesOut: N * 50, packetsIn: N, bytesIn: N * 10 }),
-    ]);
-    // The any-bound server: one flow per peer, its local address the loopback address the peers used.
-    expect(find(sport, aport)).toEqual([
-      expect.objectContaining({
-        localIp: '127.0.0.1',
-        remoteIp: '127.0.0.1',
-        packetsIn: N,
-        bytesIn: N * 100,
-        packetsOut: N,
-        bytesOut: N * 10,
-        pid: process.pid,
-      }),
-    ]);
-    expect(find(sport, bport)).toEqual([
-      expect.objectContaining({ localIp: '127.0.0.1', packetsIn: N, bytesIn: N * 50, packetsOut: N, bytesOut: N * 10 }),
-    ]);
-  });
-
-  it('counts IPv6 datagrams, and IPv4 peers of a dual-stack socket as IPv4', async () => {
-    probes.drainUdpFlows();
-    const server = await udpSocket('udp6', '::'); // dual-stack
-    const sport = server.address().port;
-    let got = 0;
-    server.on('message', () => got++);
-    const v6 = await udpSocket('udp6', '::1');
-    const v4 = await udpSocket('udp4', '127.0.0.1');
-    for (let i = 0; i < 7; i++) {
-      await new Promise<void>((r) => v6.send('sixsix', sport, '::1', () => r()));
-      await new Promise<void>((r) => v4.send('four', sport, '127.0.0.1', () => r()));
-    }
-    await settle(() => got >= 14, 3_000);
-    const [p6, p4] = [v6.address().port, v4.address().port];
-    for (const sock of [v6, v4, server]) sock.close();
-    const flows = probes.drainUdpFlows();
-    expect(flows.filter((f) => f.localPort === sport && f.remotePort === p6)).toEqual([
-      expect.objectContaining({ family: 6, localIp: '::1', remoteIp: '::1', packetsIn: 7, bytesIn: 42 }),
-    ]);
-    expect(flows.filter((f) => f.localPort === sport && f.remotePort === p4)).toEqual([
-      expect.objectContaining({ family: 4, localIp: '127.0.0.1', remoteIp: '127.0.0.1', packetsIn: 7, bytesIn: 28 }),
-    ]);
-    expect(flows.filter((f) => f.localPort === p6 && f.remotePort === sport)).toEqual([
-      expect.objectContaining({ family: 6, localIp: '::1', packetsOut: 7, bytesOut: 42 }),
-    ]);
-  });
-
-  it('reports datagrams to a closed port as drops with the kernel reason name', async () => {
-    probes.drainDrops();
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-    const closedPort = s.address().port;
-    s.close();
-    const client = dgram.createSocket('udp4');
-    for (let i = 0; i < 5; i++) await new Promise<void>((r) => client.send('lost', closedPort, '127.0.0.1', () => r()));
-    await new Promise((r) => setTimeout(r, 300));
-    client.close();
-    const drops = probes.drainDrops().filter((d) => d.dstPort === closedPort && d.protocol === 17);
-    expect(drops.reduce((a, d) => a + d.count, 0)).toBe(5);
-    expect(drops[0]?.reasonName).toBe('NO_SOCKET');
-    for (const d of drops) expect(d.lastNs >= d.firstNs && d.firstNs > 0n).toBe(true); // a span, never negative
   });
 });
 

@@ -1,0 +1,36 @@
+/**
+ * Helpers of the probes' kernel tests: whether eBPF can run here (else the tests are skipped with the reason
+ * printed; in CI that throws), loopback TCP servers and clients, and a bounded wait for events.
+ */
+import net from 'node:net';
+import { missingPrerequisite } from '@sextant/shared/testing';
+import { preflight } from '../preflight';
+
+/** True when the kernel tests must be skipped here. */
+export function kernelMissing(): boolean {
+  const pf = preflight();
+  return missingPrerequisite(pf.ok, `eBPF kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
+}
+
+export async function listen(handler: (s: net.Socket) => void, host = '127.0.0.1'): Promise<{ port: number; close: () => void }> {
+  const srv = net.createServer(handler);
+  await new Promise<void>((r) => srv.listen(0, host, r));
+  return { port: (srv.address() as net.AddressInfo).port, close: () => srv.close() };
+}
+
+/** One connection to 127.0.0.1:port that writes `payload` and ends at the first answer. */
+export function connectOnce(port: number, payload: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1', () => c.write(payload));
+    c.on('data', () => c.end());
+    c.on('close', () => resolve());
+    c.on('error', reject);
+  });
+}
+
+/** Waits until `pred` holds or `ms` pass, then 200 ms more for stragglers (events that must not come, too). */
+export async function settle(pred: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && !pred()) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 200)); // and let stragglers arrive
+}
