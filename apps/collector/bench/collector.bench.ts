@@ -6,11 +6,14 @@
  * connection-level observation only (ka-l4, SEXTANT_L7=0: TCP connections, interim reports, UDP flows, drops,
  * histograms), the same without UDP flows and interim reports (ka-lean), and a new TCP connection per request
  * (close, close-full, close-l4, close-lean: the worst case for connection tracking, 2 kernel connection events
- * per request). Prints, per workload: throughput ratio on/off, machine CPU added per request, collector CPU
+ * per request), and keep-alive over TLS to nginx's HTTPS listener (tls-ka, tls-ka-full, tls-ka-l4: wrk and nginx
+ * both link the system libssl, whose plaintext the collector reads through uprobes). Prints, per workload:
+ * throughput ratio on/off, machine CPU added per request, collector CPU
  * (% of a core, and per 10k req/s), peak RSS, lost events; in signals mode the requests counted (aggregates +
  * full-path records) against wrk's own count, and the records kept by reason; in full mode records per request.
  * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (off/on alternations, default 3),
- * BENCH_WORKLOADS (comma list of ka,ka-full,ka-hooks,ka-l4,ka-lean,close,close-full,close-l4,close-lean,custom;
+ * BENCH_WORKLOADS (comma list of ka,ka-full,ka-hooks,ka-l4,ka-lean,close,close-full,close-l4,close-lean,tls-ka,
+ * tls-ka-full,tls-ka-l4,custom;
  * default ka,ka-full,ka-hooks,ka-l4,close,close-l4). BENCH_RATE (req/s) paces wrk instead of
  * running flat out, to read CPU, RSS and lost events at a given rate (the ratio is then ~1 by construction);
  * it sets the connection count to rate × 2 ms unless BENCH_CONNECTIONS is given. BENCH_BASELINE=path/to/bundle.mjs runs a second collector build (e.g. of an earlier commit, made
@@ -27,7 +30,7 @@ const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'ka,ka-full,ka-hooks,ka-l4,clo
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 requireTools('bench:collector');
 
-const DESCRIPTIONS: Record<string, { title: string; close: boolean; env: Record<string, string> }> = {
+const DESCRIPTIONS: Record<string, { title: string; close: boolean; tls?: boolean; env: Record<string, string> }> = {
   ka: {
     title: 'keep-alive, collector with L7 in signals mode (default: kernel aggregates, records where they matter)',
     close: false,
@@ -58,6 +61,19 @@ const DESCRIPTIONS: Record<string, { title: string; close: boolean; env: Record<
     close: true,
     env: { SEXTANT_L7: '0', SEXTANT_UDP_FLOWS: '0', SEXTANT_UPDATE_INTERVAL_MS: '0' },
   },
+  'tls-ka': {
+    title: 'keep-alive over TLS (HTTPS to nginx), collector with L7 in signals mode (default)',
+    close: false,
+    tls: true,
+    env: {},
+  },
+  'tls-ka-full': {
+    title: 'keep-alive over TLS, every exchange a record (SEXTANT_L7_MODE=full)',
+    close: false,
+    tls: true,
+    env: { SEXTANT_L7_MODE: 'full' },
+  },
+  'tls-ka-l4': { title: 'keep-alive over TLS, connection-level only (SEXTANT_L7=0)', close: false, tls: true, env: { SEXTANT_L7: '0' } },
   // Any other collector setup, for experiments: BENCH_CUSTOM_ENV='SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0'.
   custom: {
     title: `keep-alive, ${process.env.BENCH_CUSTOM_ENV ?? '(BENCH_CUSTOM_ENV unset)'}`,
@@ -105,11 +121,13 @@ interface Variant {
 
 // BENCH_BASELINE=file: a collector bundle built from another commit (see README), run in the same rounds.
 const BASELINE = process.env.BENCH_BASELINE;
+// BENCH_ENTRY=file: a collector bundle run in place of this checkout's (e.g. a snapshot while the tree is mid-edit).
+const ENTRY = process.env.BENCH_ENTRY;
 
 async function workload(rig: Rig, name: string): Promise<void> {
   const d = DESCRIPTIONS[name];
   if (!d) throw new Error(`unknown workload ${name} (${Object.keys(DESCRIPTIONS).join(', ')})`);
-  const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close, rate: RATE };
+  const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close, rate: RATE, tls: d.tls };
   await wrk(rig, { ...opts, seconds: 2 }); // warm-up
   const variant = (v: string, entry?: string): Variant => ({
     name: v,
@@ -128,7 +146,8 @@ async function workload(rig: Rig, name: string): Promise<void> {
     kept: {},
     countDiffs: [],
   });
-  const variants = BASELINE ? [variant('this checkout'), variant(`baseline ${BASELINE}`, BASELINE)] : [variant('')];
+  const main = ENTRY ? `entry ${ENTRY}` : 'this checkout';
+  const variants = BASELINE ? [variant(main, ENTRY), variant(`baseline ${BASELINE}`, BASELINE)] : [variant(ENTRY ? main : '', ENTRY)];
   // Two cores shared by wrk, nginx and the collector make single runs noisy (±4 %): alternate off and on
   // ROUNDS times (each variant in every round) and take the median of each "on" against the mean of the
   // "off" runs either side of it.

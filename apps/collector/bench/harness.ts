@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { preflight } from '@sextant/bpf';
+import { makeSelfSignedCert } from '../src/testing/tls-cert';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -23,11 +24,11 @@ export function requireTools(name: string): void {
     console.error(`${name} needs eBPF: ${pf.reason}`);
     process.exit(1);
   }
-  for (const bin of ['nginx', 'wrk']) {
+  for (const bin of ['nginx', 'wrk', 'openssl']) {
     try {
       execFileSync('sh', ['-c', `command -v ${bin}`]);
     } catch {
-      console.error(`${name} needs ${bin} (apt-get install -y nginx-light wrk)`);
+      console.error(`${name} needs ${bin} (apt-get install -y nginx-light wrk openssl)`);
       process.exit(1);
     }
   }
@@ -50,6 +51,8 @@ export interface SinkCounts {
 export interface Rig {
   tmp: string;
   nginxPort: number;
+  /** The same nginx answering over TLS (a self-signed certificate made at start). */
+  nginxTlsPort: number;
   sinkUrl: string;
   counts: SinkCounts;
   resetCounts(): void;
@@ -59,6 +62,8 @@ export interface Rig {
 export async function startRig(): Promise<Rig> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-bench-'));
   const nginxPort = 18080 + Math.floor(Math.random() * 1000);
+  const nginxTlsPort = nginxPort + 7000;
+  const cert = makeSelfSignedCert(path.join(tmp, 'cert'));
   fs.writeFileSync(
     path.join(tmp, 'nginx.conf'),
     `
@@ -72,6 +77,7 @@ http {
   keepalive_requests 1000000;
   client_body_temp_path ${tmp}/body; proxy_temp_path ${tmp}/proxy; fastcgi_temp_path ${tmp}/fcgi; uwsgi_temp_path ${tmp}/uwsgi; scgi_temp_path ${tmp}/scgi;
   server { listen 127.0.0.1:${nginxPort}; location / { return 200 "ok\\n"; } }
+  server { listen 127.0.0.1:${nginxTlsPort} ssl; ssl_certificate ${cert.cert}; ssl_certificate_key ${cert.key}; location / { return 200 "ok\\n"; } }
 }`,
   );
   const nginx = spawn('nginx', ['-c', path.join(tmp, 'nginx.conf'), '-p', tmp], { stdio: 'inherit' });
@@ -107,14 +113,15 @@ http {
       for (const e of body.l7 ?? []) {
         tally.l7Total++;
         const port = Array.isArray(e.destination) ? e.destination[1] : e.destination.port;
-        if (e.protocol === 'http' && e.type === 'RESPONSE' && port === nginxPort) {
+        if (e.protocol === 'http' && e.type === 'RESPONSE' && (port === nginxPort || port === nginxTlsPort)) {
           tally.httpToNginx++;
           if (e.sampling) tally.keptToNginx[e.sampling] = (tally.keptToNginx[e.sampling] ?? 0) + 1;
           else tally.fullPathToNginx++;
         }
       }
       for (const a of body.l7Aggregates ?? [])
-        if (a.protocol === 'http' && a.destination[1] === nginxPort) tally.aggregatedToNginx += a.count;
+        if (a.protocol === 'http' && (a.destination[1] === nginxPort || a.destination[1] === nginxTlsPort))
+          tally.aggregatedToNginx += a.count;
     }
     return tally;
   };
@@ -162,6 +169,7 @@ http {
   return {
     tmp,
     nginxPort,
+    nginxTlsPort,
     sinkUrl,
     counts,
     resetCounts() {
@@ -188,6 +196,8 @@ export interface WrkOptions {
   close?: boolean;
   /** Target requests/s over all connections (Lua delay); flat out when absent. */
   rate?: number;
+  /** HTTPS to nginx's TLS listener (wrk links the system libssl). */
+  tls?: boolean;
 }
 
 export interface WrkResult {
@@ -217,7 +227,7 @@ export async function wrk(rig: Rig, o: WrkOptions): Promise<WrkResult> {
     fs.writeFileSync(script, `function delay() return ${delayMs} end\n`);
     args.push('-s', script);
   }
-  args.push(`http://127.0.0.1:${rig.nginxPort}/`);
+  args.push(o.tls ? `https://127.0.0.1:${rig.nginxTlsPort}/` : `http://127.0.0.1:${rig.nginxPort}/`);
   const busy0 = machineBusySeconds();
   const out = (await promisify(execFile)('wrk', args)).stdout;
   const busy = machineBusySeconds() - busy0;
