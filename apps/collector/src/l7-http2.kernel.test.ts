@@ -7,28 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { firstLine, kernelRig, output, settle } from './testing/kernel-rig';
+import { expectedStatus, GRPC_CLIENT, GRPC_SERVER, H2_SERVER } from './testing/tls-peers';
 
 const rig = kernelRig('h2-kernel-test');
+/** The h2 server's /slow delay (ms). */
+const SLOW_MS = 300;
 /** The collector's settings here: header blocks of up to 4 kB are captured whole. */
 const l7CaptureBytes = 4096;
-
-const H2_SERVER = `
-const http2 = require('http2');
-const s = http2.createServer();
-s.on('stream', (st, h) => {
-  const p = h[':path'];
-  st.on('error', () => {});
-  st.resume();
-  st.on('end', () => {
-    const reply = (code, body) => { st.respond({ ':status': code, 'content-type': 'text/plain' }); st.end(body); };
-    if (p === '/fail') return reply(503, 'down');
-    if (p === '/missing') return reply(404, 'no');
-    if (p === '/slow') return setTimeout(() => reply(200, 'slow'), 300);
-    if (h[':method'] === 'POST') return reply(201, 'made');
-    reply(200, 'ok');
-  });
-});
-s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
 
 /**
  * One session; the requests of argv[2] (JSON [method, path, body?]) all started at once, or with argv[3] =
@@ -61,51 +46,6 @@ const one = ([m, p, body]) => {
   session.close();
 })();`;
 
-const GRPC_SERVER = `
-const grpc = require('@grpc/grpc-js');
-const id = { requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b };
-const svc = {
-  Get: { path: '/test.Store/Get', requestStream: false, responseStream: false, ...id },
-  List: { path: '/test.Store/List', requestStream: false, responseStream: true, ...id },
-};
-const s = new grpc.Server();
-s.addService(svc, {
-  Get: (call, done) => {
-    const k = call.request.toString();
-    if (k === 'missing') return done({ code: grpc.status.NOT_FOUND, details: 'no key ' + k });
-    if (k === 'boom') return done({ code: grpc.status.INTERNAL, details: 'store failed' });
-    done(null, Buffer.from('v'));
-  },
-  List: (call) => {
-    const k = call.request.toString();
-    if (k === 'flaky') { call.write(Buffer.from('1')); return call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'backend went away' }); }
-    for (let i = 0; i < k.length; i++) call.write(Buffer.from(String(i)));
-    call.end();
-  },
-});
-s.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => console.log(port));`;
-
-/** Calls of argv[2] (JSON [method, key]) one after another on one channel; prints [method, key, code] per call. */
-const GRPC_CLIENT = `
-const grpc = require('@grpc/grpc-js');
-const id = { requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b };
-const svc = {
-  Get: { path: '/test.Store/Get', requestStream: false, responseStream: false, ...id },
-  List: { path: '/test.Store/List', requestStream: false, responseStream: true, ...id },
-};
-const C = grpc.makeGenericClientConstructor(svc, 'Store');
-const c = new C('127.0.0.1:' + process.argv[1], grpc.credentials.createInsecure());
-const plan = JSON.parse(process.argv[2]);
-const one = ([m, k]) => new Promise((res) => {
-  if (m === 'Get') return c.Get(Buffer.from(k), (err) => res([m, k, err ? err.code : 0]));
-  const call = c.List(Buffer.from(k));
-  call.on('data', () => {});
-  call.on('error', (err) => res([m, k, err.code]));
-  call.on('status', (st) => st.code === 0 && res([m, k, 0]));
-});
-// One call at a time, so that each call's names are in the capture on their own.
-(async () => { const r = []; for (const x of plan) r.push(await one(x)); console.log(JSON.stringify(r)); c.close(); })();`;
-
 describe.skipIf(rig.skip)('HTTP/2 and gRPC capture on the real kernel', () => {
   const plan: [string, string, string?][] = [];
   for (let i = 0; i < 30; i++) {
@@ -116,16 +56,15 @@ describe.skipIf(rig.skip)('HTTP/2 and gRPC capture on the real kernel', () => {
     else if (kind === 3) plan.push(['DELETE', '/fail']);
     else plan.push(['GET', `/users/${i}`]);
   }
-  const expectedCode = (m: string, p: string) => (p === '/fail' ? 503 : p === '/missing' ? 404 : m === 'POST' ? 201 : 200);
 
   /** Runs the plan through one client connection under the collector; returns the stored records by stream. */
   async function h2Records(staggered: boolean) {
-    const server = rig.node(H2_SERVER);
+    const server = rig.node(H2_SERVER, [String(SLOW_MS)]);
     const port = Number(await firstLine(server));
     const collector = await rig.startCollector({ rules: [{ service: 'h2-api', namespace: 'shop', match: { port } }], l7CaptureBytes });
     const args = [String(port), JSON.stringify(plan), ...(staggered ? ['staggered'] : [])];
     const codes = JSON.parse(await output(rig.node(H2_CLIENT, args))) as number[];
-    expect(codes).toEqual(plan.map(([m, p]) => expectedCode(m, p)));
+    expect(codes).toEqual(plan.map(([m, p]) => expectedStatus(m, p)));
     await rig.waitCount(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND protocol = 'http'`, [port], plan.length);
     await settle(); // nothing more may arrive
     await collector.stop();
@@ -142,7 +81,7 @@ describe.skipIf(rig.skip)('HTTP/2 and gRPC capture on the real kernel', () => {
         2 * i + 1,
         m,
         p,
-        expectedCode(m, p),
+        expectedStatus(m, p),
         'HTTP/2',
       ]);
       expect(e.detail.notDecodable).toBeUndefined();
@@ -150,7 +89,7 @@ describe.skipIf(rig.skip)('HTTP/2 and gRPC capture on the real kernel', () => {
       expect(e.src_process).toBe('node');
       expect(e.detail.headers).toContainEqual({ key: 'user-agent', value: 'h2-kernel-test' });
       expect(Number(e.latency_ns)).toBeGreaterThan(0);
-      if (p === '/slow') expect(Number(e.latency_ns)).toBeGreaterThanOrEqual(299e6); // the server's 300 ms timer
+      if (p === '/slow') expect(Number(e.latency_ns)).toBeGreaterThanOrEqual((SLOW_MS - 1) * 1e6); // the server's timer
     });
     expect(all.filter((e) => e.status_class === '5xx')).toHaveLength(5);
     expect(new Set(all.map((e) => e.flow_id)).size).toBe(1); // one connection, joined to its flow
@@ -166,7 +105,7 @@ describe.skipIf(rig.skip)('HTTP/2 and gRPC capture on the real kernel', () => {
         2 * i + 1,
         m,
         p,
-        expectedCode(m, p),
+        expectedStatus(m, p),
         undefined,
       ]);
     });
@@ -174,7 +113,7 @@ describe.skipIf(rig.skip)('HTTP/2 and gRPC capture on the real kernel', () => {
   });
 
   it('a request header block larger than the capture: that stream not decodable, later ones table-lost, statuses still read', async () => {
-    const server = rig.node(H2_SERVER);
+    const server = rig.node(H2_SERVER, [String(SLOW_MS)]);
     const port = Number(await firstLine(server));
     const collector = await rig.startCollector({ rules: [], l7CaptureBytes });
     // One connection, requests one after another (each waits for the previous response).

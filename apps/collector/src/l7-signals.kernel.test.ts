@@ -31,6 +31,21 @@ const edges = (service: string) =>
     [service],
   );
 const totalRequests = async (service: string) => (await edges(service)).reduce((s, r) => s + (r.requests as number), 0);
+/**
+ * Waits until the edges into `service` count `total` requests, lets anything still on its way arrive (what
+ * should not exist too), stops the collector; returns its last counters.
+ */
+async function stopAfter(c: Collector, service: string, total: number, settleMs = 1_000) {
+  await waitFor(
+    () => totalRequests(service),
+    (n) => n >= total,
+    60_000,
+  );
+  await settle(settleMs);
+  const counters = c.counters()!;
+  await c.stop();
+  return counters;
+}
 /** Records of exchanges with `service`, counted by what they were and why they were kept. */
 const recordsBy = (service: string) =>
   rows(
@@ -66,12 +81,7 @@ async function runMix(mode: 'full' | 'signals'): Promise<string> {
     async () => (await rows(responses, [service]))[0].n as number,
     (x) => x >= n,
   );
-  await waitFor(
-    () => totalRequests(service),
-    (x) => x >= n,
-  );
-  await settle(); // nothing more may arrive
-  await c.stop();
+  await stopAfter(c, service, n); // and nothing more may arrive
   return service;
 }
 
@@ -123,14 +133,7 @@ describe.skipIf(rig.skip)('L7 signals mode on the real kernel', () => {
     const plan = { total: 20_000, connections: 4, failEvery: 50, slowAt: [1_001, 7_001, 13_001, 19_001] };
     const got = await peers.client(port, plan);
     expect(got.counts).toEqual({ 'GET /fail 503': 400, 'GET /slow 200': 4, 'GET /ok 200': 19_596 });
-    await waitFor(
-      () => totalRequests(service),
-      (n) => n >= plan.total,
-      60_000,
-    );
-    await settle(1_500);
-    const counters = c.counters()!;
-    await c.stop();
+    const counters = await stopAfter(c, service, plan.total, 1_500);
     // Exact: every request the client completed is counted once, by status class.
     const byClass = await edges(service);
     expect(byClass.reduce((s, r) => s + r.requests, 0)).toBe(plan.total);
@@ -165,14 +168,7 @@ describe.skipIf(rig.skip)('L7 signals mode on the real kernel', () => {
     // This process (the collector's) is blocked for the whole run: its kernel rings are not read.
     const got = peers.clientBlocking(port, plan);
     expect(got.counts).toEqual({ 'GET /fail 503': 1_200, 'GET /ok 200': 58_800 });
-    await waitFor(
-      () => totalRequests(service),
-      (n) => n >= plan.total,
-      60_000,
-    );
-    await settle(1_500);
-    const counters = c.counters()!;
-    await c.stop();
+    const counters = await stopAfter(c, service, plan.total, 1_500);
     expect(counters.l7RingbufFull).toBeGreaterThan(0); // records were shed (else this test proves nothing)
     const byClass = await edges(service);
     expect([byClass.reduce((s, r) => s + r.requests, 0), byClass.reduce((s, r) => s + r.errors, 0)]).toEqual([60_000, 1_200]);
@@ -214,13 +210,7 @@ describe.skipIf(rig.skip)('L7 signals mode on the real kernel', () => {
       { 'GET /ok 200': 30, 'GET /fail 503': 2 },
       { 'GET /ok 200': 30, 'GET /fail 503': 2 },
     ]);
-    await waitFor(
-      () => totalRequests(service),
-      (n) => n >= 64,
-      30_000,
-    );
-    await settle();
-    await c.stop();
+    await stopAfter(c, service, 64);
     await closeCaptureRequest(rig.db.pool, opened.id);
     const split = await rows(
       `SELECT time < to_timestamp($2 / 1000.0) AS during, http_path AS p, sampling AS s, count(*)::int AS n FROM l7_events
