@@ -63,6 +63,7 @@ export class Collector {
       nodeName: config.nodeName,
       rules: config.rulesFile ? RuleSet.fromFile(config.rulesFile) : undefined,
       isSelf: (pid) => self.isSelf(pid),
+      processTtlMs: config.processCacheMs,
     });
     // L7 decode coverage per connection, from the kernel's classification in each close event (l7-coverage.ts).
     const coverage = new L7CoverageClassifier(config.l7 && config.l7Mode !== 'hooks');

@@ -30,6 +30,11 @@ export const CollectorConfig = z.object({
   /** How often a health report is sent (env SEXTANT_HEALTH_INTERVAL_MS). */
   healthIntervalMs: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
   /**
+   * How long what /proc says about a process (name, cwd, package, cgroup) is trusted before it is read again
+   * (env SEXTANT_PROCESS_CACHE_MS); tests that wait for a dead process to be forgotten shorten it.
+   */
+  processCacheMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  /**
    * Interim reports of long-lived TCP connections (that moved bytes) at most this often, from a periodic sweep
    * of the kernel's socket map; 0 = at close only (env SEXTANT_UPDATE_INTERVAL_MS).
    */
@@ -119,6 +124,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     spoolMaxBytes: env.SEXTANT_SPOOL_MAX_BYTES,
     histogramIntervalMs: env.SEXTANT_HISTOGRAM_INTERVAL_MS,
     healthIntervalMs: env.SEXTANT_HEALTH_INTERVAL_MS,
+    processCacheMs: env.SEXTANT_PROCESS_CACHE_MS,
     updateIntervalMs: env.SEXTANT_UPDATE_INTERVAL_MS,
     rulesFile: values.rules ?? env.SEXTANT_RULES,
     observeSelf: env.SEXTANT_OBSERVE_SELF === '1' || env.SEXTANT_OBSERVE_SELF === 'true',

@@ -22,6 +22,9 @@ import { CollectorConfig } from './env';
 const pf = preflight();
 const noKernel = missingPrerequisite(pf.ok, `failed-connect kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
 
+/** The collector's cache of /proc per process (ms): the tests wait past it for a killed server to be forgotten. */
+const PROCESS_CACHE_MS = 1_000;
+
 let db: TestDatabase;
 let api: StandaloneServer;
 let token: string;
@@ -49,6 +52,7 @@ function config(spool: string): CollectorConfig {
     flushIntervalMs: 200,
     histogramIntervalMs: 1_000,
     healthIntervalMs: 1_000,
+    processCacheMs: PROCESS_CACHE_MS,
   });
 }
 
@@ -171,10 +175,10 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
       );
       process.kill(pid, 'SIGKILL');
       if (reaped) await new Promise((r) => server.on('exit', r));
-      // Past the collector's 10 s cache of what /proc says about a process: the dead server's pid no
-      // longer names anything (before the fix, its refused connects went to a node called 127.0.0.1;
-      // a zombie's went to 'node').
-      await new Promise((r) => setTimeout(r, 11_000));
+      // Past the collector's cache of what /proc says about a process (10 s by default, shortened here): the
+      // dead server's pid no longer names anything (before the fix, its refused connects went to a node called
+      // 127.0.0.1; a zombie's went to 'node').
+      await new Promise((r) => setTimeout(r, PROCESS_CACHE_MS + 500));
       const M = 5;
       await curlTimes(port, M);
       const refused = `SELECT dst_service, dst_process, src_process, verdict FROM flows WHERE dst_port = $1 AND close_reason = 'REFUSED'`;

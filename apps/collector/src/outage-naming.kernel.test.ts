@@ -22,6 +22,8 @@ import { kernelRig, run, settle } from './testing/kernel-rig';
 import { waitFor } from './testing/wait-for';
 
 const rig = kernelRig('outage-naming');
+/** The collector's cache of /proc per process (ms): the test waits past it for the killed service to be forgotten. */
+const PROCESS_CACHE_MS = 1_000;
 
 // The e2e's two services (e2e/tests/outage.e2e.ts), unchanged.
 const PAYMENTS_JS = `const http = require('http'); let n = 0;
@@ -82,6 +84,7 @@ describe.skipIf(rig.skip)('a dependency killed right after its last call (the ou
       // while payments-svc ran passed the old poller about one run in three.
       SEXTANT_L7: '0',
       SEXTANT_HISTOGRAM_INTERVAL_MS: '300000',
+      SEXTANT_PROCESS_CACHE_MS: String(PROCESS_CACHE_MS),
     });
     const trickle = rig.node(TRICKLE_JS);
     await new Promise((resolve) => trickle.stdout?.once('data', resolve));
@@ -91,7 +94,7 @@ describe.skipIf(rig.skip)('a dependency killed right after its last call (the ou
     payments.kill('SIGKILL'); // as the e2e does: at once, whatever the collector has read so far
     await new Promise((r) => payments.on('exit', r));
     trickle.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 11_000)); // past the collector's 10 s cache of /proc
+    await settle(PROCESS_CACHE_MS + 500); // past the collector's cache of /proc (10 s by default, shortened here)
     const refused = await drive(ordersPort, 13); // 9 checkouts, refused at connect
 
     const byName = `SELECT traffic_direction AS dir, close_reason AS why, dst_service AS service, count(*)::int AS n

@@ -31,6 +31,8 @@ export interface IdentityOptions {
   dockerDir?: string;
   /** Whether a pid is one of Sextant's own processes (SelfMarker): labelled SELF_LABEL, named sextant-*. */
   isSelf?: (pid: number) => boolean;
+  /** How long what /proc says about a process is trusted (ms); default PROCESS_TTL_MS. */
+  processTtlMs?: number;
 }
 
 export function findCgroup2Root(): string | null {
@@ -45,7 +47,7 @@ export function findCgroup2Root(): string | null {
   return null;
 }
 
-/** How long what /proc says about a process is trusted. */
+/** How long what /proc says about a process is trusted, unless the options say otherwise. */
 const PROCESS_TTL_MS = 10_000;
 
 /** Unknown cgroup ids trigger a rescan of the cgroup tree at most this often. */
@@ -106,10 +108,12 @@ export class IdentityResolver {
   private readonly dns = new Map<string, { names: string[]; identity: EndpointIdentity; expires: number }>();
   readonly cgroupRoot: string | null;
   private readonly procRoot: string;
+  private readonly processTtlMs: number;
 
   constructor(private readonly opts: IdentityOptions) {
     this.cgroupRoot = opts.cgroupRoot ?? findCgroup2Root();
     this.procRoot = opts.procRoot ?? '/proc';
+    this.processTtlMs = opts.processTtlMs ?? PROCESS_TTL_MS;
   }
 
   /** cgroup v2 path (relative to the root, starting with /) of a cgroup id, or undefined. */
@@ -155,10 +159,10 @@ export class IdentityResolver {
     }
   }
 
-  /** What /proc says about a pid (cached 10 s); falls back to the kernel's comm when the process is gone. */
+  /** What /proc says about a pid (cached 10 s by default); falls back to the kernel's comm when the process is gone. */
   process(pid: number, comm?: string): ProcessFacts {
     const cached = this.procs.get(pid);
-    if (cached && Date.now() - cached.at < PROCESS_TTL_MS) return cached.facts;
+    if (cached && Date.now() - cached.at < this.processTtlMs) return cached.facts;
     const base = path.join(this.procRoot, String(pid));
     const facts: ProcessFacts = { pid, name: comm ?? '' };
     try {
@@ -284,9 +288,9 @@ export class IdentityResolver {
     if (!hit || hit.comm !== comm || hit.cgroupId !== cgroupId) {
       const key = `${pid}|${comm}|${cgroupId}|${byPort ? a.port : ''}`;
       hit = this.endpoints.get(key);
-      if (!hit || now - hit.at >= PROCESS_TTL_MS) hit = this.buildLocal(a, key, now);
+      if (!hit || now - hit.at >= this.processTtlMs) hit = this.buildLocal(a, key, now);
       if (!byPort) this.lastOfPid.set(pid, hit);
-    } else if (now - hit.at >= PROCESS_TTL_MS) {
+    } else if (now - hit.at >= this.processTtlMs) {
       hit = this.buildLocal(a, hit.key, now);
       this.lastOfPid.set(pid, hit);
     }
@@ -308,7 +312,7 @@ export class IdentityResolver {
     const unresolved = a.cgroupId !== undefined && a.cgroupId !== '0' && identity.cgroupPath === undefined;
     const hit: LocalIdentity = {
       identity,
-      at: unresolved ? now - PROCESS_TTL_MS + CGROUP_RESCAN_MS : now,
+      at: unresolved ? now - this.processTtlMs + CGROUP_RESCAN_MS : now,
       key,
       comm: a.comm ?? '',
       cgroupId: a.cgroupId ?? '',
