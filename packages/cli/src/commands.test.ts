@@ -199,10 +199,14 @@ describe('sextant status, collectors, tokens and errors', () => {
         'token create: give the password on stdin with --password-stdin, in SEXTANT_PASSWORD, or at the prompt',
       ],
     ];
-    for (const [args, message] of cases) {
-      const r = await rig.sextant(args);
-      expect([args, r.code, r.stdout, r.stderr]).toEqual([args, 2, '', `sextant: ${message}\n(see sextant --help)\n`]);
-    }
+    // All at once (each its own process), compared with what each must print.
+    const got = await Promise.all(
+      cases.map(async ([args]) => {
+        const r = await rig.sextant(args);
+        return [args, r.code, r.stdout, r.stderr];
+      }),
+    );
+    expect(got).toEqual(cases.map(([args, message]) => [args, 2, '', `sextant: ${message}\n(see sextant --help)\n`]));
   });
 
   it('exits 1 with a message for an unreachable server or a refused token', async () => {
