@@ -97,8 +97,11 @@ export interface ClientResult {
 export class HttpMix {
   private readonly children: ChildProcess[] = [];
 
-  /** With `tls`, the server speaks HTTPS with that certificate and clients trust it. */
-  constructor(private readonly tls?: TlsCert) {}
+  /** With `tls`, the server speaks HTTPS with that certificate and clients trust it; peers run `node` (another node binary file if given). */
+  constructor(
+    private readonly tls?: TlsCert,
+    private readonly node = process.execPath,
+  ) {}
 
   /** Starts a server; resolves with its port. */
   async server(slowMs: number, okBytes = 4): Promise<number> {
@@ -126,7 +129,7 @@ export class HttpMix {
    * kernel rings meanwhile, as when its JS falls behind.
    */
   clientBlocking(port: number, plan: SequencePlan | FlatOutPlan): ClientResult {
-    const r = spawnSync(process.execPath, ['-e', CLIENT, String(port), JSON.stringify(plan), ...this.tlsArg()], {
+    const r = spawnSync(this.node, ['-e', CLIENT, String(port), JSON.stringify(plan), ...this.tlsArg()], {
       encoding: 'utf8',
       timeout: 120_000,
     });
@@ -143,7 +146,7 @@ export class HttpMix {
   }
 
   private spawn(script: string, args: string[]): ChildProcess {
-    const child = spawn(process.execPath, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(this.node, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.children.push(child);
     return child;
   }
