@@ -165,7 +165,8 @@ describe.skipIf(rig.skip || noOpenssl || !tlsCaptureBuilt)('TLS plaintext captur
   it('h2 over TLS, 24 streams at once on one session, and gRPC over TLS: exact method, path, status and grpc-status per call', async () => {
     const tls = certificate();
     const ports = await startH2Servers(rig, tls);
-    const c = await rig.startCollector({ l7Mode: 'full', l7CaptureBytes: 4096 });
+    // Signals mode (the default): HTTP/2 sockets take the full path in it, every stream a record.
+    const c = await rig.startCollector({ l7CaptureBytes: 4096 });
     const h2 = await runH2Plans(rig, tls, ports);
     await rig.waitCount(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`, [ports.h2Port], H2_PLAN.length);
     await rig.waitCount(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`, [ports.grpcPort], GRPC_PLAN.length);
