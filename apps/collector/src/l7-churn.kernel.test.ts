@@ -67,8 +67,9 @@ describe.skipIf(rig.skip)('L7 names under connection churn', () => {
         (n) => n >= completed,
         40_000,
       );
-      // Connections wrk left open at its end close with it: their unanswered requests are flushed after a quiet period.
-      await settle(3_000);
+      // Connections wrk left open at its end close with it: 1 s for their close events to arrive; the collector's
+      // stop() then flushes their unanswered requests (without waiting the 2 s quiet period it gives late data).
+      await settle();
       const c = collector.counters()!;
       const lost = c.ringbufFull + c.queueDroppedRecords + c.sockMapFull + c.l7RingbufFull + c.l7SockMapFull + c.l7ArgsMapFull;
       // (the aggregates depend on the L7 side only: the TCP ring may overflow at these rates)
@@ -155,7 +156,7 @@ const port = Number(process.argv[1]);
       (n) => n >= answeredByClient,
       20_000,
     );
-    await settle(3_000); // unanswered requests would be flushed by now
+    await settle(); // the close events arrive; stop() flushes any unanswered request of a closed connection
     await collector.stop();
     server.kill();
     expect(answeredByClient).toBe(posts);
