@@ -31,6 +31,11 @@ export interface ProbeOptions {
    * but returning at once (the floor of the hooks, for benchmarks).
    */
   l7Mode?: L7Mode;
+  /**
+   * TLS plaintext uprobe programs loaded (default: with L7 capture). They are attached per binary file with
+   * tlsProbes().attachFile; off loads none of them.
+   */
+  tls?: boolean;
   /** Size of the TCP connection event ring buffer in MiB: a power of two, 1..256 (default 4). */
   tcpRingMb?: number;
 }
@@ -101,6 +106,8 @@ export interface ProbeCounters {
   l7KeptSampled: number;
   /** Signals mode: HTTP sockets switched to the full path. */
   l7FullSwitches: number;
+  /** TLS plaintext not emitted: its SSL object was not paired with a socket yet (memory BIOs, first write). */
+  tlsUnpaired: number;
   /** Batches the native poller could not queue towards JS. */
   queueDroppedRecords: number;
 }

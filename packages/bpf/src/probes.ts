@@ -29,6 +29,7 @@ import {
   SX_COUNTER_L7_KEPT_SAMPLED,
   SX_COUNTER_L7_KEPT_SLOW,
   SX_COUNTER_L7_STASH_FULL,
+  SX_COUNTER_TLS_UNPAIRED,
   SX_COUNTER_MAX,
   SX_COUNTER_RETRANSMITS,
   SX_COUNTER_RINGBUF_FULL,
@@ -45,6 +46,7 @@ import { L7Record } from './l7-records';
 import type { DropRecord, HistogramRecord, ListenerRecord, ProbeCounters, ProbeOptions, UdpFlowRecord } from './probe-types';
 import { DEFAULT_L7_CONFIG, L7_MODES, L7Signals, type L7AggregateRecord, type L7Config } from './l7-probes';
 import { readTcpEvent, type TcpConnEvent } from './tcp-events';
+import { TlsProbes } from './tls-probes';
 
 export { L7Record } from './l7-records';
 export { DEFAULT_L7_CONFIG, monotonicNsFromEpochMs, type L7AggregateRecord, type L7Config, type L7Mode } from './l7-probes';
@@ -58,6 +60,8 @@ const UDP_PROGRAM = /^sx_sock_(send|recv)_length$|^sx_udp_/;
 const UDP_CGROUP_PROGRAMS = ['sx_udp_sendmsg4', 'sx_udp_sendmsg6', 'sx_udp_recvmsg4', 'sx_udp_recvmsg6'];
 /** Programs of the L7 capture (syscall tracepoints), loaded only when L7 capture is on. */
 const L7_PROGRAM = /^sx_(enter|exit)_/;
+/** TLS plaintext uprobes (sextant_tls.bpf.h): loaded with L7 capture unless tls is off, attached per file. */
+const TLS_PROGRAM = /^sx_tls_/;
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -95,6 +99,7 @@ export class SextantProbes {
   private readonly maps = new Map<string, MapInfo>();
   private readonly cpus: number;
   private readonly l7Signals: L7Signals;
+  private tls: TlsProbes | undefined;
 
   private constructor(
     private readonly addon: NativeAddon,
@@ -134,6 +139,7 @@ export class SextantProbes {
       for (const name of addon.programNames(handle)) {
         const off =
           (opts.l7 === false && L7_PROGRAM.test(name)) ||
+          ((opts.l7 === false || opts.tls === false) && TLS_PROGRAM.test(name)) ||
           (opts.updateIntervalMs === 0 && INTERIM_PROGRAM.test(name)) ||
           (!opts.cgroupRoot && UDP_PROGRAM.test(name));
         if (off) check(`autoload ${name}`, addon.setAutoload(handle, name, false));
@@ -150,6 +156,11 @@ export class SextantProbes {
     }
     probes.interim = opts.updateIntervalMs !== 0;
     return probes;
+  }
+
+  /** The TLS plaintext uprobes, attached per binary file (open with tls: false: attaching fails, ENOENT). */
+  tlsProbes(): TlsProbes {
+    return (this.tls ??= new TlsProbes(this.addon, this.handle, () => this.closed));
   }
 
   /**
@@ -400,6 +411,7 @@ export class SextantProbes {
       l7KeptCapture: sums[SX_COUNTER_L7_KEPT_CAPTURE] ?? 0,
       l7KeptSampled: sums[SX_COUNTER_L7_KEPT_SAMPLED] ?? 0,
       l7FullSwitches: sums[SX_COUNTER_L7_FULL_SWITCHES] ?? 0,
+      tlsUnpaired: sums[SX_COUNTER_TLS_UNPAIRED] ?? 0,
       queueDroppedRecords: q.droppedRecords,
     };
   }

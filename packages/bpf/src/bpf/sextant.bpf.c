@@ -81,6 +81,7 @@ static __always_inline int sx_is_self(void)
 }
 
 #include "sextant_l7.bpf.h"
+#include "sextant_tls.bpf.h"
 
 static __always_inline __u64 sx_sock_cgroup(struct sock *sk)
 {
@@ -241,8 +242,11 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	}
 
 	/* newstate == TCP_CLOSE. A request stashed by the L7 signals mode that was never answered: its record. */
-	if (l7_enabled && l7_mode == SX_L7_MODE_SIGNALS)
+	if (l7_enabled && l7_mode == SX_L7_MODE_SIGNALS) {
 		sx_l7_drop_stash(&key);
+		__u64 tls_key = sx_tls_plain_key(key); /* the socket's TLS plaintext (sextant_tls.bpf.h) */
+		sx_l7_drop_stash(&tls_key);
+	}
 	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
 	if (!st)
 		return 0;
@@ -286,8 +290,11 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	bpf_ringbuf_submit(e, sx_wakeup_flags());
 	sx_count(SX_COUNTER_EVENTS);
 	bpf_map_delete_elem(&sx_socks, &key);
-	if (l7_enabled)
+	if (l7_enabled) {
 		bpf_map_delete_elem(&sx_l7_socks, &key);
+		__u64 tls_key = sx_tls_plain_key(key);
+		bpf_map_delete_elem(&sx_l7_socks, &tls_key);
+	}
 	return 0;
 }
 

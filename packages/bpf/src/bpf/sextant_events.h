@@ -53,6 +53,8 @@
 #define SX_COUNTER_L7_KEPT_CAPTURE 16
 #define SX_COUNTER_L7_KEPT_SAMPLED 17
 #define SX_COUNTER_L7_FULL_SWITCHES 18
+/* TLS plaintext (uprobes) whose SSL object was not paired with a socket yet: not emitted. */
+#define SX_COUNTER_TLS_UNPAIRED 19
 #define SX_COUNTER_MAX 20
 
 /* L7 capture: protocols inferred in the kernel from a connection's first bytes. */
@@ -62,7 +64,16 @@
 #define SX_PROTO_KAFKA 3
 /* A client's HTTP/2 connection preface ("PRI * HTTP/2.0..."): always on the full path (parsed in user space). */
 #define SX_PROTO_HTTP2 4
+/* The first bytes on the syscall path were a TLS handshake record: the socket's syscalls are skipped from then on
+ * (ciphertext) and one header-only record (captured_len 0) says so; its plaintext (uprobes) classifies apart. */
+#define SX_PROTO_TLS 5
 #define SX_PROTO_NONE 15
+
+/* sx_l7_header.tls: where the bytes came from: a syscall (cleartext on the wire), or TLS plaintext from the uprobes
+ * on libssl.so.3 or on the node binary (its static OpenSSL). */
+#define SX_TLS_NONE 0
+#define SX_TLS_OPENSSL 1
+#define SX_TLS_NODE 2
 
 #define SX_L7_EGRESS 1
 #define SX_L7_INGRESS 2
@@ -214,7 +225,7 @@ struct sx_l7_header {
 	__u8 syscall;
 	__u8 role;
 	__u8 kept;
-	__u8 pad1;
+	__u8 tls;
 	__u8 saddr[16];
 	__u8 daddr[16];
 	char comm[16];

@@ -54,7 +54,7 @@ struct sx_l7_args {
 	__u8 kind;
 	__u8 direction;
 	__u8 syscall;
-	__u8 pad;
+	__u8 tls;      /* SX_TLS_*: plaintext from the uprobes (sextant_tls.bpf.h), its socket state kept apart */
 };
 
 /* Per-thread (task-local storage: no hashing, no global lock) and never more than one syscall at a time. */
@@ -110,6 +110,9 @@ struct {
 /* A no-op after the clamps above, done in asm so the compiler keeps it: a bound the verifier can see. */
 #define sx_bound(v) asm volatile("%0 &= 0x1fff" : "+r"(v))
 
+/* TLS plaintext (sextant_tls.bpf.h): a socket syscall tells the thread's SSL calls which socket they use. */
+static __always_inline void sx_tls_on_syscall(__u64 sk, __u64 ino, __u8 direction);
+
 static __always_inline struct sock *sx_fd_sock(int fd, __u64 *ino)
 {
 	if (fd < 0)
@@ -151,8 +154,10 @@ static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kin
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return 0;
 	__u64 skey = (__u64)sk;
+	if (proto == IPPROTO_TCP)
+		sx_tls_on_syscall(skey, ino, direction);
 	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
-	if (ls && ls->ino == ino && ls->protocol == SX_PROTO_NONE)
+	if (ls && ls->ino == ino && (ls->protocol == SX_PROTO_NONE || ls->protocol == SX_PROTO_TLS))
 		return 0;
 	struct sx_l7_args *a = bpf_task_storage_get(&sx_l7_args_map, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!a) {
@@ -260,28 +265,34 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	__u16 dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
 
-	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &a->sk);
+	/* TLS plaintext keeps its own state (protocol, role, exchange) under the socket's address + 1. */
+	__u64 key = a->sk | (a->tls ? 1 : 0);
+	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
 	if (ls && ls->ino != a->ino) {
-		bpf_map_delete_elem(&sx_l7_socks, &a->sk);
-		sx_l7_drop_stash(&a->sk); /* an earlier socket's request, never answered */
+		bpf_map_delete_elem(&sx_l7_socks, &key);
+		sx_l7_drop_stash(&key); /* an earlier socket's request, never answered */
 		ls = NULL;
 	}
 	if (!ls) {
 		struct sx_l7_sock ns = {};
 		ns.ino = a->ino;
 		ns.role = a->direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
-		if (bpf_map_update_elem(&sx_l7_socks, &a->sk, &ns, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_l7_socks, &a->sk)) {
+		if (bpf_map_update_elem(&sx_l7_socks, &key, &ns, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_l7_socks, &key)) {
 			sx_count(SX_COUNTER_L7_SOCK_MAP_FULL);
 			return;
 		}
-		ls = bpf_map_lookup_elem(&sx_l7_socks, &a->sk);
+		ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
 		if (!ls)
 			return;
 	}
 	if (ls->protocol == SX_PROTO_UNKNOWN) {
-		__u8 p = sx_classify(r->data, captured, l4, sport, dport);
+		__u8 p = !a->tls && l4 == IPPROTO_TCP && sx_is_tls_record(r->data, captured) ? SX_PROTO_TLS
+										       : sx_classify(r->data, captured, l4, sport, dport);
 		if (p == SX_PROTO_UNKNOWN && ++ls->tries >= SX_L7_CLASSIFY_TRIES)
 			p = SX_PROTO_NONE;
+		/* The start of what may be a TLS record (nginx peeks at one byte): no ciphertext goes out before it is known. */
+		if (p == SX_PROTO_UNKNOWN && !a->tls && l4 == IPPROTO_TCP && captured < 3 && r->data[0] == 0x16)
+			return;
 		if (p != SX_PROTO_UNKNOWN && p != SX_PROTO_NONE) {
 			/* Who sent the first bytes, and whether they are a request: a status line read is a client
 			 * socket's. The first bytes seen are not always the first sent: TCP_CLOSE forgets a socket's
@@ -289,17 +300,19 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 			 * requests unread) still reads the responses queued before the RST. */
 			int response = p == SX_PROTO_HTTP && r->data[0] == 'H' && r->data[1] == 'T';
 			ls->role = (a->direction == SX_L7_EGRESS) != response ? SX_DIR_CLIENT : SX_DIR_SERVER;
-			if (ls->role == SX_DIR_SERVER && !capture_loopback_servers && sx_peer_is_loopback(sk, family))
+			if (p != SX_PROTO_TLS && ls->role == SX_DIR_SERVER && !capture_loopback_servers && sx_peer_is_loopback(sk, family))
 				p = SX_PROTO_NONE;
 		}
 		ls->protocol = p;
 		if (p == SX_PROTO_NONE)
 			return;
+		if (p == SX_PROTO_TLS)
+			captured = 0; /* one header-only record: the socket is TLS; its syscalls are skipped from now on */
 	}
 
 	__u64 now = bpf_ktime_get_ns();
 	/* Client sockets: request sent → first response bytes, exact when requests are not pipelined. */
-	if (ls->protocol != SX_PROTO_UNKNOWN && ls->protocol != SX_PROTO_HTTP2 && ls->role == SX_DIR_CLIENT) {
+	if (ls->protocol != SX_PROTO_UNKNOWN && ls->protocol != SX_PROTO_HTTP2 && ls->protocol != SX_PROTO_TLS && ls->role == SX_DIR_CLIENT) {
 		if (a->direction == SX_L7_EGRESS && !ls->awaiting) {
 			ls->req_ns = a->ts_ns;
 			ls->awaiting = 1;
@@ -338,7 +351,7 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	h->syscall = a->syscall;
 	h->role = ls->role;
 	h->kept = SX_KEPT_NONE;
-	h->pad1 = 0;
+	h->tls = a->tls;
 	__builtin_memset(h->saddr, 0, sizeof(h->saddr));
 	__builtin_memset(h->daddr, 0, sizeof(h->daddr));
 	if (family == AF_INET6) {
@@ -349,7 +362,7 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 		BPF_CORE_READ_INTO((__u32 *)h->daddr, sk, __sk_common.skc_daddr);
 	}
 	sx_process_comm(h->comm);
-	if (l7_mode == SX_L7_MODE_SIGNALS && ls->protocol == SX_PROTO_HTTP && !ls->full && !sx_l7_signals(r, ls, &a->sk, captured, now))
+	if (l7_mode == SX_L7_MODE_SIGNALS && ls->protocol == SX_PROTO_HTTP && !ls->full && !sx_l7_signals(r, ls, &key, captured, now))
 		return;
 	sx_l7_output(r, captured);
 }

@@ -63,6 +63,12 @@ static __always_inline int sx_is_kafka_request(const __u8 *d, __u32 len)
 	return key <= 90 && ver <= 20;
 }
 
+/* A TLS handshake record (ClientHello, or a server's first record): content type 22, version 3.0-3.4. */
+static __always_inline int sx_is_tls_record(const __u8 *d, __u32 len)
+{
+	return len >= 3 && d[0] == 0x16 && d[1] == 0x03 && d[2] <= 0x04;
+}
+
 /* Protocol of a connection from the first bytes it carried; UNKNOWN when too short to tell. */
 static __always_inline __u8 sx_classify(const __u8 *d, __u32 len, __u16 l4, __u16 sport, __u16 dport)
 {

@@ -40,13 +40,18 @@ export const SX_COUNTER_L7_KEPT_SLOW = 15;
 export const SX_COUNTER_L7_KEPT_CAPTURE = 16;
 export const SX_COUNTER_L7_KEPT_SAMPLED = 17;
 export const SX_COUNTER_L7_FULL_SWITCHES = 18;
+export const SX_COUNTER_TLS_UNPAIRED = 19;
 export const SX_COUNTER_MAX = 20;
 export const SX_PROTO_UNKNOWN = 0;
 export const SX_PROTO_HTTP = 1;
 export const SX_PROTO_DNS = 2;
 export const SX_PROTO_KAFKA = 3;
 export const SX_PROTO_HTTP2 = 4;
+export const SX_PROTO_TLS = 5;
 export const SX_PROTO_NONE = 15;
+export const SX_TLS_NONE = 0;
+export const SX_TLS_OPENSSL = 1;
+export const SX_TLS_NODE = 2;
 export const SX_L7_EGRESS = 1;
 export const SX_L7_INGRESS = 2;
 export const SX_L7_MODE_FULL = 0;
@@ -367,7 +372,7 @@ export const SX_L7_HEADER_LAYOUT: Record<string, FieldLayout> = {
   syscall: { offset: 52, size: 1, type: '__u8', count: 1 },
   role: { offset: 53, size: 1, type: '__u8', count: 1 },
   kept: { offset: 54, size: 1, type: '__u8', count: 1 },
-  pad1: { offset: 55, size: 1, type: '__u8', count: 1 },
+  tls: { offset: 55, size: 1, type: '__u8', count: 1 },
   saddr: { offset: 56, size: 16, type: '__u8', count: 16 },
   daddr: { offset: 72, size: 16, type: '__u8', count: 16 },
   comm: { offset: 88, size: 16, type: 'char', count: 16 },
@@ -389,6 +394,7 @@ export interface SxL7Header {
   syscall: number;
   role: number;
   kept: number;
+  tls: number;
   saddr: Uint8Array;
   daddr: Uint8Array;
   comm: string;
@@ -412,6 +418,7 @@ export function decodeSxL7Header(buf: Buffer, off = 0): SxL7Header {
     syscall: buf[off + 52]!,
     role: buf[off + 53]!,
     kept: buf[off + 54]!,
+    tls: buf[off + 55]!,
     saddr: buf.subarray(off + 56, off + 56 + 16),
     daddr: buf.subarray(off + 72, off + 72 + 16),
     comm: cString(buf, off + 88, 16),
