@@ -3,58 +3,21 @@
  * its client named and a duration that is not negative — and a service that died keeps its name on the
  * connects it refuses afterwards. Real clients (curl), a real server process, the real API and PostgreSQL.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
-import { preflight } from '@sextant/bpf';
-import { createCollectorToken, searchFlows, serviceMap } from '@sextant/db';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { searchFlows, serviceMap } from '@sextant/db';
 import { FlowQueryFilter } from '@sextant/shared';
-import { missingPrerequisite } from '@sextant/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { kernelRig } from './testing/kernel-rig';
 import { waitFor } from './testing/wait-for';
-import { Collector } from './collector';
-import { CollectorConfig } from './env';
 
-const pf = preflight();
-const noKernel = missingPrerequisite(pf.ok, `failed-connect kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
+const rig = kernelRig('failed-connects');
 
 /** The collector's cache of /proc per process (ms): the tests wait past it for a killed server to be forgotten. */
 const PROCESS_CACHE_MS = 1_000;
-
-let db: TestDatabase;
-let api: StandaloneServer;
-let token: string;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-failed-'));
-
-beforeAll(async () => {
-  if (noKernel) return;
-  db = await createTestDatabase(testServerUrl());
-  api = await startStandaloneServer({ db, version: 'test' });
-  token = (await createCollectorToken(db.prisma, 'failed-connects')).token;
-});
-
-afterAll(async () => {
-  await api?.close();
-  await db?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-function config(spool: string): CollectorConfig {
-  return CollectorConfig.parse({
-    server: api.url,
-    token,
-    nodeName: 'failed-test-node',
-    spoolDir: path.join(tmp, spool),
-    flushIntervalMs: 200,
-    histogramIntervalMs: 1_000,
-    healthIntervalMs: 1_000,
-    processCacheMs: PROCESS_CACHE_MS,
-  });
-}
+const collectorOptions = { processCacheMs: PROCESS_CACHE_MS };
 
 /** A loopback port nothing listens on (bound, then closed again). */
 function closedPort(): Promise<number> {
@@ -77,13 +40,12 @@ async function curlTimes(port: number, n: number): Promise<number[]> {
   return pids;
 }
 
-const rows = async (port: number) => (await db.pool.query(`SELECT * FROM flows WHERE dst_port = $1 ORDER BY time`, [port])).rows;
+const rows = async (port: number) => (await rig.db.pool.query(`SELECT * FROM flows WHERE dst_port = $1 ORDER BY time`, [port])).rows;
 
-describe.skipIf(noKernel)('failed connects on the real kernel', () => {
+describe.skipIf(rig.skip)('failed connects on the real kernel', () => {
   it('stores a refused connect as one DROPPED record naming its client, with no separate NO_SOCKET drop', async () => {
     const port = await closedPort();
-    const collector = new Collector(config('spool-refused'), () => {});
-    await collector.start();
+    const collector = await rig.startCollector(collectorOptions);
     const N = 20;
     const pids = await curlTimes(port, N);
     await waitFor(
@@ -113,14 +75,14 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
     }
     expect(new Set(stored.map((f) => f.src_pid))).toEqual(new Set(pids));
     // The client's SYN was also dropped by the kernel (NO_SOCKET): not a second record, from any source.
-    const drops = await db.pool.query(
+    const drops = await rig.db.pool.query(
       `SELECT count(*)::int AS n FROM flows WHERE drop_reason = 'NO_SOCKET' AND (dst_port = $1 OR src_port = $1)`,
       [port],
     );
     expect(drops.rows[0].n).toBe(0);
 
     // As readers see them (the API's flow search): every duration is ≥ 0, to the microsecond.
-    const found = await searchFlows(db.pool, {
+    const found = await searchFlows(rig.db.pool, {
       filter: FlowQueryFilter.parse({ allow: [{ destinationPort: [String(port)] }] }),
       since: Date.now() - 600_000,
       until: Date.now() + 60_000,
@@ -144,20 +106,19 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
    * clients' refused connects afterwards must name it. `reaped`: its parent collects it at once (its /proc
    * goes); otherwise it stays a zombie, whose /proc still shows its comm ('node') and nothing else.
    */
-  async function deadServerNamed(reaped: boolean, spool: string, byPackage = !reaped) {
-    const collector = new Collector(config(spool), () => {});
-    await collector.start();
+  async function deadServerNamed(reaped: boolean, byPackage = !reaped) {
+    const collector = await rig.startCollector(collectorOptions);
     // Not reaped: `node server.js` named by its package.json (a zombie's /proc has no cwd or argv to find
     // it by, only its comm 'node'), forked by a perl parent that sleeps without waiting for it.
-    const dir = path.join(tmp, spool);
-    fs.mkdirSync(dir, { recursive: true });
+    const dir = rig.file('payments-svc');
+    fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'payments-svc' }));
     fs.writeFileSync(path.join(dir, 'server.js'), SERVER.replace("process.title = 'payments-svc';", ''));
     const server = !byPackage
-      ? spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] })
+      ? rig.spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] })
       : reaped
-        ? spawn(process.execPath, ['server.js'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] })
-        : spawn('perl', ['-e', 'my $p = fork(); if ($p == 0) { exec @ARGV } sleep 60;', process.execPath, 'server.js'], {
+        ? rig.spawn(process.execPath, ['server.js'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] })
+        : rig.spawn('perl', ['-e', 'my $p = fork(); if ($p == 0) { exec @ARGV } sleep 60;', process.execPath, 'server.js'], {
             cwd: dir,
             stdio: ['ignore', 'pipe', 'inherit'],
           });
@@ -167,11 +128,12 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
       await curlTimes(port, 3);
       const served = `SELECT count(*)::int AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS' AND close_reason = 'CLOSED'`;
       await waitFor(
-        async () => (await db.pool.query(served, [port])).rows[0].n,
+        async () => (await rig.db.pool.query(served, [port])).rows[0].n,
         (n) => n >= 3,
       );
       const pid = Number(
-        (await db.pool.query(`SELECT DISTINCT dst_pid FROM flows WHERE dst_port = $1 AND close_reason = 'CLOSED'`, [port])).rows[0].dst_pid,
+        (await rig.db.pool.query(`SELECT DISTINCT dst_pid FROM flows WHERE dst_port = $1 AND close_reason = 'CLOSED'`, [port])).rows[0]
+          .dst_pid,
       );
       process.kill(pid, 'SIGKILL');
       if (reaped) await new Promise((r) => server.on('exit', r));
@@ -183,17 +145,18 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
       await curlTimes(port, M);
       const refused = `SELECT dst_service, dst_process, src_process, verdict FROM flows WHERE dst_port = $1 AND close_reason = 'REFUSED'`;
       const after = await waitFor(
-        async () => (await db.pool.query(refused, [port])).rows,
+        async () => (await rig.db.pool.query(refused, [port])).rows,
         (r) => r.length >= M,
       );
       expect(after).toHaveLength(M);
       for (const f of after)
         expect(f).toEqual({ dst_service: 'payments-svc', dst_process: processName, src_process: 'curl', verdict: 'DROPPED' });
-      const before = (await db.pool.query(`SELECT DISTINCT dst_service FROM flows WHERE dst_port = $1 AND close_reason = 'CLOSED'`, [port]))
-        .rows;
+      const before = (
+        await rig.db.pool.query(`SELECT DISTINCT dst_service FROM flows WHERE dst_port = $1 AND close_reason = 'CLOSED'`, [port])
+      ).rows;
       expect(before).toEqual([{ dst_service: 'payments-svc' }]);
       // On the map: the dead service is a node of its own, its refused connects a failing edge into it.
-      const map = await serviceMap(db.pool, { since: Date.now() - 600_000, until: Date.now() + 60_000 });
+      const map = await serviceMap(rig.db.pool, { since: Date.now() - 600_000, until: Date.now() + 60_000 });
       const pair = map.edges.filter((e) => e.source === 'curl' && e.destination === 'payments-svc');
       expect(pair).toHaveLength(1);
       const drop = pair[0]?.protocols.find((p) => p.protocol === 'drop');
@@ -205,17 +168,9 @@ describe.skipIf(noKernel)('failed connects on the real kernel', () => {
     }
   }
 
-  it(
-    "names a killed server's refused connects after the service, not after its address",
-    () => deadServerNamed(true, 'spool-dead'),
-    60_000,
-  );
+  it("names a killed server's refused connects after the service, not after its address", () => deadServerNamed(true), 60_000);
 
-  it('names them after the package-named service once it is reaped', () => deadServerNamed(true, 'spool-package', true), 60_000);
+  it('names them after the package-named service once it is reaped', () => deadServerNamed(true, true), 60_000);
 
-  it(
-    'names them after the service also while the killed server is a zombie nobody reaped',
-    () => deadServerNamed(false, 'spool-zombie'),
-    60_000,
-  );
+  it('names them after the service also while the killed server is a zombie nobody reaped', () => deadServerNamed(false), 60_000);
 });
