@@ -17,11 +17,13 @@ import { localServerPort, SelfMarker } from './services/self-marker';
 import { RuleSet } from './services/naming-rules';
 import { Shipper } from './services/shipper';
 import { Spool } from './services/spool';
+import { TlsHooks, tlsHealthDetails } from './services/tls-hooks';
 import { trpcTransport, type Transport } from './services/transport';
 import os from 'node:os';
 
 export class Collector {
   private probes: SextantProbes | null = null;
+  private tlsHooks: TlsHooks | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly shipper: Shipper;
   private readonly spool: Spool;
@@ -102,7 +104,13 @@ export class Collector {
       l7Mode: this.config.l7Mode,
       captureBytes: this.config.l7CaptureBytes,
       tcpRingMb: this.config.tcpRingMb,
+      tls: this.config.l7 && this.config.tls,
     });
+    if (this.config.l7 && this.config.tls) {
+      this.tlsHooks = new TlsHooks(this.probes.tlsProbes(), { exclude: this.config.tlsExclude, log: this.log });
+      this.tlsHooks.start();
+      this.timers.push(setInterval(() => this.tlsHooks?.scan(), this.config.tlsScanMs));
+    }
     this.applyL7Config();
     this.aggWindowStart = Date.now();
     this.health = new HealthTracker(this.config.nodeName, { available: true });
@@ -207,18 +215,30 @@ export class Collector {
   private reportHealth(): void {
     if (!this.health) return;
     const counters: ProbeCounters | null = this.probes ? this.probes.readCounters() : null;
-    this.shipper.setHealth(
-      this.health.report(counters, this.shipper.stats, this.spool.stats(), this.events, this.config.l7 ? this.l7.stats() : null, {
+    const report = this.health.report(
+      counters,
+      this.shipper.stats,
+      this.spool.stats(),
+      this.events,
+      this.config.l7 ? this.l7.stats() : null,
+      {
         aggregates: this.aggregates.stats,
         captureUntil: this.capture.deadline(),
-      }),
+      },
     );
+    if (this.tlsHooks) report.details = { ...report.details, ...tlsHealthDetails(this.tlsHooks.stats, counters?.tlsUnpaired ?? 0) };
+    this.shipper.setHealth(report);
     this.shipper.cut();
   }
 
   /** The on-demand capture deadline in force (epoch ms), null when none. */
   captureUntil(): number | null {
     return this.capture.deadline();
+  }
+
+  /** The TLS uprobe attachments (null when TLS plaintext is off). */
+  tls(): TlsHooks | null {
+    return this.tlsHooks;
   }
 
   counters(): ProbeCounters | null {
@@ -235,6 +255,7 @@ export class Collector {
         await this.aggDrain;
         await this.drainL7Aggregates();
       }
+      this.tlsHooks?.stop();
       this.probes.close();
       this.probes = null;
       // Whatever is still waiting for a response is reported as an unanswered request.

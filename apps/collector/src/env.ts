@@ -79,6 +79,15 @@ export const CollectorConfig = z.object({
     .int()
     .refine((v) => v >= 1 && v <= 256 && (v & (v - 1)) === 0, 'must be a power of two, 1..256')
     .default(4),
+  /**
+   * TLS plaintext from uprobes on libssl.so.3 and node binaries (env SEXTANT_TLS; 0/off turns it off: TLS
+   * connections are then only marked TLS, their content not decoded). Needs L7 capture.
+   */
+  tls: z.boolean().default(true),
+  /** Binary files never given the TLS uprobes, comma-separated paths (env SEXTANT_TLS_EXCLUDE). */
+  tlsExclude: z.array(z.string().min(1).max(4096)).max(256).default([]),
+  /** How often /proc is scanned for node binaries and libssl copies new to the host, ms (env SEXTANT_TLS_SCAN_MS). */
+  tlsScanMs: z.coerce.number().int().min(500).max(600_000).default(5_000),
   /** Observe the collector's own traffic to the server too (env SEXTANT_OBSERVE_SELF=1). */
   observeSelf: z.coerce.boolean().default(false),
   /**
@@ -131,6 +140,13 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     udpFlows: env.SEXTANT_UDP_FLOWS !== '0' && env.SEXTANT_UDP_FLOWS !== 'false',
     l7: env.SEXTANT_L7 !== '0' && env.SEXTANT_L7 !== 'false',
     l7Mode: env.SEXTANT_L7_MODE || undefined,
+    tls: !['0', 'false', 'off'].includes(env.SEXTANT_TLS ?? ''),
+    tlsExclude: env.SEXTANT_TLS_EXCLUDE
+      ? env.SEXTANT_TLS_EXCLUDE.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
+    tlsScanMs: env.SEXTANT_TLS_SCAN_MS || undefined,
     l7RecordBudget: env.SEXTANT_L7_RECORD_BUDGET || undefined,
     l7SlowMs: env.SEXTANT_L7_SLOW_MS || undefined,
     controlIntervalMs: env.SEXTANT_CONTROL_INTERVAL_MS || undefined,

@@ -17,5 +17,6 @@ export {
   type UdpFlowRecord,
 } from './probes';
 export { formatIp } from './addresses';
+export { TlsProbes, tlsSourceOf, type TlsAttachment, type TlsSource } from './tls-probes';
 export { dropReasonName, parseDropReasons } from './drop-reasons';
 export * from './generated/events';

@@ -250,6 +250,8 @@ export const L7EventFields = z.object({
   kafka: KafkaInfo.optional(),
   /** Set when the exchange is counted by a kernel aggregate (L7_SAMPLINGS); absent on the full path. */
   sampling: L7Sampling.optional(),
+  /** Decoded from TLS plaintext, read by uprobes in libssl.so.3 (`openssl`) or in the node binary (`node`); absent: cleartext on the wire. */
+  tls: z.enum(['openssl', 'node']).optional(),
 });
 
 /** The details of its protocol are required: an issue at that path otherwise. */

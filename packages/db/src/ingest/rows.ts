@@ -48,6 +48,7 @@ export const L7_COLUMNS: readonly string[] = [
   'status_class',
   'detail',
   'sampling',
+  'tls',
 ];
 
 /** A tcp_flags column → the flags (readers: queries/read-rows.ts). */
@@ -175,6 +176,7 @@ export function l7CopyWriter(
         status,
         e.http ?? e.dns ?? e.kafka ?? {},
         e.sampling,
+        e.tls,
       ]),
     ].join('\t')}\n`;
   };

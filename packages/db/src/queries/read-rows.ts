@@ -105,5 +105,6 @@ export function l7FromRow(r: Row): L7Event {
   } as L7Event;
   if (r.latency_ns !== null && r.latency_ns !== undefined) e.latencyNs = Number(r.latency_ns);
   if (r.sampling !== null && r.sampling !== undefined) e.sampling = r.sampling as L7Event['sampling'];
+  if (r.tls !== null && r.tls !== undefined) e.tls = r.tls as L7Event['tls'];
   return e;
 }

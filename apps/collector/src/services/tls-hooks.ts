@@ -1,0 +1,224 @@
+/**
+ * Which binary files carry the TLS plaintext uprobes (packages/bpf tls-probes.ts). One attachment per file,
+ * identified by device + inode (never two uprobes on one function): the kernel attaches to the inode, so every
+ * process mapping that file, now or later, is covered. At start: the system libssl.so.3 (pinned: a short-lived
+ * curl must be covered before any scan could see it) and every node binary or libssl.so.3 that running processes
+ * map (/proc/<pid>/exe, /proc/<pid>/maps). Then a bounded /proc rescan every few seconds finds files new to the
+ * host (another node version, a container's libssl); a file no process maps any more is detached. Files on the
+ * exclude list are never attached (the workload stays "not decoded").
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TlsAttachment, TlsSource } from '@sextant/bpf';
+
+export const SYSTEM_LIBSSL = '/usr/lib/x86_64-linux-gnu/libssl.so.3';
+/** Executables with OpenSSL linked in whose exported SSL_* functions carry node's TLS. */
+const NODE_EXE = /^(node|nodejs)$/;
+const LIBSSL = /\/libssl\.so\.3$/;
+/** Failures kept for the health report (the newest). */
+const MAX_FAILURES = 8;
+
+export interface TlsAttacher {
+  attachFile(path: string, source: TlsSource): TlsAttachment;
+  detach(a: TlsAttachment): void;
+}
+
+export interface TlsHooksOptions {
+  /** Binary paths never attached (as the processes see them, or resolved on this host). */
+  exclude?: readonly string[];
+  /** /proc (tests may point elsewhere only to read; attaching needs the real one). */
+  procRoot?: string;
+  log?: (msg: string) => void;
+}
+
+interface Attached {
+  attachment: TlsAttachment;
+  /** Processes that mapped the file at the last scan; the pinned system libssl is kept at 0. */
+  pids: Set<number>;
+  pinned: boolean;
+}
+
+export interface TlsHooksStats {
+  attachedFiles: number;
+  /** Attach attempts that failed, and the newest failures' file and reason. */
+  attachFailures: number;
+  failures: { path: string; reason: string }[];
+  /** Files skipped because they are on the exclude list. */
+  excludedFiles: number;
+  scans: number;
+  lastScanMs: number;
+}
+
+/** A file a process uses: where to open it from, where it lives as that process sees it, and what it is. */
+interface Candidate {
+  openPath: string;
+  shownPath: string;
+  source: TlsSource;
+}
+
+export class TlsHooks {
+  private readonly attached = new Map<string, Attached>();
+  /** dev:ino of files that cannot be attached (no SSL_* symbols, not ELF …) or are excluded: not retried. */
+  private readonly refused = new Set<string>();
+  private readonly excluded = new Set<string>();
+  private readonly exclude: Set<string>;
+  private readonly procRoot: string;
+  private readonly log: (msg: string) => void;
+  private readonly stat: TlsHooksStats = { attachedFiles: 0, attachFailures: 0, failures: [], excludedFiles: 0, scans: 0, lastScanMs: 0 };
+
+  constructor(
+    private readonly probes: TlsAttacher,
+    opts: TlsHooksOptions = {},
+  ) {
+    this.exclude = new Set((opts.exclude ?? []).map((p) => path.resolve(p)));
+    this.procRoot = opts.procRoot ?? '/proc';
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  /** Attaches the system libssl (pinned) and scans the running processes. */
+  start(): void {
+    if (fs.existsSync(SYSTEM_LIBSSL)) this.consider({ openPath: SYSTEM_LIBSSL, shownPath: SYSTEM_LIBSSL, source: 'openssl' }, null, true);
+    this.scan();
+  }
+
+  /** One pass over /proc: attach files new to the host, detach those no process maps any more. */
+  scan(): void {
+    const t0 = performance.now();
+    const seen = new Map<string, Set<number>>();
+    let pids: string[] = [];
+    try {
+      pids = fs.readdirSync(this.procRoot).filter((d) => /^\d+$/.test(d));
+    } catch {
+      return;
+    }
+    for (const p of pids) {
+      const pid = Number(p);
+      for (const c of this.candidates(pid)) {
+        const key = this.consider(c, pid, false);
+        if (key) (seen.get(key) ?? seen.set(key, new Set()).get(key)!).add(pid);
+      }
+    }
+    for (const [key, a] of this.attached) {
+      a.pids = seen.get(key) ?? new Set();
+      if (a.pids.size === 0 && !a.pinned) {
+        this.probes.detach(a.attachment);
+        this.attached.delete(key);
+        this.log(`TLS uprobes detached from ${a.attachment.path} (no process maps it)`);
+      }
+    }
+    this.stat.scans++;
+    this.stat.lastScanMs = Math.round((performance.now() - t0) * 10) / 10;
+  }
+
+  /** The node executable and libssl.so.3 copies one process maps (none when it is gone or a kernel thread). */
+  private candidates(pid: number): Candidate[] {
+    const base = `${this.procRoot}/${pid}`;
+    const out: Candidate[] = [];
+    let root = '/';
+    try {
+      root = fs.readlinkSync(`${base}/root`);
+    } catch {
+      return out;
+    }
+    const open = (p: string) => (root === '/' ? p : `${base}/root${p}`);
+    try {
+      const exe = fs.readlinkSync(`${base}/exe`).replace(/ \(deleted\)$/, '');
+      if (NODE_EXE.test(path.basename(exe))) out.push({ openPath: open(exe), shownPath: exe, source: 'node' });
+    } catch {
+      return out; // a kernel thread, or gone
+    }
+    let maps = '';
+    try {
+      maps = fs.readFileSync(`${base}/maps`, 'latin1');
+    } catch {
+      return out;
+    }
+    const libs = new Set<string>();
+    for (const line of maps.split('\n')) {
+      const at = line.indexOf('/');
+      if (at < 0) continue;
+      const file = line.slice(at);
+      if (LIBSSL.test(file)) libs.add(file);
+    }
+    for (const lib of libs) out.push({ openPath: open(lib), shownPath: lib, source: 'openssl' });
+    return out;
+  }
+
+  /** Attaches a file unless it is attached, refused or excluded; returns its dev:ino key when it is attached. */
+  private consider(c: Candidate, pid: number | null, pinned: boolean): string | undefined {
+    let key: string;
+    try {
+      const st = fs.statSync(c.openPath);
+      key = `${st.dev}:${st.ino}`;
+    } catch {
+      return undefined; // gone meanwhile
+    }
+    if (this.attached.has(key)) return key;
+    if (this.refused.has(key)) return undefined;
+    if (this.isExcluded(c)) {
+      this.refused.add(key);
+      this.excluded.add(key);
+      this.stat.excludedFiles = this.excluded.size;
+      this.log(`TLS uprobes: ${c.shownPath} excluded (SEXTANT_TLS_EXCLUDE)`);
+      return undefined;
+    }
+    try {
+      const attachment = this.probes.attachFile(c.openPath, c.source);
+      this.attached.set(key, { attachment: { ...attachment, path: c.shownPath }, pids: new Set(pid === null ? [] : [pid]), pinned });
+      this.log(`TLS uprobes attached to ${c.shownPath} (${c.source}${pid === null ? '' : `, seen in pid ${pid}`})`);
+      return key;
+    } catch (err) {
+      this.refused.add(key);
+      this.stat.attachFailures++;
+      this.stat.failures = [...this.stat.failures, { path: c.shownPath, reason: (err as Error).message }].slice(-MAX_FAILURES);
+      this.log(`TLS uprobes not attached to ${c.shownPath}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private isExcluded(c: Candidate): boolean {
+    if (this.exclude.has(c.shownPath) || this.exclude.has(c.openPath)) return true;
+    try {
+      return this.exclude.has(fs.realpathSync(c.openPath));
+    } catch {
+      return false;
+    }
+  }
+
+  /** The paths of the files attached now (as the processes see them). */
+  attachedFiles(): string[] {
+    return [...this.attached.values()].map((a) => a.attachment.path);
+  }
+
+  /** The files attached now (as the processes see them) and their source. */
+  files(): { path: string; source: TlsSource; pinned: boolean; processes: number }[] {
+    return [...this.attached.values()].map((a) => ({
+      path: a.attachment.path,
+      source: a.attachment.source,
+      pinned: a.pinned,
+      processes: a.pids.size,
+    }));
+  }
+
+  get stats(): TlsHooksStats {
+    return { ...this.stat, attachedFiles: this.attached.size, failures: [...this.stat.failures] };
+  }
+
+  /** Detaches every file (the probes' close() does too). */
+  stop(): void {
+    for (const a of this.attached.values()) this.probes.detach(a.attachment);
+    this.attached.clear();
+  }
+}
+
+/** The health report's TLS details: files attached, attach failures (the newest one's file and reason), plaintext not paired. */
+export function tlsHealthDetails(s: TlsHooksStats, unpaired: number): Record<string, number | string> {
+  const last = s.failures.at(-1);
+  return {
+    tlsAttachedFiles: s.attachedFiles,
+    tlsAttachFailures: s.attachFailures,
+    tlsLastAttachFailure: last ? `${last.path}: ${last.reason}`.slice(0, 1024) : '',
+    tlsExcludedFiles: s.excludedFiles,
+    tlsUnpaired: unpaired,
+  };
+}
