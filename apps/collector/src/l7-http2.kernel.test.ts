@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { firstLine, kernelRig, output, settle } from './testing/kernel-rig';
 import { expectedStatus, GRPC_CLIENT, GRPC_SERVER, H2_SERVER } from './testing/tls-peers';
+import { GRPC_CODES, GRPC_PLAN } from './testing/tls-workloads';
 
 const rig = kernelRig('h2-kernel-test');
 /** The h2 server's /slow delay (ms). */
@@ -150,18 +151,9 @@ const one = (p, big) => new Promise((res) => {
     const server = rig.node(GRPC_SERVER);
     const port = Number(await firstLine(server));
     const collector = await rig.startCollector({ rules: [{ service: 'store', match: { port } }], l7CaptureBytes });
-    const plan = [
-      ['Get', 'a'],
-      ['Get', 'missing'],
-      ['List', 'abc'],
-      ['Get', 'boom'],
-      ['List', 'flaky'],
-      ['Get', 'b'],
-      ['List', ''],
-    ];
-    const seen = JSON.parse(await output(rig.node(GRPC_CLIENT, [String(port), JSON.stringify(plan)]))) as [string, string, number][];
-    expect(seen.map((s) => s[2])).toEqual([0, 5, 0, 13, 14, 0, 0]);
-    await rig.waitCount(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`, [port], plan.length);
+    const seen = JSON.parse(await output(rig.node(GRPC_CLIENT, [String(port), JSON.stringify(GRPC_PLAN)]))) as [string, string, number][];
+    expect(seen.map((s) => s[2])).toEqual(GRPC_CODES);
+    await rig.waitCount(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`, [port], GRPC_PLAN.length);
     await settle();
     await collector.stop();
     server.kill();
