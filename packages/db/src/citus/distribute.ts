@@ -8,15 +8,16 @@
  *   shard-local). Their daily partitions are distributed with them, including the ones ingest and the
  *   maintenance job create later (`CREATE TABLE … PARTITION OF` a distributed parent makes a distributed
  *   partition). Neither has a primary key, so no constraint needs the distribution column.
- * - The rollups (edge_minute, edge_hour, edge_6h, latency_minute: ROLLUP_TABLES): by src_service, colocated. Their primary keys
+ * - The rollups (edge_minute, edge_hour, edge_6h, latency_minute, l7_coverage_minute, l7_record_minute: ROLLUP_TABLES): by
+ *   src_service, colocated. Their primary keys
  *   already contain src_service, so the rollup upserts (ON CONFLICT on the key) stay as they are.
  * - ingest_receipts: by batch_id (its primary key). The receipt and the batch's rows are written by one
  *   transaction on the coordinator, which Citus commits on every node touched with two-phase commit: a batch
  *   and its receipt commit together or not at all (citus/distribute.test.ts checks it).
  * - services, rollup_dirty_hours, rollup_dirty_blocks: reference tables (a copy on every node): the map's and the rollup readers'
  *   subqueries against them run inside each shard's query.
- * - users, sessions, api_tokens, collectors, collector_health, capture_requests and _prisma_migrations stay plain tables of the
- *   coordinator. Only the server reads them, through the coordinator, never joined with telemetry; and Citus
+ * - users, sessions, api_tokens, collectors, collector_health, capture_requests, rollup_epochs and _prisma_migrations stay plain
+ *   tables of the coordinator. Only the server reads them, through the coordinator, never joined with telemetry; and Citus
  *   refuses what Prisma writes for them as Citus tables: RETURNING "role"::text (an enum's output function is
  *   not immutable) on users, and an update of collectors (last_seen_at) after the batch's parallel COPY in the
  *   ingest transaction while other tables reference collectors by foreign key. Their writes in a distributed
@@ -52,6 +53,7 @@ export const COORDINATOR_TABLES = [
   'collectors',
   'collector_health',
   'capture_requests',
+  'rollup_epochs',
   '_prisma_migrations',
 ] as const;
 

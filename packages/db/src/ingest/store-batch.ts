@@ -14,6 +14,7 @@ import { dayOf, ensurePartitions, PARTITIONED_TABLES } from '../maintenance/part
 import { jsonText } from './copy-text';
 import { foldCoverage, upsertCoverage } from './coverage-rollup';
 import { IngestInputError } from './errors';
+import { foldRecords, upsertRecords } from './record-rollup';
 import { foldEdges, foldLatency, markDirtyHours, MINUTE_MS, upsertEdges, upsertLatency, upsertServices } from './rollups';
 import { BatchEndpoints, FLOW_COLUMNS, flowCopyWriter, L7_COLUMNS, l7CopyWriter, type RowContext } from './rows';
 import { DEFAULT_MAX_BATCH_DAYS } from './window';
@@ -116,6 +117,7 @@ export async function storeBatch(pool: pg.Pool, collectorId: string, batch: Inge
     const minute = foldEdges(batch, MINUTE_MS, ends);
     await upsertEdges(client, 'edge_minute', minute);
     await upsertCoverage(client, foldCoverage(batch, ends));
+    await upsertRecords(client, foldRecords(batch, ends));
     await markDirtyHours(client, minute);
     await upsertLatency(client, foldLatency(batch.histograms));
     await upsertServices(client, minute);

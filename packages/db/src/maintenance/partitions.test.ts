@@ -35,13 +35,14 @@ describe('maintenance job', () => {
     const now = Date.now();
     const today = dayOf(now);
     const r = await runMaintenance(db.pool, { rawDays: 7, rollupDays: 30, daysAhead: 2 }, now);
-    // yesterday, today and 2 days ahead for 7 tables
-    expect(r.created).toBe(4 * 7);
+    // yesterday, today and 2 days ahead for 8 tables
+    expect(r.created).toBe(4 * 8);
     const names = (await listPartitions(db.pool)).map((p) => p.name);
     expect(names).toContain(partitionName('flows', today + 2));
     expect(names).toContain(partitionName('edge_hour', today - 1));
     expect(names).toContain(partitionName('edge_6h', today - 1));
     expect(names).toContain(partitionName('l7_coverage_minute', today + 2));
+    expect(names).toContain(partitionName('l7_record_minute', today + 2));
     expect(names).not.toContain(partitionName('flows', today + 3));
     const again = await runMaintenance(db.pool, { rawDays: 7, rollupDays: 30, daysAhead: 2 }, now);
     expect(again.created).toBe(0);

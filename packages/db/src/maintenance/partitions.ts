@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { inTransaction } from '../client';
 
 export const RAW_TABLES = ['flows', 'l7_events'] as const;
-export const ROLLUP_TABLES = ['edge_minute', 'edge_hour', 'edge_6h', 'latency_minute', 'l7_coverage_minute'] as const;
+export const ROLLUP_TABLES = ['edge_minute', 'edge_hour', 'edge_6h', 'latency_minute', 'l7_coverage_minute', 'l7_record_minute'] as const;
 export const PARTITIONED_TABLES = [...RAW_TABLES, ...ROLLUP_TABLES] as const;
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];
 
