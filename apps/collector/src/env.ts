@@ -83,7 +83,10 @@ export const CollectorConfig = z.object({
    * TLS plaintext from uprobes on libssl.so.3 and node binaries (env SEXTANT_TLS; 0/off turns it off: TLS
    * connections are then only marked TLS, their content not decoded). Needs L7 capture.
    */
-  tls: z.boolean().default(true),
+  tls: z
+    .union([z.boolean(), z.enum(['on', 'off'])])
+    .transform((v) => v === true || v === 'on')
+    .default(true),
   /** Binary files never given the TLS uprobes, comma-separated paths (env SEXTANT_TLS_EXCLUDE). */
   tlsExclude: z.array(z.string().min(1).max(4096)).max(256).default([]),
   /** How often /proc is scanned for node binaries and libssl copies new to the host, ms (env SEXTANT_TLS_SCAN_MS). */
