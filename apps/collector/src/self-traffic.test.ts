@@ -5,69 +5,36 @@
  * in this process (the collector's own pid, observed here with observeSelf), the test PostgreSQL on its port
  * (given as a self port, as `npm start` does).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { AppRouter } from '@sextant/api';
-import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
-import { preflight } from '@sextant/bpf';
-import { createCollectorToken, createUser, login } from '@sextant/db';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { createUser, login } from '@sextant/db';
+import { testServerUrl } from '@sextant/db/testing';
 import { SELF_LABEL } from '@sextant/shared';
-import { missingPrerequisite } from '@sextant/shared/testing';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kernelRig } from './testing/kernel-rig';
 import { waitFor } from './testing/wait-for';
-import { Collector } from './collector';
-import { CollectorConfig } from './env';
 
-const pf = preflight();
-const noKernel = missingPrerequisite(pf.ok, `self-traffic kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
-
-let db: TestDatabase;
-let api: StandaloneServer;
-let collector: Collector;
+const rig = kernelRig('self-traffic');
 let client: ReturnType<typeof createTRPCClient<AppRouter>>;
-let shop: ChildProcess | undefined;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-self-'));
 
 beforeAll(async () => {
-  if (noKernel) return;
-  db = await createTestDatabase(testServerUrl());
-  api = await startStandaloneServer({ db, version: 'test' });
-  await createUser(db.prisma, 'admin@example.com', 'correct horse battery staple', 'admin');
-  const session = await login(db.prisma, 'admin@example.com', 'correct horse battery staple');
+  if (rig.skip) return;
+  await createUser(rig.db.prisma, 'admin@example.com', 'correct horse battery staple', 'admin');
+  const session = await login(rig.db.prisma, 'admin@example.com', 'correct horse battery staple');
   client = createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${api.url}/api/trpc`, headers: { authorization: `Bearer ${session?.token}` } })],
+    links: [httpLink({ url: `${rig.api.url}/api/trpc`, headers: { authorization: `Bearer ${session?.token}` } })],
   });
-  const token = (await createCollectorToken(db.prisma, 'self-traffic')).token;
-  collector = new Collector(
-    CollectorConfig.parse({
-      server: api.url,
-      token,
-      nodeName: 'self-test-node',
-      spoolDir: path.join(tmp, 'spool'),
-      flushIntervalMs: 200,
-      histogramIntervalMs: 1_000,
-      healthIntervalMs: 1_000,
-      observeSelf: true,
-      selfPorts: [Number(new URL(testServerUrl()).port)],
-      l7: false,
-      udpFlows: false,
-    }),
-    () => {},
-  );
-  await collector.start();
-});
-
-afterAll(async () => {
-  shop?.kill('SIGKILL');
-  await collector?.stop();
-  await api?.close();
-  await db?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  // Observes this process too (the API server runs here), and the test PostgreSQL's port is Sextant's own.
+  await rig.startCollector({
+    observeSelf: true,
+    selfPorts: [Number(new URL(testServerUrl()).port)],
+    l7: false,
+    udpFlows: false,
+  });
 });
 
 async function curlTimes(url: string, n: number): Promise<void> {
@@ -77,26 +44,24 @@ async function curlTimes(url: string, n: number): Promise<void> {
   }
 }
 
-describe.skipIf(noKernel)("Sextant's own traffic", () => {
+describe.skipIf(rig.skip)("Sextant's own traffic", () => {
   it('is labelled sextant:self and hidden on the map and in flows unless includeSelf', async () => {
     // Somebody else's service, which stays visible.
-    const script = path.join(tmp, 'shop.js');
+    const script = path.join(rig.tmp, 'shop.js');
     fs.writeFileSync(
       script,
       `const s = require('http').createServer((q, r) => r.end('ok'));
       s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
     );
-    shop = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const shopPort = await new Promise<number>((resolve) =>
-      shop?.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
-    );
-    const apiPort = Number(new URL(api.url).port);
+    const shop = rig.spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const shopPort = await new Promise<number>((resolve) => shop.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+    const apiPort = Number(new URL(rig.api.url).port);
     const pgPort = Number(new URL(testServerUrl()).port);
     await curlTimes(`http://127.0.0.1:${shopPort}/`, 3);
-    await curlTimes(`${api.url}/api/health`, 3); // a browser of the Sextant server
+    await curlTimes(`${rig.api.url}/api/health`, 3); // a browser of the Sextant server
     for (let i = 0; i < 2; i++) {
       // the server's own database connections (a pool's are long-lived: these open and close)
-      const c = new pg.Client({ connectionString: db.url });
+      const c = new pg.Client({ connectionString: rig.db.url });
       await c.connect();
       await c.query('SELECT 1');
       await c.end();
@@ -112,7 +77,7 @@ describe.skipIf(noKernel)("Sextant's own traffic", () => {
       dst_labels: string[] | null;
     };
     const rows = await waitFor(
-      async () => (await db.pool.query<Row>(q, [[shopPort, apiPort, pgPort]])).rows,
+      async () => (await rig.db.pool.query<Row>(q, [[shopPort, apiPort, pgPort]])).rows,
       (r) =>
         r.filter((x) => x.dst_port === shopPort).length >= 6 &&
         r.filter((x) => x.dst_port === apiPort).length >= 3 &&
