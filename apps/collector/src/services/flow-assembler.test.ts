@@ -48,6 +48,9 @@ function connection(clientPort: number, o: Partial<TcpConnEvent> = {}): { client
     closeReason: SX_CLOSE_CLOSED,
     tcpFlags: SX_TCP_SYN | SX_TCP_ACK | SX_TCP_FIN,
     connectNs: 51_000,
+    // the kernel's classification of the socket's payload (SX_PROTO_*, SX_TLS_*): none here
+    l7Proto: 0,
+    l7Tls: 0,
   };
   return {
     client: {

@@ -3,7 +3,8 @@
  * ordered with each other, and the kernel reuses a socket's address at once. Records are built in the
  * kernel's wire layout (sx_l7_header + data) and read through the same L7Record class as the probes'.
  */
-import { L7Record, SX_DIR_CLIENT, SX_L7_EGRESS, SX_L7_HEADER_SIZE, SX_L7_INGRESS } from '@sextant/bpf';
+import { L7Record, SX_CLOSE_CLOSED, SX_DIR_CLIENT, SX_L7_EGRESS, SX_L7_HEADER_SIZE, SX_L7_INGRESS, type TcpConnEvent } from '@sextant/bpf';
+import { FLOW_IX, type L7EventInput } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { Clock, FlowAssembler } from './flow-assembler';
 import { IdentityResolver } from './identity';
@@ -38,11 +39,36 @@ function record(ino: bigint, tsNs: bigint, direction: number, text: string): L7R
 
 const request = (ino: bigint, ts: bigint, path: string) => record(ino, ts, SX_L7_EGRESS, `GET ${path} HTTP/1.1\r\nHost: api\r\n\r\n`);
 const response = (ino: bigint, ts: bigint) => record(ino, ts, SX_L7_INGRESS, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-const close = (startNs: bigint, endNs: bigint) => ({ sockId: SOCK, startNs, endNs, direction: SX_DIR_CLIENT, daddr: PEER.join('.') });
 
-function assembler(): L7Assembler {
+/** The client socket's final TCP event for a connection on SOCK. */
+function tcpClose(startNs: bigint, endNs: bigint): TcpConnEvent {
+  return {
+    ...{ sockId: SOCK, startNs, endNs, connectNs: 40_000, cgroupId: 0n, pid: 4242, comm: 'client', kind: 0, family: 4, final: 1 },
+    ...{ bytesAcked: 100, bytesReceived: 200, segsOut: 5, segsIn: 5, totalRetrans: 0, srttUs: 30, retransmits: 0, tcpFlags: 0 },
+    ...{ saddr: '10.0.0.1', sport: 40000, daddr: PEER.join('.'), dport: 8080, direction: SX_DIR_CLIENT },
+    ...{ closeReason: SX_CLOSE_CLOSED, rstSent: 0, rstRecv: 0, l7Proto: 0, l7Tls: 0 },
+  };
+}
+
+/** An L7 assembler and its flow assembler, closes fed to both as the collector does (L7 first, then the rows). */
+function assembler(): L7Assembler & { close(startNs: bigint, endNs: bigint): string; closeOther(sockId: bigint, endNs: bigint): void } {
   const identity = new IdentityResolver({ nodeName: 'n1' });
-  return new L7Assembler(new FlowAssembler('n1', identity, new ListenerTable(), new Clock()), identity, 'n1');
+  const flows = new FlowAssembler('n1', identity, new ListenerTable(), new Clock());
+  const a = new L7Assembler(flows, identity, 'n1');
+  return Object.assign(a, {
+    /** Reports the connection closed; returns its flow row's id. */
+    close(startNs: bigint, endNs: bigint): string {
+      const e = tcpClose(startNs, endNs);
+      a.connectionClosed(e);
+      return flows.tcpRows([e])[0]![FLOW_IX.id];
+    },
+    /** Another socket's connection (no L7 data) closes. */
+    closeOther(sockId: bigint, endNs: bigint): void {
+      const e = { ...tcpClose(endNs - MS, endNs), sockId };
+      a.connectionClosed(e);
+      flows.tcpRows([e]);
+    },
+  });
 }
 
 describe('L7Assembler: connections on a reused socket address', () => {
@@ -53,9 +79,9 @@ describe('L7Assembler: connections on a reused socket address', () => {
     const events = a.push([request(101n, t + 1n * MS, '/one'), response(101n, t + 2n * MS), request(102n, t + 11n * MS, '/two')]);
     expect(events.map((e) => [e.type, e.http?.path])).toEqual([['RESPONSE', '/one']]);
     // The TCP ring is ahead: #1 and #2 closed, and #3 (data not seen yet) too.
-    a.connectionClosed(close(t, t + 3n * MS));
-    a.connectionClosed(close(t + 10n * MS, t + 13n * MS));
-    a.connectionClosed(close(t + 20n * MS, t + 23n * MS));
+    a.close(t, t + 3n * MS);
+    a.close(t + 10n * MS, t + 13n * MS);
+    a.close(t + 20n * MS, t + 23n * MS);
     expect(a.push([request(103n, t + 21n * MS, '/three'), response(103n, t + 22n * MS)]).map((e) => e.http?.path)).toEqual(['/three']);
     expect(a.stats().connections).toBe(3);
     // Not yet: data of them was processed moments ago, more may still be in the ring.
@@ -68,7 +94,7 @@ describe('L7Assembler: connections on a reused socket address', () => {
     expect(flushed.map((e) => [e.type, e.http?.path])).toEqual([['REQUEST', '/two']]);
     expect(a.stats().connections).toBe(1);
     // #4 stays until its own close.
-    a.connectionClosed(close(later - MS, later + MS));
+    a.close(later - MS, later + MS);
     expect(a.tick(Date.now() + 3_000).map((e) => [e.type, e.http?.path])).toEqual([['REQUEST', '/four']]);
     expect(a.stats().connections).toBe(0);
   });
@@ -78,11 +104,38 @@ describe('L7Assembler: connections on a reused socket address', () => {
     const t = 50_000n * MS;
     a.push([request(201n, t + 1n * MS, '/old'), response(201n, t + 2n * MS)]);
     a.push([request(202n, t + 10n * MS, '/new')]); // in flight, its response still to come
-    a.connectionClosed(close(t, t + 3n * MS)); // the old connection's close
+    a.close(t, t + 3n * MS); // the old connection's close
     expect(a.tick(Date.now() + 3_000)).toEqual([]); // flushes /old (nothing left to report), not /new
     expect(a.stats().connections).toBe(1);
     expect(a.push([response(202n, t + 1_001n * MS)]).map((e) => [e.type, e.http?.path, e.latencyNs])).toEqual([
       ['RESPONSE', '/new', 991_000_000],
     ]);
+  });
+
+  it("joins each record to its connection's flow row, whether the row was built before the record or after", () => {
+    const a = assembler();
+    const t = 90_000n * MS;
+    // #1: its data is read first, its close after: the row takes the id the record got.
+    const [one] = a.push([request(301n, t + 1n * MS, '/one'), response(301n, t + 2n * MS)]) as [L7EventInput];
+    expect(a.close(t, t + 3n * MS)).toBe(one.flowId);
+    // #2 and #3 on the same address are closed (rows built) before any of their data is read, and between them
+    // and their data 5,000 other connections close: each record still gets its own connection's id.
+    const two = a.close(t + 10n * MS, t + 13n * MS);
+    const three = a.close(t + 20n * MS, t + 23n * MS);
+    for (let i = 0; i < 5_000; i++) a.closeOther(0xffff888200000000n + BigInt(i) * 64n, t + 24n * MS + BigInt(i) * 1_000n);
+    const late = a.push([
+      request(303n, t + 21n * MS, '/three'),
+      response(303n, t + 22n * MS),
+      request(302n, t + 11n * MS, '/two'),
+      response(302n, t + 12n * MS),
+    ]);
+    expect(late.map((e) => [e.http?.path, e.flowId])).toEqual([
+      ['/three', three],
+      ['/two', two],
+    ]);
+    expect(new Set([one.flowId, two, three]).size).toBe(3);
+    // Both are flushed as closed (nothing waits for a close that was already read).
+    expect(a.tick(Date.now() + 3_000)).toEqual([]);
+    expect(a.stats().connections).toBe(0);
   });
 });

@@ -8,7 +8,7 @@
  * event says it was sampled (`sampling`), so the server counts that exchange from the aggregate, never twice.
  */
 import type { L7Record } from '@sextant/bpf';
-import { SX_DIR_SERVER, SX_L7_EGRESS } from '@sextant/bpf';
+import { SX_DIR_SERVER, SX_L7_EGRESS, SX_PROTO_TLS, tlsSourceOf, type TlsSource } from '@sextant/bpf';
 import type { Endpoint, L7EventInput, L7Sampling } from '@sextant/shared';
 import { L7Engine } from '../l7/engine';
 import type { L7Chunk, L7Exchange, L7Options, L7Stats } from '../l7/types';
@@ -34,6 +34,12 @@ interface ConnMeta {
   local?: Endpoint;
   remote?: Endpoint;
   serverSideRemote?: boolean;
+  /** Its L7 bytes are TLS plaintext from uprobes (sx_l7_header.tls). */
+  tls?: TlsSource;
+  /** The TCP connection's flow id, once known (the same for all its exchanges). */
+  flowId?: string;
+  /** Its close was read (it waits in `closing`): a later close on the address is another connection's. */
+  closed?: boolean;
 }
 
 /**
@@ -42,8 +48,6 @@ interface ConnMeta {
  * in the order they were written, so once the reader has passed its close, no more data of it comes.
  */
 const CLOSE_QUIET_MS = 2_000;
-/** How long a close that came before any data of its socket is remembered. */
-const CLOSED_EARLY_TTL_MS = 30_000;
 /** Connection metadata kept at most (oldest forgotten first). */
 const MAX_CONNECTIONS = 65_536;
 
@@ -65,15 +69,6 @@ export class L7Assembler {
   private readonly inosBySock = new Map<bigint, bigint[]>();
   /** Closed connections waiting to be flushed. */
   private readonly closing = new Set<bigint>();
-
-  /**
-   * TCP closes whose connection's L7 data was not seen yet, per socket address. The two ring buffers are not
-   * ordered with each other, so a short connection's close often comes before its data; and the kernel reuses
-   * socket addresses at once, so several closes can wait on one address. A close matches the data whose
-   * first timestamp lies within its [start, end].
-   */
-  private readonly closedEarly = new Map<bigint, { startNs: bigint; endNs: bigint; at: number }[]>();
-  private closedEarlyCount = 0;
   private chunks = 0;
   private skippedLocalServer = 0;
   private skippedUnknownPeer = 0;
@@ -97,6 +92,8 @@ export class L7Assembler {
     const now = Date.now();
     for (const e of events) {
       this.chunks++;
+      // A TLS connection's marker (no bytes): its plaintext, if the uprobes see it, comes as records of its own.
+      if (e.protocol === SX_PROTO_TLS) continue;
       const connId = e.sockIno;
       let meta = this.conns.get(connId);
       if (!meta) {
@@ -119,8 +116,19 @@ export class L7Assembler {
           comm: h.comm,
           cgroupId: h.cgroupId,
         };
+        const tls = tlsSourceOf(h.tls);
+        if (tls) meta.tls = tls;
         this.remember(connId, meta);
-        if (this.takeEarlyClose(h.sockId, e.tsNs)) this.closing.add(connId);
+        // Its close may have been read already (the two ring buffers are not ordered with each other): the
+        // flow assembler remembers the last closes, so the data joins its connection and is flushed as closed.
+        if (meta.transport === 'tcp') {
+          const closedId = this.flows.closedFlowId(h.sockId, e.tsNs);
+          if (closedId !== undefined) {
+            meta.flowId = closedId;
+            meta.closed = true;
+            this.closing.add(connId);
+          }
+        }
       }
       meta.lastAt = now;
       const chunk: L7Chunk = {
@@ -139,59 +147,27 @@ export class L7Assembler {
     return out;
   }
 
-  /** The kernel reported this socket closed: flush its connection once late data had time to arrive. */
+  /**
+   * The kernel reported this socket closed: its connection, when data of it was seen, is flushed once late data
+   * had time to arrive. When none was seen (nearly every connection in signals mode), nothing is kept here: data
+   * read later finds the close among the flow assembler's last closes (push).
+   */
   connectionClosed(c: { sockId: bigint; startNs: bigint; endNs: bigint; direction: number; daddr: string }): void {
-    const { sockId, startNs, endNs } = c;
-    // The server side of a same-host connection never has L7 data here (see push): nothing to wait for.
-    if (c.direction === SX_DIR_SERVER && this.flows.isLocal(c.daddr)) return;
-    const inos = this.inosBySock.get(sockId);
-    const ino = inos?.find((i) => {
-      const meta = this.conns.get(i);
-      return meta !== undefined && within(meta.firstNs, startNs, endNs);
-    });
-    if (ino !== undefined) {
+    const inos = this.inosBySock.get(c.sockId);
+    if (inos === undefined) return;
+    const { startNs, endNs } = c;
+    for (const ino of inos) {
+      const meta = this.conns.get(ino);
+      if (meta === undefined || meta.closed || !within(meta.firstNs, startNs, endNs)) continue;
+      meta.closed = true;
       this.closing.add(ino);
       return;
-    }
-    // Its data has not come yet (or the address now belongs to another connection): wait for it.
-    if (this.closedEarlyCount >= MAX_CONNECTIONS) this.pruneEarlyCloses(Number.POSITIVE_INFINITY);
-    let list = this.closedEarly.get(sockId);
-    if (!list) this.closedEarly.set(sockId, (list = []));
-    list.push({ startNs, endNs, at: Date.now() });
-    this.closedEarlyCount++;
-  }
-
-  /** Removes the waiting close that data first seen at `tsNs` on `sockId` belongs to (false: none). */
-  private takeEarlyClose(sockId: bigint, tsNs: bigint): boolean {
-    const list = this.closedEarly.get(sockId);
-    if (!list) return false;
-    let best = -1;
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i]!;
-      if (within(tsNs, c.startNs, c.endNs) && (best < 0 || c.endNs < list[best]!.endNs)) best = i;
-    }
-    if (best < 0) return false;
-    list.splice(best, 1);
-    this.closedEarlyCount--;
-    if (!list.length) this.closedEarly.delete(sockId);
-    return true;
-  }
-
-  /** Drops waiting closes older than the TTL (all of the oldest address's when `force` is infinite: at the cap). */
-  private pruneEarlyCloses(force: number, now = Date.now()): void {
-    for (const [sockId, list] of this.closedEarly) {
-      const keep = force === Number.POSITIVE_INFINITY ? [] : list.filter((c) => now - c.at <= CLOSED_EARLY_TTL_MS);
-      this.closedEarlyCount -= list.length - keep.length;
-      if (keep.length) this.closedEarly.set(sockId, keep);
-      else this.closedEarly.delete(sockId);
-      if (force === Number.POSITIVE_INFINITY) return;
     }
   }
 
   /** Flushes connections closed long enough ago (unanswered requests become REQUEST events). */
   tick(now = Date.now()): L7EventInput[] {
     const out: L7EventInput[] = [];
-    if (Number.isFinite(now)) this.pruneEarlyCloses(0, now);
     for (const ino of this.closing) {
       const meta = this.conns.get(ino);
       if (meta && now - meta.lastAt <= CLOSE_QUIET_MS) continue;
@@ -275,7 +251,7 @@ export class L7Assembler {
     const flowId =
       meta.transport === 'udp'
         ? this.flows.udpFlowIdFor(meta.localIp, meta.localPort, meta.remoteIp, meta.remotePort)
-        : this.flows.flowIdFor(meta.sockId, x.requestTimeNs);
+        : (meta.flowId ??= this.flows.flowIdFor(meta.sockId, x.requestTimeNs));
     const event: L7EventInput = {
       id: recordId(),
       flowId,
@@ -291,6 +267,7 @@ export class L7Assembler {
     if (x.dns) event.dns = x.dns;
     if (x.kafka) event.kafka = x.kafka;
     if (x.sampling) event.sampling = x.sampling;
+    if (meta.tls) event.tls = meta.tls;
     this.recorded[x.sampling ?? 'full']++;
     out.push(event);
   }

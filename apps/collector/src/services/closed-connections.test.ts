@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ClosedConnections } from './closed-connections';
+
+const A = 0xffff888100000100n;
+const B = 0xffff888100000140n; // 64 bytes further: a different socket
+
+describe('ClosedConnections', () => {
+  it('finds the connection of a socket address whose [start, end] holds the data, of several that reused it', () => {
+    const c = new ClosedConnections(16);
+    c.add(A, 1_000, 2_000, 'a1');
+    c.add(B, 1_500, 2_500, 'b1');
+    c.add(A, 3_000, 4_000, 'a2');
+    c.add(A, 0, 6_000, 'a3'); // start not known: only its end bounds it
+    expect(c.find(A, 1_500)).toBe('a1');
+    expect(c.find(A, 3_500)).toBe('a2');
+    expect(c.find(A, 4_500)).toBe('a3');
+    expect(c.find(B, 2_000)).toBe('b1');
+    expect(c.find(B, 2_600)).toBeUndefined(); // after B's close: a later connection, not closed yet
+    expect(c.find(A, 7_000)).toBeUndefined();
+    expect(c.find(A, 500)).toBe('a3'); // before a1 started: only the one whose start is not known can hold it
+  });
+
+  it('forgets the oldest closes past its capacity', () => {
+    const c = new ClosedConnections(4);
+    for (let i = 0; i < 6; i++) c.add(A + BigInt(i) * 64n, i * 1_000, i * 1_000 + 500, `c${i}`);
+    expect(c.size).toBe(4);
+    expect(c.find(A, 200)).toBeUndefined();
+    expect(c.find(A + 64n, 1_200)).toBeUndefined();
+    expect(c.find(A + 128n, 2_200)).toBe('c2');
+    expect(c.find(A + 320n, 5_200)).toBe('c5');
+  });
+
+  it('finds a close read slightly out of order (after a later one)', () => {
+    const c = new ClosedConnections(8);
+    c.add(A, 1e9, 2e9, 'early');
+    c.add(B, 1e9, 3e9, 'b');
+    c.add(A, 2.5e9, 2.99e9, 'out-of-order'); // ended before B's close but read after it
+    expect(c.find(A, 2.9e9)).toBe('out-of-order');
+    expect(c.find(A, 1.5e9)).toBe('early');
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Naming the far end of a connection: a process of this host from its listener (kept after it exits, under the
+ * name it was first known by), the client end of a same-host connection from the client socket's own record, a
+ * failed connect's destination as the last listener of the port or `ip:port`, else a remote peer.
+ */
+import type { TcpConnEvent } from '@sextant/bpf';
+import type { Endpoint, EndpointIdentity } from '@sextant/shared';
+import { localAddresses } from './clock';
+import { endpointOf, type IdentityResolver } from './identity';
+import type { ListenerTable } from './listeners';
+
+/** A client end of a local connection names the server's record of it when their starts are this close. */
+const LOCAL_PAIR_WINDOW_NS = 30e9;
+/**
+ * Client ends of connections between two sockets of this host: the server's record of the same connection
+ * names its client from them (instead of a bare 127.0.0.1). One slot per client port, overwritten by the next
+ * connection from that port, with the server port, both addresses and the start time checked on lookup. It
+ * was a Map of the pairs; at tens of thousands of connections a second its inserts, deletes and evictions
+ * were most of the time spent building a flow.
+ */
+export class LocalClients {
+  private readonly identity = new Array<EndpointIdentity | null>(65536).fill(null);
+  private readonly serverPort = new Uint16Array(65536);
+  private readonly clientIp = new Array<string>(65536).fill('');
+  private readonly serverIp = new Array<string>(65536).fill('');
+  private readonly startNs = new Float64Array(65536);
+
+  remember(client: TcpConnEvent, identity: EndpointIdentity): void {
+    const p = client.sport;
+    this.identity[p] = identity;
+    this.serverPort[p] = client.dport;
+    this.clientIp[p] = client.saddr;
+    this.serverIp[p] = client.daddr;
+    this.startNs[p] = Number(client.startNs);
+  }
+
+  /** The identity of the client end of the server's connection `server`, or null. */
+  clientOf(server: TcpConnEvent): EndpointIdentity | null {
+    const p = server.dport;
+    const identity = this.identity[p];
+    if (!identity || this.serverPort[p] !== server.sport || this.clientIp[p] !== server.daddr || this.serverIp[p] !== server.saddr)
+      return null;
+    if (Math.abs(Number(server.startNs) - this.startNs[p]!) > LOCAL_PAIR_WINDOW_NS) return null;
+    if (server.final) this.identity[p] = null;
+    return identity;
+  }
+}
+
+export class PeerNaming {
+  private readonly local = localAddresses();
+  // `ip:port` identities of failed connects' unnamed destinations, shared so a batch sends each once.
+  private readonly addressIdentities = new Map<string, EndpointIdentity>();
+  /** Client ends of same-host connections, for their servers' records. */
+  readonly localClients = new LocalClients();
+
+  constructor(
+    private readonly nodeName: string,
+    private readonly identity: IdentityResolver,
+    private readonly listeners: ListenerTable,
+  ) {}
+
+  isLocal(ip: string): boolean {
+    return this.local.has(ip);
+  }
+
+  /** The far end, named the way flows name it. */
+  peer(ip: string, port: number, serverSide: boolean): Endpoint {
+    return endpointOf(ip, port, this.peerIdentity(ip, port, serverSide));
+  }
+
+  /**
+   * The far end: a process of this host when something here listens on that address (or, when it has
+   * exited, the last named listener of the port), else a remote peer.
+   */
+  peerIdentity(ip: string, port: number, serverSide: boolean): EndpointIdentity | null {
+    if (!serverSide && this.isLocal(ip)) {
+      const pid = this.listeners.pidOf(port);
+      const last = this.listeners.lastIdentityOf(port);
+      if (pid !== undefined) {
+        const identity = this.identity.localIdentity({ port, pid });
+        if (identity === last) return last;
+        // Once killed, a listener's /proc says less (while it exits: no cwd, so no package.json name; a
+        // zombie: only its comm, e.g. 'node'; then nothing), and what is read of the same pid then must
+        // not rename the dead service: a pid keeps the name it was first known by on its port (a server
+        // that execs another program keeps its first name there). Checked only when the identity was
+        // re-read (every 10 s per process), not per connection.
+        if (last && this.listeners.lastPidOf(port) === pid && (identity.service !== last.service || !this.identity.isRunning(pid)))
+          return last;
+        if (!identity.service) return last ?? identity;
+        this.listeners.rememberIdentity(port, pid, identity);
+        return identity;
+      }
+      if (last) return last;
+    }
+    return this.identity.remoteIdentity(ip);
+  }
+
+  /**
+   * The destination of a connect that failed and has no name of its own: the last service that listened
+   * there when it is this host, else `ip:port` as its service — never the bare address, which every other
+   * failure toward that host (or toward loopback) shares.
+   */
+  failedDestination(ip: string, port: number, known: EndpointIdentity | null): EndpointIdentity {
+    if (known?.service || known?.names?.length) return known;
+    const local = this.isLocal(ip);
+    const last = local ? this.listeners.lastIdentityOf(port) : undefined;
+    if (last) return last;
+    const service = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+    let identity = this.addressIdentities.get(service);
+    if (!identity) {
+      if (this.addressIdentities.size >= 10_000) this.addressIdentities.clear();
+      identity = Object.freeze(local ? { service, hostName: this.nodeName } : { service });
+      this.addressIdentities.set(service, identity);
+    }
+    return identity;
+  }
+}
