@@ -4,8 +4,8 @@
  * Debian or npm, and the L7 parsers need real client traffic to be checked against.
  *
  * It speaks: ApiVersions 0–3, Metadata 0–12, Produce 3–7 (record batches v2 stored opaquely, base offsets
- * rewritten), ListOffsets 1–5, Fetch 4–11 (returns stored batches), and (kafka-groups.ts) for a consumer group with ONE
- * member at a time: FindCoordinator 0–2, JoinGroup 0–4, SyncGroup 0–2, Heartbeat 0–2, OffsetFetch 1–7,
+ * rewritten), ListOffsets 1–5, Fetch 4–11 (returns stored batches), and for a consumer group with ONE member at
+ * a time (kafka-groups.ts): FindCoordinator 0–2, JoinGroup 0–4, SyncGroup 0–2, Heartbeat 0–2, OffsetFetch 1–7,
  * OffsetCommit 2–5, LeaveGroup 0–2. No replication, transactions, compression handling, ACLs or SASL.
  * Unknown topics get UNKNOWN_TOPIC_OR_PARTITION (3) unless autoCreateTopics is on.
  */
