@@ -1,7 +1,8 @@
 /**
  * TLS hooks' lifecycle on the real kernel (#17): the uprobes follow binary files, so a copy of the node binary is a
- * file the collector has never seen. A TLS workload run from that copy after the collector started is decoded
- * (attached as it appears); once its processes exit the file is detached; a copy listed in SEXTANT_TLS_EXCLUDE is
+ * file the collector has never seen. A TLS server run from that copy after the collector started is found by the
+ * hooks' /proc rescan and attached, and its clients' exchanges are decoded; once its processes exit the file is
+ * detached; a copy listed in SEXTANT_TLS_EXCLUDE is
  * never hooked — its connections are flows without L7 records — while the same workload from the system node binary
  * in the same run is decoded exactly. Ground truth: what the HTTP mix client counted.
  */
@@ -10,42 +11,38 @@ import path from 'node:path';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { describe, expect, it } from 'vitest';
 import type { Collector } from './collector';
-import { CollectorConfig } from './env';
 import { HttpMix } from './testing/http-mix';
-import { kernelRig, settle, type RigCollectorOptions } from './testing/kernel-rig';
+import { kernelRig, settle } from './testing/kernel-rig';
 import { hasOpenssl, makeSelfSignedCert, type TlsCert } from './testing/tls-cert';
 import { MIX, MIX_COUNTS, MIX_ROWS, SLOW_ROUTE_MS } from './testing/tls-workloads';
 import { waitFor } from './testing/wait-for';
 
 const rig = kernelRig('l7-tls-hooks');
 const noOpenssl = !rig.skip && missingPrerequisite(hasOpenssl(), 'openssl is not installed (bash scripts/install-system-deps.sh test)');
-const tlsCaptureBuilt = 'tls' in (CollectorConfig.shape as Record<string, unknown>);
-/** SEXTANT_TLS_EXCLUDE as a collector option (the TLS hooks' contract). */
-const excluding = (paths: string[]): RigCollectorOptions => ({ tlsExclude: paths }) as unknown as RigCollectorOptions;
-/** Binary files the collector's TLS hooks are attached to now (the hooks' health surface). */
-const attachedFiles = (c: Collector): string[] =>
-  (c as unknown as { tlsHooks: { attachedFiles(): string[] } }).tlsHooks.attachedFiles().map((f) => fs.realpathSync(f));
+/** Binary files the collector's TLS hooks are attached to now. */
+const attachedFiles = (c: Collector): string[] => c.tls()!.attachedFiles();
+/** New binaries are found by a /proc rescan: every 500 ms here (default 5 s). */
+const SCAN_MS = 500;
 
 let cert: TlsCert;
 let lateNode: string;
-/** The certificate, and a copy of the node binary: another file (inode) with the same OpenSSL symbols. */
+/** The certificate, and a copy of the node binary (named node, as the hooks look for): another file, same symbols. */
 function setup(): void {
   cert ??= makeSelfSignedCert(rig.file('cert'));
   if (!lateNode) {
-    lateNode = path.join(rig.file('bin'), 'node-late');
+    lateNode = path.join(rig.file('bin'), 'node');
     fs.mkdirSync(path.dirname(lateNode));
     fs.copyFileSync(fs.realpathSync(process.execPath), lateNode);
     fs.chmodSync(lateNode, 0o755);
   }
 }
 
-/** The mix over HTTPS, server and client both run by `binary`; returns the server's port once the client got it all. */
-async function mixFrom(binary: string): Promise<{ port: number; peers: HttpMix }> {
+/** The HTTPS mix server run by `binary`; `mix()` runs the mix client (same binary) against it. */
+async function serverFrom(binary: string): Promise<{ port: number; peers: HttpMix; mix(): Promise<void> }> {
   const peers = new HttpMix(cert, binary);
   rig.onClose(() => peers.close());
   const port = await peers.server(SLOW_ROUTE_MS);
-  expect((await peers.client(port, { sequence: MIX })).counts).toEqual(MIX_COUNTS);
-  return { port, peers };
+  return { port, peers, mix: async () => expect((await peers.client(port, { sequence: MIX })).counts).toEqual(MIX_COUNTS) };
 }
 
 const recordsTo = (port: number) =>
@@ -58,14 +55,21 @@ const sources = (port: number) =>
   rig.rows(`SELECT DISTINCT src_process AS process, tls FROM l7_events WHERE dst_port = $1 ORDER BY 1, 2`, [port]);
 const connections = (port: number) => rig.count(`SELECT count(DISTINCT src_port) AS n FROM flows WHERE dst_port = $1 AND final`, [port]);
 
-describe.skipIf(rig.skip || noOpenssl || !tlsCaptureBuilt)('TLS hooks follow binaries on the real kernel', () => {
+describe.skipIf(rig.skip || noOpenssl)('TLS hooks follow binaries on the real kernel', () => {
   it('a node binary first run after the collector started is hooked and decoded; when its processes exit it is detached', async () => {
     setup();
-    const c = await rig.startCollector({ l7Mode: 'full' });
+    const c = await rig.startCollector({ l7Mode: 'full', tlsScanMs: SCAN_MS });
     expect(attachedFiles(c)).not.toContain(lateNode);
-    const { port, peers } = await mixFrom(lateNode);
+    // The server from the copy starts: a rescan finds it and attaches the file (its inode: every process of it).
+    const { port, peers, mix } = await serverFrom(lateNode);
+    const hooked = await waitFor(
+      async () => attachedFiles(c),
+      (files) => files.includes(lateNode),
+      10_000,
+    );
+    expect(hooked).toContain(lateNode);
+    await mix();
     await rig.waitCount(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND type = 'RESPONSE'`, [port], MIX.length);
-    expect(attachedFiles(c)).toContain(lateNode);
     peers.close(); // the server exits too: nothing maps the copy any more
     const detached = await waitFor(
       async () => attachedFiles(c),
@@ -76,17 +80,27 @@ describe.skipIf(rig.skip || noOpenssl || !tlsCaptureBuilt)('TLS hooks follow bin
     await c.stop();
     expect(detached).not.toContain(lateNode);
     expect(await recordsTo(port)).toEqual(MIX_ROWS);
-    expect(await sources(port)).toEqual([{ process: 'node-late', tls: 'node' }]);
+    expect(await sources(port)).toEqual([{ process: 'node', tls: 'node' }]);
   });
 
   it('a binary in SEXTANT_TLS_EXCLUDE: its TLS connections are flows with no L7 record; the system node in the same run is decoded', async () => {
     setup();
-    const c = await rig.startCollector({ l7Mode: 'full', ...excluding([lateNode]) });
-    const excluded = await mixFrom(lateNode);
-    const decoded = await mixFrom(fs.realpathSync(process.execPath));
+    const c = await rig.startCollector({ l7Mode: 'full', tlsScanMs: SCAN_MS, tlsExclude: [lateNode] });
+    const excluded = await serverFrom(lateNode);
+    const decoded = await serverFrom(fs.realpathSync(process.execPath));
+    // Two rescans at least: the excluded file's server was seen and left alone.
+    const scans = c.tls()!.stats.scans;
+    await waitFor(
+      async () => c.tls()!.stats.scans,
+      (n) => n >= scans + 2,
+      10_000,
+    );
+    await excluded.mix();
+    await decoded.mix();
     await rig.waitCount(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND type = 'RESPONSE'`, [decoded.port], MIX.length);
     await rig.waitCount(`SELECT count(DISTINCT src_port) AS n FROM flows WHERE dst_port = $1 AND final`, [excluded.port], 1);
     expect(attachedFiles(c)).not.toContain(lateNode);
+    expect(c.tls()!.stats.excludedFiles).toBe(1);
     await settle();
     await c.stop();
     expect(await recordsTo(decoded.port)).toEqual(MIX_ROWS);

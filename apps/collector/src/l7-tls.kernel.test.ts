@@ -8,8 +8,7 @@
  */
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { describe, expect, it } from 'vitest';
-import { CollectorConfig } from './env';
-import { kernelRig, settle, type RigCollectorOptions } from './testing/kernel-rig';
+import { kernelRig, settle } from './testing/kernel-rig';
 import { hasOpenssl, makeSelfSignedCert, type TlsCert } from './testing/tls-cert';
 import {
   GRPC_CODES,
@@ -28,10 +27,6 @@ import { expectedStatus } from './testing/tls-peers';
 
 const rig = kernelRig('l7-tls');
 const noOpenssl = !rig.skip && missingPrerequisite(hasOpenssl(), 'openssl is not installed (bash scripts/install-system-deps.sh test)');
-/** Whether this collector has TLS plaintext capture (SEXTANT_TLS): until it has, only the capture-off half runs. */
-const tlsCaptureBuilt = 'tls' in (CollectorConfig.shape as Record<string, unknown>);
-/** Collector options naming TLS capture (SEXTANT_TLS=off, SEXTANT_TLS_EXCLUDE) where the collector knows them. */
-const tlsOff = (): RigCollectorOptions => (tlsCaptureBuilt ? ({ tls: 'off' } as unknown as RigCollectorOptions) : {});
 
 /** L7 records of exchanges whose server listens on `port`, by method, path, status, TLS source and sampling reason. */
 const recordsTo = (port: number, tls = false) =>
@@ -53,7 +48,7 @@ describe.skipIf(rig.skip || noOpenssl)('TLS with plaintext capture off: nothing 
   it('curl → nginx over HTTPS and node https client → server: exchanges complete, one connection each, no L7 record from TLS bytes', async () => {
     const tls = certificate();
     const servers = await startHttpsServers(rig, tls);
-    const c = await rig.startCollector({ l7Mode: 'full', ...tlsOff() });
+    const c = await rig.startCollector({ l7Mode: 'full', tls: 'off' });
     await runHttpsMix(tls, servers);
     // The cleartext hop behind nginx is recorded exactly: the capture worked in this run.
     await rig.waitCount(
@@ -76,7 +71,7 @@ describe.skipIf(rig.skip || noOpenssl)('TLS with plaintext capture off: nothing 
   it('h2 over TLS (24 streams in flight on one session) and gRPC over TLS: every call answered, one connection each, no L7 record', async () => {
     const tls = certificate();
     const ports = await startH2Servers(rig, tls);
-    const c = await rig.startCollector({ l7Mode: 'full', l7CaptureBytes: 4096, ...tlsOff() });
+    const c = await rig.startCollector({ l7Mode: 'full', l7CaptureBytes: 4096, tls: 'off' });
     await runH2Plans(rig, tls, ports);
     await rig.waitCount(finalConnections, [ports.h2Port], 1);
     await rig.waitCount(finalConnections, [ports.grpcPort], 1);
@@ -89,7 +84,7 @@ describe.skipIf(rig.skip || noOpenssl)('TLS with plaintext capture off: nothing 
   });
 });
 
-describe.skipIf(rig.skip || noOpenssl || !tlsCaptureBuilt)('TLS plaintext capture on the real kernel', () => {
+describe.skipIf(rig.skip || noOpenssl)('TLS plaintext capture on the real kernel', () => {
   /** edge_minute HTTP requests and errors into `port`'s service, after ingest (each exchange counted once). */
   const edgeTotals = async (service: string) =>
     (
