@@ -42,6 +42,8 @@ const T_DIRECTION = at('direction'),
   T_CLOSE_REASON = at('close_reason'),
   T_RST_SENT = at('rst_sent'),
   T_RST_RECV = at('rst_recv');
+const T_L7_PROTO = at('l7_proto'),
+  T_L7_TLS = at('l7_tls');
 const T_FINAL = at('final'),
   T_SADDR = at('saddr'),
   T_DADDR = at('daddr'),
@@ -86,6 +88,8 @@ export function readTcpEvent(buf: Buffer, off: number): TcpConnEvent {
     rstSent: buf[off + T_RST_SENT]!,
     rstRecv: buf[off + T_RST_RECV]!,
     final: buf[off + T_FINAL]!,
+    l7Proto: buf[off + T_L7_PROTO]!,
+    l7Tls: buf[off + T_L7_TLS]!,
     saddr: formatIp(buf, width, off + T_SADDR),
     daddr: formatIp(buf, width, off + T_DADDR),
     comm: buf.toString('latin1', off + T_COMM, commEnd < 0 || commEnd > off + T_COMM + COMM_LEN ? off + T_COMM + COMM_LEN : commEnd),

@@ -106,6 +106,8 @@ static __always_inline void sx_fill_from_state(struct sx_tcp_event *e, struct sx
 	e->direction = st->direction;
 	e->rst_sent = st->rst_sent;
 	e->rst_recv = st->rst_recv;
+	e->l7_proto = 0;
+	e->l7_tls = 0;
 	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
 }
 
@@ -287,6 +289,18 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 		e->close_reason = (st->rst_sent || st->rst_recv) ? SX_CLOSE_RESET : SX_CLOSE_CLOSED;
 	if (st->direction == SX_DIR_CLIENT && st->established && e->srtt_us)
 		sx_hist_for(st, sk, SX_HIST_TCP_SRTT, (__u64)e->srtt_us * 1000);
+	if (l7_enabled) { /* what L7 made of this connection: its decode coverage (apps/collector l7-coverage.ts) */
+		/* An orphaned socket (closed by its process before the final state) has no inode left to compare:
+		 * its entries were made for this socket anyway, as they are deleted at every close. */
+		__u64 ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+		struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
+		if (ls && (!ino || ls->ino == ino))
+			e->l7_proto = ls->protocol;
+		__u64 tls_key = sx_tls_plain_key(key);
+		struct sx_l7_sock *ps = bpf_map_lookup_elem(&sx_l7_socks, &tls_key);
+		if (ps && (!ino || ps->ino == ino))
+			e->l7_tls = ps->tls;
+	}
 	bpf_ringbuf_submit(e, sx_wakeup_flags());
 	sx_count(SX_COUNTER_EVENTS);
 	bpf_map_delete_elem(&sx_socks, &key);

@@ -105,7 +105,9 @@
 /* Upper bound of the bytes captured per syscall (the load-time knob capture_bytes is at most this). */
 #define SX_L7_MAX_CAPTURE 4096
 
-/* One TCP connection as seen by one socket: emitted at close (final) and periodically while open. */
+/* One TCP connection as seen by one socket: emitted at close (final) and periodically while open. Final events
+ * only: l7_proto is the socket's L7 classification (SX_PROTO_*; 0 = no payload classified), l7_tls the SX_TLS_*
+ * source when its plaintext came through the TLS uprobes (0 otherwise): its L7 decode coverage. */
 struct sx_tcp_event {
 	__u64 sock_id;
 	__u64 start_ns;
@@ -123,7 +125,8 @@ struct sx_tcp_event {
 	__u16 sport;
 	__u16 dport;
 	__u16 tcp_flags;
-	__u16 pad0;
+	__u8 l7_tls;
+	__u8 pad0;
 	__u8 kind;
 	__u8 family;
 	__u8 direction;
@@ -131,7 +134,7 @@ struct sx_tcp_event {
 	__u8 rst_sent;
 	__u8 rst_recv;
 	__u8 final;
-	__u8 pad1;
+	__u8 l7_proto;
 	__u8 saddr[16];
 	__u8 daddr[16];
 	char comm[16];

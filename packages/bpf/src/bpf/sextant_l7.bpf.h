@@ -79,6 +79,7 @@ struct sx_l7_sock {
 	__u8 xstate;    /* signals: SX_X_IDLE / AWAITING / RESPONDING */
 	__u8 kept;      /* signals: the current exchange's kept reason */
 	__u8 method;    /* signals: the stashed request's SX_HTTP_METHOD_* */
+	__u8 tls;       /* SX_TLS_* for the state of a socket's TLS plaintext (key + 1), 0 for its syscalls */
 };
 
 struct {
@@ -276,6 +277,7 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	if (!ls) {
 		struct sx_l7_sock ns = {};
 		ns.ino = a->ino;
+		ns.tls = a->tls;
 		ns.role = a->direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
 		if (bpf_map_update_elem(&sx_l7_socks, &key, &ns, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_l7_socks, &key)) {
 			sx_count(SX_COUNTER_L7_SOCK_MAP_FULL);

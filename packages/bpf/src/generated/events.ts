@@ -110,7 +110,8 @@ export const SX_TCP_EVENT_LAYOUT: Record<string, FieldLayout> = {
   sport: { offset: 80, size: 2, type: '__u16', count: 1 },
   dport: { offset: 82, size: 2, type: '__u16', count: 1 },
   tcp_flags: { offset: 84, size: 2, type: '__u16', count: 1 },
-  pad0: { offset: 86, size: 2, type: '__u16', count: 1 },
+  l7_tls: { offset: 86, size: 1, type: '__u8', count: 1 },
+  pad0: { offset: 87, size: 1, type: '__u8', count: 1 },
   kind: { offset: 88, size: 1, type: '__u8', count: 1 },
   family: { offset: 89, size: 1, type: '__u8', count: 1 },
   direction: { offset: 90, size: 1, type: '__u8', count: 1 },
@@ -118,7 +119,7 @@ export const SX_TCP_EVENT_LAYOUT: Record<string, FieldLayout> = {
   rst_sent: { offset: 92, size: 1, type: '__u8', count: 1 },
   rst_recv: { offset: 93, size: 1, type: '__u8', count: 1 },
   final: { offset: 94, size: 1, type: '__u8', count: 1 },
-  pad1: { offset: 95, size: 1, type: '__u8', count: 1 },
+  l7_proto: { offset: 95, size: 1, type: '__u8', count: 1 },
   saddr: { offset: 96, size: 16, type: '__u8', count: 16 },
   daddr: { offset: 112, size: 16, type: '__u8', count: 16 },
   comm: { offset: 128, size: 16, type: 'char', count: 16 },
@@ -140,6 +141,7 @@ export interface SxTcpEvent {
   sport: number;
   dport: number;
   tcpFlags: number;
+  l7Tls: number;
   kind: number;
   family: number;
   direction: number;
@@ -147,6 +149,7 @@ export interface SxTcpEvent {
   rstSent: number;
   rstRecv: number;
   final: number;
+  l7Proto: number;
   saddr: Uint8Array;
   daddr: Uint8Array;
   comm: string;
@@ -170,6 +173,7 @@ export function decodeSxTcpEvent(buf: Buffer, off = 0): SxTcpEvent {
     sport: dv.getUint16(off + 80, true),
     dport: dv.getUint16(off + 82, true),
     tcpFlags: dv.getUint16(off + 84, true),
+    l7Tls: buf[off + 86]!,
     kind: buf[off + 88]!,
     family: buf[off + 89]!,
     direction: buf[off + 90]!,
@@ -177,6 +181,7 @@ export function decodeSxTcpEvent(buf: Buffer, off = 0): SxTcpEvent {
     rstSent: buf[off + 92]!,
     rstRecv: buf[off + 93]!,
     final: buf[off + 94]!,
+    l7Proto: buf[off + 95]!,
     saddr: buf.subarray(off + 96, off + 96 + 16),
     daddr: buf.subarray(off + 112, off + 112 + 16),
     comm: cString(buf, off + 128, 16),
