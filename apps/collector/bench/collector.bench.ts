@@ -6,14 +6,14 @@
  * connection-level observation only (ka-l4, SEXTANT_L7=0: TCP connections, interim reports, UDP flows, drops,
  * histograms), the same without UDP flows and interim reports (ka-lean), and a new TCP connection per request
  * (close, close-full, close-l4, close-lean: the worst case for connection tracking, 2 kernel connection events
- * per request), and keep-alive over TLS to nginx's HTTPS listener (tls-ka, tls-ka-full, tls-ka-l4: wrk and nginx
- * both link the system libssl, whose plaintext the collector reads through uprobes). Prints, per workload:
+ * per request), and keep-alive over TLS to nginx's HTTPS listener (tls-ka, tls-ka-full, tls-ka-hooks, tls-ka-l4: wrk
+ * and nginx both link the system libssl, whose plaintext the collector reads through uprobes). Prints, per workload:
  * throughput ratio on/off, machine CPU added per request, collector CPU
  * (% of a core, and per 10k req/s), peak RSS, lost events; in signals mode the requests counted (aggregates +
  * full-path records) against wrk's own count, and the records kept by reason; in full mode records per request.
  * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (off/on alternations, default 3),
  * BENCH_WORKLOADS (comma list of ka,ka-full,ka-hooks,ka-l4,ka-lean,close,close-full,close-l4,close-lean,tls-ka,
- * tls-ka-full,tls-ka-l4,custom;
+ * tls-ka-full,tls-ka-hooks,tls-ka-l4,custom;
  * default ka,ka-full,ka-hooks,ka-l4,close,close-l4). BENCH_RATE (req/s) paces wrk instead of
  * running flat out, to read CPU, RSS and lost events at a given rate (the ratio is then ~1 by construction);
  * it sets the connection count to rate × 2 ms unless BENCH_CONNECTIONS is given. BENCH_BASELINE=path/to/bundle.mjs runs a second collector build (e.g. of an earlier commit, made
@@ -72,6 +72,12 @@ const DESCRIPTIONS: Record<string, { title: string; close: boolean; tls?: boolea
     close: false,
     tls: true,
     env: { SEXTANT_L7_MODE: 'full' },
+  },
+  'tls-ka-hooks': {
+    title: 'keep-alive over TLS, L7 hooks and TLS uprobes attached and returning at once (SEXTANT_L7_MODE=hooks: their floor)',
+    close: false,
+    tls: true,
+    env: { SEXTANT_L7_MODE: 'hooks' },
   },
   'tls-ka-l4': { title: 'keep-alive over TLS, connection-level only (SEXTANT_L7=0)', close: false, tls: true, env: { SEXTANT_L7: '0' } },
   // Any other collector setup, for experiments: BENCH_CUSTOM_ENV='SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0'.
