@@ -3,14 +3,33 @@
  * the BPF programs run in this process's syscalls and show in its system CPU time). For each of: no L7
  * programs, hooks, full, signals (budget 0 and the default 500/s): REQUESTS keep-alive GETs with CONCURRENCY
  * in flight, then req/s, CPU µs per exchange (user, system) and L7 records emitted per exchange.
+ * With BENCH_PROG_STATS=1 (default on) it also turns on kernel.bpf_stats_enabled for the run and prints, per case,
+ * each L7/TCP program's kernel time per exchange (run_time_ns / requests) and per run (run_time_ns / run_cnt),
+ * from `bpftool prog show -j` (the programs that appeared when this case opened its probes).
+ * BENCH_NEW_CONNECTIONS=1: a new TCP connection per request (no keep-alive), for the per-connection cost.
  * Root, real kernel; run alone: flock /tmp/sextant-kernel.lock npx tsx scripts/bench-l7-modes.ts [requests]
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SextantProbes, type L7Mode } from '../src/probes';
 
 const REQUESTS = Number(process.argv[2] ?? 20_000);
 const CONCURRENCY = 8;
+const NEW_CONNECTIONS = process.env.BENCH_NEW_CONNECTIONS === '1';
+const PROG_STATS = process.env.BENCH_PROG_STATS !== '0';
+const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
+
+interface ProgStat {
+  id: number;
+  name: string;
+  run_time_ns?: number;
+  run_cnt?: number;
+}
+
+/** Every loaded BPF program, with its cumulative kernel time (run_* need bpf_stats_enabled). */
+const allProgs = (): ProgStat[] => JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as ProgStat[];
 
 interface Case {
   name: string;
@@ -44,7 +63,7 @@ function get(agent: http.Agent): Promise<void> {
 }
 
 async function load(n: number): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const agent = new http.Agent({ keepAlive: !NEW_CONNECTIONS, maxSockets: CONCURRENCY });
   let next = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -54,9 +73,13 @@ async function load(n: number): Promise<void> {
   agent.destroy();
 }
 
+const statsBefore = PROG_STATS ? fs.readFileSync(STATS_SYSCTL, 'utf8').trim() : '';
+if (PROG_STATS) fs.writeFileSync(STATS_SYSCTL, '1');
 await load(1_000); // warm up the JIT before the first measured case
 const rows = [];
+const progRows: Record<string, string | number>[] = [];
 for (const c of CASES) {
+  const before = new Set(PROG_STATS ? allProgs().map((p) => p.id) : []);
   const probes = SextantProbes.open({ l7: c.l7, l7Mode: c.mode, cgroupRoot: null, updateIntervalMs: 0 });
   let records = 0;
   if (c.l7) {
@@ -71,6 +94,20 @@ for (const c of CASES) {
   await new Promise((r) => setTimeout(r, 300)); // the last records reach JS
   const aggregated = c.l7 ? (await probes.drainL7Aggregates()).length + (await probes.drainL7Aggregates()).length : 0;
   const counters = probes.readCounters();
+  if (PROG_STATS) {
+    let total = 0;
+    for (const p of allProgs().filter((q) => !before.has(q.id) && (q.run_cnt ?? 0) > 0)) {
+      total += p.run_time_ns ?? 0;
+      progRows.push({
+        case: c.name,
+        program: p.name,
+        'runs/req': +((p.run_cnt ?? 0) / REQUESTS).toFixed(2),
+        'ns/run': Math.round((p.run_time_ns ?? 0) / (p.run_cnt ?? 1)),
+        'ns/req': Math.round((p.run_time_ns ?? 0) / REQUESTS),
+      });
+    }
+    progRows.push({ case: c.name, program: '(all)', 'ns/req': Math.round(total / REQUESTS) });
+  }
   probes.close();
   rows.push({
     case: c.name,
@@ -84,4 +121,6 @@ for (const c of CASES) {
   });
 }
 srv.close();
+if (PROG_STATS) fs.writeFileSync(STATS_SYSCTL, statsBefore || '0');
 console.table(rows);
+if (PROG_STATS) console.table(progRows.filter((r) => r.program === '(all)' || Number(r['ns/req']) >= 20));

@@ -270,6 +270,57 @@ describe.skipIf(noKernel)('L7 signals mode: the full path and the edges', () => 
     expect(probes!.readCounters().l7FullSwitches).toBeGreaterThanOrEqual(2); // host-wide
   });
 
+  it('puts a socket on the full path for requests pipelined inside one write (a second request line after the header block), not for a body', async () => {
+    const { port } = await start('signals', 0);
+    const sockets: net.Socket[] = [];
+    cleanups.push(() => sockets.forEach((s) => s.destroy()));
+    /** Writes payload on a raw connection and waits for `responses` complete 'ok' answers. */
+    const raw = async (payload: string, responses: number, sock?: net.Socket): Promise<net.Socket> => {
+      const s = sock ?? net.connect(port, '127.0.0.1');
+      if (!sock) sockets.push(s);
+      let got = '';
+      const done = new Promise<void>((resolve, reject) => {
+        const onData = (d: Buffer) => {
+          got += d.toString('latin1');
+          if (got.split('HTTP/1.1 200 OK').length - 1 === responses && got.endsWith('ok')) {
+            s.off('data', onData);
+            resolve();
+          }
+        };
+        s.on('data', onData);
+        s.once('error', reject);
+      });
+      s.write(payload);
+      await done;
+      return s;
+    };
+    const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const post = (path: string, body: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    // one connection: a GET alone (aggregated), then two GETs in one write
+    const a = await raw(get('/ok/a1'), 1);
+    await raw(get('/ok/a2') + get('/ok/a3'), 2, a);
+    // another: a POST with its body in the same write (aggregated), then a POST + a GET in one write
+    const b = await raw(post('/ok/b1', 'body'), 1);
+    await raw(post('/ok/b2', 'body') + get('/ok/b3'), 2, b);
+    await settle(() => clientRecords(port).filter((r) => r.direction === SX_L7_INGRESS).length >= 2);
+
+    // aggregates + full-path exchanges = every exchange sent, each once
+    expect(counts(await aggregates(port))).toEqual({ 'GET 200': 1, 'POST 200': 1 });
+    const recs = clientRecords(port);
+    expect(recs.every((r) => r.kept === SX_KEPT_NONE)).toBe(true);
+    expect(
+      recs
+        .filter((r) => r.direction === SX_L7_EGRESS)
+        .map((r) => r.text)
+        .sort(),
+    ).toEqual([get('/ok/a2') + get('/ok/a3'), post('/ok/b2', 'body') + get('/ok/b3')].sort());
+    const answers = recs
+      .filter((r) => r.direction === SX_L7_INGRESS)
+      .map((r) => r.text)
+      .join('');
+    expect(answers.split('HTTP/1.1 200 OK').length - 1).toBe(4);
+  });
+
   it('emits the later response chunks of a kept exchange with its reason, and none of an exchange not kept', async () => {
     const { port, agent } = await start('signals', 0);
     expect(await request(port, agent, 'GET', '/big/200')).toBe(200);

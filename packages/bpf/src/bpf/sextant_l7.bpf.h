@@ -114,28 +114,36 @@ struct {
 /* TLS plaintext (sextant_tls.bpf.h): a socket syscall tells the thread's SSL calls which socket they use. */
 static __always_inline void sx_tls_on_syscall(__u64 sk, __u64 ino, __u8 direction);
 
-static __always_inline struct sock *sx_fd_sock(int fd, __u64 *ino)
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
+
+/* The socket behind fd, by direct (BTF) loads from the current task instead of a bpf_probe_read_kernel call per
+ * pointer hop: this runs on the enter of every send/receive syscall of every process (with ~14 helper calls it was
+ * about half of the L7 programs' kernel time per keep-alive request). Two reads stay helper calls: the fd array
+ * slot (a pointer to pointers has no BTF type to walk) and the sock pointer itself, so that the caller gets it as
+ * a plain number (map keys, arithmetic). */
+static __always_inline struct sock *sx_fd_sock(int fd, __u64 *ino, __u64 *skey)
 {
 	if (fd < 0)
 		return NULL;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt)
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	if (!fdt || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	if ((unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	struct file **fds = fdt->fd;
+	struct file *fp = NULL;
+	if (bpf_probe_read_kernel(&fp, sizeof(fp), &fds[fd]) || !fp)
 		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+	struct file *f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
+	struct inode *inode = f->f_inode;
+	if (!inode || (inode->i_mode & S_IFMT) != S_IFSOCK)
 		return NULL;
-	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
-	if ((mode & S_IFMT) != S_IFSOCK)
+	*ino = inode->i_ino;
+	struct socket *sock = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	__u64 k = 0;
+	if (!sock || bpf_probe_read_kernel(&k, sizeof(k), &sock->sk) || !k)
 		return NULL;
-	*ino = BPF_CORE_READ(f, f_inode, i_ino);
-	struct socket *sock = BPF_CORE_READ(f, private_data);
-	if (!sock)
-		return NULL;
-	return BPF_CORE_READ(sock, sk);
+	*skey = k;
+	return sock->sk;
 }
 
 static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kind, __u8 direction, __u8 syscall)
@@ -145,16 +153,16 @@ static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kin
 	if (sx_is_self())
 		return 0;
 	__u64 ino = 0;
-	struct sock *sk = sx_fd_sock(fd, &ino);
+	__u64 skey = 0;
+	struct sock *sk = sx_fd_sock(fd, &ino, &skey);
 	if (!sk)
 		return 0;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+	__u16 proto = sk->sk_protocol;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return 0;
-	__u64 skey = (__u64)sk;
 	if (proto == IPPROTO_TCP)
 		sx_tls_on_syscall(skey, ino, direction);
 	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
@@ -251,6 +259,9 @@ static __always_inline __u32 sx_l7_copy(struct sx_l7_record *r, __u64 buf, __u32
 /* One message of `len` bytes moved by the syscall: classify, time, and emit header + first bytes. */
 static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len, __u64 id)
 {
+	/* signals mode: an aggregated socket's chunk is decided from its first bytes before any copy */
+	if (l7_mode == SX_L7_MODE_SIGNALS && sx_l7_agg_fast(a, buf, iovcnt, kind, len) > 0)
+		return;
 	__u32 zero = 0;
 	struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);
 	if (!r)
@@ -260,11 +271,11 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 		cap = SX_L7_MAX_CAPTURE;
 	__u32 captured = sx_l7_copy(r, buf, iovcnt, kind, len < cap ? len : cap);
 
-	struct sock *sk = (struct sock *)a->sk;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u16 l4 = BPF_CORE_READ(sk, sk_protocol);
-	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	__u16 dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	struct sock *sk = bpf_rdonly_cast((void *)a->sk, bpf_core_type_id_kernel(struct sock)); /* direct loads */
+	__u16 family = sk->__sk_common.skc_family;
+	__u16 l4 = sk->sk_protocol;
+	__u16 sport = sk->__sk_common.skc_num;
+	__u16 dport = __builtin_bswap16(sk->__sk_common.skc_dport);
 
 	/* TLS plaintext keeps its own state (protocol, role, exchange) under the socket's address + 1. */
 	__u64 key = a->sk | (a->tls ? 1 : 0);
