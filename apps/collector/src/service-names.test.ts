@@ -6,20 +6,14 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
-import { preflight } from '@sextant/bpf';
-import { createCollectorToken, serviceMap } from '@sextant/db';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { serviceMap } from '@sextant/db';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Collector } from './collector';
-import { CollectorConfig } from './env';
 import { findCgroup2Root } from './services/identity';
+import { kernelRig } from './testing/kernel-rig';
 
-const pf = preflight();
-const noKernel = missingPrerequisite(pf.ok, `service-name kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
+const rig = kernelRig('service-names');
 let hasPython = true;
 try {
   execFileSync('python3', ['--version']);
@@ -28,10 +22,7 @@ try {
 }
 const noPython = missingPrerequisite(hasPython, 'service-name kernel tests: python3 not installed');
 
-let db: TestDatabase;
-let api: StandaloneServer;
-let collector: Collector;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-names-'));
+const tmp = rig.tmp;
 const children: ChildProcess[] = [];
 const cgroupDirs: string[] = [];
 
@@ -78,7 +69,7 @@ async function servedBy(port: number, n = 3): Promise<string[]> {
   const end = Date.now() + 15_000;
   let rows: { dir: string; dst_service: string }[] = [];
   while (Date.now() < end) {
-    rows = (await db.pool.query(q, [port])).rows;
+    rows = (await rig.db.pool.query(q, [port])).rows;
     if (rows.filter((r) => r.dir === 'INGRESS').length >= n && rows.filter((r) => r.dir === 'EGRESS').length >= n) break;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -86,42 +77,23 @@ async function servedBy(port: number, n = 3): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  if (noKernel) return;
-  db = await createTestDatabase(testServerUrl());
-  api = await startStandaloneServer({ db, version: 'test' });
-  const token = (await createCollectorToken(db.prisma, 'service-names')).token;
-  collector = new Collector(
-    CollectorConfig.parse({
-      server: api.url,
-      token,
-      nodeName: 'names-test-node',
-      spoolDir: path.join(tmp, 'spool'),
-      flushIntervalMs: 200,
-      histogramIntervalMs: 1_000,
-      healthIntervalMs: 1_000,
-    }),
-    () => {},
-  );
-  await collector.start();
+  if (rig.skip) return;
+  await rig.startCollector();
 });
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null)));
-  await collector?.stop();
-  for (const d of cgroupDirs.reverse()) fs.rmdirSync(d); // empty once its processes exited
-  await api?.close();
-  await db?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  for (const d of cgroupDirs.reverse()) fs.rmdirSync(d); // empty once its processes exited (the rig stops the rest after)
 });
 
-describe.skipIf(noKernel || noPython)('service names of real processes', () => {
+describe.skipIf(rig.skip || noPython)('service names of real processes', () => {
   it('names two python3 servers after their scripts, not both "python3"', async () => {
     const app = await serve('python3', [write(path.join(tmp, 'x', 'app.py'), PY_SERVER)]);
     const worker = await serve('python3', [write(path.join(tmp, 'y', 'worker.py'), PY_SERVER)]);
     expect(await servedBy(app)).toEqual(['app']);
     expect(await servedBy(worker)).toEqual(['worker']);
-    const map = await serviceMap(db.pool, { since: Date.now() - 600_000, until: Date.now() + 60_000 });
+    const map = await serviceMap(rig.db.pool, { since: Date.now() - 600_000, until: Date.now() + 60_000 });
     const into = (s: string) => map.edges.filter((e) => e.source === 'curl' && e.destination === s && e.protocol.includes('tcp'));
     expect(into('app')).toHaveLength(1);
     expect(into('worker')).toHaveLength(1);
