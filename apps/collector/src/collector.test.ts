@@ -1,108 +1,21 @@
 /**
  * The whole path on the real kernel: real clients (curl, node) against a real server process, observed by
- * the collector, shipped over tRPC to the real API and PostgreSQL; asserted against what the test did.
+ * the collector, shipped over tRPC to the real API and PostgreSQL; asserted against what the test did. TCP
+ * connections, a server outage, nginx, the collector process killed, command-line errors; UDP conversations and
+ * interim reports in collector-udp.test.ts.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
-import { preflight } from '@sextant/bpf';
-import { createCollectorToken, serviceMap } from '@sextant/db';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
+import { serviceMap } from '@sextant/db';
 import { missingPrerequisite } from '@sextant/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from './testing/wait-for';
+import { describe, expect, it } from 'vitest';
 import { Collector } from './collector';
-import { CollectorConfig } from './env';
+import { api, config, count, db, noKernel, restartApi, run, tmp, token, useCollectorSuite, webPort } from './testing/collector-suite';
+import { waitFor } from './testing/wait-for';
 
-const run = promisify(execFile);
-const pf = preflight();
-const noKernel = missingPrerequisite(pf.ok, `collector kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
-
-let db: TestDatabase;
-let api: StandaloneServer;
-let token: string;
-let web: ChildProcess;
-let webPort: number;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-collector-'));
-
-beforeAll(async () => {
-  if (noKernel) return;
-  db = await createTestDatabase(testServerUrl());
-  api = await startStandaloneServer({ db, version: 'test' });
-  token = (await createCollectorToken(db.prisma, 'kernel-test')).token;
-  // A real HTTP server in its own process: 200 on /ok, 503 on /fail.
-  web = spawn(
-    process.execPath,
-    [
-      '-e',
-      `
-    const http = require('http');
-    const s = http.createServer((q, r) => { r.writeHead(q.url === '/fail' ? 503 : 200); r.end('body'); });
-    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  webPort = await new Promise<number>((resolve) => web.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-});
-
-afterAll(async () => {
-  web?.kill();
-  await api?.close();
-  await db?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-function config(extra: Partial<CollectorConfig> = {}): CollectorConfig {
-  fs.writeFileSync(path.join(tmp, 'rules.json'), JSON.stringify([{ service: 'web-api', namespace: 'shop', match: { port: webPort } }]));
-  return CollectorConfig.parse({
-    server: api.url,
-    token,
-    nodeName: 'kernel-test-node',
-    spoolDir: path.join(tmp, 'spool'),
-    rulesFile: path.join(tmp, 'rules.json'),
-    flushIntervalMs: 200,
-    histogramIntervalMs: 1_000,
-    healthIntervalMs: 1_000,
-    ...extra,
-  });
-}
-
-/** A node script in its own process (the collector does not observe its own process); lines of its stdout. */
-function spawnNode(script: string): { line: () => Promise<string>; kill: () => void } {
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  const waiters: ((l: string) => void)[] = [];
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      const w = waiters.shift();
-      if (w) w(l);
-      else lines.push(l);
-    }
-  });
-  return {
-    line: () =>
-      new Promise<string>((resolve, reject) => {
-        const l = lines.shift();
-        if (l !== undefined) return resolve(l);
-        const timer = setTimeout(() => reject(new Error(`no output from: ${script.trim().slice(0, 80)}`)), 10_000);
-        waiters.push((x) => {
-          clearTimeout(timer);
-          resolve(x);
-        });
-      }),
-    kill: () => child.kill(),
-  };
-}
-
-const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query(sql, params)).rows[0].n);
+useCollectorSuite();
 
 describe.skipIf(noKernel)('collector on the real kernel', () => {
   it('stores exactly the connections curl made, with pids, names, bytes and a refused connect', async () => {
@@ -192,10 +105,11 @@ describe.skipIf(noKernel)('collector on the real kernel', () => {
       () => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort]),
       (n) => n >= before + 5,
     );
-    await api.close(); // the server disappears mid-stream
-    await curlN(7);
-    await new Promise((r) => setTimeout(r, 1_500)); // batches fail and go to the spool
-    api = await startStandaloneServer({ db, version: 'test' }, { port });
+    // the server disappears mid-stream; batches fail and go to the spool
+    await restartApi(port, async () => {
+      await curlN(7);
+      await new Promise((r) => setTimeout(r, 1_500));
+    });
     await curlN(3);
     const total = await waitFor(
       () => count(`SELECT count(*) AS n FROM flows WHERE dst_port = $1 AND traffic_direction = 'EGRESS'`, [webPort]),
@@ -307,109 +221,6 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     const code = await new Promise((r) => second.on('exit', r));
     expect(code).toBe(0);
     expect(await progs()).toBe(before);
-  });
-
-  it('stores UDP conversations per peer, resets, and interim reports of a long-lived connection', async () => {
-    const collector = new Collector(config({ updateIntervalMs: 1_000 }), () => {});
-    await collector.start();
-    const children: { kill: () => void }[] = [];
-    const nodeChild = (script: string) => {
-      const c = spawnNode(script);
-      children.push(c);
-      return c;
-    };
-    try {
-      // UDP: a server bound to "any" below the ephemeral range (so it reads as the server) answers 10 bytes
-      // to each of N 100-byte datagrams from an unconnected client in another process.
-      const N = 15;
-      const udpServer = nodeChild(`
-        const s = require('dgram').createSocket('udp4');
-        s.on('message', (m, r) => s.send(Buffer.alloc(10), r.port, r.address));
-        const bind = () => s.bind(20000 + Math.floor(Math.random() * 5000), '0.0.0.0');
-        s.on('error', bind); s.on('listening', () => console.log(s.address().port)); bind();`);
-      const sport = Number(await udpServer.line());
-      const udpClient = nodeChild(`
-        const c = require('dgram').createSocket('udp4'); let got = 0;
-        c.on('message', () => { if (++got === ${N}) { console.log(c.address().port); c.close(); } });
-        c.bind(0, '127.0.0.1', async () => {
-          for (let i = 0; i < ${N}; i++) await new Promise((r) => c.send(Buffer.alloc(100), ${sport}, '127.0.0.1', r));
-        });`);
-      const cport = Number(await udpClient.line());
-      // A reset: a server that aborts every connection on its first bytes.
-      const rstServer = nodeChild(`
-        const s = require('net').createServer((c) => c.on('data', () => c.resetAndDestroy()));
-        s.listen(0, '127.0.0.1', () => console.log(s.address().port));`);
-      const rport = Number(await rstServer.line());
-      await run('curl', ['-s', `http://127.0.0.1:${rport}/`]).catch(() => {});
-      // A long-lived connection: 100 bytes every 100 ms for 3.5 s to an echo server, then closed.
-      const echo = nodeChild(`
-        const s = require('net').createServer((c) => c.on('data', (d) => c.write(d)));
-        s.listen(0, '127.0.0.1', () => console.log(s.address().port));`);
-      const eport = Number(await echo.line());
-      const talker = nodeChild(`
-        const c = require('net').connect(${eport}, '127.0.0.1', () => {
-          const t = setInterval(() => c.write(Buffer.alloc(100)), 100);
-          setTimeout(() => { clearInterval(t); c.end(); console.log('done'); }, 3500);
-        });
-        c.on('data', () => {});`);
-      await talker.line();
-
-      const udp = async () =>
-        (
-          await db.pool.query(
-            `SELECT traffic_direction AS dir, src_ip, dst_ip, min(src_process) AS proc, sum(packets_sent)::int AS ps, sum(bytes_sent)::int AS bs,
-                sum(packets_received)::int AS pr, sum(bytes_received)::int AS br
-           FROM flows WHERE l4_protocol = 'UDP' AND verdict = 'FORWARDED' AND src_port = $1 AND dst_port = $2
-          GROUP BY 1, 2, 3 ORDER BY 1`,
-            [cport, sport],
-          )
-        ).rows;
-      const full = (rows: { ps: number; pr: number }[]) => rows.length === 2 && rows.every((r) => r.ps === N && r.pr === N);
-      const udpRows = await waitFor(udp, full);
-      // Both ends on this host: the client's own record and the server's, each with every datagram and byte.
-      expect(udpRows).toEqual([
-        { dir: 'EGRESS', src_ip: '127.0.0.1', dst_ip: '127.0.0.1', proc: 'node', ps: N, bs: N * 100, pr: N, br: N * 10 },
-        { dir: 'INGRESS', src_ip: '127.0.0.1', dst_ip: '127.0.0.1', proc: null, ps: N, bs: N * 100, pr: N, br: N * 10 },
-      ]);
-      const resets = await waitFor(
-        async () =>
-          (
-            await db.pool.query(
-              `SELECT traffic_direction AS dir, close_reason FROM flows WHERE dst_port = $1 AND l4_protocol = 'TCP' AND verdict = 'FORWARDED' ORDER BY 1`,
-              [rport],
-            )
-          ).rows,
-        (rows) => rows.length >= 2,
-      );
-      expect(resets).toEqual([
-        { dir: 'EGRESS', close_reason: 'RESET' },
-        { dir: 'INGRESS', close_reason: 'RESET' },
-      ]);
-      const talk = async () =>
-        (
-          await db.pool.query(
-            `SELECT flow_id, final, bytes_sent::int AS bs, bytes_received::int AS br FROM flows
-          WHERE dst_port = $1 AND traffic_direction = 'EGRESS' AND l4_protocol = 'TCP' ORDER BY time, final, bytes_sent`,
-            [eport],
-          )
-        ).rows;
-      const rows = await waitFor(talk, (r) => r.some((x) => x.final));
-      const interim = rows.filter((r) => !r.final);
-      const last = rows.find((r) => r.final);
-      // One connection: interim reports (about one a second) then the final one, all under one flow id,
-      // each carrying the counts so far.
-      expect(new Set(rows.map((r) => r.flow_id)).size).toBe(1);
-      expect(interim.length).toBeGreaterThanOrEqual(2);
-      expect(interim.length).toBeLessThanOrEqual(4);
-      const sent = interim.map((r) => r.bs);
-      expect([...sent].sort((a, b) => a - b)).toEqual(sent);
-      expect(sent[0]).toBeGreaterThan(0);
-      expect(last?.bs).toBeGreaterThanOrEqual(3000); // ~35 writes of 100 bytes, plus the SYN and FIN
-      expect(last?.bs).toBeGreaterThan(sent[sent.length - 1] ?? Infinity);
-    } finally {
-      for (const child of children) child.kill();
-      await collector.stop();
-    }
   });
 
   it('exits non-zero with a clear reason when not privileged', async () => {
