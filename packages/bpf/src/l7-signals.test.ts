@@ -40,6 +40,7 @@ interface Rec {
   dport: number;
   sockIno: bigint;
   totalLen: number;
+  xseq: number;
   text: string;
 }
 
@@ -197,6 +198,13 @@ describe.skipIf(noKernel)('L7 signals mode', () => {
     ).toEqual([...Array.from({ length: N }, (_, i) => `GET /ok/${i} HTTP/1.1`), ...methods.map((m) => `${m} /ok/${m} HTTP/1.1`)].sort());
     expect(recs.filter((r) => r.direction === SX_L7_INGRESS)).toHaveLength(N + methods.length);
     expect(recs.every((r) => r.kept === SX_KEPT_SAMPLED)).toBe(true);
+    // the exchange number: per socket, request and response of one exchange share it, and it counts up from 1
+    const bySocket = new Map<bigint, Rec[]>();
+    for (const r of recs) bySocket.set(r.sockIno, [...(bySocket.get(r.sockIno) ?? []), r]);
+    for (const list of bySocket.values())
+      expect(list.map((r) => [r.direction, r.xseq])).toEqual(
+        list.map((_, i) => [i % 2 === 0 ? SX_L7_EGRESS : SX_L7_INGRESS, Math.floor(i / 2) + 1]),
+      );
   });
 
   it('records every exchange as capture while record_all_until is in the future', async () => {
@@ -220,7 +228,7 @@ describe.skipIf(noKernel)('L7 signals mode', () => {
     const recs = clientRecords(port);
     expect(recs.filter((r) => r.direction === SX_L7_EGRESS)).toHaveLength(N + M);
     expect(recs.filter((r) => r.direction === SX_L7_INGRESS)).toHaveLength(N + M);
-    expect(recs.every((r) => r.kept === SX_KEPT_NONE)).toBe(true);
+    expect(recs.every((r) => r.kept === SX_KEPT_NONE && r.xseq === 0)).toBe(true);
     expect(probes!.readCounters().l7Aggregated).toBe(0);
   });
 });

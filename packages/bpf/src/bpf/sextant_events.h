@@ -210,7 +210,9 @@ struct sx_hist_key {
 _Static_assert(sizeof(struct sx_hist_key) == 32, "sx_hist_key size");
 
 /* One send/receive syscall on a socket: this header, then captured_len bytes of its data. sock_id is the
- * kernel socket (as in sx_tcp_event); sock_ino tells a reused socket address from the earlier socket. */
+ * kernel socket (as in sx_tcp_event); sock_ino tells a reused socket address from the earlier socket. xseq (signals
+ * mode, aggregated sockets): the exchange's number on its socket, from 1, the same on its request's and its
+ * response's records, so that halves can be paired by it after ring loss; 0 on full-path records. */
 struct sx_l7_header {
 	__u64 sock_id;
 	__u64 sock_ino;
@@ -232,8 +234,10 @@ struct sx_l7_header {
 	__u8 saddr[16];
 	__u8 daddr[16];
 	char comm[16];
+	__u32 xseq;
+	__u32 pad2;
 };
-_Static_assert(sizeof(struct sx_l7_header) == 104, "sx_l7_header size");
+_Static_assert(sizeof(struct sx_l7_header) == 112, "sx_l7_header size");
 
 /* HTTP exchanges aggregated in the kernel (maps sx_l7_agg0 / sx_l7_agg1, the one of sx_l7_config.gen & 1):
  * per process, endpoints, role, method and status. Client role: lport 0 (ephemeral), rport the server's port;

@@ -80,6 +80,7 @@ struct sx_l7_sock {
 	__u8 kept;      /* signals: the current exchange's kept reason */
 	__u8 method;    /* signals: the stashed request's SX_HTTP_METHOD_* */
 	__u8 tls;       /* SX_TLS_* for the state of a socket's TLS plaintext (key + 1), 0 for its syscalls */
+	__u32 xseq;     /* signals: the current exchange's number on this socket (sx_l7_header.xseq) */
 };
 
 struct {
@@ -365,6 +366,8 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	h->role = ls->role;
 	h->kept = SX_KEPT_NONE;
 	h->tls = a->tls;
+	h->xseq = 0; /* set by sx_l7_signals for an aggregated socket's exchange */
+	h->pad2 = 0;
 	__builtin_memset(h->saddr, 0, sizeof(h->saddr));
 	__builtin_memset(h->daddr, 0, sizeof(h->daddr));
 	if (family == AF_INET6) {

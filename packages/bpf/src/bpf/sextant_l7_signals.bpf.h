@@ -293,6 +293,7 @@ static __always_inline int sx_l7_go_full(struct sx_l7_sock *ls, struct sx_l7_rec
 	sx_count(SX_COUNTER_L7_FULL_SWITCHES);
 	sx_l7_flush_stash(key, SX_KEPT_NONE);
 	r->h.kept = SX_KEPT_NONE;
+	r->h.xseq = 0;
 	return 1;
 }
 
@@ -312,6 +313,7 @@ __noinline int sx_l7_signals(struct sx_l7_record *r, struct sx_l7_sock *ls, __u6
 		if (m == SX_HTTP_METHOD_UNKNOWN || sx_http_pipelined(r, captured))
 			return sx_l7_go_full(ls, r, key);
 		h->kept = SX_KEPT_NONE;
+		h->xseq = ls->xseq + 1;
 		/* A stash left over here (the socket's state was evicted meanwhile) is an exchange of its own: the
 		 * switch to FULL emits it rather than overwriting it. */
 		if (sx_l7_stash_request(r, key, captured))
@@ -320,8 +322,10 @@ __noinline int sx_l7_signals(struct sx_l7_record *r, struct sx_l7_sock *ls, __u6
 		ls->method = m;
 		ls->kept = SX_KEPT_NONE;
 		ls->x_req_ns = h->ts_ns;
+		ls->xseq = h->xseq;
 		return 0;
 	}
+	h->xseq = ls->xseq;
 	if (ls->xstate == SX_X_RESPONDING) {
 		h->kept = ls->kept;
 		return ls->kept != SX_KEPT_NONE;
@@ -437,6 +441,7 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u
 		h->direction = a->direction;
 		h->syscall = a->syscall;
 		h->kept = SX_KEPT_NONE;
+		h->xseq = ls->xseq + 1;
 		if (captured >= SX_L7_MAX_CAPTURE) {
 			bpf_probe_read_kernel(s->data, SX_L7_MAX_CAPTURE, r->data);
 		} else {
@@ -448,6 +453,7 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u
 		ls->method = m;
 		ls->kept = SX_KEPT_NONE;
 		ls->x_req_ns = ts;
+		ls->xseq = h->xseq;
 		if (ls->role == SX_DIR_CLIENT && !ls->awaiting) {
 			ls->req_ns = a->ts_ns;
 			ls->awaiting = 1;

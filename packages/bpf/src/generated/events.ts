@@ -359,7 +359,7 @@ export function decodeSxHistKey(buf: Buffer, off = 0): SxHistKey {
   };
 }
 
-export const SX_L7_HEADER_SIZE = 104;
+export const SX_L7_HEADER_SIZE = 112;
 export const SX_L7_HEADER_LAYOUT: Record<string, FieldLayout> = {
   sock_id: { offset: 0, size: 8, type: '__u64', count: 1 },
   sock_ino: { offset: 8, size: 8, type: '__u64', count: 1 },
@@ -381,6 +381,8 @@ export const SX_L7_HEADER_LAYOUT: Record<string, FieldLayout> = {
   saddr: { offset: 56, size: 16, type: '__u8', count: 16 },
   daddr: { offset: 72, size: 16, type: '__u8', count: 16 },
   comm: { offset: 88, size: 16, type: 'char', count: 16 },
+  xseq: { offset: 104, size: 4, type: '__u32', count: 1 },
+  pad2: { offset: 108, size: 4, type: '__u32', count: 1 },
 };
 export interface SxL7Header {
   sockId: bigint;
@@ -403,6 +405,7 @@ export interface SxL7Header {
   saddr: Uint8Array;
   daddr: Uint8Array;
   comm: string;
+  xseq: number;
 }
 export function decodeSxL7Header(buf: Buffer, off = 0): SxL7Header {
   const dv = dataView(buf);
@@ -427,6 +430,7 @@ export function decodeSxL7Header(buf: Buffer, off = 0): SxL7Header {
     saddr: buf.subarray(off + 56, off + 56 + 16),
     daddr: buf.subarray(off + 72, off + 72 + 16),
     comm: cString(buf, off + 88, 16),
+    xseq: dv.getUint32(off + 104, true),
   };
 }
 
