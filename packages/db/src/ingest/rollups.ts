@@ -18,6 +18,7 @@ import {
   type Histogram,
 } from '@sextant/shared';
 import type pg from 'pg';
+import { keyedUpsert, KeyedRows, SERVICE_PAIR } from './keyed-upsert';
 import { BatchEndpoints } from './rows';
 
 export interface EdgeRollup {
@@ -57,7 +58,7 @@ export function foldEdges(
   bucketMs: number,
   ends = new BatchEndpoints(batch.endpoints),
 ): EdgeRollup[] {
-  const rows = new Map<string, EdgeRollup>();
+  const rows = new KeyedRows<EdgeRollup>();
   const row = (
     t: number,
     sIp: string,
@@ -73,27 +74,22 @@ export function foldEdges(
     const srcService = endpointServiceName({ ip: sIp, service: s.service, names: s.names });
     const dstNamespace = d.namespace ?? '';
     const dstService = endpointServiceName({ ip: dIp, service: d.service, names: d.names });
-    const key = `${bucket}|${srcNamespace}|${srcService}|${dstNamespace}|${dstService}|${protocol}|${statusClass}`;
-    let r = rows.get(key);
-    if (!r) {
-      r = {
-        bucket,
-        srcNamespace,
-        srcService,
-        dstNamespace,
-        dstService,
-        protocol,
-        statusClass,
-        requests: 0,
-        errors: 0,
-        bytesSent: 0,
-        bytesReceived: 0,
-        retransmits: 0,
-        latencySumNs: 0,
-        hist: new Map(),
-      };
-      rows.set(key, r);
-    }
+    const r = rows.get(bucket, [srcNamespace, srcService, dstNamespace, dstService, protocol, statusClass], () => ({
+      bucket,
+      srcNamespace,
+      srcService,
+      dstNamespace,
+      dstService,
+      protocol,
+      statusClass,
+      requests: 0,
+      errors: 0,
+      bytesSent: 0,
+      bytesReceived: 0,
+      retransmits: 0,
+      latencySumNs: 0,
+      hist: new Map(),
+    }));
     // Sextant's own processes (label sextant:self): their services become kind 'self' (hidden on the map).
     if (!r.srcSelf && isSelfEndpoint(s)) r.srcSelf = true;
     if (!r.dstSelf && isSelfEndpoint(d)) r.dstSelf = true;
@@ -161,60 +157,47 @@ export function foldEdges(
       if (c > 0) r.hist.set(i, (r.hist.get(i) ?? 0) + c);
     }
   }
-  return sortByKey(
-    [...rows.values()],
-    (r) => `${r.srcNamespace}|${r.srcService}|${r.dstNamespace}|${r.dstService}|${r.protocol}|${r.statusClass}`,
-  );
+  return rows.sorted();
 }
 
-// Concurrent batches upsert rows in one global key order, so they cannot deadlock on each other.
-function sortByKey<T extends { bucket: number }>(rows: T[], key: (r: T) => string): T[] {
-  const keyed = rows.map((r) => ({ r, k: `${String(r.bucket).padStart(15, '0')}|${key(r)}` }));
-  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-  return keyed.map((x) => x.r);
-}
-
-const EDGE_UPSERT = (table: 'edge_minute' | 'edge_hour') => `
-  INSERT INTO ${table} AS t (bucket, src_namespace, src_service, dst_namespace, dst_service, protocol, status_class,
-                             requests, errors, bytes_sent, bytes_received, retransmits, latency_sum_ns, hist_idx, hist_cnt)
-  SELECT to_timestamp(r.bucket / 1000.0), r.src_namespace, r.src_service, r.dst_namespace, r.dst_service, r.protocol,
-         r.status_class, r.requests, r.errors, r.bytes_sent, r.bytes_received, r.retransmits, r.latency_sum_ns,
-         r.hist_idx, r.hist_cnt
-    FROM jsonb_to_recordset($1::jsonb) AS r(bucket bigint, src_namespace text, src_service text, dst_namespace text,
-         dst_service text, protocol text, status_class text, requests bigint, errors bigint, bytes_sent bigint,
-         bytes_received bigint, retransmits bigint, latency_sum_ns double precision, hist_idx smallint[], hist_cnt bigint[])
-  ON CONFLICT (bucket, src_namespace, src_service, dst_namespace, dst_service, protocol, status_class) DO UPDATE SET
-    requests = t.requests + EXCLUDED.requests,
-    errors = t.errors + EXCLUDED.errors,
-    bytes_sent = t.bytes_sent + EXCLUDED.bytes_sent,
-    bytes_received = t.bytes_received + EXCLUDED.bytes_received,
-    retransmits = t.retransmits + EXCLUDED.retransmits,
-    latency_sum_ns = t.latency_sum_ns + EXCLUDED.latency_sum_ns,
-    (hist_idx, hist_cnt) = (SELECT m.idx, m.cnt FROM sextant_hist_merge(t.hist_idx, t.hist_cnt, EXCLUDED.hist_idx, EXCLUDED.hist_cnt) m)`;
+const edgeUpsert = (table: 'edge_minute' | 'edge_hour') =>
+  keyedUpsert<EdgeRollup>({
+    table,
+    keys: [...SERVICE_PAIR, ['protocol', 'text'], ['status_class', 'text']],
+    sums: [
+      ['requests', 'bigint'],
+      ['errors', 'bigint'],
+      ['bytes_sent', 'bigint'],
+      ['bytes_received', 'bigint'],
+      ['retransmits', 'bigint'],
+      ['latency_sum_ns', 'double precision'],
+    ],
+    hist: true,
+    payload: (r) => {
+      const { idx, cnt } = toSparse(r.hist);
+      return {
+        bucket: r.bucket,
+        src_namespace: r.srcNamespace,
+        src_service: r.srcService,
+        dst_namespace: r.dstNamespace,
+        dst_service: r.dstService,
+        protocol: r.protocol,
+        status_class: r.statusClass,
+        requests: r.requests,
+        errors: r.errors,
+        bytes_sent: r.bytesSent,
+        bytes_received: r.bytesReceived,
+        retransmits: r.retransmits,
+        latency_sum_ns: r.latencySumNs,
+        hist_idx: idx,
+        hist_cnt: cnt,
+      };
+    },
+  });
+const EDGE_UPSERTS = { edge_minute: edgeUpsert('edge_minute'), edge_hour: edgeUpsert('edge_hour') };
 
 export async function upsertEdges(client: pg.PoolClient, table: 'edge_minute' | 'edge_hour', rows: EdgeRollup[]): Promise<void> {
-  if (rows.length === 0) return;
-  const payload = rows.map((r) => {
-    const { idx, cnt } = toSparse(r.hist);
-    return {
-      bucket: r.bucket,
-      src_namespace: r.srcNamespace,
-      src_service: r.srcService,
-      dst_namespace: r.dstNamespace,
-      dst_service: r.dstService,
-      protocol: r.protocol,
-      status_class: r.statusClass,
-      requests: r.requests,
-      errors: r.errors,
-      bytes_sent: r.bytesSent,
-      bytes_received: r.bytesReceived,
-      retransmits: r.retransmits,
-      latency_sum_ns: r.latencySumNs,
-      hist_idx: idx,
-      hist_cnt: cnt,
-    };
-  });
-  await client.query(EDGE_UPSERT(table), [JSON.stringify(payload)]);
+  await EDGE_UPSERTS[table](client, rows);
 }
 
 export interface LatencyRollup {
@@ -229,38 +212,34 @@ export interface LatencyRollup {
 }
 
 export function foldLatency(samples: readonly HistogramSample[]): LatencyRollup[] {
-  const rows = new Map<string, LatencyRollup>();
+  const rows = new KeyedRows<LatencyRollup>();
   for (const s of samples) {
     const bucket = bucketOf(s.windowStart, MINUTE_MS);
-    const key = `${bucket}|${s.kind}|${s.nodeName}|${s.sourceNamespace}|${s.sourceService}|${s.destinationNamespace}|${s.destinationService}`;
-    let r = rows.get(key);
-    if (!r) {
-      r = {
-        bucket,
-        kind: s.kind,
-        nodeName: s.nodeName,
-        srcNamespace: s.sourceNamespace,
-        srcService: s.sourceService,
-        dstNamespace: s.destinationNamespace,
-        dstService: s.destinationService,
-        hist: new Map(),
-      };
-      rows.set(key, r);
-    }
+    const parts = [s.kind, s.nodeName, s.sourceNamespace, s.sourceService, s.destinationNamespace, s.destinationService];
+    const r = rows.get(bucket, parts, () => ({
+      bucket,
+      kind: s.kind,
+      nodeName: s.nodeName,
+      srcNamespace: s.sourceNamespace,
+      srcService: s.sourceService,
+      dstNamespace: s.destinationNamespace,
+      dstService: s.destinationService,
+      hist: new Map(),
+    }));
     mergeInto(
       r.hist,
       s.idx.map((i, k) => [i, s.cnt[k] ?? 0] as [number, number]),
     );
   }
-  return sortByKey(
-    [...rows.values()],
-    (r) => `${r.kind}|${r.nodeName}|${r.srcNamespace}|${r.srcService}|${r.dstNamespace}|${r.dstService}`,
-  );
+  return rows.sorted();
 }
 
-export async function upsertLatency(client: pg.PoolClient, rows: LatencyRollup[]): Promise<void> {
-  if (rows.length === 0) return;
-  const payload = rows.map((r) => {
+export const upsertLatency = keyedUpsert<LatencyRollup>({
+  table: 'latency_minute',
+  keys: [['kind', 'text'], ['node_name', 'text'], ...SERVICE_PAIR],
+  sums: [['samples', 'bigint']],
+  hist: true,
+  payload: (r) => {
     const { idx, cnt } = toSparse(r.hist);
     return {
       bucket: r.bucket,
@@ -274,18 +253,8 @@ export async function upsertLatency(client: pg.PoolClient, rows: LatencyRollup[]
       hist_idx: idx,
       hist_cnt: cnt,
     };
-  });
-  await client.query(
-    `INSERT INTO latency_minute AS t (bucket, kind, node_name, src_namespace, src_service, dst_namespace, dst_service, samples, hist_idx, hist_cnt)
-     SELECT to_timestamp(r.bucket / 1000.0), r.kind, r.node_name, r.src_namespace, r.src_service, r.dst_namespace, r.dst_service, r.samples, r.hist_idx, r.hist_cnt
-       FROM jsonb_to_recordset($1::jsonb) AS r(bucket bigint, kind text, node_name text, src_namespace text, src_service text,
-            dst_namespace text, dst_service text, samples bigint, hist_idx smallint[], hist_cnt bigint[])
-     ON CONFLICT (bucket, kind, node_name, src_namespace, src_service, dst_namespace, dst_service) DO UPDATE SET
-       samples = t.samples + EXCLUDED.samples,
-       (hist_idx, hist_cnt) = (SELECT m.idx, m.cnt FROM sextant_hist_merge(t.hist_idx, t.hist_cnt, EXCLUDED.hist_idx, EXCLUDED.hist_cnt) m)`,
-    [JSON.stringify(payload)],
-  );
-}
+  },
+});
 
 /** Marks the hours these minute rows fall in, for the maintenance job to (re)build their hour rollups. */
 export async function markDirtyHours(client: pg.PoolClient, rows: readonly EdgeRollup[]): Promise<void> {
