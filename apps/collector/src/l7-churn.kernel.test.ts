@@ -165,5 +165,13 @@ const port = Number(process.argv[1]);
       [port],
     );
     expect(got).toEqual([{ type: 'RESPONSE', http_method: 'POST', http_code: 413, dst_service: 'node', n: posts }]);
+    // Each record, its response read after its connection's close, joins that connection's own final flow row.
+    const joined = await rows(
+      `SELECT count(DISTINCT l.event_id)::int AS n FROM l7_events l
+         JOIN flows f ON f.flow_id = l.flow_id AND f.final AND f.src_port = l.src_port AND f.dst_port = l.dst_port
+        WHERE l.dst_port = $1`,
+      [port],
+    );
+    expect(joined).toEqual([{ n: posts }]);
   });
 });

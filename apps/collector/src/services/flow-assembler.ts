@@ -48,9 +48,23 @@ export const REFUSED_DROP_REASON = 'CONNECTION_REFUSED';
 /** The TCP flags the kernel programs report (SX_TCP_*: bits 0–3, in TCP_FLAGS' order). */
 export const KERNEL_TCP_FLAGS = SX_TCP_SYN | SX_TCP_ACK | SX_TCP_FIN | SX_TCP_RST;
 
+/** Open connections' ids kept per socket address at most (the oldest dropped): closes read far behind their data. */
+const MAX_OPEN_PER_ADDRESS = 4096;
+
+/** An open connection's flow id: when it was first seen (monotonic ns) and its socket inode (0n: not known). */
+interface OpenId {
+  id: string;
+  ns: number;
+  ino: bigint;
+}
+
 export class FlowAssembler {
-  // Stable flow ids per kernel socket so interim reports, the close and L7 events share one id.
-  private readonly ids = new Map<bigint, string>();
+  // Flow ids of open connections per kernel socket address, so interim reports, the close and L7 events share one
+  // id. The kernel reuses an address at once and the two rings are not ordered, so an address can hold the ids of
+  // several connections at a time: each entry says when its connection was first seen (its start from an interim
+  // report, or its first L7 data: monotonic ns) and, when L7 data made it, the socket inode, which tells connections
+  // apart where times cannot (an earlier connection whose close has not been read yet).
+  private readonly ids = new Map<bigint, OpenId[]>();
   // Closed connections: their id for L7 data that arrives after the close, found by socket address and time (a
   // later connection reusing the socket address gets a new id). Null when L7 capture is off.
   private readonly closed: ClosedConnections | null;
@@ -87,14 +101,26 @@ export class FlowAssembler {
     return this.clock.toEpochMs(monoNs);
   }
 
-  /** The flow id of a TCP connection by kernel socket, for L7 data seen at `tsNs` (monotonic). */
-  flowIdFor(sockId: bigint, tsNs: bigint): string {
-    const open = this.ids.get(sockId);
-    if (open) return open;
-    const closed = this.closedFlowId(sockId, tsNs);
+  /**
+   * The flow id of the TCP connection of socket `ino` at kernel address `sockId` whose first L7 data was seen at
+   * `tsNs` (monotonic): a closed connection's whose [start, end] holds it, else the open one's (made by this socket's
+   * data, or by an interim report of the connection open then), else a new one, kept for its rows.
+   */
+  flowIdFor(sockId: bigint, tsNs: bigint, ino = 0n): string {
+    const ts = Number(tsNs);
+    const closed = this.closed?.find(sockId, ts);
     if (closed) return closed;
+    let list = this.ids.get(sockId);
+    let report: OpenId | undefined;
+    for (const o of list ?? []) {
+      if (ino !== 0n && o.ino === ino) return o.id;
+      if (o.ino === 0n && o.ns <= ts && (!report || o.ns > report.ns)) report = o;
+    }
+    if (report) return report.id;
     const id = recordId();
-    this.ids.set(sockId, id);
+    if (!list) this.ids.set(sockId, (list = []));
+    if (list.length >= MAX_OPEN_PER_ADDRESS) list.shift();
+    list.push({ id, ns: ts, ino });
     return id;
   }
 
@@ -167,13 +193,28 @@ export class FlowAssembler {
       if (this.cgroupService.size > 100_000) this.cgroupService.clear();
       this.cgroupService.set(cgroupId, { ip: e.saddr, identity: me });
     }
-    let id = this.ids.get(e.sockId);
-    if (!id) {
-      id = recordId();
-      if (!e.final) this.ids.set(e.sockId, id);
-    } else if (e.final) this.ids.delete(e.sockId);
     const startNs = Number(e.startNs);
     const endNs = Number(e.endNs);
+    // An address's entries are in the order its connections were first seen, and its closes are read in the order
+    // they ended: this connection's entry was first seen within it, the ones before it are earlier connections'
+    // whose close was lost (dropped at this close), the ones after it later connections' (kept).
+    const list = this.ids.get(e.sockId);
+    let id: string | undefined;
+    if (list !== undefined) {
+      let k = 0;
+      for (; k < list.length && list[k]!.ns <= endNs; k++) if (startNs === 0 || list[k]!.ns >= startNs) id = list[k]!.id;
+      if (e.final) {
+        if (k === list.length) this.ids.delete(e.sockId);
+        else if (k > 0) list.splice(0, k);
+      }
+    }
+    if (id === undefined) {
+      id = recordId();
+      if (!e.final) {
+        if (list) list.push({ id, ns: startNs, ino: 0n });
+        else this.ids.set(e.sockId, [{ id, ns: startNs, ino: 0n }]);
+      }
+    }
     // (the server side of a same-host connection never has L7 data here: its client's socket reports it)
     if (e.final && this.closed && !(server && localPeer)) this.closed.add(e.sockId, startNs, endNs, id);
     const end = this.clock.numberToEpochMs(endNs);

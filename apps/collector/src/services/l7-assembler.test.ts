@@ -138,4 +138,28 @@ describe('L7Assembler: connections on a reused socket address', () => {
     expect(a.tick(Date.now() + 3_000)).toEqual([]);
     expect(a.stats().connections).toBe(0);
   });
+
+  it("keeps an earlier connection's late response off the id of a later connection on the same address", () => {
+    const a = assembler();
+    const t = 120_000n * MS;
+    // A's request is read, then A's close; B (the address reused) completes an exchange while A's response is
+    // still in the ring; then A's response; then B's close.
+    expect(a.push([request(401n, t + 1n * MS, '/a')])).toEqual([]);
+    const rowA = a.close(t, t + 3n * MS);
+    const [b] = a.push([request(402n, t + 11n * MS, '/b'), response(402n, t + 12n * MS)]) as [L7EventInput];
+    const [lateA] = a.push([response(401n, t + 2n * MS)]) as [L7EventInput];
+    expect([lateA.http?.path, lateA.flowId]).toEqual(['/a', rowA]);
+    expect(a.close(t + 10n * MS, t + 13n * MS)).toBe(b.flowId);
+    expect(b.flowId).not.toBe(rowA);
+  });
+
+  it('gives each of two connections on one address its own id when both are read before either close', () => {
+    const a = assembler();
+    const t = 150_000n * MS;
+    const [x] = a.push([request(501n, t + 1n * MS, '/x'), response(501n, t + 2n * MS)]) as [L7EventInput];
+    const [y] = a.push([request(502n, t + 11n * MS, '/y'), response(502n, t + 12n * MS)]) as [L7EventInput];
+    expect(y.flowId).not.toBe(x.flowId);
+    expect(a.close(t, t + 3n * MS)).toBe(x.flowId);
+    expect(a.close(t + 10n * MS, t + 13n * MS)).toBe(y.flowId);
+  });
 });

@@ -18,6 +18,8 @@ import { recordId } from './record-ids';
 
 interface ConnMeta {
   sockId: bigint;
+  /** The socket's inode (unique per socket, unlike its kernel address). */
+  ino: bigint;
   /** Kernel time of the first captured data (to tell connections apart that reused one socket address). */
   firstNs: bigint;
   /** When data of it was last processed (wall clock, ms). */
@@ -105,6 +107,7 @@ export class L7Assembler {
         }
         meta = {
           sockId: h.sockId,
+          ino: connId,
           firstNs: e.tsNs,
           lastAt: now,
           transport: h.transport === 17 ? 'udp' : 'tcp',
@@ -251,7 +254,7 @@ export class L7Assembler {
     const flowId =
       meta.transport === 'udp'
         ? this.flows.udpFlowIdFor(meta.localIp, meta.localPort, meta.remoteIp, meta.remotePort)
-        : (meta.flowId ??= this.flows.flowIdFor(meta.sockId, x.requestTimeNs));
+        : (meta.flowId ??= this.flows.flowIdFor(meta.sockId, meta.firstNs, meta.ino));
     const event: L7EventInput = {
       id: recordId(),
       flowId,
