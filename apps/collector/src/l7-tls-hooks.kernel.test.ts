@@ -83,6 +83,15 @@ describe.skipIf(rig.skip || noOpenssl)('TLS hooks follow binaries on the real ke
     expect(await sources(port)).toEqual([{ process: 'node', tls: 'node' }]);
   });
 
+  /** Final connection rows to a port by L7 decode class (the client's row: a same-host server side has none). */
+  const coverageOf = async (port: number) =>
+    (
+      (await rig.rows(
+        `SELECT l7_coverage, count(*) AS n FROM flows WHERE dst_port = $1 AND final AND l7_coverage IS NOT NULL GROUP BY 1 ORDER BY 1`,
+        [port],
+      )) as { l7_coverage: string; n: string }[]
+    ).map((r) => ({ l7_coverage: r.l7_coverage, n: Number(r.n) }));
+
   it('a binary in SEXTANT_TLS_EXCLUDE: its TLS connections are flows with no L7 record; the system node in the same run is decoded', async () => {
     setup();
     const c = await rig.startCollector({ l7Mode: 'full', tlsScanMs: SCAN_MS, tlsExclude: [lateNode] });
@@ -106,5 +115,8 @@ describe.skipIf(rig.skip || noOpenssl)('TLS hooks follow binaries on the real ke
     expect(await recordsTo(decoded.port)).toEqual(MIX_ROWS);
     expect(await connections(excluded.port)).toBe(1);
     expect(await rig.count(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`, [excluded.port])).toBe(0);
+    // What the per-workload coverage reads: the excluded workload's connection is TLS not decoded, the other's decoded.
+    expect(await coverageOf(excluded.port)).toEqual([{ l7_coverage: 'tls-undecoded', n: 1 }]);
+    expect(await coverageOf(decoded.port)).toEqual([{ l7_coverage: 'tls-node', n: 1 }]);
   });
 });
