@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { BatchEncoder, type L7EventInput } from '@sextant/shared';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, startStack, type Stack } from './stack';
+import { ARTIFACTS, signedInPage, startStack, VIEWER, type Stack } from './stack';
 
 const CHROMIUM = '/usr/bin/chromium';
 const canRun = !missingPrerequisite(fs.existsSync(CHROMIUM), 'e2e needs /usr/bin/chromium');
@@ -93,15 +93,7 @@ afterAll(async () => {
 
 const rows = (page: Page) => page.locator('[data-testid="flow-scroller"] [role="row"]');
 
-async function signedIn(): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(`${stack.url}/login`);
-  await page.getByLabel('email').fill('viewer@example.com');
-  await page.getByLabel('password').fill('viewer password 1');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/map');
-  return page;
-}
+const signedIn = () => signedInPage(browser, stack, VIEWER);
 
 describe.skipIf(!canRun)('coverage transparency and on-demand capture', () => {
   it('the flows page says the records are a sample, and the drawer says why each was kept', async () => {

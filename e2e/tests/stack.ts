@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCollectorToken, createUser, databaseUrl, freePort, migrateDatabase, serverForTests, connect, type Db } from '@sextant/db';
 import pg from 'pg';
+import type { Browser, Page } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARTIFACTS = path.join(ROOT, 'e2e', 'test-results');
@@ -95,4 +96,33 @@ export async function startStack(): Promise<Stack> {
       await server.stop();
     },
   };
+}
+
+/** An account startStack seeds. */
+export interface Account {
+  email: string;
+  password: string;
+}
+export const ADMIN: Account = { email: 'admin@example.com', password: 'admin password 1' };
+export const VIEWER: Account = { email: 'viewer@example.com', password: 'viewer password 1' };
+
+/** Fills and submits the sign-in form the page is on. */
+export async function submitSignIn(page: Page, who: Account): Promise<void> {
+  await page.getByLabel('email').fill(who.email);
+  await page.getByLabel('password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** A new page signed in as `who` from /login, on the map where sign-in lands. */
+export async function signedInPage(
+  browser: Browser,
+  stack: Pick<Stack, 'url'>,
+  who: Account,
+  viewport = { width: 1400, height: 900 },
+): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  await page.goto(`${stack.url}/login`);
+  await submitSignIn(page, who);
+  await page.waitForURL('**/map');
+  return page;
 }

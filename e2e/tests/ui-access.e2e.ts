@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { BatchEncoder, type FlowInput, type L7EventInput } from '@sextant/shared';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, startStack, type Stack } from './stack';
+import { ADMIN, ARTIFACTS, signedInPage, startStack, submitSignIn, type Stack } from './stack';
 
 const CHROMIUM = '/usr/bin/chromium';
 const canRun = !missingPrerequisite(fs.existsSync(CHROMIUM), 'e2e needs /usr/bin/chromium');
@@ -115,19 +115,7 @@ afterAll(async () => {
 
 const rows = (page: Page) => page.locator('[data-testid="flow-scroller"] [role="row"]');
 
-async function signInAt(page: Page, email = 'admin@example.com', password = 'admin password 1') {
-  await page.getByLabel('email').fill(email);
-  await page.getByLabel('password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-async function signedIn(viewport = { width: 1400, height: 900 }): Promise<Page> {
-  const page = await browser.newPage({ viewport });
-  await page.goto(`${stack.url}/login`);
-  await signInAt(page);
-  await page.waitForURL('**/map');
-  return page;
-}
+const signedIn = (viewport?: { width: number; height: number }) => signedInPage(browser, stack, ADMIN, viewport);
 
 /** Nothing wider than the viewport: the page never scrolls sideways. */
 const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -139,7 +127,7 @@ describe.skipIf(!canRun)('one click to the answer, keyboard and narrow screens',
     await page.goto(`${stack.url}${deep}`);
     await page.waitForURL('**/login?next=**');
     expect(new URL(page.url()).searchParams.get('next')).toBe(deep);
-    await signInAt(page);
+    await submitSignIn(page, ADMIN);
     await page.waitForURL((u) => u.pathname === '/flows');
     const u = new URL(page.url());
     expect(u.searchParams.get('q')).toBe('--to-service billing --http-status 5+');
@@ -149,7 +137,7 @@ describe.skipIf(!canRun)('one click to the answer, keyboard and narrow screens',
 
     const evil = await browser.newPage();
     await evil.goto(`${stack.url}/login?next=${encodeURIComponent('//evil.example/x')}`);
-    await signInAt(evil);
+    await submitSignIn(evil, ADMIN);
     await evil.waitForURL('**/map');
     expect(new URL(evil.url()).origin).toBe(stack.url);
     await evil.close();
@@ -235,7 +223,7 @@ describe.skipIf(!canRun)('one click to the answer, keyboard and narrow screens',
     await page.screenshot({ path: path.join(ARTIFACTS, 'admin-users.png'), fullPage: true });
     const dana = await browser.newPage();
     await dana.goto(`${stack.url}/login`);
-    await signInAt(dana, 'dana@example.com', password);
+    await submitSignIn(dana, { email: 'dana@example.com', password });
     await dana.waitForURL('**/map');
     await dana.close();
 
