@@ -187,6 +187,8 @@ export class SextantProbes {
    * as seeded by seedListeners. One map lookup per family.
    */
   listener(port: number): ListenerRecord | undefined {
+    // A batch the native poller queued before close() can still be handed over after it: its map is gone.
+    if (this.closed) return undefined;
     const m = this.map('sx_listeners');
     for (const family of [4, 6] as const) {
       const v = check('lookup sx_listeners', this.addon.mapLookup(m.fd, listenerKey(family, port), m.valueSize));
