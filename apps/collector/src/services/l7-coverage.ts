@@ -9,19 +9,18 @@
  *
  * A close event without those fields (a BPF object that does not fill them yet) gets no class: never a guess.
  */
+import {
+  SX_PROTO_DNS,
+  SX_PROTO_HTTP,
+  SX_PROTO_HTTP2,
+  SX_PROTO_KAFKA,
+  SX_PROTO_NONE,
+  SX_PROTO_TLS,
+  SX_PROTO_UNKNOWN,
+  SX_TLS_NODE,
+  SX_TLS_OPENSSL,
+} from '@sextant/bpf';
 import type { L7CoverageClass } from '@sextant/shared';
-
-/** SX_PROTO_* (packages/bpf sextant_events.h). */
-const PROTO_UNKNOWN = 0;
-const PROTO_HTTP = 1;
-const PROTO_DNS = 2;
-const PROTO_KAFKA = 3;
-const PROTO_HTTP2 = 4;
-const PROTO_TLS = 5;
-const PROTO_NONE = 15;
-/** SX_TLS_* */
-const TLS_OPENSSL = 1;
-const TLS_NODE = 2;
 
 /** What the class is decided from: the close event's fields (those the kernel fills for coverage may be absent). */
 export interface CoverageCloseFacts {
@@ -87,20 +86,20 @@ export class L7CoverageClassifier {
 /** The class from the kernel's facts about one socket (exported for its table test). */
 export function decide(e: CoverageCloseFacts, h2NotDecodable: boolean): L7CoverageClass | null {
   if (e.l7Proto === undefined) return null;
-  if (e.l7Tls === TLS_OPENSSL) return 'tls-openssl';
-  if (e.l7Tls === TLS_NODE) return 'tls-node';
+  if (e.l7Tls === SX_TLS_OPENSSL) return 'tls-openssl';
+  if (e.l7Tls === SX_TLS_NODE) return 'tls-node';
   switch (e.l7Proto) {
-    case PROTO_HTTP:
-    case PROTO_DNS:
-    case PROTO_KAFKA:
+    case SX_PROTO_HTTP:
+    case SX_PROTO_DNS:
+    case SX_PROTO_KAFKA:
       return 'cleartext';
-    case PROTO_HTTP2:
+    case SX_PROTO_HTTP2:
       return h2NotDecodable ? 'http2-undecodable' : 'cleartext';
-    case PROTO_TLS:
+    case SX_PROTO_TLS:
       return 'tls-undecoded';
-    case PROTO_NONE:
+    case SX_PROTO_NONE:
       return 'unrecognized';
-    case PROTO_UNKNOWN:
+    case SX_PROTO_UNKNOWN:
       // Payload moved but the syscall hooks never saw enough of it to decide (sendfile/splice, a socket state
       // evicted from the kernel's LRU): seen, not decoded. Sequence-space counters include SYN and FIN (≤ 2 each way).
       return e.bytesAcked > 2 || e.bytesReceived > 2 ? 'unrecognized' : null;
