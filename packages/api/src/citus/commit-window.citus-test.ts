@@ -90,18 +90,26 @@ describe('a Citus worker lost between PREPARE and COMMIT PREPARED', () => {
     await syncStandby('sextant_never_connects');
     await sleep(1000); // the checkpointer publishes the setting that makes commits wait
     const x = await push(2, 200);
-    let waiting = 0;
-    for (let i = 0; i < 400 && !waiting; i++) {
-      waiting = await count(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'`);
-      if (!waiting) await sleep(25);
+    // The batch's own COMMIT waiting (other writers, e.g. the tail's capture request renewal, wait there too).
+    let ingestPid = 0;
+    for (let i = 0; i < 400 && !ingestPid; i++) {
+      const r = await db.pool.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep' AND query ~* '^\\s*COMMIT' AND datname = current_database()`,
+      );
+      ingestPid = r.rows[0]?.pid ?? 0;
+      if (!ingestPid) await sleep(25);
     }
-    expect(waiting).toBeGreaterThan(0);
-    const preparedCounts = async () =>
+    expect(ingestPid).toBeGreaterThan(0);
+    const preparedCounts = async (pid?: number) =>
       (
-        await db.pool.query<{ result: string }>(`SELECT result FROM run_command_on_workers('SELECT count(*) FROM pg_prepared_xacts')`)
+        await db.pool.query<{ result: string }>(
+          `SELECT result FROM run_command_on_workers($1)`,
+          // Citus names a prepared transaction citus_<group>_<coordinator backend pid>_<transaction>_<connection>.
+          [`SELECT count(*) FROM pg_prepared_xacts${pid ? ` WHERE gid LIKE 'citus\\_%\\_${pid}\\_%'` : ''}`],
+        )
       ).rows.map((r) => Number(r.result));
     // Inside the window: the batch is prepared on both workers and decided on the coordinator.
-    for (const n of await preparedCounts()) expect(n).toBeGreaterThan(0);
+    for (const n of await preparedCounts(ingestPid)) expect(n).toBeGreaterThan(0);
     await stopCitusNode(cluster!.workers[1]!, 'immediate');
     await syncStandby(null);
     let settled = false;

@@ -55,19 +55,26 @@ describe('the Citus coordinator restarted mid-batch', () => {
     const before = batch(1, 100);
     expect((await c.ingest.push.mutate(before)).stored).toBe(true);
 
-    // A large batch, and the coordinator stopped once its transaction is writing (a COPY or upsert running).
+    // A large batch, and the coordinator stopped while its transaction is open with every row written: its last
+    // statement (the collector's last_seen_at) waits for a lock this test holds on the collector's row, so the
+    // stop always comes before the commit (polling for a running COPY raced with the commit at the end).
+    const holder = await h.db.pool.connect();
+    holder.on('error', () => {}); // terminated by the shutdown below
+    await holder.query('BEGIN');
+    await holder.query('SELECT id FROM collectors WHERE id = $1 FOR UPDATE', [h.collectorId]);
     const big = batch(2, 4000);
     const inFlight = settle(c.ingest.push.mutate(big));
-    let writing = 0;
-    for (let i = 0; i < 500 && !writing; i++) {
-      writing = await count(
-        `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
-            AND state = 'active' AND backend_xid IS NOT NULL AND query ~* '^\\s*(COPY|INSERT)'`,
+    let blocked = 0;
+    for (let i = 0; i < 1200 && !blocked; i++) {
+      blocked = await count(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+            AND backend_xid IS NOT NULL AND query ~* '^\\s*UPDATE collectors'`,
       );
-      if (!writing) await sleep(5);
+      if (!blocked) await sleep(25);
     }
-    expect(writing).toBeGreaterThan(0);
+    expect(blocked).toBe(1);
     await stopCitusNode(cluster!.coordinator, 'fast');
+    holder.release(true);
     expectRetryable(await inFlight);
     // Sent while the coordinator is down: the gate cannot look the collector's token up, and answers a 5xx
     // (an empty 500 from the HTTP edge, not tRPC's JSON: the collector retries any answer that is not a 4xx).
