@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The signals mode's fast path (included by sextant_l7_signals.bpf.h): an aggregated socket's chunk decided from its
+ * first bytes before the generic path copies it and fills a record header. */
+#pragma once
+
+/* The first 12 bytes a message carries (a status line's "HTTP/1.x NNN"), from its buffer or its first iovec: 0, or
+ * -1 when they are not there in one piece (the generic path copies and decides). */
+static __always_inline int sx_l7_peek12(__u64 buf, __u32 iovcnt, __u8 kind, __u32 len, __u8 *out)
+{
+	if (len < 12)
+		return -1;
+	void *p = (void *)buf;
+	if (kind != SX_ARGS_BUF) {
+		struct iovec v = {};
+		if (!iovcnt || bpf_probe_read_user(&v, sizeof(v), (void *)buf) || v.iov_len < 12)
+			return -1;
+		p = v.iov_base;
+	}
+	return bpf_probe_read_user(out, 12, p) ? -1 : 0;
+}
+
+/* An AGG socket's chunk decided before anything is copied or a record header filled (sx_l7_emit calls it first):
+ * 1 = handled, nothing to emit; 0 = the generic path copies the chunk, fills the header and runs sx_l7_signals.
+ * Handled here: a request on a socket whose stash exists and is empty (its bytes are copied once, into the stash,
+ * whose socket fields were filled by the socket's first request: only the request's own fields are written), a
+ * first response chunk decided from its first 12 bytes (aggregated; when kept, the stash is emitted here and the
+ * chunk by the generic path), and the later response chunks of an exchange not kept (skipped). Everything else
+ * (a socket's first request, the rules' exceptions, kept chunks) takes the generic path, which decides the same.
+ * A global function: verified once. */
+__noinline int sx_l7_agg_fast(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len)
+{
+	if (!a)
+		return 0;
+	__u64 key = a->sk | (a->tls ? 1 : 0); /* TLS plaintext: its own state (as sx_l7_emit) */
+	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
+	if (!ls || ls->ino != a->ino || ls->protocol != SX_PROTO_HTTP || ls->full)
+		return 0;
+	int request = (a->direction == SX_L7_EGRESS) == (ls->role == SX_DIR_CLIENT);
+	if (!request && ls->xstate == SX_X_RESPONDING)
+		return ls->kept == SX_KEPT_NONE; /* a later chunk of a response not kept: skipped */
+	struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, &key);
+	if (!s || s->h.sock_ino != a->ino)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 ts = a->direction == SX_L7_EGRESS ? a->ts_ns : now; /* as the record header's ts_ns */
+	__u32 zero = 0;
+
+	if (request) {
+		if (ls->xstate == SX_X_AWAITING || s->h.total_len)
+			return 0;
+		struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);
+		if (!r)
+			return 0;
+		__u32 cap = capture_bytes;
+		if (cap > SX_L7_MAX_CAPTURE)
+			cap = SX_L7_MAX_CAPTURE;
+		__u32 captured = sx_l7_copy(r, buf, iovcnt, kind, len < cap ? len : cap);
+		__u8 m = sx_http_method(r->data, captured);
+		if (m == SX_HTTP_METHOD_UNKNOWN || sx_http_pipelined(r, captured))
+			return 0; /* the generic path copies again and goes FULL */
+		struct sx_l7_header *h = &s->h;
+		__u32 pid = bpf_get_current_pid_tgid() >> 32;
+		if (h->pid != pid) {
+			h->pid = pid;
+			sx_process_comm(h->comm);
+		}
+		h->ts_ns = ts;
+		h->cgroup_id = bpf_get_current_cgroup_id();
+		h->captured_len = captured;
+		h->direction = a->direction;
+		h->syscall = a->syscall;
+		h->kept = SX_KEPT_NONE;
+		h->xseq = ls->xseq + 1;
+		if (captured >= SX_L7_MAX_CAPTURE) {
+			bpf_probe_read_kernel(s->data, SX_L7_MAX_CAPTURE, r->data);
+		} else {
+			asm volatile("%0 &= 0xfff" : "+r"(captured));
+			bpf_probe_read_kernel(s->data, captured, r->data);
+		}
+		h->total_len = len; /* the stash holds a request from here */
+		ls->xstate = SX_X_AWAITING;
+		ls->method = m;
+		ls->kept = SX_KEPT_NONE;
+		ls->x_req_ns = ts;
+		ls->xseq = h->xseq;
+		if (ls->role == SX_DIR_CLIENT && !ls->awaiting) {
+			ls->req_ns = a->ts_ns;
+			ls->awaiting = 1;
+		}
+		return 1;
+	}
+
+	if (ls->xstate != SX_X_AWAITING || !s->h.total_len)
+		return 0;
+	__u8 p[16] = {};
+	if (sx_l7_peek12(buf, iovcnt, kind, len, p))
+		return 0;
+	__u16 status = sx_http_status(p, 12);
+	if (status < 200)
+		return 0;
+	struct sx_l7_config *c = bpf_map_lookup_elem(&sx_l7_config, &zero);
+	if (!c)
+		return 0;
+	__u64 lat = ts > ls->x_req_ns ? ts - ls->x_req_ns : 0;
+	__u64 cgroup = bpf_get_current_cgroup_id();
+	/* the aggregate key, then the histogram key in the same stack bytes (the sendmmsg exit's combined stack is at
+	 * the 512-byte limit) */
+	union {
+		struct sx_l7_agg_key agg;
+		struct sx_hist_key hist;
+	} u = {};
+	struct sx_l7_agg_key *k = &u.agg;
+	k->cgroup_id = cgroup;
+	k->pid = bpf_get_current_pid_tgid() >> 32;
+	k->status = status;
+	k->method = ls->method;
+	k->role = ls->role;
+	k->family = s->h.family;
+	k->protocol = SX_PROTO_HTTP;
+	if (ls->role == SX_DIR_CLIENT)
+		k->rport = s->h.dport;
+	else
+		k->lport = s->h.sport;
+	__builtin_memcpy(k->laddr, s->h.saddr, sizeof(k->laddr));
+	__builtin_memcpy(k->raddr, s->h.daddr, sizeof(k->raddr));
+	if (sx_l7_agg_add_gen(c, k, lat, now))
+		return 0; /* no room: the generic path tries again and goes FULL */
+	sx_count(SX_COUNTER_L7_AGGREGATED);
+	__u8 kept = sx_l7_keep(c, status, lat, now);
+	ls->xstate = SX_X_RESPONDING;
+	ls->kept = kept;
+	if (ls->role == SX_DIR_CLIENT && ls->awaiting) {
+		ls->awaiting = 0;
+		if (s->h.dport) {
+			struct sx_hist_key *hk = &u.hist;
+			__builtin_memset(hk, 0, sizeof(*hk));
+			hk->cgroup_id = cgroup;
+			hk->kind = SX_HIST_HTTP;
+			hk->family = s->h.family;
+			hk->rport = s->h.dport;
+			__builtin_memcpy(hk->raddr, s->h.daddr, sizeof(hk->raddr));
+			sx_hist_record(hk, now - ls->req_ns);
+		}
+	}
+	if (kept == SX_KEPT_NONE) {
+		s->h.total_len = 0;
+		return 1;
+	}
+	sx_count(SX_COUNTER_L7_KEPT_ERROR - SX_KEPT_ERROR + kept);
+	s->h.kept = kept;
+	sx_l7_output(s, s->h.captured_len);
+	s->h.total_len = 0;
+	return 0; /* the generic path copies this chunk and emits it with ls->kept */
+}
