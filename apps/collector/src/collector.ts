@@ -104,6 +104,7 @@ export class Collector {
       l7Mode: this.config.l7Mode,
       captureBytes: this.config.l7CaptureBytes,
       tcpRingMb: this.config.tcpRingMb,
+      l7RingMb: this.config.l7RingMb,
       tls: this.config.l7 && this.config.tls,
     });
     if (this.config.l7 && this.config.tls) {

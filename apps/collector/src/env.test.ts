@@ -24,4 +24,11 @@ describe('collector configuration', () => {
     expect(() => loadConfig([], { ...base, SEXTANT_L7_RECORD_BUDGET: '-1' })).toThrow(/l7RecordBudget/);
     expect(() => loadConfig([], { ...base, SEXTANT_L7_SLOW_MS: '0' })).toThrow(ConfigError);
   });
+
+  it('reads SEXTANT_L7_RING_MB (a power of two; unset: the probes size the ring by mode)', () => {
+    expect(loadConfig([], base).l7RingMb).toBeUndefined();
+    expect(loadConfig([], { ...base, SEXTANT_L7_RING_MB: '8' }).l7RingMb).toBe(8);
+    expect(() => loadConfig([], { ...base, SEXTANT_L7_RING_MB: '12' })).toThrow(/l7RingMb: must be a power of two/);
+    expect(() => loadConfig([], { ...base, SEXTANT_L7_RING_MB: '512' })).toThrow(/l7RingMb/);
+  });
 });

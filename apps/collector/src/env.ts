@@ -80,6 +80,16 @@ export const CollectorConfig = z.object({
     .refine((v) => v >= 1 && v <= 256 && (v & (v - 1)) === 0, 'must be a power of two, 1..256')
     .default(4),
   /**
+   * Kernel ring buffer for L7 captures, MiB, a power of two (env SEXTANT_L7_RING_MB). Default by mode: 4 in
+   * signals mode (kept records only), 16 in full mode (every exchange), 1 in hooks mode. The whole ring is
+   * resident in the collector, twice (the kernel maps its data area twice): each MiB is ~2 MiB of RSS.
+   */
+  l7RingMb: z.coerce
+    .number()
+    .int()
+    .refine((v) => v >= 1 && v <= 256 && (v & (v - 1)) === 0, 'must be a power of two, 1..256')
+    .optional(),
+  /**
    * TLS plaintext from uprobes on libssl.so.3 and node binaries (env SEXTANT_TLS; 0/off turns it off: TLS
    * connections are then only marked TLS, their content not decoded). Needs L7 capture.
    */
@@ -155,6 +165,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     controlIntervalMs: env.SEXTANT_CONTROL_INTERVAL_MS || undefined,
     l7CaptureBytes: env.SEXTANT_L7_CAPTURE_BYTES,
     tcpRingMb: env.SEXTANT_TCP_RING_MB,
+    l7RingMb: env.SEXTANT_L7_RING_MB || undefined,
     selfPids: env.SEXTANT_SELF_PIDS
       ? env.SEXTANT_SELF_PIDS.split(',')
           .map((s) => s.trim())

@@ -38,6 +38,13 @@ export interface ProbeOptions {
   tls?: boolean;
   /** Size of the TCP connection event ring buffer in MiB: a power of two, 1..256 (default 4). */
   tcpRingMb?: number;
+  /**
+   * Size of the L7 capture ring buffer in MiB: a power of two, 1..256 (default by mode: signals 4, full 16,
+   * hooks 1; 1 with L7 off). Each MiB costs ~2 MiB of the reader's RSS (the data area is mapped twice).
+   */
+  l7RingMb?: number;
+  /** The compiled BPF object to load (default: the package's build/bpf/sextant.bpf.o); for comparing builds in benchmarks. */
+  objectPath?: string;
 }
 
 export interface UdpFlowRecord {

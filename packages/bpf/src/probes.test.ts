@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SX_CLOSE_CLOSED, SX_CLOSE_REFUSED, SX_CLOSE_RESET, SX_DIR_CLIENT, SX_DIR_SERVER, SX_HIST_TCP_CONNECT } from './generated/events';
-import { SextantProbes, type TcpConnEvent } from './probes';
+import { resolveRings } from './probe-options';
+import { SextantProbes, type ProbeOptions, type TcpConnEvent } from './probes';
 import { connectOnce, kernelMissing, listen, settle } from './testing/kernel';
 
 const noKernel = kernelMissing();
@@ -183,6 +184,28 @@ describe.skipIf(noKernel)('lifecycle', () => {
       small.close();
     }
     expect(() => SextantProbes.open({ tcpRingMb: 3 })).toThrow(/tcpRingMb must be a power of two/);
+  });
+
+  it('sizes the L7 ring by mode unless asked (signals 4 MiB, full 16, hooks and L7 off 1), and refuses a size the kernel would not take', () => {
+    const mb = (opts: ProbeOptions) => resolveRings(opts).l7RingBytes >> 20;
+    expect([mb({}), mb({ l7Mode: 'signals' }), mb({ l7Mode: 'full' }), mb({ l7Mode: 'hooks' }), mb({ l7: false })]).toEqual([
+      4, 4, 16, 1, 1,
+    ]);
+    expect(mb({ l7Mode: 'full', l7RingMb: 8 })).toBe(8);
+    const l7Rings = () =>
+      [
+        ...execFileSync('bpftool', ['map', 'show'])
+          .toString()
+          .matchAll(/name sx_l7_events .*\n.*max_entries (\d+)/g),
+      ].map((m) => Number(m[1]));
+    // 2 MiB: a size no default and no other test uses, so that probes loaded by other tests meanwhile do not matter
+    const p = SextantProbes.open({ l7RingMb: 2, cgroupRoot: null, updateIntervalMs: 0, tls: false });
+    try {
+      expect(l7Rings()).toContain(2 << 20);
+    } finally {
+      p.close();
+    }
+    expect(() => SextantProbes.open({ l7RingMb: 6 })).toThrow(/l7RingMb must be a power of two/);
   });
 
   it('loads none of the interim-report, UDP and L7 programs when they are off, and each of them when on', () => {

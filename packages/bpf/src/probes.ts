@@ -38,13 +38,13 @@ import {
   SX_LISTENER_LAYOUT,
   SX_LISTENER_SIZE,
   SX_L7_HEADER_SIZE,
-  SX_L7_MAX_CAPTURE,
   SX_TCP_EVENT_SIZE,
 } from './generated/events';
 import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from './native';
+import { applyOpenOptions } from './probe-options';
 import { L7Record } from './l7-records';
 import type { DropRecord, HistogramRecord, ListenerRecord, ProbeCounters, ProbeOptions, UdpFlowRecord } from './probe-types';
-import { DEFAULT_L7_CONFIG, L7_MODES, L7Signals, type L7AggregateRecord, type L7Config } from './l7-probes';
+import { DEFAULT_L7_CONFIG, L7Signals, type L7AggregateRecord, type L7Config } from './l7-probes';
 import { readTcpEvent, type TcpConnEvent } from './tcp-events';
 import { TlsProbes } from './tls-probes';
 
@@ -87,12 +87,6 @@ function hostAddresses(): HostAddress[] {
   );
 }
 
-function u64(n: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(n);
-  return b;
-}
-
 export class SextantProbes {
   private closed = false;
   private interim = false;
@@ -112,30 +106,10 @@ export class SextantProbes {
   static open(opts: ProbeOptions = {}): SextantProbes {
     const addon = loadAddon();
     if (!addon) throw new Error('the libbpf addon is not available; see preflight()');
-    const handle = check('bpf_object__open_file', addon.open(OBJECT_PATH));
+    const handle = check('bpf_object__open_file', addon.open(opts.objectPath ?? OBJECT_PATH));
     const probes = new SextantProbes(addon, handle);
     try {
-      check('set self_tgid', addon.setGlobal(handle, 'self_tgid', u32(opts.selfPid ?? 0)));
-      check('set l7_enabled', addon.setGlobal(handle, 'l7_enabled', Buffer.from([opts.l7 === false ? 0 : 1])));
-      check(
-        'set update_interval_ns',
-        addon.setGlobal(handle, 'update_interval_ns', u64(BigInt(opts.updateIntervalMs ?? 30_000) * 1_000_000n)),
-      );
-      const capture = opts.captureBytes ?? 1024;
-      if (!Number.isInteger(capture) || capture < 1 || capture > SX_L7_MAX_CAPTURE)
-        throw new RangeError(`captureBytes must be 1..${SX_L7_MAX_CAPTURE}, got ${capture}`);
-      check('set capture_bytes', addon.setGlobal(handle, 'capture_bytes', u32(capture)));
-      const ringMb = opts.tcpRingMb ?? 4;
-      if (!Number.isInteger(ringMb) || ringMb < 1 || ringMb > 256 || (ringMb & (ringMb - 1)) !== 0)
-        throw new RangeError(`tcpRingMb must be a power of two, 1..256, got ${ringMb}`);
-      check('size sx_events', addon.setMaxEntries(handle, 'sx_events', ringMb << 20));
-      check(
-        'set capture_loopback_servers',
-        addon.setGlobal(handle, 'capture_loopback_servers', Buffer.from([opts.captureLoopbackServers ? 1 : 0])),
-      );
-      const mode = opts.l7Mode ?? 'signals';
-      if (!(mode in L7_MODES)) throw new RangeError(`l7Mode must be full, signals or hooks, got ${String(mode)}`);
-      check('set l7_mode', addon.setGlobal(handle, 'l7_mode', Buffer.from([L7_MODES[mode]])));
+      applyOpenOptions(addon, handle, opts);
       for (const name of addon.programNames(handle)) {
         const off =
           (opts.l7 === false && L7_PROGRAM.test(name)) ||

@@ -1,0 +1,69 @@
+/**
+ * What SextantProbes.open sets before the object is loaded: the programs' read-only globals and the sizes of the
+ * two ring buffers. A ring's pages are all resident in the collector from the moment it is mapped (the kernel
+ * inserts every page at mmap, and maps the data area twice for wrap-around), so each MiB of ring is ~2 MiB of the
+ * collector's RSS whether or not records flow: the L7 ring's default follows the mode.
+ */
+import { SX_L7_MAX_CAPTURE } from './generated/events';
+import { check, type NativeAddon } from './native';
+import { L7_MODES, type L7Mode } from './l7-probes';
+import type { ProbeOptions } from './probe-types';
+
+/**
+ * Default L7 ring size per mode, MiB. Signals mode copies only kept records (errors, slow, sampled within the
+ * budget: ~500 records/s by default, ~0.6 MB/s), so 4 MiB holds seconds of them; full mode copies every exchange
+ * (16 MiB: ~0.2 s of a flat-out keep-alive server); hooks mode emits nothing.
+ */
+export const DEFAULT_L7_RING_MB: Readonly<Record<L7Mode, number>> = { signals: 4, full: 16, hooks: 1 };
+export const DEFAULT_TCP_RING_MB = 4;
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+function u64(n: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(n);
+  return b;
+}
+
+/** A ring size in MiB as the kernel takes it: a power of two (a multiple of the page size), 1..256. */
+function ringBytes(name: string, mb: number): number {
+  if (!Number.isInteger(mb) || mb < 1 || mb > 256 || (mb & (mb - 1)) !== 0)
+    throw new RangeError(`${name} must be a power of two, 1..256, got ${mb}`);
+  return mb << 20;
+}
+
+/** The L7 mode and ring sizes that open() will use for these options (validated; throws RangeError). */
+export function resolveRings(opts: ProbeOptions): { mode: L7Mode; tcpRingBytes: number; l7RingBytes: number } {
+  const mode = opts.l7Mode ?? 'signals';
+  if (!(mode in L7_MODES)) throw new RangeError(`l7Mode must be full, signals or hooks, got ${String(mode)}`);
+  // With L7 capture off nothing is written to the L7 ring: the smallest size keeps it from costing memory.
+  const l7Mb = opts.l7RingMb ?? (opts.l7 === false ? 1 : DEFAULT_L7_RING_MB[mode]);
+  return {
+    mode,
+    tcpRingBytes: ringBytes('tcpRingMb', opts.tcpRingMb ?? DEFAULT_TCP_RING_MB),
+    l7RingBytes: ringBytes('l7RingMb', l7Mb),
+  };
+}
+
+/** Writes the globals and ring sizes of `opts` into an opened, not yet loaded object. */
+export function applyOpenOptions(addon: NativeAddon, handle: number, opts: ProbeOptions): void {
+  const { mode, tcpRingBytes, l7RingBytes } = resolveRings(opts);
+  const capture = opts.captureBytes ?? 1024;
+  if (!Number.isInteger(capture) || capture < 1 || capture > SX_L7_MAX_CAPTURE)
+    throw new RangeError(`captureBytes must be 1..${SX_L7_MAX_CAPTURE}, got ${capture}`);
+  check('set self_tgid', addon.setGlobal(handle, 'self_tgid', u32(opts.selfPid ?? 0)));
+  check('set l7_enabled', addon.setGlobal(handle, 'l7_enabled', Buffer.from([opts.l7 === false ? 0 : 1])));
+  check('set update_interval_ns', addon.setGlobal(handle, 'update_interval_ns', u64(BigInt(opts.updateIntervalMs ?? 30_000) * 1_000_000n)));
+  check('set capture_bytes', addon.setGlobal(handle, 'capture_bytes', u32(capture)));
+  check('size sx_events', addon.setMaxEntries(handle, 'sx_events', tcpRingBytes));
+  check('size sx_l7_events', addon.setMaxEntries(handle, 'sx_l7_events', l7RingBytes));
+  check(
+    'set capture_loopback_servers',
+    addon.setGlobal(handle, 'capture_loopback_servers', Buffer.from([opts.captureLoopbackServers ? 1 : 0])),
+  );
+  check('set l7_mode', addon.setGlobal(handle, 'l7_mode', Buffer.from([L7_MODES[mode]])));
+}
