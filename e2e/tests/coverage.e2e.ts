@@ -1,25 +1,30 @@
 /**
- * Coverage transparency and on-demand capture in the browser, on the production build over real PostgreSQL:
- * a collector batch (through the public ingest endpoint) with kernel aggregates for 1,010 HTTP exchanges to
- * billing and 30 of them kept as records (the 10 errors, 20 sampled successes). The flows page says so in one
- * line, the drawer says why each record was kept, the map's service panel has the records line, and opening
- * the live tail makes collectors.control answer a capture deadline until it is closed.
+ * Coverage transparency in the browser, on the production build over real PostgreSQL, with data sent as a
+ * collector sends it (two batches through the public ingest endpoint), on one stack:
+ * - HTTP records kept vs exchanges counted: kernel aggregates for 1,010 HTTP exchanges to billing and 30 of them
+ *   kept as records (the 10 errors, 20 sampled successes). The flows page says so in one line, the drawer says
+ *   why each record was kept, the map's service panel has the records line, and opening the live tail makes
+ *   collectors.control answer a capture deadline until it is closed.
+ * - L7 decode coverage per workload (issue 17): connections with known decode classes — storefront talks to
+ *   catalog in cleartext (7) and over TLS decoded through Node (4), and to a TLS peer in a runtime Sextant does
+ *   not hook (3, not decoded). The Collectors page lists each workload with what was and was not decoded; the
+ *   map's service panel says it in one line; /api/metrics has the same counts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { BatchEncoder, type L7EventInput } from '@sextant/shared';
+import type { Browser, Page } from 'playwright-core';
+import { BatchEncoder, encodeBatch, type FlowInput, type L7CoverageClass, type L7EventInput } from '@sextant/shared';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, signedInPage, startStack, VIEWER, type Stack } from './stack';
+import { ARTIFACTS, CHROMIUM, launchChromium, pushBatch, shopEndpoint as ep, signedInPage, startStack, VIEWER, type Stack } from './stack';
 
-const CHROMIUM = '/usr/bin/chromium';
 const canRun = !missingPrerequisite(fs.existsSync(CHROMIUM), 'e2e needs /usr/bin/chromium');
 
 let stack: Stack;
 let browser: Browser;
 const now = Date.now();
-const ep = (service: string, ip: string, port?: number) => ({ ip, service, namespace: 'shop', ...(port ? { port } : {}) });
+
+// HTTP records kept vs exchanges counted: checkout → billing.
 const checkout = ep('checkout', '10.9.2.1', 41000);
 const billing = ep('billing', '10.9.2.2', 8080);
 
@@ -53,6 +58,54 @@ const aggregate = (code: number, count: number) => ({
   cnt: [],
 });
 
+/** The records batch in the current wire schema (an endpoint table, L7 rows and kernel aggregates), as a collector sends it. */
+function recordsBatch() {
+  const enc = new BatchEncoder('e2e-seed');
+  const l7 = [...errors, ...sampled].map((e) => enc.l7(e as L7EventInput));
+  const l7Aggregates = [aggregate(200, 1000), aggregate(503, 10)].map((a) => enc.l7Aggregate(a));
+  return {
+    schemaVersion: 5,
+    batchId: crypto.randomUUID(),
+    sentAt: now,
+    nodeName: 'e2e-seed',
+    endpoints: enc.endpoints,
+    flows: enc.rows,
+    l7,
+    l7Aggregates,
+  };
+}
+
+// L7 decode coverage: storefront → catalog, storefront → legacy-pay.
+const storefront = ep('storefront', '10.9.3.1');
+const catalog = ep('catalog', '10.9.3.2', 8443);
+const legacy = ep('legacy-pay', '10.9.3.3', 443);
+
+const conn = (destination: typeof catalog, cls: L7CoverageClass | undefined, i: number): FlowInput => ({
+  id: crypto.randomUUID(),
+  time: now - 120_000 + i * 1000,
+  nodeName: 'e2e-seed',
+  verdict: 'FORWARDED',
+  l4Protocol: 'TCP',
+  ipVersion: 4,
+  source: { ...storefront, port: 42000 + i },
+  destination,
+  trafficDirection: 'EGRESS',
+  closeReason: 'CLOSED',
+  bytesSent: 500,
+  bytesReceived: 900,
+  ...(cls ? { l7Coverage: cls } : {}),
+});
+
+function decodeCoverageBatch() {
+  const flows = [
+    ...Array.from({ length: 7 }, (_, i) => conn(catalog, 'cleartext', i)),
+    ...Array.from({ length: 4 }, (_, i) => conn(catalog, 'tls-node', 10 + i)),
+    ...Array.from({ length: 3 }, (_, i) => conn(legacy, 'tls-undecoded', 20 + i)),
+    ...Array.from({ length: 2 }, (_, i) => conn(legacy, undefined, 30 + i)), // no payload: no class
+  ];
+  return encodeBatch({ batchId: crypto.randomUUID(), nodeName: 'e2e-seed', flows });
+}
+
 async function control(): Promise<number | null> {
   const res = await fetch(`${stack.url}/api/trpc/collectors.control`, { headers: { authorization: `Bearer ${stack.collectorToken}` } });
   expect(res.status).toBe(200);
@@ -62,28 +115,9 @@ async function control(): Promise<number | null> {
 beforeAll(async () => {
   if (!canRun) return;
   stack = await startStack();
-  const enc = new BatchEncoder('e2e-seed');
-  const l7 = [...errors, ...sampled].map((e) => enc.l7(e as L7EventInput));
-  const l7Aggregates = [aggregate(200, 1000), aggregate(503, 10)].map((a) => enc.l7Aggregate(a));
-  const res = await fetch(`${stack.url}/api/trpc/ingest.push`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.collectorToken}` },
-    body: JSON.stringify({
-      schemaVersion: 5,
-      batchId: crypto.randomUUID(),
-      sentAt: now,
-      nodeName: 'e2e-seed',
-      endpoints: enc.endpoints,
-      flows: enc.rows,
-      l7,
-      l7Aggregates,
-    }),
-  });
-  expect(res.status, await res.clone().text()).toBe(200);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  await pushBatch(stack, recordsBatch());
+  await pushBatch(stack, decodeCoverageBatch());
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -94,6 +128,8 @@ afterAll(async () => {
 const rows = (page: Page) => page.locator('[data-testid="flow-scroller"] [role="row"]');
 
 const signedIn = () => signedInPage(browser, stack, VIEWER);
+
+const cells = (page: Page, workload: string) => page.locator(`[data-testid="workload-coverage"] tr[data-workload="${workload}"] td`);
 
 describe.skipIf(!canRun)('coverage transparency and on-demand capture', () => {
   it('the flows page says the records are a sample, and the drawer says why each was kept', async () => {
@@ -142,5 +178,91 @@ describe.skipIf(!canRun)('coverage transparency and on-demand capture', () => {
     await page.getByRole('button', { name: '● Live' }).click();
     await expect.poll(control, { timeout: 15_000 }).toBeNull();
     await page.close();
+  });
+});
+
+describe.skipIf(!canRun)('L7 decode coverage per workload', () => {
+  it('the Collectors page lists what was decoded and what was not, per workload', async () => {
+    const page = await signedIn();
+    await page.goto(`${stack.url}/collectors`);
+    const table = page.getByTestId('workload-coverage');
+    await table.locator('tr[data-workload="legacy-pay"]').waitFor();
+    // workload, namespace, decoded, then one column per class: cleartext, tls-openssl, tls-node, tls-undecoded, http2, unrecognized
+    expect(await cells(page, 'storefront').allTextContents()).toEqual([
+      'storefront',
+      'shop',
+      'Decoded 11 of 14 connections',
+      '7',
+      '–',
+      '4',
+      '3',
+      '–',
+      '–',
+    ]);
+    expect(await cells(page, 'legacy-pay').allTextContents()).toEqual([
+      'legacy-pay',
+      'shop',
+      'Not decoded: 3 connections',
+      '–',
+      '–',
+      '–',
+      '3',
+      '–',
+      '–',
+    ]);
+    expect(await cells(page, 'catalog').allTextContents()).toEqual([
+      'catalog',
+      'shop',
+      'Decoded: all 11 connections',
+      '7',
+      '–',
+      '4',
+      '–',
+      '–',
+      '–',
+    ]);
+    expect(await table.getByRole('columnheader').allTextContents()).toEqual([
+      'workload',
+      'namespace',
+      'decoded',
+      'cleartext',
+      'TLS OpenSSL',
+      'TLS Node',
+      'TLS not decoded',
+      'HTTP/2 not decodable',
+      'not recognized',
+    ]);
+    expect(await table.getByRole('columnheader', { name: 'TLS not decoded' }).getAttribute('title')).toBe('TLS (not decoded)');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'collectors-decode-coverage.png') });
+    // each connection says it in the drawer (newest first: the two without payload, then the TLS ones)
+    await page.goto(`${stack.url}/flows?range=15m&q=${encodeURIComponent('--to-service legacy-pay')}`);
+    await expect.poll(() => rows(page).count()).toBe(5);
+    await rows(page).nth(2).click();
+    await page.getByText('Connection (L4 record)').waitFor();
+    expect(await page.locator('table.kv tr', { hasText: 'L7 decoding' }).textContent()).toBe('L7 decodingTLS (not decoded)');
+    await page.close();
+  });
+
+  it('the map’s service panel says it in one line, and /api/metrics counts the same', async () => {
+    const page = await signedIn();
+    await page.goto(`${stack.url}/map?range=15m&node=${encodeURIComponent('shop/legacy-pay')}`);
+    const line = page.getByTestId('service-decode-coverage');
+    await line.waitFor();
+    expect(await line.textContent()).toBe('L7 decoding — Not decoded: 3 connections: TLS (not decoded): 3 connections');
+    await page.goto(`${stack.url}/map?range=15m&node=${encodeURIComponent('shop/storefront')}`);
+    await page.getByTestId('service-decode-coverage').getByText('Decoded 11 of 14 connections', { exact: false }).waitFor();
+    expect(await page.getByTestId('service-decode-coverage').textContent()).toBe(
+      'L7 decoding — Decoded 11 of 14 connections: Cleartext (decoded): 7 connections · TLS via Node (decoded): 4 connections · TLS (not decoded): 3 connections',
+    );
+    await page.close();
+    const metrics = await (await fetch(`${stack.url}/api/metrics`)).text();
+    const value = (labels: string) =>
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith('sextant_l7_coverage_connections_total{') && labels.split(',').every((x) => l.includes(x)))
+        .reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    expect(value('service="legacy-pay",class="tls-undecoded"')).toBe(3);
+    expect(value('service="storefront",class="tls-node"')).toBe(4);
+    expect(value('service="storefront"')).toBe(14);
   });
 });

@@ -9,10 +9,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCollectorToken, createUser, databaseUrl, freePort, migrateDatabase, serverForTests, connect, type Db } from '@sextant/db';
 import pg from 'pg';
-import type { Browser, Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARTIFACTS = path.join(ROOT, 'e2e', 'test-results');
+
+/** Debian's Chromium, which every browser test drives. */
+export const CHROMIUM = '/usr/bin/chromium';
 
 export interface Stack {
   url: string;
@@ -125,4 +128,25 @@ export async function signedInPage(
   await submitSignIn(page, who);
   await page.waitForURL('**/map');
   return page;
+}
+
+/** Debian's Chromium, headless, with the flags every browser test runs it with. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** An endpoint in namespace `shop`, as the seeded batches name their services. */
+export const shopEndpoint = (service: string, ip: string, port?: number) => ({ ip, service, namespace: 'shop', ...(port ? { port } : {}) });
+
+/** Posts one batch (its JSON wire form) to the public ingest endpoint with the stack's collector token, as a collector does. */
+export async function pushBatch(stack: Pick<Stack, 'url' | 'collectorToken'>, batch: unknown): Promise<void> {
+  const res = await fetch(`${stack.url}/api/trpc/ingest.push`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.collectorToken}` },
+    body: JSON.stringify(batch),
+  });
+  if (res.status !== 200) throw new Error(`ingest.push answered ${res.status}: ${await res.text()}`);
 }

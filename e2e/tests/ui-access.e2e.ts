@@ -7,13 +7,23 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { BatchEncoder, type FlowInput, type L7EventInput } from '@sextant/shared';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, ARTIFACTS, signedInPage, startStack, submitSignIn, type Stack } from './stack';
+import {
+  ADMIN,
+  ARTIFACTS,
+  CHROMIUM,
+  launchChromium,
+  pushBatch,
+  shopEndpoint as ep,
+  signedInPage,
+  startStack,
+  submitSignIn,
+  type Stack,
+} from './stack';
 
-const CHROMIUM = '/usr/bin/chromium';
 const canRun = !missingPrerequisite(fs.existsSync(CHROMIUM), 'e2e needs /usr/bin/chromium');
 
 let stack: Stack;
@@ -21,7 +31,6 @@ let browser: Browser;
 const now = Date.now();
 const flowId = crypto.randomUUID();
 const dnsFlowId = crypto.randomUUID();
-const ep = (service: string, ip: string, port?: number) => ({ ip, service, namespace: 'shop', ...(port ? { port } : {}) });
 // 40 exchanges on one keep-alive connection; #30 is the 502.
 const l7 = Array.from({ length: 40 }, (_, i) => ({
   id: crypto.randomUUID(),
@@ -88,24 +97,16 @@ beforeAll(async () => {
   for (const f of [conn(flowId, ep('billing', '10.9.1.2', 8080), 'TCP'), conn(dnsFlowId, ep('coredns', '10.9.1.53', 53), 'UDP')])
     enc.addFlow(f as FlowInput);
   const events = [...l7, nx].map((e) => enc.l7(e as L7EventInput));
-  const res = await fetch(`${stack.url}/api/trpc/ingest.push`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.collectorToken}` },
-    body: JSON.stringify({
-      schemaVersion: 5,
-      batchId: crypto.randomUUID(),
-      sentAt: now,
-      nodeName: 'e2e-seed',
-      endpoints: enc.endpoints,
-      flows: enc.rows,
-      l7: events,
-    }),
+  await pushBatch(stack, {
+    schemaVersion: 5,
+    batchId: crypto.randomUUID(),
+    sentAt: now,
+    nodeName: 'e2e-seed',
+    endpoints: enc.endpoints,
+    flows: enc.rows,
+    l7: events,
   });
-  expect(res.status, await res.clone().text()).toBe(200);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
