@@ -5,17 +5,14 @@
  * Counted as the edge rollups count connections: interim reports left out, a same-node connection once (its
  * client side), each side named as the rollups name it.
  */
-import { endpointServiceName, FLOW_IX, type IngestBatch, type L7CoverageClass } from '@sextant/shared';
+import { FLOW_IX, type IngestBatch, type L7CoverageClass } from '@sextant/shared';
 import { keyedUpsert, KeyedRows, SERVICE_PAIR } from './keyed-upsert';
 import { MINUTE_MS } from './rollups';
 import { BatchEndpoints } from './rows';
+import { servicePair, servicePairParts, servicePairPayload, type ServicePair } from './service-pair';
 
-export interface CoverageRollup {
+export interface CoverageRollup extends ServicePair {
   bucket: number;
-  srcNamespace: string;
-  srcService: string;
-  dstNamespace: string;
-  dstService: string;
   class: L7CoverageClass;
   connections: number;
 }
@@ -29,21 +26,14 @@ export function foldCoverage(
     const cls = f[FLOW_IX.l7Coverage];
     if (cls === null || !f[FLOW_IX.final]) continue;
     if (f[FLOW_IX.localPeer] && f[FLOW_IX.trafficDirection] === 'INGRESS') continue;
-    const [s, d] = [ends.identity(f[FLOW_IX.sourceRef]), ends.identity(f[FLOW_IX.destinationRef])];
+    const pair = servicePair(
+      ends.identity(f[FLOW_IX.sourceRef]),
+      f[FLOW_IX.sourceIp],
+      ends.identity(f[FLOW_IX.destinationRef]),
+      f[FLOW_IX.destinationIp],
+    );
     const bucket = Math.floor(f[FLOW_IX.time] / MINUTE_MS) * MINUTE_MS;
-    const srcNamespace = s.namespace ?? '';
-    const srcService = endpointServiceName({ ip: f[FLOW_IX.sourceIp], service: s.service, names: s.names });
-    const dstNamespace = d.namespace ?? '';
-    const dstService = endpointServiceName({ ip: f[FLOW_IX.destinationIp], service: d.service, names: d.names });
-    rows.get(bucket, [srcNamespace, srcService, dstNamespace, dstService, cls], () => ({
-      bucket,
-      srcNamespace,
-      srcService,
-      dstNamespace,
-      dstService,
-      class: cls,
-      connections: 0,
-    })).connections++;
+    rows.get(bucket, [...servicePairParts(pair), cls], () => ({ bucket, ...pair, class: cls, connections: 0 })).connections++;
   }
   return rows.sorted();
 }
@@ -52,13 +42,5 @@ export const upsertCoverage = keyedUpsert<CoverageRollup>({
   table: 'l7_coverage_minute',
   keys: [...SERVICE_PAIR, ['class', 'text']],
   sums: [['connections', 'bigint']],
-  payload: (r) => ({
-    bucket: r.bucket,
-    src_namespace: r.srcNamespace,
-    src_service: r.srcService,
-    dst_namespace: r.dstNamespace,
-    dst_service: r.dstService,
-    class: r.class,
-    connections: r.connections,
-  }),
+  payload: (r) => ({ bucket: r.bucket, ...servicePairPayload(r), class: r.class, connections: r.connections }),
 });

@@ -4,17 +4,14 @@
  * the batch's transaction, so coverage.l7 reads how many records a window holds, by why they were kept, without
  * scanning l7_events. Each side is named as the rollups name it (service, else first DNS name, else address).
  */
-import { endpointServiceName, type IngestBatch } from '@sextant/shared';
+import type { IngestBatch } from '@sextant/shared';
 import { keyedUpsert, KeyedRows, SERVICE_PAIR } from './keyed-upsert';
 import { MINUTE_MS } from './rollups';
 import { BatchEndpoints } from './rows';
+import { servicePair, servicePairParts, servicePairPayload, type ServicePair } from './service-pair';
 
-export interface RecordRollup {
+export interface RecordRollup extends ServicePair {
   bucket: number;
-  srcNamespace: string;
-  srcService: string;
-  dstNamespace: string;
-  dstService: string;
   protocol: string;
   /** l7_events.sampling, '' for none (the full path). */
   sampling: string;
@@ -24,24 +21,12 @@ export interface RecordRollup {
 export function foldRecords(batch: Pick<IngestBatch, 'l7' | 'endpoints'>, ends = new BatchEndpoints(batch.endpoints)): RecordRollup[] {
   const rows = new KeyedRows<RecordRollup>();
   for (const e of batch.l7) {
-    const [s, d] = [ends.identity(e.source[2]), ends.identity(e.destination[2])];
+    const pair = servicePair(ends.identity(e.source[2]), e.source[0], ends.identity(e.destination[2]), e.destination[0]);
     const bucket = Math.floor(e.time / MINUTE_MS) * MINUTE_MS;
-    const srcNamespace = s.namespace ?? '';
-    const srcService = endpointServiceName({ ip: e.source[0], service: s.service, names: s.names });
-    const dstNamespace = d.namespace ?? '';
-    const dstService = endpointServiceName({ ip: e.destination[0], service: d.service, names: d.names });
     const { protocol } = e;
     const sampling = e.sampling ?? '';
-    rows.get(bucket, [srcNamespace, srcService, dstNamespace, dstService, protocol, sampling], () => ({
-      bucket,
-      srcNamespace,
-      srcService,
-      dstNamespace,
-      dstService,
-      protocol,
-      sampling,
-      records: 0,
-    })).records++;
+    rows.get(bucket, [...servicePairParts(pair), protocol, sampling], () => ({ bucket, ...pair, protocol, sampling, records: 0 }))
+      .records++;
   }
   return rows.sorted();
 }
@@ -50,14 +35,5 @@ export const upsertRecords = keyedUpsert<RecordRollup>({
   table: 'l7_record_minute',
   keys: [...SERVICE_PAIR, ['protocol', 'text'], ['sampling', 'text']],
   sums: [['records', 'bigint']],
-  payload: (r) => ({
-    bucket: r.bucket,
-    src_namespace: r.srcNamespace,
-    src_service: r.srcService,
-    dst_namespace: r.dstNamespace,
-    dst_service: r.dstService,
-    protocol: r.protocol,
-    sampling: r.sampling,
-    records: r.records,
-  }),
+  payload: (r) => ({ bucket: r.bucket, ...servicePairPayload(r), protocol: r.protocol, sampling: r.sampling, records: r.records }),
 });

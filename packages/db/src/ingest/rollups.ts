@@ -5,7 +5,6 @@
  */
 import type { Flow, HistogramSample, IngestBatch, L7Event, StatusClass } from '@sextant/shared';
 import {
-  endpointServiceName,
   FLOW_IX,
   flowStatusClass,
   isSelfEndpoint,
@@ -20,13 +19,10 @@ import {
 import type pg from 'pg';
 import { keyedUpsert, KeyedRows, SERVICE_PAIR } from './keyed-upsert';
 import { BatchEndpoints } from './rows';
+import { servicePair, servicePairParts, servicePairPayload, type ServicePair } from './service-pair';
 
-export interface EdgeRollup {
+export interface EdgeRollup extends ServicePair {
   bucket: number;
-  srcNamespace: string;
-  srcService: string;
-  dstNamespace: string;
-  dstService: string;
   protocol: string;
   statusClass: StatusClass;
   requests: number;
@@ -70,16 +66,10 @@ export function foldEdges(
   ) => {
     const bucket = bucketOf(t, bucketMs);
     const [s, d] = [ends.identity(sRef), ends.identity(dRef)];
-    const srcNamespace = s.namespace ?? '';
-    const srcService = endpointServiceName({ ip: sIp, service: s.service, names: s.names });
-    const dstNamespace = d.namespace ?? '';
-    const dstService = endpointServiceName({ ip: dIp, service: d.service, names: d.names });
-    const r = rows.get(bucket, [srcNamespace, srcService, dstNamespace, dstService, protocol, statusClass], () => ({
+    const pair = servicePair(s, sIp, d, dIp);
+    const r = rows.get(bucket, [...servicePairParts(pair), protocol, statusClass], () => ({
       bucket,
-      srcNamespace,
-      srcService,
-      dstNamespace,
-      dstService,
+      ...pair,
       protocol,
       statusClass,
       requests: 0,
@@ -177,10 +167,7 @@ const edgeUpsert = (table: 'edge_minute' | 'edge_hour') =>
       const { idx, cnt } = toSparse(r.hist);
       return {
         bucket: r.bucket,
-        src_namespace: r.srcNamespace,
-        src_service: r.srcService,
-        dst_namespace: r.dstNamespace,
-        dst_service: r.dstService,
+        ...servicePairPayload(r),
         protocol: r.protocol,
         status_class: r.statusClass,
         requests: r.requests,
@@ -200,14 +187,10 @@ export async function upsertEdges(client: pg.PoolClient, table: 'edge_minute' | 
   await EDGE_UPSERTS[table](client, rows);
 }
 
-export interface LatencyRollup {
+export interface LatencyRollup extends ServicePair {
   bucket: number;
   kind: string;
   nodeName: string;
-  srcNamespace: string;
-  srcService: string;
-  dstNamespace: string;
-  dstService: string;
   hist: Histogram;
 }
 
@@ -245,10 +228,7 @@ export const upsertLatency = keyedUpsert<LatencyRollup>({
       bucket: r.bucket,
       kind: r.kind,
       node_name: r.nodeName,
-      src_namespace: r.srcNamespace,
-      src_service: r.srcService,
-      dst_namespace: r.dstNamespace,
-      dst_service: r.dstService,
+      ...servicePairPayload(r),
       samples: cnt.reduce((a, b) => a + b, 0),
       hist_idx: idx,
       hist_cnt: cnt,
