@@ -15,20 +15,14 @@ import {
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from './root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMetricsConfig } from './metrics/config';
-import { processMetrics, setProcessMetrics } from './metrics/process-metrics';
-import { SextantMetrics } from './metrics/sextant-metrics';
 import { startHarness, type Harness } from './testing/api-harness';
+import { metricTotal as metric } from './testing/metrics-text';
 
 let h: Harness;
 beforeAll(async () => {
-  setProcessMetrics(new SextantMetrics(parseMetricsConfig({})));
-  h = await startHarness();
+  h = await startHarness({ metrics: {} });
 });
-afterAll(async () => {
-  await h?.close();
-  setProcessMetrics(undefined);
-});
+afterAll(() => h?.close());
 
 const MINUTE = 60_000;
 const t = Math.floor(Date.now() / MINUTE) * MINUTE - 2 * MINUTE;
@@ -67,17 +61,6 @@ function record(src: string, dst: string, code: number, latencyNs: number, sampl
 
 const batchOf = (l7Aggregates: L7AggregateInput[], l7: L7EventInput[]): IngestBatchInput =>
   encodeBatch({ batchId: crypto.randomUUID(), nodeName: 'node-a', l7Aggregates, l7 });
-
-/** The total of a metric's series whose labels include every one of `having`. */
-async function metric(name: string, ...having: string[]): Promise<number> {
-  const text = await processMetrics().render();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) || !having.every((l) => line.includes(l))) continue;
-    total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
-}
 
 async function edge(src: string, dst: string) {
   const r = await h.db.pool.query(

@@ -7,21 +7,15 @@
 import { encodeBatch, L7_COVERAGE_CLASSES, type FlowInput, type IngestBatchInput, type L7CoverageClass } from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMetricsConfig } from './metrics/config';
-import { processMetrics, setProcessMetrics } from './metrics/process-metrics';
-import { SextantMetrics } from './metrics/sextant-metrics';
 import type { AppRouter } from './root';
 import { startHarness, type Harness } from './testing/api-harness';
+import { metricTotal as metric } from './testing/metrics-text';
 
 let h: Harness;
 beforeAll(async () => {
-  setProcessMetrics(new SextantMetrics(parseMetricsConfig({})));
-  h = await startHarness();
+  h = await startHarness({ metrics: {} });
 });
-afterAll(async () => {
-  await h?.close();
-  setProcessMetrics(undefined);
-});
+afterAll(() => h?.close());
 
 const MINUTE = 60_000;
 const t = Math.floor(Date.now() / MINUTE) * MINUTE - 2 * MINUTE;
@@ -46,16 +40,6 @@ function conn(src: string, dst: string, cls: L7CoverageClass | undefined, over: 
 const times = (n: number, f: () => FlowInput) => Array.from({ length: n }, f);
 const batchOf = (flows: FlowInput[]): IngestBatchInput => encodeBatch({ batchId: crypto.randomUUID(), nodeName: 'node-a', flows });
 
-/** The total of a metric's series whose labels include every one of `having`. */
-async function metric(name: string, ...having: string[]): Promise<number> {
-  const text = await processMetrics().render();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) || !having.every((l) => line.includes(l))) continue;
-    total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
-}
 const M = 'sextant_l7_coverage_connections_total';
 
 describe('L7 decode coverage per workload over the API', () => {
@@ -66,11 +50,12 @@ describe('L7 decode coverage per workload over the API', () => {
       ...times(3, () => conn('checkout', 'bank-gw', 'tls-undecoded')),
       ...times(2, () => conn('checkout', 'stock', 'cleartext')),
       ...times(2, () => conn('checkout', 'stock', 'http2-undecodable')),
+      conn('checkout', 'stock', 'http2-midstream'),
       conn('checkout', 'stock', 'cleartext', { final: false }), // interim report: not a connection yet
       conn('checkout', 'stock', 'cleartext', { localPeer: true, trafficDirection: 'INGRESS' }), // its client reports it
       ...times(5, () => conn('checkout', 'stock', undefined)), // no payload
     ]);
-    expect(await c.ingest.push.mutate(b)).toMatchObject({ stored: true, flows: 20 });
+    expect(await c.ingest.push.mutate(b)).toMatchObject({ stored: true, flows: 21 });
     const check = async () => {
       const r = await h.client(h.userToken).coverage.workloads.query({ window: { since: t - MINUTE, until: t + 2 * MINUTE } });
       const checkout = r.workloads.find((w) => w.service === 'checkout')!;
@@ -80,13 +65,14 @@ describe('L7 decode coverage per workload over the API', () => {
         'tls-node': 6,
         'tls-undecoded': 3,
         'http2-undecodable': 2,
+        'http2-midstream': 1,
         unrecognized: 0,
       });
-      expect([checkout.total, checkout.decoded]).toEqual([13, 8]);
+      expect([checkout.total, checkout.decoded]).toEqual([14, 8]);
       expect(r.workloads.map((w) => [w.service, w.total])).toEqual([
-        ['checkout', 13],
+        ['checkout', 14],
         ['payments', 6],
-        ['stock', 4],
+        ['stock', 5],
         ['bank-gw', 3],
       ]);
       const panel = await h.client(h.userToken).coverage.workloads.query({ service: 'bank-gw', namespace: 'shop' });
@@ -96,8 +82,9 @@ describe('L7 decode coverage per workload over the API', () => {
       expect(await metric(M, 'service="bank-gw"', 'class="tls-undecoded"', 'namespace="shop"')).toBe(3);
       expect(await metric(M, 'service="stock"', 'class="cleartext"')).toBe(2);
       expect(await metric(M, 'service="stock"', 'class="http2-undecodable"')).toBe(2);
-      expect(await metric(M, 'service="checkout"')).toBe(13);
-      expect(await metric(M)).toBe(26);
+      expect(await metric(M, 'service="stock"', 'class="http2-midstream"')).toBe(1);
+      expect(await metric(M, 'service="checkout"')).toBe(14);
+      expect(await metric(M)).toBe(28);
     };
     await check();
     // A retry of the same batch id: acknowledged, nothing counted again.

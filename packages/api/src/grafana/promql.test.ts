@@ -5,11 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBatch } from '@sextant/shared';
-import { parseMetricsConfig } from '../metrics/config';
-import { knownTraffic } from '../testing/traffic-fixtures';
-import { setProcessMetrics } from '../metrics/process-metrics';
+import { knownHealth, knownTraffic } from '../testing/traffic-fixtures';
 import { type PrometheusHarness, type PromSample, startPrometheus } from '../testing/prometheus-harness';
-import { SextantMetrics } from '../metrics/sextant-metrics';
 import { startHarness, type Harness } from '../testing/api-harness';
 import { allExports } from './all-exports';
 import { type GrafanaQueryContext, interpolatePromql } from './grafana-macros';
@@ -17,17 +14,7 @@ import { PROMQL_VARIABLES } from './promql-queries';
 
 let h: Harness;
 let prom: PrometheusHarness;
-const health = {
-  time: Date.now(),
-  version: '0.1.0',
-  kernel: '6.18',
-  hostname: 'node-a',
-  eventsPerSecond: 120,
-  lostEvents: 7,
-  parsedBytes: 900,
-  unparsedBytes: 100,
-  spoolBytes: 0,
-};
+const health = knownHealth();
 
 function ctx(): GrafanaQueryContext {
   return {
@@ -39,8 +26,7 @@ function ctx(): GrafanaQueryContext {
 }
 
 beforeAll(async () => {
-  setProcessMetrics(new SextantMetrics(parseMetricsConfig({})));
-  h = await startHarness();
+  h = await startHarness({ metrics: {} });
   prom = await startPrometheus({ hostPort: h.server.url.replace('http://', ''), path: '/api/metrics' });
   // Traffic keeps arriving across several scrapes, so rate() and increase() see the counters grow.
   const c = h.client(h.collectorToken);
@@ -54,7 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await prom?.close();
   await h?.close();
-  setProcessMetrics(undefined);
 });
 
 const promExports = allExports().filter((e) => e.input.flavour === 'prometheus');

@@ -4,7 +4,7 @@
  */
 import { bucketIndex, bucketUpperBound, encodeBatch } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { knownTraffic } from '../testing/traffic-fixtures';
+import { knownHealth, knownTraffic } from '../testing/traffic-fixtures';
 import { startHarness, type Harness } from '../testing/api-harness';
 import { allExports } from './all-exports';
 import { grafanaSql, type GrafanaQueryContext } from './grafana-macros';
@@ -22,17 +22,7 @@ const ctx: GrafanaQueryContext = {
 
 beforeAll(async () => {
   h = await startHarness();
-  const health = {
-    time: trafficTime,
-    version: '0.1.0',
-    kernel: '6.18',
-    hostname: 'node-a',
-    eventsPerSecond: 120,
-    lostEvents: 7,
-    parsedBytes: 900,
-    unparsedBytes: 100,
-    spoolBytes: 0,
-  };
+  const health = knownHealth(trafficTime);
   const res = await h
     .client(h.collectorToken)
     .ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), ...knownTraffic(trafficTime), health }));

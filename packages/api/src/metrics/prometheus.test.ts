@@ -7,11 +7,8 @@ import type { IngestBatchInput } from '@sextant/shared';
 import { encodeBatch } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../testing/api-harness';
-import { parseMetricsConfig } from './config';
-import { knownTraffic } from '../testing/traffic-fixtures';
-import { setProcessMetrics } from './process-metrics';
+import { knownHealth, knownTraffic } from '../testing/traffic-fixtures';
 import { type PrometheusHarness, scalarOf, startPrometheus } from '../testing/prometheus-harness';
-import { SextantMetrics } from './sextant-metrics';
 
 const TOKEN = 'metrics-token-0123456789';
 let h: Harness;
@@ -21,28 +18,16 @@ function batch(health?: IngestBatchInput['health']): IngestBatchInput {
   return encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), ...knownTraffic(), health });
 }
 
-const health = {
-  time: Date.now(),
-  version: '0.1.0',
-  kernel: '6.18',
-  hostname: 'node-a',
-  eventsPerSecond: 120,
-  lostEvents: 7,
-  parsedBytes: 900,
-  unparsedBytes: 100,
-  spoolBytes: 0,
-};
+const health = knownHealth();
 
 beforeAll(async () => {
-  setProcessMetrics(new SextantMetrics(parseMetricsConfig({ SEXTANT_METRICS_TOKEN: TOKEN })));
-  h = await startHarness();
+  h = await startHarness({ metrics: { SEXTANT_METRICS_TOKEN: TOKEN } });
   prom = await startPrometheus({ hostPort: h.server.url.replace('http://', ''), path: '/api/metrics', bearer: TOKEN });
 });
 
 afterAll(async () => {
   await prom?.close();
   await h?.close();
-  setProcessMetrics(undefined);
 });
 
 describe('/api/metrics scraped by Prometheus', () => {

@@ -5,6 +5,9 @@
 import { createCollectorToken, createUser, login } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { createTRPCClient, httpLink } from '@trpc/client';
+import { parseMetricsConfig } from '../metrics/config';
+import { setProcessMetrics } from '../metrics/process-metrics';
+import { SextantMetrics } from '../metrics/sextant-metrics';
 import type { AppRouter } from '../root';
 import { startStandaloneServer, type StandaloneServer } from '../standalone';
 import { SEXTANT_VERSION } from '../version';
@@ -25,7 +28,16 @@ export function trpcClient(url: string, token?: string | null) {
   });
 }
 
-export async function startHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /**
+   * The process metrics registry (/api/metrics, Hubble and sextant_* counters) from this metrics environment
+   * (e.g. `{}` or `{ SEXTANT_METRICS_TOKEN }`), set for the harness's life: `close` unsets it.
+   */
+  metrics?: Record<string, string | undefined>;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  if (opts.metrics) setProcessMetrics(new SextantMetrics(parseMetricsConfig(opts.metrics)));
   const db = await createTestDatabase(testServerUrl());
   const server = await startStandaloneServer({ db, version: SEXTANT_VERSION });
   const { collector, token } = await createCollectorToken(db.prisma, 'test-host');
@@ -42,6 +54,7 @@ export async function startHarness(): Promise<Harness> {
     async close() {
       await server.close();
       await db.close();
+      if (opts.metrics) setProcessMetrics(undefined);
     },
   };
 }

@@ -100,3 +100,18 @@ export function knownTraffic(time = Date.now() - 60_000) {
   ];
   return { flows, l7, histograms: [] };
 }
+
+/** The collector health report sent with {@link knownTraffic} by the metrics and Grafana tests (node-a: 7 lost events, 900 of 1,000 bytes parsed). */
+export function knownHealth(time = Date.now()) {
+  return {
+    time,
+    version: '0.1.0',
+    kernel: '6.18',
+    hostname: 'node-a',
+    eventsPerSecond: 120,
+    lostEvents: 7,
+    parsedBytes: 900,
+    unparsedBytes: 100,
+    spoolBytes: 0,
+  };
+}
