@@ -40,8 +40,16 @@ export interface NativeAddon {
   load(handle: number): number;
   attachTracepoints(handle: number): number;
   attachCgroup(handle: number, program: string, cgroupPath: string): number;
-  /** A link id (> 0), or -errno. */
-  attachUprobe(handle: number, program: string, binaryPath: string, funcName: string, retprobe: boolean, cookie?: number): number;
+  /** A link id (> 0), or -errno. At funcName plus offset bytes, or (funcName '') at file offset `offset`. */
+  attachUprobe(
+    handle: number,
+    program: string,
+    binaryPath: string,
+    funcName: string,
+    retprobe: boolean,
+    cookie?: number,
+    offset?: number,
+  ): number;
   detachLink(handle: number, linkId: number): number;
   runProgram(handle: number, program: string): number;
   mapInfo(handle: number, name: string): MapInfo | number;

@@ -1,12 +1,15 @@
 /**
- * The TLS plaintext uprobes (sextant_tls.bpf.h) attached to one binary file at a time: an entry probe on each of
- * SSL_read, SSL_write, SSL_read_ex and SSL_write_ex, and one return probe on all four. A file is libssl.so.3
+ * The TLS plaintext uprobes (sextant_tls.bpf.h) attached to one binary file at a time: an entry and a return
+ * probe on each of SSL_read, SSL_read_ex, SSL_write, SSL_write_ex and SSL_do_handshake, or, where the kernel
+ * would single-step those entries (Debian's libssl), on the internal functions both SSL_x and SSL_x_ex wrap
+ * (probe-sites.ts decides from the file's code). A file is libssl.so.3
  * (source 'openssl') or a node binary with OpenSSL linked in ('node'); the source travels as the attach cookie
  * into sx_l7_header.tls. The kernel attaches to the file's inode: every process mapping it, now or later, is
  * covered by one attachment, so callers attach a file once (see the collector's TlsHooks).
  */
 import { SX_TLS_NODE, SX_TLS_OPENSSL } from './generated/events';
 import { BpfError, check, type NativeAddon } from './native';
+import { planTlsSites } from './probe-sites';
 
 export type TlsSource = 'openssl' | 'node';
 
@@ -17,25 +20,17 @@ export function tlsSourceOf(tls: number): TlsSource | undefined {
   return tls === SX_TLS_OPENSSL ? 'openssl' : tls === SX_TLS_NODE ? 'node' : undefined;
 }
 
-/** (function, program, return probe) for every link of one file. */
-export const TLS_HOOKS: readonly { func: string; program: string; retprobe: boolean }[] = [
-  { func: 'SSL_read', program: 'sx_tls_read_entry', retprobe: false },
-  { func: 'SSL_write', program: 'sx_tls_write_entry', retprobe: false },
-  { func: 'SSL_read_ex', program: 'sx_tls_read_ex_entry', retprobe: false },
-  { func: 'SSL_write_ex', program: 'sx_tls_write_ex_entry', retprobe: false },
-  { func: 'SSL_do_handshake', program: 'sx_tls_handshake_entry', retprobe: false },
-  { func: 'SSL_read', program: 'sx_tls_return', retprobe: true },
-  { func: 'SSL_write', program: 'sx_tls_return', retprobe: true },
-  { func: 'SSL_read_ex', program: 'sx_tls_return', retprobe: true },
-  { func: 'SSL_write_ex', program: 'sx_tls_return', retprobe: true },
-  { func: 'SSL_do_handshake', program: 'sx_tls_return', retprobe: true },
-];
-
 /** One file's links; detach() removes them all. */
 export interface TlsAttachment {
   readonly path: string;
   readonly source: TlsSource;
   readonly links: readonly number[];
+  /** Directions probed at OpenSSL's internal read / write function instead of the SSL_x and SSL_x_ex symbols. */
+  readonly internal: readonly ('read' | 'write')[];
+  /** Functions probed on an instruction the kernel single-steps (a debug trap per call: the expensive path). */
+  readonly singleStepped: readonly string[];
+  /** Why the file's code was not decoded (probed by symbol, cost unknown); undefined when it was. */
+  readonly undecoded?: string;
 }
 
 export class TlsProbes {
@@ -46,23 +41,26 @@ export class TlsProbes {
   ) {}
 
   /**
-   * Attaches the eight probes to `path`. All or nothing: when one fails (a binary without the symbols: ENOENT;
-   * not an ELF file: EINVAL …) those already attached are detached and the BpfError names the function.
+   * Attaches the probes to `path` at the sites planTlsSites chooses. All or nothing: when one fails (a binary
+   * without the symbols: ENOENT; not an ELF file: EINVAL …) those already attached are detached and the BpfError
+   * names the function.
    */
   attachFile(path: string, source: TlsSource): TlsAttachment {
     if (this.closed()) throw new BpfError('attach TLS uprobes (probes closed)', 9 /* EBADF */);
     const cookie = TLS_SOURCES[source];
+    const plan = planTlsSites(path);
     const links: number[] = [];
     try {
-      for (const h of TLS_HOOKS) {
-        const what = `attach ${h.retprobe ? 'uretprobe' : 'uprobe'} ${h.func} in ${path}`;
-        links.push(check(what, this.addon.attachUprobe(this.handle, h.program, path, h.func, h.retprobe, cookie)));
+      for (const h of plan.hooks) {
+        const where = h.func ? `${h.func}${h.offset ? `+${h.offset}` : ''}` : `file offset 0x${h.offset.toString(16)}`;
+        const what = `attach ${h.retprobe ? 'uretprobe' : 'uprobe'} ${where} in ${path}`;
+        links.push(check(what, this.addon.attachUprobe(this.handle, h.program, path, h.func, h.retprobe, cookie, h.offset)));
       }
     } catch (err) {
       this.detachLinks(links);
       throw err;
     }
-    return { path, source, links };
+    return { path, source, links, internal: plan.internal, singleStepped: plan.singleStepped, undecoded: plan.undecoded };
   }
 
   detach(a: TlsAttachment): void {

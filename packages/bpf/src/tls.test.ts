@@ -18,6 +18,19 @@ import { SextantProbes } from './probes';
 const pf = preflight();
 const noKernel = missingPrerequisite(pf.ok, `eBPF kernel tests: eBPF unavailable (${pf.ok ? '' : pf.reason})`);
 const LIBSSL = '/usr/lib/x86_64-linux-gnu/libssl.so.3';
+const PYTHON = '/usr/bin/python3';
+// Two requests on one connection through python's ssl module (SSL_write_ex / SSL_read_ex); nginx answers each in
+// one record.
+const PY_CLIENT = `
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))), server_hostname='127.0.0.1')
+for p in ('/p', '/q'):
+    s.sendall(('GET %s HTTP/1.1\\r\\nHost: shop.test\\r\\n\\r\\n' % p).encode())
+    print(s.recv(4096).decode().split('\\r\\n\\r\\n', 1)[1], end='')
+s.close()
+`;
+
 const has = (bin: string) => {
   try {
     execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
@@ -140,46 +153,75 @@ describe.skipIf(noKernel)('TLS plaintext uprobes', () => {
     }
   });
 
-  it.skipIf(!has('nginx') || !has('curl'))('curl → nginx through libssl.so.3: tls = openssl', async () => {
+  // Debian's libssl.so.3 (3.0.x): SSL_read / SSL_write begin with `sub $0x18,%rsp`, which the kernel would single-step
+  // on every call; both they and SSL_read_ex / SSL_write_ex wrap ssl_read_internal / ssl_write_internal, which are
+  // probed instead (probe-sites.ts). curl and nginx call SSL_read / SSL_write, python's ssl SSL_read_ex /
+  // SSL_write_ex: each exchange must come once, exactly.
+  it.skipIf(!has('nginx') || !has('curl'))('curl → nginx through libssl.so.3 (SSL_read / SSL_write): tls = openssl', async () => {
     const a = probes.tlsProbes().attachFile(LIBSSL, 'openssl');
-    const port = await freePort();
-    const conf = path.join(dir, 'nginx.conf');
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`).join(' ');
-    fs.writeFileSync(
-      conf,
-      `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log; events { worker_connections 16; }
-       http { access_log off; ${temp} server { listen 127.0.0.1:${port} ssl; ssl_certificate ${dir}/cert.pem;
-       ssl_certificate_key ${dir}/key.pem; location / { return 200 "secret $uri\\n"; } } }`,
-    );
-    const nginx = spawn('nginx', ['-c', conf], { stdio: 'ignore' });
+    expect([a.internal, a.singleStepped, a.undecoded]).toEqual([['read', 'write'], [], undefined]);
+    const nginx = await startNginx();
     try {
-      for (let i = 0; i < 100 && !(await canConnect(port)); i++) await new Promise((r) => setTimeout(r, 50));
-      const url = (p: string) => `https://127.0.0.1:${port}${p}`;
+      const url = (p: string) => `https://127.0.0.1:${nginx.port}${p}`;
       const { pid, out } = await runChild('curl', ['-s', '--cacert', `${dir}/cert.pem`, url('/x'), url('/y')]);
       expect(out).toBe('secret /x\nsecret /y\n');
-      const client = () => recs.filter((r) => r.pid === pid);
-      await until(() => client().length >= 5);
-      const [marker, ...plain] = client();
-      expect(marker).toMatchObject({ protocol: SX_PROTO_TLS, tls: 0, capturedLen: 0, dport: port, role: SX_DIR_CLIENT });
-      expect(plain.map((r) => [r.direction, r.protocol, r.tls, r.sockIno])).toEqual(
-        [SX_L7_EGRESS, SX_L7_INGRESS, SX_L7_EGRESS, SX_L7_INGRESS].map((d) => [d, SX_PROTO_HTTP, SX_TLS_OPENSSL, marker!.sockIno]),
-      );
-      expect(plain.map((r) => r.data.split('\r\n')[0])).toEqual([
-        'GET /x HTTP/1.1',
-        'HTTP/1.1 200 OK',
-        'GET /y HTTP/1.1',
-        'HTTP/1.1 200 OK',
-      ]);
-      expect([plain[1]!.data, plain[3]!.data].map((d) => d.slice(d.indexOf('\r\n\r\n') + 4))).toEqual(['secret /x\n', 'secret /y\n']);
-      // nginx's side of the connection: its marker, no bytes from a syscall (its one-byte peek included).
-      const server = recs.filter((r) => r.sport === port);
-      expect(server.map((r) => [r.protocol, r.capturedLen, r.tls])).toEqual([[SX_PROTO_TLS, 0, 0]]);
+      await expectExchanges(pid, nginx.port, ['/x', '/y']);
     } finally {
-      nginx.kill();
+      nginx.stop();
       probes.tlsProbes().detach(a);
     }
   });
+
+  it.skipIf(!has('nginx') || !has(PYTHON))(
+    'python ssl → nginx through libssl.so.3 (SSL_read_ex / SSL_write_ex): tls = openssl',
+    async () => {
+      const a = probes.tlsProbes().attachFile(LIBSSL, 'openssl');
+      const nginx = await startNginx();
+      try {
+        const { pid, out } = await runChild(PYTHON, ['-c', PY_CLIENT, String(nginx.port), `${dir}/cert.pem`]);
+        expect(out).toBe('secret /p\nsecret /q\n');
+        await expectExchanges(pid, nginx.port, ['/p', '/q']);
+      } finally {
+        nginx.stop();
+        probes.tlsProbes().detach(a);
+      }
+    },
+  );
 });
+
+/** nginx answering "secret <uri>" over TLS on a free loopback port. */
+async function startNginx(): Promise<{ port: number; stop: () => void }> {
+  const port = await freePort();
+  const conf = path.join(dir, `nginx-${port}.conf`);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`).join(' ');
+  fs.writeFileSync(
+    conf,
+    `daemon off; worker_processes 1; pid ${dir}/nginx-${port}.pid; error_log ${dir}/error.log; events { worker_connections 16; }
+     http { access_log off; ${temp} server { listen 127.0.0.1:${port} ssl; ssl_certificate ${dir}/cert.pem;
+     ssl_certificate_key ${dir}/key.pem; location / { return 200 "secret $uri\\n"; } } }`,
+  );
+  const nginx = spawn('nginx', ['-c', conf], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !(await canConnect(port)); i++) await new Promise((r) => setTimeout(r, 50));
+  return { port, stop: () => nginx.kill() };
+}
+
+/** The client's records: its TLS marker, then each path's request and response plaintext once, in order. */
+async function expectExchanges(pid: number, port: number, paths: string[]): Promise<void> {
+  const client = () => recs.filter((r) => r.pid === pid);
+  await until(() => client().length >= 1 + 2 * paths.length);
+  const [marker, ...plain] = client();
+  expect(marker).toMatchObject({ protocol: SX_PROTO_TLS, tls: 0, capturedLen: 0, dport: port, role: SX_DIR_CLIENT });
+  expect(plain.map((r) => [r.direction, r.protocol, r.tls, r.sockIno])).toEqual(
+    paths.flatMap(() => [SX_L7_EGRESS, SX_L7_INGRESS]).map((d) => [d, SX_PROTO_HTTP, SX_TLS_OPENSSL, marker!.sockIno]),
+  );
+  expect(plain.map((r) => r.data.split('\r\n')[0])).toEqual(paths.flatMap((p) => [`GET ${p} HTTP/1.1`, 'HTTP/1.1 200 OK']));
+  expect(plain.filter((_, i) => i % 2 === 1).map((r) => r.data.slice(r.data.indexOf('\r\n\r\n') + 4))).toEqual(
+    paths.map((p) => `secret ${p}\n`),
+  );
+  // nginx's side of the connection: its marker, no bytes from a syscall (its one-byte peek included).
+  const server = recs.filter((r) => r.sport === port);
+  expect(server.map((r) => [r.protocol, r.capturedLen, r.tls])).toEqual([[SX_PROTO_TLS, 0, 0]]);
+}
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

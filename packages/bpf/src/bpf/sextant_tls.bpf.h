@@ -196,7 +196,10 @@ int sx_tls_read_ex_entry(struct pt_regs *ctx) { return sx_tls_entry(ctx, SX_L7_I
 SEC("uprobe")
 int sx_tls_write_ex_entry(struct pt_regs *ctx) { return sx_tls_entry(ctx, SX_L7_EGRESS, 1); }
 
-/* The return of any of the five: the bytes moved (ret > 0; *_ex: ret 1 and the count at lenp). */
+/* The return of any of the five: the bytes moved (ret > 0; *_ex: ret > 0 and the count at lenp). The *_ex
+ * programs also serve OpenSSL's ssl_read_internal / ssl_write_internal, probed by file offset instead of the
+ * thin SSL_x / SSL_x_ex wrappers where those would be single-stepped (probe-sites.ts): same arguments, an int
+ * result > 0 on success (SSL_x_ex returns 1 then). The result is an int: rax's upper half is not looked at. */
 SEC("uretprobe")
 int sx_tls_return(struct pt_regs *ctx)
 {
@@ -212,7 +215,7 @@ int sx_tls_return(struct pt_regs *ctx)
 	long ret = PT_REGS_RC(ctx);
 	__u64 len = 0;
 	if (t->ex) {
-		if (ret != 1 || bpf_probe_read_user(&len, sizeof(len), (void *)t->lenp))
+		if ((int)ret <= 0 || bpf_probe_read_user(&len, sizeof(len), (void *)t->lenp))
 			return 0;
 	} else {
 		if ((int)ret <= 0)

@@ -1,6 +1,8 @@
 // Thin N-API binding over libbpf for Sextant: unpacks arguments, calls libbpf, returns -errno on failure.
 // Objects are owned through integer handles; ring buffers are polled on a native thread and batches are
 // handed to JS through a ThreadSafeFunction with a bounded queue (batches that do not fit are counted).
+#include "addon.h"
+
 #include <napi.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -11,7 +13,6 @@
 #include <chrono>
 #include <cerrno>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -49,9 +50,6 @@ struct Object {
   std::vector<bpf_link *> links;
   std::vector<int> cgroupFds;
   std::vector<std::unique_ptr<RingPoller>> pollers;
-  /** Links attached and detached one by one at run time (uprobes), by id. */
-  std::map<uint32_t, bpf_link *> dynamicLinks;
-  uint32_t nextLinkId = 1;
 };
 
 std::vector<std::unique_ptr<Object>> objects;
@@ -112,7 +110,7 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
 }
 
 // Attaches every tracepoint program (classic, raw and BTF-typed raw) from its section name; cgroup programs
-// are attached with AttachCgroup, uprobes per file with AttachUprobe, SEC("syscall") programs only run on
+// are attached with AttachCgroup, uprobes per file with attachUprobe (uprobes.cc), SEC("syscall") programs only run on
 // demand (RunProgram). Returns the number attached.
 Napi::Value AttachTracepoints(const Napi::CallbackInfo &info) {
   Object *o = get(info);
@@ -164,44 +162,8 @@ Napi::Value AttachCgroup(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
-// Attaches a uprobe (or uretprobe) program to a function of an ELF file, by symbol name, in every process that
-// maps that file (pid -1: the kernel attaches to the file's inode). The cookie is read with
-// bpf_get_attach_cookie. Returns a link id for DetachLink.
-Napi::Value AttachUprobe(const Napi::CallbackInfo &info) {
-  Object *o = get(info);
-  std::string prog = info[1].As<Napi::String>();
-  std::string binary = info[2].As<Napi::String>();
-  std::string func = info[3].As<Napi::String>();
-  bool retprobe = info[4].As<Napi::Boolean>().Value();
-  uint64_t cookie = info.Length() > 5 ? (uint64_t)info[5].As<Napi::Number>().Int64Value() : 0;
-  bpf_program *p = bpf_object__find_program_by_name(o->obj, prog.c_str());
-  if (!p) return Errno(info.Env(), ENOENT);
-  if (bpf_program__fd(p) < 0) return Errno(info.Env(), EBADF);
-  LIBBPF_OPTS(bpf_uprobe_opts, opts);
-  opts.bpf_cookie = cookie;
-  opts.retprobe = retprobe;
-  opts.func_name = func.c_str();
-  bpf_link *l = bpf_program__attach_uprobe_opts(p, -1, binary.c_str(), 0, &opts);
-  long err = libbpf_get_error(l);
-  if (!l || err) return Errno(info.Env(), err ? (int)err : errno);
-  uint32_t id = o->nextLinkId++;
-  o->dynamicLinks[id] = l;
-  return Napi::Number::New(info.Env(), id);
-}
-
-Napi::Value DetachLink(const Napi::CallbackInfo &info) {
-  Object *o = get(info);
-  uint32_t id = info[1].As<Napi::Number>().Uint32Value();
-  auto it = o->dynamicLinks.find(id);
-  if (it == o->dynamicLinks.end()) return Errno(info.Env(), ENOENT);
-  int err = bpf_link__destroy(it->second);
-  o->dynamicLinks.erase(it);
-  return Napi::Number::New(info.Env(), err < 0 ? err : 0);
-}
-
-void DestroyLinks(Object *o) {
-  for (auto &kv : o->dynamicLinks) bpf_link__destroy(kv.second);
-  o->dynamicLinks.clear();
+void DestroyLinks(Object *o, uint32_t handle) {
+  sextant::DestroyUprobeLinks(handle);
   for (bpf_link *l : o->links) bpf_link__destroy(l);
   o->links.clear();
 }
@@ -396,7 +358,7 @@ Napi::Value Close(const Napi::CallbackInfo &info) {
   if (h >= objects.size() || !objects[h]) return Napi::Number::New(info.Env(), 0);
   Object *o = objects[h].get();
   StopPoller(o);
-  DestroyLinks(o);
+  DestroyLinks(o, h);
   for (int fd : o->cgroupFds) close(fd);
   bpf_object__close(o->obj);
   objects[h].reset();
@@ -404,10 +366,11 @@ Napi::Value Close(const Napi::CallbackInfo &info) {
 }
 
 void Cleanup(void *) {
-  for (auto &o : objects) {
+  for (uint32_t h = 0; h < objects.size(); h++) {
+    auto &o = objects[h];
     if (!o) continue;
     StopPoller(o.get());
-    DestroyLinks(o.get());
+    DestroyLinks(o.get(), h);
     for (int fd : o->cgroupFds) close(fd);
     bpf_object__close(o->obj);
     o.reset();
@@ -423,8 +386,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("load", Napi::Function::New(env, Load));
   exports.Set("attachTracepoints", Napi::Function::New(env, AttachTracepoints));
   exports.Set("attachCgroup", Napi::Function::New(env, AttachCgroup));
-  exports.Set("attachUprobe", Napi::Function::New(env, AttachUprobe));
-  exports.Set("detachLink", Napi::Function::New(env, DetachLink));
+  sextant::RegisterUprobes(env, exports);
   exports.Set("runProgram", Napi::Function::New(env, RunProgram));
   exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
@@ -441,5 +403,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }
 
 }  // namespace
+
+namespace sextant {
+bpf_object *ObjectOf(const Napi::CallbackInfo &info, size_t i) { return get(info, i)->obj; }
+Napi::Value ErrnoValue(Napi::Env env, int err) { return Errno(env, err); }
+}  // namespace sextant
 
 NODE_API_MODULE(sextant_bpf, Init)
