@@ -187,7 +187,7 @@ describe.skipIf(!canRun)('L7 decode coverage per workload', () => {
     await page.goto(`${stack.url}/collectors`);
     const table = page.getByTestId('workload-coverage');
     await table.locator('tr[data-workload="legacy-pay"]').waitFor();
-    // workload, namespace, decoded, then one column per class: cleartext, tls-openssl, tls-node, tls-undecoded, http2, unrecognized
+    // workload, namespace, decoded, then one column per class: cleartext, tls-openssl, tls-node, tls-undecoded, http2, http2 mid-stream, unrecognized
     expect(await cells(page, 'storefront').allTextContents()).toEqual([
       'storefront',
       'shop',
@@ -196,6 +196,7 @@ describe.skipIf(!canRun)('L7 decode coverage per workload', () => {
       '–',
       '4',
       '3',
+      '–',
       '–',
       '–',
     ]);
@@ -209,6 +210,7 @@ describe.skipIf(!canRun)('L7 decode coverage per workload', () => {
       '3',
       '–',
       '–',
+      '–',
     ]);
     expect(await cells(page, 'catalog').allTextContents()).toEqual([
       'catalog',
@@ -217,6 +219,7 @@ describe.skipIf(!canRun)('L7 decode coverage per workload', () => {
       '7',
       '–',
       '4',
+      '–',
       '–',
       '–',
       '–',
@@ -230,6 +233,7 @@ describe.skipIf(!canRun)('L7 decode coverage per workload', () => {
       'TLS Node',
       'TLS not decoded',
       'HTTP/2 not decodable',
+      'HTTP/2 mid-stream',
       'not recognized',
     ]);
     expect(await table.getByRole('columnheader', { name: 'TLS not decoded' }).getAttribute('title')).toBe('TLS (not decoded)');

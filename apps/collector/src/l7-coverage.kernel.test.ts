@@ -50,6 +50,20 @@ const http2 = require('http2');
   console.log('done');
 })();`;
 
+/**
+ * One long-lived session: a first request, then 'ready'; on a line on stdin, argv[2] more requests one after
+ * another, then the session closes and 'done'. Between 'ready' and stdin nothing moves on the connection.
+ */
+const H2_LONG_CLIENT = `
+const http2 = require('http2');
+const session = http2.connect('http://127.0.0.1:' + process.argv[1]);
+const get = (p) => new Promise((res) => { const r = session.request({ ':path': p }); r.resume(); r.on('close', res); });
+get('/before').then(() => console.log('ready'));
+process.stdin.once('data', async () => {
+  for (let i = 0; i < Number(process.argv[2]); i++) await get('/after/' + i);
+  session.close(() => { console.log('done'); process.exit(0); });
+});`;
+
 const RAW_SERVER = `
 const s = require('net').createServer((c) => c.on('data', () => c.end('olleh, raw protocol\\n')));
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
@@ -106,5 +120,47 @@ describe.skipIf(rig.skip || !kernelReports)('L7 decode coverage per workload (si
       { s: 'cov-raw', d: 'EGRESS', c: 'unrecognized', n: 2 },
       { s: 'cov-raw', d: 'INGRESS', c: null, n: 2 },
     ]);
+  });
+
+  it('says HTTP/2 joined mid-stream for a session older than the collector; a new session in the same run stays cleartext', async () => {
+    const since = Date.now() - 60_000;
+    const ports = { h2old: Number(await firstLine(rig.node(H2_SERVER))), h2new: Number(await firstLine(rig.node(H2_SERVER))) };
+    // the session starts (preface, settings, a first request) before the collector's probes are loaded
+    const old = rig.spawn(process.execPath, ['-e', H2_LONG_CLIENT, String(ports.h2old), '3'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const ready = firstLine(old);
+    expect(await ready).toBe('ready');
+    const c = await rig.startCollector({
+      l7Mode: 'signals',
+      l7CaptureBytes: 1024,
+      rules: Object.entries(ports).map(([name, port]) => ({ service: `cov-${name}`, match: { port } })),
+    });
+    const done = output(old);
+    old.stdin!.write('go\n');
+    expect((await done).trim()).toBe('done');
+    await output(rig.node(H2_CLIENT, [String(ports.h2new), '1']));
+    const q = `SELECT coalesce(sum(connections), 0) AS n FROM l7_coverage_minute WHERE dst_service IN ('cov-h2old', 'cov-h2new')`;
+    await rig.waitCount(q, [], 2);
+    await settle();
+    await c.stop();
+    const r = await workloadCoverage(rig.db.pool, { since, until: Date.now() + 60_000 });
+    const of = (name: string) => {
+      const w = r.workloads.find((x) => x.service === `cov-${name}`);
+      return w ? Object.fromEntries(Object.entries(w.connections).filter(([, n]) => n > 0)) : {};
+    };
+    expect(of('h2old')).toEqual({ 'http2-midstream': 1 });
+    expect(of('h2new')).toEqual({ cleartext: 1 });
+    // both ends of the old session are tracked from their first frames on: one final row each, the class on the client's
+    const rows = await rig.rows(
+      `SELECT dst_service AS s, traffic_direction AS d, l7_coverage AS c, count(*)::int AS n FROM flows
+        WHERE final AND dst_service IN ('cov-h2old', 'cov-h2new') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+    );
+    expect(rows).toEqual([
+      { s: 'cov-h2new', d: 'EGRESS', c: 'cleartext', n: 1 },
+      { s: 'cov-h2new', d: 'INGRESS', c: null, n: 1 },
+      { s: 'cov-h2old', d: 'EGRESS', c: 'http2-midstream', n: 1 },
+      { s: 'cov-h2old', d: 'INGRESS', c: null, n: 1 },
+    ]);
+    // no L7 record from the old session (its header blocks cannot be decoded, nothing is guessed)
+    expect(await rig.count(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1`, [ports.h2old])).toBe(0);
   });
 });

@@ -12,13 +12,23 @@ import { z } from 'zod';
  * - `cleartext`: bytes read from the socket's syscalls were recognized (HTTP/1.x, HTTP/2 with its preface, DNS, Kafka);
  * - `tls-openssl` / `tls-node`: a TLS connection whose plaintext was read through the libssl / node binary's uprobes;
  * - `tls-undecoded`: a TLS handshake was seen and no plaintext (a runtime Sextant does not hook, or one excluded);
- * - `http2-undecodable`: HTTP/2 whose header blocks could not all be decoded (joined mid-stream, a block past the
- *   capture, the HPACK table lost): some of its streams have no method or path;
+ * - `http2-undecodable`: HTTP/2 whose header blocks could not all be decoded (a block past the capture, the HPACK
+ *   table lost): some of its streams have no method or path;
+ * - `http2-midstream`: HTTP/2 joined mid-stream: a connection older than the collector whose first bytes seen were
+ *   HTTP/2 frames (its preface and first header blocks came before, so none of its streams can be decoded);
  * - `unrecognized`: payload moved and no parser recognized its first bytes.
  * No class (null): the connection moved no payload, or its other end reports it (the server side of a same-node
  * connection), or it is not TCP.
  */
-export const L7_COVERAGE_CLASSES = ['cleartext', 'tls-openssl', 'tls-node', 'tls-undecoded', 'http2-undecodable', 'unrecognized'] as const;
+export const L7_COVERAGE_CLASSES = [
+  'cleartext',
+  'tls-openssl',
+  'tls-node',
+  'tls-undecoded',
+  'http2-undecodable',
+  'http2-midstream',
+  'unrecognized',
+] as const;
 export const L7CoverageClass = z.enum(L7_COVERAGE_CLASSES);
 export type L7CoverageClass = z.infer<typeof L7CoverageClass>;
 
@@ -29,6 +39,7 @@ export const L7_COVERAGE_LABELS: Readonly<Record<L7CoverageClass, string>> = {
   'tls-node': 'TLS via Node (decoded)',
   'tls-undecoded': 'TLS (not decoded)',
   'http2-undecodable': 'HTTP/2 (not decodable)',
+  'http2-midstream': 'HTTP/2 joined mid-stream (not decoded)',
   unrecognized: 'Protocol not recognized',
 };
 

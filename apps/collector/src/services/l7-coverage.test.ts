@@ -64,6 +64,7 @@ describe('L7 decode class per connection', () => {
       [{ l7Proto: 3 }, 'cleartext'],
       [{ l7Proto: 4 }, 'cleartext'],
       [{ l7Proto: 5 }, 'tls-undecoded'],
+      [{ l7Proto: 6 }, 'http2-midstream'],
       [{ l7Proto: 5, l7Tls: 1 }, 'tls-openssl'],
       [{ l7Proto: 5, l7Tls: 2 }, 'tls-node'],
       [{ l7Proto: 15 }, 'unrecognized'],
@@ -85,6 +86,7 @@ describe('L7 decode class per connection', () => {
       'tls-node': 1,
       'tls-undecoded': 1,
       'http2-undecodable': 0,
+      'http2-midstream': 1,
       unrecognized: 2,
       none: 4,
     });

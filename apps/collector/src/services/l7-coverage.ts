@@ -13,6 +13,7 @@ import {
   SX_PROTO_DNS,
   SX_PROTO_HTTP,
   SX_PROTO_HTTP2,
+  SX_PROTO_HTTP2_MIDSTREAM,
   SX_PROTO_KAFKA,
   SX_PROTO_NONE,
   SX_PROTO_TLS,
@@ -45,6 +46,7 @@ export class L7CoverageClassifier {
     'tls-node': 0,
     'tls-undecoded': 0,
     'http2-undecodable': 0,
+    'http2-midstream': 0,
     unrecognized: 0,
     none: 0,
   };
@@ -95,6 +97,9 @@ export function decide(e: CoverageCloseFacts, h2NotDecodable: boolean): L7Covera
       return 'cleartext';
     case SX_PROTO_HTTP2:
       return h2NotDecodable ? 'http2-undecodable' : 'cleartext';
+    case SX_PROTO_HTTP2_MIDSTREAM:
+      // a connection older than the probes whose first bytes seen were HTTP/2 frames (the kernel tracks it from then on)
+      return 'http2-midstream';
     case SX_PROTO_TLS:
       return 'tls-undecoded';
     case SX_PROTO_NONE:

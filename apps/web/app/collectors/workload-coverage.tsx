@@ -16,6 +16,7 @@ const SHORT: Record<L7CoverageClass, string> = {
   'tls-node': 'TLS Node',
   'tls-undecoded': 'TLS not decoded',
   'http2-undecodable': 'HTTP/2 not decodable',
+  'http2-midstream': 'HTTP/2 mid-stream',
   unrecognized: 'not recognized',
 };
 

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { classParts, decodeCoverageLine, decodedSummary } from './decode-coverage-text';
 
 const w = (connections: Partial<Record<string, number>>) => {
-  const c = { cleartext: 0, 'tls-openssl': 0, 'tls-node': 0, 'tls-undecoded': 0, 'http2-undecodable': 0, unrecognized: 0, ...connections };
+  const c = {
+    cleartext: 0,
+    'tls-openssl': 0,
+    'tls-node': 0,
+    'tls-undecoded': 0,
+    'http2-undecodable': 0,
+    'http2-midstream': 0,
+    unrecognized: 0,
+    ...connections,
+  };
   const total = Object.values(c).reduce((a, b) => a + b, 0);
   return { namespace: '', service: 's', connections: c, total, decoded: c.cleartext + c['tls-openssl'] + c['tls-node'] };
 };

@@ -8,7 +8,7 @@ import { endpointServiceName, type Flow, type L7CoverageClass } from '@sextant/s
 
 export const COVERAGE_METRIC = 'sextant_l7_coverage_connections_total';
 export const COVERAGE_HELP =
-  'TCP connections per workload by L7 decode class: cleartext, tls-openssl, tls-node (decoded); tls-undecoded, http2-undecodable, unrecognized (seen, not decoded)';
+  'TCP connections per workload by L7 decode class: cleartext, tls-openssl, tls-node (decoded); tls-undecoded, http2-undecodable, http2-midstream, unrecognized (seen, not decoded)';
 
 export interface CoverageSample {
   labels: { service: string; namespace: string; class: L7CoverageClass };

@@ -67,6 +67,10 @@
 /* The first bytes on the syscall path were a TLS handshake record: the socket's syscalls are skipped from then on
  * (ciphertext) and one header-only record (captured_len 0) says so; its plaintext (uprobes) classifies apart. */
 #define SX_PROTO_TLS 5
+/* HTTP/2 joined mid-stream: the first bytes seen on a connection older than the probes were HTTP/2 frames (its preface
+ * came before them, so its header blocks cannot be decoded): the connection is tracked from then on (its close is
+ * reported, with this as l7_proto) and its syscalls are skipped like TLS. */
+#define SX_PROTO_HTTP2_MIDSTREAM 6
 #define SX_PROTO_NONE 15
 
 /* sx_l7_header.tls: where the bytes came from: a syscall (cleartext on the wire), or TLS plaintext from the uprobes

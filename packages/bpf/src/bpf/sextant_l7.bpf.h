@@ -167,7 +167,7 @@ static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kin
 	if (proto == IPPROTO_TCP)
 		sx_tls_on_syscall(skey, ino, direction);
 	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
-	if (ls && ls->ino == ino && (ls->protocol == SX_PROTO_NONE || ls->protocol == SX_PROTO_TLS))
+	if (ls && ls->ino == ino && (ls->protocol == SX_PROTO_NONE || ls->protocol == SX_PROTO_TLS || ls->protocol == SX_PROTO_HTTP2_MIDSTREAM))
 		return 0;
 	struct sx_l7_args *a = bpf_task_storage_get(&sx_l7_args_map, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!a) {
@@ -257,6 +257,37 @@ static __always_inline __u32 sx_l7_copy(struct sx_l7_record *r, __u64 buf, __u32
 
 #include "sextant_l7_signals.bpf.h"
 
+/* HTTP/2 joined mid-stream (issue 17): a TCP socket the connection tracking never saw start (no sx_socks entry: it
+ * was connected or accepted before the probes were loaded) whose first bytes seen are whole HTTP/2 frames. It is
+ * adopted: tracked from now on, like a connection seen from its start, so that its close is reported (with its
+ * class); its direction from the listener table (seeded at start with older listeners), its process the one doing
+ * this I/O. A global function (verified once, not per caller): the chunk is in the per-CPU scratch record. */
+__noinline int sx_l7_h2_midstream(__u64 skey, __u32 captured, __u32 len)
+{
+	__u64 key = skey;
+	if (bpf_map_lookup_elem(&sx_socks, &key))
+		return 0; /* seen from its start: these are not its first bytes only because of a state lost */
+	__u32 zero = 0;
+	struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);
+	if (!r || captured > SX_L7_MAX_CAPTURE || !sx_is_http2_frames(r->data, captured, len))
+		return 0;
+	struct sock *sk = bpf_rdonly_cast((void *)skey, bpf_core_type_id_kernel(struct sock));
+	__u32 lkey = ((__u32)sk->__sk_common.skc_family << 16) | sk->__sk_common.skc_num;
+	__u64 now = bpf_ktime_get_ns();
+	struct sx_sock_state st = {};
+	st.start_ns = now; /* first seen */
+	st.last_report_ns = now;
+	st.direction = bpf_map_lookup_elem(&sx_listeners, &lkey) ? SX_DIR_SERVER : SX_DIR_CLIENT;
+	st.established = 1;
+	st.tcp_flags = SX_TCP_ACK;
+	st.pid = bpf_get_current_pid_tgid() >> 32;
+	st.cgroup_id = bpf_get_current_cgroup_id();
+	sx_process_comm(st.comm);
+	if (bpf_map_update_elem(&sx_socks, &key, &st, BPF_NOEXIST))
+		sx_count(SX_COUNTER_SOCK_MAP_FULL);
+	return 1;
+}
+
 /* One message of `len` bytes moved by the syscall: classify, time, and emit header + first bytes. */
 static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len, __u64 id)
 {
@@ -302,6 +333,10 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	if (ls->protocol == SX_PROTO_UNKNOWN) {
 		__u8 p = !a->tls && l4 == IPPROTO_TCP && sx_is_tls_record(r->data, captured) ? SX_PROTO_TLS
 										       : sx_classify(r->data, captured, l4, sport, dport);
+		if (captured >= 9 && r->data[0] == 0 && !a->tls && l4 == IPPROTO_TCP && sx_l7_h2_midstream(a->sk, captured, len)) {
+			ls->protocol = SX_PROTO_HTTP2_MIDSTREAM; /* no records: its syscalls are skipped from now on */
+			return;
+		}
 		if (p == SX_PROTO_UNKNOWN && ++ls->tries >= SX_L7_CLASSIFY_TRIES)
 			p = SX_PROTO_NONE;
 		/* The start of what may be a TLS record (nginx peeks at one byte): no ciphertext goes out before it is known. */

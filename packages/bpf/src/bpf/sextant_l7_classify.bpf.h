@@ -32,6 +32,65 @@ static __always_inline int sx_is_http2_preface(const __u8 *d)
 	       d[8] == 'T' && d[9] == 'P' && d[10] == '/' && d[11] == '2' && d[12] == '.' && d[13] == '0' && d[14] == '\r' && d[15] == '\n';
 }
 
+/* One HTTP/2 frame header (RFC 9113 sections 4.1 and 6) as peers send it with default settings: a length within the
+ * default SETTINGS_MAX_FRAME_SIZE, a known type with only its own flags, its stream-id rule and its fixed length. */
+static __always_inline int sx_is_http2_frame_header(const __u8 *d)
+{
+	__u32 flen = ((__u32)d[0] << 16) | ((__u32)d[1] << 8) | d[2];
+	__u8 type = d[3];
+	__u8 flags = d[4];
+	int sid = d[5] || d[6] || d[7] || d[8];
+	if ((d[5] & 0x80) || flen > 16384)
+		return 0;
+	switch (type) {
+	case 0: /* DATA: END_STREAM, PADDED */
+		return sid && !(flags & ~0x09);
+	case 1: /* HEADERS: END_STREAM, END_HEADERS, PADDED, PRIORITY */
+		return sid && !(flags & ~0x2d);
+	case 2: /* PRIORITY */
+		return sid && flen == 5 && !flags;
+	case 3: /* RST_STREAM */
+		return sid && flen == 4 && !flags;
+	case 4: /* SETTINGS, or its ACK */
+		return !sid && (flags == 0 ? flen % 6 == 0 : flags == 1 && flen == 0);
+	case 5: /* PUSH_PROMISE: END_HEADERS, PADDED */
+		return sid && !(flags & ~0x0c);
+	case 6: /* PING */
+		return !sid && flen == 8 && !(flags & ~0x01);
+	case 7: /* GOAWAY */
+		return !sid && flen >= 8 && !flags;
+	case 8: /* WINDOW_UPDATE */
+		return flen == 4 && !flags;
+	case 9: /* CONTINUATION: END_HEADERS */
+		return sid && !(flags & ~0x04);
+	}
+	return 0;
+}
+
+/* Frames walked per chunk by sx_is_http2_frames. */
+#define SX_H2_MAX_FRAMES 8
+
+/* Whether a chunk of len bytes (captured of them at d) is a run of whole HTTP/2 frames: each header within the
+ * capture valid, and the last frame ending exactly at the chunk's end (unless the walk stopped at the capture's end
+ * or after SX_H2_MAX_FRAMES frames). A frame header mid-stream is 9 bytes of binary: the exact end is what tells it
+ * from other binary protocols' length-prefixed messages. */
+static __always_inline int sx_is_http2_frames(const __u8 *d, __u32 captured, __u32 len)
+{
+	__u32 off = 0;
+	for (int i = 0; i < SX_H2_MAX_FRAMES; i++) {
+		if (off >= len)
+			break;
+		if (off + 9 > captured)
+			return i > 0; /* the next header lies past the capture */
+		__u32 o = off;
+		sx_bound(o);
+		if (!sx_is_http2_frame_header(d + o))
+			return 0;
+		off += 9 + (((__u32)d[o] << 16) | ((__u32)d[o + 1] << 8) | d[o + 2]);
+	}
+	return off <= len;
+}
+
 /* A DNS header at d: one question, standard query opcode, sane counts. */
 static __always_inline int sx_is_dns_header(const __u8 *d, __u32 len)
 {

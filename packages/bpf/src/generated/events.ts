@@ -48,6 +48,7 @@ export const SX_PROTO_DNS = 2;
 export const SX_PROTO_KAFKA = 3;
 export const SX_PROTO_HTTP2 = 4;
 export const SX_PROTO_TLS = 5;
+export const SX_PROTO_HTTP2_MIDSTREAM = 6;
 export const SX_PROTO_NONE = 15;
 export const SX_TLS_NONE = 0;
 export const SX_TLS_OPENSSL = 1;
