@@ -3,13 +3,14 @@
  * ordered with each other, and the kernel reuses a socket's address at once. Records are built in the
  * kernel's wire layout (sx_l7_header + data) and read through the same L7Record class as the probes'.
  */
-import { L7Record, SX_CLOSE_CLOSED, SX_DIR_CLIENT, SX_L7_EGRESS, SX_L7_HEADER_SIZE, SX_L7_INGRESS, type TcpConnEvent } from '@sextant/bpf';
+import { L7Record, SX_DIR_CLIENT, SX_L7_EGRESS, SX_L7_HEADER_SIZE, SX_L7_INGRESS, type TcpConnEvent } from '@sextant/bpf';
 import { FLOW_IX, type L7EventInput } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { Clock, FlowAssembler } from './flow-assembler';
 import { IdentityResolver } from './identity';
 import { L7Assembler } from './l7-assembler';
 import { ListenerTable } from './listeners';
+import { tcpCloseEvent } from '../testing/tcp-close';
 
 const SOCK = 0xffff888100000100n; // one kernel socket address, reused by every connection below
 const MS = 1_000_000n;
@@ -42,12 +43,10 @@ const response = (ino: bigint, ts: bigint) => record(ino, ts, SX_L7_INGRESS, 'HT
 
 /** The client socket's final TCP event for a connection on SOCK. */
 function tcpClose(startNs: bigint, endNs: bigint): TcpConnEvent {
-  return {
-    ...{ sockId: SOCK, startNs, endNs, connectNs: 40_000, cgroupId: 0n, pid: 4242, comm: 'client', kind: 0, family: 4, final: 1 },
-    ...{ bytesAcked: 100, bytesReceived: 200, segsOut: 5, segsIn: 5, totalRetrans: 0, srttUs: 30, retransmits: 0, tcpFlags: 0 },
-    ...{ saddr: '10.0.0.1', sport: 40000, daddr: PEER.join('.'), dport: 8080, direction: SX_DIR_CLIENT },
-    ...{ closeReason: SX_CLOSE_CLOSED, rstSent: 0, rstRecv: 0, l7Proto: 0, l7Tls: 0 },
-  };
+  return tcpCloseEvent({
+    ...{ sockId: SOCK, startNs, endNs, connectNs: 40_000, pid: 4242, comm: 'client' },
+    ...{ bytesAcked: 100, bytesReceived: 200, segsOut: 5, srttUs: 30, saddr: '10.0.0.1', daddr: PEER.join('.'), dport: 8080 },
+  });
 }
 
 /** An L7 assembler and its flow assembler, closes fed to both as the collector does (L7 first, then the rows). */
