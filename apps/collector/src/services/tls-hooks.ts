@@ -5,7 +5,9 @@
  * curl must be covered before any scan could see it) and every node binary or libssl.so.3 that running processes
  * map (/proc/<pid>/exe, /proc/<pid>/maps). Then a bounded /proc rescan every few seconds finds files new to the
  * host (another node version, a container's libssl); a file no process maps any more is detached. Files on the
- * exclude list are never attached (the workload stays "not decoded").
+ * exclude list are never attached (the workload stays "not decoded"). Where a file's probe sites are instructions
+ * the kernel single-steps (packages/bpf probe-sites.ts: a debug trap per call, ~20 µs on a KVM guest), the count
+ * of such sites is a health detail (tlsSingleStepSites) and logged: the expensive path is in use.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -45,6 +47,8 @@ export interface TlsHooksStats {
   failures: { path: string; reason: string }[];
   /** Files skipped because they are on the exclude list. */
   excludedFiles: number;
+  /** Probe sites the kernel single-steps, over the attached files (0: every hit is emulated). */
+  singleStepSites: number;
   scans: number;
   lastScanMs: number;
 }
@@ -64,7 +68,15 @@ export class TlsHooks {
   private readonly exclude: Set<string>;
   private readonly procRoot: string;
   private readonly log: (msg: string) => void;
-  private readonly stat: TlsHooksStats = { attachedFiles: 0, attachFailures: 0, failures: [], excludedFiles: 0, scans: 0, lastScanMs: 0 };
+  private readonly stat: TlsHooksStats = {
+    attachedFiles: 0,
+    attachFailures: 0,
+    failures: [],
+    excludedFiles: 0,
+    singleStepSites: 0,
+    scans: 0,
+    lastScanMs: 0,
+  };
 
   constructor(
     private readonly probes: TlsAttacher,
@@ -165,7 +177,7 @@ export class TlsHooks {
     try {
       const attachment = this.probes.attachFile(c.openPath, c.source);
       this.attached.set(key, { attachment: { ...attachment, path: c.shownPath }, pids: new Set(pid === null ? [] : [pid]), pinned });
-      this.log(`TLS uprobes attached to ${c.shownPath} (${c.source}${pid === null ? '' : `, seen in pid ${pid}`})`);
+      this.log(`TLS uprobes attached to ${c.shownPath} (${c.source}${pid === null ? '' : `, seen in pid ${pid}`})${sitesNote(attachment)}`);
       return key;
     } catch (err) {
       this.refused.add(key);
@@ -190,18 +202,29 @@ export class TlsHooks {
     return [...this.attached.values()].map((a) => a.attachment.path);
   }
 
-  /** The files attached now (as the processes see them) and their source. */
-  files(): { path: string; source: TlsSource; pinned: boolean; processes: number }[] {
+  /** The files attached now (as the processes see them), their source and where they are probed. */
+  files(): {
+    path: string;
+    source: TlsSource;
+    pinned: boolean;
+    processes: number;
+    internal: readonly string[];
+    singleStepped: readonly string[];
+  }[] {
     return [...this.attached.values()].map((a) => ({
       path: a.attachment.path,
       source: a.attachment.source,
       pinned: a.pinned,
       processes: a.pids.size,
+      internal: a.attachment.internal,
+      singleStepped: a.attachment.singleStepped,
     }));
   }
 
   get stats(): TlsHooksStats {
-    return { ...this.stat, attachedFiles: this.attached.size, failures: [...this.stat.failures] };
+    let singleStepSites = 0;
+    for (const a of this.attached.values()) singleStepSites += a.attachment.singleStepped.length;
+    return { ...this.stat, attachedFiles: this.attached.size, singleStepSites, failures: [...this.stat.failures] };
   }
 
   /** Detaches every file (the probes' close() does too). */
@@ -211,7 +234,19 @@ export class TlsHooks {
   }
 }
 
-/** The health report's TLS details: files attached, attach failures (the newest one's file and reason), plaintext not paired. */
+/** Where a file's probes went, for the attach log line. */
+function sitesNote(a: TlsAttachment): string {
+  const internal = a.internal.length ? `; ${a.internal.join('/')} probed at OpenSSL's internal functions` : '';
+  const stepped = a.singleStepped.length
+    ? `; ${a.singleStepped.length} probe sites single-stepped by the kernel (${a.singleStepped.join(', ')}): a debug trap per call, costly`
+    : '';
+  return internal + stepped + (a.undecoded ? `; code not decoded (${a.undecoded})` : '');
+}
+
+/**
+ * The health report's TLS details: files attached, attach failures (the newest one's file and reason), probe sites
+ * single-stepped, plaintext not paired.
+ */
 export function tlsHealthDetails(s: TlsHooksStats, unpaired: number): Record<string, number | string> {
   const last = s.failures.at(-1);
   return {
@@ -219,6 +254,7 @@ export function tlsHealthDetails(s: TlsHooksStats, unpaired: number): Record<str
     tlsAttachFailures: s.attachFailures,
     tlsLastAttachFailure: last ? `${last.path}: ${last.reason}`.slice(0, 1024) : '',
     tlsExcludedFiles: s.excludedFiles,
+    tlsSingleStepSites: s.singleStepSites,
     tlsUnpaired: unpaired,
   };
 }
