@@ -1,5 +1,5 @@
 import { generateTraffic } from '@sextant/db/testing';
-import { encodeBatch, FLOW_IX, type IngestBatchInput } from '@sextant/shared';
+import { encodeBatch, encodeFlowColumns, FLOW_IX, type IngestBatchInput } from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from './root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,9 +49,43 @@ describe('ingest', () => {
     const old = { schemaVersion: 1, batchId: crypto.randomUUID(), sentAt: Date.now(), flows: t.flows, l7: t.l7 };
     const err = await rejection(h.client(h.collectorToken).ingest.push.mutate(old as unknown as IngestBatchInput));
     expect(err.data?.code).toBe('BAD_REQUEST');
-    expect(err.message).toContain('schemaVersion 1 is not supported: this server takes batch schema 5 only');
+    expect(err.message).toContain('schemaVersion 1 is not supported: this server takes batch schemas 5 and 6');
     expect(err.message).not.toMatch(/flows\.\d/);
     expect(await count('SELECT count(*) AS n FROM ingest_receipts WHERE batch_id = $1', [old.batchId])).toBe(0);
+  });
+
+  it('stores a batch sent with its flows as columns (schema 6) exactly as the same batch sent as rows (schema 5)', async () => {
+    const b = batch(12, 300);
+    // sub-millisecond times as a collector's are (storage keeps microseconds; .9996 ms stays in its millisecond)
+    const fractions = [0.9996, 0.0004, 0.123, 0.5, 0.25];
+    b.flows!.forEach((r, i) => {
+      r[FLOW_IX.time] += fractions[i % fractions.length]!;
+      const end = r[FLOW_IX.endTime];
+      if (end !== null) r[FLOW_IX.endTime] = end + fractions[(i + 2) % fractions.length]!;
+    });
+    const rows = { ...b, schemaVersion: 5 as const, batchId: crypto.randomUUID() };
+    const { flows, ...rest } = b;
+    const columns = { ...rest, batchId: crypto.randomUUID(), flowColumns: encodeFlowColumns(flows!) };
+    const c = h.client(h.collectorToken);
+    expect(await c.ingest.push.mutate(rows)).toMatchObject({ stored: true, flows: 300, l7: b.l7?.length });
+    expect(await c.ingest.push.mutate(columns as unknown as IngestBatchInput)).toMatchObject({
+      stored: true,
+      flows: 300,
+      l7: b.l7?.length,
+    });
+    const stored = async (batchId: string) =>
+      (
+        await h.db.pool.query(
+          `SELECT row_to_json(f)::jsonb - 'batch_id' - 'ingest_seq' - 'ingest_xid' AS r FROM flows f WHERE batch_id = $1 ORDER BY flow_id, final, time`,
+          [batchId],
+        )
+      ).rows.map((x: { r: unknown }) => x.r);
+    // (all but what says which batch and when it was stored)
+    const [asRows, asColumns] = [await stored(rows.batchId), await stored(columns.batchId)];
+    expect(asRows).toHaveLength(300);
+    expect(asColumns).toEqual(asRows);
+    // the microseconds made it (not only whole milliseconds)
+    expect(asRows.filter((r) => /\.\d{3}[1-9]\d*\+|\.\d{4,6}\+/.test((r as { time: string }).time)).length).toBeGreaterThan(100);
   });
 
   it('stores the same batch once, also when sent concurrently', async () => {
@@ -88,6 +122,11 @@ describe('ingest', () => {
     const tooMany = { ...b, flows: Array.from({ length: 20_001 }, () => flow) };
     const err = await rejection(h.client(h.collectorToken).ingest.push.mutate(tooMany as IngestBatchInput));
     expect(err.data?.code).toBe('PAYLOAD_TOO_LARGE');
+    const { flows: _rows, ...rest } = b;
+    const columns = { ...rest, flowColumns: { ...encodeFlowColumns(b.flows!), rows: 20_001 } };
+    const columnsErr = await rejection(h.client(h.collectorToken).ingest.push.mutate(columns as unknown as IngestBatchInput));
+    expect(columnsErr.data?.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(columnsErr.message).toBe('flows: 20001 items exceed the limit of 20000 per batch');
     const res = await fetch(`${h.server.url}/api/trpc/ingest.push`, {
       method: 'POST',
       headers: { authorization: `Bearer ${h.collectorToken}`, 'content-type': 'application/json' },

@@ -5,6 +5,7 @@ export * from './l7-protocols';
 export * from './l7-coverage';
 export * from './wire';
 export * from './wire-compact';
+export * from './wire-columns';
 export * from './flow-fields';
 export * from './filter';
 export * from './histogram';

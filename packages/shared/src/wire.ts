@@ -19,14 +19,19 @@ import {
   MAX_BATCH_ENDPOINTS,
   type L7AggregateInput,
 } from './wire-compact';
+import { flowColumnsSchema } from './wire-columns';
 
 /**
  * The batch schema. Numbered on from the object (1) and rows-only (2) forms that 0.1.0 development went
  * through: a change of shape gets a new number, and a server answers batches of another number 400.
  * 4: kernel L7 aggregates (`l7Aggregates`) and `sampling` on L7 rows (docs/l7-line-rate.md).
  * 5: flow rows end with `l7Coverage`, the connection's decode class (l7-coverage.ts).
+ * 6: flows may come as columns (`flowColumns`, wire-columns.ts) instead of rows; otherwise as 5, which servers
+ *    still take (batches spooled by an older collector).
  */
-export const WIRE_SCHEMA_VERSION = 5 as const;
+export const WIRE_SCHEMA_VERSION = 6 as const;
+/** Batch schemas this server takes. */
+export const WIRE_SCHEMA_VERSIONS = [5, WIRE_SCHEMA_VERSION] as const;
 
 /** Limits a batch must respect; the server answers PAYLOAD_TOO_LARGE above them. */
 export const BATCH_LIMITS = {
@@ -105,9 +110,9 @@ export const CollectorHealthReport = marked(HealthFields, (h) => {
 export type CollectorHealthReport = z.infer<typeof CollectorHealthReport>;
 export type CollectorHealthReportInput = z.input<typeof CollectorHealthReport>;
 
-const schemaVersion = z.literal(WIRE_SCHEMA_VERSION, {
+const schemaVersion = z.literal(WIRE_SCHEMA_VERSIONS, {
   error: (iss) =>
-    `schemaVersion ${JSON.stringify(iss.input)} is not supported: this server takes batch schema ${WIRE_SCHEMA_VERSION} only (flows as rows, an endpoint table)`,
+    `schemaVersion ${JSON.stringify(iss.input)} is not supported: this server takes batch schemas ${WIRE_SCHEMA_VERSIONS.join(' and ')} (flows as rows or columns, an endpoint table)`,
 });
 
 /**
@@ -151,8 +156,30 @@ const IngestBatchBody = z
   })
   .superRefine((b, ctx) => checkEndpointRefs(b.flows, b.endpoints.length, ctx, b.l7, b.l7Aggregates));
 
+const FlowColumnsBody = flowColumnsSchema(BATCH_LIMITS.maxFlows);
+
+/**
+ * Schema 6's flows as columns → the rows they stand for, under `flows`, before the batch is checked (so a bad
+ * value is `flows.<row>.<field>` whichever way it came). Columns and rows in one batch: refused.
+ */
+const flowsFromColumns = z.looseObject({ schemaVersion }).transform((b, ctx) => {
+  if (!('flowColumns' in b)) return b;
+  if (b.schemaVersion < 6 || 'flows' in b) {
+    ctx.addIssue({ code: 'custom', path: ['flowColumns'], message: 'flowColumns needs batch schema 6 and no flows rows' });
+    return z.NEVER;
+  }
+  const r = FlowColumnsBody.safeParse(b.flowColumns);
+  if (!r.success) {
+    for (const issue of r.error.issues.slice(0, 10))
+      ctx.addIssue({ ...issue, path: ['flowColumns', ...issue.path] } as z.core.$ZodRawIssue);
+    return z.NEVER;
+  }
+  const { flowColumns: _columns, ...rest } = b;
+  return { ...rest, flows: r.data };
+});
+
 /** What ingest.push accepts: the version first, then the batch (rows stay rows: storage reads them as they are). */
-export const IngestBatch = z.looseObject({ schemaVersion }).pipe(IngestBatchBody) as unknown as z.ZodType<
+export const IngestBatch = flowsFromColumns.pipe(IngestBatchBody) as unknown as z.ZodType<
   z.output<typeof IngestBatchBody>,
   z.input<typeof IngestBatchBody>
 >;

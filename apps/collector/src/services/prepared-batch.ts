@@ -7,7 +7,7 @@ import type {
   L7EventInput,
   PendingFlowRow,
 } from '@sextant/shared';
-import { BatchEncoder, FLOW_IX, WIRE_SCHEMA_VERSION } from '@sextant/shared';
+import { BatchEncoder, FLOW_FIELDS, FLOW_IX, flowColumn, flowTimeBase, WIRE_SCHEMA_VERSION } from '@sextant/shared';
 
 export interface PreparedBatch {
   batchId: string;
@@ -31,9 +31,10 @@ export interface BatchContent {
 }
 
 /**
- * Serializes a batch in the wire schema (packages/shared wire.ts): flow rows and L7 events with their endpoints
- * as refs into one table, each endpoint identity once. Row-built flows come first. `nodeName` is the batch's
- * node name (rows carry null for it). The body is exactly `JSON.stringify` of the batch object (tested).
+ * Serializes a batch in the wire schema (packages/shared wire.ts): flows as columns (wire-columns.ts: a value all
+ * rows share once, times as small integers) and L7 events with their endpoints as refs into one table, each
+ * endpoint identity once. Row-built flows come first. `nodeName` is the batch's node name (rows carry null for
+ * it). The body is exactly `JSON.stringify` of the batch object (tested), flows as `encodeFlowColumns` gives them.
  */
 export function prepareBatch(b: BatchContent, opts: { nodeName?: string } = {}): PreparedBatch {
   const rows = b.flowRows ?? [];
@@ -50,8 +51,18 @@ export function prepareBatch(b: BatchContent, opts: { nodeName?: string } = {}):
     `{"schemaVersion":${WIRE_SCHEMA_VERSION},"batchId":${JSON.stringify(b.batchId)},"sentAt":${JSON.stringify(b.sentAt)},"nodeName":${JSON.stringify(nodeName)},"endpoints":`,
   );
   out.array(encoder.endpoints);
-  out.text(',"flows":');
-  out.array(encoder.rows);
+  if (encoder.rows.length) {
+    // (as rows this was the collector's largest cost: every row's constants again, two fractional times)
+    const timeBase = flowTimeBase(encoder.rows);
+    out.text(`,"flowColumns":{"rows":${encoder.rows.length},"timeBase":${timeBase},"columns":[`);
+    for (let k = 0; k < FLOW_FIELDS.length; k++) {
+      if (k > 0) out.text(',');
+      const col = flowColumn(encoder.rows, k, timeBase);
+      if (Array.isArray(col)) out.array(col);
+      else out.text(JSON.stringify(col));
+    }
+    out.text(']}');
+  }
   if (l7) {
     out.text(',"l7":');
     out.array(l7);
@@ -87,6 +98,7 @@ class JsonParts {
   array(items: readonly unknown[]): void {
     if (items.length === 0) return this.text('[]');
     this.push(OPEN);
+    this.slice = 64; // (the last array's items may have been far smaller)
     for (let i = 0; i < items.length;) {
       const n = Math.min(this.slice, items.length - i);
       const json = JSON.stringify(items.slice(i, i + n));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { startStandaloneServer, type StandaloneServer } from '@sextant/api/standalone';
 import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, generateTraffic, testServerUrl, type TestDatabase } from '@sextant/db/testing';
-import { encodeFlowRows, FLOW_IX, WIRE_SCHEMA_VERSION, type FlowInput, type PendingFlowRow } from '@sextant/shared';
+import { encodeBatch, encodeFlowRows, FLOW_IX, WIRE_SCHEMA_VERSION, type FlowInput, type PendingFlowRow } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthTracker } from './health';
 import { prepareBatch } from './prepared-batch';
@@ -109,9 +109,10 @@ describe('shipper', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-reject-'));
     const now = Date.now();
     const t = generateTraffic({ seed: 6, connections: 20, start: now - 1000, end: now, l7Share: 0 });
-    // Written by an earlier collector version: <sequence>-<batch id>.json, no record count in the name.
-    const old = prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows });
-    fs.writeFileSync(path.join(dir, `000000000007-${old.batchId}.json`), old.body);
+    // Written by an earlier collector version: <sequence>-<batch id>.json, no record count in the name; batch
+    // schema 5 (flows as rows), which the server still takes.
+    const old = { ...encodeBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows }), schemaVersion: 5 };
+    fs.writeFileSync(path.join(dir, `000000000007-${old.batchId}.json`), JSON.stringify(old));
     const spool = new Spool(dir, 64 * 1024 * 1024);
     expect(spool.peek()?.batch).toMatchObject({ batchId: old.batchId, records: 20 });
     const bad = prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(0, 5) });
@@ -134,22 +135,27 @@ describe('shipper', () => {
 
   it('bounds the spool by dropping the oldest batches and counting them', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-bound-'));
-    const spool = new Spool(dir, 64 * 1024);
     const now = Date.now();
     const t = generateTraffic({ seed: 5, connections: 400, start: now - 1000, end: now, l7Share: 0 });
-    for (let i = 0; i < 10; i++)
-      spool.put(prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(i * 40, (i + 1) * 40) }));
+    const batches = Array.from({ length: 10 }, (_, i) =>
+      prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows.slice(i * 40, (i + 1) * 40) }),
+    );
+    // room for four of them
+    const limit = Math.max(...batches.map((b) => b.body.length)) * 4.5;
+    const spool = new Spool(dir, limit);
+    for (const b of batches) spool.put(b);
     const s = spool.stats();
-    expect(s.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(s.bytes).toBeLessThanOrEqual(limit);
     expect(s.droppedBatches).toBeGreaterThan(5);
     expect(s.files + s.droppedBatches).toBe(10);
     expect(s.droppedRecords).toBe(s.droppedBatches * 40);
     // What is left are the newest batches.
     const oldest = spool.peek()?.batch;
     expect(oldest?.records).toBe(40);
-    expect((JSON.parse(oldest?.body.toString() ?? '{}') as { flows?: unknown[][] }).flows?.[0]?.[FLOW_IX.id]).toBe(
-      t.flows[(10 - s.files) * 40]?.id,
-    );
+    const ids = (JSON.parse(oldest?.body.toString() ?? '{}') as { flowColumns?: { columns: unknown[][] } }).flowColumns?.columns[
+      FLOW_IX.id
+    ];
+    expect(ids?.[0]).toBe(t.flows[(10 - s.files) * 40]?.id);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -174,9 +180,14 @@ describe('shipper', () => {
     await waitFor(async () => (await stored()) === 100 && shipper.stats.rejectedBatches === 1, 10_000);
     const lines = fs.readFileSync(path.join(dir, DEAD_LETTER_FILE), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1);
-    const dead = JSON.parse(lines[0] ?? '{}') as { batchId: string; records: number; reason: string; batch: { flows: unknown[] } };
+    const dead = JSON.parse(lines[0] ?? '{}') as {
+      batchId: string;
+      records: number;
+      reason: string;
+      batch: { flowColumns: { rows: number } };
+    };
     expect(dead).toMatchObject({ records: 50, reason: expect.stringMatching(/^BAD_REQUEST: invalid input: flows\.7\.1: Too big/) });
-    expect(dead.batch.flows).toHaveLength(50);
+    expect(dead.batch.flowColumns.rows).toBe(50);
     expect(spool.stats()).toMatchObject({ files: 0, deadLetterBatches: 1, deadLetterRecords: 50 });
     // The count rides on the health report to the server (Collectors page, /api/metrics).
     const report = new HealthTracker('dead-letter-node', { available: true }).report(null, shipper.stats, spool.stats(), 0);

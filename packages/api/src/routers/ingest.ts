@@ -56,6 +56,13 @@ const batchSizeGuard = collectorProcedure.use(storageErrors('batch not stored'))
       throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `${key}: ${v.length} items exceed the limit of ${max} per batch` });
     }
   }
+  // (flows as columns, batch schema 6: their row count)
+  const columnRows = (raw?.flowColumns as { rows?: unknown } | undefined)?.rows;
+  if (typeof columnRows === 'number' && columnRows > BATCH_LIMITS.maxFlows)
+    throw new TRPCError({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: `flows: ${columnRows} items exceed the limit of ${BATCH_LIMITS.maxFlows} per batch`,
+    });
   return next();
 });
 
