@@ -12,7 +12,7 @@ import { missingPrerequisite } from '@sextant/shared/testing';
 import { describe, expect, it } from 'vitest';
 import type { Collector } from './collector';
 import { HttpMix } from './testing/http-mix';
-import { kernelRig, settle } from './testing/kernel-rig';
+import { firstLine, kernelRig, settle } from './testing/kernel-rig';
 import { hasOpenssl, makeSelfSignedCert, type TlsCert } from './testing/tls-cert';
 import { MIX, MIX_COUNTS, MIX_ROWS, SLOW_ROUTE_MS } from './testing/tls-workloads';
 import { waitFor } from './testing/wait-for';
@@ -118,5 +118,42 @@ describe.skipIf(rig.skip || noOpenssl)('TLS hooks follow binaries on the real ke
     // What the per-workload coverage reads: the excluded workload's connection is TLS not decoded, the other's decoded.
     expect(await coverageOf(excluded.port)).toEqual([{ l7_coverage: 'tls-undecoded', n: 1 }]);
     expect(await coverageOf(decoded.port)).toEqual([{ l7_coverage: 'tls-node', n: 1 }]);
+  });
+
+  it('a node binary at a path that exists only in its own mount namespace (a container) is hooked through /proc/<pid>/root', async () => {
+    setup();
+    // The namespace: a tmpfs over an empty directory, holding a copy of node. Outside it the directory stays empty.
+    const dir = rig.file('ns');
+    fs.mkdirSync(dir);
+    const mountScript = 'mount -t tmpfs sextant-ns "$0" && cp "$1" "$0/node" && echo ready && exec sleep 120';
+    const holder = rig.spawn(
+      'unshare',
+      ['-m', '--propagation', 'private', 'sh', '-c', mountScript, dir, fs.realpathSync(process.execPath)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    expect(await firstLine(holder)).toBe('ready');
+    const inside = path.join(dir, 'node');
+    expect(fs.existsSync(inside)).toBe(false);
+    // The peers run that copy inside the namespace (a wrapper the mix spawns as its node binary).
+    const wrapper = path.join(rig.file('wrap'), 'ns-node');
+    fs.mkdirSync(path.dirname(wrapper));
+    fs.writeFileSync(wrapper, `#!/bin/sh\nexec nsenter -t ${holder.pid} -m ${inside} "$@"\n`, { mode: 0o755 });
+    const c = await rig.startCollector({ l7Mode: 'full', tlsScanMs: SCAN_MS });
+    const { port, peers, mix } = await serverFrom(wrapper);
+    const hooked = await waitFor(
+      async () => attachedFiles(c),
+      (files) => files.includes(inside),
+      10_000,
+    );
+    expect(hooked).toContain(inside);
+    await mix();
+    await rig.waitCount(`SELECT count(*) AS n FROM l7_events WHERE dst_port = $1 AND type = 'RESPONSE'`, [port], MIX.length);
+    await settle();
+    await c.stop();
+    peers.close();
+    expect(await recordsTo(port)).toEqual(MIX_ROWS);
+    expect(await sources(port)).toEqual([{ process: 'node', tls: 'node' }]);
   });
 });

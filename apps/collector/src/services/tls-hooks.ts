@@ -19,6 +19,13 @@ const NODE_EXE = /^(node|nodejs)$/;
 const LIBSSL = /\/libssl\.so\.3$/;
 /** Failures kept for the health report (the newest). */
 const MAX_FAILURES = 8;
+/**
+ * A file whose attach failed for a reason that may pass (not one of PERMANENT_FAILURES: EMFILE, ENOMEM, EAGAIN, EBUSY …)
+ * is tried again after this many scans, then after the next count, …; after the last it is left alone.
+ */
+const RETRY_AFTER_SCANS = [1, 2, 4, 8];
+/** Failures the same file fails with again: a function or the file missing (ENOENT), not a file it can probe (EINVAL, ENOEXEC). */
+const PERMANENT_FAILURES = new Set(['ENOENT', 'EINVAL', 'ENOEXEC']);
 
 export interface TlsAttacher {
   attachFile(path: string, source: TlsSource): TlsAttachment;
@@ -47,6 +54,8 @@ export interface TlsHooksStats {
   failures: { path: string; reason: string }[];
   /** Files skipped because they are on the exclude list. */
   excludedFiles: number;
+  /** Files whose attach failed for a reason that may pass, waiting for another attempt at a later scan. */
+  attachRetrying: number;
   /** Probe sites the kernel single-steps, over the attached files (0: every hit is emulated). */
   singleStepSites: number;
   scans: number;
@@ -60,15 +69,29 @@ interface Candidate {
   source: TlsSource;
 }
 
+/** A file's failed attach, tried again at a later scan: how many attempts so far, at which scan the next. */
+interface Retry {
+  attempts: number;
+  atScan: number;
+  /** The pinned system libssl (no process needs to map it): tried again by the scan itself. */
+  pinned: Candidate | null;
+}
+
 export class TlsHooks {
   private readonly attached = new Map<string, Attached>();
-  /** dev:ino of files that cannot be attached (no SSL_* symbols, not ELF …) or are excluded: not retried. */
+  /** dev:ino of files that cannot be attached (no SSL_* symbols, not ELF …; or retried in vain) or are excluded: left alone. */
   private readonly refused = new Set<string>();
+  /** dev:ino of files whose attach failed for a reason that may pass (bounded attempts, RETRY_AFTER_SCANS). */
+  private readonly retry = new Map<string, Retry>();
+  /** Files waiting for a retry that a process of this scan maps (the others are forgotten at its end). */
+  private readonly retrySeen = new Set<string>();
+  /** This process's mount namespace: a process in another one (a container, `unshare -m`) sees other files at the same paths. */
+  private readonly mountNs: string;
   private readonly excluded = new Set<string>();
   private readonly exclude: Set<string>;
   private readonly procRoot: string;
   private readonly log: (msg: string) => void;
-  private readonly stat: TlsHooksStats = {
+  private readonly stat: Omit<TlsHooksStats, 'attachRetrying'> = {
     attachedFiles: 0,
     attachFailures: 0,
     failures: [],
@@ -84,6 +107,7 @@ export class TlsHooks {
   ) {
     this.exclude = new Set((opts.exclude ?? []).map((p) => path.resolve(p)));
     this.procRoot = opts.procRoot ?? '/proc';
+    this.mountNs = readlinkOr(`${this.procRoot}/self/ns/mnt`, '');
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -103,6 +127,8 @@ export class TlsHooks {
     } catch {
       return;
     }
+    this.retrySeen.clear();
+    for (const r of [...this.retry.values()]) if (r.pinned) this.consider(r.pinned, null, true);
     for (const p of pids) {
       const pid = Number(p);
       for (const c of this.candidates(pid)) {
@@ -118,6 +144,7 @@ export class TlsHooks {
         this.log(`TLS uprobes detached from ${a.attachment.path} (no process maps it)`);
       }
     }
+    for (const [key, r] of this.retry) if (!r.pinned && !this.retrySeen.has(key)) this.retry.delete(key); // no process maps it now
     this.stat.scans++;
     this.stat.lastScanMs = Math.round((performance.now() - t0) * 10) / 10;
   }
@@ -132,7 +159,10 @@ export class TlsHooks {
     } catch {
       return out;
     }
-    const open = (p: string) => (root === '/' ? p : `${base}/root${p}`);
+    // Through /proc/<pid>/root when the process sees another file tree: a chroot, or its own mount namespace
+    // (a container's image; the path may not exist at all here).
+    const ownTree = root === '/' && readlinkOr(`${base}/ns/mnt`, this.mountNs) === this.mountNs;
+    const open = (p: string) => (ownTree ? p : `${base}/root${p}`);
     try {
       const exe = fs.readlinkSync(`${base}/exe`).replace(/ \(deleted\)$/, '');
       if (NODE_EXE.test(path.basename(exe))) out.push({ openPath: open(exe), shownPath: exe, source: 'node' });
@@ -167,6 +197,11 @@ export class TlsHooks {
     }
     if (this.attached.has(key)) return key;
     if (this.refused.has(key)) return undefined;
+    const retry = this.retry.get(key);
+    if (retry) {
+      this.retrySeen.add(key);
+      if (this.stat.scans < retry.atScan) return undefined; // its next attempt is at a later scan
+    }
     if (this.isExcluded(c)) {
       this.refused.add(key);
       this.excluded.add(key);
@@ -177,13 +212,24 @@ export class TlsHooks {
     try {
       const attachment = this.probes.attachFile(c.openPath, c.source);
       this.attached.set(key, { attachment: { ...attachment, path: c.shownPath }, pids: new Set(pid === null ? [] : [pid]), pinned });
+      this.retry.delete(key);
       this.log(`TLS uprobes attached to ${c.shownPath} (${c.source}${pid === null ? '' : `, seen in pid ${pid}`})${sitesNote(attachment)}`);
       return key;
     } catch (err) {
-      this.refused.add(key);
+      const code = (err as { code?: unknown }).code;
+      const attempts = (retry?.attempts ?? 0) + 1;
+      const after = typeof code === 'string' && PERMANENT_FAILURES.has(code) ? undefined : RETRY_AFTER_SCANS[attempts - 1];
+      if (after === undefined) {
+        this.retry.delete(key);
+        this.refused.add(key);
+      } else {
+        this.retry.set(key, { attempts, atScan: this.stat.scans + after, pinned: pinned ? c : null });
+        this.retrySeen.add(key);
+      }
       this.stat.attachFailures++;
       this.stat.failures = [...this.stat.failures, { path: c.shownPath, reason: (err as Error).message }].slice(-MAX_FAILURES);
-      this.log(`TLS uprobes not attached to ${c.shownPath}: ${(err as Error).message}`);
+      const next = after === undefined ? '' : ` (attempt ${attempts}: again in ${after} scan${after === 1 ? '' : 's'})`;
+      this.log(`TLS uprobes not attached to ${c.shownPath}: ${(err as Error).message}${next}`);
       return undefined;
     }
   }
@@ -224,7 +270,13 @@ export class TlsHooks {
   get stats(): TlsHooksStats {
     let singleStepSites = 0;
     for (const a of this.attached.values()) singleStepSites += a.attachment.singleStepped.length;
-    return { ...this.stat, attachedFiles: this.attached.size, singleStepSites, failures: [...this.stat.failures] };
+    return {
+      ...this.stat,
+      attachedFiles: this.attached.size,
+      attachRetrying: this.retry.size,
+      singleStepSites,
+      failures: [...this.stat.failures],
+    };
   }
 
   /** Detaches every file (the probes' close() does too). */
@@ -254,7 +306,17 @@ export function tlsHealthDetails(s: TlsHooksStats, unpaired: number): Record<str
     tlsAttachFailures: s.attachFailures,
     tlsLastAttachFailure: last ? `${last.path}: ${last.reason}`.slice(0, 1024) : '',
     tlsExcludedFiles: s.excludedFiles,
+    tlsAttachRetrying: s.attachRetrying,
     tlsSingleStepSites: s.singleStepSites,
     tlsUnpaired: unpaired,
   };
+}
+
+/** A symbolic link's target, or `fallback` when it cannot be read (gone, not permitted). */
+function readlinkOr(p: string, fallback: string): string {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return fallback;
+  }
 }
