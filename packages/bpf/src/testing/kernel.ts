@@ -28,9 +28,9 @@ export function connectOnce(port: number, payload: string): Promise<void> {
   });
 }
 
-/** Waits until `pred` holds or `ms` pass, then 200 ms more for stragglers (events that must not come, too). */
-export async function settle(pred: () => boolean, ms = 5_000): Promise<void> {
+/** Waits until `pred` holds or `ms` pass, then `strayMs` more for stragglers (events that must not come, too). */
+export async function settle(pred: () => boolean, ms = 5_000, strayMs = 200): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end && !pred()) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 200)); // and let stragglers arrive
+  await new Promise((r) => setTimeout(r, strayMs)); // and let stragglers arrive
 }
