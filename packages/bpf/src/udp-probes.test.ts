@@ -50,35 +50,15 @@ describe.skipIf(noKernel)('UDP flows and drops', () => {
     for (const sock of [a, b, server]) sock.close();
     const flows = probes.drainUdpFlows();
     const find = (lport: number, rport: number) => flows.filter((f) => f.localPort === lport && f.remotePort === rport);
-    expect(find(aport, sport)).toEqual([
-      expect.objectContaining({
-        localIp: '127.0.0.1',
-        remoteIp: '127.0.0.1',
-        packetsOut: N,
-        bytesOut: N * 100,
-        packetsIn: N,
-        bytesIn: N * 10,
-        pid: process.pid,
-      }),
-    ]);
-    expect(find(bport, sport)).toEqual([
-      expect.objectContaining({ localIp: '127.0.0.1', packetsOut: N, bytesOut: N * 50, packetsIn: N, bytesIn: N * 10 }),
-    ]);
+    // Each peer's flow from both ends: N datagrams of `size` bytes to the server, N replies of 10 bytes back.
+    const loopback = { localIp: '127.0.0.1', remoteIp: '127.0.0.1', pid: process.pid };
+    const sent = (size: number) => ({ ...loopback, packetsOut: N, bytesOut: N * size, packetsIn: N, bytesIn: N * 10 });
+    const served = (size: number) => ({ ...loopback, packetsIn: N, bytesIn: N * size, packetsOut: N, bytesOut: N * 10 });
+    expect(find(aport, sport)).toEqual([expect.objectContaining(sent(100))]);
+    expect(find(bport, sport)).toEqual([expect.objectContaining(sent(50))]);
     // The any-bound server: one flow per peer, its local address the loopback address the peers used.
-    expect(find(sport, aport)).toEqual([
-      expect.objectContaining({
-        localIp: '127.0.0.1',
-        remoteIp: '127.0.0.1',
-        packetsIn: N,
-        bytesIn: N * 100,
-        packetsOut: N,
-        bytesOut: N * 10,
-        pid: process.pid,
-      }),
-    ]);
-    expect(find(sport, bport)).toEqual([
-      expect.objectContaining({ localIp: '127.0.0.1', packetsIn: N, bytesIn: N * 50, packetsOut: N, bytesOut: N * 10 }),
-    ]);
+    expect(find(sport, aport)).toEqual([expect.objectContaining(served(100))]);
+    expect(find(sport, bport)).toEqual([expect.objectContaining(served(50))]);
   });
 
   it('counts IPv6 datagrams, and IPv4 peers of a dual-stack socket as IPv4', async () => {
