@@ -8,24 +8,14 @@
 import type { Endpoint, L7AggregateInput, L7Event, L7Sampling } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorToken } from '../auth/collectors';
+import { MIN, now, NS, shopEndpoint as ep, window } from '../fixtures/shop';
 import { storeRecords } from '../ingest/store-batch';
 import type { RecordBatch } from '@sextant/shared';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
 import { l7Coverage } from './l7-coverage';
 
-const MIN = 60_000;
-const now = Math.floor(Date.now() / MIN) * MIN;
 const t0 = now - 10 * MIN;
-const window = { since: now - 30 * MIN, until: now };
-const NS = 'shop';
 
-const ep = (service: string, ip: string, port: number, labels?: string[]): Endpoint => ({
-  ip,
-  port,
-  service,
-  namespace: NS,
-  ...(labels ? { labels } : {}),
-});
 const web = ep('web', '10.0.0.9', 40100);
 const self = ep('sextant-web', '10.0.0.8', 40200, ['sextant:self']);
 const orders = ep('orders-api', '10.0.0.2', 8080);

@@ -8,20 +8,16 @@
 import type { Flow, L7Event } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorToken } from '../auth/collectors';
+import { MIN, now, NS, shopEndpoint as ep, window } from '../fixtures/shop';
 import { storeRecords } from '../ingest/store-batch';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
 import { topTalkers } from './panels';
 import { serviceMap } from './service-map';
 import { timeSeries } from './time-series';
 
-const MIN = 60_000;
 let db: TestDatabase;
-const now = Math.floor(Date.now() / MIN) * MIN;
 const start = now - 20 * MIN;
-const window = { since: now - 30 * MIN, until: now };
-const NS = 'shop';
 
-const ep = (service: string, ip: string, port: number) => ({ ip, port, service, namespace: NS });
 const api = ep('orders-api', '10.0.0.2', 8080);
 
 function connection(client: string, t: number, bytes: number, closeReason: Flow['closeReason'] = 'CLOSED'): Flow {

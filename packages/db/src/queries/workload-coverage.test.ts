@@ -8,21 +8,11 @@
 import { L7_COVERAGE_CLASSES, type Flow, type L7CoverageClass, type Endpoint } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorToken } from '../auth/collectors';
+import { MIN, now, NS, shopEndpoint as ep, window } from '../fixtures/shop';
 import { storeRecords } from '../ingest/store-batch';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
 import { workloadCoverage, type WorkloadCoverage } from './workload-coverage';
 
-const MIN = 60_000;
-const now = Math.floor(Date.now() / MIN) * MIN;
-const window = { since: now - 30 * MIN, until: now };
-const NS = 'shop';
-const ep = (service: string, ip: string, port: number, labels?: string[]): Endpoint => ({
-  ip,
-  port,
-  service,
-  namespace: NS,
-  ...(labels ? { labels } : {}),
-});
 const web = ep('web', '10.0.0.9', 40100);
 const orders = ep('orders-api', '10.0.0.2', 8080);
 const legacy = ep('legacy-tls', '10.0.0.4', 8443);
