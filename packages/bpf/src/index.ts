@@ -18,5 +18,7 @@ export {
 } from './probes';
 export { formatIp } from './addresses';
 export { TlsProbes, tlsSourceOf, type TlsAttachment, type TlsSource } from './tls-probes';
+export { ElfFile } from './elf-symbols';
+export { planTlsSites, type TlsSitePlan } from './probe-sites';
 export { dropReasonName, parseDropReasons } from './drop-reasons';
 export * from './generated/events';
