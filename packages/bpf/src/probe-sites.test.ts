@@ -89,6 +89,12 @@ describe.skipIf(!fs.existsSync(LIBSSL))("this host's files", () => {
     }
   });
 
+  it("libssl.so.3 with mode 'symbols': the symbols as before, the four single-stepped ones named", () => {
+    const plan = planTlsSites(LIBSSL, 'symbols');
+    expect([plan.internal, plan.singleStepped]).toEqual([[], ['SSL_read', 'SSL_read_ex', 'SSL_write', 'SSL_write_ex']]);
+    expect(plan.hooks.filter((h) => !h.retprobe).map((h) => [h.func, h.offset])).toEqual(FUNCS.map((n) => [n, 0]));
+  });
+
   it('node: every entry is a push (emulated): the symbols, as before', () => {
     const plan = planTlsSites(NODE);
     expect([plan.internal, plan.singleStepped, plan.undecoded]).toEqual([[], [], undefined]);

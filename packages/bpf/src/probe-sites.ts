@@ -130,8 +130,11 @@ const RETURN = 'sx_tls_return';
 /** Bytes of SSL_read / SSL_write searched for the call to the internal function. */
 const MAX_SCAN = 4096;
 
-/** The probe sites for the TLS programs in one file (see the file comment). */
-export function planTlsSites(path: string): TlsSitePlan {
+/**
+ * The probe sites for the TLS programs in one file (see the file comment). `symbols`: never the internal
+ * functions (the sites as before this selection existed; single-stepped ones still reported).
+ */
+export function planTlsSites(path: string, mode: 'auto' | 'symbols' = 'auto'): TlsSitePlan {
   const symbols = (): TlsSitePlan => ({ hooks: symbolHooks(), internal: [], singleStepped: [] });
   let elf: ElfFile;
   try {
@@ -150,7 +153,8 @@ export function planTlsSites(path: string): TlsSitePlan {
     for (const d of DIRECTIONS) {
       const plain = site(d.plain);
       const ex = site(d.ex);
-      const internal = !(plain?.emulated && ex?.emulated) && plain && ex ? internalSite(elf, plain.f, ex.f) : undefined;
+      const needed = mode === 'auto' && !(plain?.emulated && ex?.emulated);
+      const internal = needed && plain && ex ? internalSite(elf, plain.f, ex.f) : undefined;
       if (internal !== undefined) {
         entries.push({ func: '', offset: internal, program: d.exProgram });
         plan.internal.push(d.dir);

@@ -43,12 +43,13 @@ export class TlsProbes {
   /**
    * Attaches the probes to `path` at the sites planTlsSites chooses. All or nothing: when one fails (a binary
    * without the symbols: ENOENT; not an ELF file: EINVAL …) those already attached are detached and the BpfError
-   * names the function.
+   * names the function. `sites: 'symbols'` keeps the probes on the SSL_* symbols even where they are single-stepped
+   * (a diagnostic switch: the cost comparison, or a build whose internal functions are not what they seem).
    */
-  attachFile(path: string, source: TlsSource): TlsAttachment {
+  attachFile(path: string, source: TlsSource, sites: 'auto' | 'symbols' = 'auto'): TlsAttachment {
     if (this.closed()) throw new BpfError('attach TLS uprobes (probes closed)', 9 /* EBADF */);
     const cookie = TLS_SOURCES[source];
-    const plan = planTlsSites(path);
+    const plan = planTlsSites(path, sites);
     const links: number[] = [];
     try {
       for (const h of plan.hooks) {

@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import type { TlsAttachment, TlsSource } from '@sextant/bpf';
 
 export const SYSTEM_LIBSSL = '/usr/lib/x86_64-linux-gnu/libssl.so.3';
@@ -27,14 +28,26 @@ const RETRY_AFTER_SCANS = [1, 2, 4, 8];
 /** Failures the same file fails with again: a function or the file missing (ENOENT), not a file it can probe (EINVAL, ENOEXEC). */
 const PERMANENT_FAILURES = new Set(['ENOENT', 'EINVAL', 'ENOEXEC']);
 
+export type TlsProbeSites = 'auto' | 'symbols';
+
+/**
+ * SEXTANT_TLS_PROBE_SITES: 'auto' (default: the sites packages/bpf probe-sites.ts chooses) or 'symbols' (always the
+ * SSL_* symbols, even where the kernel single-steps them: a diagnostic switch, used by the TLS cost benchmark).
+ */
+export function tlsProbeSitesFromEnv(env: NodeJS.ProcessEnv = process.env): TlsProbeSites {
+  return z.enum(['auto', 'symbols']).parse(env.SEXTANT_TLS_PROBE_SITES || 'auto');
+}
+
 export interface TlsAttacher {
-  attachFile(path: string, source: TlsSource): TlsAttachment;
+  attachFile(path: string, source: TlsSource, sites?: TlsProbeSites): TlsAttachment;
   detach(a: TlsAttachment): void;
 }
 
 export interface TlsHooksOptions {
   /** Binary paths never attached (as the processes see them, or resolved on this host). */
   exclude?: readonly string[];
+  /** Where the probes go (default: SEXTANT_TLS_PROBE_SITES, else 'auto'). */
+  probeSites?: TlsProbeSites;
   /** /proc (tests may point elsewhere only to read; attaching needs the real one). */
   procRoot?: string;
   log?: (msg: string) => void;
@@ -90,6 +103,7 @@ export class TlsHooks {
   private readonly excluded = new Set<string>();
   private readonly exclude: Set<string>;
   private readonly procRoot: string;
+  private readonly probeSites: TlsProbeSites;
   private readonly log: (msg: string) => void;
   private readonly stat: Omit<TlsHooksStats, 'attachRetrying'> = {
     attachedFiles: 0,
@@ -107,6 +121,7 @@ export class TlsHooks {
   ) {
     this.exclude = new Set((opts.exclude ?? []).map((p) => path.resolve(p)));
     this.procRoot = opts.procRoot ?? '/proc';
+    this.probeSites = opts.probeSites ?? tlsProbeSitesFromEnv();
     this.mountNs = readlinkOr(`${this.procRoot}/self/ns/mnt`, '');
     this.log = opts.log ?? (() => undefined);
   }
@@ -210,7 +225,7 @@ export class TlsHooks {
       return undefined;
     }
     try {
-      const attachment = this.probes.attachFile(c.openPath, c.source);
+      const attachment = this.probes.attachFile(c.openPath, c.source, this.probeSites);
       this.attached.set(key, { attachment: { ...attachment, path: c.shownPath }, pids: new Set(pid === null ? [] : [pid]), pinned });
       this.retry.delete(key);
       this.log(`TLS uprobes attached to ${c.shownPath} (${c.source}${pid === null ? '' : `, seen in pid ${pid}`})${sitesNote(attachment)}`);
