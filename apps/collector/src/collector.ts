@@ -3,7 +3,7 @@
  * them, reports health, and on stop detaches every program and leaves unsent batches in the spool.
  */
 import { monotonicNsFromEpochMs, preflight, SextantProbes, type ProbeCounters } from '@sextant/bpf';
-import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
+import { WIRE_SCHEMA_VERSION, type PendingFlowRow } from '@sextant/shared';
 import type { CollectorConfig } from './env';
 import { Clock, FlowAssembler } from './services/flow-assembler';
 import { CaptureControl } from './services/capture-control';
@@ -31,6 +31,7 @@ export class Collector {
   private readonly assembler: FlowAssembler;
   private readonly identity: IdentityResolver;
   private readonly l7: L7Assembler;
+  private readonly coverage: L7CoverageClassifier;
   private readonly listeners = new ListenerTable();
   private readonly clock = new Clock();
   private events = 0;
@@ -68,12 +69,17 @@ export class Collector {
       processTtlMs: config.processCacheMs,
     });
     // L7 decode coverage per connection, from the kernel's classification in each close event (l7-coverage.ts).
-    const coverage = new L7CoverageClassifier(config.l7 && config.l7Mode !== 'hooks');
+    const coverage = (this.coverage = new L7CoverageClassifier(config.l7 && config.l7Mode !== 'hooks'));
     this.assembler = new FlowAssembler(config.nodeName, this.identity, this.listeners, this.clock, { keepClosedIds: config.l7, coverage });
     this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
     this.l7.onNotDecodable = (sockId, firstNs) => coverage.markNotDecodable(sockId, firstNs);
     this.aggregates = new L7AggregateBuilder(this.assembler, this.identity);
     this.capture = new CaptureControl(this.transport, () => this.applyL7Config(), this.log);
+  }
+
+  /** Final rows of HTTP/2 connections the L7 side is done with (or all), their decode class settled. */
+  private heldCoverageRows(all: boolean): PendingFlowRow[] {
+    return this.coverage.release(Date.now(), (sockId, startNs, endNs) => this.l7.tracks(sockId, startNs, endNs), all);
   }
 
   /** Whether HTTP is aggregated in the kernel (records kept where they matter). */
@@ -123,14 +129,20 @@ export class Collector {
     this.probes.onTcpEvents((batch) => {
       this.events += batch.length;
       if (this.config.l7) for (const e of batch) if (e.final) this.l7.connectionClosed(e);
-      this.shipper.addFlowRows(this.assembler.tcpRows(batch));
+      // (an HTTP/2 connection's row waits for its L7 data: a stream not decodable changes its class, l7-coverage.ts)
+      this.shipper.addFlowRows(this.coverage.ready(this.assembler.tcpRows(batch)));
     });
     if (this.config.l7) {
       this.probes.onL7Events((batch) => {
         this.events += batch.length;
         this.shipper.addL7(this.l7.push(batch));
       });
-      this.timers.push(setInterval(() => this.shipper.addL7(this.l7.tick()), 1_000));
+      this.timers.push(
+        setInterval(() => {
+          this.shipper.addL7(this.l7.tick());
+          this.shipper.addFlowRows(this.heldCoverageRows(false));
+        }, 1_000),
+      );
     }
     this.shipper.start();
     try {
@@ -261,6 +273,7 @@ export class Collector {
       this.probes = null;
       // Whatever is still waiting for a response is reported as an unanswered request.
       this.shipper.addL7(this.l7.tick(Number.POSITIVE_INFINITY));
+      this.shipper.addFlowRows(this.heldCoverageRows(true));
     }
     this.reportHealth();
     await this.shipper.stop();

@@ -250,7 +250,7 @@ export class FlowAssembler {
     row[FLOW_IX.connectLatencyNs] = e.connectNs > 0 ? e.connectNs : null;
     row[FLOW_IX.closeReason] = closeReasonOf(e, server);
     row[FLOW_IX.localPeer] = localPeer;
-    row[FLOW_IX.l7Coverage] = e.final ? (this.opts.coverage?.classOf(e, server && localPeer) ?? null) : null;
+    row[FLOW_IX.l7Coverage] = e.final ? (this.opts.coverage?.classOf(e, server && localPeer, row) ?? null) : null;
     return row;
   }
 

@@ -168,6 +168,15 @@ export class L7Assembler {
     }
   }
 
+  /** Whether data of the connection on this socket within [startNs, endNs] is still held here (not all its exchanges out). */
+  tracks(sockId: bigint, startNs: bigint, endNs: bigint): boolean {
+    for (const ino of this.inosBySock.get(sockId) ?? []) {
+      const meta = this.conns.get(ino);
+      if (meta !== undefined && within(meta.firstNs, startNs, endNs)) return true;
+    }
+    return false;
+  }
+
   /** Flushes connections closed long enough ago (unanswered requests become REQUEST events). */
   tick(now = Date.now()): L7EventInput[] {
     const out: L7EventInput[] = [];

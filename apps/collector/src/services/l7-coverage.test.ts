@@ -4,11 +4,23 @@
  * interim reports carry none, an HTTP/2 socket with a stream the parser could not decode is `http2-undecodable`
  * (once: the mark is consumed by its close), and a close event without the kernel's fields gets no class.
  */
-import { SX_CLOSE_CLOSED, SX_DIR_CLIENT, SX_DIR_SERVER, type TcpConnEvent } from '@sextant/bpf';
+import {
+  L7Record,
+  SX_CLOSE_CLOSED,
+  SX_DIR_CLIENT,
+  SX_DIR_SERVER,
+  SX_L7_EGRESS,
+  SX_L7_HEADER_SIZE,
+  SX_L7_INGRESS,
+  SX_PROTO_HTTP2,
+  type TcpConnEvent,
+} from '@sextant/bpf';
 import { FLOW_IX, type L7CoverageClass } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { Clock, FlowAssembler } from './flow-assembler';
+import { FLAG, FRAME, PREFACE } from '../l7/http2-frames';
 import { IdentityResolver } from './identity';
+import { L7Assembler } from './l7-assembler';
 import { decide, L7CoverageClassifier } from './l7-coverage';
 import { ListenerTable } from './listeners';
 
@@ -116,5 +128,115 @@ describe('L7 decode class per connection', () => {
     // the same server socket towards a remote client is classified
     expect(a.classOf({ ...local, daddr: '10.77.0.9' })).toBe('unrecognized');
     expect(assembler(false).classOf(close({ l7Proto: 1 }))).toBeNull();
+  });
+});
+
+/** An HTTP/2 frame, and a header block of literals without indexing (lengths as HPACK integers, 7-bit prefix). */
+function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(stream, 5);
+  return Buffer.concat([h, payload]);
+}
+function hpackInt(n: number): Buffer {
+  if (n < 127) return Buffer.from([n]);
+  const out = [127];
+  for (n -= 127; n >= 128; n >>= 7) out.push((n & 0x7f) | 0x80);
+  return Buffer.from([...out, n]);
+}
+const block = (fields: [string, string][]) =>
+  Buffer.concat(fields.flatMap(([n, v]) => [Buffer.from([0]), hpackInt(n.length), Buffer.from(n), hpackInt(v.length), Buffer.from(v)]));
+
+/** One captured syscall of a client socket to 10.9.8.7:8080 in the kernel's layout: the first `captured` bytes of `data`. */
+function chunk(sock: bigint, ino: bigint, tsNs: bigint, direction: number, data: Buffer, captured = data.length): L7Record {
+  const buf = Buffer.alloc(SX_L7_HEADER_SIZE + captured);
+  buf.writeBigUInt64LE(sock, 0);
+  buf.writeBigUInt64LE(ino, 8);
+  buf.writeBigUInt64LE(tsNs, 16);
+  buf.writeUInt32LE(4242, 32); // pid
+  buf.writeUInt32LE(data.length, 36); // total
+  buf.writeUInt32LE(captured, 40);
+  buf.writeUInt16LE(41_000, 44);
+  buf.writeUInt16LE(8080, 46);
+  buf.writeUInt8(4, 48); // IPv4
+  buf.writeUInt8(6, 49); // TCP
+  buf.writeUInt8(direction, 50);
+  buf.writeUInt8(SX_PROTO_HTTP2, 51);
+  buf.writeUInt8(SX_DIR_CLIENT, 53);
+  buf.set([10, 77, 0, 1], 56);
+  buf.set([10, 9, 8, 7], 72);
+  buf.write('client', 88, 'latin1');
+  data.copy(buf, SX_L7_HEADER_SIZE, 0, captured);
+  return new L7Record(buf, 0, buf.length);
+}
+
+describe('HTTP/2 not decodable, its data read after its close (the L7 ring behind the TCP ring)', () => {
+  it('holds the final row until the L7 side is done with the connection, then classes it by the marks', () => {
+    const identity = new IdentityResolver({ nodeName: 'node-a' });
+    const coverage = new L7CoverageClassifier(true);
+    const flows = new FlowAssembler('node-a', identity, new ListenerTable(), new Clock(), { keepClosedIds: true, coverage });
+    const l7 = new L7Assembler(flows, identity, 'node-a');
+    l7.onNotDecodable = (sockId, firstNs) => coverage.markNotDecodable(sockId, firstNs);
+    const busy = (sockId: bigint, startNs: bigint, endNs: bigint) => l7.tracks(sockId, startNs, endNs);
+    // Two HTTP/2 connections (sockets A and B) closed before any of their data is read; A's request carries a
+    // header block past the 1,024 bytes captured, B's is whole.
+    const [A, B] = [0xffff888100000a00n, 0xffff888100000b00n];
+    const t = 5_000_000_000n;
+    const closes = [A, B].map((sockId) =>
+      close({ l7Proto: SX_PROTO_HTTP2, sockId, startNs: t, endNs: t + 50_000_000n, daddr: '10.9.8.7', dport: 8080, sport: 41_000 }),
+    );
+    for (const e of closes) l7.connectionClosed(e);
+    const rows = flows.tcpRows(closes);
+    expect(coverage.ready(rows)).toEqual([]);
+    const now = Date.now();
+    expect(coverage.release(now, busy)).toEqual([]); // the L7 ring may be behind: not yet
+    const settings = frame(FRAME.SETTINGS, 0, 0, Buffer.alloc(0));
+    const request = (extra: [string, string][]) =>
+      Buffer.concat([
+        PREFACE,
+        settings,
+        frame(
+          FRAME.HEADERS,
+          FLAG.END_HEADERS | FLAG.END_STREAM,
+          1,
+          block([[':method', 'GET'], [':scheme', 'http'], [':path', '/x'], [':authority', 'api'], ...extra]),
+        ),
+      ]);
+    const response = Buffer.concat([settings, frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, block([[':status', '200']]))]);
+    const big = request([['x-big', 'b'.repeat(3000)]]);
+    const exchanges = l7.push([
+      chunk(A, 1n, t + 1_000_000n, SX_L7_EGRESS, big, 1024),
+      chunk(A, 1n, t + 2_000_000n, SX_L7_INGRESS, response),
+      chunk(B, 2n, t + 1_000_000n, SX_L7_EGRESS, request([])),
+      chunk(B, 2n, t + 2_000_000n, SX_L7_INGRESS, response),
+    ]);
+    // each joined its closed connection; A's stream has no method or path (its block was cut)
+    expect(exchanges.map((x) => [x.flowId, x.http?.method ?? null, x.http?.code ?? null])).toEqual([
+      [rows[0]![FLOW_IX.id], '', 200],
+      [rows[1]![FLOW_IX.id], 'GET', 200],
+    ]);
+    expect(coverage.release(now + 1_500, busy)).toEqual([]); // the L7 side holds both until 2 s after their last data
+    expect(l7.tick(now + 5_000)).toEqual([]);
+    const out = coverage.release(now + 5_000, busy);
+    expect(out.map((r) => [r[FLOW_IX.id], r[FLOW_IX.l7Coverage]])).toEqual([
+      [rows[0]![FLOW_IX.id], 'http2-undecodable'],
+      [rows[1]![FLOW_IX.id], 'cleartext'],
+    ]);
+    expect(coverage.stats()).toMatchObject({ cleartext: 1, 'http2-undecodable': 1 });
+    expect(coverage.release(now + 60_000, busy)).toEqual([]);
+  });
+
+  it('a held row goes out once the L7 side never saw its connection, or at stop', () => {
+    const coverage = new L7CoverageClassifier(true);
+    const flows = new FlowAssembler('node-a', new IdentityResolver({ nodeName: 'node-a' }), new ListenerTable(), new Clock(), { coverage });
+    const rows = flows.tcpRows([close({ l7Proto: SX_PROTO_HTTP2 }), close({ l7Proto: 1 }), close({ l7Proto: SX_PROTO_HTTP2 })]);
+    expect(coverage.ready(rows)).toEqual([rows[1]]);
+    const now = Date.now();
+    expect(coverage.release(now + 1_000, () => false).map((r) => r[FLOW_IX.l7Coverage])).toEqual(['cleartext', 'cleartext']);
+    const more = flows.tcpRows([close({ l7Proto: SX_PROTO_HTTP2 })]);
+    expect(coverage.ready(more)).toEqual([]);
+    expect(coverage.release(now, () => true, true)).toEqual(more);
   });
 });

@@ -5,7 +5,9 @@
  * libssl / node uprobes, SX_TLS_*), not from records: in signals mode most exchanges leave no record, and the
  * two ring buffers are not ordered with each other, so records of a short connection often come after its close.
  * Nothing runs per packet or per record for it, except one set insert per HTTP/2 stream the parser could not
- * decode (`markNotDecodable`, from the L7 assembler).
+ * decode (`markNotDecodable`, from the L7 assembler). That mark can only come after the stream's data was parsed,
+ * which may be after the close was read: the final row of an HTTP/2 connection classed cleartext is held back
+ * (`ready`) until the L7 side is done with the connection, and goes out with its class settled (`release`).
  *
  * A close event without those fields (a BPF object that does not fill them yet) gets no class: never a guess.
  */
@@ -21,7 +23,7 @@ import {
   SX_TLS_NODE,
   SX_TLS_OPENSSL,
 } from '@sextant/bpf';
-import type { L7CoverageClass } from '@sextant/shared';
+import { FLOW_IX, type L7CoverageClass, type PendingFlowRow } from '@sextant/shared';
 
 /** What the class is decided from: the close event's fields (those the kernel fills for coverage may be absent). */
 export interface CoverageCloseFacts {
@@ -36,6 +38,19 @@ export interface CoverageCloseFacts {
 
 /** Sockets remembered as having an HTTP/2 stream not decodable, at most (oldest forgotten first). */
 const MAX_MARKED = 16_384;
+/** A held row waits at least this long (the L7 ring read behind the TCP ring), and at most the second. */
+const MIN_HOLD_MS = 1_000;
+const MAX_HOLD_MS = 30_000;
+/** Rows held at most (a flood of HTTP/2 closes): beyond, the oldest goes out as it is. */
+const MAX_HELD = 65_536;
+
+type Row = PendingFlowRow;
+/** The final row of an HTTP/2 connection classed cleartext, waiting for a mark that may still come. */
+interface Held {
+  row: Row;
+  facts: CoverageCloseFacts;
+  at: number;
+}
 
 export class L7CoverageClassifier {
   /** Socket → kernel time of the first data of the connection whose HTTP/2 stream was not decodable. */
@@ -50,6 +65,9 @@ export class L7CoverageClassifier {
     unrecognized: 0,
     none: 0,
   };
+
+  private held: Held[] = [];
+  private readonly heldRows = new Set<Row>();
 
   /** `enabled`: L7 capture runs and classifies sockets (not off, not the `hooks` benchmark floor). */
   constructor(private readonly enabled: boolean) {}
@@ -68,15 +86,57 @@ export class L7CoverageClassifier {
   /**
    * The class of a connection at its final report, or null: L7 off, the kernel did not say, no payload, or the
    * server side of a same-node connection (its client's socket reports the connection; the kernel does not
-   * classify such a server socket).
+   * classify such a server socket). With `row`, an HTTP/2 connection's row classed cleartext is held (see ready).
    */
-  classOf(e: CoverageCloseFacts, reportedByPeer: boolean): L7CoverageClass | null {
-    const markedAt = this.notDecodable.get(e.sockId);
-    const h2Lost = markedAt !== undefined && markedAt <= e.endNs && (e.startNs === 0n || markedAt >= e.startNs);
-    if (h2Lost) this.notDecodable.delete(e.sockId);
+  classOf(e: CoverageCloseFacts, reportedByPeer: boolean, row?: Row): L7CoverageClass | null {
+    const h2Lost = this.takeMark(e);
     const cls = this.enabled && !reportedByPeer ? decide(e, h2Lost) : null;
     this.counts[cls ?? 'none']++;
+    if (row && cls === 'cleartext' && e.l7Proto === SX_PROTO_HTTP2) {
+      if (this.held.length >= MAX_HELD) this.heldRows.delete(this.held.shift()!.row);
+      this.held.push({ row, facts: { ...e }, at: Date.now() });
+      this.heldRows.add(row);
+    }
     return cls;
+  }
+
+  /** The rows of a batch that go out now: those held (HTTP/2, a mark may still come) wait for release. */
+  ready(rows: Row[]): Row[] {
+    return this.heldRows.size === 0 ? rows : rows.filter((r) => !this.heldRows.has(r));
+  }
+
+  /**
+   * Held rows whose connection the L7 side is done with (`busy` says it still holds data of it), or held too long:
+   * their class settled by the marks that came meanwhile. `all`: every held row (the collector stops).
+   */
+  release(now: number, busy: (sockId: bigint, startNs: bigint, endNs: bigint) => boolean, all = false): Row[] {
+    if (this.held.length === 0) return [];
+    const out: Row[] = [];
+    const keep: Held[] = [];
+    for (const h of this.held) {
+      const age = now - h.at;
+      if (!all && (age < MIN_HOLD_MS || (age < MAX_HOLD_MS && busy(h.facts.sockId, h.facts.startNs, h.facts.endNs)))) {
+        keep.push(h);
+        continue;
+      }
+      if (this.takeMark(h.facts)) {
+        h.row[FLOW_IX.l7Coverage] = 'http2-undecodable';
+        this.counts.cleartext--;
+        this.counts['http2-undecodable']++;
+      }
+      this.heldRows.delete(h.row);
+      out.push(h.row);
+    }
+    this.held = keep;
+    return out;
+  }
+
+  /** Whether a stream of this connection (its first data within its life) was marked not decodable; consumes the mark. */
+  private takeMark(e: CoverageCloseFacts): boolean {
+    const markedAt = this.notDecodable.get(e.sockId);
+    const lost = markedAt !== undefined && markedAt <= e.endNs && (e.startNs === 0n || markedAt >= e.startNs);
+    if (lost) this.notDecodable.delete(e.sockId);
+    return lost;
   }
 
   /** Connections classified since start, by class (collector health details). */
