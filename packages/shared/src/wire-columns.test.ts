@@ -75,6 +75,8 @@ describe('flow columns (batch schema 6)', () => {
     expect(c.columns[FLOW_IX.nodeName]).toBeNull();
     expect(c.columns[FLOW_IX.destinationPort]).toBe(8080);
     expect(c.columns[FLOW_IX.final]).toHaveLength(600);
+    // ids one after the other in one string
+    expect(c.columns[FLOW_IX.id]).toEqual({ width: 36, text: rs.map((r) => r[FLOW_IX.id]).join('') });
     // times: integer microseconds after timeBase
     expect((c.columns[FLOW_IX.time] as number[]).slice(0, 4)).toEqual([0, 999, 7000, 7001]);
     expect((c.columns[FLOW_IX.time] as number[]).every(Number.isInteger)).toBe(true);
@@ -104,13 +106,31 @@ describe('flow columns (batch schema 6)', () => {
 
   it('refuses columns of the wrong length, rows and columns together, columns in schema 5, and more rows than a batch takes', () => {
     const c = encodeFlowColumns(rows(10));
-    const short = { ...c, columns: c.columns.map((col, k) => (k === FLOW_IX.bytesReceived ? (col as number[]).slice(1) : col)) };
-    const bad = IngestBatch.safeParse(batch({ flowColumns: short }));
+    const shortCol = { ...c, columns: c.columns.map((col, k) => (k === FLOW_IX.bytesReceived ? (col as number[]).slice(1) : col)) };
+    const bad = IngestBatch.safeParse(batch({ flowColumns: shortCol }));
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]).toMatchObject({
       path: ['flowColumns', 'columns', FLOW_IX.bytesReceived],
       message: 'bytesReceived: 9 values for 10 rows',
     });
+    const ids = c.columns[FLOW_IX.id] as { width: number; text: string };
+    for (const bad of [
+      { ...ids, text: ids.text.slice(1) },
+      { ...ids, width: 0 },
+      { ...ids, width: 37 },
+    ]) {
+      const badIds = IngestBatch.safeParse(
+        batch({ flowColumns: { ...c, columns: c.columns.map((col, k) => (k === FLOW_IX.id ? bad : col)) } }),
+      );
+      expect(badIds.error?.issues[0]).toMatchObject({ path: ['flowColumns', 'columns', FLOW_IX.id] });
+    }
+    // ids of another width are checked as ids
+    const short = c.columns.map((col, k) => (k === FLOW_IX.id ? { width: 2, text: 'ab'.repeat(10) } : col));
+    expect(IngestBatch.safeParse(batch({ flowColumns: { ...c, columns: short } })).error?.issues[0]?.path).toEqual([
+      'flows',
+      0,
+      FLOW_IX.id,
+    ]);
     expect(IngestBatch.safeParse(batch({ flowColumns: c, flows: [] })).error?.issues[0]?.path).toEqual(['flowColumns']);
     expect(IngestBatch.safeParse(batch({ schemaVersion: 5, flowColumns: c })).error?.issues[0]?.path).toEqual(['flowColumns']);
     expect(IngestBatch.safeParse(batch({ flowColumns: { ...c, columns: c.columns.slice(1) } })).success).toBe(false);

@@ -7,8 +7,8 @@
  * array), and times are integer microseconds from the batch's `timeBase` (small integers). The server turns the
  * columns back into the rows (FLOW_FIELDS, flow-fields.ts) and checks those as it checks rows.
  *
- * `columns[k]` is FLOW_FIELDS[k]'s column: a JSON array of `rows` values, or a single non-array value that every
- * row has. A `time` field's numbers are microseconds after `timeBase` (epoch ms, an integer; null stays null),
+ * `columns[k]` is FLOW_FIELDS[k]'s column: a JSON array of `rows` values; `{ width, text }`, `rows` strings of
+ * `width` characters one after the other (the ids); or any other single value, which every row has. A `time` field's numbers are microseconds after `timeBase` (epoch ms, an integer; null stays null),
  * rounded the way storage rounds a time to its microsecond (packages/db copy-text.ts `isoTime`: whole milliseconds,
  * then the microseconds of the rest, at most 999), so a row stores the same timestamp sent either way.
  */
@@ -49,33 +49,48 @@ export function toMicrosecond(t: number): number {
   return ms + Math.min(999, Math.round((t - ms) * 1000)) / 1000;
 }
 
-/**
- * Column `k` of `rows`: the value every row has, or an array of each row's (times as offsets from `timeBase`).
- * Built one column at a time, so that a collector serializes it in slices as it goes.
- */
-export function flowColumn(rows: readonly (readonly unknown[])[], k: number, timeBase: number): unknown {
-  const n = rows.length;
-  const time = IS_TIME[k] === true;
-  const first = rows[0]?.[k] ?? null;
-  let same = true;
-  for (let i = 1; i < n && same; i++) same = (rows[i]![k] ?? null) === first;
-  if (same) return time ? timeOffset(first, timeBase) : first;
-  const col = new Array<unknown>(n);
-  if (time) for (let i = 0; i < n; i++) col[i] = timeOffset(rows[i]![k] ?? null, timeBase);
-  else for (let i = 0; i < n; i++) col[i] = rows[i]![k] ?? null;
-  return col;
-}
-
 /** The time base a batch of rows is sent with: its first row's time, floored (0 when there is none). */
 export function flowTimeBase(rows: readonly (readonly unknown[])[]): number {
   const t = rows[0]?.[IS_TIME.indexOf(true)];
   return typeof t === 'number' && Number.isFinite(t) ? Math.max(0, Math.floor(t)) : 0;
 }
 
-/** Rows (FLOW_FIELDS order) → their columns. */
+/** A column of strings all `width` long, sent as one string (a column of ids: no quotes and commas per row). */
+export interface FixedWidthColumn {
+  width: number;
+  text: string;
+}
+const ID = FLOW_FIELDS.findIndex((f) => f.name === 'id');
+const UUID_LENGTH = 36;
+const isFixedWidth = (c: unknown): c is FixedWidthColumn =>
+  typeof c === 'object' && c !== null && !Array.isArray(c) && typeof (c as FixedWidthColumn).text === 'string';
+
+/**
+ * Rows (FLOW_FIELDS order) → their columns, read row by row (a row's fields are next to each other in memory): the
+ * value every row has, else an array of each row's (times as offsets from `timeBase`), ids as one fixed-width string.
+ */
 export function encodeFlowColumns(rows: readonly (readonly unknown[])[]): FlowColumns {
+  const n = rows.length;
   const timeBase = flowTimeBase(rows);
-  return { rows: rows.length, timeBase, columns: FLOW_FIELDS.map((_, k) => flowColumn(rows, k, timeBase)) };
+  if (n === 0) return { rows: 0, timeBase, columns: FLOW_FIELDS.map(() => null) };
+  const F = FLOW_FIELDS.length;
+  const cols = FLOW_FIELDS.map(() => new Array<unknown>(n));
+  const first = new Array<unknown>(F);
+  const same = new Array<boolean>(F).fill(true);
+  for (let k = 0; k < F; k++) first[k] = IS_TIME[k] ? timeOffset(rows[0]![k] ?? null, timeBase) : (rows[0]![k] ?? null);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    for (let k = 0; k < F; k++) {
+      const v = IS_TIME[k] ? timeOffset(r[k] ?? null, timeBase) : (r[k] ?? null);
+      cols[k]![i] = v;
+      if (v !== first[k]) same[k] = false;
+    }
+  }
+  const columns = cols.map((col, k) => (same[k] ? first[k] : col));
+  const ids = columns[ID];
+  if (Array.isArray(ids) && ids.every((id) => typeof id === 'string' && id.length === UUID_LENGTH))
+    columns[ID] = { width: UUID_LENGTH, text: ids.join('') } satisfies FixedWidthColumn;
+  return { rows: n, timeBase, columns };
 }
 
 /**
@@ -92,12 +107,14 @@ export function flowColumnsSchema(maxRows: number) {
     })
     .superRefine((c, ctx) => {
       c.columns.forEach((col, k) => {
+        const name = FLOW_FIELDS[k]!.name;
         if (Array.isArray(col) && col.length !== c.rows)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['columns', k],
-            message: `${FLOW_FIELDS[k]!.name}: ${col.length} values for ${c.rows} rows`,
-          });
+          ctx.addIssue({ code: 'custom', path: ['columns', k], message: `${name}: ${col.length} values for ${c.rows} rows` });
+        if (
+          isFixedWidth(col) &&
+          !(Number.isInteger(col.width) && col.width > 0 && col.width <= 64 && col.text.length === col.width * c.rows)
+        )
+          ctx.addIssue({ code: 'custom', path: ['columns', k], message: `${name}: not ${c.rows} strings of width ${col.width}` });
       });
     })
     .transform((c) => decodeFlowColumns(c));
@@ -110,7 +127,8 @@ export function decodeFlowColumns(c: FlowColumns): unknown[][] {
   for (let k = 0; k < FLOW_FIELDS.length; k++) {
     const col = c.columns[k];
     const time = IS_TIME[k] === true;
-    if (Array.isArray(col))
+    if (isFixedWidth(col)) for (let i = 0; i < c.rows; i++) rows[i]![k] = col.text.slice(i * col.width, (i + 1) * col.width);
+    else if (Array.isArray(col))
       for (let i = 0; i < c.rows; i++) {
         const v: unknown = col[i];
         rows[i]![k] = time ? timeFromOffset(v, c.timeBase) : v;

@@ -7,7 +7,7 @@ import type {
   L7EventInput,
   PendingFlowRow,
 } from '@sextant/shared';
-import { BatchEncoder, FLOW_FIELDS, FLOW_IX, flowColumn, flowTimeBase, WIRE_SCHEMA_VERSION } from '@sextant/shared';
+import { BatchEncoder, encodeFlowColumns, FLOW_IX, WIRE_SCHEMA_VERSION } from '@sextant/shared';
 
 export interface PreparedBatch {
   batchId: string;
@@ -32,7 +32,7 @@ export interface BatchContent {
 
 /**
  * Serializes a batch in the wire schema (packages/shared wire.ts): flows as columns (wire-columns.ts: a value all
- * rows share once, times as small integers) and L7 events with their endpoints as refs into one table, each
+ * rows share once, times as small integers, ids as one string) and L7 events with their endpoints as refs into one table, each
  * endpoint identity once. Row-built flows come first. `nodeName` is the batch's node name (rows carry null for
  * it). The body is exactly `JSON.stringify` of the batch object (tested), flows as `encodeFlowColumns` gives them.
  */
@@ -53,14 +53,13 @@ export function prepareBatch(b: BatchContent, opts: { nodeName?: string } = {}):
   out.array(encoder.endpoints);
   if (encoder.rows.length) {
     // (as rows this was the collector's largest cost: every row's constants again, two fractional times)
-    const timeBase = flowTimeBase(encoder.rows);
-    out.text(`,"flowColumns":{"rows":${encoder.rows.length},"timeBase":${timeBase},"columns":[`);
-    for (let k = 0; k < FLOW_FIELDS.length; k++) {
+    const c = encodeFlowColumns(encoder.rows);
+    out.text(`,"flowColumns":{"rows":${c.rows},"timeBase":${c.timeBase},"columns":[`);
+    c.columns.forEach((col, k) => {
       if (k > 0) out.text(',');
-      const col = flowColumn(encoder.rows, k, timeBase);
       if (Array.isArray(col)) out.array(col);
       else out.text(JSON.stringify(col));
-    }
+    });
     out.text(']}');
   }
   if (l7) {
