@@ -7,13 +7,14 @@
  * histograms), the same without UDP flows and interim reports (ka-lean), and a new TCP connection per request
  * (close, close-full, close-l4, close-lean: the worst case for connection tracking, 2 kernel connection events
  * per request), and keep-alive over TLS to nginx's HTTPS listener (tls-ka, tls-ka-full, tls-ka-hooks, tls-ka-l4: wrk
- * and nginx both link the system libssl, whose plaintext the collector reads through uprobes). Prints, per workload:
+ * and nginx both link the system libssl, whose plaintext the collector reads through uprobes; tls-ka-sym and
+ * tls-ka-hooks-sym: the same with the uprobes on the SSL_* symbols, single-stepped in Debian's libssl). Prints, per workload:
  * throughput ratio on/off, machine CPU added per request, collector CPU
  * (% of a core, and per 10k req/s), peak RSS, lost events; in signals mode the requests counted (aggregates +
  * full-path records) against wrk's own count, and the records kept by reason; in full mode records per request.
  * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (off/on alternations, default 3),
  * BENCH_WORKLOADS (comma list of ka,ka-full,ka-hooks,ka-l4,ka-lean,close,close-full,close-l4,close-lean,tls-ka,
- * tls-ka-full,tls-ka-hooks,tls-ka-l4,custom;
+ * tls-ka-full,tls-ka-hooks,tls-ka-l4,tls-ka-sym,tls-ka-hooks-sym,custom;
  * default ka,ka-full,ka-hooks,ka-l4,close,close-l4). BENCH_RATE (req/s) paces wrk instead of
  * running flat out, to read CPU, RSS and lost events at a given rate (the ratio is then ~1 by construction);
  * it sets the connection count to rate × 2 ms unless BENCH_CONNECTIONS is given. BENCH_BASELINE=path/to/bundle.mjs runs a second collector build (e.g. of an earlier commit, made
@@ -80,6 +81,20 @@ const DESCRIPTIONS: Record<string, { title: string; close: boolean; tls?: boolea
     env: { SEXTANT_L7_MODE: 'hooks' },
   },
   'tls-ka-l4': { title: 'keep-alive over TLS, connection-level only (SEXTANT_L7=0)', close: false, tls: true, env: { SEXTANT_L7: '0' } },
+  // The TLS uprobes on the SSL_* symbols even where the kernel single-steps them (libssl's SSL_read/SSL_write):
+  // the sites before probe-sites.ts, to compare with tls-ka / tls-ka-hooks in one sitting.
+  'tls-ka-sym': {
+    title: 'keep-alive over TLS, signals mode, TLS uprobes on the SSL_* symbols (SEXTANT_TLS_PROBE_SITES=symbols)',
+    close: false,
+    tls: true,
+    env: { SEXTANT_TLS_PROBE_SITES: 'symbols' },
+  },
+  'tls-ka-hooks-sym': {
+    title: 'keep-alive over TLS, hooks mode, TLS uprobes on the SSL_* symbols (SEXTANT_TLS_PROBE_SITES=symbols)',
+    close: false,
+    tls: true,
+    env: { SEXTANT_L7_MODE: 'hooks', SEXTANT_TLS_PROBE_SITES: 'symbols' },
+  },
   // Any other collector setup, for experiments: BENCH_CUSTOM_ENV='SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0'.
   custom: {
     title: `keep-alive, ${process.env.BENCH_CUSTOM_ENV ?? '(BENCH_CUSTOM_ENV unset)'}`,

@@ -3,7 +3,9 @@
  * nginx, both libssl): the uprobe hits behind bench:collector's tls-ka figures. Runs the collector in `hooks` mode
  * (every program returns at once: the trap floor) and in `signals` mode, with kernel.bpf_stats_enabled on during
  * wrk only (restored after), and prints run_cnt per request and run_time_ns per run of every sx_* program that
- * ran more than once per 100 requests. Root, eBPF, under the kernel lock:
+ * ran more than once per 100 requests. Each mode twice, interleaved: the TLS uprobes where probe-sites.ts puts them
+ * (auto: libssl's internal read/write functions) and on the SSL_* symbols (SEXTANT_TLS_PROBE_SITES=symbols, the
+ * single-stepped sites before). Root, eBPF, under the kernel lock:
  *   flock /tmp/sextant-kernel.lock npx tsx apps/collector/bench/tls-probe-runs.ts
  */
 import { execFileSync } from 'node:child_process';
@@ -33,15 +35,20 @@ const statsBefore = execFileSync('sysctl', ['-n', 'kernel.bpf_stats_enabled']).t
 const setStats = (v: string) => execFileSync('sysctl', ['-q', '-w', `kernel.bpf_stats_enabled=${v}`]);
 const rig = await startRig();
 try {
-  for (const mode of ['hooks', 'signals']) {
-    const collector = await startCollector(rig, { SEXTANT_L7_MODE: mode });
+  for (const [mode, sites] of [
+    ['hooks', 'symbols'],
+    ['hooks', 'auto'],
+    ['signals', 'symbols'],
+    ['signals', 'auto'],
+  ] as const) {
+    const collector = await startCollector(rig, { SEXTANT_L7_MODE: mode, SEXTANT_TLS_PROBE_SITES: sites });
     setStats('1');
     const before = programRuns();
     const r = await wrk(rig, { seconds: SECONDS, connections: 32, tls: true });
     const after = programRuns();
     setStats(statsBefore);
     console.log(
-      `${mode}: ${r.requests} requests (${r.rps.toFixed(0)} req/s, bpf_stats on), machine ${r.machineCpuUsPerRequest.toFixed(1)} µs/request`,
+      `${mode}, sites ${sites}: ${r.requests} requests (${r.rps.toFixed(0)} req/s, bpf_stats on), machine ${r.machineCpuUsPerRequest.toFixed(1)} µs/request`,
     );
     for (const [name, v] of Object.entries(after)) {
       const runs = v.runs - (before[name]?.runs ?? 0);
