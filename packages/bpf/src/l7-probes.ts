@@ -20,6 +20,8 @@ import {
   SX_L7_MODE_FULL,
   SX_L7_MODE_HOOKS,
   SX_L7_MODE_SIGNALS,
+  SX_TLS_NODE,
+  SX_TLS_OPENSSL,
 } from './generated/events';
 import { check, type MapInfo, type NativeAddon } from './native';
 
@@ -63,8 +65,17 @@ export interface L7AggregateRecord {
   protocol: 'http';
   method: string;
   status: number;
+  /** Plaintext read by the TLS uprobes (libssl, node); absent: cleartext. */
+  tls?: 'openssl' | 'node';
   count: number;
   latencySumNs: bigint;
+  /**
+   * Bytes the exchanges' requests and responses moved (as the full path's records count them). A response's chunks
+   * after its first come in the window when its socket's next exchange starts or it closes: a key may have count 0
+   * and bytes only.
+   */
+  requestBytes: number;
+  responseBytes: number;
   /** bpf_ktime_get_ns (CLOCK_MONOTONIC) of the first and last exchange in this window. */
   firstNs: bigint;
   lastNs: bigint;
@@ -147,6 +158,8 @@ export class L7Signals {
   }
 }
 
+const TLS_SOURCES: Record<number, 'openssl' | 'node'> = { [SX_TLS_OPENSSL]: 'openssl', [SX_TLS_NODE]: 'node' };
+
 function decodeAggregate(k: Buffer, v: Buffer): L7AggregateRecord {
   const key = decodeSxL7AggKey(k);
   const val = decodeSxL7AggValue(v);
@@ -161,7 +174,9 @@ function decodeAggregate(k: Buffer, v: Buffer): L7AggregateRecord {
       cnt.push(c);
     }
   }
+  const tls = TLS_SOURCES[key.tls];
   return {
+    ...(tls ? { tls } : {}),
     cgroupId: key.cgroupId,
     pid: key.pid,
     comm: val.comm,
@@ -176,6 +191,8 @@ function decodeAggregate(k: Buffer, v: Buffer): L7AggregateRecord {
     status: key.status,
     count: Number(val.count),
     latencySumNs: val.latencySumNs,
+    requestBytes: Number(val.requestBytes),
+    responseBytes: Number(val.responseBytes),
     firstNs: val.firstNs,
     lastNs: val.lastNs,
     idx,

@@ -28,7 +28,7 @@ describe('kernel L7 aggregates on the wire (batch schema 4)', () => {
     const b = encodeBatch({
       batchId: crypto.randomUUID(),
       nodeName: 'n',
-      l7Aggregates: [agg(), agg({ code: 503, count: 7, cnt: [4, 3] })],
+      l7Aggregates: [agg(), agg({ code: 503, count: 7, cnt: [4, 3], requestBytes: 7 * 90, responseBytes: 7 * 1200, tls: 'node' })],
     });
     expect(b.schemaVersion).toBe(WIRE_SCHEMA_VERSION);
     expect(b.schemaVersion).toBe(WIRE_SCHEMA_VERSION);
@@ -40,6 +40,9 @@ describe('kernel L7 aggregates on the wire (batch schema 4)', () => {
     expect(a0).toMatchObject({ count: 1000, code: 200, method: 'GET', reporter: 'client', idx: [100, 101], cnt: [600, 400] });
     expect(a0?.source).toEqual({ ip: '10.0.0.1', ...clientIdentity });
     expect(a1?.destination).toEqual({ ip: '10.0.0.2', port: 8080, service: 'cart' });
+    // bytes and TLS source: optional (collectors before 0.2 send neither)
+    expect([a0?.requestBytes, a0?.responseBytes, a0?.tls]).toEqual([undefined, undefined, undefined]);
+    expect([a1?.requestBytes, a1?.responseBytes, a1?.tls]).toEqual([630, 8400, 'node']);
   });
 
   it('classes an aggregate by the protocol registry, as a record with that code', () => {
@@ -59,6 +62,9 @@ describe('kernel L7 aggregates on the wire (batch schema 4)', () => {
       [agg({ reporter: 'proxy' as 'client' }), ['l7Aggregates', 0, 'reporter']],
       [agg({ protocol: 'dns' as 'http' }), ['l7Aggregates', 0, 'protocol']],
       [agg({ windowSeconds: 0 }), ['l7Aggregates', 0, 'windowSeconds']],
+      [agg({ requestBytes: -1 }), ['l7Aggregates', 0, 'requestBytes']],
+      [agg({ responseBytes: 1.5 }), ['l7Aggregates', 0, 'responseBytes']],
+      [agg({ tls: 'gnutls' as 'node' }), ['l7Aggregates', 0, 'tls']],
     ];
     for (const [bad, path] of cases) {
       const r = parse([agg(), bad]);

@@ -93,6 +93,15 @@ export const L7AggregateRow = z
     code: z.number().int().min(0).max(999),
     count: counter,
     latencySumNs: counter,
+    /**
+     * Bytes the exchanges' requests and responses moved, as a record's http.requestBytes / responseBytes count them
+     * (absent from collectors before 0.2: none). A row may have count 0 and bytes only: the later chunks of
+     * responses whose exchanges were counted in an earlier window.
+     */
+    requestBytes: counter.optional(),
+    responseBytes: counter.optional(),
+    /** Decoded from TLS plaintext (as L7EventFields.tls); absent: cleartext on the wire. */
+    tls: z.enum(['openssl', 'node']).optional(),
     /** Latency histogram (histogram.ts buckets), sparse: bucket indices and their counts. */
     idx: z.array(bucketIndex).max(HIST_NUM_BUCKETS),
     cnt: z.array(counter).max(HIST_NUM_BUCKETS),

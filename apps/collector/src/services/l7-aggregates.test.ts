@@ -38,6 +38,8 @@ function aggregate(o: Partial<L7AggregateRecord>): L7AggregateRecord {
     status: 200,
     count: 10,
     latencySumNs: 25_000_000n,
+    requestBytes: 780,
+    responseBytes: 12_340,
     firstNs: 1n,
     lastNs: 2n,
     idx: [150, 151],
@@ -72,6 +74,7 @@ describe('L7 aggregate rows', () => {
       count: 10,
     });
     expect(get!.latencySumNs).toBe(25_000_000);
+    expect([get!.requestBytes, get!.responseBytes, get!.tls]).toEqual([780, 12_340, undefined]);
     expect([get!.idx, get!.cnt]).toEqual([
       [150, 151],
       [4, 6],
@@ -94,9 +97,27 @@ describe('L7 aggregate rows', () => {
 
   it('leaves out the server side of a same-host exchange (its client counts it) and empty keys', () => {
     const b = builder();
-    const rows = b.rows([aggregate({ role: 'server', lport: port, rport: 0 }), aggregate({ count: 0 })], Date.now(), 5);
+    const rows = b.rows(
+      [aggregate({ role: 'server', lport: port, rport: 0 }), aggregate({ count: 0, requestBytes: 0, responseBytes: 0 })],
+      Date.now(),
+      5,
+    );
     expect(rows).toEqual([]);
     expect(b.stats).toEqual({ keys: 2, exchanges: 0, skippedLocalServer: 1 });
+  });
+
+  it('keeps a key with bytes only (later response chunks of exchanges counted before) and a TLS source', () => {
+    const b = builder();
+    const rows = b.rows(
+      [aggregate({ count: 0, requestBytes: 0, responseBytes: 65_536 }), aggregate({ tls: 'openssl', status: 201 })],
+      Date.now(),
+      5,
+    );
+    expect(rows.map((r) => [r.code, r.count, r.requestBytes, r.responseBytes, r.tls])).toEqual([
+      [200, 0, 0, 65_536, undefined],
+      [201, 10, 780, 12_340, 'openssl'],
+    ]);
+    expect(b.stats.exchanges).toBe(10);
   });
 
   it('labels Sextant’s own processes sextant:self, as for flows', () => {
@@ -118,8 +139,8 @@ describe('L7 aggregate rows', () => {
     // two identities for 50 rows: this process as the client, and as the port's listener (named from the port)
     expect(batch.endpoints).toHaveLength(2);
     const decoded = decodeL7Aggregates(batch.l7Aggregates, batch.endpoints);
-    expect(decoded.map((a) => [a.code, a.count, a.source.ip, a.destination.port])).toEqual(
-      rows.map((r) => [r.code, r.count, '127.0.0.1', port]),
+    expect(decoded.map((a) => [a.code, a.count, a.requestBytes, a.responseBytes, a.source.ip, a.destination.port])).toEqual(
+      rows.map((r) => [r.code, r.count, 780, 12_340, '127.0.0.1', port]),
     );
   });
 });

@@ -39,7 +39,8 @@ export class L7AggregateBuilder {
     const seconds = Math.min(3600, Math.max(0.001, windowSeconds));
     for (const r of records) {
       this.stats.keys++;
-      if (r.count <= 0) continue;
+      // (a key with count 0 carries the later response bytes of exchanges counted in an earlier window)
+      if (r.count <= 0 && r.requestBytes <= 0 && r.responseBytes <= 0) continue;
       const server = r.role === 'server';
       // Both ends on this host: its client's socket is counted too (the kernel does not even count the server
       // side of loopback connections), so the exchange is reported once, from the client's side.
@@ -69,6 +70,9 @@ export class L7AggregateBuilder {
         code: r.status,
         count: r.count,
         latencySumNs: Number(r.latencySumNs),
+        requestBytes: r.requestBytes,
+        responseBytes: r.responseBytes,
+        ...(r.tls ? { tls: r.tls } : {}),
         idx: r.idx,
         cnt: r.cnt,
       });

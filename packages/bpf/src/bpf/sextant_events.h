@@ -244,8 +244,9 @@ struct sx_l7_header {
 _Static_assert(sizeof(struct sx_l7_header) == 112, "sx_l7_header size");
 
 /* HTTP exchanges aggregated in the kernel (maps sx_l7_agg0 / sx_l7_agg1, the one of sx_l7_config.gen & 1):
- * per process, endpoints, role, method and status. Client role: lport 0 (ephemeral), rport the server's port;
- * server role: rport 0, lport the listening port. Addresses as in sx_l7_header. */
+ * per process, endpoints, role, method, status and TLS source (SX_TLS_*: plaintext read by the libssl or node
+ * uprobes, 0 for cleartext). Client role: lport 0 (ephemeral), rport the server's port; server role: rport 0,
+ * lport the listening port. Addresses as in sx_l7_header. */
 struct sx_l7_agg_key {
 	__u64 cgroup_id;
 	__u32 pid;
@@ -256,23 +257,29 @@ struct sx_l7_agg_key {
 	__u8 role;
 	__u8 family;
 	__u8 protocol;
-	__u16 pad0;
+	__u8 tls;
+	__u8 pad0;
 	__u8 laddr[16];
 	__u8 raddr[16];
 };
 _Static_assert(sizeof(struct sx_l7_agg_key) == 56, "sx_l7_agg_key size");
 
 /* Latency = first response bytes - request (both as sx_l7_header.ts_ns); hist in the shared bucket scheme
- * (SX_HIST_BUCKETS = 336 buckets, sextant_hist.h). */
+ * (SX_HIST_BUCKETS = 336 buckets, sextant_hist.h). request_bytes / response_bytes: the bytes the exchanges' request
+ * and response chunks moved (sx_l7_header.total_len summed, as the full path's records count them); a response's
+ * chunks after its first are added when its socket's next exchange starts or the socket closes, so a window may hold
+ * bytes of exchanges counted in the one before (a key with count 0 and bytes only). */
 struct sx_l7_agg_value {
 	__u64 count;
 	__u64 latency_sum_ns;
 	__u64 first_ns;
 	__u64 last_ns;
+	__u64 request_bytes;
+	__u64 response_bytes;
 	char comm[16];
 	__u64 hist[336];
 };
-_Static_assert(sizeof(struct sx_l7_agg_value) == 2736, "sx_l7_agg_value size");
+_Static_assert(sizeof(struct sx_l7_agg_value) == 2752, "sx_l7_agg_value size");
 
 /* Map sx_l7_config (array, one entry), written by the collector: which aggregate map programs write (gen & 1),
  * the slow threshold (0 = none), on-demand capture until (bpf_ktime_get_ns, CLOCK_MONOTONIC; 0 = none), and

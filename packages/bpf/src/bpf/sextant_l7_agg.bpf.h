@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The signals mode's aggregates (docs/l7-line-rate.md; included by sextant_l7_signals.bpf.h): the two generations of
- * per-(process, endpoints, role, method, status) counters the collector drains, the config the programs read, and
- * the rule that decides whether an aggregated exchange is also recorded. */
+ * per-(process, endpoints, role, method, status, TLS source) counters and byte sums the collector drains, the config
+ * the programs read, and the rule that decides whether an aggregated exchange is also recorded. */
 #pragma once
 
 /* Aggregates of one drain interval: 16,384 keys of 2.7 kB at most (~45 MB, allocated as used, like sx_hist). A
@@ -51,28 +51,40 @@ struct {
 	__type(value, struct sx_l7_budget);
 } sx_l7_budget SEC(".maps");
 
-/* Adds one exchange to an aggregate map; -1 when it has no room for a new key. The process name is read only when
- * the key is new. */
-static __always_inline int sx_l7_agg_add(void *map, struct sx_l7_agg_key *k, __u64 lat, __u64 now)
+/* The value of key k in an aggregate map, inserted with zero counts when new (named `comm`, or the current process when
+ * NULL: the name is read only for a new key); NULL when the map has no room for it. */
+static __always_inline struct sx_l7_agg_value *sx_l7_agg_value_of(void *map, struct sx_l7_agg_key *k, __u64 now, const char *comm)
 {
 	struct sx_l7_agg_value *v = bpf_map_lookup_elem(map, k);
-	if (!v) {
-		__u32 zero = 0;
-		struct sx_l7_agg_value *z = bpf_map_lookup_elem(&sx_l7_agg_zero, &zero);
-		if (!z)
-			return -1;
+	if (v)
+		return v;
+	__u32 zero = 0;
+	struct sx_l7_agg_value *z = bpf_map_lookup_elem(&sx_l7_agg_zero, &zero);
+	if (!z)
+		return NULL;
+	if (comm)
+		__builtin_memcpy(z->comm, comm, sizeof(z->comm));
+	else
 		sx_process_comm(z->comm);
-		z->first_ns = now;
-		if (bpf_map_update_elem(map, k, z, BPF_NOEXIST) && !bpf_map_lookup_elem(map, k)) {
-			sx_count(SX_COUNTER_L7_AGG_MAP_FULL);
-			return -1;
-		}
-		v = bpf_map_lookup_elem(map, k);
-		if (!v)
-			return -1;
+	z->first_ns = now;
+	if (bpf_map_update_elem(map, k, z, BPF_NOEXIST) && !bpf_map_lookup_elem(map, k)) {
+		sx_count(SX_COUNTER_L7_AGG_MAP_FULL);
+		return NULL;
 	}
+	return bpf_map_lookup_elem(map, k);
+}
+
+/* Adds one exchange (its latency, its request's bytes and its first response chunk's) to an aggregate map; -1 when
+ * it has no room for a new key. */
+static __always_inline int sx_l7_agg_add(void *map, struct sx_l7_agg_key *k, __u64 lat, __u64 now, __u64 req_bytes, __u64 resp_bytes)
+{
+	struct sx_l7_agg_value *v = sx_l7_agg_value_of(map, k, now, NULL);
+	if (!v)
+		return -1;
 	__sync_fetch_and_add(&v->count, 1);
 	__sync_fetch_and_add(&v->latency_sum_ns, lat);
+	__sync_fetch_and_add(&v->request_bytes, req_bytes);
+	__sync_fetch_and_add(&v->response_bytes, resp_bytes);
 	v->last_ns = now;
 	__u32 b = sextant_hist_bucket(lat);
 	if (b < SX_HIST_BUCKETS)
@@ -80,9 +92,65 @@ static __always_inline int sx_l7_agg_add(void *map, struct sx_l7_agg_key *k, __u
 	return 0;
 }
 
-static __always_inline int sx_l7_agg_add_gen(struct sx_l7_config *c, struct sx_l7_agg_key *k, __u64 lat, __u64 now)
+static __always_inline int sx_l7_agg_add_gen(struct sx_l7_config *c, struct sx_l7_agg_key *k, __u64 lat, __u64 now, __u64 req_bytes,
+					     __u64 resp_bytes)
 {
-	return (c->gen & 1) ? sx_l7_agg_add(&sx_l7_agg1, k, lat, now) : sx_l7_agg_add(&sx_l7_agg0, k, lat, now);
+	return (c->gen & 1) ? sx_l7_agg_add(&sx_l7_agg1, k, lat, now, req_bytes, resp_bytes)
+			    : sx_l7_agg_add(&sx_l7_agg0, k, lat, now, req_bytes, resp_bytes);
+}
+
+/* The aggregate key of an exchange answered on an AGG socket: the socket's endpoints from a header of its (sh), the
+ * answering process, the status and the TLS source. Every byte is written (keys are compared whole). */
+static __always_inline void sx_l7_agg_key_set(struct sx_l7_agg_key *k, struct sx_l7_sock *ls, struct sx_l7_header *sh, __u64 cgroup,
+					      __u32 pid, __u16 status, __u8 tls)
+{
+	k->cgroup_id = cgroup;
+	k->pid = pid;
+	k->lport = ls->role == SX_DIR_CLIENT ? 0 : sh->sport;
+	k->rport = ls->role == SX_DIR_CLIENT ? sh->dport : 0;
+	k->status = status;
+	k->method = ls->method;
+	k->role = ls->role;
+	k->family = sh->family;
+	k->protocol = SX_PROTO_HTTP;
+	k->tls = tls;
+	k->pad0 = 0;
+	__builtin_memcpy(k->laddr, sh->saddr, sizeof(k->laddr));
+	__builtin_memcpy(k->raddr, sh->daddr, sizeof(k->raddr));
+}
+
+/* An answered exchange's response chunks after its first (s->agg_bytes, summed by the fast path) go to its aggregate
+ * (s->agg) in the generation being written: when its socket's next exchange starts, when the socket leaves AGG mode,
+ * and at TCP close. A key drained meanwhile comes back with count 0 and these bytes; bytes that find no room for their
+ * key are lost (counted as aggregate map full). A global function: verified once, not at every place a stash is
+ * flushed (inlined there, it took object load from ~0.75 s to ~1.4 s of CPU). */
+__noinline int sx_l7_settle_bytes_of(struct sx_l7_stashed *s)
+{
+	if (!s)
+		return 0;
+	__u64 n = s->agg_bytes;
+	if (!n)
+		return 0;
+	s->agg_bytes = 0;
+	__u32 zero = 0;
+	struct sx_l7_config *c = bpf_map_lookup_elem(&sx_l7_config, &zero);
+	if (!c)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	struct sx_l7_agg_value *v = (c->gen & 1) ? sx_l7_agg_value_of(&sx_l7_agg1, &s->agg, now, s->h.comm)
+						 : sx_l7_agg_value_of(&sx_l7_agg0, &s->agg, now, s->h.comm);
+	if (!v)
+		return 0;
+	__sync_fetch_and_add(&v->response_bytes, n);
+	if (!v->last_ns)
+		v->last_ns = now;
+	return 0;
+}
+
+static __always_inline void sx_l7_settle_bytes(struct sx_l7_stashed *s)
+{
+	if (s->agg_bytes)
+		sx_l7_settle_bytes_of(s);
 }
 
 /* Whether an aggregated exchange is also recorded, and why. */

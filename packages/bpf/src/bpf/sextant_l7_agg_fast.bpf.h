@@ -24,7 +24,8 @@ static __always_inline int sx_l7_peek12(__u64 buf, __u32 iovcnt, __u8 kind, __u3
  * Handled here: a request on a socket whose stash exists and is empty (its bytes are copied once, into the stash,
  * whose socket fields were filled by the socket's first request: only the request's own fields are written), a
  * first response chunk decided from its first 12 bytes (aggregated; when kept, the stash is emitted here and the
- * chunk by the generic path), and the later response chunks of an exchange not kept (skipped). Everything else
+ * chunk by the generic path), and the later response chunks of an exchange not kept (skipped; the bytes of every later
+ * response chunk, kept or not, are summed in the stash for the exchange's aggregate). Everything else
  * (a socket's first request, the rules' exceptions, kept chunks) takes the generic path, which decides the same.
  * A global function: verified once. */
 __noinline int sx_l7_agg_fast(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len)
@@ -36,9 +37,13 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u
 	if (!ls || ls->ino != a->ino || ls->protocol != SX_PROTO_HTTP || ls->full)
 		return 0;
 	int request = (a->direction == SX_L7_EGRESS) == (ls->role == SX_DIR_CLIENT);
-	if (!request && ls->xstate == SX_X_RESPONDING)
-		return ls->kept == SX_KEPT_NONE; /* a later chunk of a response not kept: skipped */
 	struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, &key);
+	if (!request && ls->xstate == SX_X_RESPONDING) {
+		/* a later chunk of an answered response: its bytes are its aggregate's (kept or not); skipped when not kept */
+		if (s && s->h.sock_ino == a->ino)
+			s->agg_bytes += len;
+		return ls->kept == SX_KEPT_NONE;
+	}
 	if (!s || s->h.sock_ino != a->ino)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
@@ -48,6 +53,7 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u
 	if (request) {
 		if (ls->xstate == SX_X_AWAITING || s->h.total_len)
 			return 0;
+		sx_l7_settle_bytes(s); /* the last exchange's response is over */
 		struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);
 		if (!r)
 			return 0;
@@ -103,27 +109,9 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u
 		return 0;
 	__u64 lat = ts > ls->x_req_ns ? ts - ls->x_req_ns : 0;
 	__u64 cgroup = bpf_get_current_cgroup_id();
-	/* the aggregate key, then the histogram key in the same stack bytes (the sendmmsg exit's combined stack is at
-	 * the 512-byte limit) */
-	union {
-		struct sx_l7_agg_key agg;
-		struct sx_hist_key hist;
-	} u = {};
-	struct sx_l7_agg_key *k = &u.agg;
-	k->cgroup_id = cgroup;
-	k->pid = bpf_get_current_pid_tgid() >> 32;
-	k->status = status;
-	k->method = ls->method;
-	k->role = ls->role;
-	k->family = s->h.family;
-	k->protocol = SX_PROTO_HTTP;
-	if (ls->role == SX_DIR_CLIENT)
-		k->rport = s->h.dport;
-	else
-		k->lport = s->h.sport;
-	__builtin_memcpy(k->laddr, s->h.saddr, sizeof(k->laddr));
-	__builtin_memcpy(k->raddr, s->h.daddr, sizeof(k->raddr));
-	if (sx_l7_agg_add_gen(c, k, lat, now))
+	/* the key is built in the stash, where the response's later chunks find it */
+	sx_l7_agg_key_set(&s->agg, ls, &s->h, cgroup, bpf_get_current_pid_tgid() >> 32, status, a->tls);
+	if (sx_l7_agg_add_gen(c, &s->agg, lat, now, s->h.total_len, len))
 		return 0; /* no room: the generic path tries again and goes FULL */
 	sx_count(SX_COUNTER_L7_AGGREGATED);
 	__u8 kept = sx_l7_keep(c, status, lat, now);
@@ -132,14 +120,13 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u
 	if (ls->role == SX_DIR_CLIENT && ls->awaiting) {
 		ls->awaiting = 0;
 		if (s->h.dport) {
-			struct sx_hist_key *hk = &u.hist;
-			__builtin_memset(hk, 0, sizeof(*hk));
-			hk->cgroup_id = cgroup;
-			hk->kind = SX_HIST_HTTP;
-			hk->family = s->h.family;
-			hk->rport = s->h.dport;
-			__builtin_memcpy(hk->raddr, s->h.daddr, sizeof(hk->raddr));
-			sx_hist_record(hk, now - ls->req_ns);
+			struct sx_hist_key hk = {};
+			hk.cgroup_id = cgroup;
+			hk.kind = SX_HIST_HTTP;
+			hk.family = s->h.family;
+			hk.rport = s->h.dport;
+			__builtin_memcpy(hk.raddr, s->h.daddr, sizeof(hk.raddr));
+			sx_hist_record(&hk, now - ls->req_ns);
 		}
 	}
 	if (kept == SX_KEPT_NONE) {

@@ -12,10 +12,13 @@
 #define SX_X_AWAITING 1    /* request stashed, no response bytes yet */
 #define SX_X_RESPONDING 2  /* the response started; later chunks follow `kept` */
 
-/* A stashed request: the record it would have been (header + first captured bytes). */
+/* A stashed request: the record it would have been (header + first captured bytes); then the aggregate key of the
+ * socket's last answered exchange and the bytes of its later response chunks not yet added to it (sx_l7_settle_bytes). */
 struct sx_l7_stashed {
 	struct sx_l7_header h;
 	__u8 data[SX_L7_MAX_CAPTURE];
+	struct sx_l7_agg_key agg;
+	__u64 agg_bytes;
 };
 
 /* Preallocated (8,192 sockets × 4.2 kB ≈ 35 MB of kernel memory, fixed): allocated on demand, an element per
@@ -27,6 +30,8 @@ struct {
 	__type(key, __u64);
 	__type(value, struct sx_l7_stashed);
 } sx_l7_stash SEC(".maps");
+
+#include "sextant_l7_agg.bpf.h"
 
 /* One record (header + captured bytes) into the L7 ring. */
 static __always_inline void sx_l7_output(void *rec, __u32 captured)
@@ -51,10 +56,14 @@ static __always_inline int sx_l7_stash_valid(struct sx_l7_stashed *s)
 	return s && s->h.total_len;
 }
 
-/* Emits a socket's stashed request (if any) with `kept`, and marks the stash empty. */
+/* Emits a socket's stashed request (if any) with `kept`, and marks the stash empty; the last answered exchange's
+ * pending response bytes go to its aggregate. */
 static __always_inline void sx_l7_flush_stash(__u64 *key, __u8 kept)
 {
 	struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, key);
+	if (!s)
+		return;
+	sx_l7_settle_bytes(s);
 	if (!sx_l7_stash_valid(s))
 		return;
 	s->h.kept = kept;
@@ -76,7 +85,9 @@ static __always_inline int sx_l7_stash_request(struct sx_l7_record *r, __u64 *ke
 {
 	struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, key);
 	if (!s) {
-		/* The socket's first request: the element is created from the record (its first 4 kB of data). */
+		/* The socket's first request: the element is created from the record (its first 4 kB of data, then
+		 * what lies past them in the scratch, where the pending byte count is zeroed first). */
+		((struct sx_l7_stashed *)r)->agg_bytes = 0;
 		if (bpf_map_update_elem(&sx_l7_stash, key, r, BPF_NOEXIST)) {
 			if (!bpf_map_lookup_elem(&sx_l7_stash, key))
 				sx_count(SX_COUNTER_L7_STASH_FULL);
@@ -86,6 +97,7 @@ static __always_inline int sx_l7_stash_request(struct sx_l7_record *r, __u64 *ke
 	}
 	if (s->h.total_len)
 		return -1;
+	sx_l7_settle_bytes(s);
 	__builtin_memcpy(&s->h, &r->h, sizeof(s->h));
 	if (captured >= SX_L7_MAX_CAPTURE) {
 		bpf_probe_read_kernel(s->data, SX_L7_MAX_CAPTURE, r->data);
@@ -97,8 +109,6 @@ static __always_inline int sx_l7_stash_request(struct sx_l7_record *r, __u64 *ke
 }
 
 #include "sextant_l7_http_peek.bpf.h"
-
-#include "sextant_l7_agg.bpf.h"
 
 /* The socket leaves AGG mode: its stash and this chunk go out as full-path records. */
 static __always_inline int sx_l7_go_full(struct sx_l7_sock *ls, struct sx_l7_record *r, __u64 *key)
@@ -141,6 +151,7 @@ __noinline int sx_l7_signals(struct sx_l7_record *r, struct sx_l7_sock *ls, __u6
 		return 0;
 	}
 	h->xseq = ls->xseq;
+	/* (a later response chunk's bytes were summed by the fast path, which every chunk of an AGG socket goes through) */
 	if (ls->xstate == SX_X_RESPONDING) {
 		h->kept = ls->kept;
 		return ls->kept != SX_KEPT_NONE;
@@ -155,22 +166,12 @@ __noinline int sx_l7_signals(struct sx_l7_record *r, struct sx_l7_sock *ls, __u6
 	if (!c)
 		return sx_l7_go_full(ls, r, key);
 	__u64 lat = h->ts_ns > ls->x_req_ns ? h->ts_ns - ls->x_req_ns : 0;
-
-	struct sx_l7_agg_key k = {};
-	k.cgroup_id = h->cgroup_id;
-	k.pid = h->pid;
-	k.status = status;
-	k.method = ls->method;
-	k.role = ls->role;
-	k.family = h->family;
-	k.protocol = SX_PROTO_HTTP;
-	if (ls->role == SX_DIR_CLIENT)
-		k.rport = h->dport;
-	else
-		k.lport = h->sport;
-	__builtin_memcpy(k.laddr, h->saddr, sizeof(k.laddr));
-	__builtin_memcpy(k.raddr, h->daddr, sizeof(k.raddr));
-	if (sx_l7_agg_add_gen(c, &k, lat, now))
+	struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, key);
+	if (!sx_l7_stash_valid(s))
+		return sx_l7_go_full(ls, r, key);
+	/* the key is kept in the stash: the response's later chunks add their bytes to it */
+	sx_l7_agg_key_set(&s->agg, ls, h, h->cgroup_id, h->pid, status, h->tls);
+	if (sx_l7_agg_add_gen(c, &s->agg, lat, now, s->h.total_len, h->total_len))
 		return sx_l7_go_full(ls, r, key);
 	sx_count(SX_COUNTER_L7_AGGREGATED);
 
@@ -178,13 +179,13 @@ __noinline int sx_l7_signals(struct sx_l7_record *r, struct sx_l7_sock *ls, __u6
 	ls->xstate = SX_X_RESPONDING;
 	ls->kept = kept;
 	if (kept == SX_KEPT_NONE) {
-		struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, key);
-		if (s)
-			s->h.total_len = 0;
+		s->h.total_len = 0;
 		return 0;
 	}
 	sx_count(SX_COUNTER_L7_KEPT_ERROR - SX_KEPT_ERROR + kept);
-	sx_l7_flush_stash(key, kept);
+	s->h.kept = kept;
+	sx_l7_output(s, s->h.captured_len);
+	s->h.total_len = 0;
 	h->kept = kept;
 	return 1;
 }

@@ -446,7 +446,8 @@ export const SX_L7_AGG_KEY_LAYOUT: Record<string, FieldLayout> = {
   role: { offset: 19, size: 1, type: '__u8', count: 1 },
   family: { offset: 20, size: 1, type: '__u8', count: 1 },
   protocol: { offset: 21, size: 1, type: '__u8', count: 1 },
-  pad0: { offset: 22, size: 2, type: '__u16', count: 1 },
+  tls: { offset: 22, size: 1, type: '__u8', count: 1 },
+  pad0: { offset: 23, size: 1, type: '__u8', count: 1 },
   laddr: { offset: 24, size: 16, type: '__u8', count: 16 },
   raddr: { offset: 40, size: 16, type: '__u8', count: 16 },
 };
@@ -460,6 +461,7 @@ export interface SxL7AggKey {
   role: number;
   family: number;
   protocol: number;
+  tls: number;
   laddr: Uint8Array;
   raddr: Uint8Array;
 }
@@ -475,25 +477,30 @@ export function decodeSxL7AggKey(buf: Buffer, off = 0): SxL7AggKey {
     role: buf[off + 19]!,
     family: buf[off + 20]!,
     protocol: buf[off + 21]!,
+    tls: buf[off + 22]!,
     laddr: buf.subarray(off + 24, off + 24 + 16),
     raddr: buf.subarray(off + 40, off + 40 + 16),
   };
 }
 
-export const SX_L7_AGG_VALUE_SIZE = 2736;
+export const SX_L7_AGG_VALUE_SIZE = 2752;
 export const SX_L7_AGG_VALUE_LAYOUT: Record<string, FieldLayout> = {
   count: { offset: 0, size: 8, type: '__u64', count: 1 },
   latency_sum_ns: { offset: 8, size: 8, type: '__u64', count: 1 },
   first_ns: { offset: 16, size: 8, type: '__u64', count: 1 },
   last_ns: { offset: 24, size: 8, type: '__u64', count: 1 },
-  comm: { offset: 32, size: 16, type: 'char', count: 16 },
-  hist: { offset: 48, size: 2688, type: '__u64', count: 336 },
+  request_bytes: { offset: 32, size: 8, type: '__u64', count: 1 },
+  response_bytes: { offset: 40, size: 8, type: '__u64', count: 1 },
+  comm: { offset: 48, size: 16, type: 'char', count: 16 },
+  hist: { offset: 64, size: 2688, type: '__u64', count: 336 },
 };
 export interface SxL7AggValue {
   count: bigint;
   latencySumNs: bigint;
   firstNs: bigint;
   lastNs: bigint;
+  requestBytes: bigint;
+  responseBytes: bigint;
   comm: string;
   hist: Uint8Array;
 }
@@ -504,8 +511,10 @@ export function decodeSxL7AggValue(buf: Buffer, off = 0): SxL7AggValue {
     latencySumNs: dv.getBigUint64(off + 8, true),
     firstNs: dv.getBigUint64(off + 16, true),
     lastNs: dv.getBigUint64(off + 24, true),
-    comm: cString(buf, off + 32, 16),
-    hist: buf.subarray(off + 48, off + 48 + 2688),
+    requestBytes: dv.getBigUint64(off + 32, true),
+    responseBytes: dv.getBigUint64(off + 40, true),
+    comm: cString(buf, off + 48, 16),
+    hist: buf.subarray(off + 64, off + 64 + 2688),
   };
 }
 

@@ -163,6 +163,55 @@ describe('kernel L7 aggregates at ingest', () => {
     ]);
   });
 
+  it('puts aggregates’ request and response bytes where full-path records’ go: the same exchanges, the same edge bytes', async () => {
+    const t = minuteAt(6);
+    // 6 exchanges of known sizes: as full-path records on one edge, as the kernel's aggregates on another (a 200 row,
+    // a 404 row, and a bytes-only row: later response chunks of a 200 counted in an earlier window)
+    const sizes: [number, number, number][] = [
+      [200, 120, 5_000],
+      [200, 95, 70_000],
+      [200, 300, 12],
+      [404, 80, 150],
+      [404, 81, 151],
+      [200, 1_000, 65_536],
+    ];
+    const records = sizes.map(([code, req, res], i) => {
+      const r = record('full-a', 'full-b', t + 1_000 + i, code);
+      return { ...r, http: { ...r.http!, requestBytes: req, responseBytes: res } };
+    });
+    const sum = (code: number, k: 1 | 2) => sizes.filter((x) => x[0] === code).reduce((a, x) => a + x[k], 0);
+    const ok = aggregate('agg-a', 'agg-b', t + 1_000, 200, 4, 3_000_000);
+    const laterChunks = 40_000;
+    const aggs = [
+      { ...ok, requestBytes: sum(200, 1), responseBytes: sum(200, 2) - laterChunks },
+      { ...aggregate('agg-a', 'agg-b', t + 1_000, 404, 2, 3_000_000), requestBytes: sum(404, 1), responseBytes: sum(404, 2) },
+      {
+        ...aggregate('agg-a', 'agg-b', t + 11_000, 200, 0, 0),
+        idx: [],
+        cnt: [],
+        requestBytes: 0,
+        responseBytes: laterChunks,
+        tls: 'openssl' as const,
+      },
+    ];
+    await storeBatch(db.pool, collectorId, parse({ batchId: crypto.randomUUID(), l7: records }));
+    await storeBatch(db.pool, collectorId, parse({ batchId: crypto.randomUUID(), l7Aggregates: aggs }));
+    const bytes = async (src: string, dst: string) =>
+      (
+        await db.pool.query(
+          `SELECT status_class, requests::int, bytes_sent::int, bytes_received::int FROM edge_minute
+            WHERE src_service = $1 AND dst_service = $2 AND protocol = 'http' ORDER BY status_class`,
+          [src, dst],
+        )
+      ).rows;
+    const expected = [
+      { status_class: '2xx', requests: 4, bytes_sent: 120 + 95 + 300 + 1_000, bytes_received: 5_000 + 70_000 + 12 + 65_536 },
+      { status_class: '4xx', requests: 2, bytes_sent: 161, bytes_received: 301 },
+    ];
+    expect(await bytes('full-a', 'full-b')).toEqual(expected);
+    expect(await bytes('agg-a', 'agg-b')).toEqual(expected);
+  });
+
   it("records an aggregate endpoint of Sextant's own process as a self service, and its services as seen", async () => {
     const t = minuteAt(5);
     const self = { ...aggregate('sextant-web', 'sextant-postgres', t, 200, 4, 1_000_000), source: client('sextant-web', [SELF_LABEL]) };

@@ -135,12 +135,15 @@ export function foldEdges(
     }
   }
   for (const a of batch.l7Aggregates ?? []) {
-    if (a.count === 0) continue;
+    // (count 0 with bytes: the later response chunks of exchanges counted in an earlier window)
+    if (a.count === 0 && !a.requestBytes && !a.responseBytes) continue;
     // The whole window counts in the bucket of its start (a window is seconds long, a bucket a minute or more).
     const cls = l7AggregateStatusClass(a);
     const r = row(a.time, a.source[0], a.source[2], a.destination[0], a.destination[2], a.protocol, cls);
     r.requests += a.count;
     if (isErrorClass(cls)) r.errors += a.count;
+    r.bytesSent += a.requestBytes ?? 0;
+    r.bytesReceived += a.responseBytes ?? 0;
     r.latencySumNs += a.latencySumNs;
     for (let k = 0; k < a.idx.length; k++) {
       const [i, c] = [a.idx[k]!, a.cnt[k]!];
