@@ -14,33 +14,18 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ServiceMap } from '@sextant/db';
 import { missingPrerequisite } from '@sextant/shared/testing';
-import { chromium, type Browser, type Page, type Response } from 'playwright-core';
+import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeEnds, fitView, hitEdge, hitNode, layoutWith, type Positions } from '../../apps/web/src/client/map-layout';
 import { toCanvasEdges, visibleGraph } from '../../apps/web/src/client/map-model';
-import { ARTIFACTS, ROOT, startStack, type Stack } from './stack';
+import { ORDERS_JS, PAYMENTS_JS, startNamedService } from '../../apps/collector/src/testing/outage-services';
+import { ARTIFACTS, CHROMIUM, launchChromium, ROOT, startStack, type Stack } from './stack';
 
 const run = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
 const canRun = !missingPrerequisite(
   fs.existsSync(CHROMIUM) && process.getuid?.() === 0 && fs.existsSync('/sys/kernel/btf/vmlinux'),
   'e2e needs /usr/bin/chromium, root and BTF (eBPF) for the real collector',
 );
-
-const PAYMENTS_JS = `const http = require('http'); let n = 0;
-http.createServer((q, r) => { q.resume(); q.on('end', () => { n++; r.writeHead(n % 4 === 0 ? 500 : 200); r.end(n % 4 === 0 ? 'card processor error' : 'charged'); }); })
-  .listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
-// A new connection per call to payments-svc (agent: false): one connection per checkout, as the map counts it.
-const ORDERS_JS = `const http = require('http'); const PAY = Number(process.env.PAYMENTS_PORT);
-http.createServer((q, r) => {
-  if (q.url === '/api/items') { r.writeHead(200, { 'content-type': 'application/json' }); return r.end('[{"id":1}]'); }
-  if (q.url !== '/api/checkout') { r.writeHead(404); return r.end(); }
-  const up = http.request({ host: '127.0.0.1', port: PAY, path: '/charge', method: 'POST', agent: false }, (p) => {
-    p.resume(); p.on('end', () => { r.writeHead(p.statusCode === 200 ? 200 : 502); r.end(p.statusCode === 200 ? 'ok' : 'payments failed'); });
-  });
-  up.on('error', () => { r.writeHead(502); r.end('payments unreachable'); });
-  up.end('{"amount":1}');
-}).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
 
 let stack: Stack;
 let browser: Browser;
@@ -66,16 +51,8 @@ async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: strin
   return v;
 }
 
-/** `node server.js` from a directory whose package.json names the service; resolves its listening port. */
-async function startService(name: string, js: string, env: Record<string, string> = {}): Promise<[ChildProcess, number]> {
-  const dir = path.join(tmp, name);
-  fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, private: true }));
-  fs.writeFileSync(path.join(dir, 'server.js'), js);
-  const child = spawn(process.execPath, ['server.js'], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-  return [child, port];
-}
+/** `node server.js` from a directory under tmp whose package.json names the service; resolves its listening port. */
+const startService = (name: string, js: string, env?: Record<string, string>) => startNamedService(spawn, tmp, name, js, env);
 
 /** One curl (a new connection) to orders-api; counts its answer into the ground truth. */
 async function request(p: 'checkout' | 'items'): Promise<number> {
@@ -133,10 +110,7 @@ beforeAll(async () => {
   await sleep(11_000);
   await drive(13, false); // 9 checkouts refused at connect, 4 items
   console.log(`[outage] truth: ${JSON.stringify(truth)}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -14,46 +14,18 @@
  * HTTP call on a new loopback connection every 10 ms while the services are called (a few dozen KB/s of
  * records: no 256 KiB batch in the run), so the connections' ring is never quiet before the kill.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { kernelRig, run, settle } from './testing/kernel-rig';
+import { ORDERS_JS, PAYMENTS_JS, startNamedService } from './testing/outage-services';
 import { waitFor } from './testing/wait-for';
 
 const rig = kernelRig('outage-naming');
 /** The collector's cache of /proc per process (ms): the test waits past it for the killed service to be forgotten. */
 const PROCESS_CACHE_MS = 1_000;
 
-// The e2e's two services (e2e/tests/outage.e2e.ts), unchanged.
-const PAYMENTS_JS = `const http = require('http'); let n = 0;
-http.createServer((q, r) => { q.resume(); q.on('end', () => { n++; r.writeHead(n % 4 === 0 ? 500 : 200); r.end(n % 4 === 0 ? 'card processor error' : 'charged'); }); })
-  .listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
-const ORDERS_JS = `const http = require('http'); const PAY = Number(process.env.PAYMENTS_PORT);
-http.createServer((q, r) => {
-  if (q.url === '/api/items') { r.writeHead(200, { 'content-type': 'application/json' }); return r.end('[{"id":1}]'); }
-  if (q.url !== '/api/checkout') { r.writeHead(404); return r.end(); }
-  const up = http.request({ host: '127.0.0.1', port: PAY, path: '/charge', method: 'POST', agent: false }, (p) => {
-    p.resume(); p.on('end', () => { r.writeHead(p.statusCode === 200 ? 200 : 502); r.end(p.statusCode === 200 ? 'ok' : 'payments failed'); });
-  });
-  up.on('error', () => { r.writeHead(502); r.end('payments unreachable'); });
-  up.end('{"amount":1}');
-}).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
-
-/** `node server.js` from a directory whose package.json names the service; resolves its listening port. */
-async function startService(name: string, js: string, env: Record<string, string> = {}): Promise<[ChildProcess, number]> {
-  const dir = path.join(rig.tmp, name);
-  fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, private: true }));
-  fs.writeFileSync(path.join(dir, 'server.js'), js);
-  const child = rig.spawn(process.execPath, ['server.js'], {
-    cwd: dir,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-  return [child, port];
-}
+// The e2e's two services (e2e/tests/outage.e2e.ts), from one definition.
+const startService = (name: string, js: string, env?: Record<string, string>) =>
+  startNamedService((c, args, o) => rig.spawn(c, args, o), rig.tmp, name, js, env);
 
 /**
  * Background traffic: an HTTP call on a new loopback connection every 10 ms, to its own server, so that both
