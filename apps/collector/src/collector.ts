@@ -12,6 +12,7 @@ import { IdentityResolver } from './services/identity';
 import { L7AggregateBuilder } from './services/l7-aggregates';
 import { L7Assembler } from './services/l7-assembler';
 import { L7CoverageClassifier } from './services/l7-coverage';
+import { RecordShedder } from './services/record-shedding';
 import { ListenerTable } from './services/listeners';
 import { localServerPort, SelfMarker } from './services/self-marker';
 import { RuleSet } from './services/naming-rules';
@@ -31,6 +32,8 @@ export class Collector {
   private readonly assembler: FlowAssembler;
   private readonly identity: IdentityResolver;
   private readonly l7: L7Assembler;
+  /** Drops stale record work when the collector falls behind its L7 ring (counted per reason). */
+  private readonly shedder: RecordShedder;
   private readonly coverage: L7CoverageClassifier;
   private readonly listeners = new ListenerTable();
   private readonly clock = new Clock();
@@ -74,6 +77,7 @@ export class Collector {
     this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
     this.l7.onNotDecodable = (sockId, firstNs) => coverage.markNotDecodable(sockId, firstNs);
     this.aggregates = new L7AggregateBuilder(this.assembler, this.identity);
+    this.shedder = new RecordShedder(config.l7MaxLagMs);
     this.capture = new CaptureControl(this.transport, () => this.applyL7Config(), this.log);
   }
 
@@ -135,7 +139,7 @@ export class Collector {
     if (this.config.l7) {
       this.probes.onL7Events((batch) => {
         this.events += batch.length;
-        this.shipper.addL7(this.l7.push(batch));
+        this.shipper.addL7(this.l7.push(this.shedder.filter(batch)));
       });
       this.timers.push(
         setInterval(() => {
@@ -233,7 +237,7 @@ export class Collector {
       this.shipper.stats,
       this.spool.stats(),
       this.events,
-      this.config.l7 ? this.l7.stats() : null,
+      this.config.l7 ? { ...this.l7.stats(), shed: this.shedder.stats } : null,
       {
         aggregates: this.aggregates.stats,
         captureUntil: this.capture.deadline(),

@@ -31,4 +31,11 @@ describe('collector configuration', () => {
     expect(() => loadConfig([], { ...base, SEXTANT_L7_RING_MB: '12' })).toThrow(/l7RingMb: must be a power of two/);
     expect(() => loadConfig([], { ...base, SEXTANT_L7_RING_MB: '512' })).toThrow(/l7RingMb/);
   });
+
+  it('reads SEXTANT_L7_MAX_LAG_MS (default 2 s; 0 = never shed)', () => {
+    expect(loadConfig([], base).l7MaxLagMs).toBe(2_000);
+    expect(loadConfig([], { ...base, SEXTANT_L7_MAX_LAG_MS: '0' }).l7MaxLagMs).toBe(0);
+    expect(loadConfig([], { ...base, SEXTANT_L7_MAX_LAG_MS: '5000' }).l7MaxLagMs).toBe(5_000);
+    expect(() => loadConfig([], { ...base, SEXTANT_L7_MAX_LAG_MS: '50' })).toThrow(/l7MaxLagMs/);
+  });
 });

@@ -90,6 +90,17 @@ export const CollectorConfig = z.object({
     .refine((v) => v >= 1 && v <= 256 && (v & (v - 1)) === 0, 'must be a power of two, 1..256')
     .optional(),
   /**
+   * How far behind its L7 ring the collector may fall before it sheds record work, ms (env SEXTANT_L7_MAX_LAG_MS;
+   * 0 = never): a batch whose newest record the kernel wrote this long ago loses its sampled records before any
+   * work, at twice this its capture and slow ones, at four times its errors and full-path records; each counted per
+   * reason (health l7Shed*). TCP events and the kernel aggregates are never shed (services/record-shedding.ts).
+   */
+  l7MaxLagMs: z.coerce
+    .number()
+    .int()
+    .refine((v) => v === 0 || (v >= 100 && v <= 600_000), 'must be 0 or 100..600000')
+    .default(2_000),
+  /**
    * TLS plaintext from uprobes on libssl.so.3 and node binaries (env SEXTANT_TLS; 0/off turns it off: TLS
    * connections are then only marked TLS, their content not decoded). Needs L7 capture.
    */
@@ -166,6 +177,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     l7CaptureBytes: env.SEXTANT_L7_CAPTURE_BYTES,
     tcpRingMb: env.SEXTANT_TCP_RING_MB,
     l7RingMb: env.SEXTANT_L7_RING_MB || undefined,
+    l7MaxLagMs: env.SEXTANT_L7_MAX_LAG_MS || undefined,
     selfPids: env.SEXTANT_SELF_PIDS
       ? env.SEXTANT_SELF_PIDS.split(',')
           .map((s) => s.trim())

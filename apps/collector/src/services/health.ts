@@ -4,10 +4,29 @@ import type { ProbeCounters } from '@sextant/bpf';
 import type { CollectorHealthReportInput } from '@sextant/shared';
 import type { L7Stats } from '../l7/types';
 import type { L7AggregateStats } from './l7-aggregates';
+import type { ShedStats } from './record-shedding';
 import type { ShipperStats } from './shipper';
 import type { SpoolStats } from './spool';
 
 export const COLLECTOR_VERSION = '0.1.0';
+
+const mb = (bytes: number) => Math.round(bytes / 104_857.6) / 10;
+
+/**
+ * Where the collector's memory is, MiB: resident (rss: V8 heap, native allocations, the node binary and the BPF
+ * rings, which are resident in full), V8's heap (used / reserved), memory outside it held by JS objects (external;
+ * arrayBuffers: the ring batches and socket buffers among them).
+ */
+export function memoryDetails(): Record<string, number> {
+  const m = process.memoryUsage();
+  return {
+    memRssMb: mb(m.rss),
+    memHeapUsedMb: mb(m.heapUsed),
+    memHeapTotalMb: mb(m.heapTotal),
+    memExternalMb: mb(m.external),
+    memArrayBuffersMb: mb(m.arrayBuffers),
+  };
+}
 
 export class HealthTracker {
   private lastEvents = 0;
@@ -23,7 +42,7 @@ export class HealthTracker {
     shipper: ShipperStats,
     spool: SpoolStats,
     eventsTotal: number,
-    l7: (L7Stats & { recorded?: Record<string, number> }) | null = null,
+    l7: (L7Stats & { recorded?: Record<string, number>; shed?: ShedStats }) | null = null,
     signals: { aggregates: L7AggregateStats; captureUntil: number | null } | null = null,
   ): CollectorHealthReportInput {
     const now = Date.now();
@@ -41,13 +60,15 @@ export class HealthTracker {
         counters.l7SockMapFull +
         counters.l7ArgsMapFull
       : 0;
+    const shed = l7?.shed?.records;
+    const shedTotal = shed ? shed.sampled + shed.capture + shed.slow + shed.error + shed.full : 0;
     return {
       time: now,
       version: COLLECTOR_VERSION,
       kernel: os.release(),
       hostname: this.nodeName,
       eventsPerSecond: Math.round(rate * 10) / 10,
-      lostEvents: lostKernel + spool.droppedRecords + shipper.rejectedRecords,
+      lostEvents: lostKernel + spool.droppedRecords + shipper.rejectedRecords + shedTotal,
       parsedBytes: l7?.parsedBytes ?? 0,
       unparsedBytes: l7?.unparsedBytes ?? 0,
       spoolBytes: spool.bytes,
@@ -82,6 +103,15 @@ export class HealthTracker {
         l7AggMapFull: counters?.l7AggMapFull ?? 0,
         l7FullSwitches: counters?.l7FullSwitches ?? 0,
         l7CaptureUntil: signals?.captureUntil ?? 0,
+        // Record work shed because the collector was behind its L7 ring (record-shedding.ts): records dropped before
+        // any work, by what they were kept for (full: full-path records, whose exchanges go uncounted with them).
+        l7ShedSampled: shed?.sampled ?? 0,
+        l7ShedCapture: shed?.capture ?? 0,
+        l7ShedSlow: shed?.slow ?? 0,
+        l7ShedError: shed?.error ?? 0,
+        l7ShedFull: shed?.full ?? 0,
+        l7LateBatches: l7?.shed?.lateBatches ?? 0,
+        ...memoryDetails(),
       },
     };
   }
