@@ -267,6 +267,7 @@ function bpfMappedMb(pid: number): number {
 }
 
 export interface RunningCollector {
+  pid: number;
   /** CPU seconds used since the last mark, and wall seconds. */
   mark(): void;
   cpuSinceMark(): { cpuSeconds: number; wallSeconds: number };
@@ -295,6 +296,7 @@ export async function startCollector(rig: Rig, env: Record<string, string> = {},
   let cpu0 = procCpuSeconds(pid);
   let t0 = Date.now();
   return {
+    pid,
     mark() {
       cpu0 = procCpuSeconds(pid);
       t0 = Date.now();

@@ -1,0 +1,109 @@
+/**
+ * bench:memory — where the collector's resident memory goes, per workload, flat out: wrk against nginx on loopback
+ * with the collector running (its own setup per workload), the collector's /proc/<pid>/smaps sampled every 200 ms
+ * and split into BPF map mappings (the ring buffers: resident in full from mmap, data area mapped twice), anonymous
+ * memory (V8 heap, native allocations) and file-backed pages (the node binary, libraries); the peak (VmHWM) and the
+ * split at the highest sample; from the collector's last health report its V8 heap (used / total), external and
+ * array-buffer memory, lost events, the L7 ring's full events and what it shed per reason.
+ * BENCH_WORKLOADS (comma list of ka, close, tls-ka, ka-full, close-full, close-l4, ka-hooks; default ka,close),
+ * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (runs per workload, default 1),
+ * BENCH_CUSTOM_ENV ('SEXTANT_L7_RING_MB=16 …': added to every workload's collector environment), BENCH_NODE_FLAGS
+ * (node flags of the collector, e.g. --max-semi-space-size=8).
+ */
+import fs from 'node:fs';
+import { requireTools, startCollector, startRig, wrk } from './harness';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'ka,close').split(',');
+const CUSTOM = Object.fromEntries(
+  (process.env.BENCH_CUSTOM_ENV ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((kv) => kv.split('=') as [string, string]),
+);
+requireTools('bench:memory');
+
+const SETUPS: Record<string, { close: boolean; tls?: boolean; env: Record<string, string> }> = {
+  ka: { close: false, env: {} },
+  close: { close: true, env: {} },
+  'tls-ka': { close: false, tls: true, env: {} },
+  'ka-full': { close: false, env: { SEXTANT_L7_MODE: 'full' } },
+  'close-full': { close: true, env: { SEXTANT_L7_MODE: 'full' } },
+  'close-l4': { close: true, env: { SEXTANT_L7: '0' } },
+  'ka-hooks': { close: false, env: { SEXTANT_L7_MODE: 'hooks' } },
+};
+
+interface Split {
+  totalMb: number;
+  bpfMb: number;
+  anonMb: number;
+  fileMb: number;
+}
+
+/** Resident pages of one process by kind of mapping (smaps' Rss lines, kB). */
+function split(pid: number): Split {
+  const kb = { bpf: 0, anon: 0, file: 0 };
+  let kind: keyof typeof kb = 'anon';
+  for (const l of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(l);
+    if (head) {
+      const name = head[2] ?? '';
+      kind = name.includes('anon_inode:bpf-map') ? 'bpf' : name.startsWith('/') && head[1] !== '0' ? 'file' : 'anon';
+    } else if (l.startsWith('Rss:')) kb[kind] += Number(l.split(/\s+/)[1] ?? 0);
+  }
+  return { totalMb: (kb.bpf + kb.anon + kb.file) / 1024, bpfMb: kb.bpf / 1024, anonMb: kb.anon / 1024, fileMb: kb.file / 1024 };
+}
+
+function vmHwmMb(pid: number): number {
+  const line = fs
+    .readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
+  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
+}
+
+const f = (x: number | undefined) => (x ?? 0).toFixed(0);
+
+const rig = await startRig();
+try {
+  console.log(
+    `bench:memory — nginx on loopback, wrk -t1 -c${CONNECTIONS} ${SECONDS}s flat out; collector env ${JSON.stringify(CUSTOM)} ${process.env.BENCH_NODE_FLAGS ?? ''}`,
+  );
+  for (const name of WORKLOADS) {
+    const s = SETUPS[name];
+    if (!s) throw new Error(`unknown workload ${name} (${Object.keys(SETUPS).join(', ')})`);
+    for (let round = 0; round < ROUNDS; round++) {
+      const collector = await startCollector(rig, { ...s.env, ...CUSTOM });
+      const pid = collector.pid;
+      let top = split(pid);
+      const timer = setInterval(() => {
+        try {
+          const now = split(pid);
+          if (now.totalMb > top.totalMb) top = now;
+        } catch {
+          // the collector has exited
+        }
+      }, 200);
+      const run = await wrk(rig, { seconds: SECONDS, connections: CONNECTIONS, close: s.close, tls: s.tls });
+      await new Promise((r) => setTimeout(r, 3_000)); // its backlog worked off, one more health report (every 2 s)
+      clearInterval(timer);
+      const hwm = vmHwmMb(pid);
+      const d = (rig.counts.lastHealth as { details?: Record<string, number> }).details ?? {};
+      await collector.stop();
+      const shed = Object.entries(d)
+        .filter(([k, v]) => k.startsWith('shed') && v)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      console.log(
+        `${name.padEnd(10)} ${f(run.rps)} req/s: peak RSS ${f(hwm)} MB; highest sample ${f(top.totalMb)} MB = BPF maps ${f(top.bpfMb)} + anon ${f(top.anonMb)} + files ${f(top.fileMb)}; ` +
+          `last report: heap ${f(d.memHeapUsedMb)}/${f(d.memHeapTotalMb)} MB, external ${f(d.memExternalMb)} (array buffers ${f(d.memArrayBuffersMb)}); ` +
+          `lost ${rig.counts.lastHealth.lostEvents ?? 0}, L7 ring full ${d.l7RingbufFull ?? 0}${shed ? `; shed ${shed}` : ''}`,
+      );
+      rig.resetCounts();
+    }
+  }
+} finally {
+  rig.close();
+}
