@@ -6,7 +6,6 @@
  */
 import {
   L7Record,
-  SX_CLOSE_CLOSED,
   SX_DIR_CLIENT,
   SX_DIR_SERVER,
   SX_L7_EGRESS,
@@ -23,41 +22,14 @@ import { IdentityResolver } from './identity';
 import { L7Assembler } from './l7-assembler';
 import { decide, L7CoverageClassifier } from './l7-coverage';
 import { ListenerTable } from './listeners';
+import { tcpCloseEvent } from '../testing/tcp-close';
 
 type Facts = { l7Proto?: number; l7Tls?: number };
 
 let nextSock = 1n;
-function close(o: Partial<TcpConnEvent> & Facts = {}): TcpConnEvent {
-  return {
-    kind: 0,
-    family: 4,
-    final: 1,
-    startNs: 1_000_000_000n,
-    endNs: 1_002_500_000n,
-    cgroupId: 0n,
-    pid: process.pid,
-    comm: 'node',
-    segsOut: 6,
-    segsIn: 5,
-    totalRetrans: 0,
-    retransmits: 0,
-    srttUs: 42,
-    rstSent: 0,
-    rstRecv: 0,
-    closeReason: SX_CLOSE_CLOSED,
-    tcpFlags: 0,
-    connectNs: 51_000,
-    sockId: nextSock++,
-    direction: SX_DIR_CLIENT,
-    saddr: '10.77.0.1',
-    sport: 40_000,
-    daddr: '10.77.0.2',
-    dport: 443,
-    bytesAcked: 120,
-    bytesReceived: 853,
-    ...o,
-  } as TcpConnEvent;
-}
+/** A connection's close on a socket of its own, without the kernel's classification unless `o` has it. */
+const close = (o: Partial<TcpConnEvent> & Facts = {}): TcpConnEvent =>
+  tcpCloseEvent({ l7Proto: undefined, l7Tls: undefined, sockId: nextSock++, ...o });
 
 function assembler(enabled = true) {
   const coverage = new L7CoverageClassifier(enabled);
