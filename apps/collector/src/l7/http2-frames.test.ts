@@ -7,21 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { L7Engine } from './engine';
 import { FLAG, FRAME, PREFACE } from './http2-frames';
+import { h2Frame as frame, literalBlock as block } from './testing/h2-wire';
 import type { L7Chunk, L7Exchange } from './types';
 
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
-/** A header block of literals without indexing (new names), so blocks do not depend on each other. */
-function block(fields: [string, string][]): Buffer {
-  const str = (s: string) => Buffer.concat([Buffer.from([s.length]), Buffer.from(s, 'latin1')]);
-  return Buffer.concat(fields.map(([n, v]) => Buffer.concat([Buffer.from([0]), str(n), str(v)])));
-}
 const req = (path: string, method = 'GET') =>
   block([
     [':method', method],

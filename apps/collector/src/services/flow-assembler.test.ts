@@ -6,7 +6,7 @@ import { Clock, FlowAssembler, KERNEL_TCP_FLAGS } from './flow-assembler';
 import { IdentityResolver } from './identity';
 import { ListenerTable } from './listeners';
 import { prepareBatch } from './prepared-batch';
-import { tcpCloseEvent } from '../testing/tcp-close';
+import { tcpCloseEvent } from '../testing/kernel-events';
 
 // A real listener of this process, so that the client's record can name its server from /proc.
 let listener: net.Server;

@@ -3,40 +3,21 @@
  * ordered with each other, and the kernel reuses a socket's address at once. Records are built in the
  * kernel's wire layout (sx_l7_header + data) and read through the same L7Record class as the probes'.
  */
-import { L7Record, SX_DIR_CLIENT, SX_L7_EGRESS, SX_L7_HEADER_SIZE, SX_L7_INGRESS, type TcpConnEvent } from '@sextant/bpf';
+import { SX_L7_EGRESS, SX_L7_INGRESS, type TcpConnEvent } from '@sextant/bpf';
 import { FLOW_IX, type L7EventInput } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { Clock, FlowAssembler } from './flow-assembler';
 import { IdentityResolver } from './identity';
 import { L7Assembler } from './l7-assembler';
 import { ListenerTable } from './listeners';
-import { tcpCloseEvent } from '../testing/tcp-close';
+import { l7Record, tcpCloseEvent } from '../testing/kernel-events';
 
 const SOCK = 0xffff888100000100n; // one kernel socket address, reused by every connection below
 const MS = 1_000_000n;
 const PEER = [10, 9, 8, 7];
 
-function record(ino: bigint, tsNs: bigint, direction: number, text: string): L7Record {
-  const data = Buffer.from(text, 'latin1');
-  const buf = Buffer.alloc(SX_L7_HEADER_SIZE + data.length);
-  buf.writeBigUInt64LE(SOCK, 0);
-  buf.writeBigUInt64LE(ino, 8);
-  buf.writeBigUInt64LE(tsNs, 16);
-  buf.writeUInt32LE(4242, 32); // pid
-  buf.writeUInt32LE(data.length, 36); // total
-  buf.writeUInt32LE(data.length, 40); // captured
-  buf.writeUInt16LE(40000 + Number(ino % 1000n), 44);
-  buf.writeUInt16LE(8080, 46);
-  buf.writeUInt8(4, 48); // IPv4
-  buf.writeUInt8(6, 49); // TCP
-  buf.writeUInt8(direction, 50);
-  buf.writeUInt8(SX_DIR_CLIENT, 53);
-  buf.set([10, 0, 0, 1], 56);
-  buf.set(PEER, 72);
-  buf.write('client', 88, 'latin1');
-  data.copy(buf, SX_L7_HEADER_SIZE);
-  return new L7Record(buf, 0, buf.length);
-}
+const record = (ino: bigint, tsNs: bigint, direction: number, text: string) =>
+  l7Record({ sockId: SOCK, sockIno: ino, tsNs, direction, data: text, sport: 40000 + Number(ino % 1000n), daddr: PEER });
 
 const request = (ino: bigint, ts: bigint, path: string) => record(ino, ts, SX_L7_EGRESS, `GET ${path} HTTP/1.1\r\nHost: api\r\n\r\n`);
 const response = (ino: bigint, ts: bigint) => record(ino, ts, SX_L7_INGRESS, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');

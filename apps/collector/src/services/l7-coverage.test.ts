@@ -4,16 +4,7 @@
  * interim reports carry none, an HTTP/2 socket with a stream the parser could not decode is `http2-undecodable`
  * (once: the mark is consumed by its close), and a close event without the kernel's fields gets no class.
  */
-import {
-  L7Record,
-  SX_DIR_CLIENT,
-  SX_DIR_SERVER,
-  SX_L7_EGRESS,
-  SX_L7_HEADER_SIZE,
-  SX_L7_INGRESS,
-  SX_PROTO_HTTP2,
-  type TcpConnEvent,
-} from '@sextant/bpf';
+import { SX_DIR_SERVER, SX_L7_EGRESS, SX_L7_INGRESS, SX_PROTO_HTTP2, type TcpConnEvent } from '@sextant/bpf';
 import { FLOW_IX, type L7CoverageClass } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { Clock, FlowAssembler } from './flow-assembler';
@@ -22,7 +13,8 @@ import { IdentityResolver } from './identity';
 import { L7Assembler } from './l7-assembler';
 import { decide, L7CoverageClassifier } from './l7-coverage';
 import { ListenerTable } from './listeners';
-import { tcpCloseEvent } from '../testing/tcp-close';
+import { l7Record, tcpCloseEvent } from '../testing/kernel-events';
+import { h2Frame as frame, literalBlock as block } from '../l7/testing/h2-wire';
 
 type Facts = { l7Proto?: number; l7Tls?: number };
 
@@ -103,46 +95,9 @@ describe('L7 decode class per connection', () => {
   });
 });
 
-/** An HTTP/2 frame, and a header block of literals without indexing (lengths as HPACK integers, 7-bit prefix). */
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
-function hpackInt(n: number): Buffer {
-  if (n < 127) return Buffer.from([n]);
-  const out = [127];
-  for (n -= 127; n >= 128; n >>= 7) out.push((n & 0x7f) | 0x80);
-  return Buffer.from([...out, n]);
-}
-const block = (fields: [string, string][]) =>
-  Buffer.concat(fields.flatMap(([n, v]) => [Buffer.from([0]), hpackInt(n.length), Buffer.from(n), hpackInt(v.length), Buffer.from(v)]));
-
 /** One captured syscall of a client socket to 10.9.8.7:8080 in the kernel's layout: the first `captured` bytes of `data`. */
-function chunk(sock: bigint, ino: bigint, tsNs: bigint, direction: number, data: Buffer, captured = data.length): L7Record {
-  const buf = Buffer.alloc(SX_L7_HEADER_SIZE + captured);
-  buf.writeBigUInt64LE(sock, 0);
-  buf.writeBigUInt64LE(ino, 8);
-  buf.writeBigUInt64LE(tsNs, 16);
-  buf.writeUInt32LE(4242, 32); // pid
-  buf.writeUInt32LE(data.length, 36); // total
-  buf.writeUInt32LE(captured, 40);
-  buf.writeUInt16LE(41_000, 44);
-  buf.writeUInt16LE(8080, 46);
-  buf.writeUInt8(4, 48); // IPv4
-  buf.writeUInt8(6, 49); // TCP
-  buf.writeUInt8(direction, 50);
-  buf.writeUInt8(SX_PROTO_HTTP2, 51);
-  buf.writeUInt8(SX_DIR_CLIENT, 53);
-  buf.set([10, 77, 0, 1], 56);
-  buf.set([10, 9, 8, 7], 72);
-  buf.write('client', 88, 'latin1');
-  data.copy(buf, SX_L7_HEADER_SIZE, 0, captured);
-  return new L7Record(buf, 0, buf.length);
-}
+const chunk = (sockId: bigint, sockIno: bigint, tsNs: bigint, direction: number, data: Buffer, captured = data.length) =>
+  l7Record({ sockId, sockIno, tsNs, direction, data, captured, sport: 41_000, protocol: SX_PROTO_HTTP2, saddr: [10, 77, 0, 1] });
 
 describe('HTTP/2 not decodable, its data read after its close (the L7 ring behind the TCP ring)', () => {
   it('holds the final row until the L7 side is done with the connection, then classes it by the marks', () => {
