@@ -66,27 +66,31 @@ const isFixedWidth = (c: unknown): c is FixedWidthColumn =>
   typeof c === 'object' && c !== null && !Array.isArray(c) && typeof (c as FixedWidthColumn).text === 'string';
 
 /**
- * Rows (FLOW_FIELDS order) → their columns, read row by row (a row's fields are next to each other in memory): the
- * value every row has, else an array of each row's (times as offsets from `timeBase`), ids as one fixed-width string.
+ * Column `k` of `rows`: the value every row has, or an array of each row's (times as offsets from `timeBase`). One
+ * column at a time: measured, a single row-by-row pass filling all columns at once cost ~40 % more per row.
+ */
+function flowColumn(rows: readonly (readonly unknown[])[], k: number, timeBase: number): unknown {
+  const n = rows.length;
+  const time = IS_TIME[k] === true;
+  const first = rows[0]![k] ?? null;
+  let same = true;
+  for (let i = 1; i < n && same; i++) same = (rows[i]![k] ?? null) === first;
+  if (same) return time ? timeOffset(first, timeBase) : first;
+  const col = new Array<unknown>(n);
+  if (time) for (let i = 0; i < n; i++) col[i] = timeOffset(rows[i]![k] ?? null, timeBase);
+  else for (let i = 0; i < n; i++) col[i] = rows[i]![k] ?? null;
+  return col;
+}
+
+/**
+ * Rows (FLOW_FIELDS order) → their columns: the value every row has, else an array of each row's (times as offsets
+ * from `timeBase`), ids as one fixed-width string.
  */
 export function encodeFlowColumns(rows: readonly (readonly unknown[])[]): FlowColumns {
   const n = rows.length;
   const timeBase = flowTimeBase(rows);
   if (n === 0) return { rows: 0, timeBase, columns: FLOW_FIELDS.map(() => null) };
-  const F = FLOW_FIELDS.length;
-  const cols = FLOW_FIELDS.map(() => new Array<unknown>(n));
-  const first = new Array<unknown>(F);
-  const same = new Array<boolean>(F).fill(true);
-  for (let k = 0; k < F; k++) first[k] = IS_TIME[k] ? timeOffset(rows[0]![k] ?? null, timeBase) : (rows[0]![k] ?? null);
-  for (let i = 0; i < n; i++) {
-    const r = rows[i]!;
-    for (let k = 0; k < F; k++) {
-      const v = IS_TIME[k] ? timeOffset(r[k] ?? null, timeBase) : (r[k] ?? null);
-      cols[k]![i] = v;
-      if (v !== first[k]) same[k] = false;
-    }
-  }
-  const columns = cols.map((col, k) => (same[k] ? first[k] : col));
+  const columns = FLOW_FIELDS.map((_, k) => flowColumn(rows, k, timeBase));
   const ids = columns[ID];
   if (Array.isArray(ids) && ids.every((id) => typeof id === 'string' && id.length === UUID_LENGTH))
     columns[ID] = { width: UUID_LENGTH, text: ids.join('') } satisfies FixedWidthColumn;
