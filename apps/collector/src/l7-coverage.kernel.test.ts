@@ -64,6 +64,22 @@ process.stdin.once('data', async () => {
   session.close(() => { console.log('done'); process.exit(0); });
 });`;
 
+/** Echoes what it reads, connection kept open. */
+const RAW_ECHO_SERVER = `
+const s = require('net').createServer((c) => c.on('data', (d) => c.write(d)));
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+/**
+ * A long-lived connection of a binary protocol whose message looks like an HTTP/2 frame (a WINDOW_UPDATE) followed by
+ * 3 more bytes: one exchange, then 'ready'; on a line on stdin one more exchange, then the close and 'done'.
+ */
+const RAW_NEAR_H2_CLIENT = `
+const msg = Buffer.from('000004080000000000' + '0000ffff' + '616263', 'hex');
+const c = require('net').connect(Number(process.argv[1]), '127.0.0.1', () => c.write(msg));
+let n = 0;
+c.on('data', () => (++n === 1 ? console.log('ready') : c.end()));
+process.stdin.once('data', () => c.write(msg));
+c.on('close', () => { console.log('done'); process.exit(0); });`;
+
 const RAW_SERVER = `
 const s = require('net').createServer((c) => c.on('data', () => c.end('olleh, raw protocol\\n')));
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
@@ -124,19 +140,25 @@ describe.skipIf(rig.skip || !kernelReports)('L7 decode coverage per workload (si
 
   it('says HTTP/2 joined mid-stream for a session older than the collector; a new session in the same run stays cleartext', async () => {
     const since = Date.now() - 60_000;
-    const ports = { h2old: Number(await firstLine(rig.node(H2_SERVER))), h2new: Number(await firstLine(rig.node(H2_SERVER))) };
-    // the session starts (preface, settings, a first request) before the collector's probes are loaded
+    const ports = {
+      h2old: Number(await firstLine(rig.node(H2_SERVER))),
+      h2new: Number(await firstLine(rig.node(H2_SERVER))),
+      rawold: Number(await firstLine(rig.node(RAW_ECHO_SERVER))),
+    };
+    // the session starts (preface, settings, a first request) before the collector's probes are loaded; so does a
+    // connection of another binary protocol, whose messages are not whole HTTP/2 frames
     const old = rig.spawn(process.execPath, ['-e', H2_LONG_CLIENT, String(ports.h2old), '3'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const ready = firstLine(old);
-    expect(await ready).toBe('ready');
+    const raw = rig.spawn(process.execPath, ['-e', RAW_NEAR_H2_CLIENT, String(ports.rawold)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    expect(await Promise.all([firstLine(old), firstLine(raw)])).toEqual(['ready', 'ready']);
     const c = await rig.startCollector({
       l7Mode: 'signals',
       l7CaptureBytes: 1024,
       rules: Object.entries(ports).map(([name, port]) => ({ service: `cov-${name}`, match: { port } })),
     });
-    const done = output(old);
+    const done = [output(old), output(raw)];
     old.stdin!.write('go\n');
-    expect((await done).trim()).toBe('done');
+    raw.stdin!.write('go\n');
+    expect((await Promise.all(done)).map((o) => o.trim())).toEqual(['done', 'done']);
     await output(rig.node(H2_CLIENT, [String(ports.h2new), '1']));
     const q = `SELECT coalesce(sum(connections), 0) AS n FROM l7_coverage_minute WHERE dst_service IN ('cov-h2old', 'cov-h2new')`;
     await rig.waitCount(q, [], 2);
@@ -149,10 +171,11 @@ describe.skipIf(rig.skip || !kernelReports)('L7 decode coverage per workload (si
     };
     expect(of('h2old')).toEqual({ 'http2-midstream': 1 });
     expect(of('h2new')).toEqual({ cleartext: 1 });
-    // both ends of the old session are tracked from their first frames on: one final row each, the class on the client's
+    // both ends of the old session are tracked from their first frames on: one final row each, the class on the client's;
+    // the old connection of the other protocol stays untracked, as every connection older than the collector
     const rows = await rig.rows(
       `SELECT dst_service AS s, traffic_direction AS d, l7_coverage AS c, count(*)::int AS n FROM flows
-        WHERE final AND dst_service IN ('cov-h2old', 'cov-h2new') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+        WHERE final AND dst_service IN ('cov-h2old', 'cov-h2new', 'cov-rawold') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
     );
     expect(rows).toEqual([
       { s: 'cov-h2new', d: 'EGRESS', c: 'cleartext', n: 1 },

@@ -71,9 +71,9 @@ static __always_inline int sx_is_http2_frame_header(const __u8 *d)
 #define SX_H2_MAX_FRAMES 8
 
 /* Whether a chunk of len bytes (captured of them at d) is a run of whole HTTP/2 frames: each header within the
- * capture valid, and the last frame ending exactly at the chunk's end (unless the walk stopped at the capture's end
- * or after SX_H2_MAX_FRAMES frames). A frame header mid-stream is 9 bytes of binary: the exact end is what tells it
- * from other binary protocols' length-prefixed messages. */
+ * capture valid, and the last frame ending exactly at the chunk's end (unless the walk stopped at the end of a
+ * capture shorter than the chunk, or after SX_H2_MAX_FRAMES frames). A frame header mid-stream is 9 bytes of
+ * binary: the exact end is what tells it from other binary protocols' length-prefixed messages. */
 static __always_inline int sx_is_http2_frames(const __u8 *d, __u32 captured, __u32 len)
 {
 	__u32 off = 0;
@@ -81,7 +81,7 @@ static __always_inline int sx_is_http2_frames(const __u8 *d, __u32 captured, __u
 		if (off >= len)
 			break;
 		if (off + 9 > captured)
-			return i > 0; /* the next header lies past the capture */
+			return i > 0 && captured < len; /* the next header lies past the capture (not a chunk's partial frame) */
 		__u32 o = off;
 		sx_bound(o);
 		if (!sx_is_http2_frame_header(d + o))
