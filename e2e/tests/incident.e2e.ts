@@ -9,14 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { encodeBatch, type FlowInput, type L7EventInput } from '@sextant/shared';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, ROOT, startStack, type Stack } from './stack';
+import { ARTIFACTS, CHROMIUM, launchChromium, pushBatch, ROOT, shopEndpoint as ep, startStack, type Stack } from './stack';
 
 const run = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
 const canRun = !missingPrerequisite(
   fs.existsSync(CHROMIUM) && process.getuid?.() === 0 && fs.existsSync('/sys/kernel/btf/vmlinux'),
   'e2e needs /usr/bin/chromium, root and BTF (eBPF) for the real collector',
@@ -61,10 +60,7 @@ beforeAll(async () => {
   const deadline = Date.now() + 20_000;
   const q = `SELECT count(*) AS n FROM flows WHERE src_service = 'curl' AND dst_service = 'web-api'`;
   while (Date.now() < deadline && Number((await stack.db.pool.query(q)).rows[0].n) < REQUESTS) await new Promise((r) => setTimeout(r, 250));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -230,7 +226,6 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
     const now = Date.now();
     const flowId = crypto.randomUUID();
     const codes = [200, 503, 500, 404, 502, 200, 201];
-    const ep = (service: string, ip: string, port?: number) => ({ ip, service, namespace: 'shop', ...(port ? { port } : {}) });
     const l7 = codes.map((code, i) => ({
       id: crypto.randomUUID(),
       flowId,
@@ -262,14 +257,10 @@ describe.skipIf(!canRun)('incident path in Chromium', () => {
       retransmits: 1,
       srttUs: 250,
     };
-    const res = await fetch(`${stack.url}/api/trpc/ingest.push`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.collectorToken}` },
-      body: JSON.stringify(
-        encodeBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: [flow as FlowInput], l7: l7 as L7EventInput[] }),
-      ),
-    });
-    expect(res.status, await res.clone().text()).toBe(200);
+    await pushBatch(
+      stack,
+      encodeBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: [flow as FlowInput], l7: l7 as L7EventInput[] }),
+    );
     const errors = l7
       .filter((e) => e.http.code >= 500)
       .map((e) => e.id)
