@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { DnsInfo } from '@sextant/shared';
+import { DnsInfo, mulberry32 } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dnsDetails, formatIpv6, looksLikeDnsQuery, parseDnsMessage } from './dns';
 import { L7ParseError } from './errors';
@@ -281,19 +281,6 @@ describe('dig against dnsmasq through a tee', () => {
   });
 });
 
-/** A deterministic PRNG so a failing fuzz input can be reproduced. */
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
-
 describe('captures cut short', () => {
   it('every prefix of every real message past its questions parses to a prefix of its answers', () => {
     let prefixes = 0;
@@ -321,7 +308,7 @@ describe('captures cut short', () => {
 
 describe('fuzz', () => {
   it('only L7ParseError escapes parseDnsMessage for 120k random and mutated real messages, and the details fit DnsInfo', () => {
-    const rand = xorshift(4);
+    const rand = mulberry32(4); // deterministic: a failing input can be reproduced
     const seeds = [query('example.com'), query('a.b.c.d.example.org', 28)];
     const resp = query('a.io');
     resp[7] = 2;
