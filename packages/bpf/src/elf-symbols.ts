@@ -106,17 +106,19 @@ export class ElfFile {
   }
 }
 
+/** The wanted names among the defined functions of a symbol table (names compared as bytes: no string per symbol). */
 function readFunctions(syms: Buffer, strings: Buffer, wanted: Set<string>, out: Map<string, { vaddr: number; size: number }>): void {
+  const names = [...wanted].map((n) => ({ name: n, bytes: Buffer.from(n, 'latin1') }));
   for (let o = 0; o + 24 <= syms.length; o += 24) {
     const info = syms[o + 4]!;
     const shndx = syms.readUInt16LE(o + 6);
     if ((info & 0xf) !== STT_FUNC || shndx === 0) continue;
     const at = syms.readUInt32LE(o);
-    const end = strings.indexOf(0, at);
-    if (at >= strings.length || end < 0) continue;
-    const name = strings.toString('latin1', at, end);
-    if (!wanted.has(name) || out.has(name)) continue;
-    out.set(name, { vaddr: num(syms.readBigUInt64LE(o + 8)), size: num(syms.readBigUInt64LE(o + 16)) });
+    const hit = names.find(
+      (n) => strings[at + n.bytes.length] === 0 && strings.compare(n.bytes, 0, n.bytes.length, at, at + n.bytes.length) === 0,
+    );
+    if (!hit || out.has(hit.name)) continue;
+    out.set(hit.name, { vaddr: num(syms.readBigUInt64LE(o + 8)), size: num(syms.readBigUInt64LE(o + 16)) });
   }
 }
 
