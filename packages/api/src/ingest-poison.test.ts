@@ -5,11 +5,9 @@
  */
 import { generateTraffic } from '@sextant/db/testing';
 import { BatchEncoder, encodeBatch, FLOW_IX, SANITIZED_LABEL, toHubbleJsonLine, type FlowInput, type L7EventInput } from '@sextant/shared';
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppRouter } from './root';
 import { TailInput } from './routers/flows';
-import { startHarness, type Harness } from './testing/api-harness';
+import { rejection, startHarness, type Harness } from './testing/api-harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -30,16 +28,6 @@ async function query<T = Record<string, unknown>>(sql: string, params: unknown[]
   return (await h.db.pool.query(sql, params)).rows as T[];
 }
 const count = async (sql: string, params: unknown[] = []) => Number((await query<{ n: string }>(sql, params))[0]?.n);
-
-async function rejection(p: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TRPCClientError) return err as TRPCClientError<AppRouter>;
-    throw err;
-  }
-  throw new Error('expected the call to be rejected');
-}
 
 const labelled = (rows: { src_extra: { labels?: string[] } | null }[]) =>
   rows.filter((r) => r.src_extra?.labels?.includes(SANITIZED_LABEL)).length;

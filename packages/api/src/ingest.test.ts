@@ -1,9 +1,7 @@
 import { generateTraffic } from '@sextant/db/testing';
 import { encodeBatch, encodeFlowColumns, FLOW_IX, type IngestBatchInput } from '@sextant/shared';
-import { TRPCClientError } from '@trpc/client';
-import type { AppRouter } from './root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './testing/api-harness';
+import { rejection, startHarness, type Harness } from './testing/api-harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -20,16 +18,6 @@ function batch(seed: number, connections = 200): IngestBatchInput {
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {
   return Number((await h.db.pool.query(sql, params)).rows[0].n);
-}
-
-async function rejection(p: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TRPCClientError) return err as TRPCClientError<AppRouter>;
-    throw err;
-  }
-  throw new Error('expected the call to be rejected');
 }
 
 describe('ingest', () => {

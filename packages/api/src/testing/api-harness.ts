@@ -4,7 +4,7 @@
  */
 import { createCollectorToken, createUser, login } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
-import { createTRPCClient, httpLink } from '@trpc/client';
+import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { parseMetricsConfig } from '../metrics/config';
 import { setProcessMetrics } from '../metrics/process-metrics';
 import { SextantMetrics } from '../metrics/sextant-metrics';
@@ -57,4 +57,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       if (opts.metrics) setProcessMetrics(undefined);
     },
   };
+}
+
+/** The tRPC error a call was refused with; throws when it succeeded or failed otherwise. */
+export async function rejection(p: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof TRPCClientError) return err as TRPCClientError<AppRouter>;
+    throw err;
+  }
+  throw new Error('expected the call to be rejected');
 }
