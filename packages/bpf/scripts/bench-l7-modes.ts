@@ -81,6 +81,9 @@ const progRows: Record<string, string | number>[] = [];
 for (const c of CASES) {
   const before = new Set(PROG_STATS ? allProgs().map((p) => p.id) : []);
   const probes = SextantProbes.open({ l7: c.l7, l7Mode: c.mode, cgroupRoot: null, updateIntervalMs: 0 });
+  // The TCP ring is read as the collector reads it: left unread, its pending data passes the wakeup threshold and
+  // the close program's figures become those of a stalled reader (scripts/bench-conn-state.ts BENCH_DRAIN=0).
+  probes.onTcpEvents(() => undefined);
   let records = 0;
   if (c.l7) {
     probes.onL7Events((batch) => (records += batch.length));
