@@ -19,7 +19,22 @@ export interface CollectorHealthValues {
   unparsedRatio: number | null;
   spoolBytes: number | null;
   deadLetterBatches: number | null;
+  /** L7 records the collector shed because it fell behind, per reason (its health details l7Shed*), since it started. */
+  shedRecords: Partial<Record<ShedReason, number>>;
+  /** Its resident memory, MiB (health detail memRssMb). */
+  rssMb: number | null;
 }
+
+export const SHED_REASONS = ['sampled', 'capture', 'slow', 'error', 'full'] as const;
+export type ShedReason = (typeof SHED_REASONS)[number];
+const SHED_DETAIL: Record<ShedReason, string> = {
+  sampled: 'l7ShedSampled',
+  capture: 'l7ShedCapture',
+  slow: 'l7ShedSlow',
+  error: 'l7ShedError',
+  full: 'l7ShedFull',
+};
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
 
 export function collectorHealthValues(row: CollectorRow): CollectorHealthValues {
   const parsed = CollectorHealthReport.safeParse(row.lastHealth);
@@ -33,5 +48,12 @@ export function collectorHealthValues(row: CollectorRow): CollectorHealthValues 
     unparsedRatio: h ? (l7Bytes > 0 ? h.unparsedBytes / l7Bytes : 0) : null,
     spoolBytes: h ? h.spoolBytes : null,
     deadLetterBatches: h ? h.deadLetterBatches : null,
+    shedRecords: Object.fromEntries(
+      SHED_REASONS.flatMap((r) => {
+        const n = num(h?.details?.[SHED_DETAIL[r]]);
+        return n === null ? [] : [[r, n]];
+      }),
+    ),
+    rssMb: num(h?.details?.memRssMb),
   };
 }

@@ -60,6 +60,7 @@ describe('SextantMetrics', () => {
       parsedBytes: 300,
       unparsedBytes: 100,
       spoolBytes: 4096,
+      details: { l7ShedSampled: 120, l7ShedError: 0, memRssMb: 131.5, l7ShedFull: 'not a number' },
     };
     m.setCollectors([
       { name: 'host-1', lastSeenAt: new Date(1_700_000_000_000), lastHealth: report },
@@ -71,6 +72,10 @@ describe('SextantMetrics', () => {
     expect(value(text, 'sextant_collector_unparsed_ratio{collector="host-1"}')).toBe(0.25);
     expect(value(text, 'sextant_collector_spool_bytes{collector="host-1"}')).toBe(4096);
     expect(value(text, 'hubble_lost_events_total{source="perf_event_ring_buffer",collector="host-1"}')).toBe(7);
+    expect(value(text, 'sextant_collector_shed_records_total{collector="host-1",reason="sampled"}')).toBe(120);
+    expect(value(text, 'sextant_collector_shed_records_total{collector="host-1",reason="error"}')).toBe(0);
+    expect(text).not.toContain('reason="full"');
+    expect(value(text, 'sextant_collector_resident_memory_mb{collector="host-1"}')).toBe(131.5);
     expect(text).not.toContain('collector="host-2"');
     m.setCollectors([]);
     text = await m.render();

@@ -26,11 +26,15 @@ export class SextantMetrics {
   private readonly batches: Counter<'collector'>;
   private readonly rows: Counter<'collector' | 'kind'>;
   private readonly lostEvents: Counter<'source' | 'collector'>;
+  private readonly shedRecords: Counter<'collector' | 'reason'>;
   private readonly rejectedRecords: Counter<'reason'>;
   private readonly sanitizedRecords: Counter;
   private readonly refusedBatches: Counter<'reason'>;
   private readonly coverage: Counter<'service' | 'namespace' | 'class'>;
-  private readonly health: Record<'lastSeen' | 'eventsPerSecond' | 'unparsedRatio' | 'spoolBytes' | 'deadLetter', Gauge<'collector'>>;
+  private readonly health: Record<
+    'lastSeen' | 'eventsPerSecond' | 'unparsedRatio' | 'spoolBytes' | 'deadLetter' | 'rss',
+    Gauge<'collector'>
+  >;
 
   constructor(
     readonly config: MetricsConfig,
@@ -52,6 +56,12 @@ export class SextantMetrics {
       name: 'hubble_lost_events_total',
       help: 'Number of lost events (kernel events a collector could not deliver, as last reported by it)',
       labelNames: ['source', 'collector'],
+      registers,
+    });
+    this.shedRecords = new Counter({
+      name: 'sextant_collector_shed_records_total',
+      help: 'L7 records a collector dropped before any work because it fell behind its ring, by what they were kept for (sampled, capture, slow, error, full), as last reported',
+      labelNames: ['collector', 'reason'],
       registers,
     });
     this.overflow = new Counter({
@@ -112,6 +122,7 @@ export class SextantMetrics {
         'sextant_collector_dead_letter_batches',
         'Batches the server refused (4xx) that the collector set aside in its dead-letter file, as last reported',
       ),
+      rss: gauge('sextant_collector_resident_memory_mb', 'Resident memory of the collector process (MiB), as last reported'),
     };
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'sextant_' });
   }
@@ -172,6 +183,7 @@ export class SextantMetrics {
   setCollectors(rows: readonly CollectorRow[]): void {
     for (const g of Object.values(this.health)) g.reset();
     this.lostEvents.reset();
+    this.shedRecords.reset();
     for (const row of rows) {
       const v = collectorHealthValues(row);
       const labels = { collector: v.collector };
@@ -180,6 +192,8 @@ export class SextantMetrics {
       if (v.unparsedRatio !== null) this.health.unparsedRatio.set(labels, v.unparsedRatio);
       if (v.spoolBytes !== null) this.health.spoolBytes.set(labels, v.spoolBytes);
       if (v.deadLetterBatches !== null) this.health.deadLetter.set(labels, v.deadLetterBatches);
+      if (v.rssMb !== null) this.health.rss.set(labels, v.rssMb);
+      for (const [reason, n] of Object.entries(v.shedRecords)) this.shedRecords.inc({ collector: v.collector, reason }, n);
       if (v.lostEvents !== null)
         // Kernel ring buffer losses: Hubble's source value for the same kind of loss.
         this.lostEvents.inc({ source: 'perf_event_ring_buffer', collector: v.collector }, v.lostEvents);
