@@ -18,6 +18,16 @@ const volatile __u64 update_interval_ns = 30000000000ULL; /* interim reports of 
 const volatile __u64 wakeup_bytes = 262144; /* wake the reader only when this much is pending */
 const volatile __u8 l7_enabled = 1;          /* L7 capture programs loaded (their socket map needs cleaning) */
 
+/* Force a wakeup of a ring's reader only as the pending data crosses wakeup_bytes (within a small window above
+ * it), not for every record past it: a forced wakeup is an irq_work self-interrupt, ~15 µs in these VMs, and with a
+ * reader that lags (its queue towards JS full, see addon.cc) every record would pay it. A reader woken once drains
+ * all; one that is busy finds the data when it polls again (or on its 50 ms timer). */
+#define SX_WAKEUP_WINDOW 4096
+static __always_inline __u64 sx_ringbuf_wakeup(__u64 avail)
+{
+	return avail >= wakeup_bytes && avail < wakeup_bytes + SX_WAKEUP_WINDOW ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
 #define TCP_SYN_RECV 3
@@ -72,7 +82,7 @@ struct {
  * when a good amount is pending; the reader also drains on a short timer (see addon.cc). */
 static __always_inline __u64 sx_wakeup_flags(void)
 {
-	return bpf_ringbuf_query(&sx_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return sx_ringbuf_wakeup(bpf_ringbuf_query(&sx_events, BPF_RB_AVAIL_DATA));
 }
 
 static __always_inline int sx_is_self(void)
@@ -83,12 +93,13 @@ static __always_inline int sx_is_self(void)
 #include "sextant_l7.bpf.h"
 #include "sextant_tls.bpf.h"
 
+/* The socket's cgroup by direct (BTF) loads: a faulting load reads 0 instead of calling a helper per hop. */
 static __always_inline __u64 sx_sock_cgroup(struct sock *sk)
 {
-	struct cgroup *cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	struct cgroup *cg = sk->sk_cgrp_data.cgroup;
 	if (!cg)
 		return 0;
-	return BPF_CORE_READ(cg, kn, id);
+	return cg->kn->id;
 }
 
 #include "sextant_drops.bpf.h"
@@ -157,17 +168,32 @@ static __always_inline void sx_hist_for(struct sx_sock_state *st, struct sock *s
 	sx_hist_record(&key, ns);
 }
 
-/* Listening sockets by (family << 16 | local port); the port from inet_sport, which stays set at close. */
+/* Listening sockets by (family << 16 | local port); the port from inet_sport, which stays set at close (a direct
+ * load through the socket cast to inet_sock, which bpf_rdonly_cast costs nothing at run time). */
 static __always_inline __u32 sx_listener_key(struct sock *sk)
 {
-	return ((__u32)sk->__sk_common.skc_family << 16) | __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	struct inet_sock *inet = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct inet_sock));
+	return ((__u32)sk->__sk_common.skc_family << 16) | __builtin_bswap16(inet->inet_sport);
+}
+
+/* The current process's name (its main thread's comm) by direct loads from the BTF task pointer, in the programs
+ * that may use bpf_get_current_task_btf (tracing ones); sx_process_comm elsewhere. */
+static __always_inline void sx_process_comm_btf(char *dst)
+{
+	struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
+	if (leader)
+		__builtin_memcpy(dst, leader->comm, 16);
+	else
+		bpf_get_current_comm(dst, 16);
 }
 
 /* BTF raw tracepoint: the socket and the two states as the kernel passes them, with no trace record
  * filled in (a classic tracepoint copies every field first), so the transitions that do not matter here
  * cost one dispatch. A connection sets state about ten times in its life; only four transitions count:
  * LISTEN (who accepts on a port), SYN_SENT (a client starts), ESTABLISHED (connected / accepted) and CLOSE.
- * Whether FINs were exchanged is read from the state a socket closes from. */
+ * Whether FINs were exchanged is read from the state a socket closes from. The socket, its task and their
+ * fields are read by direct (BTF) loads, not a helper call per pointer hop; each transition reads the clock and
+ * the process only if it keeps them. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
@@ -176,14 +202,13 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	__u64 key = (__u64)sk;
-	__u64 now = bpf_ktime_get_ns();
 
 	if (newstate == TCP_LISTEN) {
 		/* listen() runs in the listening process: remember who accepts on this port. */
 		struct sx_listener l = {};
 		__u32 lkey = sx_listener_key(sk);
 		l.pid = bpf_get_current_pid_tgid() >> 32;
-		sx_process_comm(l.comm);
+		sx_process_comm_btf(l.comm);
 		bpf_map_update_elem(&sx_listeners, &lkey, &l, BPF_ANY);
 		return 0;
 	}
@@ -194,17 +219,19 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	}
 	if (newstate == TCP_SYN_SENT) {
 		/* connect() runs in the connecting process: pid, comm and cgroup are the client's. */
-		if (sx_is_self())
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		if (self_tgid != 0 && tgid == self_tgid)
 			return 0;
 		struct sx_sock_state st = {};
+		__u64 now = bpf_ktime_get_ns();
 		st.start_ns = now;
 		st.syn_ns = now;
 		st.last_report_ns = now;
 		st.direction = SX_DIR_CLIENT;
 		st.tcp_flags = SX_TCP_SYN;
-		st.pid = bpf_get_current_pid_tgid() >> 32;
+		st.pid = tgid;
 		st.cgroup_id = bpf_get_current_cgroup_id();
-		sx_process_comm(st.comm);
+		sx_process_comm_btf(st.comm);
 		if (bpf_map_update_elem(&sx_socks, &key, &st, BPF_ANY))
 			sx_count(SX_COUNTER_SOCK_MAP_FULL);
 		return 0;
@@ -214,25 +241,25 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 			struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
 			if (!st)
 				return 0;
-			st->connect_ns = now - st->syn_ns;
+			st->connect_ns = bpf_ktime_get_ns() - st->syn_ns;
 			st->established = 1;
 			st->tcp_flags |= SX_TCP_ACK;
 			sx_hist_for(st, sk, SX_HIST_TCP_CONNECT, st->connect_ns);
 		} else if (oldstate == TCP_SYN_RECV) {
 			/* Softirq context: the current task is unrelated. Identity comes from the socket's cgroup
 			 * (inherited from the listener) and from the process that listens on the port. */
-			struct sx_sock_state ns = {};
-			struct sx_listener *l;
 			__u32 lkey = sx_listener_key(sk);
+			struct sx_listener *l = bpf_map_lookup_elem(&sx_listeners, &lkey);
+			if (l && self_tgid != 0 && l->pid == self_tgid)
+				return 0; /* connections accepted by the collector itself */
+			struct sx_sock_state ns = {};
+			__u64 now = bpf_ktime_get_ns();
 			ns.start_ns = now;
 			ns.last_report_ns = now;
 			ns.direction = SX_DIR_SERVER;
 			ns.established = 1;
 			ns.tcp_flags = SX_TCP_SYN | SX_TCP_ACK;
 			ns.cgroup_id = sx_sock_cgroup(sk);
-			l = bpf_map_lookup_elem(&sx_listeners, &lkey);
-			if (l && self_tgid != 0 && l->pid == self_tgid)
-				return 0; /* connections accepted by the collector itself */
 			if (l) {
 				ns.pid = l->pid;
 				__builtin_memcpy(ns.comm, l->comm, sizeof(ns.comm));
@@ -244,9 +271,9 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	}
 
 	/* newstate == TCP_CLOSE. A request stashed by the L7 signals mode that was never answered: its record. */
+	__u64 tls_key = l7_enabled ? sx_tls_plain_key(key) : 0; /* the socket's TLS plaintext (sextant_tls.bpf.h) */
 	if (l7_enabled && l7_mode == SX_L7_MODE_SIGNALS) {
 		sx_l7_drop_stash(&key);
-		__u64 tls_key = sx_tls_plain_key(key); /* the socket's TLS plaintext (sextant_tls.bpf.h) */
 		sx_l7_drop_stash(&tls_key);
 	}
 	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
@@ -268,13 +295,9 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 		bpf_map_delete_elem(&sx_socks, &key);
 		return 0;
 	}
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp) { /* not a full TCP socket: cannot happen for TCP_CLOSE of a tracked one */
-		bpf_ringbuf_discard(e, 0);
-		bpf_map_delete_elem(&sx_socks, &key);
-		return 0;
-	}
-	sx_fill_from_state(e, st, key, now);
+	/* sk_protocol is TCP and only full sockets change state here: the socket is a tcp_sock. */
+	struct tcp_sock *tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+	sx_fill_from_state(e, st, key, bpf_ktime_get_ns());
 	SX_FILL_TCP_SOCKET(e, tp, SX_DIRECT_READ);
 	e->kind = SX_EVENT_TCP_CLOSE;
 	e->final = 1;
@@ -289,26 +312,26 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 		e->close_reason = (st->rst_sent || st->rst_recv) ? SX_CLOSE_RESET : SX_CLOSE_CLOSED;
 	if (st->direction == SX_DIR_CLIENT && st->established && e->srtt_us)
 		sx_hist_for(st, sk, SX_HIST_TCP_SRTT, (__u64)e->srtt_us * 1000);
+	struct sx_l7_sock *ls = NULL, *ps = NULL;
 	if (l7_enabled) { /* what L7 made of this connection: its decode coverage (apps/collector l7-coverage.ts) */
 		/* An orphaned socket (closed by its process before the final state) has no inode left to compare:
-		 * its entries were made for this socket anyway, as they are deleted at every close. */
-		__u64 ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
-		struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
+		 * its entries were made for this socket anyway, as they are deleted at every close. (Direct loads:
+		 * a NULL hop reads 0.) */
+		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
+		ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
 		if (ls && (!ino || ls->ino == ino))
 			e->l7_proto = ls->protocol;
-		__u64 tls_key = sx_tls_plain_key(key);
-		struct sx_l7_sock *ps = bpf_map_lookup_elem(&sx_l7_socks, &tls_key);
+		ps = bpf_map_lookup_elem(&sx_l7_socks, &tls_key);
 		if (ps && (!ino || ps->ino == ino))
 			e->l7_tls = ps->tls;
 	}
 	bpf_ringbuf_submit(e, sx_wakeup_flags());
 	sx_count(SX_COUNTER_EVENTS);
 	bpf_map_delete_elem(&sx_socks, &key);
-	if (l7_enabled) {
+	if (ls) /* deleting a key that is not there still takes the bucket's lock */
 		bpf_map_delete_elem(&sx_l7_socks, &key);
-		__u64 tls_key = sx_tls_plain_key(key);
+	if (ps)
 		bpf_map_delete_elem(&sx_l7_socks, &tls_key);
-	}
 	return 0;
 }
 
