@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestSignal } from './live';
 import { startStandaloneServer, type StandaloneServer } from './standalone';
 import { trpcClient } from './testing/api-harness';
+import { sseEvents, tailRecordId } from './testing/sse';
 import { SEXTANT_VERSION } from './version';
 
 let db: TestDatabase;
@@ -45,29 +46,9 @@ function subscribe(input: Record<string, unknown>) {
   const url = `${server.url}/api/trpc/flows.tail?input=${encodeURIComponent(JSON.stringify(input))}`;
   const done = (async () => {
     const res = await fetch(url, { headers: { authorization: `Bearer ${userToken}`, accept: 'text/event-stream' }, signal: ac.signal });
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    const dec = new TextDecoder();
-    let buf = '';
-    for (;;) {
-      const { value, done: end } = await reader.read();
-      if (end) return;
-      buf += dec.decode(value, { stream: true });
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        let id = '';
-        let data = '';
-        let type = 'message';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('id: ')) id = line.slice(4);
-          else if (line.startsWith('data: ')) data += line.slice(6);
-          else if (line.startsWith('event: ')) type = line.slice(7);
-        }
-        if (type !== 'message' || !id) continue;
-        const r = JSON.parse(data) as { kind: 'flow'; flow: { id: string } } | { kind: 'l7'; event: { id: string } };
-        events.push({ id, recordId: r.kind === 'flow' ? r.flow.id : r.event.id });
-      }
+    for await (const ev of sseEvents(res.body as ReadableStream<Uint8Array>)) {
+      if (ev.type !== 'message' || !ev.id) continue;
+      events.push({ id: ev.id, recordId: tailRecordId(ev.data) });
     }
   })().catch((err: unknown) => {
     if (!ac.signal.aborted) throw err;

@@ -2,6 +2,8 @@
  * A live-tail subscription (flows.tail) read as server-sent events over HTTP, as the UI's link reads it: the
  * record ids it delivered, in order. For the Citus replica and failure tests.
  */
+import { sseEvents, tailRecordId } from '../testing/sse';
+
 export interface TailReader {
   /** Record ids (flow or L7 event id) in delivery order. */
   records: string[];
@@ -39,32 +41,13 @@ export function subscribeTail(
     const url = `${serverUrl}/api/trpc/flows.tail?input=${encodeURIComponent(JSON.stringify(from))}`;
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: ac.signal });
     if (!res.ok || !res.body) throw new Error(`tail answered ${res.status}`);
-    const body = res.body.getReader();
-    const dec = new TextDecoder();
-    let buf = '';
-    for (;;) {
-      const { value, done } = await body.read();
-      if (done) throw new Error('the server ended the stream');
-      buf += dec.decode(value, { stream: true });
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        let id = '';
-        let data = '';
-        let type = 'message';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('id: ')) id = line.slice(4);
-          else if (line.startsWith('data: ')) data += line.slice(6);
-          else if (line.startsWith('event: ')) type = line.slice(7);
-        }
-        if (type === 'serialized-error') throw new Error(`the tail failed: ${data}`);
-        if (type !== 'message' || !id) continue;
-        const r = JSON.parse(data) as { kind: 'flow'; flow: { id: string } } | { kind: 'l7'; event: { id: string } };
-        reader.records.push(r.kind === 'flow' ? r.flow.id : r.event.id);
-        reader.lastEventId = id;
-      }
+    for await (const ev of sseEvents(res.body)) {
+      if (ev.type === 'serialized-error') throw new Error(`the tail failed: ${ev.data}`);
+      if (ev.type !== 'message' || !ev.id) continue;
+      reader.records.push(tailRecordId(ev.data));
+      reader.lastEventId = ev.id;
     }
+    throw new Error('the server ended the stream');
   };
   reader.done = (async () => {
     for (;;) {
