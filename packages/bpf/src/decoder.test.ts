@@ -99,6 +99,31 @@ describe('the TCP event reader of the hot path', () => {
     expect(readTcpEvent(batch, recs[1]!)).toMatchObject({ family: 4, saddr: '127.0.0.2', daddr: '127.0.0.1' });
     expect(readTcpEvent(batch, recs[2]!).family).toBe(6);
   });
+
+  it('names the process from its 16 comm bytes each time, when names repeat, change or fill all 16 bytes', () => {
+    const L = events.SX_TCP_EVENT_LAYOUT;
+    const size = events.SX_TCP_EVENT_SIZE;
+    // (more names than the reader's cache has slots, many sharing their first 8 or 12 bytes)
+    const names = [
+      'nginx',
+      'wrk',
+      'nginx',
+      'a'.repeat(16),
+      'wrk',
+      'x',
+      'wrk\0garbage',
+      'wrk',
+      ...Array.from({ length: 200 }, (_, i) => `worker-${i}`),
+      ...Array.from({ length: 200 }, (_, i) => `abcdefghijkl${String(i).padStart(4, '0')}`),
+    ];
+    const batch = Buffer.alloc(names.length * size);
+    names.forEach((n, i) => {
+      batch[i * size + (L.family?.offset ?? 0)] = 4;
+      batch.write(n.padEnd(16, '\0').slice(0, 16), i * size + (L.comm?.offset ?? 0), 'latin1');
+    });
+    for (let round = 0; round < 2; round++)
+      expect(names.map((_, i) => readTcpEvent(batch, i * size).comm)).toEqual(names.map((n) => n.split('\0')[0]));
+  });
 });
 
 describe('histogram bucket scheme in C equals the TypeScript one', () => {
