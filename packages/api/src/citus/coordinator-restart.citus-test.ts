@@ -6,8 +6,8 @@
  * on a worker, and after the restart the collector's retries store each batch exactly once (receipt and rows
  * commit together: the receipt is written in the same distributed transaction).
  */
-import { generateTraffic, startCitusNode, stopCitusNode, testCitusCluster } from '@sextant/db/testing';
-import { encodeBatch, type IngestBatchInput } from '@sextant/shared';
+import { generatedBatch, startCitusNode, stopCitusNode, storedOf, testCitusCluster } from '@sextant/db/testing';
+import type { IngestBatchInput } from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../testing/api-harness';
@@ -24,16 +24,9 @@ afterAll(async () => {
 });
 
 const now = Date.now();
-const batch = (seed: number, connections: number): IngestBatchInput => {
-  const t = generateTraffic({ seed, connections, start: now - 20 * 60_000, end: now - 60_000, services: 20 });
-  return encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: t.flows, l7: t.l7 });
-};
+const batch = (seed: number, connections: number) => generatedBatch(seed, connections, now);
 const count = async (sql: string, params: unknown[] = []) => Number((await h.db.pool.query(sql, params)).rows[0].n);
-const stored = async (b: IngestBatchInput) => ({
-  receipts: await count('SELECT count(*) AS n FROM ingest_receipts WHERE batch_id = $1', [b.batchId]),
-  flows: await count('SELECT count(*) AS n FROM flows WHERE batch_id = $1', [b.batchId]),
-  l7: await count('SELECT count(*) AS n FROM l7_events WHERE batch_id = $1', [b.batchId]),
-});
+const stored = (b: IngestBatchInput) => storedOf(h.db.pool, b.batchId);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const settle = <T>(p: Promise<T>) =>
   p.then(

@@ -6,8 +6,8 @@
  * exactly once. A worker stopped in the middle of a batch's COPY is the same case from the coordinator's side:
  * the connection breaks and the distributed transaction rolls back on every node.
  */
-import { generateTraffic, startCitusNode, stopCitusNode, testCitusCluster } from '@sextant/db/testing';
-import { encodeBatch, type IngestBatchInput } from '@sextant/shared';
+import { generatedBatch, startCitusNode, stopCitusNode, storedOf, testCitusCluster } from '@sextant/db/testing';
+import type { IngestBatchInput } from '@sextant/shared';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../testing/api-harness';
@@ -24,16 +24,8 @@ afterAll(async () => {
 });
 
 const now = Date.now();
-const batch = (seed: number): IngestBatchInput => {
-  const t = generateTraffic({ seed, connections: 200, start: now - 20 * 60_000, end: now - 60_000, services: 20 });
-  return encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: t.flows, l7: t.l7 });
-};
-const count = async (sql: string, params: unknown[] = []) => Number((await h.db.pool.query(sql, params)).rows[0].n);
-const stored = async (b: IngestBatchInput) => ({
-  receipts: await count('SELECT count(*) AS n FROM ingest_receipts WHERE batch_id = $1', [b.batchId]),
-  flows: await count('SELECT count(*) AS n FROM flows WHERE batch_id = $1', [b.batchId]),
-  l7: await count('SELECT count(*) AS n FROM l7_events WHERE batch_id = $1', [b.batchId]),
-});
+const batch = (seed: number) => generatedBatch(seed, 200, now);
+const stored = (b: IngestBatchInput) => storedOf(h.db.pool, b.batchId);
 
 describe('a Citus worker stopped during ingest', () => {
   it.skipIf(!cluster)(
