@@ -35,7 +35,9 @@ export type TlsProbeSites = 'auto' | 'symbols';
  * SSL_* symbols, even where the kernel single-steps them: a diagnostic switch, used by the TLS cost benchmark).
  */
 export function tlsProbeSitesFromEnv(env: NodeJS.ProcessEnv = process.env): TlsProbeSites {
-  return z.enum(['auto', 'symbols']).parse(env.SEXTANT_TLS_PROBE_SITES || 'auto');
+  const r = z.enum(['auto', 'symbols']).safeParse(env.SEXTANT_TLS_PROBE_SITES || 'auto');
+  if (!r.success) throw new Error(`SEXTANT_TLS_PROBE_SITES must be auto or symbols, not ${JSON.stringify(env.SEXTANT_TLS_PROBE_SITES)}`);
+  return r.data;
 }
 
 export interface TlsAttacher {
