@@ -10,15 +10,23 @@
  *   not hook (3, not decoded). The Collectors page lists each workload with what was and was not decoded; the
  *   map's service panel says it in one line; /api/metrics has the same counts.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { BatchEncoder, encodeBatch, type FlowInput, type L7CoverageClass, type L7EventInput } from '@sextant/shared';
-import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, CHROMIUM, launchChromium, pushBatch, shopEndpoint as ep, signedInPage, startStack, VIEWER, type Stack } from './stack';
+import {
+  ARTIFACTS,
+  browserTestsCanRun,
+  launchChromium,
+  pushBatch,
+  shopEndpoint as ep,
+  signedInPage,
+  type Stack,
+  startStack,
+  VIEWER,
+} from './stack';
 
-const canRun = !missingPrerequisite(fs.existsSync(CHROMIUM), 'e2e needs /usr/bin/chromium');
+const canRun = browserTestsCanRun();
 
 let stack: Stack;
 let browser: Browser;

@@ -11,15 +11,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { encodeBatch, type FlowInput, type L7EventInput } from '@sextant/shared';
-import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, CHROMIUM, launchChromium, pushBatch, ROOT, shopEndpoint as ep, startStack, type Stack } from './stack';
+import { ARTIFACTS, collectorTestsCanRun, launchChromium, pushBatch, ROOT, shopEndpoint as ep, type Stack, startStack } from './stack';
 
 const run = promisify(execFile);
-const canRun = !missingPrerequisite(
-  fs.existsSync(CHROMIUM) && process.getuid?.() === 0 && fs.existsSync('/sys/kernel/btf/vmlinux'),
-  'e2e needs /usr/bin/chromium, root and BTF (eBPF) for the real collector',
-);
+const canRun = collectorTestsCanRun();
 
 let stack: Stack;
 let browser: Browser;

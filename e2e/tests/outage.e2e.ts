@@ -13,19 +13,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ServiceMap } from '@sextant/db';
-import { missingPrerequisite } from '@sextant/shared/testing';
 import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeEnds, fitView, hitEdge, hitNode, layoutWith, type Positions } from '../../apps/web/src/client/map-layout';
 import { toCanvasEdges, visibleGraph } from '../../apps/web/src/client/map-model';
 import { ORDERS_JS, PAYMENTS_JS, startNamedService } from '../../apps/collector/src/testing/outage-services';
-import { ARTIFACTS, CHROMIUM, launchChromium, ROOT, startStack, type Stack } from './stack';
+import { ARTIFACTS, collectorTestsCanRun, launchChromium, ROOT, type Stack, startStack } from './stack';
 
 const run = promisify(execFile);
-const canRun = !missingPrerequisite(
-  fs.existsSync(CHROMIUM) && process.getuid?.() === 0 && fs.existsSync('/sys/kernel/btf/vmlinux'),
-  'e2e needs /usr/bin/chromium, root and BTF (eBPF) for the real collector',
-);
+const canRun = collectorTestsCanRun();
 
 let stack: Stack;
 let browser: Browser;

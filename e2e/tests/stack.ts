@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCollectorToken, createUser, databaseUrl, freePort, migrateDatabase, serverForTests, connect, type Db } from '@sextant/db';
+import { missingPrerequisite } from '@sextant/shared/testing';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -16,6 +17,16 @@ export const ARTIFACTS = path.join(ROOT, 'e2e', 'test-results');
 
 /** Debian's Chromium, which every browser test drives. */
 export const CHROMIUM = '/usr/bin/chromium';
+
+/** Whether a browser test can run here (else it is skipped with the reason printed; in CI that throws). */
+export const browserTestsCanRun = (): boolean => !missingPrerequisite(fs.existsSync(CHROMIUM), 'e2e needs /usr/bin/chromium');
+
+/** Whether a browser test with a real collector (eBPF) can run here: Chromium, root and BTF. */
+export const collectorTestsCanRun = (): boolean =>
+  !missingPrerequisite(
+    fs.existsSync(CHROMIUM) && process.getuid?.() === 0 && fs.existsSync('/sys/kernel/btf/vmlinux'),
+    'e2e needs /usr/bin/chromium, root and BTF (eBPF) for the real collector',
+  );
 
 export interface Stack {
   url: string;

@@ -5,26 +5,24 @@
  * states its unit, admin invites a user, and at 390 × 844 the flow table keeps outcome, verdict and latency
  * with nothing overflowing. Data arrives through the real ingest endpoint; screenshots in e2e/test-results/.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { BatchEncoder, type FlowInput, type L7EventInput } from '@sextant/shared';
-import { missingPrerequisite } from '@sextant/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN,
   ARTIFACTS,
-  CHROMIUM,
+  browserTestsCanRun,
   launchChromium,
   pushBatch,
   shopEndpoint as ep,
   signedInPage,
+  type Stack,
   startStack,
   submitSignIn,
-  type Stack,
 } from './stack';
 
-const canRun = !missingPrerequisite(fs.existsSync(CHROMIUM), 'e2e needs /usr/bin/chromium');
+const canRun = browserTestsCanRun();
 
 let stack: Stack;
 let browser: Browser;
