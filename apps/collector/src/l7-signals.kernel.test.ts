@@ -23,10 +23,14 @@ function collector(service: string, port: number, extra: Partial<CollectorConfig
 }
 
 const rows = (sql: string, params: unknown[] = []) => rig.rows(sql, params);
-/** HTTP requests and errors of the edges into `service`, per status class, after ingest (aggregates + unsampled records). */
+/**
+ * HTTP requests, errors and bytes (request, response) of the edges into `service`, per status class, after ingest
+ * (aggregates + unsampled records).
+ */
 const edges = (service: string) =>
   rows(
-    `SELECT status_class, sum(requests)::int AS requests, sum(errors)::int AS errors FROM edge_minute
+    `SELECT status_class, sum(requests)::int AS requests, sum(errors)::int AS errors, sum(bytes_sent)::int AS sent,
+            sum(bytes_received)::int AS received FROM edge_minute
       WHERE dst_service = $1 AND protocol = 'http' GROUP BY 1 ORDER BY 1`,
     [service],
   );
@@ -68,10 +72,13 @@ const MIX_COUNTS = { 'GET /ok 200': 20, 'GET /fail 503': 5, 'GET /missing 404': 
 const SLOW_MS = 1_000;
 const SLOW_ROUTE_MS = 1_100;
 
-/** Runs the mix through a collector in `mode`; returns the service its server was named. */
-async function runMix(mode: 'full' | 'signals'): Promise<string> {
+/** /ok's body in the mix: read by the client in several chunks (the aggregates count them all). */
+const OK_BYTES = 150_000;
+
+/** Runs the mix through a collector in `mode`; returns the service its server was named and what the client's sockets moved. */
+async function runMix(mode: 'full' | 'signals'): Promise<{ service: string; bytes: { sent: number; received: number } }> {
   const service = `mix-${mode}`;
-  const port = await peers.server(SLOW_ROUTE_MS);
+  const port = await peers.server(SLOW_ROUTE_MS, OK_BYTES);
   const c = await collector(service, port, { l7Mode: mode, l7RecordBudget: 500, l7SlowMs: SLOW_MS });
   const got = await peers.client(port, { sequence: MIX });
   expect(got.counts).toEqual(MIX_COUNTS);
@@ -82,13 +89,13 @@ async function runMix(mode: 'full' | 'signals'): Promise<string> {
     (x) => x >= n,
   );
   await stopAfter(c, service, n); // and nothing more may arrive
-  return service;
+  return { service, bytes: { sent: got.bytesWritten, received: got.bytesRead } };
 }
 
 describe.skipIf(rig.skip)('L7 signals mode on the real kernel', () => {
   it('a known mix at low rate, budget above it: every exchange recorded as in full mode, with why; aggregates equal the mix', async () => {
-    const full = await runMix('full');
-    const signals = await runMix('signals');
+    const { service: full, bytes: fullWire } = await runMix('full');
+    const { service: signals, bytes: signalsWire } = await runMix('signals');
     expect(await recordsBy(full)).toEqual([
       { m: 'GET', p: '/fail', c: 503, s: null, n: 5 },
       { m: 'GET', p: '/missing', c: 404, s: null, n: 4 },
@@ -123,7 +130,13 @@ describe.skipIf(rig.skip)('L7 signals mode on the real kernel', () => {
     const fullEdges = await edges(full);
     expect(fullEdges.reduce((s, r) => s + r.requests, 0)).toBe(MIX.length);
     expect(fullEdges.reduce((s, r) => s + r.errors, 0)).toBe(5);
+    // ...with their bytes: the records' (full) and the aggregates' (signals) are the same, and what the client's
+    // socket moved (20 bodies of 150 kB, read in several chunks each)
     expect(await edges(signals)).toEqual(fullEdges);
+    const bytes = (e: typeof fullEdges) => ({ sent: e.reduce((s, r) => s + r.sent, 0), received: e.reduce((s, r) => s + r.received, 0) });
+    expect(signalsWire).toEqual(fullWire);
+    expect(bytes(fullEdges)).toEqual(fullWire);
+    expect(fullWire.received).toBeGreaterThan(20 * OK_BYTES);
   });
 
   it('the same mix flat out with a 50/s budget: aggregates exact, every 5xx and slow exchange recorded, successes within the budget', async () => {

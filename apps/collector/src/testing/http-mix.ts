@@ -33,7 +33,8 @@ s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
  * argv: port, plan JSON. Plan: { sequence: [method, path][] } (one at a time, one connection) or
  * { total, connections, failEvery, slowAt: number[] } (flat out: request i is /fail when i % failEvery == 0,
  * /slow when listed, else /ok). Prints { counts: { 'GET /ok 200': n, ... }, ms, slowNs: [request start → response
- * headers of each /slow, ns] }. argv[3], optional: { cert } — HTTPS, trusting that certificate.
+ * headers of each /slow, ns], bytesWritten, bytesRead: what its sockets moved }. argv[3], optional: { cert } — HTTPS,
+ * trusting that certificate.
  */
 const CLIENT = `
 const tls = process.argv[3] ? JSON.parse(process.argv[3]) : null;
@@ -44,6 +45,7 @@ const ca = tls ? require('fs').readFileSync(tls.cert) : undefined;
 const agent = new http.Agent({ keepAlive: true, maxSockets: plan.connections || 1, ca });
 const counts = {};
 const slowNs = [];
+const sockets = new Set();
 function send(method, path) {
   return new Promise((resolve, reject) => {
     const body = method === 'POST' ? 'item=1' : '';
@@ -55,6 +57,7 @@ function send(method, path) {
       res.resume();
       res.on('end', () => { const k = method + ' ' + path + ' ' + res.statusCode; counts[k] = (counts[k] || 0) + 1; resolve(); });
     });
+    r.on('socket', (s) => sockets.add(s));
     r.on('error', reject);
     r.end(body || undefined);
   });
@@ -74,7 +77,10 @@ function send(method, path) {
     };
     await Promise.all(Array.from({ length: plan.connections }, worker));
   }
-  console.log(JSON.stringify({ counts, ms: Date.now() - t0, slowNs }));
+  let bytesWritten = 0;
+  let bytesRead = 0;
+  for (const s of sockets) { bytesWritten += s.bytesWritten; bytesRead += s.bytesRead; }
+  console.log(JSON.stringify({ counts, ms: Date.now() - t0, slowNs, bytesWritten, bytesRead }));
   agent.destroy();
 })().catch((e) => { console.error(e); process.exit(1); });`;
 
@@ -92,6 +98,9 @@ export interface ClientResult {
   ms: number;
   /** Each /slow request's time from the client's request call to its response headers (an upper bound of what the kernel can see), ns. */
   slowNs: number[];
+  /** What the client's sockets wrote and read in all (cleartext: the HTTP bytes on the wire; TLS: ciphertext). */
+  bytesWritten: number;
+  bytesRead: number;
 }
 
 export class HttpMix {
