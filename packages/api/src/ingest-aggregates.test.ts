@@ -5,13 +5,13 @@
  */
 import {
   BATCH_LIMITS,
-  bucketIndex,
   encodeBatch,
   type IngestBatchInput,
   type L7AggregateInput,
   type L7EventInput,
   type L7Sampling,
 } from '@sextant/shared';
+import { httpAggregate } from '@sextant/db/testing';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from './root';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,22 +27,15 @@ afterAll(() => h?.close());
 const MINUTE = 60_000;
 const t = Math.floor(Date.now() / MINUTE) * MINUTE - 2 * MINUTE;
 
-function aggregate(src: string, dst: string, code: number, count: number, latencyNs: number): L7AggregateInput {
-  return {
+const aggregate = (src: string, dst: string, code: number, count: number, latencyNs: number) =>
+  httpAggregate({
     time: t + 1_000,
-    windowSeconds: 10,
-    protocol: 'http',
-    reporter: 'client',
     source: { ip: '10.2.0.1', service: src, namespace: 'shop' },
     destination: { ip: '10.2.0.2', port: 8080, service: dst, namespace: 'shop' },
-    method: 'GET',
     code,
     count,
-    latencySumNs: count * latencyNs,
-    idx: [bucketIndex(latencyNs)],
-    cnt: [count],
-  };
-}
+    latencyNs,
+  });
 
 function record(src: string, dst: string, code: number, latencyNs: number, sampling?: L7Sampling): L7EventInput {
   return {

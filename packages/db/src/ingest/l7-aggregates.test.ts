@@ -4,16 +4,9 @@
  * read back with it) but not counted again, full-path records and aggregates adding up, receipts idempotent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bucketIndex,
-  encodeBatch,
-  IngestBatch,
-  SELF_LABEL,
-  type L7AggregateInput,
-  type L7EventInput,
-  type L7Sampling,
-} from '@sextant/shared';
+import { encodeBatch, IngestBatch, SELF_LABEL, type L7EventInput, type L7Sampling } from '@sextant/shared';
 import { createCollectorToken } from '../auth/collectors';
+import { httpAggregate } from '../fixtures/l7-aggregate';
 import { recordFromRow } from '../queries/read-rows';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../testing';
 import { storeBatch } from './store-batch';
@@ -34,23 +27,9 @@ const minuteAt = (ago: number) => Math.floor(Date.now() / MINUTE) * MINUTE - ago
 const client = (service: string, labels?: string[]) => ({ ip: '10.1.0.1', service, ...(labels ? { labels } : {}) });
 const server = (service: string) => ({ ip: '10.1.0.2', port: 8080, service });
 
-function aggregate(src: string, dst: string, time: number, code: number, count: number, latencyNs: number): L7AggregateInput {
-  // Every exchange of the row took latencyNs: one histogram bucket, an exact sum.
-  return {
-    time,
-    windowSeconds: 10,
-    protocol: 'http',
-    reporter: 'client',
-    source: client(src),
-    destination: server(dst),
-    method: 'GET',
-    code,
-    count,
-    latencySumNs: count * latencyNs,
-    idx: [bucketIndex(latencyNs)],
-    cnt: [count],
-  };
-}
+// Every exchange of the row took latencyNs: one histogram bucket, an exact sum.
+const aggregate = (src: string, dst: string, time: number, code: number, count: number, latencyNs: number) =>
+  httpAggregate({ time, source: client(src), destination: server(dst), code, count, latencyNs });
 
 function record(src: string, dst: string, time: number, code: number, sampling?: L7Sampling): L7EventInput {
   return {
