@@ -122,17 +122,13 @@ describe.skipIf(rig.skip || noOpenssl)('TLS hooks follow binaries on the real ke
 
   it('a node binary at a path that exists only in its own mount namespace (a container) is hooked through /proc/<pid>/root', async () => {
     setup();
-    // The namespace: a tmpfs over an empty directory, holding a copy of node. Outside it the directory stays empty.
+    // The namespace: a tmpfs over an empty directory, holding a copy of node of its own (another inode than any file
+    // hooked already). Outside it the directory stays empty.
     const dir = rig.file('ns');
     fs.mkdirSync(dir);
     const mountScript = 'mount -t tmpfs sextant-ns "$0" && cp "$1" "$0/node" && echo ready && exec sleep 120';
-    const holder = rig.spawn(
-      'unshare',
-      ['-m', '--propagation', 'private', 'sh', '-c', mountScript, dir, fs.realpathSync(process.execPath)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const unshare = ['-m', '--propagation', 'private', 'sh', '-c', mountScript, dir, fs.realpathSync(process.execPath)];
+    const holder = rig.spawn('unshare', unshare, { stdio: ['ignore', 'pipe', 'inherit'] });
     expect(await firstLine(holder)).toBe('ready');
     const inside = path.join(dir, 'node');
     expect(fs.existsSync(inside)).toBe(false);
