@@ -8,6 +8,7 @@ import { encodeBatch } from '@sextant/shared';
 import type { Flow, L7Event } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './testing/api-harness';
+import { type SseEvent, sseEvents, tailRecordId } from './testing/sse';
 
 let h: Harness;
 const now = Date.now();
@@ -115,40 +116,18 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
-interface SseEvent {
-  id?: string;
-  data: string;
-}
-
 /** Reads server-sent events from the tail endpoint until `count` data events arrived (or 10 s passed). */
 async function readTail(input: Record<string, unknown>, count: number): Promise<SseEvent[]> {
   const ac = new AbortController();
   const url = `${h.server.url}/api/trpc/flows.tail?input=${encodeURIComponent(JSON.stringify(input))}`;
   const res = await fetch(url, { headers: { authorization: `Bearer ${h.userToken}`, accept: 'text/event-stream' }, signal: ac.signal });
   expect(res.headers.get('content-type')).toContain('text/event-stream');
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const dec = new TextDecoder();
-  let buf = '';
   const out: SseEvent[] = [];
   const timer = setTimeout(() => ac.abort(), 10_000);
   try {
-    while (out.length < count) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += dec.decode(value, { stream: true });
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const ev: SseEvent = { data: '' };
-        let type = 'message';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('id: ')) ev.id = line.slice(4);
-          else if (line.startsWith('data: ')) ev.data += line.slice(6);
-          else if (line.startsWith('event: ')) type = line.slice(7);
-        }
-        if (type === 'message' && ev.id) out.push(ev);
-      }
+    for await (const ev of sseEvents(res.body as ReadableStream<Uint8Array>)) {
+      if (ev.type === 'message' && ev.id) out.push(ev);
+      if (out.length >= count) break;
     }
   } catch (err) {
     if (!ac.signal.aborted) throw err;
@@ -158,11 +137,6 @@ async function readTail(input: Record<string, unknown>, count: number): Promise<
   }
   return out.slice(0, count);
 }
-
-const recId = (d: string) => {
-  const r = JSON.parse(d) as { kind: 'flow'; flow: { id: string } } | { kind: 'l7'; event: { id: string } };
-  return r.kind === 'flow' ? r.flow.id : r.event.id;
-};
 
 describe('live tail over SSE', () => {
   const filter = { allow: [{ destinationService: [tmpl.destination.service as string] }], deny: [] };
@@ -174,11 +148,11 @@ describe('live tail over SSE', () => {
   it('streams the stored records after `since` oldest first, and resumes after the last event id', async () => {
     expect(expected.length).toBeGreaterThan(6);
     const first = await readTail({ filter, since: now - 30 * 60_000 }, 4);
-    expect(first.map((e) => recId(e.data))).toEqual(expected.slice(0, 4).map((e) => e.id));
+    expect(first.map((e) => tailRecordId(e.data))).toEqual(expected.slice(0, 4).map((e) => e.id));
     for (const e of first) expect(e.id).toMatch(/^h\|\d+\|\d+\|[0-9a-f-]{36}\|\d+$/);
     // Reconnect with the last id seen: the stream continues with the fifth record, nothing repeated.
     const rest = await readTail({ filter, since: now - 30 * 60_000, lastEventId: first[3]?.id }, expected.length - 4);
-    expect(rest.map((e) => recId(e.data))).toEqual(expected.slice(4).map((e) => e.id));
+    expect(rest.map((e) => tailRecordId(e.data))).toEqual(expected.slice(4).map((e) => e.id));
   });
 
   it('delivers a record ingested while subscribed within a couple of seconds', async () => {
@@ -190,7 +164,7 @@ describe('live tail over SSE', () => {
       .client(h.collectorToken)
       .ingest.push.mutate(encodeBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [late], l7: [] }));
     const got = await pending;
-    expect(got.map((e) => recId(e.data))).toEqual([late.id]);
+    expect(got.map((e) => tailRecordId(e.data))).toEqual([late.id]);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
