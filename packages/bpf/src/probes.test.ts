@@ -4,10 +4,18 @@
  * attached and detached, ring size). Interim reports and UDP have files of their own. Skipped (with the
  * reason printed) only where eBPF cannot run.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SX_CLOSE_CLOSED, SX_CLOSE_REFUSED, SX_CLOSE_RESET, SX_DIR_CLIENT, SX_DIR_SERVER, SX_HIST_TCP_CONNECT } from './generated/events';
+import {
+  SX_CLOSE_CLOSED,
+  SX_CLOSE_REFUSED,
+  SX_CLOSE_RESET,
+  SX_DIR_CLIENT,
+  SX_DIR_SERVER,
+  SX_HIST_TCP_CONNECT,
+  SX_TCP_EVENT_SIZE,
+} from './generated/events';
 import { resolveRings } from './probe-options';
 import { SextantProbes, type ProbeOptions, type TcpConnEvent } from './probes';
 import { connectOnce, kernelMissing, listen, settle } from './testing/kernel';
@@ -184,6 +192,36 @@ describe.skipIf(noKernel)('lifecycle', () => {
       small.close();
     }
     expect(() => SextantProbes.open({ tcpRingMb: 3 })).toThrow(/tcpRingMb must be a power of two/);
+  });
+
+  it('hands a backlog to JS in batches of at most 256 KiB, however much the ring holds', async () => {
+    // One batch may wait towards JS: while this process is blocked the reader stops after it and the rest waits in
+    // the ring (2 × 3,000 close events, ~0.9 MB). Read afterwards, it comes in bounded batches, not in one.
+    const N = 3_000;
+    const p = SextantProbes.open({ l7: false, cgroupRoot: null, updateIntervalMs: 0 });
+    const batches: TcpConnEvent[][] = [];
+    try {
+      p.onTcpEvents((b) => batches.push(b), 1);
+      const script = `const net = require('net');
+        const s = net.createServer((c) => { c.resume(); c.end('ok'); }).listen(0, '127.0.0.1', async () => {
+          process.stdout.write(String(s.address().port));
+          for (let i = 0; i < ${N}; i++)
+            await new Promise((r) => { const c = net.connect(s.address().port, '127.0.0.1', () => c.end('x')); c.resume(); c.on('close', r); });
+          s.close();
+        });`;
+      const child = spawnSync(process.execPath, ['-e', script], { timeout: 60_000 });
+      expect(child.status).toBe(0);
+      const port = Number(child.stdout.toString());
+      const mine = () => batches.flat().filter((e) => e.dport === port || e.sport === port).length;
+      await settle(() => mine() >= 2 * N);
+      expect(mine()).toBe(2 * N);
+    } finally {
+      p.close();
+    }
+    // a batch is handed over at the first record that takes it to 256 KiB
+    const perBatch = Math.ceil((256 << 10) / (4 + SX_TCP_EVENT_SIZE));
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(perBatch);
+    expect(batches.length).toBeGreaterThanOrEqual(Math.ceil((2 * N) / perBatch));
   });
 
   it('sizes the L7 ring by mode unless asked (signals 4 MiB, full 16, hooks and L7 off 1), and refuses a size the kernel would not take', () => {

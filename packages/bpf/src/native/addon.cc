@@ -221,6 +221,12 @@ Napi::Value MapDelete(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), bpf_map_delete_elem(fd, key.Data()) ? -errno : 0);
 }
 
+/* OnRecord's "stop consuming: the batch is full". libbpf has already consumed the record it was called with (it is
+ * in the batch); the rest stays in the ring for the next poll. Without it one poll read everything the ring held
+ * into one batch: a batch as large as the ring (its vector up to twice that), and up to 16 of them queued towards
+ * a JS side that was behind — native memory growing with the backlog. */
+constexpr int kBatchFull = -ENOBUFS;
+
 int OnRecord(void *ctx, void *data, size_t size) {
   RingPoller *p = static_cast<RingPoller *>(ctx);
   if (!p->current) p->current = std::make_unique<Batch>();
@@ -230,7 +236,7 @@ int OnRecord(void *ctx, void *data, size_t size) {
   v.insert(v.end(), lp, lp + 4);
   v.insert(v.end(), (uint8_t *)data, (uint8_t *)data + size);
   p->current->records++;
-  return 0;
+  return v.size() >= p->maxBatchBytes ? kBatchFull : 0;
 }
 
 // Hands the current batch to JS. When JS is behind (the bounded queue is full) the poller waits instead of
@@ -282,9 +288,10 @@ Napi::Value RingbufStart(const Napi::CallbackInfo &info) {
       // The programs wake us only when much is pending; drain whatever is there every 50 ms regardless.
       int n = ring_buffer__poll(raw->rb, 50);
       if (n == 0) n = ring_buffer__consume(raw->rb);
-      if (n < 0 && n != -EINTR) break;
-      // Deliver in chunks: flush when the batch is big, the ring went quiet or the batch is kMaxBatchAge old.
-      if (raw->current && (n == 0 || raw->current->data.size() >= raw->maxBatchBytes ||
+      bool full = n == kBatchFull;
+      if (n < 0 && n != -EINTR && !full) break;
+      // Deliver in chunks: flush when the batch is full, the ring went quiet or the batch is kMaxBatchAge old.
+      if (raw->current && (n == 0 || full || raw->current->data.size() >= raw->maxBatchBytes ||
                            std::chrono::steady_clock::now() - raw->current->started >= kMaxBatchAge))
         Flush(raw);
     }
