@@ -1,17 +1,9 @@
+import { L7_COVERAGE_CLASSES, type L7CoverageClass } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { classParts, decodeCoverageLine, decodedSummary } from './decode-coverage-text';
 
 const w = (connections: Partial<Record<string, number>>) => {
-  const c = {
-    cleartext: 0,
-    'tls-openssl': 0,
-    'tls-node': 0,
-    'tls-undecoded': 0,
-    'http2-undecodable': 0,
-    'http2-midstream': 0,
-    unrecognized: 0,
-    ...connections,
-  };
+  const c = { ...(Object.fromEntries(L7_COVERAGE_CLASSES.map((k) => [k, 0])) as Record<L7CoverageClass, number>), ...connections };
   const total = Object.values(c).reduce((a, b) => a + b, 0);
   return { namespace: '', service: 's', connections: c, total, decoded: c.cleartext + c['tls-openssl'] + c['tls-node'] };
 };
