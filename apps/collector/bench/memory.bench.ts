@@ -4,7 +4,8 @@
  * and split into BPF map mappings (the ring buffers: resident in full from mmap, data area mapped twice), anonymous
  * memory (V8 heap, native allocations) and file-backed pages (the node binary, libraries); the peak (VmHWM) and the
  * split at the highest sample; from the collector's last health report its V8 heap (used / total), external and
- * array-buffer memory, lost events, the L7 ring's full events and what it shed per reason.
+ * array-buffer memory (and the largest of each reported during the run), lost events, the L7 ring's full events and
+ * what it shed per reason.
  * BENCH_WORKLOADS (comma list of ka, close, tls-ka, ka-full, close-full, close-l4, ka-hooks; default ka,close),
  * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (runs per workload, default 1),
  * BENCH_CUSTOM_ENV ('SEXTANT_L7_RING_MB=16 …': added to every workload's collector environment), BENCH_NODE_FLAGS
@@ -78,12 +79,20 @@ try {
       const collector = await startCollector(rig, { ...s.env, ...CUSTOM });
       const pid = collector.pid;
       let top = split(pid);
+      // The largest V8 heap / external memory any health report (every 2 s) gave during the run.
+      const most: Record<string, number> = {};
+      let tick = 0;
       const timer = setInterval(() => {
         try {
           const now = split(pid);
           if (now.totalMb > top.totalMb) top = now;
         } catch {
           // the collector has exited
+        }
+        if (++tick % 10 === 0) {
+          const details = (rig.counts.lastHealth as { details?: Record<string, number> }).details ?? {};
+          for (const k of ['memHeapUsedMb', 'memHeapTotalMb', 'memExternalMb', 'memArrayBuffersMb'])
+            most[k] = Math.max(most[k] ?? 0, details[k] ?? 0);
         }
       }, 200);
       const run = await wrk(rig, { seconds: SECONDS, connections: CONNECTIONS, close: s.close, tls: s.tls });
@@ -99,6 +108,7 @@ try {
       console.log(
         `${name.padEnd(10)} ${f(run.rps)} req/s: peak RSS ${f(hwm)} MB; highest sample ${f(top.totalMb)} MB = BPF maps ${f(top.bpfMb)} + anon ${f(top.anonMb)} + files ${f(top.fileMb)}; ` +
           `last report: heap ${f(d.memHeapUsedMb)}/${f(d.memHeapTotalMb)} MB, external ${f(d.memExternalMb)} (array buffers ${f(d.memArrayBuffersMb)}); ` +
+          `largest reported during the run: heap ${f(most.memHeapUsedMb)}/${f(most.memHeapTotalMb)}, external ${f(most.memExternalMb)} (array buffers ${f(most.memArrayBuffersMb)}); ` +
           `lost ${rig.counts.lastHealth.lostEvents ?? 0}, L7 ring full ${d.l7RingbufFull ?? 0}${shed ? `; shed ${shed}` : ''}`,
       );
       rig.resetCounts();
