@@ -7,10 +7,14 @@
  * each L7/TCP program's kernel time per exchange (run_time_ns / requests) and per run (run_time_ns / run_cnt),
  * from `bpftool prog show -j` (the programs that appeared when this case opened its probes).
  * BENCH_NEW_CONNECTIONS=1: a new TCP connection per request (no keep-alive), for the per-connection cost.
+ * Comparing compiled objects: BENCH_OBJECTS=a.o,b.o runs each case on each object, BENCH_ROUNDS times, interleaved
+ * (round by round, object after object), BENCH_CASES=signals (comma-separated substrings of case names) picks cases;
+ * a last table gives each (case, object)'s kernel ns per request (all programs) over the rounds: median and each.
  * Root, real kernel; run alone: flock /tmp/sextant-kernel.lock npx tsx scripts/bench-l7-modes.ts [requests]
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SextantProbes, type L7Mode } from '../src/probes';
@@ -37,13 +41,18 @@ interface Case {
   mode?: L7Mode;
   budget?: number;
 }
-const CASES: Case[] = [
+const ALL_CASES: Case[] = [
   { name: 'no L7 programs', l7: false },
   { name: 'hooks', l7: true, mode: 'hooks' },
   { name: 'full', l7: true, mode: 'full' },
   { name: 'signals, budget 0', l7: true, mode: 'signals', budget: 0 },
   { name: 'signals, budget 500/s', l7: true, mode: 'signals', budget: 500 },
 ];
+const PICK = (process.env.BENCH_CASES ?? '').split(',').filter(Boolean);
+const CASES = PICK.length ? ALL_CASES.filter((c) => PICK.some((p) => c.name.includes(p))) : ALL_CASES;
+const OBJECTS: (string | undefined)[] = (process.env.BENCH_OBJECTS ?? '').split(',').filter(Boolean);
+if (OBJECTS.length === 0) OBJECTS.push(undefined);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 
 const srv = http.createServer((req, res) => {
   req.resume();
@@ -78,9 +87,13 @@ if (PROG_STATS) fs.writeFileSync(STATS_SYSCTL, '1');
 await load(1_000); // warm up the JIT before the first measured case
 const rows = [];
 const progRows: Record<string, string | number>[] = [];
-for (const c of CASES) {
+const perRun = new Map<string, number[]>(); // "case @ object" → kernel ns per request of each round
+for (let round = 0; round < ROUNDS * CASES.length * OBJECTS.length; round++) {
+  const c = CASES[Math.floor(round / OBJECTS.length) % CASES.length]!;
+  const objectPath = OBJECTS[round % OBJECTS.length];
+  const name = objectPath ? `${c.name} @ ${path.basename(objectPath)}` : c.name;
   const before = new Set(PROG_STATS ? allProgs().map((p) => p.id) : []);
-  const probes = SextantProbes.open({ l7: c.l7, l7Mode: c.mode, cgroupRoot: null, updateIntervalMs: 0 });
+  const probes = SextantProbes.open({ l7: c.l7, l7Mode: c.mode, cgroupRoot: null, updateIntervalMs: 0, objectPath });
   // The TCP ring is read as the collector reads it: left unread, its pending data passes the wakeup threshold and
   // the close program's figures become those of a stalled reader (scripts/bench-conn-state.ts BENCH_DRAIN=0).
   probes.onTcpEvents(() => undefined);
@@ -95,25 +108,32 @@ for (const c of CASES) {
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   await new Promise((r) => setTimeout(r, 300)); // the last records reach JS
-  const aggregated = c.l7 ? (await probes.drainL7Aggregates()).length + (await probes.drainL7Aggregates()).length : 0;
+  // (-1: an object built with another aggregate layout than this tree's decoder, as when comparing objects)
+  const keys = () =>
+    probes.drainL7Aggregates().then(
+      (a) => a.length,
+      () => -1,
+    );
+  const aggregated = c.l7 ? (await keys()) + (await keys()) : 0;
   const counters = probes.readCounters();
   if (PROG_STATS) {
     let total = 0;
     for (const p of allProgs().filter((q) => !before.has(q.id) && (q.run_cnt ?? 0) > 0)) {
       total += p.run_time_ns ?? 0;
       progRows.push({
-        case: c.name,
+        case: name,
         program: p.name,
         'runs/req': +((p.run_cnt ?? 0) / REQUESTS).toFixed(2),
         'ns/run': Math.round((p.run_time_ns ?? 0) / (p.run_cnt ?? 1)),
         'ns/req': Math.round((p.run_time_ns ?? 0) / REQUESTS),
       });
     }
-    progRows.push({ case: c.name, program: '(all)', 'ns/req': Math.round(total / REQUESTS) });
+    progRows.push({ case: name, program: '(all)', 'ns/req': Math.round(total / REQUESTS) });
+    perRun.set(name, [...(perRun.get(name) ?? []), Math.round(total / REQUESTS)]);
   }
   probes.close();
   rows.push({
-    case: c.name,
+    case: name,
     'req/s': Math.round(REQUESTS / secs),
     'user µs/req': +(cpu.user / REQUESTS).toFixed(1),
     'sys µs/req': +(cpu.system / REQUESTS).toFixed(1),
@@ -127,3 +147,7 @@ srv.close();
 if (PROG_STATS) fs.writeFileSync(STATS_SYSCTL, statsBefore || '0');
 console.table(rows);
 if (PROG_STATS) console.table(progRows.filter((r) => r.program === '(all)' || Number(r['ns/req']) >= 20));
+if (PROG_STATS && (ROUNDS > 1 || OBJECTS.length > 1)) {
+  const median = (v: number[]) => v.toSorted((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  console.table([...perRun].map(([name, v]) => ({ case: name, 'median ns/req': median(v), rounds: v.join(' ') })));
+}
