@@ -40,7 +40,10 @@ static __always_inline void sx_l7_output(void *rec, __u32 captured)
 		captured = SX_L7_MAX_CAPTURE;
 	sx_bound(captured);
 	__u64 size = sizeof(struct sx_l7_header) + captured;
-	__u64 flags = bpf_ringbuf_query(&sx_l7_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	/* As for the TCP ring (sx_ringbuf_wakeup): a wakeup only as pending data crosses wakeup_bytes, not for every
+	 * record past it (a lagging reader made each pay ~15 µs here); the window holds the largest record. */
+	__u64 avail = bpf_ringbuf_query(&sx_l7_events, BPF_RB_AVAIL_DATA);
+	__u64 flags = avail >= wakeup_bytes && avail < wakeup_bytes + 2 * SX_L7_MAX_CAPTURE ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&sx_l7_events, rec, size, flags))
 		sx_count(SX_COUNTER_L7_RINGBUF_FULL);
 	else
