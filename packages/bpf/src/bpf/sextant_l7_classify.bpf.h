@@ -68,7 +68,7 @@ static __always_inline int sx_is_http2_frame_header(const __u8 *d)
 }
 
 /* Frames walked per chunk by sx_is_http2_frames. */
-#define SX_H2_MAX_FRAMES 8
+#define SX_H2_MAX_FRAMES 4
 
 /* Whether a chunk of len bytes (captured of them at d) is a run of whole HTTP/2 frames: each header within the
  * capture valid, and the last frame ending exactly at the chunk's end (unless the walk stopped at the end of a
