@@ -4,7 +4,8 @@
  *        classify the connection from its first bytes (HTTP / DNS / Kafka, else NONE: no further cost beyond a
  *        map lookup), and time request → first response bytes on client sockets into latency histograms.
  * Included by sextant.bpf.c (one object, one set of maps); protocol inference is in sextant_l7_classify.bpf.h,
- * the tracepoint programs in sextant_l7_syscalls.bpf.h. */
+ * the copy of the bytes moved in sextant_l7_copy.bpf.h, the adoption of HTTP/2 joined mid-stream in
+ * sextant_l7_h2_midstream.bpf.h, the tracepoint programs in sextant_l7_syscalls.bpf.h. */
 #ifndef SEXTANT_L7_BPF_H
 #define SEXTANT_L7_BPF_H
 
@@ -208,85 +209,11 @@ static __always_inline __u8 sx_hist_kind(__u8 protocol)
 	return protocol == SX_PROTO_HTTP ? SX_HIST_HTTP : protocol == SX_PROTO_DNS ? SX_HIST_DNS : SX_HIST_KAFKA;
 }
 
-/* The iovec walk is a global function: the verifier checks it once per program, on its own, instead of once
- * per path through sx_l7_emit (the caller sees an unknown return value, clamped). The record is the per-CPU
- * scratch, looked up again here (global functions take scalars). Returns the bytes copied. */
-__noinline int sx_l7_copy_iov(__u64 buf, __u32 iovcnt, __u32 want)
-{
-	__u32 zero = 0;
-	struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);
-	if (!r)
-		return 0;
-	if (want > SX_L7_MAX_CAPTURE)
-		want = SX_L7_MAX_CAPTURE;
-	struct iovec *iov = (struct iovec *)buf;
-	__u32 off = 0;
-	for (int i = 0; i < SX_L7_MAX_IOV; i++) {
-		if (i >= iovcnt || off >= want)
-			break;
-		struct iovec v = {};
-		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
-			break;
-		if (!v.iov_len)
-			continue;
-		__u32 n = v.iov_len < want - off ? (__u32)v.iov_len : want - off;
-		sx_bound(n);
-		__u32 o = off & (SX_L7_MAX_CAPTURE - 1);
-		if (bpf_probe_read_user(&r->data[o], n, v.iov_base))
-			break;
-		off += n;
-	}
-	return off;
-}
-
-/* Copies the first bytes of one message (a plain buffer, or an iovec array) into the scratch record. */
-static __always_inline __u32 sx_l7_copy(struct sx_l7_record *r, __u64 buf, __u32 iovcnt, __u8 kind, __u32 want)
-{
-	if (kind == SX_ARGS_BUF) {
-		__u32 n = want;
-		if (n > SX_L7_MAX_CAPTURE)
-			n = SX_L7_MAX_CAPTURE;
-		sx_bound(n);
-		if (bpf_probe_read_user(r->data, n, (void *)buf))
-			return 0;
-		return n;
-	}
-	int off = sx_l7_copy_iov(buf, iovcnt, want);
-	return off < 0 ? 0 : off > SX_L7_MAX_CAPTURE ? SX_L7_MAX_CAPTURE : (__u32)off;
-}
+#include "sextant_l7_copy.bpf.h"
 
 #include "sextant_l7_signals.bpf.h"
 
-/* HTTP/2 joined mid-stream (issue 17): a TCP socket the connection tracking never saw start (no sx_socks entry: it
- * was connected or accepted before the probes were loaded) whose first bytes seen are whole HTTP/2 frames. It is
- * adopted: tracked from now on, like a connection seen from its start, so that its close is reported (with its
- * class); its direction from the listener table (seeded at start with older listeners), its process the one doing
- * this I/O. A global function (verified once, not per caller): the chunk is in the per-CPU scratch record. */
-__noinline int sx_l7_h2_midstream(__u64 skey, __u32 captured, __u32 len)
-{
-	__u64 key = skey;
-	if (bpf_map_lookup_elem(&sx_socks, &key))
-		return 0; /* seen from its start: these are not its first bytes only because of a state lost */
-	__u32 zero = 0;
-	struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);
-	if (!r || captured > SX_L7_MAX_CAPTURE || !sx_is_http2_frames(r->data, captured, len))
-		return 0;
-	struct sock *sk = bpf_rdonly_cast((void *)skey, bpf_core_type_id_kernel(struct sock));
-	__u32 lkey = ((__u32)sk->__sk_common.skc_family << 16) | sk->__sk_common.skc_num;
-	__u64 now = bpf_ktime_get_ns();
-	struct sx_sock_state st = {};
-	st.start_ns = now; /* first seen */
-	st.last_report_ns = now;
-	st.direction = bpf_map_lookup_elem(&sx_listeners, &lkey) ? SX_DIR_SERVER : SX_DIR_CLIENT;
-	st.established = 1;
-	st.tcp_flags = SX_TCP_ACK;
-	st.pid = bpf_get_current_pid_tgid() >> 32;
-	st.cgroup_id = bpf_get_current_cgroup_id();
-	sx_process_comm(st.comm);
-	if (bpf_map_update_elem(&sx_socks, &key, &st, BPF_NOEXIST))
-		sx_count(SX_COUNTER_SOCK_MAP_FULL);
-	return 1;
-}
+#include "sextant_l7_h2_midstream.bpf.h"
 
 /* One message of `len` bytes moved by the syscall: classify, time, and emit header + first bytes. */
 static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len, __u64 id)
