@@ -8,66 +8,29 @@
  *   BENCH_DRAIN=0: nobody reads the TCP event ring (a reader that lags: records pile up past the wakeup threshold)
  * Root, real kernel; run alone: flock /tmp/sextant-kernel.lock npx tsx scripts/bench-conn-state.ts [requests]
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { OBJECT_PATH } from '../src/native';
 import { SextantProbes } from '../src/probes';
+import { allProgs, startBenchHttp, STATS_SYSCTL } from './bench-http';
 
 const REQUESTS = Number(process.argv[2] ?? 20_000);
 const CONCURRENCY = 8;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const L7 = process.env.BENCH_L7 === '1';
 const DRAIN = process.env.BENCH_DRAIN !== '0';
-const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 const OBJECTS = (process.env.BENCH_OBJECTS ?? `current=${OBJECT_PATH}`).split(',').map((s) => {
   const [name, file] = s.split('=');
   if (!name || !file || !fs.existsSync(file)) throw new Error(`BENCH_OBJECTS entry ${s}: want name=path of an existing object`);
   return { name, file };
 });
 
-interface ProgStat {
-  id: number;
-  name: string;
-  run_time_ns?: number;
-  run_cnt?: number;
-}
-const allProgs = (): ProgStat[] => JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as ProgStat[];
-
-const srv = http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => res.end('ok'));
-});
-await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-const port = (srv.address() as AddressInfo).port;
-
-function get(agent: http.Agent): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/bench', agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve());
-    });
-    req.on('error', reject);
-  });
-}
-
-async function load(n: number): Promise<void> {
-  const agent = new http.Agent({ keepAlive: false, maxSockets: CONCURRENCY });
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < n) await get(agent);
-    }),
-  );
-  agent.destroy();
-}
+const bench = await startBenchHttp({ concurrency: CONCURRENCY, keepAlive: false });
 
 const statsBefore = fs.readFileSync(STATS_SYSCTL, 'utf8').trim();
 fs.writeFileSync(STATS_SYSCTL, '1');
 const rows: Record<string, string | number>[] = [];
 try {
-  await load(2_000); // warm up the JIT before the first measured case
+  await bench.load(2_000); // warm up the JIT before the first measured case
   for (let round = 1; round <= ROUNDS; round++) {
     for (const o of OBJECTS) {
       const before = new Set(allProgs().map((p) => p.id));
@@ -75,7 +38,7 @@ try {
       let closes = 0;
       if (DRAIN) probes.onTcpEvents((batch) => (closes += batch.length));
       const cpu0 = process.cpuUsage();
-      await load(REQUESTS);
+      await bench.load(REQUESTS);
       const cpu = process.cpuUsage(cpu0);
       await new Promise((r) => setTimeout(r, 300)); // the last records reach JS
       const progs = allProgs().filter((q) => !before.has(q.id) && (q.run_cnt ?? 0) > 0);
@@ -96,7 +59,7 @@ try {
   }
 } finally {
   fs.writeFileSync(STATS_SYSCTL, statsBefore || '0');
-  srv.close();
+  bench.close();
 }
 console.table(rows);
 // Per object, the median over rounds: other work on the machine preempts programs mid-run (bpf_stats counts wall time).

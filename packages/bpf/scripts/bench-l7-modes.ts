@@ -12,28 +12,15 @@
  * a last table gives each (case, object)'s kernel ns per request (all programs) over the rounds: median and each.
  * Root, real kernel; run alone: flock /tmp/sextant-kernel.lock npx tsx scripts/bench-l7-modes.ts [requests]
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SextantProbes, type L7Mode } from '../src/probes';
+import { allProgs, startBenchHttp, STATS_SYSCTL } from './bench-http';
 
 const REQUESTS = Number(process.argv[2] ?? 20_000);
 const CONCURRENCY = 8;
 const NEW_CONNECTIONS = process.env.BENCH_NEW_CONNECTIONS === '1';
 const PROG_STATS = process.env.BENCH_PROG_STATS !== '0';
-const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
-
-interface ProgStat {
-  id: number;
-  name: string;
-  run_time_ns?: number;
-  run_cnt?: number;
-}
-
-/** Every loaded BPF program, with its cumulative kernel time (run_* need bpf_stats_enabled). */
-const allProgs = (): ProgStat[] => JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as ProgStat[];
 
 interface Case {
   name: string;
@@ -54,37 +41,11 @@ const OBJECTS: (string | undefined)[] = (process.env.BENCH_OBJECTS ?? '').split(
 if (OBJECTS.length === 0) OBJECTS.push(undefined);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 
-const srv = http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => res.end('ok'));
-});
-await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-const port = (srv.address() as AddressInfo).port;
-
-function get(agent: http.Agent): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/bench', agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve());
-    });
-    req.on('error', reject);
-  });
-}
-
-async function load(n: number): Promise<void> {
-  const agent = new http.Agent({ keepAlive: !NEW_CONNECTIONS, maxSockets: CONCURRENCY });
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < n) await get(agent);
-    }),
-  );
-  agent.destroy();
-}
+const bench = await startBenchHttp({ concurrency: CONCURRENCY, keepAlive: !NEW_CONNECTIONS });
 
 const statsBefore = PROG_STATS ? fs.readFileSync(STATS_SYSCTL, 'utf8').trim() : '';
 if (PROG_STATS) fs.writeFileSync(STATS_SYSCTL, '1');
-await load(1_000); // warm up the JIT before the first measured case
+await bench.load(1_000); // warm up the JIT before the first measured case
 const rows = [];
 const progRows: Record<string, string | number>[] = [];
 const perRun = new Map<string, number[]>(); // "case @ object" → kernel ns per request of each round
@@ -104,7 +65,7 @@ for (let round = 0; round < ROUNDS * CASES.length * OBJECTS.length; round++) {
   }
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  await load(REQUESTS);
+  await bench.load(REQUESTS);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   await new Promise((r) => setTimeout(r, 300)); // the last records reach JS
@@ -143,7 +104,7 @@ for (let round = 0; round < ROUNDS * CASES.length * OBJECTS.length; round++) {
     'ring full': counters.l7RingbufFull,
   });
 }
-srv.close();
+bench.close();
 if (PROG_STATS) fs.writeFileSync(STATS_SYSCTL, statsBefore || '0');
 console.table(rows);
 if (PROG_STATS) console.table(progRows.filter((r) => r.program === '(all)' || Number(r['ns/req']) >= 20));
