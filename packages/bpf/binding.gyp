@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "sextant_bpf",
-      "sources": ["src/native/addon.cc", "src/native/uprobes.cc"],
+      "sources": ["src/native/addon.cc", "src/native/ringbuf.cc", "src/native/uprobes.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
       "cflags!": ["-fno-exceptions"],
