@@ -91,6 +91,31 @@ const net = require('net');
   console.log('done');
 })();`;
 
+/** A collector in signals mode that names the service on each port cov-<name>. */
+const startCoverageCollector = (ports: Record<string, number>) =>
+  rig.startCollector({
+    l7Mode: 'signals',
+    l7CaptureBytes: 1024,
+    rules: Object.entries(ports).map(([name, port]) => ({ service: `cov-${name}`, match: { port } })),
+  });
+
+/** The coverage rollup since `since`: per workload cov-<name>, its connections per class (classes with none left out). */
+async function coverageSince(since: number): Promise<(name: string) => Record<string, number>> {
+  const r = await workloadCoverage(rig.db.pool, { since, until: Date.now() + 60_000 });
+  return (name) => {
+    const w = r.workloads.find((x) => x.service === `cov-${name}`);
+    return w ? Object.fromEntries(Object.entries(w.connections).filter(([, n]) => n > 0)) : {};
+  };
+}
+
+/** The final flow rows towards the services cov-<name> of `ports`: service, direction, class, how many. */
+const finalRows = (ports: Record<string, number>) =>
+  rig.rows(
+    `SELECT dst_service AS s, traffic_direction AS d, l7_coverage AS c, count(*)::int AS n FROM flows
+      WHERE final AND dst_service = ANY($1) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+    [Object.keys(ports).map((name) => `cov-${name}`)],
+  );
+
 describe.skipIf(rig.skip || !kernelReports)('L7 decode coverage per workload (signals mode)', () => {
   it('classifies each connection of real peers exactly: cleartext, HTTP/2, HTTP/2 not decodable, not recognized', async () => {
     const since = Date.now() - 60_000;
@@ -100,11 +125,7 @@ describe.skipIf(rig.skip || !kernelReports)('L7 decode coverage per workload (si
       h2big: Number(await firstLine(rig.node(H2_SERVER))),
       raw: Number(await firstLine(rig.node(RAW_SERVER))),
     };
-    const c = await rig.startCollector({
-      l7Mode: 'signals',
-      l7CaptureBytes: 1024,
-      rules: Object.entries(ports).map(([name, port]) => ({ service: `cov-${name}`, match: { port } })),
-    });
+    const c = await startCoverageCollector(ports);
     await output(rig.node(HTTP_CLIENT, [String(ports.plain), '3']));
     await output(rig.node(H2_CLIENT, [String(ports.h2), '2']));
     await output(rig.node(H2_CLIENT, [String(ports.h2big), '1', '6000']));
@@ -112,21 +133,13 @@ describe.skipIf(rig.skip || !kernelReports)('L7 decode coverage per workload (si
     await rig.waitCount(`SELECT coalesce(sum(connections), 0) AS n FROM l7_coverage_minute WHERE dst_service LIKE 'cov-%'`, [], 8);
     await settle();
     await c.stop();
-    const r = await workloadCoverage(rig.db.pool, { since, until: Date.now() + 60_000 });
-    const of = (name: string) => {
-      const w = r.workloads.find((x) => x.service === `cov-${name}`);
-      return w ? Object.fromEntries(Object.entries(w.connections).filter(([, n]) => n > 0)) : {};
-    };
+    const of = await coverageSince(since);
     expect(of('plain')).toEqual({ cleartext: 3 });
     expect(of('h2')).toEqual({ cleartext: 2 });
     expect(of('h2big')).toEqual({ 'http2-undecodable': 1 });
     expect(of('raw')).toEqual({ unrecognized: 2 });
     // the same class on every final client row of those connections (the server rows of same-node connections carry none)
-    const rows = await rig.rows(
-      `SELECT dst_service AS s, traffic_direction AS d, l7_coverage AS c, count(*)::int AS n FROM flows
-        WHERE final AND dst_service LIKE 'cov-%' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-    );
-    expect(rows).toEqual([
+    expect(await finalRows(ports)).toEqual([
       { s: 'cov-h2', d: 'EGRESS', c: 'cleartext', n: 2 },
       { s: 'cov-h2', d: 'INGRESS', c: null, n: 2 },
       { s: 'cov-h2big', d: 'EGRESS', c: 'http2-undecodable', n: 1 },
@@ -150,11 +163,7 @@ describe.skipIf(rig.skip || !kernelReports)('L7 decode coverage per workload (si
     const old = rig.spawn(process.execPath, ['-e', H2_LONG_CLIENT, String(ports.h2old), '3'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const raw = rig.spawn(process.execPath, ['-e', RAW_NEAR_H2_CLIENT, String(ports.rawold)], { stdio: ['pipe', 'pipe', 'inherit'] });
     expect(await Promise.all([firstLine(old), firstLine(raw)])).toEqual(['ready', 'ready']);
-    const c = await rig.startCollector({
-      l7Mode: 'signals',
-      l7CaptureBytes: 1024,
-      rules: Object.entries(ports).map(([name, port]) => ({ service: `cov-${name}`, match: { port } })),
-    });
+    const c = await startCoverageCollector(ports);
     const done = [output(old), output(raw)];
     old.stdin!.write('go\n');
     raw.stdin!.write('go\n');
@@ -164,20 +173,12 @@ describe.skipIf(rig.skip || !kernelReports)('L7 decode coverage per workload (si
     await rig.waitCount(q, [], 2);
     await settle();
     await c.stop();
-    const r = await workloadCoverage(rig.db.pool, { since, until: Date.now() + 60_000 });
-    const of = (name: string) => {
-      const w = r.workloads.find((x) => x.service === `cov-${name}`);
-      return w ? Object.fromEntries(Object.entries(w.connections).filter(([, n]) => n > 0)) : {};
-    };
+    const of = await coverageSince(since);
     expect(of('h2old')).toEqual({ 'http2-midstream': 1 });
     expect(of('h2new')).toEqual({ cleartext: 1 });
     // both ends of the old session are tracked from their first frames on: one final row each, the class on the client's;
     // the old connection of the other protocol stays untracked, as every connection older than the collector
-    const rows = await rig.rows(
-      `SELECT dst_service AS s, traffic_direction AS d, l7_coverage AS c, count(*)::int AS n FROM flows
-        WHERE final AND dst_service IN ('cov-h2old', 'cov-h2new', 'cov-rawold') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-    );
-    expect(rows).toEqual([
+    expect(await finalRows(ports)).toEqual([
       { s: 'cov-h2new', d: 'EGRESS', c: 'cleartext', n: 1 },
       { s: 'cov-h2new', d: 'INGRESS', c: null, n: 1 },
       { s: 'cov-h2old', d: 'EGRESS', c: 'http2-midstream', n: 1 },
