@@ -6,7 +6,7 @@
  * which reach the aggregate at the socket's close. TLS plaintext (node's OpenSSL, through the uprobes) is keyed
  * with its source and counted in plaintext bytes.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kernelMissing } from './testing/kernel';
+import { makeSelfSignedCert } from './testing/tls-cert';
 import { BIG_BODY, drainAll, forPort, onCleanup, probes, sleep, start, stop } from './testing/l7-signals-rig';
 import type { L7AggregateRecord } from './probes';
 
@@ -100,24 +101,7 @@ describe.skipIf(noKernel)('signals-mode aggregates: bytes and TLS source', () =>
     onCleanup(() => probes().tlsProbes().detach(a));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-agg-tls-'));
     onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-    // a throwaway self-signed certificate for 127.0.0.1 (the client verifies it)
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-      ].concat(['-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`]),
-      { stdio: 'ignore' },
-    );
+    makeSelfSignedCert(dir); // key.pem and cert.pem, for 127.0.0.1 among others (the client verifies it)
     const out = await new Promise<string>((resolve, reject) => {
       const c = spawn(process.execPath, ['-e', TLS_PEERS, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
       let s = '';
