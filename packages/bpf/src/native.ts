@@ -95,3 +95,10 @@ export function check<T>(operation: string, result: T | number): T {
   if (typeof result === 'number' && result < 0) throw new BpfError(operation, -result);
   return result as T;
 }
+
+/** A little-endian u32 map key. */
+export function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}

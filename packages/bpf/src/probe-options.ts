@@ -5,7 +5,7 @@
  * collector's RSS whether or not records flow: the L7 ring's default follows the mode.
  */
 import { SX_L7_MAX_CAPTURE } from './generated/events';
-import { check, type NativeAddon } from './native';
+import { check, u32, type NativeAddon } from './native';
 import { L7_MODES, type L7Mode } from './l7-probes';
 import type { ProbeOptions } from './probe-types';
 
@@ -16,12 +16,6 @@ import type { ProbeOptions } from './probe-types';
  */
 export const DEFAULT_L7_RING_MB: Readonly<Record<L7Mode, number>> = { signals: 4, full: 16, hooks: 1 };
 export const DEFAULT_TCP_RING_MB = 4;
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
-}
 
 function u64(n: bigint): Buffer {
   const b = Buffer.alloc(8);

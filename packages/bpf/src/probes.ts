@@ -11,7 +11,6 @@ import {
   decodeSxDropKey,
   decodeSxDropValue,
   decodeSxHistKey,
-  decodeSxListener,
   decodeSxUdpKey,
   decodeSxUdpValue,
   SX_COUNTER_DROP_MAP_FULL,
@@ -35,14 +34,13 @@ import {
   SX_COUNTER_RINGBUF_FULL,
   SX_COUNTER_SOCK_MAP_FULL,
   SX_COUNTER_UDP_MAP_FULL,
-  SX_LISTENER_LAYOUT,
-  SX_LISTENER_SIZE,
   SX_L7_HEADER_SIZE,
   SX_TCP_EVENT_SIZE,
 } from './generated/events';
-import { check, loadAddon, OBJECT_PATH, type MapInfo, type NativeAddon } from './native';
+import { check, loadAddon, OBJECT_PATH, u32, type MapInfo, type NativeAddon } from './native';
 import { applyOpenOptions } from './probe-options';
 import { L7Record } from './l7-records';
+import { lookupListener, seedListenerMap } from './listener-map';
 import type { DropRecord, HistogramRecord, ListenerRecord, ProbeCounters, ProbeOptions, UdpFlowRecord } from './probe-types';
 import { DEFAULT_L7_CONFIG, L7Signals, type L7AggregateRecord, type L7Config } from './l7-probes';
 import { readTcpEvent, type TcpConnEvent } from './tcp-events';
@@ -62,19 +60,6 @@ const UDP_CGROUP_PROGRAMS = ['sx_udp_sendmsg4', 'sx_udp_sendmsg6', 'sx_udp_recvm
 const L7_PROGRAM = /^sx_(enter|exit)_/;
 /** TLS plaintext uprobes (sextant_tls.bpf.h): loaded with L7 capture unless tls is off, attached per file. */
 const TLS_PROGRAM = /^sx_tls_/;
-
-const AF_INET = 2;
-const AF_INET6 = 10;
-const BPF_NOEXIST = 1;
-const EEXIST = 17;
-const E2BIG = 7;
-const listenerKey = (family: 4 | 6, port: number) => u32(((family === 6 ? AF_INET6 : AF_INET) << 16) | port);
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
-}
 
 function hostAddresses(): HostAddress[] {
   return Object.values(os.networkInterfaces()).flatMap((list) =>
@@ -163,12 +148,7 @@ export class SextantProbes {
   listener(port: number): ListenerRecord | undefined {
     // A batch the native poller queued before close() can still be handed over after it: its map is gone.
     if (this.closed) return undefined;
-    const m = this.map('sx_listeners');
-    for (const family of [4, 6] as const) {
-      const v = check('lookup sx_listeners', this.addon.mapLookup(m.fd, listenerKey(family, port), m.valueSize));
-      if (v) return { family, port, ...decodeSxListener(v) };
-    }
-    return undefined;
+    return lookupListener(this.addon, this.map('sx_listeners'), port);
   }
 
   /**
@@ -178,19 +158,7 @@ export class SextantProbes {
    * many were added.
    */
   seedListeners(listeners: readonly ListenerRecord[]): number {
-    const m = this.map('sx_listeners');
-    let added = 0;
-    for (const l of listeners) {
-      const value = Buffer.alloc(SX_LISTENER_SIZE);
-      value.writeUInt32LE(l.pid, SX_LISTENER_LAYOUT.pid!.offset);
-      value.write(l.comm.slice(0, SX_LISTENER_LAYOUT.comm!.count - 1), SX_LISTENER_LAYOUT.comm!.offset, 'latin1');
-      const r = this.addon.mapUpdate(m.fd, listenerKey(l.family, l.port), value, BPF_NOEXIST);
-      if (r === -EEXIST) continue;
-      if (r === -E2BIG) break;
-      check('seed sx_listeners', r);
-      added++;
-    }
-    return added;
+    return seedListenerMap(this.addon, this.map('sx_listeners'), listeners);
   }
 
   /** Starts delivering TCP connection events (close and interim updates) in batches. */
