@@ -19,7 +19,10 @@ export const CollectorConfig = z.object({
   flushIntervalMs: z.coerce.number().int().min(50).max(60_000).default(1_000),
   /** Directory of the on-disk spool used while the server is unreachable (env SEXTANT_SPOOL_DIR). */
   spoolDir: z.string().min(1).default('/var/lib/sextant/spool'),
-  /** Upper bound of the spool; the oldest batches are dropped (and counted as lost) beyond it (env SEXTANT_SPOOL_MAX_BYTES). */
+  /**
+   * Upper bound of the spool (env SEXTANT_SPOOL_MAX_BYTES); beyond it the oldest batches' records are shed (their
+   * aggregates kept), then the oldest aggregate-only batches dropped, all counted as lost.
+   */
   spoolMaxBytes: z.coerce
     .number()
     .int()

@@ -68,7 +68,7 @@ export class HealthTracker {
       kernel: os.release(),
       hostname: this.nodeName,
       eventsPerSecond: Math.round(rate * 10) / 10,
-      lostEvents: lostKernel + spool.droppedRecords + shipper.rejectedRecords + shedTotal,
+      lostEvents: lostKernel + spool.shedRecords + spool.droppedAggregates + shipper.rejectedRecords + shedTotal,
       parsedBytes: l7?.parsedBytes ?? 0,
       unparsedBytes: l7?.unparsedBytes ?? 0,
       spoolBytes: spool.bytes,
@@ -78,7 +78,13 @@ export class HealthTracker {
         ringbufFull: counters?.ringbufFull ?? 0,
         queueDropped: counters?.queueDroppedRecords ?? 0,
         mapFull: counters ? counters.sockMapFull + counters.udpMapFull + counters.dropMapFull + counters.histMapFull : 0,
-        spoolDroppedRecords: spool.droppedRecords,
+        // Records shed from the spool to make room (their batches kept with their aggregates), and what went
+        // only when aggregate-only batches alone passed the bound: batches, aggregate rows, their exchanges, histograms.
+        spoolShedRecords: spool.shedRecords,
+        spoolDroppedBatches: spool.droppedBatches,
+        spoolDroppedAggregates: spool.droppedAggregates,
+        spoolDroppedExchanges: spool.droppedExchanges,
+        spoolDroppedHistograms: spool.droppedHistograms,
         rejectedRecords: shipper.rejectedRecords,
         deadLetterRecords: spool.deadLetterRecords,
         sentRecords: shipper.sentRecords,

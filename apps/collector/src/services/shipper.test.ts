@@ -133,7 +133,7 @@ describe('shipper', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('bounds the spool by dropping the oldest batches and counting them', () => {
+  it('bounds the spool by shedding the oldest batches of records only (nothing else to keep) and counting them', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-spool-bound-'));
     const now = Date.now();
     const t = generateTraffic({ seed: 5, connections: 400, start: now - 1000, end: now, l7Share: 0 });
@@ -146,9 +146,10 @@ describe('shipper', () => {
     for (const b of batches) spool.put(b);
     const s = spool.stats();
     expect(s.bytes).toBeLessThanOrEqual(limit);
-    expect(s.droppedBatches).toBeGreaterThan(5);
-    expect(s.files + s.droppedBatches).toBe(10);
-    expect(s.droppedRecords).toBe(s.droppedBatches * 40);
+    expect(s.shedBatches).toBeGreaterThan(5);
+    expect(s.files + s.shedBatches).toBe(10);
+    expect(s.shedRecords).toBe(s.shedBatches * 40);
+    expect(s.droppedBatches).toBe(0);
     // What is left are the newest batches.
     const oldest = spool.peek()?.batch;
     expect(oldest?.records).toBe(40);

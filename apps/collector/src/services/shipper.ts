@@ -3,7 +3,8 @@
  * kept across retries (the server stores a batch id at most once, so a retry never duplicates). When the
  * server or its database is down, batches go to the bounded on-disk spool and are re-sent oldest first with
  * exponential backoff; when the server is slow, the in-memory queue is bounded and spills to the spool, so
- * the kernel reader is never blocked.
+ * the kernel reader is never blocked. Nothing here drops a batch: every one is sent or spooled whole, and the spool
+ * sheds records before aggregates (spool.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { CollectorHealthReportInput, Flow, HistogramSample, L7AggregateInput, L7EventInput, PendingFlowRow } from '@sextant/shared';
@@ -49,7 +50,6 @@ export class Shipper {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
-  private readonly draining = new Set<string>();
   private backoffMs = 0;
   readonly stats: ShipperStats = {
     sentBatches: 0,
@@ -182,11 +182,10 @@ export class Shipper {
         continue;
       }
       // Memory is empty: drain older spooled batches (each held by one sender at a time).
-      const spooled = this.spool.peek(this.draining);
+      const spooled = this.spool.next();
       if (spooled) {
-        this.draining.add(spooled.name);
         if (await this.send(spooled.batch)) this.spool.remove(spooled.name);
-        this.draining.delete(spooled.name);
+        else this.spool.release(spooled.name);
         continue;
       }
       await this.sleep(this.opts.flushIntervalMs, true);

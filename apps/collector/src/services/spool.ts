@@ -1,7 +1,9 @@
 /**
  * The on-disk spool: batches the server could not take yet, one JSON file each, named so that a directory
- * listing is oldest-first. Bounded in bytes: when full, the oldest batches are dropped and counted, so a long
- * outage costs the oldest data, never the collector's memory or the host's disk.
+ * listing is oldest-first. Bounded in bytes, so a long outage costs the oldest data, never the collector's memory
+ * or the host's disk — and records before aggregates: when full, the oldest batches' records are shed first, each
+ * batch kept with its aggregate parts under its batch id (spool-compact.ts); only when those alone exceed the
+ * bound are the oldest of them dropped. Both counted. A batch a sender holds is left alone meanwhile.
  *
  * Beside it, the dead-letter file: batches the server refused (4xx: it can never accept them as they are),
  * one JSON line each with the server's reason, kept for a person to look at instead of being retried forever.
@@ -11,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { IngestBatchInput } from '@sextant/shared';
 import type { PreparedBatch } from './prepared-batch';
+import { batchParts, compactBatch } from './spool-compact';
 
 // <sequence>-n<records>-<batch id>.json; files of earlier versions lack the record count.
 const NAME = /^(\d+)-(?:n(\d+)-)?(.+)\.json$/;
@@ -20,8 +23,16 @@ export const DEAD_LETTER_FILE = 'dead-letter.jsonl';
 export interface SpoolStats {
   files: number;
   bytes: number;
+  /** Flows and L7 records shed from spooled batches to make room, their batches kept with their aggregate parts. */
+  shedRecords: number;
+  /** Batches whose records were shed (those that held records only are gone). */
+  shedBatches: number;
+  /** Aggregate-only batches dropped whole (the bound was too small even for them), oldest first. */
   droppedBatches: number;
-  droppedRecords: number;
+  /** What they held: kernel L7 aggregate rows and the exchanges they counted, latency histogram samples. */
+  droppedAggregates: number;
+  droppedExchanges: number;
+  droppedHistograms: number;
   /** Batches (and their records) put in the dead-letter file since the collector started. */
   deadLetterBatches: number;
   deadLetterRecords: number;
@@ -31,12 +42,20 @@ export class Spool {
   private seq = 0;
   private bytes = 0;
   private files = 0;
+  private shedRecords = 0;
+  private shedBatches = 0;
   private droppedBatches = 0;
-  private droppedRecords = 0;
+  private droppedAggregates = 0;
+  private droppedExchanges = 0;
+  private droppedHistograms = 0;
   private deadLetterBatches = 0;
   private deadLetterRecords = 0;
   /** Spooled file names, oldest first (kept in memory: listing the directory per send is too slow). */
   private names: string[] = [];
+  /** Files that may still hold records, oldest first (a Set iterates in insertion order). */
+  private readonly withRecords = new Set<string>();
+  /** Files a sender holds (next() until remove() or release()): never rewritten or dropped meanwhile. */
+  private readonly held = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -51,6 +70,7 @@ export class Spool {
     for (const f of this.names) {
       this.bytes += fs.statSync(path.join(dir, f)).size;
       this.files++;
+      this.withRecords.add(f);
     }
     const last = this.list().at(-1);
     this.seq = last ? Number(last.split('-')[0]) + 1 : 0;
@@ -66,8 +86,12 @@ export class Spool {
     return {
       files: this.files,
       bytes: this.bytes,
+      shedRecords: this.shedRecords,
+      shedBatches: this.shedBatches,
       droppedBatches: this.droppedBatches,
-      droppedRecords: this.droppedRecords,
+      droppedAggregates: this.droppedAggregates,
+      droppedExchanges: this.droppedExchanges,
+      droppedHistograms: this.droppedHistograms,
       deadLetterBatches: this.deadLetterBatches,
       deadLetterRecords: this.deadLetterRecords,
     };
@@ -104,7 +128,7 @@ export class Spool {
     }
   }
 
-  /** Writes a batch durably (temp file + rename), then trims the oldest batches beyond the byte bound. */
+  /** Writes a batch durably (temp file + rename), then makes room (trim) if the spool is over its bound. */
   put(batch: PreparedBatch): void {
     const body = batch.body;
     const name = `${String(this.seq++).padStart(12, '0')}-n${batch.records}-${batch.batchId}.json`;
@@ -112,20 +136,77 @@ export class Spool {
     fs.writeFileSync(tmp, body);
     fs.renameSync(tmp, path.join(this.dir, name));
     this.names.push(name);
+    this.withRecords.add(name);
     this.bytes += body.length;
     this.files++;
-    while (this.bytes > this.maxBytes && this.files > 1) {
-      const oldest = this.list()[0];
-      if (!oldest) break;
-      const b = this.read(oldest);
-      this.remove(oldest);
-      this.droppedBatches++;
-      this.droppedRecords += b?.records ?? 0;
+    this.trim();
+  }
+
+  /**
+   * Beyond the bound: sheds the records of the oldest batches first (the newest included, if need be), then
+   * drops the oldest aggregate-only batches, never the newest one. Held batches are skipped (the bound may be
+   * passed by those in flight).
+   */
+  private trim(): void {
+    for (const name of [...this.withRecords]) {
+      if (this.bytes <= this.maxBytes) return;
+      if (!this.held.has(name)) this.compact(name);
+    }
+    for (const name of this.names.slice(0, -1)) {
+      if (this.bytes <= this.maxBytes) return;
+      if (!this.held.has(name)) this.drop(name);
     }
   }
 
-  /** The oldest spooled batch not in `skip` (batches other senders hold), or null. */
-  peek(skip: ReadonlySet<string> = new Set()): { name: string; batch: PreparedBatch } | null {
+  /** Rewrites a batch without its records, under its sequence number and batch id (or removes a records-only one). */
+  private compact(name: string): void {
+    this.withRecords.delete(name);
+    const file = path.join(this.dir, name);
+    let c;
+    try {
+      c = compactBatch(fs.readFileSync(file));
+    } catch {
+      return this.remove(name); // unreadable: it would never be sent either
+    }
+    if (c.records === 0) return; // aggregate-only already
+    this.shedBatches++;
+    this.shedRecords += c.records;
+    if (!c.body) return this.remove(name);
+    const m = NAME.exec(name);
+    const compacted = m ? `${m[1]}-n${c.aggregates}-${m[3]}.json` : name;
+    // Atomic at each step: the file holds the whole batch or the compacted one, under the old name or the new.
+    try {
+      const before = fs.statSync(file).size;
+      fs.writeFileSync(`${file}.tmp`, c.body);
+      fs.renameSync(`${file}.tmp`, file);
+      this.bytes += c.body.length - before;
+      if (compacted !== name) {
+        fs.renameSync(file, path.join(this.dir, compacted));
+        this.names[this.names.indexOf(name)] = compacted;
+      }
+    } catch {
+      // (a full disk): what cannot be kept smaller goes whole, counted
+      fs.rmSync(`${file}.tmp`, { force: true });
+      this.drop(name);
+    }
+  }
+
+  /** Drops an aggregate-only batch whole, counting what it held. */
+  private drop(name: string): void {
+    try {
+      const p = batchParts(fs.readFileSync(path.join(this.dir, name)));
+      this.droppedAggregates += p.aggregates;
+      this.droppedExchanges += p.exchanges;
+      this.droppedHistograms += p.histograms;
+    } catch {
+      // unreadable: nothing to count
+    }
+    this.droppedBatches++;
+    this.remove(name);
+  }
+
+  /** The oldest spooled batch not in `skip`, or null (for a look: next() is for sending). */
+  peek(skip: ReadonlySet<string> = this.held): { name: string; batch: PreparedBatch } | null {
     for (const name of [...this.list()]) {
       if (skip.has(name)) continue;
       const batch = this.read(name);
@@ -135,10 +216,23 @@ export class Spool {
     return null;
   }
 
+  /** The oldest batch no sender holds, now held until remove() (delivered) or release() (to retry). */
+  next(): { name: string; batch: PreparedBatch } | null {
+    const next = this.peek();
+    if (next) this.held.add(next.name);
+    return next;
+  }
+
+  release(name: string): void {
+    this.held.delete(name);
+  }
+
   remove(name: string): void {
     const p = path.join(this.dir, name);
     const i = this.names.indexOf(name);
     if (i >= 0) this.names.splice(i, 1);
+    this.withRecords.delete(name);
+    this.held.delete(name);
     try {
       const size = fs.statSync(p).size;
       fs.rmSync(p);
