@@ -12,6 +12,7 @@ export {
   type ListenerRecord,
   type ProbeCounters,
   type ProbeOptions,
+  type SlowEdgeThreshold,
   L7Record,
   type TcpConnEvent,
   type UdpFlowRecord,

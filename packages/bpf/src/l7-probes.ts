@@ -24,6 +24,7 @@ import {
   SX_TLS_OPENSSL,
 } from './generated/events';
 import { check, type MapInfo, type NativeAddon } from './native';
+import { SlowEdgeMap, type SlowEdgeThreshold } from './slow-edges';
 
 export type L7Mode = 'full' | 'signals' | 'hooks';
 export const L7_MODES: Record<L7Mode, number> = { full: SX_L7_MODE_FULL, signals: SX_L7_MODE_SIGNALS, hooks: SX_L7_MODE_HOOKS };
@@ -118,8 +119,20 @@ export class L7Signals {
     budgetPerCpu: 0,
   };
   private draining: Promise<unknown> = Promise.resolve();
+  private readonly slow: SlowEdgeMap;
+  /** Edges with their own slow threshold in sx_l7_slow (sx_l7_config.slow_edges; 0: the map is not looked up). */
+  private slowEdges = 0;
 
-  constructor(private readonly m: L7MapAccess) {}
+  constructor(private readonly m: L7MapAccess) {
+    this.slow = new SlowEdgeMap(m.addon, () => m.map('sx_l7_slow'));
+  }
+
+  /** Per-edge slow thresholds (slow-edges.ts) replace the previous ones; returns how many the kernel holds. */
+  setSlowEdges(edges: readonly SlowEdgeThreshold[]): number {
+    this.slowEdges = this.slow.replace(edges);
+    this.write();
+    return this.slowEdges;
+  }
 
   setConfig(cfg: L7Config): void {
     const { budgetPerSec } = cfg;
@@ -140,6 +153,7 @@ export class L7Signals {
     v.writeBigUInt64LE(this.config.slowNs, L.slow_ns!.offset);
     v.writeBigUInt64LE(this.config.recordAllUntilNs, L.record_all_until_ns!.offset);
     v.writeUInt32LE(this.config.budgetPerCpu, L.budget_per_cpu!.offset);
+    v.writeUInt32LE(this.slowEdges, L.slow_edges!.offset);
     const m = this.m.map('sx_l7_config');
     check('update sx_l7_config', this.m.addon.mapUpdate(m.fd, Buffer.alloc(4), v, 0));
   }

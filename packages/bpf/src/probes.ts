@@ -44,11 +44,13 @@ import { lookupListener, seedListenerMap } from './listener-map';
 import type { DropRecord, HistogramRecord, ListenerRecord, ProbeCounters, ProbeOptions, UdpFlowRecord } from './probe-types';
 import { DEFAULT_L7_CONFIG, L7Signals, type L7AggregateRecord, type L7Config } from './l7-probes';
 import { readTcpEvent, type TcpConnEvent } from './tcp-events';
+import type { SlowEdgeThreshold } from './slow-edges';
 import { TlsProbes } from './tls-probes';
 
 export { L7Record } from './l7-records';
 export { DEFAULT_L7_CONFIG, monotonicNsFromEpochMs, type L7AggregateRecord, type L7Config, type L7Mode } from './l7-probes';
 export type { TcpConnEvent } from './tcp-events';
+export type { SlowEdgeThreshold } from './slow-edges';
 export type { DropRecord, HistogramRecord, ListenerRecord, ProbeCounters, ProbeOptions, UdpFlowRecord } from './probe-types';
 
 /** The interim-report sweep, loaded only when interim reports are on. */
@@ -217,6 +219,11 @@ export class SextantProbes {
    */
   setL7Config(cfg: L7Config): void {
     this.l7Signals.setConfig(cfg);
+  }
+
+  /** Per-edge slow thresholds (sx_l7_slow) replace the previous ones; returns how many edges the kernel holds. */
+  setL7SlowEdges(edges: readonly SlowEdgeThreshold[]): number {
+    return this.l7Signals.setSlowEdges(edges);
   }
 
   /**

@@ -282,15 +282,28 @@ struct sx_l7_agg_value {
 _Static_assert(sizeof(struct sx_l7_agg_value) == 2752, "sx_l7_agg_value size");
 
 /* Map sx_l7_config (array, one entry), written by the collector: which aggregate map programs write (gen & 1),
- * the slow threshold (0 = none), on-demand capture until (bpf_ktime_get_ns, CLOCK_MONOTONIC; 0 = none), and
- * the sampled successes each CPU may keep per one-second window. */
+ * the slow threshold (0 = none), on-demand capture until (bpf_ktime_get_ns, CLOCK_MONOTONIC; 0 = none),
+ * the sampled successes each CPU may keep per one-second window, and how many edges have their own slow threshold
+ * in sx_l7_slow (0: the map is not looked up). */
 struct sx_l7_config {
 	__u64 gen;
 	__u64 slow_ns;
 	__u64 record_all_until_ns;
 	__u32 budget_per_cpu;
-	__u32 pad0;
+	__u32 slow_edges;
 };
 _Static_assert(sizeof(struct sx_l7_config) == 32, "sx_l7_config size");
+
+/* Map sx_l7_slow's key: an edge as the kernel sees it (sextant_l7_slow.bpf.h). Server role: the local port (addr
+ * zero); client role: the remote address and port. Family and role as in sx_l7_agg_key; the value is the edge's
+ * slow threshold in ns, set by the collector from the edge's own latency. */
+struct sx_l7_slow_key {
+	__u8 role;
+	__u8 family;
+	__u16 port;
+	__u32 pad0;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct sx_l7_slow_key) == 24, "sx_l7_slow_key size");
 
 #endif

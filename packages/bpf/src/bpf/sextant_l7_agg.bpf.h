@@ -153,12 +153,15 @@ static __always_inline void sx_l7_settle_bytes(struct sx_l7_stashed *s)
 		sx_l7_settle_bytes_of(s);
 }
 
-/* Whether an aggregated exchange is also recorded, and why. */
-static __always_inline __u8 sx_l7_keep(struct sx_l7_config *c, __u16 status, __u64 lat, __u64 now)
+#include "sextant_l7_slow.bpf.h"
+
+/* Whether an aggregated exchange (of aggregate key k) is also recorded, and why. */
+static __always_inline __u8 sx_l7_keep(struct sx_l7_config *c, struct sx_l7_agg_key *k, __u16 status, __u64 lat, __u64 now)
 {
 	if (status >= 500)
 		return SX_KEPT_ERROR;
-	if (c->slow_ns && lat >= c->slow_ns)
+	__u64 slow = sx_l7_slow_ns(c, k);
+	if (slow && lat >= slow)
 		return SX_KEPT_SLOW;
 	if (now < c->record_all_until_ns)
 		return SX_KEPT_CAPTURE;

@@ -178,7 +178,7 @@ __noinline int sx_l7_signals(struct sx_l7_record *r, struct sx_l7_sock *ls, __u6
 		return sx_l7_go_full(ls, r, key);
 	sx_count(SX_COUNTER_L7_AGGREGATED);
 
-	__u8 kept = sx_l7_keep(c, status, lat, now);
+	__u8 kept = sx_l7_keep(c, &s->agg, status, lat, now);
 	ls->xstate = SX_X_RESPONDING;
 	ls->kept = kept;
 	if (kept == SX_KEPT_NONE) {

@@ -524,13 +524,14 @@ export const SX_L7_CONFIG_LAYOUT: Record<string, FieldLayout> = {
   slow_ns: { offset: 8, size: 8, type: '__u64', count: 1 },
   record_all_until_ns: { offset: 16, size: 8, type: '__u64', count: 1 },
   budget_per_cpu: { offset: 24, size: 4, type: '__u32', count: 1 },
-  pad0: { offset: 28, size: 4, type: '__u32', count: 1 },
+  slow_edges: { offset: 28, size: 4, type: '__u32', count: 1 },
 };
 export interface SxL7Config {
   gen: bigint;
   slowNs: bigint;
   recordAllUntilNs: bigint;
   budgetPerCpu: number;
+  slowEdges: number;
 }
 export function decodeSxL7Config(buf: Buffer, off = 0): SxL7Config {
   const dv = dataView(buf);
@@ -539,5 +540,30 @@ export function decodeSxL7Config(buf: Buffer, off = 0): SxL7Config {
     slowNs: dv.getBigUint64(off + 8, true),
     recordAllUntilNs: dv.getBigUint64(off + 16, true),
     budgetPerCpu: dv.getUint32(off + 24, true),
+    slowEdges: dv.getUint32(off + 28, true),
+  };
+}
+
+export const SX_L7_SLOW_KEY_SIZE = 24;
+export const SX_L7_SLOW_KEY_LAYOUT: Record<string, FieldLayout> = {
+  role: { offset: 0, size: 1, type: '__u8', count: 1 },
+  family: { offset: 1, size: 1, type: '__u8', count: 1 },
+  port: { offset: 2, size: 2, type: '__u16', count: 1 },
+  pad0: { offset: 4, size: 4, type: '__u32', count: 1 },
+  addr: { offset: 8, size: 16, type: '__u8', count: 16 },
+};
+export interface SxL7SlowKey {
+  role: number;
+  family: number;
+  port: number;
+  addr: Uint8Array;
+}
+export function decodeSxL7SlowKey(buf: Buffer, off = 0): SxL7SlowKey {
+  const dv = dataView(buf);
+  return {
+    role: buf[off + 0]!,
+    family: buf[off + 1]!,
+    port: dv.getUint16(off + 2, true),
+    addr: buf.subarray(off + 8, off + 8 + 16),
   };
 }
