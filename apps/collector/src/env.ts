@@ -67,6 +67,14 @@ export const CollectorConfig = z.object({
   l7RecordBudget: z.coerce.number().int().min(0).max(1_000_000).default(500),
   /** An HTTP exchange this slow (request → first response bytes, ms) is always recorded in signals mode (env SEXTANT_L7_SLOW_MS). */
   l7SlowMs: z.coerce.number().int().min(1).max(3_600_000).default(250),
+  /**
+   * Per-edge slow thresholds (services/slow-thresholds.ts): an edge with enough recent exchanges is slow above its
+   * own p99, clamped to [SEXTANT_L7_SLOW_MIN_MS, SEXTANT_L7_SLOW_MAX_MS]; at most SEXTANT_L7_SLOW_EDGES edges (the
+   * busiest; 0 = off: every edge uses SEXTANT_L7_SLOW_MS, which is also the threshold of edges without their own).
+   */
+  l7SlowMinMs: z.coerce.number().int().min(1).max(3_600_000).default(20),
+  l7SlowMaxMs: z.coerce.number().int().min(1).max(3_600_000).default(10_000),
+  l7SlowEdges: z.coerce.number().int().min(0).max(1024).default(1024),
   /** How often the server is asked whether it wants every exchange recorded (a live tail's capture; env SEXTANT_CONTROL_INTERVAL_MS). */
   controlIntervalMs: z.coerce.number().int().min(200).max(60_000).default(2_000),
   /** Bytes captured from each send/receive syscall, 64..4096 (env SEXTANT_L7_CAPTURE_BYTES). */
@@ -176,6 +184,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     tlsScanMs: env.SEXTANT_TLS_SCAN_MS || undefined,
     l7RecordBudget: env.SEXTANT_L7_RECORD_BUDGET || undefined,
     l7SlowMs: env.SEXTANT_L7_SLOW_MS || undefined,
+    l7SlowMinMs: env.SEXTANT_L7_SLOW_MIN_MS || undefined,
+    l7SlowMaxMs: env.SEXTANT_L7_SLOW_MAX_MS || undefined,
+    l7SlowEdges: env.SEXTANT_L7_SLOW_EDGES || undefined,
     controlIntervalMs: env.SEXTANT_CONTROL_INTERVAL_MS || undefined,
     l7CaptureBytes: env.SEXTANT_L7_CAPTURE_BYTES,
     tcpRingMb: env.SEXTANT_TCP_RING_MB,
