@@ -223,8 +223,10 @@ export class Spool {
     return next;
   }
 
+  /** Back to the spool (to retry), which then keeps its bound if it was passed meanwhile. */
   release(name: string): void {
     this.held.delete(name);
+    this.trim();
   }
 
   remove(name: string): void {
