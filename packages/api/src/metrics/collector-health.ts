@@ -1,7 +1,7 @@
 /**
  * Collector health as metric values, computed from each collector's last report: last seen, events/s,
  * kernel events lost (cumulative since the collector started), unparsed share of L7 bytes, spool size,
- * batches set aside as dead letters (refused 4xx by the server).
+ * batches set aside as dead letters (refused 4xx by the server), what the spool lost to its bound.
  */
 import { CollectorHealthReport } from '@sextant/shared';
 
@@ -21,6 +21,12 @@ export interface CollectorHealthValues {
   deadLetterBatches: number | null;
   /** L7 records the collector shed because it fell behind, per reason (its health details l7Shed*), since it started. */
   shedRecords: Partial<Record<ShedReason, number>>;
+  /**
+   * What a collector's full spool lost, by kind (its health details spoolShedRecords, spoolDropped*), since it
+   * started: records shed (their batches kept with their aggregates), then aggregate rows, the exchanges they
+   * counted and histogram samples of the aggregate-only batches dropped past the bound.
+   */
+  spoolLost: Partial<Record<SpoolLostKind, number>>;
   /** Its resident memory, MiB (health detail memRssMb). */
   rssMb: number | null;
 }
@@ -34,7 +40,28 @@ const SHED_DETAIL: Record<ShedReason, string> = {
   error: 'l7ShedError',
   full: 'l7ShedFull',
 };
+export const SPOOL_LOST_KINDS = ['records', 'aggregates', 'exchanges', 'histograms'] as const;
+export type SpoolLostKind = (typeof SPOOL_LOST_KINDS)[number];
+const SPOOL_LOST_DETAIL: Record<SpoolLostKind, string> = {
+  records: 'spoolShedRecords',
+  aggregates: 'spoolDroppedAggregates',
+  exchanges: 'spoolDroppedExchanges',
+  histograms: 'spoolDroppedHistograms',
+};
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
+
+/** The numeric health details named in `names`, by key (those absent or not numbers left out). */
+function detailCounts<K extends string>(
+  details: Record<string, unknown> | undefined,
+  names: Record<K, string>,
+): Partial<Record<K, number>> {
+  return Object.fromEntries(
+    (Object.entries(names) as [K, string][]).flatMap(([k, detail]) => {
+      const n = num(details?.[detail]);
+      return n === null ? [] : [[k, n]];
+    }),
+  ) as Partial<Record<K, number>>;
+}
 
 export function collectorHealthValues(row: CollectorRow): CollectorHealthValues {
   const parsed = CollectorHealthReport.safeParse(row.lastHealth);
@@ -48,12 +75,8 @@ export function collectorHealthValues(row: CollectorRow): CollectorHealthValues 
     unparsedRatio: h ? (l7Bytes > 0 ? h.unparsedBytes / l7Bytes : 0) : null,
     spoolBytes: h ? h.spoolBytes : null,
     deadLetterBatches: h ? h.deadLetterBatches : null,
-    shedRecords: Object.fromEntries(
-      SHED_REASONS.flatMap((r) => {
-        const n = num(h?.details?.[SHED_DETAIL[r]]);
-        return n === null ? [] : [[r, n]];
-      }),
-    ),
+    shedRecords: detailCounts(h?.details, SHED_DETAIL),
+    spoolLost: detailCounts(h?.details, SPOOL_LOST_DETAIL),
     rssMb: num(h?.details?.memRssMb),
   };
 }

@@ -60,7 +60,15 @@ describe('SextantMetrics', () => {
       parsedBytes: 300,
       unparsedBytes: 100,
       spoolBytes: 4096,
-      details: { l7ShedSampled: 120, l7ShedError: 0, memRssMb: 131.5, l7ShedFull: 'not a number' },
+      details: {
+        l7ShedSampled: 120,
+        l7ShedError: 0,
+        memRssMb: 131.5,
+        l7ShedFull: 'not a number',
+        spoolShedRecords: 5000,
+        spoolDroppedAggregates: 3,
+        spoolDroppedExchanges: 410,
+      },
     };
     m.setCollectors([
       { name: 'host-1', lastSeenAt: new Date(1_700_000_000_000), lastHealth: report },
@@ -75,6 +83,10 @@ describe('SextantMetrics', () => {
     expect(value(text, 'sextant_collector_shed_records_total{collector="host-1",reason="sampled"}')).toBe(120);
     expect(value(text, 'sextant_collector_shed_records_total{collector="host-1",reason="error"}')).toBe(0);
     expect(text).not.toContain('reason="full"');
+    expect(value(text, 'sextant_collector_spool_lost_total{collector="host-1",kind="records"}')).toBe(5000);
+    expect(value(text, 'sextant_collector_spool_lost_total{collector="host-1",kind="aggregates"}')).toBe(3);
+    expect(value(text, 'sextant_collector_spool_lost_total{collector="host-1",kind="exchanges"}')).toBe(410);
+    expect(text).not.toContain('kind="histograms"');
     expect(value(text, 'sextant_collector_resident_memory_mb{collector="host-1"}')).toBe(131.5);
     expect(text).not.toContain('collector="host-2"');
     m.setCollectors([]);

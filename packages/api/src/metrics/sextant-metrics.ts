@@ -27,6 +27,7 @@ export class SextantMetrics {
   private readonly rows: Counter<'collector' | 'kind'>;
   private readonly lostEvents: Counter<'source' | 'collector'>;
   private readonly shedRecords: Counter<'collector' | 'reason'>;
+  private readonly spoolLost: Counter<'collector' | 'kind'>;
   private readonly rejectedRecords: Counter<'reason'>;
   private readonly sanitizedRecords: Counter;
   private readonly refusedBatches: Counter<'reason'>;
@@ -62,6 +63,12 @@ export class SextantMetrics {
       name: 'sextant_collector_shed_records_total',
       help: 'L7 records a collector dropped before any work because it fell behind its ring, by what they were kept for (sampled, capture, slow, error, full), as last reported',
       labelNames: ['collector', 'reason'],
+      registers,
+    });
+    this.spoolLost = new Counter({
+      name: 'sextant_collector_spool_lost_total',
+      help: 'What a collector spool full after a long outage lost, by kind: records (flows, L7 records) shed from batches kept with their aggregates; aggregates, exchanges, histograms of aggregate-only batches dropped past the bound; as last reported',
+      labelNames: ['collector', 'kind'],
       registers,
     });
     this.overflow = new Counter({
@@ -184,6 +191,7 @@ export class SextantMetrics {
     for (const g of Object.values(this.health)) g.reset();
     this.lostEvents.reset();
     this.shedRecords.reset();
+    this.spoolLost.reset();
     for (const row of rows) {
       const v = collectorHealthValues(row);
       const labels = { collector: v.collector };
@@ -194,6 +202,7 @@ export class SextantMetrics {
       if (v.deadLetterBatches !== null) this.health.deadLetter.set(labels, v.deadLetterBatches);
       if (v.rssMb !== null) this.health.rss.set(labels, v.rssMb);
       for (const [reason, n] of Object.entries(v.shedRecords)) this.shedRecords.inc({ collector: v.collector, reason }, n);
+      for (const [kind, n] of Object.entries(v.spoolLost)) this.spoolLost.inc({ collector: v.collector, kind }, n);
       if (v.lostEvents !== null)
         // Kernel ring buffer losses: Hubble's source value for the same kind of loss.
         this.lostEvents.inc({ source: 'perf_event_ring_buffer', collector: v.collector }, v.lostEvents);
