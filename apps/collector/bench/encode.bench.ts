@@ -6,7 +6,7 @@
  * minimum and median over 60 batches of BENCH_ROWS rows (default 2,000, the collector's default batch size).
  * `npx tsx apps/collector/bench/encode.bench.ts`
  */
-import { BatchEncoder, FLOW_FIELDS, FLOW_IX, type EndpointIdentity, type PendingFlowRow } from '@sextant/shared';
+import { BatchEncoder, encodeFlowColumns, FLOW_FIELDS, FLOW_IX, type EndpointIdentity, type PendingFlowRow } from '@sextant/shared';
 import { prepareBatch } from '../src/services/prepared-batch';
 import { recordId } from '../src/services/record-ids';
 
@@ -63,12 +63,30 @@ function asRows(rows: PendingFlowRow[]): number {
   return bytes;
 }
 
+/** Schema 6 as 7ce6e46 wrote it: the column arrays (encodeFlowColumns), then each column's JSON, then its bytes. */
+function asColumnArrays(rows: PendingFlowRow[]): number {
+  const enc = new BatchEncoder('node-a');
+  for (const r of rows) enc.addPending(r);
+  const c = encodeFlowColumns(enc.rows);
+  const parts = [
+    Buffer.from(`{"endpoints":${JSON.stringify(enc.endpoints)},"flowColumns":{"rows":${c.rows},"timeBase":${c.timeBase},"columns":[`),
+  ];
+  c.columns.forEach((col, k) => {
+    if (k > 0) parts.push(Buffer.from(','));
+    if (!Array.isArray(col)) return void parts.push(Buffer.from(JSON.stringify(col)));
+    for (let i = 0; i < col.length; i += 2_000) parts.push(Buffer.from(JSON.stringify(col.slice(i, i + 2_000))));
+  });
+  parts.push(Buffer.from(']}}'));
+  return Buffer.concat(parts).length;
+}
+
 const asColumns = (rows: PendingFlowRow[]): number =>
   prepareBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [], flowRows: rows }, { nodeName: 'node-a' }).body.length;
 
 for (let round = 0; round < ROUNDS; round++)
   for (const [name, encode] of [
     ['rows (schema 5)', asRows],
+    ['column arrays (6)', asColumnArrays],
     ['columns (schema 6)', asColumns],
   ] as const) {
     const batches = Array.from({ length: BATCHES + 5 }, () => Array.from({ length: N }, (_, i) => row(i, Date.now())));

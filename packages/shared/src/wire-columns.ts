@@ -27,7 +27,7 @@ export interface FlowColumns {
 }
 
 /** An epoch-ms time as whole microseconds after `timeBase` (storage's rounding: see above); not a number: as it is. */
-function timeOffset(v: unknown, timeBase: number): unknown {
+export function flowTimeOffset(v: unknown, timeBase: number): unknown {
   if (typeof v !== 'number') return v;
   const ms = Math.floor(v);
   return (ms - timeBase) * 1000 + Math.min(999, Math.round((v - ms) * 1000));
@@ -75,9 +75,9 @@ function flowColumn(rows: readonly (readonly unknown[])[], k: number, timeBase: 
   const first = rows[0]![k] ?? null;
   let same = true;
   for (let i = 1; i < n && same; i++) same = (rows[i]![k] ?? null) === first;
-  if (same) return time ? timeOffset(first, timeBase) : first;
+  if (same) return time ? flowTimeOffset(first, timeBase) : first;
   const col = new Array<unknown>(n);
-  if (time) for (let i = 0; i < n; i++) col[i] = timeOffset(rows[i]![k] ?? null, timeBase);
+  if (time) for (let i = 0; i < n; i++) col[i] = flowTimeOffset(rows[i]![k] ?? null, timeBase);
   else for (let i = 0; i < n; i++) col[i] = rows[i]![k] ?? null;
   return col;
 }
