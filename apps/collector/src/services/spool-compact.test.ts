@@ -130,6 +130,7 @@ describe('spool compaction', () => {
     expect(left).toEqual(batches.slice(s.droppedBatches).map((b) => b.batchId));
     expect(again.peek()).toBeNull(); // all held
     expect(again.stats().files).toBe(s.files);
+    expect(fs.readdirSync(dir).filter((f) => /^\d+-s2-/.test(f))).toHaveLength(s.files); // known compacted after a restart
   });
 
   it('leaves a batch a sender holds alone, and makes room from the others', () => {

@@ -15,8 +15,9 @@ import type { IngestBatchInput } from '@sextant/shared';
 import type { PreparedBatch } from './prepared-batch';
 import { batchParts, compactBatch } from './spool-compact';
 
-// <sequence>-n<records>-<batch id>.json; files of earlier versions lack the record count.
-const NAME = /^(\d+)-(?:n(\d+)-)?(.+)\.json$/;
+// <sequence>-n<records>-<batch id>.json, or -s<aggregates>- once its records are shed (aggregate parts only: known
+// without reading it after a restart; not a hex digit, unlike a batch id's first); earlier versions lack the count.
+const NAME = /^(\d+)-(?:([ns])(\d+)-)?(.+)\.json$/;
 
 export const DEAD_LETTER_FILE = 'dead-letter.jsonl';
 
@@ -70,7 +71,7 @@ export class Spool {
     for (const f of this.names) {
       this.bytes += fs.statSync(path.join(dir, f)).size;
       this.files++;
-      this.withRecords.add(f);
+      if (NAME.exec(f)?.[2] !== 's') this.withRecords.add(f);
     }
     const last = this.list().at(-1);
     this.seq = last ? Number(last.split('-')[0]) + 1 : 0;
@@ -158,7 +159,10 @@ export class Spool {
     }
   }
 
-  /** Rewrites a batch without its records, under its sequence number and batch id (or removes a records-only one). */
+  /**
+   * Rewrites a batch without its records, under its sequence number and batch id, named compacted (or removes a
+   * records-only one). One without records already is only renamed so (put by the shipper so, or of an earlier run).
+   */
   private compact(name: string): void {
     this.withRecords.delete(name);
     const file = path.join(this.dir, name);
@@ -168,22 +172,31 @@ export class Spool {
     } catch {
       return this.remove(name); // unreadable: it would never be sent either
     }
-    if (c.records === 0) return; // aggregate-only already
+    const m = NAME.exec(name);
+    const compacted = m ? `${m[1]}-s${c.aggregates}-${m[4]}.json` : name;
+    const rename = () => {
+      if (compacted === name) return;
+      fs.renameSync(file, path.join(this.dir, compacted));
+      this.names[this.names.indexOf(name)] = compacted;
+    };
+    if (c.records === 0) {
+      try {
+        rename();
+      } catch {
+        // read again after a restart, no more
+      }
+      return;
+    }
     this.shedBatches++;
     this.shedRecords += c.records;
     if (!c.body) return this.remove(name);
-    const m = NAME.exec(name);
-    const compacted = m ? `${m[1]}-n${c.aggregates}-${m[3]}.json` : name;
     // Atomic at each step: the file holds the whole batch or the compacted one, under the old name or the new.
     try {
       const before = fs.statSync(file).size;
       fs.writeFileSync(`${file}.tmp`, c.body);
       fs.renameSync(`${file}.tmp`, file);
       this.bytes += c.body.length - before;
-      if (compacted !== name) {
-        fs.renameSync(file, path.join(this.dir, compacted));
-        this.names[this.names.indexOf(name)] = compacted;
-      }
+      rename();
     } catch {
       // (a full disk): what cannot be kept smaller goes whole, counted
       fs.rmSync(`${file}.tmp`, { force: true });
@@ -251,12 +264,12 @@ export class Spool {
     if (!m) return null;
     try {
       const body = fs.readFileSync(path.join(this.dir, name));
-      let records = m[2] === undefined ? undefined : Number(m[2]);
+      let records = m[3] === undefined ? undefined : Number(m[3]);
       if (records === undefined) {
         const b = JSON.parse(body.toString('utf8')) as IngestBatchInput;
         records = (b.flows?.length ?? 0) + (b.l7?.length ?? 0);
       }
-      return { batchId: m[3]!, body, records };
+      return { batchId: m[4]!, body, records };
     } catch {
       return null;
     }
