@@ -149,13 +149,15 @@ export class Spool {
    * passed by those in flight).
    */
   private trim(): void {
+    if (this.bytes <= this.maxBytes) return;
     for (const name of [...this.withRecords]) {
       if (this.bytes <= this.maxBytes) return;
       if (!this.held.has(name)) this.compact(name);
     }
-    for (const name of this.names.slice(0, -1)) {
-      if (this.bytes <= this.maxBytes) return;
-      if (!this.held.has(name)) this.drop(name);
+    for (let i = 0; i < this.names.length - 1 && this.bytes > this.maxBytes;) {
+      const name = this.names[i]!;
+      if (this.held.has(name)) i++;
+      else this.drop(name); // (out of names: the next one is at i)
     }
   }
 
