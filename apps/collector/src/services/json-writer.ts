@@ -151,11 +151,11 @@ export class JsonWriter {
       if (same) same = id === first;
     }
     if (same) return false; // (one id for all rows is that value, as the column encoder writes it)
-    this.text(`{"width":${UUID_LENGTH},"text":`);
-    this.byte(QUOTE);
-    for (let i = 0; i < n; i++) this.stringContent(rows[i]![ID] as string);
-    this.byte(QUOTE);
-    this.byte(0x7d);
+    const ids = this.values;
+    ids.length = n;
+    for (let i = 0; i < n; i++) ids[i] = rows[i]![ID];
+    this.text(`{"width":${UUID_LENGTH},"text":${JSON.stringify(ids.join(''))}}`);
+    ids.length = 0;
     return true;
   }
 }
