@@ -3,6 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import {
   EVENTS_PER_SECOND_NOTE,
   eventsPerSecondText,
+  spoolLoss,
   unparsedShare,
   UNPARSED_NOTE,
   type HealthReport,
@@ -53,6 +54,7 @@ export default function CollectorsPage() {
                 {list.data.map((c) => {
                   const h = (c.health ?? {}) as HealthReport;
                   const unparsed = unparsedShare(c.health as HealthReport | null);
+                  const spool = spoolLoss(c.health as HealthReport | null);
                   const stale = !c.lastSeenAt || Date.now() - c.lastSeenAt > 60_000;
                   return (
                     <tr key={c.id}>
@@ -75,7 +77,9 @@ export default function CollectorsPage() {
                       >
                         {h.deadLetterBatches ?? '–'}
                       </td>
-                      <td>{h.spoolBytes ? `${(h.spoolBytes / 1024).toFixed(0)} KiB` : '0'}</td>
+                      <td className={spool.tone} title={spool.title}>
+                        {h.spoolBytes ? `${(h.spoolBytes / 1024).toFixed(0)} KiB` : '0'}
+                      </td>
                       <td>{h.ebpf ? (h.ebpf.available ? 'yes' : `no: ${h.ebpf.reason ?? ''}`) : '–'}</td>
                       <td>
                         {me.data?.role === 'admin' && !c.revokedAt && (

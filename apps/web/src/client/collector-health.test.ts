@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventsPerSecondText, unparsedShare } from './collector-health';
+import { eventsPerSecondText, spoolLoss, unparsedShare } from './collector-health';
 
 describe('collector health as shown', () => {
   it('gives the unparsed share of captured L7 bytes, with the amounts in the title', () => {
@@ -23,5 +23,21 @@ describe('collector health as shown', () => {
     expect(eventsPerSecondText({ eventsPerSecond: 12.5 })).toBe('12.5');
     expect(eventsPerSecondText({ eventsPerSecond: 1234.5 })).toBe('1,235');
     expect(eventsPerSecondText({})).toBe('–');
+  });
+
+  it('says what a full spool lost: records shed (amber), aggregates dropped (red)', () => {
+    expect(spoolLoss({ details: { spoolShedRecords: 0, spoolDroppedAggregates: 0 } })).toEqual({ tone: '', title: undefined });
+    expect(spoolLoss(null).tone).toBe('');
+    expect(spoolLoss({ details: { spoolShedRecords: 12_000 } })).toEqual({
+      tone: 'warn',
+      title: 'since the collector started, its full spool shed 12,000 records (flows, L7 records; their aggregates kept)',
+    });
+    expect(
+      spoolLoss({ details: { spoolShedRecords: 9, spoolDroppedAggregates: 3, spoolDroppedExchanges: 4100, spoolDroppedHistograms: 2 } }),
+    ).toEqual({
+      tone: 'bad',
+      title:
+        'since the collector started, its full spool shed 9 records (flows, L7 records; their aggregates kept), then dropped 3 aggregate rows (4,100 requests) and 2 latency histograms',
+    });
   });
 });

@@ -22,6 +22,7 @@ export interface HealthReport {
   deadLetterBatches?: number;
   spoolBytes?: number;
   ebpf?: { available: boolean; reason?: string };
+  details?: Record<string, unknown>;
 }
 
 export interface UnparsedShare {
@@ -45,4 +46,30 @@ export function eventsPerSecondText(h: HealthReport | null): string {
   const v = h?.eventsPerSecond;
   if (v === undefined) return '–';
   return v >= 100 ? Math.round(v).toLocaleString('en-US') : String(v);
+}
+
+export interface SpoolLoss {
+  /** bad: aggregates were dropped (request counts short); warn: records shed (aggregates kept). */
+  tone: 'bad' | 'warn' | '';
+  title: string | undefined;
+}
+
+/** What the collector's spool lost to its bound since it started (health details spoolShedRecords, spoolDropped*). */
+export function spoolLoss(h: HealthReport | null): SpoolLoss {
+  const n = (k: string) => {
+    const v = h?.details?.[k];
+    return typeof v === 'number' && v > 0 ? v : 0;
+  };
+  const [shed, aggregates, exchanges, histograms] = [
+    n('spoolShedRecords'),
+    n('spoolDroppedAggregates'),
+    n('spoolDroppedExchanges'),
+    n('spoolDroppedHistograms'),
+  ];
+  if (!shed && !aggregates && !histograms) return { tone: '', title: undefined };
+  const f = (x: number) => x.toLocaleString('en-US');
+  const parts = [`its full spool shed ${f(shed)} records (flows, L7 records; their aggregates kept)`];
+  if (aggregates || histograms)
+    parts.push(`dropped ${f(aggregates)} aggregate rows (${f(exchanges)} requests) and ${f(histograms)} latency histograms`);
+  return { tone: aggregates || histograms ? 'bad' : 'warn', title: `since the collector started, ${parts.join(', then ')}` };
 }
