@@ -11,6 +11,8 @@ const ID = FLOW_FIELDS.findIndex((f) => f.name === 'id');
 const UUID_LENGTH = 36;
 const QUOTE = 0x22;
 const COMMA = 0x2c;
+/** Text JSON writes as it is between its quotes. */
+const NO_ESCAPES = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /** Values of a column serialized at a time (a string of at most ~100 KB: below V8's large-object size). */
 const CHUNK = 4096;
 
@@ -65,25 +67,13 @@ export class JsonWriter {
     this.text(Number.isFinite(v) ? String(v) : 'null');
   }
 
-  /** A string as JSON. */
+  /** A string as JSON: its characters as they are when nothing in it needs escaping (addresses, names of values). */
   string(s: string): void {
-    this.byte(QUOTE);
-    this.stringContent(s);
-    this.byte(QUOTE);
-  }
-
-  /** A string's JSON between its quotes: as is when nothing in it needs escaping (addresses, names of values). */
-  private stringContent(s: string): void {
-    const n = s.length;
-    this.room(n);
-    const b = this.buf;
-    const at = this.at;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === QUOTE || c === 0x5c) return this.text(JSON.stringify(s).slice(1, -1));
-      b[at + i] = c;
-    }
-    this.at = at + n;
+    if (!NO_ESCAPES.test(s)) return this.text(JSON.stringify(s));
+    this.room(s.length + 2);
+    this.buf[this.at++] = QUOTE;
+    this.at += this.buf.write(s, this.at, 'latin1');
+    this.buf[this.at++] = QUOTE;
   }
 
   /** An array as JSON, serialized a slice at a time (one JSON.stringify of a large array is a large-object string). */
@@ -154,7 +144,10 @@ export class JsonWriter {
     const ids = this.values;
     ids.length = n;
     for (let i = 0; i < n; i++) ids[i] = rows[i]![ID];
-    this.text(`{"width":${UUID_LENGTH},"text":${JSON.stringify(ids.join(''))}}`);
+    const text = ids.join('');
+    this.text(`{"width":${UUID_LENGTH},"text":`);
+    this.string(text);
+    this.byte(0x7d);
     ids.length = 0;
     return true;
   }
