@@ -2,7 +2,7 @@
  * The collector: one per host. Loads the probes, turns kernel records into flows and histograms, ships
  * them, reports health, and on stop detaches every program and leaves unsent batches in the spool.
  */
-import { monotonicNsFromEpochMs, preflight, SextantProbes, type ProbeCounters } from '@sextant/bpf';
+import { monotonicNsFromEpochMs, preflight, SextantProbes, type L7AggregateRecord, type ProbeCounters } from '@sextant/bpf';
 import { WIRE_SCHEMA_VERSION, type PendingFlowRow } from '@sextant/shared';
 import type { CollectorConfig } from './env';
 import { Clock, FlowAssembler } from './services/flow-assembler';
@@ -13,6 +13,7 @@ import { L7AggregateBuilder } from './services/l7-aggregates';
 import { L7Assembler } from './services/l7-assembler';
 import { L7CoverageClassifier } from './services/l7-coverage';
 import { RecordShedder } from './services/record-shedding';
+import { SlowThresholds } from './services/slow-thresholds';
 import { ListenerTable } from './services/listeners';
 import { localServerPort, SelfMarker } from './services/self-marker';
 import { RuleSet } from './services/naming-rules';
@@ -45,6 +46,9 @@ export class Collector {
   /** Start of the kernel aggregates' current window (wall ms), and the drain in progress. */
   private aggWindowStart = Date.now();
   private aggDrain: Promise<void> | null = null;
+  /** Per-edge slow thresholds from the drained aggregates (null: off), and how many edges the kernel holds. */
+  private readonly slowThresholds: SlowThresholds | null;
+  private slowEdges = 0;
 
   constructor(
     private readonly config: CollectorConfig,
@@ -79,6 +83,11 @@ export class Collector {
     this.aggregates = new L7AggregateBuilder(this.assembler, this.identity);
     this.shedder = new RecordShedder(config.l7MaxLagMs);
     this.capture = new CaptureControl(this.transport, () => this.applyL7Config(), this.log);
+    const ms = 1_000_000;
+    this.slowThresholds =
+      config.l7SlowEdges > 0
+        ? new SlowThresholds({ minNs: config.l7SlowMinMs * ms, maxNs: config.l7SlowMaxMs * ms, maxEdges: config.l7SlowEdges })
+        : null;
   }
 
   /** Final rows of HTTP/2 connections the L7 side is done with (or all), their decode class settled. */
@@ -218,6 +227,7 @@ export class Collector {
       .then((records) => {
         this.events += records.length;
         this.shipper.addL7Aggregates(this.aggregates.rows(records, start, (end - start) / 1000));
+        this.updateSlowEdges(probes, records);
       })
       .catch((err: unknown) => {
         this.aggWindowStart = start; // the next drain's window covers this one's exchanges
@@ -227,6 +237,16 @@ export class Collector {
         this.aggDrain = null;
       });
     return this.aggDrain;
+  }
+
+  /** Each edge's slow threshold from the window of drains this one joins (their rows are shipped whatever happens). */
+  private updateSlowEdges(probes: SextantProbes, records: L7AggregateRecord[]): void {
+    if (!this.slowThresholds) return;
+    try {
+      this.slowEdges = probes.setL7SlowEdges(this.slowThresholds.observe(records));
+    } catch (err) {
+      this.log(`per-edge slow thresholds not updated: ${(err as Error).message}`);
+    }
   }
 
   private reportHealth(): void {
@@ -241,6 +261,7 @@ export class Collector {
       {
         aggregates: this.aggregates.stats,
         captureUntil: this.capture.deadline(),
+        slowEdges: this.slowEdges,
       },
     );
     if (this.tlsHooks) report.details = { ...report.details, ...tlsHealthDetails(this.tlsHooks.stats, counters?.tlsUnpaired ?? 0) };
@@ -251,6 +272,11 @@ export class Collector {
   /** The on-demand capture deadline in force (epoch ms), null when none. */
   captureUntil(): number | null {
     return this.capture.deadline();
+  }
+
+  /** Edges the kernel holds a slow threshold of their own for (services/slow-thresholds.ts). */
+  slowThresholdEdges(): number {
+    return this.slowEdges;
   }
 
   /** The TLS uprobe attachments (null when TLS plaintext is off). */

@@ -142,7 +142,9 @@ describe.skipIf(rig.skip)('L7 signals mode on the real kernel', () => {
   it('the same mix flat out with a 50/s budget: aggregates exact, every 5xx and slow exchange recorded, successes within the budget', async () => {
     const service = 'flat-out';
     const port = await peers.server(SLOW_ROUTE_MS);
-    const c = await collector(service, port, { l7RecordBudget: 50, l7SlowMs: SLOW_MS });
+    // (the global threshold only: an edge's own, its p99 of ~0.1 ms clamped to 20 ms, also records the /ok exchanges
+    // a busy machine holds up past 20 ms — l7-slow-edges.kernel.test.ts)
+    const c = await collector(service, port, { l7RecordBudget: 50, l7SlowMs: SLOW_MS, l7SlowEdges: 0 });
     const plan = { total: 20_000, connections: 4, failEvery: 50, slowAt: [1_001, 7_001, 13_001, 19_001] };
     const got = await peers.client(port, plan);
     expect(got.counts).toEqual({ 'GET /fail 503': 400, 'GET /slow 200': 4, 'GET /ok 200': 19_596 });

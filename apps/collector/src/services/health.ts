@@ -43,7 +43,7 @@ export class HealthTracker {
     spool: SpoolStats,
     eventsTotal: number,
     l7: (L7Stats & { recorded?: Record<string, number>; shed?: ShedStats }) | null = null,
-    signals: { aggregates: L7AggregateStats; captureUntil: number | null } | null = null,
+    signals: { aggregates: L7AggregateStats; captureUntil: number | null; slowEdges?: number } | null = null,
   ): CollectorHealthReportInput {
     const now = Date.now();
     const rate = ((eventsTotal - this.lastEvents) * 1000) / Math.max(1, now - this.lastAt);
@@ -109,6 +109,8 @@ export class HealthTracker {
         l7AggMapFull: counters?.l7AggMapFull ?? 0,
         l7FullSwitches: counters?.l7FullSwitches ?? 0,
         l7CaptureUntil: signals?.captureUntil ?? 0,
+        // Edges whose slow threshold is their own recent p99 (services/slow-thresholds.ts), not SEXTANT_L7_SLOW_MS.
+        l7SlowEdges: signals?.slowEdges ?? 0,
         // Record work shed because the collector was behind its L7 ring (record-shedding.ts): records dropped before
         // any work, by what they were kept for (full: full-path records, whose exchanges go uncounted with them).
         l7ShedSampled: shed?.sampled ?? 0,
