@@ -1,7 +1,7 @@
 /**
  * What a full spool costs the collector per batch it takes during an outage, without a server or a kernel: batches
- * as the shipper cuts them (BENCH_ROWS records, default 2,000: 70 % flows, 30 % L7 records, plus 200 kernel
- * aggregate rows, 20 histograms and a health report) put into a spool of BENCH_SPOOL_MB (default 64) in a temp
+ * as the shipper cuts them (BENCH_ROWS records, default 2,000: 70 % TCP flows, 30 % L7 records, plus 200 kernel L7
+ * aggregate rows, 20 UDP conversation flows, 20 histograms and a health report: every batch has flows to keep) put into a spool of BENCH_SPOOL_MB (default 64) in a temp
  * dir, 3× as many bytes as it holds: the puts until it is full (write only) against the puts after (write, then
  * compaction of the oldest batch: read, parse, rewrite its aggregate parts). Prints ms per put (median, p95) for
  * both, the bytes of a whole and a compacted batch, and what was shed and dropped (nothing dropped: checked).
@@ -14,6 +14,7 @@ import { generateTraffic, httpAggregate } from '@sextant/db/testing';
 import type { HistogramSample } from '@sextant/shared';
 import { prepareBatch, type PreparedBatch } from '../src/services/prepared-batch';
 import { Spool } from '../src/services/spool';
+import { udpConversation } from '../src/testing/kernel-aggregate-flows';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000);
 const SPOOL_BYTES = Number(process.env.BENCH_SPOOL_MB ?? 64) << 20;
@@ -21,6 +22,7 @@ const now = Date.now();
 const flows = Math.round(ROWS * 0.7);
 const t = generateTraffic({ seed: 7, connections: flows, start: now - 60_000, end: now, l7Share: 1, requestsPerConnection: 1 });
 const l7 = t.l7.slice(0, ROWS - flows);
+const udp = t.flows.slice(0, 20).map(udpConversation);
 
 function batch(): PreparedBatch {
   const l7Aggregates = Array.from({ length: 200 }, (_, i) =>
@@ -56,7 +58,7 @@ function batch(): PreparedBatch {
     unparsedBytes: 0,
     spoolBytes: 0,
   };
-  return prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows, l7, l7Aggregates, histograms, health });
+  return prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: [...t.flows, ...udp], l7, l7Aggregates, histograms, health });
 }
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;

@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateTraffic, httpAggregate } from '@sextant/db/testing';
-import { IngestBatch, type HistogramSample, type IngestBatchInput, type L7AggregateInput } from '@sextant/shared';
+import { FLOW_IX, IngestBatch, type HistogramSample, type IngestBatchInput, type L7AggregateInput } from '@sextant/shared';
 import { afterEach, describe, expect, it } from 'vitest';
+import { packetDrop, refusedConnect, udpConversation } from '../testing/kernel-aggregate-flows';
 import { prepareBatch } from './prepared-batch';
 import { Spool } from './spool';
 import { compactBatch } from './spool-compact';
@@ -48,19 +49,22 @@ const histogram = (cnt: number[]): HistogramSample => ({
   cnt,
 });
 
-/** Aggregates with their endpoint refs resolved to the identities, as the server reads them. */
+/** Flows and aggregates with their endpoint refs resolved to the identities, as the server reads them. */
 function resolved(body: Buffer) {
   const b = IngestBatch.parse(JSON.parse(body.toString()) as IngestBatchInput);
   const at = (r: number | null) => (r === null ? null : b.endpoints[r]);
   return {
     ...b,
+    flows: b.flows.map((f) => f.map((v, k) => (k === FLOW_IX.sourceRef || k === FLOW_IX.destinationRef ? at(v as number | null) : v))),
     l7Aggregates: b.l7Aggregates.map((a) => ({ ...a, source: at(a.source[2]), destination: at(a.destination[2]) })),
   };
 }
 
 describe('spool compaction', () => {
-  it('keeps a batch’s aggregates, histograms and health under its batch id, without its records', () => {
+  it('keeps a batch’s aggregates (UDP conversation and drop flows too), histograms and health under its batch id, without its records', () => {
     const t = generateTraffic({ seed: 21, connections: 80, start: now - 60_000, end: now, l7Share: 0.5 });
+    const kernelFlows = [...t.flows.slice(0, 4).map(udpConversation), ...t.flows.slice(4, 6).map(packetDrop)];
+    const refused = t.flows.slice(6, 9).map(refusedConnect);
     const health = {
       time: now,
       version: 't',
@@ -75,21 +79,28 @@ describe('spool compaction', () => {
     const batch = prepareBatch({
       batchId: crypto.randomUUID(),
       sentAt: now,
-      flows: t.flows,
+      flows: [...t.flows.slice(0, 40), ...kernelFlows, ...refused, ...t.flows.slice(40)],
       l7: t.l7,
       l7Aggregates: aggregates(3, 50),
       histograms: [histogram([1, 2, 3])],
       health,
     });
     const c = compactBatch(batch.body);
-    expect(c).toMatchObject({ records: 80 + t.l7.length, aggregates: 3, exchanges: 153, histograms: 1, observations: 6, health: true });
-    expect(c.body!.length).toBeLessThan(batch.body.length / 5);
+    expect(c).toMatchObject({ records: 83 + t.l7.length, aggregates: 9, exchanges: 153, histograms: 1, observations: 6, health: true });
+    expect(c.body!.length).toBeLessThan(batch.body.length / 4);
     const before = resolved(batch.body);
     const after = resolved(c.body!);
-    expect(after.flows).toEqual([]);
+    const ids = new Set(kernelFlows.map((f) => f.id));
+    expect(after.flows).toEqual(before.flows.filter((f) => ids.has(f[FLOW_IX.id] as string)));
+    expect(after.flows).toHaveLength(6);
     expect(after.l7).toEqual([]);
-    expect(after.endpoints).toHaveLength(4); // the aggregates' own: three clients, one server
     expect(after.l7Aggregates).toEqual(before.l7Aggregates);
+    // the endpoint table: the identities these refer to, once each
+    const used = [
+      ...after.flows.flatMap((f) => [f[FLOW_IX.sourceRef], f[FLOW_IX.destinationRef]]),
+      ...after.l7Aggregates.flatMap((a) => [a.source, a.destination]),
+    ];
+    expect(after.endpoints).toHaveLength(new Set(used.filter(Boolean).map((e) => JSON.stringify(e))).size);
     expect(after).toMatchObject({ batchId: batch.batchId, sentAt: now, histograms: before.histograms, health: before.health });
     // a batch without records comes back as it is
     expect(compactBatch(c.body!).body).toBe(c.body);

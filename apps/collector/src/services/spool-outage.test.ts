@@ -14,6 +14,7 @@ import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, generateTraffic, httpAggregate, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import type { HistogramSample } from '@sextant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packetDrop, udpConversation } from '../testing/kernel-aggregate-flows';
 import { HealthTracker } from './health';
 import { prepareBatch, type BatchContent } from './prepared-batch';
 import { Shipper } from './shipper';
@@ -38,16 +39,25 @@ afterAll(async () => {
 const ROUNDS = 16;
 const FLOWS = 60;
 const L7 = 40;
+/** UDP conversations and packet drops per round: flows that are kernel aggregates, kept like them. */
+const KERNEL_FLOWS = 5;
 const MINUTE = 60_000;
 const windowAt = Math.floor(Date.now() / MINUTE) * MINUTE - 3 * MINUTE + 5_000;
 
-/** Round i of a test's traffic: its flows and L7 records, two aggregate rows and a histogram of its own services. */
+/**
+ * Round i of a test's traffic: its TCP flows and L7 records, UDP conversation and drop flows, two L7 aggregate rows
+ * and a histogram of its own services.
+ */
 function rounds(tag: string) {
   const now = Date.now();
   const t = generateTraffic({ seed: 31, connections: ROUNDS * FLOWS, start: now - 120_000, end: now - 60_000, nodeName: tag, l7Share: 1 });
   expect(t.l7.length).toBeGreaterThanOrEqual(ROUNDS * L7);
   return Array.from({ length: ROUNDS }, (_, i) => ({
-    flows: t.flows.slice(i * FLOWS, (i + 1) * FLOWS),
+    flows: [
+      ...t.flows.slice(i * FLOWS, (i + 1) * FLOWS),
+      ...t.flows.slice(i * KERNEL_FLOWS, i * KERNEL_FLOWS + 3).map(udpConversation),
+      ...t.flows.slice(i * KERNEL_FLOWS + 3, (i + 1) * KERNEL_FLOWS).map(packetDrop),
+    ],
     l7: t.l7.slice(i * L7, (i + 1) * L7),
     l7Aggregates: [200, 503].map((code, k) =>
       httpAggregate({
@@ -114,7 +124,11 @@ const q = async (sql: string, params: unknown[]) => (await db.pool.query(sql, pa
 /** What the server stored for a test: per batch receipt, records, and the aggregate rollups of its services. */
 async function stored(collectorId: string, tag: string) {
   const receipts = await q(`SELECT flows, l7_events FROM ingest_receipts WHERE collector_id = $1`, [collectorId]);
-  const [f] = await q(`SELECT count(*)::int AS n FROM flows WHERE collector_id = $1`, [collectorId]);
+  const [f] = await q(
+    `SELECT count(*)::int AS n, (count(*) FILTER (WHERE l4_protocol <> 'TCP' OR verdict = 'DROPPED'))::int AS kernel
+       FROM flows WHERE collector_id = $1`,
+    [collectorId],
+  );
   const [l] = await q(`SELECT count(*)::int AS n FROM l7_events WHERE collector_id = $1`, [collectorId]);
   const [e] = await q(
     `SELECT coalesce(sum(requests), 0)::int AS requests, coalesce(sum((SELECT sum(c) FROM unnest(hist_cnt) c)), 0)::int AS hist
@@ -128,6 +142,7 @@ async function stored(collectorId: string, tag: string) {
   return {
     receipts: receipts.map((r) => `${r.flows}/${r.l7_events}`),
     records: (f.n as number) + (l.n as number),
+    kernelFlows: f.kernel as number,
     requests: e.requests as number,
     requestHist: e.hist as number,
     observations: h.n as number,
@@ -180,11 +195,12 @@ describe('the spool across an outage longer than it holds', () => {
       requestHist: exchanges(rs),
       observations: observations(rs),
       healthReports: ROUNDS,
-      records: ROUNDS * (FLOWS + L7) - s.shedRecords,
+      kernelFlows: ROUNDS * KERNEL_FLOWS,
+      records: ROUNDS * (FLOWS + L7 + KERNEL_FLOWS) - s.shedRecords,
     });
     // Every batch once, whole or without its records: never part of them.
-    expect(got.receipts.filter((r) => r === '0/0')).toHaveLength(s.shedBatches);
-    expect(got.receipts.filter((r) => r === `${FLOWS}/${L7}`)).toHaveLength(ROUNDS - s.shedBatches);
+    expect(got.receipts.filter((r) => r === `${KERNEL_FLOWS}/0`)).toHaveLength(s.shedBatches);
+    expect(got.receipts.filter((r) => r === `${FLOWS + KERNEL_FLOWS}/${L7}`)).toHaveLength(ROUNDS - s.shedBatches);
 
     // The counts ride on the health report to the server (Collectors page: lost events; details per kind).
     again.setHealth(health.report(null, shipper.stats, s, 0));
@@ -236,11 +252,11 @@ describe('the spool across an outage longer than it holds', () => {
     await waitFor(() => spool.stats().files === 1, 10_000);
     await shipper.stop(0);
     await new Promise((r) => front.close(r));
-    expect((await stored(collector.id, tag)).receipts).toEqual([`${FLOWS}/${L7}`]); // stored whole, unknown to the collector
+    expect((await stored(collector.id, tag)).receipts).toEqual([`${FLOWS + KERNEL_FLOWS}/${L7}`]); // stored whole, unknown to the collector
     // The outage goes on: later batches fill the spool, the first one is compacted under its batch id.
     const firstId = spool.peek()!.batch.batchId;
     for (const r of rest) spool.put(prepareBatch({ batchId: crypto.randomUUID(), sentAt: Date.now(), ...r }, { nodeName: tag }));
-    expect(spool.peek()!.batch).toMatchObject({ batchId: firstId, records: 2 });
+    expect(spool.peek()!.batch).toMatchObject({ batchId: firstId, records: 2 + KERNEL_FLOWS });
     const s = spool.stats();
     expect(s.droppedBatches).toBe(0);
 
@@ -252,8 +268,13 @@ describe('the spool across an outage longer than it holds', () => {
     expect(again.stats.duplicateBatches).toBe(1);
     const got = await stored(collector.id, tag);
     expect(got.receipts).toHaveLength(ROUNDS);
-    expect(got).toMatchObject({ requests: exchanges(rs), requestHist: exchanges(rs), observations: observations(rs) });
+    expect(got).toMatchObject({
+      requests: exchanges(rs),
+      requestHist: exchanges(rs),
+      observations: observations(rs),
+      kernelFlows: ROUNDS * KERNEL_FLOWS,
+    });
     // The first batch's records were stored and counted as shed too: the collector could not know.
-    expect(got.records).toBe(ROUNDS * (FLOWS + L7) - s.shedRecords + FLOWS + L7);
+    expect(got.records).toBe(ROUNDS * (FLOWS + L7 + KERNEL_FLOWS) - s.shedRecords + FLOWS + L7);
   });
 });

@@ -24,13 +24,13 @@ export const DEAD_LETTER_FILE = 'dead-letter.jsonl';
 export interface SpoolStats {
   files: number;
   bytes: number;
-  /** Flows and L7 records shed from spooled batches to make room, their batches kept with their aggregate parts. */
+  /** TCP connection flows and L7 records shed from spooled batches to make room, their batches kept with their aggregates. */
   shedRecords: number;
   /** Batches whose records were shed (those that held records only are gone). */
   shedBatches: number;
   /** Aggregate-only batches dropped whole (the bound was too small even for them), oldest first. */
   droppedBatches: number;
-  /** What they held: kernel L7 aggregate rows and the exchanges they counted, latency histogram samples. */
+  /** What they held: kernel aggregates (L7 aggregate rows, UDP conversation and drop flows), the exchanges the L7 rows counted, histogram samples. */
   droppedAggregates: number;
   droppedExchanges: number;
   droppedHistograms: number;

@@ -30,14 +30,14 @@ describe('collector health as shown', () => {
     expect(spoolLoss(null).tone).toBe('');
     expect(spoolLoss({ details: { spoolShedRecords: 12_000 } })).toEqual({
       tone: 'warn',
-      title: 'since the collector started, its full spool shed 12,000 records (flows, L7 records; their aggregates kept)',
+      title: 'since the collector started, its full spool shed 12,000 records (TCP connection flows, L7 records; their aggregates kept)',
     });
     expect(
       spoolLoss({ details: { spoolShedRecords: 9, spoolDroppedAggregates: 3, spoolDroppedExchanges: 4100, spoolDroppedHistograms: 2 } }),
     ).toEqual({
       tone: 'bad',
       title:
-        'since the collector started, its full spool shed 9 records (flows, L7 records; their aggregates kept), then dropped 3 aggregate rows (4,100 requests) and 2 latency histograms',
+        'since the collector started, its full spool shed 9 records (TCP connection flows, L7 records; their aggregates kept), then dropped 3 aggregate rows (4,100 requests) and 2 latency histograms',
     });
   });
 });

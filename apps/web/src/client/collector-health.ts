@@ -68,7 +68,7 @@ export function spoolLoss(h: HealthReport | null): SpoolLoss {
   ];
   if (!shed && !aggregates && !histograms) return { tone: '', title: undefined };
   const f = (x: number) => x.toLocaleString('en-US');
-  const parts = [`its full spool shed ${f(shed)} records (flows, L7 records; their aggregates kept)`];
+  const parts = [`its full spool shed ${f(shed)} records (TCP connection flows, L7 records; their aggregates kept)`];
   if (aggregates || histograms)
     parts.push(`dropped ${f(aggregates)} aggregate rows (${f(exchanges)} requests) and ${f(histograms)} latency histograms`);
   return { tone: aggregates || histograms ? 'bad' : 'warn', title: `since the collector started, ${parts.join(', then ')}` };

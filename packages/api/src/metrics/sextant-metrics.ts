@@ -67,7 +67,7 @@ export class SextantMetrics {
     });
     this.spoolLost = new Counter({
       name: 'sextant_collector_spool_lost_total',
-      help: 'What a collector spool full after a long outage lost, by kind: records (flows, L7 records) shed from batches kept with their aggregates; aggregates, exchanges, histograms of aggregate-only batches dropped past the bound; as last reported',
+      help: 'What a collector spool full after a long outage lost, by kind: records (TCP connection flows, L7 records) shed from batches kept with their aggregates; aggregates (L7 aggregate rows, UDP conversation and drop flows), exchanges, histograms of aggregate-only batches dropped past the bound; as last reported',
       labelNames: ['collector', 'kind'],
       registers,
     });

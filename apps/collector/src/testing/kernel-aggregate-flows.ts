@@ -1,0 +1,33 @@
+/**
+ * Test fixture: flows as the collector builds them from the kernel's aggregate maps (aggregate-flows.ts), made from
+ * generated TCP connections: a UDP conversation and a packet drop per connection given (both counted by the kernel
+ * over an interval, closed NONE), and a refused connect (a TCP connection's own record, closed REFUSED).
+ */
+import type { Flow } from '@sextant/shared';
+
+export function udpConversation(f: Flow): Flow {
+  return {
+    ...f,
+    id: crypto.randomUUID(),
+    l4Protocol: 'UDP',
+    tcpFlags: [],
+    closeReason: 'NONE',
+    srttUs: undefined,
+    connectLatencyNs: undefined,
+  };
+}
+
+export function packetDrop(f: Flow): Flow {
+  return { ...f, id: crypto.randomUUID(), verdict: 'DROPPED', dropReason: 'NO_SOCKET', tcpFlags: [], closeReason: 'NONE', bytesSent: 0 };
+}
+
+export function refusedConnect(f: Flow): Flow {
+  return {
+    ...f,
+    id: crypto.randomUUID(),
+    verdict: 'DROPPED',
+    dropReason: 'CONNECTION_REFUSED',
+    tcpFlags: ['SYN', 'RST'],
+    closeReason: 'REFUSED',
+  };
+}
