@@ -1,8 +1,9 @@
 /**
  * What serializing a batch of flows costs the collector, per row, without a kernel: rows as the close workload
  * makes them (both ends of each connection on this host, ids from the collector's pool, sub-millisecond times)
- * through `prepareBatch` (wire schema 6, flows as columns), against the same rows written as schema 5 did
- * (JSON.stringify of ~64 KB slices of rows). Alternates the two BENCH_ROUNDS times (default 3); per round the
+ * through `prepareBatch` (wire schema 6, flows as columns written straight into the body: json-writer.ts), against
+ * the same rows written as schema 5 did (JSON.stringify of ~64 KB slices of rows) and as schema 6 was first written
+ * (the column arrays of encodeFlowColumns, then their JSON). Alternates them BENCH_ROUNDS times (default 3); per round the
  * minimum and median over 60 batches of BENCH_ROWS rows (default 2,000, the collector's default batch size).
  * `npx tsx apps/collector/bench/encode.bench.ts`
  */
