@@ -64,7 +64,7 @@ function asRows(rows: PendingFlowRow[]): number {
   return bytes;
 }
 
-/** Schema 6 as 7ce6e46 wrote it: the column arrays (encodeFlowColumns), then each column's JSON, then its bytes. */
+/** Schema 6 as the collector wrote it before json-writer.ts (26183ce): the column arrays (encodeFlowColumns), then each column's JSON, then its bytes. */
 function asColumnArrays(rows: PendingFlowRow[]): number {
   const enc = new BatchEncoder('node-a');
   for (const r of rows) enc.addPending(r);
