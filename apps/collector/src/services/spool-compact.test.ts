@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateTraffic, httpAggregate } from '@sextant/db/testing';
-import { FLOW_IX, IngestBatch, type HistogramSample, type IngestBatchInput, type L7AggregateInput } from '@sextant/shared';
+import { encodeBatch, FLOW_IX, IngestBatch, type HistogramSample, type IngestBatchInput, type L7AggregateInput } from '@sextant/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packetDrop, refusedConnect, udpConversation } from '../testing/kernel-aggregate-flows';
 import { prepareBatch } from './prepared-batch';
@@ -106,6 +106,20 @@ describe('spool compaction', () => {
     expect(compactBatch(c.body!).body).toBe(c.body);
     // and one of records only leaves nothing
     expect(compactBatch(prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: t.flows }).body).body).toBeNull();
+  });
+
+  it('compacts a batch an earlier collector spooled in schema 5 (flows as rows) into one the server still takes', () => {
+    const t = generateTraffic({ seed: 24, connections: 30, start: now - 60_000, end: now, l7Share: 0 });
+    const kernelFlows = t.flows.slice(0, 3).map(packetDrop);
+    const flows = [...t.flows, ...kernelFlows];
+    const old = { ...encodeBatch({ batchId: crypto.randomUUID(), sentAt: now, flows, l7Aggregates: aggregates(1, 5) }), schemaVersion: 5 };
+    const body = Buffer.from(JSON.stringify(old));
+    const c = compactBatch(body);
+    expect(c).toMatchObject({ records: 30, aggregates: 4, exchanges: 5 });
+    const after = resolved(c.body!);
+    expect(after.schemaVersion).toBe(5);
+    expect(after.flows).toEqual(resolved(body).flows.slice(30));
+    expect(after.l7Aggregates).toEqual(resolved(body).l7Aggregates);
   });
 
   it('sheds records oldest first; past the bound with aggregates only, drops the oldest of those, counted exactly', () => {
