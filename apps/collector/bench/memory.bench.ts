@@ -9,7 +9,11 @@
  * BENCH_WORKLOADS (comma list of ka, close, tls-ka, ka-full, close-full, close-l4, ka-hooks; default ka,close),
  * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (runs per workload, default 1),
  * BENCH_CUSTOM_ENV ('SEXTANT_L7_RING_MB=16 …': added to every workload's collector environment), BENCH_NODE_FLAGS
- * (node flags of the collector, e.g. --max-semi-space-size=8).
+ * (node flags of the collector, e.g. --max-semi-space-size=8), BENCH_BASELINE (a collector bundle of another commit,
+ * `npm run bench:baseline -- <ref>`: run after this checkout's in every round, same workload), BENCH_SMAPS_DIR (a
+ * directory: the smaps of each run's highest sample is written there as <workload>-<round>.smaps).
+ * Also per run: the start-up peak (VmHWM once the collector says it is observing, before any load), the idle RSS
+ * a second later, and the RSS once the run's backlog is worked off (steady).
  */
 import fs from 'node:fs';
 import { requireTools, startCollector, startRig, wrk } from './harness';
@@ -18,6 +22,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'ka,close').split(',');
+const BASELINE = process.env.BENCH_BASELINE;
+const SMAPS_DIR = process.env.BENCH_SMAPS_DIR;
 const CUSTOM = Object.fromEntries(
   (process.env.BENCH_CUSTOM_ENV ?? '')
     .split(/\s+/)
@@ -37,6 +43,8 @@ const SETUPS: Record<string, { close: boolean; tls?: boolean; env: Record<string
 };
 
 interface Split {
+  /** The smaps text it was read from (kept for BENCH_SMAPS_DIR). */
+  smaps: string;
   totalMb: number;
   bpfMb: number;
   anonMb: number;
@@ -47,21 +55,23 @@ interface Split {
 function split(pid: number): Split {
   const kb = { bpf: 0, anon: 0, file: 0 };
   let kind: keyof typeof kb = 'anon';
-  for (const l of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+  const smaps = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  for (const l of smaps.split('\n')) {
     const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(l);
     if (head) {
       const name = head[2] ?? '';
       kind = name.includes('anon_inode:bpf-map') ? 'bpf' : name.startsWith('/') && head[1] !== '0' ? 'file' : 'anon';
     } else if (l.startsWith('Rss:')) kb[kind] += Number(l.split(/\s+/)[1] ?? 0);
   }
-  return { totalMb: (kb.bpf + kb.anon + kb.file) / 1024, bpfMb: kb.bpf / 1024, anonMb: kb.anon / 1024, fileMb: kb.file / 1024 };
+  return { smaps, totalMb: (kb.bpf + kb.anon + kb.file) / 1024, bpfMb: kb.bpf / 1024, anonMb: kb.anon / 1024, fileMb: kb.file / 1024 };
 }
 
-function vmHwmMb(pid: number): number {
+/** A /proc/<pid>/status figure in MB (VmHWM: the peak resident set; VmRSS: now). */
+function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const line = fs
     .readFileSync(`/proc/${pid}/status`, 'utf8')
     .split('\n')
-    .find((l) => l.startsWith('VmHWM:'));
+    .find((l) => l.startsWith(`${field}:`));
   return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
 }
 
@@ -72,12 +82,17 @@ try {
   console.log(
     `bench:memory — nginx on loopback, wrk -t1 -c${CONNECTIONS} ${SECONDS}s flat out; collector env ${JSON.stringify(CUSTOM)} ${process.env.BENCH_NODE_FLAGS ?? ''}`,
   );
+  const entries: (string | undefined)[] = BASELINE ? [undefined, BASELINE] : [undefined];
   for (const name of WORKLOADS) {
     const s = SETUPS[name];
     if (!s) throw new Error(`unknown workload ${name} (${Object.keys(SETUPS).join(', ')})`);
-    for (let round = 0; round < ROUNDS; round++) {
-      const collector = await startCollector(rig, { ...s.env, ...CUSTOM });
+    for (let round = 0; round < ROUNDS * entries.length; round++) {
+      const entry = entries[round % entries.length];
+      const collector = await startCollector(rig, { ...s.env, ...CUSTOM }, entry);
       const pid = collector.pid;
+      const startPeak = statusMb(pid, 'VmHWM');
+      await new Promise((r) => setTimeout(r, 1_000));
+      const idle = statusMb(pid, 'VmRSS');
       let top = split(pid);
       // The largest V8 heap / external memory any health report (every 2 s) gave during the run.
       const most: Record<string, number> = {};
@@ -98,7 +113,8 @@ try {
       const run = await wrk(rig, { seconds: SECONDS, connections: CONNECTIONS, close: s.close, tls: s.tls });
       await new Promise((r) => setTimeout(r, 3_000)); // its backlog worked off, one more health report (every 2 s)
       clearInterval(timer);
-      const hwm = vmHwmMb(pid);
+      const hwm = statusMb(pid, 'VmHWM');
+      const steady = statusMb(pid, 'VmRSS');
       const d = (rig.counts.lastHealth as { details?: Record<string, number> }).details ?? {};
       await collector.stop();
       const shed = Object.entries(d)
@@ -106,11 +122,12 @@ try {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
       console.log(
-        `${name.padEnd(10)} ${f(run.rps)} req/s: peak RSS ${f(hwm)} MB; highest sample ${f(top.totalMb)} MB = BPF maps ${f(top.bpfMb)} + anon ${f(top.anonMb)} + files ${f(top.fileMb)}; ` +
+        `${name.padEnd(10)}${entry ? ' (baseline)' : ''} ${f(run.rps)} req/s: peak RSS ${f(hwm)} MB (start-up ${f(startPeak)}, idle ${f(idle)}, steady after ${f(steady)}); highest sample ${f(top.totalMb)} MB = BPF maps ${f(top.bpfMb)} + anon ${f(top.anonMb)} + files ${f(top.fileMb)}; ` +
           `last report: heap ${f(d.memHeapUsedMb)}/${f(d.memHeapTotalMb)} MB, external ${f(d.memExternalMb)} (array buffers ${f(d.memArrayBuffersMb)}); ` +
           `largest reported during the run: heap ${f(most.memHeapUsedMb)}/${f(most.memHeapTotalMb)}, external ${f(most.memExternalMb)} (array buffers ${f(most.memArrayBuffersMb)}); ` +
-          `lost ${rig.counts.lastHealth.lostEvents ?? 0}, L7 ring full ${d.l7RingbufFull ?? 0}${shed ? `; shed ${shed}` : ''}`,
+          `lost ${rig.counts.lastHealth.lostEvents ?? 0}, L7 ring full ${d.l7RingbufFull ?? 0}, L7 connections evicted ${d.l7EvictedConnections ?? 0}${shed ? `; shed ${shed}` : ''}`,
       );
+      if (SMAPS_DIR) fs.writeFileSync(`${SMAPS_DIR}/${name}-${round}${entry ? '-baseline' : ''}.smaps`, top.smaps);
       rig.resetCounts();
     }
   }

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import inspector from 'node:inspector/promises';
+import v8 from 'node:v8';
 import { preflight } from '@sextant/bpf';
 import { Collector } from './collector';
 import { ConfigError, loadConfig } from './env';
@@ -46,11 +47,19 @@ async function main(): Promise<void> {
       await profiler.post('HeapProfiler.enable');
       await profiler.post('HeapProfiler.startSampling', {
         samplingInterval: 16_384,
-        includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
+        includeObjectsCollectedByMajorGC: !process.env.SEXTANT_HEAP_PROFILE_LIVE,
+        includeObjectsCollectedByMinorGC: !process.env.SEXTANT_HEAP_PROFILE_LIVE,
+      });
+      process.on('SIGUSR2', () => {
+        void profiler
+          .post('HeapProfiler.getSamplingProfile')
+          .then((r) => fs.writeFileSync(`${heapProfilePath}.usr2`, JSON.stringify(r.profile)));
       });
     }
   }
+  // SEXTANT_MEMORY_LOG=ms: resident set, V8 heap spaces and external memory to stderr at that interval (memory work).
+  const memoryLogMs = Number(process.env.SEXTANT_MEMORY_LOG ?? 0);
+  if (memoryLogMs > 0) setInterval(logMemory, memoryLogMs).unref();
   console.log(`[collector] observing ${config.nodeName}; shipping to ${config.server}`);
   let stopping = false;
   const stop = async () => {
@@ -65,6 +74,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+}
+
+function logMemory(): void {
+  const mb = (n: number) => Math.round(n / 1048576);
+  const m = process.memoryUsage();
+  const spaces = v8
+    .getHeapSpaceStatistics()
+    .filter((s) => s.space_size > 1048576)
+    .map((s) => `${s.space_name.replace(/_space$/, '')} ${mb(s.space_used_size)}/${mb(s.space_size)}`);
+  console.error(
+    `[collector] memory: rss ${mb(m.rss)} MB, heap ${spaces.join(', ')}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})`,
+  );
 }
 
 void main();

@@ -1,14 +1,14 @@
 /**
  * Record work shed when the collector falls behind its L7 ring (docs/l7-line-rate.md, "Bounded memory"). The
  * backlog itself is bounded before it reaches JS — the kernel ring (SEXTANT_L7_RING_MB; a full ring drops the record
- * and counts it) and at most 16 batches of ≤ 256 KiB queued by the native reader — so the heap never grows with it;
- * what falling behind costs is time: every stale record still parsed, paired, named and shipped delays the TCP
- * events (the flows) queued behind it, until their ring overflows too. So each batch is looked at on arrival: how
- * long ago the kernel wrote its newest record (bpf_ktime and process.hrtime are both CLOCK_MONOTONIC). Behind by
- * the bound or more, the records of exchanges the kernel aggregates already counted are dropped before any work,
- * cheapest to lose first — sampled successes, then (2× the bound) on-demand capture and slow ones, then (4×) errors
- * and full-path records (DNS, Kafka, HTTP on the full path: their count goes with them, as with a full ring) —
- * and counted per reason. TCP events and the kernel aggregates are never shed.
+ * and counts it) and one batch of ≤ 256 KiB at a time from the native reader, one per turn of the event loop — so
+ * the heap does not grow with it; what falling behind costs is time: every stale record still parsed, paired, named
+ * and shipped delays the TCP events (the flows) queued behind it, until their ring overflows too. So each batch is
+ * looked at on arrival: how long ago the kernel wrote its newest record (bpf_ktime and process.hrtime are both
+ * CLOCK_MONOTONIC). Behind by the bound or more, the records of exchanges the kernel aggregates already counted are
+ * dropped before any work, cheapest to lose first — sampled successes, then (2× the bound) on-demand capture and slow
+ * ones, then (4×) errors and full-path records (DNS, Kafka, HTTP on the full path: their count goes with them, as
+ * with a full ring) — and counted per reason. TCP events and the kernel aggregates are never shed.
  */
 import type { L7Sampling } from '@sextant/shared';
 

@@ -1,5 +1,5 @@
 // Ring buffer readers (ringbuf.h): a native thread per ring buffer map polls it and hands its records to JS in
-// batches (length-prefixed records) through a ThreadSafeFunction with a bounded queue.
+// batches (length-prefixed records) through a ThreadSafeFunction, one batch in flight at a time (Flush).
 #include "ringbuf.h"
 
 #include "addon.h"
@@ -16,8 +16,8 @@ constexpr auto kMaxBatchAge = std::chrono::milliseconds(100);
 
 /* OnRecord's "stop consuming: the batch is full". libbpf has already consumed the record it was called with (it is
  * in the batch); the rest stays in the ring for the next poll. Without it one poll read everything the ring held
- * into one batch: a batch as large as the ring (its vector up to twice that), and up to 16 of them queued towards
- * a JS side that was behind — native memory growing with the backlog. */
+ * into one batch: a batch as large as the ring (its vector up to twice that) handed to a JS side that was behind —
+ * native memory growing with the backlog. */
 constexpr int kBatchFull = -ENOBUFS;
 
 int OnRecord(void *ctx, void *data, size_t size) {
@@ -32,25 +32,50 @@ int OnRecord(void *ctx, void *data, size_t size) {
   return v.size() >= p->maxBatchBytes ? kBatchFull : 0;
 }
 
-// Hands the current batch to JS. When JS is behind (the bounded queue is full) the poller waits instead of
-// dropping: records then wait in the kernel ring buffer, whose overflow the programs count. Only a poller
-// that is being stopped gives up (and counts what it could not deliver).
+void Release(InFlight &f) {
+  std::lock_guard<std::mutex> lock(f.mu);
+  f.n--;
+  f.done.notify_one();
+}
+
+// Hands the current batch to JS once JS is done with the previous one. Node runs a thread-safe function's calls back
+// to back (up to 1,000 in one turn of its event loop, and again whenever one was queued while JS ran), so a reader
+// that kept a queue full ran JS batch after batch while timers and I/O waited: the L7 engine's closed connections
+// were not flushed, the shipper did not send, and the heap grew with the backlog (close-full: ~190 MB of old space in
+// 8 s). So at most one batch is in flight, and it counts as done only at the end of its turn of the loop
+// (setImmediate, after that turn's I/O): each batch gets a turn of its own. While JS is behind, the reader waits and
+// records wait in the kernel ring buffer, whose overflow the programs count. Only a poller that is being stopped
+// stops waiting (and counts what it could not deliver).
 void Flush(RingPoller *p) {
   if (!p->current || p->current->records == 0) return;
+  std::shared_ptr<InFlight> inFlight = p->inFlight;
+  {
+    std::unique_lock<std::mutex> lock(inFlight->mu);
+    while (inFlight->n > 0 && p->running) inFlight->done.wait_for(lock, std::chrono::milliseconds(50));
+    inFlight->n++;
+  }
   Batch *b = p->current.release();
   uint32_t records = b->records;
   napi_status s;
   for (;;) {
-    s = p->tsfn.NonBlockingCall(b, [](Napi::Env env, Napi::Function cb, Batch *batch) {
+    s = p->tsfn.NonBlockingCall(b, [inFlight](Napi::Env env, Napi::Function cb, Batch *batch) {
       auto buf = Napi::Buffer<uint8_t>::Copy(env, batch->data.data(), batch->data.size());
       uint32_t n = batch->records;
       delete batch;
-      cb.Call({buf, Napi::Number::New(env, n)});
+      try {
+        cb.Call({buf, Napi::Number::New(env, n)});
+        auto done = Napi::Function::New(env, [inFlight](const Napi::CallbackInfo &) { Release(*inFlight); });
+        env.Global().Get("setImmediate").As<Napi::Function>().Call({done});
+      } catch (...) {
+        Release(*inFlight);
+        throw;
+      }
     });
     if (s != napi_queue_full || !p->running) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (s != napi_ok) {
+    Release(*inFlight);
     delete b;
     p->droppedBatches++;
     p->droppedRecords += records;

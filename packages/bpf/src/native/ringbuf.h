@@ -1,11 +1,14 @@
 // Ring buffer readers (ringbuf.cc): one native thread per BPF ring buffer map polls it and hands batches of
-// records to JS through a ThreadSafeFunction with a bounded queue (batches that do not fit are counted).
+// records to JS through a ThreadSafeFunction, one batch at a time (a poller being stopped counts what it could not
+// deliver).
 #pragma once
 #include <napi.h>
 #include <bpf/libbpf.h>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,6 +23,14 @@ struct Batch {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
+/* Batches handed to JS and not yet processed (ringbuf.cc: at most one). Shared with the calls in the queue, which
+ * may run after the poller is gone. */
+struct InFlight {
+  std::mutex mu;
+  std::condition_variable done;
+  uint32_t n = 0;
+};
+
 struct RingPoller {
   std::string map;
   ring_buffer *rb = nullptr;
@@ -27,6 +38,7 @@ struct RingPoller {
   std::atomic<bool> running{false};
   Napi::ThreadSafeFunction tsfn;
   std::unique_ptr<Batch> current;
+  std::shared_ptr<InFlight> inFlight = std::make_shared<InFlight>();
   size_t maxBatchBytes = 256 << 10;
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> droppedBatches{0};
@@ -35,7 +47,7 @@ struct RingPoller {
 
 using RingPollers = std::vector<std::unique_ptr<RingPoller>>;
 
-/** ringbufStart(handle, map, callback, maxQueue = 16) of the object `obj`, whose pollers are `pollers`. */
+/** ringbufStart(handle, map, callback, maxQueue = 16: the ThreadSafeFunction queue; one batch is in flight at a time) of `obj`. */
 Napi::Value StartRingPoller(const Napi::CallbackInfo &info, bpf_object *obj, RingPollers &pollers);
 
 /** ringbufStats(handle, map?) over `pollers`. */
