@@ -23,6 +23,8 @@ export interface BenchHttp {
   /** n GETs of /bench (body "ok"), `concurrency` in flight; with keepAlive false a new TCP connection per request. */
   load(n: number): Promise<void>;
   close(): void;
+  /** The loopback server's port. */
+  port: number;
 }
 
 export async function startBenchHttp(opts: { concurrency: number; keepAlive: boolean }): Promise<BenchHttp> {
@@ -54,5 +56,6 @@ export async function startBenchHttp(opts: { concurrency: number; keepAlive: boo
       agent.destroy();
     },
     close: () => srv.close(),
+    port,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * What each L7 mode costs per HTTP exchange, on loopback, in this process (client and server both here, so
  * the BPF programs run in this process's syscalls and show in its system CPU time). For each of: no L7
- * programs, hooks, full, signals (budget 0 and the default 500/s): REQUESTS keep-alive GETs with CONCURRENCY
+ * programs, hooks, full, signals (budget 0, budget 0 with a per-edge slow threshold on the bench's edge, and the default
+ * 500/s): REQUESTS keep-alive GETs with CONCURRENCY
  * in flight, then req/s, CPU µs per exchange (user, system) and L7 records emitted per exchange.
  * With BENCH_PROG_STATS=1 (default on) it also turns on kernel.bpf_stats_enabled for the run and prints, per case,
  * each L7/TCP program's kernel time per exchange (run_time_ns / requests) and per run (run_time_ns / run_cnt),
@@ -27,12 +28,15 @@ interface Case {
   l7: boolean;
   mode?: L7Mode;
   budget?: number;
+  /** The bench server's edge gets a slow threshold of its own (sx_l7_slow looked up at every response). */
+  slowEdge?: boolean;
 }
 const ALL_CASES: Case[] = [
   { name: 'no L7 programs', l7: false },
   { name: 'hooks', l7: true, mode: 'hooks' },
   { name: 'full', l7: true, mode: 'full' },
   { name: 'signals, budget 0', l7: true, mode: 'signals', budget: 0 },
+  { name: 'signals, budget 0, edge threshold', l7: true, mode: 'signals', budget: 0, slowEdge: true },
   { name: 'signals, budget 500/s', l7: true, mode: 'signals', budget: 500 },
 ];
 const PICK = (process.env.BENCH_CASES ?? '').split(',').filter(Boolean);
@@ -62,6 +66,8 @@ for (let round = 0; round < ROUNDS * CASES.length * OBJECTS.length; round++) {
   if (c.l7) {
     probes.onL7Events((batch) => (records += batch.length));
     probes.setL7Config({ slowNs: 250_000_000, recordAllUntilNs: 0, budgetPerSec: c.budget ?? 500 });
+    if (c.slowEdge)
+      probes.setL7SlowEdges([{ role: 'client', family: 4, addr: '127.0.0.1', port: bench.port, thresholdNs: 10_000_000_000n }]);
   }
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
