@@ -3,6 +3,8 @@ import { useQueryClient } from '@tanstack/react-query';
 import {
   EVENTS_PER_SECOND_NOTE,
   eventsPerSecondText,
+  slowEdgesText,
+  SLOW_EDGES_NOTE,
   spoolLoss,
   unparsedShare,
   UNPARSED_NOTE,
@@ -46,6 +48,7 @@ export default function CollectorsPage() {
                   <th>lost events</th>
                   <th title="batches the server refused (4xx), kept in the collector's dead-letter file">dead letters</th>
                   <th>spool</th>
+                  <th title={SLOW_EDGES_NOTE}>own slow thresholds ⓘ</th>
                   <th>eBPF</th>
                   <th />
                 </tr>
@@ -80,6 +83,7 @@ export default function CollectorsPage() {
                       <td className={spool.tone} title={spool.title}>
                         {h.spoolBytes ? `${(h.spoolBytes / 1024).toFixed(0)} KiB` : '0'}
                       </td>
+                      <td className="num">{slowEdgesText(h)}</td>
                       <td>{h.ebpf ? (h.ebpf.available ? 'yes' : `no: ${h.ebpf.reason ?? ''}`) : '–'}</td>
                       <td>
                         {me.data?.role === 'admin' && !c.revokedAt && (

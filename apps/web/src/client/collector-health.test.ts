@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventsPerSecondText, spoolLoss, unparsedShare } from './collector-health';
+import { eventsPerSecondText, slowEdgesText, spoolLoss, unparsedShare } from './collector-health';
 
 describe('collector health as shown', () => {
   it('gives the unparsed share of captured L7 bytes, with the amounts in the title', () => {
@@ -17,6 +17,13 @@ describe('collector health as shown', () => {
   it('says so when nothing was captured, instead of 0 %', () => {
     expect(unparsedShare({ parsedBytes: 0, unparsedBytes: 0 }).text).toBe('–');
     expect(unparsedShare(null).title).toBe('no L7 bytes captured yet');
+  });
+
+  it('says how many edges have their own slow threshold, and – for a collector that does not report it', () => {
+    expect(slowEdgesText({ details: { l7SlowEdges: 1024 } })).toBe('1,024');
+    expect(slowEdgesText({ details: { l7SlowEdges: 0 } })).toBe('0');
+    expect(slowEdgesText({ details: {} })).toBe('–');
+    expect(slowEdgesText(null)).toBe('–');
   });
 
   it('prints events/s', () => {

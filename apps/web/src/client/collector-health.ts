@@ -14,6 +14,10 @@ export const UNPARSED_NOTE =
   'share of the L7 bytes captured (since the collector started) that no HTTP/DNS/Kafka parser could read: TLS, ' +
   'other protocols, truncated captures. High means "seen but not readable", not "no traffic".';
 
+export const SLOW_EDGES_NOTE =
+  'edges (a server port, or a remote server address and port) recorded as slow above their own recent p99 rather than ' +
+  'the global SEXTANT_L7_SLOW_MS: those with enough HTTP exchanges in the last minute, the busiest first. Signals mode only.';
+
 export interface HealthReport {
   eventsPerSecond?: number;
   lostEvents?: number;
@@ -72,4 +76,10 @@ export function spoolLoss(h: HealthReport | null): SpoolLoss {
   if (aggregates || histograms)
     parts.push(`dropped ${f(aggregates)} aggregate rows (${f(exchanges)} requests) and ${f(histograms)} latency histograms`);
   return { tone: aggregates || histograms ? 'bad' : 'warn', title: `since the collector started, ${parts.join(', then ')}` };
+}
+
+/** How many edges have a slow threshold of their own (health detail l7SlowEdges); '–' from collectors without it. */
+export function slowEdgesText(h: HealthReport | null): string {
+  const v = h?.details?.l7SlowEdges;
+  return typeof v === 'number' ? v.toLocaleString('en-US') : '–';
 }
