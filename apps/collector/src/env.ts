@@ -65,7 +65,7 @@ export const CollectorConfig = z.object({
   l7Mode: z.enum(['signals', 'full', 'hooks']).default('signals'),
   /** Successful HTTP exchanges recorded per second on this host in signals mode; errors and slow ones always are (env SEXTANT_L7_RECORD_BUDGET). */
   l7RecordBudget: z.coerce.number().int().min(0).max(1_000_000).default(500),
-  /** An HTTP exchange this slow (request → first response bytes, ms) is always recorded in signals mode (env SEXTANT_L7_SLOW_MS). */
+  /** An HTTP exchange this slow (request → first response bytes, ms) on an edge without its own threshold is always recorded in signals mode (env SEXTANT_L7_SLOW_MS). */
   l7SlowMs: z.coerce.number().int().min(1).max(3_600_000).default(250),
   /**
    * Per-edge slow thresholds (services/slow-thresholds.ts): an edge with enough recent exchanges is slow above its
