@@ -122,7 +122,8 @@ extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
  * pointer hop: this runs on the enter of every send/receive syscall of every process (with ~14 helper calls it was
  * about half of the L7 programs' kernel time per keep-alive request). Two reads stay helper calls: the fd array
  * slot (a pointer to pointers has no BTF type to walk) and the sock pointer itself, so that the caller gets it as
- * a plain number (map keys, arithmetic). */
+ * a plain number (map keys, arithmetic). What remains costs mostly in the cache lines it touches, not in helper calls
+ * (docs/l7-line-rate.md, cost per keep-alive request). */
 static __always_inline struct sock *sx_fd_sock(int fd, __u64 *ino, __u64 *skey)
 {
 	if (fd < 0)
@@ -182,7 +183,8 @@ static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kin
 	a->kind = kind;
 	a->direction = direction;
 	a->syscall = syscall;
-	a->ts_ns = bpf_ktime_get_ns();
+	/* writes are timed when issued; a read's time is its exit's, taken there */
+	a->ts_ns = direction == SX_L7_EGRESS ? bpf_ktime_get_ns() : 0;
 	return 0;
 }
 

@@ -46,7 +46,8 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u
 	}
 	if (!s || s->h.sock_ino != a->ino)
 		return 0;
-	__u64 now = bpf_ktime_get_ns();
+	/* the exit's time: a read's own, a write's for the aggregate (not needed for a request written) */
+	__u64 now = a->direction == SX_L7_INGRESS || !request ? bpf_ktime_get_ns() : 0;
 	__u64 ts = a->direction == SX_L7_EGRESS ? a->ts_ns : now; /* as the record header's ts_ns */
 	__u32 zero = 0;
 
