@@ -78,7 +78,8 @@ describe('the TCP event reader of the hot path', () => {
     for (const [i, r] of recs.entries()) {
       batch.writeBigUInt64LE(2n ** 52n + 12_345n * BigInt(i), at(r, 'bytes_acked')); // ~4.5 PB: still exact
       batch.writeBigUInt64LE(0x0102_0304_0506n + BigInt(i), at(r, 'bytes_received'));
-      batch.writeBigUInt64LE(48_211n + BigInt(i), at(r, 'connect_ns'));
+      // (a small value, and values whose upper half is 0 but which are not small integers: the reader's two cases)
+      batch.writeBigUInt64LE([48_211n, 0xffff_fff0n, 0x4000_0000n][i]!, at(r, 'connect_ns'));
     }
     for (const r of recs) {
       const generated = events.decodeSxTcpEvent(batch, r);

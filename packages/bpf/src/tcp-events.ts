@@ -50,7 +50,12 @@ const T_FINAL = at('final'),
   T_COMM = at('comm');
 const COMM_LEN = T.comm!.count;
 
-const u64Number = (dv: DataView, at: number): number => dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 4294967296;
+/** A u64 as a number; below 2^30 (nearly always) a small integer, which an object field holds without a box of its own. */
+const u64Number = (dv: DataView, at: number): number => {
+  const lo = dv.getUint32(at, true);
+  const hi = dv.getUint32(at + 4, true);
+  return hi === 0 && lo < 0x40000000 ? lo | 0 : lo + hi * 4294967296;
+};
 
 // The process names of recent events by their 16 bytes (a few processes make most connections): a name read again
 // is four 32-bit compares instead of a search for its NUL and a new string. 64 slots, by a hash of the bytes.
