@@ -81,7 +81,7 @@ export class Collector {
     this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
     this.l7.onNotDecodable = (sockId, firstNs) => coverage.markNotDecodable(sockId, firstNs);
     this.aggregates = new L7AggregateBuilder(this.assembler, this.identity);
-    this.shedder = new RecordShedder(config.l7MaxLagMs);
+    this.shedder = new RecordShedder(config.l7MaxLagMs, undefined, { maxHeapMb: config.l7MaxHeapMb });
     this.capture = new CaptureControl(this.transport, () => this.applyL7Config(), this.log);
     const ms = 1_000_000;
     this.slowThresholds =

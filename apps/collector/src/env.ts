@@ -112,6 +112,17 @@ export const CollectorConfig = z.object({
     .refine((v) => v === 0 || (v >= 100 && v <= 600_000), 'must be 0 or 100..600000')
     .default(2_000),
   /**
+   * V8 heap in use at which the collector sheds record work, MB (env SEXTANT_L7_MAX_HEAP_MB; 0 = never): over it a
+   * full collection (at most one a second) finds what is live; live at the bound, a batch loses its sampled records
+   * before any work, at 1.25× its capture and slow ones, at 1.5× its errors and full-path records; counted per
+   * reason like the lag's (services/record-shedding.ts). TCP events and the kernel aggregates are never shed.
+   */
+  l7MaxHeapMb: z.coerce
+    .number()
+    .int()
+    .refine((v) => v === 0 || (v >= 16 && v <= 65_536), 'must be 0 or 16..65536')
+    .default(64),
+  /**
    * TLS plaintext from uprobes on libssl.so.3 and node binaries (env SEXTANT_TLS; 0/off turns it off: TLS
    * connections are then only marked TLS, their content not decoded). Needs L7 capture.
    */
@@ -192,6 +203,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorCon
     tcpRingMb: env.SEXTANT_TCP_RING_MB,
     l7RingMb: env.SEXTANT_L7_RING_MB || undefined,
     l7MaxLagMs: env.SEXTANT_L7_MAX_LAG_MS || undefined,
+    l7MaxHeapMb: env.SEXTANT_L7_MAX_HEAP_MB || undefined,
     selfPids: env.SEXTANT_SELF_PIDS
       ? env.SEXTANT_SELF_PIDS.split(',')
           .map((s) => s.trim())

@@ -119,6 +119,8 @@ export class HealthTracker {
         l7ShedError: shed?.error ?? 0,
         l7ShedFull: shed?.full ?? 0,
         l7LateBatches: l7?.shed?.lateBatches ?? 0,
+        l7HeapBatches: l7?.shed?.heapBatches ?? 0,
+        l7ForcedCollections: l7?.shed?.forcedCollections ?? 0,
         ...memoryDetails(),
       },
     };

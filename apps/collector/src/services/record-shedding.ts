@@ -10,6 +10,8 @@
  * ones, then (4×) errors and full-path records (DNS, Kafka, HTTP on the full path: their count goes with them, as
  * with a full ring) — and counted per reason. TCP events and the kernel aggregates are never shed.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { L7Sampling } from '@sextant/shared';
 
 /** What a shed record was kept for: its sampling reason, or `full` for a full-path record. */
@@ -18,13 +20,21 @@ export type ShedReason = L7Sampling | 'full';
 /** sx_l7_header.kept → reason (0: full path). */
 const REASONS: readonly ShedReason[] = ['full', 'error', 'slow', 'capture', 'sampled'];
 /** How far behind (in multiples of the bound) a record of each reason is shed. */
-const TIER: Readonly<Record<ShedReason, bigint>> = { sampled: 1n, capture: 2n, slow: 2n, error: 4n, full: 4n };
+const TIER: Readonly<Record<ShedReason, number>> = { sampled: 1, capture: 2, slow: 2, error: 4, full: 4 };
+/** How much V8 heap in use (in multiples of the heap bound, after a full collection) sheds a record of each reason. */
+const HEAP_TIER: Readonly<Record<ShedReason, number>> = { sampled: 1, capture: 1.25, slow: 1.25, error: 1.5, full: 1.5 };
+/** A full collection forced at most this often while the heap is over its bound. */
+const COLLECT_EVERY_MS = 1_000;
 
 export interface ShedStats {
   /** Records shed, per reason. */
   records: Record<ShedReason, number>;
   /** Batches that arrived behind by the bound or more. */
   lateBatches: number;
+  /** Batches that arrived with the V8 heap in use over its bound after a full collection. */
+  heapBatches: number;
+  /** Full collections forced because the heap was over its bound. */
+  forcedCollections: number;
 }
 
 interface Shedable {
@@ -32,32 +42,94 @@ interface Shedable {
   readonly kept: number;
 }
 
+export interface HeapBoundOptions {
+  /** V8 heap in use at which record work is shed, MB (0: never). */
+  maxHeapMb: number;
+  /** Bytes of V8 heap in use now (default: v8.getHeapStatistics().used_heap_size). */
+  heapUsed?: () => number;
+  /** A full garbage collection (default: V8's gc, exposed at first use). */
+  collect?: () => void;
+  nowMs?: () => number;
+}
+
 export class RecordShedder {
   private readonly maxLagNs: bigint;
-  readonly stats: ShedStats = { records: { sampled: 0, capture: 0, slow: 0, error: 0, full: 0 }, lateBatches: 0 };
+  private readonly maxHeapBytes: number;
+  private readonly heapUsed: () => number;
+  private readonly collect: () => void;
+  private readonly nowMs: () => number;
+  private lastCollectMs = -Infinity;
+  /** Heap in use after the last forced collection, in multiples of the bound. */
+  private liveLevel = 0;
+  readonly stats: ShedStats = {
+    records: { sampled: 0, capture: 0, slow: 0, error: 0, full: 0 },
+    lateBatches: 0,
+    heapBatches: 0,
+    forcedCollections: 0,
+  };
 
-  /** maxLagMs 0: never shed. */
+  /** maxLagMs 0: never shed for lag; heap.maxHeapMb 0 (the default): never for memory. */
   constructor(
     maxLagMs: number,
     private readonly nowNs: () => bigint = () => process.hrtime.bigint(),
+    heap: HeapBoundOptions = { maxHeapMb: 0 },
   ) {
     this.maxLagNs = BigInt(maxLagMs) * 1_000_000n;
+    this.maxHeapBytes = heap.maxHeapMb * 1_048_576;
+    this.heapUsed = heap.heapUsed ?? (() => v8.getHeapStatistics().used_heap_size);
+    this.collect = heap.collect ?? fullCollection;
+    this.nowMs = heap.nowMs ?? Date.now;
   }
 
-  /** The batch's records worth working on (the batch itself when it is not behind). */
+  /** The batch's records worth working on (the batch itself when it is neither behind nor over the heap bound). */
   filter<R extends Shedable>(batch: readonly R[]): readonly R[] {
-    if (this.maxLagNs === 0n || batch.length === 0) return batch;
-    let newest = 0n;
-    for (const r of batch) if (r.tsNs > newest) newest = r.tsNs;
-    const lag = this.nowNs() - newest;
-    if (lag < this.maxLagNs) return batch;
-    this.stats.lateBatches++;
+    if (batch.length === 0) return batch;
+    const lag = this.lagLevel(batch);
+    const heap = this.heapLevel();
+    if (lag < 1 && heap < 1) return batch;
+    if (lag >= 1) this.stats.lateBatches++;
+    if (heap >= 1) this.stats.heapBatches++;
     const out: R[] = [];
     for (const r of batch) {
       const reason = REASONS[r.kept] ?? 'full';
-      if (lag >= this.maxLagNs * TIER[reason]) this.stats.records[reason]++;
+      if (lag >= TIER[reason] || heap >= HEAP_TIER[reason]) this.stats.records[reason]++;
       else out.push(r);
     }
     return out;
   }
+
+  /** How far behind the batch's newest record is, in multiples of the lag bound (0 without one). */
+  private lagLevel(batch: readonly Shedable[]): number {
+    if (this.maxLagNs === 0n) return 0;
+    let newest = 0n;
+    for (const r of batch) if (r.tsNs > newest) newest = r.tsNs;
+    const lag = this.nowNs() - newest;
+    return lag < this.maxLagNs ? 0 : Number((lag * 1000n) / this.maxLagNs) / 1000;
+  }
+
+  /**
+   * V8 heap in use, in multiples of the heap bound (0 without one or under it). In use counts garbage too: over the
+   * bound, a full collection (at most one a second) tells what is live, and that decides until the next one.
+   */
+  private heapLevel(): number {
+    if (this.maxHeapBytes === 0 || this.heapUsed() < this.maxHeapBytes) return 0;
+    const now = this.nowMs();
+    if (now - this.lastCollectMs >= COLLECT_EVERY_MS) {
+      this.lastCollectMs = now;
+      this.stats.forcedCollections++;
+      this.collect();
+      this.liveLevel = this.heapUsed() / this.maxHeapBytes;
+    }
+    return this.liveLevel;
+  }
+}
+
+let gc: (() => void) | undefined;
+/** V8's full garbage collection, exposed on first use (node's --expose-gc, set at run time, in a fresh context). */
+function fullCollection(): void {
+  if (!gc) {
+    v8.setFlagsFromString('--expose-gc');
+    gc = vm.runInNewContext('gc') as () => void;
+  }
+  gc();
 }
