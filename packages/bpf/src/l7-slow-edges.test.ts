@@ -8,10 +8,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SX_KEPT_SLOW, SX_L7_INGRESS } from './generated/events';
+import { SX_DIR_SERVER, SX_KEPT_SLOW, SX_L7_EGRESS, SX_L7_INGRESS } from './generated/events';
 import { ipBytes, slowEdgeKey } from './slow-edges';
 import { kernelMissing } from './testing/kernel';
-import { clientRecords, counts, drainAll, forPort, onCleanup, probes, settle, start, stop } from './testing/l7-signals-rig';
+import { clientRecords, counts, drainAll, forPort, onCleanup, probes, records, settle, start, stop } from './testing/l7-signals-rig';
 
 const noKernel = kernelMissing();
 
@@ -93,6 +93,20 @@ describe.skipIf(noKernel)('per-edge slow thresholds', () => {
     expect(slowResponses(a)).toHaveLength(3);
     expect(slowResponses(b)).toHaveLength(1);
     expect(clientRecords(b)).toHaveLength(2);
+  });
+
+  it('keys a server-role edge by its local port alone: the server end slow at its threshold, the client end not', async () => {
+    await start('signals', 0, { captureLoopbackServers: true });
+    const a = await delayServer();
+    expect(probes().setL7SlowEdges([{ role: 'server', family: 4, addr: '', port: a, thresholdNs: 60_000_000n }])).toBe(1);
+    await waits(a, [150, 0, 150, 0]);
+    const server = () => records().filter((r) => r.role === SX_DIR_SERVER && r.sport === a);
+    await settle(() => server().length >= 4);
+    // the server's answers (egress) to the two delayed requests, each after its request (ingress)
+    expect(server().map((r) => [r.direction, r.kept])).toEqual(
+      [SX_L7_INGRESS, SX_L7_EGRESS, SX_L7_INGRESS, SX_L7_EGRESS].map((d) => [d, SX_KEPT_SLOW]),
+    );
+    expect(clientRecords(a)).toEqual([]);
   });
 
   it('keeps the map to what was last set: changed thresholds rewritten, dropped edges deleted', async () => {
