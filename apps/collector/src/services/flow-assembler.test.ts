@@ -1,11 +1,10 @@
 import { SX_CLOSE_OPEN, SX_DIR_SERVER, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN, type TcpConnEvent } from '@sextant/bpf';
-import { decodeFlow, decodeFlowRows, FLOW_IX, IngestBatch, TCP_FLAGS, type Flow, type PendingFlowRow } from '@sextant/shared';
+import { decodeFlow, decodeFlowRows, FLOW_IX, IngestBatch, TCP_FLAGS, type PendingFlowRow } from '@sextant/shared';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Clock, FlowAssembler, KERNEL_TCP_FLAGS } from './flow-assembler';
 import { IdentityResolver } from './identity';
 import { ListenerTable } from './listeners';
-import { takeFlowRow } from './flow-row-pool';
 import { prepareBatch } from './prepared-batch';
 import { tcpCloseEvent } from '../testing/kernel-events';
 
@@ -137,33 +136,5 @@ describe('FlowAssembler.tcpRows', () => {
     const parsed = decodeFlowRows(batch.flows, batch.endpoints, batch.nodeName);
     expect(parsed.map((f) => f.id)).toEqual(ids);
     expect(parsed.map(({ id: _, time: _t, endTime: _e, ...f }) => f)).toEqual(expected.map(({ id: _, time: _t, endTime: _e, ...f }) => f));
-  });
-
-  it('rows of a serialized batch are used again for the next records, and every batch still parses into its own flows', () => {
-    const a = assembler();
-    const rounds = [0, 1, 2].map((round) => {
-      // (each round other connections: other ports, other counters)
-      const events = Array.from({ length: 200 }, (_, i) =>
-        connection(43_000 + round * 1_000 + i, { segsOut: 7 + round, segsIn: 3 + round, srttUs: 40 + round, totalRetrans: round }),
-      ).flatMap((c) => [c.client, c.server]);
-      const rows = a.tcpRows(events);
-      const arrays = new Set<unknown>(rows);
-      const body = prepareBatch(
-        { batchId: crypto.randomUUID(), sentAt: Date.now(), flows: [], flowRows: rows },
-        { nodeName: 'node-a' },
-      ).body;
-      return { events, arrays, body };
-    });
-    // the later rounds' rows were the earlier rounds' arrays
-    expect([...rounds[1]!.arrays].filter((r) => rounds[0]!.arrays.has(r)).length).toBeGreaterThan(300);
-    // what each batch should hold: its records built again on new arrays (the pool emptied first)
-    while (0 in takeFlowRow());
-    const noIdsOrTimes = ({ id: _, time: _t, endTime: _e, ...f }: Flow) => f;
-    for (const { events, body } of rounds) {
-      const expected = decodePending(assembler().tcpRows(events), 'node-a');
-      const batch = IngestBatch.parse(JSON.parse(body.toString()));
-      const parsed = decodeFlowRows(batch.flows, batch.endpoints, batch.nodeName);
-      expect(parsed.map(noIdsOrTimes)).toEqual(expected.map(noIdsOrTimes));
-    }
   });
 });

@@ -8,11 +8,10 @@ import type { DropRecord, HistogramRecord, TcpConnEvent, UdpFlowRecord } from '@
 import { SX_CLOSE_CLOSED, SX_CLOSE_OPEN, SX_CLOSE_REFUSED, SX_CLOSE_RESET, SX_CLOSE_TIMEOUT, SX_DIR_SERVER } from '@sextant/bpf';
 import { SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN } from '@sextant/bpf';
 import type { Endpoint, EndpointIdentity, Flow, HistogramSample, PendingFlowRow } from '@sextant/shared';
-import { FLOW_IX } from '@sextant/shared';
+import { FLOW_FIELDS, FLOW_IX } from '@sextant/shared';
 import { AggregateFlows } from './aggregate-flows';
 import type { Clock } from './clock';
 import { ClosedConnections } from './closed-connections';
-import { takeFlowRow } from './flow-row-pool';
 import type { IdentityResolver } from './identity';
 import type { L7CoverageClassifier } from './l7-coverage';
 import type { ListenerTable } from './listeners';
@@ -222,7 +221,7 @@ export class FlowAssembler {
     // Hubble's orientation: source is the client. The server's socket sees the client as its peer.
     // Counters from the source's point of view; kernel sequence-space accounting (bytes_acked /
     // bytes_received): payload plus SYN/FIN, at most 2 more.
-    const row = takeFlowRow() as PendingFlowRow; // (every field set below)
+    const row = new Array(FLOW_FIELDS.length) as PendingFlowRow;
     row[FLOW_IX.id] = id;
     row[FLOW_IX.time] = startNs > 0 ? this.clock.numberToEpochMs(startNs) : end;
     row[FLOW_IX.endTime] = end;

@@ -8,7 +8,6 @@ import type {
   PendingFlowRow,
 } from '@sextant/shared';
 import { BatchEncoder, FLOW_IX, WIRE_SCHEMA_VERSION } from '@sextant/shared';
-import { recycleFlowRows } from './flow-row-pool';
 import { JsonWriter } from './json-writer';
 
 /** One writer for every batch (batches are prepared one at a time; the body is copied out of it). */
@@ -62,7 +61,6 @@ export function prepareBatch(b: BatchContent, opts: { nodeName?: string } = {}):
     // (as rows this was the collector's largest cost: every row's constants again, two fractional times)
     out.text(',"flowColumns":');
     out.flowColumns(encoder.rows);
-    recycleFlowRows(encoder.rows); // (taken over by the encoder: nothing else refers to them)
   }
   if (l7) {
     out.text(',"l7":');
