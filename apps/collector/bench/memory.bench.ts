@@ -110,7 +110,9 @@ try {
             most[k] = Math.max(most[k] ?? 0, details[k] ?? 0);
         }
       }, 200);
+      collector.mark();
       const run = await wrk(rig, { seconds: SECONDS, connections: CONNECTIONS, close: s.close, tls: s.tls });
+      const cpu = collector.cpuSinceMark();
       await new Promise((r) => setTimeout(r, 3_000)); // its backlog worked off, one more health report (every 2 s)
       clearInterval(timer);
       const hwm = statusMb(pid, 'VmHWM');
@@ -118,11 +120,11 @@ try {
       const d = (rig.counts.lastHealth as { details?: Record<string, number> }).details ?? {};
       await collector.stop();
       const shed = Object.entries(d)
-        .filter(([k, v]) => k.startsWith('shed') && v)
+        .filter(([k, v]) => /^l7(Shed|LateBatches|HeapBatches|ForcedCollections)/.test(k) && v)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
       console.log(
-        `${name.padEnd(10)}${entry ? ' (baseline)' : ''} ${f(run.rps)} req/s: peak RSS ${f(hwm)} MB (start-up ${f(startPeak)}, idle ${f(idle)}, steady after ${f(steady)}); highest sample ${f(top.totalMb)} MB = BPF maps ${f(top.bpfMb)} + anon ${f(top.anonMb)} + files ${f(top.fileMb)}; ` +
+        `${name.padEnd(10)}${entry ? ' (baseline)' : ''} ${f(run.rps)} req/s, collector ${f((100 * cpu.cpuSeconds) / cpu.wallSeconds)} % of a core: peak RSS ${f(hwm)} MB (start-up ${f(startPeak)}, idle ${f(idle)}, steady after ${f(steady)}); highest sample ${f(top.totalMb)} MB = BPF maps ${f(top.bpfMb)} + anon ${f(top.anonMb)} + files ${f(top.fileMb)}; ` +
           `last report: heap ${f(d.memHeapUsedMb)}/${f(d.memHeapTotalMb)} MB, external ${f(d.memExternalMb)} (array buffers ${f(d.memArrayBuffersMb)}); ` +
           `largest reported during the run: heap ${f(most.memHeapUsedMb)}/${f(most.memHeapTotalMb)}, external ${f(most.memExternalMb)} (array buffers ${f(most.memArrayBuffersMb)}); ` +
           `lost ${rig.counts.lastHealth.lostEvents ?? 0}, L7 ring full ${d.l7RingbufFull ?? 0}, L7 connections evicted ${d.l7EvictedConnections ?? 0}${shed ? `; shed ${shed}` : ''}`,
