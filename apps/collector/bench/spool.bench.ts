@@ -14,7 +14,7 @@ import { generateTraffic, httpAggregate } from '@sextant/db/testing';
 import type { HistogramSample } from '@sextant/shared';
 import { prepareBatch, type PreparedBatch } from '../src/services/prepared-batch';
 import { Spool } from '../src/services/spool';
-import { udpConversation } from '../src/testing/kernel-aggregate-flows';
+import { batchHealth, udpConversation } from '../src/testing/kernel-aggregate-flows';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000);
 const SPOOL_BYTES = Number(process.env.BENCH_SPOOL_MB ?? 64) << 20;
@@ -47,17 +47,7 @@ function batch(): PreparedBatch {
     idx: [10, 11, 12],
     cnt: [1, 2, 3],
   }));
-  const health = {
-    time: now,
-    version: 'b',
-    kernel: 'k',
-    hostname: 'node-a',
-    eventsPerSecond: 1,
-    lostEvents: 0,
-    parsedBytes: 0,
-    unparsedBytes: 0,
-    spoolBytes: 0,
-  };
+  const health = batchHealth(now);
   return prepareBatch({ batchId: crypto.randomUUID(), sentAt: now, flows: [...t.flows, ...udp], l7, l7Aggregates, histograms, health });
 }
 

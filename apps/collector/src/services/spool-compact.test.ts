@@ -9,7 +9,7 @@ import path from 'node:path';
 import { generateTraffic, httpAggregate } from '@sextant/db/testing';
 import { encodeBatch, FLOW_IX, IngestBatch, type HistogramSample, type IngestBatchInput, type L7AggregateInput } from '@sextant/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packetDrop, refusedConnect, udpConversation } from '../testing/kernel-aggregate-flows';
+import { batchHealth, packetDrop, refusedConnect, udpConversation } from '../testing/kernel-aggregate-flows';
 import { prepareBatch } from './prepared-batch';
 import { Spool } from './spool';
 import { compactBatch } from './spool-compact';
@@ -65,17 +65,7 @@ describe('spool compaction', () => {
     const t = generateTraffic({ seed: 21, connections: 80, start: now - 60_000, end: now, l7Share: 0.5 });
     const kernelFlows = [...t.flows.slice(0, 4).map(udpConversation), ...t.flows.slice(4, 6).map(packetDrop)];
     const refused = t.flows.slice(6, 9).map(refusedConnect);
-    const health = {
-      time: now,
-      version: 't',
-      kernel: 'k',
-      hostname: 'node-a',
-      eventsPerSecond: 1,
-      lostEvents: 0,
-      parsedBytes: 0,
-      unparsedBytes: 0,
-      spoolBytes: 0,
-    };
+    const health = batchHealth(now);
     const batch = prepareBatch({
       batchId: crypto.randomUUID(),
       sentAt: now,
