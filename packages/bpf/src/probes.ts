@@ -163,7 +163,10 @@ export class SextantProbes {
     return seedListenerMap(this.addon, this.map('sx_listeners'), listeners);
   }
 
-  /** Starts delivering TCP connection events (close and interim updates) in batches. */
+  /**
+   * Starts delivering TCP connection events (close and interim updates) in batches, at most maxQueuedBatches of them
+   * in one turn of the event loop (ringbuf.cc).
+   */
   onTcpEvents(cb: (events: TcpConnEvent[]) => void, maxQueuedBatches = 16): void {
     check(
       'ring_buffer__new',
@@ -189,9 +192,10 @@ export class SextantProbes {
 
   /**
    * Starts delivering captured send/receive syscalls (L7) in batches. Records are views over the batch:
-   * the hot fields are read directly, addresses are decoded only when asked for (once per connection).
+   * the hot fields are read directly, addresses are decoded only when asked for (once per connection). One batch a
+   * turn of the event loop by default: the collector's timers and I/O run between batches, however far behind it is.
    */
-  onL7Events(cb: (events: L7Record[]) => void, maxQueuedBatches = 16): void {
+  onL7Events(cb: (events: L7Record[]) => void, maxQueuedBatches = 1): void {
     check(
       'ring_buffer__new',
       this.addon.ringbufStart(

@@ -1,5 +1,5 @@
 /**
- * The native ring reader hands JS one batch per turn of the event loop, however far behind JS is: with a queue of
+ * The native ring reader hands JS at most maxQueuedBatches per turn of the event loop, however far behind JS is: with a queue of
  * batches, Node ran them back to back (up to 1,000 per turn) while timers and I/O waited — the collector's flushes
  * and sends stopped and its heap grew with the backlog. Real kernel, real loopback connections made by a child
  * process while this process's batch callback is slow; every event still arrives.
@@ -33,7 +33,7 @@ function churn(n: number): Promise<number> {
 }
 
 describe.skipIf(noKernel)('ring reader and the event loop', () => {
-  it('delivers every batch in a turn of its own while the callback is slow, and loses no event', async () => {
+  it('delivers at most maxQueuedBatches (2) in a turn while the callback is slow, and loses no event', async () => {
     probes = SextantProbes.open({ l7: false });
     let turns = 0;
     let running = true;
@@ -49,16 +49,19 @@ describe.skipIf(noKernel)('ring reader and the event loop', () => {
       events.push(...batch);
       const until = performance.now() + 150; // a JS side far slower than the kernel
       while (performance.now() < until);
-    });
-    const N = 600;
+    }, 2);
+    const N = 3000;
     const port = await churn(N);
     const clients = () => events.filter((e) => e.dport === port && e.direction === SX_DIR_CLIENT && e.final);
     await settle(() => clients().length >= N, 30_000);
     running = false;
     expect(clients()).toHaveLength(N);
     // Batches queued up behind the slow callback (the reader is behind) …
-    expect(seenAtTurn.length).toBeGreaterThan(3);
-    // … and still no two of them ran in the same turn of the loop.
-    for (let i = 1; i < seenAtTurn.length; i++) expect(seenAtTurn[i]).toBeGreaterThan(seenAtTurn[i - 1]!);
+    expect(seenAtTurn.length).toBeGreaterThan(4);
+    // … and still at most 2 of them ran in one turn of the loop.
+    const perTurn = new Map<number, number>();
+    for (const t of seenAtTurn) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
+    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(2);
+    expect(perTurn.size).toBeGreaterThan(1);
   }, 60_000);
 });

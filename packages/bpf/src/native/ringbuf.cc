@@ -1,5 +1,5 @@
 // Ring buffer readers (ringbuf.h): a native thread per ring buffer map polls it and hands its records to JS in
-// batches (length-prefixed records) through a ThreadSafeFunction, one batch in flight at a time (Flush).
+// batches (length-prefixed records) through a ThreadSafeFunction, at most maxQueue of them a turn of the loop (Flush).
 #include "ringbuf.h"
 
 #include "addon.h"
@@ -38,20 +38,21 @@ void Release(InFlight &f) {
   f.done.notify_one();
 }
 
-// Hands the current batch to JS once JS is done with the previous one. Node runs a thread-safe function's calls back
-// to back (up to 1,000 in one turn of its event loop, and again whenever one was queued while JS ran), so a reader
-// that kept a queue full ran JS batch after batch while timers and I/O waited: the L7 engine's closed connections
-// were not flushed, the shipper did not send, and the heap grew with the backlog (close-full: ~190 MB of old space in
-// 8 s). So at most one batch is in flight, and it counts as done only at the end of its turn of the loop
-// (setImmediate, after that turn's I/O): each batch gets a turn of its own. While JS is behind, the reader waits and
-// records wait in the kernel ring buffer, whose overflow the programs count. Only a poller that is being stopped
-// stops waiting (and counts what it could not deliver).
+// Hands the current batch to JS once fewer than maxInFlight (ringbufStart's maxQueue) are in JS. Node runs a
+// thread-safe function's calls back to back (up to 1,000 in one turn of its event loop, and again whenever one was
+// queued while JS ran), so a reader that kept a queue of 16 full ran JS batch after batch while timers and I/O
+// waited: the L7 engine's closed connections were not flushed, the shipper did not send, and the heap grew with the
+// backlog (close-full: ~190 MB of old space in 8 s). So a batch counts as done only at the end of its turn of the
+// loop (setImmediate, after that turn's I/O): a turn runs at most maxInFlight of one ring, then timers and I/O (the
+// L7 ring 1, the TCP ring 16: cheap events, and at 256 KiB a turn behind full-mode L7 batches it overflowed). While
+// JS is behind, the reader waits and records wait in the kernel ring buffer, whose overflow the programs count. Only
+// a poller that is being stopped stops waiting (and counts what it could not deliver).
 void Flush(RingPoller *p) {
   if (!p->current || p->current->records == 0) return;
   std::shared_ptr<InFlight> inFlight = p->inFlight;
   {
     std::unique_lock<std::mutex> lock(inFlight->mu);
-    while (inFlight->n > 0 && p->running) inFlight->done.wait_for(lock, std::chrono::milliseconds(50));
+    while (inFlight->n >= p->maxInFlight && p->running) inFlight->done.wait_for(lock, std::chrono::milliseconds(50));
     inFlight->n++;
   }
   Batch *b = p->current.release();
@@ -96,6 +97,7 @@ Napi::Value StartRingPoller(const Napi::CallbackInfo &info, bpf_object *obj, Rin
   if (!m) return ErrnoValue(info.Env(), ENOENT);
   auto p = std::make_unique<RingPoller>();
   p->map = name;
+  p->maxInFlight = maxQueue > 0 ? maxQueue : 1;
   p->rb = ring_buffer__new(bpf_map__fd(m), OnRecord, p.get(), nullptr);
   long err = libbpf_get_error(p->rb);
   if (!p->rb || err) return ErrnoValue(info.Env(), err ? (int)err : errno);

@@ -1,6 +1,6 @@
 // Ring buffer readers (ringbuf.cc): one native thread per BPF ring buffer map polls it and hands batches of
-// records to JS through a ThreadSafeFunction, one batch at a time (a poller being stopped counts what it could not
-// deliver).
+// records to JS through a ThreadSafeFunction, at most maxQueue batches a turn of the event loop (a poller being stopped
+// counts what it could not deliver).
 #pragma once
 #include <napi.h>
 #include <bpf/libbpf.h>
@@ -23,8 +23,8 @@ struct Batch {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
-/* Batches handed to JS and not yet processed (ringbuf.cc: at most one). Shared with the calls in the queue, which
- * may run after the poller is gone. */
+/* Batches handed to JS and not yet done (ringbuf.cc: at most the poller's maxInFlight). Shared with the calls in the
+ * queue, which may run after the poller is gone. */
 struct InFlight {
   std::mutex mu;
   std::condition_variable done;
@@ -40,6 +40,8 @@ struct RingPoller {
   std::unique_ptr<Batch> current;
   std::shared_ptr<InFlight> inFlight = std::make_shared<InFlight>();
   size_t maxBatchBytes = 256 << 10;
+  /** Batches in JS at once, at most: what one turn of the event loop runs of this ring. */
+  uint32_t maxInFlight = 1;
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> droppedBatches{0};
   std::atomic<uint64_t> droppedRecords{0};
@@ -47,7 +49,7 @@ struct RingPoller {
 
 using RingPollers = std::vector<std::unique_ptr<RingPoller>>;
 
-/** ringbufStart(handle, map, callback, maxQueue = 16: the ThreadSafeFunction queue; one batch is in flight at a time) of `obj`. */
+/** ringbufStart(handle, map, callback, maxQueue = 16: queue and batches in flight) of `obj`. */
 Napi::Value StartRingPoller(const Napi::CallbackInfo &info, bpf_object *obj, RingPollers &pollers);
 
 /** ringbufStats(handle, map?) over `pollers`. */
