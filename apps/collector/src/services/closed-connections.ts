@@ -19,8 +19,9 @@ const END_DISORDER_NS = 50e6;
 /** Hash buckets (socket address bits 12–29: kernel socket addresses as doubles are multiples of 2^12). */
 const BUCKETS = 1 << 18;
 
-function bucketOf(approx: number): number {
-  return Math.floor(approx / 4096) % BUCKETS;
+/** The hash bucket, of `buckets`, of a kernel socket address given as a double (`Number(sockId)`). */
+export function socketBucket(approx: number, buckets: number): number {
+  return Math.floor(approx / 4096) % buckets;
 }
 
 export class ClosedConnections {
@@ -51,7 +52,7 @@ export class ClosedConnections {
     const seq = this.written++;
     const i = seq % this.capacity;
     const approx = Number(sockId);
-    const b = bucketOf(approx);
+    const b = socketBucket(approx, BUCKETS);
     this.prev[i] = this.head[b]!;
     this.head[b] = seq;
     this.sockApprox[i] = approx;
@@ -69,7 +70,7 @@ export class ClosedConnections {
     const approx = Number(sockId);
     const oldest = Math.max(0, this.written - this.capacity);
     let best = -1;
-    for (let n = this.head[bucketOf(approx)]!; n >= oldest; n = this.prev[n % this.capacity]!) {
+    for (let n = this.head[socketBucket(approx, BUCKETS)]!; n >= oldest; n = this.prev[n % this.capacity]!) {
       const i = n % this.capacity;
       const end = this.end[i]!;
       if (end < tsNs) {

@@ -12,6 +12,7 @@ import { SX_DIR_SERVER, SX_L7_EGRESS, SX_PROTO_TLS, tlsSourceOf, type TlsSource 
 import type { Endpoint, L7EventInput, L7Sampling } from '@sextant/shared';
 import { L7Engine } from '../l7/engine';
 import type { L7Chunk, L7Exchange, L7Options, L7Stats } from '../l7/types';
+import { socketBucket } from './closed-connections';
 import type { FlowAssembler } from './flow-assembler';
 import type { IdentityResolver } from './identity';
 import { recordId } from './record-ids';
@@ -53,12 +54,19 @@ const CLOSE_QUIET_MS = 2_000;
 /** Connection metadata kept at most (oldest forgotten first). */
 const MAX_CONNECTIONS = 65_536;
 
+/** Buckets of the count of open connections per socket address (see `openIn`). */
+const OPEN_BUCKETS = 1 << 16;
+
 /** sx_l7_header.kept → the event's sampling (0: the full path, the record is its exchange's only count). */
 const SAMPLING: readonly (L7Sampling | undefined)[] = [undefined, 'error', 'slow', 'capture', 'sampled'];
 
 /** Whether `ts` falls within a connection's [start, end] (start 0: not known, only the end bounds it). */
 function within(ts: bigint, startNs: bigint, endNs: bigint): boolean {
   return ts <= endNs && (startNs === 0n || ts >= startNs);
+}
+
+function openBucket(sockId: bigint): number {
+  return socketBucket(Number(sockId), OPEN_BUCKETS);
 }
 
 export class L7Assembler {
@@ -71,6 +79,13 @@ export class L7Assembler {
   private readonly inosBySock = new Map<bigint, bigint[]>();
   /** Closed connections waiting to be flushed. */
   private readonly closing = new Set<bigint>();
+  /**
+   * Connections held here whose close has not been read, counted per socket address bucket: every TCP close is
+   * offered to `connectionClosed`, and nearly none has such a connection (in signals mode a few sampled ones, and
+   * their socket addresses, reused at once, hold lists of closed ones waiting to be flushed), so a close whose
+   * bucket counts none is done without a Map look-up.
+   */
+  private readonly openIn = new Int32Array(OPEN_BUCKETS);
   private chunks = 0;
   private skippedLocalServer = 0;
   private skippedUnknownPeer = 0;
@@ -132,6 +147,7 @@ export class L7Assembler {
             this.closing.add(connId);
           }
         }
+        if (!meta.closed) this.openIn[openBucket(meta.sockId)]!++;
       }
       meta.lastAt = now;
       const chunk: L7Chunk = {
@@ -156,6 +172,8 @@ export class L7Assembler {
    * read later finds the close among the flow assembler's last closes (push).
    */
   connectionClosed(c: { sockId: bigint; startNs: bigint; endNs: bigint; direction: number; daddr: string }): void {
+    const bucket = openBucket(c.sockId);
+    if (this.openIn[bucket] === 0) return;
     const inos = this.inosBySock.get(c.sockId);
     if (inos === undefined) return;
     const { startNs, endNs } = c;
@@ -163,6 +181,7 @@ export class L7Assembler {
       const meta = this.conns.get(ino);
       if (meta === undefined || meta.closed || !within(meta.firstNs, startNs, endNs)) continue;
       meta.closed = true;
+      this.openIn[bucket]!--;
       this.closing.add(ino);
       return;
     }
@@ -222,6 +241,7 @@ export class L7Assembler {
   private forget(ino: bigint): void {
     const meta = this.conns.get(ino);
     this.conns.delete(ino);
+    if (meta && !meta.closed) this.openIn[openBucket(meta.sockId)]!--;
     const inos = meta ? this.inosBySock.get(meta.sockId) : undefined;
     if (meta && inos) {
       const i = inos.indexOf(ino);

@@ -133,6 +133,7 @@ export class L7CoverageClassifier {
 
   /** Whether a stream of this connection (its first data within its life) was marked not decodable; consumes the mark. */
   private takeMark(e: CoverageCloseFacts): boolean {
+    if (this.notDecodable.size === 0) return false; // (nearly always: no BigInt-keyed look-up per close)
     const markedAt = this.notDecodable.get(e.sockId);
     const lost = markedAt !== undefined && markedAt <= e.endNs && (e.startNs === 0n || markedAt >= e.startNs);
     if (lost) this.notDecodable.delete(e.sockId);
