@@ -120,7 +120,7 @@ try {
       const d = (rig.counts.lastHealth as { details?: Record<string, number> }).details ?? {};
       await collector.stop();
       const shed = Object.entries(d)
-        .filter(([k, v]) => /^l7(Shed|LateBatches|HeapBatches|ForcedCollections)/.test(k) && v)
+        .filter(([k, v]) => /^l7(Shed|LateBatches|HeapBatches|ForcedCollections)|Dropped|ShedRecords|^ringbufFull|^lost/.test(k) && v)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
       console.log(
