@@ -114,7 +114,7 @@ export const CollectorConfig = z.object({
   /**
    * V8 heap in use at which the collector sheds record work, MB (env SEXTANT_L7_MAX_HEAP_MB; 0 = never): over it a
    * full collection (at most one a second) finds what is live; live at the bound, a batch loses its sampled records
-   * before any work, at 1.25× its capture and slow ones, at 1.5× its errors and full-path records; counted per
+   * before any work, at 1.5× its capture and slow ones, at 4× its errors and full-path records; counted per
    * reason like the lag's (services/record-shedding.ts). TCP events and the kernel aggregates are never shed.
    */
   l7MaxHeapMb: z.coerce
