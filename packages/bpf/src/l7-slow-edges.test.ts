@@ -9,7 +9,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SX_DIR_SERVER, SX_KEPT_SLOW, SX_L7_EGRESS, SX_L7_INGRESS } from './generated/events';
-import { ipBytes, slowEdgeKey } from './slow-edges';
+import { ipBytes } from './addresses';
+import { slowEdgeKey } from './slow-edges';
 import { kernelMissing } from './testing/kernel';
 import { clientRecords, counts, drainAll, forPort, onCleanup, probes, records, settle, start, stop } from './testing/l7-signals-rig';
 

@@ -5,6 +5,7 @@
  * socket's remote address and port (as in the aggregates: L7AggregateRecord.lport / raddr + rport).
  */
 import { SX_DIR_CLIENT, SX_DIR_SERVER, SX_L7_SLOW_KEY_LAYOUT, SX_L7_SLOW_KEY_SIZE } from './generated/events';
+import { ipBytes } from './addresses';
 import { check, type MapInfo, type NativeAddon } from './native';
 
 export interface SlowEdgeThreshold {
@@ -15,29 +16,6 @@ export interface SlowEdgeThreshold {
   /** Client role: the server's port (rport); server role: the local (listening) port (lport). */
   port: number;
   thresholdNs: bigint;
-}
-
-/** An IPv4 address's 4 bytes (at 0 for family 4; as ::ffff:a.b.c.d for family 6), or an IPv6 address's 16. */
-export function ipBytes(addr: string, family: 4 | 6): Buffer {
-  const out = Buffer.alloc(16);
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(addr);
-  if (v4) {
-    const at = family === 4 ? 0 : 12;
-    if (family === 6) out.writeUInt16BE(0xffff, 10);
-    for (let i = 0; i < 4; i++) out[at + i] = Number(v4[i + 1]) & 0xff;
-    return out;
-  }
-  if (family === 4) throw new RangeError(`not an IPv4 address: ${addr}`);
-  const parts = addr.split('::');
-  if (parts.length > 2) throw new RangeError(`not an IPv6 address: ${addr}`);
-  const [head = '', tail] = parts;
-  const groups = (s: string) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const h = groups(head);
-  const t = tail === undefined ? [] : groups(tail);
-  const all = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  if (all.length !== 8 || all.some((g) => !(g >= 0 && g <= 0xffff))) throw new RangeError(`not an IPv6 address: ${addr}`);
-  all.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  return out;
 }
 
 /** The sx_l7_slow key of an edge. */
