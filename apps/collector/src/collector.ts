@@ -80,7 +80,7 @@ export class Collector {
     this.assembler = new FlowAssembler(config.nodeName, this.identity, this.listeners, this.clock, { keepClosedIds: config.l7, coverage });
     this.l7 = new L7Assembler(this.assembler, this.identity, config.nodeName, { redactQueryParams: config.redactQueryParams });
     this.l7.onNotDecodable = (sockId, firstNs) => coverage.markNotDecodable(sockId, firstNs);
-    this.aggregates = new L7AggregateBuilder(this.assembler, this.identity);
+    this.aggregates = new L7AggregateBuilder(this.assembler);
     this.shedder = new RecordShedder(config.l7MaxLagMs, undefined, { maxHeapMb: config.l7MaxHeapMb });
     this.capture = new CaptureControl(this.transport, () => this.applyL7Config(), this.log);
     const ms = 1_000_000;

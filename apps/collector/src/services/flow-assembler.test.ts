@@ -1,6 +1,9 @@
 import { SX_CLOSE_OPEN, SX_DIR_SERVER, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN, type TcpConnEvent } from '@sextant/bpf';
 import { decodeFlow, decodeFlowRows, FLOW_IX, IngestBatch, TCP_FLAGS, type PendingFlowRow } from '@sextant/shared';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Clock, FlowAssembler, KERNEL_TCP_FLAGS } from './flow-assembler';
 import { IdentityResolver } from './identity';
@@ -136,5 +139,64 @@ describe('FlowAssembler.tcpRows', () => {
     const parsed = decodeFlowRows(batch.flows, batch.endpoints, batch.nodeName);
     expect(parsed.map((f) => f.id)).toEqual(ids);
     expect(parsed.map(({ id: _, time: _t, endTime: _e, ...f }) => f)).toEqual(expected.map(({ id: _, time: _t, endTime: _e, ...f }) => f));
+  });
+});
+
+describe('a server killed before its connections were read', () => {
+  /** A fake /proc with one `node server.js` process of package `name`, pid 4242 (cwd: its package). */
+  function fakeProc(name: string): { procRoot: string; kill: () => void } {
+    const procRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'proc-'));
+    const app = fs.mkdtempSync(path.join(os.tmpdir(), 'app-'));
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name }));
+    const pidDir = path.join(procRoot, '4242');
+    fs.mkdirSync(pidDir);
+    fs.writeFileSync(path.join(pidDir, 'comm'), 'node\n');
+    fs.writeFileSync(path.join(pidDir, 'cmdline'), 'node\0server.js\0');
+    fs.symlinkSync(app, path.join(pidDir, 'cwd'));
+    fs.symlinkSync('/usr/bin/node', path.join(pidDir, 'exe'));
+    // Killed: a zombie's /proc keeps its comm, no cwd or executable.
+    const kill = () => ['cwd', 'exe', 'cmdline'].forEach((f) => fs.rmSync(path.join(pidDir, f)));
+    return { procRoot, kill };
+  }
+
+  const serverClose = (clientPort: number) =>
+    tcpCloseEvent({
+      direction: SX_DIR_SERVER,
+      pid: 4242,
+      comm: 'node',
+      saddr: '10.77.0.2',
+      sport: 9000,
+      daddr: '10.77.0.9',
+      dport: clientPort,
+      sockId: BigInt(clientPort),
+    });
+
+  it('names its connections and L7 endpoint after the service its port was known by, not the comm left behind', () => {
+    const proc = fakeProc('payments-svc');
+    // processTtlMs 0: every record re-reads /proc, as a record read past the cache's lifetime does
+    const identity = new IdentityResolver({ nodeName: 'node-a', procRoot: proc.procRoot, cgroupRoot: '/nonexistent', processTtlMs: 0 });
+    const a = new FlowAssembler('node-a', identity, new ListenerTable(), new Clock(), { keepClosedIds: false });
+    const local = { ip: '10.77.0.2', port: 9000, pid: 4242, comm: 'node' };
+    const [alive] = decodePending(a.tcpRows([serverClose(50_001)]), 'node-a');
+    expect(alive!.destination.service).toBe('payments-svc');
+    proc.kill();
+    // the resolver alone now says what the kernel's comm says
+    expect(identity.localIdentity(local).service).toBe('node');
+    const [dead] = decodePending(a.tcpRows([serverClose(50_002)]), 'node-a');
+    expect(dead!.destination).toMatchObject({ service: 'payments-svc', port: 9000 });
+    expect(a.localEndpoint(local, true).service).toBe('payments-svc');
+    // a client socket of the same process is its own, not its port's listener
+    expect(a.localEndpoint(local, false).service).toBe('node');
+  });
+
+  it('a new process on the port is named by its own name', () => {
+    const first = fakeProc('payments-svc');
+    const identity = new IdentityResolver({ nodeName: 'node-a', procRoot: first.procRoot, cgroupRoot: '/nonexistent', processTtlMs: 0 });
+    const a = new FlowAssembler('node-a', identity, new ListenerTable(), new Clock(), { keepClosedIds: false });
+    decodePending(a.tcpRows([serverClose(50_001)]), 'node-a');
+    const other = (pid: number) => ({ ...serverClose(50_003), pid });
+    // pid 4243, unknown to /proc: named by its comm, not by the dead pid's service
+    const [next] = decodePending(a.tcpRows([other(4243)]), 'node-a');
+    expect(next!.destination.service).toBe('node');
   });
 });

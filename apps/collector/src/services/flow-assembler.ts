@@ -12,7 +12,7 @@ import { FLOW_FIELDS, FLOW_IX } from '@sextant/shared';
 import { AggregateFlows } from './aggregate-flows';
 import type { Clock } from './clock';
 import { ClosedConnections } from './closed-connections';
-import type { IdentityResolver } from './identity';
+import { endpointOf, type IdentityResolver, type LocalSocket } from './identity';
 import type { L7CoverageClassifier } from './l7-coverage';
 import type { ListenerTable } from './listeners';
 import { PeerNaming } from './peer-naming';
@@ -148,6 +148,15 @@ export class FlowAssembler {
     for (const [k, v] of this.udpIds) if (now - v.at > UDP_ID_TTL_MS) this.udpIds.delete(k);
   }
 
+  /**
+   * The local end of a socket, named the way flows name it: a server's socket after its port's service once
+   * the process has exited.
+   */
+  localEndpoint(a: LocalSocket & { ip: string }, server: boolean): Endpoint {
+    const own = this.identity.localIdentity(a);
+    return endpointOf(a.ip, a.port, server && a.pid ? this.naming.serverIdentity(a.port, a.pid, own) : own);
+  }
+
   /** The far end, named the way flows name it. */
   peerEndpoint(ip: string, port: number, serverSide: boolean): Endpoint {
     return this.naming.peer(ip, port, serverSide);
@@ -175,7 +184,8 @@ export class FlowAssembler {
     if (server && !pid) pid = this.listeners.pidOf(e.sport) ?? 0;
     else if (server) this.listeners.learn(e.sport, pid);
     const cgroupId = this.cgroupIdText(e.cgroupId);
-    const me = this.identity.localIdentity({ port: e.sport, pid: pid || undefined, comm: e.comm || undefined, cgroupId });
+    const own = this.identity.localIdentity({ port: e.sport, pid: pid || undefined, comm: e.comm || undefined, cgroupId });
+    const me = server ? this.naming.serverIdentity(e.sport, pid, own) : own;
     const localPeer = this.naming.isLocal(e.daddr);
     let other: EndpointIdentity | null = null;
     if (localPeer) {

@@ -50,7 +50,7 @@ function aggregate(o: Partial<L7AggregateRecord>): L7AggregateRecord {
 
 function builder(isSelf: (pid: number) => boolean = () => false) {
   const identity = new IdentityResolver({ nodeName: 'node-a', isSelf });
-  return new L7AggregateBuilder(new FlowAssembler('node-a', identity, new ListenerTable(), new Clock()), identity);
+  return new L7AggregateBuilder(new FlowAssembler('node-a', identity, new ListenerTable(), new Clock()));
 }
 
 describe('L7 aggregate rows', () => {

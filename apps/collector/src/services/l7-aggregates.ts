@@ -8,7 +8,6 @@
 import type { L7AggregateRecord } from '@sextant/bpf';
 import type { Endpoint, L7AggregateInput } from '@sextant/shared';
 import type { FlowAssembler } from './flow-assembler';
-import type { IdentityResolver } from './identity';
 
 export interface L7AggregateStats {
   /** Keys drained from the kernel since start. */
@@ -28,10 +27,7 @@ function withoutPort(e: Endpoint): Endpoint {
 export class L7AggregateBuilder {
   readonly stats: L7AggregateStats = { keys: 0, exchanges: 0, skippedLocalServer: 0 };
 
-  constructor(
-    private readonly flows: FlowAssembler,
-    private readonly identity: IdentityResolver,
-  ) {}
+  constructor(private readonly flows: FlowAssembler) {}
 
   /** The rows of one drain window [windowStart, windowStart + windowSeconds) (wall-clock ms). */
   rows(records: readonly L7AggregateRecord[], windowStart: number, windowSeconds: number): L7AggregateInput[] {
@@ -49,13 +45,16 @@ export class L7AggregateBuilder {
         continue;
       }
       this.stats.exchanges += r.count;
-      const local = this.identity.localEndpoint({
-        ip: r.laddr,
-        port: r.lport,
-        pid: r.pid || undefined,
-        comm: r.comm || undefined,
-        cgroupId: r.cgroupId.toString(),
-      });
+      const local = this.flows.localEndpoint(
+        {
+          ip: r.laddr,
+          port: r.lport,
+          pid: r.pid || undefined,
+          comm: r.comm || undefined,
+          cgroupId: r.cgroupId.toString(),
+        },
+        server,
+      );
       // Client role: the server at raddr:rport, named like a client connection's server (listener table for
       // a same-host server). Server role: the remote client, by address (its port is ephemeral).
       const remote = server ? withoutPort(this.flows.peerEndpoint(r.raddr, 0, true)) : this.flows.peerEndpoint(r.raddr, r.rport, false);

@@ -267,13 +267,16 @@ export class L7Assembler {
     if (x.dns && x.dns.rcode === 0 && x.dns.ips && x.dns.ips.length > 0) {
       this.identity.learnDns(x.dns.query, x.dns.ips, x.dns.ttl ?? 60);
     }
-    meta.local ??= this.identity.localEndpoint({
-      ip: meta.localIp,
-      port: meta.localPort,
-      pid: meta.pid || undefined,
-      comm: meta.comm || undefined,
-      cgroupId: meta.cgroupId.toString(),
-    });
+    meta.local ??= this.flows.localEndpoint(
+      {
+        ip: meta.localIp,
+        port: meta.localPort,
+        pid: meta.pid || undefined,
+        comm: meta.comm || undefined,
+        cgroupId: meta.cgroupId.toString(),
+      },
+      server,
+    );
     if (!meta.remote || meta.serverSideRemote !== server) {
       meta.remote = this.flows.peerEndpoint(meta.remoteIp, meta.remotePort, server);
       meta.serverSideRemote = server;

@@ -75,24 +75,39 @@ export class PeerNaming {
   peerIdentity(ip: string, port: number, serverSide: boolean): EndpointIdentity | null {
     if (!serverSide && this.isLocal(ip)) {
       const pid = this.listeners.pidOf(port);
+      if (pid !== undefined) return this.asListener(port, pid, this.identity.localIdentity({ port, pid }), true);
       const last = this.listeners.lastIdentityOf(port);
-      if (pid !== undefined) {
-        const identity = this.identity.localIdentity({ port, pid });
-        if (identity === last) return last;
-        // Once killed, a listener's /proc says less (while it exits: no cwd, so no package.json name; a
-        // zombie: only its comm, e.g. 'node'; then nothing), and what is read of the same pid then must
-        // not rename the dead service: a pid keeps the name it was first known by on its port (a server
-        // that execs another program keeps its first name there). Checked only when the identity was
-        // re-read (every 10 s per process), not per connection.
-        if (last && this.listeners.lastPidOf(port) === pid && (identity.service !== last.service || !this.identity.isRunning(pid)))
-          return last;
-        if (!identity.service) return last ?? identity;
-        this.listeners.rememberIdentity(port, pid, identity);
-        return identity;
-      }
       if (last) return last;
     }
     return this.identity.remoteIdentity(ip);
+  }
+
+  /**
+   * The local end of a server's socket (`identity`: its process's, read now): the same name the port's
+   * clients give it. A connection's close is often read after its server was killed (the kernel closes the
+   * killed process's sockets as it exits); /proc then says only the comm ('node'), and the record must still
+   * be named after the service that served it.
+   */
+  serverIdentity(port: number, pid: number, identity: EndpointIdentity): EndpointIdentity {
+    return pid > 0 ? this.asListener(port, pid, identity, false) : identity;
+  }
+
+  /**
+   * `identity`, read now for the process `pid` listening on `port`, or the name the port's listener was
+   * known by. Once killed, a listener's /proc says less (while it exits: no cwd, so no package.json name; a
+   * zombie: only its comm, e.g. 'node'; then nothing), and what is read of the same pid then must not rename
+   * the dead service: a pid keeps the name it was first known by on its port (a server that execs another
+   * program keeps its first name there). Checked only when the identity was re-read (every 10 s per process),
+   * not per connection. `unnamedAsLast`: an identity without a service name is the port's last listener's
+   * (for a client naming the port it connects to; a server's own socket is its own process's).
+   */
+  private asListener(port: number, pid: number, identity: EndpointIdentity, unnamedAsLast: boolean): EndpointIdentity {
+    const last = this.listeners.lastIdentityOf(port);
+    if (identity === last) return last;
+    if (last && this.listeners.lastPidOf(port) === pid && (identity.service !== last.service || !this.identity.isRunning(pid))) return last;
+    if (!identity.service) return (unnamedAsLast ? last : undefined) ?? identity;
+    this.listeners.rememberIdentity(port, pid, identity);
+    return identity;
   }
 
   /**
