@@ -2,7 +2,8 @@
 # Builds Citus from the vendored release tarball and installs it into Debian's PostgreSQL 15, once per machine.
 # Citus is not packaged for Debian 12 (nor on npm); the tests and `npm run citus:start` use it as an external
 # database server (Sextant's code does not include it). Cached: skipped when citus.so is installed and the
-# stamp beside it names this version; a new CITUS_VERSION rebuilds. ~4 min on 2 cores, at low priority.
+# stamp beside it names this version; a new CITUS_VERSION rebuilds. ~4-8 min on 2 cores, at low priority
+# (`npm test` runs it in the background while the suites run). `build.sh --installed`: exit 0 when installed.
 # Tarball: $SEXTANT_CITUS_TARBALL, else ../shared/vendor/citus-<version>.tar.gz relative to the repo root.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -16,6 +17,8 @@ if [ -f "$PG_LIB/citus.so" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "citus-$CITUS_
   echo "[citus] citus-$CITUS_VERSION installed in PostgreSQL 15"
   exit 0
 fi
+# --installed: only say whether it is (exit 1: not installed, nothing done)
+[ "${1:-}" = "--installed" ] && exit 1
 
 missing=()
 for p in "${PACKAGES[@]}"; do
