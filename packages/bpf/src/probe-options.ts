@@ -4,6 +4,7 @@
  * inserts every page at mmap, and maps the data area twice for wrap-around), so each MiB of ring is ~2 MiB of the
  * collector's RSS whether or not records flow: the L7 ring's default follows the mode.
  */
+import fs from 'node:fs';
 import { SX_L7_MAX_CAPTURE } from './generated/events';
 import { check, u32, type NativeAddon } from './native';
 import { L7_MODES, type L7Mode } from './l7-probes';
@@ -43,8 +44,31 @@ export function resolveRings(opts: ProbeOptions): { mode: L7Mode; tcpRingBytes: 
   };
 }
 
-/** Writes the globals and ring sizes of `opts` into an opened, not yet loaded object. */
-export function applyOpenOptions(addon: NativeAddon, handle: number, opts: ProbeOptions): void {
+let sockTracepoints: boolean | undefined;
+/**
+ * Whether L7 capture can hook the socket tracepoints sock_send_length / sock_recv_length (Linux 6.3+; their BTF
+ * raw tracepoint types are in the kernel's BTF) on this machine: x86_64 only (sextant_l7_sock.bpf.h reads the
+ * syscall's registers). Elsewhere the send/receive syscall tracepoints are used.
+ */
+export function hasSockTracepoints(): boolean {
+  if (sockTracepoints === undefined) {
+    let btf: Buffer | undefined;
+    try {
+      btf = fs.readFileSync('/sys/kernel/btf/vmlinux');
+    } catch {
+      btf = undefined;
+    }
+    sockTracepoints =
+      process.arch === 'x64' && !!btf && btf.includes('\0btf_trace_sock_send_length\0') && btf.includes('\0btf_trace_sock_recv_length\0');
+  }
+  return sockTracepoints;
+}
+
+/**
+ * Writes the globals and ring sizes of `opts` into an opened, not yet loaded object. Returns whether L7 capture
+ * uses the socket tracepoints (false: the syscall tracepoints; also for an object built before they were).
+ */
+export function applyOpenOptions(addon: NativeAddon, handle: number, opts: ProbeOptions): { l7SockHooks: boolean } {
   const { mode, tcpRingBytes, l7RingBytes } = resolveRings(opts);
   const capture = opts.captureBytes ?? 1024;
   if (!Number.isInteger(capture) || capture < 1 || capture > SX_L7_MAX_CAPTURE)
@@ -60,4 +84,11 @@ export function applyOpenOptions(addon: NativeAddon, handle: number, opts: Probe
     addon.setGlobal(handle, 'capture_loopback_servers', Buffer.from([opts.captureLoopbackServers ? 1 : 0])),
   );
   check('set l7_mode', addon.setGlobal(handle, 'l7_mode', Buffer.from([L7_MODES[mode]])));
+  const hooks = opts.l7Hooks ?? (hasSockTracepoints() ? 'sock' : 'syscalls');
+  if (hooks !== 'sock' && hooks !== 'syscalls') throw new RangeError(`l7Hooks must be sock or syscalls, got ${String(hooks)}`);
+  // An object built before these globals (benchmarks compare builds) captures from the syscalls.
+  const sock = hooks === 'sock' && addon.setGlobal(handle, 'l7_sock_hooks', Buffer.from([1])) >= 0;
+  if (!sock) addon.setGlobal(handle, 'l7_sock_hooks', Buffer.from([0]));
+  addon.setGlobal(handle, 'udp_flows', Buffer.from([opts.cgroupRoot ? 1 : 0]));
+  return { l7SockHooks: sock && opts.l7 !== false };
 }

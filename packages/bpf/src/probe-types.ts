@@ -16,8 +16,15 @@ export interface ProbeOptions {
   cgroupRoot?: string | null;
   /** Ring buffer batches queued towards JS before batches are dropped (and counted). */
   maxQueuedBatches?: number;
-  /** L7 capture from the send/receive syscalls (default on); off loads none of those programs. */
+  /** L7 capture from the send/receive calls on sockets (default on); off loads none of its programs. */
   l7?: boolean;
+  /**
+   * Where L7 capture hooks the send/receive calls: 'sock' = the socket tracepoints sock_send_length /
+   * sock_recv_length (one program per call on a socket; Linux 6.3+, x86_64), 'syscalls' = an enter and an exit
+   * tracepoint on each of the send/receive syscalls (every process's calls, sockets or not). Default: 'sock' where
+   * the kernel has those tracepoints. sendmmsg / recvmmsg are hooked at their syscalls either way.
+   */
+  l7Hooks?: 'sock' | 'syscalls';
   /** Bytes captured per send/receive syscall (1..SX_L7_MAX_CAPTURE, default 1024). */
   captureBytes?: number;
   /**

@@ -254,20 +254,37 @@ describe.skipIf(noKernel)('lifecycle', () => {
           .match(new RegExp(`name ${name}\\b`, 'g')) ?? []
       ).length;
     // bpftool prints the full names (from BTF); the kernel keeps 15 characters
-    const names = ['sx_sweep_connections', 'sx_sock_send_length', 'sx_udp_sendmsg4', 'sx_enter_write', 'sx_inet_sock_set_state'] as const;
+    const names = [
+      'sx_sweep_connections',
+      'sx_sock_send_length',
+      'sx_udp_sendmsg4',
+      'sx_enter_write',
+      'sx_enter_sendmmsg',
+      'sx_inet_sock_set_state',
+    ] as const;
     const count = () => Object.fromEntries(names.map((n) => [n, loaded(n)]));
     const before = count();
-    const lean = SextantProbes.open({ updateIntervalMs: 0, l7: false, cgroupRoot: null });
-    try {
-      expect(count()).toEqual({ ...before, sx_inet_sock_set_state: (before.sx_inet_sock_set_state ?? 0) + 1 });
-    } finally {
-      lean.close();
-    }
-    const full = SextantProbes.open({ cgroupRoot: '/sys/fs/cgroup/unified' });
-    try {
-      expect(count()).toEqual(Object.fromEntries(names.map((n) => [n, (before[n] ?? 0) + 1])));
-    } finally {
-      full.close();
-    }
+    const plus = (...on: (typeof names)[number][]) =>
+      Object.fromEntries(names.map((n) => [n, (before[n] ?? 0) + (on.includes(n) ? 1 : 0)]));
+    const expectLoaded = (opts: ProbeOptions, ...on: (typeof names)[number][]) => {
+      const p = SextantProbes.open(opts);
+      try {
+        expect(count()).toEqual(plus(...on));
+      } finally {
+        p.close();
+      }
+    };
+    expectLoaded({ updateIntervalMs: 0, l7: false, cgroupRoot: null }, 'sx_inet_sock_set_state');
+    // everything; L7 from the socket tracepoints that UDP shares, and the syscalls only for the mmsg pair
+    expectLoaded({ cgroupRoot: '/sys/fs/cgroup/unified' }, ...names.filter((n) => n !== 'sx_enter_write'));
+    // L7 without UDP flows: the socket tracepoints still, not the cgroup hooks
+    expectLoaded({ updateIntervalMs: 0, cgroupRoot: null }, 'sx_inet_sock_set_state', 'sx_sock_send_length', 'sx_enter_sendmmsg');
+    // the syscall fallback: every syscall tracepoint, no socket tracepoint without UDP flows
+    expectLoaded(
+      { updateIntervalMs: 0, cgroupRoot: null, l7Hooks: 'syscalls' },
+      'sx_inet_sock_set_state',
+      'sx_enter_write',
+      'sx_enter_sendmmsg',
+    );
   });
 });

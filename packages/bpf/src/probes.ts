@@ -55,11 +55,14 @@ export type { DropRecord, HistogramRecord, ListenerRecord, ProbeCounters, ProbeO
 
 /** The interim-report sweep, loaded only when interim reports are on. */
 const INTERIM_PROGRAM = /^sx_sweep_connections$/;
-/** UDP flow accounting: raw tracepoints on every socket send/receive and cgroup peer-address hooks. */
-const UDP_PROGRAM = /^sx_sock_(send|recv)_length$|^sx_udp_/;
+/** UDP flow accounting: cgroup peer-address hooks, and the raw tracepoints on every socket send/receive. */
+const UDP_CGROUP_PROGRAM = /^sx_udp_/;
 const UDP_CGROUP_PROGRAMS = ['sx_udp_sendmsg4', 'sx_udp_sendmsg6', 'sx_udp_recvmsg4', 'sx_udp_recvmsg6'];
-/** Programs of the L7 capture (syscall tracepoints), loaded only when L7 capture is on. */
+/** The socket send/receive tracepoints: UDP flows, and L7 capture where the kernel has them (l7Hooks 'sock'). */
+const SOCK_PROGRAM = /^sx_sock_(send|recv)_length$/;
+/** L7 capture's syscall tracepoints: all of them with l7Hooks 'syscalls', only the mmsg pair with 'sock'. */
 const L7_PROGRAM = /^sx_(enter|exit)_/;
+const L7_MMSG_PROGRAM = /^sx_(enter|exit)_(send|recv)mmsg$/;
 /** TLS plaintext uprobes (sextant_tls.bpf.h): loaded with L7 capture unless tls is off, attached per file. */
 const TLS_PROGRAM = /^sx_tls_/;
 
@@ -96,13 +99,15 @@ export class SextantProbes {
     const handle = check('bpf_object__open_file', addon.open(opts.objectPath ?? OBJECT_PATH));
     const probes = new SextantProbes(addon, handle);
     try {
-      applyOpenOptions(addon, handle, opts);
+      const { l7SockHooks } = applyOpenOptions(addon, handle, opts);
       for (const name of addon.programNames(handle)) {
         const off =
           (opts.l7 === false && L7_PROGRAM.test(name)) ||
+          (l7SockHooks && L7_PROGRAM.test(name) && !L7_MMSG_PROGRAM.test(name)) ||
           ((opts.l7 === false || opts.tls === false) && TLS_PROGRAM.test(name)) ||
           (opts.updateIntervalMs === 0 && INTERIM_PROGRAM.test(name)) ||
-          (!opts.cgroupRoot && UDP_PROGRAM.test(name));
+          (!opts.cgroupRoot && UDP_CGROUP_PROGRAM.test(name)) ||
+          (!opts.cgroupRoot && !l7SockHooks && SOCK_PROGRAM.test(name));
         if (off) check(`autoload ${name}`, addon.setAutoload(handle, name, false));
       }
       check('bpf_object__load', addon.load(handle));

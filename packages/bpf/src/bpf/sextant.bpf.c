@@ -7,7 +7,7 @@
  *  - UDP flows aggregated per (local, remote) address from the send/receive calls of UDP sockets
  *    (sextant_udp.bpf.h);
  *  - drops from skb/kfree_skb aggregated per (reason, 5-tuple) (sextant_drops.bpf.h);
- *  - L7 capture from the send/receive syscall family (sextant_l7.bpf.h). */
+ *  - L7 capture from the send/receive calls on sockets (sextant_l7.bpf.h). */
 #include "sextant.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,11 +1,14 @@
-/* L7 capture from syscall tracepoints (no kprobes here): the whole send/receive family on socket fds.
+/* L7 capture of the send/receive calls on sockets (no kprobes here). Where the kernel has them (6.3+, x86_64), from
+ * the socket tracepoints sock_send_length / sock_recv_length after the data moved (sextant_l7_sock.bpf.h: socket and
+ * byte count from the tracepoint, buffer from the syscall's registers); elsewhere, and for sendmmsg / recvmmsg, from
+ * the syscall tracepoints (sextant_l7_syscalls.bpf.h):
  * enter: fd → file → socket → sock; skip sockets already classified as "not ours"; remember the buffer.
  * exit:  copy the first capture_bytes of what the call moved into the sx_l7_events ring (header + data),
  *        classify the connection from its first bytes (HTTP / DNS / Kafka, else NONE: no further cost beyond a
  *        map lookup), and time request → first response bytes on client sockets into latency histograms.
  * Included by sextant.bpf.c (one object, one set of maps); protocol inference is in sextant_l7_classify.bpf.h,
  * the copy of the bytes moved in sextant_l7_copy.bpf.h, the adoption of HTTP/2 joined mid-stream in
- * sextant_l7_h2_midstream.bpf.h, the tracepoint programs in sextant_l7_syscalls.bpf.h. */
+ * sextant_l7_h2_midstream.bpf.h. */
 #ifndef SEXTANT_L7_BPF_H
 #define SEXTANT_L7_BPF_H
 
@@ -378,5 +381,7 @@ static __always_inline int sx_l7_exit(long ret)
 }
 
 #include "sextant_l7_syscalls.bpf.h"
+
+#include "sextant_l7_sock.bpf.h"
 
 #endif

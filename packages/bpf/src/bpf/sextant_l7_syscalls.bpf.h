@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The syscall tracepoints of L7 capture (included at the end of sextant_l7.bpf.h): each send/receive call's
- * enter records its arguments, its exit emits what moved (sx_l7_enter / sx_l7_exit). */
+ * enter records its arguments, its exit emits what moved (sx_l7_enter / sx_l7_exit). Loaded only where the socket
+ * tracepoints are not (sextant_l7_sock.bpf.h; probes.ts), except sendmmsg / recvmmsg, always hooked here. */
 #pragma once
 
 SEC("tracepoint/syscalls/sys_enter_write")

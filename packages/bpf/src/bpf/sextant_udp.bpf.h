@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* UDP flows (included by sextant.bpf.c, after its maps and helpers). */
+/* UDP flows, and the two socket tracepoints that L7 capture shares (included by sextant.bpf.c, after its maps and
+ * helpers). */
 #pragma once
+
+/* UDP flow accounting on (the collector attaches the cgroup peer hooks); 0 when these programs are loaded for
+ * L7 capture only (sextant_l7_sock.bpf.h). */
+const volatile __u8 udp_flows = 1;
 
 /* UDP conversations aggregated per (local, remote) address, drained by the collector. */
 struct {
@@ -162,13 +167,17 @@ static __always_inline void sx_udp_call(struct sock *sk, long ret, int egress)
 		v->last_ns = now;
 }
 
-/* BTF-typed raw tracepoints (tp_btf): the arguments as they are, the protocol read without a helper call.
+/* BTF-typed raw tracepoints (tp_btf): the arguments as they are, the protocol read without a helper call. Also
+ * the hooks of L7 capture (sx_l7_sock_call) on kernels that have them.
  * sock_send_length(struct sock *sk, int ret, int flags) */
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(sx_sock_send_length, struct sock *sk, int ret, int flags)
 {
-	if (sk->sk_protocol == IPPROTO_UDP)
+	__u16 proto = sk->sk_protocol;
+	if (proto == IPPROTO_UDP && udp_flows)
 		sx_udp_call(sk, ret, 1);
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
+		sx_l7_sock_call(sk, ret, SX_L7_EGRESS);
 	return 0;
 }
 
@@ -176,7 +185,11 @@ int BPF_PROG(sx_sock_send_length, struct sock *sk, int ret, int flags)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(sx_sock_recv_length, struct sock *sk, int ret, int flags)
 {
-	if (sk->sk_protocol == IPPROTO_UDP)
+	__u16 proto = sk->sk_protocol;
+	if (proto == IPPROTO_UDP && udp_flows)
 		sx_udp_call(sk, (flags & 2 /* MSG_PEEK */) ? 0 : ret, 0);
+	/* L7 capture takes peeks as the syscall path did (a recv with MSG_PEEK returns what it copied) */
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
+		sx_l7_sock_call(sk, ret, SX_L7_INGRESS);
 	return 0;
 }

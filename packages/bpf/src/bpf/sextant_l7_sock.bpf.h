@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/* L7 capture from the socket tracepoints (included at the end of sextant_l7.bpf.h; called by the programs on
+ * tp_btf/sock_send_length and sock_recv_length in sextant_udp.bpf.h). Those fire inside sock_sendmsg / sock_recvmsg,
+ * after the data moved, with the socket and the byte count: one program per call on a socket instead of an enter
+ * and an exit on every send/receive syscall of every process, and no fd → file → socket walk of cold cache lines,
+ * no per-thread argument store. The user buffer comes from the syscall's own registers (the task's pt_regs:
+ * orig_ax is the syscall number, di/si/dx its first arguments), so only the syscalls whose arguments are known are
+ * captured: read, write, readv, writev, sendto, recvfrom, sendmsg, recvmsg. sendmmsg / recvmmsg keep their
+ * syscall tracepoints (sextant_l7_syscalls.bpf.h); io_uring, splice, sendfile are not captured (as before).
+ *
+ * The socket sent on must be the one behind the syscall's fd (its first argument): a kernel socket used inside
+ * another syscall (NFS or a network block device under a write() of a file, a socket BIO inside a splice) is never
+ * captured with that syscall's user buffer. The fd table and the file were just used by the syscall (fdget), so
+ * this check touches warm cache lines.
+ *
+ * Writes are timed at their completion (the tracepoint) instead of their issue: for a write that does not block
+ * (the socket buffer has room) the two differ by the send's own cost. x86_64 only (the register layout and the
+ * syscall numbers); other architectures and kernels without these tracepoints (before 6.3) use the syscall
+ * tracepoints (l7_sock_hooks = 0, chosen by probe-options.ts). */
+#pragma once
+
+/* 1: L7 capture from the socket tracepoints, the syscall tracepoints other than the mmsg pair not loaded;
+ * 0: from the syscall tracepoints (the fallback). */
+const volatile __u8 l7_sock_hooks = 1;
+
+#define SX_PF_IO_WORKER 0x00000010
+#define SX_PF_KTHREAD 0x00200000
+
+#if defined(__TARGET_ARCH_x86)
+/* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl). An ia32 task's numbers differ; those that
+ * collide (19 lseek, 20 getpid, 44-47) never send on a socket, and the fd check below holds in any case. */
+#define SX_NR_READ 0
+#define SX_NR_WRITE 1
+#define SX_NR_READV 19
+#define SX_NR_WRITEV 20
+#define SX_NR_SENDTO 44
+#define SX_NR_RECVFROM 45
+#define SX_NR_SENDMSG 46
+#define SX_NR_RECVMSG 47
+
+static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direction)
+{
+	if (!l7_enabled || !l7_sock_hooks || l7_mode == SX_L7_MODE_HOOKS)
+		return;
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (task->flags & (SX_PF_KTHREAD | SX_PF_IO_WORKER))
+		return;
+	if (sx_is_self())
+		return;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 nr = regs->orig_ax;
+	__u8 kind = SX_ARGS_BUF, syscall;
+	if (direction == SX_L7_EGRESS) {
+		if (nr == SX_NR_WRITE)
+			syscall = SX_SYS_WRITE;
+		else if (nr == SX_NR_SENDTO)
+			syscall = SX_SYS_SENDTO;
+		else if (nr == SX_NR_WRITEV)
+			syscall = SX_SYS_WRITEV, kind = SX_ARGS_IOV;
+		else if (nr == SX_NR_SENDMSG)
+			syscall = SX_SYS_SENDMSG, kind = SX_ARGS_IOV;
+		else
+			return;
+	} else {
+		if (nr == SX_NR_READ)
+			syscall = SX_SYS_READ;
+		else if (nr == SX_NR_RECVFROM)
+			syscall = SX_SYS_RECVFROM;
+		else if (nr == SX_NR_READV)
+			syscall = SX_SYS_READV, kind = SX_ARGS_IOV;
+		else if (nr == SX_NR_RECVMSG)
+			syscall = SX_SYS_RECVMSG, kind = SX_ARGS_IOV;
+		else
+			return;
+	}
+	int fd = (int)regs->di;
+	__u64 buf = regs->si;
+	__u32 iovcnt = kind == SX_ARGS_IOV ? (__u32)regs->dx : 0;
+
+	/* The file behind the syscall's fd must be this socket's (a user socket: a kernel socket has no file). */
+	struct socket *sock = sk->sk_socket;
+	if (!sock || fd < 0)
+		return;
+	struct fdtable *fdt = task->files->fdt;
+	if (!fdt || (unsigned int)fd >= fdt->max_fds)
+		return;
+	struct file **fds = fdt->fd;
+	__u64 fp = 0;
+	if (bpf_probe_read_kernel(&fp, sizeof(fp), &fds[fd]) || !fp)
+		return;
+	struct file *f = bpf_rdonly_cast((void *)fp, bpf_core_type_id_kernel(struct file));
+	if (f->private_data != sock || sock->file != f)
+		return;
+	__u64 ino = f->f_inode->i_ino;
+	__u64 skey = 0; /* the socket's address as a plain number (map keys, arithmetic) */
+	if (bpf_probe_read_kernel(&skey, sizeof(skey), &sock->sk) || !skey)
+		return;
+	if (sk->sk_protocol == IPPROTO_TCP)
+		sx_tls_on_syscall(skey, ino, direction);
+	if (ret <= 0)
+		return;
+	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
+	if (ls && ls->ino == ino && (ls->protocol == SX_PROTO_NONE || ls->protocol == SX_PROTO_TLS || ls->protocol == SX_PROTO_HTTP2_MIDSTREAM))
+		return;
+	if (syscall == SX_SYS_SENDMSG || syscall == SX_SYS_RECVMSG) {
+		struct user_msghdr msg = {};
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)buf))
+			return;
+		buf = (__u64)msg.msg_iov;
+		iovcnt = (__u32)msg.msg_iovlen;
+	}
+	struct sx_l7_args a = {};
+	a.sk = skey;
+	a.ino = ino;
+	a.buf = buf;
+	a.iovcnt = iovcnt;
+	a.kind = kind;
+	a.direction = direction;
+	a.syscall = syscall;
+	/* a write's time is its completion's here; a read's is taken in sx_l7_emit */
+	a.ts_ns = direction == SX_L7_EGRESS ? bpf_ktime_get_ns() : 0;
+	sx_l7_emit(&a, buf, iovcnt, kind, (__u32)ret, bpf_get_current_pid_tgid());
+}
+#else
+static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direction) {}
+#endif
