@@ -270,6 +270,8 @@ describe.skipIf(noKernel)('lifecycle', () => {
       const p = SextantProbes.open(opts);
       try {
         expect(count()).toEqual(plus(...on));
+        // what the collector tells its user (this kernel has the socket tracepoints)
+        expect(p.l7Hooks).toBe(opts.l7 === false ? null : (opts.l7Hooks ?? 'sock'));
       } finally {
         p.close();
       }

@@ -84,6 +84,11 @@ export class SextantProbes {
   private readonly cpus: number;
   private readonly l7Signals: L7Signals;
   private tls: TlsProbes | undefined;
+  /**
+   * Where L7 capture runs: 'sock' (the socket send/receive tracepoints, kernel 6.3+ on x86_64), 'syscalls' (the
+   * send/receive syscall tracepoints: older kernels, about twice the kernel time per exchange), null (L7 off).
+   */
+  l7Hooks: 'sock' | 'syscalls' | null = null;
 
   private constructor(
     private readonly addon: NativeAddon,
@@ -98,8 +103,9 @@ export class SextantProbes {
     if (!addon) throw new Error('the libbpf addon is not available; see preflight()');
     const handle = check('bpf_object__open_file', addon.open(opts.objectPath ?? OBJECT_PATH));
     const probes = new SextantProbes(addon, handle);
+    let l7SockHooks = false;
     try {
-      const { l7SockHooks } = applyOpenOptions(addon, handle, opts);
+      ({ l7SockHooks } = applyOpenOptions(addon, handle, opts));
       for (const name of addon.programNames(handle)) {
         const off =
           (opts.l7 === false && L7_PROGRAM.test(name)) ||
@@ -121,6 +127,7 @@ export class SextantProbes {
       throw err;
     }
     probes.interim = opts.updateIntervalMs !== 0;
+    probes.l7Hooks = opts.l7 === false ? null : l7SockHooks ? 'sock' : 'syscalls';
     return probes;
   }
 
