@@ -95,10 +95,11 @@ const DESCRIPTIONS: Record<string, { title: string; close: boolean; tls?: boolea
     tls: true,
     env: { SEXTANT_L7_MODE: 'hooks', SEXTANT_TLS_PROBE_SITES: 'symbols' },
   },
-  // Any other collector setup, for experiments: BENCH_CUSTOM_ENV='SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0'.
+  // Any other collector setup, for experiments: BENCH_CUSTOM_ENV='SEXTANT_L7=0 SEXTANT_UDP_FLOWS=0';
+  // BENCH_CUSTOM_CLOSE=1: with a new connection per request instead of keep-alive.
   custom: {
-    title: `keep-alive, ${process.env.BENCH_CUSTOM_ENV ?? '(BENCH_CUSTOM_ENV unset)'}`,
-    close: false,
+    title: `${process.env.BENCH_CUSTOM_CLOSE === '1' ? 'new TCP connection per request' : 'keep-alive'}, ${process.env.BENCH_CUSTOM_ENV ?? '(BENCH_CUSTOM_ENV unset)'}`,
+    close: process.env.BENCH_CUSTOM_CLOSE === '1',
     env: parseEnv(process.env.BENCH_CUSTOM_ENV ?? ''),
   },
 };
@@ -130,6 +131,9 @@ interface Variant {
   rss: number;
   mapped: number;
   lost: number;
+  /** The heap bound's forced full collections and batches over the bound (SEXTANT_L7_MAX_HEAP_MB), all runs. */
+  forcedCollections: number;
+  heapBatches: number;
   requests: number;
   /** HTTP exchanges with nginx that this variant's batches carried. */
   http: number;
@@ -161,6 +165,8 @@ async function workload(rig: Rig, name: string): Promise<void> {
     rss: 0,
     mapped: 0,
     lost: 0,
+    forcedCollections: 0,
+    heapBatches: 0,
     requests: 0,
     http: 0,
     counted: 0,
@@ -204,6 +210,8 @@ async function workload(rig: Rig, name: string): Promise<void> {
       v.mapped = Math.max(v.mapped, collector.bpfMappedMb());
       // The last report (every 2 s) is this collector's: its count runs from its own start.
       v.lost += rig.counts.lastHealth.lostEvents ?? 0;
+      v.forcedCollections += rig.counts.lastHealth.l7ForcedCollections ?? 0;
+      v.heapBatches += rig.counts.lastHealth.l7HeapBatches ?? 0;
       await collector.stop();
       const counted = rig.counts.aggregatedToNginx + rig.counts.fullPathToNginx - countedBefore;
       v.counted += counted;
@@ -248,6 +256,7 @@ async function workload(rig: Rig, name: string): Promise<void> {
         .map(([k, n]) => `${k} ${n}`)
         .join(', ');
       console.log(`  records kept          ${kept || 'none'}; full path ${v.http - Object.values(v.kept).reduce((a, b) => a + b, 0)}`);
+      console.log(`  heap bound            ${v.forcedCollections} forced full collections, ${v.heapBatches} L7 batches over it`);
     }
   }
   rig.resetCounts();

@@ -45,7 +45,14 @@ export interface SinkCounts {
   /** Records of nginx's exchanges by why they were kept (signals mode: error, slow, capture, sampled). */
   keptToNginx: Record<string, number>;
   l7Total: number;
-  lastHealth: { lostEvents?: number; eventsPerSecond?: number; unparsedBytes?: number; parsedBytes?: number };
+  lastHealth: {
+    lostEvents?: number;
+    eventsPerSecond?: number;
+    unparsedBytes?: number;
+    parsedBytes?: number;
+    l7ForcedCollections?: number;
+    l7HeapBatches?: number;
+  };
 }
 
 export interface Rig {
