@@ -6,6 +6,8 @@
  * and the machine's busy CPU µs per request.
  * Root, real kernel, nginx and wrk installed; run alone:
  *   flock /tmp/sextant-kernel.lock npx tsx scripts/bench-l7-wrk.ts [seconds]
+ * BENCH_CLOSE=1: a new connection per request (wrk sends `Connection: close`); mode `l4` opens the probes with L7 off
+ * (the connection-level programs only), so BENCH_MODES=l4,hooks,signals shows what L7 adds per connection.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,7 +18,8 @@ import { SextantProbes, type L7Mode } from '../src/probes';
 import { allProgs, STATS_SYSCTL } from './bench-http';
 
 const SECONDS = Number(process.argv[2] ?? 5);
-const MODES = (process.env.BENCH_MODES ?? 'hooks,signals').split(',') as L7Mode[];
+const MODES = (process.env.BENCH_MODES ?? 'hooks,signals').split(',') as (L7Mode | 'l4')[];
+const CLOSE = process.env.BENCH_CLOSE === '1';
 const OBJECTS: (string | undefined)[] = (process.env.BENCH_OBJECTS ?? '').split(',').filter(Boolean);
 if (OBJECTS.length === 0) OBJECTS.push(undefined);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
@@ -41,7 +44,15 @@ const busySeconds = (): number => {
 };
 const runWrk = async (seconds: number) => {
   const busy0 = busySeconds();
-  const out = (await promisify(execFile)('wrk', ['-t1', '-c32', `-d${seconds}s`, `http://127.0.0.1:${port}/`])).stdout;
+  const out = (
+    await promisify(execFile)('wrk', [
+      '-t1',
+      '-c32',
+      `-d${seconds}s`,
+      ...(CLOSE ? ['-H', 'Connection: close'] : []),
+      `http://127.0.0.1:${port}/`,
+    ])
+  ).stdout;
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   return { requests, rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN), cpuUs: ((busySeconds() - busy0) / requests) * 1e6 };
 };
@@ -59,7 +70,13 @@ try {
         const before = new Set(allProgs().map((p) => p.id));
         let probes: SextantProbes;
         try {
-          probes = SextantProbes.open({ l7: true, l7Mode: mode, cgroupRoot: null, updateIntervalMs: 0, objectPath });
+          probes = SextantProbes.open({
+            l7: mode !== 'l4',
+            l7Mode: mode === 'l4' ? undefined : mode,
+            cgroupRoot: null,
+            updateIntervalMs: 0,
+            objectPath,
+          });
         } catch (e) {
           rows.push({ case: name, 'req/s': `failed to open: ${(e as Error).message}` });
           continue;
