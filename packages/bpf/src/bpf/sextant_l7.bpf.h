@@ -121,17 +121,13 @@ static __always_inline void sx_tls_on_syscall(__u64 sk, __u64 ino, __u8 directio
 
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
 
-/* The socket behind fd, by direct (BTF) loads from the current task instead of a bpf_probe_read_kernel call per
- * pointer hop: this runs on the enter of every send/receive syscall of every process (with ~14 helper calls it was
- * about half of the L7 programs' kernel time per keep-alive request). Two reads stay helper calls: the fd array
- * slot (a pointer to pointers has no BTF type to walk) and the sock pointer itself, so that the caller gets it as
- * a plain number (map keys, arithmetic). What remains costs mostly in the cache lines it touches, not in helper calls
- * (docs/l7-line-rate.md, cost per keep-alive request). */
-static __always_inline struct sock *sx_fd_sock(int fd, __u64 *ino, __u64 *skey)
+/* The file at fd in task's fd table; NULL when fd is outside the table or the slot is empty. The slot is read with a
+ * helper call (an array of pointers to pointers has no BTF type to walk), the rest are direct (BTF) loads. Shared by
+ * the syscall enter (sx_fd_sock) and the socket tracepoints (sx_l7_sock_call). */
+static __always_inline struct file *sx_fd_file(struct task_struct *task, int fd)
 {
 	if (fd < 0)
 		return NULL;
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
 	if (!fdt || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
@@ -139,7 +135,44 @@ static __always_inline struct sock *sx_fd_sock(int fd, __u64 *ino, __u64 *skey)
 	struct file *fp = NULL;
 	if (bpf_probe_read_kernel(&fp, sizeof(fp), &fds[fd]) || !fp)
 		return NULL;
-	struct file *f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
+	return bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
+}
+
+/* A socket already classified as not ours to copy (nothing L7, TLS ciphertext, HTTP/2 joined mid-stream): its calls
+ * stop here. The inode tells it from a later socket reusing the same struct sock. */
+static __always_inline int sx_l7_skipped(__u64 skey, __u64 ino)
+{
+	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
+	return ls && ls->ino == ino && (ls->protocol == SX_PROTO_NONE || ls->protocol == SX_PROTO_TLS || ls->protocol == SX_PROTO_HTTP2_MIDSTREAM);
+}
+
+/* One call's arguments as sx_l7_emit reads them; a->tls is left to the caller (0 for a socket's own calls). A write
+ * is timed here: at its issue on the syscall enter, at its completion on the socket tracepoint. A read is timed in
+ * sx_l7_emit, when its data has arrived. */
+static __always_inline void sx_l7_args_fill(struct sx_l7_args *a, __u64 skey, __u64 ino, __u64 buf, __u32 iovcnt, __u8 kind,
+					    __u8 direction, __u8 syscall)
+{
+	a->sk = skey;
+	a->ino = ino;
+	a->buf = buf;
+	a->iovcnt = iovcnt;
+	a->kind = kind;
+	a->direction = direction;
+	a->syscall = syscall;
+	a->ts_ns = direction == SX_L7_EGRESS ? bpf_ktime_get_ns() : 0;
+}
+
+/* The socket behind fd, by direct (BTF) loads from the current task instead of a bpf_probe_read_kernel call per
+ * pointer hop: this runs on the enter of every send/receive syscall of every process (with ~14 helper calls it was
+ * about half of the L7 programs' kernel time per keep-alive request). Two reads stay helper calls: the fd array
+ * slot (in sx_fd_file) and the sock pointer itself, so that the caller gets it as a plain number (map keys,
+ * arithmetic). What remains costs mostly in the cache lines it touches, not in helper calls
+ * (docs/l7-line-rate.md, cost per keep-alive request). */
+static __always_inline struct sock *sx_fd_sock(int fd, __u64 *ino, __u64 *skey)
+{
+	struct file *f = sx_fd_file(bpf_get_current_task_btf(), fd);
+	if (!f)
+		return NULL;
 	struct inode *inode = f->f_inode;
 	if (!inode || (inode->i_mode & S_IFMT) != S_IFSOCK)
 		return NULL;
@@ -171,23 +204,14 @@ static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kin
 		return 0;
 	if (proto == IPPROTO_TCP)
 		sx_tls_on_syscall(skey, ino, direction);
-	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
-	if (ls && ls->ino == ino && (ls->protocol == SX_PROTO_NONE || ls->protocol == SX_PROTO_TLS || ls->protocol == SX_PROTO_HTTP2_MIDSTREAM))
+	if (sx_l7_skipped(skey, ino))
 		return 0;
 	struct sx_l7_args *a = bpf_task_storage_get(&sx_l7_args_map, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!a) {
 		sx_count(SX_COUNTER_L7_ARGS_MAP_FULL);
 		return 0;
 	}
-	a->sk = skey;
-	a->ino = ino;
-	a->buf = buf;
-	a->iovcnt = iovcnt;
-	a->kind = kind;
-	a->direction = direction;
-	a->syscall = syscall;
-	/* writes are timed when issued; a read's time is its exit's, taken there */
-	a->ts_ns = direction == SX_L7_EGRESS ? bpf_ktime_get_ns() : 0;
+	sx_l7_args_fill(a, skey, ino, buf, iovcnt, kind, direction, syscall);
 	return 0;
 }
 

@@ -82,17 +82,10 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 
 	/* The file behind the syscall's fd must be this socket's (a user socket: a kernel socket has no file). */
 	struct socket *sock = sk->sk_socket;
-	if (!sock || fd < 0)
+	if (!sock)
 		return;
-	struct fdtable *fdt = task->files->fdt;
-	if (!fdt || (unsigned int)fd >= fdt->max_fds)
-		return;
-	struct file **fds = fdt->fd;
-	__u64 fp = 0;
-	if (bpf_probe_read_kernel(&fp, sizeof(fp), &fds[fd]) || !fp)
-		return;
-	struct file *f = bpf_rdonly_cast((void *)fp, bpf_core_type_id_kernel(struct file));
-	if (f->private_data != sock || sock->file != f)
+	struct file *f = sx_fd_file(task, fd);
+	if (!f || f->private_data != sock || sock->file != f)
 		return;
 	__u64 ino = f->f_inode->i_ino;
 	__u64 skey = 0; /* the socket's address as a plain number (map keys, arithmetic) */
@@ -102,8 +95,7 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 		sx_tls_on_syscall(skey, ino, direction);
 	if (ret <= 0)
 		return;
-	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
-	if (ls && ls->ino == ino && (ls->protocol == SX_PROTO_NONE || ls->protocol == SX_PROTO_TLS || ls->protocol == SX_PROTO_HTTP2_MIDSTREAM))
+	if (sx_l7_skipped(skey, ino))
 		return;
 	if (syscall == SX_SYS_SENDMSG || syscall == SX_SYS_RECVMSG) {
 		struct user_msghdr msg = {};
@@ -113,15 +105,7 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 		iovcnt = (__u32)msg.msg_iovlen;
 	}
 	struct sx_l7_args a = {};
-	a.sk = skey;
-	a.ino = ino;
-	a.buf = buf;
-	a.iovcnt = iovcnt;
-	a.kind = kind;
-	a.direction = direction;
-	a.syscall = syscall;
-	/* a write's time is its completion's here; a read's is taken in sx_l7_emit */
-	a.ts_ns = direction == SX_L7_EGRESS ? bpf_ktime_get_ns() : 0;
+	sx_l7_args_fill(&a, skey, ino, buf, iovcnt, kind, direction, syscall); /* a write: timed at its completion */
 	sx_l7_emit(&a, buf, iovcnt, kind, (__u32)ret, bpf_get_current_pid_tgid());
 }
 #else
