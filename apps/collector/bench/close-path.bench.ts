@@ -5,11 +5,13 @@
  * batch of 2,000 rows is full as the shipper holds them, and serialized (prepareBatch). Garbage collection included:
  * CPU time of the whole loop per connection, BENCH_CONNECTIONS (default 200,000) connections in ring batches of
  * BENCH_RING (default 512) records, BENCH_ROUNDS (default 5) rounds; prints each round and the minimum.
+ * BENCH_L7=0: as the collector runs with L7 off (no table of the last closes for late L7 data). Also printed: the GC
+ * pauses by kind (scavenges of the young generation, mark-compact of the old one).
  * `npx tsx apps/collector/bench/close-path.bench.ts`
  */
 import { SX_CLOSE_CLOSED, SX_DIR_CLIENT, SX_DIR_SERVER, SX_TCP_EVENT_LAYOUT, SX_TCP_EVENT_SIZE } from '@sextant/bpf';
 import { Session } from 'node:inspector/promises';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { PendingFlowRow } from '@sextant/shared';
 import { readTcpEvent } from '../../../packages/bpf/src/tcp-events';
 import { Clock, FlowAssembler } from '../src/services/flow-assembler';
@@ -90,8 +92,15 @@ function readBatch(buf: Buffer, count: number) {
 }
 
 let gcMs = 0;
+const gcByKind = { minor: 0, major: 0 };
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcMs += e.duration;
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    // NODE_PERFORMANCE_GC_MAJOR = 4 (mark-compact); minor, incremental and weak callbacks count as minor here
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcByKind.major += e.duration;
+    else gcByKind.minor += e.duration;
+  }
 }).observe({ entryTypes: ['gc'] });
 
 interface HeapNode {
@@ -112,7 +121,7 @@ if (heap) {
 
 const identity = new IdentityResolver({ nodeName: 'node-a' });
 const listeners = new ListenerTable();
-const assembler = new FlowAssembler('node-a', identity, listeners, new Clock());
+const assembler = new FlowAssembler('node-a', identity, listeners, new Clock(), { keepClosedIds: process.env.BENCH_L7 !== '0' });
 const t0 = Number(process.hrtime.bigint());
 const batches = Array.from({ length: 64 }, (_, k) => ringBatch(k * (RING >> 1), t0));
 let conn = 0;
@@ -123,6 +132,8 @@ for (let round = 0; round < ROUNDS; round++) {
   const held: PendingFlowRow[] = [];
   const cpu0 = process.cpuUsage();
   const gc0 = gcMs;
+  const minor0 = gcByKind.minor;
+  const major0 = gcByKind.major;
   for (let done = 0; done < CONNECTIONS; done += RING >> 1) {
     const events = readBatch(batches[conn++ & 63]!, RING);
     if (STAGE === 'read') continue;
@@ -139,7 +150,11 @@ for (let round = 0; round < ROUNDS; round++) {
   const ns = ((cpu.user + cpu.system) * 1000) / CONNECTIONS;
   results.push(ns);
   const gc = ((gcMs - gc0) * 1e6) / CONNECTIONS;
-  console.log(`round ${round + 1}: ${ns.toFixed(0)} ns of CPU per connection (two records, two rows), of it GC pauses ${gc.toFixed(0)} ns`);
+  const per = (ms: number) => ((ms * 1e6) / CONNECTIONS).toFixed(0);
+  console.log(
+    `round ${round + 1}: ${ns.toFixed(0)} ns of CPU per connection (two records, two rows), of it GC pauses ${gc.toFixed(0)} ns ` +
+      `(scavenges ${per(gcByKind.minor - minor0)}, mark-compact ${per(gcByKind.major - major0)})`,
+  );
 }
 console.log(`min ${Math.min(...results).toFixed(0)} ns per connection; ${(bytes / 1e6).toFixed(1)} MB of batches`);
 if (heap) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { recordId } from './record-ids';
 import { ClosedConnections } from './closed-connections';
 
 const A = 0xffff888100000100n;
@@ -37,5 +38,17 @@ describe('ClosedConnections', () => {
     c.add(A, 2.5e9, 2.99e9, 'out-of-order'); // ended before B's close but read after it
     expect(c.find(A, 2.9e9)).toBe('out-of-order');
     expect(c.find(A, 1.5e9)).toBe('early');
+  });
+
+  it('gives back the flow ids it was given, UUIDs included, and refuses one it cannot hold', () => {
+    const c = new ClosedConnections(4);
+    const ids = [recordId(), recordId(), 'short'];
+    ids.forEach((id, i) => c.add(A + BigInt(i) * 64n, i * 1_000, i * 1_000 + 500, id));
+    ids.forEach((id, i) => expect(c.find(A + BigInt(i) * 64n, i * 1_000 + 100)).toBe(id));
+    // a slot written again with a shorter id reads back only that id
+    for (let i = 0; i < 4; i++) c.add(B, 10_000 + i, 10_000 + i, `n${i}`);
+    expect(c.find(B, 10_001)).toBe('n1'); // (its slot held a UUID before)
+    expect(c.find(B, 10_003)).toBe('n3');
+    expect(() => c.add(A, 1, 2, 'x'.repeat(37))).toThrow(RangeError);
   });
 });

@@ -16,6 +16,8 @@
 export const CLOSED_CONNECTIONS = 131_072;
 /** Closes are read about in the order they ended; this much disorder (between CPUs) is allowed for. */
 const END_DISORDER_NS = 50e6;
+/** Room per flow id (latin1 bytes: a UUID's 36 characters). */
+export const ID_WIDTH = 36;
 /** Hash buckets (socket address bits 12–29: kernel socket addresses as doubles are multiples of 2^12). */
 const BUCKETS = 1 << 18;
 
@@ -31,7 +33,14 @@ export class ClosedConnections {
   /** Start and end (monotonic ns, as doubles: exact below 2^53 ns, 104 days of uptime); start 0: not known. */
   private readonly start: Float64Array;
   private readonly end: Float64Array;
-  private readonly ids: (string | undefined)[];
+  /**
+   * Flow ids as latin1 bytes, ID_WIDTH per slot, and each one's length. Not the id strings: every id held for
+   * 131,072 closes survived the young generation and was copied into the old one (each a slice keeping its
+   * 256-id pool string alive), which with L7 on was most of the collector's extra GC work per connection; the
+   * string is made again only for the few connections whose data comes after their close.
+   */
+  private readonly idBytes: Buffer;
+  private readonly idLength: Uint8Array;
   /** Per bucket, the sequence number of its newest close (-1: none); per slot, the bucket's previous one. */
   private readonly head = new Float64Array(BUCKETS).fill(-1);
   private readonly prev: Float64Array;
@@ -43,12 +52,17 @@ export class ClosedConnections {
     this.sock = new BigUint64Array(capacity);
     this.start = new Float64Array(capacity);
     this.end = new Float64Array(capacity);
-    this.ids = new Array<string | undefined>(capacity).fill(undefined);
+    this.idBytes = Buffer.alloc(capacity * ID_WIDTH);
+    this.idLength = new Uint8Array(capacity);
     this.prev = new Float64Array(capacity);
   }
 
-  /** A connection's final report: its socket address, [start, end] (ns; start 0 when not known) and flow id. */
+  /**
+   * A connection's final report: its socket address, [start, end] (ns; start 0 when not known) and flow id (at
+   * most ID_WIDTH latin1 characters: the collector's ids are UUIDs).
+   */
   add(sockId: bigint, startNs: number, endNs: number, id: string): void {
+    if (id.length > ID_WIDTH) throw new RangeError(`flow id longer than ${ID_WIDTH} characters: ${id}`);
     const seq = this.written++;
     const i = seq % this.capacity;
     const approx = Number(sockId);
@@ -59,7 +73,7 @@ export class ClosedConnections {
     this.sock[i] = sockId;
     this.start[i] = startNs;
     this.end[i] = endNs;
-    this.ids[i] = id;
+    this.idLength[i] = this.idBytes.write(id, i * ID_WIDTH, 'latin1');
   }
 
   /**
@@ -81,7 +95,7 @@ export class ClosedConnections {
       const start = this.start[i]!;
       if ((start === 0 || start <= tsNs) && (best < 0 || end <= this.end[best]!)) best = i;
     }
-    return best < 0 ? undefined : this.ids[best];
+    return best < 0 ? undefined : this.idBytes.toString('latin1', best * ID_WIDTH, best * ID_WIDTH + this.idLength[best]!);
   }
 
   /** Closes held now. */
