@@ -7,13 +7,19 @@
  * tracepoints (default where the kernel has them) and the syscall tracepoints (the fallback).
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SX_L7_EGRESS, SX_L7_INGRESS, SX_PROTO_HTTP } from './generated/events';
+import { BTF_KIND_TYPEDEF, loadAddon } from './native';
 import { hasSockTracepoints } from './probe-options';
 import { SextantProbes } from './probes';
 import { kernelMissing } from './testing/kernel';
 
 const noKernel = kernelMissing();
+// sock_send_length / sock_recv_length came in Linux 6.3 (this machine: 6.18).
+const [major = 0, minor = 0] = os.release().split('.').map(Number);
+const sock63 = major > 6 || (major === 6 && minor >= 3);
 
 const PY = `
 import json, os, socket, tempfile
@@ -64,7 +70,21 @@ const hooks = ['sock', 'syscalls'] as const;
 
 describe.skipIf(noKernel)('L7 capture hooks', () => {
   it('uses the socket tracepoints on this kernel (6.3+, x86_64)', () => {
-    expect(hasSockTracepoints()).toBe(true);
+    expect(hasSockTracepoints()).toBe(process.arch === 'x64' && sock63);
+  });
+
+  it("finds types in the kernel's BTF through libbpf as they are: by name and kind, a made-up name never", () => {
+    const addon = loadAddon()!;
+    const names = ['btf_trace_sock_send_length', 'btf_trace_sock_recv_length', 'btf_trace_sextant_no_such_tracepoint'];
+    const found = addon.btfHasTypes(names, BTF_KIND_TYPEDEF);
+    // The truth from the raw BTF: a name in its string section (the tracepoints' typedefs have no namesakes).
+    const raw = fs.readFileSync('/sys/kernel/btf/vmlinux');
+    expect(found).toEqual(names.map((n) => raw.includes(`\0${n}\0`)));
+    expect(found).toEqual([sock63, sock63, false]);
+    // The kind counts: the typedef is not a struct, task_struct is; void (type id 0) and an empty list are nothing.
+    const BTF_KIND_STRUCT = 4;
+    expect(addon.btfHasTypes(['btf_trace_sock_send_length', 'task_struct', 'void'], BTF_KIND_STRUCT)).toEqual([false, true, false]);
+    expect(addon.btfHasTypes([], BTF_KIND_TYPEDEF)).toEqual([]);
   });
 
   it.each(hooks)('%s: every socket call once, under its own socket, with its bytes; sendfile, splice and files never', async (l7Hooks) => {

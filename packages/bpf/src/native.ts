@@ -54,6 +54,11 @@ export interface NativeAddon {
   runProgram(handle: number, program: string): number;
   mapInfo(handle: number, name: string): MapInfo | number;
   numPossibleCpus(): number;
+  /**
+   * Whether the kernel's BTF has a type of BTF kind `kind` (BTF_KIND_*) by each of `names`, or -errno when the
+   * kernel has no BTF (libbpf's btf__load_vmlinux_btf; parsed in native memory and freed before returning).
+   */
+  btfHasTypes(names: string[], kind: number): boolean[] | number;
   mapLookup(fd: number, key: Buffer, valueSize: number, andDelete?: boolean): Buffer | null | number;
   mapNextKey(fd: number, key: Buffer | null, keySize: number): Buffer | null | number;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): number;
@@ -64,6 +69,9 @@ export interface NativeAddon {
   programNames(handle: number): string[];
   close(handle: number): number;
 }
+
+/** BTF_KIND_TYPEDEF of linux/btf.h: a raw tracepoint's type in the kernel's BTF is the typedef btf_trace_<name>. */
+export const BTF_KIND_TYPEDEF = 8;
 
 let cached: NativeAddon | null | undefined;
 let loadError: string | undefined;

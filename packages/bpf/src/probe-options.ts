@@ -4,9 +4,8 @@
  * inserts every page at mmap, and maps the data area twice for wrap-around), so each MiB of ring is ~2 MiB of the
  * collector's RSS whether or not records flow: the L7 ring's default follows the mode.
  */
-import fs from 'node:fs';
 import { SX_L7_MAX_CAPTURE } from './generated/events';
-import { check, u32, type NativeAddon } from './native';
+import { BTF_KIND_TYPEDEF, check, loadAddon, u32, type NativeAddon } from './native';
 import { L7_MODES, type L7Mode } from './l7-probes';
 import type { ProbeOptions } from './probe-types';
 
@@ -47,19 +46,18 @@ export function resolveRings(opts: ProbeOptions): { mode: L7Mode; tcpRingBytes: 
 let sockTracepoints: boolean | undefined;
 /**
  * Whether L7 capture can hook the socket tracepoints sock_send_length / sock_recv_length (Linux 6.3+; their BTF
- * raw tracepoint types are in the kernel's BTF) on this machine: x86_64 only (sextant_l7_sock.bpf.h reads the
- * syscall's registers). Elsewhere the send/receive syscall tracepoints are used.
+ * raw tracepoint types, the typedefs btf_trace_sock_send_length / btf_trace_sock_recv_length, are in the kernel's
+ * BTF) on this machine: x86_64 only (sextant_l7_sock.bpf.h reads the syscall's registers). Elsewhere, and without
+ * the addon or the kernel's BTF, the send/receive syscall tracepoints are used. Looked up once per process by the
+ * addon (libbpf parses the BTF in native memory and frees it), not by reading the ~5 MB BTF into a JS Buffer.
  */
 export function hasSockTracepoints(): boolean {
   if (sockTracepoints === undefined) {
-    let btf: Buffer | undefined;
-    try {
-      btf = fs.readFileSync('/sys/kernel/btf/vmlinux');
-    } catch {
-      btf = undefined;
-    }
-    sockTracepoints =
-      process.arch === 'x64' && !!btf && btf.includes('\0btf_trace_sock_send_length\0') && btf.includes('\0btf_trace_sock_recv_length\0');
+    const found =
+      process.arch === 'x64'
+        ? loadAddon()?.btfHasTypes(['btf_trace_sock_send_length', 'btf_trace_sock_recv_length'], BTF_KIND_TYPEDEF)
+        : undefined;
+    sockTracepoints = Array.isArray(found) && found.every(Boolean);
   }
   return sockTracepoints;
 }

@@ -159,6 +159,25 @@ Napi::Value NumPossibleCpus(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), libbpf_num_possible_cpus());
 }
 
+// btfHasTypes(names, kind): whether the kernel's BTF (libbpf's vmlinux BTF: /sys/kernel/btf/vmlinux) has a type
+// of BTF kind `kind` (BTF_KIND_*) by each of the names, as an array of booleans; -errno when it has no BTF. The
+// BTF is parsed once per call in native memory and freed before returning. Type id 0 (void) never counts: libbpf
+// answers 0 for "void" and for BTF_KIND_UNKN whatever the name.
+Napi::Value BtfHasTypes(const Napi::CallbackInfo &info) {
+  Napi::Array names = info[0].As<Napi::Array>();
+  uint32_t kind = info[1].As<Napi::Number>().Uint32Value();
+  std::vector<std::string> wanted;
+  for (uint32_t i = 0; i < names.Length(); i++) wanted.push_back(names.Get(i).As<Napi::String>());
+  btf *vmlinux = btf__load_vmlinux_btf();
+  long err = libbpf_get_error(vmlinux);
+  if (err) return Errno(info.Env(), (int)err);
+  Napi::Array out = Napi::Array::New(info.Env(), wanted.size());
+  for (uint32_t i = 0; i < wanted.size(); i++)
+    out.Set(i, Napi::Boolean::New(info.Env(), btf__find_by_name_kind(vmlinux, wanted[i].c_str(), kind) > 0));
+  btf__free(vmlinux);
+  return out;
+}
+
 // Map operations on a raw fd; valueSize must already account for per-CPU values.
 Napi::Value MapLookup(const Napi::CallbackInfo &info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -269,6 +288,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("runProgram", Napi::Function::New(env, RunProgram));
   exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
+  exports.Set("btfHasTypes", Napi::Function::New(env, BtfHasTypes));
   exports.Set("mapLookup", Napi::Function::New(env, MapLookup));
   exports.Set("mapNextKey", Napi::Function::New(env, MapNextKey));
   exports.Set("mapUpdate", Napi::Function::New(env, MapUpdate));
