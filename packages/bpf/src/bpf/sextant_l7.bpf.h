@@ -117,7 +117,7 @@ struct {
 #define sx_bound(v) asm volatile("%0 &= 0x1fff" : "+r"(v))
 
 /* TLS plaintext (sextant_tls.bpf.h): a socket syscall tells the thread's SSL calls which socket they use. */
-static __always_inline void sx_tls_on_syscall(__u64 sk, __u64 ino, __u8 direction);
+static __always_inline void sx_tls_on_syscall(__u64 sk, __u64 ino, __u8 direction, int may_create);
 
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
 
@@ -138,12 +138,26 @@ static __always_inline struct file *sx_fd_file(struct task_struct *task, int fd)
 	return bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
 }
 
-/* A socket already classified as not ours to copy (nothing L7, TLS ciphertext, HTTP/2 joined mid-stream): its calls
- * stop here. The inode tells it from a later socket reusing the same struct sock. */
-static __always_inline int sx_l7_skipped(__u64 skey, __u64 ino)
+/* What this socket's calls were classified as: SX_PROTO_UNKNOWN when not yet (no state, or the state of an earlier
+ * socket that reused the same struct sock: the inode tells them apart). */
+static __always_inline __u8 sx_l7_known(__u64 skey, __u64 ino)
 {
 	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
-	return ls && ls->ino == ino && (ls->protocol == SX_PROTO_NONE || ls->protocol == SX_PROTO_TLS || ls->protocol == SX_PROTO_HTTP2_MIDSTREAM);
+	return ls && ls->ino == ino ? ls->protocol : SX_PROTO_UNKNOWN;
+}
+
+/* A socket classified as not ours to copy (nothing L7, TLS ciphertext, HTTP/2 joined mid-stream): its calls stop here. */
+static __always_inline int sx_l7_skipped(__u8 known)
+{
+	return known == SX_PROTO_NONE || known == SX_PROTO_TLS || known == SX_PROTO_HTTP2_MIDSTREAM;
+}
+
+/* Whether a read of this socket may start a thread's TLS pairing state (sx_tls_on_syscall): not when its bytes were
+ * classified as something other than TLS. A thread that calls SSL functions has that state from its first call;
+ * without this, every thread reading any TCP socket got one and wrote to it on every read. */
+static __always_inline int sx_l7_may_be_tls(__u8 known)
+{
+	return known == SX_PROTO_UNKNOWN || known == SX_PROTO_TLS;
 }
 
 /* One call's arguments as sx_l7_emit reads them; a->tls is left to the caller (0 for a socket's own calls). A write
@@ -202,9 +216,10 @@ static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kin
 	__u16 proto = sk->sk_protocol;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return 0;
+	__u8 known = sx_l7_known(skey, ino);
 	if (proto == IPPROTO_TCP)
-		sx_tls_on_syscall(skey, ino, direction);
-	if (sx_l7_skipped(skey, ino))
+		sx_tls_on_syscall(skey, ino, direction, sx_l7_may_be_tls(known));
+	if (sx_l7_skipped(known))
 		return 0;
 	struct sx_l7_args *a = bpf_task_storage_get(&sx_l7_args_map, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!a) {

@@ -91,11 +91,12 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	__u64 skey = 0; /* the socket's address as a plain number (map keys, arithmetic) */
 	if (bpf_probe_read_kernel(&skey, sizeof(skey), &sock->sk) || !skey)
 		return;
+	__u8 known = sx_l7_known(skey, ino);
 	if (sk->sk_protocol == IPPROTO_TCP)
-		sx_tls_on_syscall(skey, ino, direction);
+		sx_tls_on_syscall(skey, ino, direction, sx_l7_may_be_tls(known));
 	if (ret <= 0)
 		return;
-	if (sx_l7_skipped(skey, ino))
+	if (sx_l7_skipped(known))
 		return;
 	if (syscall == SX_SYS_SENDMSG || syscall == SX_SYS_RECVMSG) {
 		struct user_msghdr msg = {};

@@ -136,10 +136,10 @@ static __always_inline void sx_tls_pair_outside(__u64 ssl, __u64 sk, __u64 ino)
 
 /* Called by sx_l7_enter for every TCP socket syscall. A read creates the thread's storage: a node client's first
  * hooked SSL call can come after the read of the server's handshake, which must pair it. */
-static __always_inline void sx_tls_on_syscall(__u64 sk, __u64 ino, __u8 direction)
+static __always_inline void sx_tls_on_syscall(__u64 sk, __u64 ino, __u8 direction, int may_create)
 {
 	struct sx_tls_task *t = bpf_task_storage_get(&sx_tls_tasks, bpf_get_current_task_btf(), 0,
-						     direction == SX_L7_INGRESS ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+						     direction == SX_L7_INGRESS && may_create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 	if (!t)
 		return;
 	if (t->ssl) { /* inside SSL_read/SSL_write: a socket BIO doing its I/O */
