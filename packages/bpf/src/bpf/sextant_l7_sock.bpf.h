@@ -38,6 +38,13 @@ const volatile __u8 l7_sock_hooks = 1;
 #define SX_NR_SENDMSG 46
 #define SX_NR_RECVMSG 47
 
+/* Whether the syscall's fd is this socket's file. */
+static __always_inline int sx_fd_is(struct task_struct *task, int fd, struct socket *sock)
+{
+	struct file *f = sx_fd_file(task, fd);
+	return f && f->private_data == sock && sock->file == f;
+}
+
 static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direction)
 {
 	if (!l7_enabled || !l7_sock_hooks || l7_mode == SX_L7_MODE_HOOKS)
@@ -80,23 +87,32 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	__u64 buf = regs->si;
 	__u32 iovcnt = kind == SX_ARGS_IOV ? (__u32)regs->dx : 0;
 
-	/* The file behind the syscall's fd must be this socket's (a user socket: a kernel socket has no file). */
+	/* A user socket (a kernel socket has no file), its state looked up by the socket and its file's inode. */
 	struct socket *sock = sk->sk_socket;
 	if (!sock)
 		return;
-	struct file *f = sx_fd_file(task, fd);
-	if (!f || f->private_data != sock || sock->file != f)
+	struct file *sf = sock->file;
+	if (!sf)
 		return;
-	__u64 ino = f->f_inode->i_ino;
+	__u64 ino = sf->f_inode->i_ino;
 	__u64 skey = 0; /* the socket's address as a plain number (map keys, arithmetic) */
 	if (bpf_probe_read_kernel(&skey, sizeof(skey), &sock->sk) || !skey)
 		return;
 	__u8 known = sx_l7_known(skey, ino);
+	/* A socket classified as not ours stops here, before the fd table is walked (its bytes are not read): only the
+	 * TLS pairing state of a thread inside, or between, SSL calls learns of the call. */
+	if (sx_l7_skipped(known)) {
+		if (sk->sk_protocol == IPPROTO_TCP)
+			sx_tls_on_syscall(skey, ino, direction, sx_l7_may_be_tls(known));
+		return;
+	}
+	/* The file behind the syscall's fd must be this socket's: a user socket used by the kernel inside another
+	 * syscall (its buffer is not the syscall's) is not captured. */
+	if (!sx_fd_is(task, fd, sock))
+		return;
 	if (sk->sk_protocol == IPPROTO_TCP)
 		sx_tls_on_syscall(skey, ino, direction, sx_l7_may_be_tls(known));
 	if (ret <= 0)
-		return;
-	if (sx_l7_skipped(known))
 		return;
 	if (syscall == SX_SYS_SENDMSG || syscall == SX_SYS_RECVMSG) {
 		struct user_msghdr msg = {};
