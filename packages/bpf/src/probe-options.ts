@@ -53,9 +53,11 @@ let sockTracepoints: boolean | undefined;
  */
 export function hasSockTracepoints(): boolean {
   if (sockTracepoints === undefined) {
+    const addon = process.arch === 'x64' ? loadAddon() : null;
+    // (an addon built before btfHasTypes existed: the syscall tracepoints, which the collector says at start)
     const found =
-      process.arch === 'x64'
-        ? loadAddon()?.btfHasTypes(['btf_trace_sock_send_length', 'btf_trace_sock_recv_length'], BTF_KIND_TYPEDEF)
+      typeof addon?.btfHasTypes === 'function'
+        ? addon.btfHasTypes(['btf_trace_sock_send_length', 'btf_trace_sock_recv_length'], BTF_KIND_TYPEDEF)
         : undefined;
     sockTracepoints = Array.isArray(found) && found.every(Boolean);
   }
