@@ -54,9 +54,14 @@ struct sx_sock_state {
 	__u8 established;
 	__u8 rst_sent;
 	__u8 rst_recv;
-	__u8 pad[2];
+	__u8 l7;     /* SX_SOCK_L7*: what L7 state was made for this socket (its close looks up only that) */
+	__u8 pad;
 	char comm[16];
 };
+
+/* sx_sock_state.l7: L7 state exists under the socket's key (sx_l7_socks, maybe its stash), under its TLS plaintext key. */
+#define SX_SOCK_L7 1
+#define SX_SOCK_L7_TLS 2
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -270,13 +275,20 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 		return 0;
 	}
 
-	/* newstate == TCP_CLOSE. A request stashed by the L7 signals mode that was never answered: its record. */
+	/* newstate == TCP_CLOSE. Only the L7 state the socket has is looked up (most sockets have none under one key or
+	 * both, and each look-up is a cold bucket); all of it when the socket's connection-level state is gone. A request
+	 * stashed by the L7 signals mode that was never answered (HTTP sockets only): its record. */
 	__u64 tls_key = l7_enabled ? sx_tls_plain_key(key) : 0; /* the socket's TLS plaintext (sextant_tls.bpf.h) */
-	if (l7_enabled && l7_mode == SX_L7_MODE_SIGNALS) {
-		sx_l7_drop_stash(&key);
-		sx_l7_drop_stash(&tls_key);
-	}
 	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
+	__u8 l7 = !l7_enabled ? 0 : st ? st->l7 : SX_SOCK_L7 | SX_SOCK_L7_TLS;
+	struct sx_l7_sock *ls = l7 & SX_SOCK_L7 ? bpf_map_lookup_elem(&sx_l7_socks, &key) : NULL;
+	struct sx_l7_sock *ps = l7 & SX_SOCK_L7_TLS ? bpf_map_lookup_elem(&sx_l7_socks, &tls_key) : NULL;
+	if (l7_mode == SX_L7_MODE_SIGNALS) {
+		if ((l7 & SX_SOCK_L7) && (!ls || ls->protocol == SX_PROTO_HTTP))
+			sx_l7_drop_stash(&key);
+		if ((l7 & SX_SOCK_L7_TLS) && (!ps || ps->protocol == SX_PROTO_HTTP))
+			sx_l7_drop_stash(&tls_key);
+	}
 	if (!st)
 		return 0;
 	if (oldstate == TCP_FIN_WAIT1 || oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSE_WAIT || oldstate == TCP_LAST_ACK ||
@@ -312,17 +324,18 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 		e->close_reason = (st->rst_sent || st->rst_recv) ? SX_CLOSE_RESET : SX_CLOSE_CLOSED;
 	if (st->direction == SX_DIR_CLIENT && st->established && e->srtt_us)
 		sx_hist_for(st, sk, SX_HIST_TCP_SRTT, (__u64)e->srtt_us * 1000);
-	struct sx_l7_sock *ls = NULL, *ps = NULL;
-	if (l7_enabled) { /* what L7 made of this connection: its decode coverage (apps/collector l7-coverage.ts) */
-		/* An orphaned socket (closed by its process before the final state) has no inode left to compare:
-		 * its entries were made for this socket anyway, as they are deleted at every close. (Direct loads:
-		 * a NULL hop reads 0.) */
+	/* What L7 made of this connection: its decode coverage (apps/collector l7-coverage.ts). An orphaned socket
+	 * (closed by its process before the final state) has no inode left to compare: its entries were made for this
+	 * socket anyway, as they are deleted at every close. (Direct loads: a NULL hop reads 0. Read per entry: the
+	 * compiler would test `ls || ps` as one OR of two pointers, which the verifier refuses.) */
+	if (ls) {
 		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
-		ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
-		if (ls && (!ino || ls->ino == ino))
+		if (!ino || ls->ino == ino)
 			e->l7_proto = ls->protocol;
-		ps = bpf_map_lookup_elem(&sx_l7_socks, &tls_key);
-		if (ps && (!ino || ps->ino == ino))
+	}
+	if (ps) {
+		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
+		if (!ino || ps->ino == ino)
 			e->l7_tls = ps->tls;
 	}
 	bpf_ringbuf_submit(e, sx_wakeup_flags());

@@ -300,6 +300,12 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 		ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
 		if (!ls)
 			return;
+		/* its TCP close looks this state up (and its stash): the connection-level state says it exists */
+		if (l4 == IPPROTO_TCP) {
+			struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &a->sk);
+			if (st)
+				st->l7 |= a->tls ? SX_SOCK_L7_TLS : SX_SOCK_L7;
+		}
 	}
 	if (ls->protocol == SX_PROTO_UNKNOWN) {
 		__u8 p = !a->tls && l4 == IPPROTO_TCP && sx_is_tls_record(r->data, captured) ? SX_PROTO_TLS

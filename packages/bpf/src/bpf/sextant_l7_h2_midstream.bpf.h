@@ -24,6 +24,7 @@ __noinline int sx_l7_h2_midstream(__u64 skey, __u32 captured, __u32 len)
 	st.last_report_ns = now;
 	st.direction = bpf_map_lookup_elem(&sx_listeners, &lkey) ? SX_DIR_SERVER : SX_DIR_CLIENT;
 	st.established = 1;
+	st.l7 = SX_SOCK_L7; /* its L7 state was made just before (sx_l7_emit) */
 	st.tcp_flags = SX_TCP_ACK;
 	st.pid = bpf_get_current_pid_tgid() >> 32;
 	st.cgroup_id = bpf_get_current_cgroup_id();
