@@ -1,8 +1,93 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The syscall tracepoints of L7 capture (included at the end of sextant_l7.bpf.h): each send/receive call's
- * enter records its arguments, its exit emits what moved (sx_l7_enter / sx_l7_exit). Loaded only where the socket
- * tracepoints are not (sextant_l7_sock.bpf.h; probes.ts), except sendmmsg / recvmmsg, always hooked here. */
+ * enter records its arguments, its exit emits what moved (sx_l7_enter / sx_l7_exit, defined here). Loaded only
+ * where the socket tracepoints are not (sextant_l7_sock.bpf.h; probes.ts), except sendmmsg / recvmmsg, always
+ * hooked here. */
 #pragma once
+
+/* The socket behind fd, by direct (BTF) loads from the current task instead of a bpf_probe_read_kernel call per
+ * pointer hop: this runs on the enter of every send/receive syscall of every process (with ~14 helper calls it was
+ * about half of the L7 programs' kernel time per keep-alive request). Two reads stay helper calls: the fd array
+ * slot (in sx_fd_file) and the sock pointer itself, so that the caller gets it as a plain number (map keys,
+ * arithmetic). What remains costs mostly in the cache lines it touches, not in helper calls
+ * (docs/l7-line-rate.md, cost per keep-alive request). */
+static __always_inline struct sock *sx_fd_sock(int fd, __u64 *ino, __u64 *skey)
+{
+	struct file *f = sx_fd_file(bpf_get_current_task_btf(), fd);
+	if (!f)
+		return NULL;
+	struct inode *inode = f->f_inode;
+	if (!inode || (inode->i_mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	*ino = inode->i_ino;
+	struct socket *sock = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	__u64 k = 0;
+	if (!sock || bpf_probe_read_kernel(&k, sizeof(k), &sock->sk) || !k)
+		return NULL;
+	*skey = k;
+	return sock->sk;
+}
+
+static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kind, __u8 direction, __u8 syscall)
+{
+	if (l7_mode == SX_L7_MODE_HOOKS)
+		return 0;
+	if (sx_is_self())
+		return 0;
+	__u64 ino = 0;
+	__u64 skey = 0;
+	struct sock *sk = sx_fd_sock(fd, &ino, &skey);
+	if (!sk)
+		return 0;
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	__u16 proto = sk->sk_protocol;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return 0;
+	__u8 known = sx_l7_known(skey, ino);
+	if (proto == IPPROTO_TCP)
+		sx_tls_on_syscall(skey, ino, direction, sx_l7_may_be_tls(known));
+	if (sx_l7_skipped(known))
+		return 0;
+	struct sx_l7_args *a = bpf_task_storage_get(&sx_l7_args_map, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
+		sx_count(SX_COUNTER_L7_ARGS_MAP_FULL);
+		return 0;
+	}
+	sx_l7_args_fill(a, skey, ino, buf, iovcnt, kind, direction, syscall);
+	return 0;
+}
+
+static __always_inline int sx_l7_exit(long ret)
+{
+	if (l7_mode == SX_L7_MODE_HOOKS)
+		return 0;
+	struct sx_l7_args *ap = bpf_task_storage_get(&sx_l7_args_map, bpf_get_current_task_btf(), 0, 0);
+	if (!ap || !ap->sk)
+		return 0;
+	struct sx_l7_args a = *ap;
+	ap->sk = 0; /* consumed: a later syscall on another fd must not see these arguments */
+	if (ret <= 0)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	if (a.kind != SX_ARGS_MMSG) {
+		sx_l7_emit(&a, a.buf, a.iovcnt, a.kind, (__u32)ret, id);
+		return 0;
+	}
+	/* sendmmsg/recvmmsg: ret messages, each with its own iovecs and byte count (msg_len). */
+	struct mmsghdr *vec = (struct mmsghdr *)a.buf;
+	for (int i = 0; i < SX_L7_MAX_MMSG; i++) {
+		if (i >= ret)
+			break;
+		struct mmsghdr m = {};
+		if (bpf_probe_read_user(&m, sizeof(m), &vec[i]))
+			break;
+		if (m.msg_len)
+			sx_l7_emit(&a, (__u64)m.msg_hdr.msg_iov, (__u32)m.msg_hdr.msg_iovlen, SX_ARGS_IOV, m.msg_len, id);
+	}
+	return 0;
+}
 
 SEC("tracepoint/syscalls/sys_enter_write")
 int sx_enter_write(struct trace_event_raw_sys_enter *ctx)
