@@ -51,4 +51,21 @@ describe('ClosedConnections', () => {
     expect(c.find(B, 10_003)).toBe('n3');
     expect(() => c.add(A, 1, 2, 'x'.repeat(37))).toThrow(RangeError);
   });
+
+  it('grows as closes are written and finds every one it holds, before and after it is full', () => {
+    const capacity = 16_384; // it starts with room for 4,096
+    const c = new ClosedConnections(capacity);
+    // 20,000 closes of 2,500 socket addresses reused in turn: each address's connections follow each other
+    const sockOf = (i: number) => A + BigInt(i % 2_500) * 2_112n;
+    for (let i = 0; i < 20_000; i++) {
+      c.add(sockOf(i), i * 1_000 + 1, i * 1_000 + 900, `id${i}`);
+      if (i === 9_999) {
+        expect(c.size).toBe(10_000);
+        for (let j = 0; j < 10_000; j++) expect(c.find(sockOf(j), j * 1_000 + 500)).toBe(`id${j}`);
+      }
+    }
+    expect(c.size).toBe(capacity);
+    for (let j = 20_000 - capacity; j < 20_000; j++) expect(c.find(sockOf(j), j * 1_000 + 500)).toBe(`id${j}`);
+    expect(c.find(sockOf(0), 500)).toBeUndefined(); // overwritten
+  });
 });
