@@ -13,6 +13,7 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { BatchEncoder, encodeBatch, type FlowInput, type L7CoverageClass, type L7EventInput } from '@sextant/shared';
+import { testServerUrl } from '@sextant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ARTIFACTS,
@@ -122,7 +123,7 @@ async function control(): Promise<number | null> {
 
 beforeAll(async () => {
   if (!canRun) return;
-  stack = await startStack();
+  stack = await startStack(testServerUrl());
   await pushBatch(stack, recordsBatch());
   await pushBatch(stack, decodeCoverageBatch());
   browser = await launchChromium();

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { encodeBatch, type FlowInput, type L7EventInput } from '@sextant/shared';
+import { testServerUrl } from '@sextant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, collectorTestsCanRun, launchChromium, pushBatch, ROOT, shopEndpoint as ep, type Stack, startStack } from './stack';
 
@@ -27,7 +28,7 @@ let targetPort = 0;
 
 beforeAll(async () => {
   if (!canRun) return;
-  stack = await startStack();
+  stack = await startStack(testServerUrl());
   target = spawn(
     process.execPath,
     [

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ServiceMap } from '@sextant/db';
 import type { Browser, Page, Response } from 'playwright-core';
+import { testServerUrl } from '@sextant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeEnds, fitView, hitEdge, hitNode, layoutWith, type Positions } from '../../apps/web/src/client/map-layout';
 import { toCanvasEdges, visibleGraph } from '../../apps/web/src/client/map-model';
@@ -82,7 +83,7 @@ const count = async (sql: string, args: unknown[] = []) => Number((await stack.d
 
 beforeAll(async () => {
   if (!canRun) return;
-  stack = await startStack();
+  stack = await startStack(testServerUrl());
   collector = spawn(process.execPath, [path.join(ROOT, 'apps', 'collector', 'bin', 'sextant-collector.mjs')], {
     env: {
       ...process.env,

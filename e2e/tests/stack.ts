@@ -68,17 +68,34 @@ async function waitFor(fn: () => Promise<boolean>, ms: number, what: string): Pr
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export async function startStack(): Promise<Stack> {
+/**
+ * Starts the stack on a fresh database. `serverUrl`: the PostgreSQL server of the test run (vitest's globalSetup,
+ * packages/db/vitest.global-setup.ts, with its migrated template), on which the database is a clone of that
+ * template, dropped by stop(); without it (bench:ui), a PostgreSQL of its own, migrated here and stopped by stop().
+ */
+export async function startStack(serverUrl?: string): Promise<Stack> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await serverForTests('sextant-e2e-');
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS sextant_e2e WITH (FORCE)');
-  await admin.query('CREATE DATABASE sextant_e2e');
-  await admin.end();
-  const dbUrl = databaseUrl(server.url, 'sextant_e2e');
-  await migrateDatabase(dbUrl, { quiet: true });
-  const db = connect(dbUrl, { poolSize: 4 });
+  let db: Db;
+  let dbUrl: string;
+  let stopServer = async () => {};
+  if (serverUrl) {
+    // (imported here: @sextant/db/testing needs vitest's runner, which bench:ui does not run in)
+    const { createTestDatabase } = await import('@sextant/db/testing');
+    const test = await createTestDatabase(serverUrl);
+    db = test;
+    dbUrl = test.url;
+  } else {
+    const server = await serverForTests('sextant-e2e-');
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query('DROP DATABASE IF EXISTS sextant_e2e WITH (FORCE)');
+    await admin.query('CREATE DATABASE sextant_e2e');
+    await admin.end();
+    dbUrl = databaseUrl(server.url, 'sextant_e2e');
+    await migrateDatabase(dbUrl, { quiet: true });
+    db = connect(dbUrl, { poolSize: 4 });
+    stopServer = server.stop;
+  }
   await createUser(db.prisma, 'admin@example.com', 'admin password 1', 'admin');
   await createUser(db.prisma, 'viewer@example.com', 'viewer password 1', 'viewer');
   const { token } = await createCollectorToken(db.prisma, 'e2e-host');
@@ -107,7 +124,7 @@ export async function startStack(): Promise<Stack> {
     async stop() {
       web.kill('SIGTERM');
       await db.close();
-      await server.stop();
+      await stopServer();
     },
   };
 }

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { BatchEncoder, type FlowInput, type L7EventInput } from '@sextant/shared';
+import { testServerUrl } from '@sextant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN,
@@ -89,7 +90,7 @@ const conn = (id: string, dst: ReturnType<typeof ep>, l4: 'TCP' | 'UDP') => ({
 
 beforeAll(async () => {
   if (!canRun) return;
-  stack = await startStack();
+  stack = await startStack(testServerUrl());
   // A batch in the current wire schema (flows as rows, an endpoint table), as a collector sends it.
   const enc = new BatchEncoder('e2e-seed');
   for (const f of [conn(flowId, ep('billing', '10.9.1.2', 8080), 'TCP'), conn(dnsFlowId, ep('coredns', '10.9.1.53', 53), 'UDP')])
