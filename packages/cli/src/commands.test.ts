@@ -211,22 +211,25 @@ describe('sextant status, collectors, tokens and errors', () => {
 
   it('exits 1 with a message for an unreachable server or a refused token', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
-    const down = await rig.sextant(['observe', '--last', '3'], { server: url });
+    // All at once (each its own process; none of them changes anything), then compared one by one.
+    const [down, status, bad, none, missing] = await Promise.all([
+      rig.sextant(['observe', '--last', '3'], { server: url }),
+      rig.sextant(['status'], { server: url }),
+      rig.sextant(['list', 'collectors'], { token: 'sxu_not-a-real-token' }),
+      rig.sextant(['observe'], { token: null }),
+      rig.sextant(['import', path.join(rig.tmp, 'nope.jsonl')]),
+    ]);
     expect([down.code, down.stdout]).toEqual([1, '']);
     expect(down.stderr).toBe(`sextant: cannot reach the Sextant server at ${url} (ECONNREFUSED: connect ECONNREFUSED ${url.slice(7)})\n`);
-    const status = await rig.sextant(['status'], { server: url });
     expect([status.code, status.stderr]).toEqual([1, `sextant: cannot reach the Sextant server at ${url} (ECONNREFUSED)\n`]);
-    const bad = await rig.sextant(['list', 'collectors'], { token: 'sxu_not-a-real-token' });
     expect([bad.code, bad.stderr]).toEqual([
       1,
       `sextant: ${rig.server.url} refused the request (401 Unauthorized): the token is unknown or revoked\n`,
     ]);
-    const none = await rig.sextant(['observe'], { token: null });
     expect([none.code, none.stderr]).toEqual([
       1,
       `sextant: ${rig.server.url} refused the request (401 Unauthorized): no token given (--token or SEXTANT_TOKEN; create one with "sextant token create")\n`,
     ]);
-    const missing = await rig.sextant(['import', path.join(rig.tmp, 'nope.jsonl')]);
     expect([missing.code, missing.stderr]).toEqual([
       1,
       `sextant: cannot read ${path.join(rig.tmp, 'nope.jsonl')}: ENOENT: no such file or directory, open '${path.join(rig.tmp, 'nope.jsonl')}'\n`,

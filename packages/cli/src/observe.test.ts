@@ -3,6 +3,7 @@
  * testing/cli-rig.ts): hubble's output forms, its filters over known ingested traffic, and --follow.
  */
 import { spawn } from 'node:child_process';
+import type { IncomingMessage } from 'node:http';
 import { encodeBatch, Flow, L7Event, toHubbleJson } from '@sextant/shared';
 import { describe, expect, it } from 'vitest';
 import { apiClient } from './client';
@@ -26,21 +27,24 @@ describe('sextant observe', () => {
       expect(r.stderr).toBe('');
       return r.lines;
     };
-    expect(await lines('--http-status', '5+')).toEqual(expected('L2', 'L3'));
-    expect(await lines('--not', '--verdict', 'DROPPED')).toEqual(expected(...ALL.filter((n) => n !== 'F2')));
-    expect(await lines('--verdict', 'DROPPED')).toEqual(expected('F2'));
-    // Either side: source in shop on 8080, or destination in shop on 8080 — not payments → ledger:8080.
-    expect(await lines('--namespace', 'shop', '--port', '8080')).toEqual(expected('F1', 'L1', 'L2', 'L3', 'F4'));
-    expect(await lines('--from-service', 'payments', '--protocol', 'http')).toEqual(expected('L1', 'L2'));
-    expect(await lines('--http-method', 'POST')).toEqual(expected('L2'));
-    expect(await lines('--http-path', '^/v1/')).toEqual(expected('L1', 'L2'));
-    expect(await lines('--ip', '10.96.0.10')).toEqual(expected('F3', 'L4'));
-    expect(await lines('--type', 'l7', '--last', '2')).toEqual(expected('L3', 'L4'));
-    expect(await lines('--protocol', 'udp')).toEqual(expected('F3', 'L4'));
-    expect(await lines('--since', new Date(base + 2500).toISOString(), '--until', new Date(base + 5500).toISOString())).toEqual(
-      expected('F3', 'F5', 'L1', 'L2'),
-    );
-    expect(await lines('--since', new Date(base).toISOString(), '--first', '2')).toEqual(expected('F1', 'F2'));
+    const cases: [string[], ReturnType<typeof expected>][] = [
+      [['--http-status', '5+'], expected('L2', 'L3')],
+      [['--not', '--verdict', 'DROPPED'], expected(...ALL.filter((n) => n !== 'F2'))],
+      [['--verdict', 'DROPPED'], expected('F2')],
+      // Either side: source in shop on 8080, or destination in shop on 8080 — not payments → ledger:8080.
+      [['--namespace', 'shop', '--port', '8080'], expected('F1', 'L1', 'L2', 'L3', 'F4')],
+      [['--from-service', 'payments', '--protocol', 'http'], expected('L1', 'L2')],
+      [['--http-method', 'POST'], expected('L2')],
+      [['--http-path', '^/v1/'], expected('L1', 'L2')],
+      [['--ip', '10.96.0.10'], expected('F3', 'L4')],
+      [['--type', 'l7', '--last', '2'], expected('L3', 'L4')],
+      [['--protocol', 'udp'], expected('F3', 'L4')],
+      [['--since', new Date(base + 2500).toISOString(), '--until', new Date(base + 5500).toISOString()], expected('F3', 'F5', 'L1', 'L2')],
+      [['--since', new Date(base).toISOString(), '--first', '2'], expected('F1', 'F2')],
+    ];
+    // All at once (each its own process, reading what the setup stored), compared with what each must print.
+    const got = await Promise.all(cases.map(async ([args]) => [args, await lines(...args)]));
+    expect(got).toEqual(cases.map(([args, want]) => [args, want]));
   });
 
   it('writes jsonpb lines equal to the ingested records in Hubble form, and json as the bare flow', async () => {
@@ -100,14 +104,21 @@ describe('sextant observe', () => {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('close', r));
     try {
-      // Give it time to start and read what is already stored (none of which must be printed).
-      await new Promise((r) => setTimeout(r, 4000));
+      // Until it has read what is already stored (none of which must be printed) and polls for what is new: its
+      // second flows.search request reaches the server only after the first one's answer was taken as seen.
+      let searches = 0;
+      const onRequest = (req: IncomingMessage) => void (req.url?.includes('flows.search') && searches++);
+      rig.server.server.on('request', onRequest);
+      const deadline = Date.now() + 20_000;
+      while (searches < 2 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      rig.server.server.off('request', onRequest);
+      expect(searches).toBeGreaterThanOrEqual(2);
       const late = flow({ time: Date.now(), l4Protocol: 'TCP', source: web(50100), destination: api, tcpFlags: ['SYN'] });
       await apiClient({ server: rig.server.url, token: rig.collectorToken }).ingest.push.mutate(
         encodeBatch({ batchId: id(), sentAt: Date.now(), flows: [late] }),
       );
-      const deadline = Date.now() + 20_000;
-      while (!out.includes('10.0.0.3:50100') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      const shownBy = Date.now() + 20_000;
+      while (!out.includes('10.0.0.3:50100') && Date.now() < shownBy) await new Promise((r) => setTimeout(r, 200));
       expect(err).toBe('');
       expect(out.split('\n').filter(Boolean)).toEqual([
         `${ts(late.time)}: 10.0.0.3:50100 (web) -> 10.0.0.2:8080 (api) to-stack FORWARDED (TCP Flags: SYN)`,
