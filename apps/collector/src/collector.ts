@@ -2,7 +2,15 @@
  * The collector: one per host. Loads the probes, turns kernel records into flows and histograms, ships
  * them, reports health, and on stop detaches every program and leaves unsent batches in the spool.
  */
-import { monotonicNsFromEpochMs, preflight, SextantProbes, type L7AggregateRecord, type ProbeCounters } from '@sextant/bpf';
+import {
+  monotonicNsFromEpochMs,
+  preflight,
+  SextantProbes,
+  withAggregateHistograms,
+  type HistogramRecord,
+  type L7AggregateRecord,
+  type ProbeCounters,
+} from '@sextant/bpf';
 import { WIRE_SCHEMA_VERSION, type PendingFlowRow } from '@sextant/shared';
 import type { CollectorConfig } from './env';
 import { Clock, FlowAssembler } from './services/flow-assembler';
@@ -206,36 +214,51 @@ export class Collector {
       ...udp.map((u) => this.assembler.udp(u)),
       ...drops.map((d) => this.assembler.drop(d)).filter((f) => f !== null),
     ]);
-    const seconds = Math.max(1, (now - this.windowStart) / 1000);
-    this.shipper.addHistograms(
-      hists.filter((h) => h.idx.length > 0).map((h) => this.assembler.histogram(h, this.windowStart, Math.min(3600, seconds))),
-    );
+    const window = { start: this.windowStart, seconds: Math.min(3600, Math.max(1, (now - this.windowStart) / 1000)) };
     this.windowStart = now;
     this.assembler.expireIds(now);
-    if (this.signals) void this.drainL7Aggregates();
+    // Signals mode: the HTTP client latencies of aggregated exchanges are in the aggregates, shipped with these.
+    if (this.signals) void this.drainL7Aggregates({ hists, ...window });
+    else this.shipHistograms(hists, window);
+  }
+
+  private shipHistograms(hists: readonly HistogramRecord[], window: { start: number; seconds: number }): void {
+    this.shipper.addHistograms(hists.filter((h) => h.idx.length > 0).map((h) => this.assembler.histogram(h, window.start, window.seconds)));
   }
 
   /**
    * The kernel's HTTP aggregates of the window since the last drain, named and shipped. One drain at a time: a
    * drain still running (a slow event loop) makes this a no-op, and the next one takes everything counted since
-   * (the kernel map keeps adding up), so nothing waits in a queue and nothing is lost.
+   * (the kernel map keeps adding up), so nothing waits in a queue and nothing is lost. The latency histograms drained
+   * with them (`kernel`, sx_hist) are shipped with the client aggregates' histograms added (withAggregateHistograms):
+   * the kernel times an aggregated client exchange only in its aggregate.
    */
-  drainL7Aggregates(): Promise<void> {
-    if (this.aggDrain) return this.aggDrain;
+  drainL7Aggregates(kernel?: { hists: readonly HistogramRecord[]; start: number; seconds: number }): Promise<void> {
+    if (this.aggDrain) {
+      // (the drain running ships its aggregates' histograms; those counted since come with the next one)
+      if (kernel) this.shipHistograms(kernel.hists, kernel);
+      return this.aggDrain;
+    }
     const probes = this.probes;
     if (!probes) return Promise.resolve();
     const start = this.aggWindowStart;
     const end = Date.now();
     this.aggWindowStart = end;
+    // The latency histograms' window: sx_hist's, drained just before (or this drain's own when there is none).
+    const window = kernel ?? { start, seconds: Math.min(3600, Math.max(1, (end - start) / 1000)) };
+    let histsShipped = false;
     this.aggDrain = probes
       .drainL7Aggregates()
       .then((records) => {
         this.events += records.length;
         this.shipper.addL7Aggregates(this.aggregates.rows(records, start, (end - start) / 1000));
+        histsShipped = true;
+        this.shipHistograms(withAggregateHistograms(kernel?.hists ?? [], records), window);
         this.updateSlowEdges(probes, records);
       })
       .catch((err: unknown) => {
         this.aggWindowStart = start; // the next drain's window covers this one's exchanges
+        if (kernel && !histsShipped) this.shipHistograms(kernel.hists, kernel);
         this.log(`L7 aggregate drain failed: ${(err as Error).message}`);
       })
       .finally(() => {

@@ -9,6 +9,7 @@ export {
   type L7Mode,
   DEFAULT_L7_CONFIG,
   monotonicNsFromEpochMs,
+  withAggregateHistograms,
   type ListenerRecord,
   type ProbeCounters,
   type ProbeOptions,

@@ -7,6 +7,7 @@ import {
   decodeSxL7AggKey,
   decodeSxL7AggValue,
   SX_DIR_CLIENT,
+  SX_HIST_HTTP,
   SX_HTTP_METHOD_DELETE,
   SX_HTTP_METHOD_GET,
   SX_HTTP_METHOD_HEAD,
@@ -24,6 +25,7 @@ import {
   SX_TLS_OPENSSL,
 } from './generated/events';
 import { check, type MapInfo, type NativeAddon } from './native';
+import type { HistogramRecord } from './probe-types';
 import { SlowEdgeMap, type SlowEdgeThreshold } from './slow-edges';
 
 export type L7Mode = 'full' | 'signals' | 'hooks';
@@ -212,4 +214,42 @@ function decodeAggregate(k: Buffer, v: Buffer): L7AggregateRecord {
     idx,
     cnt,
   };
+}
+
+/**
+ * The latency histograms (readAndResetHistograms) with the HTTP client latencies the kernel keeps only in its
+ * aggregates: an exchange aggregated on a client socket in signals mode is not recorded in sx_hist (its latency,
+ * request written → first response bytes, is its aggregate's histogram, the same value), so each client-role
+ * aggregate's buckets are added to the HTTP histogram of its (cgroup, remote address, remote port), as sx_hist keys
+ * them. Histograms of the same key are merged; new keys follow the given ones. The inputs are not changed.
+ */
+export function withAggregateHistograms(hists: readonly HistogramRecord[], aggregates: readonly L7AggregateRecord[]): HistogramRecord[] {
+  const keyOf = (cgroupId: bigint, ip: string, port: number) => `${cgroupId}|${ip}|${port}`;
+  const out: HistogramRecord[] = [...hists];
+  const added = new Map<string, { at: number; buckets: Map<number, number> }>();
+  const http = new Map<string, number>();
+  hists.forEach((h, i) => {
+    if (h.kind === SX_HIST_HTTP) http.set(keyOf(h.cgroupId, h.remoteIp, h.remotePort), i);
+  });
+  for (const a of aggregates) {
+    // (sx_hist has no client histogram without a remote port; bytes-only keys have no buckets)
+    if (a.role !== 'client' || a.rport === 0 || a.idx.length === 0) continue;
+    const key = keyOf(a.cgroupId, a.raddr, a.rport);
+    let entry = added.get(key);
+    if (!entry) {
+      const at = http.get(key);
+      const buckets = new Map<number, number>();
+      if (at !== undefined) out[at]!.idx.forEach((b, j) => buckets.set(b, out[at]!.cnt[j]!));
+      entry = { at: at ?? out.length, buckets };
+      if (at === undefined)
+        out.push({ cgroupId: a.cgroupId, remoteIp: a.raddr, remotePort: a.rport, kind: SX_HIST_HTTP, idx: [], cnt: [] });
+      added.set(key, entry);
+    }
+    a.idx.forEach((b, j) => entry.buckets.set(b, (entry.buckets.get(b) ?? 0) + a.cnt[j]!));
+  }
+  for (const { at, buckets } of added.values()) {
+    const idx = [...buckets.keys()].sort((x, y) => x - y);
+    out[at] = { ...out[at]!, idx, cnt: idx.map((b) => buckets.get(b)!) };
+  }
+  return out;
 }

@@ -48,7 +48,14 @@ import type { SlowEdgeThreshold } from './slow-edges';
 import { TlsProbes } from './tls-probes';
 
 export { L7Record } from './l7-records';
-export { DEFAULT_L7_CONFIG, monotonicNsFromEpochMs, type L7AggregateRecord, type L7Config, type L7Mode } from './l7-probes';
+export {
+  DEFAULT_L7_CONFIG,
+  monotonicNsFromEpochMs,
+  withAggregateHistograms,
+  type L7AggregateRecord,
+  type L7Config,
+  type L7Mode,
+} from './l7-probes';
 export type { TcpConnEvent } from './tcp-events';
 export type { SlowEdgeThreshold } from './slow-edges';
 export type { DropRecord, HistogramRecord, ListenerRecord, ProbeCounters, ProbeOptions, UdpFlowRecord } from './probe-types';
@@ -322,7 +329,10 @@ export class SextantProbes {
     });
   }
 
-  /** Reads and resets the latency histograms (shared bucket scheme), sparse. */
+  /**
+   * Reads and resets the latency histograms (shared bucket scheme), sparse. In signals mode the HTTP client latency
+   * of an aggregated exchange is only in its aggregate: withAggregateHistograms adds the drained aggregates'.
+   */
   readAndResetHistograms(): HistogramRecord[] {
     return this.drain('sx_hist').map(([k, v]) => {
       const key = decodeSxHistKey(k);

@@ -284,24 +284,13 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 
 	__u64 now = bpf_ktime_get_ns();
 	/* Client sockets: request sent → first response bytes, exact when requests are not pipelined. */
+	int answered = 0; /* the first bytes of the awaited response: timed below */
 	if (ls->protocol != SX_PROTO_UNKNOWN && ls->protocol != SX_PROTO_HTTP2 && ls->protocol != SX_PROTO_TLS && ls->role == SX_DIR_CLIENT) {
 		if (a->direction == SX_L7_EGRESS && !ls->awaiting) {
 			ls->req_ns = a->ts_ns;
 			ls->awaiting = 1;
 		} else if (a->direction == SX_L7_INGRESS && ls->awaiting) {
-			ls->awaiting = 0;
-			if (dport) {
-				struct sx_hist_key key = {};
-				key.cgroup_id = bpf_get_current_cgroup_id();
-				key.kind = sx_hist_kind(ls->protocol);
-				key.family = family == AF_INET6 ? 6 : 4;
-				key.rport = dport;
-				if (family == AF_INET6)
-					BPF_CORE_READ_INTO(&key.raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-				else
-					BPF_CORE_READ_INTO((__u32 *)key.raddr, sk, __sk_common.skc_daddr);
-				sx_hist_record(&key, now - ls->req_ns);
-			}
+			answered = 1;
 		}
 	}
 
@@ -336,9 +325,25 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 		BPF_CORE_READ_INTO((__u32 *)h->daddr, sk, __sk_common.skc_daddr);
 	}
 	sx_process_comm(h->comm);
-	if (l7_mode == SX_L7_MODE_SIGNALS && ls->protocol == SX_PROTO_HTTP && !ls->full && !sx_l7_signals(r, ls, &key, captured, now))
-		return;
-	sx_l7_output(r, captured);
+	int emit = 1;
+	if (l7_mode == SX_L7_MODE_SIGNALS && ls->protocol == SX_PROTO_HTTP && !ls->full)
+		emit = sx_l7_signals(r, ls, &key, captured, now);
+	/* The latency histogram (sx_hist) of a client's exchange, unless it was aggregated: sx_l7_signals then cleared
+	 * `awaiting`, the aggregate's histogram holds it and the collector adds it to this one's HTTP kind. */
+	if (answered && ls->awaiting) {
+		ls->awaiting = 0;
+		if (dport) {
+			struct sx_hist_key hk = {};
+			hk.cgroup_id = h->cgroup_id;
+			hk.kind = sx_hist_kind(ls->protocol);
+			hk.family = h->family;
+			hk.rport = dport;
+			__builtin_memcpy(hk.raddr, h->daddr, sizeof(hk.raddr));
+			sx_hist_record(&hk, now - ls->req_ns);
+		}
+	}
+	if (emit)
+		sx_l7_output(r, captured);
 }
 
 #include "sextant_l7_syscalls.bpf.h"

@@ -118,18 +118,9 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u
 	__u8 kept = sx_l7_keep(c, &s->agg, status, lat, now);
 	ls->xstate = SX_X_RESPONDING;
 	ls->kept = kept;
-	if (ls->role == SX_DIR_CLIENT && ls->awaiting) {
+	/* the client's latency is in the aggregate's histogram (the collector adds it to sx_hist's HTTP kind) */
+	if (ls->role == SX_DIR_CLIENT)
 		ls->awaiting = 0;
-		if (s->h.dport) {
-			struct sx_hist_key hk = {};
-			hk.cgroup_id = cgroup;
-			hk.kind = SX_HIST_HTTP;
-			hk.family = s->h.family;
-			hk.rport = s->h.dport;
-			__builtin_memcpy(hk.raddr, s->h.daddr, sizeof(hk.raddr));
-			sx_hist_record(&hk, now - ls->req_ns);
-		}
-	}
 	if (kept == SX_KEPT_NONE) {
 		s->h.total_len = 0;
 		return 1;

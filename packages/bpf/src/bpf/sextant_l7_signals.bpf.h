@@ -177,6 +177,9 @@ __noinline int sx_l7_signals(struct sx_l7_record *r, struct sx_l7_sock *ls, __u6
 	if (sx_l7_agg_add_gen(c, &s->agg, lat, now, s->h.total_len, h->total_len))
 		return sx_l7_go_full(ls, r, key);
 	sx_count(SX_COUNTER_L7_AGGREGATED);
+	/* an aggregated exchange's client latency is its aggregate's histogram, not sx_hist's (sx_l7_emit times the rest) */
+	if (ls->role == SX_DIR_CLIENT)
+		ls->awaiting = 0;
 
 	__u8 kept = sx_l7_keep(c, &s->agg, status, lat, now);
 	ls->xstate = SX_X_RESPONDING;
