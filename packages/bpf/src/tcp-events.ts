@@ -43,7 +43,8 @@ const T_DIRECTION = at('direction'),
   T_RST_SENT = at('rst_sent'),
   T_RST_RECV = at('rst_recv');
 const T_L7_PROTO = at('l7_proto'),
-  T_L7_TLS = at('l7_tls');
+  T_L7_TLS = at('l7_tls'),
+  T_L7_RECORDS = at('l7_records');
 const T_FINAL = at('final'),
   T_SADDR = at('saddr'),
   T_DADDR = at('daddr'),
@@ -126,6 +127,7 @@ export function readTcpEvent(buf: Buffer, off: number): TcpConnEvent {
     final: buf[off + T_FINAL]!,
     l7Proto: buf[off + T_L7_PROTO]!,
     l7Tls: buf[off + T_L7_TLS]!,
+    l7Records: buf[off + T_L7_RECORDS]!,
     saddr: formatIp(buf, width, off + T_SADDR),
     daddr: formatIp(buf, width, off + T_DADDR),
     comm: commAt(buf, dv, off + T_COMM),

@@ -91,6 +91,11 @@ export class ClosedConnections {
    * undefined. Of several (the address reused), the one that ended first.
    */
   find(sockId: bigint, tsNs: number): string | undefined {
+    return this.closed(sockId, tsNs)?.id;
+  }
+
+  /** As `find`, with the close's end (monotonic ns). */
+  closed(sockId: bigint, tsNs: number): { id: string; endNs: number } | undefined {
     const approx = Number(sockId);
     const slots = this.slots;
     const oldest = Math.max(0, this.written - slots);
@@ -106,7 +111,8 @@ export class ClosedConnections {
       const start = this.start[i]!;
       if ((start === 0 || start <= tsNs) && (best < 0 || end <= this.end[best]!)) best = i;
     }
-    return best < 0 ? undefined : this.idBytes.toString('latin1', best * ID_WIDTH, best * ID_WIDTH + this.idLength[best]!);
+    if (best < 0) return undefined;
+    return { id: this.idBytes.toString('latin1', best * ID_WIDTH, best * ID_WIDTH + this.idLength[best]!), endNs: this.end[best]! };
   }
 
   /** Closes held now. */

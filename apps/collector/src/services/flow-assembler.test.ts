@@ -53,6 +53,19 @@ function assembler(): FlowAssembler {
 }
 
 describe('FlowAssembler.tcpRows', () => {
+  it('remembers a close for late L7 data only when the kernel says the socket may have records', () => {
+    const a = new FlowAssembler('node-a', new IdentityResolver({ nodeName: 'node-a' }), new ListenerTable(), new Clock());
+    // two client sockets to a remote server, closed: one with L7 records, one without (an aggregated exchange)
+    const remote = { saddr: '10.77.0.1', daddr: '10.77.0.2', dport: 8080 };
+    const withRecords = tcpCloseEvent({ ...remote, sockId: 0xffff888100000100n, sport: 40_010, l7Records: 1 });
+    const without = tcpCloseEvent({ ...remote, sockId: 0xffff888100000900n, sport: 40_011, l7Records: 0 });
+    const [r1, r2] = decodePending(a.tcpRows([withRecords, without]), 'node-a');
+    const during = 1_001_000_000n; // within both connections' [start, end]
+    expect(a.closedFlow(withRecords.sockId, during)?.id).toBe(r1!.id);
+    expect(a.closedFlow(without.sockId, during)).toBeUndefined();
+    expect(r2!.final).toBe(true);
+  });
+
   it('the kernel reports TCP flags in the bit order of the wire model', () => {
     expect([SX_TCP_SYN, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST]).toEqual(
       ['SYN', 'ACK', 'FIN', 'RST'].map((f) => 1 << TCP_FLAGS.indexOf(f as 'SYN')),

@@ -124,9 +124,12 @@ export class FlowAssembler {
     return id;
   }
 
-  /** The flow id of the connection of `sockId` that was open at `tsNs` when it has closed already, else undefined. */
-  closedFlowId(sockId: bigint, tsNs: bigint): string | undefined {
-    return this.closed?.find(sockId, Number(tsNs));
+  /**
+   * The flow id of the connection of `sockId` that was open at `tsNs` when it has closed already (and the close's
+   * time, monotonic ns), else undefined.
+   */
+  closedFlow(sockId: bigint, tsNs: bigint): { id: string; endNs: number } | undefined {
+    return this.closed?.closed(sockId, Number(tsNs));
   }
 
   /** One flow id per UDP conversation (local, remote) while it is active, shared by its flows and L7 events. */
@@ -225,8 +228,9 @@ export class FlowAssembler {
         else this.ids.set(e.sockId, [{ id, ns: startNs, ino: 0n }]);
       }
     }
-    // (the server side of a same-host connection never has L7 data here: its client's socket reports it)
-    if (e.final && this.closed && !(server && localPeer)) this.closed.add(e.sockId, startNs, endNs, id);
+    // Remembered for L7 data read after the close: only when the kernel says the socket may have records (nearly no
+    // connection in signals mode), and never the server side of a same-host connection (its client's socket reports).
+    if (e.final && e.l7Records && this.closed && !(server && localPeer)) this.closed.add(e.sockId, startNs, endNs, id);
     const end = this.clock.numberToEpochMs(endNs);
     // Hubble's orientation: source is the client. The server's socket sees the client as its peer.
     // Counters from the source's point of view; kernel sequence-space accounting (bytes_acked /

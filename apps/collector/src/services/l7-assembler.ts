@@ -43,6 +43,8 @@ interface ConnMeta {
   flowId?: string;
   /** Its close was read (it waits in `closing`): a later close on the address is another connection's. */
   closed?: boolean;
+  /** The close's time (monotonic ns), once read. */
+  closeEndNs?: number;
 }
 
 /**
@@ -51,6 +53,13 @@ interface ConnMeta {
  * in the order they were written, so once the reader has passed its close, no more data of it comes.
  */
 const CLOSE_QUIET_MS = 2_000;
+/**
+ * A closed connection is flushed at once when data captured this long after its close has been read: its own data
+ * is never later than its close, and the ring's records are in capture order but for a CPU's few ms. Held until
+ * the quiet time instead, every sampled connection outlived two young-generation collections and was copied into
+ * the old one (most of the collector's extra heap with L7 on under connection churn).
+ */
+const CLOSE_PASSED_NS = 200e6;
 /** Connection metadata kept at most (oldest forgotten first). */
 const MAX_CONNECTIONS = 65_536;
 
@@ -86,6 +95,8 @@ export class L7Assembler {
    * bucket counts none is done without a Map look-up.
    */
   private readonly openIn = new Int32Array(OPEN_BUCKETS);
+  /** The latest capture time (monotonic ns) of the data read so far. */
+  private readNs = 0;
   private chunks = 0;
   private skippedLocalServer = 0;
   private skippedUnknownPeer = 0;
@@ -140,21 +151,24 @@ export class L7Assembler {
         // Its close may have been read already (the two ring buffers are not ordered with each other): the
         // flow assembler remembers the last closes, so the data joins its connection and is flushed as closed.
         if (meta.transport === 'tcp') {
-          const closedId = this.flows.closedFlowId(h.sockId, e.tsNs);
-          if (closedId !== undefined) {
-            meta.flowId = closedId;
+          const closed = this.flows.closedFlow(h.sockId, e.tsNs);
+          if (closed !== undefined) {
+            meta.flowId = closed.id;
             meta.closed = true;
+            meta.closeEndNs = closed.endNs;
             this.closing.add(connId);
           }
         }
         if (!meta.closed) this.openIn[openBucket(meta.sockId)]!++;
       }
       meta.lastAt = now;
+      const tsNs = e.tsNs;
+      if (Number(tsNs) > this.readNs) this.readNs = Number(tsNs);
       const chunk: L7Chunk = {
         connId,
         transport: meta.transport,
         direction: e.direction === SX_L7_EGRESS ? 'egress' : 'ingress',
-        timestampNs: e.tsNs,
+        timestampNs: tsNs,
         data: e.data(),
         totalLength: e.totalLen,
       };
@@ -163,6 +177,7 @@ export class L7Assembler {
       const exchanges = this.engine.push(chunk);
       for (const x of exchanges) this.emit(x, meta, out);
     }
+    if (this.closing.size > 0) this.flushClosed(now, out, true);
     return out;
   }
 
@@ -181,6 +196,7 @@ export class L7Assembler {
       const meta = this.conns.get(ino);
       if (meta === undefined || meta.closed || !within(meta.firstNs, startNs, endNs)) continue;
       meta.closed = true;
+      meta.closeEndNs = Number(endNs);
       this.openIn[bucket]!--;
       this.closing.add(ino);
       return;
@@ -196,17 +212,30 @@ export class L7Assembler {
     return false;
   }
 
-  /** Flushes connections closed long enough ago (unanswered requests become REQUEST events). */
+  /** Flushes the closed connections that are done (unanswered requests become REQUEST events). */
   tick(now = Date.now()): L7EventInput[] {
     const out: L7EventInput[] = [];
+    this.flushClosed(now, out, false);
+    return out;
+  }
+
+  /**
+   * Flushes the closed connections that are done: data captured CLOSE_PASSED_NS after their close has been read, or
+   * none of theirs processed for CLOSE_QUIET_MS (the ring may have nothing newer). `early` (after a batch): the first
+   * rule only, up to the first connection not done (they wait in the order their close was read).
+   */
+  private flushClosed(now: number, out: L7EventInput[], early: boolean): void {
     for (const ino of this.closing) {
       const meta = this.conns.get(ino);
-      if (meta && now - meta.lastAt <= CLOSE_QUIET_MS) continue;
+      const passed = meta?.closeEndNs !== undefined && this.readNs > meta.closeEndNs + CLOSE_PASSED_NS;
+      if (meta && !passed) {
+        if (early) return;
+        if (now - meta.lastAt <= CLOSE_QUIET_MS) continue;
+      }
       this.closing.delete(ino);
       for (const x of this.engine.closeConnection(ino)) if (meta) this.emit(x, meta, out);
       this.forget(ino);
     }
-    return out;
   }
 
   stats(): L7Stats & {

@@ -39,6 +39,7 @@ export function tcpCloseEvent(o: Partial<TcpConnEvent> = {}): TcpConnEvent {
     bytesReceived: 853,
     l7Proto: 0,
     l7Tls: 0,
+    l7Records: 1,
     ...o,
   };
 }

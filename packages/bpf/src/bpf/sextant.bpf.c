@@ -98,6 +98,17 @@ static __always_inline int sx_is_self(void)
 #include "sextant_l7.bpf.h"
 #include "sextant_tls.bpf.h"
 
+/* Whether records of a socket's L7 state (or its TLS plaintext's) may have gone to the L7 ring: one did (every
+ * record goes out through sx_l7_emit, which marks the state), its unanswered request is emitted at this close (the
+ * stash drop: a request awaiting its response), or the state is missing or another socket's (nothing known). */
+static __always_inline __u8 sx_l7_may_have_records(struct sx_l7_sock *ls, struct sock *sk)
+{
+	if (!ls)
+		return 1;
+	__u64 ino = sk->sk_socket->file->f_inode->i_ino;
+	return (ino && ls->ino != ino) || ls->records || ls->xstate == SX_X_AWAITING;
+}
+
 /* The socket's cgroup by direct (BTF) loads: a faulting load reads 0 instead of calling a helper per hop. */
 static __always_inline __u64 sx_sock_cgroup(struct sock *sk)
 {
@@ -124,6 +135,7 @@ static __always_inline void sx_fill_from_state(struct sx_tcp_event *e, struct sx
 	e->rst_recv = st->rst_recv;
 	e->l7_proto = 0;
 	e->l7_tls = 0;
+	e->l7_records = 0;
 	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
 }
 
@@ -338,6 +350,12 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 		if (!ino || ps->ino == ino)
 			e->l7_tls = ps->tls;
 	}
+	/* Whether L7 records of this socket may still be read after this close (the collector then remembers the close
+	 * for them only): see sx_l7_may_have_records. Nearly no socket in signals mode. */
+	if (l7 & SX_SOCK_L7)
+		e->l7_records |= sx_l7_may_have_records(ls, sk);
+	if (l7 & SX_SOCK_L7_TLS)
+		e->l7_records |= sx_l7_may_have_records(ps, sk);
 	bpf_ringbuf_submit(e, sx_wakeup_flags());
 	sx_count(SX_COUNTER_EVENTS);
 	bpf_map_delete_elem(&sx_socks, &key);

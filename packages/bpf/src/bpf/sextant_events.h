@@ -111,7 +111,8 @@
 
 /* One TCP connection as seen by one socket: emitted at close (final) and periodically while open. Final events
  * only: l7_proto is the socket's L7 classification (SX_PROTO_*; 0 = no payload classified), l7_tls the SX_TLS_*
- * source when its plaintext came through the TLS uprobes (0 otherwise): its L7 decode coverage. */
+ * source when its plaintext came through the TLS uprobes (0 otherwise): its L7 decode coverage; l7_records 1 when
+ * L7 records of this socket may still be read after this close (the collector remembers the close for them only). */
 struct sx_tcp_event {
 	__u64 sock_id;
 	__u64 start_ns;
@@ -130,7 +131,7 @@ struct sx_tcp_event {
 	__u16 dport;
 	__u16 tcp_flags;
 	__u8 l7_tls;
-	__u8 pad0;
+	__u8 l7_records;
 	__u8 kind;
 	__u8 family;
 	__u8 direction;

@@ -84,6 +84,7 @@ struct sx_l7_sock {
 	__u8 kept;      /* signals: the current exchange's kept reason */
 	__u8 method;    /* signals: the stashed request's SX_HTTP_METHOD_* */
 	__u8 tls;       /* SX_TLS_* for the state of a socket's TLS plaintext (key + 1), 0 for its syscalls */
+	__u8 records;   /* a record of this state went to the L7 ring (its TCP close says so: sx_tcp_event.l7_records) */
 	__u32 xseq;     /* signals: the current exchange's number on this socket (sx_l7_header.xseq) */
 };
 
@@ -342,8 +343,10 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 			sx_hist_record(&hk, now - ls->req_ns);
 		}
 	}
-	if (emit)
+	if (emit) {
+		ls->records = 1;
 		sx_l7_output(r, captured);
+	}
 }
 
 #include "sextant_l7_syscalls.bpf.h"

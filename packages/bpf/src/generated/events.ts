@@ -112,7 +112,7 @@ export const SX_TCP_EVENT_LAYOUT: Record<string, FieldLayout> = {
   dport: { offset: 82, size: 2, type: '__u16', count: 1 },
   tcp_flags: { offset: 84, size: 2, type: '__u16', count: 1 },
   l7_tls: { offset: 86, size: 1, type: '__u8', count: 1 },
-  pad0: { offset: 87, size: 1, type: '__u8', count: 1 },
+  l7_records: { offset: 87, size: 1, type: '__u8', count: 1 },
   kind: { offset: 88, size: 1, type: '__u8', count: 1 },
   family: { offset: 89, size: 1, type: '__u8', count: 1 },
   direction: { offset: 90, size: 1, type: '__u8', count: 1 },
@@ -143,6 +143,7 @@ export interface SxTcpEvent {
   dport: number;
   tcpFlags: number;
   l7Tls: number;
+  l7Records: number;
   kind: number;
   family: number;
   direction: number;
@@ -175,6 +176,7 @@ export function decodeSxTcpEvent(buf: Buffer, off = 0): SxTcpEvent {
     dport: dv.getUint16(off + 82, true),
     tcpFlags: dv.getUint16(off + 84, true),
     l7Tls: buf[off + 86]!,
+    l7Records: buf[off + 87]!,
     kind: buf[off + 88]!,
     family: buf[off + 89]!,
     direction: buf[off + 90]!,
