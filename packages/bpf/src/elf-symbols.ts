@@ -1,7 +1,8 @@
 /**
  * Just enough of an ELF64 little-endian file to place uprobes: the defined function symbols (.dynsym, then
  * .symtab), the file offset of a virtual address (through the PT_LOAD segments), and the bytes of the code at
- * an address. Reads with positional reads (a node binary is ~100 MB; its symbol tables are a few MB).
+ * an address. Reads with positional reads, the symbol and string tables a chunk at a time (a node binary is ~100 MB;
+ * its .dynsym and .dynstr are 7 MB, which read whole stayed in the collector as array buffers and RSS).
  */
 import fs from 'node:fs';
 
@@ -39,7 +40,7 @@ export class ElfFile {
    * Opens `path` and reads the named function symbols. Throws when the file is not a 64-bit little-endian ELF
    * file; names not found are simply absent.
    */
-  static open(path: string, names: readonly string[]): ElfFile {
+  static open(path: string, names: readonly string[], chunkBytes = CHUNK): ElfFile {
     const fd = fs.openSync(path, 'r');
     try {
       const h = readAt(fd, 0, ET_HDR);
@@ -70,7 +71,7 @@ export class ElfFile {
           const s = section(i);
           if (s.type !== type || s.link >= shnum) continue;
           const str = section(s.link);
-          readFunctions(readAt(fd, s.offset, s.size), readAt(fd, str.offset, str.size), wanted, functions);
+          readFunctions(fd, s, nameOffsets(fd, str, wanted, chunkBytes), functions, chunkBytes);
         }
       }
       return new ElfFile(fd, machine, segments, functions);
@@ -106,27 +107,64 @@ export class ElfFile {
   }
 }
 
-/** The wanted names among the defined functions of a symbol table (names compared as bytes: no string per symbol). */
-function readFunctions(syms: Buffer, strings: Buffer, wanted: Set<string>, out: Map<string, { vaddr: number; size: number }>): void {
-  const names = [...wanted].map((n) => ({ name: n, bytes: Buffer.from(n, 'latin1') }));
-  for (let o = 0; o + 24 <= syms.length; o += 24) {
-    const info = syms[o + 4]!;
-    const shndx = syms.readUInt16LE(o + 6);
-    if ((info & 0xf) !== STT_FUNC || shndx === 0) continue;
-    const at = syms.readUInt32LE(o);
-    const hit = names.find(
-      (n) => strings[at + n.bytes.length] === 0 && strings.compare(n.bytes, 0, n.bytes.length, at, at + n.bytes.length) === 0,
-    );
-    if (!hit || out.has(hit.name)) continue;
-    out.set(hit.name, { vaddr: num(syms.readBigUInt64LE(o + 8)), size: num(syms.readBigUInt64LE(o + 16)) });
+/** Bytes read from a symbol or string table at a time: a node binary's are 2-7 MB each. */
+const CHUNK = 256 * 1024;
+
+/**
+ * Where each wanted name is in a string table: every offset at which its bytes and a NUL stand (a symbol's name may
+ * be the tail of a longer string, which linkers share). Read a chunk at a time, chunks overlapping by the longest
+ * name, so no table is ever whole in memory.
+ */
+function nameOffsets(fd: number, table: { offset: number; size: number }, wanted: Set<string>, chunkBytes: number): Map<number, string> {
+  const needles = [...wanted].map((name) => ({ name, bytes: Buffer.from(`${name}\0`, 'latin1') }));
+  const overlap = Math.max(0, ...needles.map((n) => n.bytes.length)) - 1;
+  const out = new Map<number, string>();
+  const buf = Buffer.allocUnsafe(chunkBytes + overlap);
+  for (let start = 0; start < table.size; start += chunkBytes) {
+    const want = Math.min(chunkBytes + overlap, table.size - start);
+    const chunk = readInto(fd, buf, table.offset + start, want);
+    for (const n of needles)
+      for (let i = chunk.indexOf(n.bytes); i >= 0 && i < chunkBytes; i = chunk.indexOf(n.bytes, i + 1)) out.set(start + i, n.name);
+    if (chunk.length < want) break;
+  }
+  return out;
+}
+
+/** The defined functions of a symbol table whose name is at one of `names`' offsets, a chunk of symbols at a time. */
+function readFunctions(
+  fd: number,
+  table: { offset: number; size: number },
+  names: Map<number, string>,
+  out: Map<string, { vaddr: number; size: number }>,
+  chunkBytes: number,
+): void {
+  if (names.size === 0) return;
+  const perChunk = Math.max(1, Math.floor(chunkBytes / 24)) * 24;
+  const buf = Buffer.allocUnsafe(perChunk);
+  for (let start = 0; start < table.size; start += perChunk) {
+    const syms = readInto(fd, buf, table.offset + start, Math.min(perChunk, table.size - start));
+    for (let o = 0; o + 24 <= syms.length; o += 24) {
+      const info = syms[o + 4]!;
+      const shndx = syms.readUInt16LE(o + 6);
+      if ((info & 0xf) !== STT_FUNC || shndx === 0) continue;
+      const name = names.get(syms.readUInt32LE(o));
+      if (name === undefined || out.has(name)) continue;
+      out.set(name, { vaddr: num(syms.readBigUInt64LE(o + 8)), size: num(syms.readBigUInt64LE(o + 16)) });
+    }
+    if (syms.length < Math.min(perChunk, table.size - start)) break;
   }
 }
 
 function readAt(fd: number, offset: number, len: number): Buffer {
-  const b = Buffer.alloc(Math.max(0, len));
+  return readInto(fd, Buffer.alloc(Math.max(0, len)), offset, len);
+}
+
+/** Up to `len` bytes from `offset` into the start of `b` (fewer at the end of the file): the part read. */
+function readInto(fd: number, b: Buffer, offset: number, len: number): Buffer {
+  const want = Math.max(0, Math.min(len, b.length));
   let got = 0;
-  while (got < b.length) {
-    const n = fs.readSync(fd, b, got, b.length - got, offset + got);
+  while (got < want) {
+    const n = fs.readSync(fd, b, got, want - got, offset + got);
     if (n <= 0) break;
     got += n;
   }

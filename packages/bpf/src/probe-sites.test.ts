@@ -62,6 +62,36 @@ describe('x86-64 first instructions', () => {
 });
 
 describe.skipIf(!fs.existsSync(LIBSSL))("this host's files", () => {
+  it('reads the functions of a symbol table a chunk at a time: the same as nm, whatever the chunk size', () => {
+    // nm -D -S --defined-only: "value size type name" of the exported symbols (T: in the code section)
+    const truth = (file: string) => {
+      const out: Record<string, [number, number]> = {};
+      const nm = execFileSync('nm', ['-D', '-S', '--defined-only', file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+      for (const line of nm.split('\n')) {
+        const [value, size, type, versioned] = line.trim().split(/\s+/);
+        const name = versioned?.replace(/@.*$/, '');
+        if (type === 'T' && name && FUNCS.includes(name) && !out[name]) out[name] = [parseInt(value!, 16), parseInt(size!, 16)];
+      }
+      return out;
+    };
+    for (const [file, chunks] of [
+      [LIBSSL, [64, 100, 4096, undefined]],
+      [NODE, [1000, undefined]],
+    ] as const) {
+      const want = truth(file);
+      expect(Object.keys(want).sort()).toEqual([...FUNCS].sort());
+      for (const chunk of chunks) {
+        const elf = ElfFile.open(file, FUNCS, chunk);
+        try {
+          const got = Object.fromEntries(FUNCS.map((n) => [n, [elf.fn(n)?.vaddr, elf.fn(n)?.size]]));
+          expect(got, `${file}, chunks of ${chunk ?? 'default'} bytes`).toEqual(want);
+        } finally {
+          elf.close();
+        }
+      }
+    }
+  });
+
   it('libssl.so.3: SSL_read/SSL_write would be single-stepped; probes go on the internal functions they and the _ex wrappers call', () => {
     const elf = ElfFile.open(LIBSSL, FUNCS);
     try {
