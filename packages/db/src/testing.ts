@@ -3,9 +3,7 @@
  * in DATABASE_URL), migrates a template database once, and each test file gets its own fresh database
  * cloned from the template with {@link createTestDatabase}. Nothing is mocked.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { citusWorkers } from './citus/cluster';
@@ -13,45 +11,9 @@ import { citusServerForTests, cloneCitusDatabase, dropCitusDatabase, prepareCitu
 import { connect, type Db } from './client';
 import { databaseUrl, serverForTests } from './embedded';
 import { forgetKnownPartitions } from './maintenance/partitions';
-import { REPO_ROOT } from './migrate';
+import { migrateDatabase } from './migrate';
 
 const TEMPLATE = 'sextant_test_template';
-
-/** What `prisma migrate deploy` prints once every migration is committed (or there was none to apply). */
-const MIGRATED = /^(All migrations have been successfully applied\.|No pending migrations to apply\.)$/m;
-
-/**
- * The template's migration: `prisma migrate deploy` as migrate.ts runs it, done once prisma says every migration
- * is applied. The CLI itself stays alive for 10 s more after that (measured: a timer of its WASM schema engine
- * keeps node running, with an idle connection to the database), which every test run's setup would wait for:
- * it is stopped instead, and waited for, so no session is left on the template.
- */
-async function migrateTemplate(databaseUrl: string): Promise<void> {
-  const child = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  let migrated = false;
-  const onData = (d: Buffer) => {
-    output += d.toString();
-    if (!migrated && MIGRATED.test(output)) {
-      migrated = true;
-      child.kill('SIGTERM');
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  await new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code, signal) =>
-      code === 0 || (migrated && signal === 'SIGTERM')
-        ? resolve()
-        : reject(new Error(`prisma migrate deploy failed (exit ${code ?? signal}):\n${output}`)),
-    );
-  });
-}
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -86,7 +48,7 @@ export async function setupTestPostgres(
     // then distributed (citus/distribute.ts) on every node.
     const server = await citusServerForTests();
     try {
-      await prepareCitusTemplate(server.url, TEMPLATE, migrateTemplate);
+      await prepareCitusTemplate(server.url, TEMPLATE, (url) => migrateDatabase(url, { quiet: true }));
     } catch (err) {
       await server.stop();
       throw err;
@@ -103,7 +65,7 @@ export async function setupTestPostgres(
   await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${TEMPLATE}`);
   await admin.end();
-  await migrateTemplate(databaseUrl(serverUrl, TEMPLATE));
+  await migrateDatabase(databaseUrl(serverUrl, TEMPLATE), { quiet: true });
   provide('pgServerUrl', serverUrl);
   provide('citusCluster', '');
   return stop;
