@@ -1,4 +1,5 @@
 /** Formatting of kernel address bytes; IPv4-mapped IPv6 addresses become plain IPv4 (one name per peer). */
+import os from 'node:os';
 import { ipMatches } from '@sextant/shared';
 
 /** Whether the 16 bytes at `off` are a v4-mapped IPv6 address (::ffff:a.b.c.d). */
@@ -83,6 +84,18 @@ export interface HostAddress {
   family: 4 | 6;
   cidr: string;
   internal: boolean;
+}
+
+/** This host's interface addresses (os.networkInterfaces), as `likelyLocalAddress` takes them. */
+export function hostAddresses(): HostAddress[] {
+  return Object.values(os.networkInterfaces()).flatMap((list) =>
+    (list ?? []).map((a) => ({
+      address: a.address,
+      family: a.family === 'IPv6' ? (6 as const) : (4 as const),
+      cidr: a.cidr ?? `${a.address}/${a.family === 'IPv6' ? 128 : 32}`,
+      internal: a.internal,
+    })),
+  );
 }
 
 /**

@@ -4,8 +4,7 @@
  * from their ring buffers, and reads/resets the aggregation maps (UDP flows, drops, latency histograms) and
  * counters. close() detaches everything.
  */
-import os from 'node:os';
-import { formatIp, likelyLocalAddress, type HostAddress } from './addresses';
+import { formatIp, hostAddresses, likelyLocalAddress, type HostAddress } from './addresses';
 import { dropReasonName } from './drop-reasons';
 import {
   decodeSxDropKey,
@@ -72,17 +71,6 @@ const L7_PROGRAM = /^sx_(enter|exit)_/;
 const L7_MMSG_PROGRAM = /^sx_(enter|exit)_(send|recv)mmsg$/;
 /** TLS plaintext uprobes (sextant_tls.bpf.h): loaded with L7 capture unless tls is off, attached per file. */
 const TLS_PROGRAM = /^sx_tls_/;
-
-function hostAddresses(): HostAddress[] {
-  return Object.values(os.networkInterfaces()).flatMap((list) =>
-    (list ?? []).map((a) => ({
-      address: a.address,
-      family: a.family === 'IPv6' ? (6 as const) : (4 as const),
-      cidr: a.cidr ?? `${a.address}/${a.family === 'IPv6' ? 128 : 32}`,
-      internal: a.internal,
-    })),
-  );
-}
 
 export class SextantProbes {
   private closed = false;

@@ -98,17 +98,6 @@ static __always_inline int sx_is_self(void)
 #include "sextant_l7.bpf.h"
 #include "sextant_tls.bpf.h"
 
-/* Whether records of a socket's L7 state (or its TLS plaintext's) may have gone to the L7 ring: one did (every
- * record goes out through sx_l7_emit, which marks the state), its unanswered request is emitted at this close (the
- * stash drop: a request awaiting its response), or the state is missing or another socket's (nothing known). */
-static __always_inline __u8 sx_l7_may_have_records(struct sx_l7_sock *ls, struct sock *sk)
-{
-	if (!ls)
-		return 1;
-	__u64 ino = sk->sk_socket->file->f_inode->i_ino;
-	return (ino && ls->ino != ino) || ls->records || ls->xstate == SX_X_AWAITING;
-}
-
 /* The socket's cgroup by direct (BTF) loads: a faulting load reads 0 instead of calling a helper per hop. */
 static __always_inline __u64 sx_sock_cgroup(struct sock *sk)
 {

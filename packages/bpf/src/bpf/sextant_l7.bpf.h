@@ -349,6 +349,17 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	}
 }
 
+/* Whether records of a socket's L7 state (or its TLS plaintext's) may have gone to the L7 ring: one did (every
+ * record goes out through sx_l7_emit, which marks the state), its unanswered request is emitted at this close (the
+ * stash drop: a request awaiting its response), or the state is missing or another socket's (nothing known). */
+static __always_inline __u8 sx_l7_may_have_records(struct sx_l7_sock *ls, struct sock *sk)
+{
+	if (!ls)
+		return 1;
+	__u64 ino = sk->sk_socket->file->f_inode->i_ino;
+	return (ino && ls->ino != ino) || ls->records || ls->xstate == SX_X_AWAITING;
+}
+
 #include "sextant_l7_syscalls.bpf.h"
 
 #include "sextant_l7_sock.bpf.h"
