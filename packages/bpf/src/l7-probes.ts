@@ -2,6 +2,7 @@
  * The L7 signals mode's maps (docs/l7-line-rate.md): the config the programs read (sx_l7_config) and the two
  * generations of HTTP aggregates (sx_l7_agg0 / sx_l7_agg1). SextantProbes delegates to L7Signals.
  */
+import { fromSparse, mergeInto, toSparse, type Histogram } from '@sextant/shared';
 import { formatIp } from './addresses';
 import {
   decodeSxL7AggKey,
@@ -226,7 +227,7 @@ function decodeAggregate(k: Buffer, v: Buffer): L7AggregateRecord {
 export function withAggregateHistograms(hists: readonly HistogramRecord[], aggregates: readonly L7AggregateRecord[]): HistogramRecord[] {
   const keyOf = (cgroupId: bigint, ip: string, port: number) => `${cgroupId}|${ip}|${port}`;
   const out: HistogramRecord[] = [...hists];
-  const added = new Map<string, { at: number; buckets: Map<number, number> }>();
+  const added = new Map<string, { at: number; buckets: Histogram }>();
   const http = new Map<string, number>();
   hists.forEach((h, i) => {
     if (h.kind === SX_HIST_HTTP) http.set(keyOf(h.cgroupId, h.remoteIp, h.remotePort), i);
@@ -238,18 +239,13 @@ export function withAggregateHistograms(hists: readonly HistogramRecord[], aggre
     let entry = added.get(key);
     if (!entry) {
       const at = http.get(key);
-      const buckets = new Map<number, number>();
-      if (at !== undefined) out[at]!.idx.forEach((b, j) => buckets.set(b, out[at]!.cnt[j]!));
-      entry = { at: at ?? out.length, buckets };
+      entry = { at: at ?? out.length, buckets: at !== undefined ? fromSparse(out[at]!) : new Map() };
       if (at === undefined)
         out.push({ cgroupId: a.cgroupId, remoteIp: a.raddr, remotePort: a.rport, kind: SX_HIST_HTTP, idx: [], cnt: [] });
       added.set(key, entry);
     }
-    a.idx.forEach((b, j) => entry.buckets.set(b, (entry.buckets.get(b) ?? 0) + a.cnt[j]!));
+    mergeInto(entry.buckets, fromSparse(a));
   }
-  for (const { at, buckets } of added.values()) {
-    const idx = [...buckets.keys()].sort((x, y) => x - y);
-    out[at] = { ...out[at]!, idx, cnt: idx.map((b) => buckets.get(b)!) };
-  }
+  for (const { at, buckets } of added.values()) out[at] = { ...out[at]!, ...toSparse(buckets) };
   return out;
 }
