@@ -284,6 +284,8 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	__u8 l7 = !l7_enabled ? 0 : st ? st->l7 : SX_SOCK_L7 | SX_SOCK_L7_TLS;
 	struct sx_l7_sock *ls = l7 & SX_SOCK_L7 ? bpf_map_lookup_elem(&sx_l7_socks, &key) : NULL;
 	struct sx_l7_sock *ps = l7 & SX_SOCK_L7_TLS ? bpf_map_lookup_elem(&sx_l7_socks, &tls_key) : NULL;
+	if (l7 & SX_SOCK_L7) /* a skipped socket's flag goes with its state (a disconnected socket may connect again) */
+		bpf_sk_storage_delete(&sx_l7_skips, sk);
 	if (l7_mode == SX_L7_MODE_SIGNALS) {
 		if ((l7 & SX_SOCK_L7) && (!ls || ls->protocol == SX_PROTO_HTTP))
 			sx_l7_drop_stash(&key);

@@ -141,9 +141,8 @@ static __always_inline struct file *sx_fd_file(struct task_struct *task, int fd)
 
 /* What this socket's calls were classified as: SX_PROTO_UNKNOWN when not yet (no state, or the state of an earlier
  * socket that reused the same struct sock: the inode tells them apart). */
-static __always_inline __u8 sx_l7_known(__u64 skey, __u64 ino)
+static __always_inline __u8 sx_l7_known(struct sx_l7_sock *ls, __u64 ino)
 {
-	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
 	return ls && ls->ino == ino ? ls->protocol : SX_PROTO_UNKNOWN;
 }
 
@@ -206,11 +205,17 @@ static __always_inline __u8 sx_hist_kind(__u8 protocol)
 
 #include "sextant_l7_h2_midstream.bpf.h"
 
-/* One message of `len` bytes moved by the syscall: classify, time, and emit header + first bytes. */
-static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len, __u64 id)
+/* One message of `len` bytes moved by the syscall: classify, time, and emit header + first bytes. `known`: the
+ * socket's state under a->sk as the caller looked it up (its inode not checked yet), or NULL. */
+static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len, __u64 id,
+				       struct sx_l7_sock *known)
 {
-	/* signals mode: an aggregated socket's chunk is decided from its first bytes before any copy */
-	if (l7_mode == SX_L7_MODE_SIGNALS && sx_l7_agg_fast(a, buf, iovcnt, kind, len) > 0)
+	/* signals mode: an aggregated socket's chunk is decided from its first bytes before any copy (the message's own
+	 * buffer: a mmsg call's messages each have theirs) */
+	a->buf = buf;
+	a->iovcnt = iovcnt;
+	a->kind = kind;
+	if (l7_mode == SX_L7_MODE_SIGNALS && sx_l7_agg_fast(a, known, len) > 0)
 		return;
 	__u32 zero = 0;
 	struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);

@@ -19,7 +19,8 @@ static __always_inline int sx_l7_peek12(__u64 buf, __u32 iovcnt, __u8 kind, __u3
 	return bpf_probe_read_user(out, 12, p) ? -1 : 0;
 }
 
-/* An AGG socket's chunk decided before anything is copied or a record header filled (sx_l7_emit calls it first):
+/* An AGG socket's chunk decided before anything is copied or a record header filled (sx_l7_emit calls it first, with
+ * the socket's state when its caller has looked it up, else NULL; the message's buffer, iovec count and kind in a):
  * 1 = handled, nothing to emit; 0 = the generic path copies the chunk, fills the header and runs sx_l7_signals.
  * Handled here: a request on a socket whose stash exists and is empty (its bytes are copied once, into the stash,
  * whose socket fields were filled by the socket's first request: only the request's own fields are written), a
@@ -28,12 +29,16 @@ static __always_inline int sx_l7_peek12(__u64 buf, __u32 iovcnt, __u8 kind, __u3
  * response chunk, kept or not, are summed in the stash for the exchange's aggregate). Everything else
  * (a socket's first request, the rules' exceptions, kept chunks) takes the generic path, which decides the same.
  * A global function: verified once. */
-__noinline int sx_l7_agg_fast(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len)
+__noinline int sx_l7_agg_fast(struct sx_l7_args *a, struct sx_l7_sock *ls, __u32 len)
 {
 	if (!a)
 		return 0;
+	__u64 buf = a->buf;
+	__u32 iovcnt = a->iovcnt;
+	__u8 kind = a->kind;
 	__u64 key = a->sk | (a->tls ? 1 : 0); /* TLS plaintext: its own state (as sx_l7_emit) */
-	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
+	if (!ls)
+		ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
 	if (!ls || ls->ino != a->ino || ls->protocol != SX_PROTO_HTTP || ls->full)
 		return 0;
 	int request = (a->direction == SX_L7_EGRESS) == (ls->role == SX_DIR_CLIENT);

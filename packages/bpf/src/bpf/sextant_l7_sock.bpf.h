@@ -38,6 +38,23 @@ const volatile __u8 l7_sock_hooks = 1;
 #define SX_NR_SENDMSG 46
 #define SX_NR_RECVMSG 47
 
+/* A socket whose calls are skipped (sx_l7_skipped: NONE, TLS ciphertext, HTTP/2 joined mid-stream) says so in its own
+ * storage, which lives as long as the struct sock (and is deleted with its sx_l7_socks state at TCP close), with what
+ * the TLS pairing needs: its calls stop at one look-up through the socket, before the socket's file and inode and the
+ * hash look-up of its state. Made from that state by the first call that finds it skipped. */
+struct sx_l7_skip {
+	__u64 sk;
+	__u64 ino;
+	__u8 protocol;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sx_l7_skip);
+} sx_l7_skips SEC(".maps");
+
 /* Whether the syscall's fd is this socket's file. */
 static __always_inline int sx_fd_is(struct task_struct *task, int fd, struct socket *sock)
 {
@@ -83,6 +100,14 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 		else
 			return;
 	}
+	/* A socket classified as not ours stops here: only the TLS pairing state of a thread inside, or between, SSL calls
+	 * learns of the call (as below, from the socket's storage). */
+	struct sx_l7_skip *skip = bpf_sk_storage_get(&sx_l7_skips, sk, 0, 0);
+	if (skip) {
+		if (sk->sk_protocol == IPPROTO_TCP)
+			sx_tls_on_syscall(skip->sk, skip->ino, direction, sx_l7_may_be_tls(skip->protocol));
+		return;
+	}
 	int fd = (int)regs->di;
 	__u64 buf = regs->si;
 	__u32 iovcnt = kind == SX_ARGS_IOV ? (__u32)regs->dx : 0;
@@ -98,10 +123,17 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	__u64 skey = 0; /* the socket's address as a plain number (map keys, arithmetic) */
 	if (bpf_probe_read_kernel(&skey, sizeof(skey), &sock->sk) || !skey)
 		return;
-	__u8 known = sx_l7_known(skey, ino);
+	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
+	__u8 known = sx_l7_known(ls, ino);
 	/* A socket classified as not ours stops here, before the fd table is walked (its bytes are not read): only the
 	 * TLS pairing state of a thread inside, or between, SSL calls learns of the call. */
 	if (sx_l7_skipped(known)) {
+		skip = bpf_sk_storage_get(&sx_l7_skips, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (skip) {
+			skip->sk = skey;
+			skip->ino = ino;
+			skip->protocol = known;
+		}
 		if (sk->sk_protocol == IPPROTO_TCP)
 			sx_tls_on_syscall(skey, ino, direction, sx_l7_may_be_tls(known));
 		return;
@@ -123,7 +155,7 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	}
 	struct sx_l7_args a = {};
 	sx_l7_args_fill(&a, skey, ino, buf, iovcnt, kind, direction, syscall); /* a write: timed at its completion */
-	sx_l7_emit(&a, buf, iovcnt, kind, (__u32)ret, bpf_get_current_pid_tgid());
+	sx_l7_emit(&a, buf, iovcnt, kind, (__u32)ret, bpf_get_current_pid_tgid(), ls);
 }
 #else
 static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direction) {}

@@ -246,6 +246,6 @@ int sx_tls_return(struct pt_regs *ctx)
 	a.direction = t->direction;
 	a.syscall = t->direction == SX_L7_EGRESS ? SX_SYS_SSL_WRITE : SX_SYS_SSL_READ;
 	a.tls = t->tls ? t->tls : SX_TLS_OPENSSL;
-	sx_l7_emit(&a, a.buf, 0, SX_ARGS_BUF, len > 0xffffffffULL ? 0xffffffff : (__u32)len, bpf_get_current_pid_tgid());
+	sx_l7_emit(&a, a.buf, 0, SX_ARGS_BUF, len > 0xffffffffULL ? 0xffffffff : (__u32)len, bpf_get_current_pid_tgid(), NULL);
 	return 0;
 }
