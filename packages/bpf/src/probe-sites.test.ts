@@ -114,6 +114,15 @@ describe.skipIf(!fs.existsSync(LIBSSL))("this host's files", () => {
         ['sx_tls_return', true, '', at(write)],
         ['sx_tls_return', true, 'SSL_do_handshake', 0],
       ]);
+      // Attached by file offset (libbpf does not look the symbols up again): the internal site's, or the symbol's + skip.
+      expect(plan.hooks.map((h) => h.fileOffset)).toEqual([
+        at(read),
+        at(write),
+        f('SSL_do_handshake').fileOffset,
+        at(read),
+        at(write),
+        f('SSL_do_handshake').fileOffset,
+      ]);
     } finally {
       elf.close();
     }
@@ -130,12 +139,17 @@ describe.skipIf(!fs.existsSync(LIBSSL))("this host's files", () => {
     expect([plan.internal, plan.singleStepped, plan.undecoded]).toEqual([[], [], undefined]);
     expect(plan.hooks.filter((h) => !h.retprobe).map((h) => [h.func, h.offset])).toEqual(FUNCS.map((n) => [n, 0]));
     expect(plan.hooks.filter((h) => h.retprobe).map((h) => h.func)).toEqual(FUNCS);
+    const elf = ElfFile.open(NODE, FUNCS);
+    const offsets = FUNCS.map((n) => elf.fn(n)!.fileOffset);
+    elf.close();
+    expect(plan.hooks.map((h) => h.fileOffset)).toEqual([...offsets, ...offsets]);
   });
 
   it('a file that is not ELF: the symbols, undecoded with the reason', () => {
     const plan = planTlsSites('/etc/hostname');
     expect(plan.undecoded).toMatch(/not an ELF file/);
     expect(plan.hooks.filter((h) => !h.retprobe).map((h) => h.func)).toEqual(FUNCS);
+    expect(plan.hooks.every((h) => h.fileOffset === undefined)).toBe(true);
   });
 });
 
@@ -224,5 +238,9 @@ describe.skipIf(!hasCc)('compiled shapes', () => {
     expect(plan.hooks.filter((h) => !h.retprobe).map((h) => [h.func, h.offset])).toEqual(
       FUNCS.map((n) => [n, n === 'SSL_do_handshake' ? 0 : 4]),
     );
+    const elf = ElfFile.open(so, FUNCS);
+    const offsets = FUNCS.map((n) => elf.fn(n)!.fileOffset + (n === 'SSL_do_handshake' ? 0 : 4));
+    elf.close();
+    expect(plan.hooks.map((h) => h.fileOffset)).toEqual([...offsets, ...offsets]);
   });
 });

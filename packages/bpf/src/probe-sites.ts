@@ -103,12 +103,17 @@ export function callsTo(code: Buffer, target: number): boolean {
   return false;
 }
 
-/** One uprobe: program, entry or return, and where: a symbol plus bytes, or (func '') a file offset. */
+/**
+ * One uprobe: program, entry or return, and where: a symbol plus bytes, or (func '') a file offset. `fileOffset`,
+ * set on every hook of a decoded file, is where that is in the file: attached there, libbpf does not look the
+ * symbol up again (it would read the file's symbol tables anew for each of the ten attaches: 7 MB for node).
+ */
 export interface TlsHook {
   program: string;
   retprobe: boolean;
   func: string;
   offset: number;
+  fileOffset?: number;
 }
 
 export interface TlsSitePlan {
@@ -148,7 +153,9 @@ export function planTlsSites(path: string, mode: 'auto' | 'symbols' = 'auto'): T
       const f = elf.fn(name);
       return f && { f, ...entrySite(elf.code(f.vaddr, 16)) };
     };
-    const entries: { func: string; offset: number; program: string }[] = [];
+    // The probe's bytes past the symbol, and where that is in the file (absent symbol: libbpf names it in its error).
+    const at = (s: ReturnType<typeof site>) => (s ? { offset: s.skip, fileOffset: s.f.fileOffset + s.skip } : { offset: 0 });
+    const entries: { func: string; offset: number; program: string; fileOffset?: number }[] = [];
     const plan: TlsSitePlan = { hooks: [], internal: [], singleStepped: [] };
     for (const d of DIRECTIONS) {
       const plain = site(d.plain);
@@ -156,21 +163,18 @@ export function planTlsSites(path: string, mode: 'auto' | 'symbols' = 'auto'): T
       const needed = mode === 'auto' && !(plain?.emulated && ex?.emulated);
       const internal = needed && plain && ex ? internalSite(elf, plain.f, ex.f) : undefined;
       if (internal !== undefined) {
-        entries.push({ func: '', offset: internal, program: d.exProgram });
+        entries.push({ func: '', offset: internal, program: d.exProgram, fileOffset: internal });
         plan.internal.push(d.dir);
         continue;
       }
-      entries.push({ func: d.plain, offset: plain?.skip ?? 0, program: d.program });
-      entries.push({ func: d.ex, offset: ex?.skip ?? 0, program: d.exProgram });
+      entries.push({ func: d.plain, program: d.program, ...at(plain) });
+      entries.push({ func: d.ex, program: d.exProgram, ...at(ex) });
       for (const [name, s] of [[d.plain, plain] as const, [d.ex, ex] as const]) if (s && !s.emulated) plan.singleStepped.push(name);
     }
     const hs = site(HANDSHAKE.func);
-    entries.push({ func: HANDSHAKE.func, offset: hs?.skip ?? 0, program: HANDSHAKE.program });
+    entries.push({ func: HANDSHAKE.func, program: HANDSHAKE.program, ...at(hs) });
     if (hs && !hs.emulated) plan.singleStepped.push(HANDSHAKE.func);
-    plan.hooks = [
-      ...entries.map((e) => ({ ...e, retprobe: false })),
-      ...entries.map((e) => ({ func: e.func, offset: e.offset, program: RETURN, retprobe: true })),
-    ];
+    plan.hooks = [...entries.map((e) => ({ ...e, retprobe: false })), ...entries.map((e) => ({ ...e, program: RETURN, retprobe: true }))];
     return plan;
   } finally {
     elf.close();

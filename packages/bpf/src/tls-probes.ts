@@ -55,7 +55,8 @@ export class TlsProbes {
       for (const h of plan.hooks) {
         const where = h.func ? `${h.func}${h.offset ? `+${h.offset}` : ''}` : `file offset 0x${h.offset.toString(16)}`;
         const what = `attach ${h.retprobe ? 'uretprobe' : 'uprobe'} ${where} in ${path}`;
-        links.push(check(what, this.addon.attachUprobe(this.handle, h.program, path, h.func, h.retprobe, cookie, h.offset)));
+        const [func, offset] = h.fileOffset === undefined ? [h.func, h.offset] : ['', h.fileOffset];
+        links.push(check(what, this.addon.attachUprobe(this.handle, h.program, path, func, h.retprobe, cookie, offset)));
       }
     } catch (err) {
       this.detachLinks(links);
