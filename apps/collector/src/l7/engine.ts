@@ -55,6 +55,9 @@ class HttpHandler implements ConnectionHandler {
   close(out: L7Exchange[]): void {
     this.conn.close(out);
   }
+  idle(): boolean {
+    return this.conn.idle;
+  }
 }
 
 export class L7Engine {
@@ -99,6 +102,19 @@ export class L7Engine {
     this.totals.unparsedBytes += c.unparsed - beforeUnparsed;
     this.count(out);
     return out;
+  }
+
+  /**
+   * Drops an HTTP/1 connection's parser state when nothing is in progress on it (closing it then would emit
+   * nothing); its next bytes start a new one. For sockets whose every exchange comes alone (the kernel's kept
+   * exchanges of an aggregated socket): their state then lives for one exchange, not until the connection closes.
+   * The connection's byte counters start again too (the totals keep them).
+   */
+  releaseIdle(connId: bigint): boolean {
+    const conn = this.conns.get(connId);
+    if (!conn || conn.state !== 'active' || !conn.handler?.idle?.()) return false;
+    this.conns.delete(connId);
+    return true;
   }
 
   /** Flushes a closed connection: close-delimited bodies end, waiting requests come out unanswered. */

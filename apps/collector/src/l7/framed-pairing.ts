@@ -19,6 +19,8 @@ export interface PairingCounters {
 export interface ConnectionHandler {
   feed(chunk: L7Chunk, which: 'request' | 'response', out: L7Exchange[]): void;
   close(out: L7Exchange[]): void;
+  /** Nothing in progress: no message half read, no request waiting (the state may be dropped and made anew). */
+  idle?(): boolean;
 }
 
 const DNS_TCP_MAX = 65535;

@@ -120,6 +120,11 @@ export class HttpConnection {
     if (gap > 0) stream.gap(gap);
   }
 
+  /** Every exchange out, no message in progress in either direction. */
+  get idle(): boolean {
+    return this.pending.length === 0 && !this.current && !this.response && !this.responsesLost && this.requests.idle && this.responses.idle;
+  }
+
   /** Connection closed: a close-delimited response ends; requests still waiting become unanswered exchanges. */
   close(out: L7Exchange[]): void {
     this.out = out;

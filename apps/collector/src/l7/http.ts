@@ -153,6 +153,11 @@ export class HttpStream {
     private readonly sink: HttpStreamSink,
   ) {}
 
+  /** Between messages: no head or body in progress, nothing carried. */
+  get idle(): boolean {
+    return this.state === 'head' && this.carry.length === 0;
+  }
+
   get inSync(): boolean {
     return this.state !== 'desync';
   }

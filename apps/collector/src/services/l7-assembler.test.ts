@@ -146,6 +146,42 @@ describe('L7Assembler: connections on a reused socket address', () => {
     expect(b.flowId).not.toBe(rowA);
   });
 
+  it("drops a kept exchange's parser state once the exchange is out, not at the close; full-path connections keep theirs", () => {
+    const a = assembler();
+    const t = 180_000n * MS;
+    const sampled = (ino: bigint, ts: bigint, direction: number, text: string) =>
+      l7Record({ sockId: SOCK, sockIno: ino, tsNs: ts, direction, data: text, sport: 41000, daddr: PEER, kept: 4 });
+    const head = 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n';
+    // A kept exchange whose response body comes in a second record: the state lives until the body is in.
+    expect(
+      a.push([
+        sampled(601n, t + 1n * MS, SX_L7_EGRESS, 'GET /s1 HTTP/1.1\r\n\r\n'),
+        sampled(601n, t + 2n * MS, SX_L7_INGRESS, `${head}ok`),
+      ]),
+    ).toEqual([]);
+    expect(a.stats().connections).toBe(1);
+    const [one] = a.push([sampled(601n, t + 3n * MS, SX_L7_INGRESS, 'ok')]) as [L7EventInput];
+    expect([one.http?.path, one.http?.code, one.sampling, one.http?.responseBytes]).toEqual(['/s1', 200, 'sampled', head.length + 4]);
+    expect(a.stats().connections).toBe(0);
+    // The next kept exchange on the same socket is parsed from scratch, on the same flow.
+    const [two] = a.push([
+      sampled(601n, t + 5n * MS, SX_L7_EGRESS, 'GET /s2 HTTP/1.1\r\n\r\n'),
+      sampled(601n, t + 6n * MS, SX_L7_INGRESS, `${head}okok`),
+    ]) as [L7EventInput];
+    expect([two.http?.path, two.sampling, two.flowId]).toEqual(['/s2', 'sampled', one.flowId]);
+    expect(a.stats().connections).toBe(0);
+    // A full-path connection (another socket) keeps its state between exchanges: its stream is whole, a message may
+    // span records.
+    const other = (ts: bigint, direction: number, text: string) =>
+      l7Record({ sockId: SOCK + 64n, sockIno: 602n, tsNs: ts, direction, data: text, sport: 41001, daddr: PEER });
+    const full = a.push([other(t + 7n * MS, SX_L7_EGRESS, 'GET /f HTTP/1.1\r\n\r\n'), other(t + 8n * MS, SX_L7_INGRESS, `${head}okok`)]);
+    expect(full.map((e) => [e.http?.path, e.sampling])).toEqual([['/f', undefined]]);
+    expect(a.stats().connections).toBe(1);
+    // The kept exchange's connection closes with nothing left to flush; its flow row has the exchanges' id.
+    expect(a.close(t, t + 9n * MS)).toBe(one.flowId);
+    expect(a.tick(Date.now() + 3_000)).toEqual([]);
+  });
+
   it('gives each of two connections on one address its own id when both are read before either close', () => {
     const a = assembler();
     const t = 150_000n * MS;

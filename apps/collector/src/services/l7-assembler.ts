@@ -176,6 +176,9 @@ export class L7Assembler {
       if (sampling) chunk.sampling = sampling;
       const exchanges = this.engine.push(chunk);
       for (const x of exchanges) this.emit(x, meta, out);
+      // An aggregated socket's kept exchanges come one at a time, whole (signals mode): its parser state need not
+      // wait for the close (it would outlive young collections under connection churn and fill the old generation).
+      if (sampling) this.engine.releaseIdle(connId);
     }
     if (this.closing.size > 0) this.flushClosed(now, out, true);
     return out;

@@ -60,6 +60,8 @@ export interface L7RecordFields {
   protocol?: number;
   saddr?: readonly number[];
   daddr?: readonly number[];
+  /** sx_l7_header.kept (SX_KEPT_*: why an aggregated exchange's record was kept; default 0, the full path). */
+  kept?: number;
 }
 
 const at = (field: string): number => SX_L7_HEADER_LAYOUT[field]!.offset;
@@ -82,6 +84,7 @@ export function l7Record(f: L7RecordFields): L7Record {
   buf.writeUInt8(f.direction, at('direction'));
   buf.writeUInt8(f.protocol ?? 0, at('protocol'));
   buf.writeUInt8(SX_DIR_CLIENT, at('role'));
+  buf.writeUInt8(f.kept ?? 0, at('kept'));
   buf.set(f.saddr ?? [10, 0, 0, 1], at('saddr'));
   buf.set(f.daddr ?? [10, 9, 8, 7], at('daddr'));
   buf.write('client', at('comm'), 'latin1');
