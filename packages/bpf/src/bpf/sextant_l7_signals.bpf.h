@@ -13,12 +13,17 @@
 #define SX_X_RESPONDING 2  /* the response started; later chunks follow `kept` */
 
 /* A stashed request: the record it would have been (header + first captured bytes); then the aggregate key of the
- * socket's last answered exchange and the bytes of its later response chunks not yet added to it (sx_l7_settle_bytes). */
+ * socket's last answered exchange and the bytes of its later response chunks not yet added to it (sx_l7_settle_bytes);
+ * then the cgroup the fast path last read for this socket's calls, with the css_set and cgroup it was read through
+ * (sx_l7_cgroup_id). */
 struct sx_l7_stashed {
 	struct sx_l7_header h;
 	__u8 data[SX_L7_MAX_CAPTURE];
 	struct sx_l7_agg_key agg;
 	__u64 agg_bytes;
+	__u64 cg_css;
+	__u64 cg_cgrp;
+	__u64 cg_id;
 };
 
 /* Preallocated (8,192 sockets × 4.2 kB ≈ 35 MB of kernel memory, fixed): allocated on demand, an element per
@@ -91,6 +96,7 @@ static __always_inline int sx_l7_stash_request(struct sx_l7_record *r, __u64 *ke
 		/* The socket's first request: the element is created from the record (its first 4 kB of data, then
 		 * what lies past them in the scratch, where the pending byte count is zeroed first). */
 		((struct sx_l7_stashed *)r)->agg_bytes = 0;
+		((struct sx_l7_stashed *)r)->cg_css = 0;
 		if (bpf_map_update_elem(&sx_l7_stash, key, r, BPF_NOEXIST)) {
 			if (!bpf_map_lookup_elem(&sx_l7_stash, key))
 				sx_count(SX_COUNTER_L7_STASH_FULL);
