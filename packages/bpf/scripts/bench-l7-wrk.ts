@@ -19,7 +19,8 @@
  * only the pairs within a round are compared. The first object on a hook runs ~+400 ns per request above the next (the
  * shared kernel lines); BENCH_WARM=<object> loads that one first in every round, unreported, to take it, so the others
  * differ by their own work only (which hides a saving of shared kernel lines: compare such a cut without it, by
- * whole rotations).
+ * whole rotations). The object right after another finds that one's lines warm, and a cyclic rotation of three or more
+ * keeps most pairs in one order: compare two objects at a time.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
