@@ -10,6 +10,8 @@ import { closeCaptureRequest, createCollectorToken, createUser, openCaptureReque
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureControl } from './capture-control';
+import type { AppRouter } from '@sextant/api';
+import type { TRPCClientError } from '@trpc/client';
 import { trpcTransport } from './transport';
 
 let db: TestDatabase;
@@ -106,5 +108,25 @@ describe('capture control', () => {
     expect(live.deadline()).toBe(opened.expiresAt);
     expect(applied).toEqual([opened.expiresAt]);
     await closeCaptureRequest(db.pool, opened.id);
+  });
+
+  it("the tRPC calls go over node:http, never the global fetch (its WebAssembly parser's compile costs ~40 MB)", async () => {
+    const global = globalThis.fetch;
+    globalThis.fetch = () => Promise.reject(new Error('global fetch used'));
+    try {
+      const reg = await trpcTransport(api.url, token).register({ hostname: 'fetchless', version: 'test', kernel: '6.1' });
+      expect(reg.name).toBe('capture-control-test'); // (the token's name)
+      expect(await trpcTransport(api.url, token).control()).toEqual({ recordAllUntil: null });
+      // A refused call is the server's tRPC error, as through fetch.
+      const refused = await trpcTransport(api.url, `sxc_${'x'.repeat(43)}`)
+        .control()
+        .catch((e: unknown) => e);
+      expect([(refused as TRPCClientError<AppRouter>).name, (refused as TRPCClientError<AppRouter>).data?.code]).toEqual([
+        'TRPCClientError',
+        'UNAUTHORIZED',
+      ]);
+    } finally {
+      globalThis.fetch = global;
+    }
   });
 });

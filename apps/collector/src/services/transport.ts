@@ -32,7 +32,18 @@ export function trpcTransport(server: string, token: string, timeoutMs = 30_000)
       httpLink({
         url: `${server.replace(/\/$/, '')}/api/trpc`,
         headers: () => ({ authorization: `Bearer ${token}` }),
-        fetch: (url, init) => fetch(url, { ...(init as RequestInit), signal: AbortSignal.timeout(timeoutMs) }),
+        // node:http, not the global fetch: fetch's HTTP parser is WebAssembly (undici's llhttp), and compiling it
+        // took ~40 MB at the collector's start (V8's optimizing tier in its worker threads), ~24 MB of it kept.
+        fetch: async (url, init) => {
+          const body = typeof init?.body === 'string' ? Buffer.from(init.body) : undefined;
+          const headers = (init?.headers ?? {}) as Record<string, string>; // (tRPC gives a plain object)
+          const res = await request(init?.method ?? 'GET', String(url), headers, body, timeoutMs);
+          return {
+            ok: res.status >= 200 && res.status < 300,
+            status: res.status,
+            json: async () => JSON.parse(res.body) as unknown,
+          } as Response;
+        },
       }),
     ],
   });
@@ -40,7 +51,13 @@ export function trpcTransport(server: string, token: string, timeoutMs = 30_000)
     register: (info) => client.ingest.register.mutate(info),
     control: () => client.collectors.control.query(),
     push: async (batch) => {
-      const res = await post(pushUrl, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, batch.body, timeoutMs);
+      const res = await request(
+        'POST',
+        pushUrl,
+        { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        batch.body,
+        timeoutMs,
+      );
       const text = res.body;
       let answer: { result?: { data?: IngestResult }; error?: { message?: string; data?: { code?: string } } };
       try {
@@ -62,8 +79,14 @@ export function trpcTransport(server: string, token: string, timeoutMs = 30_000)
 // sockets costs a fraction of fetch's stream machinery per request (measured in bench:collector).
 const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 8 }), https: new https.Agent({ keepAlive: true, maxSockets: 8 }) };
 
-/** POSTs a body and reads the whole answer; network errors and the timeout reject. */
-function post(url: string, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<{ status: number; body: string }> {
+/** Sends a request (a body or none) and reads the whole answer; network errors and the timeout reject. */
+function request(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   const u = new URL(url);
   const secure = u.protocol === 'https:';
   const mod = secure ? https : http;
@@ -71,9 +94,9 @@ function post(url: string, headers: Record<string, string>, body: Buffer, timeou
     const req = mod.request(
       u,
       {
-        method: 'POST',
+        method,
         agent: secure ? agents.https : agents.http,
-        headers: { ...headers, 'content-length': body.length },
+        headers: body ? { ...headers, 'content-length': body.length } : headers,
         timeout: timeoutMs,
       },
       (res) => {
@@ -83,7 +106,7 @@ function post(url: string, headers: Record<string, string>, body: Buffer, timeou
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`ingest.push: no answer within ${timeoutMs} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`${u.pathname.split('/').pop()}: no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);
   });
