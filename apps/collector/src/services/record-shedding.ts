@@ -4,14 +4,22 @@
  * and counts it) and one batch of ≤ 256 KiB at a time from the native reader, one per turn of the event loop — so
  * the heap does not grow with it; what falling behind costs is time: every stale record still parsed, paired, named
  * and shipped delays the TCP events (the flows) queued behind it, until their ring overflows too. So each batch is
- * looked at on arrival: how long ago the kernel wrote its newest record (bpf_ktime and process.hrtime are both
+ * looked at on arrival: how long ago the kernel wrote its records (bpf_ktime and process.hrtime are both
  * CLOCK_MONOTONIC). Behind by the bound or more, the records of exchanges the kernel aggregates already counted are
  * dropped before any work, cheapest to lose first — sampled successes, then (2× the bound) on-demand capture and slow
  * ones, then (4×) errors and full-path records (DNS, Kafka, HTTP on the full path: their count goes with them, as
  * with a full ring) — and counted per reason. TCP events and the kernel aggregates are never shed.
+ *
+ * An aggregated exchange's records (kept != 0) are judged together, by the newest capture time among them: the kernel
+ * emits its stashed request (captured when the request was sent) with its first response chunk, so the request's own
+ * time says how slow the exchange was, not how long the record waited. A stale exchange is shed whatever else its
+ * batch holds (a batch judged by its newest record kept a backlog read together with other processes' fresh records).
+ * A full-path record (kept 0) is judged by its batch's newest record: it may be a request flushed at its socket's close,
+ * emitted long after its capture time, with nothing of its exchange after it, and it is its exchange's only count.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { SX_DIR_CLIENT, SX_L7_EGRESS } from '@sextant/bpf';
 import type { L7Sampling } from '@sextant/shared';
 
 /** What a shed record was kept for: its sampling reason, or `full` for a full-path record. */
@@ -33,7 +41,7 @@ const COLLECT_EVERY_MS = 1_000;
 export interface ShedStats {
   /** Records shed, per reason. */
   records: Record<ShedReason, number>;
-  /** Batches that arrived behind by the bound or more. */
+  /** Batches holding records behind by the bound or more (an aggregated exchange's newest, a full-path record's batch's). */
   lateBatches: number;
   /** Batches that arrived with the V8 heap in use over its bound after a full collection. */
   heapBatches: number;
@@ -41,10 +49,20 @@ export interface ShedStats {
   forcedCollections: number;
 }
 
+/** The header fields shedding reads (L7Record's getters). */
 interface Shedable {
   readonly tsNs: bigint;
   readonly kept: number;
+  /** The socket's inode (unique per socket). */
+  readonly sockIno: bigint;
+  /** SX_L7_EGRESS / SX_L7_INGRESS. */
+  readonly direction: number;
+  /** The socket's role, SX_DIR_CLIENT / SX_DIR_SERVER. */
+  readonly role: number;
 }
+
+/** A record of the request side (the kernel's own test: an aggregated socket's request starts its next exchange). */
+const isRequest = (r: Shedable): boolean => (r.direction === SX_L7_EGRESS) === (r.role === SX_DIR_CLIENT);
 
 export interface HeapBoundOptions {
   /** V8 heap in use at which record work is shed, MB (0: never). */
@@ -63,6 +81,17 @@ export class RecordShedder {
   private readonly collect: () => void;
   private readonly nowMs: () => number;
   private lastCollectMs = -Infinity;
+  /** Lag at which a record is shed, per sx_l7_header.kept (TIER × the bound). */
+  private readonly tierNs: readonly bigint[];
+  /** Capture time at or before which a record is shed this batch, per kept (now − tierNs). */
+  private readonly cut: bigint[] = [0n, 0n, 0n, 0n, 0n];
+  /** Per socket, the newest capture time of the exchange being walked back through (the batch, newest first). */
+  private readonly exchangeNewest = new Map<bigint, bigint>();
+  /**
+   * Aggregated requests held over from the last batch: stale by their own time, their response (emitted right after
+   * them, in the same program run) not yet read. Judged with the next batch, which holds it, and passed on ahead of it.
+   */
+  private held: Shedable[] = [];
   /** Heap in use after the last forced collection, in multiples of the bound. */
   private liveLevel = 0;
   readonly stats: ShedStats = {
@@ -79,36 +108,71 @@ export class RecordShedder {
     heap: HeapBoundOptions = { maxHeapMb: 0 },
   ) {
     this.maxLagNs = BigInt(maxLagMs) * 1_000_000n;
+    this.tierNs = REASONS.map((r) => this.maxLagNs * BigInt(TIER[r]));
     this.maxHeapBytes = heap.maxHeapMb * 1_048_576;
     this.heapUsed = heap.heapUsed ?? (() => v8.getHeapStatistics().used_heap_size);
     this.collect = heap.collect ?? fullCollection;
     this.nowMs = heap.nowMs ?? Date.now;
   }
 
-  /** The batch's records worth working on (the batch itself when it is neither behind nor over the heap bound). */
+  /**
+   * The batch's records worth working on (the batch itself when nothing in it is behind and the heap is under its
+   * bound), preceded by any request held over from the last batch and kept.
+   */
   filter<R extends Shedable>(batch: readonly R[]): readonly R[] {
     if (batch.length === 0) return batch;
-    const lag = this.lagLevel(batch);
     const heap = this.heapLevel();
-    if (lag < 1 && heap < 1) return batch;
-    if (lag >= 1) this.stats.lateBatches++;
-    if (heap >= 1) this.stats.heapBatches++;
+    const held = this.held as R[];
+    const lagged = this.maxLagNs !== 0n;
+    const now = lagged ? this.nowNs() : 0n;
+    let newest = 0n;
+    let oldestKept = now;
+    if (lagged)
+      for (const r of batch) {
+        const ts = r.tsNs;
+        if (ts > newest) newest = ts;
+        if (ts < oldestKept && r.kept !== 0) oldestKept = ts;
+      }
+    const late = now - this.maxLagNs;
+    // nothing behind (no aggregated record, nor the batch's newest, as old as the bound), nothing held, heap under
+    if (!(lagged && (oldestKept <= late || newest <= late)) && held.length === 0 && heap < 1) return batch;
+
+    const cut = this.cut;
+    for (let k = 0; k < cut.length; k++) cut[k] = lagged ? now - this.tierNs[k]! : -1n;
+    const byExchange = lagged && (oldestKept <= late || held.length > 0);
+    const exchangeNewest = this.exchangeNewest;
+    let isLate = lagged && newest <= late;
     const out: R[] = [];
-    for (const r of batch) {
-      const reason = REASONS[r.kept] ?? 'full';
-      if (lag >= TIER[reason] || heap >= HEAP_TIER[reason]) this.stats.records[reason]++;
+    const hold: R[] = [];
+    // Newest first: an aggregated record finds in exchangeNewest the newest time of its socket's records after it,
+    // up to the socket's next request (the next exchange's), which ends the walk back through this one.
+    for (let i = batch.length + held.length - 1; i >= 0; i--) {
+      const r = i >= held.length ? batch[i - held.length]! : held[i]!;
+      const kept = r.kept < REASONS.length ? r.kept : 0;
+      const reason = REASONS[kept]!;
+      let ts = newest;
+      if (kept !== 0 && byExchange) {
+        ts = r.tsNs;
+        const sock = r.sockIno;
+        const after = exchangeNewest.get(sock);
+        if (after !== undefined && after > ts) ts = after;
+        if (!isRequest(r)) exchangeNewest.set(sock, ts);
+        else if (after !== undefined) exchangeNewest.delete(sock);
+        else if (ts <= cut[kept]! && i >= held.length && heap < HEAP_TIER[reason]) {
+          // its response is in the next batch (or lost): judged with it there
+          hold.push(r);
+          continue;
+        }
+        if (ts <= late) isLate = true;
+      } else if (kept !== 0) ts = now;
+      if (ts <= cut[kept]! || heap >= HEAP_TIER[reason]) this.stats.records[reason]++;
       else out.push(r);
     }
-    return out;
-  }
-
-  /** How far behind the batch's newest record is, in multiples of the lag bound (0 without one). */
-  private lagLevel(batch: readonly Shedable[]): number {
-    if (this.maxLagNs === 0n) return 0;
-    let newest = 0n;
-    for (const r of batch) if (r.tsNs > newest) newest = r.tsNs;
-    const lag = this.nowNs() - newest;
-    return lag < this.maxLagNs ? 0 : Number((lag * 1000n) / this.maxLagNs) / 1000;
+    exchangeNewest.clear();
+    this.held = hold.reverse();
+    if (isLate) this.stats.lateBatches++;
+    if (heap >= 1) this.stats.heapBatches++;
+    return out.length === batch.length && held.length === 0 ? batch : out.reverse();
   }
 
   /**
