@@ -23,9 +23,13 @@
  * that the figures are the steady state of a collector that runs for days (a fresh process spends its first seconds
  * compiling: V8's optimizing compiler on its worker threads was a quarter of the collector's CPU in the first 5 s of
  * `close`); what the warm-up cost is printed on its own line. BENCH_WARMUP=0: measured from the start, as before.
+ * BENCH_PAIRED=1: the throughput ratio from BENCH_PAIRS (default 20) pairs of BENCH_SLICE-second (default 2) slices,
+ * on and off alternated within one warm collector that detaches its programs for the "off" slices (paired.ts: the
+ * box's throughput drifts more between the default mode's runs than observing costs). Not for tls-* workloads.
  */
 import { WIRE_SCHEMA_VERSION } from '@sextant/shared';
 import { pct, requireTools, startCollector, startRig, wrk, type Rig } from './harness';
+import { pairedWorkload } from './paired';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
@@ -34,6 +38,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (RATE ? Math.max(1, 
 const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'ka,ka-full,ka-hooks,ka-l4,close,close-l4').split(',');
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const WARMUP = Math.max(0, Number(process.env.BENCH_WARMUP ?? 10));
+// BENCH_PAIRED=1: the ratio from short on/off slices alternated within one collector (paired.ts).
+const PAIRED = process.env.BENCH_PAIRED === '1';
 requireTools('bench:collector');
 
 const DESCRIPTIONS: Record<string, { title: string; close: boolean; tls?: boolean; env: Record<string, string> }> = {
@@ -162,6 +168,12 @@ async function workload(rig: Rig, name: string): Promise<void> {
   if (!d) throw new Error(`unknown workload ${name} (${Object.keys(DESCRIPTIONS).join(', ')})`);
   const opts = { seconds: SECONDS, connections: CONNECTIONS, close: d.close, rate: RATE, tls: d.tls };
   await wrk(rig, { ...opts, seconds: 2 }); // warm-up
+  if (PAIRED) {
+    if (d.tls) throw new Error(`BENCH_PAIRED: ${name} runs over TLS, whose uprobes stay attached while paused`);
+    const pairs = Math.max(1, Number(process.env.BENCH_PAIRS ?? 20));
+    const sliceSeconds = Math.max(1, Number(process.env.BENCH_SLICE ?? 2));
+    return pairedWorkload(rig, { title: d.title, env: d.env, wrk: opts, pairs, sliceSeconds, warmupSeconds: WARMUP });
+  }
   const variant = (v: string, entry?: string): Variant => ({
     name: v,
     entry,

@@ -281,6 +281,8 @@ export interface RunningCollector {
   peakRssMb(): number;
   /** Part of the RSS that is BPF ring buffer / map mappings (kernel memory, not the process's heap). */
   bpfMappedMb(): number;
+  /** Started with SEXTANT_BENCH_PAUSE=1: detaches (true) or attaches again (false) its programs, once it says so. */
+  setPaused(paused: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -298,7 +300,19 @@ export async function startCollector(rig: Rig, env: Record<string, string> = {},
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise<void>((resolve) => c.stdout?.on('data', (d: Buffer) => d.toString().includes('observing') && resolve()));
+  let said = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  c.stdout?.on('data', (d: Buffer) => {
+    said += d.toString();
+    for (const w of waiters.splice(0)) {
+      if (said.includes(w.text)) w.resolve();
+      else waiters.push(w);
+    }
+    said = said.slice(-200);
+  });
+  const until = (text: string) => new Promise<void>((resolve) => waiters.push({ text, resolve }));
+  await until('observing');
+  let isPaused = false; // SIGUSR2 toggles (index.ts)
   const pid = c.pid ?? 0;
   let cpu0 = procCpuSeconds(pid);
   let t0 = Date.now();
@@ -313,6 +327,14 @@ export async function startCollector(rig: Rig, env: Record<string, string> = {},
     },
     peakRssMb: () => peakRssMb(pid),
     bpfMappedMb: () => bpfMappedMb(pid),
+    async setPaused(paused) {
+      if (paused === isPaused) return;
+      isPaused = paused;
+      said = '';
+      const acked = until(paused ? '[collector] paused' : '[collector] resumed');
+      c.kill('SIGUSR2');
+      await acked;
+    },
     async stop() {
       c.kill('SIGTERM');
       await new Promise((r) => c.on('exit', r));

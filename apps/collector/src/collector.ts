@@ -316,6 +316,12 @@ export class Collector {
     return this.probes?.readCounters() ?? null;
   }
 
+  /** bench:collector's paired mode (SEXTANT_BENCH_PAUSE, index.ts): SextantProbes.pause / resume. */
+  setPaused(paused: boolean): void {
+    if (paused) this.probes?.pause();
+    else this.probes?.resume();
+  }
+
   /** Detaches the probes first (nothing new arrives), then flushes what is buffered. */
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
@@ -331,6 +337,7 @@ export class Collector {
       this.probes = null;
       // Whatever is still waiting for a response is reported as an unanswered request.
       this.shipper.addL7(this.l7.tick(Number.POSITIVE_INFINITY));
+      this.shedder.stop();
       this.shipper.addFlowRows(this.heldCoverageRows(true));
     }
     this.reportHealth();

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
         includeObjectsCollectedByMajorGC: !process.env.SEXTANT_HEAP_PROFILE_LIVE,
         includeObjectsCollectedByMinorGC: !process.env.SEXTANT_HEAP_PROFILE_LIVE,
       });
-      process.on('SIGUSR2', () => {
+      process.on(process.env.SEXTANT_BENCH_PAUSE === '1' ? 'SIGURG' : 'SIGUSR2', () => {
         void profiler
           .post('HeapProfiler.getSamplingProfile')
           .then((r) => fs.writeFileSync(`${heapProfilePath}.usr2`, JSON.stringify(r.profile)));
@@ -60,6 +60,17 @@ async function main(): Promise<void> {
   // SEXTANT_MEMORY_LOG=ms: resident set, V8 heap spaces and external memory to stderr at that interval (memory work).
   const memoryLogMs = Number(process.env.SEXTANT_MEMORY_LOG ?? 0);
   if (memoryLogMs > 0) setInterval(logMemory, memoryLogMs).unref();
+  // SEXTANT_BENCH_PAUSE=1 (bench:collector BENCH_PAIRED): SIGUSR2 detaches the programs, the next attaches them again,
+  // so that a benchmark alternates observing and not every few seconds within one warm collector (the heap
+  // profile's SIGUSR2 dump then answers SIGURG).
+  if (process.env.SEXTANT_BENCH_PAUSE === '1') {
+    let paused = false;
+    process.on('SIGUSR2', () => {
+      paused = !paused;
+      collector.setPaused(paused);
+      console.log(`[collector] ${paused ? 'paused' : 'resumed'}`);
+    });
+  }
   console.log(`[collector] observing ${config.nodeName}; shipping to ${config.server}`);
   let stopping = false;
   const stop = async () => {

@@ -40,6 +40,8 @@ export interface NativeAddon {
   load(handle: number): number;
   attachTracepoints(handle: number): number;
   attachCgroup(handle: number, program: string, cgroupPath: string): number;
+  /** Detaches the tracepoint and cgroup programs (not the uprobes); returns how many links, or -errno. */
+  detachPrograms(handle: number): number;
   /** A link id (> 0), or -errno. At funcName plus offset bytes, or (funcName '') at file offset `offset`. */
   attachUprobe(
     handle: number,

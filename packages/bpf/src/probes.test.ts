@@ -177,6 +177,39 @@ describe.skipIf(noKernel)('lifecycle', () => {
     expect(count()).toBe(before);
   });
 
+  it('sees nothing while paused, and exactly what happens once resumed, tracepoints and cgroup hooks alike', async () => {
+    const links = () =>
+      execFileSync('bpftool', ['link', 'show'])
+        .toString()
+        .match(/^\d+: /gm)?.length ?? 0;
+    const before = links();
+    const p = SextantProbes.open({ cgroupRoot: '/sys/fs/cgroup/unified', updateIntervalMs: 0, tls: false });
+    const seen: TcpConnEvent[] = [];
+    p.onTcpEvents((batch) => seen.push(...batch));
+    const srv = await listen((s) => s.on('data', () => s.end('ok')));
+    try {
+      const attached = links() - before;
+      expect(attached).toBeGreaterThan(5);
+      expect(p.pause()).toBe(attached);
+      await settle(() => links() === before);
+      expect(links()).toBe(before);
+      const N = 10;
+      for (let i = 0; i < N; i++) await connectOnce(srv.port, 'paused');
+      const mine = () => seen.filter((e) => e.dport === srv.port || e.sport === srv.port);
+      await settle(() => mine().length > 0, 500);
+      expect(mine()).toHaveLength(0);
+      p.resume();
+      expect(links() - before).toBe(attached);
+      for (let i = 0; i < N; i++) await connectOnce(srv.port, 'resumed');
+      await settle(() => mine().length >= 2 * N);
+      expect(mine().filter((e) => e.direction === SX_DIR_CLIENT)).toHaveLength(N);
+      expect(mine().filter((e) => e.direction === SX_DIR_SERVER)).toHaveLength(N);
+    } finally {
+      srv.close();
+      p.close();
+    }
+  });
+
   it('sizes the TCP event ring as asked, and refuses a size the kernel would not take', () => {
     const ringSizes = () =>
       [

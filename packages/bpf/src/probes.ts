@@ -74,7 +74,9 @@ const TLS_PROGRAM = /^sx_tls_/;
 
 export class SextantProbes {
   private closed = false;
+  private paused = false;
   private interim = false;
+  private cgroupRoot: string | null | undefined;
   private readonly maps = new Map<string, MapInfo>();
   private readonly cpus: number;
   private readonly l7Signals: L7Signals;
@@ -113,10 +115,8 @@ export class SextantProbes {
       }
       check('bpf_object__load', addon.load(handle));
       probes.l7Signals.setConfig(DEFAULT_L7_CONFIG);
-      check('attach tracepoints', addon.attachTracepoints(handle));
-      if (opts.cgroupRoot) {
-        for (const name of UDP_CGROUP_PROGRAMS) check(`attach ${name}`, addon.attachCgroup(handle, name, opts.cgroupRoot));
-      }
+      probes.cgroupRoot = opts.cgroupRoot;
+      probes.attach();
     } catch (err) {
       probes.close();
       throw err;
@@ -124,6 +124,29 @@ export class SextantProbes {
     probes.interim = opts.updateIntervalMs !== 0;
     probes.l7Hooks = opts.l7 === false ? null : l7SockHooks ? 'sock' : 'syscalls';
     return probes;
+  }
+
+  private attach(): void {
+    check('attach tracepoints', this.addon.attachTracepoints(this.handle));
+    if (this.cgroupRoot) {
+      for (const name of UDP_CGROUP_PROGRAMS) check(`attach ${name}`, this.addon.attachCgroup(this.handle, name, this.cgroupRoot));
+    }
+  }
+
+  /**
+   * For benchmarks (bench:collector BENCH_PAIRED): detaches the tracepoint and cgroup programs (not the TLS uprobes),
+   * keeping maps, rings and state; resume() attaches them again. Nothing meanwhile is seen (a connection closed then
+   * stays in the kernel's table until its LRU evicts it). Returns how many links were detached.
+   */
+  pause(): number {
+    if (this.closed || this.paused) return 0;
+    this.paused = true;
+    return check('detach programs', this.addon.detachPrograms(this.handle));
+  }
+  resume(): void {
+    if (this.closed || !this.paused) return;
+    this.paused = false;
+    this.attach();
   }
 
   /** The TLS plaintext uprobes, attached per binary file (open with tls: false: attaching fails, ENOENT). */

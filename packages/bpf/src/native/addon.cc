@@ -141,6 +141,18 @@ void DestroyLinks(Object *o, uint32_t handle) {
   o->links.clear();
 }
 
+// Detaches the tracepoint and cgroup programs (not the TLS uprobes, attached per file by uprobes.cc): the object, its
+// maps and ring buffers stay, and AttachTracepoints / AttachCgroup attach them again. Returns how many were detached.
+Napi::Value DetachPrograms(const Napi::CallbackInfo &info) {
+  Object *o = get(info);
+  int n = (int)o->links.size();
+  for (bpf_link *l : o->links) bpf_link__destroy(l);
+  o->links.clear();
+  for (int fd : o->cgroupFds) close(fd);
+  o->cgroupFds.clear();
+  return Napi::Number::New(info.Env(), n);
+}
+
 Napi::Value MapInfo(const Napi::CallbackInfo &info) {
   Object *o = get(info);
   std::string name = info[1].As<Napi::String>();
@@ -284,6 +296,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("load", Napi::Function::New(env, Load));
   exports.Set("attachTracepoints", Napi::Function::New(env, AttachTracepoints));
   exports.Set("attachCgroup", Napi::Function::New(env, AttachCgroup));
+  exports.Set("detachPrograms", Napi::Function::New(env, DetachPrograms));
   sextant::RegisterUprobes(env, exports);
   exports.Set("runProgram", Napi::Function::New(env, RunProgram));
   exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
