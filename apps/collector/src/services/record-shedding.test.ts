@@ -113,6 +113,12 @@ describe('record shedding', () => {
     expect(s.filter([exchange(4, 90_000)[0]!])).toEqual([]);
     expect(s.filter([after])).toEqual([after]);
     expect(s.stats.records.sampled).toBe(3);
+    // and one still held when the collector stops is counted as shed
+    expect(s.filter([exchange(1, 90_000)[0]!])).toEqual([]);
+    expect(s.stats.records.error).toBe(0);
+    s.stop();
+    expect(s.stats.records.error).toBe(1);
+    expect(s.filter([after])).toEqual([after]);
   });
 
   it('sheds by live heap: a full collection decides (at most one a second), in tiers sampled, capture and slow, errors and full path', () => {

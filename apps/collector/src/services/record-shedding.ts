@@ -176,6 +176,15 @@ export class RecordShedder {
   }
 
   /**
+   * At stop: the requests still held (stale, their response never read) are shed and counted, as the next batch
+   * would have done with them.
+   */
+  stop(): void {
+    for (const r of this.held) this.stats.records[REASONS[r.kept < REASONS.length ? r.kept : 0]!]++;
+    this.held = [];
+  }
+
+  /**
    * V8 heap in use, in multiples of the heap bound (0 without one or under it). In use counts garbage too: over the
    * bound, a full collection (at most one a second) tells what is live, and that decides until the next one.
    */
