@@ -128,11 +128,17 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	/* A socket classified as not ours stops here, before the fd table is walked (its bytes are not read): only the
 	 * TLS pairing state of a thread inside, or between, SSL calls learns of the call. */
 	if (sx_l7_skipped(known)) {
-		skip = bpf_sk_storage_get(&sx_l7_skips, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (skip) {
-			skip->sk = skey;
-			skip->ino = ino;
-			skip->protocol = known;
+		/* The flag from the socket's second such call: made on the first, it cost a connection that makes one more
+		 * call (nginx's response on a new connection per request) its allocation and its delete at close. */
+		if (!ls->skipped) {
+			ls->skipped = 1;
+		} else {
+			skip = bpf_sk_storage_get(&sx_l7_skips, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+			if (skip) {
+				skip->sk = skey;
+				skip->ino = ino;
+				skip->protocol = known;
+			}
 		}
 		if (sk->sk_protocol == IPPROTO_TCP)
 			sx_tls_on_syscall(skey, ino, direction, sx_l7_may_be_tls(known));
