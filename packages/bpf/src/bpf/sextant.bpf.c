@@ -54,14 +54,19 @@ struct sx_sock_state {
 	__u8 established;
 	__u8 rst_sent;
 	__u8 rst_recv;
-	__u8 l7;     /* SX_SOCK_L7*: what L7 state was made for this socket (its close looks up only that) */
+	__u8 l7;     /* SX_SOCK_L7*: what L7 state was made for this socket (its close looks up only that), or its NONE */
 	__u8 pad;
 	char comm[16];
 };
 
-/* sx_sock_state.l7: L7 state exists under the socket's key (sx_l7_socks, maybe its stash), under its TLS plaintext key. */
+/* sx_sock_state.l7: L7 state exists under the socket's key (sx_l7_socks, maybe its stash), under its TLS plaintext key.
+ * SX_SOCK_L7_NONE: the socket was given up as a loopback client's server (sx_l7_emit) with no sx_l7_socks state made:
+ * this connection-level state holds its class (SX_PROTO_NONE), and SX_SOCK_L7_SKIPPED that a call found it so (the next
+ * one gives it its skip flag, sx_l7_skips). */
 #define SX_SOCK_L7 1
 #define SX_SOCK_L7_TLS 2
+#define SX_SOCK_L7_NONE 4
+#define SX_SOCK_L7_SKIPPED 8
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -284,7 +289,7 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	__u8 l7 = !l7_enabled ? 0 : st ? st->l7 : SX_SOCK_L7 | SX_SOCK_L7_TLS;
 	struct sx_l7_sock *ls = l7 & SX_SOCK_L7 ? bpf_map_lookup_elem(&sx_l7_socks, &key) : NULL;
 	struct sx_l7_sock *ps = l7 & SX_SOCK_L7_TLS ? bpf_map_lookup_elem(&sx_l7_socks, &tls_key) : NULL;
-	if (l7 & SX_SOCK_L7) /* a skipped socket's flag goes with its state (a disconnected socket may connect again) */
+	if (l7 & (SX_SOCK_L7 | SX_SOCK_L7_NONE)) /* a skipped socket's flag goes with its state (it may connect again) */
 		bpf_sk_storage_delete(&sx_l7_skips, sk);
 	if (l7_mode == SX_L7_MODE_SIGNALS) {
 		if ((l7 & SX_SOCK_L7) && (!ls || ls->protocol == SX_PROTO_HTTP))
@@ -335,6 +340,8 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
 		if (!ino || ls->ino == ino)
 			e->l7_proto = ls->protocol;
+	} else if (l7 & SX_SOCK_L7_NONE) {
+		e->l7_proto = SX_PROTO_NONE; /* this connection's own state: no other socket's */
 	}
 	if (ps) {
 		__u64 ino = sk->sk_socket->file->f_inode->i_ino;

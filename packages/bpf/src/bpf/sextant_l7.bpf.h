@@ -153,6 +153,14 @@ static __always_inline int sx_l7_skipped(__u8 known)
 	return known == SX_PROTO_NONE || known == SX_PROTO_TLS || known == SX_PROTO_HTTP2_MIDSTREAM;
 }
 
+/* A TCP socket given up as a loopback client's server without L7 state of its own (sx_l7_emit): its connection-level
+ * state, or NULL. Looked up only when the socket has no sx_l7_socks state of its own classified. */
+static __always_inline struct sx_sock_state *sx_l7_none_state(__u64 skey)
+{
+	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &skey);
+	return st && (st->l7 & SX_SOCK_L7_NONE) ? st : NULL;
+}
+
 /* Whether a read of this socket may start a thread's TLS pairing state (sx_tls_on_syscall): not when its bytes were
  * classified as something other than TLS. A thread that calls SSL functions has that state from its first call;
  * without this, every thread reading any TCP socket got one and wrote to it on every read. */
@@ -207,9 +215,10 @@ static __always_inline __u8 sx_hist_kind(__u8 protocol)
 #include "sextant_l7_h2_midstream.bpf.h"
 
 /* One message of `len` bytes moved by the syscall: classify, time, and emit header + first bytes. `known`: the
- * socket's state under a->sk as the caller looked it up (its inode not checked yet), or NULL. */
+ * socket's state under a->sk as the caller looked it up (its inode not checked yet), or NULL; `conn`: its
+ * connection-level state when the caller looked that up (else it is looked up here where needed). */
 static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len, __u64 id,
-				       struct sx_l7_sock *known)
+				       struct sx_l7_sock *known, struct sx_sock_state *conn)
 {
 	/* signals mode: an aggregated socket's chunk is decided from its first bytes before any copy (the message's own
 	 * buffer: a mmsg call's messages each have theirs) */
@@ -241,7 +250,24 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 		sx_l7_drop_stash(&key); /* an earlier socket's request, never answered */
 		ls = NULL;
 	}
+	__u8 p0 = 0xff; /* a new socket's class, when worked out before its state is made */
 	if (!ls) {
+		/* A TCP socket whose first bytes make it a loopback client's server (not captured, below): its class goes into
+		 * its connection-level state, which its calls and its close look up anyway, instead of an sx_l7_socks element
+		 * made, looked up and deleted at close (on a new connection per request, nginx's server socket). TLS plaintext
+		 * and sockets without that state (older than the probes) take the path below. */
+		if (!a->tls && l4 == IPPROTO_TCP && !capture_loopback_servers && !(captured >= 9 && r->data[0] == 0)) {
+			p0 = sx_is_tls_record(r->data, captured) ? SX_PROTO_TLS : sx_classify(r->data, captured, l4, sport, dport);
+			int response = p0 == SX_PROTO_HTTP && r->data[0] == 'H' && r->data[1] == 'T';
+			if (p0 != SX_PROTO_UNKNOWN && p0 != SX_PROTO_NONE && p0 != SX_PROTO_TLS &&
+			    (a->direction == SX_L7_EGRESS) == response && sx_peer_is_loopback(sk, family)) {
+				struct sx_sock_state *st = conn ? conn : bpf_map_lookup_elem(&sx_socks, &a->sk);
+				if (st) {
+					st->l7 |= SX_SOCK_L7_NONE;
+					return;
+				}
+			}
+		}
 		struct sx_l7_sock ns = {};
 		ns.ino = a->ino;
 		ns.tls = a->tls;
@@ -255,14 +281,15 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 			return;
 		/* its TCP close looks this state up (and its stash): the connection-level state says it exists */
 		if (l4 == IPPROTO_TCP) {
-			struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &a->sk);
+			struct sx_sock_state *st = conn ? conn : bpf_map_lookup_elem(&sx_socks, &a->sk);
 			if (st)
 				st->l7 |= a->tls ? SX_SOCK_L7_TLS : SX_SOCK_L7;
 		}
 	}
 	if (ls->protocol == SX_PROTO_UNKNOWN) {
-		__u8 p = !a->tls && l4 == IPPROTO_TCP && sx_is_tls_record(r->data, captured) ? SX_PROTO_TLS
-										       : sx_classify(r->data, captured, l4, sport, dport);
+		__u8 p = p0 != 0xff ? p0
+			 : !a->tls && l4 == IPPROTO_TCP && sx_is_tls_record(r->data, captured) ? SX_PROTO_TLS
+											 : sx_classify(r->data, captured, l4, sport, dport);
 		if (captured >= 9 && r->data[0] == 0 && !a->tls && l4 == IPPROTO_TCP && sx_l7_h2_midstream(a->sk, captured, len)) {
 			ls->protocol = SX_PROTO_HTTP2_MIDSTREAM; /* no records: its syscalls are skipped from now on */
 			return;

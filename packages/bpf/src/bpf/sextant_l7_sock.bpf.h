@@ -125,13 +125,26 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 		return;
 	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
 	__u8 known = sx_l7_known(ls, ino);
+	/* A TCP socket not classified by a state of its own: its connection-level state, which says whether it was given
+	 * up as a loopback client's server without one (sx_l7_emit, nst), and which sx_l7_emit takes from here. */
+	struct sx_sock_state *cst = NULL, *nst = NULL;
+	if (known == SX_PROTO_UNKNOWN && sk->sk_protocol == IPPROTO_TCP) {
+		cst = bpf_map_lookup_elem(&sx_socks, &skey);
+		if (cst && (cst->l7 & SX_SOCK_L7_NONE)) {
+			nst = cst;
+			known = SX_PROTO_NONE;
+		}
+	}
 	/* A socket classified as not ours stops here, before the fd table is walked (its bytes are not read): only the
 	 * TLS pairing state of a thread inside, or between, SSL calls learns of the call. */
 	if (sx_l7_skipped(known)) {
 		/* The flag from the socket's second such call: made on the first, it cost a connection that makes one more
 		 * call (nginx's response on a new connection per request) its allocation and its delete at close. */
-		if (!ls->skipped) {
-			ls->skipped = 1;
+		if (nst ? !(nst->l7 & SX_SOCK_L7_SKIPPED) : ls && !ls->skipped) {
+			if (nst)
+				nst->l7 |= SX_SOCK_L7_SKIPPED;
+			else if (ls)
+				ls->skipped = 1;
 		} else {
 			skip = bpf_sk_storage_get(&sx_l7_skips, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 			if (skip) {
@@ -161,7 +174,7 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	}
 	struct sx_l7_args a = {};
 	sx_l7_args_fill(&a, skey, ino, buf, iovcnt, kind, direction, syscall); /* a write: timed at its completion */
-	sx_l7_emit(&a, buf, iovcnt, kind, (__u32)ret, bpf_get_current_pid_tgid(), ls);
+	sx_l7_emit(&a, buf, iovcnt, kind, (__u32)ret, bpf_get_current_pid_tgid(), ls, cst);
 }
 #else
 static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direction) {}

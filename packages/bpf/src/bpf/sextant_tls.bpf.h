@@ -90,12 +90,28 @@ static __always_inline struct sx_tls_key sx_tls_key_of(__u64 ssl)
 	return k;
 }
 
+/* The inode of the socket file a struct sock (a plain number) has now; 0 when it has none. */
+static __always_inline __u64 sx_tls_sock_ino(__u64 sk)
+{
+	struct sock *s = (struct sock *)sk;
+	return BPF_CORE_READ(s, sk_socket, file, f_inode, i_ino);
+}
+
+/* A loopback client's server given up as NONE keeps that in its connection-level state, not in sx_l7_socks
+ * (sx_l7_emit): it is the socket of that inode while it has one. */
+static __always_inline int sx_tls_none_socket(__u64 sk, __u64 ino)
+{
+	return ino && sx_l7_none_state(sk) && sx_tls_sock_ino(sk) == ino;
+}
+
 /* Whether the syscall path saw this socket (same inode) and found TLS (or bytes it could not classify, as a
  * connection first seen mid-stream): the sockets an SSL object may be paired with from outside its calls. */
 static __always_inline int sx_tls_socket(__u64 sk, __u64 ino)
 {
 	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &sk);
-	return ls && ls->ino == ino && (ls->protocol == SX_PROTO_TLS || ls->protocol == SX_PROTO_NONE);
+	if (ls && ls->ino == ino)
+		return ls->protocol == SX_PROTO_TLS || ls->protocol == SX_PROTO_NONE;
+	return sx_tls_none_socket(sk, ino);
 }
 
 /* The pairing of an SSL object, if its socket is still the one paired. */
@@ -105,7 +121,9 @@ static __always_inline struct sx_tls_sock *sx_tls_paired(struct sx_tls_key *k)
 	if (!p)
 		return NULL;
 	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &p->sk);
-	return ls && ls->ino == p->ino ? p : NULL;
+	if (ls && ls->ino == p->ino)
+		return p;
+	return sx_tls_none_socket(p->sk, p->ino) ? p : NULL;
 }
 
 static __always_inline void sx_tls_pair(__u64 ssl, __u64 sk, __u64 ino)
@@ -246,6 +264,6 @@ int sx_tls_return(struct pt_regs *ctx)
 	a.direction = t->direction;
 	a.syscall = t->direction == SX_L7_EGRESS ? SX_SYS_SSL_WRITE : SX_SYS_SSL_READ;
 	a.tls = t->tls ? t->tls : SX_TLS_OPENSSL;
-	sx_l7_emit(&a, a.buf, 0, SX_ARGS_BUF, len > 0xffffffffULL ? 0xffffffff : (__u32)len, bpf_get_current_pid_tgid(), NULL);
+	sx_l7_emit(&a, a.buf, 0, SX_ARGS_BUF, len > 0xffffffffULL ? 0xffffffff : (__u32)len, bpf_get_current_pid_tgid(), NULL, NULL);
 	return 0;
 }
