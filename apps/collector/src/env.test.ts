@@ -39,8 +39,8 @@ describe('collector configuration', () => {
     expect(() => loadConfig([], { ...base, SEXTANT_L7_MAX_LAG_MS: '50' })).toThrow(/l7MaxLagMs/);
   });
 
-  it('reads SEXTANT_L7_MAX_HEAP_MB (default 64; 0 = never shed for memory)', () => {
-    expect(loadConfig([], base).l7MaxHeapMb).toBe(64);
+  it('reads SEXTANT_L7_MAX_HEAP_MB (default 40; 0 = never shed for memory)', () => {
+    expect(loadConfig([], base).l7MaxHeapMb).toBe(40);
     expect(loadConfig([], { ...base, SEXTANT_L7_MAX_HEAP_MB: '0' }).l7MaxHeapMb).toBe(0);
     expect(loadConfig([], { ...base, SEXTANT_L7_MAX_HEAP_MB: '128' }).l7MaxHeapMb).toBe(128);
     expect(() => loadConfig([], { ...base, SEXTANT_L7_MAX_HEAP_MB: '8' })).toThrow(/l7MaxHeapMb/);

@@ -116,12 +116,15 @@ export const CollectorConfig = z.object({
    * full collection (at most one a second) finds what is live; live at the bound, a batch loses its sampled records
    * before any work, at 1.5× its capture and slow ones, at 4× its errors and full-path records; counted per
    * reason like the lag's (services/record-shedding.ts). TCP events and the kernel aggregates are never shed.
+   * The forced collection also bounds the resident set: V8 left the first full collection of a churn-heavy run until
+   * its old generation held ~38 MB, mostly garbage (peak RSS 168–170 MB in a minute of `close`); at 40 the heap in use
+   * stays near it (148), while what is live there is ~20 MB, so nothing is shed.
    */
   l7MaxHeapMb: z.coerce
     .number()
     .int()
     .refine((v) => v === 0 || (v >= 16 && v <= 65_536), 'must be 0 or 16..65536')
-    .default(64),
+    .default(40),
   /**
    * TLS plaintext from uprobes on libssl.so.3 and node binaries (env SEXTANT_TLS; 0/off turns it off: TLS
    * connections are then only marked TLS, their content not decoded). Needs L7 capture.
