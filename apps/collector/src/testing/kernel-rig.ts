@@ -212,6 +212,13 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
   server { listen 127.0.0.1:${port}; ${server} } }`,
       );
       const nginx = rig.spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+      // SIGTERM: the master stops its workers before it exits (the SIGKILL at the end would orphan them)
+      rig.onClose(async () => {
+        if (nginx.exitCode !== null || nginx.signalCode !== null) return;
+        const exited = new Promise((r) => nginx.once('exit', r));
+        nginx.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      });
       const up = await waitFor(
         () =>
           run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/`]).then(
