@@ -113,9 +113,10 @@ http {
           destination: { port?: number } | [string, number | null, number | null];
         }[];
         l7Aggregates?: { protocol: string; count: number; destination: [string, number | null, number | null] }[];
-        health?: SinkCounts['lastHealth'];
+        health?: SinkCounts['lastHealth'] & { details?: SinkCounts['lastHealth'] };
       };
-      if (body.health) tally.lastHealth = body.health;
+      // (the L7 and memory counters are in the report's details)
+      if (body.health) tally.lastHealth = { ...body.health.details, ...body.health };
       tally.flows += body.flows?.length ?? 0;
       for (const e of body.l7 ?? []) {
         tally.l7Total++;

@@ -72,7 +72,7 @@ export async function pairedWorkload(rig: Rig, o: PairedOptions): Promise<void> 
     // the last aggregates ride on the final batch, sent at stop
     await new Promise((r) => setTimeout(r, 2_000));
     const rss = collector.peakRssMb();
-    const lost = rig.counts.lastHealth.lostEvents ?? 0;
+    const { lostEvents: lost = 0, l7ForcedCollections: forced = 0, l7HeapBatches: heapBatches = 0 } = rig.counts.lastHealth;
     stopped = true;
     await collector.stop();
     const counted = rig.counts.aggregatedToNginx + rig.counts.fullPathToNginx - countedBefore;
@@ -92,7 +92,9 @@ export async function pairedWorkload(rig: Rig, o: PairedOptions): Promise<void> 
     console.log(
       `  collector CPU         on ${onPct.toFixed(1)} % of a core (${(onPct / (onRps / 10_000)).toFixed(1)} % per 10k req/s, ${((collectorOn.cpu / collectorOn.requests) * 1e6).toFixed(2)} µs per request); paused ${((collectorPaused.cpu / collectorPaused.wall) * 100).toFixed(1)} %`,
     );
-    console.log(`  collector peak RSS    ${rss.toFixed(0)} MB; lost events ${lost}`);
+    console.log(
+      `  collector peak RSS    ${rss.toFixed(0)} MB; lost events ${lost}; heap bound: ${forced} forced full collections, ${heapBatches} L7 batches over it`,
+    );
     if (o.env.SEXTANT_L7 !== '0' && !o.env.SEXTANT_L7_MODE && !NULL)
       console.log(
         `  requests counted      ${counted} vs wrk ${requestsOn} while on (warm-up included): difference ${counted - requestsOn}`,
