@@ -1,4 +1,13 @@
-import { SX_CLOSE_OPEN, SX_DIR_SERVER, SX_TCP_ACK, SX_TCP_FIN, SX_TCP_RST, SX_TCP_SYN, type TcpConnEvent } from '@sextant/bpf';
+import {
+  SX_CLOSE_OPEN,
+  SX_CLOSE_REFUSED,
+  SX_DIR_SERVER,
+  SX_TCP_ACK,
+  SX_TCP_FIN,
+  SX_TCP_RST,
+  SX_TCP_SYN,
+  type TcpConnEvent,
+} from '@sextant/bpf';
 import { decodeFlow, decodeFlowRows, FLOW_IX, IngestBatch, TCP_FLAGS, type PendingFlowRow } from '@sextant/shared';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -64,6 +73,22 @@ describe('FlowAssembler.tcpRows', () => {
     expect(a.closedFlow(withRecords.sockId, during)?.id).toBe(r1!.id);
     expect(a.closedFlow(without.sockId, during)).toBeUndefined();
     expect(r2!.final).toBe(true);
+  });
+
+  it("counts a refused connect as its one dropped SYN, also when the socket sent more (a SYN answered by a dead server's TIME_WAIT)", () => {
+    const refused = tcpCloseEvent({
+      saddr: '127.0.0.1',
+      daddr: '127.0.0.1',
+      sockId: 0xffff888100000200n,
+      sport: 40_020,
+      dport: 1,
+      closeReason: SX_CLOSE_REFUSED,
+      tcpFlags: SX_TCP_SYN | SX_TCP_RST,
+      segsOut: 3,
+    });
+    const [row] = assembler().tcpRows([refused]);
+    expect(row![FLOW_IX.verdict]).toBe('DROPPED');
+    expect(row![FLOW_IX.packetsSent]).toBe(1);
   });
 
   it('the kernel reports TCP flags in the bit order of the wire model', () => {

@@ -257,7 +257,10 @@ export class FlowAssembler {
     row[FLOW_IX.isReply] = false;
     row[FLOW_IX.bytesSent] = server ? e.bytesReceived : e.bytesAcked;
     row[FLOW_IX.bytesReceived] = server ? e.bytesAcked : e.bytesReceived;
-    row[FLOW_IX.packetsSent] = server ? e.segsIn : e.segsOut;
+    // A refused connect's record is its dropped SYN (Hubble's DROPPED record is the packet): 1, whatever the socket
+    // sent before. A SYN that found a TIME_WAIT socket of the dead server's is answered with an ACK, which the client
+    // resets (killing that TIME_WAIT) before its retransmitted SYN is refused: 3 segments out, one of them dropped.
+    row[FLOW_IX.packetsSent] = refused ? 1 : server ? e.segsIn : e.segsOut;
     row[FLOW_IX.packetsReceived] = server ? e.segsOut : e.segsIn;
     row[FLOW_IX.retransmits] = e.totalRetrans;
     row[FLOW_IX.srttUs] = e.srttUs || null;
