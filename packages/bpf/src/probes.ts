@@ -34,7 +34,6 @@ import {
   SX_COUNTER_SOCK_MAP_FULL,
   SX_COUNTER_UDP_MAP_FULL,
   SX_L7_HEADER_SIZE,
-  SX_TCP_EVENT_SIZE,
 } from './generated/events';
 import { check, loadAddon, OBJECT_PATH, u32, type MapInfo, type NativeAddon } from './native';
 import { applyOpenOptions } from './probe-options';
@@ -42,7 +41,7 @@ import { L7Record } from './l7-records';
 import { lookupListener, seedListenerMap } from './listener-map';
 import type { DropRecord, HistogramRecord, ListenerRecord, ProbeCounters, ProbeOptions, UdpFlowRecord } from './probe-types';
 import { DEFAULT_L7_CONFIG, L7Signals, type L7AggregateRecord, type L7Config } from './l7-probes';
-import { readTcpEvent, type TcpConnEvent } from './tcp-events';
+import { readTcpEvents, type TcpConnEvent } from './tcp-events';
 import type { SlowEdgeThreshold } from './slow-edges';
 import { TlsProbes } from './tls-probes';
 
@@ -200,23 +199,7 @@ export class SextantProbes {
   onTcpEvents(cb: (events: TcpConnEvent[]) => void, maxQueuedBatches = 16): void {
     check(
       'ring_buffer__new',
-      this.addon.ringbufStart(
-        this.handle,
-        'sx_events',
-        (buf, count) => {
-          const events: TcpConnEvent[] = [];
-          let off = 0;
-          for (let i = 0; i < count && off + 4 <= buf.length; i++) {
-            const len = buf.readUInt32LE(off);
-            if (len >= SX_TCP_EVENT_SIZE) {
-              events.push(readTcpEvent(buf, off + 4));
-            }
-            off += 4 + len;
-          }
-          cb(events);
-        },
-        maxQueuedBatches,
-      ),
+      this.addon.ringbufStart(this.handle, 'sx_events', (buf, count) => cb(readTcpEvents(buf, count)), maxQueuedBatches),
     );
   }
 

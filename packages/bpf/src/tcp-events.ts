@@ -3,7 +3,7 @@
  * generated layout's offsets (sextant_events.h → generated/events.ts), addresses as text.
  */
 import { formatIp, isV4Mapped } from './addresses';
-import { dataView, SX_TCP_EVENT_LAYOUT, type SxTcpEvent } from './generated/events';
+import { dataView, SX_TCP_EVENT_LAYOUT, SX_TCP_EVENT_SIZE, type SxTcpEvent } from './generated/events';
 
 export interface TcpConnEvent extends Omit<SxTcpEvent, 'saddr' | 'daddr' | 'bytesAcked' | 'bytesReceived' | 'connectNs'> {
   saddr: string;
@@ -132,4 +132,16 @@ export function readTcpEvent(buf: Buffer, off: number): TcpConnEvent {
     daddr: formatIp(buf, width, off + T_DADDR),
     comm: commAt(buf, dv, off + T_COMM),
   };
+}
+
+/** A batch from the TCP event ring (ringbuf.cc: each record a u32 length, then the record): its events in order. */
+export function readTcpEvents(buf: Buffer, count: number): TcpConnEvent[] {
+  const events: TcpConnEvent[] = [];
+  let off = 0;
+  for (let i = 0; i < count && off + 4 <= buf.length; i++) {
+    const len = buf.readUInt32LE(off);
+    if (len >= SX_TCP_EVENT_SIZE) events.push(readTcpEvent(buf, off + 4));
+    off += 4 + len;
+  }
+  return events;
 }
