@@ -7,7 +7,7 @@ import { missingPrerequisite } from '@sextant/shared/testing';
 import { describe, expect, it } from 'vitest';
 import { generate, parseHeader } from '../scripts/gen-decoder.mjs';
 import { formatIp } from './addresses';
-import { readTcpEvent } from './tcp-events';
+import { readTcpEvent, readTcpEvents } from './tcp-events';
 import * as events from './generated/events';
 import { OBJECT_PATH, PACKAGE_ROOT } from './native';
 
@@ -124,6 +124,34 @@ describe('the TCP event reader of the hot path', () => {
     });
     for (let round = 0; round < 2; round++)
       expect(names.map((_, i) => readTcpEvent(batch, i * size).comm)).toEqual(names.map((n) => n.split('\0')[0]));
+  });
+});
+
+describe('the TCP event batch reader', () => {
+  it('leaves out interim reports that end before their connection started (a sweep older than the connection)', () => {
+    const L = events.SX_TCP_EVENT_LAYOUT;
+    const size = events.SX_TCP_EVENT_SIZE;
+    // [sock id, start, end, final]: a sweep's report of a connection that connected during the sweep's walk (end, the
+    // sweep's clock, before the start), a real interim report, and closes (one with a start after its end is still
+    // a close: only interim reports are left out).
+    const recs: [bigint, bigint, bigint, number][] = [
+      [1n, 5_000n, 4_000n, 0],
+      [2n, 5_000n, 35_000n, 0],
+      [1n, 5_000n, 9_000n, 1],
+      [3n, 7_000n, 6_000n, 1],
+      [4n, 8_000n, 8_000n, 0],
+    ];
+    const batch = Buffer.alloc(recs.length * (4 + size));
+    recs.forEach(([sock, start, end, final], i) => {
+      const r = i * (4 + size);
+      batch.writeUInt32LE(size, r);
+      batch.writeBigUInt64LE(sock, r + 4 + (L.sock_id?.offset ?? 0));
+      batch.writeBigUInt64LE(start, r + 4 + (L.start_ns?.offset ?? 0));
+      batch.writeBigUInt64LE(end, r + 4 + (L.end_ns?.offset ?? 0));
+      batch[r + 4 + (L.final?.offset ?? 0)] = final;
+      batch[r + 4 + (L.family?.offset ?? 0)] = 4;
+    });
+    expect(readTcpEvents(batch, recs.length).map((e) => [e.sockId, e.startNs, e.endNs, e.final])).toEqual(recs.slice(1));
   });
 });
 

@@ -134,13 +134,29 @@ export function readTcpEvent(buf: Buffer, off: number): TcpConnEvent {
   };
 }
 
-/** A batch from the TCP event ring (ringbuf.cc: each record a u32 length, then the record): its events in order. */
+/**
+ * Whether the record at `off` is an interim report made by a sweep that began before the connection did (its end, the
+ * sweep's clock, before its start). The sweep reads the clock once and then walks the socket map; a connection that
+ * connects (or is accepted) meanwhile and is met later in the walk has a last report newer than the sweep's clock, so
+ * the sweep's `now - last_report_ns` wraps around below zero to a huge age, and the connection, a few microseconds old,
+ * is "reported" (sextant_sweep.bpf.h). Such a report is not one: its row would be a second record of a short
+ * connection (the outage e2e once stored 101 client ends for 100 curls).
+ */
+function isReportFromBeforeStart(dv: DataView, buf: Buffer, off: number): boolean {
+  return buf[off + T_FINAL] === 0 && dv.getBigUint64(off + T_END, true) < dv.getBigUint64(off + T_START, true);
+}
+
+/**
+ * A batch from the TCP event ring (ringbuf.cc: each record a u32 length, then the record): its events in order,
+ * without the interim reports of connections younger than the sweep that made them (isReportFromBeforeStart).
+ */
 export function readTcpEvents(buf: Buffer, count: number): TcpConnEvent[] {
   const events: TcpConnEvent[] = [];
+  const dv = dataView(buf);
   let off = 0;
   for (let i = 0; i < count && off + 4 <= buf.length; i++) {
     const len = buf.readUInt32LE(off);
-    if (len >= SX_TCP_EVENT_SIZE) events.push(readTcpEvent(buf, off + 4));
+    if (len >= SX_TCP_EVENT_SIZE && !isReportFromBeforeStart(dv, buf, off + 4)) events.push(readTcpEvent(buf, off + 4));
     off += 4 + len;
   }
   return events;
