@@ -14,7 +14,9 @@ struct sx_sweep_ctx {
 
 static long sx_sweep_one(void *map, __u64 *key, struct sx_sock_state *st, struct sx_sweep_ctx *c)
 {
-	if (!st->established || c->now - st->last_report_ns < update_interval_ns)
+	/* A connection made while the walk runs has its first report time (its start) after the walk's clock: without the
+	 * first test the difference wraps and it was reported at once, a second record of a connection microseconds old. */
+	if (!st->established || c->now < st->last_report_ns || c->now - st->last_report_ns < update_interval_ns)
 		return 0;
 	struct tcp_sock *tp = (struct tcp_sock *)*key;
 	__u64 moved = BPF_CORE_READ(tp, bytes_acked) + BPF_CORE_READ(tp, bytes_received);
