@@ -292,8 +292,9 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	if (l7 & (SX_SOCK_L7 | SX_SOCK_L7_NONE)) /* a skipped socket's flag goes with its state (it may connect again) */
 		bpf_sk_storage_delete(&sx_l7_skips, sk);
 	if (l7_mode == SX_L7_MODE_SIGNALS) {
+		__u64 plain = tls_key & ~1ULL; /* the key as a plain number: the stash's slot is computed from it */
 		if ((l7 & SX_SOCK_L7) && (!ls || ls->protocol == SX_PROTO_HTTP))
-			sx_l7_drop_stash(&key);
+			sx_l7_drop_stash(&plain);
 		if ((l7 & SX_SOCK_L7_TLS) && (!ps || ps->protocol == SX_PROTO_HTTP))
 			sx_l7_drop_stash(&tls_key);
 	}

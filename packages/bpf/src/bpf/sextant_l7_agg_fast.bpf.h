@@ -60,7 +60,7 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, struct sx_l7_sock *ls, __u32
 	if (!ls || ls->ino != a->ino || ls->protocol != SX_PROTO_HTTP || ls->full)
 		return 0;
 	int request = (a->direction == SX_L7_EGRESS) == (ls->role == SX_DIR_CLIENT);
-	struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, &key);
+	struct sx_l7_stashed *s = sx_l7_stash_get(key);
 	if (!request && ls->xstate == SX_X_RESPONDING) {
 		/* a later chunk of an answered response: its bytes are its aggregate's (kept or not); skipped when not kept */
 		if (s && s->h.sock_ino == a->ino)

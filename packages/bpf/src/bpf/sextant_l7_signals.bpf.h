@@ -14,27 +14,56 @@
 
 /* A stashed request: the record it would have been (header + first captured bytes); then the aggregate key of the
  * socket's last answered exchange and the bytes of its later response chunks not yet added to it (sx_l7_settle_bytes);
- * then the cgroup the fast path last read for this socket's calls, with the css_set and cgroup it was read through
- * (sx_l7_cgroup_id). */
+ * then the slot's owner (the socket's key, 0 when free: sx_l7_stash_get) and the cgroup the fast path last read for
+ * this socket's calls, with the css_set and cgroup it was read through (sx_l7_cgroup_id). */
 struct sx_l7_stashed {
 	struct sx_l7_header h;
 	__u8 data[SX_L7_MAX_CAPTURE];
 	struct sx_l7_agg_key agg;
 	__u64 agg_bytes;
+	__u64 owner;
 	__u64 cg_css;
 	__u64 cg_cgrp;
 	__u64 cg_id;
 };
 
-/* Preallocated (8,192 sockets × 4.2 kB ≈ 35 MB of kernel memory, fixed): allocated on demand, an element per
- * new connection cost ~+23 µs of machine CPU per request on a new-connection-per-request workload (allocator and
- * RCU frees; bench:collector close 0.52 → 0.63). A socket finding the map full takes the full path (counted). */
+/* The stashes: a fixed array of slots (8,192 × 4.3 kB ≈ 35 MB of kernel memory, allocated at load). A socket's key
+ * (its address, or + 1 for its TLS plaintext) may sit in one of four slots next to each other, the group picked by a
+ * hash of the key, and owns it while its owner field holds the key. Before, a hash map: a socket's first request
+ * inserted a 4.3 kB element (the whole value copied under the bucket lock) and its close deleted it, and every
+ * look-up walked a cold bucket; now a socket claims a free slot (compare-and-swap of its owner), writes only the
+ * header and the bytes it captured, and gives the slot back at close; a look-up is an index (the first slot tried
+ * is the one a socket claims unless it is taken). A socket whose four slots are all owned by live sockets takes the
+ * full path (counted as stash full), as it did when the map was full: with 2,000 HTTP sockets holding a stash at
+ * once about 0.4 % do, 3 % with 4,000, 19 % with 8,000 (the full path is exact, only dearer). */
+#define SX_L7_STASH_BITS 13
+#define SX_L7_STASH_WAYS 4
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << SX_L7_STASH_BITS);
+	__type(key, __u32);
 	__type(value, struct sx_l7_stashed);
 } sx_l7_stash SEC(".maps");
+
+/* The first of a key's slots (the others are index ^ 1, ^ 2, ^ 3). Socket addresses are slab objects some kB apart:
+ * a multiplicative hash spreads them (the + 1 of a TLS key lands elsewhere). */
+static __always_inline __u32 sx_l7_stash_slot(__u64 key)
+{
+	return (__u32)((key * 0x9E3779B97F4A7C15ULL) >> (64 - SX_L7_STASH_BITS));
+}
+
+/* The stash owned by key, or NULL. */
+static __always_inline struct sx_l7_stashed *sx_l7_stash_get(__u64 key)
+{
+	__u32 first = sx_l7_stash_slot(key);
+	for (__u32 n = 0; n < SX_L7_STASH_WAYS; n++) {
+		__u32 i = first ^ n;
+		struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, &i);
+		if (s && s->owner == key)
+			return s;
+	}
+	return NULL;
+}
 
 #include "sextant_l7_agg.bpf.h"
 
@@ -55,8 +84,8 @@ static __always_inline void sx_l7_output(void *rec, __u32 captured)
 		sx_count(SX_COUNTER_L7_EVENTS);
 }
 
-/* A socket's stash lives as long as the socket (deleted at TCP close): a request overwrites it in place and an
- * answered one only marks it empty (h.total_len = 0). Inserting and deleting a 4 kB element per request cost
+/* A socket's stash lives as long as the socket (its slot given back at TCP close): a request overwrites it in place
+ * and an answered one only marks it empty (h.total_len = 0). Inserting and deleting a 4 kB element per request cost
  * the allocator and RCU ~+40 µs of machine CPU per keep-alive request (bench:collector, ratio 0.31 against 0.58
  * for full mode); in place, a request costs a lookup and a copy of its captured bytes. */
 static __always_inline int sx_l7_stash_valid(struct sx_l7_stashed *s)
@@ -64,13 +93,10 @@ static __always_inline int sx_l7_stash_valid(struct sx_l7_stashed *s)
 	return s && s->h.total_len;
 }
 
-/* Emits a socket's stashed request (if any) with `kept`, and marks the stash empty; the last answered exchange's
- * pending response bytes go to its aggregate. */
-static __always_inline void sx_l7_flush_stash(__u64 *key, __u8 kept)
+/* Emits a stashed request (if any) with `kept`, and marks the stash empty; the last answered exchange's pending
+ * response bytes go to its aggregate. */
+static __always_inline void sx_l7_flush(struct sx_l7_stashed *s, __u8 kept)
 {
-	struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, key);
-	if (!s)
-		return;
 	sx_l7_settle_bytes(s);
 	if (!sx_l7_stash_valid(s))
 		return;
@@ -79,30 +105,73 @@ static __always_inline void sx_l7_flush_stash(__u64 *key, __u8 kept)
 	s->h.total_len = 0;
 }
 
-/* The socket is gone (TCP close) or its address now belongs to another socket: an unanswered request is
- * emitted (kept 0) and the stash freed. */
-static __always_inline void sx_l7_drop_stash(__u64 *key)
+static __always_inline void sx_l7_flush_stash(__u64 *key, __u8 kept)
 {
-	sx_l7_flush_stash(key, SX_KEPT_NONE);
-	bpf_map_delete_elem(&sx_l7_stash, key);
+	struct sx_l7_stashed *s = sx_l7_stash_get(*key);
+	if (s)
+		sx_l7_flush(s, kept);
 }
 
-/* Stashes the request in r: 0, or -1 when the map has no room or a request is still stashed (the caller goes FULL,
- * which emits the leftover as an exchange of its own). */
+/* The socket is gone (TCP close) or its address now belongs to another socket: an unanswered request is
+ * emitted (kept 0) and the slot given back. Only its owner writes a slot it owns. */
+static __always_inline void sx_l7_drop_stash(__u64 *key)
+{
+	struct sx_l7_stashed *s = sx_l7_stash_get(*key);
+	if (!s)
+		return;
+	sx_l7_flush(s, SX_KEPT_NONE);
+	s->owner = 0;
+}
+
+/* Whether the owner of a slot is a live socket: its L7 state (made before it claimed the slot, deleted at its close)
+ * is there with the inode its struct sock has now. A slot whose socket's close was never seen (the programs were
+ * detached meanwhile, or its state was evicted from the LRU map) is free to take. */
+static __always_inline int sx_l7_stash_owner_live(__u64 owner)
+{
+	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &owner);
+	if (!ls)
+		return 0;
+	struct sock *sk = (struct sock *)(owner & ~1ULL);
+	__u64 ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	return ino && ino == ls->ino;
+}
+
+/* One of key's slots, claimed (compare-and-swap of its owner: two sockets may claim the same free slot at once on
+ * two CPUs); a slot of a socket that is gone is emptied first (its unanswered request emitted, its pending bytes
+ * settled). NULL when all belong to live sockets. */
+static __always_inline struct sx_l7_stashed *sx_l7_stash_claim(__u64 key)
+{
+	__u32 first = sx_l7_stash_slot(key);
+	for (__u32 n = 0; n < SX_L7_STASH_WAYS; n++) {
+		__u32 i = first ^ n;
+		struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, &i);
+		if (!s)
+			continue;
+		__u64 o = s->owner;
+		if (o && sx_l7_stash_owner_live(o))
+			continue;
+		if (__sync_val_compare_and_swap(&s->owner, o, key) != o)
+			continue;
+		if (o)
+			sx_l7_flush(s, SX_KEPT_NONE);
+		s->agg_bytes = 0;
+		s->cg_css = 0; /* the cgroup id is read afresh (sx_l7_cgroup_id) */
+		return s;
+	}
+	return NULL;
+}
+
+/* Stashes the request in r: 0, or -1 when the socket finds no slot or a request is still stashed (the caller goes
+ * FULL, which emits the leftover as an exchange of its own). */
 static __always_inline int sx_l7_stash_request(struct sx_l7_record *r, __u64 *key, __u32 captured)
 {
-	struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, key);
+	struct sx_l7_stashed *s = sx_l7_stash_get(*key);
 	if (!s) {
-		/* The socket's first request: the element is created from the record (its first 4 kB of data, then
-		 * what lies past them in the scratch, where the pending byte count is zeroed first). */
-		((struct sx_l7_stashed *)r)->agg_bytes = 0;
-		((struct sx_l7_stashed *)r)->cg_css = 0;
-		if (bpf_map_update_elem(&sx_l7_stash, key, r, BPF_NOEXIST)) {
-			if (!bpf_map_lookup_elem(&sx_l7_stash, key))
-				sx_count(SX_COUNTER_L7_STASH_FULL);
+		s = sx_l7_stash_claim(*key); /* the socket's first request */
+		if (!s) {
+			sx_count(SX_COUNTER_L7_STASH_FULL);
 			return -1;
 		}
-		return 0;
 	}
 	if (s->h.total_len)
 		return -1;
@@ -175,7 +244,7 @@ __noinline int sx_l7_signals(struct sx_l7_record *r, struct sx_l7_sock *ls, __u6
 	if (!c)
 		return sx_l7_go_full(ls, r, key);
 	__u64 lat = h->ts_ns > ls->x_req_ns ? h->ts_ns - ls->x_req_ns : 0;
-	struct sx_l7_stashed *s = bpf_map_lookup_elem(&sx_l7_stash, key);
+	struct sx_l7_stashed *s = sx_l7_stash_get(*key);
 	if (!sx_l7_stash_valid(s))
 		return sx_l7_go_full(ls, r, key);
 	/* the key is kept in the stash: the response's later chunks add their bytes to it */
