@@ -77,6 +77,40 @@ export class HttpConnection {
   private requestChunk = 0;
   private answered = false;
 
+  /**
+   * The two streams' sinks, as classes rather than object literals of arrow functions: the bundle keeps function names
+   * (esbuild --keep-names), which defines `name` on every arrow function created (six per connection, a new
+   * connection per sampled exchange when each request has its own connection).
+   */
+  private static readonly RequestSink = class implements HttpStreamSink {
+    constructor(private readonly c: HttpConnection) {}
+    onHead(head: HttpHead, ts: bigint): BodyFraming {
+      return this.c.onRequestHead(head, ts);
+    }
+    onMessageEnd(bytes: number): void {
+      if (this.c.current) this.c.current.bytes = bytes;
+      this.c.current = null;
+    }
+    onDesync(): void {
+      this.c.current = null;
+      if (!this.c.pending[this.c.pending.length - 1]?.lost) this.c.enqueue({ lost: true });
+    }
+  };
+
+  private static readonly ResponseSink = class implements HttpStreamSink {
+    constructor(private readonly c: HttpConnection) {}
+    onHead(head: HttpHead, ts: bigint): BodyFraming {
+      return this.c.onResponseHead(head, ts);
+    }
+    onMessageEnd(bytes: number): void {
+      this.c.finishResponse(bytes);
+    }
+    onDesync(midMessage: boolean): void {
+      if (midMessage) this.c.finishResponse(undefined);
+      this.c.responsesLost = true;
+    }
+  };
+
   constructor(
     private readonly connId: bigint,
     private readonly role: 'client' | 'server',
@@ -84,27 +118,8 @@ export class HttpConnection {
     counters: ByteCounters,
     private readonly stats: HttpPairingCounters,
   ) {
-    const requestSink: HttpStreamSink = {
-      onHead: (head, ts) => this.onRequestHead(head, ts),
-      onMessageEnd: (bytes) => {
-        if (this.current) this.current.bytes = bytes;
-        this.current = null;
-      },
-      onDesync: () => {
-        this.current = null;
-        if (!this.pending[this.pending.length - 1]?.lost) this.enqueue({ lost: true });
-      },
-    };
-    const responseSink: HttpStreamSink = {
-      onHead: (head, ts) => this.onResponseHead(head, ts),
-      onMessageEnd: (bytes) => this.finishResponse(bytes),
-      onDesync: (midMessage) => {
-        if (midMessage) this.finishResponse(undefined);
-        this.responsesLost = true;
-      },
-    };
-    this.requests = new HttpStream('request', opts.maxHeadBytes, counters, requestSink);
-    this.responses = new HttpStream('response', opts.maxHeadBytes, counters, responseSink);
+    this.requests = new HttpStream('request', opts.maxHeadBytes, counters, new HttpConnection.RequestSink(this));
+    this.responses = new HttpStream('response', opts.maxHeadBytes, counters, new HttpConnection.ResponseSink(this));
   }
 
   feed(which: 'request' | 'response', data: Buffer, ts: bigint, gap: number, out: L7Exchange[], sampling?: L7Sampling): void {
