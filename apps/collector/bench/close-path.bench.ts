@@ -5,7 +5,8 @@
  * batch of 2,000 rows is full as the shipper holds them, and serialized (prepareBatch). Garbage collection included:
  * CPU time of the whole loop per connection, BENCH_CONNECTIONS (default 200,000) connections in ring batches of
  * BENCH_RING (default 512) records, BENCH_ROUNDS (default 5) rounds; prints each round and the minimum.
- * BENCH_L7=0: as the collector runs with L7 off (no table of the last closes for late L7 data). Also printed: the GC
+ * BENCH_L7=0: as the collector runs with L7 off (no table of the last closes for late L7 data; with L7 on, each final
+ * close is also offered to the L7 assembler, as collector.ts does). Also printed: the GC
  * pauses by kind (scavenges of the young generation, mark-compact of the old one).
  * `npx tsx apps/collector/bench/close-path.bench.ts`
  */
@@ -16,6 +17,7 @@ import type { PendingFlowRow } from '@sextant/shared';
 import { readTcpEvent } from '../../../packages/bpf/src/tcp-events';
 import { Clock, FlowAssembler } from '../src/services/flow-assembler';
 import { IdentityResolver } from '../src/services/identity';
+import { L7Assembler } from '../src/services/l7-assembler';
 import { ListenerTable } from '../src/services/listeners';
 import { prepareBatch } from '../src/services/prepared-batch';
 
@@ -122,6 +124,7 @@ if (heap) {
 const identity = new IdentityResolver({ nodeName: 'node-a' });
 const listeners = new ListenerTable();
 const assembler = new FlowAssembler('node-a', identity, listeners, new Clock(), { keepClosedIds: process.env.BENCH_L7 !== '0' });
+const l7 = process.env.BENCH_L7 !== '0' ? new L7Assembler(assembler, identity, 'node-a') : null;
 const t0 = Number(process.hrtime.bigint());
 const batches = Array.from({ length: 64 }, (_, k) => ringBatch(k * (RING >> 1), t0));
 let conn = 0;
@@ -137,6 +140,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (let done = 0; done < CONNECTIONS; done += RING >> 1) {
     const events = readBatch(batches[conn++ & 63]!, RING);
     if (STAGE === 'read') continue;
+    if (l7) for (const e of events) if (e.final) l7.connectionClosed(e);
     const rows = assembler.tcpRows(events);
     if (STAGE === 'rows') continue;
     for (const r of rows) held.push(r);
