@@ -11,7 +11,7 @@
  * `npx tsx apps/collector/bench/close-path.bench.ts`
  */
 import { SX_CLOSE_CLOSED, SX_DIR_CLIENT, SX_DIR_SERVER, SX_TCP_EVENT_LAYOUT, SX_TCP_EVENT_SIZE } from '@sextant/bpf';
-import { Session } from 'node:inspector/promises';
+import { printHeapSampling, startHeapSampling } from './heap-sampling';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { PendingFlowRow } from '@sextant/shared';
 import { readTcpEvent } from '../../../packages/bpf/src/tcp-events';
@@ -105,21 +105,7 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
-interface HeapNode {
-  callFrame: { functionName: string; url: string };
-  selfSize: number;
-  children: HeapNode[];
-}
-// BENCH_HEAP=1: where the loop allocates (the sampling heap profiler)
-const heap = process.env.BENCH_HEAP ? new Session() : null;
-if (heap) {
-  heap.connect();
-  await heap.post('HeapProfiler.startSampling', {
-    samplingInterval: 4096,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
-}
+const heap = await startHeapSampling(); // BENCH_HEAP=1: where the loop allocates
 
 const identity = new IdentityResolver({ nodeName: 'node-a' });
 const listeners = new ListenerTable();
@@ -161,19 +147,4 @@ for (let round = 0; round < ROUNDS; round++) {
   );
 }
 console.log(`min ${Math.min(...results).toFixed(0)} ns per connection; ${(bytes / 1e6).toFixed(1)} MB of batches`);
-if (heap) {
-  // bytes allocated per connection (sampled, objects that died young included): what the garbage collector has to do
-  const { profile } = (await heap.post('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
-  const by = new Map<string, number>();
-  let total = 0;
-  const walk = (n: HeapNode) => {
-    const key = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').pop()}`;
-    by.set(key, (by.get(key) ?? 0) + n.selfSize);
-    total += n.selfSize;
-    n.children.forEach(walk);
-  };
-  walk(profile.head);
-  const per = (b: number) => (b / (CONNECTIONS * ROUNDS)).toFixed(0);
-  console.log(`allocated ~${per(total)} bytes per connection; by function:`);
-  for (const [k, v] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${per(v).padStart(6)}  ${k}`);
-}
+await printHeapSampling(heap, CONNECTIONS * ROUNDS, 'connection', 12);

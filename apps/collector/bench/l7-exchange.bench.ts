@@ -8,7 +8,7 @@
  * bench's own record building included).
  * `npx tsx apps/collector/bench/l7-exchange.bench.ts`
  */
-import { Session } from 'node:inspector/promises';
+import { printHeapSampling, startHeapSampling } from './heap-sampling';
 import { SX_KEPT_SAMPLED, SX_L7_EGRESS, SX_L7_INGRESS } from '@sextant/bpf';
 import { Clock, FlowAssembler } from '../src/services/flow-assembler';
 import { IdentityResolver } from '../src/services/identity';
@@ -26,20 +26,7 @@ const RES =
   'Accept-Ranges: bytes\r\n\r\n' +
   '<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n'.padEnd(615, ' ');
 
-interface HeapNode {
-  callFrame: { functionName: string; url: string };
-  selfSize: number;
-  children: HeapNode[];
-}
-const heap = process.env.BENCH_HEAP ? new Session() : null;
-if (heap) {
-  heap.connect();
-  await heap.post('HeapProfiler.startSampling', {
-    samplingInterval: 4096,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
-}
+const heap = await startHeapSampling(); // BENCH_HEAP=1: where the loop allocates
 
 const identity = new IdentityResolver({ nodeName: 'node-a' });
 const flows = new FlowAssembler('node-a', identity, new ListenerTable(), new Clock(), { keepClosedIds: true });
@@ -100,18 +87,4 @@ for (let round = 0; round < ROUNDS; round++) {
   console.log(`round ${round + 1}: ${(ns / 1000).toFixed(2)} µs of CPU per exchange (its close and row included)`);
 }
 console.log(`min ${(Math.min(...results) / 1000).toFixed(2)} µs per exchange; ${emitted} records emitted`);
-if (heap) {
-  const { profile } = (await heap.post('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
-  const by = new Map<string, number>();
-  let total = 0;
-  const walk = (n: HeapNode) => {
-    const key = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').pop()}`;
-    by.set(key, (by.get(key) ?? 0) + n.selfSize);
-    total += n.selfSize;
-    n.children.forEach(walk);
-  };
-  walk(profile.head);
-  const per = (b: number) => (b / (EXCHANGES * ROUNDS)).toFixed(0);
-  console.log(`allocated ~${per(total)} bytes per exchange; by function:`);
-  for (const [k, v] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${per(v).padStart(6)}  ${k}`);
-}
+await printHeapSampling(heap, EXCHANGES * ROUNDS, 'exchange', 25);
