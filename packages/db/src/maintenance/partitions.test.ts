@@ -50,8 +50,11 @@ describe('maintenance job', () => {
 
   it('drops raw partitions past raw retention and keeps rollups longer, with their rows', async () => {
     const now = Date.now();
-    const old = now - 10 * DAY;
-    const recent = now - 1 * DAY;
+    // Each batch's minute of traffic lies inside one day (at noon UTC): a run within a minute of midnight once spread the
+    // old batch over two days, and both were dropped.
+    const noonOf = (t: number) => dayOf(t) * DAY + DAY / 2;
+    const old = noonOf(now - 10 * DAY);
+    const recent = noonOf(now - 1 * DAY);
     for (const [seed, t] of [
       [1, old],
       [2, recent],
