@@ -22,7 +22,8 @@ export interface ProbeOptions {
    * Where L7 capture hooks the send/receive calls: 'sock' = the socket tracepoints sock_send_length /
    * sock_recv_length (one program per call on a socket; Linux 6.3+, x86_64), 'syscalls' = an enter and an exit
    * tracepoint on each of the send/receive syscalls (every process's calls, sockets or not). Default: 'sock' where
-   * the kernel has those tracepoints. sendmmsg / recvmmsg are hooked at their syscalls either way.
+   * the kernel has those tracepoints (sendmmsg / recvmmsg too: the message each run is for counted per thread, a
+   * recvmmsg with a timeout not captured, its messages counted in l7MmsgTimeout).
    */
   l7Hooks?: 'sock' | 'syscalls';
   /** Bytes captured per send/receive syscall (1..SX_L7_MAX_CAPTURE, default 1024). */
@@ -122,6 +123,8 @@ export interface ProbeCounters {
   l7FullSwitches: number;
   /** TLS plaintext not emitted: its SSL object was not paired with a socket yet (memory BIOs, first write). */
   tlsUnpaired: number;
+  /** Messages of recvmmsg calls with a timeout, not captured on the socket tracepoints (which cannot see such a call end). */
+  l7MmsgTimeout: number;
   /** Batches the native poller could not queue towards JS. */
   queueDroppedRecords: number;
 }

@@ -310,10 +310,10 @@ describe.skipIf(noKernel)('lifecycle', () => {
       }
     };
     expectLoaded({ updateIntervalMs: 0, l7: false, cgroupRoot: null }, 'sx_inet_sock_set_state');
-    // everything; L7 from the socket tracepoints that UDP shares, and the syscalls only for the mmsg pair
-    expectLoaded({ cgroupRoot: '/sys/fs/cgroup/unified' }, ...names.filter((n) => n !== 'sx_enter_write'));
+    // everything; L7 from the socket tracepoints that UDP shares, no syscall tracepoint (not even for the mmsg pair)
+    expectLoaded({ cgroupRoot: '/sys/fs/cgroup/unified' }, ...names.filter((n) => n !== 'sx_enter_write' && n !== 'sx_enter_sendmmsg'));
     // L7 without UDP flows: the socket tracepoints still, not the cgroup hooks
-    expectLoaded({ updateIntervalMs: 0, cgroupRoot: null }, 'sx_inet_sock_set_state', 'sx_sock_send_length', 'sx_enter_sendmmsg');
+    expectLoaded({ updateIntervalMs: 0, cgroupRoot: null }, 'sx_inet_sock_set_state', 'sx_sock_send_length');
     // the syscall fallback: every syscall tracepoint, no socket tracepoint without UDP flows
     expectLoaded(
       { updateIntervalMs: 0, cgroupRoot: null, l7Hooks: 'syscalls' },

@@ -16,6 +16,7 @@ import {
   SX_COUNTER_EVENTS,
   SX_COUNTER_HIST_MAP_FULL,
   SX_COUNTER_L7_ARGS_MAP_FULL,
+  SX_COUNTER_L7_MMSG_TIMEOUT,
   SX_COUNTER_L7_EVENTS,
   SX_COUNTER_L7_RINGBUF_FULL,
   SX_COUNTER_L7_SOCK_MAP_FULL,
@@ -65,9 +66,11 @@ const UDP_CGROUP_PROGRAM = /^sx_udp_/;
 const UDP_CGROUP_PROGRAMS = ['sx_udp_sendmsg4', 'sx_udp_sendmsg6', 'sx_udp_recvmsg4', 'sx_udp_recvmsg6'];
 /** The socket send/receive tracepoints: UDP flows, and L7 capture where the kernel has them (l7Hooks 'sock'). */
 const SOCK_PROGRAM = /^sx_sock_(send|recv)_length$/;
-/** L7 capture's syscall tracepoints: all of them with l7Hooks 'syscalls', only the mmsg pair with 'sock'. */
+/**
+ * L7 capture's syscall tracepoints, loaded only with l7Hooks 'syscalls': with 'sock' no syscall tracepoint is
+ * attached at all (one would put every syscall of every process on the kernel's slow syscall path).
+ */
 const L7_PROGRAM = /^sx_(enter|exit)_/;
-const L7_MMSG_PROGRAM = /^sx_(enter|exit)_(send|recv)mmsg$/;
 /** TLS plaintext uprobes (sextant_tls.bpf.h): loaded with L7 capture unless tls is off, attached per file. */
 const TLS_PROGRAM = /^sx_tls_/;
 
@@ -105,7 +108,7 @@ export class SextantProbes {
       for (const name of addon.programNames(handle)) {
         const off =
           (opts.l7 === false && L7_PROGRAM.test(name)) ||
-          (l7SockHooks && L7_PROGRAM.test(name) && !L7_MMSG_PROGRAM.test(name)) ||
+          (l7SockHooks && L7_PROGRAM.test(name)) ||
           ((opts.l7 === false || opts.tls === false) && TLS_PROGRAM.test(name)) ||
           (opts.updateIntervalMs === 0 && INTERIM_PROGRAM.test(name)) ||
           (!opts.cgroupRoot && UDP_CGROUP_PROGRAM.test(name)) ||
@@ -383,6 +386,7 @@ export class SextantProbes {
       l7KeptSampled: sums[SX_COUNTER_L7_KEPT_SAMPLED] ?? 0,
       l7FullSwitches: sums[SX_COUNTER_L7_FULL_SWITCHES] ?? 0,
       tlsUnpaired: sums[SX_COUNTER_TLS_UNPAIRED] ?? 0,
+      l7MmsgTimeout: sums[SX_COUNTER_L7_MMSG_TIMEOUT] ?? 0,
       queueDroppedRecords: q.droppedRecords,
     };
   }

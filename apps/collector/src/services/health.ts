@@ -108,6 +108,8 @@ export class HealthTracker {
         l7StashFull: counters?.l7StashFull ?? 0,
         l7AggMapFull: counters?.l7AggMapFull ?? 0,
         l7FullSwitches: counters?.l7FullSwitches ?? 0,
+        // Messages of recvmmsg calls with a timeout, not captured on the socket tracepoints (sextant_l7_sock.bpf.h).
+        l7MmsgTimeout: counters?.l7MmsgTimeout ?? 0,
         l7CaptureUntil: signals?.captureUntil ?? 0,
         // Edges whose slow threshold is their own recent p99 (services/slow-thresholds.ts), not SEXTANT_L7_SLOW_MS.
         l7SlowEdges: signals?.slowEdges ?? 0,

@@ -55,7 +55,9 @@
 #define SX_COUNTER_L7_FULL_SWITCHES 18
 /* TLS plaintext (uprobes) whose SSL object was not paired with a socket yet: not emitted. */
 #define SX_COUNTER_TLS_UNPAIRED 19
-#define SX_COUNTER_MAX 20
+/* Messages of recvmmsg calls with a timeout, not captured on the socket tracepoints (sextant_l7_sock.bpf.h, sx_l7_mmsg). */
+#define SX_COUNTER_L7_MMSG_TIMEOUT 20
+#define SX_COUNTER_MAX 21
 
 /* L7 capture: protocols inferred in the kernel from a connection's first bytes. */
 #define SX_PROTO_UNKNOWN 0

@@ -1,7 +1,7 @@
 /* L7 capture of the send/receive calls on sockets (no kprobes here). Where the kernel has them (6.3+, x86_64), from
  * the socket tracepoints sock_send_length / sock_recv_length after the data moved (sextant_l7_sock.bpf.h: socket and
- * byte count from the tracepoint, buffer from the syscall's registers); elsewhere, and for sendmmsg / recvmmsg, from
- * the syscall tracepoints (sextant_l7_syscalls.bpf.h):
+ * byte count from the tracepoint, buffer from the syscall's registers); elsewhere from the syscall tracepoints
+ * (sextant_l7_syscalls.bpf.h):
  * enter: fd → file → socket → sock; skip sockets already classified as "not ours"; remember the buffer.
  * exit:  copy the first capture_bytes of what the call moved into the sx_l7_events ring (header + data),
  *        classify the connection from its first bytes (HTTP / DNS / Kafka, else NONE: no further cost beyond a

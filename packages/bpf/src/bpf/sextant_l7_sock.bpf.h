@@ -5,8 +5,9 @@
  * and an exit on every send/receive syscall of every process, and no fd → file → socket walk of cold cache lines,
  * no per-thread argument store. The user buffer comes from the syscall's own registers (the task's pt_regs:
  * orig_ax is the syscall number, di/si/dx its first arguments), so only the syscalls whose arguments are known are
- * captured: read, write, readv, writev, sendto, recvfrom, sendmsg, recvmsg. sendmmsg / recvmmsg keep their
- * syscall tracepoints (sextant_l7_syscalls.bpf.h); io_uring, splice, sendfile are not captured (as before).
+ * captured: read, write, readv, writev, sendto, recvfrom, sendmsg, recvmsg, and sendmmsg / recvmmsg (sx_l7_mmsg,
+ * below); io_uring, splice, sendfile are not captured (as before). No syscall tracepoint is attached then: one, even
+ * of a syscall nobody makes, puts every syscall of every process on the kernel's slow syscall path.
  *
  * The socket sent on must be the one behind the syscall's fd (its first argument): a kernel socket used inside
  * another syscall (NFS or a network block device under a write() of a file, a socket BIO inside a splice) is never
@@ -19,7 +20,7 @@
  * tracepoints (l7_sock_hooks = 0, chosen by probe-options.ts). */
 #pragma once
 
-/* 1: L7 capture from the socket tracepoints, the syscall tracepoints other than the mmsg pair not loaded;
+/* 1: L7 capture from the socket tracepoints, the syscall tracepoints not loaded;
  * 0: from the syscall tracepoints (the fallback). */
 const volatile __u8 l7_sock_hooks = 1;
 
@@ -37,6 +38,84 @@ const volatile __u8 l7_sock_hooks = 1;
 #define SX_NR_RECVFROM 45
 #define SX_NR_SENDMSG 46
 #define SX_NR_RECVMSG 47
+#define SX_NR_RECVMMSG 299
+#define SX_NR_SENDMMSG 307
+#define SX_UIO_MAXIOV 1024 /* the kernel's cap on a sendmmsg / recvmmsg vlen */
+
+/* sendmmsg / recvmmsg: the socket tracepoint fires once per message the call moves, in order, and nothing says which
+ * message it is. Each thread counts them here (created by its first such call): a run for the same socket, vector and
+ * length as the last one continues that call, unless the last call is known to have ended — all vlen messages seen,
+ * or a failed message (ret < 0: the kernel stops at the first, and a non-blocking recvmmsg ends on one: EAGAIN), or a
+ * stream's message sent in part (the kernel stops there too: sx_l7_mmsg_partial). What the kernel ends without the
+ * tracepoint (a message whose header cannot be read or whose send an LSM denies before it reaches the socket, a
+ * recvmmsg's out-of-band data) leaves the count where it was, and the thread's next call on the same socket and
+ * vector starts mid-count. A recvmmsg with a timeout can also end between two messages unseen (when the time is up)
+ * and is not captured (its messages counted: SX_COUNTER_L7_MMSG_TIMEOUT). */
+struct sx_l7_mmsg {
+	__u64 sk;   /* the call being counted: its socket (0: none), vector and length */
+	__u64 vec;
+	__u32 vlen;
+	__u32 next; /* the index of its next message */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sx_l7_mmsg);
+} sx_l7_mmsgs SEC(".maps");
+
+/* The index of the message this run of a sendmmsg / recvmmsg is for, or -1 (not captured: a failed message, a
+ * recvmmsg with a timeout, no storage). */
+static __always_inline int sx_l7_mmsg_index(struct task_struct *task, struct pt_regs *regs, __u64 sk, int ret, __u8 direction,
+					    struct sx_l7_mmsg **state)
+{
+	if (direction == SX_L7_INGRESS && regs->r8) {
+		if (ret > 0)
+			sx_count(SX_COUNTER_L7_MMSG_TIMEOUT);
+		return -1;
+	}
+	struct sx_l7_mmsg *m = bpf_task_storage_get(&sx_l7_mmsgs, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!m) {
+		sx_count(SX_COUNTER_L7_ARGS_MAP_FULL);
+		return -1;
+	}
+	__u64 vec = regs->si;
+	__u32 vlen = (__u32)regs->dx;
+	if (vlen > SX_UIO_MAXIOV)
+		vlen = SX_UIO_MAXIOV;
+	if (m->sk != sk || m->vec != vec || m->vlen != vlen || m->next >= vlen) {
+		m->sk = sk;
+		m->vec = vec;
+		m->vlen = vlen;
+		m->next = 0;
+	}
+	__u32 i = m->next;
+	if (ret < 0) {
+		m->sk = 0; /* the call ends at its first failed message */
+		return -1;
+	}
+	m->next = i + 1;
+	*state = m;
+	return (int)i;
+}
+
+/* A stream's sendmmsg message sent in part ends the call (the kernel's msg_data_left check): its iovecs (the first 8;
+ * beyond them the message is taken as sent whole) add up to more than ret. */
+static __always_inline void sx_l7_mmsg_partial(struct sx_l7_mmsg *m, __u64 iov, __u32 iovcnt, int ret)
+{
+	__u64 total = 0;
+	for (int i = 0; i < 8; i++) {
+		if (i >= iovcnt)
+			break;
+		struct iovec v = {};
+		if (bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(struct iovec))))
+			return;
+		total += v.iov_len;
+	}
+	if (iovcnt <= 8 && total > (__u64)ret)
+		m->sk = 0;
+}
 
 /* A socket whose calls are skipped (sx_l7_skipped: NONE, TLS ciphertext, HTTP/2 joined mid-stream) says so in its own
  * storage, which lives as long as the struct sock (and is deleted with its sx_l7_socks state at TCP close), with what
@@ -86,6 +165,8 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 			syscall = SX_SYS_WRITEV, kind = SX_ARGS_IOV;
 		else if (nr == SX_NR_SENDMSG)
 			syscall = SX_SYS_SENDMSG, kind = SX_ARGS_IOV;
+		else if (nr == SX_NR_SENDMMSG)
+			syscall = SX_SYS_SENDMMSG, kind = SX_ARGS_MMSG;
 		else
 			return;
 	} else {
@@ -97,9 +178,16 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 			syscall = SX_SYS_READV, kind = SX_ARGS_IOV;
 		else if (nr == SX_NR_RECVMSG)
 			syscall = SX_SYS_RECVMSG, kind = SX_ARGS_IOV;
+		else if (nr == SX_NR_RECVMMSG)
+			syscall = SX_SYS_RECVMMSG, kind = SX_ARGS_MMSG;
 		else
 			return;
 	}
+	/* sendmmsg / recvmmsg: every message counted, whatever its socket's class, so that the count stays in step */
+	int mmsg = 0;
+	struct sx_l7_mmsg *mstate = NULL;
+	if (kind == SX_ARGS_MMSG)
+		mmsg = sx_l7_mmsg_index(task, regs, (__u64)sk, ret, direction, &mstate);
 	/* A socket classified as not ours stops here: only the TLS pairing state of a thread inside, or between, SSL calls
 	 * learns of the call (as below, from the socket's storage). */
 	struct sx_l7_skip *skip = bpf_sk_storage_get(&sx_l7_skips, sk, 0, 0);
@@ -163,14 +251,23 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 		return;
 	if (sk->sk_protocol == IPPROTO_TCP)
 		sx_tls_on_syscall(skey, ino, direction, sx_l7_may_be_tls(known));
-	if (ret <= 0)
+	if (ret <= 0 || mmsg < 0)
 		return;
-	if (syscall == SX_SYS_SENDMSG || syscall == SX_SYS_RECVMSG) {
+	if (kind != SX_ARGS_BUF) {
+		/* sendmsg / recvmsg: the msghdr's iovecs; sendmmsg / recvmmsg: those of the message counted */
+		__u64 hdr = kind == SX_ARGS_MMSG ? buf + (__u64)mmsg * sizeof(struct mmsghdr) : buf;
 		struct user_msghdr msg = {};
-		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)buf))
-			return;
-		buf = (__u64)msg.msg_iov;
-		iovcnt = (__u32)msg.msg_iovlen;
+		if (kind == SX_ARGS_MMSG || syscall == SX_SYS_SENDMSG || syscall == SX_SYS_RECVMSG) {
+			if (bpf_probe_read_user(&msg, sizeof(msg), (void *)hdr))
+				return;
+			buf = (__u64)msg.msg_iov;
+			iovcnt = (__u32)msg.msg_iovlen;
+		}
+		if (kind == SX_ARGS_MMSG) {
+			kind = SX_ARGS_IOV;
+			if (mstate && direction == SX_L7_EGRESS && sk->sk_type == SOCK_STREAM)
+				sx_l7_mmsg_partial(mstate, buf, iovcnt, ret);
+		}
 	}
 	struct sx_l7_args a = {};
 	sx_l7_args_fill(&a, skey, ino, buf, iovcnt, kind, direction, syscall); /* a write: timed at its completion */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The syscall tracepoints of L7 capture (included at the end of sextant_l7.bpf.h): each send/receive call's
  * enter records its arguments, its exit emits what moved (sx_l7_enter / sx_l7_exit, defined here). Loaded only
- * where the socket tracepoints are not (sextant_l7_sock.bpf.h; probes.ts), except sendmmsg / recvmmsg, always
- * hooked here. */
+ * where the socket tracepoints are not (sextant_l7_sock.bpf.h; probes.ts): a syscall tracepoint puts every syscall
+ * of every process on the kernel's slow path. */
 #pragma once
 
 /* The socket behind fd, by direct (BTF) loads from the current task instead of a bpf_probe_read_kernel call per
