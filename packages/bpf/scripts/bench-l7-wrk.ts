@@ -9,6 +9,8 @@
  * BENCH_CLOSE=1: a new connection per request (wrk sends `Connection: close`); mode `l4` opens the probes with L7 off
  * (the connection-level programs only), so BENCH_MODES=l4,hooks,signals shows what L7 adds per connection.
  *
+ * BENCH_SLOW_EDGE=1: wrk's edge has its own slow threshold, as the collector gives a busy edge (sx_l7_slow looked up).
+ *
  * BENCH_PAIRED=1: the objects of BENCH_OBJECTS (two or more, e.g. HEAD's and a variant compiled into /tmp) are loaded
  * at once, each SextantProbes attached to the same hooks, in the first mode of BENCH_MODES (default signals), and one
  * wrk run per round (BENCH_ROUNDS, default 6) measures them all: per object the ns per request of its programs
@@ -37,6 +39,8 @@ const OBJECTS: (string | undefined)[] = (process.env.BENCH_OBJECTS ?? '').split(
 if (OBJECTS.length === 0) OBJECTS.push(undefined);
 const PAIRED = process.env.BENCH_PAIRED === '1';
 const WARM = process.env.BENCH_WARM;
+/** BENCH_SLOW_EDGE=1: wrk's edge given its own slow threshold (sx_l7_slow), as the collector gives a busy edge. */
+const SLOW_EDGE = process.env.BENCH_SLOW_EDGE === '1';
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? (PAIRED ? 6 : 1)));
 if (PAIRED && OBJECTS.some((o) => o === undefined)) throw new Error('BENCH_PAIRED=1 needs BENCH_OBJECTS');
 
@@ -73,14 +77,19 @@ const runWrk = async (seconds: number) => {
   return { requests, rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN), cpuUs: ((busySeconds() - busy0) / requests) * 1e6 };
 };
 
-const openProbes = (mode: L7Mode | 'l4', objectPath: string | undefined): SextantProbes =>
-  SextantProbes.open({
+const openProbes = (mode: L7Mode | 'l4', objectPath: string | undefined): SextantProbes => {
+  const p = SextantProbes.open({
     l7: mode !== 'l4',
     l7Mode: mode === 'l4' ? undefined : mode,
     cgroupRoot: null,
     updateIntervalMs: 0,
     objectPath,
   });
+  // as the collector does once an edge has its own latency (its recent p99): wrk's edge with a slow threshold
+  if (SLOW_EDGE && mode !== 'l4' && mode !== 'hooks')
+    p.setL7SlowEdges([{ role: 'client', family: 4, addr: '127.0.0.1', port, thresholdNs: 20_000_000n }]);
+  return p;
+};
 
 /** The ids of the programs that `open` loads. */
 const newProgs = <T>(open: () => T): { value: T; ids: Set<number> } => {

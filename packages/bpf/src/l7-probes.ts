@@ -125,6 +125,8 @@ export class L7Signals {
   private readonly slow: SlowEdgeMap;
   /** Edges with their own slow threshold in sx_l7_slow (sx_l7_config.slow_edges; 0: the map is not looked up). */
   private slowEdges = 0;
+  /** sx_l7_config.slow_gen: changed whenever the thresholds may have (never 0), so that sockets read theirs again. */
+  private slowGen = 0;
 
   constructor(private readonly m: L7MapAccess) {
     this.slow = new SlowEdgeMap(m.addon, () => m.map('sx_l7_slow'));
@@ -133,6 +135,7 @@ export class L7Signals {
   /** Per-edge slow thresholds (slow-edges.ts) replace the previous ones; returns how many the kernel holds. */
   setSlowEdges(edges: readonly SlowEdgeThreshold[]): number {
     this.slowEdges = this.slow.replace(edges);
+    this.nextSlowGen();
     this.write();
     return this.slowEdges;
   }
@@ -146,7 +149,12 @@ export class L7Signals {
       recordAllUntilNs: toBig(cfg.recordAllUntilNs, 'recordAllUntilNs'),
       budgetPerCpu: Math.ceil(budgetPerSec / this.m.cpus),
     };
+    this.nextSlowGen();
     this.write();
+  }
+
+  private nextSlowGen(): void {
+    this.slowGen = (this.slowGen % 0xffffffff) + 1;
   }
 
   private write(): void {
@@ -157,6 +165,7 @@ export class L7Signals {
     v.writeBigUInt64LE(this.config.recordAllUntilNs, L.record_all_until_ns!.offset);
     v.writeUInt32LE(this.config.budgetPerCpu, L.budget_per_cpu!.offset);
     v.writeUInt32LE(this.slowEdges, L.slow_edges!.offset);
+    v.writeUInt32LE(this.slowGen, L.slow_gen!.offset);
     const m = this.m.map('sx_l7_config');
     check('update sx_l7_config', this.m.addon.mapUpdate(m.fd, Buffer.alloc(4), v, 0));
   }

@@ -32,9 +32,9 @@ async function delayServer(): Promise<number> {
   return (srv.address() as AddressInfo).port;
 }
 
-/** GET /wait/<ms> for each delay, one after the other on one keep-alive socket; every answer 200. */
-async function waits(port: number, delays: number[]): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+/** GET /wait/<ms> for each delay, one after the other on one keep-alive socket (the agent's, if given); every answer 200. */
+async function waits(port: number, delays: number[], shared?: http.Agent): Promise<void> {
+  const agent = shared ?? new http.Agent({ keepAlive: true, maxSockets: 1 });
   for (const ms of delays) {
     const status = await new Promise<number>((resolve, reject) => {
       const req = http.get({ host: '127.0.0.1', port, path: `/wait/${ms}`, agent }, (res) => {
@@ -45,7 +45,7 @@ async function waits(port: number, delays: number[]): Promise<void> {
     });
     expect(status).toBe(200);
   }
-  agent.destroy();
+  if (!shared) agent.destroy();
 }
 
 const slowResponses = (port: number) => clientRecords(port).filter((r) => r.direction === SX_L7_INGRESS && r.kept === SX_KEPT_SLOW);
@@ -120,5 +120,27 @@ describe.skipIf(noKernel)('per-edge slow thresholds', () => {
     await settle(() => clientRecords(a).length >= 2);
     expect(slowResponses(a)).toHaveLength(1);
     expect(clientRecords(b)).toEqual([]);
+  });
+
+  it('applies a changed threshold to a connection already open (each socket keeps its edge threshold until they change)', async () => {
+    await start('signals', 0);
+    const a = await delayServer();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    onCleanup(() => agent.destroy());
+    const socks = new Set<unknown>();
+    agent.on('free', (socket: unknown) => socks.add(socket));
+    expect(probes().setL7SlowEdges([client(a, 2_000)])).toBe(1);
+    await waits(a, [150, 0], agent); // not slow at 2 s
+    expect(probes().setL7SlowEdges([client(a, 60)])).toBe(1);
+    await waits(a, [150, 0], agent); // slow at 60 ms, on the same socket
+    expect(probes().setL7SlowEdges([client(a, 2_000)])).toBe(1);
+    await waits(a, [150, 0, 150], agent); // not slow again
+    expect(probes().setL7SlowEdges([])).toBe(0);
+    await waits(a, [900], agent); // the global 800 ms
+    await settle(() => slowResponses(a).length >= 2);
+    expect(socks.size).toBe(1); // every exchange on one connection
+    expect(slowResponses(a)).toHaveLength(2);
+    const aggs = await drainAll();
+    expect(counts(forPort(aggs, a))).toEqual({ 'GET 200': 8 });
   });
 });

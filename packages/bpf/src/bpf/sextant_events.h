@@ -286,16 +286,19 @@ _Static_assert(sizeof(struct sx_l7_agg_value) == 2752, "sx_l7_agg_value size");
 
 /* Map sx_l7_config (array, one entry), written by the collector: which aggregate map programs write (gen & 1),
  * the slow threshold (0 = none), on-demand capture until (bpf_ktime_get_ns, CLOCK_MONOTONIC; 0 = none),
- * the sampled successes each CPU may keep per one-second window, and how many edges have their own slow threshold
- * in sx_l7_slow (0: the map is not looked up). */
+ * the sampled successes each CPU may keep per one-second window, how many edges have their own slow threshold
+ * in sx_l7_slow (0: the map is not looked up), and the generation of the thresholds (slow_gen: changed, never to 0,
+ * whenever they may have; a socket's stash keeps its edge's threshold until then). */
 struct sx_l7_config {
 	__u64 gen;
 	__u64 slow_ns;
 	__u64 record_all_until_ns;
 	__u32 budget_per_cpu;
 	__u32 slow_edges;
+	__u32 slow_gen;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct sx_l7_config) == 32, "sx_l7_config size");
+_Static_assert(sizeof(struct sx_l7_config) == 40, "sx_l7_config size");
 
 /* Map sx_l7_slow's key: an edge as the kernel sees it (sextant_l7_slow.bpf.h). Server role: the local port (addr
  * zero); client role: the remote address and port. Family and role as in sx_l7_agg_key; the value is the edge's

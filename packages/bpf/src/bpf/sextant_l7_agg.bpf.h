@@ -155,12 +155,12 @@ static __always_inline void sx_l7_settle_bytes(struct sx_l7_stashed *s)
 
 #include "sextant_l7_slow.bpf.h"
 
-/* Whether an aggregated exchange (of aggregate key k) is also recorded, and why. */
-static __always_inline __u8 sx_l7_keep(struct sx_l7_config *c, struct sx_l7_agg_key *k, __u16 status, __u64 lat, __u64 now)
+/* Whether an aggregated exchange (its aggregate key in the stash s) is also recorded, and why. */
+static __always_inline __u8 sx_l7_keep(struct sx_l7_config *c, struct sx_l7_stashed *s, __u16 status, __u64 lat, __u64 now)
 {
 	if (status >= 500)
 		return SX_KEPT_ERROR;
-	__u64 slow = sx_l7_slow_ns(c, k);
+	__u64 slow = sx_l7_slow_of(c, s);
 	if (slow && lat >= slow)
 		return SX_KEPT_SLOW;
 	if (now < c->record_all_until_ns)

@@ -138,7 +138,7 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, struct sx_l7_sock *ls, __u32
 	if (sx_l7_agg_add_gen(c, &s->agg, lat, now, s->h.total_len, len))
 		return 0; /* no room: the generic path tries again and goes FULL */
 	sx_count(SX_COUNTER_L7_AGGREGATED);
-	__u8 kept = sx_l7_keep(c, &s->agg, status, lat, now);
+	__u8 kept = sx_l7_keep(c, s, status, lat, now);
 	ls->xstate = SX_X_RESPONDING;
 	ls->kept = kept;
 	/* the client's latency is in the aggregate's histogram (the collector adds it to sx_hist's HTTP kind) */

@@ -14,8 +14,9 @@
 
 /* A stashed request: the record it would have been (header + first captured bytes); then the aggregate key of the
  * socket's last answered exchange and the bytes of its later response chunks not yet added to it (sx_l7_settle_bytes);
- * then the slot's owner (the socket's key, 0 when free: sx_l7_stash_get) and the cgroup the fast path last read for
- * this socket's calls, with the css_set and cgroup it was read through (sx_l7_cgroup_id). */
+ * then the slot's owner (the socket's key, 0 when free: sx_l7_stash_get), the cgroup the fast path last read for
+ * this socket's calls, with the css_set and cgroup it was read through (sx_l7_cgroup_id), and the slow threshold of
+ * the socket's edge (sx_l7_slow_of). */
 struct sx_l7_stashed {
 	struct sx_l7_header h;
 	__u8 data[SX_L7_MAX_CAPTURE];
@@ -25,6 +26,9 @@ struct sx_l7_stashed {
 	__u64 cg_css;
 	__u64 cg_cgrp;
 	__u64 cg_id;
+	__u64 slow_ns;  /* the socket's edge's slow threshold as of the thresholds' generation slow_gen (0: none read) */
+	__u32 slow_gen;
+	__u32 pad;
 };
 
 /* The stashes: a fixed array of slots (8,192 × 4.3 kB ≈ 35 MB of kernel memory, allocated at load). A socket's key
@@ -155,7 +159,8 @@ static __always_inline struct sx_l7_stashed *sx_l7_stash_claim(__u64 key)
 		if (o)
 			sx_l7_flush(s, SX_KEPT_NONE);
 		s->agg_bytes = 0;
-		s->cg_css = 0; /* the cgroup id is read afresh (sx_l7_cgroup_id) */
+		s->cg_css = 0;   /* the cgroup id is read afresh (sx_l7_cgroup_id) */
+		s->slow_gen = 0; /* and the edge's slow threshold (sx_l7_slow_of) */
 		return s;
 	}
 	return NULL;
@@ -256,7 +261,7 @@ __noinline int sx_l7_signals(struct sx_l7_record *r, struct sx_l7_sock *ls, __u6
 	if (ls->role == SX_DIR_CLIENT)
 		ls->awaiting = 0;
 
-	__u8 kept = sx_l7_keep(c, &s->agg, status, lat, now);
+	__u8 kept = sx_l7_keep(c, s, status, lat, now);
 	ls->xstate = SX_X_RESPONDING;
 	ls->kept = kept;
 	if (kept == SX_KEPT_NONE) {

@@ -521,13 +521,15 @@ export function decodeSxL7AggValue(buf: Buffer, off = 0): SxL7AggValue {
   };
 }
 
-export const SX_L7_CONFIG_SIZE = 32;
+export const SX_L7_CONFIG_SIZE = 40;
 export const SX_L7_CONFIG_LAYOUT: Record<string, FieldLayout> = {
   gen: { offset: 0, size: 8, type: '__u64', count: 1 },
   slow_ns: { offset: 8, size: 8, type: '__u64', count: 1 },
   record_all_until_ns: { offset: 16, size: 8, type: '__u64', count: 1 },
   budget_per_cpu: { offset: 24, size: 4, type: '__u32', count: 1 },
   slow_edges: { offset: 28, size: 4, type: '__u32', count: 1 },
+  slow_gen: { offset: 32, size: 4, type: '__u32', count: 1 },
+  pad: { offset: 36, size: 4, type: '__u32', count: 1 },
 };
 export interface SxL7Config {
   gen: bigint;
@@ -535,6 +537,7 @@ export interface SxL7Config {
   recordAllUntilNs: bigint;
   budgetPerCpu: number;
   slowEdges: number;
+  slowGen: number;
 }
 export function decodeSxL7Config(buf: Buffer, off = 0): SxL7Config {
   const dv = dataView(buf);
@@ -544,6 +547,7 @@ export function decodeSxL7Config(buf: Buffer, off = 0): SxL7Config {
     recordAllUntilNs: dv.getBigUint64(off + 16, true),
     budgetPerCpu: dv.getUint32(off + 24, true),
     slowEdges: dv.getUint32(off + 28, true),
+    slowGen: dv.getUint32(off + 32, true),
   };
 }
 
