@@ -11,8 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SX_L7_EGRESS, SX_L7_INGRESS, SX_PROTO_DNS } from './generated/events';
 import { hasSockTracepoints } from './probe-options';
-import { SextantProbes } from './probes';
-import { kernelMissing } from './testing/kernel';
+import type { SextantProbes } from './probes';
+import { kernelMissing, openFullCapture, settle, type CapturedRecord } from './testing/kernel';
 
 const noKernel = kernelMissing();
 
@@ -132,28 +132,8 @@ type Expected = readonly [Side, number, number, string];
 describe.skipIf(noKernel)('sendmmsg / recvmmsg capture', () => {
   it.each(['sock', 'syscalls'] as const)('%s: every message once, under its own socket, with its own bytes', async (l7Hooks) => {
     if (l7Hooks === 'sock' && !hasSockTracepoints()) return;
-    const recs: { pid: number; ino: bigint; direction: number; syscall: number; protocol: number; data: string }[] = [];
-    probes = SextantProbes.open({
-      l7Hooks,
-      l7Mode: 'full',
-      captureLoopbackServers: true,
-      cgroupRoot: null,
-      updateIntervalMs: 0,
-      tls: false,
-    });
-    probes.onL7Events((batch) => {
-      for (const r of batch) {
-        const h = r.header();
-        recs.push({
-          pid: h.pid,
-          ino: h.sockIno,
-          direction: h.direction,
-          syscall: h.syscall,
-          protocol: h.protocol,
-          data: r.data().toString('latin1'),
-        });
-      }
-    });
+    let recs: CapturedRecord[];
+    ({ probes, recs } = openFullCapture(l7Hooks));
     const timeoutsBefore = probes.readCounters().l7MmsgTimeout;
     const out = JSON.parse(execFileSync('python3', ['-c', PY]).toString()) as Record<'pid' | Side, number>;
     const E = SX_L7_EGRESS;
@@ -206,9 +186,7 @@ describe.skipIf(noKernel)('sendmmsg / recvmmsg capture', () => {
     ];
     const expected = calls.flatMap((c) => (l7Hooks === 'sock' || c[0]?.[2] === SYS.sendto ? c : c.slice(0, 2)));
     const mine = () => recs.filter((r) => r.pid === out.pid);
-    const end = Date.now() + 5_000;
-    while (Date.now() < end && mine().length < expected.length) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 200)); // and any that must not come
+    await settle(() => mine().length >= expected.length); // and any that must not come
     expect(mine().map(({ ino, direction, syscall, protocol, data }) => ({ ino, direction, syscall, protocol, data }))).toEqual(
       expected.map(([s, direction, syscall, data]) => ({ ino: BigInt(out[s]), direction, syscall, protocol: SX_PROTO_DNS, data })),
     );
@@ -217,19 +195,12 @@ describe.skipIf(noKernel)('sendmmsg / recvmmsg capture', () => {
 
   it.each(['sock', 'syscalls'] as const)('%s: a stream message sent in part ends its sendmmsg', async (l7Hooks) => {
     if (l7Hooks === 'sock' && !hasSockTracepoints()) return;
-    const recs: { pid: number; ino: bigint; syscall: number; data: string }[] = [];
-    probes = SextantProbes.open({ l7Hooks, l7Mode: 'full', cgroupRoot: null, updateIntervalMs: 0, tls: false });
-    probes.onL7Events((batch) => {
-      for (const r of batch) {
-        const h = r.header();
-        if (h.direction === SX_L7_EGRESS) recs.push({ pid: h.pid, ino: h.sockIno, syscall: h.syscall, data: r.data().toString('latin1') });
-      }
-    });
+    let recs: CapturedRecord[];
+    ({ probes, recs } = openFullCapture(l7Hooks, { captureLoopbackServers: false }));
     const out = JSON.parse(execFileSync('python3', ['-c', PY_PARTIAL], { maxBuffer: 1 << 20 }).toString()) as Record<'pid' | 'a', number>;
-    const mine = () => recs.filter((r) => r.pid === out.pid && r.ino === BigInt(out.a) && r.syscall === SYS.sendmmsg);
-    const end = Date.now() + 5_000;
-    while (Date.now() < end && mine().length < 3) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 200));
+    const mine = () =>
+      recs.filter((r) => r.pid === out.pid && r.ino === BigInt(out.a) && r.direction === SX_L7_EGRESS && r.syscall === SYS.sendmmsg);
+    await settle(() => mine().length >= 3);
     const starts = mine().map((r) => r.data.slice(0, r.data.indexOf('\r\n')));
     expect(starts).toEqual(['POST /big HTTP/1.1', 'GET /one HTTP/1.1', 'GET /two HTTP/1.1']);
   });

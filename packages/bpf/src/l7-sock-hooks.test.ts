@@ -13,8 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SX_L7_EGRESS, SX_L7_INGRESS, SX_PROTO_HTTP } from './generated/events';
 import { BTF_KIND_TYPEDEF, loadAddon } from './native';
 import { hasSockTracepoints } from './probe-options';
-import { SextantProbes } from './probes';
-import { kernelMissing } from './testing/kernel';
+import type { SextantProbes } from './probes';
+import { kernelMissing, openFullCapture, settle, type CapturedRecord } from './testing/kernel';
 
 const noKernel = kernelMissing();
 // sock_send_length / sock_recv_length came in Linux 6.3 (this machine: 6.18).
@@ -88,29 +88,8 @@ describe.skipIf(noKernel)('L7 capture hooks', () => {
   });
 
   it.each(hooks)('%s: every socket call once, under its own socket, with its bytes; sendfile, splice and files never', async (l7Hooks) => {
-    const recs: { pid: number; ino: bigint; sockId: bigint; direction: number; syscall: number; protocol: number; data: string }[] = [];
-    probes = SextantProbes.open({
-      l7Hooks,
-      l7Mode: 'full',
-      captureLoopbackServers: true,
-      cgroupRoot: null,
-      updateIntervalMs: 0,
-      tls: false,
-    });
-    probes.onL7Events((batch) => {
-      for (const r of batch) {
-        const h = r.header();
-        recs.push({
-          pid: h.pid,
-          ino: h.sockIno,
-          sockId: h.sockId,
-          direction: h.direction,
-          syscall: h.syscall,
-          protocol: h.protocol,
-          data: r.data().toString('latin1'),
-        });
-      }
-    });
+    let recs: CapturedRecord[];
+    ({ probes, recs } = openFullCapture(l7Hooks));
     const out = JSON.parse(execFileSync('python3', ['-c', PY]).toString()) as Record<'pid' | 'a' | 'b' | 'c' | 'd', number>;
     const expected = [
       ['a', SX_L7_EGRESS, SYS.write, REQ('/write')],
@@ -127,9 +106,7 @@ describe.skipIf(noKernel)('L7 capture hooks', () => {
       ['a', SX_L7_INGRESS, SYS.read, RES('splice')],
     ] as const;
     const mine = () => recs.filter((r) => r.pid === out.pid);
-    const end = Date.now() + 5_000;
-    while (Date.now() < end && mine().length < expected.length) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 200)); // and any that must not come
+    await settle(() => mine().length >= expected.length); // and any that must not come
     const got = mine();
     expect(got.map((r) => ({ ino: r.ino, direction: r.direction, syscall: r.syscall, protocol: r.protocol, data: r.data }))).toEqual(
       expected.map(([s, direction, syscall, data]) => ({ ino: BigInt(out[s]), direction, syscall, protocol: SX_PROTO_HTTP, data })),

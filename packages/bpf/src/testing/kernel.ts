@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { preflight } from '../preflight';
+import { SextantProbes } from '../probes';
 
 /** True when the kernel tests must be skipped here. */
 export function kernelMissing(): boolean {
@@ -33,4 +34,49 @@ export async function settle(pred: () => boolean, ms = 5_000, strayMs = 200): Pr
   const end = Date.now() + ms;
   while (Date.now() < end && !pred()) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, strayMs)); // and let stragglers arrive
+}
+
+/** An L7 record as the capture-hook tests compare them: the header fields they check and the bytes as latin1. */
+export interface CapturedRecord {
+  pid: number;
+  ino: bigint;
+  sockId: bigint;
+  direction: number;
+  syscall: number;
+  protocol: number;
+  data: string;
+}
+
+/**
+ * Probes in full mode on the given hooks, loopback servers captured too, every L7 record collected into the list
+ * returned (close the probes when done).
+ */
+export function openFullCapture(
+  l7Hooks: 'sock' | 'syscalls',
+  opts: { captureLoopbackServers?: boolean } = {},
+): { probes: SextantProbes; recs: CapturedRecord[] } {
+  const recs: CapturedRecord[] = [];
+  const probes = SextantProbes.open({
+    l7Hooks,
+    l7Mode: 'full',
+    captureLoopbackServers: opts.captureLoopbackServers ?? true,
+    cgroupRoot: null,
+    updateIntervalMs: 0,
+    tls: false,
+  });
+  probes.onL7Events((batch) => {
+    for (const r of batch) {
+      const h = r.header();
+      recs.push({
+        pid: h.pid,
+        ino: h.sockIno,
+        sockId: h.sockId,
+        direction: h.direction,
+        syscall: h.syscall,
+        protocol: h.protocol,
+        data: r.data().toString('latin1'),
+      });
+    }
+  });
+  return { probes, recs };
 }
