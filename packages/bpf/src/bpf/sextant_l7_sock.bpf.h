@@ -253,21 +253,17 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 		sx_tls_on_syscall(skey, ino, direction, sx_l7_may_be_tls(known));
 	if (ret <= 0 || mmsg < 0)
 		return;
-	if (kind != SX_ARGS_BUF) {
+	if (kind == SX_ARGS_MMSG || syscall == SX_SYS_SENDMSG || syscall == SX_SYS_RECVMSG) {
 		/* sendmsg / recvmsg: the msghdr's iovecs; sendmmsg / recvmmsg: those of the message counted */
 		__u64 hdr = kind == SX_ARGS_MMSG ? buf + (__u64)mmsg * sizeof(struct mmsghdr) : buf;
 		struct user_msghdr msg = {};
-		if (kind == SX_ARGS_MMSG || syscall == SX_SYS_SENDMSG || syscall == SX_SYS_RECVMSG) {
-			if (bpf_probe_read_user(&msg, sizeof(msg), (void *)hdr))
-				return;
-			buf = (__u64)msg.msg_iov;
-			iovcnt = (__u32)msg.msg_iovlen;
-		}
-		if (kind == SX_ARGS_MMSG) {
-			kind = SX_ARGS_IOV;
-			if (mstate && direction == SX_L7_EGRESS && sk->sk_type == SOCK_STREAM)
-				sx_l7_mmsg_partial(mstate, buf, iovcnt, ret);
-		}
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)hdr))
+			return;
+		buf = (__u64)msg.msg_iov;
+		iovcnt = (__u32)msg.msg_iovlen;
+		if (kind == SX_ARGS_MMSG && mstate && direction == SX_L7_EGRESS && sk->sk_type == SOCK_STREAM)
+			sx_l7_mmsg_partial(mstate, buf, iovcnt, ret);
+		kind = SX_ARGS_IOV;
 	}
 	struct sx_l7_args a = {};
 	sx_l7_args_fill(&a, skey, ino, buf, iovcnt, kind, direction, syscall); /* a write: timed at its completion */
