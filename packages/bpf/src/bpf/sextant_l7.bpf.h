@@ -123,9 +123,18 @@ static __always_inline void sx_tls_on_syscall(__u64 sk, __u64 ino, __u8 directio
 
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
 
-/* The file at fd in task's fd table; NULL when fd is outside the table or the slot is empty. The slot is read with a
- * helper call (an array of pointers to pointers has no BTF type to walk), the rest are direct (BTF) loads. Shared by
- * the syscall enter (sx_fd_sock) and the socket tracepoints (sx_l7_sock_call). */
+/* The 64-bit word at a kernel address (a pointer kept in kernel memory, read as a plain number: map keys and
+ * arithmetic, which the verifier forbids on a BTF pointer), by a direct load through a cast instead of a
+ * bpf_probe_read_kernel call: a faulting load reads 0. timespec64 starts with a 64-bit integer in every kernel. */
+static __always_inline __u64 sx_kernel_word(const void *addr)
+{
+	const struct timespec64 *w = bpf_rdonly_cast(addr, bpf_core_type_id_kernel(struct timespec64));
+	return (__u64)w->tv_sec;
+}
+
+/* The file at fd in task's fd table; NULL when fd is outside the table or the slot is empty. Direct (BTF) loads; the
+ * slot (an array of pointers to pointers has no BTF type to walk) through sx_kernel_word. Shared by the syscall enter
+ * (sx_fd_sock) and the socket tracepoints (sx_l7_sock_call). */
 static __always_inline struct file *sx_fd_file(struct task_struct *task, int fd)
 {
 	if (fd < 0)
@@ -134,10 +143,10 @@ static __always_inline struct file *sx_fd_file(struct task_struct *task, int fd)
 	if (!fdt || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
 	struct file **fds = fdt->fd;
-	struct file *fp = NULL;
-	if (bpf_probe_read_kernel(&fp, sizeof(fp), &fds[fd]) || !fp)
+	__u64 fp = sx_kernel_word(&fds[fd]);
+	if (!fp)
 		return NULL;
-	return bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
+	return bpf_rdonly_cast((void *)fp, bpf_core_type_id_kernel(struct file));
 }
 
 /* What this socket's calls were classified as: SX_PROTO_UNKNOWN when not yet (no state, or the state of an earlier

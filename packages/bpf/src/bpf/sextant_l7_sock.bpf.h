@@ -208,8 +208,8 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	if (!sf)
 		return;
 	__u64 ino = sf->f_inode->i_ino;
-	__u64 skey = 0; /* the socket's address as a plain number (map keys, arithmetic) */
-	if (bpf_probe_read_kernel(&skey, sizeof(skey), &sock->sk) || !skey)
+	__u64 skey = sx_kernel_word(&sock->sk); /* the socket's address as a plain number (map keys, arithmetic) */
+	if (!skey)
 		return;
 	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
 	__u8 known = sx_l7_known(ls, ino);

@@ -21,8 +21,10 @@ static __always_inline struct sock *sx_fd_sock(int fd, __u64 *ino, __u64 *skey)
 		return NULL;
 	*ino = inode->i_ino;
 	struct socket *sock = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
-	__u64 k = 0;
-	if (!sock || bpf_probe_read_kernel(&k, sizeof(k), &sock->sk) || !k)
+	if (!sock)
+		return NULL;
+	__u64 k = sx_kernel_word(&sock->sk);
+	if (!k)
 		return NULL;
 	*skey = k;
 	return sock->sk;

@@ -156,8 +156,13 @@ static __always_inline void sx_tls_pair_outside(__u64 ssl, __u64 sk, __u64 ino)
  * hooked SSL call can come after the read of the server's handshake, which must pair it. */
 static __always_inline void sx_tls_on_syscall(__u64 sk, __u64 ino, __u8 direction, int may_create)
 {
-	struct sx_tls_task *t = bpf_task_storage_get(&sx_tls_tasks, bpf_get_current_task_btf(), 0,
-						     direction == SX_L7_INGRESS && may_create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	struct task_struct *task = bpf_get_current_task_btf();
+	int create = direction == SX_L7_INGRESS && may_create;
+	/* A thread with no task storage of any map (most threads: no SSL call, no mmsg call) has no pairing state: one
+	 * load instead of the helper's look-up. */
+	if (!create && !task->bpf_storage)
+		return;
+	struct sx_tls_task *t = bpf_task_storage_get(&sx_tls_tasks, task, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 	if (!t)
 		return;
 	if (t->ssl) { /* inside SSL_read/SSL_write: a socket BIO doing its I/O */
