@@ -134,6 +134,26 @@ struct {
 	__type(value, struct sx_l7_skip);
 } sx_l7_skips SEC(".maps");
 
+/* Whether a read of a socket not classified yet may give its thread TLS pairing state (sx_tls_on_syscall): its first
+ * byte starts a TLS handshake record, as a TLS socket's first bytes do (sx_is_tls_record; nginx peeks at that one
+ * byte). Before, every such read did, so nearly every server thread (it reads each new connection's first bytes) had
+ * one, and a task-storage look-up and two stores on every later read and write. recvmsg / recvmmsg (the bytes are
+ * behind the message header, read later) still do. */
+static __always_inline int sx_l7_may_start_tls(__u64 buf, __u32 iovcnt, __u8 kind, __u8 syscall)
+{
+	if (kind == SX_ARGS_MMSG || syscall == SX_SYS_RECVMSG)
+		return 1;
+	void *p = (void *)buf;
+	if (kind == SX_ARGS_IOV) {
+		struct iovec v = {};
+		if (!iovcnt || bpf_probe_read_user(&v, sizeof(v), (void *)buf) || !v.iov_len)
+			return 1;
+		p = v.iov_base;
+	}
+	__u8 b = 0;
+	return !bpf_probe_read_user(&b, 1, p) && b == 0x16;
+}
+
 /* Whether the syscall's fd is this socket's file. */
 static __always_inline int sx_fd_is(struct task_struct *task, int fd, struct socket *sock)
 {
@@ -188,11 +208,12 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	struct sx_l7_mmsg *mstate = NULL;
 	if (kind == SX_ARGS_MMSG)
 		mmsg = sx_l7_mmsg_index(task, regs, (__u64)sk, ret, direction, &mstate);
+	int tcp = sk->sk_protocol == IPPROTO_TCP;
 	/* A socket classified as not ours stops here: only the TLS pairing state of a thread inside, or between, SSL calls
 	 * learns of the call (as below, from the socket's storage). */
 	struct sx_l7_skip *skip = bpf_sk_storage_get(&sx_l7_skips, sk, 0, 0);
 	if (skip) {
-		if (sk->sk_protocol == IPPROTO_TCP)
+		if (tcp)
 			sx_tls_on_syscall(skip->sk, skip->ino, direction, sx_l7_may_be_tls(skip->protocol));
 		return;
 	}
@@ -216,7 +237,7 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	/* A TCP socket not classified by a state of its own: its connection-level state, which says whether it was given
 	 * up as a loopback client's server without one (sx_l7_emit, nst), and which sx_l7_emit takes from here. */
 	struct sx_sock_state *cst = NULL, *nst = NULL;
-	if (known == SX_PROTO_UNKNOWN && sk->sk_protocol == IPPROTO_TCP) {
+	if (known == SX_PROTO_UNKNOWN && tcp) {
 		cst = bpf_map_lookup_elem(&sx_socks, &skey);
 		if (cst && (cst->l7 & SX_SOCK_L7_NONE)) {
 			nst = cst;
@@ -241,7 +262,7 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 				skip->protocol = known;
 			}
 		}
-		if (sk->sk_protocol == IPPROTO_TCP)
+		if (tcp)
 			sx_tls_on_syscall(skey, ino, direction, sx_l7_may_be_tls(known));
 		return;
 	}
@@ -249,8 +270,10 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	 * syscall (its buffer is not the syscall's) is not captured. */
 	if (!sx_fd_is(task, fd, sock))
 		return;
-	if (sk->sk_protocol == IPPROTO_TCP)
-		sx_tls_on_syscall(skey, ino, direction, sx_l7_may_be_tls(known));
+	if (tcp)
+		sx_tls_on_syscall(skey, ino, direction,
+				  known == SX_PROTO_UNKNOWN && direction == SX_L7_INGRESS && ret > 0 &&
+					  sx_l7_may_start_tls(buf, iovcnt, kind, syscall));
 	if (ret <= 0 || mmsg < 0)
 		return;
 	if (kind == SX_ARGS_MMSG || syscall == SX_SYS_SENDMSG || syscall == SX_SYS_RECVMSG) {
