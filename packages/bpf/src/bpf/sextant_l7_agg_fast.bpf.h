@@ -151,7 +151,7 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, struct sx_l7_sock *ls, __u32
 	sx_count(SX_COUNTER_L7_KEPT_ERROR - SX_KEPT_ERROR + kept);
 	s->h.kept = kept;
 	ls->records = 1;
-	sx_l7_output(s, s->h.captured_len);
+	sx_l7_output(&s->h, s->h.captured_len);
 	s->h.total_len = 0;
 	return 0; /* the generic path copies this chunk and emits it with ls->kept */
 }
