@@ -289,8 +289,10 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	__u8 l7 = !l7_enabled ? 0 : st ? st->l7 : SX_SOCK_L7 | SX_SOCK_L7_TLS;
 	struct sx_l7_sock *ls = l7 & SX_SOCK_L7 ? bpf_map_lookup_elem(&sx_l7_socks, &key) : NULL;
 	struct sx_l7_sock *ps = l7 & SX_SOCK_L7_TLS ? bpf_map_lookup_elem(&sx_l7_socks, &tls_key) : NULL;
-	if (l7 & (SX_SOCK_L7 | SX_SOCK_L7_NONE)) /* a skipped socket's flag goes with its state (it may connect again) */
+	if (l7 & (SX_SOCK_L7 | SX_SOCK_L7_NONE)) { /* a skipped socket's flag goes with its state (it may connect again) */
 		bpf_sk_storage_delete(&sx_l7_skips, sk);
+		sx_l7_skip_hint_clear(sk);
+	}
 	if (l7_mode == SX_L7_MODE_SIGNALS) {
 		__u64 plain = tls_key & ~1ULL; /* the key as a plain number: the stash's slot is computed from it */
 		if ((l7 & SX_SOCK_L7) && (!ls || ls->protocol == SX_PROTO_HTTP))

@@ -134,6 +134,44 @@ struct {
 	__type(value, struct sx_l7_skip);
 } sx_l7_skips SEC(".maps");
 
+/* In front of that flag: the socket's cookie (unique for the life of a struct sock, never reused) in a direct-mapped
+ * array indexed by it. The flag is three dependent cold lines away (the socket's storage pointer, its storage, the
+ * element: ~85 ns per call on the server end of a loopback keep-alive connection, perf); the cookie sits in the socket's
+ * second line and the hint in a line of a small array. A call from a thread with no task storage (no TLS pairing state
+ * to tell) on a socket its hint names stops there. Written when the flag is made (the socket's cookie generated then),
+ * cleared with the flag at TCP close (a disconnected socket may connect again); a slot another socket's flag took only
+ * sends this one to its flag. */
+#define SX_L7_SKIP_HINT_BITS 14
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << SX_L7_SKIP_HINT_BITS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sx_l7_skip_hints SEC(".maps");
+
+static __always_inline __u64 *sx_l7_skip_hint_slot(__u64 cookie)
+{
+	__u32 i = (__u32)cookie & ((1 << SX_L7_SKIP_HINT_BITS) - 1);
+	return bpf_map_lookup_elem(&sx_l7_skip_hints, &i);
+}
+
+/* Whether the socket's hint says it has its skip flag (a cookie of 0: never generated, no hint). */
+static __always_inline int sx_l7_skip_hinted(struct sock *sk)
+{
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+	__u64 *h = cookie ? sx_l7_skip_hint_slot(cookie) : NULL;
+	return h && *h == cookie;
+}
+
+static __always_inline void sx_l7_skip_hint_clear(struct sock *sk)
+{
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+	__u64 *h = cookie ? sx_l7_skip_hint_slot(cookie) : NULL;
+	if (h && *h == cookie)
+		*h = 0;
+}
+
 /* Whether a read of a socket not classified yet may give its thread TLS pairing state (sx_tls_on_syscall): its first
  * byte starts a TLS handshake record, as a TLS socket's first bytes do (sx_is_tls_record; nginx peeks at that one
  * byte). Before, every such read did, so nearly every server thread (it reads each new connection's first bytes) had
@@ -211,6 +249,8 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	int tcp = sk->sk_protocol == IPPROTO_TCP;
 	/* A socket classified as not ours stops here: only the TLS pairing state of a thread inside, or between, SSL calls
 	 * learns of the call (as below, from the socket's storage). */
+	if (!task->bpf_storage && sx_l7_skip_hinted(sk))
+		return;
 	struct sx_l7_skip *skip = bpf_sk_storage_get(&sx_l7_skips, sk, 0, 0);
 	if (skip) {
 		if (tcp)
@@ -260,6 +300,10 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 				skip->sk = skey;
 				skip->ino = ino;
 				skip->protocol = known;
+				__u64 cookie = bpf_get_socket_cookie(sk);
+				__u64 *h = sx_l7_skip_hint_slot(cookie);
+				if (h)
+					*h = cookie;
 			}
 		}
 		if (tcp)
