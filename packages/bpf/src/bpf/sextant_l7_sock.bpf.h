@@ -138,9 +138,10 @@ struct {
  * array indexed by it. The flag is three dependent cold lines away (the socket's storage pointer, its storage, the
  * element: ~85 ns per call on the server end of a loopback keep-alive connection, perf); the cookie sits in the socket's
  * second line and the hint in a line of a small array. A call from a thread with no task storage (no TLS pairing state
- * to tell) on a socket its hint names stops there. Written when the flag is made (the socket's cookie generated then),
- * cleared with the flag at TCP close (a disconnected socket may connect again); a slot another socket's flag took only
- * sends this one to its flag. */
+ * to tell) on a socket its hint names stops there, as it would at the flag. Written when the flag is made (the socket's
+ * cookie generated then) for a socket that is not TLS ciphertext (a read of one gives the thread pairing state, so its
+ * calls take the flag), cleared with the flag at TCP close (a disconnected socket may connect again); a slot another
+ * socket's flag took only sends this one to its flag. */
 #define SX_L7_SKIP_HINT_BITS 14
 
 struct {
@@ -300,10 +301,14 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 				skip->sk = skey;
 				skip->ino = ino;
 				skip->protocol = known;
-				__u64 cookie = bpf_get_socket_cookie(sk);
-				__u64 *h = sx_l7_skip_hint_slot(cookie);
-				if (h)
-					*h = cookie;
+				/* a hint only where the flag tells a thread with no pairing state nothing (not TLS ciphertext,
+				 * whose reads give the thread that state) */
+				if (!sx_l7_may_be_tls(known)) {
+					__u64 cookie = bpf_get_socket_cookie(sk);
+					__u64 *h = sx_l7_skip_hint_slot(cookie);
+					if (h)
+						*h = cookie;
+				}
 			}
 		}
 		if (tcp)
