@@ -165,6 +165,15 @@ static __always_inline int sx_l7_skip_hinted(struct sock *sk)
 	return h && *h == cookie;
 }
 
+/* The socket's hint, its cookie generated if it had none (its flag is being made). */
+static __always_inline void sx_l7_skip_hint_set(struct sock *sk)
+{
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	__u64 *h = sx_l7_skip_hint_slot(cookie);
+	if (h)
+		*h = cookie;
+}
+
 static __always_inline void sx_l7_skip_hint_clear(struct sock *sk)
 {
 	__u64 cookie = sk->__sk_common.skc_cookie.counter;
@@ -303,12 +312,8 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 				skip->protocol = known;
 				/* a hint only where the flag tells a thread with no pairing state nothing (not TLS ciphertext,
 				 * whose reads give the thread that state) */
-				if (!sx_l7_may_be_tls(known)) {
-					__u64 cookie = bpf_get_socket_cookie(sk);
-					__u64 *h = sx_l7_skip_hint_slot(cookie);
-					if (h)
-						*h = cookie;
-				}
+				if (!sx_l7_may_be_tls(known))
+					sx_l7_skip_hint_set(sk);
 			}
 		}
 		if (tcp)
