@@ -287,15 +287,38 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	__u64 tls_key = l7_enabled ? sx_tls_plain_key(key) : 0; /* the socket's TLS plaintext (sextant_tls.bpf.h) */
 	struct sx_sock_state *st = bpf_map_lookup_elem(&sx_socks, &key);
 	__u8 l7 = !l7_enabled ? 0 : st ? st->l7 : SX_SOCK_L7 | SX_SOCK_L7_TLS;
-	struct sx_l7_sock *ls = l7 & SX_SOCK_L7 ? bpf_map_lookup_elem(&sx_l7_socks, &key) : NULL;
+	__u64 plain = tls_key & ~1ULL; /* the key as a plain number: the stash's slot is computed from it */
+	struct sx_l7_sock *ls = l7 & SX_SOCK_L7 ? sx_l7_state(plain, sk->__sk_common.skc_cookie.counter) : NULL;
 	struct sx_l7_sock *ps = l7 & SX_SOCK_L7_TLS ? bpf_map_lookup_elem(&sx_l7_socks, &tls_key) : NULL;
 	if (l7 & (SX_SOCK_L7 | SX_SOCK_L7_NONE)) { /* a skipped socket's flag goes with its state (it may connect again) */
 		bpf_sk_storage_delete(&sx_l7_skips, sk);
 		sx_l7_skip_hint_clear(sk);
 	}
+	/* What L7 made of this connection, read before the stash is given back (an HTTP socket's state may live in its
+	 * slot, which another socket may claim from then on): its decode coverage (apps/collector l7-coverage.ts) and
+	 * whether L7 records of it may still be read after this close (the collector then remembers the close for them
+	 * only: sx_l7_may_have_records; nearly no socket in signals mode). An orphaned socket (closed by its process before
+	 * the final state) has no inode left to compare: its entries were made for this socket anyway, as they are deleted
+	 * at every close. (Direct loads: a NULL hop reads 0. Read per entry: the compiler would test `ls || ps` as one OR of
+	 * two pointers, which the verifier refuses.) */
+	__u8 l7_proto = l7 & SX_SOCK_L7_NONE ? SX_PROTO_NONE : 0, l7_tls = 0, l7_records = 0, ls_home = 0, ls_http = 0;
+	if (ls) {
+		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
+		l7_proto = !ino || ls->ino == ino ? ls->protocol : 0;
+		ls_home = ls->home;
+		ls_http = ls->protocol == SX_PROTO_HTTP;
+	}
+	if (ps) {
+		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
+		if (!ino || ps->ino == ino)
+			l7_tls = ps->tls;
+	}
+	if (l7 & SX_SOCK_L7)
+		l7_records |= sx_l7_may_have_records(ls, sk);
+	if (l7 & SX_SOCK_L7_TLS)
+		l7_records |= sx_l7_may_have_records(ps, sk);
 	if (l7_mode == SX_L7_MODE_SIGNALS) {
-		__u64 plain = tls_key & ~1ULL; /* the key as a plain number: the stash's slot is computed from it */
-		if ((l7 & SX_SOCK_L7) && (!ls || ls->protocol == SX_PROTO_HTTP))
+		if ((l7 & SX_SOCK_L7) && (!ls || ls_http))
 			sx_l7_drop_stash(&plain);
 		if ((l7 & SX_SOCK_L7_TLS) && (!ps || ps->protocol == SX_PROTO_HTTP))
 			sx_l7_drop_stash(&tls_key);
@@ -335,32 +358,13 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 		e->close_reason = (st->rst_sent || st->rst_recv) ? SX_CLOSE_RESET : SX_CLOSE_CLOSED;
 	if (st->direction == SX_DIR_CLIENT && st->established && e->srtt_us)
 		sx_hist_for(st, sk, SX_HIST_TCP_SRTT, (__u64)e->srtt_us * 1000);
-	/* What L7 made of this connection: its decode coverage (apps/collector l7-coverage.ts). An orphaned socket
-	 * (closed by its process before the final state) has no inode left to compare: its entries were made for this
-	 * socket anyway, as they are deleted at every close. (Direct loads: a NULL hop reads 0. Read per entry: the
-	 * compiler would test `ls || ps` as one OR of two pointers, which the verifier refuses.) */
-	if (ls) {
-		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
-		if (!ino || ls->ino == ino)
-			e->l7_proto = ls->protocol;
-	} else if (l7 & SX_SOCK_L7_NONE) {
-		e->l7_proto = SX_PROTO_NONE; /* this connection's own state: no other socket's */
-	}
-	if (ps) {
-		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
-		if (!ino || ps->ino == ino)
-			e->l7_tls = ps->tls;
-	}
-	/* Whether L7 records of this socket may still be read after this close (the collector then remembers the close
-	 * for them only): see sx_l7_may_have_records. Nearly no socket in signals mode. */
-	if (l7 & SX_SOCK_L7)
-		e->l7_records |= sx_l7_may_have_records(ls, sk);
-	if (l7 & SX_SOCK_L7_TLS)
-		e->l7_records |= sx_l7_may_have_records(ps, sk);
+	e->l7_proto = l7_proto;
+	e->l7_tls = l7_tls;
+	e->l7_records = l7_records;
 	bpf_ringbuf_submit(e, sx_wakeup_flags());
 	sx_count(SX_COUNTER_EVENTS);
 	bpf_map_delete_elem(&sx_socks, &key);
-	if (ls) /* deleting a key that is not there still takes the bucket's lock */
+	if (ls && !ls_home) /* deleting a key that is not there still takes the bucket's lock */
 		bpf_map_delete_elem(&sx_l7_socks, &key);
 	if (ps)
 		bpf_map_delete_elem(&sx_l7_socks, &tls_key);

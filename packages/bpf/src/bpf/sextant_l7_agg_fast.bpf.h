@@ -56,7 +56,7 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, struct sx_l7_sock *ls, __u32
 	__u8 kind = a->kind;
 	__u64 key = a->sk | (a->tls ? 1 : 0); /* TLS plaintext: its own state (as sx_l7_emit) */
 	if (!ls)
-		ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
+		ls = sx_l7_state(key, a->tls ? 0 : sx_sock_cookie_of(a->sk));
 	if (!ls || ls->ino != a->ino || ls->protocol != SX_PROTO_HTTP || ls->full)
 		return 0;
 	int request = (a->direction == SX_L7_EGRESS) == (ls->role == SX_DIR_CLIENT);

@@ -6,9 +6,10 @@
 
 /* One message of `len` bytes moved by the syscall: classify, time, and emit header + first bytes. `known`: the
  * socket's state under a->sk as the caller looked it up (its inode not checked yet), or NULL; `conn`: its
- * connection-level state when the caller looked that up (else it is looked up here where needed). */
+ * connection-level state when the caller looked that up (else it is looked up here where needed); `tsk`: the socket
+ * as the socket tracepoints have it (NULL elsewhere): a new HTTP socket's state is then made in its stash slot. */
 static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 iovcnt, __u8 kind, __u32 len, __u64 id,
-				       struct sx_l7_sock *known, struct sx_sock_state *conn)
+				       struct sx_l7_sock *known, struct sx_sock_state *conn, struct sock *tsk)
 {
 	/* signals mode: an aggregated socket's chunk is decided from its first bytes before any copy (the message's own
 	 * buffer: a mmsg call's messages each have theirs) */
@@ -34,10 +35,12 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 
 	/* TLS plaintext keeps its own state (protocol, role, exchange) under the socket's address + 1. */
 	__u64 key = a->sk | (a->tls ? 1 : 0);
-	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
+	/* the caller's look-up of the socket's own state, or this one (TLS plaintext: its own key, always in the map) */
+	struct sx_l7_sock *ls = known && !a->tls ? known : sx_l7_state(key, a->tls ? 0 : sk->__sk_common.skc_cookie.counter);
 	if (ls && ls->ino != a->ino) {
-		bpf_map_delete_elem(&sx_l7_socks, &key);
-		sx_l7_drop_stash(&key); /* an earlier socket's request, never answered */
+		if (!ls->home)
+			bpf_map_delete_elem(&sx_l7_socks, &key);
+		sx_l7_drop_stash(&key); /* an earlier socket's request, never answered (and its state, when it lived there) */
 		ls = NULL;
 	}
 	__u8 p0 = 0xff; /* a new socket's class, when worked out before its state is made */
@@ -45,30 +48,40 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 		/* A TCP socket whose first bytes make it a loopback client's server (not captured, below): its class goes into
 		 * its connection-level state, which its calls and its close look up anyway, instead of an sx_l7_socks element
 		 * made, looked up and deleted at close (on a new connection per request, nginx's server socket). TLS plaintext
-		 * and sockets without that state (older than the probes) take the path below. */
-		if (!a->tls && l4 == IPPROTO_TCP && !capture_loopback_servers && !(captured >= 9 && r->data[0] == 0)) {
+		 * and sockets without that state (older than the probes) take the path below. A new HTTP socket of the socket
+		 * tracepoints in signals mode has its state made in its stash slot (sx_l7_state_home). */
+		int home = 0;
+		if (!a->tls && l4 == IPPROTO_TCP && !(captured >= 9 && r->data[0] == 0)) {
 			p0 = sx_is_tls_record(r->data, captured) ? SX_PROTO_TLS : sx_classify(r->data, captured, l4, sport, dport);
 			int response = p0 == SX_PROTO_HTTP && r->data[0] == 'H' && r->data[1] == 'T';
-			if (p0 != SX_PROTO_UNKNOWN && p0 != SX_PROTO_NONE && p0 != SX_PROTO_TLS &&
-			    (a->direction == SX_L7_EGRESS) == response && sx_peer_is_loopback(sk, family)) {
+			int given_up = !capture_loopback_servers && p0 != SX_PROTO_UNKNOWN && p0 != SX_PROTO_NONE && p0 != SX_PROTO_TLS &&
+				       (a->direction == SX_L7_EGRESS) == response && sx_peer_is_loopback(sk, family);
+			if (given_up) {
 				struct sx_sock_state *st = conn ? conn : bpf_map_lookup_elem(&sx_socks, &a->sk);
 				if (st) {
 					st->l7 |= SX_SOCK_L7_NONE;
 					return;
 				}
 			}
+			home = tsk && p0 == SX_PROTO_HTTP && !given_up && l7_mode == SX_L7_MODE_SIGNALS;
 		}
 		struct sx_l7_sock ns = {};
 		ns.ino = a->ino;
 		ns.tls = a->tls;
 		ns.role = a->direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
-		if (bpf_map_update_elem(&sx_l7_socks, &key, &ns, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_l7_socks, &key)) {
-			sx_count(SX_COUNTER_L7_SOCK_MAP_FULL);
-			return;
+		if (home && tsk) {
+			bpf_get_socket_cookie(tsk); /* before its state is in the stash: sx_l7_state looks there only then */
+			ls = sx_l7_state_home(key, &ns);
 		}
-		ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
-		if (!ls)
-			return;
+		if (!ls) {
+			if (bpf_map_update_elem(&sx_l7_socks, &key, &ns, BPF_NOEXIST) && !bpf_map_lookup_elem(&sx_l7_socks, &key)) {
+				sx_count(SX_COUNTER_L7_SOCK_MAP_FULL);
+				return;
+			}
+			ls = bpf_map_lookup_elem(&sx_l7_socks, &key);
+			if (!ls)
+				return;
+		}
 		/* its TCP close looks this state up (and its stash): the connection-level state says it exists */
 		if (l4 == IPPROTO_TCP) {
 			struct sx_sock_state *st = conn ? conn : bpf_map_lookup_elem(&sx_socks, &a->sk);

@@ -12,15 +12,17 @@
 #define SX_X_AWAITING 1    /* request stashed, no response bytes yet */
 #define SX_X_RESPONDING 2  /* the response started; later chunks follow `kept` */
 
-/* A stash slot: its owner (the socket's key, 0 when free: sx_l7_stash_get), the cgroup the fast path last read for this
- * socket's calls, with the css_set and cgroup it was read through (sx_l7_cgroup_id), the slow threshold of the
- * socket's edge (sx_l7_slow_of); the aggregate key of the socket's last answered exchange and the bytes of its later
- * response chunks not yet added to it (sx_l7_settle_bytes); then the stashed request: the record it would have been
- * (header + first captured bytes, emitted from &h). What every exchange touches sits in the slot's first four cache
- * lines, next to each other (a small request's bytes included), and slots are whole lines: before, the owner and the
- * key sat past the 4 kB of bytes, two more cold lines per request (−44 ns per keep-alive request by rotation). */
+/* A stash slot: its owner (the socket's key, 0 when free: sx_l7_stash_get); the socket's L7 state itself when it was
+ * made here (ls.home = 1: sx_l7_state_home, an HTTP socket of the socket tracepoints), the cgroup the fast path last
+ * read for this socket's calls, with the css_set and cgroup it was read through (sx_l7_cgroup_id), the slow threshold
+ * of the socket's edge (sx_l7_slow_of); the aggregate key of the socket's last answered exchange and the bytes of its
+ * later response chunks not yet added to it (sx_l7_settle_bytes); then the stashed request: the record it would have
+ * been (header + first captured bytes, emitted from &h). What every exchange touches sits in the slot's first lines,
+ * next to each other (a small request's bytes included), and slots are whole lines: before, the owner and the key sat
+ * past the 4 kB of bytes, two more cold lines per request (−44 ns per keep-alive request by rotation). */
 struct sx_l7_stashed {
 	__u64 owner;
+	struct sx_l7_sock ls;
 	__u64 cg_css;
 	__u64 cg_cgrp;
 	__u64 cg_id;
@@ -31,11 +33,11 @@ struct sx_l7_stashed {
 	__u64 agg_bytes;
 	struct sx_l7_header h;
 	__u8 data[SX_L7_MAX_CAPTURE];
-	__u8 tail[32];
+	__u8 tail[56];
 };
 _Static_assert(sizeof(struct sx_l7_stashed) % 64 == 0, "sx_l7_stashed: whole cache lines");
 
-/* The stashes: a fixed array of slots (8,192 × 4.25 kB ≈ 36 MB of kernel memory, allocated at load). A socket's key
+/* The stashes: a fixed array of slots (8,192 × 4.3 kB ≈ 36 MB of kernel memory, allocated at load). A socket's key
  * (its address, or + 1 for its TLS plaintext) may sit in one of four slots next to each other, the group picked by a
  * hash of the key, and owns it while its owner field holds the key. Before, a hash map: a socket's first request
  * inserted a 4.3 kB element (the whole value copied under the bucket lock) and its close deleted it, and every
@@ -71,6 +73,27 @@ static __always_inline struct sx_l7_stashed *sx_l7_stash_get(__u64 key)
 			return s;
 	}
 	return NULL;
+}
+
+/* A socket's cookie (0: none generated yet), from its address: a plain load. */
+static __always_inline __u64 sx_sock_cookie_of(__u64 addr)
+{
+	struct sock *sk = bpf_rdonly_cast((void *)addr, bpf_core_type_id_kernel(struct sock));
+	return sk->__sk_common.skc_cookie.counter;
+}
+
+/* A socket's L7 state under key (its address; + 1 for its TLS plaintext): in its stash slot when it was made there
+ * (sx_l7_state_home: an HTTP socket of the socket tracepoints, in signals mode; it has a cookie, generated before),
+ * else in sx_l7_socks. The stash is looked at only for a socket with a cookie: nearly every other socket is one load
+ * away from the map, as before. */
+static __always_inline struct sx_l7_sock *sx_l7_state(__u64 key, __u64 cookie)
+{
+	if (cookie && !(key & 1)) {
+		struct sx_l7_stashed *s = sx_l7_stash_get(key);
+		if (s && s->ls.home)
+			return &s->ls;
+	}
+	return bpf_map_lookup_elem(&sx_l7_socks, &key);
 }
 
 #include "sextant_l7_agg.bpf.h"
@@ -113,6 +136,15 @@ static __always_inline void sx_l7_flush(struct sx_l7_stashed *s, __u8 kept)
 	s->h.total_len = 0;
 }
 
+/* A slot taken by a socket: nothing of its earlier owner's is read again (a stashed request was flushed before). */
+static __always_inline void sx_l7_stash_reset(struct sx_l7_stashed *s)
+{
+	s->ls.home = 0;
+	s->agg_bytes = 0;
+	s->cg_css = 0;   /* the cgroup id is read afresh (sx_l7_cgroup_id) */
+	s->slow_gen = 0; /* and the edge's slow threshold (sx_l7_slow_of) */
+}
+
 static __always_inline void sx_l7_flush_stash(__u64 *key, __u8 kept)
 {
 	struct sx_l7_stashed *s = sx_l7_stash_get(*key);
@@ -128,15 +160,16 @@ static __always_inline void sx_l7_drop_stash(__u64 *key)
 	if (!s)
 		return;
 	sx_l7_flush(s, SX_KEPT_NONE);
+	s->ls.home = 0;
 	s->owner = 0;
 }
 
-/* Whether the owner of a slot is a live socket: its L7 state (made before it claimed the slot, deleted at its close)
- * is there with the inode its struct sock has now. A slot whose socket's close was never seen (the programs were
- * detached meanwhile, or its state was evicted from the LRU map) is free to take. */
-static __always_inline int sx_l7_stash_owner_live(__u64 owner)
+/* Whether the owner of a slot is a live socket: its L7 state (in the slot, or made before it claimed the slot; deleted
+ * or given back at its close) is there with the inode its struct sock has now. A slot whose socket's close was never
+ * seen (the programs were detached meanwhile, or its state was evicted from the LRU map) is free to take. */
+static __always_inline int sx_l7_stash_owner_live(struct sx_l7_stashed *s, __u64 owner)
 {
-	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &owner);
+	struct sx_l7_sock *ls = s->ls.home ? &s->ls : bpf_map_lookup_elem(&sx_l7_socks, &owner);
 	if (!ls)
 		return 0;
 	struct sock *sk = (struct sock *)(owner & ~1ULL);
@@ -156,18 +189,37 @@ static __always_inline struct sx_l7_stashed *sx_l7_stash_claim(__u64 key)
 		if (!s)
 			continue;
 		__u64 o = s->owner;
-		if (o && sx_l7_stash_owner_live(o))
+		if (o && sx_l7_stash_owner_live(s, o))
 			continue;
 		if (__sync_val_compare_and_swap(&s->owner, o, key) != o)
 			continue;
 		if (o)
 			sx_l7_flush(s, SX_KEPT_NONE);
-		s->agg_bytes = 0;
-		s->cg_css = 0;   /* the cgroup id is read afresh (sx_l7_cgroup_id) */
-		s->slow_gen = 0; /* and the edge's slow threshold (sx_l7_slow_of) */
+		sx_l7_stash_reset(s);
 		return s;
 	}
 	return NULL;
+}
+
+/* Makes ns a socket's L7 state in its stash slot (ls.home = 1), so that its calls find state and stash in one slot,
+ * not in a hash bucket walk of sx_l7_socks first (two per keep-alive request), and its close has no map element to
+ * delete. A slot its address still owns (an earlier socket's, whose close was not seen) is taken back; else one is
+ * claimed. NULL when all four are live sockets' (the state then goes to the map, as before). The caller generated the
+ * socket's cookie: sx_l7_state looks in the stash only for a socket that has one. */
+static __always_inline struct sx_l7_sock *sx_l7_state_home(__u64 key, struct sx_l7_sock *ns)
+{
+	struct sx_l7_stashed *s = sx_l7_stash_get(key);
+	if (s) {
+		sx_l7_flush(s, SX_KEPT_NONE);
+		sx_l7_stash_reset(s);
+	} else {
+		s = sx_l7_stash_claim(key);
+		if (!s)
+			return NULL;
+	}
+	__builtin_memcpy(&s->ls, ns, sizeof(s->ls));
+	s->ls.home = 1;
+	return &s->ls;
 }
 
 /* Stashes the request in r: 0, or -1 when the socket finds no slot or a request is still stashed (the caller goes

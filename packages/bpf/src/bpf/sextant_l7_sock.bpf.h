@@ -282,7 +282,7 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	__u64 skey = sx_kernel_word(&sock->sk); /* the socket's address as a plain number (map keys, arithmetic) */
 	if (!skey)
 		return;
-	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &skey);
+	struct sx_l7_sock *ls = sx_l7_state(skey, sk->__sk_common.skc_cookie.counter);
 	__u8 known = sx_l7_known(ls, ino);
 	/* A TCP socket not classified by a state of its own: its connection-level state, which says whether it was given
 	 * up as a loopback client's server without one (sx_l7_emit, nst), and which sx_l7_emit takes from here. */
@@ -344,7 +344,7 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	}
 	struct sx_l7_args a = {};
 	sx_l7_args_fill(&a, skey, ino, buf, iovcnt, kind, direction, syscall); /* a write: timed at its completion */
-	sx_l7_emit(&a, buf, iovcnt, kind, (__u32)ret, bpf_get_current_pid_tgid(), ls, cst);
+	sx_l7_emit(&a, buf, iovcnt, kind, (__u32)ret, bpf_get_current_pid_tgid(), ls, cst, sk);
 }
 #else
 static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direction) {}

@@ -47,7 +47,7 @@ static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kin
 	__u16 proto = sk->sk_protocol;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return 0;
-	__u8 known = sx_l7_known(bpf_map_lookup_elem(&sx_l7_socks, &skey), ino);
+	__u8 known = sx_l7_known(sx_l7_state(skey, sk->__sk_common.skc_cookie.counter), ino);
 	if (known == SX_PROTO_UNKNOWN && proto == IPPROTO_TCP && sx_l7_none_state(skey))
 		known = SX_PROTO_NONE;
 	if (proto == IPPROTO_TCP)
@@ -76,7 +76,7 @@ static __always_inline int sx_l7_exit(long ret)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	if (a.kind != SX_ARGS_MMSG) {
-		sx_l7_emit(&a, a.buf, a.iovcnt, a.kind, (__u32)ret, id, NULL, NULL);
+		sx_l7_emit(&a, a.buf, a.iovcnt, a.kind, (__u32)ret, id, NULL, NULL, NULL);
 		return 0;
 	}
 	/* sendmmsg/recvmmsg: ret messages, each with its own iovecs and byte count (msg_len). */
@@ -88,7 +88,7 @@ static __always_inline int sx_l7_exit(long ret)
 		if (bpf_probe_read_user(&m, sizeof(m), &vec[i]))
 			break;
 		if (m.msg_len)
-			sx_l7_emit(&a, (__u64)m.msg_hdr.msg_iov, (__u32)m.msg_hdr.msg_iovlen, SX_ARGS_IOV, m.msg_len, id, NULL, NULL);
+			sx_l7_emit(&a, (__u64)m.msg_hdr.msg_iov, (__u32)m.msg_hdr.msg_iovlen, SX_ARGS_IOV, m.msg_len, id, NULL, NULL, NULL);
 	}
 	return 0;
 }

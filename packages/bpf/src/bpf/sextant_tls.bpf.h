@@ -108,7 +108,7 @@ static __always_inline int sx_tls_none_socket(__u64 sk, __u64 ino)
  * connection first seen mid-stream): the sockets an SSL object may be paired with from outside its calls. */
 static __always_inline int sx_tls_socket(__u64 sk, __u64 ino)
 {
-	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &sk);
+	struct sx_l7_sock *ls = sx_l7_state(sk, sx_sock_cookie_of(sk));
 	if (ls && ls->ino == ino)
 		return ls->protocol == SX_PROTO_TLS || ls->protocol == SX_PROTO_NONE;
 	return sx_tls_none_socket(sk, ino);
@@ -120,7 +120,7 @@ static __always_inline struct sx_tls_sock *sx_tls_paired(struct sx_tls_key *k)
 	struct sx_tls_sock *p = bpf_map_lookup_elem(&sx_tls_socks, k);
 	if (!p)
 		return NULL;
-	struct sx_l7_sock *ls = bpf_map_lookup_elem(&sx_l7_socks, &p->sk);
+	struct sx_l7_sock *ls = sx_l7_state(p->sk, sx_sock_cookie_of(p->sk));
 	if (ls && ls->ino == p->ino)
 		return p;
 	return sx_tls_none_socket(p->sk, p->ino) ? p : NULL;
@@ -269,6 +269,6 @@ int sx_tls_return(struct pt_regs *ctx)
 	a.direction = t->direction;
 	a.syscall = t->direction == SX_L7_EGRESS ? SX_SYS_SSL_WRITE : SX_SYS_SSL_READ;
 	a.tls = t->tls ? t->tls : SX_TLS_OPENSSL;
-	sx_l7_emit(&a, a.buf, 0, SX_ARGS_BUF, len > 0xffffffffULL ? 0xffffffff : (__u32)len, bpf_get_current_pid_tgid(), NULL, NULL);
+	sx_l7_emit(&a, a.buf, 0, SX_ARGS_BUF, len > 0xffffffffULL ? 0xffffffff : (__u32)len, bpf_get_current_pid_tgid(), NULL, NULL, NULL);
 	return 0;
 }
