@@ -219,6 +219,12 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->flags & (SX_PF_KTHREAD | SX_PF_IO_WORKER))
 		return;
+	/* A socket classified as not ours stops here, before the call is decoded: only the TLS pairing state of a thread
+	 * inside, or between, SSL calls (task storage, as a sendmmsg / recvmmsg message count's) would learn of it (below,
+	 * from the socket's storage). Its mmsg calls are not counted: every message of a call is this socket's, and
+	 * the count starts afresh for another socket's call. */
+	if (!task->bpf_storage && sx_l7_skip_hinted(sk))
+		return;
 	if (sx_is_self())
 		return;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -257,10 +263,6 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	if (kind == SX_ARGS_MMSG)
 		mmsg = sx_l7_mmsg_index(task, regs, (__u64)sk, ret, direction, &mstate);
 	int tcp = sk->sk_protocol == IPPROTO_TCP;
-	/* A socket classified as not ours stops here: only the TLS pairing state of a thread inside, or between, SSL calls
-	 * learns of the call (as below, from the socket's storage). */
-	if (!task->bpf_storage && sx_l7_skip_hinted(sk))
-		return;
 	struct sx_l7_skip *skip = bpf_sk_storage_get(&sx_l7_skips, sk, 0, 0);
 	if (skip) {
 		if (tcp)
