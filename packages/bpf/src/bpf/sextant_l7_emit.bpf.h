@@ -69,7 +69,7 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 		ns.ino = a->ino;
 		ns.tls = a->tls;
 		ns.role = a->direction == SX_L7_EGRESS ? SX_DIR_CLIENT : SX_DIR_SERVER;
-		if (home && tsk) {
+		if (home && tsk) { /* tsk again: the verifier does not tie `home` to it, and the cookie helper needs it */
 			bpf_get_socket_cookie(tsk); /* before its state is in the stash: sx_l7_state looks there only then */
 			ls = sx_l7_state_home(key, &ns);
 		}
