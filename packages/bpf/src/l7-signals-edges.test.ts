@@ -103,6 +103,11 @@ describe.skipIf(noKernel)('L7 signals mode: the full path and the edges', () => 
       return s;
     };
     const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    /** A GET of exactly `size` bytes (a padding header): the kernel scans up to 128 bytes in straight-line code, longer ones in a loop. */
+    const sized = (path: string, size: number) => {
+      const head = `GET ${path} HTTP/1.1\r\nHost: x\r\nX-Pad: `;
+      return `${head}${'p'.repeat(size - head.length - 4)}\r\n\r\n`;
+    };
     const post = (path: string, body: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     // one connection: a GET alone (aggregated), then two GETs in one write
     const a = await raw(get('/ok/a1'), 1);
@@ -110,10 +115,16 @@ describe.skipIf(noKernel)('L7 signals mode: the full path and the edges', () => 
     // another: a POST with its body in the same write (aggregated), then a POST + a GET in one write
     const b = await raw(post('/ok/b1', 'body'), 1);
     await raw(post('/ok/b2', 'body') + get('/ok/b3'), 2, b);
-    await settle(() => clientRecords(port).filter((r) => r.direction === SX_L7_INGRESS).length >= 2);
+    // at the straight-line scan's bound: a GET of 128 bytes alone (aggregated), then two of 64 in one write
+    const c = await raw(sized('/ok/c1', 128), 1);
+    await raw(sized('/ok/c2', 64) + sized('/ok/c3', 64), 2, c);
+    // past it: a GET of 300 bytes alone (aggregated), then a GET of 200 and a short one in one write
+    const d = await raw(sized('/ok/d1', 300), 1);
+    await raw(sized('/ok/d2', 200) + get('/ok/d3'), 2, d);
+    await settle(() => clientRecords(port).filter((r) => r.direction === SX_L7_INGRESS).length >= 4);
 
     // aggregates + full-path exchanges = every exchange sent, each once
-    expect(counts(await aggregates(port))).toEqual({ 'GET 200': 1, 'POST 200': 1 });
+    expect(counts(await aggregates(port))).toEqual({ 'GET 200': 3, 'POST 200': 1 });
     const recs = clientRecords(port);
     expect(recs.every((r) => r.kept === SX_KEPT_NONE)).toBe(true);
     expect(
@@ -121,12 +132,19 @@ describe.skipIf(noKernel)('L7 signals mode: the full path and the edges', () => 
         .filter((r) => r.direction === SX_L7_EGRESS)
         .map((r) => r.text)
         .sort(),
-    ).toEqual([get('/ok/a2') + get('/ok/a3'), post('/ok/b2', 'body') + get('/ok/b3')].sort());
+    ).toEqual(
+      [
+        get('/ok/a2') + get('/ok/a3'),
+        post('/ok/b2', 'body') + get('/ok/b3'),
+        sized('/ok/c2', 64) + sized('/ok/c3', 64),
+        sized('/ok/d2', 200) + get('/ok/d3'),
+      ].sort(),
+    );
     const answers = recs
       .filter((r) => r.direction === SX_L7_INGRESS)
       .map((r) => r.text)
       .join('');
-    expect(answers.split('HTTP/1.1 200 OK').length - 1).toBe(4);
+    expect(answers.split('HTTP/1.1 200 OK').length - 1).toBe(8);
   });
 
   it('emits the later response chunks of a kept exchange with its reason, and none of an exchange not kept', async () => {

@@ -182,7 +182,7 @@ static __always_inline int sx_l7_may_be_tls(__u8 known)
 
 /* One call's arguments as sx_l7_emit reads them; a->tls is left to the caller (0 for a socket's own calls). A write
  * is timed here: at its issue on the syscall enter, at its completion on the socket tracepoint. A read is timed in
- * sx_l7_emit, when its data has arrived. */
+ * sx_l7_emit, when its data has arrived (an aggregated HTTP socket's by its TCP clock: sx_tcp_read_ns). */
 static __always_inline void sx_l7_args_fill(struct sx_l7_args *a, __u64 skey, __u64 ino, __u64 buf, __u32 iovcnt, __u8 kind,
 					    __u8 direction, __u8 syscall)
 {
