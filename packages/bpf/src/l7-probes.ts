@@ -16,6 +16,7 @@ import {
   SX_HTTP_METHOD_PATCH,
   SX_HTTP_METHOD_POST,
   SX_HTTP_METHOD_PUT,
+  SX_L7_AGG_KEY_SIZE,
   SX_L7_AGG_VALUE_LAYOUT,
   SX_L7_CONFIG_LAYOUT,
   SX_L7_CONFIG_SIZE,
@@ -177,11 +178,63 @@ export class L7Signals {
       this.gen += 1n;
       this.write();
       await sleep(IN_FLIGHT_MS);
-      return this.m.drain(old & 1n ? 'sx_l7_agg1' : 'sx_l7_agg0').map(([k, v]) => decodeAggregate(k, v));
+      const odd = old & 1n;
+      const entries = [...this.drainSlots(odd ? 'sx_l7_aggs1' : 'sx_l7_aggs0'), ...this.m.drain(odd ? 'sx_l7_agg1' : 'sx_l7_agg0')];
+      return mergeByKey(entries).map(([k, v]) => decodeAggregate(k, v));
     });
     this.draining = run.catch(() => undefined);
     return run;
   }
+
+  /**
+   * The taken slots of a generation's slot array (sextant_l7_agg.bpf.h: a u64 state, the key, the value), each read
+   * and then zeroed: the kernel writes the generation no more (the flip and IN_FLIGHT_MS before).
+   */
+  private drainSlots(name: string): [Buffer, Buffer][] {
+    const m = this.m.map(name);
+    const zero = Buffer.alloc(m.valueSize);
+    const index = Buffer.alloc(4);
+    const out: [Buffer, Buffer][] = [];
+    for (let i = 0; i < m.maxEntries; i++) {
+      index.writeUInt32LE(i);
+      const slot = check<Buffer | null>(`lookup ${name}`, this.m.addon.mapLookup(m.fd, index, m.valueSize));
+      if (!slot || slot.readBigUInt64LE(0) === 0n) continue;
+      out.push([slot.subarray(8, 8 + SX_L7_AGG_KEY_SIZE), slot.subarray(8 + SX_L7_AGG_KEY_SIZE)]);
+      check(`reset ${name}`, this.m.addon.mapUpdate(m.fd, index, zero, 0));
+    }
+    return out;
+  }
+}
+
+/**
+ * Aggregates with the same key added up (a key may be in its slot and in the hash map in one generation): counts,
+ * sums and histogram buckets added, the first time the earliest, the last the latest, the name the first's.
+ */
+export function mergeByKey(entries: readonly [Buffer, Buffer][]): [Buffer, Buffer][] {
+  const L = SX_L7_AGG_VALUE_LAYOUT;
+  const byKey = new Map<string, [Buffer, Buffer]>();
+  for (const [k, v] of entries) {
+    const id = k.toString('latin1');
+    const into = byKey.get(id);
+    if (!into) {
+      byKey.set(id, [k, v]);
+      continue;
+    }
+    const a = Buffer.from(into[1]);
+    const add = (offset: number) => a.writeBigUInt64LE(a.readBigUInt64LE(offset) + v.readBigUInt64LE(offset), offset);
+    for (const f of [L.count!, L.latency_sum_ns!, L.request_bytes!, L.response_bytes!]) add(f.offset);
+    for (let i = 0; i < L.hist!.count; i++) add(L.hist!.offset + i * 8);
+    const first = [a.readBigUInt64LE(L.first_ns!.offset), v.readBigUInt64LE(L.first_ns!.offset)].filter((t) => t > 0n);
+    if (first.length)
+      a.writeBigUInt64LE(
+        first.reduce((x, y) => (x < y ? x : y)),
+        L.first_ns!.offset,
+      );
+    const last = v.readBigUInt64LE(L.last_ns!.offset);
+    if (last > a.readBigUInt64LE(L.last_ns!.offset)) a.writeBigUInt64LE(last, L.last_ns!.offset);
+    byKey.set(id, [into[0], a]);
+  }
+  return [...byKey.values()];
 }
 
 const TLS_SOURCES: Record<number, 'openssl' | 'node'> = { [SX_TLS_OPENSSL]: 'openssl', [SX_TLS_NODE]: 'node' };

@@ -38,6 +38,18 @@ const noKernel = kernelMissing();
 afterEach(stop);
 
 describe.skipIf(noKernel)('L7 signals mode', () => {
+  it('aggregates exactly when keys collide in the slot array: the first key of a generation in its slot, the others in the hash map', async () => {
+    // one slot per generation: whichever key comes first takes it, every other key goes to the hash map
+    const { port, agent } = await start('signals', 0, { l7AggSlots: 1 });
+    await mix(port, agent, 20, 5, 3);
+    await settle(() => clientRecords(port).length >= 2 * (5 + 3));
+    expect(counts(await aggregates(port))).toEqual({ 'GET 200': 23, 'POST 503': 5 });
+    // the drains read and zeroed the slots: a new mix is counted afresh, nothing of the first one again
+    await mix(port, agent, 7, 2, 0);
+    await settle(() => clientRecords(port).length >= 2 * (5 + 3 + 2));
+    expect(counts(await aggregates(port))).toEqual({ 'GET 200': 7, 'POST 503': 2 });
+  });
+
   it('aggregates the mix exactly per (method, status) and records only the 5xx and slow exchanges (budget 0)', async () => {
     const { port, agent } = await start('signals', 0);
     const N = 20;

@@ -4,7 +4,7 @@
  * inserts every page at mmap, and maps the data area twice for wrap-around), so each MiB of ring is ~2 MiB of the
  * collector's RSS whether or not records flow: the L7 ring's default follows the mode.
  */
-import { SX_L7_MAX_CAPTURE } from './generated/events';
+import { SX_L7_AGG_SLOTS, SX_L7_MAX_CAPTURE } from './generated/events';
 import { BTF_KIND_TYPEDEF, check, loadAddon, u32, type NativeAddon } from './native';
 import { L7_MODES, type L7Mode } from './l7-probes';
 import type { ProbeOptions } from './probe-types';
@@ -84,6 +84,12 @@ export function applyOpenOptions(addon: NativeAddon, handle: number, opts: Probe
     addon.setGlobal(handle, 'capture_loopback_servers', Buffer.from([opts.captureLoopbackServers ? 1 : 0])),
   );
   check('set l7_mode', addon.setGlobal(handle, 'l7_mode', Buffer.from([L7_MODES[mode]])));
+  if (opts.l7AggSlots !== undefined) {
+    const n = opts.l7AggSlots;
+    if (!Number.isInteger(n) || n < 1 || n > SX_L7_AGG_SLOTS || (n & (n - 1)) !== 0)
+      throw new RangeError(`l7AggSlots must be a power of two 1..${SX_L7_AGG_SLOTS}, got ${n}`);
+    check('set l7_agg_slot_mask', addon.setGlobal(handle, 'l7_agg_slot_mask', u32(n - 1)));
+  }
   const hooks = opts.l7Hooks ?? (hasSockTracepoints() ? 'sock' : 'syscalls');
   if (hooks !== 'sock' && hooks !== 'syscalls') throw new RangeError(`l7Hooks must be sock or syscalls, got ${String(hooks)}`);
   // An object built before these globals (benchmarks compare builds) captures from the syscalls.

@@ -34,6 +34,11 @@ export interface ProbeOptions {
    */
   captureLoopbackServers?: boolean;
   /**
+   * Aggregate slots per generation used in front of the aggregate hash maps (a power of two up to SX_L7_AGG_SLOTS,
+   * the default): fewer make keys collide (tests: 1 puts every key but the first of a generation in the hash map).
+   */
+  l7AggSlots?: number;
+  /**
    * 'signals' (default): HTTP/1.x exchanges aggregated in the kernel, records only where they matter (see
    * setL7Config, drainL7Aggregates); 'full': every exchange a record; 'hooks': the L7 tracepoints attached
    * but returning at once (the floor of the hooks, for benchmarks).

@@ -250,6 +250,10 @@ _Static_assert(sizeof(struct sx_l7_header) == 112, "sx_l7_header size");
  * per process, endpoints, role, method, status and TLS source (SX_TLS_*: plaintext read by the libssl or node
  * uprobes, 0 for cleartext). Client role: lport 0 (ephemeral), rport the server's port; server role: rport 0,
  * lport the listening port. Addresses as in sx_l7_header. */
+/* Aggregate slots per generation in front of its hash map (sx_l7_aggs0/1: sextant_l7_agg.bpf.h); each slot is a u64
+ * state (0 free, 1 being claimed, 2 taken), then an sx_l7_agg_key, then an sx_l7_agg_value. */
+#define SX_L7_AGG_SLOTS 1024
+
 struct sx_l7_agg_key {
 	__u64 cgroup_id;
 	__u32 pid;

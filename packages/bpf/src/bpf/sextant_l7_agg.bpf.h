@@ -74,11 +74,88 @@ static __always_inline struct sx_l7_agg_value *sx_l7_agg_value_of(void *map, str
 	return bpf_map_lookup_elem(map, k);
 }
 
-/* Adds one exchange (its latency, its request's bytes and its first response chunk's) to an aggregate map; -1 when
- * it has no room for a new key. */
-static __always_inline int sx_l7_agg_add(void *map, struct sx_l7_agg_key *k, __u64 lat, __u64 now, __u64 req_bytes, __u64 resp_bytes)
+/* In front of each generation's hash map, a direct-mapped array of aggregate slots (SX_L7_AGG_SLOTS, ~2.9 MB each,
+ * allocated at load): a key's slot is picked by a hash of its words, and a slot belongs to the first key that claims
+ * it in a generation (compare-and-swap of its state); a key whose slot is another key's, or being claimed, goes to the
+ * hash map as before. An exchange then costs an array look-up and a compare of the key's seven words instead of a
+ * hash map look-up (jhash of 56 bytes and a bucket walk: ~106 ns per keep-alive request, measured with an object
+ * counting into one array element). A key may so be in both places in one generation (a claim in flight): the
+ * collector reads both at a drain and adds up what has the same key. It reads and zeroes the old generation's slots
+ * after the flip, as it reads and deletes its hash map's keys. */
+struct sx_l7_agg_slot {
+	__u64 state; /* 0: free; 1: being claimed; 2: its key's (key written before) */
+	struct sx_l7_agg_key key;
+	struct sx_l7_agg_value v;
+};
+_Static_assert(sizeof(struct sx_l7_agg_slot) == 8 + sizeof(struct sx_l7_agg_key) + sizeof(struct sx_l7_agg_value), "sx_l7_agg_slot");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SX_L7_AGG_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sx_l7_agg_slot);
+} sx_l7_aggs0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SX_L7_AGG_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sx_l7_agg_slot);
+} sx_l7_aggs1 SEC(".maps");
+
+/* The slots' index mask (SX_L7_AGG_SLOTS - 1; a test sets 0: every key's slot is the first, the others collide). */
+const volatile __u32 l7_agg_slot_mask = SX_L7_AGG_SLOTS - 1;
+
+/* A key's slot: its words folded, then one multiply (keys that differ only in status or method land apart). */
+static __always_inline __u32 sx_l7_agg_slot_index(const struct sx_l7_agg_key *k)
 {
-	struct sx_l7_agg_value *v = sx_l7_agg_value_of(map, k, now, NULL);
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = w[0] ^ (w[1] << 7 | w[1] >> 57) ^ (w[2] << 19 | w[2] >> 45) ^ w[3] ^ (w[4] << 31 | w[4] >> 33) ^ w[5] ^
+		  (w[6] << 43 | w[6] >> 21);
+	return (__u32)((h * 0x9E3779B97F4A7C15ULL) >> 40) & l7_agg_slot_mask;
+}
+
+static __always_inline int sx_l7_agg_key_eq(const struct sx_l7_agg_key *a, const struct sx_l7_agg_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4] && x[5] == y[5] && x[6] == y[6];
+}
+
+/* Key k's value in a slot array, its slot claimed when free (named `comm`, or the current process when NULL); NULL
+ * when the slot is another key's or being claimed (the hash map then). */
+static __always_inline struct sx_l7_agg_value *sx_l7_agg_slot_of(void *slots, struct sx_l7_agg_key *k, __u64 now, const char *comm)
+{
+	__u32 i = sx_l7_agg_slot_index(k);
+	struct sx_l7_agg_slot *s = bpf_map_lookup_elem(slots, &i);
+	if (!s)
+		return NULL;
+	if (s->state == 2)
+		return sx_l7_agg_key_eq(&s->key, k) ? &s->v : NULL;
+	if (s->state != 0 || __sync_val_compare_and_swap(&s->state, 0, 1) != 0)
+		return NULL;
+	__builtin_memcpy(&s->key, k, sizeof(s->key));
+	if (comm)
+		__builtin_memcpy(s->v.comm, comm, sizeof(s->v.comm));
+	else
+		sx_process_comm(s->v.comm);
+	s->v.first_ns = now;
+	__sync_lock_test_and_set(&s->state, 2); /* an atomic exchange: the key is there before a reader sees the state */
+	return &s->v;
+}
+
+/* Key k's value in a generation: its slot, else its hash map entry (inserted when new); NULL when neither has room. */
+static __always_inline struct sx_l7_agg_value *sx_l7_agg_in(void *slots, void *map, struct sx_l7_agg_key *k, __u64 now, const char *comm)
+{
+	struct sx_l7_agg_value *v = sx_l7_agg_slot_of(slots, k, now, comm);
+	return v ? v : sx_l7_agg_value_of(map, k, now, comm);
+}
+
+/* Adds one exchange (its latency, its request's bytes and its first response chunk's) to a generation's aggregates;
+ * -1 when it has no room for a new key. */
+static __always_inline int sx_l7_agg_add(void *slots, void *map, struct sx_l7_agg_key *k, __u64 lat, __u64 now, __u64 req_bytes,
+					 __u64 resp_bytes)
+{
+	struct sx_l7_agg_value *v = sx_l7_agg_in(slots, map, k, now, NULL);
 	if (!v)
 		return -1;
 	__sync_fetch_and_add(&v->count, 1);
@@ -95,8 +172,8 @@ static __always_inline int sx_l7_agg_add(void *map, struct sx_l7_agg_key *k, __u
 static __always_inline int sx_l7_agg_add_gen(struct sx_l7_config *c, struct sx_l7_agg_key *k, __u64 lat, __u64 now, __u64 req_bytes,
 					     __u64 resp_bytes)
 {
-	return (c->gen & 1) ? sx_l7_agg_add(&sx_l7_agg1, k, lat, now, req_bytes, resp_bytes)
-			    : sx_l7_agg_add(&sx_l7_agg0, k, lat, now, req_bytes, resp_bytes);
+	return (c->gen & 1) ? sx_l7_agg_add(&sx_l7_aggs1, &sx_l7_agg1, k, lat, now, req_bytes, resp_bytes)
+			    : sx_l7_agg_add(&sx_l7_aggs0, &sx_l7_agg0, k, lat, now, req_bytes, resp_bytes);
 }
 
 /* The aggregate key of an exchange answered on an AGG socket: the socket's endpoints from a header of its (sh), the
@@ -137,8 +214,8 @@ __noinline int sx_l7_settle_bytes_of(struct sx_l7_stashed *s)
 	if (!c)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	struct sx_l7_agg_value *v = (c->gen & 1) ? sx_l7_agg_value_of(&sx_l7_agg1, &s->agg, now, s->h.comm)
-						 : sx_l7_agg_value_of(&sx_l7_agg0, &s->agg, now, s->h.comm);
+	struct sx_l7_agg_value *v = (c->gen & 1) ? sx_l7_agg_in(&sx_l7_aggs1, &sx_l7_agg1, &s->agg, now, s->h.comm)
+						 : sx_l7_agg_in(&sx_l7_aggs0, &sx_l7_agg0, &s->agg, now, s->h.comm);
 	if (!v)
 		return 0;
 	__sync_fetch_and_add(&v->response_bytes, n);

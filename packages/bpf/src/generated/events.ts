@@ -73,6 +73,7 @@ export const SX_HTTP_METHOD_HEAD = 5;
 export const SX_HTTP_METHOD_PATCH = 6;
 export const SX_HTTP_METHOD_OPTIONS = 7;
 export const SX_L7_MAX_CAPTURE = 4096;
+export const SX_L7_AGG_SLOTS = 1024;
 
 function cString(buf: Buffer, off: number, len: number): string {
   const end = buf.indexOf(0, off);

@@ -60,10 +60,16 @@ export function stop(): void {
 export async function start(
   l7Mode: L7Mode,
   budgetPerSec: number,
-  opts: { captureLoopbackServers?: boolean; recordAllUntilNs?: bigint } = {},
+  opts: { captureLoopbackServers?: boolean; recordAllUntilNs?: bigint; l7AggSlots?: number } = {},
 ) {
   got = [];
-  open = SextantProbes.open({ l7Mode, cgroupRoot: null, updateIntervalMs: 0, captureLoopbackServers: opts.captureLoopbackServers });
+  open = SextantProbes.open({
+    l7Mode,
+    cgroupRoot: null,
+    updateIntervalMs: 0,
+    captureLoopbackServers: opts.captureLoopbackServers,
+    l7AggSlots: opts.l7AggSlots,
+  });
   open.setL7Config({ slowNs: SLOW_NS, recordAllUntilNs: opts.recordAllUntilNs ?? 0n, budgetPerSec });
   open.onL7Events((batch) => {
     for (const r of batch) {
