@@ -179,7 +179,7 @@ export class L7Signals {
       this.write();
       await sleep(IN_FLIGHT_MS);
       const odd = old & 1n;
-      const entries = [...this.drainSlots(odd ? 'sx_l7_aggs1' : 'sx_l7_aggs0'), ...this.m.drain(odd ? 'sx_l7_agg1' : 'sx_l7_agg0')];
+      const entries = [...this.drainSlots(odd ? 1 : 0), ...this.m.drain(odd ? 'sx_l7_agg1' : 'sx_l7_agg0')];
       return mergeByKey(entries).map(([k, v]) => decodeAggregate(k, v));
     });
     this.draining = run.catch(() => undefined);
@@ -187,21 +187,30 @@ export class L7Signals {
   }
 
   /**
-   * The taken slots of a generation's slot array (sextant_l7_agg.bpf.h: a u64 state, the key, the value), each read
-   * and then zeroed: the kernel writes the generation no more (the flip and IN_FLIGHT_MS before).
+   * The taken slots of a generation's slot array (sextant_l7_agg.bpf.h: a u64 state, the key, the value), found by its
+   * bits in sx_l7_aggs_used, each read and then zeroed, and then the bits: the kernel writes the generation no more
+   * (the flip and IN_FLIGHT_MS before).
    */
-  private drainSlots(name: string): [Buffer, Buffer][] {
+  private drainSlots(gen: 0 | 1): [Buffer, Buffer][] {
+    const name = `sx_l7_aggs${gen}`;
     const m = this.m.map(name);
+    const u = this.m.map('sx_l7_aggs_used');
+    const genKey = Buffer.alloc(4);
+    genKey.writeUInt32LE(gen);
+    const used = check<Buffer | null>('lookup sx_l7_aggs_used', this.m.addon.mapLookup(u.fd, genKey, u.valueSize));
+    const out: [Buffer, Buffer][] = [];
+    if (!used) return out;
     const zero = Buffer.alloc(m.valueSize);
     const index = Buffer.alloc(4);
-    const out: [Buffer, Buffer][] = [];
-    for (let i = 0; i < m.maxEntries; i++) {
+    for (let i = 0; i < Math.min(m.maxEntries, used.length * 8); i++) {
+      if (!(used[i >> 3]! & (1 << (i & 7)))) continue;
       index.writeUInt32LE(i);
       const slot = check<Buffer | null>(`lookup ${name}`, this.m.addon.mapLookup(m.fd, index, m.valueSize));
       if (!slot || slot.readBigUInt64LE(0) === 0n) continue;
       out.push([slot.subarray(8, 8 + SX_L7_AGG_KEY_SIZE), slot.subarray(8 + SX_L7_AGG_KEY_SIZE)]);
       check(`reset ${name}`, this.m.addon.mapUpdate(m.fd, index, zero, 0));
     }
+    check('reset sx_l7_aggs_used', this.m.addon.mapUpdate(u.fd, genKey, Buffer.alloc(u.valueSize), 0));
     return out;
   }
 }
