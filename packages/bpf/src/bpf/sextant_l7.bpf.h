@@ -181,10 +181,11 @@ static __always_inline int sx_l7_may_be_tls(__u8 known)
 }
 
 /* One call's arguments as sx_l7_emit reads them; a->tls is left to the caller (0 for a socket's own calls). A write
- * is timed here: at its issue on the syscall enter, at its completion on the socket tracepoint. A read is timed in
- * sx_l7_emit, when its data has arrived (an aggregated HTTP socket's by its TCP clock: sx_tcp_read_ns). */
+ * is timed by the caller (write_ns): at its issue on the syscall enter, when it went out on the socket tracepoint
+ * (sx_tcp_write_ns). A read is timed in sx_l7_emit, when its data has arrived (an aggregated HTTP socket's by its TCP
+ * clock: sx_tcp_read_ns). */
 static __always_inline void sx_l7_args_fill(struct sx_l7_args *a, __u64 skey, __u64 ino, __u64 buf, __u32 iovcnt, __u8 kind,
-					    __u8 direction, __u8 syscall)
+					    __u8 direction, __u8 syscall, __u64 write_ns)
 {
 	a->sk = skey;
 	a->ino = ino;
@@ -193,7 +194,7 @@ static __always_inline void sx_l7_args_fill(struct sx_l7_args *a, __u64 skey, __
 	a->kind = kind;
 	a->direction = direction;
 	a->syscall = syscall;
-	a->ts_ns = direction == SX_L7_EGRESS ? bpf_ktime_get_ns() : 0;
+	a->ts_ns = direction == SX_L7_EGRESS ? write_ns : 0;
 }
 
 #include "sextant_l7_classify.bpf.h"

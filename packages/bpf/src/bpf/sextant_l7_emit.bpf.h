@@ -134,7 +134,7 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	struct sx_l7_header *h = &r->h;
 	h->sock_id = a->sk;
 	h->sock_ino = a->ino;
-	/* Writes are timed when issued, reads when their data arrived (exit). */
+	/* Writes are timed by the caller (sx_l7_args_fill), reads when their data arrived (exit). */
 	h->ts_ns = a->direction == SX_L7_EGRESS ? a->ts_ns : now;
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->pid = id >> 32;

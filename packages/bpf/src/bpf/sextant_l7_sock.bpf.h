@@ -14,8 +14,8 @@
  * captured with that syscall's user buffer. The fd table and the file were just used by the syscall (fdget), so
  * this check touches warm cache lines.
  *
- * Writes are timed at their completion (the tracepoint) instead of their issue: for a write that does not block
- * (the socket buffer has room) the two differ by the send's own cost. x86_64 only (the register layout and the
+ * Writes are timed when they went out (sx_tcp_write_ns) or at their completion (the tracepoint) instead of their
+ * issue: for a write that does not block (the socket buffer has room) the two differ by the send's own cost. x86_64 only (the register layout and the
  * syscall numbers); other architectures and kernels without these tracepoints (before 6.3) use the syscall
  * tracepoints (l7_sock_hooks = 0, chosen by probe-options.ts). */
 #pragma once
@@ -209,6 +209,23 @@ static __always_inline int sx_fd_is(struct task_struct *task, int fd, struct soc
 	return f && f->private_data == sock && sock->file == f;
 }
 
+/* The time a write on this socket went out (CLOCK_MONOTONIC, as bpf_ktime_get_ns), at the socket tracepoint after it:
+ * for a TCP socket that has sent everything written (snd_nxt == write_seq: this write's last bytes were transmitted
+ * during the call, by tcp_write_xmit, which refreshed the socket's TCP clock first: tcp_mstamp_refresh), that clock,
+ * a load from a line the send just wrote instead of a clock read (~40 ns here: kvm-clock). It lies between the last
+ * transmission's start and now, so the write is timed at most the send's own cost before its completion. Otherwise
+ * (data still queued: Nagle, a full window, TCP_CORK; not TCP; a kernel without the field) the clock is read. */
+static __always_inline __u64 sx_tcp_write_ns(struct sock *sk, int tcp)
+{
+	struct tcp_sock *tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+	if (tcp && bpf_core_field_exists(tp->tcp_clock_cache) && tp->snd_nxt == tp->write_seq) {
+		__u64 t = tp->tcp_clock_cache;
+		if (t)
+			return t;
+	}
+	return bpf_ktime_get_ns();
+}
+
 static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direction)
 {
 	if (!l7_enabled || !l7_sock_hooks || l7_mode == SX_L7_MODE_HOOKS)
@@ -345,7 +362,8 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 		kind = SX_ARGS_IOV;
 	}
 	struct sx_l7_args a = {};
-	sx_l7_args_fill(&a, skey, ino, buf, iovcnt, kind, direction, syscall); /* a write: timed at its completion */
+	sx_l7_args_fill(&a, skey, ino, buf, iovcnt, kind, direction, syscall,
+			direction == SX_L7_EGRESS ? sx_tcp_write_ns(sk, tcp) : 0);
 	sx_l7_emit(&a, buf, iovcnt, kind, (__u32)ret, bpf_get_current_pid_tgid(), ls, cst, sk);
 }
 #else

@@ -59,7 +59,7 @@ static __always_inline int sx_l7_enter(int fd, __u64 buf, __u32 iovcnt, __u8 kin
 		sx_count(SX_COUNTER_L7_ARGS_MAP_FULL);
 		return 0;
 	}
-	sx_l7_args_fill(a, skey, ino, buf, iovcnt, kind, direction, syscall);
+	sx_l7_args_fill(a, skey, ino, buf, iovcnt, kind, direction, syscall, direction == SX_L7_EGRESS ? bpf_ktime_get_ns() : 0);
 	return 0;
 }
 

@@ -44,6 +44,8 @@ export interface CapturedRecord {
   direction: number;
   syscall: number;
   protocol: number;
+  /** the record header's time (CLOCK_MONOTONIC ns): a write's when it went out, a read's when its data arrived */
+  tsNs: bigint;
   data: string;
 }
 
@@ -74,6 +76,7 @@ export function openFullCapture(
         direction: h.direction,
         syscall: h.syscall,
         protocol: h.protocol,
+        tsNs: h.tsNs,
         data: r.data().toString('latin1'),
       });
     }
