@@ -15,9 +15,9 @@
  * this check touches warm cache lines.
  *
  * Writes are timed when they went out (sx_tcp_write_ns) or at their completion (the tracepoint) instead of their
- * issue: for a write that does not block (the socket buffer has room) the two differ by the send's own cost. x86_64 only (the register layout and the
- * syscall numbers); other architectures and kernels without these tracepoints (before 6.3) use the syscall
- * tracepoints (l7_sock_hooks = 0, chosen by probe-options.ts). */
+ * issue: for a write that does not block (the socket buffer has room) the two differ by the send's own cost.
+ * x86_64 only (the register layout and the syscall numbers); other architectures and kernels without these
+ * tracepoints (before 6.3) use the syscall tracepoints (l7_sock_hooks = 0, chosen by probe-options.ts). */
 #pragma once
 
 /* 1: L7 capture from the socket tracepoints, the syscall tracepoints not loaded;
