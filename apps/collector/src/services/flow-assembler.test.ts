@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Clock, FlowAssembler, KERNEL_TCP_FLAGS } from './flow-assembler';
 import { IdentityResolver } from './identity';
 import { ListenerTable } from './listeners';
@@ -144,6 +144,23 @@ describe('FlowAssembler.tcpRows', () => {
       'node-a',
     );
     for (const f of [elsewhere, stale]) expect(f!.source).toEqual({ ip: '127.0.0.1', port: 40_009 });
+  });
+
+  it('asks /proc whether a local server runs once per read of its identity, not once per connection', () => {
+    const identity = new IdentityResolver({ nodeName: 'node-a' });
+    const a = new FlowAssembler('node-a', identity, new ListenerTable(), new Clock(), { keepClosedIds: false });
+    const checks = vi.spyOn(identity, 'isRunning');
+    const pid = { pid: process.pid, comm: 'node' };
+    const named: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const { client, server } = connection(41_000 + i, pid);
+      for (const f of decodePending(a.tcpRows([client, server]), 'node-a')) named.push(`${f.source.port}>${f.destination.process?.pid}`);
+    }
+    // both ends of all 200 connections, the server named as its process by each
+    expect(named).toHaveLength(400);
+    expect(new Set(named.map((n) => n.split('>')[1]))).toEqual(new Set([String(process.pid)]));
+    // identities are read again after 10 s: one check each of the port's two identities (its own records', its clients')
+    expect(checks.mock.calls.length).toBeLessThanOrEqual(2);
   });
 
   it('gives interim reports and the close of one socket one flow id, and a reused socket a new one', () => {

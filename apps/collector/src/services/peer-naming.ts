@@ -52,6 +52,8 @@ export class PeerNaming {
   private readonly addressIdentities = new Map<string, EndpointIdentity>();
   /** Client ends of same-host connections, for their servers' records. */
   readonly localClients = new LocalClients();
+  /** Identities of listeners found running when they were read (runningAsRead), by the pid checked. */
+  private readonly seenRunning = new WeakMap<EndpointIdentity, number>();
 
   constructor(
     private readonly nodeName: string,
@@ -104,10 +106,24 @@ export class PeerNaming {
   private asListener(port: number, pid: number, identity: EndpointIdentity, unnamedAsLast: boolean): EndpointIdentity {
     const last = this.listeners.lastIdentityOf(port);
     if (identity === last) return last;
-    if (last && this.listeners.lastPidOf(port) === pid && (identity.service !== last.service || !this.identity.isRunning(pid))) return last;
+    if (last && this.listeners.lastPidOf(port) === pid && (identity.service !== last.service || !this.runningAsRead(pid, identity)))
+      return last;
     if (!identity.service) return (unnamedAsLast ? last : undefined) ?? identity;
     this.listeners.rememberIdentity(port, pid, identity);
     return identity;
+  }
+
+  /**
+   * Whether `pid` runs, asked of /proc once per identity read of it (`identity`, a frozen object the resolver makes
+   * anew when it reads the process again: every 10 s), not once per connection: a listener's own records and its
+   * local clients' name the port with two identities (with the kernel's comm, and without), so `last` alternates
+   * between them and this check was a readlink of /proc/<pid>/exe for every connection to a local server.
+   */
+  private runningAsRead(pid: number, identity: EndpointIdentity): boolean {
+    if (this.seenRunning.get(identity) === pid) return true;
+    const running = this.identity.isRunning(pid);
+    if (running) this.seenRunning.set(identity, pid);
+    return running;
   }
 
   /**
