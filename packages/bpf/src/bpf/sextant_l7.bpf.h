@@ -24,6 +24,13 @@ const volatile __u8 l7_mode = SX_L7_MODE_SIGNALS;
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
 
+/* Whether a socket is a TCP stream socket, whose struct sock is a struct tcp_sock (a raw socket of protocol TCP is
+ * not: its tcp_sock fields are not there). */
+static __always_inline int sx_tcp_stream(struct sock *sk)
+{
+	return sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM;
+}
+
 #define SX_SYS_READ 1
 #define SX_SYS_WRITE 2
 #define SX_SYS_READV 3

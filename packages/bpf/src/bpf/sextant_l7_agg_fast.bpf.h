@@ -42,12 +42,12 @@ static __always_inline __u64 sx_l7_cgroup_id(struct sx_l7_stashed *s)
  * just wrote instead of a clock read (~40 ns here: kvm-clock). Measured on this kernel at wrk's reads: within 2 us of
  * bpf_ktime_get_ns for 99.9 % of them, never after it. A clock that is not past `after` (the request's time: the
  * response's arrival was processed before the write's tracepoint ran, and the read did not refresh it), a socket that
- * is not a TCP stream (a raw socket of protocol TCP is no tcp_sock), or a kernel without the field: the clock is read. */
+ * is not a TCP stream (sx_tcp_stream), or a kernel without the field: the clock is read. */
 static __always_inline __u64 sx_tcp_read_ns(__u64 skaddr, __u64 after)
 {
 	struct tcp_sock *tp = bpf_rdonly_cast((void *)skaddr, bpf_core_type_id_kernel(struct tcp_sock));
 	struct sock *sk = &tp->inet_conn.icsk_inet.sk;
-	if (bpf_core_field_exists(tp->tcp_clock_cache) && sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM) {
+	if (bpf_core_field_exists(tp->tcp_clock_cache) && sx_tcp_stream(sk)) {
 		__u64 t = tp->tcp_clock_cache;
 		if (t > after)
 			return t;

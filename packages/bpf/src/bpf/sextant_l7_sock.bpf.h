@@ -214,12 +214,12 @@ static __always_inline int sx_fd_is(struct task_struct *task, int fd, struct soc
  * during the call, by tcp_write_xmit, which refreshed the socket's TCP clock first: tcp_mstamp_refresh), that clock,
  * a load from a line the send just wrote instead of a clock read (~40 ns here: kvm-clock). It lies between the last
  * transmission's start and now, so the write is timed at most the send's own cost before its completion. Otherwise
- * (data still queued: Nagle, a full window, TCP_CORK; not a TCP stream socket — a raw socket of protocol TCP is no
- * tcp_sock —; a kernel without the field) the clock is read. */
-static __always_inline __u64 sx_tcp_write_ns(struct sock *sk, int tcp)
+ * (data still queued: Nagle, a full window, TCP_CORK; not a TCP stream socket: sx_tcp_stream; a kernel without the
+ * field) the clock is read. */
+static __always_inline __u64 sx_tcp_write_ns(struct sock *sk)
 {
 	struct tcp_sock *tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
-	if (tcp && sk->sk_type == SOCK_STREAM && bpf_core_field_exists(tp->tcp_clock_cache) && tp->snd_nxt == tp->write_seq) {
+	if (sx_tcp_stream(sk) && bpf_core_field_exists(tp->tcp_clock_cache) && tp->snd_nxt == tp->write_seq) {
 		__u64 t = tp->tcp_clock_cache;
 		if (t)
 			return t;
@@ -364,7 +364,7 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	}
 	struct sx_l7_args a = {};
 	sx_l7_args_fill(&a, skey, ino, buf, iovcnt, kind, direction, syscall,
-			direction == SX_L7_EGRESS ? sx_tcp_write_ns(sk, tcp) : 0);
+			direction == SX_L7_EGRESS ? sx_tcp_write_ns(sk) : 0);
 	sx_l7_emit(&a, buf, iovcnt, kind, (__u32)ret, bpf_get_current_pid_tgid(), ls, cst, sk);
 }
 #else
