@@ -24,6 +24,7 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'ka,close').split(',');
 const BASELINE = process.env.BENCH_BASELINE;
 const SMAPS_DIR = process.env.BENCH_SMAPS_DIR;
+if (SMAPS_DIR) fs.mkdirSync(SMAPS_DIR, { recursive: true });
 const CUSTOM = Object.fromEntries(
   (process.env.BENCH_CUSTOM_ENV ?? '')
     .split(/\s+/)
