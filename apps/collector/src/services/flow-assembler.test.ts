@@ -161,6 +161,17 @@ describe('FlowAssembler.tcpRows', () => {
     expect(new Set(named.map((n) => n.split('>')[1]))).toEqual(new Set([String(process.pid)]));
     // identities are read again after 10 s: one check each of the port's two identities (its own records', its clients')
     expect(checks.mock.calls.length).toBeLessThanOrEqual(2);
+
+    // the same for a listener found dead (its remaining connections read after it exited)
+    const later = new IdentityResolver({ nodeName: 'node-a' });
+    const b = new FlowAssembler('node-a', later, new ListenerTable(), new Clock(), { keepClosedIds: false });
+    const deadChecks = vi.spyOn(later, 'isRunning').mockReturnValue(false);
+    for (let i = 0; i < 200; i++) {
+      const { client, server } = connection(42_000 + i, pid);
+      expect(decodePending(b.tcpRows([client, server]), 'node-a')).toHaveLength(2);
+    }
+    expect(deadChecks.mock.calls.length).toBeGreaterThan(0);
+    expect(deadChecks.mock.calls.length).toBeLessThanOrEqual(2);
   });
 
   it('gives interim reports and the close of one socket one flow id, and a reused socket a new one', () => {

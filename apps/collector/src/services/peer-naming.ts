@@ -52,7 +52,7 @@ export class PeerNaming {
   private readonly addressIdentities = new Map<string, EndpointIdentity>();
   /** Client ends of same-host connections, for their servers' records. */
   readonly localClients = new LocalClients();
-  /** Identities of listeners found running when they were read (runningAsRead), by the pid checked. */
+  /** What runningAsRead found for an identity: the pid checked × 2, + 1 when it ran. */
   private readonly seenRunning = new WeakMap<EndpointIdentity, number>();
 
   constructor(
@@ -115,14 +115,16 @@ export class PeerNaming {
 
   /**
    * Whether `pid` runs, asked of /proc once per identity read of it (`identity`, a frozen object the resolver makes
-   * anew when it reads the process again: every 10 s), not once per connection: a listener's own records and its
-   * local clients' name the port with two identities (with the kernel's comm, and without), so `last` alternates
-   * between them and this check was a readlink of /proc/<pid>/exe for every connection to a local server.
+   * anew when it reads the process again: every 10 s; a pid reused meanwhile is found then), not once per connection.
+   * A listener's own records and its local clients' name the port with two identities (with the kernel's comm, and
+   * without), so `last` alternates between them, and this check was a readlink of /proc/<pid>/exe for every
+   * connection to a local server (and to a dead one's port, for as long as its connections were read).
    */
   private runningAsRead(pid: number, identity: EndpointIdentity): boolean {
-    if (this.seenRunning.get(identity) === pid) return true;
+    const seen = this.seenRunning.get(identity);
+    if (seen !== undefined && seen >> 1 === pid) return (seen & 1) === 1;
     const running = this.identity.isRunning(pid);
-    if (running) this.seenRunning.set(identity, pid);
+    this.seenRunning.set(identity, pid * 2 + (running ? 1 : 0));
     return running;
   }
 
