@@ -12,10 +12,10 @@ import pg from 'pg';
 import { connect, databaseUrl, migrateDatabase, REPO_ROOT, startEmbeddedPostgres } from '../packages/db/src/index';
 import { ensureFirstAdmin, ensureLocalCollectorToken } from './start-accounts';
 import { webBuildIsStale } from './start-build';
+import { COLLECTOR_BIN, collectorNodeFlags } from '../apps/collector/scripts/node-flags.mjs';
 
 const STATE_DIR = path.join(REPO_ROOT, '.sextant');
 const NEXT_BIN = path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
-const COLLECTOR_BIN = path.join(REPO_ROOT, 'apps', 'collector', 'bin', 'sextant-collector.mjs');
 const PORT = Number(process.env.PORT ?? 3000);
 // All interfaces by default: collectors on other hosts send to this port, with their token. HOST=127.0.0.1
 // keeps it on this machine (a local collector only, or a reverse proxy in front): README, Configuration.
@@ -97,7 +97,7 @@ async function main() {
   } else {
     await ensureCollectorBuilt();
     const token = await ensureLocalCollectorToken(db.prisma, STATE_DIR, `local-${os.hostname()}`);
-    const collector = run(process.execPath, [COLLECTOR_BIN, '--server', `http://127.0.0.1:${PORT}`], {
+    const collector = run(process.execPath, [...collectorNodeFlags(), COLLECTOR_BIN, '--server', `http://127.0.0.1:${PORT}`], {
       SEXTANT_TOKEN: token,
       SEXTANT_SPOOL_DIR: process.env.SEXTANT_SPOOL_DIR ?? path.join(STATE_DIR, 'spool'),
       // Sextant's own processes (this one's descendants: web server, embedded PostgreSQL, collector) and

@@ -11,12 +11,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { preflight } from '@sextant/bpf';
 import { makeSelfSignedCert } from '../src/testing/tls-cert';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
+import { COLLECTOR_BIN, collectorNodeFlags } from '../scripts/node-flags.mjs';
 
 export function requireTools(name: string): void {
   const pf = preflight();
@@ -290,7 +288,8 @@ export interface RunningCollector {
 /** Starts a collector: this checkout's, or `entry` (a collector bundle, e.g. of an earlier commit). */
 export async function startCollector(rig: Rig, env: Record<string, string> = {}, entry?: string): Promise<RunningCollector> {
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const c: ChildProcess = spawn(process.execPath, [...flags, entry ?? path.join(here, '..', 'bin', 'sextant-collector.mjs')], {
+  // the product's own node flags (the bin's first line), then the benchmark's
+  const c: ChildProcess = spawn(process.execPath, [...collectorNodeFlags(), ...flags, entry ?? COLLECTOR_BIN], {
     env: {
       ...process.env,
       SEXTANT_SERVER: rig.sinkUrl,

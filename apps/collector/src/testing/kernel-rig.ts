@@ -21,6 +21,7 @@ import { preflight } from '@sextant/bpf';
 import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { missingPrerequisite } from '@sextant/shared/testing';
+import { COLLECTOR_BIN, collectorNodeFlags } from '../../scripts/node-flags.mjs';
 import { afterAll, beforeAll } from 'vitest';
 import type { z } from 'zod';
 import { Collector } from '../collector';
@@ -176,7 +177,7 @@ export function kernelRig(name: string): KernelRig {
       return c;
     },
     async collectorProcess(env = {}) {
-      const child = rig.spawn(process.execPath, [path.join(collectorDir, 'bin', 'sextant-collector.mjs')], {
+      const child = rig.spawn(process.execPath, [...collectorNodeFlags(), COLLECTOR_BIN], {
         env: {
           ...process.env,
           SEXTANT_SERVER: rig.api.url,
