@@ -1,8 +1,9 @@
 /**
  * A batch body written as JSON bytes into one growing buffer, and a batch's flow rows written straight into it as
  * wire schema 6's columns (packages/shared wire-columns.ts) — the same bytes `JSON.stringify(encodeFlowColumns(rows))`
- * gives (tested), without a new array per column, a Buffer per slice of JSON and their concatenation at the end:
- * ~450 fewer bytes allocated per closed connection on the collector's TCP path, of ~3,150 (apps/collector/bench/close-path.bench.ts).
+ * gives (tested), without a column array for the columns whose rows all hold one value, a Buffer per slice of JSON
+ * and their concatenation at the end: ~450 fewer bytes allocated per closed connection on the collector's TCP path, of
+ * ~3,150 (apps/collector/bench/close-path.bench.ts).
  */
 import { FLOW_FIELDS, flowTimeBase, flowTimeOffset as timeOffset, kindOf } from '@sextant/shared';
 
