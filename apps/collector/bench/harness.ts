@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { preflight } from '@sextant/bpf';
 import { makeSelfSignedCert } from '../src/testing/tls-cert';
-import { COLLECTOR_BIN, collectorNodeFlags } from '../scripts/node-flags.mjs';
+import { COLLECTOR_BIN, collectorEnv, collectorNodeFlags } from '../scripts/node-flags.mjs';
 
 export function requireTools(name: string): void {
   const pf = preflight();
@@ -288,10 +288,11 @@ export interface RunningCollector {
 /** Starts a collector: this checkout's, or `entry` (a collector bundle, e.g. of an earlier commit). */
 export async function startCollector(rig: Rig, env: Record<string, string> = {}, entry?: string): Promise<RunningCollector> {
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  // the product's own node flags (the bin's first line), then the benchmark's
+  // the product's own node flags and variables (the bin's first line), then the benchmark's
   const c: ChildProcess = spawn(process.execPath, [...collectorNodeFlags(), ...flags, entry ?? COLLECTOR_BIN], {
     env: {
       ...process.env,
+      ...collectorEnv(),
       SEXTANT_SERVER: rig.sinkUrl,
       SEXTANT_TOKEN: `sxc_${'b'.repeat(43)}`,
       SEXTANT_SPOOL_DIR: path.join(rig.tmp, `spool-${Date.now()}`),

@@ -21,7 +21,7 @@ import { preflight } from '@sextant/bpf';
 import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { missingPrerequisite } from '@sextant/shared/testing';
-import { COLLECTOR_BIN, collectorNodeFlags } from '../../scripts/node-flags.mjs';
+import { COLLECTOR_BIN, collectorEnv, collectorNodeFlags } from '../../scripts/node-flags.mjs';
 import { afterAll, beforeAll } from 'vitest';
 import type { z } from 'zod';
 import { Collector } from '../collector';
@@ -180,6 +180,7 @@ export function kernelRig(name: string): KernelRig {
       const child = rig.spawn(process.execPath, [...collectorNodeFlags(), COLLECTOR_BIN], {
         env: {
           ...process.env,
+          ...collectorEnv(),
           SEXTANT_SERVER: rig.api.url,
           SEXTANT_TOKEN: rig.token,
           SEXTANT_SPOOL_DIR: rig.file('spool'),
