@@ -303,7 +303,10 @@ export async function startCollector(rig: Rig, env: Record<string, string> = {},
   });
   let said = '';
   const waiters: { text: string; resolve: () => void }[] = [];
+  // BENCH_COLLECTOR_STDOUT=file: the collector's standard output appended there (e.g. with BENCH_NODE_FLAGS=--trace-gc)
+  const copyTo = process.env.BENCH_COLLECTOR_STDOUT;
   c.stdout?.on('data', (d: Buffer) => {
+    if (copyTo) fs.appendFileSync(copyTo, d);
     said += d.toString();
     for (const w of waiters.splice(0)) {
       if (said.includes(w.text)) w.resolve();

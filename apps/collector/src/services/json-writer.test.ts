@@ -60,6 +60,13 @@ describe('JsonWriter', () => {
       ),
     ];
     for (const rows of cases) expect(written((w) => w.flowColumns(rows))).toBe(JSON.stringify(encodeFlowColumns(rows)));
+    // one writer for every batch, in both orders (its array of a column's values is reused: longer, then shorter)
+    const w = new JsonWriter();
+    for (const rows of [...cases, ...cases.slice().reverse()]) {
+      w.reset();
+      w.flowColumns(rows);
+      expect(w.bytes().toString('utf8')).toBe(JSON.stringify(encodeFlowColumns(rows)));
+    }
   });
 
   it('is reused batch after batch: each body only what was written since reset', () => {

@@ -23,6 +23,8 @@ export class JsonWriter {
   /** Items per slice of `array`, adapted so that each slice's JSON stays near TARGET_CHARS. */
   private slice = 64;
   private readonly values: unknown[] = [];
+  /** A column's values, a chunk at a time (column()). */
+  private readonly chunk: unknown[] = [];
   private static readonly TARGET_CHARS = 64 * 1024;
 
   /** Bytes written so far, copied out (the writer is reused). */
@@ -116,13 +118,22 @@ export class JsonWriter {
     for (let i = 1; i < n && same; i++) same = (rows[i]![k] ?? null) === first;
     if (same) return this.json(time ? timeOffset(first, timeBase) : first);
     // JSON.stringify of a chunk of the values (V8's own serializer: faster than writing them one by one here), in
-    // a new array filled by push: a packed one, which V8 serializes element by element in its fast path (an array
-    // whose length is set first has holes, and each of its elements is looked up the slow way: ~30 % slower)
+    // one array reused for every chunk and kept packed — written by index within its length, grown by push, shrunk
+    // by setting its length — which V8 serializes element by element in its fast path (an array whose length is set
+    // first has holes, and each of its elements is looked up the slow way: ~30 % slower). A new array per column
+    // grown by push was 15 % of the collector's allocation on `close`.
+    const values = this.chunk;
     for (let c = 0; c < n; c += CHUNK) {
       const m = Math.min(CHUNK, n - c);
-      const values: unknown[] = [];
-      if (time) for (let i = 0; i < m; i++) values.push(timeOffset(rows[c + i]![k] ?? null, timeBase));
-      else for (let i = 0; i < m; i++) values.push(rows[c + i]![k] ?? null);
+      if (values.length > m) values.length = m;
+      const have = values.length;
+      if (time) {
+        for (let i = 0; i < have; i++) values[i] = timeOffset(rows[c + i]![k] ?? null, timeBase);
+        for (let i = have; i < m; i++) values.push(timeOffset(rows[c + i]![k] ?? null, timeBase));
+      } else {
+        for (let i = 0; i < have; i++) values[i] = rows[c + i]![k] ?? null;
+        for (let i = have; i < m; i++) values.push(rows[c + i]![k] ?? null);
+      }
       const start = this.at;
       this.text(JSON.stringify(values));
       if (c > 0) this.buf[start] = COMMA; // (the chunk's '[' becomes the comma after the previous one)

@@ -114,7 +114,14 @@ export class ListenerTable {
 
   /** Learns a listener from a server-side connection event (cheaper than a scan). */
   learn(port: number, pid: number): void {
-    if (pid > 0) this.byPort.set(port, { pid, at: Date.now() });
+    if (pid <= 0) return;
+    // in place: a server's every connection is learned (an object per connection was 2 % of the allocation on `close`)
+    const hit = this.byPort.get(port);
+    if (hit === undefined) this.byPort.set(port, { pid, at: Date.now() });
+    else {
+      hit.pid = pid;
+      hit.at = Date.now();
+    }
   }
 
   /** Records who listens on a port (named: a process or a service) and its pid, for after it has gone. */
