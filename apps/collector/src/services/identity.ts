@@ -297,6 +297,20 @@ export class IdentityResolver {
     return hit.identity;
   }
 
+  /**
+   * The identity of process `pid` for a socket of it whose comm and cgroup are not known (a local client naming the
+   * server it connects to, by its listener's pid): the one the process's own sockets were last named by, whatever
+   * their comm and cgroup, while it is fresh; else localIdentity({ port, pid }). A server's own records (read with the
+   * kernel's comm and cgroup) and its local clients' records then name it with one identity, not two that took turns
+   * as the pid's last (a key string built and looked up for every connection, and the port's listener renamed each
+   * time: peer-naming.ts).
+   */
+  processIdentity(port: number, pid: number): EndpointIdentity {
+    const hit = this.opts.rules?.matchesPorts === true ? undefined : this.lastOfPid.get(pid);
+    if (hit !== undefined && Date.now() - hit.at < this.processTtlMs) return hit.identity;
+    return this.localIdentity({ port, pid });
+  }
+
   /** The endpoint of a local socket: its address and localIdentity(). */
   localEndpoint(a: LocalSocket & { ip: string }): Endpoint {
     return endpointOf(a.ip, a.port, this.localIdentity(a));

@@ -77,7 +77,7 @@ export class PeerNaming {
   peerIdentity(ip: string, port: number, serverSide: boolean): EndpointIdentity | null {
     if (!serverSide && this.isLocal(ip)) {
       const pid = this.listeners.pidOf(port);
-      if (pid !== undefined) return this.asListener(port, pid, this.identity.localIdentity({ port, pid }), true);
+      if (pid !== undefined) return this.asListener(port, pid, this.identity.processIdentity(port, pid), true);
       const last = this.listeners.lastIdentityOf(port);
       if (last) return last;
     }
@@ -115,10 +115,10 @@ export class PeerNaming {
 
   /**
    * Whether `pid` runs, asked of /proc once per identity read of it (`identity`, a frozen object the resolver makes
-   * anew when it reads the process again: every 10 s; a pid reused meanwhile is found then), not once per connection.
-   * A listener's own records and its local clients' name the port with two identities (with the kernel's comm, and
-   * without), so `last` alternates between them, and this check was a readlink of /proc/<pid>/exe for every
-   * connection to a local server (and to a dead one's port, for as long as its connections were read).
+   * anew when it reads the process again: every 10 s; a pid reused meanwhile is found then), not once per connection:
+   * this check was a readlink of /proc/<pid>/exe for every connection to a local server while its own records and its
+   * clients' named the port with two identities that took turns as `last` (IdentityResolver.processIdentity now gives
+   * its clients the one its own records have).
    */
   private runningAsRead(pid: number, identity: EndpointIdentity): boolean {
     const seen = this.seenRunning.get(identity);
