@@ -22,6 +22,21 @@ describe('IdentityResolver', () => {
     }
   });
 
+  it("names a process whose socket's comm and cgroup are unknown as its own sockets were last named, while fresh", () => {
+    const r = new IdentityResolver({ nodeName: 'n1', processTtlMs: 60_000 });
+    const own = r.localIdentity({ port: 40_001, pid: process.pid, comm: 'node-main', cgroupId: '12345' });
+    // a local client naming this process's listener by its pid alone: the same object, not a second identity
+    expect(r.processIdentity(40_001, process.pid)).toBe(own);
+    expect(r.localIdentity({ port: 40_001, pid: process.pid })).not.toBe(own);
+    // pid 0 (no process known) is never taken for a process's last identity
+    r.localIdentity({ port: 40_002, pid: 0, comm: 'kworker', cgroupId: '1' });
+    expect(r.processIdentity(40_002, 0).process).toBeUndefined();
+    // past its lifetime the process is read again
+    const stale = new IdentityResolver({ nodeName: 'n1', processTtlMs: 0 });
+    const first = stale.localIdentity({ port: 40_001, pid: process.pid, comm: 'node-main', cgroupId: '12345' });
+    expect(stale.processIdentity(40_001, process.pid)).not.toBe(first);
+  });
+
   it('reuses a process identity for each of its sockets, each endpoint with its own address', () => {
     const r = new IdentityResolver({ nodeName: 'n1' });
     const a = r.localEndpoint({ ip: '127.0.0.1', port: 40001, pid: process.pid, comm: 'node' });

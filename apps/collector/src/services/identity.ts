@@ -306,7 +306,8 @@ export class IdentityResolver {
    * time: peer-naming.ts).
    */
   processIdentity(port: number, pid: number): EndpointIdentity {
-    const hit = this.opts.rules?.matchesPorts === true ? undefined : this.lastOfPid.get(pid);
+    // (pid 0, no process known, and port rules, per-port identities, take the usual way)
+    const hit = pid > 0 && this.opts.rules?.matchesPorts !== true ? this.lastOfPid.get(pid) : undefined;
     if (hit !== undefined && Date.now() - hit.at < this.processTtlMs) return hit.identity;
     return this.localIdentity({ port, pid });
   }
