@@ -12,7 +12,7 @@ import pg from 'pg';
 import { connect, databaseUrl, migrateDatabase, REPO_ROOT, startEmbeddedPostgres } from '../packages/db/src/index';
 import { ensureFirstAdmin, ensureLocalCollectorToken } from './start-accounts';
 import { webBuildIsStale } from './start-build';
-import { COLLECTOR_BIN, collectorEnv, collectorNodeFlags } from '../apps/collector/scripts/node-flags.mjs';
+import { COLLECTOR_BIN, collectorLaunch } from '../apps/collector/scripts/node-flags.mjs';
 
 const STATE_DIR = path.join(REPO_ROOT, '.sextant');
 const NEXT_BIN = path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
@@ -97,8 +97,9 @@ async function main() {
   } else {
     await ensureCollectorBuilt();
     const token = await ensureLocalCollectorToken(db.prisma, STATE_DIR, `local-${os.hostname()}`);
-    const collector = run(process.execPath, [...collectorNodeFlags(), COLLECTOR_BIN, '--server', `http://127.0.0.1:${PORT}`], {
-      ...collectorEnv(),
+    const launch = collectorLaunch();
+    const collector = run(process.execPath, [...launch.flags, COLLECTOR_BIN, '--server', `http://127.0.0.1:${PORT}`], {
+      ...launch.env,
       SEXTANT_TOKEN: token,
       SEXTANT_SPOOL_DIR: process.env.SEXTANT_SPOOL_DIR ?? path.join(STATE_DIR, 'spool'),
       // Sextant's own processes (this one's descendants: web server, embedded PostgreSQL, collector) and

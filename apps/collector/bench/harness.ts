@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { preflight } from '@sextant/bpf';
 import { makeSelfSignedCert } from '../src/testing/tls-cert';
-import { COLLECTOR_BIN, collectorEnv, collectorNodeFlags } from '../scripts/node-flags.mjs';
+import { COLLECTOR_BIN, collectorLaunch } from '../scripts/node-flags.mjs';
 
 export function requireTools(name: string): void {
   const pf = preflight();
@@ -289,10 +289,11 @@ export interface RunningCollector {
 export async function startCollector(rig: Rig, env: Record<string, string> = {}, entry?: string): Promise<RunningCollector> {
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   // the product's own node flags and variables (the bin's first line), then the benchmark's
-  const c: ChildProcess = spawn(process.execPath, [...collectorNodeFlags(), ...flags, entry ?? COLLECTOR_BIN], {
+  const launch = collectorLaunch();
+  const c: ChildProcess = spawn(process.execPath, [...launch.flags, ...flags, entry ?? COLLECTOR_BIN], {
     env: {
       ...process.env,
-      ...collectorEnv(),
+      ...launch.env,
       SEXTANT_SERVER: rig.sinkUrl,
       SEXTANT_TOKEN: `sxc_${'b'.repeat(43)}`,
       SEXTANT_SPOOL_DIR: path.join(rig.tmp, `spool-${Date.now()}`),

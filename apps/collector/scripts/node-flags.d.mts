@@ -1,5 +1,3 @@
 export const COLLECTOR_BIN: string;
-/** The flags after `node` in the collector bin's shebang line. */
-export function collectorNodeFlags(): string[];
-/** The variables the collector bin's shebang line sets (before `node`), as an environment. */
-export function collectorEnv(): Record<string, string>;
+/** What a launcher passes to start the collector bin with process.execPath: its shebang line's node flags and variables. */
+export function collectorLaunch(): { flags: string[]; env: Record<string, string> };

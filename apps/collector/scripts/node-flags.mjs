@@ -8,21 +8,15 @@ import { fileURLToPath } from 'node:url';
 
 export const COLLECTOR_BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'sextant-collector.mjs');
 
-/** The bin's shebang line split into its variables and node's flags. */
-function shebang() {
+/**
+ * What a launcher passes to start the bin with process.execPath, read from its shebang line: node's flags (after
+ * `node`) and the variables set before `node`, as an environment to add.
+ */
+export function collectorLaunch() {
   const first = fs.readFileSync(COLLECTOR_BIN, 'utf8').split('\n', 1)[0] ?? '';
   const m = /^#!\/usr\/bin\/env -S((?: [A-Z_][A-Z0-9_]*=\S+)*) node((?: --[a-z0-9-]+(?:=\S+)?)*)$/.exec(first);
   if (!m) throw new Error(`${COLLECTOR_BIN}: first line is not '#!/usr/bin/env -S [NAME=value...] node [--flag...]': ${first}`);
   const words = (s) => s.split(' ').filter(Boolean);
-  return { env: words(m[1]), flags: words(m[2]) };
-}
-
-/** The flags after `node` in the bin's shebang line. */
-export function collectorNodeFlags() {
-  return shebang().flags;
-}
-
-/** The variables the bin's shebang line sets (before `node`), as an environment. */
-export function collectorEnv() {
-  return Object.fromEntries(shebang().env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const env = Object.fromEntries(words(m[1]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return { flags: words(m[2]), env };
 }

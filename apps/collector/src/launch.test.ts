@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COLLECTOR_BIN, collectorEnv, collectorNodeFlags } from '../scripts/node-flags.mjs';
+import { COLLECTOR_BIN, collectorLaunch } from '../scripts/node-flags.mjs';
 
 const read = (p: string) => JSON.parse(fs.readFileSync(p, 'utf8')) as { scripts: Record<string, string>; bin?: Record<string, string> };
 
@@ -24,9 +24,9 @@ describe('collector launch', () => {
     expect(path.resolve(appDir, bin)).toBe(COLLECTOR_BIN);
     expect(fs.statSync(COLLECTOR_BIN).mode & 0o111).not.toBe(0);
     // V8's young generation at 2 × 8 MB: the collector's resident set under 150 MB at flat-out connection churn
-    expect(collectorNodeFlags()).toEqual(['--max-semi-space-size=8']);
+    expect(collectorLaunch().flags).toEqual(['--max-semi-space-size=8']);
     // one malloc arena for all its threads (not one per thread that allocates): ~10 MB less resident
-    expect(collectorEnv()).toEqual({ MALLOC_ARENA_MAX: '1' });
+    expect(collectorLaunch().env).toEqual({ MALLOC_ARENA_MAX: '1' });
   });
 
   it("the bin's first line, as the kernel runs it, starts node with the flags and variables launchers pass", () => {
@@ -42,6 +42,7 @@ describe('collector launch', () => {
       encoding: 'utf8',
     });
     fs.rmSync(dir, { recursive: true });
-    expect(JSON.parse(out)).toEqual({ flags: collectorNodeFlags(), arena: collectorEnv().MALLOC_ARENA_MAX });
+    const { flags, env } = collectorLaunch();
+    expect(JSON.parse(out)).toEqual({ flags, arena: env.MALLOC_ARENA_MAX });
   });
 });

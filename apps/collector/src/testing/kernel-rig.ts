@@ -21,7 +21,7 @@ import { preflight } from '@sextant/bpf';
 import { createCollectorToken } from '@sextant/db';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '@sextant/db/testing';
 import { missingPrerequisite } from '@sextant/shared/testing';
-import { COLLECTOR_BIN, collectorEnv, collectorNodeFlags } from '../../scripts/node-flags.mjs';
+import { COLLECTOR_BIN, collectorLaunch } from '../../scripts/node-flags.mjs';
 import { afterAll, beforeAll } from 'vitest';
 import type { z } from 'zod';
 import { Collector } from '../collector';
@@ -177,10 +177,11 @@ export function kernelRig(name: string): KernelRig {
       return c;
     },
     async collectorProcess(env = {}) {
-      const child = rig.spawn(process.execPath, [...collectorNodeFlags(), COLLECTOR_BIN], {
+      const launch = collectorLaunch();
+      const child = rig.spawn(process.execPath, [...launch.flags, COLLECTOR_BIN], {
         env: {
           ...process.env,
-          ...collectorEnv(),
+          ...launch.env,
           SEXTANT_SERVER: rig.api.url,
           SEXTANT_TOKEN: rig.token,
           SEXTANT_SPOOL_DIR: rig.file('spool'),
