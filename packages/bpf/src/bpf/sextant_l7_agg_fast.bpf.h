@@ -19,24 +19,6 @@ static __always_inline int sx_l7_peek12(__u64 buf, __u32 iovcnt, __u8 kind, __u3
 	return bpf_probe_read_user(out, 12, p) ? -1 : 0;
 }
 
-/* The current task's cgroup id (as bpf_get_current_cgroup_id: its css_set's default-hierarchy cgroup), remembered in
- * the socket's stash with the css_set and cgroup it was read through: while the task's css_set and that css_set's cgroup
- * are the same objects, the id is the one read before, and the kernfs node and cgroup lines the helper walks (cold on
- * every exchange: ~12 % of a keep-alive request's program time, perf) are not read. */
-static __always_inline __u64 sx_l7_cgroup_id(struct sx_l7_stashed *s)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct css_set *cs = bpf_rdonly_cast(task->cgroups, bpf_core_type_id_kernel(struct css_set));
-	__u64 css = (__u64)cs, cgrp = (__u64)cs->dfl_cgrp;
-	if (css && css == s->cg_css && cgrp == s->cg_cgrp)
-		return s->cg_id;
-	__u64 id = bpf_get_current_cgroup_id();
-	s->cg_css = css;
-	s->cg_cgrp = cgrp;
-	s->cg_id = id;
-	return id;
-}
-
 /* The time of a TCP read that just copied data (CLOCK_MONOTONIC, as bpf_ktime_get_ns): the socket's TCP clock, which
  * the read refreshed as it copied (tcp_recvmsg: tcp_rcv_space_adjust -> tcp_mstamp_refresh), a load from a line the read
  * just wrote instead of a clock read (~40 ns here: kvm-clock). Measured on this kernel at wrk's reads: within 2 us of
@@ -56,7 +38,8 @@ static __always_inline __u64 sx_tcp_read_ns(__u64 skaddr, __u64 after)
 }
 
 /* An AGG socket's chunk decided before anything is copied or a record header filled (sx_l7_emit calls it first, with
- * the socket's state when its caller has looked it up, else NULL; the message's buffer, iovec count and kind in a):
+ * the socket's state when its caller has looked it up, else NULL; `looked`: the caller did, and NULL is its answer;
+ * the message's buffer, iovec count and kind in a):
  * 1 = handled, nothing to emit; 0 = the generic path copies the chunk, fills the header and runs sx_l7_signals.
  * Handled here: a request on a socket whose stash exists and is empty (its bytes are copied once, into the stash,
  * whose socket fields were filled by the socket's first request: only the request's own fields are written), a
@@ -65,7 +48,7 @@ static __always_inline __u64 sx_tcp_read_ns(__u64 skaddr, __u64 after)
  * response chunk, kept or not, are summed in the stash for the exchange's aggregate). Everything else
  * (a socket's first request, the rules' exceptions, kept chunks) takes the generic path, which decides the same.
  * A global function: verified once. */
-__noinline int sx_l7_agg_fast(struct sx_l7_args *a, struct sx_l7_sock *ls, __u32 len)
+__noinline int sx_l7_agg_fast(struct sx_l7_args *a, struct sx_l7_sock *ls, int looked, __u32 len)
 {
 	if (!a)
 		return 0;
@@ -73,7 +56,7 @@ __noinline int sx_l7_agg_fast(struct sx_l7_args *a, struct sx_l7_sock *ls, __u32
 	__u32 iovcnt = a->iovcnt;
 	__u8 kind = a->kind;
 	__u64 key = a->sk | (a->tls ? 1 : 0); /* TLS plaintext: its own state (as sx_l7_emit) */
-	if (!ls)
+	if (!ls && !looked)
 		ls = sx_l7_state(key, a->tls ? 0 : sx_sock_cookie_of(a->sk));
 	if (!ls || ls->ino != a->ino || ls->protocol != SX_PROTO_HTTP || ls->full)
 		return 0;

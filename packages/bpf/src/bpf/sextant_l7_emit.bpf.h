@@ -16,7 +16,7 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 	a->buf = buf;
 	a->iovcnt = iovcnt;
 	a->kind = kind;
-	if (l7_mode == SX_L7_MODE_SIGNALS && sx_l7_agg_fast(a, known, len) > 0)
+	if (l7_mode == SX_L7_MODE_SIGNALS && sx_l7_agg_fast(a, known, tsk != NULL, len) > 0)
 		return;
 	__u32 zero = 0;
 	struct sx_l7_record *r = bpf_map_lookup_elem(&sx_l7_scratch, &zero);
@@ -35,8 +35,10 @@ static __always_inline void sx_l7_emit(struct sx_l7_args *a, __u64 buf, __u32 io
 
 	/* TLS plaintext keeps its own state (protocol, role, exchange) under the socket's address + 1. */
 	__u64 key = a->sk | (a->tls ? 1 : 0);
-	/* the caller's look-up of the socket's own state, or this one (TLS plaintext: its own key, always in the map) */
-	struct sx_l7_sock *ls = known && !a->tls ? known : sx_l7_state(key, a->tls ? 0 : sk->__sk_common.skc_cookie.counter);
+	/* the caller's look-up of the socket's own state, or this one (TLS plaintext: its own key, always in the map). The
+	 * socket tracepoints always looked (tsk): their NULL is a new socket's, not looked up twice more here and in
+	 * sx_l7_agg_fast (a cold bucket of sx_l7_socks each). */
+	struct sx_l7_sock *ls = (known || tsk) && !a->tls ? known : sx_l7_state(key, a->tls ? 0 : sk->__sk_common.skc_cookie.counter);
 	if (ls && ls->ino != a->ino) {
 		if (!ls->home)
 			bpf_map_delete_elem(&sx_l7_socks, &key);

@@ -203,23 +203,37 @@ static __always_inline struct sx_l7_stashed *sx_l7_stash_claim(__u64 key)
 
 /* Makes ns a socket's L7 state in its stash slot (ls.home = 1), so that its calls find state and stash in one slot,
  * not in a hash bucket walk of sx_l7_socks first (two per keep-alive request), and its close has no map element to
- * delete. A slot its address still owns (an earlier socket's, whose close was not seen) is taken back; else one is
- * claimed. NULL when all four are live sockets' (the state then goes to the map, as before). The caller generated the
- * socket's cookie: sx_l7_state looks in the stash only for a socket that has one. */
+ * delete. The socket is new (no state of its own was found), so a slot is claimed straight away: a slot its address
+ * still owns (an earlier socket's, whose close was not seen) is not a live socket's and is claimed like a free one
+ * when it comes first (sx_l7_stash_get then finds the claimed one first either way). Looking for it first read all
+ * four slots' cold lines per new socket. NULL when all four are live sockets' (the state then goes to the map, as
+ * before). The caller generated the socket's cookie: sx_l7_state looks in the stash only for a socket that has one. */
 static __always_inline struct sx_l7_sock *sx_l7_state_home(__u64 key, struct sx_l7_sock *ns)
 {
-	struct sx_l7_stashed *s = sx_l7_stash_get(key);
-	if (s) {
-		sx_l7_flush(s, SX_KEPT_NONE);
-		sx_l7_stash_reset(s);
-	} else {
-		s = sx_l7_stash_claim(key);
-		if (!s)
-			return NULL;
-	}
+	struct sx_l7_stashed *s = sx_l7_stash_claim(key);
+	if (!s)
+		return NULL;
 	__builtin_memcpy(&s->ls, ns, sizeof(s->ls));
 	s->ls.home = 1;
 	return &s->ls;
+}
+
+/* The current task's cgroup id (as bpf_get_current_cgroup_id: its css_set's default-hierarchy cgroup), remembered in
+ * the socket's stash with the css_set and cgroup it was read through: while the task's css_set and that css_set's cgroup
+ * are the same objects, the id is the one read before, and the kernfs node and cgroup lines the helper walks (cold on
+ * every exchange: ~12 % of a keep-alive request's program time, perf) are not read. */
+static __always_inline __u64 sx_l7_cgroup_id(struct sx_l7_stashed *s)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct css_set *cs = bpf_rdonly_cast(task->cgroups, bpf_core_type_id_kernel(struct css_set));
+	__u64 css = (__u64)cs, cgrp = (__u64)cs->dfl_cgrp;
+	if (css && css == s->cg_css && cgrp == s->cg_cgrp)
+		return s->cg_id;
+	__u64 id = bpf_get_current_cgroup_id();
+	s->cg_css = css;
+	s->cg_cgrp = cgrp;
+	s->cg_id = id;
+	return id;
 }
 
 /* Stashes the request in r: 0, or -1 when the socket finds no slot or a request is still stashed (the caller goes
@@ -238,6 +252,9 @@ static __always_inline int sx_l7_stash_request(struct sx_l7_record *r, __u64 *ke
 		return -1;
 	sx_l7_settle_bytes(s);
 	__builtin_memcpy(&s->h, &r->h, sizeof(s->h));
+	/* the cgroup cache the response's fast path reads (a new socket's slot has none): the lines the header's cgroup id
+	 * was just read through are warm here, cold there */
+	sx_l7_cgroup_id(s);
 	if (captured >= SX_L7_MAX_CAPTURE) {
 		bpf_probe_read_kernel(s->data, SX_L7_MAX_CAPTURE, r->data);
 	} else {
