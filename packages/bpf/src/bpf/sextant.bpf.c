@@ -61,12 +61,14 @@ struct sx_sock_state {
 
 /* sx_sock_state.l7: L7 state exists under the socket's key (sx_l7_socks, maybe its stash), under its TLS plaintext key.
  * SX_SOCK_L7_NONE: the socket was given up as a loopback client's server (sx_l7_emit) with no sx_l7_socks state made:
- * this connection-level state holds its class (SX_PROTO_NONE), and SX_SOCK_L7_SKIPPED that a call found it so (the next
- * one gives it its skip flag, sx_l7_skips). */
+ * this connection-level state holds its class (SX_PROTO_NONE), and the two bits of SX_SOCK_L7_SKIPS how many calls
+ * found it so (counted in units of SX_SOCK_L7_SKIPPED, up to SX_L7_SKIP_CALLS: the next one gives it its skip flag,
+ * sx_l7_skips). */
 #define SX_SOCK_L7 1
 #define SX_SOCK_L7_TLS 2
 #define SX_SOCK_L7_NONE 4
 #define SX_SOCK_L7_SKIPPED 8
+#define SX_SOCK_L7_SKIPS (8 | 16)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -290,7 +292,22 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	__u64 plain = tls_key & ~1ULL; /* the key as a plain number: the stash's slot is computed from it */
 	struct sx_l7_sock *ls = l7 & SX_SOCK_L7 ? sx_l7_state(plain, sk->__sk_common.skc_cookie.counter) : NULL;
 	struct sx_l7_sock *ps = l7 & SX_SOCK_L7_TLS ? bpf_map_lookup_elem(&sx_l7_socks, &tls_key) : NULL;
-	if (l7 & (SX_SOCK_L7 | SX_SOCK_L7_NONE)) { /* a skipped socket's flag goes with its state (it may connect again) */
+	/* A skipped socket's flag goes with its state (it may connect again): deleted when its count of skipped calls says
+	 * it may have been made (sx_l7_skips), or when the state that would say so is not this socket's. Most L7
+	 * sockets never have one: their close neither calls the delete nor reads a line of the hints. */
+	int flagged = (l7 & SX_SOCK_L7_NONE) && (l7 & SX_SOCK_L7_SKIPS) == SX_SOCK_L7_SKIPS;
+	__u8 l7_proto = l7 & SX_SOCK_L7_NONE ? SX_PROTO_NONE : 0, l7_tls = 0, l7_records = 0, ls_home = 0, ls_http = 0;
+	if (ls) {
+		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
+		l7_proto = !ino || ls->ino == ino ? ls->protocol : 0;
+		ls_home = ls->home;
+		ls_http = ls->protocol == SX_PROTO_HTTP;
+		if (ls->skipped >= SX_L7_SKIP_CALLS || ls->ino != ino)
+			flagged = 1;
+	} else if (l7 & SX_SOCK_L7) {
+		flagged = 1;
+	}
+	if (flagged) {
 		bpf_sk_storage_delete(&sx_l7_skips, sk);
 		sx_l7_skip_hint_clear(sk);
 	}
@@ -301,13 +318,6 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	 * the final state) has no inode left to compare: its entries were made for this socket anyway, as they are deleted
 	 * at every close. (Direct loads: a NULL hop reads 0. Read per entry: the compiler would test `ls || ps` as one OR of
 	 * two pointers, which the verifier refuses.) */
-	__u8 l7_proto = l7 & SX_SOCK_L7_NONE ? SX_PROTO_NONE : 0, l7_tls = 0, l7_records = 0, ls_home = 0, ls_http = 0;
-	if (ls) {
-		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
-		l7_proto = !ino || ls->ino == ino ? ls->protocol : 0;
-		ls_home = ls->home;
-		ls_http = ls->protocol == SX_PROTO_HTTP;
-	}
 	if (ps) {
 		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
 		if (!ino || ps->ino == ino)

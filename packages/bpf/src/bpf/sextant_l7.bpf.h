@@ -92,7 +92,7 @@ struct sx_l7_sock {
 	__u8 method;    /* signals: the stashed request's SX_HTTP_METHOD_* */
 	__u8 tls;       /* SX_TLS_* for the state of a socket's TLS plaintext (key + 1), 0 for its syscalls */
 	__u8 records;   /* a record of this state went to the L7 ring (its TCP close says so: sx_tcp_event.l7_records) */
-	__u8 skipped;   /* a skipped socket's call found it so here (the next one gives it its flag, sx_l7_skips) */
+	__u8 skipped;   /* how many calls found this socket skipped, up to SX_L7_SKIP_CALLS (the next one gives it its flag) */
 	__u8 home;      /* 1: this state lives in its socket's stash slot (sx_l7_state_home), not in sx_l7_socks */
 	__u32 xseq;     /* signals: the current exchange's number on this socket (sx_l7_header.xseq) */
 };

@@ -120,7 +120,14 @@ static __always_inline void sx_l7_mmsg_partial(struct sx_l7_mmsg *m, __u64 iov, 
 /* A socket whose calls are skipped (sx_l7_skipped: NONE, TLS ciphertext, HTTP/2 joined mid-stream) says so in its own
  * storage, which lives as long as the struct sock (and is deleted with its sx_l7_socks state at TCP close), with what
  * the TLS pairing needs: its calls stop at one look-up through the socket, before the socket's file and inode and the
- * hash look-up of its state. Made from that state by the first call that finds it skipped. */
+ * hash look-up of its state. Made from that state by the call that finds it skipped after SX_L7_SKIP_CALLS calls did
+ * (counted in the state: ls->skipped, or SX_SOCK_L7_SKIPS of a given-up server's connection-level state). A connection
+ * that makes only a few calls once its class is known (a new connection per request: nginx's response and its read of
+ * the client's close) so never allocates the storage, nor deletes it at close, nor writes and clears a hint; a
+ * long-lived one pays the two look-ups the flag saves SX_L7_SKIP_CALLS times. (Made by the second call, it cost every
+ * nginx connection on `close` an allocation, and every L7 socket's close a delete and a line of the hints.) */
+#define SX_L7_SKIP_CALLS 3
+_Static_assert(SX_L7_SKIP_CALLS * SX_SOCK_L7_SKIPPED == SX_SOCK_L7_SKIPS, "the count fits the connection-level bits");
 struct sx_l7_skip {
 	__u64 sk;
 	__u64 ino;
@@ -317,13 +324,12 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	/* A socket classified as not ours stops here, before the fd table is walked (its bytes are not read): only the
 	 * TLS pairing state of a thread inside, or between, SSL calls learns of the call. */
 	if (sx_l7_skipped(known)) {
-		/* The flag from the socket's second such call: made on the first, it cost a connection that makes one more
-		 * call (nginx's response on a new connection per request) its allocation and its delete at close. */
-		if (nst ? !(nst->l7 & SX_SOCK_L7_SKIPPED) : ls && !ls->skipped) {
+		/* The flag from the socket's (SX_L7_SKIP_CALLS + 1)-th such call, the ones before counted (sx_l7_skips) */
+		if (nst ? (nst->l7 & SX_SOCK_L7_SKIPS) != SX_SOCK_L7_SKIPS : ls && ls->skipped < SX_L7_SKIP_CALLS) {
 			if (nst)
-				nst->l7 |= SX_SOCK_L7_SKIPPED;
+				nst->l7 += SX_SOCK_L7_SKIPPED;
 			else if (ls)
-				ls->skipped = 1;
+				ls->skipped++;
 		} else {
 			skip = bpf_sk_storage_get(&sx_l7_skips, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 			if (skip) {
