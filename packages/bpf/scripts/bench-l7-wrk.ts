@@ -10,6 +10,8 @@
  * (the connection-level programs only), so BENCH_MODES=l4,hooks,signals shows what L7 adds per connection.
  *
  * BENCH_SLOW_EDGE=1: wrk's edge has its own slow threshold, as the collector gives a busy edge (sx_l7_slow looked up).
+ * BENCH_BUDGET=n[,m…]: the sampled successes recorded per second (setL7Config budgetPerSec; the collector's default
+ * 500); several: the signals mode runs once per budget in each round, side by side.
  *
  * BENCH_PAIRED=1: the objects of BENCH_OBJECTS (two or more, e.g. HEAD's and a variant compiled into /tmp) are loaded
  * at once, each SextantProbes attached to the same hooks, in the first mode of BENCH_MODES (default signals), and one
@@ -41,6 +43,10 @@ const PAIRED = process.env.BENCH_PAIRED === '1';
 const WARM = process.env.BENCH_WARM;
 /** BENCH_SLOW_EDGE=1: wrk's edge given its own slow threshold (sx_l7_slow), as the collector gives a busy edge. */
 const SLOW_EDGE = process.env.BENCH_SLOW_EDGE === '1';
+/** BENCH_BUDGET: the record budgets for sampled successes per second (the collector's default, 500, unless set); a
+ * comma-separated list runs the signals mode once per budget in each round (the first one only in paired mode). */
+const BUDGETS = (process.env.BENCH_BUDGET ?? '500').split(',').map(Number);
+const BUDGET = BUDGETS[0]!;
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? (PAIRED ? 6 : 1)));
 if (PAIRED && OBJECTS.some((o) => o === undefined)) throw new Error('BENCH_PAIRED=1 needs BENCH_OBJECTS');
 
@@ -124,7 +130,7 @@ const runPaired = async (): Promise<void> => {
         opened.push({ objectPath, probes, ids });
         probes.onTcpEvents(() => undefined);
         probes.onL7Events(() => undefined);
-        probes.setL7Config({ slowNs: 250_000_000, recordAllUntilNs: 0, budgetPerSec: 500 });
+        probes.setL7Config({ slowNs: 250_000_000, recordAllUntilNs: 0, budgetPerSec: BUDGET });
       }
       const w = await runWrk(SECONDS);
       const progs = allProgs();
@@ -172,8 +178,9 @@ try {
   else
     for (let round = 0; round < ROUNDS; round++)
       for (const mode of MODES)
-        for (const objectPath of OBJECTS) {
-          const name = objectPath ? `${mode} @ ${path.basename(objectPath)}` : mode;
+        for (const [objectPath, budget] of OBJECTS.flatMap((o) => (mode === 'signals' ? BUDGETS : [BUDGET]).map((b) => [o, b] as const))) {
+          const label = mode === 'signals' && BUDGETS.length > 1 ? `${mode}, budget ${budget}` : mode;
+          const name = objectPath ? `${label} @ ${path.basename(objectPath)}` : label;
           let probes: SextantProbes, ids: Set<number>;
           try {
             ({ value: probes, ids } = newProgs(() => openProbes(mode, objectPath)));
@@ -184,7 +191,7 @@ try {
           probes.onTcpEvents(() => undefined);
           let records = 0;
           probes.onL7Events((batch) => (records += batch.length));
-          probes.setL7Config({ slowNs: 250_000_000, recordAllUntilNs: 0, budgetPerSec: 500 });
+          probes.setL7Config({ slowNs: 250_000_000, recordAllUntilNs: 0, budgetPerSec: budget });
           const w = await runWrk(SECONDS);
           let total = 0;
           for (const p of allProgs().filter((q) => ids.has(q.id) && (q.run_cnt ?? 0) > 0)) {

@@ -288,7 +288,8 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	if (kind == SX_ARGS_MMSG)
 		mmsg = sx_l7_mmsg_index(task, regs, (__u64)sk, ret, direction, &mstate);
 	int tcp = sk->sk_protocol == IPPROTO_TCP;
-	struct sx_l7_skip *skip = bpf_sk_storage_get(&sx_l7_skips, sk, 0, 0);
+	/* a socket's flag is made with its cookie (below): a socket without one has none, and skips the helper */
+	struct sx_l7_skip *skip = sk->__sk_common.skc_cookie.counter ? bpf_sk_storage_get(&sx_l7_skips, sk, 0, 0) : NULL;
 	if (skip) {
 		if (tcp)
 			sx_tls_on_syscall(skip->sk, skip->ino, direction, sx_l7_may_be_tls(skip->protocol));
@@ -336,10 +337,12 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 				skip->sk = skey;
 				skip->ino = ino;
 				skip->protocol = known;
-				/* a hint only where the flag tells a thread with no pairing state nothing (not TLS ciphertext,
-				 * whose reads give the thread that state) */
+				/* its cookie, which the calls above look at before the flag; a hint only where the flag tells a
+				 * thread with no pairing state nothing (not TLS ciphertext, whose reads give the thread that state) */
 				if (!sx_l7_may_be_tls(known))
 					sx_l7_skip_hint_set(sk);
+				else
+					bpf_get_socket_cookie(sk);
 			}
 		}
 		if (tcp)
