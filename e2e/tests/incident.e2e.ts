@@ -12,8 +12,9 @@ import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { encodeBatch, type FlowInput, type L7EventInput } from '@sextant/shared';
 import { testServerUrl } from '@sextant/db/testing';
+import { COLLECTOR_BIN, collectorLaunch } from '../../apps/collector/scripts/node-flags.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, collectorTestsCanRun, launchChromium, pushBatch, ROOT, shopEndpoint as ep, type Stack, startStack } from './stack';
+import { ARTIFACTS, collectorTestsCanRun, launchChromium, pushBatch, shopEndpoint as ep, type Stack, startStack } from './stack';
 
 const run = promisify(execFile);
 const canRun = collectorTestsCanRun();
@@ -40,9 +41,11 @@ beforeAll(async () => {
   const port = await new Promise<number>((resolve) => target.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
   targetPort = port;
   fs.writeFileSync(path.join(tmp, 'rules.json'), JSON.stringify([{ service: 'web-api', namespace: 'shop', match: { port } }]));
-  collector = spawn(process.execPath, [path.join(ROOT, 'apps', 'collector', 'bin', 'sextant-collector.mjs')], {
+  const launch = collectorLaunch(); // the flags and variables of the bin's first line, as npm start passes them
+  collector = spawn(process.execPath, [...launch.flags, COLLECTOR_BIN], {
     env: {
       ...process.env,
+      ...launch.env,
       SEXTANT_SERVER: stack.url,
       SEXTANT_TOKEN: stack.collectorToken,
       SEXTANT_RULES: path.join(tmp, 'rules.json'),

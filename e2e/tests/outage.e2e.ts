@@ -19,7 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeEnds, fitView, hitEdge, hitNode, layoutWith, type Positions } from '../../apps/web/src/client/map-layout';
 import { toCanvasEdges, visibleGraph } from '../../apps/web/src/client/map-model';
 import { ORDERS_JS, PAYMENTS_JS, startNamedService } from '../../apps/collector/src/testing/outage-services';
-import { ARTIFACTS, collectorTestsCanRun, launchChromium, ROOT, type Stack, startStack } from './stack';
+import { COLLECTOR_BIN, collectorLaunch } from '../../apps/collector/scripts/node-flags.mjs';
+import { ARTIFACTS, collectorTestsCanRun, launchChromium, type Stack, startStack } from './stack';
 
 const run = promisify(execFile);
 const canRun = collectorTestsCanRun();
@@ -89,9 +90,11 @@ const count = async (sql: string, args: unknown[] = []) => Number((await stack.d
 beforeAll(async () => {
   if (!canRun) return;
   stack = await startStack(testServerUrl());
-  collector = spawn(process.execPath, [path.join(ROOT, 'apps', 'collector', 'bin', 'sextant-collector.mjs')], {
+  const launch = collectorLaunch(); // the flags and variables of the bin's first line, as npm start passes them
+  collector = spawn(process.execPath, [...launch.flags, COLLECTOR_BIN], {
     env: {
       ...process.env,
+      ...launch.env,
       SEXTANT_SERVER: stack.url,
       SEXTANT_TOKEN: stack.collectorToken,
       SEXTANT_SPOOL_DIR: path.join(tmp, 'spool'),

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { serviceMap } from '@sextant/db';
 import { missingPrerequisite } from '@sextant/shared/testing';
 import { describe, expect, it } from 'vitest';
+import { COLLECTOR_BIN, collectorLaunch } from '../scripts/node-flags.mjs';
 import { Collector } from './collector';
 import { api, config, count, db, noKernel, restartApi, run, tmp, token, useCollectorSuite, webPort } from './testing/collector-suite';
 import { waitFor } from './testing/wait-for';
@@ -193,9 +194,15 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
   it('leaves no attached programs when the collector process is killed, and restarts cleanly', async () => {
     const progs = async () => ((await run('bpftool', ['prog', 'show'])).stdout.match(/name sx_inet_sock_se/g) ?? []).length;
     const before = await progs();
-    const cli = path.resolve(__dirname, '..', 'bin', 'sextant-collector.mjs');
-    const env = { ...process.env, SEXTANT_SERVER: api.url, SEXTANT_TOKEN: token, SEXTANT_SPOOL_DIR: path.join(tmp, 'spool2') };
-    const start = () => spawn(process.execPath, [cli], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const launch = collectorLaunch();
+    const env = {
+      ...process.env,
+      ...launch.env,
+      SEXTANT_SERVER: api.url,
+      SEXTANT_TOKEN: token,
+      SEXTANT_SPOOL_DIR: path.join(tmp, 'spool2'),
+    };
+    const start = () => spawn(process.execPath, [...launch.flags, COLLECTOR_BIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const first = start();
     let out = '';
     first.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -224,12 +231,24 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
   });
 
   it('exits non-zero with a clear reason when not privileged', async () => {
-    const cli = path.resolve(__dirname, '..', 'bin', 'sextant-collector.mjs');
+    const launch = collectorLaunch();
     const res = await run(
       'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, cli, '--server', api.url, '--token', token],
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--inh-caps=-all',
+        process.execPath,
+        ...launch.flags,
+        COLLECTOR_BIN,
+        '--server',
+        api.url,
+        '--token',
+        token,
+      ],
       {
-        env: { ...process.env, SEXTANT_SPOOL_DIR: path.join(tmp, 'spool-nobody') },
+        env: { ...process.env, ...launch.env, SEXTANT_SPOOL_DIR: path.join(tmp, 'spool-nobody') },
       },
     ).then(
       () => null,
@@ -240,8 +259,10 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
   });
 
   it('rejects bad flags with usage and exit code 2', async () => {
-    const cli = path.resolve(__dirname, '..', 'bin', 'sextant-collector.mjs');
-    const res = await run(process.execPath, [cli, '--server', 'not a url', '--token', 'x']).then(
+    const launch = collectorLaunch();
+    const res = await run(process.execPath, [...launch.flags, COLLECTOR_BIN, '--server', 'not a url', '--token', 'x'], {
+      env: { ...process.env, ...launch.env },
+    }).then(
       () => null,
       (e: { code: number; stderr: string }) => e,
     );
@@ -249,8 +270,8 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
     expect(res?.stderr).toContain('server');
     expect(res?.stderr).toContain('token');
     expect(res?.stderr).toContain('usage: sextant-collector');
-    const ring = await run(process.execPath, [cli, '--server', api.url, '--token', token], {
-      env: { ...process.env, SEXTANT_TCP_RING_MB: '3' },
+    const ring = await run(process.execPath, [...launch.flags, COLLECTOR_BIN, '--server', api.url, '--token', token], {
+      env: { ...process.env, ...launch.env, SEXTANT_TCP_RING_MB: '3' },
     }).then(
       () => null,
       (e: { code: number; stderr: string }) => e,
