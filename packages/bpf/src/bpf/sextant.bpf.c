@@ -292,17 +292,24 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	__u64 plain = tls_key & ~1ULL; /* the key as a plain number: the stash's slot is computed from it */
 	struct sx_l7_sock *ls = l7 & SX_SOCK_L7 ? sx_l7_state(plain, sk->__sk_common.skc_cookie.counter) : NULL;
 	struct sx_l7_sock *ps = l7 & SX_SOCK_L7_TLS ? bpf_map_lookup_elem(&sx_l7_socks, &tls_key) : NULL;
-	/* A skipped socket's flag goes with its state (it may connect again): deleted when its count of skipped calls says
-	 * it may have been made (sx_l7_skips), or when the state that would say so is not this socket's. Most L7
-	 * sockets never have one: their close neither calls the delete nor reads a line of the hints. */
-	int flagged = (l7 & SX_SOCK_L7_NONE) && (l7 & SX_SOCK_L7_SKIPS) == SX_SOCK_L7_SKIPS;
+	/* What L7 made of this connection, read before the stash is given back (an HTTP socket's state may live in its
+	 * slot, which another socket may claim from then on): its decode coverage (apps/collector l7-coverage.ts) and
+	 * whether L7 records of it may still be read after this close (the collector then remembers the close for them
+	 * only: sx_l7_may_have_records; nearly no socket in signals mode). An orphaned socket (closed by its process before
+	 * the final state) has no inode left to compare: its entries were made for this socket anyway, as they are deleted
+	 * at every close. (Direct loads: a NULL hop reads 0. Read per entry: the compiler would test `ls || ps` as one OR of
+	 * two pointers, which the verifier refuses.) */
 	__u8 l7_proto = l7 & SX_SOCK_L7_NONE ? SX_PROTO_NONE : 0, l7_tls = 0, l7_records = 0, ls_home = 0, ls_http = 0;
+	/* A skipped socket's flag goes with its state (it may connect again): deleted when its count of skipped calls says
+	 * it may have been made (sx_l7_skips), or when the state that would say so is not this socket's (or not there). Most L7 sockets never have one:
+	 * their close neither calls the delete nor reads a line of the hints. */
+	int flagged = (l7 & SX_SOCK_L7_NONE) && (l7 & SX_SOCK_L7_SKIPS) == SX_SOCK_L7_SKIPS;
 	if (ls) {
 		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
 		l7_proto = !ino || ls->ino == ino ? ls->protocol : 0;
 		ls_home = ls->home;
 		ls_http = ls->protocol == SX_PROTO_HTTP;
-		if (ls->skipped >= SX_L7_SKIP_CALLS || ls->ino != ino)
+		if (ls->ino != ino || ls->skipped >= SX_L7_SKIP_CALLS)
 			flagged = 1;
 	} else if (l7 & SX_SOCK_L7) {
 		flagged = 1;
@@ -311,13 +318,6 @@ int BPF_PROG(sx_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 		bpf_sk_storage_delete(&sx_l7_skips, sk);
 		sx_l7_skip_hint_clear(sk);
 	}
-	/* What L7 made of this connection, read before the stash is given back (an HTTP socket's state may live in its
-	 * slot, which another socket may claim from then on): its decode coverage (apps/collector l7-coverage.ts) and
-	 * whether L7 records of it may still be read after this close (the collector then remembers the close for them
-	 * only: sx_l7_may_have_records; nearly no socket in signals mode). An orphaned socket (closed by its process before
-	 * the final state) has no inode left to compare: its entries were made for this socket anyway, as they are deleted
-	 * at every close. (Direct loads: a NULL hop reads 0. Read per entry: the compiler would test `ls || ps` as one OR of
-	 * two pointers, which the verifier refuses.) */
 	if (ps) {
 		__u64 ino = sk->sk_socket->file->f_inode->i_ino;
 		if (!ino || ps->ino == ino)

@@ -165,9 +165,8 @@ static __always_inline __u64 *sx_l7_skip_hint_slot(__u64 cookie)
 }
 
 /* Whether the socket's hint says it has its skip flag (a cookie of 0: never generated, no hint). */
-static __always_inline int sx_l7_skip_hinted(struct sock *sk)
+static __always_inline int sx_l7_skip_hinted(__u64 cookie)
 {
-	__u64 cookie = sk->__sk_common.skc_cookie.counter;
 	__u64 *h = cookie ? sx_l7_skip_hint_slot(cookie) : NULL;
 	return h && *h == cookie;
 }
@@ -248,7 +247,9 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	 * inside, or between, SSL calls (task storage, as a sendmmsg / recvmmsg message count's) would learn of it (below,
 	 * from the socket's storage). Its mmsg calls are not counted: every message of a call is this socket's, and
 	 * the count starts afresh for another socket's call. */
-	if (!task->bpf_storage && sx_l7_skip_hinted(sk))
+	/* the socket's cookie, read once: nothing below generates it before sx_l7_emit */
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+	if (!task->bpf_storage && sx_l7_skip_hinted(cookie))
 		return;
 	if (sx_is_self())
 		return;
@@ -289,7 +290,7 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 		mmsg = sx_l7_mmsg_index(task, regs, (__u64)sk, ret, direction, &mstate);
 	int tcp = sk->sk_protocol == IPPROTO_TCP;
 	/* a socket's flag is made with its cookie (below): a socket without one has none, and skips the helper */
-	struct sx_l7_skip *skip = sk->__sk_common.skc_cookie.counter ? bpf_sk_storage_get(&sx_l7_skips, sk, 0, 0) : NULL;
+	struct sx_l7_skip *skip = cookie ? bpf_sk_storage_get(&sx_l7_skips, sk, 0, 0) : NULL;
 	if (skip) {
 		if (tcp)
 			sx_tls_on_syscall(skip->sk, skip->ino, direction, sx_l7_may_be_tls(skip->protocol));
@@ -310,7 +311,7 @@ static __always_inline void sx_l7_sock_call(struct sock *sk, int ret, __u8 direc
 	__u64 skey = sx_kernel_word(&sock->sk); /* the socket's address as a plain number (map keys, arithmetic) */
 	if (!skey)
 		return;
-	struct sx_l7_sock *ls = sx_l7_state(skey, sk->__sk_common.skc_cookie.counter);
+	struct sx_l7_sock *ls = sx_l7_state(skey, cookie);
 	__u8 known = sx_l7_known(ls, ino);
 	/* A TCP socket not classified by a state of its own: its connection-level state, which says whether it was given
 	 * up as a loopback client's server without one (sx_l7_emit, nst), and which sx_l7_emit takes from here. */
